@@ -1,0 +1,237 @@
+"""The article text format and its parser.
+
+The grammar is written down in README.md ("The article format"); this module follows it.
+Nothing here touches the database or Telegram: it turns text into a `ParsedArticle` or
+raises `ArticleFormatError` that names the line and what was expected.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from bot.summary import summary_line
+from bot.tags import MAX_TAG_LENGTH, Tag, split_tag_list
+
+MAX_TITLE_LENGTH = 300
+MAX_FIELD_LENGTH = 100
+MAX_URL_LENGTH = 2048
+MAX_ARTICLE_BYTES = 1_000_000
+
+_URL = re.compile(r"https?://[^\s<>\"]+", re.IGNORECASE)
+_WHITESPACE = re.compile(r"\s+")
+
+
+class ArticleFormatError(ValueError):
+    """The text is not an article; ``line`` is 1-based, or None for the file as a whole."""
+
+    def __init__(self, line: int | None, message: str) -> None:
+        self.line = line
+        self.reason = message
+        super().__init__(f"line {line}: {message}" if line is not None else message)
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedArticle:
+    category: str
+    published_at: datetime
+    source: str
+    title: str
+    tags: tuple[Tag, ...]
+    body: str
+    summary: str
+    url: str | None
+
+    @property
+    def fingerprint(self) -> str:
+        """Identity: the same source, publication time and title are the same article."""
+        identity = "\x1f".join(
+            [
+                _fold(self.source),
+                self.published_at.astimezone(UTC).isoformat(),
+                _fold(self.title),
+            ]
+        )
+        return hashlib.sha256(identity.encode()).hexdigest()
+
+    @property
+    def content_hash(self) -> str:
+        """Changes whenever anything stored about the article changes."""
+        parts = [
+            self.category,
+            self.published_at.isoformat(),
+            self.source,
+            self.title,
+            ",".join(tag.name for tag in self.tags),
+            self.url or "",
+            self.body,
+        ]
+        return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def _fold(text: str) -> str:
+    return _WHITESPACE.sub(" ", text).strip().casefold()
+
+
+def _clip(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _check_characters(lines: list[str]) -> None:
+    for number, line in enumerate(lines, start=1):
+        for ch in line:
+            if ch != "\t" and unicodedata.category(ch) in ("Cc", "Cs"):
+                raise ArticleFormatError(
+                    number, f"unexpected control character U+{ord(ch):04X}; expected plain text"
+                )
+
+
+def _parse_header(line: str, number: int) -> tuple[str, datetime]:
+    expected = "expected '<Category> <ISO timestamp>'"
+    category, _, stamp = line.rpartition(" ")
+    category = category.strip()
+    if not category or not stamp:
+        raise ArticleFormatError(number, f"{expected}, got '{_clip(line)}'")
+    try:
+        published = datetime.fromisoformat(stamp)
+    except ValueError:
+        raise ArticleFormatError(
+            number,
+            f"{expected}, got '{_clip(line)}': '{_clip(stamp, 40)}' is not an ISO timestamp",
+        ) from None
+    if published.tzinfo is None or published.utcoffset() is None:
+        raise ArticleFormatError(
+            number, f"{expected}: the timestamp '{stamp}' needs a UTC offset, e.g. +03:00 or Z"
+        )
+    if len(category) > MAX_FIELD_LENGTH:
+        raise ArticleFormatError(number, f"category is longer than {MAX_FIELD_LENGTH} characters")
+    return category, published
+
+
+def _blocks(lines: list[str], first: int) -> list[tuple[int, list[str]]]:
+    """Group lines from index ``first`` into blank-line separated blocks (1-based line)."""
+    blocks: list[tuple[int, list[str]]] = []
+    current: list[str] = []
+    start = 0
+    for index in range(first, len(lines)):
+        line = lines[index]
+        if line.strip():
+            if not current:
+                start = index + 1
+            current.append(line.strip())
+        elif current:
+            blocks.append((start, current))
+            current = []
+    if current:
+        blocks.append((start, current))
+    return blocks
+
+
+def _link(block: list[str]) -> str | None:
+    if len(block) == 1 and _URL.fullmatch(block[0]):
+        return block[0]
+    return None
+
+
+def _single_line(value: str, number: int, what: str, limit: int) -> str:
+    if not value:
+        raise ArticleFormatError(number, f"expected {what}, got an empty line")
+    if len(value) > limit:
+        raise ArticleFormatError(number, f"{what} is longer than {limit} characters")
+    return value
+
+
+def parse_article(text: str) -> ParsedArticle:
+    """Parse one article; raise `ArticleFormatError` on anything else."""
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_ARTICLE_BYTES:
+        raise ArticleFormatError(None, f"article is larger than {MAX_ARTICLE_BYTES:,} bytes")
+    text = text.removeprefix("\ufeff")
+    lines = [line.rstrip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    _check_characters(lines)
+    # Blank lines before the header are tolerated; line numbers stay those of the file.
+    offset = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if offset is None:
+        raise ArticleFormatError(1, "expected '<Category> <ISO timestamp>', got an empty file")
+
+    def line_at(index: int) -> str:
+        return lines[index].strip() if index < len(lines) else ""
+
+    category, published = _parse_header(line_at(offset), offset + 1)
+    source = _single_line(line_at(offset + 1), offset + 2, "the source name", MAX_FIELD_LENGTH)
+    title = _single_line(line_at(offset + 2), offset + 3, "the title", MAX_TITLE_LENGTH)
+    if extra := line_at(offset + 3):
+        raise ArticleFormatError(
+            offset + 4, f"expected a blank line after the title, got '{_clip(extra)}'"
+        )
+
+    blocks = _blocks(lines, offset + 3)
+    url: str | None = None
+    # Optional blocks before the tags: the repeated title, then a link line.
+    if blocks and _fold(" ".join(blocks[0][1])) == _fold(title):
+        blocks.pop(0)
+    if blocks and (found := _link(blocks[0][1])):
+        url = found
+        blocks.pop(0)
+    if not blocks:
+        raise ArticleFormatError(
+            len(lines), "expected a line of comma-separated tags, got the end of the file"
+        )
+    tags_line, tags_block = blocks.pop(0)
+    if len(tags_block) != 1:
+        raise ArticleFormatError(
+            tags_line, "expected one line of comma-separated tags followed by a blank line"
+        )
+    tags = split_tag_list(tags_block[0])
+    if not tags:
+        raise ArticleFormatError(tags_line, "expected at least one tag, e.g. 'economy, Europe'")
+    for tag in tags:
+        if len(tag.name) > MAX_TAG_LENGTH:
+            raise ArticleFormatError(
+                tags_line,
+                f"tag '{_clip(tag.name, 30)}' is longer than {MAX_TAG_LENGTH} characters; "
+                "expected a line of comma-separated tags",
+            )
+    # Optional link line as the last paragraph, when none stood before the tags.
+    if blocks and url is None and (found := _link(blocks[-1][1])):
+        url = found
+        blocks.pop()
+    if url is not None and len(url) > MAX_URL_LENGTH:
+        raise ArticleFormatError(None, f"the link is longer than {MAX_URL_LENGTH} characters")
+    if not blocks:
+        raise ArticleFormatError(len(lines), "expected body paragraphs after the tags line")
+    for line_number, block in blocks:
+        if _link(block) is not None:
+            raise ArticleFormatError(
+                line_number,
+                "a link line may stand only before the tags or as the last paragraph",
+            )
+    body = "\n\n".join("\n".join(block) for _, block in blocks)
+    summary = summary_line(body)
+    if not summary:
+        raise ArticleFormatError(blocks[0][0], "expected a body paragraph with text")
+    return ParsedArticle(
+        category=category,
+        published_at=published,
+        source=source,
+        title=title,
+        tags=tuple(tags),
+        body=body,
+        summary=summary,
+        url=url,
+    )
+
+
+def parse_article_bytes(data: bytes) -> ParsedArticle:
+    """Decode UTF-8 (with or without a BOM) and parse."""
+    if len(data) > MAX_ARTICLE_BYTES:
+        raise ArticleFormatError(None, f"article is larger than {MAX_ARTICLE_BYTES:,} bytes")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ArticleFormatError(
+            data.count(b"\n", 0, error.start) + 1, "expected UTF-8 text, got undecodable bytes"
+        ) from None
+    return parse_article(text)

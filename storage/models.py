@@ -1,0 +1,180 @@
+"""The database schema. Migrations in storage/migrations/versions create exactly this."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+    Time,
+    TypeDecorator,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware datetimes on every backend: stored as UTC, read back as aware UTC.
+
+    SQLite has no timestamp type and drops the offset; PostgreSQL keeps it (timestamptz).
+    Naive datetimes are refused so that a local time can never slip in unnoticed.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value!r} given where an aware one is required")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: dict[Any, Any] = {datetime: UTCDateTime()}  # noqa: RUF012
+
+
+class Article(Base):
+    __tablename__ = "articles"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(300))
+    source: Mapped[str] = mapped_column(String(100))
+    category: Mapped[str] = mapped_column(String(100))
+    published_at: Mapped[datetime]
+    added_at: Mapped[datetime] = mapped_column(index=True)
+    url: Mapped[str | None] = mapped_column(String(2048))
+    summary: Mapped[str] = mapped_column(String(400))
+    body: Mapped[str] = mapped_column(Text)
+
+
+class Tag(Base):
+    __tablename__ = "tags"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class ArticleTag(Base):
+    __tablename__ = "article_tags"
+    # (tag_id, article_id) is the primary key, so "articles with tag T" is an index range;
+    # the second index serves deletes and "tags of article A".
+    __table_args__ = (Index("ix_article_tags_article_id", "article_id"),)
+
+    tag_id: Mapped[int] = mapped_column(
+        ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True
+    )
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class Subscriber(Base):
+    __tablename__ = "subscribers"
+    __table_args__ = (
+        # The delivery tick asks "who is due" every 30 s: an index range, not a scan.
+        Index(
+            "ix_subscribers_due",
+            "next_due_at",
+            sqlite_where=text("paused = 0 AND blocked = 0"),
+            postgresql_where=text("NOT paused AND NOT blocked"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    timezone: Mapped[str] = mapped_column(String(64))
+    digest_time: Mapped[time] = mapped_column(Time)
+    frequency: Mapped[str] = mapped_column(String(16), default="daily")
+    weekday: Mapped[int] = mapped_column(SmallInteger, default=0)
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    blocked: Mapped[bool] = mapped_column(Boolean, default=False)
+    next_due_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+
+
+class Subscription(Base):
+    __tablename__ = "subscriptions"
+    __table_args__ = (Index("ix_subscriptions_tag_id", "tag_id"),)
+
+    subscriber_id: Mapped[int] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag_id: Mapped[int] = mapped_column(
+        ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True
+    )
+    created_at: Mapped[datetime]
+
+
+class Digest(Base):
+    """One digest: an outbox row. ``chunks`` are the rendered messages, sent in order."""
+
+    __tablename__ = "digests"
+    __table_args__ = (
+        Index("ix_digests_subscriber_id", "subscriber_id"),
+        Index("ix_digests_status_lease", "status", "lease_until"),
+        Index("ix_digests_created_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))  # scheduled | manual
+    status: Mapped[str] = mapped_column(String(16))  # pending | sent | failed
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    lease_until: Mapped[datetime | None]
+    chunks: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    sent_chunks: Mapped[int] = mapped_column(Integer, default=0)
+    message_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(String(500))
+
+
+class DeliveredArticle(Base):
+    """The per-subscriber ledger: its primary key is what makes a repeat impossible."""
+
+    __tablename__ = "delivered_articles"
+    __table_args__ = (Index("ix_delivered_articles_digest_id", "digest_id"),)
+
+    subscriber_id: Mapped[int] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="CASCADE"), primary_key=True
+    )
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+    )
+    digest_id: Mapped[int] = mapped_column(ForeignKey("digests.id", ondelete="CASCADE"))
+    delivered_at: Mapped[datetime]
