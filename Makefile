@@ -33,10 +33,7 @@ pytest: $(STAMP)
 test: lint typecheck pytest
 
 run: $(STAMP)
-	$(BIN)/newsbot check-config
-	$(BIN)/newsbot db upgrade
-	$(BIN)/newsbot import seeds/
-	$(BIN)/newsbot run
+	$(BIN)/newsbot run --import seeds/
 
 demo: $(STAMP)
 	$(BIN)/newsbot demo

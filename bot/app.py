@@ -1,0 +1,98 @@
+"""The Application factory shared by `newsbot run`, the worker, the demo and the tests."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import BotCommand, LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
+from telegram.ext import (
+    ApplicationBuilder,
+    ContextTypes,
+    Defaults,
+)
+
+from bot.config import Settings
+from bot.context import AppState, BotApplication, BotContext, Clock, utc_now
+from bot.delivery import RetryPolicy
+from bot.handlers import add_handlers
+from bot.ratelimit import PacingRateLimiter
+from bot.texts import COMMANDS
+
+logger = logging.getLogger(__name__)
+
+
+async def _post_init(app: BotApplication) -> None:
+    await app.bot_data.open(app.bot)
+
+
+async def _post_init_with_menu(app: BotApplication) -> None:
+    await _post_init(app)
+    await register_commands(app)
+
+
+async def _post_shutdown(app: BotApplication) -> None:
+    await app.bot_data.close()
+
+
+async def register_commands(app: BotApplication) -> None:
+    """Fill the command menu. A failure is logged, never fatal."""
+    try:
+        await app.bot.set_my_commands([BotCommand(name, about) for name, about in COMMANDS])
+    except TelegramError as error:
+        logger.warning("could not set the command menu: %s", error)
+
+
+async def delivery_tick(context: BotContext) -> None:
+    await context.state.deliverer.run_pass()
+
+
+def build_application(
+    settings: Settings,
+    *,
+    clock: Clock = utc_now,
+    handlers: bool = True,
+    delivery: bool = True,
+    retry_policy: RetryPolicy | None = None,
+) -> BotApplication:
+    """The bot. ``handlers`` answers chats; ``delivery`` runs the periodic delivery tick."""
+    if not settings.telegram_bot_token:
+        raise ValueError("TELEGRAM_BOT_TOKEN is empty")
+    api = settings.telegram_api_url
+    limiter = PacingRateLimiter(
+        overall_per_second=settings.rate_limit_per_second,
+        per_chat_interval=settings.rate_limit_per_chat_seconds,
+    )
+    app: BotApplication = (
+        ApplicationBuilder()
+        .token(settings.telegram_bot_token)
+        .base_url(f"{api}/bot")
+        .base_file_url(f"{api}/file/bot")
+        .context_types(ContextTypes(context=BotContext, bot_data=AppState))
+        .defaults(
+            Defaults(
+                parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+        )
+        .rate_limiter(limiter)
+        .connection_pool_size(settings.delivery_concurrency + 16)
+        .pool_timeout(30)
+        .post_init(_post_init_with_menu if handlers else _post_init)
+        .post_shutdown(_post_shutdown)
+        .build()
+    )
+    app.bot_data.configure(settings, clock, retry_policy or RetryPolicy())
+    if handlers:
+        add_handlers(app)
+    if delivery:
+        assert app.job_queue is not None, "python-telegram-bot[job-queue] is required"
+        app.job_queue.run_repeating(
+            delivery_tick,
+            interval=settings.delivery_interval_seconds,
+            first=1.0,
+            name="delivery",
+            job_kwargs={"max_instances": 1, "coalesce": True},
+        )
+    return app

@@ -1,0 +1,100 @@
+"""Settings, read once from the environment and a .env file, then passed down."""
+
+from __future__ import annotations
+
+from datetime import time
+from typing import Annotated
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.schedule import parse_digest_time, parse_timezone
+
+
+class ConfigError(Exception):
+    """A setting is missing or wrong; the message names the variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
+    )
+
+    database_url: str = "sqlite+aiosqlite:///newsbot.db"
+    telegram_bot_token: str = ""
+    telegram_api_url: str = "https://api.telegram.org"
+    admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    default_timezone: str = "UTC"
+    default_digest_time: time = time(8, 0)
+    digest_max_items: int = Field(default=10, ge=1, le=50)
+    digest_max_age_days: int = Field(default=7, ge=1, le=365)
+    delivery_interval_seconds: float = Field(default=30.0, gt=0, le=3600)
+    delivery_concurrency: int = Field(default=64, ge=1, le=1000)
+    rate_limit_per_second: float = Field(default=29.0, gt=0)
+    rate_limit_per_chat_seconds: float = Field(default=1.05, ge=0)
+    log_level: str = "INFO"
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            items = [item.strip() for item in value.split(",") if item.strip()]
+            try:
+                return frozenset(int(item) for item in items)
+            except ValueError:
+                raise ValueError(
+                    f"expected comma-separated numeric Telegram user ids, e.g. 12345,67890; "
+                    f"got {value!r}"
+                ) from None
+        return value
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        return parse_timezone(value)
+
+    @field_validator("default_digest_time", mode="before")
+    @classmethod
+    def _check_time(cls, value: object) -> object:
+        return parse_digest_time(value) if isinstance(value, str) else value
+
+    @field_validator("telegram_api_url")
+    @classmethod
+    def _check_api_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(
+                f"expected an http(s) URL, e.g. https://api.telegram.org; got {value!r}"
+            )
+        return value.rstrip("/")
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError(
+                "expected sqlite+aiosqlite:///path.db or postgresql+asyncpg://user@host/db; "
+                f"got {value.split('://', maxsplit=1)[0]!r}"
+            )
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _check_log_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError(f"expected DEBUG, INFO, WARNING or ERROR; got {value!r}")
+        return level
+
+    def is_admin(self, user_id: int | None) -> bool:
+        return user_id is not None and user_id in self.admin_ids
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build the settings or raise `ConfigError` naming the first wrong variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        first = error.errors()[0]
+        name = str(first["loc"][0]).upper() if first["loc"] else "settings"
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"{name}: {message}") from None

@@ -1,0 +1,89 @@
+"""The typed context handlers and jobs receive: settings, sessions and the clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from telegram import Bot
+from telegram.ext import Application, CallbackContext, ExtBot
+
+from bot.config import Settings
+from bot.delivery import Deliverer, RetryPolicy
+from storage.db import create_engine, create_sessionmaker, upgrade
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class AppState:
+    """What handlers and jobs share, typed. Filled in by `build_application` and post_init."""
+
+    def __init__(self) -> None:
+        self._settings: Settings | None = None
+        self._engine: AsyncEngine | None = None
+        self._sessions: async_sessionmaker[AsyncSession] | None = None
+        self._deliverer: Deliverer | None = None
+        self.clock: Clock = utc_now
+        self.retry_policy = RetryPolicy()
+
+    def configure(self, settings: Settings, clock: Clock, retry_policy: RetryPolicy) -> None:
+        self._settings = settings
+        self.clock = clock
+        self.retry_policy = retry_policy
+
+    async def open(self, bot: Bot) -> None:
+        """Open the database (upgrading its schema) and make the deliverer."""
+        self._engine = create_engine(self.settings.database_url)
+        await upgrade(self._engine)
+        self._sessions = create_sessionmaker(self._engine)
+        self._deliverer = Deliverer(
+            bot, self._sessions, self.settings, clock=self.clock, policy=self.retry_policy
+        )
+
+    async def close(self) -> None:
+        if self._engine is not None:
+            await self._engine.dispose()
+            self._engine = None
+
+    @property
+    def settings(self) -> Settings:
+        assert self._settings is not None, "settings are set by build_application"
+        return self._settings
+
+    @property
+    def sessions(self) -> async_sessionmaker[AsyncSession]:
+        assert self._sessions is not None, "the database is opened in post_init"
+        return self._sessions
+
+    @property
+    def deliverer(self) -> Deliverer:
+        assert self._deliverer is not None, "the deliverer is made in post_init"
+        return self._deliverer
+
+
+class BotContext(CallbackContext[ExtBot[int], dict[Any, Any], dict[Any, Any], AppState]):
+    @property
+    def state(self) -> AppState:
+        return self.bot_data
+
+    @property
+    def settings(self) -> Settings:
+        return self.bot_data.settings
+
+    @property
+    def sessions(self) -> async_sessionmaker[AsyncSession]:
+        return self.bot_data.sessions
+
+    def now(self) -> datetime:
+        return self.bot_data.clock()
+
+
+BotApplication = Application[
+    ExtBot[int], BotContext, dict[Any, Any], dict[Any, Any], AppState, Any
+]

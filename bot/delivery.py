@@ -1,0 +1,307 @@
+"""Composing digests and sending them: exactly once per period, paced, resumable.
+
+A digest is composed in one transaction that also writes its ledger rows and advances
+the subscriber's next due time; the rendered messages are kept on the digest row (an
+outbox). Sending then walks those messages and records each one as it goes, so a digest
+interrupted by a crash, a 5xx or a flood wait is resumed later from the first unsent
+message rather than composed again. See README, "How delivery works".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from telegram import Bot
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+
+from bot.config import Settings
+from bot.digest import DigestItem, deep_link, render_digest, select_articles
+from bot.schedule import next_due
+from storage import repo
+from storage.models import Subscriber
+
+logger = logging.getLogger(__name__)
+
+SCHEDULED = "scheduled"
+MANUAL = "manual"
+LEASE = timedelta(minutes=5)
+COMPOSE_BATCH = 100
+
+
+class SendResult(StrEnum):
+    SENT = "sent"
+    BLOCKED = "blocked"
+    POSTPONED = "postponed"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class Outbound:
+    """A composed digest, ready to be sent from message ``sent_chunks`` on."""
+
+    digest_id: int
+    subscriber_id: int
+    chat_id: int
+    chunks: list[dict[str, Any]]
+    sent_chunks: int = 0
+
+    @property
+    def article_count(self) -> int:
+        return sum(len(chunk["article_ids"]) for chunk in self.chunks)
+
+
+@dataclass
+class PassReport:
+    due: int = 0
+    empty: int = 0
+    resumed: int = 0
+    results: dict[SendResult, int] = field(default_factory=lambda: dict.fromkeys(SendResult, 0))
+
+    def __str__(self) -> str:
+        sent = ", ".join(f"{n} {result}" for result, n in self.results.items())
+        return f"{self.due} due ({self.empty} with nothing new), {self.resumed} resumed; {sent}"
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    attempts: int = 3
+    backoff: float = 0.5
+    later: timedelta = timedelta(0)
+
+
+async def compose_digest(
+    session: AsyncSession,
+    subscriber: Subscriber,
+    *,
+    settings: Settings,
+    now: datetime,
+    kind: str,
+    bot_username: str,
+) -> Outbound | None:
+    """Select, render and record a digest for ``subscriber``; None when nothing is new."""
+    since = now - timedelta(days=settings.digest_max_age_days)
+    candidates = await repo.undelivered_candidates(session, subscriber.id, since)
+    selection = select_articles(candidates, settings.digest_max_items)
+    if not selection.article_ids:
+        return None
+    articles = await repo.articles_by_id(session, selection.article_ids)
+    tags = await repo.tags_of_articles(session, selection.article_ids)
+    items = [
+        DigestItem(
+            article_id=a.id,
+            title=a.title,
+            summary=a.summary,
+            link=a.url or deep_link(bot_username, a.id),
+            tags=tags.get(a.id, []),
+        )
+        for a in (articles[i] for i in selection.article_ids)
+    ]
+    count = len(items)
+    header = f"📰 Your digest: {count} new {'article' if count == 1 else 'articles'}"
+    hint = "send /digest for more now" if kind == MANUAL else "they come in your next digest"
+    rendered = render_digest(items, remaining=selection.remaining, header=header, more_hint=hint)
+    chunks = [chunk.as_json() for chunk in rendered]
+    digest = await repo.create_digest(
+        session,
+        subscriber_id=subscriber.id,
+        kind=kind,
+        chunks=chunks,
+        article_ids=selection.article_ids,
+        now=now,
+        lease_until=now + LEASE,
+    )
+    return Outbound(digest.id, subscriber.id, subscriber.chat_id, chunks)
+
+
+def advance(subscriber: Subscriber, now: datetime) -> None:
+    subscriber.next_due_at = next_due(
+        now,
+        digest_time=subscriber.digest_time,
+        timezone_name=subscriber.timezone,
+        frequency=subscriber.frequency,
+        weekday=subscriber.weekday,
+    )
+
+
+async def send_digest(
+    bot: Bot,
+    sessions: async_sessionmaker[AsyncSession],
+    outbound: Outbound,
+    *,
+    clock: Callable[[], datetime],
+    policy: RetryPolicy,
+) -> SendResult:
+    """Send the digest's unsent messages in order; record each; classify the outcome."""
+    for index in range(outbound.sent_chunks, len(outbound.chunks)):
+        chunk = outbound.chunks[index]
+        attempt = 0
+        while True:
+            try:
+                message = await bot.send_message(outbound.chat_id, chunk["text"])
+                break
+            except Forbidden as error:
+                return await _give_up(sessions, outbound, str(error), blocked=True)
+            except BadRequest as error:
+                if "chat not found" in error.message.lower():
+                    return await _give_up(sessions, outbound, str(error), blocked=True)
+                logger.error("digest %s refused by Telegram: %s", outbound.digest_id, error)
+                return await _give_up(sessions, outbound, str(error), blocked=False)
+            except RetryAfter as error:
+                return await _postpone(sessions, outbound, clock() + policy.later, str(error))
+            except NetworkError as error:
+                attempt += 1
+                if attempt >= policy.attempts:
+                    logger.warning(
+                        "digest %s: %s after %d attempts; leaving it for the next tick",
+                        outbound.digest_id,
+                        error,
+                        attempt,
+                    )
+                    return await _postpone(sessions, outbound, clock() + policy.later, str(error))
+                await asyncio.sleep(policy.backoff * 2 ** (attempt - 1))
+            except TelegramError as error:
+                logger.error("digest %s: %s", outbound.digest_id, error)
+                return await _postpone(sessions, outbound, clock() + policy.later, str(error))
+        async with sessions.begin() as session:
+            await repo.record_chunk_sent(
+                session,
+                outbound.digest_id,
+                index,
+                message.message_id,
+                now=clock(),
+                lease=LEASE,
+            )
+    return SendResult.SENT
+
+
+async def _give_up(
+    sessions: async_sessionmaker[AsyncSession], outbound: Outbound, error: str, *, blocked: bool
+) -> SendResult:
+    async with sessions.begin() as session:
+        await repo.fail_digest(session, outbound.digest_id, error=error)
+        if blocked:
+            await repo.set_blocked(session, outbound.subscriber_id, True)
+    if blocked:
+        logger.info(
+            "chat %s cannot receive messages (%s): marked blocked", outbound.chat_id, error
+        )
+        return SendResult.BLOCKED
+    return SendResult.FAILED
+
+
+async def _postpone(
+    sessions: async_sessionmaker[AsyncSession], outbound: Outbound, until: datetime, error: str
+) -> SendResult:
+    async with sessions.begin() as session:
+        await repo.postpone_digest(session, outbound.digest_id, until=until, error=error)
+    return SendResult.POSTPONED
+
+
+class Deliverer:
+    """One delivery pass: resume interrupted digests, then compose and send the due ones."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        sessions: async_sessionmaker[AsyncSession],
+        settings: Settings,
+        *,
+        clock: Callable[[], datetime],
+        policy: RetryPolicy | None = None,
+    ) -> None:
+        self.bot = bot
+        self.sessions = sessions
+        self.settings = settings
+        self.clock = clock
+        self.policy = policy or RetryPolicy()
+        self._lock = asyncio.Lock()
+
+    async def run_pass(self) -> PassReport:
+        # A slow pass must not overlap the next tick in the same process.
+        async with self._lock:
+            return await self._run_pass()
+
+    async def _run_pass(self) -> PassReport:
+        report = PassReport()
+        limit = asyncio.Semaphore(self.settings.delivery_concurrency)
+        tasks: set[asyncio.Task[None]] = set()
+
+        async def send(outbound: Outbound) -> None:
+            try:
+                result = await send_digest(
+                    self.bot, self.sessions, outbound, clock=self.clock, policy=self.policy
+                )
+            except Exception:
+                logger.exception("sending digest %s failed", outbound.digest_id)
+                result = SendResult.POSTPONED
+            finally:
+                limit.release()
+            report.results[result] += 1
+
+        async def spawn(outbound: Outbound) -> None:
+            await limit.acquire()
+            task = asyncio.create_task(send(outbound))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+
+        for outbound in await self._claim_stale():
+            report.resumed += 1
+            await spawn(outbound)
+        while True:
+            claimed, batch = await self._compose_batch(report)
+            if not claimed:
+                break
+            for outbound in batch:
+                await spawn(outbound)
+        if tasks:
+            await asyncio.gather(*tasks)
+        if report.due or report.resumed:
+            logger.info("delivery pass: %s", report)
+        return report
+
+    async def _claim_stale(self) -> list[Outbound]:
+        async with self.sessions.begin() as session:
+            digests = await repo.claim_stale_digests(session, self.clock(), 1000, LEASE)
+            chats = dict(
+                (
+                    await session.execute(
+                        select(Subscriber.id, Subscriber.chat_id).where(
+                            Subscriber.id.in_({d.subscriber_id for d in digests})
+                        )
+                    )
+                ).tuples()
+            )
+        return [
+            Outbound(d.id, d.subscriber_id, chats[d.subscriber_id], d.chunks, d.sent_chunks)
+            for d in digests
+        ]
+
+    async def _compose_batch(self, report: PassReport) -> tuple[int, list[Outbound]]:
+        now = self.clock()
+        composed: list[Outbound] = []
+        async with self.sessions.begin() as session:
+            subscribers = await repo.claim_due_subscribers(session, now, COMPOSE_BATCH)
+            for subscriber in subscribers:
+                outbound = await compose_digest(
+                    session,
+                    subscriber,
+                    settings=self.settings,
+                    now=now,
+                    kind=SCHEDULED,
+                    bot_username=self.bot.username,
+                )
+                advance(subscriber, now)
+                if outbound is None:
+                    report.empty += 1
+                else:
+                    composed.append(outbound)
+            report.due += len(subscribers)
+        return len(subscribers), composed

@@ -1,0 +1,166 @@
+"""Digest selection and rendering: which articles a subscriber gets, and the HTML they see.
+
+Pure code: no Telegram, no database. Messages use Telegram's HTML parse mode; every piece
+of article text is escaped here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from html import escape
+
+from bot.tags import hashtag
+
+MESSAGE_LIMIT = 4096
+PAYLOAD_PREFIX = "a"
+_PAYLOAD = re.compile(r"a([1-9][0-9]{0,17})")
+
+
+def tg_len(text: str) -> int:
+    """Length as Telegram counts it: UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    article_ids: list[int]
+    remaining: int
+
+
+def select_articles(candidates: Iterable[tuple[int, datetime]], max_items: int) -> Selection:
+    """Newest first, each article once however many tags matched, at most ``max_items``.
+
+    ``candidates`` are (article id, published_at) pairs of undelivered matches, possibly
+    repeated; ``remaining`` counts the distinct ones that did not fit.
+    """
+    newest: dict[int, datetime] = {}
+    for article_id, published in candidates:
+        newest[article_id] = published
+    ordered = sorted(newest, key=lambda a: (newest[a], a), reverse=True)
+    return Selection(article_ids=ordered[:max_items], remaining=max(0, len(ordered) - max_items))
+
+
+def article_payload(article_id: int) -> str:
+    """The /start payload of an article's deep link (≤ 64 chars of [A-Za-z0-9_-])."""
+    return f"{PAYLOAD_PREFIX}{article_id}"
+
+
+def parse_payload(payload: str) -> int | None:
+    match = _PAYLOAD.fullmatch(payload.strip())
+    return int(match.group(1)) if match else None
+
+
+def deep_link(bot_username: str, article_id: int) -> str:
+    return f"https://t.me/{bot_username}?start={article_payload(article_id)}"
+
+
+@dataclass(frozen=True, slots=True)
+class DigestItem:
+    article_id: int
+    title: str
+    summary: str
+    link: str
+    tags: Sequence[str] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """One Telegram message and the articles it carries."""
+
+    text: str
+    article_ids: list[int] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, object]:
+        return {"text": self.text, "article_ids": list(self.article_ids)}
+
+
+def render_item(item: DigestItem) -> str:
+    tags = " ".join(t for t in (hashtag(name) for name in item.tags) if t)
+    link = f'<a href="{escape(item.link)}">Full text</a>'
+    lines = [f"<b>{escape(item.title)}</b>", escape(item.summary), f"{link}  {tags}".rstrip()]
+    return "\n".join(line for line in lines if line)
+
+
+def pack(blocks: Sequence[tuple[str, list[int]]], limit: int = MESSAGE_LIMIT) -> list[Chunk]:
+    """Join blocks with blank lines into as few messages as fit; never split a block."""
+    chunks: list[Chunk] = []
+    text = ""
+    ids: list[int] = []
+    for block, block_ids in blocks:
+        if tg_len(block) > limit:
+            raise ValueError(f"a single block of {tg_len(block)} characters exceeds {limit}")
+        joined = f"{text}\n\n{block}" if text else block
+        if text and tg_len(joined) > limit:
+            chunks.append(Chunk(text, ids))
+            text, ids = block, list(block_ids)
+        else:
+            text, ids = joined, ids + list(block_ids)
+    if text:
+        chunks.append(Chunk(text, ids))
+    return chunks
+
+
+def render_digest(
+    items: Sequence[DigestItem],
+    *,
+    remaining: int,
+    header: str,
+    more_hint: str,
+    limit: int = MESSAGE_LIMIT,
+) -> list[Chunk]:
+    """The digest as messages: header, one block per article, the "N more" line."""
+    blocks: list[tuple[str, list[int]]] = [(f"<b>{escape(header)}</b>", [])]
+    blocks += [(render_item(item), [item.article_id]) for item in items]
+    if remaining:
+        noun = "article" if remaining == 1 else "articles"
+        blocks.append((f"<i>+{remaining} more {noun} waiting; {escape(more_hint)}</i>", []))
+    return pack(blocks, limit)
+
+
+def _split_paragraph(paragraph: str, limit: int) -> list[str]:
+    """Escaped pieces of one paragraph, each within ``limit``, cut between words."""
+    pieces: list[str] = []
+    current = ""
+    for word in paragraph.split(" "):
+        candidate = f"{current} {word}" if current else word
+        if current and tg_len(escape(candidate)) > limit:
+            pieces.append(escape(current))
+            current = word
+        else:
+            current = candidate
+        while tg_len(escape(current)) > limit:  # a "word" longer than a message
+            cut = limit // 6  # escaping grows a character to at most 6 ("&quot;")
+            pieces.append(escape(current[:cut]))
+            current = current[cut:]
+    if current:
+        pieces.append(escape(current))
+    return pieces
+
+
+def render_article(
+    *,
+    title: str,
+    source: str,
+    published_at: datetime,
+    tags: Sequence[str],
+    body: str,
+    url: str | None,
+    limit: int = MESSAGE_LIMIT,
+) -> list[str]:
+    """The full article as messages, split between paragraphs."""
+    meta = f"{source} · {published_at.strftime('%d %b %Y, %H:%M %Z').strip()}"
+    head = [f"<b>{escape(title)}</b>", f"<i>{escape(meta)}</i>"]
+    tag_line = " ".join(t for t in (hashtag(name) for name in tags) if t)
+    if tag_line:
+        head.append(escape(tag_line))
+    blocks: list[tuple[str, list[int]]] = [("\n".join(head), [])]
+    for paragraph in body.split("\n\n"):
+        text = " ".join(paragraph.split())
+        if text:
+            blocks += [(piece, []) for piece in _split_paragraph(text, limit)]
+    if url:
+        blocks.append((f'<a href="{escape(url)}">Original article</a>', []))
+    return [chunk.text for chunk in pack(blocks, limit)]

@@ -1,0 +1,165 @@
+"""A client of the emulator's control API: a person in a chat, as tests and the demo see it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+
+@dataclass
+class BotMessage:
+    """A message the bot sent (or edited), as the person sees it."""
+
+    message_id: int
+    text: str
+    html: str
+    entities: list[dict[str, Any]] = field(default_factory=list)
+    buttons: list[list[dict[str, Any]]] = field(default_factory=list)
+    edited: bool = False
+
+    @classmethod
+    def from_event(cls, event: dict[str, Any]) -> BotMessage:
+        message = event["message"]
+        markup = message.get("reply_markup") or {}
+        return cls(
+            message_id=message["message_id"],
+            text=message["text"],
+            html=event.get("html", ""),
+            entities=list(message.get("entities", [])),
+            buttons=list(markup.get("inline_keyboard", [])),
+            edited=event["kind"] == "edit",
+        )
+
+    @property
+    def button_texts(self) -> list[str]:
+        return [button["text"] for row in self.buttons for button in row]
+
+    def button(self, text: str) -> dict[str, Any]:
+        for row in self.buttons:
+            for button in row:
+                if button["text"] == text or text in button["text"]:
+                    return button
+        raise LookupError(f"no button {text!r} in {self.button_texts}")
+
+    def links(self) -> list[str]:
+        return [e["url"] for e in self.entities if e["type"] == "text_link"]
+
+    def bold(self) -> list[str]:
+        return [self.entity_text(e) for e in self.entities if e["type"] == "bold"]
+
+    def entity_text(self, entity: dict[str, Any]) -> str:
+        encoded = self.text.encode("utf-16-le")
+        start, end = entity["offset"] * 2, (entity["offset"] + entity["length"]) * 2
+        return encoded[start:end].decode("utf-16-le")
+
+
+class EmulatorClient:
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.http = httpx.AsyncClient(base_url=base_url, timeout=60)
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    async def _post(self, path: str, body: dict[str, Any]) -> Any:
+        response = await self.http.post(path, json=body)
+        response.raise_for_status()
+        return response.json()
+
+    async def send_text(self, user_id: int, text: str, first_name: str = "Ann") -> Any:
+        return await self._post(
+            f"/_emu/users/{user_id}/messages", {"text": text, "first_name": first_name}
+        )
+
+    async def send_document(
+        self, user_id: int, file_name: str, content: str, caption: str | None = None
+    ) -> Any:
+        body = {"file_name": file_name, "content": content, "caption": caption}
+        return await self._post(f"/_emu/users/{user_id}/documents", body)
+
+    async def press(self, user_id: int, message_id: int, data: str) -> Any:
+        return await self._post(
+            f"/_emu/users/{user_id}/press", {"message_id": message_id, "data": data}
+        )
+
+    async def events(
+        self, chat_id: int, *, after: int = 0, count: int = 0, wait: float = 0
+    ) -> list[dict[str, Any]]:
+        params = {"after": after, "count": count, "wait": wait}
+        response = await self.http.get(f"/_emu/chats/{chat_id}/events", params=params)
+        response.raise_for_status()
+        events: list[dict[str, Any]] = response.json()
+        return events
+
+    async def add_fault(
+        self,
+        method: str,
+        status: int,
+        description: str,
+        *,
+        chat_id: int | None = None,
+        retry_after: int | None = None,
+        times: int = 1,
+    ) -> None:
+        body = {
+            "method": method,
+            "status": status,
+            "description": description,
+            "chat_id": chat_id,
+            "retry_after": retry_after,
+            "times": times,
+        }
+        await self._post("/_emu/faults", body)
+
+    async def set_limits(self, **limits: Any) -> None:
+        await self._post("/_emu/limits", limits)
+
+    async def block(self, chat_id: int, *, blocked: bool = True, missing: bool = False) -> None:
+        await self._post(f"/_emu/chats/{chat_id}/block", {"blocked": blocked, "missing": missing})
+
+    async def stats(self) -> dict[str, int]:
+        response = await self.http.get("/_emu/stats")
+        response.raise_for_status()
+        result: dict[str, int] = response.json()
+        return result
+
+
+class Chat:
+    """One person's private chat with the bot; remembers what was already read."""
+
+    def __init__(self, client: EmulatorClient, user_id: int, first_name: str = "Ann") -> None:
+        self.client = client
+        self.user_id = user_id
+        self.first_name = first_name
+        self.cursor = 0
+
+    async def read(self, count: int = 1, timeout: float = 10.0) -> list[BotMessage]:
+        """Wait for ``count`` new messages or edits from the bot, and return all new ones."""
+        events = await self.client.events(
+            self.user_id, after=self.cursor, count=count, wait=timeout
+        )
+        if events:
+            self.cursor = events[-1]["seq"]
+        if len(events) < count:
+            got = [e["message"]["text"][:80] for e in events]
+            raise TimeoutError(f"expected {count} bot messages in {timeout}s, got {got}")
+        return [BotMessage.from_event(event) for event in events]
+
+    async def ask(self, text: str, expect: int = 1, timeout: float = 10.0) -> list[BotMessage]:
+        await self.client.send_text(self.user_id, text, self.first_name)
+        return await self.read(expect, timeout)
+
+    async def upload(
+        self, file_name: str, content: str, caption: str | None = None, expect: int = 1
+    ) -> list[BotMessage]:
+        await self.client.send_document(self.user_id, file_name, content, caption)
+        return await self.read(expect)
+
+    async def press(
+        self, message: BotMessage, button_text: str, expect: int = 1
+    ) -> list[BotMessage]:
+        data = message.button(button_text)["callback_data"]
+        await self.client.press(self.user_id, message.message_id, data)
+        return await self.read(expect)

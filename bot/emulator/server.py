@@ -1,0 +1,572 @@
+"""A Bot API emulator: a real HTTP server that answers the way Telegram does.
+
+It serves ``/bot<token>/<method>`` and ``/file/bot<token>/<path>`` for the bot, and a
+control API under ``/_emu/`` for tests, the demo and the benchmarks: inject what a user
+types, sends or presses; read what the bot sent; inject faults; enforce rate limits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import logging
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from bot.emulator.html import EntityParseError, parse_html
+
+logger = logging.getLogger(__name__)
+
+MESSAGE_LIMIT = 4096
+_JSON_FIELDS = {"reply_markup", "link_preview_options", "commands", "allowed_updates", "scope"}
+_SEND_METHODS = {"sendMessage", "editMessageText", "sendDocument"}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, description: str, retry_after: int | None = None) -> None:
+        super().__init__(description)
+        self.status = status
+        self.description = description
+        self.retry_after = retry_after
+
+
+@dataclass
+class Fault:
+    """Answer the next ``times`` matching calls with an error instead of serving them."""
+
+    method: str
+    status: int
+    description: str
+    chat_id: int | None = None
+    retry_after: int | None = None
+    times: int = 1
+
+
+@dataclass
+class Bucket:
+    rate: float
+    capacity: float
+    tokens: float
+    stamp: float
+
+    def take(self, now: float) -> float:
+        """0 when a token was taken, else seconds until one is available."""
+        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return 0.0
+        return (1 - self.tokens) / self.rate
+
+
+@dataclass
+class Limits:
+    enabled: bool = False
+    per_second: float = 30.0
+    burst: float = 30.0
+    per_chat_per_second: float = 1.0
+    per_chat_burst: float = 2.0
+
+
+@dataclass
+class ChatLog:
+    events: list[dict[str, Any]] = field(default_factory=list)
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class EmulatorState:
+    def __init__(self, token: str, bot_username: str) -> None:
+        self.token = token
+        self.bot_user = {
+            "id": int(token.split(":", 1)[0]) if token.split(":", 1)[0].isdigit() else 1,
+            "is_bot": True,
+            "first_name": "Newsbot",
+            "username": bot_username,
+            "can_join_groups": False,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
+        self.updates: list[dict[str, Any]] = []
+        self.update_ids = itertools.count(1)
+        self.new_update = asyncio.Condition()
+        self.message_ids: dict[int, itertools.count[int]] = defaultdict(lambda: itertools.count(1))
+        self.messages: dict[tuple[int, int], dict[str, Any]] = {}
+        self.chats: dict[int, ChatLog] = defaultdict(ChatLog)
+        self.sequence = itertools.count(1)
+        self.files: dict[str, tuple[str, bytes]] = {}
+        self.file_ids = itertools.count(1)
+        self.faults: list[Fault] = []
+        self.blocked: set[int] = set()
+        self.missing: set[int] = set()
+        self.limits = Limits()
+        self.global_bucket = Bucket(30, 30, 30, time.monotonic())
+        self.chat_buckets: dict[int, Bucket] = {}
+        self.commands: list[dict[str, Any]] = []
+        self.counters: dict[str, int] = defaultdict(int)
+        self.sleep_per_request = 0.0
+
+    # -------------------------------------------------------------- users' side
+
+    def _user(self, user_id: int, first_name: str) -> dict[str, Any]:
+        return {"id": user_id, "is_bot": False, "first_name": first_name, "language_code": "en"}
+
+    def _chat(self, user_id: int, first_name: str) -> dict[str, Any]:
+        return {"id": user_id, "type": "private", "first_name": first_name}
+
+    async def push_update(self, update: dict[str, Any]) -> dict[str, Any]:
+        async with self.new_update:
+            update["update_id"] = next(self.update_ids)
+            self.updates.append(update)
+            self.new_update.notify_all()
+        return update
+
+    def _user_message(self, user_id: int, first_name: str) -> dict[str, Any]:
+        return {
+            "message_id": next(self.message_ids[user_id]),
+            "from": self._user(user_id, first_name),
+            "chat": self._chat(user_id, first_name),
+            "date": int(time.time()),
+        }
+
+    @staticmethod
+    def _command_entities(text: str) -> list[dict[str, Any]]:
+        if not text.startswith("/"):
+            return []
+        command = text.split(maxsplit=1)[0] if text.strip() else text
+        return [
+            {"type": "bot_command", "offset": 0, "length": len(command.encode("utf-16-le")) // 2}
+        ]
+
+    async def user_text(self, user_id: int, text: str, first_name: str) -> dict[str, Any]:
+        message = self._user_message(user_id, first_name) | {"text": text}
+        if entities := self._command_entities(text):
+            message["entities"] = entities
+        self._log(user_id, "user_message", message)
+        await self.push_update({"message": message})
+        return message
+
+    async def user_document(
+        self, user_id: int, file_name: str, content: bytes, caption: str | None, first_name: str
+    ) -> dict[str, Any]:
+        number = next(self.file_ids)
+        file_id = f"file-{number}"
+        self.files[file_id] = (f"documents/file_{number}_{file_name}", content)
+        message = self._user_message(user_id, first_name) | {
+            "document": {
+                "file_id": file_id,
+                "file_unique_id": f"u{number}",
+                "file_name": file_name,
+                "mime_type": "text/plain"
+                if file_name.endswith(".txt")
+                else "application/octet-stream",
+                "file_size": len(content),
+            }
+        }
+        if caption:
+            message["caption"] = caption
+            if entities := self._command_entities(caption):
+                message["caption_entities"] = entities
+        self._log(user_id, "user_document", message)
+        await self.push_update({"message": message})
+        return message
+
+    async def user_press(
+        self, user_id: int, message_id: int, data: str, first_name: str
+    ) -> dict[str, Any]:
+        message = self.messages.get((user_id, message_id))
+        if message is None:
+            raise ApiError(400, f"no bot message {message_id} in chat {user_id}")
+        query = {
+            "id": str(next(self.sequence)),
+            "from": self._user(user_id, first_name),
+            "message": message,
+            "chat_instance": str(user_id),
+            "data": data,
+        }
+        self._log(user_id, "user_press", {"message_id": message_id, "data": data})
+        await self.push_update({"callback_query": query})
+        return query
+
+    # -------------------------------------------------------------- bot's side
+
+    def _log(self, chat_id: int, kind: str, payload: dict[str, Any]) -> None:
+        log = self.chats[chat_id]
+        log.events.append(
+            {"seq": next(self.sequence), "kind": kind, "at": time.monotonic(), **payload}
+        )
+        log.changed.set()
+        log.changed = asyncio.Event()
+
+    def check_faults(self, method: str, chat_id: int | None) -> None:
+        for fault in self.faults:
+            if (
+                fault.times > 0
+                and fault.method in (method, "*")
+                and (fault.chat_id is None or fault.chat_id == chat_id)
+            ):
+                fault.times -= 1
+                self.counters[f"fault_{fault.status}"] += 1
+                raise ApiError(fault.status, fault.description, fault.retry_after)
+        self.faults = [f for f in self.faults if f.times > 0]
+
+    def check_limits(self, chat_id: int | None) -> None:
+        if not self.limits.enabled:
+            return
+        now = time.monotonic()
+        wait = self.global_bucket.take(now)
+        if not wait and chat_id is not None:
+            bucket = self.chat_buckets.get(chat_id)
+            if bucket is None:
+                bucket = Bucket(
+                    self.limits.per_chat_per_second,
+                    self.limits.per_chat_burst,
+                    self.limits.per_chat_burst,
+                    now,
+                )
+                self.chat_buckets[chat_id] = bucket
+            wait = bucket.take(now)
+            if wait:
+                self.global_bucket.tokens += 1  # the refused request used no global capacity
+        if wait:
+            self.counters["429"] += 1
+            retry = max(1, round(wait + 0.5))
+            raise ApiError(429, f"Too Many Requests: retry after {retry}", retry)
+
+    def set_limits(self, limits: Limits) -> None:
+        self.limits = limits
+        now = time.monotonic()
+        self.global_bucket = Bucket(limits.per_second, limits.burst, limits.burst, now)
+        self.chat_buckets.clear()
+
+    def bot_message(self, chat_id: int, params: dict[str, Any]) -> dict[str, Any]:
+        text, entities = self._render(params)
+        if chat_id in self.blocked:
+            raise ApiError(403, "Forbidden: bot was blocked by the user")
+        if chat_id in self.missing:
+            raise ApiError(400, "Bad Request: chat not found")
+        message: dict[str, Any] = {
+            "message_id": next(self.message_ids[chat_id]),
+            "from": {k: self.bot_user[k] for k in ("id", "is_bot", "first_name", "username")},
+            "chat": self._chat(chat_id, "User"),
+            "date": int(time.time()),
+            "text": text,
+        }
+        if entities:
+            message["entities"] = entities
+        if "reply_markup" in params:
+            message["reply_markup"] = params["reply_markup"]
+        self.messages[(chat_id, message["message_id"])] = message
+        self.counters["messages"] += 1
+        self._log(chat_id, "message", {"message": message, "html": params.get("text", "")})
+        return message
+
+    def edit_message(
+        self, chat_id: int, message_id: int, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        message = self.messages.get((chat_id, message_id))
+        if message is None:
+            raise ApiError(400, "Bad Request: message to edit not found")
+        text, entities = self._render(params)
+        markup = params.get("reply_markup")
+        if (
+            text == message["text"]
+            and entities == message.get("entities", [])
+            and (markup == message.get("reply_markup"))
+        ):
+            raise ApiError(
+                400,
+                "Bad Request: message is not modified: specified new message content and "
+                "reply markup are exactly the same as a current content and reply markup "
+                "of the message",
+            )
+        message["text"] = text
+        message["entities"] = entities
+        if markup is not None:
+            message["reply_markup"] = markup
+        else:
+            message.pop("reply_markup", None)
+        self._log(chat_id, "edit", {"message": message, "html": params.get("text", "")})
+        return message
+
+    @staticmethod
+    def _render(params: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
+        raw = str(params.get("text", ""))
+        if params.get("parse_mode") in ("HTML", "html"):
+            try:
+                text, entities = parse_html(raw)
+            except EntityParseError as error:
+                raise ApiError(400, f"Bad Request: can't parse entities: {error}") from None
+        elif params.get("parse_mode"):
+            raise ApiError(400, "Bad Request: unsupported parse_mode in this emulator")
+        else:
+            text, entities = raw, []
+        if not text.strip():
+            raise ApiError(400, "Bad Request: message text is empty")
+        if len(text.encode("utf-16-le")) // 2 > MESSAGE_LIMIT:
+            raise ApiError(400, "Bad Request: message is too long")
+        markup = params.get("reply_markup")
+        if markup is not None:
+            for row in markup.get("inline_keyboard", []):
+                for button in row:
+                    data = button.get("callback_data")
+                    if data is not None and not 1 <= len(data.encode()) <= 64:
+                        raise ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
+        return text, entities
+
+
+def _ok(result: Any) -> web.Response:
+    return web.json_response({"ok": True, "result": result})
+
+
+def _error(error: ApiError) -> web.Response:
+    body: dict[str, Any] = {
+        "ok": False,
+        "error_code": error.status,
+        "description": error.description,
+    }
+    if error.retry_after is not None:
+        body["parameters"] = {"retry_after": error.retry_after}
+    return web.json_response(body, status=error.status)
+
+
+async def _params(request: web.Request) -> dict[str, Any]:
+    params: dict[str, Any] = dict(request.query)
+    if request.can_read_body:
+        if request.content_type == "application/json":
+            params.update(await request.json())
+        else:
+            form = await request.post()
+            params.update({k: v for k, v in form.items() if isinstance(v, str)})
+    for key in _JSON_FIELDS & params.keys():
+        if isinstance(params[key], str):
+            params[key] = json.loads(params[key])
+    return params
+
+
+def _int(params: dict[str, Any], key: str) -> int:
+    try:
+        return int(params[key])
+    except (KeyError, TypeError, ValueError):
+        raise ApiError(400, f"Bad Request: {key} is required") from None
+
+
+class Emulator:
+    """The server. ``await start()`` binds to loopback and returns the API root URL."""
+
+    def __init__(
+        self,
+        token: str = "123456:TEST-TOKEN",
+        *,
+        bot_username: str = "newsbot_demo_bot",
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self.state = EmulatorState(token, bot_username)
+        self.host = host
+        self.port = port
+        self._runner: web.AppRunner | None = None
+        self.url = ""
+
+    @property
+    def token(self) -> str:
+        return self.state.token
+
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_route("*", "/bot{token}/{method}", self._api)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._file)
+        app.router.add_post("/_emu/users/{user_id}/messages", self._inject_text)
+        app.router.add_post("/_emu/users/{user_id}/documents", self._inject_document)
+        app.router.add_post("/_emu/users/{user_id}/press", self._inject_press)
+        app.router.add_get("/_emu/chats/{chat_id}/events", self._events)
+        app.router.add_post("/_emu/faults", self._add_fault)
+        app.router.add_post("/_emu/limits", self._set_limits)
+        app.router.add_post("/_emu/chats/{chat_id}/block", self._block)
+        app.router.add_get("/_emu/stats", self._stats)
+        return app
+
+    async def start(self) -> str:
+        self._runner = web.AppRunner(self.app(), access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port, backlog=1024)
+        await site.start()
+        server = site._server
+        assert server is not None
+        sockets = getattr(server, "sockets", None) or []
+        self.port = sockets[0].getsockname()[1]
+        self.url = f"http://{self.host}:{self.port}"
+        return self.url
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            async with self.state.new_update:
+                self.state.new_update.notify_all()
+            await self._runner.cleanup()
+            self._runner = None
+
+    # -------------------------------------------------------------- Bot API
+
+    async def _api(self, request: web.Request) -> web.Response:
+        state = self.state
+        method = request.match_info["method"]
+        if request.match_info["token"] != state.token:
+            return _error(ApiError(401, "Unauthorized"))
+        try:
+            params = await _params(request)
+            chat_id = int(params["chat_id"]) if "chat_id" in params else None
+            state.counters[f"calls_{method}"] += 1
+            state.check_faults(method, chat_id)
+            if method in _SEND_METHODS:
+                state.check_limits(chat_id)
+                if state.sleep_per_request:
+                    await asyncio.sleep(state.sleep_per_request)
+            return _ok(await self._call(method, params))
+        except ApiError as error:
+            return _error(error)
+        except (ValueError, TypeError, json.JSONDecodeError) as error:
+            return _error(ApiError(400, f"Bad Request: {error}"))
+
+    async def _call(self, method: str, params: dict[str, Any]) -> Any:
+        state = self.state
+        match method:
+            case "getMe":
+                return state.bot_user
+            case "deleteWebhook" | "setMyCommands" | "close" | "logOut":
+                if method == "setMyCommands":
+                    state.commands = list(params.get("commands", []))
+                return True
+            case "getMyCommands":
+                return state.commands
+            case "getUpdates":
+                return await self._get_updates(params)
+            case "sendMessage":
+                return state.bot_message(_int(params, "chat_id"), params)
+            case "editMessageText":
+                return state.edit_message(
+                    _int(params, "chat_id"), _int(params, "message_id"), params
+                )
+            case "answerCallbackQuery":
+                query_id = str(params.get("callback_query_id", ""))
+                if not query_id:
+                    raise ApiError(400, "Bad Request: query is too old or query ID is invalid")
+                state.counters["callback_answers"] += 1
+                return True
+            case "getFile":
+                file_id = str(params.get("file_id", ""))
+                if file_id not in state.files:
+                    raise ApiError(400, "Bad Request: invalid file_id")
+                path, content = state.files[file_id]
+                return {
+                    "file_id": file_id,
+                    "file_unique_id": file_id,
+                    "file_size": len(content),
+                    "file_path": path,
+                }
+            case _:
+                raise ApiError(404, "Not Found: method not found")
+
+    async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        state = self.state
+        offset = int(params.get("offset", 0) or 0)
+        limit = int(params.get("limit", 100) or 100)
+        timeout = float(params.get("timeout", 0) or 0)
+        if offset:
+            state.updates = [u for u in state.updates if u["update_id"] >= offset]
+        deadline = time.monotonic() + timeout
+        async with state.new_update:
+            while not state.updates and (left := deadline - time.monotonic()) > 0:
+                try:
+                    await asyncio.wait_for(state.new_update.wait(), left)
+                except TimeoutError:
+                    break
+                if self._runner is None:
+                    break
+        return state.updates[:limit]
+
+    async def _file(self, request: web.Request) -> web.StreamResponse:
+        if request.match_info["token"] != self.state.token:
+            return web.Response(status=401, text="Unauthorized")
+        wanted = request.match_info["path"]
+        for path, content in self.state.files.values():
+            if path == wanted:
+                return web.Response(body=content, content_type="application/octet-stream")
+        return web.Response(status=404, text="Not Found")
+
+    # -------------------------------------------------------------- control API
+
+    async def _inject_text(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        user_id = int(request.match_info["user_id"])
+        message = await self.state.user_text(user_id, body["text"], body.get("first_name", "Ann"))
+        return web.json_response(message)
+
+    async def _inject_document(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        message = await self.state.user_document(
+            int(request.match_info["user_id"]),
+            body["file_name"],
+            body["content"].encode(),
+            body.get("caption"),
+            body.get("first_name", "Ann"),
+        )
+        return web.json_response(message)
+
+    async def _inject_press(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        try:
+            query = await self.state.user_press(
+                int(request.match_info["user_id"]),
+                int(body["message_id"]),
+                str(body["data"]),
+                body.get("first_name", "Ann"),
+            )
+        except ApiError as error:
+            return _error(error)
+        return web.json_response(query)
+
+    async def _events(self, request: web.Request) -> web.Response:
+        chat_id = int(request.match_info["chat_id"])
+        after = int(request.query.get("after", 0))
+        count = int(request.query.get("count", 0))
+        kinds = set(filter(None, request.query.get("kinds", "message,edit").split(",")))
+        deadline = time.monotonic() + float(request.query.get("wait", 0))
+        log = self.state.chats[chat_id]
+        while True:
+            events = [e for e in log.events if e["seq"] > after and e["kind"] in kinds]
+            left = deadline - time.monotonic()
+            if len(events) >= count or left <= 0:
+                return web.json_response(events)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(log.changed.wait(), left)
+
+    async def _add_fault(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        if body.get("clear"):
+            self.state.faults.clear()
+        else:
+            self.state.faults.append(Fault(**body))
+        return web.json_response({"faults": len(self.state.faults)})
+
+    async def _set_limits(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.state.set_limits(Limits(**body))
+        return web.json_response({"ok": True})
+
+    async def _block(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        chat_id = int(request.match_info["chat_id"])
+        target = self.state.missing if body.get("missing") else self.state.blocked
+        if body.get("blocked", True):
+            target.add(chat_id)
+        else:
+            target.discard(chat_id)
+        return web.json_response({"ok": True})
+
+    async def _stats(self, request: web.Request) -> web.Response:
+        return web.json_response(dict(self.state.counters))

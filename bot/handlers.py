@@ -1,0 +1,362 @@
+"""Subscriber commands and buttons. Each handler: read the input, call one use case, reply."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+
+from telegram import InlineKeyboardMarkup, Message, Update
+from telegram.error import BadRequest
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot import admin, service, texts
+from bot.context import BotContext
+from bot.delivery import MANUAL, compose_digest, send_digest
+from bot.digest import parse_payload, render_article
+from bot.keyboards import PAGE, START_PAGE, TOGGLE, UNSUBSCRIBE, tag_keyboard, unsubscribe_keyboard
+from bot.schedule import (
+    DAILY,
+    FREQUENCIES,
+    WEEKLY,
+    ScheduleError,
+    parse_digest_time,
+    parse_timezone,
+    parse_weekday,
+)
+from storage import repo
+from storage.models import Subscriber
+
+logger = logging.getLogger(__name__)
+
+
+def _chat_id(update: Update) -> int:
+    assert update.effective_chat is not None
+    return update.effective_chat.id
+
+
+def _message(update: Update) -> Message:
+    assert update.effective_message is not None
+    return update.effective_message
+
+
+def _args_text(context: BotContext) -> str:
+    return " ".join(context.args or [])
+
+
+async def start(update: Update, context: BotContext) -> None:
+    chat_id = _chat_id(update)
+    payload = context.args[0] if context.args else ""
+    async with context.sessions.begin() as session:
+        subscriber = await service.ensure_subscriber(
+            session, chat_id, context.settings, context.now()
+        )
+        if subscriber.blocked:  # they came back: deliver again
+            subscriber.blocked = False
+            service.reschedule(subscriber, context.now())
+        if payload:
+            article_id = parse_payload(payload)
+            article = await repo.get_article(session, article_id) if article_id else None
+            tags = await repo.tags_of_articles(session, [article.id]) if article else {}
+        else:
+            buttons, _ = await service.tag_page(session, subscriber, 0, size=service.START_TAGS)
+    message = _message(update)
+    if not payload:
+        markup = tag_keyboard(buttons, page=START_PAGE) if buttons else None
+        await message.reply_text(texts.WELCOME, reply_markup=markup)
+        return
+    if article is None:
+        await message.reply_text(texts.NO_ARTICLE)
+        return
+    for part in render_article(
+        title=article.title,
+        source=article.source,
+        published_at=article.published_at,
+        tags=tags[article.id],
+        body=article.body,
+        url=article.url,
+    ):
+        await message.reply_text(part)
+
+
+async def help_command(update: Update, context: BotContext) -> None:
+    user = update.effective_user
+    is_admin = context.settings.is_admin(user.id if user else None)
+    await _message(update).reply_text(texts.help_text(is_admin))
+
+
+async def subscribe(update: Update, context: BotContext) -> None:
+    text = _args_text(context)
+    if not text.strip(" ,"):
+        await _message(update).reply_text(
+            texts.usage("subscribe", "negotiations, United Kingdom", "Which tags?")
+        )
+        return
+    async with context.sessions.begin() as session:
+        subscriber = await service.ensure_subscriber(
+            session, _chat_id(update), context.settings, context.now()
+        )
+        result = await service.subscribe(session, subscriber, text, context.now())
+    await _message(update).reply_text(texts.subscribe_reply(result))
+
+
+async def unsubscribe(update: Update, context: BotContext) -> None:
+    text = _args_text(context)
+    if not text.strip(" ,"):
+        await _message(update).reply_text(
+            texts.usage("unsubscribe", "negotiations", "Which tags? /subscriptions lists yours.")
+        )
+        return
+    async with context.sessions.begin() as session:
+        subscriber = await service.ensure_subscriber(
+            session, _chat_id(update), context.settings, context.now()
+        )
+        removed, missing = await service.unsubscribe(session, subscriber, text)
+    await _message(update).reply_text(texts.unsubscribe_reply(removed, missing))
+
+
+async def _subscriptions_view(
+    context: BotContext, subscriber: Subscriber
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    async with context.sessions() as session:
+        tags = await repo.subscribed_tags(session, subscriber.id)
+    markup = unsubscribe_keyboard([(t.id, t.name) for t in tags]) if tags else None
+    return texts.subscriptions_text([t.name for t in tags]), markup
+
+
+async def subscriptions(update: Update, context: BotContext) -> None:
+    async with context.sessions.begin() as session:
+        subscriber = await service.ensure_subscriber(
+            session, _chat_id(update), context.settings, context.now()
+        )
+    text, markup = await _subscriptions_view(context, subscriber)
+    await _message(update).reply_text(text, reply_markup=markup)
+
+
+async def tags(update: Update, context: BotContext) -> None:
+    async with context.sessions.begin() as session:
+        subscriber = await service.ensure_subscriber(
+            session, _chat_id(update), context.settings, context.now()
+        )
+        buttons, pages = await service.tag_page(session, subscriber, 0)
+    if not buttons:
+        await _message(update).reply_text(texts.NO_TAGS)
+        return
+    await _message(update).reply_text(
+        texts.tags_text(0, pages), reply_markup=tag_keyboard(buttons, page=0, pages=pages)
+    )
+
+
+async def digest(update: Update, context: BotContext) -> None:
+    now = context.now()
+    async with context.sessions.begin() as session:
+        subscriber = await service.ensure_subscriber(
+            session, _chat_id(update), context.settings, now
+        )
+        # Lock the row so a scheduled digest composed at this moment cannot pick the
+        # same articles (PostgreSQL; SQLite serializes writers anyway).
+        await repo.get_subscriber(session, subscriber.chat_id, for_update=True)
+        has_tags = bool(await repo.subscribed_tags(session, subscriber.id))
+        outbound = await compose_digest(
+            session,
+            subscriber,
+            settings=context.settings,
+            now=now,
+            kind=MANUAL,
+            bot_username=context.bot.username,
+        )
+    if outbound is None:
+        await _message(update).reply_text(
+            texts.NOTHING_NEW if has_tags else texts.NO_SUBSCRIPTIONS
+        )
+        return
+    await send_digest(
+        context.bot,
+        context.sessions,
+        outbound,
+        clock=context.state.clock,
+        policy=context.state.retry_policy,
+    )
+
+
+async def settings(update: Update, context: BotContext) -> None:
+    async with context.sessions.begin() as session:
+        subscriber = await service.ensure_subscriber(
+            session, _chat_id(update), context.settings, context.now()
+        )
+    await _message(update).reply_text(_settings_text(subscriber))
+
+
+def _settings_text(subscriber: Subscriber) -> str:
+    return texts.settings_text(
+        digest_time=subscriber.digest_time,
+        timezone=subscriber.timezone,
+        frequency=subscriber.frequency,
+        weekday=subscriber.weekday,
+        paused=subscriber.paused,
+        next_due_at=subscriber.next_due_at,
+    )
+
+
+async def _change(update: Update, context: BotContext, **changes: object) -> None:
+    """Apply settings changes, recompute the next digest time, and show the settings."""
+    async with context.sessions.begin() as session:
+        subscriber = await service.ensure_subscriber(
+            session, _chat_id(update), context.settings, context.now()
+        )
+        for name, value in changes.items():
+            setattr(subscriber, name, value)
+        service.reschedule(subscriber, context.now())
+    await _message(update).reply_text("Saved.\n\n" + _settings_text(subscriber))
+
+
+async def set_time(update: Update, context: BotContext) -> None:
+    try:
+        value = parse_digest_time(_args_text(context))
+    except ScheduleError as error:
+        await _message(update).reply_text(texts.usage("time", "07:30", str(error)))
+        return
+    await _change(update, context, digest_time=value)
+
+
+async def set_timezone(update: Update, context: BotContext) -> None:
+    try:
+        value = parse_timezone(_args_text(context))
+    except ScheduleError as error:
+        await _message(update).reply_text(
+            texts.usage("timezone", "Europe/Kyiv", str(error))
+            + " or <code>/timezone UTC+03:00</code>"
+        )
+        return
+    await _change(update, context, timezone=value)
+
+
+async def set_frequency(update: Update, context: BotContext) -> None:
+    args = [a.casefold() for a in context.args or []]
+    example = "daily</code> or <code>/frequency weekly monday"
+    if (
+        not args
+        or args[0] not in FREQUENCIES
+        or len(args) > 2
+        or (args[0] == DAILY and len(args) > 1)
+    ):
+        problem = f"'{' '.join(args)}' is not daily or weekly." if args else "How often?"
+        await _message(update).reply_text(f"{problem}\nUsage: <code>/frequency {example}</code>")
+        return
+    weekday = 0
+    if args[0] == WEEKLY and len(args) == 2:
+        try:
+            weekday = parse_weekday(args[1])
+        except ScheduleError as error:
+            await _message(update).reply_text(f"{error}\nUsage: <code>/frequency {example}</code>")
+            return
+    await _change(update, context, frequency=args[0], weekday=weekday)
+
+
+async def pause(update: Update, context: BotContext) -> None:
+    await _change(update, context, paused=True)
+
+
+async def resume(update: Update, context: BotContext) -> None:
+    await _change(update, context, paused=False)
+
+
+async def button(update: Update, context: BotContext) -> None:
+    """Every inline button: toggling tags, paging /tags, unsubscribing."""
+    query = update.callback_query
+    assert query is not None
+    assert query.data is not None
+    kind, _, rest = query.data.partition(":")
+    now = context.now()
+    notice = ""
+    markup: InlineKeyboardMarkup | None
+    async with context.sessions.begin() as session:
+        subscriber = await service.ensure_subscriber(
+            session, _chat_id(update), context.settings, now
+        )
+        if kind == TOGGLE:
+            tag_id, _, page_text = rest.partition(":")
+            toggled = await service.toggle(session, subscriber, int(tag_id), now)
+            if toggled:
+                tag, on = toggled
+                notice = f"{'Subscribed to' if on else 'Unsubscribed from'} {tag.name}"
+            page = 0 if page_text == START_PAGE else int(page_text)
+            size = service.START_TAGS if page_text == START_PAGE else service.TAGS_PAGE_SIZE
+            buttons, pages = await service.tag_page(session, subscriber, page, size=size)
+            if page_text == START_PAGE:
+                text, markup = texts.WELCOME, tag_keyboard(buttons, page=START_PAGE)
+            else:
+                text = texts.tags_text(page, pages)
+                markup = tag_keyboard(buttons, page=page, pages=pages)
+        elif kind == PAGE:
+            page = int(rest)
+            buttons, pages = await service.tag_page(session, subscriber, page)
+            text, markup = (
+                texts.tags_text(page, pages),
+                tag_keyboard(buttons, page=page, pages=pages),
+            )
+        elif kind == UNSUBSCRIBE:
+            gone = await repo.tag_by_id(session, int(rest))
+            if gone and await repo.unsubscribe(session, subscriber.id, [gone.id]):
+                notice = f"Unsubscribed from {gone.name}"
+        else:
+            await query.answer("This button is no longer valid.")
+            return
+    if kind == UNSUBSCRIBE:
+        text, markup = await _subscriptions_view(context, subscriber)
+    await query.answer(notice or None)
+    try:
+        await query.edit_message_text(text, reply_markup=markup)
+    except BadRequest as error:
+        if "not modified" not in error.message:  # a double tap changes nothing: fine
+            raise
+
+
+async def unknown_command(update: Update, context: BotContext) -> None:
+    await _message(update).reply_text(texts.UNKNOWN_COMMAND)
+
+
+async def not_understood(update: Update, context: BotContext) -> None:
+    await _message(update).reply_text(texts.NOT_UNDERSTOOD)
+
+
+async def on_error(update: object, context: BotContext) -> None:
+    error = context.error
+    trace = "".join(traceback.format_exception(error)) if error else ""
+    logger.error("unhandled error while handling %s\n%s", update, trace)
+    if isinstance(update, Update) and update.effective_chat is not None:
+        try:
+            await context.bot.send_message(update.effective_chat.id, texts.SOMETHING_WRONG)
+        except Exception:
+            logger.exception("could not tell the user about the error")
+
+
+def add_handlers(app: Application) -> None:  # type: ignore[type-arg]
+    commands = {
+        "start": start,
+        "help": help_command,
+        "subscribe": subscribe,
+        "unsubscribe": unsubscribe,
+        "subscriptions": subscriptions,
+        "tags": tags,
+        "digest": digest,
+        "settings": settings,
+        "time": set_time,
+        "timezone": set_timezone,
+        "frequency": set_frequency,
+        "pause": pause,
+        "resume": resume,
+    }
+    for name, callback in commands.items():
+        app.add_handler(CommandHandler(name, callback))
+    admin.add_handlers(app)
+    app.add_handler(CallbackQueryHandler(button))
+    # Last: anything no handler above took.
+    app.add_handler(MessageHandler(filters.COMMAND, unknown_command))
+    app.add_handler(MessageHandler(filters.ALL & ~filters.StatusUpdate.ALL, not_understood))
+    app.add_error_handler(on_error)

@@ -1,0 +1,128 @@
+"""Pacing every outgoing message to Telegram's limits, so flood errors never happen.
+
+python-telegram-bot's AIORateLimiter limits groups per chat but not private chats, and
+digests go to private chats. This limiter spaces all messages evenly under the overall
+rate, keeps at least ``per_chat_interval`` between two messages to one chat (so the parts
+of a split digest are paced too), and on a 429 pauses all sending for ``retry_after``
+before retrying the refused message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from datetime import timedelta
+from typing import Any
+
+from telegram.error import RetryAfter
+from telegram.ext import BaseRateLimiter
+
+logger = logging.getLogger(__name__)
+
+# Calls that put a message in a chat; the rest (getUpdates, answerCallbackQuery, …) are
+# not counted by Telegram's per-chat message limits.
+PACED_METHODS = frozenset(
+    {
+        "sendMessage",
+        "editMessageText",
+        "sendDocument",
+        "sendPhoto",
+        "copyMessage",
+        "forwardMessage",
+    }
+)
+
+
+class PacingRateLimiter(BaseRateLimiter[int]):
+    def __init__(
+        self,
+        overall_per_second: float = 29.0,
+        per_chat_interval: float = 1.05,
+        max_retries: int = 5,
+    ) -> None:
+        self.interval = 1.0 / overall_per_second
+        self.per_chat_interval = per_chat_interval
+        self.max_retries = max_retries
+        self._next_slot = 0.0
+        self._paused_until = 0.0
+        self._chat_next: dict[int | str, float] = {}
+        self._chat_locks: dict[int | str, asyncio.Lock] = {}
+        self.retries = 0
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
+
+    async def _wait_turn(self, chat_id: int | str | None) -> None:
+        loop = asyncio.get_running_loop()
+        if chat_id is not None:
+            lock = self._chat_locks.setdefault(chat_id, asyncio.Lock())
+            async with lock:
+                delay = self._chat_next.get(chat_id, 0.0) - loop.time()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                await self._wait_global()
+                self._chat_next[chat_id] = loop.time() + self.per_chat_interval
+            self._forget_idle_chats(loop.time())
+        else:
+            await self._wait_global()
+
+    async def _wait_global(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            now = loop.time()
+            slot = max(now, self._next_slot, self._paused_until)
+            self._next_slot = slot + self.interval
+            if slot > now:
+                await asyncio.sleep(slot - now)
+            # A 429 that arrived while this request slept moves the pause; honour it.
+            if loop.time() >= self._paused_until:
+                return
+
+    def _forget_idle_chats(self, now: float) -> None:
+        """Keep memory flat over 100k chats: drop chats whose spacing has passed."""
+        if len(self._chat_locks) < 10_000:
+            return
+        for chat, lock in list(self._chat_locks.items()):
+            if not lock.locked() and self._chat_next.get(chat, 0.0) <= now:
+                del self._chat_locks[chat]
+                self._chat_next.pop(chat, None)
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        paced = endpoint in PACED_METHODS
+        chat_id = data.get("chat_id")
+        for attempt in range(self.max_retries + 1):
+            if paced:
+                await self._wait_turn(chat_id)
+            try:
+                return await callback(*args, **kwargs)
+            except RetryAfter as error:
+                if attempt >= self.max_retries:
+                    raise
+                after = error.retry_after
+                seconds = after.total_seconds() if isinstance(after, timedelta) else float(after)
+                loop = asyncio.get_running_loop()
+                self._paused_until = max(self._paused_until, loop.time() + seconds)
+                self.retries += 1
+                logger.warning(
+                    "Telegram asked to wait %.0f s (%s to chat %s); retry %d of %d",
+                    seconds,
+                    endpoint,
+                    chat_id,
+                    attempt + 1,
+                    self.max_retries,
+                )
+                if not paced:
+                    await asyncio.sleep(seconds)
+        raise AssertionError("unreachable")  # pragma: no cover

@@ -1,0 +1,114 @@
+"""When a subscriber's next digest is due: local wall-clock time, DST-correct, in UTC."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DAILY = "daily"
+WEEKLY = "weekly"
+FREQUENCIES = (DAILY, WEEKLY)
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+_OFFSET = re.compile(r"(?:UTC|GMT)\s*([+-])\s*(\d{1,2})(?::?(\d{2}))?", re.IGNORECASE)
+_HHMM = re.compile(r"(\d{1,2})[:.](\d{2})")
+
+
+class ScheduleError(ValueError):
+    """A time, timezone, frequency or weekday a person typed is not valid."""
+
+
+def parse_timezone(text: str) -> str:
+    """Canonical name of an IANA zone (``Europe/Kyiv``) or a fixed offset (``UTC+03:00``)."""
+    text = text.strip()
+    if text.upper() in {"UTC", "GMT", "Z"}:
+        return "UTC"
+    if match := _OFFSET.fullmatch(text):
+        sign, hours, minutes = match.group(1), int(match.group(2)), int(match.group(3) or 0)
+        if hours > 14 or minutes >= 60 or (hours == 14 and minutes):
+            raise ScheduleError(f"'{text}' is outside UTC-14:00…UTC+14:00")
+        if hours == 0 and minutes == 0:
+            return "UTC"
+        return f"UTC{sign}{hours:02d}:{minutes:02d}"
+    if not text or ".." in text or text.startswith("/") or len(text) > 64:
+        raise ScheduleError(f"'{text}' is not a timezone")
+    try:
+        return ZoneInfo(text).key
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ScheduleError(f"'{text}' is not a known timezone") from None
+
+
+def tzinfo_for(name: str) -> tzinfo:
+    """The tzinfo for a name that `parse_timezone` returned."""
+    if name == "UTC":
+        return UTC
+    if match := _OFFSET.fullmatch(name):
+        sign = -1 if match.group(1) == "-" else 1
+        offset = timedelta(hours=int(match.group(2)), minutes=int(match.group(3) or 0))
+        return timezone(sign * offset, name)
+    return ZoneInfo(name)
+
+
+def parse_digest_time(text: str) -> time:
+    """``HH:MM`` on a 24-hour clock."""
+    match = _HHMM.fullmatch(text.strip())
+    if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59:
+        raise ScheduleError(f"'{text.strip()}' is not a time of day as HH:MM, e.g. 07:30")
+    return time(int(match.group(1)), int(match.group(2)))
+
+
+def parse_weekday(text: str) -> int:
+    """``mon``/``Monday`` -> 0 … ``sun`` -> 6."""
+    word = text.strip().casefold()
+    for index, name in enumerate(WEEKDAYS):
+        if len(word) >= 3 and name.startswith(word):
+            return index
+    raise ScheduleError(f"'{text.strip()}' is not a weekday, e.g. monday or mon")
+
+
+def _aware(day: date, at: time, zone: tzinfo) -> datetime:
+    """The instant of wall-clock ``at`` on ``day``.
+
+    In a repeated hour (clocks go back) the first occurrence counts. A time inside a
+    skipped hour (clocks go forward) moves to the first valid wall-clock time after it.
+    """
+    local = datetime.combine(day, at).replace(tzinfo=zone, fold=0)
+    for _ in range(24 * 60):  # gaps are at most a few hours; bound the walk anyway
+        if local.astimezone(UTC).astimezone(zone).replace(tzinfo=None) == local.replace(
+            tzinfo=None
+        ):
+            return local.astimezone(UTC)
+        local += timedelta(minutes=1)
+    raise AssertionError("no valid local time within a day")  # pragma: no cover
+
+
+def next_due(
+    after: datetime,
+    *,
+    digest_time: time,
+    timezone_name: str,
+    frequency: str = DAILY,
+    weekday: int = 0,
+) -> datetime:
+    """The first digest instant strictly after ``after``, in UTC."""
+    if after.tzinfo is None:
+        raise ValueError("after must be timezone-aware")
+    if frequency not in FREQUENCIES:
+        raise ScheduleError(f"unknown frequency {frequency!r}")
+    zone = tzinfo_for(timezone_name)
+    day = after.astimezone(zone).date() - timedelta(days=1)
+    for _ in range(16):
+        if frequency == DAILY or day.weekday() == weekday:
+            candidate = _aware(day, digest_time, zone)
+            if candidate > after:
+                return candidate
+        day += timedelta(days=1)
+    raise AssertionError("no digest time within two weeks")  # pragma: no cover
+
+
+def describe_schedule(digest_time: time, frequency: str, weekday: int) -> str:
+    when = digest_time.strftime("%H:%M")
+    if frequency == WEEKLY:
+        return f"weekly on {WEEKDAYS[weekday].capitalize()} at {when}"
+    return f"daily at {when}"

@@ -1,0 +1,493 @@
+"""Repository functions. Each takes the session first and never commits: the caller owns
+the transaction, so a command or a delivery step is stored whole or not at all."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from enum import StrEnum
+from typing import Any, Protocol
+
+from sqlalchemy import delete, exists, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import (
+    Article,
+    ArticleTag,
+    DeliveredArticle,
+    Digest,
+    Subscriber,
+    Subscription,
+    Tag,
+)
+
+# SQLite allows 32766 bound parameters per statement; stay well below for every backend.
+_CHUNK = 5_000
+
+
+class TagLike(Protocol):
+    @property
+    def key(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+
+
+class ArticleLike(Protocol):
+    """What the storage needs of a parsed article (bot.articles.ParsedArticle is one)."""
+
+    @property
+    def fingerprint(self) -> str: ...
+    @property
+    def content_hash(self) -> str: ...
+    @property
+    def category(self) -> str: ...
+    @property
+    def published_at(self) -> datetime: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def url(self) -> str | None: ...
+    @property
+    def summary(self) -> str: ...
+    @property
+    def body(self) -> str: ...
+    @property
+    def tags(self) -> Sequence[TagLike]: ...
+
+
+class Outcome(StrEnum):
+    ADDED = "added"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+
+
+def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _insert_ignore(session: AsyncSession, model: type[Any], rows: list[dict[str, Any]]) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING in the session's dialect."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(model).values(rows).on_conflict_do_nothing()
+
+
+# ---------------------------------------------------------------------------- tags
+
+
+async def ensure_tags(session: AsyncSession, tags: Sequence[TagLike]) -> list[Tag]:
+    """The rows for ``tags``, creating the missing ones; the first display form is kept."""
+    if not tags:
+        return []
+    keys = [tag.key for tag in tags]
+    rows = [{"key": tag.key, "name": tag.name} for tag in tags]
+    await session.execute(_insert_ignore(session, Tag, rows))
+    found = {row.key: row for row in await tags_by_key(session, keys)}
+    return [found[key] for key in keys]
+
+
+async def tags_by_key(session: AsyncSession, keys: Sequence[str]) -> list[Tag]:
+    result: list[Tag] = []
+    for part in _chunks(list(keys)):
+        result.extend((await session.scalars(select(Tag).where(Tag.key.in_(part)))).all())
+    return result
+
+
+async def tag_by_id(session: AsyncSession, tag_id: int) -> Tag | None:
+    return await session.get(Tag, tag_id)
+
+
+async def tag_names(session: AsyncSession) -> list[Tag]:
+    """Tags that have at least one article: the vocabulary for suggestions."""
+    used = select(ArticleTag.tag_id).where(ArticleTag.tag_id == Tag.id)
+    return list((await session.scalars(select(Tag).where(exists(used)))).all())
+
+
+async def popular_tags(
+    session: AsyncSession, *, limit: int, offset: int = 0
+) -> list[tuple[Tag, int]]:
+    """Tags by article count, most used first."""
+    count = func.count(ArticleTag.article_id).label("n")
+    query = (
+        select(Tag, count)
+        .join(ArticleTag, ArticleTag.tag_id == Tag.id)
+        .group_by(Tag.id)
+        .order_by(count.desc(), Tag.name)
+        .limit(limit)
+        .offset(offset)
+    )
+    return [(tag, n) for tag, n in (await session.execute(query)).all()]
+
+
+async def count_used_tags(session: AsyncSession) -> int:
+    query = select(func.count(func.distinct(ArticleTag.tag_id)))
+    return int(await session.scalar(query) or 0)
+
+
+async def article_counts(session: AsyncSession, tag_ids: Sequence[int]) -> dict[int, int]:
+    query = (
+        select(ArticleTag.tag_id, func.count())
+        .where(ArticleTag.tag_id.in_(tag_ids))
+        .group_by(ArticleTag.tag_id)
+    )
+    return dict((await session.execute(query)).all())
+
+
+# ---------------------------------------------------------------------------- articles
+
+
+async def upsert_article(
+    session: AsyncSession, article: ArticleLike, *, now: datetime
+) -> tuple[Article, Outcome]:
+    """Store ``article`` by its fingerprint: add it, update it when changed, or leave it."""
+    row = await session.scalar(select(Article).where(Article.fingerprint == article.fingerprint))
+    if row is not None and row.content_hash == article.content_hash:
+        return row, Outcome.UNCHANGED
+    fields = {
+        "content_hash": article.content_hash,
+        "title": article.title,
+        "source": article.source,
+        "category": article.category,
+        "published_at": article.published_at,
+        "url": article.url,
+        "summary": article.summary,
+        "body": article.body,
+    }
+    outcome = Outcome.UPDATED
+    if row is None:
+        row = Article(fingerprint=article.fingerprint, added_at=now, **fields)
+        session.add(row)
+        outcome = Outcome.ADDED
+    else:
+        for name, value in fields.items():
+            setattr(row, name, value)
+    await session.flush()
+    tags = await ensure_tags(session, article.tags)
+    await session.execute(delete(ArticleTag).where(ArticleTag.article_id == row.id))
+    session.add_all(ArticleTag(article_id=row.id, tag_id=tag.id) for tag in tags)
+    await session.flush()
+    return row, outcome
+
+
+async def get_article(session: AsyncSession, article_id: int) -> Article | None:
+    return await session.get(Article, article_id)
+
+
+async def delete_article(session: AsyncSession, article_id: int) -> Article | None:
+    """Remove an article; its tag links and ledger rows go with it (ON DELETE CASCADE)."""
+    row = await session.get(Article, article_id)
+    if row is not None:
+        await session.execute(delete(ArticleTag).where(ArticleTag.article_id == article_id))
+        await session.delete(row)
+        await session.flush()
+    return row
+
+
+async def latest_articles(session: AsyncSession, limit: int) -> list[Article]:
+    query = select(Article).order_by(Article.added_at.desc(), Article.id.desc()).limit(limit)
+    return list((await session.scalars(query)).all())
+
+
+async def articles_by_id(session: AsyncSession, ids: Sequence[int]) -> dict[int, Article]:
+    result: dict[int, Article] = {}
+    for part in _chunks(list(ids)):
+        rows = await session.scalars(select(Article).where(Article.id.in_(part)))
+        result.update((row.id, row) for row in rows)
+    return result
+
+
+async def tags_of_articles(
+    session: AsyncSession, article_ids: Sequence[int]
+) -> dict[int, list[str]]:
+    """Display names of each article's tags, in name order."""
+    result: dict[int, list[str]] = {article_id: [] for article_id in article_ids}
+    for part in _chunks(list(article_ids)):
+        query = (
+            select(ArticleTag.article_id, Tag.name)
+            .join(Tag, Tag.id == ArticleTag.tag_id)
+            .where(ArticleTag.article_id.in_(part))
+            .order_by(Tag.name)
+        )
+        for article_id, name in (await session.execute(query)).all():
+            result[article_id].append(name)
+    return result
+
+
+async def count_articles(session: AsyncSession) -> int:
+    return int(await session.scalar(select(func.count()).select_from(Article)) or 0)
+
+
+# ---------------------------------------------------------------------------- subscribers
+
+
+async def get_subscriber(
+    session: AsyncSession, chat_id: int, *, for_update: bool = False
+) -> Subscriber | None:
+    query = select(Subscriber).where(Subscriber.chat_id == chat_id)
+    if for_update:
+        query = query.with_for_update()
+    return await session.scalar(query)
+
+
+async def create_subscriber(
+    session: AsyncSession,
+    chat_id: int,
+    *,
+    timezone: str,
+    digest_time: time,
+    next_due_at: datetime,
+    now: datetime,
+) -> Subscriber:
+    """Insert the subscriber unless a concurrent update already did; return the row."""
+    row = {
+        "chat_id": chat_id,
+        "timezone": timezone,
+        "digest_time": digest_time,
+        "frequency": "daily",
+        "weekday": 0,
+        "paused": False,
+        "blocked": False,
+        "next_due_at": next_due_at,
+        "created_at": now,
+    }
+    await session.execute(_insert_ignore(session, Subscriber, [row]))
+    subscriber = await get_subscriber(session, chat_id)
+    assert subscriber is not None
+    return subscriber
+
+
+async def subscribed_tags(session: AsyncSession, subscriber_id: int) -> list[Tag]:
+    query = (
+        select(Tag)
+        .join(Subscription, Subscription.tag_id == Tag.id)
+        .where(Subscription.subscriber_id == subscriber_id)
+        .order_by(Tag.name)
+    )
+    return list((await session.scalars(query)).all())
+
+
+async def subscribe(
+    session: AsyncSession, subscriber_id: int, tag_ids: Sequence[int], *, now: datetime
+) -> None:
+    if tag_ids:
+        rows = [{"subscriber_id": subscriber_id, "tag_id": t, "created_at": now} for t in tag_ids]
+        await session.execute(_insert_ignore(session, Subscription, rows))
+
+
+async def unsubscribe(
+    session: AsyncSession, subscriber_id: int, tag_ids: Sequence[int]
+) -> set[int]:
+    """Remove the links; return the tag ids that were subscribed."""
+    query = select(Subscription.tag_id).where(
+        Subscription.subscriber_id == subscriber_id, Subscription.tag_id.in_(tag_ids)
+    )
+    removed = set((await session.scalars(query)).all())
+    if removed:
+        await session.execute(
+            delete(Subscription).where(
+                Subscription.subscriber_id == subscriber_id, Subscription.tag_id.in_(removed)
+            )
+        )
+    return removed
+
+
+async def set_blocked(session: AsyncSession, subscriber_id: int, blocked: bool) -> None:
+    await session.execute(
+        update(Subscriber).where(Subscriber.id == subscriber_id).values(blocked=blocked)
+    )
+
+
+# ---------------------------------------------------------------------------- digests
+
+
+async def undelivered_candidates(
+    session: AsyncSession, subscriber_id: int, since: datetime
+) -> list[tuple[int, datetime]]:
+    """(article id, published_at) for every tag match of an article added since ``since``
+    and not yet delivered; an article matching two tags appears twice."""
+    delivered = select(DeliveredArticle.article_id).where(
+        DeliveredArticle.subscriber_id == subscriber_id,
+        DeliveredArticle.article_id == Article.id,
+    )
+    query = (
+        select(Article.id, Article.published_at)
+        .join(ArticleTag, ArticleTag.article_id == Article.id)
+        .join(Subscription, Subscription.tag_id == ArticleTag.tag_id)
+        .where(
+            Subscription.subscriber_id == subscriber_id,
+            Article.added_at >= since,
+            ~exists(delivered),
+        )
+    )
+    rows = await session.execute(query)
+    return [(article_id, published) for article_id, published in rows.all()]
+
+
+async def claim_due_subscribers(
+    session: AsyncSession, now: datetime, limit: int
+) -> list[Subscriber]:
+    """Lock up to ``limit`` due subscribers. Rows another worker holds are skipped
+    (PostgreSQL's SKIP LOCKED); on SQLite the single writer lock serializes workers."""
+    query = (
+        select(Subscriber)
+        .where(
+            Subscriber.next_due_at <= now,
+            Subscriber.paused.is_(False),
+            Subscriber.blocked.is_(False),
+        )
+        .order_by(Subscriber.next_due_at, Subscriber.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list((await session.scalars(query)).all())
+
+
+async def create_digest(
+    session: AsyncSession,
+    *,
+    subscriber_id: int,
+    kind: str,
+    chunks: list[dict[str, Any]],
+    article_ids: Sequence[int],
+    now: datetime,
+    lease_until: datetime,
+) -> Digest:
+    """The outbox row and its ledger rows, in the caller's transaction."""
+    digest = Digest(
+        subscriber_id=subscriber_id,
+        kind=kind,
+        status="pending",
+        created_at=now,
+        lease_until=lease_until,
+        chunks=chunks,
+        sent_chunks=0,
+        message_ids=[],
+        attempts=0,
+    )
+    session.add(digest)
+    await session.flush()
+    session.add_all(
+        DeliveredArticle(
+            subscriber_id=subscriber_id, article_id=a, digest_id=digest.id, delivered_at=now
+        )
+        for a in article_ids
+    )
+    await session.flush()
+    return digest
+
+
+async def claim_stale_digests(
+    session: AsyncSession, now: datetime, limit: int, lease: timedelta
+) -> list[Digest]:
+    """Pending digests whose lease ran out (their sender died or gave up): lease them anew."""
+    query = (
+        select(Digest)
+        .where(Digest.status == "pending", Digest.lease_until < now)
+        .order_by(Digest.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    digests = list((await session.scalars(query)).all())
+    for digest in digests:
+        digest.lease_until = now + lease
+    await session.flush()
+    return digests
+
+
+async def record_chunk_sent(
+    session: AsyncSession,
+    digest_id: int,
+    index: int,
+    message_id: int,
+    *,
+    now: datetime,
+    lease: timedelta,
+) -> None:
+    """Message ``index`` of the digest is out: note it, renew the lease, or close the digest."""
+    digest = await session.get(Digest, digest_id)
+    assert digest is not None
+    digest.sent_chunks = index + 1
+    digest.message_ids = [*digest.message_ids, message_id]
+    digest.lease_until = now + lease
+    if digest.sent_chunks >= len(digest.chunks):
+        digest.status = "sent"
+        digest.sent_at = now
+        digest.lease_until = None
+    await session.flush()
+
+
+async def postpone_digest(
+    session: AsyncSession, digest_id: int, *, until: datetime, error: str
+) -> None:
+    await session.execute(
+        update(Digest)
+        .where(Digest.id == digest_id)
+        .values(lease_until=until, attempts=Digest.attempts + 1, error=error[:500])
+    )
+
+
+async def fail_digest(session: AsyncSession, digest_id: int, *, error: str) -> None:
+    """Give up on a digest: its unsent articles leave the ledger so they can come later."""
+    digest = await session.get(Digest, digest_id)
+    assert digest is not None
+    unsent = [a for chunk in digest.chunks[digest.sent_chunks :] for a in chunk["article_ids"]]
+    if unsent:
+        await session.execute(
+            delete(DeliveredArticle).where(
+                DeliveredArticle.digest_id == digest_id, DeliveredArticle.article_id.in_(unsent)
+            )
+        )
+    digest.status = "failed"
+    digest.error = error[:500]
+    digest.lease_until = None
+    await session.flush()
+
+
+async def delivered_article_ids(session: AsyncSession, subscriber_id: int) -> list[int]:
+    query = select(DeliveredArticle.article_id).where(
+        DeliveredArticle.subscriber_id == subscriber_id
+    )
+    return list((await session.scalars(query)).all())
+
+
+# ---------------------------------------------------------------------------- stats
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    articles: int
+    tags: int
+    subscribers_active: int
+    subscribers_paused: int
+    subscribers_blocked: int
+    subscriptions: int
+    digests_sent_24h: int
+
+
+async def stats(session: AsyncSession, now: datetime) -> Stats:
+    async def count(query: Any) -> int:
+        return int(await session.scalar(query) or 0)
+
+    subscribers = select(func.count()).select_from(Subscriber)
+    return Stats(
+        articles=await count_articles(session),
+        tags=await count_used_tags(session),
+        subscribers_active=await count(
+            subscribers.where(Subscriber.paused.is_(False), Subscriber.blocked.is_(False))
+        ),
+        subscribers_paused=await count(
+            subscribers.where(Subscriber.paused.is_(True), Subscriber.blocked.is_(False))
+        ),
+        subscribers_blocked=await count(subscribers.where(Subscriber.blocked.is_(True))),
+        subscriptions=await count(select(func.count()).select_from(Subscription)),
+        digests_sent_24h=await count(
+            select(func.count())
+            .select_from(Digest)
+            .where(Digest.status == "sent", Digest.sent_at >= now - timedelta(hours=24))
+        ),
+    )

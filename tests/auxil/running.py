@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from bot.app import build_application
+from bot.config import Settings
+from bot.context import BotApplication, Clock
+from bot.delivery import RetryPolicy
+
+
+@asynccontextmanager
+async def running_bot(
+    settings: Settings,
+    *,
+    clock: Clock,
+    handlers: bool = True,
+    polling: bool = True,
+    retry_policy: RetryPolicy | None = None,
+) -> AsyncIterator[BotApplication]:
+    """The real Application, long-polling the emulator, without the periodic delivery job:
+    tests run delivery passes themselves, at the (fake) times they choose."""
+    app = build_application(
+        settings,
+        clock=clock,
+        handlers=handlers,
+        delivery=False,
+        retry_policy=retry_policy or RetryPolicy(attempts=3, backoff=0.05),
+    )
+    async with app:
+        if polling:
+            assert app.updater is not None
+            await app.updater.start_polling(poll_interval=0, timeout=1)
+        await app.start()
+        try:
+            yield app
+        finally:
+            if polling:
+                assert app.updater is not None
+                await app.updater.stop()
+            await app.stop()
