@@ -1,0 +1,131 @@
+"""`newsbot import`: idempotent, reports every failure with its file and line."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.importer import import_files
+from storage.models import Article, ArticleTag, Tag
+from tests.conftest import SEEDS
+
+SEED_COUNT = len(list(SEEDS.glob("*.txt")))
+
+
+async def count(sessions: async_sessionmaker[AsyncSession], model: type) -> int:
+    async with sessions() as session:
+        return int(await session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+async def test_seeds_import_once_then_unchanged(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    first = await import_files(sessions, [SEEDS])
+    assert first.summary() == f"{SEED_COUNT} added, 0 updated, 0 unchanged, 0 failed"
+    second = await import_files(sessions, [SEEDS])
+    assert second.summary() == f"0 added, 0 updated, {SEED_COUNT} unchanged, 0 failed"
+    assert await count(sessions, Article) == SEED_COUNT
+
+
+async def test_seeds_are_rich_enough(sessions: async_sessionmaker[AsyncSession]) -> None:
+    await import_files(sessions, [SEEDS])
+    async with sessions() as session:
+        tags = await session.scalar(select(func.count()).select_from(Tag))
+        shared = await session.scalar(
+            select(func.count()).select_from(
+                select(ArticleTag.article_id)
+                .group_by(ArticleTag.article_id)
+                .having(func.count() >= 2)
+                .subquery()
+            )
+        )
+        articles = (await session.scalars(select(Article))).all()
+    assert SEED_COUNT >= 41
+    assert tags is not None
+    assert tags >= 12
+    assert shared is not None
+    assert shared >= 10
+    assert len({a.source for a in articles}) >= 5
+    assert len({a.category for a in articles}) >= 5
+    assert any(len(a.body) > 4000 for a in articles)
+    assert any(a.url for a in articles)
+    assert any(set("<>&") <= set(a.title) and set("<>&") <= set(a.body) for a in articles)
+    spread = max(a.published_at for a in articles if a.published_at.year == 2026) - min(
+        a.published_at for a in articles if a.published_at.year == 2026
+    )
+    assert spread.days >= 21
+
+
+async def test_changed_file_updates_instead_of_duplicating(
+    sessions: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    seed = tmp_path / "seed.txt"
+    shutil.copy(SEEDS / "000_6477664cfccc58b9.txt", seed)
+    await import_files(sessions, [seed])
+    text = seed.read_text(encoding="utf-8")
+    seed.write_text(
+        text.replace("negotiations, United Kingdom", "negotiations, Diplomacy"), "utf-8"
+    )
+    report = await import_files(sessions, [seed])
+    assert report.summary() == "0 added, 1 updated, 0 unchanged, 0 failed"
+    assert await count(sessions, Article) == 1
+    async with sessions() as session:
+        names = set(
+            (
+                await session.scalars(
+                    select(Tag.name).join(ArticleTag, ArticleTag.tag_id == Tag.id)
+                )
+            ).all()
+        )
+    assert "Diplomacy" in names
+    assert "United Kingdom" not in names
+
+
+async def test_bad_files_are_reported_and_good_ones_imported(
+    sessions: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    nested = tmp_path / "a" / "b"
+    nested.mkdir(parents=True)
+    shutil.copy(SEEDS / "000_6477664cfccc58b9.txt", nested / "good.txt")
+    (tmp_path / "bad.txt").write_text("Politics yesterday\nSource\nTitle\n", "utf-8")
+    (tmp_path / "ignored.md").write_text("not an article", "utf-8")
+    report = await import_files(sessions, [tmp_path, tmp_path / "missing.txt"])
+    assert report.summary() == "1 added, 0 updated, 0 unchanged, 2 failed"
+    failures = dict(report.failures)
+    assert failures[str(tmp_path / "bad.txt")].startswith(
+        "line 1: expected '<Category> <ISO timestamp>', got 'Politics yesterday'"
+    )
+    assert failures[str(tmp_path / "missing.txt")] == "no such file or directory"
+    assert await count(sessions, Article) == 1
+
+
+def test_cli_reports_and_exits_non_zero_on_failure(tmp_path: Path) -> None:
+    shutil.copy(SEEDS / "000_6477664cfccc58b9.txt", tmp_path / "good.txt")
+    (tmp_path / "bad.txt").write_text("Politics 2026-01-01T00:00:00+00:00\n\n", "utf-8")
+    env = {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}", "PATH": "/usr/bin:/bin"}
+    run = subprocess.run(
+        [sys.executable, "-m", "bot", "import", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert run.returncode == 1
+    assert run.stdout.strip() == "1 added, 0 updated, 0 unchanged, 1 failed"
+    assert f"{tmp_path / 'bad.txt'}: line 2: expected the source name" in run.stderr
+    again = subprocess.run(
+        [sys.executable, "-m", "bot", "import", str(tmp_path / "good.txt")],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert again.returncode == 0
+    assert again.stdout.strip() == "0 added, 0 updated, 1 unchanged, 0 failed"

@@ -1,0 +1,220 @@
+"""Repository functions against a real database (SQLite; PostgreSQL too in CI)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.articles import ParsedArticle, parse_article
+from bot.tags import make_tag
+from storage import repo
+from storage.db import create_engine, upgrade
+from storage.models import ArticleTag, Subscriber
+
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+
+
+def article(title: str, tags: str, published: str = "2026-11-01T10:00:00+00:00") -> ParsedArticle:
+    return parse_article(
+        f"Science {published}\nScience Desk\n{title}\n\n{tags}\n\nBody of {title}. More.\n"
+    )
+
+
+async def new_subscriber(session: AsyncSession, chat_id: int) -> Subscriber:
+    return await repo.create_subscriber(
+        session, chat_id, timezone="UTC", digest_time=time(8), next_due_at=NOW, now=NOW
+    )
+
+
+async def test_first_display_form_is_kept(sessions: async_sessionmaker[AsyncSession]) -> None:
+    async with sessions.begin() as session:
+        first = await repo.ensure_tags(session, [make_tag("United Kingdom")])
+        again = await repo.ensure_tags(session, [make_tag(" #united  KINGDOM ")])
+    assert first[0].id == again[0].id
+    assert again[0].name == "United Kingdom"
+
+
+async def test_upsert_outcomes(sessions: async_sessionmaker[AsyncSession]) -> None:
+    async with sessions.begin() as session:
+        row, outcome = await repo.upsert_article(session, article("One", "a, b"), now=NOW)
+        assert outcome is repo.Outcome.ADDED
+        _, outcome = await repo.upsert_article(session, article("One", "a, b"), now=NOW)
+        assert outcome is repo.Outcome.UNCHANGED
+        _, outcome = await repo.upsert_article(session, article("One", "a, c"), now=NOW)
+        assert outcome is repo.Outcome.UPDATED
+        tags = await repo.tags_of_articles(session, [row.id])
+    assert tags[row.id] == ["a", "c"]
+
+
+async def test_stored_times_are_aware_utc(sessions: async_sessionmaker[AsyncSession]) -> None:
+    async with sessions.begin() as session:
+        row, _ = await repo.upsert_article(
+            session, article("T", "a", "2026-11-01T10:00:00+03:00"), now=NOW
+        )
+    async with sessions() as session:
+        stored = await repo.get_article(session, row.id)
+    assert stored is not None
+    assert stored.published_at == datetime(2026, 11, 1, 7, tzinfo=UTC)
+    assert stored.published_at.tzinfo is not None
+    assert stored.added_at == NOW
+
+
+async def test_candidates_match_any_tag_and_skip_delivered_and_old(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with sessions.begin() as session:
+        both, _ = await repo.upsert_article(session, article("Both", "x, y"), now=NOW)
+        only_y, _ = await repo.upsert_article(session, article("Only y", "y"), now=NOW)
+        other, _ = await repo.upsert_article(session, article("Other", "z"), now=NOW)
+        old, _ = await repo.upsert_article(
+            session, article("Old", "x"), now=NOW - timedelta(days=10)
+        )
+        sub = await new_subscriber(session, 1)
+        tags = await repo.ensure_tags(session, [make_tag("x"), make_tag("Y")])
+        await repo.subscribe(session, sub.id, [t.id for t in tags], now=NOW)
+        rows = await repo.undelivered_candidates(session, sub.id, NOW - timedelta(days=7))
+        assert sorted(a for a, _ in rows) == sorted([both.id, both.id, only_y.id])
+        await repo.create_digest(
+            session,
+            subscriber_id=sub.id,
+            kind="manual",
+            chunks=[],
+            article_ids=[both.id],
+            now=NOW,
+            lease_until=NOW,
+        )
+        rows = await repo.undelivered_candidates(session, sub.id, NOW - timedelta(days=7))
+    assert [a for a, _ in rows] == [only_y.id]
+    assert other.id not in [a for a, _ in rows]
+    assert old.id not in [a for a, _ in rows]
+
+
+async def test_ledger_refuses_a_second_delivery(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with sessions.begin() as session:
+        row, _ = await repo.upsert_article(session, article("A", "x"), now=NOW)
+        sub = await new_subscriber(session, 1)
+        await repo.create_digest(
+            session,
+            subscriber_id=sub.id,
+            kind="manual",
+            chunks=[],
+            article_ids=[row.id],
+            now=NOW,
+            lease_until=NOW,
+        )
+    with pytest.raises(IntegrityError):
+        async with sessions.begin() as session:
+            await repo.create_digest(
+                session,
+                subscriber_id=sub.id,
+                kind="manual",
+                chunks=[],
+                article_ids=[row.id],
+                now=NOW,
+                lease_until=NOW,
+            )
+
+
+async def test_failed_digest_releases_unsent_articles(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with sessions.begin() as session:
+        a, _ = await repo.upsert_article(session, article("A", "x"), now=NOW)
+        b, _ = await repo.upsert_article(session, article("B", "x"), now=NOW)
+        sub = await new_subscriber(session, 1)
+        chunks = [{"text": "1", "article_ids": [a.id]}, {"text": "2", "article_ids": [b.id]}]
+        digest = await repo.create_digest(
+            session,
+            subscriber_id=sub.id,
+            kind="scheduled",
+            chunks=chunks,
+            article_ids=[a.id, b.id],
+            now=NOW,
+            lease_until=NOW,
+        )
+        await repo.record_chunk_sent(session, digest.id, 0, 77, now=NOW, lease=timedelta(1))
+        await repo.fail_digest(session, digest.id, error="blocked")
+    async with sessions() as session:
+        assert await repo.delivered_article_ids(session, sub.id) == [a.id]
+
+
+async def test_delete_article_removes_links(sessions: async_sessionmaker[AsyncSession]) -> None:
+    async with sessions.begin() as session:
+        row, _ = await repo.upsert_article(session, article("A", "x, y"), now=NOW)
+    async with sessions.begin() as session:
+        deleted = await repo.delete_article(session, row.id)
+        assert deleted is not None
+        assert deleted.title == "A"
+        assert await repo.delete_article(session, row.id) is None
+    async with sessions() as session:
+        links = await session.scalar(select(func.count()).select_from(ArticleTag))
+        assert links == 0
+        assert await repo.count_articles(session) == 0
+
+
+async def test_due_subscribers_skip_paused_blocked_and_future(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with sessions.begin() as session:
+        due = await new_subscriber(session, 1)
+        paused = await new_subscriber(session, 2)
+        paused.paused = True
+        blocked = await new_subscriber(session, 3)
+        blocked.blocked = True
+        later = await new_subscriber(session, 4)
+        later.next_due_at = NOW + timedelta(minutes=1)
+    async with sessions.begin() as session:
+        claimed = await repo.claim_due_subscribers(session, NOW, 10)
+    assert [s.chat_id for s in claimed] == [due.chat_id]
+
+
+async def test_stats(sessions: async_sessionmaker[AsyncSession]) -> None:
+    async with sessions.begin() as session:
+        await repo.upsert_article(session, article("A", "x, y"), now=NOW)
+        sub = await new_subscriber(session, 1)
+        await repo.subscribe(
+            session, sub.id, [t.id for t in await repo.tags_by_key(session, ["x"])], now=NOW
+        )
+        await new_subscriber(session, 2)
+        await repo.set_blocked(session, sub.id, True)
+        stats = await repo.stats(session, NOW)
+    assert stats == repo.Stats(
+        articles=1,
+        tags=2,
+        subscribers_active=1,
+        subscribers_paused=0,
+        subscribers_blocked=1,
+        subscriptions=1,
+        digests_sent_24h=0,
+    )
+
+
+async def test_candidate_lookup_uses_indexes_on_sqlite(tmp_path: Path) -> None:
+    # SQLite's plan does not depend on table sizes, so it can be asserted on an empty
+    # database; PostgreSQL's does, and is exercised by the benchmarks instead.
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'plan.db'}")
+    await upgrade(engine)
+    async with engine.connect() as session:
+        plan = (
+            await session.execute(
+                text(
+                    "EXPLAIN QUERY PLAN SELECT a.id FROM articles a "
+                    "JOIN article_tags at ON at.article_id = a.id "
+                    "JOIN subscriptions s ON s.tag_id = at.tag_id "
+                    "WHERE s.subscriber_id = 1 AND a.added_at >= '2026-01-01' AND NOT EXISTS "
+                    "(SELECT 1 FROM delivered_articles d WHERE d.subscriber_id = 1 "
+                    "AND d.article_id = a.id)"
+                )
+            )
+        ).all()
+    await engine.dispose()
+    details = " | ".join(str(row[-1]) for row in plan)
+    assert "SCAN a" not in details and "SCAN articles" not in details, details
+    assert "pk_delivered_articles" in details or "PRIMARY KEY" in details, details

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import pytest
+
+from bot.service import suggest
+from bot.tags import hashtag, make_tag, normalize_tag, split_tag_list
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "United Kingdom",
+        " united  kingdom ",
+        "#United Kingdom",
+        "UNITED\tKINGDOM",
+        "# united kingdom",
+    ],
+)
+def test_spellings_of_one_tag_share_a_key(spelling: str) -> None:
+    assert normalize_tag(spelling) == "united kingdom"
+
+
+def test_nfkc_and_casefold() -> None:
+    assert normalize_tag("ＡＩ") == "ai"  # full-width letters
+    assert normalize_tag("Straße") == normalize_tag("STRASSE")
+
+
+def test_display_form_keeps_case_but_drops_hash_and_spaces() -> None:
+    assert make_tag("  #United   Kingdom ").name == "United Kingdom"
+
+
+def test_split_tag_list_drops_empties_and_repeats_first_spelling_wins() -> None:
+    tags = split_tag_list("Economy, , economy ,#Europe,EUROPE")
+    assert [(t.key, t.name) for t in tags] == [("economy", "Economy"), ("europe", "Europe")]
+
+
+def test_hashtag() -> None:
+    assert hashtag("United Kingdom") == "#United_Kingdom"
+    assert hashtag("Open-Source AI") == "#Open_Source_AI"
+    assert hashtag("!!!") == ""
+
+
+def test_suggest_close_tags() -> None:
+    vocabulary = {"negotiations": "negotiations", "economy": "Economy"}
+    assert suggest("negotiatons", vocabulary) == ["negotiations"]
+    assert suggest("zebra", vocabulary) == []
