@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from telegram import BotCommand, LinkPreviewOptions
 from telegram.constants import ParseMode
@@ -34,6 +36,20 @@ async def _post_init_with_menu(app: BotApplication) -> None:
 
 async def _post_shutdown(app: BotApplication) -> None:
     await app.bot_data.close()
+
+
+@asynccontextmanager
+async def opened(app: BotApplication) -> AsyncIterator[BotApplication]:
+    """Initialize and open the application the way run_polling does, for the code paths
+    that do not poll (worker, one delivery pass, tests)."""
+    async with app:
+        if app.post_init is not None:
+            await app.post_init(app)
+        try:
+            yield app
+        finally:
+            if app.post_shutdown is not None:
+                await app.post_shutdown(app)
 
 
 async def register_commands(app: BotApplication) -> None:

@@ -76,14 +76,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 async def _run_until_signal(settings: Settings) -> None:
-    from bot.app import build_application
+    from bot.app import build_application, opened
 
     app = build_application(settings, handlers=False, delivery=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with app:
+    async with opened(app):
         await app.start()
         logger.info("worker delivering every %.0f s", settings.delivery_interval_seconds)
         await stop.wait()
@@ -96,10 +96,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 async def _deliver_once(settings: Settings) -> str:
-    from bot.app import build_application
+    from bot.app import build_application, opened
 
     app = build_application(settings, handlers=False, delivery=False)
-    async with app:
+    async with opened(app):
         report = await app.bot_data.deliverer.run_pass()
     return str(report)
 

@@ -117,7 +117,7 @@ async def popular_tags(
         select(Tag, count)
         .join(ArticleTag, ArticleTag.tag_id == Tag.id)
         .group_by(Tag.id)
-        .order_by(count.desc(), Tag.name)
+        .order_by(count.desc(), Tag.key)
         .limit(limit)
         .offset(offset)
     )
@@ -211,7 +211,7 @@ async def tags_of_articles(
             select(ArticleTag.article_id, Tag.name)
             .join(Tag, Tag.id == ArticleTag.tag_id)
             .where(ArticleTag.article_id.in_(part))
-            .order_by(Tag.name)
+            .order_by(Tag.key)
         )
         for article_id, name in (await session.execute(query)).all():
             result[article_id].append(name)
@@ -266,7 +266,7 @@ async def subscribed_tags(session: AsyncSession, subscriber_id: int) -> list[Tag
         select(Tag)
         .join(Subscription, Subscription.tag_id == Tag.id)
         .where(Subscription.subscriber_id == subscriber_id)
-        .order_by(Tag.name)
+        .order_by(Tag.key)
     )
     return list((await session.scalars(query)).all())
 

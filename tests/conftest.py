@@ -117,3 +117,13 @@ def seed_text() -> str:
 def _no_env_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     # Settings read .env from the working directory; a developer's own must not leak in.
     monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+async def seeded(app: BotApplication) -> BotApplication:
+    """The running bot with seeds/ imported (added "now" by the fake clock)."""
+    from bot.importer import import_files
+
+    report = await import_files(app.bot_data.sessions, [SEEDS], clock=app.bot_data.clock)
+    assert report.failed == 0
+    return app

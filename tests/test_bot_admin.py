@@ -1,0 +1,105 @@
+"""Admin commands end to end, and the refusals everyone else gets."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from bot.context import BotApplication
+from bot.emulator.client import Chat
+from storage.models import Article
+
+ARTICLE = """Science 2026-11-20T10:00:00+00:00
+Science Desk
+Telescope & <detector> upgrade finished
+
+science, #Space, Open  Source
+
+The upgrade of the telescope's <detector> & cooling finished early. Engineers tested it overnight.
+"""
+
+
+async def article_count(app: BotApplication) -> int:
+    async with app.bot_data.sessions() as session:
+        return int(await session.scalar(select(func.count()).select_from(Article)) or 0)
+
+
+async def test_add_stores_and_shows_id_title_tags_summary(
+    admin: Chat, app: BotApplication
+) -> None:
+    [reply] = await admin.ask("/add\n" + ARTICLE)
+    assert reply.text.splitlines() == [
+        "✅ Article stored",
+        "ID: 1",
+        "Title: Telescope & <detector> upgrade finished",
+        "Tags: science, space, open source",
+        "Summary: The upgrade of the telescope's <detector> & cooling finished early.",
+    ]
+    [again] = await admin.ask("/add\n" + ARTICLE)
+    assert again.text.startswith("☑️ Article already known; nothing changed\nID: 1")
+    [changed] = await admin.ask("/add\n" + ARTICLE.replace("overnight", "all night"))
+    assert changed.text.startswith("♻️ Article already known; updated\nID: 1")
+    assert await article_count(app) == 1
+
+
+async def test_add_reports_the_parser_error_and_stores_nothing(
+    admin: Chat, app: BotApplication
+) -> None:
+    [reply] = await admin.ask("/add\nScience yesterday\nDesk\nTitle\n\ntag\n\nBody.")
+    assert reply.text.startswith(
+        "❌ Not stored: line 1: expected '<Category> <ISO timestamp>', got 'Science yesterday'"
+    )
+    [empty] = await admin.ask("/add")
+    assert empty.text.startswith("Send the article in the same message")
+    assert await article_count(app) == 0
+
+
+async def test_add_from_a_txt_document_with_or_without_caption(
+    admin: Chat, app: BotApplication
+) -> None:
+    [reply] = await admin.upload("story.txt", ARTICLE, caption="/add")
+    assert reply.text.startswith("✅ Article stored\nID: 1")
+    [reply] = await admin.upload("other.txt", ARTICLE.replace("finished", "done"))
+    assert reply.text.startswith("✅ Article stored\nID: 2")
+    [bad] = await admin.upload("bad.txt", "nonsense")
+    assert bad.text.startswith("❌ Not stored: line 1: expected '<Category> <ISO timestamp>'")
+    [pdf] = await admin.upload("story.pdf", ARTICLE)
+    assert pdf.text == "Please send the article as a .txt file."
+    assert await article_count(app) == 2
+
+
+async def test_delete_and_articles(admin: Chat, seeded: BotApplication) -> None:
+    [listing] = await admin.ask("/articles")
+    assert listing.text.startswith("Latest articles\n")
+    assert len(listing.text.splitlines()) == 16
+    [reply] = await admin.ask("/delete 1")
+    assert reply.text == "🗑 Deleted article 1: Britain holds secret talks with russia on Ukraine"
+    [gone] = await admin.ask("/delete 1")
+    assert gone.text == "There is no article 1. /articles lists them."
+    [bad] = await admin.ask("/delete first")
+    assert bad.text == "Which article id?\nUsage: /delete 42"
+    assert await article_count(seeded) == 41
+
+
+async def test_stats(admin: Chat, user: Chat, seeded: BotApplication) -> None:
+    await user.ask("/subscribe negotiations, science")
+    await user.ask("/digest")
+    [reply] = await admin.ask("/stats")
+    assert reply.text.splitlines() == [
+        "Stats",
+        "Articles: 42",
+        "Tags in use: 47",
+        "Subscribers: 1 active, 0 paused, 0 blocked",
+        "Subscriptions: 2",
+        "Digests sent in the last 24 h: 1",
+    ]
+
+
+async def test_everyone_else_is_refused_and_nothing_changes(
+    user: Chat, seeded: BotApplication
+) -> None:
+    for command in ("/add\n" + ARTICLE, "/delete 1", "/articles", "/stats"):
+        [reply] = await user.ask(command)
+        assert reply.text == "Sorry, only the bot's admins can do that."
+    [reply] = await user.upload("story.txt", ARTICLE)
+    assert reply.text == "Sorry, only the bot's admins can do that."
+    assert await article_count(seeded) == 42
