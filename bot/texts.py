@@ -76,7 +76,7 @@ def subscribe_reply(result: SubscribeResult) -> str:
     lines: list[str] = []
     for name in result.subscribed:
         note = (
-            " — no articles with this tag yet; they'll come when there are"
+            " — no articles with this tag yet; they'll come when added"
             if (name in result.without_articles)
             else ""
         )

@@ -58,7 +58,8 @@ async def test_subscribe_confirms_by_display_name(user: Chat, seeded: BotApplica
 async def test_subscribe_unknown_tags(user: Chat, seeded: BotApplication) -> None:
     [reply] = await user.ask("/subscribe negotiatons, Quantum Biology")
     assert reply.text.splitlines() == [
-        "✅ Subscribed to Quantum Biology — no articles with this tag yet; they'll come when there are",
+        "✅ Subscribed to Quantum Biology — no articles with this tag yet; "
+        "they'll come when added",
         "❓ I don't know the tag “negotiatons”. Did you mean negotiations?",
     ]
     [subs] = await user.ask("/subscriptions")

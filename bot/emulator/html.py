@@ -117,10 +117,7 @@ def parse_html(source: str) -> tuple[str, list[dict[str, Any]]]:
             length += _utf16(char)
             i = match.end()
             continue
-        if ch == ">":
-            # Telegram tolerates a bare '>' in text, as HTML does.
-            pass
-        out.append(ch)
+        out.append(ch)  # a bare '>' is fine in text, as in HTML
         length += _utf16(ch)
         i += 1
     if stack:

@@ -1,0 +1,71 @@
+"""The emulator refuses what Telegram refuses, so formatting bugs fail tests."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from bot.emulator.html import EntityParseError, parse_html
+from bot.emulator.server import Emulator
+
+
+def test_parse_html_text_and_entities() -> None:
+    text, entities = parse_html('<b>Bold</b> &amp; <a href="https://x.org/?a=1&amp;b=2">link</a>')
+    assert text == "Bold & link"
+    assert entities == [
+        {"type": "bold", "offset": 0, "length": 4},
+        {"type": "text_link", "offset": 7, "length": 4, "url": "https://x.org/?a=1&b=2"},
+    ]
+
+
+def test_offsets_are_utf16() -> None:
+    _, entities = parse_html("📰 <b>x</b>")
+    assert entities == [{"type": "bold", "offset": 3, "length": 1}]
+
+
+@pytest.mark.parametrize(
+    ("html", "message"),
+    [
+        ("a < b", "unescaped '<'"),
+        ("fish & chips", "unescaped '&'"),
+        ("<script>x</script>", 'Unsupported start tag "script"'),
+        ("<b>bold", 'Can\'t find end tag corresponding to start tag "b"'),
+        ("<b><i>x</b></i>", 'Unmatched end tag at byte offset 7, expected "</i>", found "</b>"'),
+        ('<a href="javascript:x">y</a>', "Wrong URL"),
+    ],
+)
+def test_parse_html_refuses_what_telegram_refuses(html: str, message: str) -> None:
+    with pytest.raises(EntityParseError) as caught:
+        parse_html(html)
+    assert message in str(caught.value)
+
+
+async def test_send_message_validation_over_http(emulator: Emulator) -> None:
+    base = f"{emulator.url}/bot{emulator.token}"
+    async with httpx.AsyncClient() as http:
+        long = await http.post(f"{base}/sendMessage", data={"chat_id": "5", "text": "x" * 4097})
+        assert long.status_code == 400
+        assert long.json()["description"] == "Bad Request: message is too long"
+        fits = await http.post(f"{base}/sendMessage", data={"chat_id": "5", "text": "x" * 4096})
+        assert fits.json()["ok"] is True
+        bad = await http.post(
+            f"{base}/sendMessage", data={"chat_id": "5", "text": "1 < 2", "parse_mode": "HTML"}
+        )
+        assert bad.status_code == 400
+        assert bad.json()["description"].startswith("Bad Request: can't parse entities: ")
+        wrong_token = await http.post(f"{emulator.url}/bot1:nope/getMe")
+        assert wrong_token.status_code == 401
+
+
+async def test_rate_limits_answer_429_with_retry_after(emulator: Emulator) -> None:
+    emulator.state.set_limits(
+        type(emulator.state.limits)(enabled=True, per_second=30, burst=30, per_chat_burst=1)
+    )
+    base = f"{emulator.url}/bot{emulator.token}"
+    async with httpx.AsyncClient() as http:
+        first = await http.post(f"{base}/sendMessage", data={"chat_id": "7", "text": "a"})
+        second = await http.post(f"{base}/sendMessage", data={"chat_id": "7", "text": "b"})
+    assert first.status_code == 200
+    assert second.status_code == 429
+    assert second.json()["parameters"]["retry_after"] >= 1
+    assert emulator.state.counters["429"] == 1

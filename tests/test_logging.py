@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import pytest
+
+from bot.logs import RedactToken, setup_logging
+
+TOKEN = "123456:SECRET-token-value"
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    logging.getLogger("httpx").setLevel(logging.NOTSET)
+
+
+def test_token_is_scrubbed_from_messages_and_tracebacks(
+    capsys: pytest.CaptureFixture[str], restore_logging: None
+) -> None:
+    setup_logging("DEBUG", TOKEN)
+    log = logging.getLogger("newsbot.test")
+    log.info("POST https://api.telegram.org/bot%s/sendMessage", TOKEN)
+    try:
+        raise RuntimeError(f"failed on /bot{TOKEN}/getMe")
+    except RuntimeError:
+        log.exception("boom")
+    err = capsys.readouterr().err
+    assert TOKEN not in err
+    assert "bot<token>/sendMessage" in err
+    assert "failed on /bot<token>/getMe" in err
+
+
+def test_httpx_request_logs_are_turned_down(restore_logging: None) -> None:
+    setup_logging("INFO", TOKEN)
+    assert logging.getLogger("httpx").getEffectiveLevel() == logging.WARNING
+
+
+def test_filter_leaves_other_records_alone() -> None:
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "hello %s", ("world",), None)
+    assert RedactToken(TOKEN).filter(record)
+    assert record.getMessage() == "hello world"
