@@ -63,7 +63,7 @@ class PassReport:
     due: int = 0
     empty: int = 0
     resumed: int = 0
-    results: dict[SendResult, int] = field(default_factory=lambda: dict.fromkeys(SendResult, 0))
+    results: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SendResult, 0))
 
     def __str__(self) -> str:
         sent = ", ".join(f"{n} {result}" for result, n in self.results.items())
@@ -270,15 +270,12 @@ class Deliverer:
     async def _claim_stale(self) -> list[Outbound]:
         async with self.sessions.begin() as session:
             digests = await repo.claim_stale_digests(session, self.clock(), 1000, LEASE)
-            chats = dict(
-                (
-                    await session.execute(
-                        select(Subscriber.id, Subscriber.chat_id).where(
-                            Subscriber.id.in_({d.subscriber_id for d in digests})
-                        )
-                    )
-                ).tuples()
+            rows = await session.execute(
+                select(Subscriber.id, Subscriber.chat_id).where(
+                    Subscriber.id.in_({d.subscriber_id for d in digests})
+                )
             )
+            chats = dict(rows)
         return [
             Outbound(d.id, d.subscriber_id, chats[d.subscriber_id], d.chunks, d.sent_chunks)
             for d in digests

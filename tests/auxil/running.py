@@ -16,15 +16,16 @@ async def running_bot(
     clock: Clock,
     handlers: bool = True,
     polling: bool = True,
+    delivery: bool = False,
     retry_policy: RetryPolicy | None = None,
 ) -> AsyncIterator[BotApplication]:
-    """The real Application, long-polling the emulator, without the periodic delivery job:
-    tests run delivery passes themselves, at the (fake) times they choose."""
+    """The real Application long-polling the emulator. Without ``delivery`` there is no
+    periodic job: tests run delivery passes themselves, at the (fake) times they choose."""
     app = build_application(
         settings,
         clock=clock,
         handlers=handlers,
-        delivery=False,
+        delivery=delivery,
         retry_policy=retry_policy or RetryPolicy(attempts=3, backoff=0.05),
     )
     async with opened(app):

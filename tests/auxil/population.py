@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot import service
+from bot.config import Settings
+from storage import repo
+
+
+async def add_subscriber(
+    sessions: async_sessionmaker[AsyncSession],
+    chat_id: int,
+    tags: str,
+    *,
+    settings: Settings,
+    now: datetime,
+    due_at: datetime | None = None,
+    paused: bool = False,
+    blocked: bool = False,
+) -> None:
+    """A subscriber as /start and /subscribe would make one, due at ``due_at``."""
+    async with sessions.begin() as session:
+        subscriber = await service.ensure_subscriber(session, chat_id, settings, now)
+        await service.subscribe(session, subscriber, tags, now)
+        subscriber.paused = paused
+        subscriber.blocked = blocked
+        if due_at is not None:
+            subscriber.next_due_at = due_at
+
+
+async def next_due_of(sessions: async_sessionmaker[AsyncSession], chat_id: int) -> datetime:
+    async with sessions() as session:
+        subscriber = await repo.get_subscriber(session, chat_id)
+        assert subscriber is not None
+        return subscriber.next_due_at
