@@ -275,7 +275,7 @@ class Deliverer:
                     Subscriber.id.in_({d.subscriber_id for d in digests})
                 )
             )
-            chats = dict(rows)
+            chats = {row[0]: row[1] for row in rows}
         return [
             Outbound(d.id, d.subscriber_id, chats[d.subscriber_id], d.chunks, d.sent_chunks)
             for d in digests
