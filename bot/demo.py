@@ -1,0 +1,259 @@
+"""`make demo`: the whole bot in a terminal chat, no Telegram token needed.
+
+Same code path as production: the real Application long-polls the Bot API emulator over
+loopback HTTP, with a real SQLite file and the real delivery tick. The terminal plays the
+Telegram app: what you type is injected as your message, and what the bot sends is shown
+with bold, links and numbered buttons.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TextIO
+
+from bot.app import build_application, opened
+from bot.config import Settings
+from bot.context import BotApplication
+from bot.emulator.client import BotMessage, EmulatorClient
+from bot.emulator.server import Emulator
+from bot.importer import import_files
+from bot.logs import setup_logging
+from storage import repo
+
+USER_ID = 1001
+ADMIN_ID = 9001
+QUIET = 0.4  # seconds without a new bot message that end a reply
+
+HELP = """Demo commands (everything else goes to the bot):
+  /admin      talk as the admin (try /add, /stats, /articles)
+  /user       talk as the subscriber again
+  /tick       your digest time has come: run the scheduled delivery now
+  /upload F   send the file F to the bot as a document (as the admin: adds an article)
+  1, 2, …     press that button of the bot's last message with buttons
+  /quit       leave (Ctrl-D works too)
+After /add, type the article and end it with a line holding a single '.'."""
+
+
+def _utf16_to_index(text: str) -> list[int]:
+    """Map each UTF-16 offset to a str index (Telegram entities count UTF-16 units)."""
+    mapping: list[int] = []
+    for index, char in enumerate(text):
+        mapping.extend([index] * (2 if ord(char) > 0xFFFF else 1))
+    mapping.append(len(text))
+    return mapping
+
+
+def render(message: BotMessage, *, ansi: bool) -> str:
+    """The message as a person would read it: bold as bold, links with their URL."""
+    text = message.text
+    index = _utf16_to_index(text)
+    inserts: list[tuple[int, int, str]] = []  # (position, order, marker)
+    bold_on, bold_off = ("\033[1m", "\033[0m") if ansi else ("*", "*")
+    for entity in message.entities:
+        start = index[entity["offset"]]
+        end = index[entity["offset"] + entity["length"]]
+        if entity["type"] == "bold":
+            inserts += [(start, 1, bold_on), (end, 0, bold_off)]
+        elif entity["type"] == "text_link":
+            inserts.append((end, 0, f" <{entity['url']}>"))
+        elif entity["type"] == "italic" and ansi:
+            inserts += [(start, 1, "\033[3m"), (end, 0, "\033[0m")]
+    out = text
+    for position, _, marker in sorted(inserts, reverse=True):
+        out = out[:position] + marker + out[position:]
+    lines = [out]
+    buttons = message.button_texts
+    if buttons:
+        lines.append("   ".join(f"[{n}] {label}" for n, label in enumerate(buttons, start=1)))
+    return "\n".join(lines)
+
+
+class Terminal:
+    """Lines from stdin, read on a daemon thread so that leaving never waits on input."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.queue: asyncio.Queue[str | None] = asyncio.Queue()
+        loop = asyncio.get_running_loop()
+
+        def pump() -> None:
+            for line in stream:
+                loop.call_soon_threadsafe(self.queue.put_nowait, line.rstrip("\n"))
+            loop.call_soon_threadsafe(self.queue.put_nowait, None)
+
+        threading.Thread(target=pump, daemon=True).start()
+
+    async def line(self) -> str | None:
+        return await self.queue.get()
+
+
+class Demo:
+    def __init__(
+        self, app: BotApplication, client: EmulatorClient, out: Callable[[str], None]
+    ) -> None:
+        self.app = app
+        self.client = client
+        self.out = out
+        self.identity = USER_ID
+        self.cursors = {USER_ID: 0, ADMIN_ID: 0}
+        self.last_buttons: dict[int, BotMessage] = {}
+        self.ansi = sys.stdout.isatty()
+
+    @property
+    def prompt(self) -> str:
+        return "admin> " if self.identity == ADMIN_ID else "you> "
+
+    async def show_replies(self, first_wait: float = 5.0) -> None:
+        """Print what the bot sends until it has been quiet for a moment."""
+        wait = first_wait
+        while True:
+            events = await self.client.events(
+                self.identity, after=self.cursors[self.identity], count=1, wait=wait
+            )
+            if not events:
+                return
+            self.cursors[self.identity] = events[-1]["seq"]
+            for event in events:
+                message = BotMessage.from_event(event)
+                if message.buttons:
+                    self.last_buttons[self.identity] = message
+                label = "bot (edited) › " if message.edited else "bot › "
+                self.out(label + render(message, ansi=self.ansi) + "\n")
+            wait = QUIET
+
+    async def tick(self) -> None:
+        state = self.app.bot_data
+        async with state.sessions.begin() as session:
+            subscriber = await repo.get_subscriber(session, self.identity)
+            if subscriber is None:
+                self.out("(You are not a subscriber yet: try /start or /subscribe first.)\n")
+                return
+            subscriber.next_due_at = state.clock()
+        self.out("(Your digest time has come; the scheduled delivery runs now.)\n")
+        report = await state.deliverer.run_pass()
+        if not report.results["sent"]:
+            self.out("(Nothing new on your tags, so the scheduled digest sends nothing.)\n")
+        await self.show_replies(first_wait=1.0)
+
+    async def handle(self, line: str, terminal: Terminal) -> bool:
+        """One line the person typed; False when they want to leave."""
+        command = line.strip()
+        if not command:
+            return True
+        if command in ("/quit", "/exit"):
+            return False
+        if command == "/demo":
+            self.out(HELP + "\n")
+        elif command == "/admin":
+            self.identity = ADMIN_ID
+            self.out("(You are now the admin, user id 9001.)\n")
+        elif command == "/user":
+            self.identity = USER_ID
+            self.out("(You are the subscriber again, user id 1001.)\n")
+        elif command == "/tick":
+            await self.tick()
+        elif command.isdigit():
+            await self.press(int(command))
+        elif command.startswith("/upload "):
+            await self.upload(Path(command.removeprefix("/upload ").strip()))
+        elif command.split("@")[0] == "/add" and "\n" not in line:
+            await self.add(terminal)
+        else:
+            await self.client.send_text(self.identity, line)
+            await self.show_replies()
+        return True
+
+    async def press(self, number: int) -> None:
+        message = self.last_buttons.get(self.identity)
+        buttons = [b for row in (message.buttons if message else []) for b in row]
+        if message is None or not 1 <= number <= len(buttons):
+            self.out("(No such button.)\n")
+            return
+        await self.client.press(
+            self.identity, message.message_id, buttons[number - 1]["callback_data"]
+        )
+        await self.show_replies()
+
+    async def upload(self, path: Path) -> None:
+        try:
+            content = await asyncio.to_thread(path.read_text, encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            self.out(f"(Cannot read {path}: {error})\n")
+            return
+        await self.client.send_document(self.identity, path.name, content)
+        await self.show_replies()
+
+    async def add(self, terminal: Terminal) -> None:
+        self.out("(Type the article; end with a line holding a single '.')\n")
+        lines: list[str] = []
+        while (line := await terminal.line()) is not None and line.strip() != ".":
+            lines.append(line)
+        await self.client.send_text(self.identity, "/add\n" + "\n".join(lines))
+        await self.show_replies()
+
+
+async def _demo(seeds: Path, database: Path | None, stream: TextIO) -> int:
+    with tempfile.TemporaryDirectory(prefix="newsbot-demo-") as tmp:
+        db_path = database or Path(tmp) / "demo.db"
+        emulator = Emulator()
+        await emulator.start()
+        settings = Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            database_url=f"sqlite+aiosqlite:///{db_path}",
+            telegram_bot_token=emulator.token,
+            telegram_api_url=emulator.url,
+            admin_ids=frozenset({ADMIN_ID}),
+            log_level="WARNING",
+        )
+        setup_logging(settings.log_level, settings.telegram_bot_token)
+        app = build_application(settings)
+        client = EmulatorClient(emulator.url)
+
+        def out(text: str) -> None:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+
+        try:
+            async with opened(app):
+                assert app.updater is not None
+                await app.updater.start_polling(poll_interval=0, timeout=5)
+                await app.start()
+                report = await import_files(app.bot_data.sessions, [seeds], progress=False)
+                out(
+                    f"newsbot demo: {report.summary()} from {seeds}/; "
+                    f"database {db_path}; Bot API emulator at {emulator.url}\n"
+                    f"{HELP}\nStart with /start, or /subscribe negotiations then /digest.\n\n"
+                )
+                demo = Demo(app, client, out)
+                terminal = Terminal(stream)
+                while True:
+                    out(demo.prompt)
+                    line = await terminal.line()
+                    if line is None:
+                        out("\n")
+                        break
+                    if not stream.isatty():
+                        out(line + "\n")  # echo scripted input, so the transcript reads well
+                    if not await demo.handle(line, terminal):
+                        break
+                await app.updater.stop()
+                await app.stop()
+        finally:
+            await client.aclose()
+            await emulator.stop()
+        out("Bye.\n")
+    return 0
+
+
+def run_demo(*, seeds: Path, database: Path | None, stream: Any = None) -> int:
+    if not seeds.is_dir():
+        print(f"newsbot demo: no seeds directory at {seeds}", file=sys.stderr)
+        return 2
+    try:
+        return asyncio.run(_demo(seeds, database, stream or sys.stdin))
+    except KeyboardInterrupt:
+        return 130

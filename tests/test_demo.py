@@ -1,0 +1,79 @@
+"""`make demo` as a person uses it: a subprocess fed scripted input."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from bot.demo import render
+from bot.emulator.client import BotMessage
+from tests.conftest import SEEDS
+
+SEED_TITLE = "Britain holds secret talks with russia on Ukraine"
+SEED_SUMMARY = (
+    "British and russian officials held a number of diplomatic talks amid the war in Ukraine."
+)
+
+
+def run_demo(script: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "demo", "--seeds", str(SEEDS)],
+        input=script,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        check=False,
+    )
+
+
+def test_subscribe_digest_and_a_button(tmp_path: Path) -> None:
+    done = run_demo("/subscribe negotiations\n/digest\n/tags\n2\n/quit\n", tmp_path)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "newsbot demo: 42 added, 0 updated, 0 unchanged, 0 failed" in out
+    assert "bot › ✅ Subscribed to *negotiations*" in out
+    assert (
+        f"*{SEED_TITLE}*\n{SEED_SUMMARY}\nFull text <https://t.me/newsbot_demo_bot?start=a1>"
+        in out
+    )
+    assert "[1] technology (10)   [2] science (8)" in out
+    assert "bot (edited) › *Popular tags*" in out
+    assert "[2] ✅ science (8)" in out
+    assert out.rstrip().endswith("Bye.")
+
+
+def test_admin_add_stats_and_scheduled_digest(tmp_path: Path) -> None:
+    article = (
+        "Science 2026-11-27T10:00:00+00:00\nScience Desk\nDemo article <1> & more\n\n"
+        "demo tag\n\nIt was added in the demo. More text.\n"
+    )
+    script = "/subscribe demo tag\n/admin\n/add\n" + article + ".\n/stats\n/user\n/tick\n/tick\n"
+    done = run_demo(script, tmp_path)  # ends with end of input, like Ctrl-D
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "✅ Article stored\nID: 43\nTitle: *Demo article <1> & more*" in out
+    assert "Articles: 43" in out
+    assert (
+        "(Your digest time has come; the scheduled delivery runs now.)\n"
+        "bot › *📰 Your digest: 1 new article*" in out
+    )
+    assert "*Demo article <1> & more*\nIt was added in the demo." in out
+    assert "(Nothing new on your tags, so the scheduled digest sends nothing.)" in out
+    assert out.rstrip().endswith("Bye.")
+
+
+def test_render_bold_links_and_buttons() -> None:
+    message = BotMessage(
+        message_id=1,
+        text="📰 Head\nRead",
+        html="",
+        entities=[
+            {"type": "bold", "offset": 3, "length": 4},
+            {"type": "text_link", "offset": 8, "length": 4, "url": "https://x.org"},
+        ],
+        buttons=[[{"text": "One", "callback_data": "a"}, {"text": "Two", "callback_data": "b"}]],
+    )
+    assert render(message, ansi=False) == "📰 *Head*\nRead <https://x.org>\n[1] One   [2] Two"
+    assert render(message, ansi=True).startswith("📰 \033[1mHead\033[0m")
