@@ -88,8 +88,10 @@ async def compose_digest(
 ) -> Outbound | None:
     """Select, render and record a digest for ``subscriber``; None when nothing is new."""
     since = now - timedelta(days=settings.digest_max_age_days)
-    candidates = await repo.undelivered_candidates(session, subscriber.id, since)
-    selection = select_articles(candidates, settings.digest_max_items)
+    candidates, total = await repo.undelivered_candidates(
+        session, subscriber.id, since, settings.digest_max_items
+    )
+    selection = select_articles(candidates, settings.digest_max_items, total)
     if not selection.article_ids:
         return None
     articles = await repo.articles_by_id(session, selection.article_ids)

@@ -30,17 +30,22 @@ class Selection:
     remaining: int
 
 
-def select_articles(candidates: Iterable[tuple[int, datetime]], max_items: int) -> Selection:
+def select_articles(
+    candidates: Iterable[tuple[int, datetime]], max_items: int, total: int | None = None
+) -> Selection:
     """Newest first, each article once however many tags matched, at most ``max_items``.
 
     ``candidates`` are (article id, published_at) pairs of undelivered matches, possibly
-    repeated; ``remaining`` counts the distinct ones that did not fit.
+    repeated; ``total`` is how many distinct matches exist when ``candidates`` holds only
+    the newest of them. ``remaining`` counts the ones that did not fit.
     """
     newest: dict[int, datetime] = {}
     for article_id, published in candidates:
         newest[article_id] = published
     ordered = sorted(newest, key=lambda a: (newest[a], a), reverse=True)
-    return Selection(article_ids=ordered[:max_items], remaining=max(0, len(ordered) - max_items))
+    chosen = ordered[:max_items]
+    everything = max(total if total is not None else 0, len(ordered))
+    return Selection(article_ids=chosen, remaining=everything - len(chosen))
 
 
 def article_payload(article_id: int) -> str:

@@ -306,15 +306,17 @@ async def set_blocked(session: AsyncSession, subscriber_id: int, blocked: bool) 
 
 
 async def undelivered_candidates(
-    session: AsyncSession, subscriber_id: int, since: datetime
-) -> list[tuple[int, datetime]]:
-    """(article id, published_at) for every tag match of an article added since ``since``
-    and not yet delivered; an article matching two tags appears twice."""
+    session: AsyncSession, subscriber_id: int, since: datetime, limit: int
+) -> tuple[list[tuple[int, datetime]], int]:
+    """The newest ``limit`` articles with any of the subscriber's tags, added since
+    ``since`` and not yet delivered to them, as (id, published_at); and how many such
+    articles there are in all. Sorting and counting stay in the database: a popular tag
+    has thousands of candidates, and only a digest's worth should cross into Python."""
     delivered = select(DeliveredArticle.article_id).where(
         DeliveredArticle.subscriber_id == subscriber_id,
         DeliveredArticle.article_id == Article.id,
     )
-    query = (
+    matching = (
         select(Article.id, Article.published_at)
         .join(ArticleTag, ArticleTag.article_id == Article.id)
         .join(Subscription, Subscription.tag_id == ArticleTag.tag_id)
@@ -323,9 +325,16 @@ async def undelivered_candidates(
             Article.added_at >= since,
             ~exists(delivered),
         )
+        .distinct()
     )
-    rows = await session.execute(query)
-    return [(article_id, published) for article_id, published in rows.all()]
+    top = await session.execute(
+        matching.order_by(Article.published_at.desc(), Article.id.desc()).limit(limit)
+    )
+    rows = [(article_id, published) for article_id, published in top.all()]
+    if len(rows) < limit:
+        return rows, len(rows)
+    total = await session.scalar(select(func.count()).select_from(matching.subquery()))
+    return rows, int(total or 0)
 
 
 async def claim_due_subscribers(

@@ -77,8 +77,13 @@ async def test_candidates_match_any_tag_and_skip_delivered_and_old(
         sub = await new_subscriber(session, 1)
         tags = await repo.ensure_tags(session, [make_tag("x"), make_tag("Y")])
         await repo.subscribe(session, sub.id, [t.id for t in tags], now=NOW)
-        rows = await repo.undelivered_candidates(session, sub.id, NOW - timedelta(days=7))
-        assert sorted(a for a, _ in rows) == sorted([both.id, both.id, only_y.id])
+        rows, total = await repo.undelivered_candidates(
+            session, sub.id, NOW - timedelta(days=7), 10
+        )
+        assert sorted(a for a, _ in rows) == sorted([both.id, only_y.id])
+        assert total == 2
+        top, total = await repo.undelivered_candidates(session, sub.id, NOW - timedelta(days=7), 1)
+        assert (len(top), total) == (1, 2)
         await repo.create_digest(
             session,
             subscriber_id=sub.id,
@@ -88,8 +93,11 @@ async def test_candidates_match_any_tag_and_skip_delivered_and_old(
             now=NOW,
             lease_until=NOW,
         )
-        rows = await repo.undelivered_candidates(session, sub.id, NOW - timedelta(days=7))
+        rows, total = await repo.undelivered_candidates(
+            session, sub.id, NOW - timedelta(days=7), 10
+        )
     assert [a for a, _ in rows] == [only_y.id]
+    assert total == 1
     assert other.id not in [a for a, _ in rows]
     assert old.id not in [a for a, _ in rows]
 
