@@ -23,7 +23,14 @@ from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot.config import Settings
-from bot.digest import DigestItem, deep_link, render_digest, select_articles
+from bot.digest import (
+    DigestItem,
+    Selection,
+    deep_link,
+    newest_undelivered,
+    render_digest,
+    select_articles,
+)
 from bot.schedule import next_due
 from storage import repo
 from storage.models import Subscriber
@@ -77,6 +84,83 @@ class RetryPolicy:
     later: timedelta = timedelta(0)
 
 
+class TagIndex:
+    """Each tag's recent articles, newest first, loaded once per delivery pass.
+
+    Composing 100k digests one SQL query at a time spends most of its time sorting and
+    counting the same popular tags over and over; here each tag is read once and the
+    per-subscriber work is a merge of a few sorted lists (`newest_undelivered`).
+    """
+
+    def __init__(self, since: datetime) -> None:
+        self.since = since
+        self._ordered: dict[int, list[tuple[datetime, int]]] = {}
+        self._ids: dict[int, frozenset[int]] = {}
+        self._union_sizes: dict[tuple[int, ...], int] = {}
+
+    async def load(self, session: AsyncSession, tag_ids: set[int]) -> None:
+        missing = sorted(tag_ids - self._ordered.keys())
+        for tag_id, rows in (await repo.tag_articles(session, missing, self.since)).items():
+            self._ordered[tag_id] = sorted(((p, a) for a, p in rows), reverse=True)
+            self._ids[tag_id] = frozenset(a for a, _ in rows)
+
+    def select(self, tag_ids: list[int], delivered: set[int], max_items: int) -> Selection:
+        key = tuple(sorted(tag_ids))
+        id_sets = [self._ids[t] for t in key]
+        if key not in self._union_sizes:
+            self._union_sizes[key] = len(frozenset().union(*id_sets))
+        top, total = newest_undelivered(
+            [self._ordered[t] for t in key],
+            id_sets,
+            delivered,
+            max_items,
+            self._union_sizes[key],
+        )
+        return select_articles(top, max_items, total)
+
+
+async def _record(
+    session: AsyncSession,
+    plans: list[tuple[Subscriber, Selection]],
+    *,
+    now: datetime,
+    kind: str,
+    bot_username: str,
+) -> list[Outbound]:
+    """Render the selected digests and store them with their ledger rows."""
+    wanted = [a for _, selection in plans for a in selection.article_ids]
+    articles = await repo.articles_by_id(session, wanted)
+    tags = await repo.tags_of_articles(session, wanted)
+    hint = "send /digest for more now" if kind == MANUAL else "they come in your next digest"
+    new: list[repo.NewDigest] = []
+    for subscriber, selection in plans:
+        items = [
+            DigestItem(
+                article_id=a.id,
+                title=a.title,
+                summary=a.summary,
+                link=a.url or deep_link(bot_username, a.id),
+                tags=tags.get(a.id, []),
+            )
+            for a in (articles[i] for i in selection.article_ids)
+        ]
+        count = len(items)
+        header = f"📰 Your digest: {count} new {'article' if count == 1 else 'articles'}"
+        rendered = render_digest(
+            items, remaining=selection.remaining, header=header, more_hint=hint
+        )
+        new.append(
+            repo.NewDigest(
+                subscriber.id, kind, [c.as_json() for c in rendered], selection.article_ids
+            )
+        )
+    ids = await repo.create_digests(session, new, now=now, lease_until=now + LEASE)
+    return [
+        Outbound(digest_id, subscriber.id, subscriber.chat_id, digest.chunks)
+        for digest_id, digest, (subscriber, _) in zip(ids, new, plans, strict=True)
+    ]
+
+
 async def compose_digest(
     session: AsyncSession,
     subscriber: Subscriber,
@@ -86,7 +170,7 @@ async def compose_digest(
     kind: str,
     bot_username: str,
 ) -> Outbound | None:
-    """Select, render and record a digest for ``subscriber``; None when nothing is new."""
+    """Select, render and record one digest (/digest); None when nothing is new."""
     since = now - timedelta(days=settings.digest_max_age_days)
     candidates, total = await repo.undelivered_candidates(
         session, subscriber.id, since, settings.digest_max_items
@@ -94,33 +178,10 @@ async def compose_digest(
     selection = select_articles(candidates, settings.digest_max_items, total)
     if not selection.article_ids:
         return None
-    articles = await repo.articles_by_id(session, selection.article_ids)
-    tags = await repo.tags_of_articles(session, selection.article_ids)
-    items = [
-        DigestItem(
-            article_id=a.id,
-            title=a.title,
-            summary=a.summary,
-            link=a.url or deep_link(bot_username, a.id),
-            tags=tags.get(a.id, []),
-        )
-        for a in (articles[i] for i in selection.article_ids)
-    ]
-    count = len(items)
-    header = f"📰 Your digest: {count} new {'article' if count == 1 else 'articles'}"
-    hint = "send /digest for more now" if kind == MANUAL else "they come in your next digest"
-    rendered = render_digest(items, remaining=selection.remaining, header=header, more_hint=hint)
-    chunks = [chunk.as_json() for chunk in rendered]
-    digest = await repo.create_digest(
-        session,
-        subscriber_id=subscriber.id,
-        kind=kind,
-        chunks=chunks,
-        article_ids=selection.article_ids,
-        now=now,
-        lease_until=now + LEASE,
+    [outbound] = await _record(
+        session, [(subscriber, selection)], now=now, kind=kind, bot_username=bot_username
     )
-    return Outbound(digest.id, subscriber.id, subscriber.chat_id, chunks)
+    return outbound
 
 
 def advance(subscriber: Subscriber, now: datetime) -> None:
@@ -207,6 +268,43 @@ async def _postpone(
     return SendResult.POSTPONED
 
 
+async def compose_due_batch(
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    *,
+    now: datetime,
+    bot_username: str,
+    report: PassReport,
+    index: TagIndex,
+    size: int = COMPOSE_BATCH,
+) -> tuple[int, list[Outbound]]:
+    """Claim up to ``size`` due subscribers, compose their digests and advance their
+    schedules, all in one transaction; return how many were claimed and what to send."""
+    async with sessions.begin() as session:
+        subscribers = await repo.claim_due_subscribers(session, now, size)
+        if not subscribers:
+            return 0, []
+        ids = [s.id for s in subscribers]
+        tags = await repo.subscription_tags(session, ids)
+        await index.load(session, {t for tag_ids in tags.values() for t in tag_ids})
+        delivered = await repo.delivered_since(session, ids, index.since)
+        plans: list[tuple[Subscriber, Selection]] = []
+        for subscriber in subscribers:
+            selection = index.select(
+                tags[subscriber.id], delivered[subscriber.id], settings.digest_max_items
+            )
+            advance(subscriber, now)
+            if selection.article_ids:
+                plans.append((subscriber, selection))
+            else:
+                report.empty += 1
+        composed = await _record(
+            session, plans, now=now, kind=SCHEDULED, bot_username=bot_username
+        )
+        report.due += len(subscribers)
+    return len(subscribers), composed
+
+
 class Deliverer:
     """One delivery pass: resume interrupted digests, then compose and send the due ones."""
 
@@ -254,11 +352,21 @@ class Deliverer:
             tasks.add(task)
             task.add_done_callback(tasks.discard)
 
+        # Articles added during the pass wait for the next one; the index is per pass.
+        index = TagIndex(self.clock() - timedelta(days=self.settings.digest_max_age_days))
         for outbound in await self._claim_stale():
             report.resumed += 1
             await spawn(outbound)
         while True:
-            claimed, batch = await self._compose_batch(report)
+            now = self.clock()
+            claimed, batch = await compose_due_batch(
+                self.sessions,
+                self.settings,
+                now=now,
+                bot_username=self.bot.username,
+                report=report,
+                index=index,
+            )
             if not claimed:
                 break
             for outbound in batch:
@@ -282,25 +390,3 @@ class Deliverer:
             Outbound(d.id, d.subscriber_id, chats[d.subscriber_id], d.chunks, d.sent_chunks)
             for d in digests
         ]
-
-    async def _compose_batch(self, report: PassReport) -> tuple[int, list[Outbound]]:
-        now = self.clock()
-        composed: list[Outbound] = []
-        async with self.sessions.begin() as session:
-            subscribers = await repo.claim_due_subscribers(session, now, COMPOSE_BATCH)
-            for subscriber in subscribers:
-                outbound = await compose_digest(
-                    session,
-                    subscriber,
-                    settings=self.settings,
-                    now=now,
-                    kind=SCHEDULED,
-                    bot_username=self.bot.username,
-                )
-                advance(subscriber, now)
-                if outbound is None:
-                    report.empty += 1
-                else:
-                    composed.append(outbound)
-            report.due += len(subscribers)
-        return len(subscribers), composed

@@ -6,8 +6,10 @@ of article text is escaped here and nowhere else.
 
 from __future__ import annotations
 
+import heapq
 import re
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime
 from html import escape
@@ -46,6 +48,35 @@ def select_articles(
     chosen = ordered[:max_items]
     everything = max(total if total is not None else 0, len(ordered))
     return Selection(article_ids=chosen, remaining=everything - len(chosen))
+
+
+def newest_undelivered(
+    ordered: Sequence[Sequence[tuple[datetime, int]]],
+    id_sets: Sequence[AbstractSet[int]],
+    delivered: AbstractSet[int],
+    limit: int,
+    union_size: int | None = None,
+) -> tuple[list[tuple[int, datetime]], int]:
+    """The ``limit`` newest undelivered articles across several tags, and how many
+    undelivered ones there are in all.
+
+    ``ordered[i]`` lists tag i's articles as (published_at, id), newest first, and
+    ``id_sets[i]`` holds the same ids; ``union_size`` may pass in the size of their union
+    when the caller already knows it (many subscribers share one set of tags).
+    """
+    if union_size is None:
+        union_size = len(frozenset().union(*id_sets))
+    seen_delivered = sum(1 for a in delivered if any(a in ids for ids in id_sets))
+    top: list[tuple[int, datetime]] = []
+    taken: set[int] = set()
+    for published, article_id in heapq.merge(*ordered, reverse=True):
+        if article_id in taken or article_id in delivered:
+            continue
+        taken.add(article_id)
+        top.append((article_id, published))
+        if len(top) >= limit:
+            break
+    return top, union_size - seen_delivered
 
 
 def article_payload(article_id: int) -> str:

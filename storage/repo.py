@@ -9,7 +9,7 @@ from datetime import datetime, time, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
-from sqlalchemy import delete, exists, func, select, update
+from sqlalchemy import delete, exists, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -356,38 +356,93 @@ async def claim_due_subscribers(
     return list((await session.scalars(query)).all())
 
 
-async def create_digest(
-    session: AsyncSession,
-    *,
-    subscriber_id: int,
-    kind: str,
-    chunks: list[dict[str, Any]],
-    article_ids: Sequence[int],
-    now: datetime,
-    lease_until: datetime,
-) -> Digest:
-    """The outbox row and its ledger rows, in the caller's transaction."""
-    digest = Digest(
-        subscriber_id=subscriber_id,
-        kind=kind,
-        status="pending",
-        created_at=now,
-        lease_until=lease_until,
-        chunks=chunks,
-        sent_chunks=0,
-        message_ids=[],
-        attempts=0,
-    )
-    session.add(digest)
-    await session.flush()
-    session.add_all(
-        DeliveredArticle(
-            subscriber_id=subscriber_id, article_id=a, digest_id=digest.id, delivered_at=now
+@dataclass(frozen=True, slots=True)
+class NewDigest:
+    subscriber_id: int
+    kind: str
+    chunks: list[dict[str, Any]]
+    article_ids: Sequence[int]
+
+
+async def create_digests(
+    session: AsyncSession, digests: Sequence[NewDigest], *, now: datetime, lease_until: datetime
+) -> list[int]:
+    """Outbox rows and their ledger rows, in the caller's transaction; returns the ids."""
+    if not digests:
+        return []
+    rows = [
+        {
+            "subscriber_id": d.subscriber_id,
+            "kind": d.kind,
+            "status": "pending",
+            "created_at": now,
+            "lease_until": lease_until,
+            "chunks": d.chunks,
+            "sent_chunks": 0,
+            "message_ids": [],
+            "attempts": 0,
+        }
+        for d in digests
+    ]
+    ids: list[int] = []
+    for part in _chunks(rows, 1_000):
+        result = await session.scalars(
+            insert(Digest).returning(Digest.id, sort_by_parameter_order=True), list(part)
         )
-        for a in article_ids
-    )
-    await session.flush()
-    return digest
+        ids.extend(result.all())
+    ledger = [
+        {"subscriber_id": d.subscriber_id, "article_id": a, "digest_id": i, "delivered_at": now}
+        for d, i in zip(digests, ids, strict=True)
+        for a in d.article_ids
+    ]
+    for part in _chunks(ledger):
+        await session.execute(insert(DeliveredArticle), list(part))
+    return ids
+
+
+async def subscription_tags(
+    session: AsyncSession, subscriber_ids: Sequence[int]
+) -> dict[int, list[int]]:
+    result: dict[int, list[int]] = {s: [] for s in subscriber_ids}
+    for part in _chunks(list(subscriber_ids)):
+        query = select(Subscription.subscriber_id, Subscription.tag_id).where(
+            Subscription.subscriber_id.in_(part)
+        )
+        for subscriber_id, tag_id in (await session.execute(query)).all():
+            result[subscriber_id].append(tag_id)
+    return result
+
+
+async def delivered_since(
+    session: AsyncSession, subscriber_ids: Sequence[int], since: datetime
+) -> dict[int, set[int]]:
+    """Per subscriber, the delivered articles among those added since ``since``."""
+    result: dict[int, set[int]] = {s: set() for s in subscriber_ids}
+    for part in _chunks(list(subscriber_ids)):
+        query = (
+            select(DeliveredArticle.subscriber_id, DeliveredArticle.article_id)
+            .join(Article, Article.id == DeliveredArticle.article_id)
+            .where(DeliveredArticle.subscriber_id.in_(part), Article.added_at >= since)
+        )
+        for subscriber_id, article_id in (await session.execute(query)).all():
+            result[subscriber_id].add(article_id)
+    return result
+
+
+async def tag_articles(
+    session: AsyncSession, tag_ids: Sequence[int], since: datetime
+) -> dict[int, list[tuple[int, datetime]]]:
+    """Per tag, (article id, published_at) of the articles added since ``since``."""
+    result: dict[int, list[tuple[int, datetime]]] = {t: [] for t in tag_ids}
+    for part in _chunks(list(tag_ids)):
+        query = (
+            select(ArticleTag.tag_id, Article.id, Article.published_at)
+            .join(Article, Article.id == ArticleTag.article_id)
+            .where(ArticleTag.tag_id.in_(part), Article.added_at >= since)
+        )
+        for tag_id, article_id, published in (await session.execute(query)).all():
+            result[tag_id].append((article_id, published))
+    return result
 
 
 async def claim_stale_digests(

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from bot.digest import (
     DigestItem,
     article_payload,
+    newest_undelivered,
     pack,
     parse_payload,
     render_article,
@@ -73,3 +74,17 @@ def test_render_article_splits_one_giant_paragraph_between_words() -> None:
     assert all(tg_len(p) <= 4096 for p in parts)
     assert all(parse_html(p) for p in parts)
     assert parts[-1].endswith('<a href="https://e.org">Original article</a>')
+
+
+def test_newest_undelivered_merges_dedupes_and_counts() -> None:
+    t = [T0 + timedelta(hours=h) for h in range(6)]
+    tag_a = [(t[5], 5), (t[3], 3), (t[1], 1)]
+    tag_b = [(t[5], 5), (t[4], 4), (t[2], 2)]
+    sets = [frozenset(a for _, a in tag_a), frozenset(a for _, a in tag_b)]
+    top, total = newest_undelivered([tag_a, tag_b], sets, {4}, 3)
+    assert top == [(5, t[5]), (3, t[3]), (2, t[2])]
+    assert total == 4  # 1, 2, 3, 5: article 4 was delivered
+    assert newest_undelivered([tag_a], sets[:1], set(), 10) == (
+        [(5, t[5]), (3, t[3]), (1, t[1])],
+        3,
+    )

@@ -84,14 +84,8 @@ async def test_candidates_match_any_tag_and_skip_delivered_and_old(
         assert total == 2
         top, total = await repo.undelivered_candidates(session, sub.id, NOW - timedelta(days=7), 1)
         assert (len(top), total) == (1, 2)
-        await repo.create_digest(
-            session,
-            subscriber_id=sub.id,
-            kind="manual",
-            chunks=[],
-            article_ids=[both.id],
-            now=NOW,
-            lease_until=NOW,
+        await repo.create_digests(
+            session, [repo.NewDigest(sub.id, "manual", [], [both.id])], now=NOW, lease_until=NOW
         )
         rows, total = await repo.undelivered_candidates(
             session, sub.id, NOW - timedelta(days=7), 10
@@ -108,25 +102,13 @@ async def test_ledger_refuses_a_second_delivery(
     async with sessions.begin() as session:
         row, _ = await repo.upsert_article(session, article("A", "x"), now=NOW)
         sub = await new_subscriber(session, 1)
-        await repo.create_digest(
-            session,
-            subscriber_id=sub.id,
-            kind="manual",
-            chunks=[],
-            article_ids=[row.id],
-            now=NOW,
-            lease_until=NOW,
+        await repo.create_digests(
+            session, [repo.NewDigest(sub.id, "manual", [], [row.id])], now=NOW, lease_until=NOW
         )
     with pytest.raises(IntegrityError):
         async with sessions.begin() as session:
-            await repo.create_digest(
-                session,
-                subscriber_id=sub.id,
-                kind="manual",
-                chunks=[],
-                article_ids=[row.id],
-                now=NOW,
-                lease_until=NOW,
+            await repo.create_digests(
+                session, [repo.NewDigest(sub.id, "manual", [], [row.id])], now=NOW, lease_until=NOW
             )
 
 
@@ -138,17 +120,14 @@ async def test_failed_digest_releases_unsent_articles(
         b, _ = await repo.upsert_article(session, article("B", "x"), now=NOW)
         sub = await new_subscriber(session, 1)
         chunks = [{"text": "1", "article_ids": [a.id]}, {"text": "2", "article_ids": [b.id]}]
-        digest = await repo.create_digest(
+        [digest_id] = await repo.create_digests(
             session,
-            subscriber_id=sub.id,
-            kind="scheduled",
-            chunks=chunks,
-            article_ids=[a.id, b.id],
+            [repo.NewDigest(sub.id, "scheduled", chunks, [a.id, b.id])],
             now=NOW,
             lease_until=NOW,
         )
-        await repo.record_chunk_sent(session, digest.id, 0, 77, now=NOW, lease=timedelta(1))
-        await repo.fail_digest(session, digest.id, error="blocked")
+        await repo.record_chunk_sent(session, digest_id, 0, 77, now=NOW, lease=timedelta(1))
+        await repo.fail_digest(session, digest_id, error="blocked")
     async with sessions() as session:
         assert await repo.delivered_article_ids(session, sub.id) == [a.id]
 

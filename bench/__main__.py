@@ -1,0 +1,452 @@
+"""`make bench`: the figures in README's benchmark table.
+
+Each benchmark prints its figure and one line of JSON (also appended to
+bench/results/last-run.jsonl). `--smoke` runs everything at a tiny size, only to prove
+the benchmarks still work; CI runs that.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import text
+
+from bench.population import FULL, SMOKE, Population, Size
+from bot.app import build_application, opened
+from bot.config import Settings
+from bot.delivery import PassReport, TagIndex, compose_due_batch
+from bot.emulator.client import EmulatorClient
+from bot.importer import import_files
+from storage.db import create_engine, create_sessionmaker, upgrade
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+TOKEN = "123456:BENCH-TOKEN"
+DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+
+
+def emit(name: str, figure: str, **data: Any) -> None:
+    line = {"benchmark": name, **data}
+    print(f"{name}: {figure}", flush=True)
+    print(json.dumps(line), flush=True)
+    RESULTS.mkdir(exist_ok=True)
+    with (RESULTS / "last-run.jsonl").open("a", encoding="utf-8") as out:
+        out.write(json.dumps(line) + "\n")
+
+
+async def fresh_database(url: str) -> None:
+    if url.startswith("sqlite"):
+        path = Path(url.split("///", 1)[1])
+        for leftover in (
+            path,
+            path.with_name(path.name + "-wal"),
+            path.with_name(path.name + "-shm"),
+        ):
+            leftover.unlink(missing_ok=True)
+    engine = create_engine(url)
+    try:
+        if engine.dialect.name == "postgresql":
+            async with engine.begin() as connection:
+                await connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+                await connection.execute(text("CREATE SCHEMA public"))
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+
+
+def settings_for(url: str, api: str = "http://127.0.0.1:9", **extra: Any) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_url=url,
+        telegram_bot_token=TOKEN,
+        telegram_api_url=api,
+        log_level="WARNING",
+        **extra,
+    )
+
+
+# ------------------------------------------------------------------ 1 compose, 6 memory
+
+
+async def populate(url: str, size: Size, now: datetime) -> float:
+    await fresh_database(url)
+    engine = create_engine(url)
+    started = time.perf_counter()
+    try:
+        await Population(size, now).load(create_sessionmaker(engine))
+    finally:
+        await engine.dispose()
+    return time.perf_counter() - started
+
+
+async def compose_child(url: str) -> dict[str, Any]:
+    """Compose and record every due digest; sends go nowhere. Runs in its own process
+    so that its peak RSS is its own."""
+    engine = create_engine(url)
+    sessions = create_sessionmaker(engine)
+    settings = settings_for(url)
+    report = PassReport()
+    digests = 0
+    started = time.perf_counter()
+    index = TagIndex(datetime.now(UTC) - timedelta(days=settings.digest_max_age_days))
+    while True:
+        claimed, batch = await compose_due_batch(
+            sessions,
+            settings,
+            now=datetime.now(UTC),
+            bot_username="newsbot_bench_bot",
+            report=report,
+            index=index,
+            size=500,
+        )
+        if not claimed:
+            break
+        digests += len(batch)
+    seconds = time.perf_counter() - started
+    await engine.dispose()
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"due": report.due, "digests": digests, "seconds": seconds, "peak_rss_mb": rss_mb}
+
+
+def run_compose(url: str, label: str, size: Size) -> dict[str, Any]:
+    load_seconds = asyncio.run(populate(url, size, datetime.now(UTC)))
+    child = subprocess.run(
+        [sys.executable, "-m", "bench", "--compose-child", url],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    result: dict[str, Any] = json.loads(child.stdout.strip().splitlines()[-1])
+    rate = result["digests"] / result["seconds"]
+    emit(
+        f"compose_{label}",
+        f"{result['digests']:,} digests for {result['due']:,} due subscribers in "
+        f"{result['seconds']:.1f} s = {rate:,.0f} digests/s (population loaded in "
+        f"{load_seconds:.1f} s)",
+        backend=label,
+        digests_per_second=round(rate),
+        **result,
+    )
+    return result
+
+
+# ------------------------------------------------------------------ 2, 3 deliver
+
+
+class EmulatorProcess:
+    """The emulator in its own process, so the bot's figures are the bot's alone."""
+
+    def __init__(self) -> None:
+        self.port = 18000 + os.getpid() % 1000
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> EmulatorProcess:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "emulator", "--port", str(self.port), "--token", TOKEN],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd=ROOT,
+        )
+        for _ in range(100):
+            try:
+                httpx.get(f"{self.url}/_emu/stats", timeout=1)
+                return self
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError("the emulator did not start")
+
+    def __exit__(self, *exc: object) -> None:
+        assert self.process is not None
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+async def delivery_population(url: str, digests: int) -> None:
+    """``digests`` due subscribers with three new articles each: one message per digest."""
+    now = datetime.now(UTC)
+    await fresh_database(url)
+    engine = create_engine(url)
+    await Population(Size(subscribers=digests, articles=30, tags=10), now).load(
+        create_sessionmaker(engine)
+    )
+    await engine.dispose()
+
+
+async def deliver(url: str, api: str, **rates: Any) -> tuple[PassReport, float]:
+    settings = settings_for(url, api, digest_max_items=3, **rates)
+    app = build_application(settings, handlers=False, delivery=False)
+    async with opened(app):
+        started = time.perf_counter()
+        report = await app.bot_data.deliverer.run_pass()
+        return report, time.perf_counter() - started
+
+
+async def arrival_rate(client: EmulatorClient, chats: range) -> tuple[int, float]:
+    stamps = []
+    for chat in chats:
+        stamps += [e["at"] for e in await client.events(chat) if e["kind"] == "message"]
+    stamps.sort()
+    span = stamps[-1] - stamps[0] if len(stamps) > 1 else 0.0
+    return len(stamps), (len(stamps) - 1) / span if span else 0.0
+
+
+def run_deliver_capped(url: str, digests: int) -> None:
+    asyncio.run(delivery_population(url, digests))
+    with EmulatorProcess() as emulator:
+
+        async def go() -> None:
+            client = EmulatorClient(emulator.url)
+            await client.set_limits(
+                enabled=True, per_second=30, burst=30, per_chat_per_second=1, per_chat_burst=1
+            )
+            report, seconds = await deliver(url, emulator.url)
+            messages, rate = await arrival_rate(client, range(1_000_001, 1_000_001 + digests))
+            stats = await client.stats()
+            await client.aclose()
+            emit(
+                "deliver_capped",
+                f"{messages:,} messages in {seconds:.1f} s; sustained {rate:.2f} msg/s = "
+                f"{rate / 30:.1%} of the 30 msg/s cap; 429s received: {stats.get('429', 0)}",
+                messages=messages,
+                seconds=round(seconds, 2),
+                sustained_per_second=round(rate, 2),
+                share_of_cap=round(rate / 30, 4),
+                received_429=stats.get("429", 0),
+                sent=report.results["sent"],
+            )
+
+        asyncio.run(go())
+
+
+async def bare_httpx(api: str, texts: list[tuple[int, str]], concurrency: int) -> float:
+    """The ceiling: the same sendMessage requests from a bare httpx client."""
+    limit = asyncio.Semaphore(concurrency)
+    url = f"{api}/bot{TOKEN}/sendMessage"
+    link = json.dumps({"is_disabled": True})
+    async with httpx.AsyncClient(limits=httpx.Limits(max_connections=concurrency)) as http:
+
+        async def post(chat: int, body: str) -> None:
+            async with limit:
+                data = {
+                    "chat_id": str(chat),
+                    "text": body,
+                    "parse_mode": "HTML",
+                    "link_preview_options": link,
+                }
+                response = await http.post(url, data=data)
+                response.raise_for_status()
+
+        started = time.perf_counter()
+        await asyncio.gather(*(post(chat, body) for chat, body in texts))
+        return len(texts) / (time.perf_counter() - started)
+
+
+def run_deliver_uncapped(url: str, digests: int) -> None:
+    asyncio.run(delivery_population(url, digests))
+    with EmulatorProcess() as emulator:
+
+        async def go() -> None:
+            client = EmulatorClient(emulator.url)
+            report, seconds = await deliver(
+                url, emulator.url, rate_limit_per_second=1_000_000, rate_limit_per_chat_seconds=0
+            )
+            chats = range(1_000_001, 1_000_001 + digests)
+            texts = [
+                (chat, e["html"])
+                for chat in chats
+                for e in await client.events(chat)
+                if e["kind"] == "message"
+            ]
+            ptb_rate = len(texts) / seconds
+            ceiling = await bare_httpx(emulator.url, texts, 64)
+            await client.aclose()
+            emit(
+                "deliver_uncapped",
+                f"{len(texts):,} messages in {seconds:.1f} s = {ptb_rate:,.0f} msg/s through "
+                f"python-telegram-bot (compose, send, record); bare httpx ceiling "
+                f"{ceiling:,.0f} msg/s; ratio {ptb_rate / ceiling:.2f}",
+                messages=len(texts),
+                per_second=round(ptb_rate),
+                httpx_per_second=round(ceiling),
+                ratio=round(ptb_rate / ceiling, 3),
+                sent=report.results["sent"],
+            )
+
+        asyncio.run(go())
+
+
+# ------------------------------------------------------------------ 4 import
+
+
+def run_import(files: int) -> None:
+    population = Population(Size(subscribers=0, articles=files), datetime.now(UTC))
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        for n in range(1, files + 1):
+            title, body, tags, added_at = population.article_text(n)
+            names = ", ".join(population.tag_names[t] for t in tags)
+            (folder / f"{n:05d}.txt").write_text(
+                f"Bench {added_at.isoformat()}\nBench Wire\n{title}\n\n{names}\n\n{body}\n",
+                encoding="utf-8",
+            )
+        url = f"sqlite+aiosqlite:///{folder / 'import.db'}"
+
+        async def go() -> tuple[int, float]:
+            await fresh_database(url)
+            engine = create_engine(url)
+            started = time.perf_counter()
+            report = await import_files(create_sessionmaker(engine), [folder], progress=False)
+            seconds = time.perf_counter() - started
+            await engine.dispose()
+            assert report.failed == 0, report.failures[:3]
+            return report.added, seconds
+
+        added, seconds = asyncio.run(go())
+    emit(
+        "import",
+        f"{added:,} article files in {seconds:.1f} s = {added / seconds:,.0f} articles/s",
+        files=added,
+        seconds=round(seconds, 2),
+        per_second=round(added / seconds),
+    )
+
+
+# ------------------------------------------------------------------ 5 interactive
+
+
+def run_interactive(url: str, samples: int, subscribers: int) -> None:
+    """Reply latency of /digest and /subscribe with the compose population loaded."""
+    with EmulatorProcess() as emulator:
+
+        async def go() -> None:
+            settings = settings_for(url, emulator.url)
+            app = build_application(settings, delivery=False)
+            client = EmulatorClient(emulator.url)
+            async with opened(app):
+                assert app.updater is not None
+                await app.updater.start_polling(poll_interval=0, timeout=5)
+                await app.start()
+
+                async def latency(chat: int, command: str) -> float:
+                    cursor = max([0] + [e["seq"] for e in await client.events(chat)])
+                    started = time.perf_counter()
+                    await client.send_text(chat, command)
+                    events = await client.events(chat, after=cursor, count=1, wait=10)
+                    assert events, f"no reply to {command}"
+                    return (time.perf_counter() - started) * 1000
+
+                step = max(1, subscribers // samples)
+                chats = [1_000_000 + i for i in range(1, subscribers + 1, step)][:samples]
+                await latency(chats[0], "/help")  # warm-up
+                digest = [await latency(c, "/digest") for c in chats]
+                subscribe = [
+                    await latency(c, f"/subscribe topic {1 + c % 250:03d}") for c in chats
+                ]
+                await app.updater.stop()
+                await app.stop()
+            await client.aclose()
+            for name, values in (("digest", digest), ("subscribe", subscribe)):
+                cuts = statistics.quantiles(values, n=20)
+                emit(
+                    f"interactive_{name}",
+                    f"/{name}: p50 {statistics.median(values):.1f} ms, p95 {cuts[18]:.1f} ms "
+                    f"over {len(values)} replies (inject -> reply at the emulator)",
+                    p50_ms=round(statistics.median(values), 1),
+                    p95_ms=round(cuts[18], 1),
+                    samples=len(values),
+                )
+
+        asyncio.run(go())
+
+
+# ------------------------------------------------------------------ main
+
+
+def postgres_url() -> str | None:
+    url = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL") or DEFAULT_PG
+
+    async def reachable() -> bool:
+        engine = create_engine(url)
+        try:
+            async with engine.connect():
+                return True
+        except Exception:
+            return False
+        finally:
+            await engine.dispose()
+
+    return url if asyncio.run(reachable()) else None
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes; proves it works")
+    parser.add_argument("--only", nargs="*", default=[], help="run only these benchmarks")
+    parser.add_argument("--compose-child", metavar="URL", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.compose_child:
+        print(json.dumps(asyncio.run(compose_child(args.compose_child))))
+        return 0
+
+    size = SMOKE if args.smoke else FULL
+    digests = 40 if args.smoke else 2_000
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "last-run.jsonl").write_text("", encoding="utf-8")
+    emit(
+        "machine",
+        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"{'smoke' if args.smoke else 'full'} size",
+        cores=os.cpu_count(),
+        python=platform.python_version(),
+        smoke=args.smoke,
+        date=datetime.now(UTC).date().isoformat(),
+    )
+    pg = postgres_url()
+    with tempfile.TemporaryDirectory() as tmp:
+        sqlite = f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
+        steps: list[tuple[str, Callable[[], object]]] = [
+            ("compose", lambda: report_memory(run_compose(sqlite, "sqlite", size))),
+            (
+                "interactive",
+                lambda: run_interactive(sqlite, 20 if args.smoke else 200, size.subscribers),
+            ),
+            ("compose_pg", lambda: run_compose(pg, "postgresql", size) if pg else None),
+            ("deliver_capped", lambda: run_deliver_capped(sqlite, digests)),
+            ("deliver_uncapped", lambda: run_deliver_uncapped(sqlite, digests)),
+            ("import", lambda: run_import(200 if args.smoke else 10_000)),
+        ]
+        for name, step in steps:
+            if not args.only or name in args.only:
+                step()
+    if pg is None:
+        print("PostgreSQL not reachable: compose_pg skipped", file=sys.stderr)
+    return 0
+
+
+def report_memory(result: dict[str, Any]) -> None:
+    emit(
+        "memory",
+        f"peak RSS of the compose run: {result['peak_rss_mb']:.0f} MB",
+        peak_rss_mb=round(result["peak_rss_mb"]),
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
