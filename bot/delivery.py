@@ -26,8 +26,8 @@ from bot.config import Settings
 from bot.digest import (
     DigestItem,
     Selection,
+    TagArticles,
     deep_link,
-    newest_undelivered,
     render_digest,
     select_articles,
 )
@@ -85,38 +85,23 @@ class RetryPolicy:
 
 
 class TagIndex:
-    """Each tag's recent articles, newest first, loaded once per delivery pass.
+    """Each tag's recent articles, read once per delivery pass (see `TagArticles`).
 
     Composing 100k digests one SQL query at a time spends most of its time sorting and
-    counting the same popular tags over and over; here each tag is read once and the
-    per-subscriber work is a merge of a few sorted lists (`newest_undelivered`).
+    counting the same popular tags over and over; here each tag is read once.
     """
 
     def __init__(self, since: datetime) -> None:
         self.since = since
-        self._ordered: dict[int, list[tuple[datetime, int]]] = {}
-        self._ids: dict[int, frozenset[int]] = {}
-        self._union_sizes: dict[tuple[int, ...], int] = {}
+        self.articles = TagArticles()
 
     async def load(self, session: AsyncSession, tag_ids: set[int]) -> None:
-        missing = sorted(tag_ids - self._ordered.keys())
+        missing = sorted(t for t in tag_ids if t not in self.articles)
         for tag_id, rows in (await repo.tag_articles(session, missing, self.since)).items():
-            self._ordered[tag_id] = sorted(((p, a) for a, p in rows), reverse=True)
-            self._ids[tag_id] = frozenset(a for a, _ in rows)
+            self.articles.add(tag_id, rows)
 
     def select(self, tag_ids: list[int], delivered: set[int], max_items: int) -> Selection:
-        key = tuple(sorted(tag_ids))
-        id_sets = [self._ids[t] for t in key]
-        if key not in self._union_sizes:
-            self._union_sizes[key] = len(frozenset().union(*id_sets))
-        top, total = newest_undelivered(
-            [self._ordered[t] for t in key],
-            id_sets,
-            delivered,
-            max_items,
-            self._union_sizes[key],
-        )
-        return select_articles(top, max_items, total)
+        return self.articles.select(tag_ids, delivered, max_items)
 
 
 async def _record(

@@ -69,7 +69,7 @@ async def _store(
 ) -> None:
     try:
         async with sessions.begin() as session:
-            outcomes = [await repo.upsert_article(session, a, now=now) for _, a in batch]
+            outcomes = await repo.upsert_articles(session, [a for _, a in batch], now=now)
     except SQLAlchemyError:
         if len(batch) == 1:
             name = batch[0][0]

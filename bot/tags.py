@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 MAX_TAG_LENGTH = 50
 
@@ -47,6 +48,7 @@ def split_tag_list(text: str) -> list[Tag]:
     return list(seen.values())
 
 
+@lru_cache(maxsize=4096)
 def hashtag(name: str) -> str:
     """``United Kingdom`` -> ``#United_Kingdom``: Telegram hashtags stop at spaces and dashes."""
     body = re.sub(r"[^\w]+", "_", name).strip("_")

@@ -86,7 +86,8 @@ async def ensure_tags(session: AsyncSession, tags: Sequence[TagLike]) -> list[Ta
         return []
     keys = [tag.key for tag in tags]
     rows = [{"key": tag.key, "name": tag.name} for tag in tags]
-    await session.execute(_insert_ignore(session, Tag, rows))
+    for part in _chunks(rows, 2_000):
+        await session.execute(_insert_ignore(session, Tag, list(part)))
     found = {row.key: row for row in await tags_by_key(session, keys)}
     return [found[key] for key in keys]
 
@@ -145,33 +146,64 @@ async def upsert_article(
     session: AsyncSession, article: ArticleLike, *, now: datetime
 ) -> tuple[Article, Outcome]:
     """Store ``article`` by its fingerprint: add it, update it when changed, or leave it."""
-    row = await session.scalar(select(Article).where(Article.fingerprint == article.fingerprint))
-    if row is not None and row.content_hash == article.content_hash:
-        return row, Outcome.UNCHANGED
-    fields = {
-        "content_hash": article.content_hash,
-        "title": article.title,
-        "source": article.source,
-        "category": article.category,
-        "published_at": article.published_at,
-        "url": article.url,
-        "summary": article.summary,
-        "body": article.body,
-    }
-    outcome = Outcome.UPDATED
-    if row is None:
-        row = Article(fingerprint=article.fingerprint, added_at=now, **fields)
-        session.add(row)
-        outcome = Outcome.ADDED
-    else:
-        for name, value in fields.items():
-            setattr(row, name, value)
+    [result] = await upsert_articles(session, [article], now=now)
+    return result
+
+
+async def upsert_articles(
+    session: AsyncSession, articles: Sequence[ArticleLike], *, now: datetime
+) -> list[tuple[Article, Outcome]]:
+    """`upsert_article` for many at once, in a handful of statements."""
+    rows: dict[str, Article] = {}
+    for part in _chunks([a.fingerprint for a in articles]):
+        found = await session.scalars(select(Article).where(Article.fingerprint.in_(part)))
+        rows.update((row.fingerprint, row) for row in found)
+    results: list[tuple[Article, Outcome]] = []
+    retag: dict[str, ArticleLike] = {}
+    for article in articles:
+        row = rows.get(article.fingerprint)
+        if row is not None and row.content_hash == article.content_hash:
+            results.append((row, Outcome.UNCHANGED))
+            continue
+        fields = {
+            "content_hash": article.content_hash,
+            "title": article.title,
+            "source": article.source,
+            "category": article.category,
+            "published_at": article.published_at,
+            "url": article.url,
+            "summary": article.summary,
+            "body": article.body,
+        }
+        if row is None:
+            row = Article(fingerprint=article.fingerprint, added_at=now, **fields)
+            session.add(row)
+            rows[article.fingerprint] = row
+            results.append((row, Outcome.ADDED))
+        else:
+            for name, value in fields.items():
+                setattr(row, name, value)
+            results.append((row, Outcome.UPDATED))
+        retag[article.fingerprint] = article
+    if not retag:
+        return results
     await session.flush()
-    tags = await ensure_tags(session, article.tags)
-    await session.execute(delete(ArticleTag).where(ArticleTag.article_id == row.id))
-    session.add_all(ArticleTag(article_id=row.id, tag_id=tag.id) for tag in tags)
-    await session.flush()
-    return row, outcome
+    wanted: dict[str, TagLike] = {}
+    for article in retag.values():
+        for tag in article.tags:
+            wanted.setdefault(tag.key, tag)  # the first spelling seen is the one kept
+    tag_ids = {tag.key: tag.id for tag in await ensure_tags(session, list(wanted.values()))}
+    ids = [rows[fp].id for fp in retag]
+    for part in _chunks(ids):
+        await session.execute(delete(ArticleTag).where(ArticleTag.article_id.in_(part)))
+    links = [
+        {"article_id": rows[fp].id, "tag_id": tag_ids[tag.key]}
+        for fp, article in retag.items()
+        for tag in article.tags
+    ]
+    for part in _chunks(links):
+        await session.execute(insert(ArticleTag), list(part))
+    return results
 
 
 async def get_article(session: AsyncSession, article_id: int) -> Article | None:

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from bot.digest import (
     DigestItem,
+    TagArticles,
     article_payload,
-    newest_undelivered,
     pack,
     parse_payload,
     render_article,
@@ -76,15 +76,15 @@ def test_render_article_splits_one_giant_paragraph_between_words() -> None:
     assert parts[-1].endswith('<a href="https://e.org">Original article</a>')
 
 
-def test_newest_undelivered_merges_dedupes_and_counts() -> None:
+def test_tag_articles_merge_dedupe_and_count() -> None:
     t = [T0 + timedelta(hours=h) for h in range(6)]
-    tag_a = [(t[5], 5), (t[3], 3), (t[1], 1)]
-    tag_b = [(t[5], 5), (t[4], 4), (t[2], 2)]
-    sets = [frozenset(a for _, a in tag_a), frozenset(a for _, a in tag_b)]
-    top, total = newest_undelivered([tag_a, tag_b], sets, {4}, 3)
-    assert top == [(5, t[5]), (3, t[3]), (2, t[2])]
-    assert total == 4  # 1, 2, 3, 5: article 4 was delivered
-    assert newest_undelivered([tag_a], sets[:1], set(), 10) == (
-        [(5, t[5]), (3, t[3]), (1, t[1])],
-        3,
-    )
+    index = TagArticles()
+    index.add(1, [(5, t[5]), (3, t[3]), (1, t[1])])
+    index.add(2, [(2, t[2]), (5, t[5]), (4, t[4])])
+    assert 1 in index
+    assert 3 not in index
+    selection = index.select([1, 2], {4}, 3)
+    assert selection.article_ids == [5, 3, 2]
+    assert selection.remaining == 1  # article 1; article 4 was delivered
+    assert index.select([1], set(), 10) == select_articles([(5, t[5]), (3, t[3]), (1, t[1])], 10)
+    assert index.select([2], {2, 4, 5}, 10).article_ids == []

@@ -129,3 +129,17 @@ def test_cli_reports_and_exits_non_zero_on_failure(tmp_path: Path) -> None:
     )
     assert again.returncode == 0
     assert again.stdout.strip() == "0 added, 0 updated, 1 unchanged, 0 failed"
+
+
+async def test_first_spelling_of_a_tag_wins_within_one_import(
+    sessions: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    for name, tag in (("a.txt", "Economy"), ("b.txt", "ECONOMY"), ("c.txt", "#economy")):
+        (tmp_path / name).write_text(
+            f"Economy 2026-11-01T10:00:00+00:00\nDesk\nTitle {name}\n\n{tag}\n\nBody text.\n",
+            "utf-8",
+        )
+    report = await import_files(sessions, [tmp_path])
+    assert report.summary() == "3 added, 0 updated, 0 unchanged, 0 failed"
+    async with sessions() as session:
+        assert (await session.scalars(select(Tag.name))).all() == ["Economy"]
