@@ -9,7 +9,7 @@ from datetime import datetime, time, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
-from sqlalchemy import delete, exists, func, insert, select, update
+from sqlalchemy import delete, exists, false, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -378,8 +378,10 @@ async def claim_due_subscribers(
         select(Subscriber)
         .where(
             Subscriber.next_due_at <= now,
-            Subscriber.paused.is_(False),
-            Subscriber.blocked.is_(False),
+            # "= false", not "IS false": only the former matches the partial index
+            # ix_subscribers_due, without which every claim scans and sorts everyone.
+            Subscriber.paused == false(),
+            Subscriber.blocked == false(),
         )
         .order_by(Subscriber.next_due_at, Subscriber.id)
         .limit(limit)

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.articles import ParsedArticle, parse_article
 from bot.tags import make_tag
 from storage import repo
-from storage.db import create_engine, upgrade
+from storage.db import create_engine, create_sessionmaker, upgrade
 from storage.models import ArticleTag, Subscriber
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -205,3 +206,25 @@ async def test_candidate_lookup_uses_indexes_on_sqlite(tmp_path: Path) -> None:
     details = " | ".join(str(row[-1]) for row in plan)
     assert "SCAN a" not in details and "SCAN articles" not in details, details
     assert "pk_delivered_articles" in details or "PRIMARY KEY" in details, details
+
+
+async def test_claiming_due_subscribers_uses_the_partial_index(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'due.db'}")
+    await upgrade(engine)
+    seen: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, params: Any, *_: Any) -> None:
+        if "FROM subscribers" in statement:
+            seen.append((statement, params))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", capture)
+    sessions = create_sessionmaker(engine)
+    async with sessions.begin() as session:
+        await repo.claim_due_subscribers(session, NOW, 10)
+    [(statement, params)] = seen
+    async with engine.connect() as connection:
+        plan = (await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params)).all()
+    await engine.dispose()
+    details = " | ".join(str(row[-1]) for row in plan)
+    assert "USING INDEX ix_subscribers_due" in details, details
+    assert "TEMP B-TREE" not in details, details
