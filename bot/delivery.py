@@ -40,7 +40,7 @@ logger = logging.getLogger(__name__)
 SCHEDULED = "scheduled"
 MANUAL = "manual"
 LEASE = timedelta(minutes=5)
-COMPOSE_BATCH = 100
+COMPOSE_BATCH = 1000
 
 
 class SendResult(StrEnum):
@@ -113,8 +113,8 @@ async def _record(
     bot_username: str,
 ) -> list[Outbound]:
     """Render the selected digests and store them with their ledger rows."""
-    wanted = [a for _, selection in plans for a in selection.article_ids]
-    articles = await repo.articles_by_id(session, wanted)
+    wanted = list(dict.fromkeys(a for _, selection in plans for a in selection.article_ids))
+    articles = await repo.digest_lines(session, wanted)
     tags = await repo.tags_of_articles(session, wanted)
     hint = "send /digest for more now" if kind == MANUAL else "they come in your next digest"
     new: list[repo.NewDigest] = []
@@ -125,7 +125,7 @@ async def _record(
                 title=a.title,
                 summary=a.summary,
                 link=a.url or deep_link(bot_username, a.id),
-                tags=tags.get(a.id, []),
+                tags=tuple(tags.get(a.id, ())),
             )
             for a in (articles[i] for i in selection.article_ids)
         ]

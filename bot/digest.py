@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from html import escape
 
 from bot.tags import hashtag
@@ -21,6 +22,7 @@ PAYLOAD_PREFIX = "a"
 _PAYLOAD = re.compile(r"a([1-9][0-9]{0,17})")
 
 
+@lru_cache(maxsize=16_384)
 def tg_len(text: str) -> int:
     """Length as Telegram counts it: UTF-16 code units."""
     return len(text.encode("utf-16-le")) // 2
@@ -119,7 +121,7 @@ class DigestItem:
     title: str
     summary: str
     link: str
-    tags: Sequence[str] = ()
+    tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +135,7 @@ class Chunk:
         return {"text": self.text, "article_ids": list(self.article_ids)}
 
 
+@lru_cache(maxsize=16_384)  # one article appears in thousands of digests of a pass
 def render_item(item: DigestItem) -> str:
     tags = " ".join(t for t in (hashtag(name) for name in item.tags) if t)
     link = f'<a href="{escape(item.link)}">Full text</a>'

@@ -225,11 +225,25 @@ async def latest_articles(session: AsyncSession, limit: int) -> list[Article]:
     return list((await session.scalars(query)).all())
 
 
-async def articles_by_id(session: AsyncSession, ids: Sequence[int]) -> dict[int, Article]:
-    result: dict[int, Article] = {}
+@dataclass(frozen=True, slots=True)
+class ArticleLine:
+    """What a digest shows of an article."""
+
+    id: int
+    title: str
+    summary: str
+    url: str | None
+
+
+async def digest_lines(session: AsyncSession, ids: Sequence[int]) -> dict[int, ArticleLine]:
+    """Plain rows rather than ORM objects: a pass may render a million of them."""
+    result: dict[int, ArticleLine] = {}
     for part in _chunks(list(ids)):
-        rows = await session.scalars(select(Article).where(Article.id.in_(part)))
-        result.update((row.id, row) for row in rows)
+        query = select(Article.id, Article.title, Article.summary, Article.url).where(
+            Article.id.in_(part)
+        )
+        for row in (await session.execute(query)).all():
+            result[row[0]] = ArticleLine(row[0], row[1], row[2], row[3])
     return result
 
 

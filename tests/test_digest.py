@@ -38,7 +38,7 @@ def test_payload_round_trip() -> None:
 
 
 def test_render_digest_escapes_and_links() -> None:
-    item = DigestItem(7, "A < B & C", "x > y", "https://e.org/?a=1&b=2", ["United Kingdom"])
+    item = DigestItem(7, "A < B & C", "x > y", "https://e.org/?a=1&b=2", ("United Kingdom",))
     [chunk] = render_digest([item], remaining=3, header="Head", more_hint="later")
     text, entities = parse_html(chunk.text)
     assert text == (
