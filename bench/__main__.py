@@ -278,7 +278,7 @@ def run_deliver_uncapped(url: str, digests: int) -> None:
                 if e["kind"] == "message"
             ]
             ptb_rate = len(texts) / seconds
-            ceiling = await bare_httpx(emulator.url, texts, 64)
+            ceiling = await bare_httpx(emulator.url, texts, settings_for(url).telegram_connections)
             await client.aclose()
             emit(
                 "deliver_uncapped",

@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     digest_max_age_days: int = Field(default=7, ge=1, le=365)
     delivery_interval_seconds: float = Field(default=30.0, gt=0, le=3600)
     delivery_concurrency: int = Field(default=64, ge=1, le=1000)
+    telegram_connections: int = Field(default=8, ge=1, le=256)
     rate_limit_per_second: float = Field(default=29.0, gt=0)
     rate_limit_per_chat_seconds: float = Field(default=1.05, ge=0)
     log_level: str = "INFO"

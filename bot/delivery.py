@@ -41,6 +41,7 @@ SCHEDULED = "scheduled"
 MANUAL = "manual"
 LEASE = timedelta(minutes=5)
 COMPOSE_BATCH = 1000
+RECORD_WINDOW = 0.05  # seconds between group commits of sent messages in a pass
 
 
 class SendResult(StrEnum):
@@ -59,6 +60,7 @@ class Outbound:
     chat_id: int
     chunks: list[dict[str, Any]]
     sent_chunks: int = 0
+    message_ids: tuple[int, ...] = ()
 
     @property
     def article_count(self) -> int:
@@ -179,6 +181,51 @@ def advance(subscriber: Subscriber, now: datetime) -> None:
     )
 
 
+class SentLog:
+    """Records which messages of which digests are out.
+
+    With ``window`` 0 every message is recorded before the next is sent (/digest). In a
+    delivery pass records are group-committed every ``window`` seconds: one transaction
+    per message would cap delivery at a few hundred messages a second on SQLite, and the
+    price is that a crash may re-send the messages of the last ``window`` (see README).
+    """
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Callable[[], datetime],
+        window: float = 0.0,
+    ) -> None:
+        self.sessions = sessions
+        self.clock = clock
+        self.window = window
+        self._pending: dict[int, repo.SentProgress] = {}
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def note(self, digest_id: int, message_ids: list[int], total: int) -> None:
+        self._pending[digest_id] = repo.SentProgress(digest_id, list(message_ids), total)
+        if self.window <= 0:
+            await self.flush()
+        elif self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush_soon())
+
+    async def _flush_soon(self) -> None:
+        await asyncio.sleep(self.window)
+        await self.flush()
+
+    async def flush(self) -> None:
+        if not self._pending:
+            return
+        batch, self._pending = list(self._pending.values()), {}
+        async with self.sessions.begin() as session:
+            await repo.record_sent(session, batch, now=self.clock(), lease=LEASE)
+
+    async def close(self) -> None:
+        if self._flusher is not None:
+            await self._flusher
+        await self.flush()
+
+
 async def send_digest(
     bot: Bot,
     sessions: async_sessionmaker[AsyncSession],
@@ -186,8 +233,11 @@ async def send_digest(
     *,
     clock: Callable[[], datetime],
     policy: RetryPolicy,
+    log: SentLog | None = None,
 ) -> SendResult:
     """Send the digest's unsent messages in order; record each; classify the outcome."""
+    log = log or SentLog(sessions, clock)
+    message_ids = list(outbound.message_ids)
     for index in range(outbound.sent_chunks, len(outbound.chunks)):
         chunk = outbound.chunks[index]
         attempt = 0
@@ -196,14 +246,14 @@ async def send_digest(
                 message = await bot.send_message(outbound.chat_id, chunk["text"])
                 break
             except Forbidden as error:
-                return await _give_up(sessions, outbound, str(error), blocked=True)
+                return await _give_up(log, outbound, str(error), blocked=True)
             except BadRequest as error:
                 if "chat not found" in error.message.lower():
-                    return await _give_up(sessions, outbound, str(error), blocked=True)
+                    return await _give_up(log, outbound, str(error), blocked=True)
                 logger.error("digest %s refused by Telegram: %s", outbound.digest_id, error)
-                return await _give_up(sessions, outbound, str(error), blocked=False)
+                return await _give_up(log, outbound, str(error), blocked=False)
             except RetryAfter as error:
-                return await _postpone(sessions, outbound, clock() + policy.later, str(error))
+                return await _postpone(log, outbound, clock() + policy.later, str(error))
             except NetworkError as error:
                 attempt += 1
                 if attempt >= policy.attempts:
@@ -213,27 +263,19 @@ async def send_digest(
                         error,
                         attempt,
                     )
-                    return await _postpone(sessions, outbound, clock() + policy.later, str(error))
+                    return await _postpone(log, outbound, clock() + policy.later, str(error))
                 await asyncio.sleep(policy.backoff * 2 ** (attempt - 1))
             except TelegramError as error:
                 logger.error("digest %s: %s", outbound.digest_id, error)
-                return await _postpone(sessions, outbound, clock() + policy.later, str(error))
-        async with sessions.begin() as session:
-            await repo.record_chunk_sent(
-                session,
-                outbound.digest_id,
-                index,
-                message.message_id,
-                now=clock(),
-                lease=LEASE,
-            )
+                return await _postpone(log, outbound, clock() + policy.later, str(error))
+        message_ids.append(message.message_id)
+        await log.note(outbound.digest_id, message_ids, len(outbound.chunks))
     return SendResult.SENT
 
 
-async def _give_up(
-    sessions: async_sessionmaker[AsyncSession], outbound: Outbound, error: str, *, blocked: bool
-) -> SendResult:
-    async with sessions.begin() as session:
+async def _give_up(log: SentLog, outbound: Outbound, error: str, *, blocked: bool) -> SendResult:
+    await log.flush()  # what was sent must be on record before the rest is released
+    async with log.sessions.begin() as session:
         await repo.fail_digest(session, outbound.digest_id, error=error)
         if blocked:
             await repo.set_blocked(session, outbound.subscriber_id, True)
@@ -245,10 +287,9 @@ async def _give_up(
     return SendResult.FAILED
 
 
-async def _postpone(
-    sessions: async_sessionmaker[AsyncSession], outbound: Outbound, until: datetime, error: str
-) -> SendResult:
-    async with sessions.begin() as session:
+async def _postpone(log: SentLog, outbound: Outbound, until: datetime, error: str) -> SendResult:
+    await log.flush()
+    async with log.sessions.begin() as session:
         await repo.postpone_digest(session, outbound.digest_id, until=until, error=error)
     return SendResult.POSTPONED
 
@@ -322,7 +363,12 @@ class Deliverer:
         async def send(outbound: Outbound) -> None:
             try:
                 result = await send_digest(
-                    self.bot, self.sessions, outbound, clock=self.clock, policy=self.policy
+                    self.bot,
+                    self.sessions,
+                    outbound,
+                    clock=self.clock,
+                    policy=self.policy,
+                    log=log,
                 )
             except Exception:
                 logger.exception("sending digest %s failed", outbound.digest_id)
@@ -339,6 +385,7 @@ class Deliverer:
 
         # Articles added during the pass wait for the next one; the index is per pass.
         index = TagIndex(self.clock() - timedelta(days=self.settings.digest_max_age_days))
+        log = SentLog(self.sessions, self.clock, window=RECORD_WINDOW)
         for outbound in await self._claim_stale():
             report.resumed += 1
             await spawn(outbound)
@@ -358,6 +405,7 @@ class Deliverer:
                 await spawn(outbound)
         if tasks:
             await asyncio.gather(*tasks)
+        await log.close()
         if report.due or report.resumed:
             logger.info("delivery pass: %s", report)
         return report
@@ -372,6 +420,13 @@ class Deliverer:
             )
             chats = {row[0]: row[1] for row in rows}
         return [
-            Outbound(d.id, d.subscriber_id, chats[d.subscriber_id], d.chunks, d.sent_chunks)
+            Outbound(
+                d.id,
+                d.subscriber_id,
+                chats[d.subscriber_id],
+                d.chunks,
+                d.sent_chunks,
+                tuple(d.message_ids),
+            )
             for d in digests
         ]

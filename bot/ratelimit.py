@@ -40,8 +40,12 @@ class PacingRateLimiter(BaseRateLimiter[int]):
         overall_per_second: float = 29.0,
         per_chat_interval: float = 1.05,
         max_retries: int = 5,
+        max_in_flight: int = 8,
     ) -> None:
         self.interval = 1.0 / overall_per_second
+        # Messages waiting for an HTTP connection wait here, where waiting is cheap,
+        # not in httpx's pool, whose bookkeeping grows with every waiter.
+        self._in_flight = asyncio.Semaphore(max_in_flight)
         self.per_chat_interval = per_chat_interval
         self.max_retries = max_retries
         self._next_slot = 0.0
@@ -103,10 +107,12 @@ class PacingRateLimiter(BaseRateLimiter[int]):
         paced = endpoint in PACED_METHODS
         chat_id = data.get("chat_id")
         for attempt in range(self.max_retries + 1):
-            if paced:
-                await self._wait_turn(chat_id)
             try:
-                return await callback(*args, **kwargs)
+                if not paced:
+                    return await callback(*args, **kwargs)
+                await self._wait_turn(chat_id)
+                async with self._in_flight:
+                    return await callback(*args, **kwargs)
             except RetryAfter as error:
                 if attempt >= self.max_retries:
                     raise

@@ -9,7 +9,7 @@ from datetime import datetime, time, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
-from sqlalchemy import delete, exists, false, func, insert, select, update
+from sqlalchemy import JSON, bindparam, delete, exists, false, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,6 +21,7 @@ from storage.models import (
     Subscriber,
     Subscription,
     Tag,
+    UTCDateTime,
 )
 
 # SQLite allows 32766 bound parameters per statement; stay well below for every backend.
@@ -511,26 +512,48 @@ async def claim_stale_digests(
     return digests
 
 
-async def record_chunk_sent(
-    session: AsyncSession,
-    digest_id: int,
-    index: int,
-    message_id: int,
-    *,
-    now: datetime,
-    lease: timedelta,
+@dataclass(frozen=True, slots=True)
+class SentProgress:
+    digest_id: int
+    message_ids: list[int]
+    total: int
+
+
+_RECORD_SENT = (
+    update(Digest)
+    .where(Digest.id == bindparam("b_id"), Digest.sent_chunks < bindparam("b_sent"))
+    .values(
+        sent_chunks=bindparam("b_sent"),
+        message_ids=bindparam("b_messages", type_=JSON),
+        status=bindparam("b_status"),
+        sent_at=bindparam("b_sent_at", type_=UTCDateTime()),
+        lease_until=bindparam("b_lease", type_=UTCDateTime()),
+    )
+)
+
+
+async def record_sent(
+    session: AsyncSession, progress: Sequence[SentProgress], *, now: datetime, lease: timedelta
 ) -> None:
-    """Message ``index`` of the digest is out: note it, renew the lease, or close the digest."""
-    digest = await session.get(Digest, digest_id)
-    assert digest is not None
-    digest.sent_chunks = index + 1
-    digest.message_ids = [*digest.message_ids, message_id]
-    digest.lease_until = now + lease
-    if digest.sent_chunks >= len(digest.chunks):
-        digest.status = "sent"
-        digest.sent_at = now
-        digest.lease_until = None
-    await session.flush()
+    """Note how many of each digest's messages are out: renew its lease, or close it when
+    all are. Never moves a digest backwards, so records may land in any order."""
+    rows = []
+    for p in progress:
+        done = len(p.message_ids) >= p.total
+        rows.append(
+            {
+                "b_id": p.digest_id,
+                "b_sent": len(p.message_ids),
+                "b_messages": p.message_ids,
+                "b_status": "sent" if done else "pending",
+                "b_sent_at": now if done else None,
+                "b_lease": None if done else now + lease,
+            }
+        )
+    if rows:
+        # A Core executemany: the ORM's bulk UPDATE by primary key would drop the WHERE.
+        connection = await session.connection()
+        await connection.execute(_RECORD_SENT, rows)
 
 
 async def postpone_digest(

@@ -228,7 +228,9 @@ async def test_a_digest_interrupted_mid_send_resumes_from_the_first_unsent_messa
         assert digest is not None
         digest.chunks = [{"text": "part one", "article_ids": []}, *digest.chunks]
     async with sessions.begin() as session:
-        await repo.record_chunk_sent(session, outbound.digest_id, 0, 1, now=clock(), lease=LEASE)
+        await repo.record_sent(
+            session, [repo.SentProgress(outbound.digest_id, [1], 2)], now=clock(), lease=LEASE
+        )
     report = await seeded.bot_data.deliverer.run_pass()
     assert report.resumed == 0  # its lease still runs: the sender might be alive
     clock.advance(seconds=LEASE.total_seconds() + 1)
@@ -238,6 +240,12 @@ async def test_a_digest_interrupted_mid_send_resumes_from_the_first_unsent_messa
     assert len(messages) == 1
     assert messages[0].startswith("📰 Your digest")
     assert await digest_count(seeded) == 1
+    async with sessions() as session:
+        digest = await session.get(Digest, outbound.digest_id)
+        assert digest is not None
+        assert digest.sent_chunks == 2
+        assert digest.message_ids[0] == 1
+        assert digest.sent_at is not None
 
 
 async def test_parts_of_a_split_digest_are_paced_per_chat(

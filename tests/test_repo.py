@@ -127,7 +127,9 @@ async def test_failed_digest_releases_unsent_articles(
             now=NOW,
             lease_until=NOW,
         )
-        await repo.record_chunk_sent(session, digest_id, 0, 77, now=NOW, lease=timedelta(1))
+        await repo.record_sent(
+            session, [repo.SentProgress(digest_id, [77], 2)], now=NOW, lease=timedelta(1)
+        )
         await repo.fail_digest(session, digest_id, error="blocked")
     async with sessions() as session:
         assert await repo.delivered_article_ids(session, sub.id) == [a.id]
