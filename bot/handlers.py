@@ -154,14 +154,13 @@ async def tags(update: Update, context: BotContext) -> None:
 
 async def digest(update: Update, context: BotContext) -> None:
     now = context.now()
+    chat_id = _chat_id(update)
     async with context.sessions.begin() as session:
-        subscriber = await service.ensure_subscriber(
-            session, _chat_id(update), context.settings, now
-        )
         # Lock the row so a scheduled digest composed at this moment cannot pick the
         # same articles (PostgreSQL; SQLite serializes writers anyway).
-        await repo.get_subscriber(session, subscriber.chat_id, for_update=True)
-        has_tags = bool(await repo.subscribed_tags(session, subscriber.id))
+        subscriber = await repo.get_subscriber(
+            session, chat_id, for_update=True
+        ) or await service.ensure_subscriber(session, chat_id, context.settings, now)
         outbound = await compose_digest(
             session,
             subscriber,
@@ -170,6 +169,7 @@ async def digest(update: Update, context: BotContext) -> None:
             kind=MANUAL,
             bot_username=context.bot.username,
         )
+        has_tags = outbound is not None or bool(await repo.subscribed_tags(session, subscriber.id))
     if outbound is None:
         await _message(update).reply_text(
             texts.NOTHING_NEW if has_tags else texts.NO_SUBSCRIPTIONS

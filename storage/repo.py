@@ -373,15 +373,17 @@ async def undelivered_candidates(
             ~exists(delivered),
         )
         .distinct()
+        .subquery()
     )
-    top = await session.execute(
-        matching.order_by(Article.published_at.desc(), Article.id.desc()).limit(limit)
+    # One pass: the window count is taken over every match before LIMIT applies.
+    query = (
+        select(matching.c.id, matching.c.published_at, func.count().over())
+        .order_by(matching.c.published_at.desc(), matching.c.id.desc())
+        .limit(limit)
     )
-    rows = [(article_id, published) for article_id, published in top.all()]
-    if len(rows) < limit:
-        return rows, len(rows)
-    total = await session.scalar(select(func.count()).select_from(matching.subquery()))
-    return rows, int(total or 0)
+    rows = (await session.execute(query)).all()
+    total = int(rows[0][2]) if rows else 0
+    return [(article_id, published) for article_id, published, _ in rows], total
 
 
 async def claim_due_subscribers(
