@@ -62,7 +62,7 @@ class PacingRateLimiter(BaseRateLimiter[int]):
 
     async def _wait_turn(self, chat_id: int | str | None) -> None:
         loop = asyncio.get_running_loop()
-        if chat_id is not None:
+        if chat_id is not None and self.per_chat_interval > 0:
             lock = self._chat_locks.setdefault(chat_id, asyncio.Lock())
             async with lock:
                 delay = self._chat_next.get(chat_id, 0.0) - loop.time()

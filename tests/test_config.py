@@ -1,0 +1,103 @@
+"""Settings: every wrong value stops start-up with a message naming the variable."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import time
+from pathlib import Path
+
+import pytest
+
+from bot.cli import NO_TOKEN
+from bot.config import ConfigError, load_settings
+
+BASE = {"PATH": "/usr/bin:/bin"}
+
+
+def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in (
+        "DATABASE_URL",
+        "ADMIN_IDS",
+        "DEFAULT_TIMEZONE",
+        "DIGEST_MAX_ITEMS",
+        "DIGEST_MAX_AGE_DAYS",
+        "DEFAULT_DIGEST_TIME",
+        "TELEGRAM_API_URL",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    settings = load_settings()
+    assert settings.database_url == "sqlite+aiosqlite:///newsbot.db"
+    assert settings.telegram_api_url == "https://api.telegram.org"
+    assert settings.default_digest_time == time(8)
+    assert (settings.digest_max_items, settings.digest_max_age_days) == (10, 7)
+    assert settings.admin_ids == frozenset()
+
+
+def test_values_from_env_and_dotenv(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("ADMIN_IDS=1, 2,3\nDEFAULT_DIGEST_TIME=07:15\n", "utf-8")
+    monkeypatch.setenv("DEFAULT_TIMEZONE", "utc+3")
+    monkeypatch.setenv("TELEGRAM_API_URL", "http://127.0.0.1:8081/")
+    settings = load_settings()
+    assert settings.admin_ids == frozenset({1, 2, 3})
+    assert settings.is_admin(2)
+    assert not settings.is_admin(None)
+    assert settings.default_digest_time == time(7, 15)
+    assert settings.default_timezone == "UTC+03:00"
+    assert settings.telegram_api_url == "http://127.0.0.1:8081"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("DIGEST_MAX_ITEMS", "0", "DIGEST_MAX_ITEMS: Input should be greater than or equal to 1"),
+        ("DIGEST_MAX_ITEMS", "many", "DIGEST_MAX_ITEMS: Input should be a valid integer"),
+        ("DIGEST_MAX_AGE_DAYS", "400", "DIGEST_MAX_AGE_DAYS: Input should be less than"),
+        (
+            "ADMIN_IDS",
+            "alice,bob",
+            "ADMIN_IDS: expected comma-separated numeric Telegram user ids",
+        ),
+        ("DEFAULT_TIMEZONE", "Mars/Base", "DEFAULT_TIMEZONE: 'Mars/Base' is not a known timezone"),
+        ("DEFAULT_DIGEST_TIME", "8am", "DEFAULT_DIGEST_TIME: '8am' is not a time of day as HH:MM"),
+        ("TELEGRAM_API_URL", "api.telegram.org", "TELEGRAM_API_URL: expected an http(s) URL"),
+        ("DATABASE_URL", "mysql://x", "DATABASE_URL: expected sqlite+aiosqlite:///path.db or"),
+        ("LOG_LEVEL", "LOUD", "LOG_LEVEL: expected DEBUG, INFO, WARNING or ERROR"),
+    ],
+)
+def test_wrong_values_name_the_variable(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert str(caught.value).startswith(message)
+
+
+def test_cli_exits_2_on_a_wrong_setting(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "import", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+        env={**BASE, "DIGEST_MAX_ITEMS": "-1"},
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith("Configuration error: DIGEST_MAX_ITEMS:")
+
+
+def test_run_without_a_token_explains_in_one_line(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "run"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+        env=BASE,
+    )
+    assert done.returncode == 2
+    assert done.stderr == NO_TOKEN + "\n"
+    assert "TELEGRAM_BOT_TOKEN" in NO_TOKEN
+    assert "@BotFather" in NO_TOKEN
+    assert not (tmp_path / "newsbot.db").exists()  # nothing was touched
