@@ -31,7 +31,7 @@ from bot.digest import (
     render_digest,
     select_articles,
 )
-from bot.schedule import next_due
+from bot.service import reschedule
 from storage import repo
 from storage.models import Subscriber
 
@@ -169,16 +169,6 @@ async def compose_digest(
         session, [(subscriber, selection)], now=now, kind=kind, bot_username=bot_username
     )
     return outbound
-
-
-def advance(subscriber: Subscriber, now: datetime) -> None:
-    subscriber.next_due_at = next_due(
-        now,
-        digest_time=subscriber.digest_time,
-        timezone_name=subscriber.timezone,
-        frequency=subscriber.frequency,
-        weekday=subscriber.weekday,
-    )
 
 
 class SentLog:
@@ -319,7 +309,7 @@ async def compose_due_batch(
             selection = index.select(
                 tags[subscriber.id], delivered[subscriber.id], settings.digest_max_items
             )
-            advance(subscriber, now)
+            reschedule(subscriber, now)
             if selection.article_ids:
                 plans.append((subscriber, selection))
             else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import traceback
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 from telegram.ext import (
@@ -45,17 +46,21 @@ def _message(update: Update) -> Message:
     return update.effective_message
 
 
+async def _subscriber(session: AsyncSession, update: Update, context: BotContext) -> Subscriber:
+    """The chat's subscriber row, created with the default schedule on first contact."""
+    return await service.ensure_subscriber(
+        session, _chat_id(update), context.settings, context.now()
+    )
+
+
 def _args_text(context: BotContext) -> str:
     return " ".join(context.args or [])
 
 
 async def start(update: Update, context: BotContext) -> None:
-    chat_id = _chat_id(update)
     payload = context.args[0] if context.args else ""
     async with context.sessions.begin() as session:
-        subscriber = await service.ensure_subscriber(
-            session, chat_id, context.settings, context.now()
-        )
+        subscriber = await _subscriber(session, update, context)
         if subscriber.blocked:  # they came back: deliver again
             subscriber.blocked = False
             service.reschedule(subscriber, context.now())
@@ -98,9 +103,7 @@ async def subscribe(update: Update, context: BotContext) -> None:
         )
         return
     async with context.sessions.begin() as session:
-        subscriber = await service.ensure_subscriber(
-            session, _chat_id(update), context.settings, context.now()
-        )
+        subscriber = await _subscriber(session, update, context)
         result = await service.subscribe(session, subscriber, text, context.now())
     await _message(update).reply_text(texts.subscribe_reply(result))
 
@@ -113,9 +116,7 @@ async def unsubscribe(update: Update, context: BotContext) -> None:
         )
         return
     async with context.sessions.begin() as session:
-        subscriber = await service.ensure_subscriber(
-            session, _chat_id(update), context.settings, context.now()
-        )
+        subscriber = await _subscriber(session, update, context)
         removed, missing = await service.unsubscribe(session, subscriber, text)
     await _message(update).reply_text(texts.unsubscribe_reply(removed, missing))
 
@@ -131,18 +132,14 @@ async def _subscriptions_view(
 
 async def subscriptions(update: Update, context: BotContext) -> None:
     async with context.sessions.begin() as session:
-        subscriber = await service.ensure_subscriber(
-            session, _chat_id(update), context.settings, context.now()
-        )
+        subscriber = await _subscriber(session, update, context)
     text, markup = await _subscriptions_view(context, subscriber)
     await _message(update).reply_text(text, reply_markup=markup)
 
 
 async def tags(update: Update, context: BotContext) -> None:
     async with context.sessions.begin() as session:
-        subscriber = await service.ensure_subscriber(
-            session, _chat_id(update), context.settings, context.now()
-        )
+        subscriber = await _subscriber(session, update, context)
         buttons, pages = await service.tag_page(session, subscriber, 0)
     if not buttons:
         await _message(update).reply_text(texts.NO_TAGS)
@@ -160,7 +157,7 @@ async def digest(update: Update, context: BotContext) -> None:
         # same articles (PostgreSQL; SQLite serializes writers anyway).
         subscriber = await repo.get_subscriber(
             session, chat_id, for_update=True
-        ) or await service.ensure_subscriber(session, chat_id, context.settings, now)
+        ) or await _subscriber(session, update, context)
         outbound = await compose_digest(
             session,
             subscriber,
@@ -186,9 +183,7 @@ async def digest(update: Update, context: BotContext) -> None:
 
 async def settings(update: Update, context: BotContext) -> None:
     async with context.sessions.begin() as session:
-        subscriber = await service.ensure_subscriber(
-            session, _chat_id(update), context.settings, context.now()
-        )
+        subscriber = await _subscriber(session, update, context)
     await _message(update).reply_text(_settings_text(subscriber))
 
 
@@ -206,9 +201,7 @@ def _settings_text(subscriber: Subscriber) -> str:
 async def _change(update: Update, context: BotContext, **changes: object) -> None:
     """Apply settings changes, recompute the next digest time, and show the settings."""
     async with context.sessions.begin() as session:
-        subscriber = await service.ensure_subscriber(
-            session, _chat_id(update), context.settings, context.now()
-        )
+        subscriber = await _subscriber(session, update, context)
         for name, value in changes.items():
             setattr(subscriber, name, value)
         service.reschedule(subscriber, context.now())
@@ -276,9 +269,7 @@ async def button(update: Update, context: BotContext) -> None:
     notice = ""
     markup: InlineKeyboardMarkup | None
     async with context.sessions.begin() as session:
-        subscriber = await service.ensure_subscriber(
-            session, _chat_id(update), context.settings, now
-        )
+        subscriber = await _subscriber(session, update, context)
         if kind == TOGGLE:
             tag_id, _, page_text = rest.partition(":")
             toggled = await service.toggle(session, subscriber, int(tag_id), now)
