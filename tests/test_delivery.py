@@ -266,7 +266,7 @@ async def test_parts_of_a_split_digest_are_paced_per_chat(
     events = [e for e in await emu.events(512) if e["kind"] == "message"]
     assert len(events) >= 2
     gaps = [b["at"] - a["at"] for a, b in itertools.pairwise(events)]
-    assert min(gaps) >= 0.95, gaps
+    assert min(gaps) >= 0.9, gaps  # unpaced, they would be milliseconds apart
 
 
 async def test_a_subscriber_who_sets_the_next_minute_gets_the_digest_by_itself(
