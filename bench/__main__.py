@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
 from sqlalchemy import text
 
@@ -261,6 +262,31 @@ async def bare_httpx(api: str, texts: list[tuple[int, str]], concurrency: int) -
         return len(texts) / (time.perf_counter() - started)
 
 
+async def bare_aiohttp(api: str, texts: list[tuple[int, str]], concurrency: int) -> float:
+    """The same requests from a bare aiohttp client, the HTTP stack the bot sends with."""
+    limit = asyncio.Semaphore(concurrency)
+    url = f"{api}/bot{TOKEN}/sendMessage"
+    link = json.dumps({"is_disabled": True})
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as http:
+
+        async def post(chat: int, body: str) -> None:
+            async with limit:
+                data = {
+                    "chat_id": str(chat),
+                    "text": body,
+                    "parse_mode": "HTML",
+                    "link_preview_options": link,
+                }
+                async with http.post(url, data=data) as response:
+                    response.raise_for_status()
+                    await response.read()
+
+        started = time.perf_counter()
+        await asyncio.gather(*(post(chat, body) for chat, body in texts))
+        return len(texts) / (time.perf_counter() - started)
+
+
 def run_deliver_uncapped(url: str, digests: int) -> None:
     asyncio.run(delivery_population(url, digests))
     with EmulatorProcess() as emulator:
@@ -278,17 +304,22 @@ def run_deliver_uncapped(url: str, digests: int) -> None:
                 if e["kind"] == "message"
             ]
             ptb_rate = len(texts) / seconds
-            ceiling = await bare_httpx(emulator.url, texts, settings_for(url).telegram_connections)
+            connections = settings_for(url).telegram_connections
+            ceiling = await bare_httpx(emulator.url, texts, connections)
+            stack = await bare_aiohttp(emulator.url, texts, connections)
             await client.aclose()
             emit(
                 "deliver_uncapped",
                 f"{len(texts):,} messages in {seconds:.1f} s = {ptb_rate:,.0f} msg/s through "
-                f"python-telegram-bot (compose, send, record); bare httpx ceiling "
-                f"{ceiling:,.0f} msg/s; ratio {ptb_rate / ceiling:.2f}",
+                f"python-telegram-bot (compose, send, record); bare httpx client "
+                f"{ceiling:,.0f} msg/s (ratio {ptb_rate / ceiling:.2f}); bare aiohttp client "
+                f"{stack:,.0f} msg/s (ratio {ptb_rate / stack:.2f})",
                 messages=len(texts),
                 per_second=round(ptb_rate),
                 httpx_per_second=round(ceiling),
                 ratio=round(ptb_rate / ceiling, 3),
+                aiohttp_per_second=round(stack),
+                aiohttp_ratio=round(ptb_rate / stack, 3),
                 sent=report.results["sent"],
             )
 
