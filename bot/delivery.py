@@ -2,9 +2,9 @@
 
 A digest is composed in one transaction that also writes its ledger rows and advances
 the subscriber's next due time; the rendered messages are kept on the digest row (an
-outbox). Sending then walks those messages and records each one as it goes, so a digest
-interrupted by a crash, a 5xx or a flood wait is resumed later from the first unsent
-message rather than composed again. See README, "How delivery works".
+outbox). Sending then walks those messages and records what went out (`SentLog`), so a
+digest interrupted by a crash, a 5xx or a flood wait is resumed later from the first
+unrecorded message rather than composed again. See README, "How delivery works".
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
@@ -403,12 +402,7 @@ class Deliverer:
     async def _claim_stale(self) -> list[Outbound]:
         async with self.sessions.begin() as session:
             digests = await repo.claim_stale_digests(session, self.clock(), 1000, LEASE)
-            rows = await session.execute(
-                select(Subscriber.id, Subscriber.chat_id).where(
-                    Subscriber.id.in_({d.subscriber_id for d in digests})
-                )
-            )
-            chats = {row[0]: row[1] for row in rows}
+            chats = await repo.chat_ids(session, [d.subscriber_id for d in digests])
         return [
             Outbound(
                 d.id,

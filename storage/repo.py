@@ -308,6 +308,15 @@ async def create_subscriber(
     return subscriber
 
 
+async def chat_ids(session: AsyncSession, subscriber_ids: Sequence[int]) -> dict[int, int]:
+    """Subscriber id -> Telegram chat id."""
+    result: dict[int, int] = {}
+    for part in _chunks(list(set(subscriber_ids))):
+        query = select(Subscriber.id, Subscriber.chat_id).where(Subscriber.id.in_(part))
+        result.update((row[0], row[1]) for row in (await session.execute(query)).all())
+    return result
+
+
 async def subscribed_tags(session: AsyncSession, subscriber_id: int) -> list[Tag]:
     query = (
         select(Tag)
