@@ -30,6 +30,7 @@ from bot.schedule import (
     parse_timezone,
     parse_weekday,
 )
+from bot.tags import Tag, split_tag_list
 from storage import repo
 from storage.models import Subscriber
 
@@ -95,29 +96,46 @@ async def help_command(update: Update, context: BotContext) -> None:
     await _message(update).reply_text(texts.help_text(is_admin))
 
 
-async def subscribe(update: Update, context: BotContext) -> None:
-    text = _args_text(context)
-    if not text.strip(" ,"):
+MAX_TAGS_PER_COMMAND = 20
+
+
+async def _typed_tags(
+    update: Update, context: BotContext, command: str, example: str, question: str
+) -> list[Tag] | None:
+    """The tags after the command, or None once the user was told what is wrong."""
+    tags = split_tag_list(_args_text(context))
+    if not tags:
+        await _message(update).reply_text(texts.usage(command, example, question))
+        return None
+    if len(tags) > MAX_TAGS_PER_COMMAND:
         await _message(update).reply_text(
-            texts.usage("subscribe", "negotiations, United Kingdom", "Which tags?")
+            f"That is {len(tags)} tags; send at most {MAX_TAGS_PER_COMMAND} at a time."
         )
+        return None
+    return tags
+
+
+async def subscribe(update: Update, context: BotContext) -> None:
+    tags = await _typed_tags(
+        update, context, "subscribe", "negotiations, United Kingdom", "Which tags?"
+    )
+    if tags is None:
         return
     async with context.sessions.begin() as session:
         subscriber = await _subscriber(session, update, context)
-        result = await service.subscribe(session, subscriber, text, context.now())
+        result = await service.subscribe(session, subscriber, tags, context.now())
     await _message(update).reply_text(texts.subscribe_reply(result))
 
 
 async def unsubscribe(update: Update, context: BotContext) -> None:
-    text = _args_text(context)
-    if not text.strip(" ,"):
-        await _message(update).reply_text(
-            texts.usage("unsubscribe", "negotiations", "Which tags? /subscriptions lists yours.")
-        )
+    tags = await _typed_tags(
+        update, context, "unsubscribe", "negotiations", "Which tags? /subscriptions lists yours."
+    )
+    if tags is None:
         return
     async with context.sessions.begin() as session:
         subscriber = await _subscriber(session, update, context)
-        removed, missing = await service.unsubscribe(session, subscriber, text)
+        removed, missing = await service.unsubscribe(session, subscriber, tags)
     await _message(update).reply_text(texts.unsubscribe_reply(removed, missing))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -11,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.articles import ParsedArticle
 from bot.config import Settings
 from bot.schedule import next_due
-from bot.tags import MAX_TAG_LENGTH, split_tag_list
+from bot.tags import MAX_TAG_LENGTH
+from bot.tags import Tag as TagName
 from bot.texts import StatsView, SubscribeResult
 from storage import repo
 from storage.models import Subscriber, Tag
@@ -58,17 +60,15 @@ def suggest(key: str, vocabulary: dict[str, str], limit: int = 3) -> list[str]:
 
 
 async def subscribe(
-    session: AsyncSession, subscriber: Subscriber, text: str, now: datetime
+    session: AsyncSession, subscriber: Subscriber, tags: Sequence[TagName], now: datetime
 ) -> SubscribeResult:
-    """Subscribe to each listed tag. An unknown tag close to a known one is not
-    subscribed but answered with suggestions; any other unknown tag is created."""
+    """Subscribe to each tag. An unknown tag close to a known one is not subscribed but
+    answered with suggestions; any other unknown tag is created."""
     result = SubscribeResult()
     wanted = []
     vocabulary: dict[str, str] | None = None
-    existing = {
-        t.key: t for t in await repo.tags_by_key(session, [t.key for t in split_tag_list(text)])
-    }
-    for tag in split_tag_list(text):
+    existing = {t.key: t for t in await repo.tags_by_key(session, [t.key for t in tags])}
+    for tag in tags:
         if len(tag.name) > MAX_TAG_LENGTH:
             result.too_long.append(tag.name)
             continue
@@ -91,10 +91,9 @@ async def subscribe(
 
 
 async def unsubscribe(
-    session: AsyncSession, subscriber: Subscriber, text: str
+    session: AsyncSession, subscriber: Subscriber, typed: Sequence[TagName]
 ) -> tuple[list[str], list[str]]:
     """(names unsubscribed, names typed that were not subscribed)."""
-    typed = split_tag_list(text)
     rows = {t.key: t for t in await repo.tags_by_key(session, [t.key for t in typed])}
     removed = await repo.unsubscribe(session, subscriber.id, [t.id for t in rows.values()])
     done = [t.name for t in rows.values() if t.id in removed]

@@ -214,3 +214,11 @@ async def test_unexpected_errors_get_a_generic_reply(user: Chat, app: BotApplica
     assert reply.text == "Sorry, something went wrong on my side. Please try again in a moment."
     [still] = await user.ask("/help")
     assert "/subscribe" in still.text
+
+
+async def test_too_many_tags_at_once_are_refused(user: Chat, app: BotApplication) -> None:
+    many = ", ".join(f"tag{n}" for n in range(25))
+    [reply] = await user.ask(f"/subscribe {many}")
+    assert reply.text == "That is 25 tags; send at most 20 at a time."
+    [subs] = await user.ask("/subscriptions")
+    assert subs.text.startswith("You don't follow any tags yet")

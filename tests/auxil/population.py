@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import service
 from bot.config import Settings
+from bot.tags import split_tag_list
 from storage import repo
 
 
@@ -23,7 +24,7 @@ async def add_subscriber(
     """A subscriber as /start and /subscribe would make one, due at ``due_at``."""
     async with sessions.begin() as session:
         subscriber = await service.ensure_subscriber(session, chat_id, settings, now)
-        await service.subscribe(session, subscriber, tags, now)
+        await service.subscribe(session, subscriber, split_tag_list(tags), now)
         subscriber.paused = paused
         subscriber.blocked = blocked
         if due_at is not None:
