@@ -17,7 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -239,52 +239,49 @@ def run_deliver_capped(url: str, digests: int) -> None:
         asyncio.run(go())
 
 
+def send_message_form(chat: int, body: str) -> dict[str, str]:
+    """sendMessage as python-telegram-bot posts it: form fields, options as JSON."""
+    return {
+        "chat_id": str(chat),
+        "text": body,
+        "parse_mode": "HTML",
+        "link_preview_options": json.dumps({"is_disabled": True}),
+    }
+
+
+async def timed(posts: list[Awaitable[None]]) -> float:
+    started = time.perf_counter()
+    await asyncio.gather(*posts)
+    return len(posts) / (time.perf_counter() - started)
+
+
 async def bare_httpx(api: str, texts: list[tuple[int, str]], concurrency: int) -> float:
-    """The ceiling: the same sendMessage requests from a bare httpx client."""
+    """The same sendMessage requests from a bare httpx client (PTB's default stack)."""
     limit = asyncio.Semaphore(concurrency)
     url = f"{api}/bot{TOKEN}/sendMessage"
-    link = json.dumps({"is_disabled": True})
     async with httpx.AsyncClient(limits=httpx.Limits(max_connections=concurrency)) as http:
 
         async def post(chat: int, body: str) -> None:
             async with limit:
-                data = {
-                    "chat_id": str(chat),
-                    "text": body,
-                    "parse_mode": "HTML",
-                    "link_preview_options": link,
-                }
-                response = await http.post(url, data=data)
+                response = await http.post(url, data=send_message_form(chat, body))
                 response.raise_for_status()
 
-        started = time.perf_counter()
-        await asyncio.gather(*(post(chat, body) for chat, body in texts))
-        return len(texts) / (time.perf_counter() - started)
+        return await timed([post(chat, body) for chat, body in texts])
 
 
 async def bare_aiohttp(api: str, texts: list[tuple[int, str]], concurrency: int) -> float:
     """The same requests from a bare aiohttp client, the HTTP stack the bot sends with."""
     limit = asyncio.Semaphore(concurrency)
     url = f"{api}/bot{TOKEN}/sendMessage"
-    link = json.dumps({"is_disabled": True})
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector) as http:
 
         async def post(chat: int, body: str) -> None:
-            async with limit:
-                data = {
-                    "chat_id": str(chat),
-                    "text": body,
-                    "parse_mode": "HTML",
-                    "link_preview_options": link,
-                }
-                async with http.post(url, data=data) as response:
-                    response.raise_for_status()
-                    await response.read()
+            async with limit, http.post(url, data=send_message_form(chat, body)) as response:
+                response.raise_for_status()
+                await response.read()
 
-        started = time.perf_counter()
-        await asyncio.gather(*(post(chat, body) for chat, body in texts))
-        return len(texts) / (time.perf_counter() - started)
+        return await timed([post(chat, body) for chat, body in texts])
 
 
 def run_deliver_uncapped(url: str, digests: int) -> None:
