@@ -9,10 +9,10 @@ from functools import wraps
 from html import escape
 from typing import Any
 
-from telegram import Message, Update
+from telegram import Update
 from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
-from bot import service, texts
+from bot import texts
 from bot.articles import (
     MAX_ARTICLE_BYTES,
     ArticleFormatError,
@@ -20,7 +20,7 @@ from bot.articles import (
     parse_article,
     parse_article_bytes,
 )
-from bot.context import BotContext
+from bot.context import BotContext, message_of
 from storage import repo
 
 logger = logging.getLogger(__name__)
@@ -30,19 +30,13 @@ _ADD_PREFIX = re.compile(r"^/add(@\w+)?[ \t]*\n?", re.IGNORECASE)
 LATEST = 15
 
 
-def _message(update: Update) -> Message:
-    assert update.effective_message is not None
-    return update.effective_message
-
-
 def admin_only(handler: Handler) -> Handler:
     """Anyone not in ADMIN_IDS gets a polite refusal, and nothing runs."""
 
     @wraps(handler)
     async def guarded(update: Update, context: BotContext) -> None:
-        user = update.effective_user
-        if not context.settings.is_admin(user.id if user else None):
-            await _message(update).reply_text(texts.ADMIN_ONLY)
+        if not context.sender_is_admin(update):
+            await message_of(update).reply_text(texts.ADMIN_ONLY)
             return
         await handler(update, context)
 
@@ -51,17 +45,17 @@ def admin_only(handler: Handler) -> Handler:
 
 async def _store(update: Update, context: BotContext, parse: Callable[[], ParsedArticle]) -> None:
     """Parse, then store in one transaction; a parse error stores nothing."""
-    message = _message(update)
+    message = message_of(update)
     try:
         article = parse()
     except ArticleFormatError as error:
         await message.reply_text(f"❌ Not stored: {escape(str(error))}")
         return
     async with context.sessions.begin() as session:
-        article_id, outcome = await service.store_article(session, article, context.now())
+        row, outcome = await repo.upsert_article(session, article, now=context.now())
     await message.reply_text(
         texts.added_text(
-            article_id=article_id,
+            article_id=row.id,
             title=article.title,
             tags=[t.key for t in article.tags],
             summary=article.summary,
@@ -72,9 +66,9 @@ async def _store(update: Update, context: BotContext, parse: Callable[[], Parsed
 
 @admin_only
 async def add(update: Update, context: BotContext) -> None:
-    text = _ADD_PREFIX.sub("", _message(update).text or "", count=1)
+    text = _ADD_PREFIX.sub("", message_of(update).text or "", count=1)
     if not text.strip():
-        await _message(update).reply_text(
+        await message_of(update).reply_text(
             "Send the article in the same message, after /add on its own line, "
             "or send it as a .txt file. The format is in the README."
         )
@@ -84,7 +78,7 @@ async def add(update: Update, context: BotContext) -> None:
 
 @admin_only
 async def document(update: Update, context: BotContext) -> None:
-    message = _message(update)
+    message = message_of(update)
     doc = message.document
     assert doc is not None
     if not (doc.file_name or "").lower().endswith(".txt"):
@@ -102,14 +96,16 @@ async def document(update: Update, context: BotContext) -> None:
 async def delete(update: Update, context: BotContext) -> None:
     args = context.args or []
     if len(args) != 1 or not args[0].isdigit():
-        await _message(update).reply_text(texts.usage("delete", "42", "Which article id?"))
+        await message_of(update).reply_text(texts.usage("delete", "42", "Which article id?"))
         return
     async with context.sessions.begin() as session:
         article = await repo.delete_article(session, int(args[0]))
     if article is None:
-        await _message(update).reply_text(f"There is no article {args[0]}. /articles lists them.")
+        await message_of(update).reply_text(
+            f"There is no article {args[0]}. /articles lists them."
+        )
         return
-    await _message(update).reply_text(
+    await message_of(update).reply_text(
         f"🗑 Deleted article {article.id}: <b>{escape(article.title)}</b>"
     )
 
@@ -118,7 +114,7 @@ async def delete(update: Update, context: BotContext) -> None:
 async def articles(update: Update, context: BotContext) -> None:
     async with context.sessions() as session:
         rows = await repo.latest_articles(session, LATEST)
-    await _message(update).reply_text(
+    await message_of(update).reply_text(
         texts.article_list([(a.id, a.title, a.added_at) for a in rows])
     )
 
@@ -126,8 +122,8 @@ async def articles(update: Update, context: BotContext) -> None:
 @admin_only
 async def stats(update: Update, context: BotContext) -> None:
     async with context.sessions() as session:
-        view = await service.stats(session, context.now())
-    await _message(update).reply_text(texts.stats_text(view))
+        view = await repo.stats(session, context.now())
+    await message_of(update).reply_text(texts.stats_text(view))
 
 
 def add_handlers(app: Application) -> None:  # type: ignore[type-arg]

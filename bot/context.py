@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from telegram import Bot
+from telegram import Bot, Message, Update
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.config import Settings
@@ -82,6 +82,16 @@ class BotContext(CallbackContext[ExtBot[int], dict[Any, Any], dict[Any, Any], Ap
 
     def now(self) -> datetime:
         return self.bot_data.clock()
+
+    def sender_is_admin(self, update: Update) -> bool:
+        user = update.effective_user
+        return self.settings.is_admin(user.id if user else None)
+
+
+def message_of(update: Update) -> Message:
+    """The update's message; every handler here is registered for updates that have one."""
+    assert update.effective_message is not None
+    return update.effective_message
 
 
 BotApplication = Application[

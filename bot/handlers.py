@@ -6,7 +6,7 @@ import logging
 import traceback
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import (
     Application,
@@ -17,7 +17,7 @@ from telegram.ext import (
 )
 
 from bot import admin, service, texts
-from bot.context import BotContext
+from bot.context import BotContext, message_of
 from bot.delivery import MANUAL, compose_digest, send_digest
 from bot.digest import parse_payload, render_article
 from bot.keyboards import PAGE, START_PAGE, TOGGLE, UNSUBSCRIBE, tag_keyboard, unsubscribe_keyboard
@@ -40,11 +40,6 @@ logger = logging.getLogger(__name__)
 def _chat_id(update: Update) -> int:
     assert update.effective_chat is not None
     return update.effective_chat.id
-
-
-def _message(update: Update) -> Message:
-    assert update.effective_message is not None
-    return update.effective_message
 
 
 async def _subscriber(session: AsyncSession, update: Update, context: BotContext) -> Subscriber:
@@ -71,7 +66,7 @@ async def start(update: Update, context: BotContext) -> None:
             tags = await repo.tags_of_articles(session, [article.id]) if article else {}
         else:
             buttons, _ = await service.tag_page(session, subscriber, 0, size=service.START_TAGS)
-    message = _message(update)
+    message = message_of(update)
     if not payload:
         markup = tag_keyboard(buttons, page=START_PAGE) if buttons else None
         await message.reply_text(texts.WELCOME, reply_markup=markup)
@@ -91,9 +86,7 @@ async def start(update: Update, context: BotContext) -> None:
 
 
 async def help_command(update: Update, context: BotContext) -> None:
-    user = update.effective_user
-    is_admin = context.settings.is_admin(user.id if user else None)
-    await _message(update).reply_text(texts.help_text(is_admin))
+    await message_of(update).reply_text(texts.help_text(context.sender_is_admin(update)))
 
 
 MAX_TAGS_PER_COMMAND = 20
@@ -105,10 +98,10 @@ async def _typed_tags(
     """The tags after the command, or None once the user was told what is wrong."""
     tags = split_tag_list(_args_text(context))
     if not tags:
-        await _message(update).reply_text(texts.usage(command, example, question))
+        await message_of(update).reply_text(texts.usage(command, example, question))
         return None
     if len(tags) > MAX_TAGS_PER_COMMAND:
-        await _message(update).reply_text(
+        await message_of(update).reply_text(
             f"That is {len(tags)} tags; send at most {MAX_TAGS_PER_COMMAND} at a time."
         )
         return None
@@ -124,7 +117,7 @@ async def subscribe(update: Update, context: BotContext) -> None:
     async with context.sessions.begin() as session:
         subscriber = await _subscriber(session, update, context)
         result = await service.subscribe(session, subscriber, tags, context.now())
-    await _message(update).reply_text(texts.subscribe_reply(result))
+    await message_of(update).reply_text(texts.subscribe_reply(result))
 
 
 async def unsubscribe(update: Update, context: BotContext) -> None:
@@ -136,7 +129,7 @@ async def unsubscribe(update: Update, context: BotContext) -> None:
     async with context.sessions.begin() as session:
         subscriber = await _subscriber(session, update, context)
         removed, missing = await service.unsubscribe(session, subscriber, tags)
-    await _message(update).reply_text(texts.unsubscribe_reply(removed, missing))
+    await message_of(update).reply_text(texts.unsubscribe_reply(removed, missing))
 
 
 async def _subscriptions_view(
@@ -152,7 +145,7 @@ async def subscriptions(update: Update, context: BotContext) -> None:
     async with context.sessions.begin() as session:
         subscriber = await _subscriber(session, update, context)
     text, markup = await _subscriptions_view(context, subscriber)
-    await _message(update).reply_text(text, reply_markup=markup)
+    await message_of(update).reply_text(text, reply_markup=markup)
 
 
 async def tags(update: Update, context: BotContext) -> None:
@@ -160,9 +153,9 @@ async def tags(update: Update, context: BotContext) -> None:
         subscriber = await _subscriber(session, update, context)
         buttons, pages = await service.tag_page(session, subscriber, 0)
     if not buttons:
-        await _message(update).reply_text(texts.NO_TAGS)
+        await message_of(update).reply_text(texts.NO_TAGS)
         return
-    await _message(update).reply_text(
+    await message_of(update).reply_text(
         texts.tags_text(0, pages), reply_markup=tag_keyboard(buttons, page=0, pages=pages)
     )
 
@@ -186,7 +179,7 @@ async def digest(update: Update, context: BotContext) -> None:
         )
         has_tags = outbound is not None or bool(await repo.subscribed_tags(session, subscriber.id))
     if outbound is None:
-        await _message(update).reply_text(
+        await message_of(update).reply_text(
             texts.NOTHING_NEW if has_tags else texts.NO_SUBSCRIPTIONS
         )
         return
@@ -202,7 +195,7 @@ async def digest(update: Update, context: BotContext) -> None:
 async def settings(update: Update, context: BotContext) -> None:
     async with context.sessions.begin() as session:
         subscriber = await _subscriber(session, update, context)
-    await _message(update).reply_text(_settings_text(subscriber))
+    await message_of(update).reply_text(_settings_text(subscriber))
 
 
 def _settings_text(subscriber: Subscriber) -> str:
@@ -223,14 +216,14 @@ async def _change(update: Update, context: BotContext, **changes: object) -> Non
         for name, value in changes.items():
             setattr(subscriber, name, value)
         service.reschedule(subscriber, context.now())
-    await _message(update).reply_text("Saved.\n\n" + _settings_text(subscriber))
+    await message_of(update).reply_text("Saved.\n\n" + _settings_text(subscriber))
 
 
 async def set_time(update: Update, context: BotContext) -> None:
     try:
         value = parse_digest_time(_args_text(context))
     except ScheduleError as error:
-        await _message(update).reply_text(texts.usage("time", "07:30", str(error)))
+        await message_of(update).reply_text(texts.usage("time", "07:30", str(error)))
         return
     await _change(update, context, digest_time=value)
 
@@ -239,7 +232,7 @@ async def set_timezone(update: Update, context: BotContext) -> None:
     try:
         value = parse_timezone(_args_text(context))
     except ScheduleError as error:
-        await _message(update).reply_text(
+        await message_of(update).reply_text(
             texts.usage("timezone", "Europe/Kyiv", str(error))
             + " or <code>/timezone UTC+03:00</code>"
         )
@@ -257,14 +250,16 @@ async def set_frequency(update: Update, context: BotContext) -> None:
         or (args[0] == DAILY and len(args) > 1)
     ):
         problem = f"'{' '.join(args)}' is not daily or weekly." if args else "How often?"
-        await _message(update).reply_text(f"{problem}\nUsage: <code>/frequency {example}</code>")
+        await message_of(update).reply_text(f"{problem}\nUsage: <code>/frequency {example}</code>")
         return
     weekday = 0
     if args[0] == WEEKLY and len(args) == 2:
         try:
             weekday = parse_weekday(args[1])
         except ScheduleError as error:
-            await _message(update).reply_text(f"{error}\nUsage: <code>/frequency {example}</code>")
+            await message_of(update).reply_text(
+                f"{error}\nUsage: <code>/frequency {example}</code>"
+            )
             return
     await _change(update, context, frequency=args[0], weekday=weekday)
 
@@ -327,11 +322,11 @@ async def button(update: Update, context: BotContext) -> None:
 
 
 async def unknown_command(update: Update, context: BotContext) -> None:
-    await _message(update).reply_text(texts.UNKNOWN_COMMAND)
+    await message_of(update).reply_text(texts.UNKNOWN_COMMAND)
 
 
 async def not_understood(update: Update, context: BotContext) -> None:
-    await _message(update).reply_text(texts.NOT_UNDERSTOOD)
+    await message_of(update).reply_text(texts.NOT_UNDERSTOOD)
 
 
 async def on_error(update: object, context: BotContext) -> None:

@@ -9,12 +9,11 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.articles import ParsedArticle
 from bot.config import Settings
 from bot.schedule import next_due
 from bot.tags import MAX_TAG_LENGTH
 from bot.tags import Tag as TagName
-from bot.texts import StatsView, SubscribeResult
+from bot.texts import SubscribeResult
 from storage import repo
 from storage.models import Subscriber, Tag
 
@@ -132,23 +131,3 @@ async def tag_page(
     rows = await repo.popular_tags(session, limit=size, offset=page * size)
     mine = {t.id for t in await repo.subscribed_tags(session, subscriber.id)}
     return [TagButton(t.id, t.name, n, t.id in mine) for t, n in rows], pages
-
-
-async def store_article(
-    session: AsyncSession, article: ParsedArticle, now: datetime
-) -> tuple[int, repo.Outcome]:
-    row, outcome = await repo.upsert_article(session, article, now=now)
-    return row.id, outcome
-
-
-async def stats(session: AsyncSession, now: datetime) -> StatsView:
-    s = await repo.stats(session, now)
-    return StatsView(
-        articles=s.articles,
-        tags=s.tags,
-        active=s.subscribers_active,
-        paused=s.subscribers_paused,
-        blocked=s.subscribers_blocked,
-        subscriptions=s.subscriptions,
-        digests_24h=s.digests_sent_24h,
-    )

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from html import escape
+from typing import Protocol
 
 from bot.schedule import describe_schedule, tzinfo_for
 
@@ -132,25 +133,40 @@ def settings_text(
     )
 
 
-@dataclass(frozen=True)
-class StatsView:
-    articles: int
-    tags: int
-    active: int
-    paused: int
-    blocked: int
-    subscriptions: int
-    digests_24h: int
+class StatsLike(Protocol):
+    """What /stats shows (storage.repo.Stats is one)."""
+
+    @property
+    def articles(self) -> int: ...
+
+    @property
+    def tags(self) -> int: ...
+
+    @property
+    def subscribers_active(self) -> int: ...
+
+    @property
+    def subscribers_paused(self) -> int: ...
+
+    @property
+    def subscribers_blocked(self) -> int: ...
+
+    @property
+    def subscriptions(self) -> int: ...
+
+    @property
+    def digests_sent_24h(self) -> int: ...
 
 
-def stats_text(view: StatsView) -> str:
+def stats_text(view: StatsLike) -> str:
     return (
         "<b>Stats</b>\n"
         f"Articles: {view.articles}\n"
         f"Tags in use: {view.tags}\n"
-        f"Subscribers: {view.active} active, {view.paused} paused, {view.blocked} blocked\n"
+        f"Subscribers: {view.subscribers_active} active, {view.subscribers_paused} paused, "
+        f"{view.subscribers_blocked} blocked\n"
         f"Subscriptions: {view.subscriptions}\n"
-        f"Digests sent in the last 24 h: {view.digests_24h}"
+        f"Digests sent in the last 24 h: {view.digests_sent_24h}"
     )
 
 
