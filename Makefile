@@ -36,7 +36,7 @@ run: $(STAMP)
 	$(BIN)/newsbot run --import seeds/
 
 demo: $(STAMP)
-	$(BIN)/newsbot demo
+	$(BIN)/newsbot-demo
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

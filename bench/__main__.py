@@ -27,11 +27,11 @@ import httpx
 from sqlalchemy import text
 
 from bench.population import FULL, SMOKE, Population, Size
-from bot.app import build_application, opened
+from bot.app import build_application, opened, running
 from bot.config import Settings
 from bot.delivery import PassReport, TagIndex, compose_due_batch
-from bot.emulator.client import EmulatorClient
 from bot.importer import import_files
+from emulator.client import EmulatorClient
 from storage.db import create_engine, create_sessionmaker, upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -163,7 +163,7 @@ class EmulatorProcess:
 
     def __enter__(self) -> EmulatorProcess:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "emulator", "--port", str(self.port), "--token", TOKEN],
+            [sys.executable, "-m", "emulator", "--port", str(self.port), "--token", TOKEN],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             cwd=ROOT,
@@ -370,10 +370,7 @@ def run_interactive(url: str, samples: int, subscribers: int) -> None:
             settings = settings_for(url, emulator.url)
             app = build_application(settings, delivery=False)
             client = EmulatorClient(emulator.url)
-            async with opened(app):
-                assert app.updater is not None
-                await app.updater.start_polling(poll_interval=0, timeout=5)
-                await app.start()
+            async with running(app, poll_timeout=5):
 
                 async def latency(chat: int, command: str) -> float:
                     cursor = max([0] + [e["seq"] for e in await client.events(chat)])
@@ -397,8 +394,6 @@ def run_interactive(url: str, samples: int, subscribers: int) -> None:
                     await latency(c, f"/subscribe topic {1 + c % 250:03d}")
                     for c in chats[samples : 2 * samples]
                 ]
-                await app.updater.stop()
-                await app.stop()
             await client.aclose()
             for name, values in (("digest", digest), ("subscribe", subscribe)):
                 cuts = statistics.quantiles(values, n=20)

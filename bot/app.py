@@ -25,6 +25,8 @@ from bot.texts import COMMANDS
 
 logger = logging.getLogger(__name__)
 
+ALLOWED_UPDATES = ["message", "callback_query"]
+
 
 async def _post_init(app: BotApplication) -> None:
     await app.bot_data.open(app.bot)
@@ -51,6 +53,29 @@ async def opened(app: BotApplication) -> AsyncIterator[BotApplication]:
         finally:
             if app.post_shutdown is not None:
                 await app.post_shutdown(app)
+
+
+@asynccontextmanager
+async def running(
+    app: BotApplication, *, polling: bool = True, poll_timeout: int = 10
+) -> AsyncIterator[BotApplication]:
+    """Open the application, start long polling (when asked) and the job queue; on exit
+    stop them in the order run_polling does. The worker, the demo, the benchmarks and
+    the tests all run the bot through this."""
+    async with opened(app):
+        if polling:
+            assert app.updater is not None
+            await app.updater.start_polling(
+                poll_interval=0, timeout=poll_timeout, allowed_updates=ALLOWED_UPDATES
+            )
+        await app.start()
+        try:
+            yield app
+        finally:
+            if polling:
+                assert app.updater is not None
+                await app.updater.stop()
+            await app.stop()
 
 
 async def register_commands(app: BotApplication) -> None:

@@ -64,30 +64,28 @@ def cmd_db(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from bot.app import build_application
+    from bot.app import ALLOWED_UPDATES, build_application
 
     settings = _settings(need_token=True)
     if args.import_paths and asyncio.run(_import(settings, args.import_paths)):
         logger.warning("some files did not import; starting anyway")
     app = build_application(settings, delivery=not args.no_delivery)
     # run_polling stops cleanly on SIGINT and SIGTERM and runs post_shutdown.
-    app.run_polling(allowed_updates=["message", "callback_query"])
+    app.run_polling(allowed_updates=ALLOWED_UPDATES)
     return 0
 
 
 async def _run_until_signal(settings: Settings) -> None:
-    from bot.app import build_application, opened
+    from bot.app import build_application, running
 
     app = build_application(settings, handlers=False, delivery=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with opened(app):
-        await app.start()
+    async with running(app, polling=False):
         logger.info("worker delivering every %.0f s", settings.delivery_interval_seconds)
         await stop.wait()
-        await app.stop()
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -107,30 +105,6 @@ async def _deliver_once(settings: Settings) -> str:
 def cmd_deliver(args: argparse.Namespace) -> int:
     print(asyncio.run(_deliver_once(_settings(need_token=True))))
     return 0
-
-
-def cmd_emulator(args: argparse.Namespace) -> int:
-    from bot.emulator.server import Emulator
-
-    async def serve() -> None:
-        emulator = Emulator(args.token, port=args.port)
-        url = await emulator.start()
-        print(f"Bot API emulator at {url} (token {args.token}); Ctrl-C stops it", flush=True)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        await stop.wait()
-        await emulator.stop()
-
-    asyncio.run(serve())
-    return 0
-
-
-def cmd_demo(args: argparse.Namespace) -> int:
-    from bot.demo import run_demo
-
-    return run_demo(seeds=args.seeds, database=args.database)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -162,20 +136,6 @@ def parser() -> argparse.ArgumentParser:
     db.add_argument("action", choices=["upgrade"])
     db.set_defaults(func=cmd_db)
 
-    emu = commands.add_parser("emulator", help="run the Bot API emulator on loopback")
-    emu.add_argument("--port", type=int, default=8081)
-    emu.add_argument("--token", default="123456:TEST-TOKEN")
-    emu.set_defaults(func=cmd_emulator)
-
-    demo = commands.add_parser("demo", help="chat with the bot in this terminal, no token")
-    demo.add_argument("--seeds", type=Path, default=Path("seeds"))
-    demo.add_argument(
-        "--database",
-        type=Path,
-        default=None,
-        help="SQLite file to use (default: a fresh temporary one)",
-    )
-    demo.set_defaults(func=cmd_demo)
     return root
 
 

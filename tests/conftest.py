@@ -3,46 +3,65 @@ the Bot API emulator on loopback, and the real Application polling it."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.context import BotApplication
-from bot.emulator.client import Chat, EmulatorClient
-from bot.emulator.server import Emulator
+from emulator import Chat, Emulator, EmulatorClient
 from storage.db import create_engine, create_sessionmaker, upgrade
 from tests.auxil.clock import FakeClock
+from tests.auxil.postgres import (
+    SERVER_URL,
+    SKIP_REASON,
+    create_database,
+    drop_database,
+    reset_schema,
+)
 from tests.auxil.running import running_bot
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 ADMIN_ID = 9001
 USER_ID = 1001
+T = TypeVar("T")
 
-BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+BACKENDS = [
+    "sqlite",
+    pytest.param("postgresql", marks=pytest.mark.skipif(not SERVER_URL, reason=SKIP_REASON)),
+]
 
 
-async def reset_postgres(url: str) -> None:
-    engine = create_engine(url)
+def _run_aside(coroutine: Coroutine[Any, Any, T]) -> T:
+    # Session fixtures may first be asked for from inside a test's running event loop.
+    with ThreadPoolExecutor(1) as aside:
+        return aside.submit(asyncio.run, coroutine).result()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """The run's own PostgreSQL database (see tests/auxil/postgres.py)."""
+    if not SERVER_URL:
+        pytest.skip(SKIP_REASON)
+    url = _run_aside(create_database(SERVER_URL))
     try:
-        async with engine.begin() as connection:
-            await connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            await connection.execute(text("CREATE SCHEMA public"))
+        yield url
     finally:
-        await engine.dispose()
+        _run_aside(drop_database(SERVER_URL, url))
 
 
 @pytest.fixture(params=BACKENDS)
 async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
-    url = os.environ["TEST_DATABASE_URL"]
-    await reset_postgres(url)
+    url: str = request.getfixturevalue("postgres_url")
+    await reset_schema(url)
     return url
 
 

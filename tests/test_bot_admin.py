@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from bot.context import BotApplication
-from bot.emulator.client import Chat
+from emulator.client import Chat
 from storage.models import Article
 
 ARTICLE = """Science 2026-11-20T10:00:00+00:00

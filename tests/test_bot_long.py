@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.context import BotApplication
 from bot.digest import MESSAGE_LIMIT, tg_len
-from bot.emulator.client import Chat
+from emulator.client import Chat
 
 PARAGRAPH = (
     "This paragraph describes one part of a very long report in plain words, and it goes on "

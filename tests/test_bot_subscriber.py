@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 from bot.context import BotApplication
-from bot.emulator.client import Chat
 from bot.texts import COMMANDS
+from emulator.client import Chat
 
 SEED_TITLE = "Britain holds secret talks with russia on Ukraine"
 SEED_SUMMARY = (

@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from bot.config import Settings
 from bot.context import BotApplication
 from bot.delivery import LEASE, SCHEDULED, compose_digest
-from bot.emulator.client import Chat, EmulatorClient
 from bot.importer import import_files
+from emulator.client import Chat, EmulatorClient
 from storage import repo
 from storage.models import Digest, Subscriber
 from tests.auxil.clock import FakeClock

@@ -6,8 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.demo import render
-from bot.emulator.client import BotMessage
+from demo.chat import render
+from emulator.client import BotMessage
 from tests.conftest import SEEDS
 
 SEED_TITLE = "Britain holds secret talks with russia on Ukraine"
@@ -18,7 +18,7 @@ SEED_SUMMARY = (
 
 def run_demo(script: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "bot", "demo", "--seeds", str(SEEDS)],
+        [sys.executable, "-m", "demo", "--seeds", str(SEEDS)],
         input=script,
         capture_output=True,
         text=True,

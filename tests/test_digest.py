@@ -15,7 +15,7 @@ from bot.digest import (
     select_articles,
     tg_len,
 )
-from bot.emulator.html import parse_html
+from emulator.html import parse_html
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 

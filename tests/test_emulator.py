@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from bot.emulator.html import EntityParseError, parse_html
-from bot.emulator.server import Emulator
+from emulator.html import EntityParseError, parse_html
+from emulator.server import Emulator
 
 
 def test_parse_html_text_and_entities() -> None:

@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.config import Settings
-from bot.emulator.client import Chat, EmulatorClient
-from bot.emulator.server import Emulator
 from bot.importer import import_files
+from emulator.client import Chat, EmulatorClient
+from emulator.server import Emulator
 from storage.db import create_engine, create_sessionmaker, upgrade
 from tests.auxil.population import add_subscriber
 from tests.conftest import ROOT, SEEDS

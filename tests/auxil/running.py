@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from bot.app import build_application, opened
+from bot.app import build_application, running
 from bot.config import Settings
 from bot.context import BotApplication, Clock
 from bot.delivery import RetryPolicy
@@ -28,15 +28,5 @@ async def running_bot(
         delivery=delivery,
         retry_policy=retry_policy or RetryPolicy(attempts=3, backoff=0.05),
     )
-    async with opened(app):
-        if polling:
-            assert app.updater is not None
-            await app.updater.start_polling(poll_interval=0, timeout=1)
-        await app.start()
-        try:
-            yield app
-        finally:
-            if polling:
-                assert app.updater is not None
-                await app.updater.stop()
-            await app.stop()
+    async with running(app, polling=polling, poll_timeout=1):
+        yield app

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from html import unescape
 from typing import Any
 
+from emulator.utf16 import utf16_len
+
 _TAG = re.compile(
     r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)((?:\s+[a-zA-Z-]+\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s>\"']+))*)\s*>"
 )
@@ -41,10 +43,6 @@ class _Open:
     name: str
     start: int
     url: str | None
-
-
-def _utf16(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
 
 
 def parse_html(source: str) -> tuple[str, list[dict[str, Any]]]:
@@ -114,11 +112,11 @@ def parse_html(source: str) -> tuple[str, list[dict[str, Any]]]:
                 )
             char = unescape(match.group(0))
             out.append(char)
-            length += _utf16(char)
+            length += utf16_len(char)
             i = match.end()
             continue
         out.append(ch)  # a bare '>' is fine in text, as in HTML
-        length += _utf16(ch)
+        length += utf16_len(ch)
         i += 1
     if stack:
         raise EntityParseError(

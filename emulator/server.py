@@ -12,6 +12,7 @@ import contextlib
 import itertools
 import json
 import logging
+import re
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -19,7 +20,8 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.emulator.html import EntityParseError, parse_html
+from emulator.html import EntityParseError, parse_html
+from emulator.utf16 import utf16_len
 
 logger = logging.getLogger(__name__)
 
@@ -80,11 +82,20 @@ class ChatLog:
     changed: asyncio.Event = field(default_factory=asyncio.Event)
 
 
+_TOKEN = re.compile(r"([0-9]{1,20}):[A-Za-z0-9_-]{1,100}")
+
+
+def bot_id_of(token: str) -> int:
+    """The bot's user id: the part of a token before the colon."""
+    match = _TOKEN.fullmatch(token)
+    return int(match.group(1)) if match else 1
+
+
 class EmulatorState:
     def __init__(self, token: str, bot_username: str) -> None:
         self.token = token
         self.bot_user = {
-            "id": int(token.split(":", 1)[0]) if token.split(":", 1)[0].isdigit() else 1,
+            "id": bot_id_of(token),
             "is_bot": True,
             "first_name": "Newsbot",
             "username": bot_username,
@@ -110,6 +121,8 @@ class EmulatorState:
         self.commands: list[dict[str, Any]] = []
         self.counters: dict[str, int] = defaultdict(int)
         self.sleep_per_request = 0.0
+        # Set by Emulator.stop(): parked long polls and event waits return at once.
+        self.closing = asyncio.Event()
 
     # -------------------------------------------------------------- users' side
 
@@ -139,9 +152,7 @@ class EmulatorState:
         if not text.startswith("/"):
             return []
         command = text.split(maxsplit=1)[0] if text.strip() else text
-        return [
-            {"type": "bot_command", "offset": 0, "length": len(command.encode("utf-16-le")) // 2}
-        ]
+        return [{"type": "bot_command", "offset": 0, "length": utf16_len(command)}]
 
     async def user_text(self, user_id: int, text: str, first_name: str) -> dict[str, Any]:
         message = self._user_message(user_id, first_name) | {"text": text}
@@ -308,7 +319,8 @@ class EmulatorState:
             text, entities = raw, []
         if not text.strip():
             raise ApiError(400, "Bad Request: message text is empty")
-        if len(text.encode("utf-16-le")) // 2 > MESSAGE_LIMIT:
+        # Telegram counts the text after entity parsing: markup and hrefs are free.
+        if utf16_len(text) > MESSAGE_LIMIT:
             raise ApiError(400, "Bad Request: message is too long")
         markup = params.get("reply_markup")
         if markup is not None:
@@ -366,8 +378,12 @@ class Emulator:
         bot_username: str = "newsbot_demo_bot",
         host: str = "127.0.0.1",
         port: int = 0,
+        adopt_token: bool = False,
     ) -> None:
         self.state = EmulatorState(token, bot_username)
+        # Standalone, the emulator serves whichever well-formed token the first bot
+        # brings, so that any TELEGRAM_BOT_TOKEN works against it; tests pin one.
+        self.adopt_token = adopt_token
         self.host = host
         self.port = port
         self._runner: web.AppRunner | None = None
@@ -376,6 +392,17 @@ class Emulator:
     @property
     def token(self) -> str:
         return self.state.token
+
+    def _authorized(self, token: str) -> bool:
+        if token == self.state.token:
+            return True
+        if self.adopt_token and _TOKEN.fullmatch(token):
+            self.adopt_token = False
+            self.state.token = token
+            self.state.bot_user["id"] = bot_id_of(token)
+            logger.warning("serving the bot with id %s (the token it brought)", bot_id_of(token))
+            return True
+        return False
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=64 * 1024 * 1024)
@@ -396,15 +423,16 @@ class Emulator:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port, backlog=1024)
         await site.start()
-        server = site._server
-        assert server is not None
-        sockets = getattr(server, "sockets", None) or []
-        self.port = sockets[0].getsockname()[1]
+        self.port = self._runner.addresses[0][1]
         self.url = f"http://{self.host}:{self.port}"
         return self.url
 
     async def stop(self) -> None:
+        """Release every parked request first: cleanup waits for open handlers to end."""
         if self._runner is not None:
+            self.state.closing.set()
+            for log in self.state.chats.values():
+                log.changed.set()
             async with self.state.new_update:
                 self.state.new_update.notify_all()
             await self._runner.cleanup()
@@ -415,7 +443,7 @@ class Emulator:
     async def _api(self, request: web.Request) -> web.Response:
         state = self.state
         method = request.match_info["method"]
-        if request.match_info["token"] != state.token:
+        if not self._authorized(request.match_info["token"]):
             return _error(ApiError(401, "Unauthorized"))
         try:
             params = await _params(request)
@@ -480,17 +508,19 @@ class Emulator:
             state.updates = [u for u in state.updates if u["update_id"] >= offset]
         deadline = time.monotonic() + timeout
         async with state.new_update:
-            while not state.updates and (left := deadline - time.monotonic()) > 0:
+            while (
+                not state.updates
+                and not state.closing.is_set()
+                and (left := deadline - time.monotonic()) > 0
+            ):
                 try:
                     await asyncio.wait_for(state.new_update.wait(), left)
                 except TimeoutError:
                     break
-                if self._runner is None:
-                    break
         return state.updates[:limit]
 
     async def _file(self, request: web.Request) -> web.StreamResponse:
-        if request.match_info["token"] != self.state.token:
+        if not self._authorized(request.match_info["token"]):
             return web.Response(status=401, text="Unauthorized")
         wanted = request.match_info["path"]
         for path, content in self.state.files.values():
@@ -540,7 +570,7 @@ class Emulator:
         while True:
             events = [e for e in log.events if e["seq"] > after and e["kind"] in kinds]
             left = deadline - time.monotonic()
-            if len(events) >= count or left <= 0:
+            if len(events) >= count or left <= 0 or self.state.closing.is_set():
                 return web.json_response(events)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(log.changed.wait(), left)

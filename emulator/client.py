@@ -7,6 +7,8 @@ from typing import Any
 
 import httpx
 
+from emulator.utf16 import utf16_slice
+
 
 @dataclass
 class BotMessage:
@@ -50,9 +52,7 @@ class BotMessage:
         return [self.entity_text(e) for e in self.entities if e["type"] == "bold"]
 
     def entity_text(self, entity: dict[str, Any]) -> str:
-        encoded = self.text.encode("utf-16-le")
-        start, end = entity["offset"] * 2, (entity["offset"] + entity["length"]) * 2
-        return encoded[start:end].decode("utf-16-le")
+        return utf16_slice(self.text, entity["offset"], entity["length"])
 
 
 class EmulatorClient:

@@ -9,6 +9,8 @@ with bold, links and numbered buttons.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import signal
 import sys
 import tempfile
 import threading
@@ -16,13 +18,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot.app import build_application, opened
+from bot.app import build_application, running
 from bot.config import Settings
 from bot.context import BotApplication
-from bot.emulator.client import BotMessage, EmulatorClient
-from bot.emulator.server import Emulator
 from bot.importer import import_files
 from bot.logs import setup_logging
+from emulator import BotMessage, Emulator, EmulatorClient
+from emulator.utf16 import utf16_index
 from storage import repo
 
 USER_ID = 1001
@@ -39,19 +41,10 @@ HELP = """Demo commands (everything else goes to the bot):
 After /add, type the article and end it with a line holding a single '.'."""
 
 
-def _utf16_to_index(text: str) -> list[int]:
-    """Map each UTF-16 offset to a str index (Telegram entities count UTF-16 units)."""
-    mapping: list[int] = []
-    for index, char in enumerate(text):
-        mapping.extend([index] * (2 if ord(char) > 0xFFFF else 1))
-    mapping.append(len(text))
-    return mapping
-
-
 def render(message: BotMessage, *, ansi: bool) -> str:
     """The message as a person would read it: bold as bold, links with their URL."""
     text = message.text
-    index = _utf16_to_index(text)
+    index = utf16_index(text)
     inserts: list[tuple[int, int, str]] = []  # (position, order, marker)
     bold_on, bold_off = ("\033[1m", "\033[0m") if ansi else ("*", "*")
     for entity in message.entities:
@@ -196,7 +189,24 @@ class Demo:
         await self.show_replies()
 
 
+async def _chat(demo: Demo, terminal: Terminal, stream: TextIO) -> None:
+    while True:
+        demo.out(demo.prompt)
+        line = await terminal.line()
+        if line is None:
+            demo.out("\n")
+            return
+        if not stream.isatty():
+            demo.out(line + "\n")  # echo scripted input, so the transcript reads well
+        if not await demo.handle(line, terminal):
+            return
+
+
 async def _demo(seeds: Path, database: Path | None, stream: TextIO) -> int:
+    def out(text: str) -> None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
     with tempfile.TemporaryDirectory(prefix="newsbot-demo-") as tmp:
         db_path = database or Path(tmp) / "demo.db"
         emulator = Emulator()
@@ -210,38 +220,26 @@ async def _demo(seeds: Path, database: Path | None, stream: TextIO) -> int:
             log_level="WARNING",
         )
         setup_logging(settings.log_level, settings.telegram_bot_token)
-        app = build_application(settings)
         client = EmulatorClient(emulator.url)
-
-        def out(text: str) -> None:
-            sys.stdout.write(text)
-            sys.stdout.flush()
-
         try:
-            async with opened(app):
-                assert app.updater is not None
-                await app.updater.start_polling(poll_interval=0, timeout=5)
-                await app.start()
+            async with running(build_application(settings), poll_timeout=5) as app:
                 report = await import_files(app.bot_data.sessions, [seeds], progress=False)
                 out(
                     f"newsbot demo: {report.summary()} from {seeds}/; "
                     f"database {db_path}; Bot API emulator at {emulator.url}\n"
                     f"{HELP}\nStart with /start, or /subscribe negotiations then /digest.\n\n"
                 )
-                demo = Demo(app, client, out)
-                terminal = Terminal(stream)
-                while True:
-                    out(demo.prompt)
-                    line = await terminal.line()
-                    if line is None:
-                        out("\n")
-                        break
-                    if not stream.isatty():
-                        out(line + "\n")  # echo scripted input, so the transcript reads well
-                    if not await demo.handle(line, terminal):
-                        break
-                await app.updater.stop()
-                await app.stop()
+                chat = asyncio.create_task(_chat(Demo(app, client, out), Terminal(stream), stream))
+                # Ctrl-C leaves the way /quit does, whatever the chat was waiting for.
+                loop = asyncio.get_running_loop()
+                loop.add_signal_handler(signal.SIGINT, chat.cancel)
+                try:
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await chat
+                finally:
+                    loop.remove_signal_handler(signal.SIGINT)
+                if chat.cancelled():
+                    out("\n")
         finally:
             await client.aclose()
             await emulator.stop()
@@ -253,7 +251,4 @@ def run_demo(*, seeds: Path, database: Path | None, stream: Any = None) -> int:
     if not seeds.is_dir():
         print(f"newsbot demo: no seeds directory at {seeds}", file=sys.stderr)
         return 2
-    try:
-        return asyncio.run(_demo(seeds, database, stream or sys.stdin))
-    except KeyboardInterrupt:
-        return 130
+    return asyncio.run(_demo(seeds, database, stream or sys.stdin))
