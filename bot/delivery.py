@@ -30,7 +30,7 @@ from bot.digest import (
     render_digest,
     select_articles,
 )
-from bot.service import reschedule
+from bot.schedule import reschedule
 from storage import repo
 from storage.models import Subscriber
 

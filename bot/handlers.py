@@ -29,6 +29,7 @@ from bot.schedule import (
     parse_digest_time,
     parse_timezone,
     parse_weekday,
+    reschedule,
 )
 from bot.tags import Tag, split_tag_list
 from storage import repo
@@ -59,7 +60,7 @@ async def start(update: Update, context: BotContext) -> None:
         subscriber = await _subscriber(session, update, context)
         if subscriber.blocked:  # they came back: deliver again
             subscriber.blocked = False
-            service.reschedule(subscriber, context.now())
+            reschedule(subscriber, context.now())
         if payload:
             article_id = parse_payload(payload)
             article = await repo.get_article(session, article_id) if article_id else None
@@ -215,7 +216,7 @@ async def _change(update: Update, context: BotContext, **changes: object) -> Non
         subscriber = await _subscriber(session, update, context)
         for name, value in changes.items():
             setattr(subscriber, name, value)
-        service.reschedule(subscriber, context.now())
+        reschedule(subscriber, context.now())
     await message_of(update).reply_text("Saved.\n\n" + _settings_text(subscriber))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
+from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DAILY = "daily"
@@ -112,3 +113,24 @@ def describe_schedule(digest_time: time, frequency: str, weekday: int) -> str:
     if frequency == WEEKLY:
         return f"weekly on {WEEKDAYS[weekday].capitalize()} at {when}"
     return f"daily at {when}"
+
+
+class Scheduled(Protocol):
+    """What has a digest schedule (storage.models.Subscriber is one)."""
+
+    digest_time: time
+    timezone: str
+    frequency: str
+    weekday: int
+    next_due_at: datetime
+
+
+def reschedule(subscriber: Scheduled, now: datetime) -> None:
+    """Set the next digest from the subscriber's current settings, counting from now."""
+    subscriber.next_due_at = next_due(
+        now,
+        digest_time=subscriber.digest_time,
+        timezone_name=subscriber.timezone,
+        frequency=subscriber.frequency,
+        weekday=subscriber.weekday,
+    )

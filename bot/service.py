@@ -41,17 +41,6 @@ async def ensure_subscriber(
     return subscriber
 
 
-def reschedule(subscriber: Subscriber, now: datetime) -> None:
-    """Set the next digest from the subscriber's current settings, counting from now."""
-    subscriber.next_due_at = next_due(
-        now,
-        digest_time=subscriber.digest_time,
-        timezone_name=subscriber.timezone,
-        frequency=subscriber.frequency,
-        weekday=subscriber.weekday,
-    )
-
-
 def suggest(key: str, vocabulary: dict[str, str], limit: int = 3) -> list[str]:
     """Display names of known tags close to ``key`` ("negotiatons" -> "negotiations")."""
     close = difflib.get_close_matches(key, list(vocabulary), n=limit, cutoff=0.75)

@@ -17,6 +17,7 @@ from bot.context import BotApplication
 from emulator import Chat, Emulator, EmulatorClient
 from storage.db import create_engine, create_sessionmaker, upgrade
 from tests.auxil.clock import FakeClock
+from tests.auxil.data import ADMIN_ID, SEEDS, USER_ID
 from tests.auxil.postgres import (
     SERVER_URL,
     SKIP_REASON,
@@ -26,10 +27,6 @@ from tests.auxil.postgres import (
 )
 from tests.auxil.running import running_bot
 
-ROOT = Path(__file__).resolve().parent.parent
-SEEDS = ROOT / "seeds"
-ADMIN_ID = 9001
-USER_ID = 1001
 T = TypeVar("T")
 
 BACKENDS = [

@@ -7,11 +7,7 @@ import re
 from bot.context import BotApplication
 from bot.texts import COMMANDS
 from emulator.client import Chat
-
-SEED_TITLE = "Britain holds secret talks with russia on Ukraine"
-SEED_SUMMARY = (
-    "British and russian officials held a number of diplomatic talks amid the war in Ukraine."
-)
+from tests.auxil.data import SEED_SUMMARY, SEED_TITLE
 
 
 async def test_start_welcomes_with_popular_tags_as_buttons(

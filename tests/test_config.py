@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from datetime import time
 from pathlib import Path
 
@@ -11,8 +9,7 @@ import pytest
 
 from bot.cli import NO_TOKEN
 from bot.config import ConfigError, load_settings
-
-BASE = {"PATH": "/usr/bin:/bin"}
+from tests.auxil.cli import base_environment, newsbot
 
 
 def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -75,27 +72,15 @@ def test_wrong_values_name_the_variable(
 
 
 def test_cli_exits_2_on_a_wrong_setting(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "bot", "import", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        check=False,
-        env={**BASE, "DIGEST_MAX_ITEMS": "-1"},
+    done = newsbot(
+        "import", str(tmp_path), cwd=tmp_path, env=base_environment(DIGEST_MAX_ITEMS="-1")
     )
     assert done.returncode == 2
     assert done.stderr.startswith("Configuration error: DIGEST_MAX_ITEMS:")
 
 
 def test_run_without_a_token_explains_in_one_line(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "bot", "run"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        check=False,
-        env=BASE,
-    )
+    done = newsbot("run", cwd=tmp_path)
     assert done.returncode == 2
     assert done.stderr == NO_TOKEN + "\n"
     assert "TELEGRAM_BOT_TOKEN" in NO_TOKEN

@@ -16,12 +16,9 @@ from emulator.client import Chat, EmulatorClient
 from storage import repo
 from storage.models import Digest, Subscriber
 from tests.auxil.clock import FakeClock
+from tests.auxil.data import SEED_TITLE, SEEDS, USER_ID, article
 from tests.auxil.population import add_subscriber, next_due_of
 from tests.auxil.running import running_bot
-from tests.conftest import SEEDS, USER_ID
-from tests.test_repo import article
-
-SEED_TITLE = "Britain holds secret talks with russia on Ukraine"
 
 
 async def bot_messages(emu: EmulatorClient, chat_id: int) -> list[str]:

@@ -8,12 +8,7 @@ from pathlib import Path
 
 from demo.chat import render
 from emulator.client import BotMessage
-from tests.conftest import SEEDS
-
-SEED_TITLE = "Britain holds secret talks with russia on Ukraine"
-SEED_SUMMARY = (
-    "British and russian officials held a number of diplomatic talks amid the war in Ukraine."
-)
+from tests.auxil.data import SEED_SUMMARY, SEED_TITLE, SEEDS
 
 
 def run_demo(script: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -12,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.importer import import_files
 from storage.models import Article, ArticleTag, Tag
-from tests.conftest import SEEDS
+from tests.auxil.cli import base_environment, newsbot
+from tests.auxil.data import SEEDS
 
 SEED_COUNT = len(list(SEEDS.glob("*.txt")))
 
@@ -107,26 +106,12 @@ async def test_bad_files_are_reported_and_good_ones_imported(
 def test_cli_reports_and_exits_non_zero_on_failure(tmp_path: Path) -> None:
     shutil.copy(SEEDS / "000_6477664cfccc58b9.txt", tmp_path / "good.txt")
     (tmp_path / "bad.txt").write_text("Politics 2026-01-01T00:00:00+00:00\n\n", "utf-8")
-    env = {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}", "PATH": "/usr/bin:/bin"}
-    run = subprocess.run(
-        [sys.executable, "-m", "bot", "import", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        check=False,
-    )
+    env = base_environment(DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}")
+    run = newsbot("import", str(tmp_path), cwd=tmp_path, env=env)
     assert run.returncode == 1
     assert run.stdout.strip() == "1 added, 0 updated, 0 unchanged, 1 failed"
     assert f"{tmp_path / 'bad.txt'}: line 2: expected the source name" in run.stderr
-    again = subprocess.run(
-        [sys.executable, "-m", "bot", "import", str(tmp_path / "good.txt")],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        check=False,
-    )
+    again = newsbot("import", str(tmp_path / "good.txt"), cwd=tmp_path, env=env)
     assert again.returncode == 0
     assert again.stdout.strip() == "0 added, 0 updated, 1 unchanged, 0 failed"
 

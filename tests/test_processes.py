@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
 from datetime import UTC, datetime, timedelta
@@ -14,20 +13,20 @@ from bot.importer import import_files
 from emulator.client import Chat, EmulatorClient
 from emulator.server import Emulator
 from storage.db import create_engine, create_sessionmaker, upgrade
+from tests.auxil.cli import base_environment
+from tests.auxil.data import ROOT, SEEDS
 from tests.auxil.population import add_subscriber
-from tests.conftest import ROOT, SEEDS
 
 
 def environment(emulator: Emulator, db_url: str, **extra: str) -> dict[str, str]:
-    return {
-        **{k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")},
-        "DATABASE_URL": db_url,
-        "TELEGRAM_BOT_TOKEN": emulator.token,
-        "TELEGRAM_API_URL": emulator.url,
-        "ADMIN_IDS": "9001",
-        "RATE_LIMIT_PER_CHAT_SECONDS": "0",
+    return base_environment(
+        DATABASE_URL=db_url,
+        TELEGRAM_BOT_TOKEN=emulator.token,
+        TELEGRAM_API_URL=emulator.url,
+        ADMIN_IDS="9001",
+        RATE_LIMIT_PER_CHAT_SECONDS="0",
         **extra,
-    }
+    )
 
 
 async def stop(process: asyncio.subprocess.Process, sig: int) -> tuple[int, str]:

@@ -11,19 +11,13 @@ from sqlalchemy import event, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.articles import ParsedArticle, parse_article
 from bot.tags import make_tag
 from storage import repo
 from storage.db import create_engine, create_sessionmaker, upgrade
 from storage.models import ArticleTag, Subscriber
+from tests.auxil.data import article
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
-
-
-def article(title: str, tags: str, published: str = "2026-11-01T10:00:00+00:00") -> ParsedArticle:
-    return parse_article(
-        f"Science {published}\nScience Desk\n{title}\n\n{tags}\n\nBody of {title}. More.\n"
-    )
 
 
 async def new_subscriber(session: AsyncSession, chat_id: int) -> Subscriber:

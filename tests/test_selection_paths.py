@@ -12,8 +12,8 @@ from bot.config import Settings
 from bot.delivery import TagIndex
 from bot.digest import select_articles
 from storage import repo
+from tests.auxil.data import article
 from tests.auxil.population import add_subscriber
-from tests.test_repo import article
 
 NOW = datetime(2026, 11, 28, 12, tzinfo=UTC)
 

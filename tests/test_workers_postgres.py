@@ -7,7 +7,6 @@ reported so, when TEST_DATABASE_URL is not set.
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import sys
 from collections import Counter
@@ -21,9 +20,10 @@ from emulator.client import EmulatorClient
 from emulator.server import Emulator
 from storage.db import create_engine, create_sessionmaker, upgrade
 from storage.models import Digest
+from tests.auxil.cli import base_environment
+from tests.auxil.data import ROOT, SEEDS
 from tests.auxil.population import add_subscriber
 from tests.auxil.postgres import reset_schema
-from tests.conftest import ROOT, SEEDS
 
 WORKERS = 3
 SUBSCRIBERS = 300
@@ -64,15 +64,14 @@ async def test_three_workers_deliver_each_digest_exactly_once(
             now=now,
             due_at=now - timedelta(minutes=1),
         )
-    env = {
-        **{k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")},
-        "DATABASE_URL": postgres_url,
-        "TELEGRAM_BOT_TOKEN": emulator.token,
-        "TELEGRAM_API_URL": emulator.url,
-        "RATE_LIMIT_PER_SECOND": "2000",
-        "RATE_LIMIT_PER_CHAT_SECONDS": "0",
-        "LOG_LEVEL": "WARNING",
-    }
+    env = base_environment(
+        DATABASE_URL=postgres_url,
+        TELEGRAM_BOT_TOKEN=emulator.token,
+        TELEGRAM_API_URL=emulator.url,
+        RATE_LIMIT_PER_SECOND="2000",
+        RATE_LIMIT_PER_CHAT_SECONDS="0",
+        LOG_LEVEL="WARNING",
+    )
     results = await asyncio.gather(*(run_deliver(env) for _ in range(WORKERS)))
     for code, output in results:
         assert code == 0, output
