@@ -125,6 +125,9 @@ class Demo:
             if subscriber is None:
                 self.out("(You are not a subscriber yet: try /start or /subscribe first.)\n")
                 return
+            if subscriber.paused:
+                self.out("(You are paused, so no scheduled digest comes: /resume first.)\n")
+                return
             subscriber.next_due_at = state.clock()
         self.out("(Your digest time has come; the scheduled delivery runs now.)\n")
         report = await state.deliverer.run_pass()

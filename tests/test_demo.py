@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -72,3 +74,32 @@ def test_render_bold_links_and_buttons() -> None:
     )
     assert render(message, ansi=False) == "📰 *Head*\nRead <https://x.org>\n[1] One   [2] Two"
     assert render(message, ansi=True).startswith("📰 \033[1mHead\033[0m")
+
+
+def test_tick_while_paused_says_so(tmp_path: Path) -> None:
+    done = run_demo("/subscribe science\n/pause\n/tick\n/quit\n", tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "(You are paused, so no scheduled digest comes: /resume first.)" in done.stdout
+    assert "Nothing new on your tags" not in done.stdout
+
+
+async def test_ctrl_c_leaves_like_quit(tmp_path: Path) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "demo",
+        "--seeds",
+        str(SEEDS),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=tmp_path,
+    )
+    assert process.stdout is not None
+    # The prompt appears once the seeds are in and the bot is polling.
+    await asyncio.wait_for(process.stdout.readuntil(b"you> "), timeout=60)
+    process.send_signal(signal.SIGINT)
+    rest, errors = await asyncio.wait_for(process.communicate(), timeout=30)
+    assert process.returncode == 0, errors.decode()
+    assert rest.decode().rstrip().endswith("Bye.")
+    assert errors.decode() == ""
