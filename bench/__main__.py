@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -17,7 +18,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,7 @@ from typing import Any
 import aiohttp
 import httpx
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 from bench.population import FULL, SMOKE, Population, Size
 from bot.app import build_application, opened, running
@@ -32,6 +35,7 @@ from bot.config import Settings
 from bot.delivery import PassReport, TagIndex, compose_due_batch
 from bot.importer import import_files
 from emulator.client import EmulatorClient
+from storage.admin import create_database, drop_database
 from storage.db import create_engine, create_sessionmaker, upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -362,49 +366,127 @@ def run_import(files: int) -> None:
 # ------------------------------------------------------------------ 5 interactive
 
 
+async def reply_latency(client: EmulatorClient, chat: int, command: str) -> float:
+    """Milliseconds from injecting ``command`` in ``chat`` to the bot's reply arriving."""
+    cursor = max([0] + [e["seq"] for e in await client.events(chat)])
+    # Replies are paced to 29 msg/s overall like every message; samples sent back to
+    # back would measure that spacing, not the bot's work.
+    await asyncio.sleep(0.05)
+    started = time.perf_counter()
+    await client.send_text(chat, command)
+    events = await client.events(chat, after=cursor, count=1, wait=120)
+    assert events, f"no reply to {command}"
+    return (time.perf_counter() - started) * 1000
+
+
+def emit_latencies(name: str, label: str, values: list[float], **extra: Any) -> None:
+    cuts = statistics.quantiles(values, n=20)
+    emit(
+        name,
+        f"{label}: p50 {statistics.median(values):.1f} ms, p95 {cuts[18]:.1f} ms "
+        f"over {len(values)} replies (inject -> reply at the emulator)",
+        p50_ms=round(statistics.median(values), 1),
+        p95_ms=round(cuts[18], 1),
+        samples=len(values),
+        **extra,
+    )
+
+
+def sample_chats(subscribers: int, count: int) -> list[int]:
+    """Chats of the population spread over its ids, the last ones first: a delivery pass
+    claims subscribers in id order, so these are still waiting for theirs."""
+    step = max(1, subscribers // (count + 1))
+    return [1_000_000 + i for i in range(subscribers, 0, -step)][:count]
+
+
 def run_interactive(url: str, samples: int, subscribers: int) -> None:
     """Reply latency of /digest and /subscribe with the compose population loaded."""
     with EmulatorProcess() as emulator:
 
         async def go() -> None:
             settings = settings_for(url, emulator.url)
-            app = build_application(settings, delivery=False)
             client = EmulatorClient(emulator.url)
-            async with running(app, poll_timeout=5):
-
-                async def latency(chat: int, command: str) -> float:
-                    cursor = max([0] + [e["seq"] for e in await client.events(chat)])
-                    # Replies are paced to 29 msg/s overall like every message; samples
-                    # sent back to back would measure that spacing, not the bot's work.
-                    await asyncio.sleep(0.05)
-                    started = time.perf_counter()
-                    await client.send_text(chat, command)
-                    events = await client.events(chat, after=cursor, count=1, wait=10)
-                    assert events, f"no reply to {command}"
-                    return (time.perf_counter() - started) * 1000
-
+            async with running(build_application(settings, delivery=False), poll_timeout=5):
                 # A chat of its own for every sample: two replies to one chat within a
                 # second are paced on purpose, and that wait is not the bot's work.
-                step = max(1, subscribers // (2 * samples + 1))
-                chats = [1_000_000 + i for i in range(1, subscribers + 1, step)]
+                chats = sample_chats(subscribers, 2 * samples + 1)
                 # Warm-up: the first write after the compose run checkpoints its WAL.
-                await latency(chats[-1], "/digest")
-                digest = [await latency(c, "/digest") for c in chats[:samples]]
+                await reply_latency(client, chats[-1], "/digest")
+                digest = [await reply_latency(client, c, "/digest") for c in chats[:samples]]
                 subscribe = [
-                    await latency(c, f"/subscribe topic {1 + c % 250:03d}")
+                    await reply_latency(client, c, f"/subscribe topic {1 + c % 250:03d}")
                     for c in chats[samples : 2 * samples]
                 ]
             await client.aclose()
-            for name, values in (("digest", digest), ("subscribe", subscribe)):
-                cuts = statistics.quantiles(values, n=20)
-                emit(
-                    f"interactive_{name}",
-                    f"/{name}: p50 {statistics.median(values):.1f} ms, p95 {cuts[18]:.1f} ms "
-                    f"over {len(values)} replies (inject -> reply at the emulator)",
-                    p50_ms=round(statistics.median(values), 1),
-                    p95_ms=round(cuts[18], 1),
-                    samples=len(values),
+            emit_latencies("interactive_digest", "/digest", digest)
+            emit_latencies("interactive_subscribe", "/subscribe", subscribe)
+
+        asyncio.run(go())
+
+
+# ------------------------------------------------------------------ 7, 8 one chat, one pass
+
+
+FLOOD = 60
+
+
+def run_flood(url: str, samples: int) -> None:
+    """Another chat's /help while one chat sends FLOOD messages at once."""
+    asyncio.run(delivery_population(url, 100))
+    with EmulatorProcess() as emulator:
+
+        async def go() -> None:
+            client = EmulatorClient(emulator.url, timeout=300)
+            settings = settings_for(url, emulator.url)  # Telegram's pacing, as in production
+            async with running(build_application(settings, delivery=False), poll_timeout=5):
+                flooder = 7
+                await asyncio.gather(
+                    *(client.send_text(flooder, f"/help {n}") for n in range(FLOOD))
                 )
+                others = [await reply_latency(client, 8 + n, "/help") for n in range(samples)]
+            replies = sum(1 for e in await client.events(flooder) if e["kind"] == "message")
+            await client.aclose()
+            emit_latencies(
+                "flood_other_chat_help",
+                f"another chat's /help while one chat sent {FLOOD} messages at once",
+                others,
+                flood=FLOOD,
+                replies_to_flooder=replies,
+            )
+
+        asyncio.run(go())
+
+
+def run_digest_during_delivery(url: str, size: Size, samples: int) -> None:
+    """/digest while a delivery pass of the whole population runs at Telegram's pace."""
+    asyncio.run(populate(url, size, datetime.now(UTC)))
+    with EmulatorProcess() as emulator:
+
+        async def go() -> None:
+            client = EmulatorClient(emulator.url, timeout=300)
+            await client.set_limits(enabled=True)
+            settings = settings_for(url, emulator.url)
+            async with running(build_application(settings, delivery=False), poll_timeout=5) as app:
+                delivery = asyncio.create_task(app.bot_data.deliverer.run_pass())
+                # Sending is underway once the first claimed subscriber has their digest.
+                await client.events(1_000_001, count=1, wait=600)
+                digest = [
+                    await reply_latency(client, chat, "/digest")
+                    for chat in sample_chats(size.subscribers, samples)
+                ]
+                sent = (await client.stats()).get("messages", 0)
+                delivery.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await delivery
+            stats = await client.stats()
+            await client.aclose()
+            emit_latencies(
+                "digest_during_delivery",
+                f"/digest while a delivery pass of {size.subscribers:,} due subscribers runs",
+                digest,
+                messages_during=sent,
+                received_429=stats.get("429", 0),
+            )
 
         asyncio.run(go())
 
@@ -412,20 +494,42 @@ def run_interactive(url: str, samples: int, subscribers: int) -> None:
 # ------------------------------------------------------------------ main
 
 
-def postgres_url() -> str | None:
-    url = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL") or DEFAULT_PG
+BENCH_PREFIX = "newsbot_bench"
 
-    async def reachable() -> bool:
-        engine = create_engine(url)
-        try:
-            async with engine.connect():
-                return True
-        except Exception:
-            return False
-        finally:
-            await engine.dispose()
 
-    return url if asyncio.run(reachable()) else None
+async def reachable(url: str) -> bool:
+    engine = create_engine(url)
+    try:
+        async with engine.connect():
+            return True
+    except (OSError, SQLAlchemyError):
+        return False
+    finally:
+        await engine.dispose()
+
+
+@contextmanager
+def postgres_database() -> Iterator[str | None]:
+    """The PostgreSQL database the compose benchmark may use, or None.
+
+    BENCH_DATABASE_URL names one explicitly, and its schema is dropped and rebuilt.
+    Otherwise the bench creates a database of its own on the server that
+    TEST_DATABASE_URL (or the default URL) names, and drops it at the end: it never
+    touches a database it did not create or was not given.
+    """
+    explicit = os.environ.get("BENCH_DATABASE_URL")
+    if explicit:
+        yield explicit if asyncio.run(reachable(explicit)) else None
+        return
+    server = os.environ.get("TEST_DATABASE_URL") or DEFAULT_PG
+    if not asyncio.run(reachable(server)):
+        yield None
+        return
+    url = asyncio.run(create_database(server, BENCH_PREFIX))
+    try:
+        yield url
+    finally:
+        asyncio.run(drop_database(server, url, BENCH_PREFIX))
 
 
 def main() -> int:
@@ -452,14 +556,18 @@ def main() -> int:
         smoke=args.smoke,
         date=datetime.now(UTC).date().isoformat(),
     )
-    pg = postgres_url()
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, postgres_database() as pg:
         sqlite = f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
         steps: list[tuple[str, Callable[[], object]]] = [
             ("compose", lambda: report_memory(run_compose(sqlite, "sqlite", size))),
             (
                 "interactive",
                 lambda: run_interactive(sqlite, 20 if args.smoke else 200, size.subscribers),
+            ),
+            ("flood", lambda: run_flood(sqlite, 10 if args.smoke else 40)),
+            (
+                "digest_during_delivery",
+                lambda: run_digest_during_delivery(sqlite, size, 10 if args.smoke else 60),
             ),
             ("compose_pg", lambda: run_compose(pg, "postgresql", size) if pg else None),
             ("deliver_capped", lambda: run_deliver_capped(sqlite, digests)),

@@ -56,9 +56,9 @@ class BotMessage:
 
 
 class EmulatorClient:
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, timeout: float = 60) -> None:
         self.base_url = base_url
-        self.http = httpx.AsyncClient(base_url=base_url, timeout=60)
+        self.http = httpx.AsyncClient(base_url=base_url, timeout=timeout)
 
     async def aclose(self) -> None:
         await self.http.aclose()
