@@ -6,8 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-
-from emulator.utf16 import utf16_slice
+from telegram import Message, MessageEntity
 
 
 @dataclass
@@ -45,14 +44,27 @@ class BotMessage:
                     return button
         raise LookupError(f"no button {text!r} in {self.button_texts}")
 
+    def _parsed(self, kind: str) -> list[tuple[MessageEntity, str]]:
+        """Entities of one kind with the text they cover, in order, read by
+        python-telegram-bot the way a bot reads a user's message."""
+        message = Message.de_json(
+            {
+                "message_id": self.message_id,
+                "date": 0,
+                "chat": {"id": 0, "type": "private"},
+                "text": self.text,
+                "entities": self.entities,
+            },
+            None,
+        )
+        found = message.parse_entities([kind]).items()
+        return sorted(found, key=lambda pair: pair[0].offset)
+
     def links(self) -> list[str]:
-        return [e["url"] for e in self.entities if e["type"] == "text_link"]
+        return [entity.url or "" for entity, _ in self._parsed(MessageEntity.TEXT_LINK)]
 
     def bold(self) -> list[str]:
-        return [self.entity_text(e) for e in self.entities if e["type"] == "bold"]
-
-    def entity_text(self, entity: dict[str, Any]) -> str:
-        return utf16_slice(self.text, entity["offset"], entity["length"])
+        return [text for _, text in self._parsed(MessageEntity.BOLD)]
 
 
 class EmulatorClient:

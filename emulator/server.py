@@ -158,7 +158,11 @@ class EmulatorState:
         message = self._user_message(user_id, first_name) | {"text": text}
         if entities := self._command_entities(text):
             message["entities"] = entities
-        self._log(user_id, "user_message", message)
+        return await self._from_user(user_id, "user_message", message)
+
+    async def _from_user(self, user_id: int, kind: str, message: dict[str, Any]) -> dict[str, Any]:
+        """Log what the user sent and hand it to the bot as an update."""
+        self._log(user_id, kind, message)
         await self.push_update({"message": message})
         return message
 
@@ -183,9 +187,7 @@ class EmulatorState:
             message["caption"] = caption
             if entities := self._command_entities(caption):
                 message["caption_entities"] = entities
-        self._log(user_id, "user_document", message)
-        await self.push_update({"message": message})
-        return message
+        return await self._from_user(user_id, "user_document", message)
 
     async def user_press(
         self, user_id: int, message_id: int, data: str, first_name: str

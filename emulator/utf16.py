@@ -1,4 +1,4 @@
-"""Telegram counts text in UTF-16 code units: lengths, entity offsets and slices."""
+"""Telegram counts text in UTF-16 code units: lengths and entity offsets."""
 
 from __future__ import annotations
 
@@ -15,9 +15,3 @@ def utf16_index(text: str) -> list[int]:
         mapping.extend([index] * (2 if ord(char) > 0xFFFF else 1))
     mapping.append(len(text))
     return mapping
-
-
-def utf16_slice(text: str, offset: int, length: int) -> str:
-    """The part of ``text`` an entity with this UTF-16 ``offset`` and ``length`` covers."""
-    encoded = text.encode("utf-16-le")
-    return encoded[offset * 2 : (offset + length) * 2].decode("utf-16-le")
