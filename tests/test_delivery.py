@@ -8,13 +8,14 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
+from bot.compose import LEASE, compose_digest
 from bot.config import Settings
 from bot.context import BotApplication
-from bot.delivery import LEASE, SCHEDULED, compose_digest
 from bot.importer import import_files
+from bot.send import SendResult
 from emulator.client import Chat, EmulatorClient
 from storage import repo
-from storage.models import Digest, Subscriber
+from storage.models import Digest, DigestKind, Subscriber
 from tests.auxil.clock import FakeClock
 from tests.auxil.data import SEED_TITLE, SEEDS, USER_ID, article
 from tests.auxil.population import add_subscriber, next_due_of
@@ -41,7 +42,7 @@ async def test_due_subscriber_gets_one_digest_and_the_time_advances(
     assert report.due == 0
     clock.set(datetime(2026, 3, 2, 8, 0, 10, tzinfo=UTC))
     report = await seeded.bot_data.deliverer.run_pass()
-    assert (report.due, report.results["sent"]) == (1, 1)
+    assert (report.due, report.results[SendResult.SENT]) == (1, 1)
     [digest] = await bot_messages(emu, 501)
     assert SEED_TITLE in digest
     assert await next_due_of(sessions, 501) == datetime(2026, 3, 3, 8, tzinfo=UTC)
@@ -87,7 +88,7 @@ async def test_catch_up_after_downtime_is_one_digest(
     await add_subscriber(sessions, 505, "science", settings=settings, now=clock())
     clock.set(datetime(2026, 3, 5, 9, 30, tzinfo=UTC))  # three missed 08:00 digests
     report = await seeded.bot_data.deliverer.run_pass()
-    assert report.results["sent"] == 1
+    assert report.results[SendResult.SENT] == 1
     assert len(await bot_messages(emu, 505)) == 1
     assert await next_due_of(sessions, 505) == datetime(2026, 3, 6, 8, tzinfo=UTC)
     await seeded.bot_data.deliverer.run_pass()
@@ -106,7 +107,7 @@ async def test_429_is_waited_out_and_the_message_sent_once(
     started = loop.time()
     report = await seeded.bot_data.deliverer.run_pass()
     assert loop.time() - started >= 1.0
-    assert report.results["sent"] == 1
+    assert report.results[SendResult.SENT] == 1
     assert len(await bot_messages(emu, 506)) == 1
     assert (await emu.stats())["fault_429"] == 1
 
@@ -118,7 +119,7 @@ async def test_502_twice_then_success_delivers_once(
     await add_subscriber(sessions, 507, "science", settings=settings, now=clock(), due_at=clock())
     await emu.add_fault("sendMessage", 502, "Bad Gateway", chat_id=507, times=2)
     report = await seeded.bot_data.deliverer.run_pass()
-    assert report.results["sent"] == 1
+    assert report.results[SendResult.SENT] == 1
     assert len(await bot_messages(emu, 507)) == 1
     assert await digest_count(seeded) == 1
 
@@ -131,12 +132,12 @@ async def test_persistent_5xx_leaves_the_digest_for_the_next_tick(
     await add_subscriber(sessions, 509, "science", settings=settings, now=clock(), due_at=clock())
     await emu.add_fault("sendMessage", 500, "Internal Server Error", chat_id=508, times=3)
     report = await seeded.bot_data.deliverer.run_pass()
-    assert report.results["postponed"] == 1
-    assert report.results["sent"] == 1  # the other subscriber was not held up
+    assert report.results[SendResult.POSTPONED] == 1
+    assert report.results[SendResult.SENT] == 1  # the other subscriber was not held up
     assert await bot_messages(emu, 508) == []
     clock.advance(seconds=30)
     report = await seeded.bot_data.deliverer.run_pass()
-    assert (report.resumed, report.results["sent"], report.due) == (1, 1, 0)
+    assert (report.resumed, report.results[SendResult.SENT], report.due) == (1, 1, 0)
     assert len(await bot_messages(emu, 508)) == 1
     assert len(await bot_messages(emu, 509)) == 1
 
@@ -152,8 +153,8 @@ async def test_403_for_one_chat_among_many(
         )
     await emu.block(607)
     report = await seeded.bot_data.deliverer.run_pass()
-    assert report.results["sent"] == 19
-    assert report.results["blocked"] == 1
+    assert report.results[SendResult.SENT] == 19
+    assert report.results[SendResult.BLOCKED] == 1
     for chat in chats:
         assert len(await bot_messages(emu, chat)) == (0 if chat == 607 else 1)
     async with sessions() as session:
@@ -167,7 +168,7 @@ async def test_403_for_one_chat_among_many(
         assert await repo.delivered_article_ids(session, subscriber.id) == []
     clock.advance(days=1)
     report = await seeded.bot_data.deliverer.run_pass()
-    assert report.results["sent"] == 0  # the blocked chat is not tried again
+    assert report.results[SendResult.SENT] == 0  # the blocked chat is not tried again
 
 
 async def test_a_user_who_blocked_the_bot_and_returns_gets_digests_again(
@@ -177,12 +178,12 @@ async def test_a_user_who_blocked_the_bot_and_returns_gets_digests_again(
     await emu.block(USER_ID, missing=True)  # "chat not found" is treated like a block
     clock.set(datetime(2026, 3, 2, 8, 1, tzinfo=UTC))
     report = await seeded.bot_data.deliverer.run_pass()
-    assert report.results["blocked"] == 1
+    assert report.results[SendResult.BLOCKED] == 1
     await emu.block(USER_ID, blocked=False, missing=True)
     await user.ask("/start")
     clock.set(datetime(2026, 3, 3, 8, 1, tzinfo=UTC))
     report = await seeded.bot_data.deliverer.run_pass()
-    assert report.results["sent"] == 1
+    assert report.results[SendResult.SENT] == 1
     [digest] = await user.read()
     assert digest.text.startswith("📰 Your digest: 6 new articles")
 
@@ -217,7 +218,7 @@ async def test_a_digest_interrupted_mid_send_resumes_from_the_first_unsent_messa
             subscriber,
             settings=settings,
             now=clock(),
-            kind=SCHEDULED,
+            kind=DigestKind.SCHEDULED,
             bot_username="newsbot_demo_bot",
         )
         assert outbound is not None
