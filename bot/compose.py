@@ -38,6 +38,9 @@ logger = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=5)
 COMPOSE_BATCH = 1000
+# A subscriber whose schedule cannot be computed (a forged timezone or frequency in its
+# row) is tried again this much later, not at every tick.
+UNSCHEDULABLE_RETRY = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +150,13 @@ async def _record(
     new: list[repo.NewDigest] = []
     chunks: list[tuple[Chunk, ...]] = []
     composed: list[Subscriber] = []
-    for subscriber, selection in plans:
+    skipped = 0
+    for subscriber, selected in plans:
+        # An article deleted since the pass's index was read is left out, not recorded.
+        kept = [a for a in selected.article_ids if a in articles]
+        if not kept:
+            continue
+        selection = Selection(kept, selected.remaining)
         try:
             rendered = _render(selection, articles, tags, kind=kind, bot_username=bot_username)
         except Exception:
@@ -156,6 +165,7 @@ async def _record(
                 subscriber.id,
                 selection.article_ids,
             )
+            skipped += 1
             continue
         new.append(
             repo.NewDigest(subscriber.id, kind, chunks_to_json(rendered), selection.article_ids)
@@ -167,7 +177,7 @@ async def _record(
         Outbound(digest_id, subscriber.id, subscriber.chat_id, messages)
         for digest_id, subscriber, messages in zip(ids, composed, chunks, strict=True)
     ]
-    return outbound, len(plans) - len(composed)
+    return outbound, skipped
 
 
 async def compose_digest(
@@ -187,12 +197,12 @@ async def compose_digest(
     selection = select_articles(candidates, settings.digest_max_items, total)
     if not selection.article_ids:
         return None
-    outbound, _ = await _record(
+    outbound, skipped = await _record(
         session, [(subscriber, selection)], now=now, kind=kind, bot_username=bot_username
     )
-    if not outbound:
+    if skipped:
         raise RuntimeError(f"the digest of subscriber {subscriber.id} could not be composed")
-    return outbound[0]
+    return outbound[0] if outbound else None
 
 
 async def compose_due_batch(
@@ -215,14 +225,26 @@ async def compose_due_batch(
         await index.load(session, {t for tag_ids in tags.values() for t in tag_ids})
         delivered = await repo.delivered_since(session, ids, index.since)
         plans: list[tuple[Subscriber, Selection]] = []
+        unschedulable = 0
         for subscriber in subscribers:
-            selection = index.select(
-                tags[subscriber.id], delivered[subscriber.id], settings.digest_max_items
-            )
-            reschedule(subscriber, now)
+            try:
+                reschedule(subscriber, now)
+                selection = index.select(
+                    tags[subscriber.id], delivered[subscriber.id], settings.digest_max_items
+                )
+            except Exception:
+                logger.exception(
+                    "subscriber %s could not be scheduled or selected for; skipped for %s",
+                    subscriber.id,
+                    UNSCHEDULABLE_RETRY,
+                )
+                subscriber.next_due_at = now + UNSCHEDULABLE_RETRY
+                unschedulable += 1
+                continue
             if selection.article_ids:
                 plans.append((subscriber, selection))
         outbound, skipped = await _record(
             session, plans, now=now, kind=DigestKind.SCHEDULED, bot_username=bot_username
         )
-    return Batch(len(subscribers), len(subscribers) - len(plans), skipped, outbound)
+    empty = len(subscribers) - len(plans) - unschedulable
+    return Batch(len(subscribers), empty, skipped + unschedulable, outbound)

@@ -229,7 +229,9 @@ def render_item(item: DigestItem, limit: int) -> str:
     room = limit - fixed
     title = cut(title, room)
     summary = cut(summary, room - utf16_len(title))
-    tags = _join_tags(_hashtags(item.tags), room - utf16_len(title) - utf16_len(summary) - 2)
+    # Tags take at most half a message, so that a digest of such an item is still one.
+    budget = min(room - utf16_len(title) - utf16_len(summary) - 2, limit // 2)
+    tags = _join_tags(_hashtags(item.tags), budget)
     link = f'<a href="{escape(item.link)}">{_FULL_TEXT}</a>'
     lines = [
         f"<b>{escape(title)}</b>" if title else "",
@@ -305,11 +307,12 @@ def render_article(
     limit: int,
 ) -> list[str]:
     """The full article as messages of at most ``limit`` visible units, split between
-    paragraphs. Never raises: a head too long for one message loses tags, then is cut."""
+    paragraphs. Never raises: the tag line takes at most a quarter of a message, the
+    title half, the source line a quarter."""
     meta = cut(f"{source} · {published_at.strftime('%d %b %Y, %H:%M %Z').strip()}", limit // 4)
     title = cut(title.strip(), limit // 2)
     room = limit - utf16_len(title) - utf16_len(meta) - 2
-    tag_line = _join_tags(_hashtags(tags), room - 1)
+    tag_line = _join_tags(_hashtags(tags), min(room - 1, limit // 4))
     head = [f"<b>{escape(title)}</b>" if title else "", f"<i>{escape(meta)}</i>"]
     if tag_line:
         head.append(escape(tag_line))
