@@ -29,7 +29,7 @@ async def store_legacy_article(
     """An article stored before the parser's limits, written straight into the table."""
     assert 2000 < len(LEGACY_LINK) <= 2048
     async with sessions.begin() as session:
-        article_id = await session.scalar(
+        article_id: int | None = await session.scalar(
             insert(Article)
             .values(
                 fingerprint="legacy",
