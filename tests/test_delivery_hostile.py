@@ -16,6 +16,7 @@ from storage import repo
 from storage.models import Article, ArticleTag, Digest, DigestStatus, Subscriber
 from tests.auxil.clock import FakeClock
 from tests.auxil.data import USER_ID
+from tests.auxil.delivery import add_due_subscribers
 
 LEGACY_TAGS = [f"legacy tag {n:03d} with a long enough name" for n in range(250)]
 LEGACY_LINK = "https://example.org/story?" + "&".join(f"k{n}=v" for n in range(300))
@@ -51,23 +52,6 @@ async def store_legacy_article(
             insert(ArticleTag), [{"article_id": article_id, "tag_id": t.id} for t in tags]
         )
         return article_id
-
-
-async def add_due_subscribers(
-    sessions: async_sessionmaker[AsyncSession], clock: FakeClock, chats: range, tag: str
-) -> None:
-    async with sessions.begin() as session:
-        [tag_row] = await repo.ensure_tags(session, [make_tag(tag)])
-        for chat in chats:
-            subscriber = await repo.create_subscriber(
-                session,
-                chat,
-                timezone="UTC",
-                digest_time=clock().time(),
-                next_due_at=clock(),
-                now=clock(),
-            )
-            await repo.subscribe(session, subscriber.id, [tag_row.id], now=clock())
 
 
 async def test_an_article_that_cannot_be_shown_whole_still_reaches_every_subscriber(
