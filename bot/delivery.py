@@ -74,14 +74,24 @@ class Deliverer:
         self.clock = clock
         self.policy = policy or RetryPolicy()
         self._lock = asyncio.Lock()
+        self.passes = 0  # completed passes
+        self._passed = asyncio.Condition()
 
     async def run_pass(self) -> PassReport:
         # A slow pass must not overlap the next tick in the same process.
         async with self._lock:
             report = await self._run_pass()
+        async with self._passed:
+            self.passes += 1
+            self._passed.notify_all()
         if report.due or report.resumed or report.purged:
             logger.info("delivery pass: %s", report)
         return report
+
+    async def wait_for_passes(self, total: int) -> None:
+        """Return once ``total`` passes have completed (for the periodic job's watchers)."""
+        async with self._passed:
+            await self._passed.wait_for(lambda: self.passes >= total)
 
     async def _run_pass(self) -> PassReport:
         report = PassReport()
