@@ -8,6 +8,7 @@ later from the first unrecorded message rather than composed again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -68,7 +69,7 @@ class SentLog:
         self._pending: dict[int, repo.SentProgress] = {}
         self._wake = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
-        self._closing = False
+        self._stop = asyncio.Event()
 
     async def __aenter__(self) -> SentLog:
         if self.window > 0:
@@ -95,9 +96,12 @@ class SentLog:
             self._wake.set()
 
     async def _write_every_window(self) -> None:
-        while not self._closing:
+        while True:
             await self._wake.wait()
-            await asyncio.sleep(self.window)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), self.window)
+            if self._stop.is_set():
+                return  # close() writes what is left
             self._wake.clear()
             try:
                 await self.flush()
@@ -124,7 +128,7 @@ class SentLog:
         """Stop the background writer (letting a write in progress finish) and write what
         is left; raises only when the database stayed unreachable through the retries."""
         if self._writer is not None:
-            self._closing = True
+            self._stop.set()
             self._wake.set()
             await self._writer
             self._writer = None
