@@ -28,7 +28,7 @@ ELLIPSIS = "…"
 
 def utf16_len(text: str) -> int:
     """Length as Telegram counts it: UTF-16 code units (most emoji are two)."""
-    return len(text.encode("utf-16-le")) // 2
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 @lru_cache(maxsize=16_384)
