@@ -135,13 +135,18 @@ class Deliverer:
                 await in_flight.acquire()
                 sending.create_task(send(outbound))
 
-            for outbound in await retrying(self._claim_stale, "claiming stale digests"):
-                report.resumed += 1
-                await start(outbound)
-            while (batch := await retrying(compose, "composing due digests")).claimed:
-                report.add(batch)
-                for outbound in batch.outbound:
+            try:
+                for outbound in await retrying(self._claim_stale, "claiming stale digests"):
+                    report.resumed += 1
                     await start(outbound)
+                while (batch := await retrying(compose, "composing due digests")).claimed:
+                    report.add(batch)
+                    for outbound in batch.outbound:
+                        await start(outbound)
+            except Exception:
+                # Not raised into the task group, which would cancel sends half-recorded.
+                # The digests already composed are sent; the rest waits for the next tick.
+                logger.exception("delivery pass stopped composing")
         report.purged = await self.purge()
         return report
 
