@@ -104,3 +104,19 @@ async def test_terminated_connections_during_a_pass_repeat_and_lose_nothing(
     assert set(received) == set(chats)  # none missing
     assert set(received.values()) == {1}, received.most_common(3)  # none twice
     assert statuses == {DigestStatus.SENT: SUBSCRIBERS}
+
+
+async def test_the_first_request_after_the_connections_died_succeeds(postgres_url: str) -> None:
+    await reset_schema(postgres_url)
+    engine = create_engine(postgres_url)
+    killer = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as connection:  # a connection now waits in the pool
+            assert await connection.scalar(text("SELECT 1")) == 1
+        async with killer.connect() as connection:
+            assert await connection.scalar(TERMINATE_OWN_BACKENDS) == 1
+        async with engine.connect() as connection:  # pre-ping replaces the dead one
+            assert await connection.scalar(text("SELECT 2")) == 2
+    finally:
+        await killer.dispose()
+        await engine.dispose()
