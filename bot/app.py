@@ -17,10 +17,10 @@ from telegram.ext import (
 
 from bot.config import Settings
 from bot.context import AppState, BotApplication, BotContext, Clock, utc_now
-from bot.delivery import RetryPolicy
 from bot.handlers import add_handlers
 from bot.http import AiohttpRequest
 from bot.ratelimit import PacingRateLimiter
+from bot.send import RetryPolicy
 from bot.texts import COMMANDS
 
 logger = logging.getLogger(__name__)

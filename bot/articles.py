@@ -19,6 +19,9 @@ from bot.tags import MAX_TAG_LENGTH, Tag, split_tag_list
 MAX_TITLE_LENGTH = 300
 MAX_FIELD_LENGTH = 100
 MAX_URL_LENGTH = 2048
+# A digest shows an article's tags on one line; 30 of the longest (50 characters) still
+# leave its headline and summary room in one 4,096-character message.
+MAX_TAGS = 30
 MAX_ARTICLE_BYTES = 1_000_000
 
 _URL = re.compile(r"https?://[^\s<>\"]+", re.IGNORECASE)
@@ -136,6 +139,14 @@ def _link(block: list[str]) -> str | None:
     return None
 
 
+def _checked_link(url: str, number: int) -> str:
+    if len(url) > MAX_URL_LENGTH:
+        raise ArticleFormatError(
+            number, f"the link is {len(url):,} characters long; at most {MAX_URL_LENGTH:,}"
+        )
+    return url
+
+
 def _single_line(value: str, number: int, what: str, limit: int) -> str:
     if not value:
         raise ArticleFormatError(number, f"expected {what}, got an empty line")
@@ -173,7 +184,7 @@ def parse_article(text: str) -> ParsedArticle:
     if blocks and _fold(" ".join(blocks[0][1])) == _fold(title):
         blocks.pop(0)
     if blocks and (found := _link(blocks[0][1])):
-        url = found
+        url = _checked_link(found, blocks[0][0])
         blocks.pop(0)
     if not blocks:
         raise ArticleFormatError(
@@ -187,6 +198,8 @@ def parse_article(text: str) -> ParsedArticle:
     tags = split_tag_list(tags_block[0])
     if not tags:
         raise ArticleFormatError(tags_line, "expected at least one tag, e.g. 'economy, Europe'")
+    if len(tags) > MAX_TAGS:
+        raise ArticleFormatError(tags_line, f"expected at most {MAX_TAGS} tags, got {len(tags)}")
     for tag in tags:
         if len(tag.name) > MAX_TAG_LENGTH:
             raise ArticleFormatError(
@@ -196,10 +209,8 @@ def parse_article(text: str) -> ParsedArticle:
             )
     # Optional link line as the last paragraph, when none stood before the tags.
     if blocks and url is None and (found := _link(blocks[-1][1])):
-        url = found
+        url = _checked_link(found, blocks[-1][0])
         blocks.pop()
-    if url is not None and len(url) > MAX_URL_LENGTH:
-        raise ArticleFormatError(None, f"the link is longer than {MAX_URL_LENGTH} characters")
     if not blocks:
         raise ArticleFormatError(len(lines), "expected body paragraphs after the tags line")
     for line_number, block in blocks:

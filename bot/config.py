@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     default_digest_time: time = time(8, 0)
     digest_max_items: int = Field(default=10, ge=1, le=50)
     digest_max_age_days: int = Field(default=7, ge=1, le=365)
+    digest_retention_days: int = Field(default=30, ge=1, le=3650)
     delivery_interval_seconds: float = Field(default=30.0, gt=0, le=3600)
     delivery_concurrency: int = Field(default=64, ge=1, le=1000)
     telegram_connections: int = Field(default=8, ge=1, le=256)

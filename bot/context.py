@@ -11,7 +11,8 @@ from telegram import Bot, Message, Update
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.config import Settings
-from bot.delivery import Deliverer, RetryPolicy
+from bot.delivery import Deliverer
+from bot.send import RetryPolicy
 from storage.db import create_engine, create_sessionmaker, upgrade
 
 Clock = Callable[[], datetime]

@@ -10,22 +10,61 @@ import heapq
 import re
 from collections.abc import Iterable, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from html import escape
+from html import escape, unescape
+from typing import Any
 
 from bot.tags import hashtag
 
-MESSAGE_LIMIT = 4096
 PAYLOAD_PREFIX = "a"
 _PAYLOAD = re.compile(r"a([1-9][0-9]{0,17})")
+_MARKUP = re.compile(r"<[^>]*>")
+_SAFE_LINK = re.compile(r"https?://[^\s<>\"]+", re.IGNORECASE)
+MAX_LINK_LENGTH = 2048
+ELLIPSIS = "…"
+
+
+def utf16_len(text: str) -> int:
+    """Length as Telegram counts it: UTF-16 code units (most emoji are two)."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 @lru_cache(maxsize=16_384)
-def tg_len(text: str) -> int:
-    """Length as Telegram counts it: UTF-16 code units."""
-    return len(text.encode("utf-16-le")) // 2
+def tg_len(html: str) -> int:
+    """The length Telegram checks against its limit: of the text after entity parsing, so
+    tags, hrefs and escapes do not count. Valid for the HTML rendered here, where every
+    ``<`` of article text is escaped."""
+    return utf16_len(unescape(_MARKUP.sub("", html)))
+
+
+def prefix(text: str, units: int) -> str:
+    """The longest start of ``text`` within ``units`` UTF-16 units; never splits a
+    surrogate pair."""
+    kept = 0
+    for index, char in enumerate(text):
+        kept += 2 if ord(char) > 0xFFFF else 1
+        if kept > units:
+            return text[:index]
+    return text
+
+
+def cut(text: str, units: int) -> str:
+    """``text`` within ``units`` UTF-16 units, ending in "…" when shortened."""
+    if utf16_len(text) <= units:
+        return text
+    if units <= 0:
+        return ""
+    return prefix(text, units - 1).rstrip() + ELLIPSIS
+
+
+def safe_link(url: str | None) -> str | None:
+    """``url`` when Telegram can show it as a link: one http(s) URL within 2,048
+    characters. Legacy rows may hold anything; the caller then links elsewhere."""
+    if url and len(url) <= MAX_LINK_LENGTH and _SAFE_LINK.fullmatch(url):
+        return url
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,10 +150,6 @@ def parse_payload(payload: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def deep_link(bot_username: str, article_id: int) -> str:
-    return f"https://t.me/{bot_username}?start={article_payload(article_id)}"
-
-
 @dataclass(frozen=True, slots=True)
 class DigestItem:
     article_id: int
@@ -124,81 +159,141 @@ class DigestItem:
     tags: tuple[str, ...] = ()
 
 
+class ChunkFormatError(ValueError):
+    """A stored outbox message is not what `Chunk.to_json` writes."""
+
+
 @dataclass(frozen=True, slots=True)
 class Chunk:
-    """One Telegram message and the articles it carries."""
+    """One Telegram message and the articles it carries. The outbox stores it as JSON;
+    `to_json` and `from_json` are the only places that know that shape."""
 
     text: str
-    article_ids: list[int] = field(default_factory=list)
+    article_ids: tuple[int, ...] = ()
 
-    def as_json(self) -> dict[str, object]:
+    def to_json(self) -> dict[str, Any]:
         return {"text": self.text, "article_ids": list(self.article_ids)}
+
+    @classmethod
+    def from_json(cls, data: object) -> Chunk:
+        if not isinstance(data, dict):
+            raise ChunkFormatError(f"expected an object, got {type(data).__name__}")
+        text, ids = data.get("text"), data.get("article_ids", [])
+        if not isinstance(text, str) or not text:
+            raise ChunkFormatError("expected a non-empty 'text'")
+        if not isinstance(ids, list) or not all(
+            isinstance(a, int) and not isinstance(a, bool) for a in ids
+        ):
+            raise ChunkFormatError("expected 'article_ids' to be a list of integers")
+        return cls(text, tuple(ids))
+
+
+def chunks_to_json(chunks: Iterable[Chunk]) -> list[dict[str, Any]]:
+    return [chunk.to_json() for chunk in chunks]
+
+
+def chunks_from_json(data: object) -> tuple[Chunk, ...]:
+    if not isinstance(data, list):
+        raise ChunkFormatError(f"expected a list of messages, got {type(data).__name__}")
+    return tuple(Chunk.from_json(item) for item in data)
+
+
+def _hashtags(names: Iterable[str]) -> list[str]:
+    return [t for t in (hashtag(name) for name in names) if t]
+
+
+def _join_tags(tags: Sequence[str], budget: int) -> str:
+    """As many of ``tags`` (in order) as fit in ``budget`` units, space separated."""
+    kept: list[str] = []
+    used = 0
+    for tag in tags:
+        size = utf16_len(tag) + (1 if kept else 0)
+        if used + size > budget:
+            break
+        kept.append(tag)
+        used += size
+    return " ".join(kept)
+
+
+_FULL_TEXT = "Full text"
 
 
 @lru_cache(maxsize=16_384)  # one article appears in thousands of digests of a pass
-def render_item(item: DigestItem) -> str:
-    tags = " ".join(t for t in (hashtag(name) for name in item.tags) if t)
-    link = f'<a href="{escape(item.link)}">Full text</a>'
-    lines = [f"<b>{escape(item.title)}</b>", escape(item.summary), f"{link}  {tags}".rstrip()]
+def render_item(item: DigestItem, limit: int) -> str:
+    """One article's block, at most ``limit`` visible units. Too long (a legacy row with
+    hundreds of tags, a huge title) it is shortened: tags dropped first, then the summary
+    cut with "…", then the title."""
+    title, summary = item.title.strip(), item.summary.strip()
+    # Visible: title "\n" summary "\n" "Full text" ["  " tags]
+    fixed = len(_FULL_TEXT) + (1 if title else 0) + (1 if summary else 0)
+    room = limit - fixed
+    title = cut(title, room)
+    summary = cut(summary, room - utf16_len(title))
+    # Tags take at most half a message, so that a digest of such an item is still one.
+    budget = min(room - utf16_len(title) - utf16_len(summary) - 2, limit // 2)
+    tags = _join_tags(_hashtags(item.tags), budget)
+    link = f'<a href="{escape(item.link)}">{_FULL_TEXT}</a>'
+    lines = [
+        f"<b>{escape(title)}</b>" if title else "",
+        escape(summary),
+        f"{link}  {tags}" if tags else link,
+    ]
     return "\n".join(line for line in lines if line)
 
 
-def pack(blocks: Sequence[tuple[str, list[int]]], limit: int = MESSAGE_LIMIT) -> list[Chunk]:
-    """Join blocks with blank lines into as few messages as fit; never split a block."""
+def pack(blocks: Sequence[tuple[str, Sequence[int]]], limit: int) -> list[Chunk]:
+    """Join blocks with blank lines into as few messages as fit; never split a block.
+    Every block must fit ``limit`` alone: the renderers here shorten theirs to make sure."""
     chunks: list[Chunk] = []
     parts: list[str] = []
     ids: list[int] = []
     length = 0
     for block, block_ids in blocks:
         size = tg_len(block)
-        if size > limit:
-            raise ValueError(f"a single block of {size} characters exceeds {limit}")
+        if size > limit:  # pragma: no cover - the renderers guarantee it
+            raise AssertionError(f"a single block of {size} characters exceeds {limit}")
         if parts and length + 2 + size > limit:
-            chunks.append(Chunk("\n\n".join(parts), ids))
+            chunks.append(Chunk("\n\n".join(parts), tuple(ids)))
             parts, ids, length = [], [], 0
         length += size + (2 if parts else 0)
         parts.append(block)
-        ids = ids + list(block_ids)
+        ids.extend(block_ids)
     if parts:
-        chunks.append(Chunk("\n\n".join(parts), ids))
+        chunks.append(Chunk("\n\n".join(parts), tuple(ids)))
     return chunks
 
 
 def render_digest(
-    items: Sequence[DigestItem],
-    *,
-    remaining: int,
-    header: str,
-    more_hint: str,
-    limit: int = MESSAGE_LIMIT,
+    items: Sequence[DigestItem], *, header: str, footer: str | None, limit: int
 ) -> list[Chunk]:
-    """The digest as messages: header, one block per article, the "N more" line."""
-    blocks: list[tuple[str, list[int]]] = [(f"<b>{escape(header)}</b>", [])]
-    blocks += [(render_item(item), [item.article_id]) for item in items]
-    if remaining:
-        noun = "article" if remaining == 1 else "articles"
-        blocks.append((f"<i>+{remaining} more {noun} waiting; {escape(more_hint)}</i>", []))
+    """The digest as messages of at most ``limit`` visible units: the header, one block
+    per article, and the ``footer`` (the "N more waiting" line) when given."""
+    blocks: list[tuple[str, Sequence[int]]] = [(f"<b>{escape(cut(header, limit))}</b>", ())]
+    blocks += [(render_item(item, limit), (item.article_id,)) for item in items]
+    if footer:
+        blocks.append((f"<i>{escape(cut(footer, limit))}</i>", ()))
     return pack(blocks, limit)
 
 
 def _split_paragraph(paragraph: str, limit: int) -> list[str]:
-    """Escaped pieces of one paragraph, each within ``limit``, cut between words."""
+    """Escaped pieces of one paragraph, each within ``limit`` units, cut between words
+    (or inside a "word" longer than a message)."""
     pieces: list[str] = []
     current = ""
     for word in paragraph.split(" "):
         candidate = f"{current} {word}" if current else word
-        if current and tg_len(escape(candidate)) > limit:
-            pieces.append(escape(current))
+        if current and utf16_len(candidate) > limit:
+            pieces.append(current)
             current = word
         else:
             current = candidate
-        while tg_len(escape(current)) > limit:  # a "word" longer than a message
-            cut = limit // 6  # escaping grows a character to at most 6 ("&quot;")
-            pieces.append(escape(current[:cut]))
-            current = current[cut:]
+        while utf16_len(current) > limit:
+            head = prefix(current, limit) or current[0]
+            pieces.append(head)
+            current = current[len(head) :]
     if current:
-        pieces.append(escape(current))
-    return pieces
+        pieces.append(current)
+    return [escape(piece) for piece in pieces]
 
 
 def render_article(
@@ -209,19 +304,23 @@ def render_article(
     tags: Sequence[str],
     body: str,
     url: str | None,
-    limit: int = MESSAGE_LIMIT,
+    limit: int,
 ) -> list[str]:
-    """The full article as messages, split between paragraphs."""
-    meta = f"{source} · {published_at.strftime('%d %b %Y, %H:%M %Z').strip()}"
-    head = [f"<b>{escape(title)}</b>", f"<i>{escape(meta)}</i>"]
-    tag_line = " ".join(t for t in (hashtag(name) for name in tags) if t)
+    """The full article as messages of at most ``limit`` visible units, split between
+    paragraphs. Never raises: the tag line takes at most a quarter of a message, the
+    title half, the source line a quarter."""
+    meta = cut(f"{source} · {published_at.strftime('%d %b %Y, %H:%M %Z').strip()}", limit // 4)
+    title = cut(title.strip(), limit // 2)
+    room = limit - utf16_len(title) - utf16_len(meta) - 2
+    tag_line = _join_tags(_hashtags(tags), min(room - 1, limit // 4))
+    head = [f"<b>{escape(title)}</b>" if title else "", f"<i>{escape(meta)}</i>"]
     if tag_line:
         head.append(escape(tag_line))
-    blocks: list[tuple[str, list[int]]] = [("\n".join(head), [])]
+    blocks: list[tuple[str, Sequence[int]]] = [("\n".join(line for line in head if line), ())]
     for paragraph in body.split("\n\n"):
         text = " ".join(paragraph.split())
         if text:
-            blocks += [(piece, []) for piece in _split_paragraph(text, limit)]
-    if url:
-        blocks.append((f'<a href="{escape(url)}">Original article</a>', []))
+            blocks += [(piece, ()) for piece in _split_paragraph(text, limit)]
+    if link := safe_link(url):
+        blocks.append((f'<a href="{escape(link)}">Original article</a>', ()))
     return [chunk.text for chunk in pack(blocks, limit)]

@@ -7,6 +7,7 @@ import traceback
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardMarkup, Update
+from telegram.constants import MessageLimit
 from telegram.error import BadRequest
 from telegram.ext import (
     Application,
@@ -17,8 +18,8 @@ from telegram.ext import (
 )
 
 from bot import admin, service, texts
+from bot.compose import compose_digest
 from bot.context import BotContext, message_of
-from bot.delivery import MANUAL, compose_digest, send_digest
 from bot.digest import parse_payload, render_article
 from bot.keyboards import PAGE, START_PAGE, TOGGLE, UNSUBSCRIBE, tag_keyboard, unsubscribe_keyboard
 from bot.schedule import (
@@ -31,9 +32,10 @@ from bot.schedule import (
     parse_weekday,
     reschedule,
 )
+from bot.send import send_digest
 from bot.tags import Tag, split_tag_list
 from storage import repo
-from storage.models import Subscriber
+from storage.models import DigestKind, Subscriber
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +84,7 @@ async def start(update: Update, context: BotContext) -> None:
         tags=tags[article.id],
         body=article.body,
         url=article.url,
+        limit=MessageLimit.MAX_TEXT_LENGTH,
     ):
         await message.reply_text(part)
 
@@ -175,7 +178,7 @@ async def digest(update: Update, context: BotContext) -> None:
             subscriber,
             settings=context.settings,
             now=now,
-            kind=MANUAL,
+            kind=DigestKind.MANUAL,
             bot_username=context.bot.username,
         )
         has_tags = outbound is not None or bool(await repo.subscribed_tags(session, subscriber.id))

@@ -192,3 +192,18 @@ def article_list(rows: Sequence[tuple[int, str, datetime]]) -> str:
         return "No articles yet. Add one with /add."
     lines = [f"<code>{i}</code> {escape(title)} · {added:%d %b}" for i, title, added in rows]
     return "<b>Latest articles</b>\n" + "\n".join(lines)
+
+
+# ---- digests
+
+
+def digest_header(count: int) -> str:
+    """The first line of a digest (plain text: the renderer escapes and bolds it)."""
+    return f"📰 Your digest: {count} new {'article' if count == 1 else 'articles'}"
+
+
+def more_waiting(remaining: int, *, manual: bool) -> str:
+    """The last line of a digest that had more articles than fit (plain text)."""
+    noun = "article" if remaining == 1 else "articles"
+    hint = "send /digest for more now" if manual else "they come in your next digest"
+    return f"+{remaining} more {noun} waiting; {hint}"

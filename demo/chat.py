@@ -131,7 +131,7 @@ class Demo:
             subscriber.next_due_at = state.clock()
         self.out("(Your digest time has come; the scheduled delivery runs now.)\n")
         report = await state.deliverer.run_pass()
-        if not report.results["sent"]:
+        if not report.sent:
             self.out("(Nothing new on your tags, so the scheduled digest sends nothing.)\n")
         await self.show_replies(first_wait=1.0)
 

@@ -40,7 +40,8 @@ def _sqlite_begin(connection: Connection) -> None:
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """An async engine; SQLite gets WAL, foreign keys and a busy timeout on every connection."""
+    """An async engine whose pooled connections are checked before use; SQLite gets WAL,
+    foreign keys and a busy timeout on every connection."""
     if is_sqlite(url):
         # SQLite has one writer. Connections of one process queueing in the pool cost
         # nothing; queueing on SQLite's lock costs the busy handler's sleeps (1, 2, 5,
@@ -48,6 +49,9 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         kwargs.setdefault("pool_size", 1)
         kwargs.setdefault("max_overflow", 0)
         kwargs.setdefault("pool_timeout", 60)
+    # A pooled connection may have died with a database restart or a terminated backend;
+    # a ping on checkout replaces it, so the first request afterwards does not fail.
+    kwargs.setdefault("pool_pre_ping", True)
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)

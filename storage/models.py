@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, time
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -140,8 +141,42 @@ class Subscription(Base):
     created_at: Mapped[datetime]
 
 
+class DigestKind(StrEnum):
+    SCHEDULED = "scheduled"
+    MANUAL = "manual"  # /digest
+
+
+class DigestStatus(StrEnum):
+    PENDING = "pending"  # composed; being sent, or waiting for its lease to run out
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class _KindType(TypeDecorator[DigestKind]):
+    impl = String(16)
+    cache_ok = True
+
+    def process_bind_param(self, value: DigestKind | None, dialect: Dialect) -> str | None:
+        return None if value is None else DigestKind(value).value
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> DigestKind | None:
+        return None if value is None else DigestKind(value)
+
+
+class _StatusType(TypeDecorator[DigestStatus]):
+    impl = String(16)
+    cache_ok = True
+
+    def process_bind_param(self, value: DigestStatus | None, dialect: Dialect) -> str | None:
+        return None if value is None else DigestStatus(value).value
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> DigestStatus | None:
+        return None if value is None else DigestStatus(value)
+
+
 class Digest(Base):
-    """One digest: an outbox row. ``chunks`` are the rendered messages, sent in order."""
+    """One digest: an outbox row. ``chunks`` are the rendered messages, sent in order, as
+    JSON that only bot.digest.Chunk reads and writes."""
 
     __tablename__ = "digests"
     __table_args__ = (
@@ -152,8 +187,8 @@ class Digest(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(String(16))  # scheduled | manual
-    status: Mapped[str] = mapped_column(String(16))  # pending | sent | failed
+    kind: Mapped[DigestKind] = mapped_column(_KindType())
+    status: Mapped[DigestStatus] = mapped_column(_StatusType())
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
     lease_until: Mapped[datetime | None]

@@ -9,7 +9,17 @@ from datetime import datetime, time, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
-from sqlalchemy import JSON, bindparam, delete, exists, false, func, insert, select, update
+from sqlalchemy import (
+    JSON,
+    bindparam,
+    delete,
+    exists,
+    false,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,6 +28,8 @@ from storage.models import (
     ArticleTag,
     DeliveredArticle,
     Digest,
+    DigestKind,
+    DigestStatus,
     Subscriber,
     Subscription,
     Tag,
@@ -418,8 +430,11 @@ async def claim_due_subscribers(
 
 @dataclass(frozen=True, slots=True)
 class NewDigest:
+    """An outbox row to write. ``chunks`` is the messages' JSON (bot.digest.Chunk writes
+    and reads it; storage keeps it as it is)."""
+
     subscriber_id: int
-    kind: str
+    kind: DigestKind
     chunks: list[dict[str, Any]]
     article_ids: Sequence[int]
 
@@ -434,7 +449,7 @@ async def create_digests(
         {
             "subscriber_id": d.subscriber_id,
             "kind": d.kind,
-            "status": "pending",
+            "status": DigestStatus.PENDING,
             "created_at": now,
             "lease_until": lease_until,
             "chunks": d.chunks,
@@ -511,7 +526,7 @@ async def claim_stale_digests(
     """Pending digests whose lease ran out (their sender died or gave up): lease them anew."""
     query = (
         select(Digest)
-        .where(Digest.status == "pending", Digest.lease_until < now)
+        .where(Digest.status == DigestStatus.PENDING, Digest.lease_until < now)
         .order_by(Digest.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -536,7 +551,7 @@ _RECORD_SENT = (
     .values(
         sent_chunks=bindparam("b_sent"),
         message_ids=bindparam("b_messages", type_=JSON),
-        status=bindparam("b_status"),
+        status=bindparam("b_status", type_=Digest.status.type),
         sent_at=bindparam("b_sent_at", type_=UTCDateTime()),
         lease_until=bindparam("b_lease", type_=UTCDateTime()),
     )
@@ -556,7 +571,7 @@ async def record_sent(
                 "b_id": p.digest_id,
                 "b_sent": len(p.message_ids),
                 "b_messages": p.message_ids,
-                "b_status": "sent" if done else "pending",
+                "b_status": DigestStatus.SENT if done else DigestStatus.PENDING,
                 "b_sent_at": now if done else None,
                 "b_lease": None if done else now + lease,
             }
@@ -577,21 +592,25 @@ async def postpone_digest(
     )
 
 
-async def fail_digest(session: AsyncSession, digest_id: int, *, error: str) -> None:
-    """Give up on a digest: its unsent articles leave the ledger so they can come later."""
-    digest = await session.get(Digest, digest_id)
-    assert digest is not None
-    unsent = [a for chunk in digest.chunks[digest.sent_chunks :] for a in chunk["article_ids"]]
-    if unsent:
-        await session.execute(
-            delete(DeliveredArticle).where(
-                DeliveredArticle.digest_id == digest_id, DeliveredArticle.article_id.in_(unsent)
-            )
-        )
-    digest.status = "failed"
-    digest.error = error[:500]
-    digest.lease_until = None
-    await session.flush()
+async def fail_digest(
+    session: AsyncSession,
+    digest_id: int,
+    *,
+    unsent_article_ids: Sequence[int] | None,
+    error: str,
+) -> None:
+    """Give up on a digest: the articles of its unsent messages leave the ledger so that
+    they can come later (all of its articles when ``unsent_article_ids`` is None)."""
+    ledger = delete(DeliveredArticle).where(DeliveredArticle.digest_id == digest_id)
+    if unsent_article_ids is None:
+        await session.execute(ledger)
+    for part in _chunks(list(unsent_article_ids or ())):
+        await session.execute(ledger.where(DeliveredArticle.article_id.in_(part)))
+    await session.execute(
+        update(Digest)
+        .where(Digest.id == digest_id)
+        .values(status=DigestStatus.FAILED, error=error[:500], lease_until=None)
+    )
 
 
 async def delivered_article_ids(session: AsyncSession, subscriber_id: int) -> list[int]:
@@ -599,6 +618,34 @@ async def delivered_article_ids(session: AsyncSession, subscriber_id: int) -> li
         DeliveredArticle.subscriber_id == subscriber_id
     )
     return list((await session.scalars(query)).all())
+
+
+async def purge_digests(
+    session: AsyncSession, *, created_before: datetime, selectable_since: datetime, limit: int
+) -> int:
+    """Delete up to ``limit`` sent or failed digests created before ``created_before``;
+    return how many. Their ledger rows go with them (ON DELETE CASCADE), so a digest that
+    still holds the ledger row of an article added since ``selectable_since`` is kept:
+    without that row the article would be selected, and sent, again."""
+    still_selectable = (
+        select(DeliveredArticle.article_id)
+        .join(Article, Article.id == DeliveredArticle.article_id)
+        .where(DeliveredArticle.digest_id == Digest.id, Article.added_at >= selectable_since)
+    )
+    doomed = (
+        select(Digest.id)
+        .where(
+            Digest.status.in_([DigestStatus.SENT, DigestStatus.FAILED]),
+            Digest.created_at < created_before,
+            ~exists(still_selectable),
+        )
+        .order_by(Digest.created_at)
+        .limit(limit)
+    )
+    ids = list((await session.scalars(doomed)).all())
+    if ids:
+        await session.execute(delete(Digest).where(Digest.id.in_(ids)))
+    return len(ids)
 
 
 # ---------------------------------------------------------------------------- stats
@@ -634,6 +681,6 @@ async def stats(session: AsyncSession, now: datetime) -> Stats:
         digests_sent_24h=await count(
             select(func.count())
             .select_from(Digest)
-            .where(Digest.status == "sent", Digest.sent_at >= now - timedelta(hours=24))
+            .where(Digest.status == DigestStatus.SENT, Digest.sent_at >= now - timedelta(hours=24))
         ),
     )

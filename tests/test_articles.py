@@ -159,6 +159,18 @@ def test_z_timestamp_is_accepted() -> None:
             "line 5: tag 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxx…' is longer than 50 characters",
         ),
         (
+            MINIMAL.replace("science, Space", ", ".join(f"t{n}" for n in range(31))),
+            "line 5: expected at most 30 tags, got 31",
+        ),
+        (
+            MINIMAL.replace("A title\n", "A title\n\nhttps://e.org/" + "x" * 2040 + "\n"),
+            "line 5: the link is 2,054 characters long; at most 2,048",
+        ),
+        (
+            MINIMAL + "\nhttps://e.org/?" + "&a=b" * 600 + "\n",
+            "line 9: the link is 2,415 characters long; at most 2,048",
+        ),
+        (
             MINIMAL.replace("First", "Fi\x00rst"),
             "line 7: unexpected control character U+0000; expected plain text",
         ),
@@ -223,3 +235,11 @@ def test_article_shaped_lines_raise_only_format_errors(lines: list[str], newline
         assert error.line is None or error.line >= 1
     else:
         assert len(article.summary) <= 200
+
+
+def test_thirty_tags_and_a_2048_character_link_are_accepted() -> None:
+    link = "https://e.org/?" + "&" * (2048 - 15)
+    text = MINIMAL.replace("science, Space", ", ".join(f"t{n}" for n in range(30)))
+    article = parse_article(text.replace("A title\n", f"A title\n\n{link}\n"))
+    assert len(article.tags) == 30
+    assert article.url == link

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from telegram.constants import MessageLimit
+
 from bot.context import BotApplication
-from bot.digest import MESSAGE_LIMIT, tg_len
 from emulator.client import Chat
+from emulator.utf16 import utf16_len
 
 PARAGRAPH = (
     "This paragraph describes one part of a very long report in plain words, and it goes on "
@@ -34,7 +36,7 @@ async def test_a_6000_character_article_arrives_whole_in_parts(
     await user.client.send_text(user.user_id, f"/start {payload}")
     parts = await user.read(2)
     assert len(parts) == 2
-    assert all(tg_len(p.text) <= MESSAGE_LIMIT for p in parts)
+    assert all(utf16_len(p.text) <= MessageLimit.MAX_TEXT_LENGTH for p in parts)
     assert parts[0].bold() == ["A very long report"]
     joined = "\n\n".join(p.text for p in parts)
     for i in range(1, 13):  # every paragraph, whole, in order
@@ -57,7 +59,7 @@ async def test_a_long_digest_is_split_between_articles(
     await user.client.send_text(user.user_id, "/digest")
     parts = await user.read(2)
     assert len(parts) == 2
-    assert all(tg_len(p.text) <= MESSAGE_LIMIT for p in parts)
+    assert all(utf16_len(p.text) <= MessageLimit.MAX_TEXT_LENGTH for p in parts)
     assert parts[0].text.startswith("📰 Your digest: 10 new articles")
     assert parts[-1].text.endswith("+2 more articles waiting; send /digest for more now")
     headlines = [b for p in parts for b in p.bold() if b.startswith("Report")]

@@ -4,20 +4,42 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+from telegram.constants import MessageLimit
+
 from bot.digest import (
+    Chunk,
+    ChunkFormatError,
     DigestItem,
     TagArticles,
     article_payload,
+    chunks_from_json,
+    chunks_to_json,
+    cut,
     pack,
     parse_payload,
     render_article,
     render_digest,
+    render_item,
     select_articles,
     tg_len,
 )
 from emulator.html import parse_html
+from emulator.utf16 import utf16_len
+
+LIMIT = MessageLimit.MAX_TEXT_LENGTH
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def visible_len(html: str) -> int:
+    """What Telegram checks: the text after entity parsing, in UTF-16 units (the
+    emulator's parser, independent of bot.digest.tg_len)."""
+    text, _ = parse_html(html)
+    return utf16_len(text)
 
 
 def test_select_newest_first_once_each_with_remaining() -> None:
@@ -39,7 +61,9 @@ def test_payload_round_trip() -> None:
 
 def test_render_digest_escapes_and_links() -> None:
     item = DigestItem(7, "A < B & C", "x > y", "https://e.org/?a=1&b=2", ("United Kingdom",))
-    [chunk] = render_digest([item], remaining=3, header="Head", more_hint="later")
+    [chunk] = render_digest(
+        [item], header="Head", footer="+3 more articles waiting; later", limit=LIMIT
+    )
     text, entities = parse_html(chunk.text)
     assert text == (
         "Head\n\nA < B & C\nx > y\nFull text  #United_Kingdom\n\n+3 more articles waiting; later"
@@ -47,7 +71,7 @@ def test_render_digest_escapes_and_links() -> None:
     assert {"type": "text_link", "offset": 22, "length": 9, "url": "https://e.org/?a=1&b=2"} in (
         entities
     )
-    assert chunk.article_ids == [7]
+    assert chunk.article_ids == (7,)
 
 
 def test_pack_never_splits_a_block_and_respects_the_limit() -> None:
@@ -60,18 +84,26 @@ def test_pack_never_splits_a_block_and_respects_the_limit() -> None:
 
 def test_render_article_splits_between_paragraphs() -> None:
     body = "\n\n".join(f"Paragraph {n}. " + "word " * 300 for n in range(6))
-    parts = render_article(title="T", source="S", published_at=T0, tags=["a"], body=body, url=None)
+    parts = render_article(
+        title="T", source="S", published_at=T0, tags=["a"], body=body, url=None, limit=LIMIT
+    )
     assert len(parts) > 1
-    assert all(tg_len(p) <= 4096 for p in parts)
+    assert all(visible_len(p) <= LIMIT for p in parts)
     for part in parts[1:]:
         assert part.startswith("Paragraph ")
 
 
 def test_render_article_splits_one_giant_paragraph_between_words() -> None:
     parts = render_article(
-        title="T", source="S", published_at=T0, tags=[], body="& " * 5000, url="https://e.org"
+        title="T",
+        source="S",
+        published_at=T0,
+        tags=[],
+        body="& " * 5000,
+        url="https://e.org",
+        limit=LIMIT,
     )
-    assert all(tg_len(p) <= 4096 for p in parts)
+    assert all(visible_len(p) <= LIMIT for p in parts)
     assert all(parse_html(p) for p in parts)
     assert parts[-1].endswith('<a href="https://e.org">Original article</a>')
 
@@ -88,3 +120,147 @@ def test_tag_articles_merge_dedupe_and_count() -> None:
     assert selection.remaining == 1  # article 1; article 4 was delivered
     assert index.select([1], set(), 10) == select_articles([(5, t[5]), (3, t[3]), (1, t[1])], 10)
     assert index.select([2], {2, 4, 5}, 10).article_ids == []
+
+
+# ---- lengths as Telegram counts them
+
+
+def test_tg_len_counts_visible_utf16_units_not_markup() -> None:
+    html = '<b>a &amp; b</b>\n<a href="https://e.org/?x=1&amp;y=2">Full text</a> 😀'
+    assert tg_len(html) == visible_len(html) == len("a & b\nFull text ") + 2
+
+
+def test_cut_never_splits_a_surrogate_pair_and_marks_the_cut() -> None:
+    assert cut("abc", 3) == "abc"
+    assert cut("abcdef", 4) == "abc…"
+    assert cut("😀😀😀", 4) == "😀…"
+    assert utf16_len(cut("😀" * 10, 5)) <= 5
+    assert cut("anything", 0) == ""
+
+
+# ---- hostile rows already in the database (the parser refuses them now)
+
+LEGACY_TAGS = tuple(f"tag number {n} with a fairly long name" for n in range(250))
+LEGACY_LINK = "https://example.org/story?" + "&".join(f"k{n}=v" for n in range(300))
+QUOTES_TITLE = '"' * 300
+
+
+def test_an_item_with_250_tags_is_shortened_tags_first() -> None:
+    item = DigestItem(1, "Title", "Summary line.", "https://e.org", LEGACY_TAGS)
+    block = render_item(item, LIMIT)
+    text, _ = parse_html(block)
+    assert visible_len(block) <= LIMIT
+    assert text.startswith("Title\nSummary line.\nFull text  #tag_number_0_with")
+    assert "#tag_number_249" not in text
+
+
+def test_summary_is_cut_before_the_title() -> None:
+    item = DigestItem(1, "T" * 300, "S" * 5000, "https://e.org", ("x",))
+    text, _ = parse_html(render_item(item, LIMIT))
+    title, summary, link = text.split("\n")
+    assert title == "T" * 300
+    assert summary.endswith("…")
+    assert link == "Full text"
+    assert utf16_len(text) <= LIMIT
+
+
+def test_a_2000_character_link_full_of_ampersands_does_not_count() -> None:
+    assert 2000 < len(LEGACY_LINK) <= 2048
+    item = DigestItem(1, QUOTES_TITLE, "s", LEGACY_LINK, LEGACY_TAGS)
+    [chunk] = render_digest([item], header="Head", footer=None, limit=LIMIT)
+    text, entities = parse_html(chunk.text)
+    assert text.startswith("Head\n\n" + QUOTES_TITLE)
+    assert {"type": "text_link", "offset": 309, "length": 9, "url": LEGACY_LINK} in entities
+
+
+def test_render_article_of_a_legacy_row_never_raises() -> None:
+    parts = render_article(
+        title="😀" * 5000,
+        source="S" * 500,
+        published_at=T0,
+        tags=LEGACY_TAGS,
+        body="word " * 3000,
+        url=LEGACY_LINK,
+        limit=LIMIT,
+    )
+    assert all(visible_len(p) <= LIMIT for p in parts)
+    assert parts[-1].endswith(">Original article</a>")
+
+
+def test_a_link_telegram_cannot_show_is_left_out_of_the_article() -> None:
+    for url in ("javascript:alert(1)", "https://e.org/" + "x" * 3000, "https://a b"):
+        parts = render_article(
+            title="T", source="S", published_at=T0, tags=[], body="b", url=url, limit=LIMIT
+        )
+        assert "Original article" not in parts[-1]
+
+
+# ---- the outbox's JSON
+
+
+def test_chunks_round_trip_through_json() -> None:
+    chunks = (Chunk("<b>a</b>", (1, 2)), Chunk("b"))
+    assert chunks_from_json(chunks_to_json(chunks)) == chunks
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        None,
+        {"text": "x"},
+        [{"text": "", "article_ids": []}],
+        [{"text": 5, "article_ids": []}],
+        [{"text": "x", "article_ids": ["1"]}],
+        [{"text": "x", "article_ids": [True]}],
+        ["x"],
+    ],
+)
+def test_forged_outbox_json_is_refused(data: object) -> None:
+    with pytest.raises(ChunkFormatError):
+        chunks_from_json(data)
+
+
+# ---- never raises, always fits (property)
+
+any_text = st.text(
+    st.characters(exclude_categories=["Cs"]) | st.sampled_from("<>&\"'😀\u202e\n "),
+    max_size=6000,
+)
+items = st.builds(
+    DigestItem,
+    article_id=st.integers(1, 10**9),
+    title=any_text,
+    summary=any_text,
+    link=st.sampled_from(["https://e.org/?a=1&b=2", LEGACY_LINK, "https://t.me/bot?start=a1"]),
+    tags=st.lists(st.text(max_size=60), max_size=300).map(tuple),
+)
+
+
+@hypothesis_settings(max_examples=60, deadline=None)
+@given(st.lists(items, max_size=12), st.integers(0, 10**6), st.integers(300, LIMIT))
+def test_render_digest_never_raises_and_every_message_fits(
+    digest_items: list[DigestItem], remaining: int, limit: int
+) -> None:
+    footer = f"+{remaining} more articles waiting" if remaining else None
+    chunks = render_digest(digest_items, header="📰 Head", footer=footer, limit=limit)
+    for chunk in chunks:
+        assert tg_len(chunk.text) == visible_len(chunk.text) <= limit
+    assert [a for c in chunks for a in c.article_ids] == [i.article_id for i in digest_items]
+
+
+@hypothesis_settings(max_examples=60, deadline=None)
+@given(
+    any_text,
+    any_text,
+    st.lists(st.text(max_size=60), max_size=300),
+    any_text,
+    st.one_of(st.none(), st.text(max_size=3000), st.just(LEGACY_LINK)),
+)
+def test_render_article_never_raises_and_every_message_fits(
+    title: str, source: str, tags: list[str], body: str, url: str | None
+) -> None:
+    parts = render_article(
+        title=title, source=source, published_at=T0, tags=tags, body=body, url=url, limit=LIMIT
+    )
+    assert parts
+    assert all(0 < visible_len(p) <= LIMIT for p in parts)

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.tags import make_tag
 from storage import repo
 from storage.db import create_engine, create_sessionmaker, upgrade
-from storage.models import ArticleTag, Subscriber
+from storage.models import ArticleTag, DigestKind, Subscriber
 from tests.auxil.data import article
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -80,7 +80,10 @@ async def test_candidates_match_any_tag_and_skip_delivered_and_old(
         top, total = await repo.undelivered_candidates(session, sub.id, NOW - timedelta(days=7), 1)
         assert (len(top), total) == (1, 2)
         await repo.create_digests(
-            session, [repo.NewDigest(sub.id, "manual", [], [both.id])], now=NOW, lease_until=NOW
+            session,
+            [repo.NewDigest(sub.id, DigestKind.MANUAL, [], [both.id])],
+            now=NOW,
+            lease_until=NOW,
         )
         rows, total = await repo.undelivered_candidates(
             session, sub.id, NOW - timedelta(days=7), 10
@@ -98,12 +101,18 @@ async def test_ledger_refuses_a_second_delivery(
         row, _ = await repo.upsert_article(session, article("A", "x"), now=NOW)
         sub = await new_subscriber(session, 1)
         await repo.create_digests(
-            session, [repo.NewDigest(sub.id, "manual", [], [row.id])], now=NOW, lease_until=NOW
+            session,
+            [repo.NewDigest(sub.id, DigestKind.MANUAL, [], [row.id])],
+            now=NOW,
+            lease_until=NOW,
         )
     with pytest.raises(IntegrityError):
         async with sessions.begin() as session:
             await repo.create_digests(
-                session, [repo.NewDigest(sub.id, "manual", [], [row.id])], now=NOW, lease_until=NOW
+                session,
+                [repo.NewDigest(sub.id, DigestKind.MANUAL, [], [row.id])],
+                now=NOW,
+                lease_until=NOW,
             )
 
 
@@ -117,14 +126,14 @@ async def test_failed_digest_releases_unsent_articles(
         chunks = [{"text": "1", "article_ids": [a.id]}, {"text": "2", "article_ids": [b.id]}]
         [digest_id] = await repo.create_digests(
             session,
-            [repo.NewDigest(sub.id, "scheduled", chunks, [a.id, b.id])],
+            [repo.NewDigest(sub.id, DigestKind.SCHEDULED, chunks, [a.id, b.id])],
             now=NOW,
             lease_until=NOW,
         )
         await repo.record_sent(
             session, [repo.SentProgress(digest_id, [77], 2)], now=NOW, lease=timedelta(1)
         )
-        await repo.fail_digest(session, digest_id, error="blocked")
+        await repo.fail_digest(session, digest_id, unsent_article_ids=[b.id], error="blocked")
     async with sessions() as session:
         assert await repo.delivered_article_ids(session, sub.id) == [a.id]
 

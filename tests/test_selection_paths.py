@@ -8,10 +8,11 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.compose import TagIndex
 from bot.config import Settings
-from bot.delivery import TagIndex
 from bot.digest import select_articles
 from storage import repo
+from storage.models import DigestKind
 from tests.auxil.data import article
 from tests.auxil.population import add_subscriber
 
@@ -47,7 +48,7 @@ async def test_index_and_sql_select_the_same_articles(
             rows, _ = await repo.undelivered_candidates(session, subscriber.id, since, 4)
             await repo.create_digests(
                 session,
-                [repo.NewDigest(subscriber.id, "manual", [], [a for a, _ in rows])],
+                [repo.NewDigest(subscriber.id, DigestKind.MANUAL, [], [a for a, _ in rows])],
                 now=NOW,
                 lease_until=NOW,
             )

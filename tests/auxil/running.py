@@ -6,7 +6,7 @@ from contextlib import asynccontextmanager
 from bot.app import build_application, running
 from bot.config import Settings
 from bot.context import BotApplication, Clock
-from bot.delivery import RetryPolicy
+from bot.send import RetryPolicy
 
 
 @asynccontextmanager

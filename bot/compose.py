@@ -1,0 +1,250 @@
+"""Composing digests: select the articles, render the messages and record them.
+
+A digest is composed in one transaction that also writes its ledger rows and advances
+the subscriber's next due time; the rendered messages are kept on the digest row (an
+outbox). What comes out is an `Outbound`, the one thing bot.send takes. See README,
+"How delivery works".
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from telegram.constants import MessageLimit
+from telegram.helpers import create_deep_linked_url
+
+from bot import texts
+from bot.config import Settings
+from bot.digest import (
+    Chunk,
+    DigestItem,
+    Selection,
+    TagArticles,
+    article_payload,
+    chunks_to_json,
+    render_digest,
+    safe_link,
+    select_articles,
+)
+from bot.schedule import reschedule
+from storage import repo
+from storage.models import DigestKind, Subscriber
+
+logger = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=5)
+COMPOSE_BATCH = 1000
+# A subscriber whose schedule cannot be computed (a forged timezone or frequency in its
+# row) is tried again this much later, not at every tick.
+UNSCHEDULABLE_RETRY = timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Outbound:
+    """A composed digest, ready to be sent from message ``sent_chunks`` on."""
+
+    digest_id: int
+    subscriber_id: int
+    chat_id: int
+    chunks: tuple[Chunk, ...]
+    sent_chunks: int = 0
+    message_ids: tuple[int, ...] = ()
+
+    @property
+    def article_count(self) -> int:
+        return sum(len(chunk.article_ids) for chunk in self.chunks)
+
+    def article_ids_from(self, index: int) -> list[int]:
+        """The articles of messages ``index`` and later: what is unsent when the send
+        stops there."""
+        return [a for chunk in self.chunks[index:] for a in chunk.article_ids]
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """What one compose transaction did."""
+
+    claimed: int
+    empty: int  # due, but nothing new: no message, the schedule still advanced
+    skipped: int  # could not be composed (logged); the schedule still advanced
+    outbound: list[Outbound]
+
+
+class TagIndex:
+    """Each tag's recent articles, read once per delivery pass (see `TagArticles`).
+
+    Composing 100k digests one SQL query at a time spends most of its time sorting and
+    counting the same popular tags over and over; here each tag is read once.
+    """
+
+    def __init__(self, since: datetime) -> None:
+        self.since = since
+        self.articles = TagArticles()
+
+    async def load(self, session: AsyncSession, tag_ids: set[int]) -> None:
+        missing = sorted(t for t in tag_ids if t not in self.articles)
+        for tag_id, rows in (await repo.tag_articles(session, missing, self.since)).items():
+            self.articles.add(tag_id, rows)
+
+    def select(self, tag_ids: list[int], delivered: set[int], max_items: int) -> Selection:
+        return self.articles.select(tag_ids, delivered, max_items)
+
+
+def article_link(bot_username: str, article: repo.ArticleLine) -> str:
+    """The article's own link, or the bot's deep link to its full text when it has none
+    that Telegram can show."""
+    return safe_link(article.url) or create_deep_linked_url(
+        bot_username, article_payload(article.id)
+    )
+
+
+def _render(
+    selection: Selection,
+    articles: dict[int, repo.ArticleLine],
+    tags: dict[int, list[str]],
+    *,
+    kind: DigestKind,
+    bot_username: str,
+) -> list[Chunk]:
+    items = [
+        DigestItem(
+            article_id=a.id,
+            title=a.title,
+            summary=a.summary,
+            link=article_link(bot_username, a),
+            tags=tuple(tags.get(a.id, ())),
+        )
+        for a in (articles[i] for i in selection.article_ids)
+    ]
+    footer = (
+        texts.more_waiting(selection.remaining, manual=kind == DigestKind.MANUAL)
+        if selection.remaining
+        else None
+    )
+    return render_digest(
+        items,
+        header=texts.digest_header(len(items)),
+        footer=footer,
+        limit=MessageLimit.MAX_TEXT_LENGTH,
+    )
+
+
+async def _record(
+    session: AsyncSession,
+    plans: Sequence[tuple[Subscriber, Selection]],
+    *,
+    now: datetime,
+    kind: DigestKind,
+    bot_username: str,
+) -> tuple[list[Outbound], int]:
+    """Render the selected digests and store them with their ledger rows. A digest that
+    cannot be rendered is logged and left out; the others are not held up by it. Returns
+    what to send and how many were left out."""
+    wanted = list(dict.fromkeys(a for _, selection in plans for a in selection.article_ids))
+    articles = await repo.digest_lines(session, wanted)
+    tags = await repo.tags_of_articles(session, wanted)
+    new: list[repo.NewDigest] = []
+    chunks: list[tuple[Chunk, ...]] = []
+    composed: list[Subscriber] = []
+    skipped = 0
+    for subscriber, selected in plans:
+        # An article deleted since the pass's index was read is left out, not recorded.
+        kept = [a for a in selected.article_ids if a in articles]
+        if not kept:
+            continue
+        selection = Selection(kept, selected.remaining)
+        try:
+            rendered = _render(selection, articles, tags, kind=kind, bot_username=bot_username)
+        except Exception:
+            logger.exception(
+                "the digest of subscriber %s (articles %s) could not be composed; skipped",
+                subscriber.id,
+                selection.article_ids,
+            )
+            skipped += 1
+            continue
+        new.append(
+            repo.NewDigest(subscriber.id, kind, chunks_to_json(rendered), selection.article_ids)
+        )
+        chunks.append(tuple(rendered))
+        composed.append(subscriber)
+    ids = await repo.create_digests(session, new, now=now, lease_until=now + LEASE)
+    outbound = [
+        Outbound(digest_id, subscriber.id, subscriber.chat_id, messages)
+        for digest_id, subscriber, messages in zip(ids, composed, chunks, strict=True)
+    ]
+    return outbound, skipped
+
+
+async def compose_digest(
+    session: AsyncSession,
+    subscriber: Subscriber,
+    *,
+    settings: Settings,
+    now: datetime,
+    kind: DigestKind,
+    bot_username: str,
+) -> Outbound | None:
+    """Select, render and record one digest (/digest); None when nothing is new."""
+    since = now - timedelta(days=settings.digest_max_age_days)
+    candidates, total = await repo.undelivered_candidates(
+        session, subscriber.id, since, settings.digest_max_items
+    )
+    selection = select_articles(candidates, settings.digest_max_items, total)
+    if not selection.article_ids:
+        return None
+    outbound, skipped = await _record(
+        session, [(subscriber, selection)], now=now, kind=kind, bot_username=bot_username
+    )
+    if skipped:
+        raise RuntimeError(f"the digest of subscriber {subscriber.id} could not be composed")
+    return outbound[0] if outbound else None
+
+
+async def compose_due_batch(
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    *,
+    now: datetime,
+    bot_username: str,
+    index: TagIndex,
+    size: int = COMPOSE_BATCH,
+) -> Batch:
+    """Claim up to ``size`` due subscribers, compose their digests and advance their
+    schedules, all in one transaction."""
+    async with sessions.begin() as session:
+        subscribers = await repo.claim_due_subscribers(session, now, size)
+        if not subscribers:
+            return Batch(0, 0, 0, [])
+        ids = [s.id for s in subscribers]
+        tags = await repo.subscription_tags(session, ids)
+        await index.load(session, {t for tag_ids in tags.values() for t in tag_ids})
+        delivered = await repo.delivered_since(session, ids, index.since)
+        plans: list[tuple[Subscriber, Selection]] = []
+        unschedulable = 0
+        for subscriber in subscribers:
+            try:
+                reschedule(subscriber, now)
+                selection = index.select(
+                    tags[subscriber.id], delivered[subscriber.id], settings.digest_max_items
+                )
+            except Exception:
+                logger.exception(
+                    "subscriber %s could not be scheduled or selected for; skipped for %s",
+                    subscriber.id,
+                    UNSCHEDULABLE_RETRY,
+                )
+                subscriber.next_due_at = now + UNSCHEDULABLE_RETRY
+                unschedulable += 1
+                continue
+            if selection.article_ids:
+                plans.append((subscriber, selection))
+        outbound, skipped = await _record(
+            session, plans, now=now, kind=DigestKind.SCHEDULED, bot_username=bot_username
+        )
+    empty = len(subscribers) - len(plans) - unschedulable
+    return Batch(len(subscribers), empty, skipped + unschedulable, outbound)

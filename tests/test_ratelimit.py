@@ -1,0 +1,142 @@
+"""The pacer on its own: spacing, the per-chat gap, a 429 pause, cancellation.
+
+Requests go through `process_request` the way python-telegram-bot calls it; the callback
+stands in for the HTTP call and notes when it ran. Every timing assertion is a lower
+bound, or an upper bound far above the expected figure, so that a loaded 2-core machine
+only makes them pass more slowly, never fail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from telegram.error import RetryAfter
+
+from bot.ratelimit import PacingRateLimiter
+
+EARLY = 0.005  # asyncio may run a timer up to its clock resolution early
+
+
+class Telegram:
+    """The far side of the limiter: records when each request reached it."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.calls: list[tuple[float, Any]] = []
+        self.refuse_next: list[BaseException] = []
+        self.hold: asyncio.Event | None = None
+
+    async def call(self, chat_id: Any) -> dict[str, Any]:
+        if self.refuse_next:
+            raise self.refuse_next.pop(0)
+        self.calls.append((self.loop.time(), chat_id))
+        if self.hold is not None:
+            await self.hold.wait()
+        return {"ok": True}
+
+
+async def send(
+    limiter: PacingRateLimiter,
+    telegram: Telegram,
+    chat_id: int | None,
+    endpoint: str = "sendMessage",
+) -> Any:
+    data = {"chat_id": chat_id} if chat_id is not None else {}
+    return await limiter.process_request(telegram.call, (chat_id,), {}, endpoint, data, None)
+
+
+def times(telegram: Telegram, chat_id: Any = None) -> list[float]:
+    return [t for t, chat in telegram.calls if chat_id is None or chat == chat_id]
+
+
+async def test_messages_are_spaced_evenly_under_the_overall_rate() -> None:
+    limiter = PacingRateLimiter(overall_per_second=20, per_chat_interval=0)
+    telegram = Telegram()
+    await asyncio.gather(*(send(limiter, telegram, chat) for chat in range(10)))
+    gaps = [b - a for a, b in itertools.pairwise(sorted(times(telegram)))]
+    assert len(gaps) == 9
+    assert min(gaps) >= 0.05 - EARLY, gaps
+
+
+async def test_one_chat_gets_at_most_one_message_per_interval_others_are_not_held_up() -> None:
+    limiter = PacingRateLimiter(overall_per_second=1000, per_chat_interval=0.2)
+    telegram = Telegram()
+    started = telegram.loop.time()
+    await asyncio.gather(
+        *(send(limiter, telegram, 1) for _ in range(3)),
+        *(send(limiter, telegram, chat) for chat in range(2, 12)),
+    )
+    one = times(telegram, 1)
+    assert min(b - a for a, b in itertools.pairwise(one)) >= 0.2 - EARLY, one
+    others = [t - started for t, chat in telegram.calls if chat != 1]
+    assert max(others) < 0.2  # ten other chats went while chat 1 waited its turn
+
+
+async def test_calls_that_are_not_messages_are_not_paced() -> None:
+    limiter = PacingRateLimiter(overall_per_second=1, per_chat_interval=10)
+    telegram = Telegram()
+    async with asyncio.timeout(5):  # paced, these would take 10 s and more
+        for _ in range(10):
+            await send(limiter, telegram, 1, endpoint="answerCallbackQuery")
+    assert len(telegram.calls) == 10
+
+
+async def test_a_429_pauses_all_sending_and_retries_the_refused_message() -> None:
+    limiter = PacingRateLimiter(overall_per_second=1000, per_chat_interval=0)
+    telegram = Telegram()
+    telegram.refuse_next.append(RetryAfter(timedelta(seconds=0.3)))
+    refused_at = telegram.loop.time()
+    first = asyncio.create_task(send(limiter, telegram, 1))
+    for _ in range(100):  # let the 429 arrive; then another chat wants a turn
+        if limiter.retries:
+            break
+        await asyncio.sleep(0)
+    await send(limiter, telegram, 2)
+    await first
+    assert limiter.retries == 1
+    assert len(telegram.calls) == 2
+    assert min(times(telegram)) >= refused_at + 0.3 - EARLY  # both waited out the pause
+
+
+async def test_retries_give_up_after_max_retries() -> None:
+    limiter = PacingRateLimiter(overall_per_second=1000, per_chat_interval=0, max_retries=2)
+    telegram = Telegram()
+    telegram.refuse_next.extend(RetryAfter(timedelta(seconds=0.01)) for _ in range(3))
+    with pytest.raises(RetryAfter):
+        await send(limiter, telegram, 1)
+    assert telegram.calls == []
+
+
+async def test_a_cancelled_request_frees_its_chat_and_its_connection() -> None:
+    limiter = PacingRateLimiter(overall_per_second=1000, per_chat_interval=0, max_in_flight=1)
+    telegram = Telegram()
+    telegram.hold = asyncio.Event()
+    stuck = asyncio.create_task(send(limiter, telegram, 1))
+    for _ in range(100):  # until it holds the only connection
+        if telegram.calls:
+            break
+        await asyncio.sleep(0)
+    stuck.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await stuck
+    telegram.hold = None
+    async with asyncio.timeout(5):
+        assert await send(limiter, telegram, 2) == {"ok": True}
+
+
+async def test_a_request_cancelled_while_waiting_for_its_chat_is_never_sent() -> None:
+    limiter = PacingRateLimiter(overall_per_second=1000, per_chat_interval=30)
+    telegram = Telegram()
+    await send(limiter, telegram, 1)
+    waiting = asyncio.create_task(send(limiter, telegram, 1))  # its turn is 30 s away
+    await asyncio.sleep(0.05)
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    async with asyncio.timeout(5):
+        await send(limiter, telegram, 2)
+    assert [chat for _, chat in telegram.calls] == [1, 2]
