@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from telegram import Bot, Message, Update
+from telegram import Message, Update
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.config import Settings
@@ -38,7 +38,7 @@ class AppState:
         self.clock = clock
         self.retry_policy = retry_policy
 
-    async def open(self, bot: Bot) -> None:
+    async def open(self, bot: ExtBot[int]) -> None:
         """Open the database (upgrading its schema) and make the deliverer."""
         self._engine = create_engine(self.settings.database_url)
         await upgrade(self._engine)

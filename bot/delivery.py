@@ -11,12 +11,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from telegram import Bot
+from telegram.ext import ExtBot
 
 from bot.compose import LEASE, Batch, Outbound, TagIndex, compose_due_batch
 from bot.config import Settings
 from bot.dbretry import retrying
 from bot.digest import ChunkFormatError, chunks_from_json
+from bot.ratelimit import Lane
 from bot.send import RECORD_WINDOW, RetryPolicy, SendResult, SentLog, send_digest
 from storage import repo
 
@@ -61,7 +62,7 @@ class Deliverer:
 
     def __init__(
         self,
-        bot: Bot,
+        bot: ExtBot[int],
         sessions: async_sessionmaker[AsyncSession],
         settings: Settings,
         *,
@@ -122,6 +123,7 @@ class Deliverer:
                         clock=self.clock,
                         policy=self.policy,
                         log=log,
+                        lane=Lane.BULK,
                     )
                 except Exception:
                     # Still pending: its lease runs out and a later pass resumes it.

@@ -13,6 +13,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
+from enum import IntEnum
 from typing import Any
 
 from telegram.error import RetryAfter
@@ -34,6 +35,13 @@ PACED_METHODS = frozenset(
 )
 
 
+class Lane(IntEnum):
+    """Which queue a request waits in; passed as python-telegram-bot's rate_limit_args."""
+
+    REPLY = 0  # answers to people: the default for every call
+    BULK = 1  # scheduled digests of a delivery pass
+
+
 class PacingRateLimiter(BaseRateLimiter[int]):
     def __init__(
         self,
@@ -49,6 +57,8 @@ class PacingRateLimiter(BaseRateLimiter[int]):
         self.per_chat_interval = per_chat_interval
         self.max_retries = max_retries
         self._next_slot = 0.0
+        self._next_reply = 0.0
+        self._borrowed = 0
         self._paused_until = 0.0
         self._chat_next: dict[int | str, float] = {}
         self._chat_locks: dict[int | str, asyncio.Lock] = {}
@@ -60,7 +70,7 @@ class PacingRateLimiter(BaseRateLimiter[int]):
     async def shutdown(self) -> None:
         pass
 
-    async def _wait_turn(self, chat_id: int | str | None) -> None:
+    async def _wait_turn(self, chat_id: int | str | None, lane: Lane) -> None:
         loop = asyncio.get_running_loop()
         if chat_id is not None and self.per_chat_interval > 0:
             lock = self._chat_locks.setdefault(chat_id, asyncio.Lock())
@@ -68,23 +78,43 @@ class PacingRateLimiter(BaseRateLimiter[int]):
                 delay = self._chat_next.get(chat_id, 0.0) - loop.time()
                 if delay > 0:
                     await asyncio.sleep(delay)
-                await self._wait_global()
+                await self._wait_global(lane)
                 self._chat_next[chat_id] = loop.time() + self.per_chat_interval
             self._forget_idle_chats(loop.time())
         else:
-            await self._wait_global()
+            await self._wait_global(lane)
 
-    async def _wait_global(self) -> None:
+    async def _wait_global(self, lane: Lane) -> None:
+        """Wait for a slot under the overall rate.
+
+        Bulk messages (scheduled digests) queue for evenly spaced slots reserved ahead.
+        A reply to a person must not wait behind that queue, seconds long during a
+        delivery pass: it takes the next slot of its own lane at once and borrows it
+        from the bulk queue, whose next waking message gives its slot back instead of
+        sending. So replies jump the queue and the overall rate still holds.
+        """
         loop = asyncio.get_running_loop()
         while True:
             now = loop.time()
-            slot = max(now, self._next_slot, self._paused_until)
-            self._next_slot = slot + self.interval
+            if lane is Lane.BULK:
+                slot = max(now, self._next_slot, self._paused_until)
+                self._next_slot = slot + self.interval
+            else:
+                slot = max(now, self._next_reply, self._paused_until)
+                self._next_reply = slot + self.interval
+                if self._next_slot > slot:
+                    self._borrowed += 1  # bulk slots are reserved past this one
+                else:
+                    self._next_slot = slot + self.interval
             if slot > now:
                 await asyncio.sleep(slot - now)
             # A 429 that arrived while this request slept moves the pause; honour it.
-            if loop.time() >= self._paused_until:
-                return
+            if loop.time() < self._paused_until:
+                continue
+            if lane is Lane.BULK and self._borrowed:
+                self._borrowed -= 1  # a reply was sent in this slot
+                continue
+            return
 
     def _forget_idle_chats(self, now: float) -> None:
         """Keep memory flat over 100k chats: drop chats whose spacing has passed."""
@@ -110,7 +140,7 @@ class PacingRateLimiter(BaseRateLimiter[int]):
             try:
                 if not paced:
                     return await callback(*args, **kwargs)
-                await self._wait_turn(chat_id)
+                await self._wait_turn(chat_id, Lane(rate_limit_args or Lane.REPLY))
                 async with self._in_flight:
                     return await callback(*args, **kwargs)
             except RetryAfter as error:

@@ -17,11 +17,12 @@ from enum import StrEnum
 from types import TracebackType
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.ext import ExtBot
 
 from bot.compose import LEASE, Outbound
 from bot.dbretry import retrying
+from bot.ratelimit import Lane
 from storage import repo
 
 logger = logging.getLogger(__name__)
@@ -136,13 +137,14 @@ class SentLog:
 
 
 async def send_digest(
-    bot: Bot,
+    bot: ExtBot[int],
     sessions: async_sessionmaker[AsyncSession],
     outbound: Outbound,
     *,
     clock: Callable[[], datetime],
     policy: RetryPolicy,
     log: SentLog | None = None,
+    lane: Lane = Lane.REPLY,
 ) -> SendResult:
     """Send the digest's unsent messages in order; record each; classify the outcome."""
     log = log or SentLog(sessions, clock)
@@ -151,7 +153,9 @@ async def send_digest(
         attempt = 0
         while True:
             try:
-                message = await bot.send_message(outbound.chat_id, outbound.chunks[index].text)
+                message = await bot.send_message(
+                    outbound.chat_id, outbound.chunks[index].text, rate_limit_args=lane
+                )
                 break
             except Forbidden as error:
                 return await _give_up(log, outbound, index, str(error), blocked=True)

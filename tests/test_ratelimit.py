@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from telegram.error import RetryAfter
 
-from bot.ratelimit import PacingRateLimiter
+from bot.ratelimit import Lane, PacingRateLimiter
 
 EARLY = 0.005  # asyncio may run a timer up to its clock resolution early
 
@@ -44,9 +44,10 @@ async def send(
     telegram: Telegram,
     chat_id: int | None,
     endpoint: str = "sendMessage",
+    lane: Lane | None = None,
 ) -> Any:
     data = {"chat_id": chat_id} if chat_id is not None else {}
-    return await limiter.process_request(telegram.call, (chat_id,), {}, endpoint, data, None)
+    return await limiter.process_request(telegram.call, (chat_id,), {}, endpoint, data, lane)
 
 
 def times(telegram: Telegram, chat_id: Any = None) -> list[float]:
@@ -140,3 +141,20 @@ async def test_a_request_cancelled_while_waiting_for_its_chat_is_never_sent() ->
     async with asyncio.timeout(5):
         await send(limiter, telegram, 2)
     assert [chat for _, chat in telegram.calls] == [1, 2]
+
+
+async def test_a_reply_jumps_the_queue_of_a_delivery_pass_and_the_rate_still_holds() -> None:
+    limiter = PacingRateLimiter(overall_per_second=20, per_chat_interval=0)
+    telegram = Telegram()
+    started = telegram.loop.time()
+    # Twenty digests reserve the next second of slots; then a person asks for something.
+    bulk = [asyncio.create_task(send(limiter, telegram, c, lane=Lane.BULK)) for c in range(20)]
+    await asyncio.sleep(0)
+    await send(limiter, telegram, 99)
+    replied = times(telegram, 99)[0] - started
+    await asyncio.gather(*bulk)
+    assert replied < 0.5  # not behind the 1 s queue (0.05 s when the machine is idle)
+    moments = sorted(times(telegram))
+    assert len(moments) == 21
+    # The slot the reply took was given back: 21 messages still span 20 intervals.
+    assert moments[-1] - moments[0] >= 20 * 0.05 - EARLY, moments
