@@ -354,7 +354,7 @@ def time_problem(problem: str) -> str:
 
 
 def timezone_problem(problem: str, suggestions: Sequence[str]) -> str:
-    hint = f" Did you mean {' or '.join(suggestions)}?" if suggestions else ""
+    hint = f". Did you mean {' or '.join(suggestions)}?" if suggestions else ""
     return (
         usage("timezone", "Europe/Kyiv", problem + hint) + " or <code>/timezone UTC+03:00</code>"
     )
