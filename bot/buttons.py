@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 
 # Ids are INTEGER columns: anything outside 1..2**31-1 cannot name a row and must not
 # reach a query (PostgreSQL refuses it with an int32 overflow).
@@ -90,24 +90,22 @@ _FORMS: dict[type[Button], re.Pattern[str]] = {
 }
 
 
+_PREFIXES: dict[type[Button], str] = {
+    ToggleTag: "t",
+    TagsPage: "p",
+    Unsubscribe: "u",
+    SubscriptionsPage: "sp",
+    SubscribeSuggested: "ss",
+    UnsubscribeSuggested: "us",
+    ConfirmDelete: "d",
+    KeepArticle: "k",
+}
+
+
 def encode(button: Button) -> str:
-    match button:
-        case ToggleTag(tag_id, page):
-            return f"t:{tag_id}:{'s' if page is None else page}"
-        case TagsPage(page):
-            return f"p:{page}"
-        case Unsubscribe(tag_id, page):
-            return f"u:{tag_id}:{page}"
-        case SubscriptionsPage(page):
-            return f"sp:{page}"
-        case SubscribeSuggested(tag_id):
-            return f"ss:{tag_id}"
-        case UnsubscribeSuggested(tag_id):
-            return f"us:{tag_id}"
-        case ConfirmDelete(article_id):
-            return f"d:{article_id}"
-        case KeepArticle(article_id):
-            return f"k:{article_id}"
+    """``t:12:3``: the kind's prefix, then its fields; None (the /start page) is ``s``."""
+    fields = ("s" if value is None else str(value) for value in astuple(button))
+    return ":".join([_PREFIXES[type(button)], *fields])
 
 
 def _id(text: str) -> int | None:

@@ -93,7 +93,12 @@ class EmulatorClient:
         wait: float = 0,
         kinds: str = "message,edit",
     ) -> list[dict[str, Any]]:
-        params = {"after": after, "count": count, "wait": wait, "kinds": kinds}
+        params: dict[str, str | int | float] = {
+            "after": after,
+            "count": count,
+            "wait": wait,
+            "kinds": kinds,
+        }
         response = await self.http.get(f"/_emu/chats/{chat_id}/events", params=params)
         response.raise_for_status()
         events: list[dict[str, Any]] = response.json()

@@ -201,7 +201,7 @@ class EmulatorState:
             "chat_instance": str(user_id),
             "data": data,
         }
-        self.queries[query["id"]] = user_id
+        self.queries[str(query["id"])] = user_id
         self._log(user_id, "user_press", {"message_id": message_id, "data": data})
         await self.push_update({"callback_query": query})
         return query
