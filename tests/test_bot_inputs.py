@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.context import BotApplication
@@ -188,3 +190,23 @@ async def test_articles_with_long_titles_fit(admin: Chat, app: BotApplication) -
     [listing] = await admin.ask("/articles")
     assert tg_len(listing.text) <= MESSAGE_LIMIT
     assert len(listing.text.splitlines()) == 16
+
+
+async def test_refused_replies_log_one_line_and_bugs_a_traceback(
+    user: Chat, app: BotApplication, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="bot.errors")
+    refusal = "Bad Request: message is too long (test 7f3a)"
+    for _ in range(2):
+        await user.client.add_fault("sendMessage", 400, refusal, chat_id=user.user_id)
+        [apology] = await user.ask("/help")
+        assert apology.text.startswith("Sorry, something went wrong")
+    lines = [r for r in caplog.records if "test 7f3a" in r.getMessage()]
+    assert len(lines) == 1  # the same refusal again is not logged again
+    assert lines[0].exc_info is None
+    assert "\n" not in lines[0].getMessage()
+    await user.client.add_fault("sendMessage", 500, "Internal (test 9c1e)", chat_id=user.user_id)
+    [apology] = await user.ask("/help")
+    assert apology.text.startswith("Sorry, something went wrong")
+    [bug] = [r for r in caplog.records if r.exc_info and "9c1e" in str(r.exc_info[1])]
+    assert bug.getMessage() == "unhandled error while handling an update"
