@@ -136,13 +136,11 @@ async def not_understood(update: Update, context: BotContext) -> None:
 # ---------------------------------------------------------------- tags
 
 
-async def _typed_tags(
-    update: Update, context: BotContext, command: str, example: str, question: str
-) -> list[Tag] | None:
+async def _typed_tags(update: Update, context: BotContext, usage: str) -> list[Tag] | None:
     """The tags after the command, or None once the user was told what is wrong."""
     tags = split_tag_list(_args_text(context))
     if not tags:
-        await message_of(update).reply_text(texts.usage(command, example, question))
+        await message_of(update).reply_text(usage)
         return None
     if len(tags) > MAX_TAGS_PER_COMMAND:
         await message_of(update).reply_text(texts.too_many_tags(len(tags), MAX_TAGS_PER_COMMAND))
@@ -151,9 +149,7 @@ async def _typed_tags(
 
 
 async def subscribe(update: Update, context: BotContext) -> None:
-    tags = await _typed_tags(
-        update, context, "subscribe", "negotiations, United Kingdom", "Which tags?"
-    )
+    tags = await _typed_tags(update, context, texts.SUBSCRIBE_USAGE)
     if tags is None:
         return
     async with context.sessions.begin() as session:
@@ -166,9 +162,7 @@ async def subscribe(update: Update, context: BotContext) -> None:
 
 
 async def unsubscribe(update: Update, context: BotContext) -> None:
-    tags = await _typed_tags(
-        update, context, "unsubscribe", "negotiations", "Which tags? /subscriptions lists yours."
-    )
+    tags = await _typed_tags(update, context, texts.UNSUBSCRIBE_USAGE)
     if tags is None:
         return
     async with context.sessions.begin() as session:

@@ -144,6 +144,10 @@ def unsubscribe_lines(result: UnsubscribeOutcome) -> list[str]:
     return lines
 
 
+SUBSCRIBE_USAGE = usage("subscribe", "negotiations, United Kingdom", "Which tags?")
+UNSUBSCRIBE_USAGE = usage("unsubscribe", "negotiations", "Which tags? /subscriptions lists yours.")
+
+
 def too_many_tags(count: int, limit: int) -> str:
     return f"That is {count} tags; send at most {limit} at a time."
 
@@ -179,12 +183,19 @@ def unsubscribed_line(name: str) -> str:
     return f"🗑 Unsubscribed from <b>{escape(name)}</b>"
 
 
+NOTICE_NAME = 150  # a button's notice holds at most 200 characters
+
+
+def _short(name: str) -> str:
+    return name if len(name) <= NOTICE_NAME else name[: NOTICE_NAME - 1] + "…"
+
+
 def subscribed_notice(name: str) -> str:
-    return f"Subscribed to {name}"
+    return f"Subscribed to {_short(name)}"
 
 
 def unsubscribed_notice(name: str) -> str:
-    return f"Unsubscribed from {name}"
+    return f"Unsubscribed from {_short(name)}"
 
 
 def subscriptions_text(names: Sequence[str], page: int = 0, pages: int = 1) -> str:
