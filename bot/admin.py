@@ -6,13 +6,11 @@ import logging
 import re
 from collections.abc import Callable, Coroutine
 from functools import wraps
-from html import escape
 from typing import Any
 
 from telegram import Update
-from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
-from bot import texts
+from bot import buttons, service, texts
 from bot.articles import (
     MAX_ARTICLE_BYTES,
     ArticleFormatError,
@@ -21,6 +19,8 @@ from bot.articles import (
     parse_article_bytes,
 )
 from bot.context import BotContext, message_of
+from bot.handlers import pressed, show
+from bot.keyboards import delete_keyboard
 from storage import repo
 
 logger = logging.getLogger(__name__)
@@ -35,10 +35,12 @@ def admin_only(handler: Handler) -> Handler:
 
     @wraps(handler)
     async def guarded(update: Update, context: BotContext) -> None:
-        if not context.sender_is_admin(update):
+        if context.sender_is_admin(update):
+            await handler(update, context)
+        elif update.callback_query is not None:
+            await update.callback_query.answer(texts.ADMIN_ONLY)
+        else:
             await message_of(update).reply_text(texts.ADMIN_ONLY)
-            return
-        await handler(update, context)
 
     return guarded
 
@@ -49,7 +51,7 @@ async def _store(update: Update, context: BotContext, parse: Callable[[], Parsed
     try:
         article = parse()
     except ArticleFormatError as error:
-        await message.reply_text(f"❌ Not stored: {escape(str(error))}")
+        await message.reply_text(texts.not_stored(str(error)))
         return
     async with context.sessions.begin() as session:
         row, outcome = await repo.upsert_article(session, article, now=context.now())
@@ -57,7 +59,7 @@ async def _store(update: Update, context: BotContext, parse: Callable[[], Parsed
         texts.added_text(
             article_id=row.id,
             title=article.title,
-            tags=[t.key for t in article.tags],
+            tags=[t.name for t in article.tags],
             summary=article.summary,
             outcome=outcome.value,
         )
@@ -68,10 +70,7 @@ async def _store(update: Update, context: BotContext, parse: Callable[[], Parsed
 async def add(update: Update, context: BotContext) -> None:
     text = _ADD_PREFIX.sub("", message_of(update).text or "", count=1)
     if not text.strip():
-        await message_of(update).reply_text(
-            "Send the article in the same message, after /add on its own line, "
-            "or send it as a .txt file. The format is in the README."
-        )
+        await message_of(update).reply_text(texts.ADD_USAGE)
         return
     await _store(update, context, lambda: parse_article(text))
 
@@ -82,10 +81,10 @@ async def document(update: Update, context: BotContext) -> None:
     doc = message.document
     assert doc is not None
     if not (doc.file_name or "").lower().endswith(".txt"):
-        await message.reply_text("Please send the article as a .txt file.")
+        await message.reply_text(texts.TXT_ONLY)
         return
     if doc.file_size and doc.file_size > MAX_ARTICLE_BYTES:
-        await message.reply_text(f"That file is over {MAX_ARTICLE_BYTES:,} bytes; not stored.")
+        await message.reply_text(texts.file_too_big(MAX_ARTICLE_BYTES))
         return
     file = await doc.get_file()
     data = bytes(await file.download_as_bytearray())
@@ -94,20 +93,46 @@ async def document(update: Update, context: BotContext) -> None:
 
 @admin_only
 async def delete(update: Update, context: BotContext) -> None:
-    args = context.args or []
-    if len(args) != 1 or not args[0].isdigit():
-        await message_of(update).reply_text(texts.usage("delete", "42", "Which article id?"))
+    """Ask first: the article, its tag links and its place in every ledger go for good."""
+    typed = " ".join(context.args or [])
+    article_id = service.parse_id(typed)
+    if article_id is None:
+        await message_of(update).reply_text(texts.article_id_problem(typed))
         return
-    async with context.sessions.begin() as session:
-        article = await repo.delete_article(session, int(args[0]))
+    async with context.sessions() as session:
+        article = await service.article(session, article_id)
     if article is None:
-        await message_of(update).reply_text(
-            f"There is no article {args[0]}. /articles lists them."
-        )
+        await message_of(update).reply_text(texts.no_such_article(article_id))
         return
     await message_of(update).reply_text(
-        f"🗑 Deleted article {article.id}: <b>{escape(article.title)}</b>"
+        texts.confirm_delete(article.id, article.title), reply_markup=delete_keyboard(article.id)
     )
+
+
+@admin_only
+async def on_confirm_delete(update: Update, context: BotContext) -> None:
+    query, button = pressed(update)
+    assert isinstance(button, buttons.ConfirmDelete)
+    async with context.sessions.begin() as session:
+        article = await repo.delete_article(session, button.article_id)
+    await query.answer()
+    if article is None:
+        await show(query, texts.no_such_article(button.article_id), None)
+        return
+    await show(query, texts.deleted(article.id, article.title), None)
+
+
+@admin_only
+async def on_keep_article(update: Update, context: BotContext) -> None:
+    query, button = pressed(update)
+    assert isinstance(button, buttons.KeepArticle)
+    async with context.sessions() as session:
+        article = await service.article(session, button.article_id)
+    await query.answer()
+    if article is None:
+        await show(query, texts.no_such_article(button.article_id), None)
+        return
+    await show(query, texts.kept(article.id, article.title), None)
 
 
 @admin_only
@@ -124,11 +149,3 @@ async def stats(update: Update, context: BotContext) -> None:
     async with context.sessions() as session:
         view = await repo.stats(session, context.now())
     await message_of(update).reply_text(texts.stats_text(view))
-
-
-def add_handlers(app: Application) -> None:  # type: ignore[type-arg]
-    app.add_handler(CommandHandler("add", add))
-    app.add_handler(CommandHandler("delete", delete))
-    app.add_handler(CommandHandler("articles", articles))
-    app.add_handler(CommandHandler("stats", stats))
-    app.add_handler(MessageHandler(filters.Document.ALL, document))

@@ -11,17 +11,23 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import (
     ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
     ContextTypes,
     Defaults,
+    MessageHandler,
+    filters,
 )
 
+from bot import admin, buttons, handlers, texts
 from bot.config import Settings
 from bot.context import AppState, BotApplication, BotContext, Clock, utc_now
-from bot.handlers import add_handlers
+from bot.errors import on_error
 from bot.http import AiohttpRequest
 from bot.ratelimit import PacingRateLimiter
 from bot.send import RetryPolicy
 from bot.texts import COMMANDS
+from bot.updates import ChatThrottle, ChatUpdateProcessor
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +96,51 @@ async def delivery_tick(context: BotContext) -> None:
     await context.state.deliverer.run_pass()
 
 
+def add_handlers(app: BotApplication) -> None:
+    """Every handler, in the order they are tried."""
+    commands = {
+        "start": handlers.start,
+        "help": handlers.help_command,
+        "subscribe": handlers.subscribe,
+        "unsubscribe": handlers.unsubscribe,
+        "subscriptions": handlers.subscriptions,
+        "tags": handlers.tags,
+        "digest": handlers.digest,
+        "settings": handlers.settings,
+        "time": handlers.set_time,
+        "timezone": handlers.set_timezone,
+        "frequency": handlers.set_frequency,
+        "pause": handlers.pause,
+        "resume": handlers.resume,
+        "add": admin.add,
+        "delete": admin.delete,
+        "articles": admin.articles,
+        "stats": admin.stats,
+    }
+    for name, callback in commands.items():
+        app.add_handler(CommandHandler(name, callback))
+    app.add_handler(MessageHandler(filters.Document.ALL, admin.document))
+    presses = {
+        buttons.ToggleTag: handlers.on_toggle,
+        buttons.TagsPage: handlers.on_tags_page,
+        buttons.Unsubscribe: handlers.on_unsubscribe,
+        buttons.SubscriptionsPage: handlers.on_subscriptions_page,
+        buttons.SubscribeSuggested: handlers.on_subscribe_suggested,
+        buttons.UnsubscribeSuggested: handlers.on_unsubscribe_suggested,
+        buttons.ConfirmDelete: admin.on_confirm_delete,
+        buttons.KeepArticle: admin.on_keep_article,
+    }
+    for kind, callback in presses.items():
+        app.add_handler(CallbackQueryHandler(callback, pattern=buttons.of_kind(kind)))
+    # Last: anything no handler above took.
+    app.add_handler(CallbackQueryHandler(handlers.on_stale_button))
+    app.add_handler(MessageHandler(filters.COMMAND, handlers.unknown_command))
+    app.add_handler(
+        MessageHandler(filters.ALL & ~filters.StatusUpdate.ALL, handlers.not_understood)
+    )
+    app.add_error_handler(on_error)
+
+
 def build_application(
     settings: Settings,
     *,
@@ -102,6 +153,10 @@ def build_application(
     if not settings.telegram_bot_token:
         raise ValueError("TELEGRAM_BOT_TOKEN is empty")
     api = settings.telegram_api_url
+    processor = ChatUpdateProcessor(
+        settings.update_concurrency,
+        ChatThrottle(settings.throttle_burst, settings.throttle_window_seconds),
+    )
     limiter = PacingRateLimiter(
         overall_per_second=settings.rate_limit_per_second,
         per_chat_interval=settings.rate_limit_per_chat_seconds,
@@ -124,11 +179,13 @@ def build_application(
         # waiting is cheap, and 8 connections carry Telegram's 30 msg/s even at a 250 ms
         # round trip.
         .request(AiohttpRequest(connections=settings.telegram_connections))
+        .concurrent_updates(processor)
         .post_init(_post_init_with_menu if handlers else _post_init)
         .post_shutdown(_post_shutdown)
         .build()
     )
     app.bot_data.configure(settings, clock, retry_policy or RetryPolicy())
+    processor.notify = lambda chat_id: app.bot.send_message(chat_id, texts.SLOW_DOWN)
     if handlers:
         add_handlers(app)
     if delivery:

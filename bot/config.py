@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     rate_limit_per_second: float = Field(default=29.0, gt=0)
     rate_limit_per_chat_seconds: float = Field(default=1.05, ge=0)
     log_level: str = "INFO"
+    update_concurrency: int = Field(default=256, ge=1, le=10_000)
+    throttle_burst: int = Field(default=20, ge=1, le=1000)
+    throttle_window_seconds: float = Field(default=10.0, gt=0, le=3600)
 
     @field_validator("admin_ids", mode="before")
     @classmethod

@@ -1,27 +1,25 @@
-"""Subscriber commands and buttons. Each handler: read the input, call one use case, reply."""
+"""Subscriber commands and buttons. Each handler: read the input, call one use case, reply.
+
+Registration is in `bot.app`; callback data is decoded by `bot.buttons`, and each kind of
+button has its own handler here.
+"""
 
 from __future__ import annotations
 
 import logging
-import traceback
+from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import InlineKeyboardMarkup, Update
+from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.constants import MessageLimit
 from telegram.error import BadRequest
-from telegram.ext import (
-    Application,
-    CallbackQueryHandler,
-    CommandHandler,
-    MessageHandler,
-    filters,
-)
 
-from bot import admin, service, texts
+from bot import buttons, service, texts
+from bot.buttons import Button
 from bot.compose import compose_digest
 from bot.context import BotContext, message_of
 from bot.digest import parse_payload, render_article
-from bot.keyboards import PAGE, START_PAGE, TOGGLE, UNSUBSCRIBE, tag_keyboard, unsubscribe_keyboard
+from bot.keyboards import subscriptions_keyboard, suggestions_keyboard, tag_keyboard
 from bot.schedule import (
     DAILY,
     FREQUENCIES,
@@ -31,6 +29,7 @@ from bot.schedule import (
     parse_timezone,
     parse_weekday,
     reschedule,
+    tzinfo_for,
 )
 from bot.send import send_digest
 from bot.tags import Tag, split_tag_list
@@ -38,6 +37,8 @@ from storage import repo
 from storage.models import DigestKind, Subscriber
 
 logger = logging.getLogger(__name__)
+
+MAX_TAGS_PER_COMMAND = 20
 
 
 def _chat_id(update: Update) -> int:
@@ -56,22 +57,54 @@ def _args_text(context: BotContext) -> str:
     return " ".join(context.args or [])
 
 
+async def reply_lines(
+    update: Update, lines: Sequence[str], markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """Lines as few messages as fit Telegram's limit; the buttons go under the last."""
+    parts = texts.split_lines(lines, MessageLimit.MAX_TEXT_LENGTH)
+    for number, part in enumerate(parts, start=1):
+        await message_of(update).reply_text(
+            part, reply_markup=markup if number == len(parts) else None
+        )
+
+
+def pressed(update: Update) -> tuple[CallbackQuery, Button]:
+    """The pressed button; its handler was chosen because the data decodes (bot.app)."""
+    query = update.callback_query
+    assert query is not None
+    button = buttons.decode(query.data)
+    assert button is not None
+    return query, button
+
+
+async def show(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None) -> None:
+    """Redraw the pressed message; a double tap that changes nothing is fine."""
+    try:
+        await query.edit_message_text(text, reply_markup=markup)
+    except BadRequest as error:
+        if "not modified" not in error.message:
+            raise
+
+
+# ---------------------------------------------------------------- start and help
+
+
 async def start(update: Update, context: BotContext) -> None:
     payload = context.args[0] if context.args else ""
+    article_id = parse_payload(payload) if payload else None
     async with context.sessions.begin() as session:
         subscriber = await _subscriber(session, update, context)
         if subscriber.blocked:  # they came back: deliver again
             subscriber.blocked = False
             reschedule(subscriber, context.now())
-        if payload:
-            article_id = parse_payload(payload)
-            article = await repo.get_article(session, article_id) if article_id else None
-            tags = await repo.tags_of_articles(session, [article.id]) if article else {}
+        if article_id is None:
+            tags, _ = await service.tag_page(session, subscriber, 0, size=service.START_TAGS)
         else:
-            buttons, _ = await service.tag_page(session, subscriber, 0, size=service.START_TAGS)
+            article = await service.article(session, article_id)
+            tags_of = await repo.tags_of_articles(session, [article.id]) if article else {}
     message = message_of(update)
-    if not payload:
-        markup = tag_keyboard(buttons, page=START_PAGE) if buttons else None
+    if article_id is None:  # plain /start, or a payload that is not an article's
+        markup = tag_keyboard(tags, page=None) if tags else None
         await message.reply_text(texts.WELCOME, reply_markup=markup)
         return
     if article is None:
@@ -80,8 +113,8 @@ async def start(update: Update, context: BotContext) -> None:
     for part in render_article(
         title=article.title,
         source=article.source,
-        published_at=article.published_at,
-        tags=tags[article.id],
+        published_at=article.published_at.astimezone(tzinfo_for(subscriber.timezone)),
+        tags=tags_of[article.id],
         body=article.body,
         url=article.url,
         limit=MessageLimit.MAX_TEXT_LENGTH,
@@ -93,75 +126,176 @@ async def help_command(update: Update, context: BotContext) -> None:
     await message_of(update).reply_text(texts.help_text(context.sender_is_admin(update)))
 
 
-MAX_TAGS_PER_COMMAND = 20
+async def unknown_command(update: Update, context: BotContext) -> None:
+    await message_of(update).reply_text(texts.UNKNOWN_COMMAND)
 
 
-async def _typed_tags(
-    update: Update, context: BotContext, command: str, example: str, question: str
-) -> list[Tag] | None:
+async def not_understood(update: Update, context: BotContext) -> None:
+    await message_of(update).reply_text(texts.NOT_UNDERSTOOD)
+
+
+# ---------------------------------------------------------------- tags
+
+
+async def _typed_tags(update: Update, context: BotContext, usage: str) -> list[Tag] | None:
     """The tags after the command, or None once the user was told what is wrong."""
     tags = split_tag_list(_args_text(context))
     if not tags:
-        await message_of(update).reply_text(texts.usage(command, example, question))
+        await message_of(update).reply_text(usage)
         return None
     if len(tags) > MAX_TAGS_PER_COMMAND:
-        await message_of(update).reply_text(
-            f"That is {len(tags)} tags; send at most {MAX_TAGS_PER_COMMAND} at a time."
-        )
+        await message_of(update).reply_text(texts.too_many_tags(len(tags), MAX_TAGS_PER_COMMAND))
         return None
     return tags
 
 
 async def subscribe(update: Update, context: BotContext) -> None:
-    tags = await _typed_tags(
-        update, context, "subscribe", "negotiations, United Kingdom", "Which tags?"
-    )
+    tags = await _typed_tags(update, context, texts.SUBSCRIBE_USAGE)
     if tags is None:
         return
     async with context.sessions.begin() as session:
         subscriber = await _subscriber(session, update, context)
         result = await service.subscribe(session, subscriber, tags, context.now())
-    await message_of(update).reply_text(texts.subscribe_reply(result))
+    options = [o for found in result.suggestions.values() for o in found]
+    await reply_lines(
+        update, texts.subscribe_lines(result), suggestions_keyboard(options, follow=True)
+    )
 
 
 async def unsubscribe(update: Update, context: BotContext) -> None:
-    tags = await _typed_tags(
-        update, context, "unsubscribe", "negotiations", "Which tags? /subscriptions lists yours."
-    )
+    tags = await _typed_tags(update, context, texts.UNSUBSCRIBE_USAGE)
     if tags is None:
         return
     async with context.sessions.begin() as session:
         subscriber = await _subscriber(session, update, context)
-        removed, missing = await service.unsubscribe(session, subscriber, tags)
-    await message_of(update).reply_text(texts.unsubscribe_reply(removed, missing))
+        result = await service.unsubscribe(session, subscriber, tags)
+    options = [o for found in result.suggestions.values() for o in found]
+    await reply_lines(
+        update, texts.unsubscribe_lines(result), suggestions_keyboard(options, follow=False)
+    )
 
 
 async def _subscriptions_view(
-    context: BotContext, subscriber: Subscriber
+    session: AsyncSession, subscriber: Subscriber, page: int
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    async with context.sessions() as session:
-        tags = await repo.subscribed_tags(session, subscriber.id)
-    markup = unsubscribe_keyboard([(t.id, t.name) for t in tags]) if tags else None
-    return texts.subscriptions_text([t.name for t in tags]), markup
+    view = await service.subscriptions_page(session, subscriber, page)
+    markup = (
+        subscriptions_keyboard(view.tags, page=view.page, pages=view.pages) if view.tags else None
+    )
+    return texts.subscriptions_text([t.name for t in view.tags], view.page, view.pages), markup
 
 
 async def subscriptions(update: Update, context: BotContext) -> None:
     async with context.sessions.begin() as session:
         subscriber = await _subscriber(session, update, context)
-    text, markup = await _subscriptions_view(context, subscriber)
+        text, markup = await _subscriptions_view(session, subscriber, 0)
     await message_of(update).reply_text(text, reply_markup=markup)
 
 
 async def tags(update: Update, context: BotContext) -> None:
     async with context.sessions.begin() as session:
         subscriber = await _subscriber(session, update, context)
-        buttons, pages = await service.tag_page(session, subscriber, 0)
-    if not buttons:
+        found, pages = await service.tag_page(session, subscriber, 0)
+    if not found:
         await message_of(update).reply_text(texts.NO_TAGS)
         return
     await message_of(update).reply_text(
-        texts.tags_text(0, pages), reply_markup=tag_keyboard(buttons, page=0, pages=pages)
+        texts.tags_text(0, pages), reply_markup=tag_keyboard(found, page=0, pages=pages)
     )
+
+
+async def on_toggle(update: Update, context: BotContext) -> None:
+    query, button = pressed(update)
+    assert isinstance(button, buttons.ToggleTag)
+    async with context.sessions.begin() as session:
+        subscriber = await _subscriber(session, update, context)
+        toggled = await service.toggle(session, subscriber, button.tag_id, context.now())
+        size = service.START_TAGS if button.page is None else service.TAGS_PAGE_SIZE
+        found, pages = await service.tag_page(session, subscriber, button.page or 0, size=size)
+    if toggled is None:
+        await query.answer(texts.BUTTON_INVALID)
+        return
+    tag, on = toggled
+    await query.answer(
+        texts.subscribed_notice(tag.name) if on else texts.unsubscribed_notice(tag.name)
+    )
+    if button.page is None:
+        await show(query, texts.WELCOME, tag_keyboard(found, page=None))
+    else:
+        page = min(button.page, pages - 1)
+        await show(
+            query, texts.tags_text(page, pages), tag_keyboard(found, page=page, pages=pages)
+        )
+
+
+async def on_tags_page(update: Update, context: BotContext) -> None:
+    query, button = pressed(update)
+    assert isinstance(button, buttons.TagsPage)
+    async with context.sessions.begin() as session:
+        subscriber = await _subscriber(session, update, context)
+        found, pages = await service.tag_page(session, subscriber, button.page)
+    await query.answer()
+    if not found:
+        await show(query, texts.NO_TAGS, None)
+        return
+    page = min(button.page, pages - 1)
+    await show(query, texts.tags_text(page, pages), tag_keyboard(found, page=page, pages=pages))
+
+
+async def on_unsubscribe(update: Update, context: BotContext) -> None:
+    query, button = pressed(update)
+    assert isinstance(button, buttons.Unsubscribe)
+    async with context.sessions.begin() as session:
+        subscriber = await _subscriber(session, update, context)
+        gone = await service.unfollow(session, subscriber, button.tag_id)
+        text, markup = await _subscriptions_view(session, subscriber, button.page)
+    await query.answer(texts.unsubscribed_notice(gone.name) if gone else None)
+    await show(query, text, markup)
+
+
+async def on_subscriptions_page(update: Update, context: BotContext) -> None:
+    query, button = pressed(update)
+    assert isinstance(button, buttons.SubscriptionsPage)
+    async with context.sessions.begin() as session:
+        subscriber = await _subscriber(session, update, context)
+        text, markup = await _subscriptions_view(session, subscriber, button.page)
+    await query.answer()
+    await show(query, text, markup)
+
+
+async def on_subscribe_suggested(update: Update, context: BotContext) -> None:
+    query, button = pressed(update)
+    assert isinstance(button, buttons.SubscribeSuggested)
+    async with context.sessions.begin() as session:
+        subscriber = await _subscriber(session, update, context)
+        tag = await service.follow(session, subscriber, button.tag_id, context.now())
+    if tag is None:
+        await query.answer(texts.BUTTON_INVALID)
+        return
+    await query.answer(texts.subscribed_notice(tag.name))
+    await message_of(update).reply_text(texts.subscribed_line(tag.name))
+
+
+async def on_unsubscribe_suggested(update: Update, context: BotContext) -> None:
+    query, button = pressed(update)
+    assert isinstance(button, buttons.UnsubscribeSuggested)
+    async with context.sessions.begin() as session:
+        subscriber = await _subscriber(session, update, context)
+        tag = await service.unfollow(session, subscriber, button.tag_id)
+    if tag is None:
+        await query.answer(texts.BUTTON_INVALID)
+        return
+    await query.answer(texts.unsubscribed_notice(tag.name))
+    await message_of(update).reply_text(texts.unsubscribed_line(tag.name))
+
+
+async def on_stale_button(update: Update, context: BotContext) -> None:
+    """Data no handler above decodes: forged, or from a version of the bot long gone."""
+    assert update.callback_query is not None
+    await update.callback_query.answer(texts.BUTTON_INVALID)
+
+
+# ---------------------------------------------------------------- digest
 
 
 async def digest(update: Update, context: BotContext) -> None:
@@ -196,6 +330,9 @@ async def digest(update: Update, context: BotContext) -> None:
     )
 
 
+# ---------------------------------------------------------------- settings
+
+
 async def settings(update: Update, context: BotContext) -> None:
     async with context.sessions.begin() as session:
         subscriber = await _subscriber(session, update, context)
@@ -220,52 +357,61 @@ async def _change(update: Update, context: BotContext, **changes: object) -> Non
         for name, value in changes.items():
             setattr(subscriber, name, value)
         reschedule(subscriber, context.now())
-    await message_of(update).reply_text("Saved.\n\n" + _settings_text(subscriber))
+    await message_of(update).reply_text(texts.SAVED + "\n\n" + _settings_text(subscriber))
 
 
 async def set_time(update: Update, context: BotContext) -> None:
+    typed = _args_text(context)
+    if not typed.strip():
+        async with context.sessions.begin() as session:
+            subscriber = await _subscriber(session, update, context)
+        await message_of(update).reply_text(texts.current_time(subscriber.digest_time))
+        return
     try:
-        value = parse_digest_time(_args_text(context))
+        value = parse_digest_time(typed)
     except ScheduleError as error:
-        await message_of(update).reply_text(texts.usage("time", "07:30", str(error)))
+        await message_of(update).reply_text(texts.time_problem(str(error)))
         return
     await _change(update, context, digest_time=value)
 
 
 async def set_timezone(update: Update, context: BotContext) -> None:
+    typed = _args_text(context)
+    if not typed.strip():
+        async with context.sessions.begin() as session:
+            subscriber = await _subscriber(session, update, context)
+        await message_of(update).reply_text(texts.current_timezone(subscriber.timezone))
+        return
     try:
-        value = parse_timezone(_args_text(context))
+        value = parse_timezone(typed)
     except ScheduleError as error:
-        await message_of(update).reply_text(
-            texts.usage("timezone", "Europe/Kyiv", str(error))
-            + " or <code>/timezone UTC+03:00</code>"
-        )
+        await message_of(update).reply_text(texts.timezone_problem(str(error), error.suggestions))
         return
     await _change(update, context, timezone=value)
 
 
-async def set_frequency(update: Update, context: BotContext) -> None:
-    args = [a.casefold() for a in context.args or []]
-    example = "daily</code> or <code>/frequency weekly monday"
+def _frequency(words: Sequence[str]) -> tuple[str, int]:
+    """(frequency, weekday) from ``daily`` or ``weekly [day]``; ScheduleError otherwise."""
     if (
-        not args
-        or args[0] not in FREQUENCIES
-        or len(args) > 2
-        or (args[0] == DAILY and len(args) > 1)
+        not words
+        or words[0] not in FREQUENCIES
+        or len(words) > 2
+        or (words[0] == DAILY and len(words) > 1)
     ):
-        problem = f"'{' '.join(args)}' is not daily or weekly." if args else "How often?"
-        await message_of(update).reply_text(f"{problem}\nUsage: <code>/frequency {example}</code>")
+        raise ScheduleError("")
+    if words[0] == WEEKLY and len(words) == 2:
+        return WEEKLY, parse_weekday(words[1])
+    return words[0], 0
+
+
+async def set_frequency(update: Update, context: BotContext) -> None:
+    words = [a.casefold() for a in context.args or []]
+    try:
+        frequency, weekday = _frequency(words)
+    except ScheduleError as error:
+        await message_of(update).reply_text(texts.frequency_problem(words, str(error)))
         return
-    weekday = 0
-    if args[0] == WEEKLY and len(args) == 2:
-        try:
-            weekday = parse_weekday(args[1])
-        except ScheduleError as error:
-            await message_of(update).reply_text(
-                f"{error}\nUsage: <code>/frequency {example}</code>"
-            )
-            return
-    await _change(update, context, frequency=args[0], weekday=weekday)
+    await _change(update, context, frequency=frequency, weekday=weekday)
 
 
 async def pause(update: Update, context: BotContext) -> None:
@@ -274,97 +420,3 @@ async def pause(update: Update, context: BotContext) -> None:
 
 async def resume(update: Update, context: BotContext) -> None:
     await _change(update, context, paused=False)
-
-
-async def button(update: Update, context: BotContext) -> None:
-    """Every inline button: toggling tags, paging /tags, unsubscribing."""
-    query = update.callback_query
-    assert query is not None
-    assert query.data is not None
-    kind, _, rest = query.data.partition(":")
-    now = context.now()
-    notice = ""
-    markup: InlineKeyboardMarkup | None
-    async with context.sessions.begin() as session:
-        subscriber = await _subscriber(session, update, context)
-        if kind == TOGGLE:
-            tag_id, _, page_text = rest.partition(":")
-            toggled = await service.toggle(session, subscriber, int(tag_id), now)
-            if toggled:
-                tag, on = toggled
-                notice = f"{'Subscribed to' if on else 'Unsubscribed from'} {tag.name}"
-            page = 0 if page_text == START_PAGE else int(page_text)
-            size = service.START_TAGS if page_text == START_PAGE else service.TAGS_PAGE_SIZE
-            buttons, pages = await service.tag_page(session, subscriber, page, size=size)
-            if page_text == START_PAGE:
-                text, markup = texts.WELCOME, tag_keyboard(buttons, page=START_PAGE)
-            else:
-                text = texts.tags_text(page, pages)
-                markup = tag_keyboard(buttons, page=page, pages=pages)
-        elif kind == PAGE:
-            page = int(rest)
-            buttons, pages = await service.tag_page(session, subscriber, page)
-            text, markup = (
-                texts.tags_text(page, pages),
-                tag_keyboard(buttons, page=page, pages=pages),
-            )
-        elif kind == UNSUBSCRIBE:
-            gone = await repo.tag_by_id(session, int(rest))
-            if gone and await repo.unsubscribe(session, subscriber.id, [gone.id]):
-                notice = f"Unsubscribed from {gone.name}"
-        else:
-            await query.answer("This button is no longer valid.")
-            return
-    if kind == UNSUBSCRIBE:
-        text, markup = await _subscriptions_view(context, subscriber)
-    await query.answer(notice or None)
-    try:
-        await query.edit_message_text(text, reply_markup=markup)
-    except BadRequest as error:
-        if "not modified" not in error.message:  # a double tap changes nothing: fine
-            raise
-
-
-async def unknown_command(update: Update, context: BotContext) -> None:
-    await message_of(update).reply_text(texts.UNKNOWN_COMMAND)
-
-
-async def not_understood(update: Update, context: BotContext) -> None:
-    await message_of(update).reply_text(texts.NOT_UNDERSTOOD)
-
-
-async def on_error(update: object, context: BotContext) -> None:
-    error = context.error
-    trace = "".join(traceback.format_exception(error)) if error else ""
-    logger.error("unhandled error while handling %s\n%s", update, trace)
-    if isinstance(update, Update) and update.effective_chat is not None:
-        try:
-            await context.bot.send_message(update.effective_chat.id, texts.SOMETHING_WRONG)
-        except Exception:
-            logger.exception("could not tell the user about the error")
-
-
-def add_handlers(app: Application) -> None:  # type: ignore[type-arg]
-    commands = {
-        "start": start,
-        "help": help_command,
-        "subscribe": subscribe,
-        "unsubscribe": unsubscribe,
-        "subscriptions": subscriptions,
-        "tags": tags,
-        "digest": digest,
-        "settings": settings,
-        "time": set_time,
-        "timezone": set_timezone,
-        "frequency": set_frequency,
-        "pause": pause,
-        "resume": resume,
-    }
-    for name, callback in commands.items():
-        app.add_handler(CommandHandler(name, callback))
-    admin.add_handlers(app)
-    app.add_handler(CallbackQueryHandler(button))
-    # Last: anything no handler above took.
-    app.add_handler(MessageHandler(filters.COMMAND, unknown_command))
-    app.add_handler(MessageHandler(filters.ALL & ~filters.StatusUpdate.ALL, not_understood))
-    app.add_error_handler(on_error)

@@ -1,48 +1,92 @@
-"""Inline keyboards and their callback data (at most 64 bytes, so ids, never names)."""
+"""Inline keyboards. Labels come from `bot.texts`, callback data from `bot.buttons`."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.constants import InlineKeyboardMarkupLimit
 
-from bot.service import TagButton
+from bot import buttons, texts
+from bot.buttons import Button
+from bot.service import Suggestion, TagButton
 
-TOGGLE = "tog"  # tog:<tag id>:<page or "s" for the /start keyboard>
-UNSUBSCRIBE = "uns"  # uns:<tag id>
-PAGE = "tags"  # tags:<page>
-START_PAGE = "s"
+# Telegram shows at most this many buttons under one message; more than that and a
+# "Did you mean" reply offers the first ones.
+MAX_BUTTONS = InlineKeyboardMarkupLimit.TOTAL_BUTTON_NUMBER
 
 
-def _label(button: TagButton) -> str:
-    mark = "✅ " if button.subscribed else ""
-    return f"{mark}{button.name} ({button.count})"
+def _button(label: str, button: Button) -> InlineKeyboardButton:
+    return InlineKeyboardButton(label, callback_data=buttons.encode(button))
+
+
+def _pager(
+    page: int, pages: int, make: type[buttons.TagsPage] | type[buttons.SubscriptionsPage]
+) -> list[InlineKeyboardButton]:
+    nav = []
+    if page > 0:
+        nav.append(_button(texts.PREVIOUS, make(page - 1)))
+    if page < pages - 1:
+        nav.append(_button(texts.NEXT, make(page + 1)))
+    return nav
 
 
 def tag_keyboard(
-    buttons: Sequence[TagButton], *, page: int | str, pages: int = 1
+    tags: Sequence[TagButton], *, page: int | None, pages: int = 1
 ) -> InlineKeyboardMarkup:
+    """Popular tags, two a row; ``page`` None is the /start keyboard, which has no pager."""
     rows = [
         [
-            InlineKeyboardButton(_label(b), callback_data=f"{TOGGLE}:{b.tag_id}:{page}")
-            for b in buttons[i : i + 2]
+            _button(
+                texts.tag_button(b.name, b.count, b.subscribed), buttons.ToggleTag(b.tag_id, page)
+            )
+            for b in tags[i : i + 2]
         ]
-        for i in range(0, len(buttons), 2)
+        for i in range(0, len(tags), 2)
     ]
-    if isinstance(page, int) and pages > 1:
-        nav = []
-        if page > 0:
-            nav.append(InlineKeyboardButton("◀ Previous", callback_data=f"{PAGE}:{page - 1}"))
-        if page < pages - 1:
-            nav.append(InlineKeyboardButton("Next ▶", callback_data=f"{PAGE}:{page + 1}"))
-        rows.append(nav)
+    if page is not None and pages > 1:
+        rows.append(_pager(page, pages, buttons.TagsPage))
     return InlineKeyboardMarkup(rows)
 
 
-def unsubscribe_keyboard(tags: Sequence[tuple[int, str]]) -> InlineKeyboardMarkup:
+def subscriptions_keyboard(
+    tags: Sequence[Suggestion], *, page: int, pages: int
+) -> InlineKeyboardMarkup:
+    rows = [
+        [_button(texts.unsubscribe_tag_button(t.name), buttons.Unsubscribe(t.tag_id, page))]
+        for t in tags
+    ]
+    if pages > 1:
+        rows.append(_pager(page, pages, buttons.SubscriptionsPage))
+    return InlineKeyboardMarkup(rows)
+
+
+def suggestions_keyboard(
+    options: Sequence[Suggestion], *, follow: bool
+) -> InlineKeyboardMarkup | None:
+    """One button per suggested tag: follow it (after /subscribe) or stop (/unsubscribe)."""
+    unique = list({o.tag_id: o for o in options}.values())[:MAX_BUTTONS]
+    if not unique:
+        return None
+    if follow:
+        rows = [
+            [_button(texts.subscribe_button(o.name), buttons.SubscribeSuggested(o.tag_id))]
+            for o in unique
+        ]
+    else:
+        rows = [
+            [_button(texts.unsubscribe_button(o.name), buttons.UnsubscribeSuggested(o.tag_id))]
+            for o in unique
+        ]
+    return InlineKeyboardMarkup(rows)
+
+
+def delete_keyboard(article_id: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
-            [InlineKeyboardButton(f"✖ {name}", callback_data=f"{UNSUBSCRIBE}:{i}")]
-            for i, name in tags
+            [
+                _button(texts.DELETE_BUTTON, buttons.ConfirmDelete(article_id)),
+                _button(texts.KEEP_BUTTON, buttons.KeepArticle(article_id)),
+            ]
         ]
     )

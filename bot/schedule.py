@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import difflib
 import re
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
+from functools import lru_cache
 from typing import Protocol
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, available_timezones
 
 DAILY = "daily"
 WEEKLY = "weekly"
@@ -19,9 +22,88 @@ _HHMM = re.compile(r"(\d{1,2})[:.](\d{2})")
 class ScheduleError(ValueError):
     """A time, timezone, frequency or weekday a person typed is not valid."""
 
+    def __init__(self, message: str, *, suggestions: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.suggestions = suggestions or []
+
+
+# Old names and common aliases people still type; the IANA database keeps them as links,
+# but a subscriber should see (and keep) the current name.
+_RENAMED = {
+    "europe/kiev": "Europe/Kyiv",
+    "kiev": "Europe/Kyiv",
+    "europe/uzhgorod": "Europe/Kyiv",
+    "europe/zaporozhye": "Europe/Kyiv",
+    "asia/calcutta": "Asia/Kolkata",
+    "calcutta": "Asia/Kolkata",
+    "asia/saigon": "Asia/Ho_Chi_Minh",
+    "saigon": "Asia/Ho_Chi_Minh",
+    "asia/rangoon": "Asia/Yangon",
+    "rangoon": "Asia/Yangon",
+    "asia/katmandu": "Asia/Kathmandu",
+    "katmandu": "Asia/Kathmandu",
+    "asia/ulan_bator": "Asia/Ulaanbaatar",
+    "asia/istanbul": "Europe/Istanbul",
+    "turkey": "Europe/Istanbul",
+    "america/buenos_aires": "America/Argentina/Buenos_Aires",
+    "buenos aires": "America/Argentina/Buenos_Aires",
+    "us/eastern": "America/New_York",
+    "us/central": "America/Chicago",
+    "us/mountain": "America/Denver",
+    "us/pacific": "America/Los_Angeles",
+    "us/hawaii": "Pacific/Honolulu",
+    "us/alaska": "America/Anchorage",
+    "london": "Europe/London",
+    "new york": "America/New_York",
+    "los angeles": "America/Los_Angeles",
+}
+_MAX_ZONE_TEXT = 64
+
+
+@dataclass(frozen=True, slots=True)
+class _ZoneIndex:
+    names: dict[str, str]  # casefolded full name or alias -> canonical name
+    cities: dict[str, str]  # casefolded city ("kyiv", "new york") -> canonical name
+    regions: dict[str, str]  # casefolded directory ("europe") -> its spelling
+
+
+@lru_cache(maxsize=1)
+def _zones() -> _ZoneIndex:
+    names: dict[str, str] = {}
+    cities: dict[str, str] = {}
+    regions: dict[str, str] = {}
+    for name in sorted(available_timezones()):
+        if name.startswith(("posix/", "right/")) or name in {"localtime", "Factory"}:
+            continue
+        names[name.casefold()] = name
+        parts = name.split("/")
+        for depth in range(1, len(parts)):
+            region = "/".join(parts[:depth])
+            regions.setdefault(region.casefold(), region)
+        if len(parts) > 1:
+            cities.setdefault(parts[-1].replace("_", " ").casefold(), name)
+    for alias, name in _RENAMED.items():
+        names[alias] = name
+    for region in regions:
+        names.pop(region, None)
+    return _ZoneIndex(names, cities, regions)
+
+
+def suggest_timezones(text: str, limit: int = 3) -> list[str]:
+    """Zone names close to ``text`` ("europe/kyev" -> "Europe/Kyiv")."""
+    zones = _zones()
+    key = text.strip().casefold().replace("_", " ")
+    found: list[str] = []
+    for pool in (zones.cities, {k.replace("_", " "): v for k, v in zones.names.items()}):
+        for close in difflib.get_close_matches(key, list(pool), n=limit, cutoff=0.75):
+            if pool[close] not in found:
+                found.append(pool[close])
+    return found[:limit]
+
 
 def parse_timezone(text: str) -> str:
-    """Canonical name of an IANA zone (``Europe/Kyiv``) or a fixed offset (``UTC+03:00``)."""
+    """Canonical name of an IANA zone (``Europe/Kyiv``, also typed ``europe/kyiv``,
+    ``Kyiv`` or ``Kiev``) or a fixed offset (``UTC+03:00``)."""
     text = text.strip()
     if text.upper() in {"UTC", "GMT", "Z"}:
         return "UTC"
@@ -32,12 +114,25 @@ def parse_timezone(text: str) -> str:
         if hours == 0 and minutes == 0:
             return "UTC"
         return f"UTC{sign}{hours:02d}:{minutes:02d}"
-    if not text or ".." in text or text.startswith("/") or len(text) > 64:
-        raise ScheduleError(f"'{text}' is not a timezone")
-    try:
-        return ZoneInfo(text).key
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ScheduleError(f"'{text}' is not a known timezone") from None
+    if len(text) > _MAX_ZONE_TEXT:
+        raise ScheduleError(f"'{text[:_MAX_ZONE_TEXT]}…' is too long for a timezone")
+    zones = _zones()
+    key = " ".join(text.split()).casefold()
+    if found := zones.names.get(key) or zones.names.get(key.replace(" ", "_")):
+        return found
+    if found := zones.cities.get(key.replace("_", " ")):
+        return found
+    if region := zones.regions.get(key.rstrip("/")):
+        raise ScheduleError(
+            f"'{region}' is a region; add a city, e.g. {_example_in(region)}",
+            suggestions=[],
+        )
+    raise ScheduleError(f"'{text}' is not a known timezone", suggestions=suggest_timezones(text))
+
+
+def _example_in(region: str) -> str:
+    prefix = region.casefold() + "/"
+    return next(name for key, name in _zones().names.items() if key.startswith(prefix))
 
 
 def tzinfo_for(name: str) -> tzinfo:

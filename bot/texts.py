@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from datetime import datetime, time
 from html import escape
 from typing import Protocol
@@ -64,16 +63,55 @@ def usage(command: str, example: str, problem: str = "") -> str:
     return f"{prefix}Usage: <code>/{command} {escape(example)}</code>"
 
 
-@dataclass
-class SubscribeResult:
-    subscribed: list[str] = field(default_factory=list)
-    already: list[str] = field(default_factory=list)
-    without_articles: list[str] = field(default_factory=list)
-    suggestions: dict[str, list[str]] = field(default_factory=dict)
-    too_long: list[str] = field(default_factory=list)
+# ---- tags
+
+MAX_ECHO = 60  # how much of what someone typed is quoted back
 
 
-def subscribe_reply(result: SubscribeResult) -> str:
+def echo(typed: str, limit: int = MAX_ECHO) -> str:
+    """What someone typed, quoted back safely: shortened, then escaped."""
+    text = " ".join(typed.split())
+    return escape(text if len(text) <= limit else text[: limit - 1] + "…")
+
+
+class Suggested(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+class SubscribeOutcome(Protocol):
+    """What /subscribe did (bot.service.SubscribeResult is one)."""
+
+    @property
+    def subscribed(self) -> Sequence[str]: ...
+    @property
+    def already(self) -> Sequence[str]: ...
+    @property
+    def without_articles(self) -> Sequence[str]: ...
+    @property
+    def suggestions(self) -> Mapping[str, Sequence[Suggested]]: ...
+    @property
+    def too_long(self) -> Sequence[str]: ...
+    @property
+    def over_pending_limit(self) -> Sequence[str]: ...
+    @property
+    def pending_limit(self) -> int: ...
+
+
+class UnsubscribeOutcome(Protocol):
+    @property
+    def removed(self) -> Sequence[str]: ...
+    @property
+    def missing(self) -> Sequence[str]: ...
+    @property
+    def suggestions(self) -> Mapping[str, Sequence[Suggested]]: ...
+
+
+def _did_you_mean(options: Sequence[Suggested]) -> str:
+    return " or ".join(f"<b>{escape(o.name)}</b>" for o in options)
+
+
+def subscribe_lines(result: SubscribeOutcome) -> list[str]:
     lines: list[str] = []
     for name in result.subscribed:
         note = (
@@ -84,23 +122,88 @@ def subscribe_reply(result: SubscribeResult) -> str:
         lines.append(f"✅ Subscribed to <b>{escape(name)}</b>{note}")
     lines += [f"☑️ Already subscribed to <b>{escape(name)}</b>" for name in result.already]
     for typed, options in result.suggestions.items():
-        choices = " or ".join(f"<b>{escape(o)}</b>" for o in options)
-        lines.append(f"❓ I don't know the tag “{escape(typed)}”. Did you mean {choices}?")
-    lines += [f"⚠️ “{escape(name[:60])}…” is too long for a tag" for name in result.too_long]
-    return "\n".join(lines)
+        lines.append(
+            f"❓ I don't know the tag “{echo(typed)}”. Did you mean {_did_you_mean(options)}?"
+        )
+    lines += [f"⚠️ “{echo(name)}” is too long for a tag" for name in result.too_long]
+    if result.over_pending_limit:
+        names = ", ".join(f"“{echo(n)}”" for n in result.over_pending_limit)
+        lines.append(
+            f"⏳ Not subscribed to {names}: you already wait for {result.pending_limit} tags "
+            "that have no articles yet. /unsubscribe from one of them first."
+        )
+    return lines
 
 
-def unsubscribe_reply(removed: Sequence[str], missing: Sequence[str]) -> str:
-    lines = [f"🗑 Unsubscribed from <b>{escape(name)}</b>" for name in removed]
-    lines += [f"You weren't subscribed to “{escape(name)}”" for name in missing]
-    return "\n".join(lines)
+def unsubscribe_lines(result: UnsubscribeOutcome) -> list[str]:
+    lines = [f"🗑 Unsubscribed from <b>{escape(name)}</b>" for name in result.removed]
+    for name in result.missing:
+        options = result.suggestions.get(name)
+        hint = f". Did you mean {_did_you_mean(options)}?" if options else ""
+        lines.append(f"You weren't subscribed to “{echo(name)}”{hint}")
+    return lines
 
 
-def subscriptions_text(names: Sequence[str]) -> str:
+SUBSCRIBE_USAGE = usage("subscribe", "negotiations, United Kingdom", "Which tags?")
+UNSUBSCRIBE_USAGE = usage("unsubscribe", "negotiations", "Which tags? /subscriptions lists yours.")
+
+
+def too_many_tags(count: int, limit: int) -> str:
+    return f"That is {count} tags; send at most {limit} at a time."
+
+
+def subscribe_button(name: str) -> str:
+    return f"✅ Subscribe to {name}"
+
+
+def unsubscribe_button(name: str) -> str:
+    return f"✖ Unsubscribe from {name}"
+
+
+def tag_button(name: str, count: int, subscribed: bool) -> str:
+    mark = "✅ " if subscribed else ""
+    return f"{mark}{name} ({count})"
+
+
+def unsubscribe_tag_button(name: str) -> str:
+    return f"✖ {name}"
+
+
+PREVIOUS = "◀ Previous"
+NEXT = "Next ▶"
+BUTTON_INVALID = "This button is no longer valid."
+TAG_GONE = "That tag no longer exists."
+
+
+def subscribed_line(name: str) -> str:
+    return f"✅ Subscribed to <b>{escape(name)}</b>"
+
+
+def unsubscribed_line(name: str) -> str:
+    return f"🗑 Unsubscribed from <b>{escape(name)}</b>"
+
+
+NOTICE_NAME = 150  # a button's notice holds at most 200 characters
+
+
+def _short(name: str) -> str:
+    return name if len(name) <= NOTICE_NAME else name[: NOTICE_NAME - 1] + "…"
+
+
+def subscribed_notice(name: str) -> str:
+    return f"Subscribed to {_short(name)}"
+
+
+def unsubscribed_notice(name: str) -> str:
+    return f"Unsubscribed from {_short(name)}"
+
+
+def subscriptions_text(names: Sequence[str], page: int = 0, pages: int = 1) -> str:
     if not names:
         return NO_SUBSCRIPTIONS
     listed = "\n".join(f"• {escape(name)}" for name in names)
-    return f"<b>Your tags</b>\n{listed}\n\nTap a tag to unsubscribe."
+    suffix = f" (page {page + 1} of {pages})" if pages > 1 else ""
+    return f"<b>Your tags</b>{suffix}\n{listed}\n\nTap a tag to unsubscribe."
 
 
 def tags_text(page: int, pages: int) -> str:
@@ -187,11 +290,123 @@ def added_text(
     )
 
 
+LIST_TITLE = 100  # a listing shows this much of each title, so 15 rows always fit
+
+
 def article_list(rows: Sequence[tuple[int, str, datetime]]) -> str:
     if not rows:
         return "No articles yet. Add one with /add."
-    lines = [f"<code>{i}</code> {escape(title)} · {added:%d %b}" for i, title, added in rows]
+    lines = [
+        f"<code>{i}</code> {echo(title, LIST_TITLE)} · {added:%d %b}" for i, title, added in rows
+    ]
     return "<b>Latest articles</b>\n" + "\n".join(lines)
+
+
+ADD_USAGE = (
+    "Send the article in the same message, after /add on its own line, "
+    "or send it as a .txt file. The format is in the README."
+)
+TXT_ONLY = "Please send the article as a .txt file."
+DELETE_BUTTON = "🗑 Delete"
+KEEP_BUTTON = "Keep it"
+
+
+def file_too_big(limit: int) -> str:
+    return f"That file is over {limit:,} bytes; not stored."
+
+
+def not_stored(problem: str) -> str:
+    return f"❌ Not stored: {escape(problem)}"
+
+
+def no_such_article(article_id: int) -> str:
+    return f"There is no article {article_id}. /articles lists them."
+
+
+def article_id_problem(typed: str) -> str:
+    shown = " ".join(typed.split())[:MAX_ECHO]
+    return usage("delete", "42", f"'{shown}' is not an article id." if shown else "Which id?")
+
+
+def confirm_delete(article_id: int, title: str) -> str:
+    return f"Delete article {article_id}: <b>{escape(title)}</b>?"
+
+
+def deleted(article_id: int, title: str) -> str:
+    return f"🗑 Deleted article {article_id}: <b>{escape(title)}</b>"
+
+
+def kept(article_id: int, title: str) -> str:
+    return f"Kept article {article_id}: <b>{escape(title)}</b>"
+
+
+# ---- settings
+
+SAVED = "Saved."
+
+
+def current_time(digest_time: time) -> str:
+    return (
+        f"Your digest comes at {digest_time:%H:%M} your time.\n"
+        "Change it with e.g. <code>/time 07:30</code>"
+    )
+
+
+def current_timezone(name: str) -> str:
+    return (
+        f"Your timezone is {escape(name)}.\n"
+        "Change it with e.g. <code>/timezone Europe/Kyiv</code>, <code>/timezone Kyiv</code> "
+        "or <code>/timezone UTC+03:00</code>"
+    )
+
+
+def time_problem(problem: str) -> str:
+    return usage("time", "07:30", problem)
+
+
+def timezone_problem(problem: str, suggestions: Sequence[str]) -> str:
+    hint = f". Did you mean {' or '.join(suggestions)}?" if suggestions else ""
+    return (
+        usage("timezone", "Europe/Kyiv", problem + hint) + " or <code>/timezone UTC+03:00</code>"
+    )
+
+
+FREQUENCY_EXAMPLE = "daily</code> or <code>/frequency weekly monday"
+
+
+def frequency_problem(words: Sequence[str], problem: str = "") -> str:
+    if not problem:
+        problem = f"'{' '.join(words)}' is not daily or weekly." if words else "How often?"
+    return f"{echo(problem, 2 * MAX_ECHO)}\nUsage: <code>/frequency {FREQUENCY_EXAMPLE}</code>"
+
+
+# ---- updates and errors
+
+SLOW_DOWN = (
+    "You are sending messages faster than I can answer; I'll skip the next ones for a few seconds."
+)
+
+
+def input_problem(problem: str) -> str:
+    return f"Sorry, I can't use that: {echo(problem, 2 * MAX_ECHO)}"
+
+
+def split_lines(lines: Sequence[str], limit: int) -> list[str]:
+    """Lines joined into as few messages as fit ``limit`` (counted on the HTML, which is
+    never shorter than what Telegram counts); a line is never cut."""
+    messages: list[str] = []
+    current: list[str] = []
+    size = 0
+    for line in lines:
+        length = len(line.encode("utf-16-le")) // 2
+        if current and size + 1 + length > limit:
+            messages.append("\n".join(current))
+            current, size = [], 0
+        size += length + (1 if current else 0)
+        current.append(line)
+    if current:
+        messages.append("\n".join(current))
+    return messages
 
 
 # ---- digests

@@ -97,9 +97,20 @@ class EmulatorClient:
         )
 
     async def events(
-        self, chat_id: int, *, after: int = 0, count: int = 0, wait: float = 0
+        self,
+        chat_id: int,
+        *,
+        after: int = 0,
+        count: int = 0,
+        wait: float = 0,
+        kinds: str = "message,edit",
     ) -> list[dict[str, Any]]:
-        params = {"after": after, "count": count, "wait": wait}
+        params: dict[str, str | int | float] = {
+            "after": after,
+            "count": count,
+            "wait": wait,
+            "kinds": kinds,
+        }
         response = await self.http.get(f"/_emu/chats/{chat_id}/events", params=params)
         response.raise_for_status()
         events: list[dict[str, Any]] = response.json()
@@ -158,6 +169,14 @@ class Chat:
             got = [e["message"]["text"][:80] for e in events]
             raise TimeoutError(f"expected {count} bot messages in {timeout}s, got {got}")
         return [BotMessage.from_event(event) for event in events]
+
+    async def answers(self, count: int = 1, timeout: float = 10.0) -> list[str]:
+        """The texts of the bot's answers to pressed buttons ("" when it answered silently),
+        oldest first; waits until there are ``count``."""
+        events = await self.client.events(self.user_id, count=count, wait=timeout, kinds="answer")
+        if len(events) < count:
+            raise TimeoutError(f"expected {count} button answers in {timeout}s, got {events}")
+        return [str(event["text"]) for event in events]
 
     async def ask(self, text: str, expect: int = 1, timeout: float = 10.0) -> list[BotMessage]:
         await self.client.send_text(self.user_id, text, self.first_name)

@@ -119,6 +119,7 @@ class EmulatorState:
         self.global_bucket = Bucket(30, 30, 30, time.monotonic())
         self.chat_buckets: dict[int, Bucket] = {}
         self.commands: list[dict[str, Any]] = []
+        self.queries: dict[str, int] = {}  # callback query id -> the chat it came from
         self.counters: dict[str, int] = defaultdict(int)
         self.sleep_per_request = 0.0
         # Set by Emulator.stop(): parked long polls and event waits return at once.
@@ -202,6 +203,7 @@ class EmulatorState:
             "chat_instance": str(user_id),
             "data": data,
         }
+        self.queries[str(query["id"])] = user_id
         self._log(user_id, "user_press", {"message_id": message_id, "data": data})
         await self.push_update({"callback_query": query})
         return query
@@ -486,6 +488,9 @@ class Emulator:
                 if not query_id:
                     raise ApiError(400, "Bad Request: query is too old or query ID is invalid")
                 state.counters["callback_answers"] += 1
+                if (chat_id := state.queries.pop(query_id, None)) is not None:
+                    answer = {"text": params.get("text") or "", "query_id": query_id}
+                    state._log(chat_id, "answer", answer)
                 return True
             case "getFile":
                 file_id = str(params.get("file_id", ""))

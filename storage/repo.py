@@ -364,6 +364,29 @@ async def unsubscribe(
     return removed
 
 
+async def count_pending_subscriptions(session: AsyncSession, subscriber_id: int) -> int:
+    """How many of the subscriber's tags have no articles yet."""
+    used = select(ArticleTag.tag_id).where(ArticleTag.tag_id == Subscription.tag_id)
+    query = (
+        select(func.count())
+        .select_from(Subscription)
+        .where(Subscription.subscriber_id == subscriber_id, ~exists(used))
+    )
+    return int(await session.scalar(query) or 0)
+
+
+async def drop_unused_tags(session: AsyncSession, tag_ids: Sequence[int]) -> None:
+    """Delete those of ``tag_ids`` that no article and no subscriber uses any more: the
+    rows a subscription to a tag without articles created go when it ends."""
+    if not tag_ids:
+        return
+    articles = select(ArticleTag.tag_id).where(ArticleTag.tag_id == Tag.id)
+    subscribers = select(Subscription.tag_id).where(Subscription.tag_id == Tag.id)
+    await session.execute(
+        delete(Tag).where(Tag.id.in_(tag_ids), ~exists(articles), ~exists(subscribers))
+    )
+
+
 async def set_blocked(session: AsyncSession, subscriber_id: int, blocked: bool) -> None:
     await session.execute(
         update(Subscriber).where(Subscriber.id == subscriber_id).values(blocked=blocked)

@@ -31,7 +31,7 @@ async def test_add_stores_and_shows_id_title_tags_summary(
         "✅ Article stored",
         "ID: 1",
         "Title: Telescope & <detector> upgrade finished",
-        "Tags: science, space, open source",
+        "Tags: science, Space, Open Source",
         "Summary: The upgrade of the telescope's <detector> & cooling finished early.",
     ]
     [again] = await admin.ask("/add\n" + ARTICLE)
@@ -71,12 +71,22 @@ async def test_delete_and_articles(admin: Chat, seeded: BotApplication) -> None:
     [listing] = await admin.ask("/articles")
     assert listing.text.startswith("Latest articles\n")
     assert len(listing.text.splitlines()) == 16
-    [reply] = await admin.ask("/delete 1")
-    assert reply.text == "🗑 Deleted article 1: Britain holds secret talks with russia on Ukraine"
+    [ask] = await admin.ask("/delete 1")
+    assert ask.text == "Delete article 1: Britain holds secret talks with russia on Ukraine?"
+    assert ask.button_texts == ["🗑 Delete", "Keep it"]
+    assert await article_count(seeded) == 42
+    [done] = await admin.press(ask, "🗑 Delete")
+    assert done.edited
+    assert done.text == "🗑 Deleted article 1: Britain holds secret talks with russia on Ukraine"
+    assert done.buttons == []
     [gone] = await admin.ask("/delete 1")
     assert gone.text == "There is no article 1. /articles lists them."
     [bad] = await admin.ask("/delete first")
-    assert bad.text == "Which article id?\nUsage: /delete 42"
+    assert bad.text == "'first' is not an article id.\nUsage: /delete 42"
+    assert await article_count(seeded) == 41
+    [ask] = await admin.ask("/delete 2")
+    [kept] = await admin.press(ask, "Keep it")
+    assert kept.text.startswith("Kept article 2: ")
     assert await article_count(seeded) == 41
 
 
@@ -102,4 +112,7 @@ async def test_everyone_else_is_refused_and_nothing_changes(
         assert reply.text == "Sorry, only the bot's admins can do that."
     [reply] = await user.upload("story.txt", ARTICLE)
     assert reply.text == "Sorry, only the bot's admins can do that."
+    [welcome] = await user.ask("/start")
+    await user.client.press(user.user_id, welcome.message_id, "d:1")  # forged "Delete"
+    assert await user.answers() == ["Sorry, only the bot's admins can do that."]
     assert await article_count(seeded) == 42

@@ -178,7 +178,7 @@ async def test_invalid_settings_explain_and_change_nothing(
     [reply] = await user.ask("/time 25:00")
     assert reply.text == "'25:00' is not a time of day as HH:MM, e.g. 07:30\nUsage: /time 07:30"
     [reply] = await user.ask("/time")
-    assert "Usage: /time 07:30" in reply.text
+    assert reply.text == "Your digest comes at 08:00 your time.\nChange it with e.g. /time 07:30"
     [reply] = await user.ask("/timezone Mars/Olympus")
     assert reply.text.startswith(
         "'Mars/Olympus' is not a known timezone\nUsage: /timezone Europe/Kyiv"
@@ -203,13 +203,16 @@ async def test_other_text_and_unknown_commands_point_to_help(
     assert reply.text == "I don't know that command. Send /help to see the ones I know."
 
 
-async def test_unexpected_errors_get_a_generic_reply(user: Chat, app: BotApplication) -> None:
+async def test_forged_and_stale_buttons_are_answered(user: Chat, seeded: BotApplication) -> None:
     [welcome] = await user.ask("/start")
-    await user.client.press(user.user_id, welcome.message_id, "tog:not-a-number:0")
-    [reply] = await user.read()
-    assert reply.text == "Sorry, something went wrong on my side. Please try again in a moment."
-    [still] = await user.ask("/help")
-    assert "/subscribe" in still.text
+    forged = ["tog:not-a-number:0", "t:2147483648:0", "t:0:s", "u:5", "p:-1", "d:1:2", "x" * 64]
+    for data in forged:
+        await user.client.press(user.user_id, welcome.message_id, data)
+    assert await user.answers(len(forged)) == ["This button is no longer valid."] * len(forged)
+    await user.client.press(user.user_id, welcome.message_id, "t:999999:s")  # a deleted tag
+    assert (await user.answers(len(forged) + 1))[-1] == "This button is no longer valid."
+    [still] = await user.ask("/help")  # nothing else was sent: no generic error
+    assert still.text.startswith("Commands")
 
 
 async def test_too_many_tags_at_once_are_refused(user: Chat, app: BotApplication) -> None:

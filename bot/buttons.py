@@ -1,0 +1,159 @@
+"""The callback data of every inline button: one encoder and one decoder per kind.
+
+Pure code. Callback data comes back from the client, so it is untrusted: anything that
+does not decode exactly (a forged id, an old format, a number out of range) is None, and
+the handlers answer it with "This button is no longer valid" instead of guessing.
+Telegram allows 1–64 bytes of callback data, so buttons carry ids, never names.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import astuple, dataclass
+
+# Ids are INTEGER columns: anything outside 1..2**31-1 cannot name a row and must not
+# reach a query (PostgreSQL refuses it with an int32 overflow).
+MAX_ID = 2**31 - 1
+MAX_PAGE = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class ToggleTag:
+    """A tag on the /tags or /start keyboard: follow or unfollow it, then redraw."""
+
+    tag_id: int
+    page: int | None  # None: the /start keyboard
+
+
+@dataclass(frozen=True, slots=True)
+class TagsPage:
+    page: int
+
+
+@dataclass(frozen=True, slots=True)
+class Unsubscribe:
+    """✖ on the /subscriptions list, which stays on ``page``."""
+
+    tag_id: int
+    page: int
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionsPage:
+    page: int
+
+
+@dataclass(frozen=True, slots=True)
+class SubscribeSuggested:
+    """ "Did you mean negotiations?" — follow the suggested tag."""
+
+    tag_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class UnsubscribeSuggested:
+    tag_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmDelete:
+    article_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class KeepArticle:
+    article_id: int
+
+
+Button = (
+    ToggleTag
+    | TagsPage
+    | Unsubscribe
+    | SubscriptionsPage
+    | SubscribeSuggested
+    | UnsubscribeSuggested
+    | ConfirmDelete
+    | KeepArticle
+)
+
+_NUMBER = r"(0|[1-9][0-9]{0,9})"
+_FORMS: dict[type[Button], re.Pattern[str]] = {
+    ToggleTag: re.compile(rf"t:{_NUMBER}:(?:s|{_NUMBER})"),
+    TagsPage: re.compile(rf"p:{_NUMBER}"),
+    Unsubscribe: re.compile(rf"u:{_NUMBER}:{_NUMBER}"),
+    SubscriptionsPage: re.compile(rf"sp:{_NUMBER}"),
+    SubscribeSuggested: re.compile(rf"ss:{_NUMBER}"),
+    UnsubscribeSuggested: re.compile(rf"us:{_NUMBER}"),
+    ConfirmDelete: re.compile(rf"d:{_NUMBER}"),
+    KeepArticle: re.compile(rf"k:{_NUMBER}"),
+}
+
+
+_PREFIXES: dict[type[Button], str] = {
+    ToggleTag: "t",
+    TagsPage: "p",
+    Unsubscribe: "u",
+    SubscriptionsPage: "sp",
+    SubscribeSuggested: "ss",
+    UnsubscribeSuggested: "us",
+    ConfirmDelete: "d",
+    KeepArticle: "k",
+}
+
+
+def encode(button: Button) -> str:
+    """``t:12:3``: the kind's prefix, then its fields; None (the /start page) is ``s``."""
+    fields = ("s" if value is None else str(value) for value in astuple(button))
+    return ":".join([_PREFIXES[type(button)], *fields])
+
+
+def _id(text: str) -> int | None:
+    value = int(text)
+    return value if 1 <= value <= MAX_ID else None
+
+
+def _page(text: str | None) -> int | None:
+    value = int(text) if text is not None else 0
+    return value if value <= MAX_PAGE else None
+
+
+def _build(kind: type[Button], groups: tuple[str | None, ...]) -> Button | None:
+    """The button of ``kind`` from its matched numbers, or None when one is out of range."""
+    first = groups[0]
+    assert first is not None
+    if kind in (TagsPage, SubscriptionsPage):
+        page = _page(first)
+        return None if page is None else kind(page)
+    ident = _id(first)
+    if ident is None:
+        return None
+    if kind is ToggleTag:
+        # The second group is empty for the /start keyboard ("t:<id>:s").
+        page = None if groups[1] is None else _page(groups[1])
+        if groups[1] is not None and page is None:
+            return None
+        return ToggleTag(ident, page)
+    if kind is Unsubscribe:
+        page = _page(groups[1])
+        return None if page is None else Unsubscribe(ident, page)
+    return kind(ident)  # type: ignore[call-arg]
+
+
+def decode(data: object) -> Button | None:
+    """The button ``data`` encodes, or None for anything else."""
+    if not isinstance(data, str):
+        return None
+    for kind, form in _FORMS.items():
+        if match := form.fullmatch(data):
+            return _build(kind, match.groups())
+    return None
+
+
+def of_kind(kind: type[Button]) -> Callable[[object], bool]:
+    """A CallbackQueryHandler pattern: does the data decode to a ``kind`` button?"""
+
+    def matches(data: object) -> bool:
+        return isinstance(decode(data), kind)
+
+    return matches
