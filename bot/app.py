@@ -85,21 +85,27 @@ async def _initialize(app: BotApplication) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + settings.telegram_start_retry_seconds
     delay = 0.25
-    while True:
-        try:
-            await app.initialize()
-            return
-        except InvalidToken:
-            raise ConfigError(TOKEN_REJECTED) from None
-        except NetworkError as error:
-            fatal = _unreachable(api, error)
-            if fatal is not None:
-                raise ConfigError(fatal) from None
-            if loop.time() + delay > deadline:
-                raise ConfigError(f"TELEGRAM_API_URL: cannot reach the Bot API at {api}") from None
-            logger.warning("the Bot API at %s does not answer; retrying in %.1f s", api, delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 10.0)
+    try:
+        while True:
+            try:
+                await app.initialize()
+                return
+            except InvalidToken:
+                raise ConfigError(TOKEN_REJECTED) from None
+            except NetworkError as error:
+                fatal = _unreachable(api, error)
+                if fatal is not None:
+                    raise ConfigError(fatal) from None
+                if loop.time() + delay > deadline:
+                    raise ConfigError(
+                        f"TELEGRAM_API_URL: cannot reach the Bot API at {api}"
+                    ) from None
+                logger.warning("the Bot API at %s does not answer; retrying in %.1f s", api, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+    except BaseException:
+        await app.bot.shutdown()  # the HTTP sessions getMe opened
+        raise
 
 
 @asynccontextmanager
