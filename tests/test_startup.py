@@ -166,7 +166,7 @@ async def test_a_missing_postgres_database_is_one_line(
     code, out, err = await newsbot(
         "run", env=environment(emulator.url, url, emulator.token), cwd=tmp_path
     )
-    assert code == 2
+    assert (code, out) == (2, "")
     assert err.startswith("DATABASE_URL: cannot connect to ")
     assert err.endswith(f'database "{name}" does not exist\n')
     assert err.count("\n") == 1
