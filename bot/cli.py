@@ -124,9 +124,15 @@ def cmd_deliver(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="newsbot", description=__doc__)
+    root = argparse.ArgumentParser(
+        prog="newsbot",
+        description="A Telegram bot that delivers tag-based news digests. "
+        "Settings come from the environment and .env (see .env.example).",
+    )
     root.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
-    commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = root.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", help="one of:"
+    )
 
     run = commands.add_parser(
         "run", help="start the bot (long polling) and delivery; upgrades the database first"

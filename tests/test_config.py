@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import time
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -106,3 +107,27 @@ def test_run_without_a_token_explains_in_one_line(tmp_path: Path) -> None:
     assert "TELEGRAM_BOT_TOKEN" in NO_TOKEN
     assert "@BotFather" in NO_TOKEN
     assert not (tmp_path / "newsbot.db").exists()  # nothing was touched
+
+
+def test_version(tmp_path: Path) -> None:
+    done = newsbot("--version", cwd=tmp_path)
+    assert (done.returncode, done.stdout) == (0, f"newsbot {version('newsbot')}\n")
+
+
+@pytest.mark.parametrize(
+    ("command", "argument"),
+    [
+        ([], "COMMAND"),
+        (["run"], "--import"),
+        (["run"], "--no-delivery"),
+        (["import"], "PATH"),
+        (["db"], "{upgrade}"),
+        (["worker"], "-h, --help"),
+        (["deliver"], "-h, --help"),
+    ],
+)
+def test_every_argument_has_a_help_line(tmp_path: Path, command: list[str], argument: str) -> None:
+    done = newsbot(*command, "--help", cwd=tmp_path)
+    assert done.returncode == 0
+    [line] = [line for line in done.stdout.splitlines() if line.strip().startswith(argument + " ")]
+    assert len(line.strip()) > len(argument) + 5  # the name, then words about it
