@@ -11,6 +11,10 @@ import traceback
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import Any
+
+from telegram import Bot
+from telegram.error import InvalidToken, TelegramError
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.logs import redact, setup_logging
@@ -87,14 +91,33 @@ async def _serve(settings: Settings, *, polling: bool, delivery: bool) -> None:
             len(settings.admin_ids),
             f"every {settings.delivery_interval_seconds:g} s" if delivery else "off",
         )
-        waits: list[asyncio.Future[object]] = [asyncio.ensure_future(stop.wait())]
-        poller = polling_task()
-        if poller is not None:
-            waits.append(poller)
+        stopped = asyncio.ensure_future(stop.wait())
+        revoked = (
+            polling_task()
+            if polling
+            else asyncio.ensure_future(_token_check(app.bot, settings.delivery_interval_seconds))
+        )
+        waits: list[asyncio.Future[Any]] = [stopped] if revoked is None else [stopped, revoked]
         await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-        waits[0].cancel()
-        if poller is not None and poller.done():
+        stopped.cancel()
+        if not polling and revoked is not None:
+            revoked.cancel()  # the polling task is PTB's: updater.stop ends it
+        if not stop.is_set():
             raise ConfigError(TOKEN_REVOKED)
+
+
+async def _token_check(bot: Bot, every: float) -> None:
+    """Return once the Bot API rejects the token (asked every delivery interval). The
+    worker does not poll, and delivery postpones digests on any error, so without this
+    a revoked token would leave it running and sending nothing."""
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await bot.get_me()
+        except InvalidToken:
+            return
+        except TelegramError as error:
+            logger.debug("token check: %s", error)
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:

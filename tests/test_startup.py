@@ -99,6 +99,33 @@ async def test_a_token_revoked_while_running_ends_the_process(
     assert emulator.token not in out.decode() + err.decode()
 
 
+async def test_a_token_revoked_while_a_worker_runs_ends_it(
+    emulator: Emulator, emu: EmulatorClient, tmp_path: Path
+) -> None:
+    env = environment(emulator.url, sqlite_url(tmp_path), emulator.token)
+    assert (await newsbot("db", "upgrade", env=env, cwd=tmp_path))[0] == 0
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "worker",
+        env={**env, "DELIVERY_INTERVAL_SECONDS": "0.2"},
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert process.stderr is not None
+    line = b"-"
+    while line and b"started as" not in line:
+        line = await asyncio.wait_for(process.stderr.readline(), 30)
+    assert line, "the worker ended before it started"
+    await emu.add_fault("getMe", 401, "Unauthorized", times=10)
+    out, err = await asyncio.wait_for(process.communicate(), timeout=30)
+    assert process.returncode == 2
+    assert err.decode().splitlines()[-1] == TOKEN_REVOKED
+    assert emulator.token not in out.decode() + err.decode()
+
+
 async def test_an_unreachable_api_is_retried_then_named(tmp_path: Path) -> None:
     api = "http://127.0.0.1:9"  # discard: nothing listens on loopback
     code, out, err = await newsbot("run", env=environment(api, sqlite_url(tmp_path)), cwd=tmp_path)
