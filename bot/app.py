@@ -32,6 +32,7 @@ logger = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = ["message", "callback_query"]
 TOKEN_REJECTED = "TELEGRAM_BOT_TOKEN was rejected by the Bot API (401 Unauthorized)"
+TOKEN_MALFORMED = "TELEGRAM_BOT_TOKEN was rejected by the Bot API (404 Not Found): is it whole?"
 TOKEN_REVOKED = "TELEGRAM_BOT_TOKEN was rejected by the Bot API while running: revoked?"
 UPGRADE_FIRST = "run `newsbot db upgrade` (or start `newsbot run`) first"
 
@@ -90,8 +91,10 @@ async def _initialize(app: BotApplication) -> None:
             try:
                 await app.initialize()
                 return
-            except InvalidToken:
-                raise ConfigError(TOKEN_REJECTED) from None
+            except InvalidToken as error:
+                # PTB raises InvalidToken for both; Telegram answers 404 to malformed tokens.
+                found = "not found" in str(error.__cause__).lower()
+                raise ConfigError(TOKEN_MALFORMED if found else TOKEN_REJECTED) from None
             except NetworkError as error:
                 fatal = _unreachable(api, error)
                 if fatal is not None:

@@ -13,7 +13,7 @@ import pytest
 from aiohttp import web
 from sqlalchemy.engine import make_url
 
-from bot.app import TOKEN_REJECTED, TOKEN_REVOKED
+from bot.app import TOKEN_MALFORMED, TOKEN_REJECTED, TOKEN_REVOKED
 from emulator.client import Chat, EmulatorClient
 from emulator.server import Emulator
 from storage.db import create_engine, upgrade
@@ -150,6 +150,30 @@ async def redirect_loop() -> AsyncIterator[str]:
     port = runner.addresses[0][1]
     yield f"http://127.0.0.1:{port}"
     await runner.cleanup()
+
+
+@pytest.fixture
+async def not_found() -> AsyncIterator[str]:
+    """What api.telegram.org answers to a malformed token."""
+
+    async def answer(request: web.Request) -> web.Response:
+        body = {"ok": False, "error_code": 404, "description": "Not Found"}
+        return web.json_response(body, status=404)
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", answer)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+    await runner.cleanup()
+
+
+async def test_a_malformed_token_is_one_line(not_found: str, tmp_path: Path) -> None:
+    code, out, err = await newsbot(
+        "run", env=environment(not_found, sqlite_url(tmp_path)), cwd=tmp_path
+    )
+    assert (code, out, err) == (2, "", TOKEN_MALFORMED + "\n")
 
 
 async def test_a_redirect_loop_is_named_without_the_token(
