@@ -103,7 +103,7 @@ async def _initialize(app: BotApplication) -> None:
                     raise ConfigError(
                         f"TELEGRAM_API_URL: cannot reach the Bot API at {api}"
                     ) from None
-                logger.warning("the Bot API at %s does not answer; retrying in %.1f s", api, delay)
+                logger.warning("the Bot API at %s does not answer; retrying in %g s", api, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
     except BaseException:
