@@ -12,10 +12,12 @@ help:
 	@echo "make test   - ruff, mypy and the whole pytest suite"
 	@echo "make bench  - benchmarks at full size (100k subscribers)"
 
+# Editable, so `python -m bot` in the tests runs the current source; the warning
+# setuptools prints on every editable install says nothing a user needs.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	PYTHONWARNINGS="ignore:Editable installation" $(BIN)/pip install --quiet -e '.[dev,bench]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -28,6 +30,9 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 pytest: $(STAMP)
+	@if [ -z "$$TEST_DATABASE_URL" ]; then \
+		echo "PostgreSQL tests are skipped. $$($(BIN)/python -c 'from tests.auxil.postgres import SKIP_REASON; print(SKIP_REASON)')"; \
+	fi
 	$(BIN)/pytest
 
 test: lint typecheck pytest
@@ -45,4 +50,5 @@ bench-smoke: $(STAMP)
 	$(BIN)/python -m bench --smoke
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis build bench/results *.egg-info
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

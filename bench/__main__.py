@@ -26,6 +26,7 @@ from typing import Any
 
 import aiohttp
 import httpx
+from pydantic import SecretStr
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -78,7 +79,7 @@ def settings_for(url: str, api: str = "http://127.0.0.1:9", **extra: Any) -> Set
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
         database_url=url,
-        telegram_bot_token=TOKEN,
+        telegram_bot_token=SecretStr(TOKEN),
         telegram_api_url=api,
         log_level="WARNING",
         **extra,

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import aiohttp
+from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import BotCommand, LinkPreviewOptions
 from telegram.constants import ParseMode
-from telegram.error import TelegramError
+from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -20,22 +24,37 @@ from telegram.ext import (
 )
 
 from bot import admin, buttons, handlers, texts
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from bot.context import AppState, BotApplication, BotContext, Clock, utc_now
+from bot.delivery import Deliverer
 from bot.errors import on_error
 from bot.http import AiohttpRequest
 from bot.ratelimit import PacingRateLimiter
 from bot.send import RetryPolicy
 from bot.texts import COMMANDS
 from bot.updates import ChatThrottle, ChatUpdateProcessor
+from storage.db import DatabaseUnavailable, SchemaOutdated, create_sessionmaker, open_database
 
 logger = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = ["message", "callback_query"]
+TOKEN_REJECTED = "TELEGRAM_BOT_TOKEN was rejected by the Bot API (401 Unauthorized)"
+TOKEN_MALFORMED = "TELEGRAM_BOT_TOKEN was rejected by the Bot API (404 Not Found): is it whole?"
+TOKEN_REVOKED = "TELEGRAM_BOT_TOKEN was rejected by the Bot API while running: revoked?"
+UPGRADE_FIRST = "run `newsbot db upgrade` (or start `newsbot run`) first"
 
 
 async def _post_init(app: BotApplication) -> None:
-    await app.bot_data.open(app.bot)
+    state = app.bot_data
+    engine = await open_storage(state.settings.database_url, migrate=state.migrate)
+    deliverer = Deliverer(
+        app.bot,
+        create_sessionmaker(engine),
+        state.settings,
+        clock=state.clock,
+        policy=state.retry_policy,
+    )
+    state.attach(engine, deliverer)
 
 
 async def _post_init_with_menu(app: BotApplication) -> None:
@@ -44,14 +63,67 @@ async def _post_init_with_menu(app: BotApplication) -> None:
 
 
 async def _post_shutdown(app: BotApplication) -> None:
-    await app.bot_data.close()
+    engine = app.bot_data.detach()
+    if engine is not None:
+        await engine.dispose()
+
+
+async def open_storage(url: str, *, migrate: bool = True) -> AsyncEngine:
+    """`open_database`, its failures as a `ConfigError` naming DATABASE_URL."""
+    try:
+        return await open_database(url, migrate=migrate)
+    except DatabaseUnavailable as error:
+        raise ConfigError(f"DATABASE_URL: {error}") from None
+    except SchemaOutdated as error:
+        raise ConfigError(f"DATABASE_URL: {error}; {UPGRADE_FIRST}") from None
+
+
+def _unreachable(api: str, error: NetworkError) -> str | None:
+    """Why the Bot API cannot be reached, or None when waiting may help."""
+    if isinstance(error.__cause__, aiohttp.TooManyRedirects):
+        return f"TELEGRAM_API_URL: {api} redirects in a loop"
+    return None
+
+
+async def _initialize(app: BotApplication) -> None:
+    """Initialize (which asks the Bot API getMe), waiting with backoff while it cannot be
+    reached. Every failure becomes a `ConfigError` naming the setting."""
+    settings = app.bot_data.settings
+    api = settings.telegram_api_url
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + settings.telegram_start_retry_seconds
+    delay = 0.25
+    try:
+        while True:
+            try:
+                await app.initialize()
+                return
+            except InvalidToken as error:
+                # PTB raises InvalidToken for both; Telegram answers 404 to malformed tokens.
+                found = "not found" in str(error.__cause__).lower()
+                raise ConfigError(TOKEN_MALFORMED if found else TOKEN_REJECTED) from None
+            except NetworkError as error:
+                fatal = _unreachable(api, error)
+                if fatal is not None:
+                    raise ConfigError(fatal) from None
+                if loop.time() + delay > deadline:
+                    raise ConfigError(
+                        f"TELEGRAM_API_URL: cannot reach the Bot API at {api}"
+                    ) from None
+                logger.warning("the Bot API at %s does not answer; retrying in %g s", api, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+    except BaseException:
+        await app.bot.shutdown()  # the HTTP sessions getMe opened
+        raise
 
 
 @asynccontextmanager
 async def opened(app: BotApplication) -> AsyncIterator[BotApplication]:
     """Initialize and open the application the way run_polling does, for the code paths
     that do not poll (worker, one delivery pass, tests)."""
-    async with app:
+    await _initialize(app)
+    try:
         if app.post_init is not None:
             await app.post_init(app)
         try:
@@ -59,6 +131,18 @@ async def opened(app: BotApplication) -> AsyncIterator[BotApplication]:
         finally:
             if app.post_shutdown is not None:
                 await app.post_shutdown(app)
+    finally:
+        await app.shutdown()
+
+
+def polling_task() -> asyncio.Task[object] | None:
+    """The Updater's long-polling task. PTB ends it on InvalidToken (a 401 or 404 on
+    getUpdates: the token was revoked) and never polls again; whoever runs the bot
+    watches this task so the process exits instead of living on deaf."""
+    for task in asyncio.all_tasks():
+        if task.get_name() == "Updater:start_polling:polling_task":
+            return task
+    return None
 
 
 @asynccontextmanager
@@ -80,7 +164,9 @@ async def running(
         finally:
             if polling:
                 assert app.updater is not None
-                await app.updater.stop()
+                # A revoked token ended polling with InvalidToken; stop re-raises it.
+                with contextlib.suppress(InvalidToken):
+                    await app.updater.stop()
             await app.stop()
 
 
@@ -148,9 +234,12 @@ def build_application(
     handlers: bool = True,
     delivery: bool = True,
     retry_policy: RetryPolicy | None = None,
+    migrate: bool = True,
 ) -> BotApplication:
-    """The bot. ``handlers`` answers chats; ``delivery`` runs the periodic delivery tick."""
-    if not settings.telegram_bot_token:
+    """The bot. ``handlers`` answers chats; ``delivery`` runs the periodic delivery tick;
+    ``migrate`` upgrades the database at start, otherwise an older schema stops start-up."""
+    token = settings.telegram_bot_token.get_secret_value()
+    if not token:
         raise ValueError("TELEGRAM_BOT_TOKEN is empty")
     api = settings.telegram_api_url
     processor = ChatUpdateProcessor(
@@ -164,7 +253,7 @@ def build_application(
     )
     app: BotApplication = (
         ApplicationBuilder()
-        .token(settings.telegram_bot_token)
+        .token(token)
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")
         .context_types(ContextTypes(context=BotContext, bot_data=AppState))
@@ -186,6 +275,7 @@ def build_application(
     )
     app.bot_data.configure(settings, clock, retry_policy or RetryPolicy())
     processor.notify = lambda chat_id: app.bot.send_message(chat_id, texts.SLOW_DOWN)
+    app.bot_data.migrate = migrate
     if handlers:
         add_handlers(app)
     if delivery:

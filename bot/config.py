@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import time
 from typing import Annotated
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.schedule import parse_digest_time, parse_timezone
@@ -21,8 +21,9 @@ class Settings(BaseSettings):
     )
 
     database_url: str = "sqlite+aiosqlite:///newsbot.db"
-    telegram_bot_token: str = ""
+    telegram_bot_token: SecretStr = SecretStr("")
     telegram_api_url: str = "https://api.telegram.org"
+    telegram_start_retry_seconds: float = Field(default=60.0, ge=0, le=3600)
     admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     default_timezone: str = "UTC"
     default_digest_time: time = time(8, 0)
@@ -95,11 +96,13 @@ class Settings(BaseSettings):
 
 
 def load_settings(**overrides: object) -> Settings:
-    """Build the settings or raise `ConfigError` naming the first wrong variable."""
+    """Build the settings or raise `ConfigError` naming every wrong variable, one a line."""
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as error:
-        first = error.errors()[0]
-        name = str(first["loc"][0]).upper() if first["loc"] else "settings"
-        message = str(first["msg"]).removeprefix("Value error, ")
-        raise ConfigError(f"{name}: {message}") from None
+        lines = []
+        for problem in error.errors():
+            name = str(problem["loc"][0]).upper() if problem["loc"] else "settings"
+            message = str(problem["msg"]).removeprefix("Value error, ")
+            lines.append(f"{name}: {message}")
+        raise ConfigError("\n".join(lines)) from None

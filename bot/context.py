@@ -13,7 +13,6 @@ from telegram.ext import Application, CallbackContext, ExtBot
 from bot.config import Settings
 from bot.delivery import Deliverer
 from bot.send import RetryPolicy
-from storage.db import create_engine, create_sessionmaker, upgrade
 
 Clock = Callable[[], datetime]
 
@@ -31,6 +30,7 @@ class AppState:
         self._sessions: async_sessionmaker[AsyncSession] | None = None
         self._deliverer: Deliverer | None = None
         self.clock: Clock = utc_now
+        self.migrate = True
         self.retry_policy = RetryPolicy()
 
     def configure(self, settings: Settings, clock: Clock, retry_policy: RetryPolicy) -> None:
@@ -38,19 +38,16 @@ class AppState:
         self.clock = clock
         self.retry_policy = retry_policy
 
-    async def open(self, bot: ExtBot[int]) -> None:
-        """Open the database (upgrading its schema) and make the deliverer."""
-        self._engine = create_engine(self.settings.database_url)
-        await upgrade(self._engine)
-        self._sessions = create_sessionmaker(self._engine)
-        self._deliverer = Deliverer(
-            bot, self._sessions, self.settings, clock=self.clock, policy=self.retry_policy
-        )
+    def attach(self, engine: AsyncEngine, deliverer: Deliverer) -> None:
+        """Hold the database and deliverer that post_init opened."""
+        self._engine = engine
+        self._sessions = deliverer.sessions
+        self._deliverer = deliverer
 
-    async def close(self) -> None:
-        if self._engine is not None:
-            await self._engine.dispose()
-            self._engine = None
+    def detach(self) -> AsyncEngine | None:
+        """Let go of the engine, for post_shutdown to dispose of."""
+        engine, self._engine = self._engine, None
+        return engine
 
     @property
     def settings(self) -> Settings:

@@ -5,6 +5,10 @@ from __future__ import annotations
 import logging
 
 
+def redact(text: str, token: str) -> str:
+    return text.replace(token, "<token>") if token else text
+
+
 class RedactToken(logging.Filter):
     """Replace the token wherever it appears in a record's final message."""
 

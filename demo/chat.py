@@ -18,6 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
+from pydantic import SecretStr
+
 from bot.app import build_application, running
 from bot.config import Settings
 from bot.context import BotApplication
@@ -217,12 +219,12 @@ async def _demo(seeds: Path, database: Path | None, stream: TextIO) -> int:
         settings = Settings(
             _env_file=None,  # type: ignore[call-arg]
             database_url=f"sqlite+aiosqlite:///{db_path}",
-            telegram_bot_token=emulator.token,
+            telegram_bot_token=SecretStr(emulator.token),
             telegram_api_url=emulator.url,
             admin_ids=frozenset({ADMIN_ID}),
             log_level="WARNING",
         )
-        setup_logging(settings.log_level, settings.telegram_bot_token)
+        setup_logging(settings.log_level, emulator.token)
         client = EmulatorClient(emulator.url)
         try:
             async with running(build_application(settings), poll_timeout=5) as app:

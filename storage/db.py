@@ -8,8 +8,11 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, event
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -74,17 +77,119 @@ def alembic_config(url: str) -> Config:
     return config
 
 
+class DatabaseUnavailable(Exception):
+    """The database named by the URL cannot be opened; the message says why, in one line."""
+
+
+class SchemaOutdated(Exception):
+    """The database is at an older schema than this code; a process that does not migrate
+    must not run on it."""
+
+
+# Any fixed number: every newsbot process takes the same PostgreSQL advisory lock, so
+# only one of them runs the Alembic upgrade at a time and the others wait, then find
+# nothing left to do.
+MIGRATION_LOCK_KEY = 0x6E657773626F74
+
+
+def _foreign_keys(connection: Connection, on: bool) -> None:
+    # Called outside any transaction: inside one, SQLite ignores this pragma.
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+    finally:
+        cursor.close()
+
+
 def _upgrade(connection: Connection, url: str, revision: str) -> None:
     config = alembic_config(url)
     config.attributes["connection"] = connection
-    command.upgrade(config, revision)
+    if connection.dialect.name != "sqlite":
+        with connection.begin():
+            connection.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
+            )
+            command.upgrade(config, revision)
+        return
+    # Batch migrations recreate a table and DROP the old one; with foreign keys on, that
+    # drop would cascade to article_tags and delivered_articles. Off during the
+    # migration, checked after it.
+    _foreign_keys(connection, on=False)
+    try:
+        with connection.begin():
+            command.upgrade(config, revision)
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+            if broken:
+                raise RuntimeError(f"the migration broke foreign keys: {broken[:5]}")
+    finally:
+        _foreign_keys(connection, on=True)
 
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     """Apply migrations up to ``revision`` on the engine's database."""
     url = engine.url.render_as_string(hide_password=False)
-    async with engine.begin() as connection:
+    async with engine.connect() as connection:
         await connection.run_sync(_upgrade, url, revision)
+
+
+def _revisions(connection: Connection) -> tuple[set[str], set[str]]:
+    script = ScriptDirectory.from_config(alembic_config(""))
+    current = set(MigrationContext.configure(connection).get_current_heads())
+    return current, set(script.get_heads())
+
+
+async def require_current_schema(engine: AsyncEngine) -> None:
+    """Raise `SchemaOutdated` unless the database is at the latest revision."""
+    async with engine.connect() as connection:
+        current, heads = await connection.run_sync(_revisions)
+    if current != heads:
+        at = ", ".join(sorted(current)) or "empty"
+        raise SchemaOutdated(
+            f"the database schema is at {at}, this newsbot needs {', '.join(sorted(heads))}"
+        )
+
+
+def describe(url: str) -> str:
+    """The URL for logs and messages: the password hidden."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _reason(error: BaseException) -> str:
+    cause: BaseException = getattr(error, "orig", None) or error
+    if isinstance(cause, ConnectionRefusedError) or "Connect call failed" in str(cause):
+        return "connection refused"
+    if isinstance(cause, OSError) and cause.strerror:
+        return cause.strerror.lower()
+    return str(cause).splitlines()[0] if str(cause) else type(cause).__name__
+
+
+async def open_database(url: str, *, migrate: bool = True) -> AsyncEngine:
+    """An engine on a database that answers and is at the latest schema.
+
+    ``migrate`` upgrades it; otherwise an older schema raises `SchemaOutdated`. A
+    database that cannot be reached raises `DatabaseUnavailable` with one line saying why.
+    """
+    parsed = make_url(url)
+    if is_sqlite(url) and parsed.database and parsed.database != ":memory:":
+        folder = Path(parsed.database).parent
+        if not folder.is_dir():
+            raise DatabaseUnavailable(f"cannot open {parsed.database}: no directory {folder}")
+    engine = create_engine(url)
+    try:
+        try:
+            async with engine.connect() as connection:
+                await connection.exec_driver_sql("SELECT 1")
+        except (OSError, SQLAlchemyError) as error:
+            where = f"{parsed.host}:{parsed.port or 5432}" if parsed.host else parsed.database
+            raise DatabaseUnavailable(f"cannot connect to {where}: {_reason(error)}") from None
+        if migrate:
+            await upgrade(engine)
+        else:
+            await require_current_schema(engine)
+    except BaseException:
+        await engine.dispose()
+        raise
+    return engine
 
 
 def upgrade_url(url: str, revision: str = "head") -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
@@ -100,7 +101,7 @@ def settings(emulator: Emulator, db_url: str) -> Settings:
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
         database_url=db_url,
-        telegram_bot_token=emulator.token,
+        telegram_bot_token=SecretStr(emulator.token),
         telegram_api_url=emulator.url,
         admin_ids=frozenset({ADMIN_ID}),
         rate_limit_per_chat_seconds=0,

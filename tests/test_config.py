@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import time
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -71,12 +72,32 @@ def test_wrong_values_name_the_variable(
     assert str(caught.value).startswith(message)
 
 
-def test_cli_exits_2_on_a_wrong_setting(tmp_path: Path) -> None:
+def test_cli_reports_every_wrong_setting_at_once(tmp_path: Path) -> None:
     done = newsbot(
-        "import", str(tmp_path), cwd=tmp_path, env=base_environment(DIGEST_MAX_ITEMS="-1")
+        "import",
+        str(tmp_path),
+        cwd=tmp_path,
+        env=base_environment(
+            DIGEST_MAX_ITEMS="-1", ADMIN_IDS="alice", TELEGRAM_API_URL="api.telegram.org"
+        ),
     )
     assert done.returncode == 2
-    assert done.stderr.startswith("Configuration error: DIGEST_MAX_ITEMS:")
+    assert done.stdout == ""
+    assert done.stderr.splitlines() == [
+        "TELEGRAM_API_URL: expected an http(s) URL, e.g. https://api.telegram.org; "
+        "got 'api.telegram.org'",
+        "ADMIN_IDS: expected comma-separated numeric Telegram user ids, e.g. 12345,67890; "
+        "got 'alice'",
+        "DIGEST_MAX_ITEMS: Input should be greater than or equal to 1",
+    ]
+
+
+def test_token_is_a_secret_in_reprs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:SECRET")
+    settings = load_settings()
+    assert "SECRET" not in repr(settings)
+    assert "SECRET" not in str(settings.model_dump())
+    assert settings.telegram_bot_token.get_secret_value() == "123:SECRET"
 
 
 def test_run_without_a_token_explains_in_one_line(tmp_path: Path) -> None:
@@ -86,3 +107,27 @@ def test_run_without_a_token_explains_in_one_line(tmp_path: Path) -> None:
     assert "TELEGRAM_BOT_TOKEN" in NO_TOKEN
     assert "@BotFather" in NO_TOKEN
     assert not (tmp_path / "newsbot.db").exists()  # nothing was touched
+
+
+def test_version(tmp_path: Path) -> None:
+    done = newsbot("--version", cwd=tmp_path)
+    assert (done.returncode, done.stdout) == (0, f"newsbot {version('newsbot')}\n")
+
+
+@pytest.mark.parametrize(
+    ("command", "argument"),
+    [
+        ([], "COMMAND"),
+        (["run"], "--import"),
+        (["run"], "--no-delivery"),
+        (["import"], "PATH"),
+        (["db"], "{upgrade}"),
+        (["worker"], "-h, --help"),
+        (["deliver"], "-h, --help"),
+    ],
+)
+def test_every_argument_has_a_help_line(tmp_path: Path, command: list[str], argument: str) -> None:
+    done = newsbot(*command, "--help", cwd=tmp_path)
+    assert done.returncode == 0
+    [line] = [line for line in done.stdout.splitlines() if line.strip().startswith(argument + " ")]
+    assert len(line.strip()) > len(argument) + 5  # the name, then words about it

@@ -11,6 +11,7 @@ import logging
 from collections import Counter
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import func, select, text
 
 from bot.compose import LEASE
@@ -44,7 +45,7 @@ async def test_terminated_connections_during_a_pass_repeat_and_lose_nothing(
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
         database_url=postgres_url,
-        telegram_bot_token=emulator.token,
+        telegram_bot_token=SecretStr(emulator.token),
         telegram_api_url=emulator.url,
         rate_limit_per_chat_seconds=0,
         rate_limit_per_second=2000,

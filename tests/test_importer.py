@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.importer import import_files
+from bot.importer import PROGRESS_THRESHOLD, import_files
 from storage.models import Article, ArticleTag, Tag
 from tests.auxil.cli import base_environment, newsbot
 from tests.auxil.data import SEEDS
@@ -128,3 +128,29 @@ async def test_first_spelling_of_a_tag_wins_within_one_import(
     assert report.summary() == "3 added, 0 updated, 0 unchanged, 0 failed"
     async with sessions() as session:
         assert (await session.scalars(select(Tag.name))).all() == ["Economy"]
+
+
+def test_a_directory_without_articles_says_so(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "notes.md").write_text("not an article", "utf-8")
+    env = base_environment(DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'n.db'}")
+    done = newsbot("import", str(empty), cwd=tmp_path, env=env)
+    assert done.returncode == 0
+    assert done.stderr == f"{empty}: no .txt files in this directory\n"
+    assert done.stdout == "0 added, 0 updated, 0 unchanged, 0 failed\n"
+
+
+def test_no_progress_bar_when_output_is_not_a_terminal(tmp_path: Path) -> None:
+    many = tmp_path / "many"
+    many.mkdir()
+    for n in range(PROGRESS_THRESHOLD + 1):
+        (many / f"{n:04}.txt").write_text(
+            f"Science 2026-11-01T10:00:00+00:00\nDesk\nTitle {n}\n\nspace\n\nBody {n}. More.\n",
+            "utf-8",
+        )
+    env = base_environment(DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'n.db'}")
+    done = newsbot("import", str(many), cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"{PROGRESS_THRESHOLD + 1} added, 0 updated, 0 unchanged, 0 failed\n"
+    assert done.stderr == ""

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.logs import RedactToken, setup_logging
+from bot.logs import RedactToken, redact, setup_logging
 
 TOKEN = "123456:SECRET-token-value"
 
@@ -45,3 +45,10 @@ def test_filter_leaves_other_records_alone() -> None:
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "hello %s", ("world",), None)
     assert RedactToken(TOKEN).filter(record)
     assert record.getMessage() == "hello world"
+
+
+def test_redact_is_what_the_command_line_prints_at_exit() -> None:
+    assert redact(f"InvalidToken: The token `{TOKEN}` was rejected", TOKEN) == (
+        "InvalidToken: The token `<token>` was rejected"
+    )
+    assert redact("nothing secret", "") == "nothing secret"

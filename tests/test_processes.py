@@ -8,6 +8,8 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 from bot.config import Settings
 from bot.importer import import_files
 from emulator.client import Chat, EmulatorClient
@@ -60,6 +62,12 @@ async def test_run_answers_and_stops_on_sigterm(
     assert code == 0, output
     assert emulator.token not in output
     assert "42 added, 0 updated, 0 unchanged, 0 failed" in output
+    [started] = [line for line in output.splitlines() if "started as" in line]
+    database = make_url(db_url).render_as_string(hide_password=True)
+    assert started.endswith(
+        f"INFO bot.cli: newsbot run started as @newsbot_demo_bot; "
+        f"database {database}; 1 admin(s); delivery every 30 s"
+    )
 
 
 async def test_worker_delivers_due_digests_and_stops_on_sigint(
