@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import CallbackQuery, InlineKeyboardMarkup, Update
@@ -371,15 +372,15 @@ async def _show_or_set(
     context: BotContext,
     field: str,
     parse: Callable[[str], object],
-    current: Callable[[Subscriber], str],
+    current: Callable[[Any], str],
     problem: Callable[[ScheduleError], str],
 ) -> None:
-    """Without arguments show the setting; otherwise parse it and save it."""
+    """Without arguments show the subscriber's ``field``; otherwise parse it and save it."""
     typed = _args_text(context)
     if not typed.strip():
         async with context.sessions.begin() as session:
             subscriber = await _subscriber(session, update, context)
-        await message_of(update).reply_text(current(subscriber))
+        await message_of(update).reply_text(current(getattr(subscriber, field)))
         return
     try:
         value = parse(typed)
@@ -389,25 +390,23 @@ async def _show_or_set(
     await _change(update, context, **{field: value})
 
 
+def _time_problem(error: ScheduleError) -> str:
+    return texts.time_problem(str(error))
+
+
+def _timezone_problem(error: ScheduleError) -> str:
+    return texts.timezone_problem(str(error), error.suggestions)
+
+
 async def set_time(update: Update, context: BotContext) -> None:
     await _show_or_set(
-        update,
-        context,
-        "digest_time",
-        parse_digest_time,
-        lambda subscriber: texts.current_time(subscriber.digest_time),
-        lambda error: texts.time_problem(str(error)),
+        update, context, "digest_time", parse_digest_time, texts.current_time, _time_problem
     )
 
 
 async def set_timezone(update: Update, context: BotContext) -> None:
     await _show_or_set(
-        update,
-        context,
-        "timezone",
-        parse_timezone,
-        lambda subscriber: texts.current_timezone(subscriber.timezone),
-        lambda error: texts.timezone_problem(str(error), error.suggestions),
+        update, context, "timezone", parse_timezone, texts.current_timezone, _timezone_problem
     )
 
 
