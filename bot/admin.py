@@ -8,7 +8,7 @@ from collections.abc import Callable, Coroutine
 from functools import wraps
 from typing import Any
 
-from telegram import Update
+from telegram import CallbackQuery, Update
 
 from bot import buttons, service, texts
 from bot.articles import (
@@ -22,6 +22,7 @@ from bot.context import BotContext, message_of
 from bot.handlers import pressed, show
 from bot.keyboards import delete_keyboard
 from storage import repo
+from storage.models import Article
 
 logger = logging.getLogger(__name__)
 
@@ -115,11 +116,7 @@ async def on_confirm_delete(update: Update, context: BotContext) -> None:
     assert isinstance(button, buttons.ConfirmDelete)
     async with context.sessions.begin() as session:
         article = await repo.delete_article(session, button.article_id)
-    await query.answer()
-    if article is None:
-        await show(query, texts.no_such_article(button.article_id), None)
-        return
-    await show(query, texts.deleted(article.id, article.title), None)
+    await _answer_about(query, button.article_id, article, texts.deleted)
 
 
 @admin_only
@@ -128,11 +125,21 @@ async def on_keep_article(update: Update, context: BotContext) -> None:
     assert isinstance(button, buttons.KeepArticle)
     async with context.sessions() as session:
         article = await service.article(session, button.article_id)
+    await _answer_about(query, button.article_id, article, texts.kept)
+
+
+async def _answer_about(
+    query: CallbackQuery,
+    article_id: int,
+    article: Article | None,
+    outcome: Callable[[int, str], str],
+) -> None:
+    """Redraw the confirmation message with what became of the article (or that it is gone)."""
     await query.answer()
     if article is None:
-        await show(query, texts.no_such_article(button.article_id), None)
+        await show(query, texts.no_such_article(article_id), None)
         return
-    await show(query, texts.kept(article.id, article.title), None)
+    await show(query, outcome(article.id, article.title), None)
 
 
 @admin_only

@@ -155,6 +155,52 @@ def _single_line(value: str, number: int, what: str, limit: int) -> str:
     return value
 
 
+def _take_link(blocks: list[tuple[int, list[str]]], where: int) -> str | None:
+    """Remove and return the link line at ``blocks[where]``, if that block is one."""
+    if not blocks or (found := _link(blocks[where][1])) is None:
+        return None
+    url = _checked_link(found, blocks[where][0])
+    blocks.pop(where)
+    return url
+
+
+def _take_tags(blocks: list[tuple[int, list[str]]], last_line: int) -> list[Tag]:
+    """Remove the tags block from the front of ``blocks`` and return its tags."""
+    if not blocks:
+        raise ArticleFormatError(
+            last_line, "expected a line of comma-separated tags, got the end of the file"
+        )
+    tags_line, tags_block = blocks.pop(0)
+    if len(tags_block) != 1:
+        raise ArticleFormatError(
+            tags_line, "expected one line of comma-separated tags followed by a blank line"
+        )
+    tags = split_tag_list(tags_block[0])
+    if not tags:
+        raise ArticleFormatError(tags_line, "expected at least one tag, e.g. 'economy, Europe'")
+    if len(tags) > MAX_TAGS:
+        raise ArticleFormatError(tags_line, f"expected at most {MAX_TAGS} tags, got {len(tags)}")
+    for tag in tags:
+        if len(tag.name) > MAX_TAG_LENGTH:
+            raise ArticleFormatError(
+                tags_line,
+                f"tag '{_clip(tag.name, 30)}' is longer than {MAX_TAG_LENGTH} characters; "
+                "expected a line of comma-separated tags",
+            )
+    return tags
+
+
+def _check_body_blocks(blocks: list[tuple[int, list[str]]], last_line: int) -> None:
+    if not blocks:
+        raise ArticleFormatError(last_line, "expected body paragraphs after the tags line")
+    for line_number, block in blocks:
+        if _link(block) is not None:
+            raise ArticleFormatError(
+                line_number,
+                "a link line may stand only before the tags or as the last paragraph",
+            )
+
+
 def parse_article(text: str) -> ParsedArticle:
     """Parse one article; raise `ArticleFormatError` on anything else."""
     if len(text.encode("utf-8", "surrogatepass")) > MAX_ARTICLE_BYTES:
@@ -179,46 +225,15 @@ def parse_article(text: str) -> ParsedArticle:
         )
 
     blocks = _blocks(lines, offset + 3)
-    url: str | None = None
     # Optional blocks before the tags: the repeated title, then a link line.
     if blocks and _fold(" ".join(blocks[0][1])) == _fold(title):
         blocks.pop(0)
-    if blocks and (found := _link(blocks[0][1])):
-        url = _checked_link(found, blocks[0][0])
-        blocks.pop(0)
-    if not blocks:
-        raise ArticleFormatError(
-            len(lines), "expected a line of comma-separated tags, got the end of the file"
-        )
-    tags_line, tags_block = blocks.pop(0)
-    if len(tags_block) != 1:
-        raise ArticleFormatError(
-            tags_line, "expected one line of comma-separated tags followed by a blank line"
-        )
-    tags = split_tag_list(tags_block[0])
-    if not tags:
-        raise ArticleFormatError(tags_line, "expected at least one tag, e.g. 'economy, Europe'")
-    if len(tags) > MAX_TAGS:
-        raise ArticleFormatError(tags_line, f"expected at most {MAX_TAGS} tags, got {len(tags)}")
-    for tag in tags:
-        if len(tag.name) > MAX_TAG_LENGTH:
-            raise ArticleFormatError(
-                tags_line,
-                f"tag '{_clip(tag.name, 30)}' is longer than {MAX_TAG_LENGTH} characters; "
-                "expected a line of comma-separated tags",
-            )
+    url = _take_link(blocks, 0)
+    tags = _take_tags(blocks, len(lines))
     # Optional link line as the last paragraph, when none stood before the tags.
-    if blocks and url is None and (found := _link(blocks[-1][1])):
-        url = _checked_link(found, blocks[-1][0])
-        blocks.pop()
-    if not blocks:
-        raise ArticleFormatError(len(lines), "expected body paragraphs after the tags line")
-    for line_number, block in blocks:
-        if _link(block) is not None:
-            raise ArticleFormatError(
-                line_number,
-                "a link line may stand only before the tags or as the last paragraph",
-            )
+    if url is None:
+        url = _take_link(blocks, -1)
+    _check_body_blocks(blocks, len(lines))
     body = "\n\n".join("\n".join(block) for _, block in blocks)
     summary = summary_line(body)
     if not summary:

@@ -7,7 +7,8 @@ button has its own handler here.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import CallbackQuery, InlineKeyboardMarkup, Update
@@ -150,29 +151,29 @@ async def _typed_tags(update: Update, context: BotContext, usage: str) -> list[T
 
 
 async def subscribe(update: Update, context: BotContext) -> None:
-    tags = await _typed_tags(update, context, texts.SUBSCRIBE_USAGE)
-    if tags is None:
-        return
-    async with context.sessions.begin() as session:
-        subscriber = await _subscriber(session, update, context)
-        result = await service.subscribe(session, subscriber, tags, context.now())
-    options = [o for found in result.suggestions.values() for o in found]
-    await reply_lines(
-        update, texts.subscribe_lines(result), suggestions_keyboard(options, follow=True)
-    )
+    await _subscribe_typed(update, context, follow=True)
 
 
 async def unsubscribe(update: Update, context: BotContext) -> None:
-    tags = await _typed_tags(update, context, texts.UNSUBSCRIBE_USAGE)
+    await _subscribe_typed(update, context, follow=False)
+
+
+async def _subscribe_typed(update: Update, context: BotContext, *, follow: bool) -> None:
+    """/subscribe or /unsubscribe: the outcome per typed tag, with buttons for near misses."""
+    usage = texts.SUBSCRIBE_USAGE if follow else texts.UNSUBSCRIBE_USAGE
+    tags = await _typed_tags(update, context, usage)
     if tags is None:
         return
     async with context.sessions.begin() as session:
         subscriber = await _subscriber(session, update, context)
-        result = await service.unsubscribe(session, subscriber, tags)
-    options = [o for found in result.suggestions.values() for o in found]
-    await reply_lines(
-        update, texts.unsubscribe_lines(result), suggestions_keyboard(options, follow=False)
-    )
+        if follow:
+            added = await service.subscribe(session, subscriber, tags, context.now())
+            lines, suggestions = texts.subscribe_lines(added), added.suggestions
+        else:
+            removed = await service.unsubscribe(session, subscriber, tags)
+            lines, suggestions = texts.unsubscribe_lines(removed), removed.suggestions
+    options = [o for found in suggestions.values() for o in found]
+    await reply_lines(update, lines, suggestions_keyboard(options, follow=follow))
 
 
 async def _subscriptions_view(
@@ -222,10 +223,7 @@ async def on_toggle(update: Update, context: BotContext) -> None:
     if button.page is None:
         await show(query, texts.WELCOME, tag_keyboard(found, page=None))
     else:
-        page = min(button.page, pages - 1)
-        await show(
-            query, texts.tags_text(page, pages), tag_keyboard(found, page=page, pages=pages)
-        )
+        await _show_tag_page(query, found, button.page, pages)
 
 
 async def on_tags_page(update: Update, context: BotContext) -> None:
@@ -238,7 +236,14 @@ async def on_tags_page(update: Update, context: BotContext) -> None:
     if not found:
         await show(query, texts.NO_TAGS, None)
         return
-    page = min(button.page, pages - 1)
+    await _show_tag_page(query, found, button.page, pages)
+
+
+async def _show_tag_page(
+    query: CallbackQuery, found: Sequence[service.TagButton], wanted: int, pages: int
+) -> None:
+    """Redraw a /tags page: ``wanted``, or the last one when the list got shorter."""
+    page = min(wanted, pages - 1)
     await show(query, texts.tags_text(page, pages), tag_keyboard(found, page=page, pages=pages))
 
 
@@ -264,29 +269,31 @@ async def on_subscriptions_page(update: Update, context: BotContext) -> None:
 
 
 async def on_subscribe_suggested(update: Update, context: BotContext) -> None:
-    query, button = pressed(update)
-    assert isinstance(button, buttons.SubscribeSuggested)
-    async with context.sessions.begin() as session:
-        subscriber = await _subscriber(session, update, context)
-        tag = await service.follow(session, subscriber, button.tag_id, context.now())
-    if tag is None:
-        await query.answer(texts.BUTTON_INVALID)
-        return
-    await query.answer(texts.subscribed_notice(tag.name))
-    await message_of(update).reply_text(texts.subscribed_line(tag.name))
+    await _on_suggested(update, context, follow=True)
 
 
 async def on_unsubscribe_suggested(update: Update, context: BotContext) -> None:
+    await _on_suggested(update, context, follow=False)
+
+
+async def _on_suggested(update: Update, context: BotContext, *, follow: bool) -> None:
     query, button = pressed(update)
-    assert isinstance(button, buttons.UnsubscribeSuggested)
+    assert isinstance(button, buttons.SubscribeSuggested | buttons.UnsubscribeSuggested)
     async with context.sessions.begin() as session:
         subscriber = await _subscriber(session, update, context)
-        tag = await service.unfollow(session, subscriber, button.tag_id)
+        if follow:
+            tag = await service.follow(session, subscriber, button.tag_id, context.now())
+        else:
+            tag = await service.unfollow(session, subscriber, button.tag_id)
     if tag is None:
         await query.answer(texts.BUTTON_INVALID)
         return
-    await query.answer(texts.unsubscribed_notice(tag.name))
-    await message_of(update).reply_text(texts.unsubscribed_line(tag.name))
+    if follow:
+        await query.answer(texts.subscribed_notice(tag.name))
+        await message_of(update).reply_text(texts.subscribed_line(tag.name))
+    else:
+        await query.answer(texts.unsubscribed_notice(tag.name))
+        await message_of(update).reply_text(texts.unsubscribed_line(tag.name))
 
 
 async def on_stale_button(update: Update, context: BotContext) -> None:
@@ -360,34 +367,47 @@ async def _change(update: Update, context: BotContext, **changes: object) -> Non
     await message_of(update).reply_text(texts.SAVED + "\n\n" + _settings_text(subscriber))
 
 
-async def set_time(update: Update, context: BotContext) -> None:
+async def _show_or_set(
+    update: Update,
+    context: BotContext,
+    field: str,
+    parse: Callable[[str], object],
+    current: Callable[[Any], str],
+    problem: Callable[[ScheduleError], str],
+) -> None:
+    """Without arguments show the subscriber's ``field``; otherwise parse it and save it."""
     typed = _args_text(context)
     if not typed.strip():
         async with context.sessions.begin() as session:
             subscriber = await _subscriber(session, update, context)
-        await message_of(update).reply_text(texts.current_time(subscriber.digest_time))
+        await message_of(update).reply_text(current(getattr(subscriber, field)))
         return
     try:
-        value = parse_digest_time(typed)
+        value = parse(typed)
     except ScheduleError as error:
-        await message_of(update).reply_text(texts.time_problem(str(error)))
+        await message_of(update).reply_text(problem(error))
         return
-    await _change(update, context, digest_time=value)
+    await _change(update, context, **{field: value})
+
+
+def _time_problem(error: ScheduleError) -> str:
+    return texts.time_problem(str(error))
+
+
+def _timezone_problem(error: ScheduleError) -> str:
+    return texts.timezone_problem(str(error), error.suggestions)
+
+
+async def set_time(update: Update, context: BotContext) -> None:
+    await _show_or_set(
+        update, context, "digest_time", parse_digest_time, texts.current_time, _time_problem
+    )
 
 
 async def set_timezone(update: Update, context: BotContext) -> None:
-    typed = _args_text(context)
-    if not typed.strip():
-        async with context.sessions.begin() as session:
-            subscriber = await _subscriber(session, update, context)
-        await message_of(update).reply_text(texts.current_timezone(subscriber.timezone))
-        return
-    try:
-        value = parse_timezone(typed)
-    except ScheduleError as error:
-        await message_of(update).reply_text(texts.timezone_problem(str(error), error.suggestions))
-        return
-    await _change(update, context, timezone=value)
+    await _show_or_set(
+        update, context, "timezone", parse_timezone, texts.current_timezone, _timezone_problem
+    )
 
 
 def _frequency(words: Sequence[str]) -> tuple[str, int]:

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
+from enum import Enum, StrEnum, auto
 from types import TracebackType
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -157,32 +157,62 @@ async def send_digest(
                     outbound.chat_id, outbound.chunks[index].text, rate_limit_args=lane
                 )
                 break
-            except Forbidden as error:
-                return await _give_up(log, outbound, index, str(error), blocked=True)
-            except BadRequest as error:
-                if "chat not found" in error.message.lower():
-                    return await _give_up(log, outbound, index, str(error), blocked=True)
-                logger.error("digest %s refused by Telegram: %s", outbound.digest_id, error)
-                return await _give_up(log, outbound, index, str(error), blocked=False)
-            except RetryAfter as error:
-                return await _postpone(log, outbound, clock() + policy.later, str(error))
-            except NetworkError as error:
-                attempt += 1
-                if attempt >= policy.attempts:
-                    logger.warning(
-                        "digest %s: %s after %d attempts; leaving it for the next tick",
-                        outbound.digest_id,
-                        error,
-                        attempt,
-                    )
-                    return await _postpone(log, outbound, clock() + policy.later, str(error))
-                await asyncio.sleep(policy.backoff * 2 ** (attempt - 1))
             except TelegramError as error:
-                logger.error("digest %s: %s", outbound.digest_id, error)
-                return await _postpone(log, outbound, clock() + policy.later, str(error))
+                attempt += 1
+                verdict = _verdict(error, attempt, policy, outbound.digest_id)
+                if verdict is not _Verdict.RETRY:
+                    return await _settle(verdict, log, outbound, index, str(error), clock, policy)
+                await asyncio.sleep(policy.backoff * 2 ** (attempt - 1))
         message_ids.append(message.message_id)
         await log.note(outbound.digest_id, message_ids, len(outbound.chunks))
     return SendResult.SENT
+
+
+class _Verdict(Enum):
+    """What to do with a digest after Telegram refused one of its messages."""
+
+    RETRY = auto()  # send the same message again after a backoff
+    BLOCK = auto()  # the chat cannot receive: fail the digest, mark the subscriber blocked
+    REFUSE = auto()  # Telegram will never take this message: fail the digest
+    POSTPONE = auto()  # leave the digest for a later tick
+
+
+def _verdict(error: TelegramError, attempt: int, policy: RetryPolicy, digest_id: int) -> _Verdict:
+    """Classify the error of the ``attempt``-th try at sending one message (logging it)."""
+    # BadRequest is a NetworkError subclass, so it is told apart first.
+    if isinstance(error, Forbidden) or (
+        isinstance(error, BadRequest) and "chat not found" in error.message.lower()
+    ):
+        return _Verdict.BLOCK
+    if isinstance(error, BadRequest):
+        logger.error("digest %s refused by Telegram: %s", digest_id, error)
+        return _Verdict.REFUSE
+    if isinstance(error, NetworkError):
+        if attempt < policy.attempts:
+            return _Verdict.RETRY
+        logger.warning(
+            "digest %s: %s after %d attempts; leaving it for the next tick",
+            digest_id,
+            error,
+            attempt,
+        )
+    elif not isinstance(error, RetryAfter):
+        logger.error("digest %s: %s", digest_id, error)
+    return _Verdict.POSTPONE
+
+
+async def _settle(
+    verdict: _Verdict,
+    log: SentLog,
+    outbound: Outbound,
+    unsent_from: int,
+    error: str,
+    clock: Callable[[], datetime],
+    policy: RetryPolicy,
+) -> SendResult:
+    if verdict is _Verdict.POSTPONE:
+        return await _postpone(log, outbound, clock() + policy.later, error)
+    return await _give_up(log, outbound, unsent_from, error, blocked=verdict is _Verdict.BLOCK)
 
 
 async def _give_up(

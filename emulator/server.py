@@ -15,6 +15,7 @@ import logging
 import re
 import time
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -392,6 +393,19 @@ class Emulator:
         self.port = port
         self._runner: web.AppRunner | None = None
         self.url = ""
+        self._methods: dict[str, Callable[[dict[str, Any]], Awaitable[Any]]] = {
+            "getMe": self._get_me,
+            "deleteWebhook": self._accept,
+            "close": self._accept,
+            "logOut": self._accept,
+            "setMyCommands": self._set_my_commands,
+            "getMyCommands": self._get_my_commands,
+            "getUpdates": self._get_updates,
+            "sendMessage": self._send_message,
+            "editMessageText": self._edit_message_text,
+            "answerCallbackQuery": self._answer_callback_query,
+            "getFile": self._get_file,
+        }
 
     @property
     def token(self) -> str:
@@ -465,46 +479,54 @@ class Emulator:
             return _error(ApiError(400, f"Bad Request: {error}"))
 
     async def _call(self, method: str, params: dict[str, Any]) -> Any:
+        handler = self._methods.get(method)
+        if handler is None:
+            raise ApiError(404, "Not Found: method not found")
+        return await handler(params)
+
+    # One method per Bot API method; each takes the request's parameters.
+
+    async def _get_me(self, params: dict[str, Any]) -> Any:
+        return self.state.bot_user
+
+    async def _accept(self, params: dict[str, Any]) -> Any:
+        return True
+
+    async def _set_my_commands(self, params: dict[str, Any]) -> Any:
+        self.state.commands = list(params.get("commands", []))
+        return True
+
+    async def _get_my_commands(self, params: dict[str, Any]) -> Any:
+        return self.state.commands
+
+    async def _send_message(self, params: dict[str, Any]) -> Any:
+        return self.state.bot_message(_int(params, "chat_id"), params)
+
+    async def _edit_message_text(self, params: dict[str, Any]) -> Any:
+        return self.state.edit_message(_int(params, "chat_id"), _int(params, "message_id"), params)
+
+    async def _answer_callback_query(self, params: dict[str, Any]) -> Any:
         state = self.state
-        match method:
-            case "getMe":
-                return state.bot_user
-            case "deleteWebhook" | "setMyCommands" | "close" | "logOut":
-                if method == "setMyCommands":
-                    state.commands = list(params.get("commands", []))
-                return True
-            case "getMyCommands":
-                return state.commands
-            case "getUpdates":
-                return await self._get_updates(params)
-            case "sendMessage":
-                return state.bot_message(_int(params, "chat_id"), params)
-            case "editMessageText":
-                return state.edit_message(
-                    _int(params, "chat_id"), _int(params, "message_id"), params
-                )
-            case "answerCallbackQuery":
-                query_id = str(params.get("callback_query_id", ""))
-                if not query_id:
-                    raise ApiError(400, "Bad Request: query is too old or query ID is invalid")
-                state.counters["callback_answers"] += 1
-                if (chat_id := state.queries.pop(query_id, None)) is not None:
-                    answer = {"text": params.get("text") or "", "query_id": query_id}
-                    state._log(chat_id, "answer", answer)
-                return True
-            case "getFile":
-                file_id = str(params.get("file_id", ""))
-                if file_id not in state.files:
-                    raise ApiError(400, "Bad Request: invalid file_id")
-                path, content = state.files[file_id]
-                return {
-                    "file_id": file_id,
-                    "file_unique_id": file_id,
-                    "file_size": len(content),
-                    "file_path": path,
-                }
-            case _:
-                raise ApiError(404, "Not Found: method not found")
+        query_id = str(params.get("callback_query_id", ""))
+        if not query_id:
+            raise ApiError(400, "Bad Request: query is too old or query ID is invalid")
+        state.counters["callback_answers"] += 1
+        if (chat_id := state.queries.pop(query_id, None)) is not None:
+            answer = {"text": params.get("text") or "", "query_id": query_id}
+            state._log(chat_id, "answer", answer)
+        return True
+
+    async def _get_file(self, params: dict[str, Any]) -> Any:
+        file_id = str(params.get("file_id", ""))
+        if file_id not in self.state.files:
+            raise ApiError(400, "Bad Request: invalid file_id")
+        path, content = self.state.files[file_id]
+        return {
+            "file_id": file_id,
+            "file_unique_id": file_id,
+            "file_size": len(content),
+            "file_path": path,
+        }
 
     async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         state = self.state

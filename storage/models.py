@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -23,7 +23,9 @@ from sqlalchemy import (
     TypeDecorator,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, MappedColumn, mapped_column
+
+_E = TypeVar("_E", bound=StrEnum)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -59,6 +61,11 @@ NAMING = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+def _cascading_key(target: str) -> MappedColumn[Any]:
+    """Part of a composite primary key: a reference to ``target``, deleted with it."""
+    return mapped_column(ForeignKey(target, ondelete="CASCADE"), primary_key=True)
 
 
 class Base(DeclarativeBase):
@@ -98,12 +105,8 @@ class ArticleTag(Base):
     # the second index serves deletes and "tags of article A".
     __table_args__ = (Index("ix_article_tags_article_id", "article_id"),)
 
-    tag_id: Mapped[int] = mapped_column(
-        ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True
-    )
-    article_id: Mapped[int] = mapped_column(
-        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
-    )
+    tag_id: Mapped[int] = _cascading_key("tags.id")
+    article_id: Mapped[int] = _cascading_key("articles.id")
 
 
 class Subscriber(Base):
@@ -134,12 +137,8 @@ class Subscription(Base):
     __tablename__ = "subscriptions"
     __table_args__ = (Index("ix_subscriptions_tag_id", "tag_id"),)
 
-    subscriber_id: Mapped[int] = mapped_column(
-        ForeignKey("subscribers.id", ondelete="CASCADE"), primary_key=True
-    )
-    tag_id: Mapped[int] = mapped_column(
-        ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True
-    )
+    subscriber_id: Mapped[int] = _cascading_key("subscribers.id")
+    tag_id: Mapped[int] = _cascading_key("tags.id")
     created_at: Mapped[datetime]
 
 
@@ -154,26 +153,21 @@ class DigestStatus(StrEnum):
     FAILED = "failed"
 
 
-class _KindType(TypeDecorator[DigestKind]):
+class _EnumText(TypeDecorator[_E]):
+    """A StrEnum stored as its value in a short string column."""
+
     impl = String(16)
     cache_ok = True
 
-    def process_bind_param(self, value: DigestKind | None, dialect: Dialect) -> str | None:
-        return None if value is None else DigestKind(value).value
+    def __init__(self, enum: type[_E]) -> None:
+        super().__init__()
+        self.enum = enum
 
-    def process_result_value(self, value: str | None, dialect: Dialect) -> DigestKind | None:
-        return None if value is None else DigestKind(value)
+    def process_bind_param(self, value: _E | None, dialect: Dialect) -> str | None:
+        return None if value is None else self.enum(value).value
 
-
-class _StatusType(TypeDecorator[DigestStatus]):
-    impl = String(16)
-    cache_ok = True
-
-    def process_bind_param(self, value: DigestStatus | None, dialect: Dialect) -> str | None:
-        return None if value is None else DigestStatus(value).value
-
-    def process_result_value(self, value: str | None, dialect: Dialect) -> DigestStatus | None:
-        return None if value is None else DigestStatus(value)
+    def process_result_value(self, value: str | None, dialect: Dialect) -> _E | None:
+        return None if value is None else self.enum(value)
 
 
 class Digest(Base):
@@ -189,8 +183,8 @@ class Digest(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
-    kind: Mapped[DigestKind] = mapped_column(_KindType())
-    status: Mapped[DigestStatus] = mapped_column(_StatusType())
+    kind: Mapped[DigestKind] = mapped_column(_EnumText(DigestKind))
+    status: Mapped[DigestStatus] = mapped_column(_EnumText(DigestStatus))
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
     lease_until: Mapped[datetime | None]
@@ -207,11 +201,7 @@ class DeliveredArticle(Base):
     __tablename__ = "delivered_articles"
     __table_args__ = (Index("ix_delivered_articles_digest_id", "digest_id"),)
 
-    subscriber_id: Mapped[int] = mapped_column(
-        ForeignKey("subscribers.id", ondelete="CASCADE"), primary_key=True
-    )
-    article_id: Mapped[int] = mapped_column(
-        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
-    )
+    subscriber_id: Mapped[int] = _cascading_key("subscribers.id")
+    article_id: Mapped[int] = _cascading_key("articles.id")
     digest_id: Mapped[int] = mapped_column(ForeignKey("digests.id", ondelete="CASCADE"))
     delivered_at: Mapped[datetime]

@@ -3,14 +3,15 @@ the transaction, so a command or a delivery step is stored whole or not at all."
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import (
     JSON,
+    Select,
     bindparam,
     delete,
     exists,
@@ -35,6 +36,8 @@ from storage.models import (
     Tag,
     UTCDateTime,
 )
+
+_V = TypeVar("_V")
 
 # SQLite allows 32766 bound parameters per statement; stay well below for every backend.
 _CHUNK = 5_000
@@ -81,6 +84,19 @@ class Outcome(StrEnum):
 def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+async def _grouped(
+    session: AsyncSession,
+    keys: Sequence[int],
+    query: Callable[[Sequence[int]], Select[int, _V]],
+) -> dict[int, list[_V]]:
+    """Every key's values, from (key, value) rows queried a chunk of keys at a time."""
+    result: dict[int, list[_V]] = {key: [] for key in keys}
+    for part in _chunks(list(keys)):
+        for key, value in (await session.execute(query(part))).all():
+            result[key].append(value)
+    return result
 
 
 def _insert_ignore(session: AsyncSession, model: type[Any], rows: list[dict[str, Any]]) -> Any:
@@ -264,17 +280,16 @@ async def tags_of_articles(
     session: AsyncSession, article_ids: Sequence[int]
 ) -> dict[int, list[str]]:
     """Display names of each article's tags, in name order."""
-    result: dict[int, list[str]] = {article_id: [] for article_id in article_ids}
-    for part in _chunks(list(article_ids)):
-        query = (
+
+    def query(part: Sequence[int]) -> Select[int, str]:
+        return (
             select(ArticleTag.article_id, Tag.name)
             .join(Tag, Tag.id == ArticleTag.tag_id)
             .where(ArticleTag.article_id.in_(part))
             .order_by(Tag.key)
         )
-        for article_id, name in (await session.execute(query)).all():
-            result[article_id].append(name)
-    return result
+
+    return await _grouped(session, article_ids, query)
 
 
 async def count_articles(session: AsyncSession) -> int:
@@ -501,14 +516,12 @@ async def create_digests(
 async def subscription_tags(
     session: AsyncSession, subscriber_ids: Sequence[int]
 ) -> dict[int, list[int]]:
-    result: dict[int, list[int]] = {s: [] for s in subscriber_ids}
-    for part in _chunks(list(subscriber_ids)):
-        query = select(Subscription.subscriber_id, Subscription.tag_id).where(
+    def query(part: Sequence[int]) -> Select[int, int]:
+        return select(Subscription.subscriber_id, Subscription.tag_id).where(
             Subscription.subscriber_id.in_(part)
         )
-        for subscriber_id, tag_id in (await session.execute(query)).all():
-            result[subscriber_id].append(tag_id)
-    return result
+
+    return await _grouped(session, subscriber_ids, query)
 
 
 async def delivered_since(
