@@ -445,7 +445,14 @@ def run_flood(url: str, samples: int) -> None:
                 await asyncio.gather(
                     *(client.send_text(flooder, f"/help {n}") for n in range(FLOOD))
                 )
-                others = [await reply_latency(client, 8 + n, "/help") for n in range(samples)]
+
+                # Samples spread over the flood, a new chat every 0.25 s, so that every one
+                # of them is answered while the flooder's replies are still being paced.
+                async def sample(n: int) -> float:
+                    await asyncio.sleep(n * 0.25)
+                    return await reply_latency(client, 8 + n, "/help")
+
+                others = list(await asyncio.gather(*(sample(n) for n in range(samples))))
             replies = sum(1 for e in await client.events(flooder) if e["kind"] == "message")
             await client.aclose()
             emit_latencies(
