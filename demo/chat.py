@@ -39,7 +39,7 @@ HELP = """Demo commands (everything else goes to the bot):
   /tick       your digest time has come: run the scheduled delivery now
   /upload F   send the file F to the bot as a document (as the admin: adds an article)
   1, 2, …     press that button of the bot's last message with buttons
-  /quit       leave (Ctrl-D works too)
+  /quit       leave (Ctrl-D and Ctrl-C work too)
 After /add, type the article and end it with a line holding a single '.'."""
 
 
