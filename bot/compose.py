@@ -12,6 +12,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram.constants import MessageLimit
@@ -97,9 +98,12 @@ class TagIndex:
 def article_link(bot_username: str, article: repo.ArticleLine) -> str:
     """The article's own link, or the bot's deep link to its full text when it has none
     that Telegram can show."""
-    return safe_link(article.url) or create_deep_linked_url(
-        bot_username, article_payload(article.id)
-    )
+    return _link(bot_username, article.id, article.url)
+
+
+@lru_cache(maxsize=16_384)  # one article is linked from thousands of digests of a pass
+def _link(bot_username: str, article_id: int, url: str | None) -> str:
+    return safe_link(url) or create_deep_linked_url(bot_username, article_payload(article_id))
 
 
 def _render(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from bot.importer import import_files
 from emulator.client import Chat, EmulatorClient
 from emulator.server import Emulator
 from storage.db import create_engine, create_sessionmaker, upgrade
-from tests.auxil.cli import base_environment
+from tests.auxil.cli import base_environment, start_newsbot
 from tests.auxil.data import ROOT, SEEDS
 from tests.auxil.population import add_subscriber
 
@@ -40,17 +39,13 @@ async def stop(process: asyncio.subprocess.Process, sig: int) -> tuple[int, str]
 async def test_run_answers_and_stops_on_sigterm(
     emulator: Emulator, emu: EmulatorClient, db_url: str, tmp_path: Path
 ) -> None:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
+    process = await start_newsbot(
         "run",
         "--import",
         str(SEEDS),
         env=environment(emulator, db_url),
         cwd=tmp_path,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
+        merge_stderr=True,
     )
     user = Chat(emu, 1001)
     await user.client.send_text(1001, "/subscribe negotiations")
@@ -83,15 +78,11 @@ async def test_worker_delivers_due_digests_and_stops_on_sigint(
         sessions, 4242, "science", settings=settings, now=now, due_at=now - timedelta(seconds=5)
     )
     await engine.dispose()
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
+    process = await start_newsbot(
         "worker",
         env=environment(emulator, db_url, DELIVERY_INTERVAL_SECONDS="0.5"),
         cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
+        merge_stderr=True,
     )
     [digest] = await Chat(emu, 4242).read(timeout=30)
     assert digest.text.startswith("📰 Your digest: 8 new articles")

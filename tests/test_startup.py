@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from bot.app import TOKEN_MALFORMED, TOKEN_REJECTED, TOKEN_REVOKED
 from emulator.client import Chat, EmulatorClient
 from emulator.server import Emulator
 from storage.db import create_engine, upgrade
-from tests.auxil.cli import base_environment
+from tests.auxil.cli import base_environment, start_newsbot
 
 TOKEN = "123456:TEST-TOKEN"
 
@@ -33,16 +32,7 @@ def environment(api: str, db_url: str, token: str = TOKEN, **extra: str) -> dict
 
 
 async def newsbot(*args: str, env: dict[str, str], cwd: Path) -> tuple[int, str, str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        *args,
-        env=env,
-        cwd=cwd,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    process = await start_newsbot(*args, env=env, cwd=cwd)
     out, err = await asyncio.wait_for(process.communicate(), timeout=60)
     assert process.returncode is not None
     return process.returncode, out.decode(), err.decode()
@@ -76,16 +66,11 @@ async def test_a_wrong_token_stops_worker_and_deliver(
 async def test_a_token_revoked_while_running_ends_the_process(
     emulator: Emulator, emu: EmulatorClient, tmp_path: Path
 ) -> None:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
+    process = await start_newsbot(
         "run",
         "--no-delivery",
         env=environment(emulator.url, sqlite_url(tmp_path), emulator.token),
         cwd=tmp_path,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
     )
     user = Chat(emu, 1001)
     await user.client.send_text(1001, "/start")
@@ -104,15 +89,8 @@ async def test_a_token_revoked_while_a_worker_runs_ends_it(
 ) -> None:
     env = environment(emulator.url, sqlite_url(tmp_path), emulator.token)
     assert (await newsbot("db", "upgrade", env=env, cwd=tmp_path))[0] == 0
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "worker",
-        env={**env, "DELIVERY_INTERVAL_SECONDS": "0.2"},
-        cwd=tmp_path,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+    process = await start_newsbot(
+        "worker", env={**env, "DELIVERY_INTERVAL_SECONDS": "0.2"}, cwd=tmp_path
     )
     assert process.stderr is not None
     line = b"-"

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import sys
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
@@ -20,7 +19,7 @@ from emulator.client import EmulatorClient
 from emulator.server import Emulator
 from storage.db import create_engine, create_sessionmaker, upgrade
 from storage.models import Digest
-from tests.auxil.cli import base_environment
+from tests.auxil.cli import base_environment, start_newsbot
 from tests.auxil.data import ROOT, SEEDS
 from tests.auxil.population import add_subscriber
 from tests.auxil.postgres import reset_schema
@@ -30,16 +29,7 @@ SUBSCRIBERS = 300
 
 
 async def run_deliver(env: dict[str, str]) -> tuple[int, str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "deliver",
-        env=env,
-        cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
+    process = await start_newsbot("deliver", env=env, cwd=ROOT, merge_stderr=True)
     output, _ = await process.communicate()
     return process.returncode or 0, output.decode()
 

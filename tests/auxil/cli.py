@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -29,4 +30,21 @@ def newsbot(
         env=env if env is not None else base_environment(),
         check=False,
         timeout=120,
+    )
+
+
+async def start_newsbot(
+    *args: str, env: dict[str, str], cwd: Path, merge_stderr: bool = False
+) -> asyncio.subprocess.Process:
+    """Start ``python -m bot ARGS`` in the background with its output piped; stderr goes
+    into stdout when ``merge_stderr``."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        *args,
+        env=env,
+        cwd=cwd,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT if merge_stderr else asyncio.subprocess.PIPE,
     )
