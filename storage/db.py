@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -190,16 +189,3 @@ async def open_database(url: str, *, migrate: bool = True) -> AsyncEngine:
         await engine.dispose()
         raise
     return engine
-
-
-def upgrade_url(url: str, revision: str = "head") -> None:
-    """Synchronous entry point for the CLI."""
-
-    async def run() -> None:
-        engine = create_engine(url)
-        try:
-            await upgrade(engine, revision)
-        finally:
-            await engine.dispose()
-
-    asyncio.run(run())
