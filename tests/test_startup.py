@@ -16,7 +16,7 @@ from bot.app import TOKEN_MALFORMED, TOKEN_REJECTED, TOKEN_REVOKED
 from emulator.client import Chat, EmulatorClient
 from emulator.server import Emulator
 from storage.db import create_engine, upgrade
-from tests.auxil.cli import base_environment, start_newsbot
+from tests.auxil.cli import base_environment, finish_newsbot, start_newsbot
 
 TOKEN = "123456:TEST-TOKEN"
 
@@ -31,13 +31,6 @@ def environment(api: str, db_url: str, token: str = TOKEN, **extra: str) -> dict
     )
 
 
-async def newsbot(*args: str, env: dict[str, str], cwd: Path) -> tuple[int, str, str]:
-    process = await start_newsbot(*args, env=env, cwd=cwd)
-    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
-
-
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
 
@@ -46,7 +39,7 @@ async def test_a_wrong_token_is_one_line_without_the_token(
     emulator: Emulator, tmp_path: Path
 ) -> None:
     wrong = "987654:WRONG-TOKEN-SHOULD-NEVER-PRINT"
-    code, out, err = await newsbot(
+    code, out, err = await finish_newsbot(
         "run", env=environment(emulator.url, sqlite_url(tmp_path), wrong), cwd=tmp_path
     )
     assert (code, out, err) == (2, "", TOKEN_REJECTED + "\n")
@@ -57,7 +50,7 @@ async def test_a_wrong_token_stops_worker_and_deliver(
     emulator: Emulator, tmp_path: Path, command: str
 ) -> None:
     wrong = "987654:WRONG-TOKEN-SHOULD-NEVER-PRINT"
-    code, out, err = await newsbot(
+    code, out, err = await finish_newsbot(
         command, env=environment(emulator.url, sqlite_url(tmp_path), wrong), cwd=tmp_path
     )
     assert (code, out, err) == (2, "", TOKEN_REJECTED + "\n")
@@ -88,7 +81,7 @@ async def test_a_token_revoked_while_a_worker_runs_ends_it(
     emulator: Emulator, emu: EmulatorClient, tmp_path: Path
 ) -> None:
     env = environment(emulator.url, sqlite_url(tmp_path), emulator.token)
-    assert (await newsbot("db", "upgrade", env=env, cwd=tmp_path))[0] == 0
+    assert (await finish_newsbot("db", "upgrade", env=env, cwd=tmp_path))[0] == 0
     process = await start_newsbot(
         "worker", env={**env, "DELIVERY_INTERVAL_SECONDS": "0.2"}, cwd=tmp_path
     )
@@ -106,7 +99,9 @@ async def test_a_token_revoked_while_a_worker_runs_ends_it(
 
 async def test_an_unreachable_api_is_retried_then_named(tmp_path: Path) -> None:
     api = "http://127.0.0.1:9"  # discard: nothing listens on loopback
-    code, out, err = await newsbot("run", env=environment(api, sqlite_url(tmp_path)), cwd=tmp_path)
+    code, out, err = await finish_newsbot(
+        "run", env=environment(api, sqlite_url(tmp_path)), cwd=tmp_path
+    )
     lines = err.splitlines()
     assert code == 2
     assert lines[-1] == f"TELEGRAM_API_URL: cannot reach the Bot API at {api}"
@@ -148,7 +143,7 @@ async def not_found() -> AsyncIterator[str]:
 
 
 async def test_a_malformed_token_is_one_line(not_found: str, tmp_path: Path) -> None:
-    code, out, err = await newsbot(
+    code, out, err = await finish_newsbot(
         "run", env=environment(not_found, sqlite_url(tmp_path)), cwd=tmp_path
     )
     assert (code, out, err) == (2, "", TOKEN_MALFORMED + "\n")
@@ -157,7 +152,7 @@ async def test_a_malformed_token_is_one_line(not_found: str, tmp_path: Path) -> 
 async def test_a_redirect_loop_is_named_without_the_token(
     redirect_loop: str, tmp_path: Path
 ) -> None:
-    code, out, err = await newsbot(
+    code, out, err = await finish_newsbot(
         "run", env=environment(redirect_loop, sqlite_url(tmp_path)), cwd=tmp_path
     )
     assert (code, out, err) == (2, "", f"TELEGRAM_API_URL: {redirect_loop} redirects in a loop\n")
@@ -165,7 +160,7 @@ async def test_a_redirect_loop_is_named_without_the_token(
 
 async def test_a_closed_database_port_is_one_line(emulator: Emulator, tmp_path: Path) -> None:
     url = "postgresql+asyncpg://newsbot:pw-never-printed@127.0.0.1:1/newsbot"
-    code, out, err = await newsbot(
+    code, out, err = await finish_newsbot(
         "run", env=environment(emulator.url, url, emulator.token), cwd=tmp_path
     )
     assert (code, out, err) == (
@@ -177,7 +172,7 @@ async def test_a_closed_database_port_is_one_line(emulator: Emulator, tmp_path: 
 
 async def test_a_missing_sqlite_directory_is_one_line(emulator: Emulator, tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path}/nowhere/bot.db"
-    code, out, err = await newsbot(
+    code, out, err = await finish_newsbot(
         "run", env=environment(emulator.url, url, emulator.token), cwd=tmp_path
     )
     assert (code, out, err) == (
@@ -192,7 +187,7 @@ async def test_a_missing_postgres_database_is_one_line(
 ) -> None:
     name = f"newsbot_surely_missing_{secrets.token_hex(6)}"
     url = make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
-    code, out, err = await newsbot(
+    code, out, err = await finish_newsbot(
         "run", env=environment(emulator.url, url, emulator.token), cwd=tmp_path
     )
     assert (code, out) == (2, "")
@@ -208,7 +203,7 @@ async def test_worker_and_deliver_refuse_an_older_schema(
     engine = create_engine(db_url)
     await upgrade(engine, "0001")
     await engine.dispose()
-    code, out, err = await newsbot(
+    code, out, err = await finish_newsbot(
         command, env=environment(emulator.url, db_url, emulator.token), cwd=tmp_path
     )
     assert (code, out) == (2, "")

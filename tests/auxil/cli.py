@@ -48,3 +48,12 @@ async def start_newsbot(
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT if merge_stderr else asyncio.subprocess.PIPE,
     )
+
+
+async def finish_newsbot(*args: str, env: dict[str, str], cwd: Path) -> tuple[int, str, str]:
+    """`newsbot` for async tests, whose event loop must keep serving the emulator:
+    (exit code, stdout, stderr)."""
+    process = await start_newsbot(*args, env=env, cwd=cwd)
+    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
