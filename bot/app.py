@@ -23,11 +23,13 @@ from telegram.ext import (
     filters,
 )
 
-from bot import admin, buttons, handlers, texts
+from bot import admin, buttons, feed_commands, handlers, texts
 from bot.config import ConfigError, Settings
 from bot.context import AppState, BotApplication, BotContext, Clock, utc_now
 from bot.delivery import Deliverer
 from bot.errors import on_error
+from bot.feedfetch import Fetcher
+from bot.feeds import FeedService
 from bot.http import AiohttpRequest
 from bot.ratelimit import PacingRateLimiter
 from bot.send import RetryPolicy
@@ -47,14 +49,16 @@ UPGRADE_FIRST = "run `newsbot db upgrade` (or start `newsbot run`) first"
 async def _post_init(app: BotApplication) -> None:
     state = app.bot_data
     engine = await open_storage(state.settings.database_url, migrate=state.migrate)
+    sessions = create_sessionmaker(engine)
     deliverer = Deliverer(
-        app.bot,
-        create_sessionmaker(engine),
-        state.settings,
-        clock=state.clock,
-        policy=state.retry_policy,
+        app.bot, sessions, state.settings, clock=state.clock, policy=state.retry_policy
     )
-    state.attach(engine, deliverer)
+    fetcher = Fetcher(FeedService.limits(state.settings))
+    state.attach(
+        engine,
+        deliverer,
+        FeedService(sessions, fetcher, state.settings, clock=state.clock),
+    )
 
 
 async def _post_init_with_menu(app: BotApplication) -> None:
@@ -63,7 +67,9 @@ async def _post_init_with_menu(app: BotApplication) -> None:
 
 
 async def _post_shutdown(app: BotApplication) -> None:
-    engine = app.bot_data.detach()
+    engine, feeds = app.bot_data.detach()
+    if feeds is not None:
+        await feeds.fetcher.close()
     if engine is not None:
         await engine.dispose()
 
@@ -182,6 +188,14 @@ async def delivery_tick(context: BotContext) -> None:
     await context.state.deliverer.run_pass()
 
 
+async def feed_tick(context: BotContext) -> None:
+    results = await context.state.feeds.poll_due()
+    if results:
+        failed = sum(1 for result in results if not result.ok)
+        added = sum(result.added for result in results)
+        logger.info("polled %d feed(s): %d new article(s), %d failed", len(results), added, failed)
+
+
 def add_handlers(app: BotApplication) -> None:
     """Every handler, in the order they are tried."""
     commands = {
@@ -202,9 +216,17 @@ def add_handlers(app: BotApplication) -> None:
         "delete": admin.delete,
         "articles": admin.articles,
         "stats": admin.stats,
+        "feeds": feed_commands.list_feeds,
+        "feed_add": feed_commands.add_feed,
+        "feed_remove": feed_commands.remove_feed,
+        "feed_tags": feed_commands.set_feed_tags,
+        "feeds_export": feed_commands.export_feeds,
     }
     for name, callback in commands.items():
         app.add_handler(CommandHandler(name, callback))
+    app.add_handler(
+        MessageHandler(filters.Document.FileExtension("opml"), feed_commands.import_opml)
+    )
     app.add_handler(MessageHandler(filters.Document.ALL, admin.document))
     presses = {
         buttons.ToggleTag: handlers.on_toggle,
@@ -213,6 +235,7 @@ def add_handlers(app: BotApplication) -> None:
         buttons.SubscriptionsPage: handlers.on_subscriptions_page,
         buttons.SubscribeSuggested: handlers.on_subscribe_suggested,
         buttons.UnsubscribeSuggested: handlers.on_unsubscribe_suggested,
+        buttons.FeedsPage: feed_commands.on_feeds_page,
         buttons.ConfirmDelete: admin.on_confirm_delete,
         buttons.KeepArticle: admin.on_keep_article,
     }
@@ -235,9 +258,11 @@ def build_application(
     delivery: bool = True,
     retry_policy: RetryPolicy | None = None,
     migrate: bool = True,
+    feeds: bool | None = None,
 ) -> BotApplication:
     """The bot. ``handlers`` answers chats; ``delivery`` runs the periodic delivery tick;
-    ``migrate`` upgrades the database at start, otherwise an older schema stops start-up."""
+    ``feeds`` (by default: with delivery) the feed polling tick; ``migrate`` upgrades the
+    database at start, otherwise an older schema stops start-up."""
     token = settings.telegram_bot_token.get_secret_value()
     if not token:
         raise ValueError("TELEGRAM_BOT_TOKEN is empty")
@@ -285,6 +310,15 @@ def build_application(
             interval=settings.delivery_interval_seconds,
             first=1.0,
             name="delivery",
+            job_kwargs={"max_instances": 1, "coalesce": True},
+        )
+    if delivery if feeds is None else feeds:
+        assert app.job_queue is not None, "python-telegram-bot[job-queue] is required"
+        app.job_queue.run_repeating(
+            feed_tick,
+            interval=settings.feed_tick_seconds,
+            first=2.0,
+            name="feeds",
             job_kwargs={"max_instances": 1, "coalesce": True},
         )
     return app

@@ -57,6 +57,13 @@ class UnsubscribeSuggested:
 
 
 @dataclass(frozen=True, slots=True)
+class FeedsPage:
+    """A page of /feeds (admins only)."""
+
+    page: int
+
+
+@dataclass(frozen=True, slots=True)
 class ConfirmDelete:
     article_id: int
 
@@ -73,6 +80,7 @@ Button = (
     | SubscriptionsPage
     | SubscribeSuggested
     | UnsubscribeSuggested
+    | FeedsPage
     | ConfirmDelete
     | KeepArticle
 )
@@ -85,6 +93,7 @@ _FORMS: dict[type[Button], re.Pattern[str]] = {
     SubscriptionsPage: re.compile(rf"sp:{_NUMBER}"),
     SubscribeSuggested: re.compile(rf"ss:{_NUMBER}"),
     UnsubscribeSuggested: re.compile(rf"us:{_NUMBER}"),
+    FeedsPage: re.compile(rf"fp:{_NUMBER}"),
     ConfirmDelete: re.compile(rf"d:{_NUMBER}"),
     KeepArticle: re.compile(rf"k:{_NUMBER}"),
 }
@@ -97,6 +106,7 @@ _PREFIXES: dict[type[Button], str] = {
     SubscriptionsPage: "sp",
     SubscribeSuggested: "ss",
     UnsubscribeSuggested: "us",
+    FeedsPage: "fp",
     ConfirmDelete: "d",
     KeepArticle: "k",
 }
@@ -122,7 +132,7 @@ def _build(kind: type[Button], groups: tuple[str | None, ...]) -> Button | None:
     """The button of ``kind`` from its matched numbers, or None when one is out of range."""
     first = groups[0]
     assert first is not None
-    if kind in (TagsPage, SubscriptionsPage):
+    if kind in (TagsPage, SubscriptionsPage, FeedsPage):
         page = _page(first)
         return None if page is None else kind(page)
     ident = _id(first)

@@ -8,16 +8,20 @@ import logging
 import signal
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram import Bot
 from telegram.error import InvalidToken, TelegramError
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.logs import redact, setup_logging
+
+if TYPE_CHECKING:
+    from bot.feeds import FeedService
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +62,132 @@ async def _import(settings: Settings, paths: Sequence[Path]) -> int:
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(_import(settings, args.paths))
+
+
+@asynccontextmanager
+async def _feed_service(settings: Settings) -> AsyncIterator[FeedService]:
+    from bot.app import open_storage
+    from bot.context import utc_now
+    from bot.feedfetch import Fetcher
+    from bot.feeds import FeedService
+    from storage.db import create_sessionmaker
+
+    engine = await open_storage(settings.database_url)
+    try:
+        async with Fetcher(FeedService.limits(settings)) as fetcher:
+            yield FeedService(create_sessionmaker(engine), fetcher, settings, clock=utc_now)
+    finally:
+        await engine.dispose()
+
+
+async def _feeds_add(service: FeedService, args: argparse.Namespace) -> int:
+    from bot import texts
+    from bot.feeds import FeedProblem, parse_feed_tags
+
+    try:
+        added = await service.add(args.url, parse_feed_tags(args.tags), name=args.name)
+    except FeedProblem as problem:
+        print(f"{args.url}: not added: {problem}", file=sys.stderr)
+        return 1
+    print(texts.feed_added_line(added))
+    return 0
+
+
+async def _feeds_list(service: FeedService, args: argparse.Namespace) -> int:
+    from bot import feeds, texts
+
+    async with service.sessions() as session:
+        views = await feeds.all_feed_views(session, service.clock())
+    for view in views:
+        print(texts.feed_row(view))
+    if not views:
+        print("no feeds", file=sys.stderr)
+    return 0
+
+
+async def _feeds_remove(service: FeedService, args: argparse.Namespace) -> int:
+    from bot import feeds
+
+    async with service.sessions.begin() as session:
+        feed = await feeds.remove_feed(session, args.id, service.clock())
+    if feed is None:
+        print(f"there is no feed {args.id}", file=sys.stderr)
+        return 1
+    print(f"feed {args.id} removed; its articles stay")
+    return 0
+
+
+async def _feeds_import(service: FeedService, args: argparse.Namespace) -> int:
+    from bot.opml import OpmlError
+
+    try:
+        report = await service.import_opml(_read(args.file))
+    except OpmlError as error:
+        print(f"{args.file}: not OPML: {error}", file=sys.stderr)
+        return 1
+    for url, reason in report.failed:
+        print(f"{url}: {reason}", file=sys.stderr)
+    print(
+        f"{len(report.added)} added, {len(report.already)} already there, "
+        f"{len(report.failed)} failed"
+    )
+    return 1 if report.failed else 0
+
+
+async def _feeds_export(service: FeedService, args: argparse.Namespace) -> int:
+    from bot import feeds
+
+    async with service.sessions() as session:
+        document = await feeds.export_opml(session)
+    if args.file is None:
+        sys.stdout.write(document.decode())
+    else:
+        try:
+            args.file.write_bytes(document)
+        except OSError as error:
+            raise ConfigError(f"{args.file}: cannot write: {error.strerror}") from None
+    return 0
+
+
+_FEED_ACTIONS = {
+    "add": _feeds_add,
+    "list": _feeds_list,
+    "remove": _feeds_remove,
+    "import": _feeds_import,
+    "export": _feeds_export,
+}
+
+
+async def _feeds(args: argparse.Namespace, settings: Settings) -> int:
+    async with _feed_service(settings) as service:
+        return await _FEED_ACTIONS[args.action](service, args)
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read: {error.strerror}") from None
+
+
+def cmd_feeds(args: argparse.Namespace, settings: Settings) -> int:
+    return asyncio.run(_feeds(args, settings))
+
+
+async def _poll(settings: Settings, *, every: bool) -> int:
+    from bot import texts
+
+    async with _feed_service(settings) as service:
+        results = await service.poll_due(every=every)
+    for result in results:
+        print(texts.poll_line(result))
+    if not results:
+        print("no feed is due" if not every else "no feeds")
+    return 1 if any(not result.ok for result in results) else 0
+
+
+def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
+    return asyncio.run(_poll(settings, every=args.all))
 
 
 def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
@@ -188,6 +318,27 @@ def parser() -> argparse.ArgumentParser:
         help="an article .txt file, or a directory whose .txt files are imported",
     )
     imp.set_defaults(func=cmd_import, need_token=False)
+
+    feeds = commands.add_parser("feeds", help="news feeds: add, list, remove, import, export")
+    actions = feeds.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = actions.add_parser("add", help="fetch a feed once and store it if it parses")
+    add.add_argument("url", metavar="URL")
+    add.add_argument("--tags", default="", help='tags for its articles, e.g. "economy, Europe"')
+    add.add_argument("--name", default=None, help="source name (default: the feed's title)")
+    actions.add_parser("list", help="every feed, a tab-separated line each")
+    remove = actions.add_parser("remove", help="stop polling a feed (its articles stay)")
+    remove.add_argument("id", metavar="ID", type=int)
+    imp_opml = actions.add_parser("import", help="add the feeds an OPML file lists")
+    imp_opml.add_argument("file", metavar="FILE.opml", type=Path)
+    export = actions.add_parser("export", help="write the feeds as OPML (default: stdout)")
+    export.add_argument("file", metavar="FILE", type=Path, nargs="?", default=None)
+    feeds.set_defaults(func=cmd_feeds, need_token=False)
+
+    poll = commands.add_parser(
+        "poll", help="poll every due feed once, a line per feed, then exit (for cron)"
+    )
+    poll.add_argument("--all", action="store_true", help="every feed, due or not")
+    poll.set_defaults(func=cmd_poll, need_token=False)
 
     db = commands.add_parser("db", help="database schema")
     db.add_argument(

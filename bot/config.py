@@ -39,6 +39,12 @@ class Settings(BaseSettings):
     update_concurrency: int = Field(default=256, ge=1, le=10_000)
     throttle_burst: int = Field(default=20, ge=1, le=1000)
     throttle_window_seconds: float = Field(default=10.0, gt=0, le=3600)
+    feed_poll_minutes: float = Field(default=15.0, ge=1, le=1440)
+    feed_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
+    feed_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024)
+    feed_concurrency: int = Field(default=10, ge=1, le=200)
+    feed_allow_private: bool = False
+    feed_tick_seconds: float = Field(default=60.0, gt=0, le=3600)
 
     @field_validator("admin_ids", mode="before")
     @classmethod

@@ -12,6 +12,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.config import Settings
 from bot.delivery import Deliverer
+from bot.feeds import FeedService
 from bot.send import RetryPolicy
 
 Clock = Callable[[], datetime]
@@ -29,6 +30,7 @@ class AppState:
         self._engine: AsyncEngine | None = None
         self._sessions: async_sessionmaker[AsyncSession] | None = None
         self._deliverer: Deliverer | None = None
+        self._feeds: FeedService | None = None
         self.clock: Clock = utc_now
         self.migrate = True
         self.retry_policy = RetryPolicy()
@@ -38,16 +40,18 @@ class AppState:
         self.clock = clock
         self.retry_policy = retry_policy
 
-    def attach(self, engine: AsyncEngine, deliverer: Deliverer) -> None:
-        """Hold the database and deliverer that post_init opened."""
+    def attach(self, engine: AsyncEngine, deliverer: Deliverer, feeds: FeedService) -> None:
+        """Hold the database, deliverer and feed service that post_init opened."""
         self._engine = engine
         self._sessions = deliverer.sessions
         self._deliverer = deliverer
+        self._feeds = feeds
 
-    def detach(self) -> AsyncEngine | None:
-        """Let go of the engine, for post_shutdown to dispose of."""
+    def detach(self) -> tuple[AsyncEngine | None, FeedService | None]:
+        """Let go of the engine and the feed service, for post_shutdown to close."""
         engine, self._engine = self._engine, None
-        return engine
+        feeds, self._feeds = self._feeds, None
+        return engine, feeds
 
     @property
     def settings(self) -> Settings:
@@ -58,6 +62,11 @@ class AppState:
     def sessions(self) -> async_sessionmaker[AsyncSession]:
         assert self._sessions is not None, "the database is opened in post_init"
         return self._sessions
+
+    @property
+    def feeds(self) -> FeedService:
+        assert self._feeds is not None, "the feed service is made in post_init"
+        return self._feeds
 
     @property
     def deliverer(self) -> Deliverer:

@@ -21,7 +21,9 @@ def _button(label: str, button: Button) -> InlineKeyboardButton:
 
 
 def _pager(
-    page: int, pages: int, make: type[buttons.TagsPage] | type[buttons.SubscriptionsPage]
+    page: int,
+    pages: int,
+    make: type[buttons.TagsPage] | type[buttons.SubscriptionsPage] | type[buttons.FeedsPage],
 ) -> list[InlineKeyboardButton]:
     nav = []
     if page > 0:
@@ -90,3 +92,9 @@ def delete_keyboard(article_id: int) -> InlineKeyboardMarkup:
             ]
         ]
     )
+
+
+def feeds_keyboard(page: int, pages: int) -> InlineKeyboardMarkup | None:
+    if pages <= 1:
+        return None
+    return InlineKeyboardMarkup([_pager(page, pages, buttons.FeedsPage)])

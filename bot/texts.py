@@ -29,6 +29,11 @@ ADMIN_COMMANDS: tuple[tuple[str, str], ...] = (
     ("delete", "Delete an article: /delete 42"),
     ("articles", "The latest articles with their ids"),
     ("stats", "Counts of articles, tags, subscribers and digests"),
+    ("feeds", "News feeds polled for articles, with their status"),
+    ("feed_add", "Add a feed: /feed_add https://example.com/rss economy, Europe"),
+    ("feed_remove", "Stop polling a feed: /feed_remove 3 (its articles stay)"),
+    ("feed_tags", "Replace a feed's tags: /feed_tags 3 economy, Europe"),
+    ("feeds_export", "The feeds as an OPML file; send an .opml file to import one"),
 )
 
 WELCOME = (
@@ -306,7 +311,7 @@ ADD_USAGE = (
     "Send the article in the same message, after /add on its own line, "
     "or send it as a .txt file. The format is in the README."
 )
-TXT_ONLY = "Please send the article as a .txt file."
+TXT_ONLY = "Please send an article as a .txt file, or feeds as an .opml file."
 DELETE_BUTTON = "🗑 Delete"
 KEEP_BUTTON = "Keep it"
 
@@ -422,3 +427,242 @@ def more_waiting(remaining: int, *, manual: bool) -> str:
     noun = "article" if remaining == 1 else "articles"
     hint = "send /digest for more now" if manual else "they come in your next digest"
     return f"+{remaining} more {noun} waiting; {hint}"
+
+
+# ---- feeds
+
+FEED_ADD_USAGE = usage("feed_add", "https://example.com/rss.xml economy, Europe", "Which feed?")
+FEED_TAGS_USAGE = usage("feed_tags", "3 economy, Europe", "Which feed, and which tags?")
+NO_FEEDS = "No feeds yet. Add one with <code>/feed_add https://example.com/rss.xml</code>."
+FEEDS_EXPORT_CAPTION = "Your feeds as OPML. Send this file back to me to import them."
+# What /feeds shows of each feed: with these caps a page of FEEDS_PAGE_SIZE always fits
+# one message.
+FEED_TITLE = 60
+FEED_URL = 120
+FEED_TAGS = 100
+FEED_ERROR = 150
+MAX_REASONS = 20  # an OPML import lists at most this many failures
+
+
+def feed_id_problem(command: str, typed: str) -> str:
+    shown = " ".join(typed.split())[:MAX_ECHO]
+    problem = f"'{shown}' is not a feed id; /feeds lists them." if shown else "Which feed?"
+    return usage(command, "3", problem)
+
+
+def no_such_feed(feed_id: int) -> str:
+    return f"There is no feed {feed_id}. /feeds lists them."
+
+
+def feed_not_added(problem: str) -> str:
+    return f"❌ Feed not added: {echo(problem, 300)}"
+
+
+def feed_added(
+    *, feed_id: int, title: str, entries: int, added: int, tags: Sequence[str], skipped: int
+) -> str:
+    lines = [
+        f"✅ Feed {feed_id} added: <b>{echo(title, FEED_TITLE)}</b>",
+        f"{_count(entries, 'entry', 'entries')} found, {added} new {_noun(added, 'article')}.",
+        f"Tags: {echo(', '.join(tags), FEED_TAGS)}"
+        if tags
+        else "Tags: none (entry categories only)",
+    ]
+    if skipped:
+        lines.append(f"{_count(skipped, 'entry', 'entries')} skipped (no title and no text).")
+    return "\n".join(lines)
+
+
+def feed_removed(feed_id: int, title: str) -> str:
+    return (
+        f"Feed {feed_id} removed: <b>{echo(title, FEED_TITLE)}</b>. "
+        "It is no longer polled; its articles stay."
+    )
+
+
+def feed_tags_set(feed_id: int, tags: Sequence[str]) -> str:
+    shown = echo(", ".join(tags), FEED_TAGS) if tags else "none"
+    return f"Feed {feed_id} tags: {shown}. New and changed entries get them from the next poll."
+
+
+def feed_tags_problem(problem: str) -> str:
+    return usage("feed_tags", "3 economy, Europe", problem)
+
+
+class FeedLike(Protocol):
+    """A feed as listed (bot.feedpolicy.FeedView is one)."""
+
+    @property
+    def feed_id(self) -> int: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def url(self) -> str: ...
+    @property
+    def tags(self) -> Sequence[str]: ...
+    @property
+    def polled_at(self) -> datetime | None: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def failures(self) -> int: ...
+    @property
+    def error(self) -> str | None: ...
+    @property
+    def added_24h(self) -> int: ...
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def _noun(n: int, one: str) -> str:
+    return one if n == 1 else f"{one}s"
+
+
+def _status(feed: FeedLike) -> str:
+    if feed.status == "ok":
+        return "✅ ok"
+    if feed.status == "new":
+        return "⏳ not polled yet"
+    mark = "⛔ broken" if feed.status == "broken" else "⚠️ failing"
+    polls = _count(feed.failures, "poll", "polls")
+    return f"{mark} ({polls} in a row): {echo(feed.error or '', FEED_ERROR)}"
+
+
+def _polled(feed: FeedLike) -> str:
+    return f"{feed.polled_at:%d %b %H:%M} UTC" if feed.polled_at else "never"
+
+
+def feeds_text(feeds: Sequence[FeedLike], page: int, pages: int, total: int) -> str:
+    if not feeds:
+        return NO_FEEDS
+    head = f"<b>Feeds</b> ({total})" + (f", page {page + 1} of {pages}" if pages > 1 else "")
+    blocks = [head]
+    for feed in feeds:
+        tags = echo(", ".join(feed.tags), FEED_TAGS) if feed.tags else "no tags"
+        blocks.append(
+            f"<code>{feed.feed_id}</code> <b>{echo(feed.title, FEED_TITLE)}</b>\n"
+            f"{echo(feed.url, FEED_URL)}\n"
+            f"Tags: {tags}\n"
+            f"Last poll: {_polled(feed)} · {_status(feed)}\n"
+            f"Added in 24 h: {feed.added_24h}"
+        )
+    return "\n\n".join(blocks)
+
+
+class OpmlOutcome(Protocol):
+    @property
+    def added(self) -> Sequence[object]: ...
+    @property
+    def already(self) -> Sequence[str]: ...
+    @property
+    def failed(self) -> Sequence[tuple[str, str]]: ...
+
+
+def opml_imported(report: OpmlOutcome) -> str:
+    lines = [
+        f"{len(report.added)} added, {len(report.already)} already there, "
+        f"{len(report.failed)} failed"
+    ]
+    for url, reason in report.failed[:MAX_REASONS]:
+        lines.append(f"• {echo(url, FEED_URL)}: {echo(reason, FEED_ERROR)}")
+    if len(report.failed) > MAX_REASONS:
+        lines.append(f"… and {len(report.failed) - MAX_REASONS} more")
+    return "\n".join(lines)
+
+
+def not_opml(problem: str) -> str:
+    return f"❌ Not imported: that file is not OPML ({echo(problem, 200)})."
+
+
+OPML_IMPORTING = "Importing the feeds in that file; each is fetched once. This can take a minute."
+
+
+# ---- feeds on the command line (plain text)
+
+
+class PollLike(Protocol):
+    """What one poll did (bot.feeds.PollResult is one)."""
+
+    @property
+    def feed_id(self) -> int: ...
+    @property
+    def url(self) -> str: ...
+    @property
+    def error(self) -> str | None: ...
+    @property
+    def failures(self) -> int: ...
+    @property
+    def not_modified(self) -> bool: ...
+    @property
+    def entries(self) -> int: ...
+    @property
+    def added(self) -> int: ...
+    @property
+    def updated(self) -> int: ...
+    @property
+    def skipped(self) -> Sequence[str]: ...
+    @property
+    def moved_to(self) -> str | None: ...
+
+
+def poll_line(result: PollLike) -> str:
+    """One line per feed polled, for `newsbot poll`."""
+    head = f"feed {result.feed_id} {result.url}"
+    if result.error is not None:
+        return (
+            f"{head}: failed ({_count(result.failures, 'time', 'times')} in a row): {result.error}"
+        )
+    if result.not_modified:
+        return f"{head}: not modified"
+    line = (
+        f"{head}: {_count(result.entries, 'entry', 'entries')}, "
+        f"{result.added} added, {result.updated} updated"
+    )
+    if result.skipped:
+        line += f", {len(result.skipped)} skipped ({'; '.join(result.skipped[:3])})"
+    if result.moved_to:
+        line += "; moved permanently, address updated"
+    return line
+
+
+class AddedLike(Protocol):
+    @property
+    def feed_id(self) -> int: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def url(self) -> str: ...
+    @property
+    def entries(self) -> int: ...
+    @property
+    def added(self) -> int: ...
+
+
+def feed_added_line(added: AddedLike) -> str:
+    """`newsbot feeds add`'s answer."""
+    return (
+        f"feed {added.feed_id} added: {added.title} ({added.url}): "
+        f"{_count(added.entries, 'entry', 'entries')}, {added.added} new"
+    )
+
+
+def feed_row(feed: FeedLike) -> str:
+    """One feed, for `newsbot feeds list` (tab-separated)."""
+    status = (
+        feed.status
+        if feed.status in ("ok", "new")
+        else (f"{feed.status} ({feed.failures} in a row): {feed.error or ''}")
+    )
+    return "\t".join(
+        [
+            str(feed.feed_id),
+            feed.title,
+            feed.url,
+            ", ".join(feed.tags) or "-",
+            _polled(feed),
+            status,
+            f"{feed.added_24h} in 24 h",
+        ]
+    )

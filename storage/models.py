@@ -75,11 +75,18 @@ class Base(DeclarativeBase):
 
 class Article(Base):
     __tablename__ = "articles"
-    # Ids travel in digest links: SQLite must never hand out a deleted one again.
-    __table_args__ = {"sqlite_autoincrement": True}  # noqa: RUF012
+    __table_args__ = (
+        # "Articles this feed added in the last 24 h", for /feeds.
+        Index("ix_articles_feed_id_added_at", "feed_id", "added_at"),
+        # Ids travel in digest links: SQLite must never hand out a deleted one again.
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
+    # The feed the article came from; None for typed and imported articles, and for the
+    # articles of a feed whose row was deleted (a removed feed keeps its row).
+    feed_id: Mapped[int | None] = mapped_column(ForeignKey("feeds.id", ondelete="SET NULL"))
     content_hash: Mapped[str] = mapped_column(String(64))
     title: Mapped[str] = mapped_column(String(300))
     source: Mapped[str] = mapped_column(String(100))
@@ -89,6 +96,41 @@ class Article(Base):
     url: Mapped[str | None] = mapped_column(String(2048))
     summary: Mapped[str] = mapped_column(String(400))
     body: Mapped[str] = mapped_column(Text)
+
+
+class Feed(Base):
+    """A news feed polled for articles. Removing a feed sets ``removed_at`` and keeps the
+    row, so that adding the same address again continues where it stopped: article
+    identity is (feed id, entry id), and a new id would repeat every entry."""
+
+    __tablename__ = "feeds"
+    __table_args__ = (
+        Index(
+            "ix_feeds_due",
+            "next_poll_at",
+            sqlite_where=text("removed_at IS NULL"),
+            postgresql_where=text("removed_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url: Mapped[str] = mapped_column(String(2048), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    name: Mapped[str | None] = mapped_column(String(100))  # the source name an admin chose
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    etag: Mapped[str | None] = mapped_column(String(500))
+    last_modified: Mapped[str | None] = mapped_column(String(100))
+    content_hash: Mapped[str | None] = mapped_column(String(64))  # of the last body parsed
+    entries: Mapped[int] = mapped_column(Integer, default=0)  # found by the last parse
+    skipped: Mapped[int] = mapped_column(Integer, default=0)  # entries the last parse dropped
+    next_poll_at: Mapped[datetime]
+    polled_at: Mapped[datetime | None]
+    ok_at: Mapped[datetime | None]
+    failures: Mapped[int] = mapped_column(Integer, default=0)  # polls in a row that failed
+    failing_since: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime]
+    removed_at: Mapped[datetime | None]
 
 
 class Tag(Base):

@@ -31,6 +31,7 @@ from storage.models import (
     Digest,
     DigestKind,
     DigestStatus,
+    Feed,
     Subscriber,
     Subscription,
     Tag,
@@ -180,9 +181,14 @@ async def upsert_article(
 
 
 async def upsert_articles(
-    session: AsyncSession, articles: Sequence[ArticleLike], *, now: datetime
+    session: AsyncSession,
+    articles: Sequence[ArticleLike],
+    *,
+    now: datetime,
+    feed_id: int | None = None,
 ) -> list[tuple[Article, Outcome]]:
-    """`upsert_article` for many at once, in a handful of statements."""
+    """`upsert_article` for many at once, in a handful of statements. ``feed_id`` marks
+    new articles as that feed's."""
     rows: dict[str, Article] = {}
     for part in _chunks([a.fingerprint for a in articles]):
         found = await session.scalars(select(Article).where(Article.fingerprint.in_(part)))
@@ -205,7 +211,7 @@ async def upsert_articles(
             "body": article.body,
         }
         if row is None:
-            row = Article(fingerprint=article.fingerprint, added_at=now, **fields)
+            row = Article(fingerprint=article.fingerprint, added_at=now, feed_id=feed_id, **fields)
             session.add(row)
             rows[article.fingerprint] = row
             results.append((row, Outcome.ADDED))
@@ -720,3 +726,111 @@ async def stats(session: AsyncSession, now: datetime) -> Stats:
             .where(Digest.status == DigestStatus.SENT, Digest.sent_at >= now - timedelta(hours=24))
         ),
     )
+
+
+# ---------------------------------------------------------------------------- feeds
+
+
+async def feed_by_url(session: AsyncSession, url: str) -> Feed | None:
+    """The feed at ``url``, removed or not."""
+    return await session.scalar(select(Feed).where(Feed.url == url))
+
+
+async def get_feed(session: AsyncSession, feed_id: int) -> Feed | None:
+    """A feed that has not been removed."""
+    return await session.scalar(select(Feed).where(Feed.id == feed_id, Feed.removed_at.is_(None)))
+
+
+async def save_feed(
+    session: AsyncSession,
+    *,
+    url: str,
+    title: str,
+    name: str | None,
+    tags: Sequence[str],
+    now: datetime,
+    next_poll_at: datetime,
+) -> Feed:
+    """Store a new feed, or bring back a removed one at ``url`` (its id, and so the
+    identity of its articles, stays). The caller checks that no active feed is there."""
+    feed = await feed_by_url(session, url)
+    if feed is None:
+        feed = Feed(
+            url=url, title=title, name=name, tags=list(tags), entries=0, skipped=0,
+            next_poll_at=next_poll_at, failures=0, created_at=now,
+        )  # fmt: skip
+        session.add(feed)
+    else:
+        feed.title, feed.name, feed.tags = title, name, list(tags)
+        feed.removed_at, feed.failures, feed.failing_since, feed.error = None, 0, None, None
+        feed.next_poll_at = next_poll_at
+        feed.etag = feed.last_modified = feed.content_hash = None
+    await session.flush()
+    return feed
+
+
+async def remove_feed(session: AsyncSession, feed_id: int, now: datetime) -> Feed | None:
+    feed = await get_feed(session, feed_id)
+    if feed is not None:
+        feed.removed_at = now
+    return feed
+
+
+async def active_feeds(session: AsyncSession) -> list[Feed]:
+    query = select(Feed).where(Feed.removed_at.is_(None)).order_by(Feed.id)
+    return list((await session.scalars(query)).all())
+
+
+async def active_feed_urls(session: AsyncSession) -> set[str]:
+    query = select(Feed.url).where(Feed.removed_at.is_(None))
+    return set((await session.scalars(query)).all())
+
+
+async def count_feeds(session: AsyncSession) -> int:
+    query = select(func.count()).select_from(Feed).where(Feed.removed_at.is_(None))
+    return int(await session.scalar(query) or 0)
+
+
+async def feeds_page(
+    session: AsyncSession, *, offset: int, limit: int, since: datetime
+) -> list[tuple[Feed, int]]:
+    """Active feeds by id, each with the number of articles it added since ``since``."""
+    added = (
+        select(func.count())
+        .where(Article.feed_id == Feed.id, Article.added_at >= since)
+        .correlate(Feed)
+        .scalar_subquery()
+    )
+    query = (
+        select(Feed, added)
+        .where(Feed.removed_at.is_(None))
+        .order_by(Feed.id)
+        .offset(offset)
+        .limit(limit)
+    )
+    return [(feed, int(count)) for feed, count in (await session.execute(query)).all()]
+
+
+async def claim_due_feeds(
+    session: AsyncSession, now: datetime, *, limit: int, lease_until: datetime, every: bool
+) -> list[Feed]:
+    """Take up to ``limit`` due feeds (``every``: all active feeds) and push their next
+    poll to ``lease_until``, so that no other worker fetches them meanwhile; a worker
+    that dies holding them only delays them to then. Rows another worker is claiming are
+    skipped (PostgreSQL's SKIP LOCKED); SQLite's single writer serializes claims."""
+    query = select(Feed).where(Feed.removed_at.is_(None))
+    if not every:
+        query = query.where(Feed.next_poll_at <= now)
+    query = (
+        query.order_by(Feed.next_poll_at, Feed.id).limit(limit).with_for_update(skip_locked=True)
+    )
+    feeds = list((await session.scalars(query)).all())
+    for feed in feeds:
+        feed.next_poll_at = lease_until
+    await session.flush()
+    return feeds
+
+
+async def feed_articles_added_since(session: AsyncSession, feed_id: int, since: datetime) -> int:
+    query = select(func.count()).where(Article.feed_id == feed_id, Article.added_at >= since)
+    return int(await session.scalar(query) or 0)

@@ -18,6 +18,7 @@ any_button = st.one_of(
     st.builds(buttons.TagsPage, pages),
     st.builds(buttons.Unsubscribe, ids, pages),
     st.builds(buttons.SubscriptionsPage, pages),
+    st.builds(buttons.FeedsPage, pages),
     st.builds(buttons.SubscribeSuggested, ids),
     st.builds(buttons.UnsubscribeSuggested, ids),
     st.builds(buttons.ConfirmDelete, ids),

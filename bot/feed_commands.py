@@ -1,0 +1,144 @@
+"""Admin commands for news feeds: /feeds, /feed_add, /feed_remove, /feed_tags,
+/feeds_export and .opml uploads. Thin: bot.feeds does the work."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+
+from bot import buttons, feeds, service, texts
+from bot.admin import admin_only
+from bot.context import BotContext, message_of
+from bot.feeds import FeedProblem, parse_feed_tags
+from bot.handlers import pressed, show
+from bot.keyboards import feeds_keyboard
+from bot.opml import OpmlError
+
+logger = logging.getLogger(__name__)
+
+MAX_OPML_BYTES = 1_000_000
+OPML_FILE_NAME = "newsbot-feeds.opml"
+
+
+def _arguments(update: Update, command: str) -> str:
+    """What follows ``/command`` (or ``/command@bot``) in the message, untouched."""
+    text = message_of(update).text or ""
+    head, _, rest = text.partition(" ")
+    if "\n" in head:  # "/feed_add\nhttps://…"
+        head, _, more = head.partition("\n")
+        rest = f"{more} {rest}"
+    return rest.strip() if head.split("@")[0].lower() == f"/{command}" else ""
+
+
+async def _feeds_view(context: BotContext, page: int) -> tuple[str, object]:
+    async with context.sessions() as session:
+        views, page, total = await feeds.feeds_page(session, page, context.now())
+    pages = max(1, -(-total // feeds.FEEDS_PAGE_SIZE))
+    return texts.feeds_text(views, page, pages, total), feeds_keyboard(page, pages)
+
+
+@admin_only
+async def list_feeds(update: Update, context: BotContext) -> None:
+    text, markup = await _feeds_view(context, 0)
+    await message_of(update).reply_text(text, reply_markup=markup)  # type: ignore[arg-type]
+
+
+@admin_only
+async def on_feeds_page(update: Update, context: BotContext) -> None:
+    query, button = pressed(update)
+    assert isinstance(button, buttons.FeedsPage)
+    text, markup = await _feeds_view(context, button.page)
+    await query.answer()
+    await show(query, text, markup)  # type: ignore[arg-type]
+
+
+@admin_only
+async def add_feed(update: Update, context: BotContext) -> None:
+    message = message_of(update)
+    url, _, tag_text = _arguments(update, "feed_add").partition(" ")
+    if not url:
+        await message.reply_text(texts.FEED_ADD_USAGE)
+        return
+    try:
+        tags = parse_feed_tags(tag_text)
+        added = await context.state.feeds.add(url, tags)
+    except FeedProblem as problem:
+        await message.reply_text(texts.feed_not_added(str(problem)))
+        return
+    await message.reply_text(
+        texts.feed_added(
+            feed_id=added.feed_id,
+            title=added.title,
+            entries=added.entries,
+            added=added.added,
+            tags=added.tags,
+            skipped=len(added.skipped),
+        )
+    )
+
+
+@admin_only
+async def remove_feed(update: Update, context: BotContext) -> None:
+    typed = _arguments(update, "feed_remove")
+    feed_id = service.parse_id(typed)
+    if feed_id is None:
+        await message_of(update).reply_text(texts.feed_id_problem("feed_remove", typed))
+        return
+    async with context.sessions.begin() as session:
+        feed = await feeds.remove_feed(session, feed_id, context.now())
+        title = feed.name or feed.title if feed else ""
+    if feed is None:
+        await message_of(update).reply_text(texts.no_such_feed(feed_id))
+        return
+    await message_of(update).reply_text(texts.feed_removed(feed_id, title))
+
+
+@admin_only
+async def set_feed_tags(update: Update, context: BotContext) -> None:
+    message = message_of(update)
+    typed, _, tag_text = _arguments(update, "feed_tags").partition(" ")
+    feed_id = service.parse_id(typed)
+    if feed_id is None:
+        await message.reply_text(texts.feed_id_problem("feed_tags", typed))
+        return
+    try:
+        tags = parse_feed_tags(tag_text)
+    except FeedProblem as problem:
+        await message.reply_text(texts.feed_tags_problem(str(problem)))
+        return
+    async with context.sessions.begin() as session:
+        feed = await feeds.set_feed_tags(session, feed_id, tags)
+    if feed is None:
+        await message.reply_text(texts.no_such_feed(feed_id))
+        return
+    await message.reply_text(texts.feed_tags_set(feed_id, [tag.name for tag in tags]))
+
+
+@admin_only
+async def export_feeds(update: Update, context: BotContext) -> None:
+    async with context.sessions() as session:
+        document = await feeds.export_opml(session)
+    await message_of(update).reply_document(
+        document, filename=OPML_FILE_NAME, caption=texts.FEEDS_EXPORT_CAPTION
+    )
+
+
+@admin_only
+async def import_opml(update: Update, context: BotContext) -> None:
+    """An .opml document an admin sent (bot.app routes .opml files here)."""
+    message = message_of(update)
+    doc = message.document
+    assert doc is not None
+    if doc.file_size and doc.file_size > MAX_OPML_BYTES:
+        await message.reply_text(texts.file_too_big(MAX_OPML_BYTES))
+        return
+    file = await doc.get_file()
+    data = bytes(await file.download_as_bytearray())
+    await message.reply_text(texts.OPML_IMPORTING)
+    try:
+        report = await context.state.feeds.import_opml(data)
+    except OpmlError as error:
+        await message.reply_text(texts.not_opml(str(error)))
+        return
+    await message.reply_text(texts.opml_imported(report))

@@ -1,0 +1,53 @@
+"""When a feed is polled next, and what its state is called. Pure code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+# A failing feed is tried again after interval × 2^failures, never later than this.
+BACKOFF_CAP = timedelta(hours=24)
+# A feed that has failed for this long is shown as broken (it is still polled, daily).
+BROKEN_AFTER = timedelta(days=7)
+
+
+class FeedStatus(StrEnum):
+    NEW = "new"  # not polled yet
+    OK = "ok"
+    FAILING = "failing"
+    BROKEN = "broken"
+
+
+def retry_delay(interval: timedelta, failures: int) -> timedelta:
+    """How long after a poll the next one is due: ``interval`` while the feed works, then
+    doubling with each failure in a row (15 min → 30 min → 1 h …), capped at a day."""
+    if failures <= 0:
+        return interval
+    # Past 2^20 (and long before) the cap has been reached; the shift stays small.
+    return min(interval * (1 << min(failures, 20)), BACKOFF_CAP)
+
+
+def feed_status(
+    *, polled_at: datetime | None, failures: int, failing_since: datetime | None, now: datetime
+) -> FeedStatus:
+    if failures > 0:
+        if failing_since is not None and now - failing_since >= BROKEN_AFTER:
+            return FeedStatus.BROKEN
+        return FeedStatus.FAILING
+    return FeedStatus.OK if polled_at is not None else FeedStatus.NEW
+
+
+@dataclass(frozen=True, slots=True)
+class FeedView:
+    """A feed as /feeds and `newsbot feeds list` show it."""
+
+    feed_id: int
+    title: str
+    url: str
+    tags: tuple[str, ...]
+    polled_at: datetime | None
+    status: FeedStatus
+    failures: int
+    error: str | None
+    added_24h: int

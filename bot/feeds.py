@@ -1,0 +1,444 @@
+"""Feeds as a source of articles: adding, polling and importing them.
+
+`FeedService` runs inside `newsbot run` and `worker` (a JobQueue tick calls
+`poll_due`), behind the admin commands, and behind `newsbot feeds …` and `newsbot poll`.
+A poll claims due feeds in the database (so several workers share them and none is
+fetched twice at once), fetches each with a conditional GET, parses it off the event
+loop, and stores its entries and its new state in one transaction. Whatever fails is
+that feed's error, shown in /feeds; it never stops the other feeds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.config import Settings
+from bot.dbretry import retrying
+from bot.feedfetch import Fetcher, FetchError, FetchLimits, check_url
+from bot.feedparse import FeedArticle, FeedError, ParsedFeed, entry_article, parse_feed
+from bot.feedpolicy import FeedView, feed_status, retry_delay
+from bot.opml import OpmlFeed, build_opml, parse_opml
+from bot.tags import MAX_TAG_LENGTH, Tag, make_tag, split_tag_list
+from storage import repo
+from storage.models import Feed
+
+logger = logging.getLogger(__name__)
+
+CLAIM_BATCH = 100
+# A claimed feed is not due again before this, so a worker that dies mid-poll delays it
+# by this much; a poll ends well before (FEED_TIMEOUT_SECONDS per fetch).
+LEASE = timedelta(minutes=10)
+MAX_FEED_TAGS = 10
+FEEDS_PAGE_SIZE = 10
+MAX_NAME_LENGTH = 100
+DAY = timedelta(hours=24)
+
+
+class FeedProblem(Exception):
+    """A feed command cannot be done; the message says why, for the admin."""
+
+
+@dataclass(frozen=True, slots=True)
+class PollResult:
+    """What one poll of one feed did."""
+
+    feed_id: int
+    title: str
+    url: str
+    error: str | None = None
+    failures: int = 0
+    not_modified: bool = False
+    entries: int = 0
+    added: int = 0
+    updated: int = 0
+    skipped: tuple[str, ...] = ()
+    moved_to: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedAdded:
+    feed_id: int
+    title: str
+    url: str
+    tags: tuple[str, ...]
+    entries: int
+    added: int
+    skipped: tuple[str, ...]
+
+
+@dataclass
+class OpmlReport:
+    added: list[FeedAdded] = field(default_factory=list)
+    already: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (url, reason)
+
+
+@dataclass(frozen=True, slots=True)
+class _Claimed:
+    """What a poll needs of a feed row, read while it was claimed."""
+
+    feed_id: int
+    url: str
+    title: str
+    name: str | None
+    tags: tuple[str, ...]
+    etag: str | None
+    last_modified: str | None
+    content_hash: str | None
+    failures: int
+
+    @classmethod
+    def of(cls, feed: Feed) -> _Claimed:
+        return cls(
+            feed.id, feed.url, feed.title, feed.name, tuple(feed.tags), feed.etag,
+            feed.last_modified, feed.content_hash, feed.failures,
+        )  # fmt: skip
+
+
+def parse_feed_tags(text: str) -> list[Tag]:
+    """``a, b`` as feed tags; raises `FeedProblem` naming what is wrong."""
+    tags = split_tag_list(text)
+    if len(tags) > MAX_FEED_TAGS:
+        raise FeedProblem(f"at most {MAX_FEED_TAGS} tags per feed, got {len(tags)}")
+    for tag in tags:
+        if len(tag.name) > MAX_TAG_LENGTH:
+            raise FeedProblem(f"tag '{tag.name[:30]}…' is longer than {MAX_TAG_LENGTH} characters")
+    return tags
+
+
+def _articles(parsed: ParsedFeed, feed: _Claimed, now: datetime) -> list[FeedArticle]:
+    source = feed.name or parsed.title
+    tags = [make_tag(name) for name in feed.tags]
+    return [
+        entry_article(
+            entry,
+            feed_id=feed.feed_id,
+            source=source,
+            feed_tags=tags,
+            feed_category=parsed.category,
+            now=now,
+        )
+        for entry in parsed.entries
+    ]
+
+
+def _parse(content: bytes, content_type: str | None, url: str) -> ParsedFeed:
+    return parse_feed(content, content_type=content_type, url=url)
+
+
+class FeedService:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        fetcher: Fetcher,
+        settings: Settings,
+        *,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.sessions = sessions
+        self.fetcher = fetcher
+        self.interval = timedelta(minutes=settings.feed_poll_minutes)
+        self.clock = clock
+
+    @staticmethod
+    def limits(settings: Settings) -> FetchLimits:
+        return FetchLimits(
+            timeout=settings.feed_timeout_seconds,
+            max_bytes=settings.feed_max_bytes,
+            concurrency=settings.feed_concurrency,
+            allow_private=settings.feed_allow_private,
+        )
+
+    # ------------------------------------------------------------------ polling
+
+    async def poll_due(self, *, every: bool = False) -> list[PollResult]:
+        """Poll every due feed (``every``: every active feed) once."""
+        results: list[PollResult] = []
+        while True:
+            now = self.clock()
+
+            async def claim(now: datetime = now) -> list[_Claimed]:
+                async with self.sessions.begin() as session:
+                    feeds = await repo.claim_due_feeds(
+                        session,
+                        now,
+                        limit=1_000_000 if every else CLAIM_BATCH,
+                        lease_until=now + LEASE,
+                        every=every,
+                    )
+                    return [_Claimed.of(feed) for feed in feeds]
+
+            claimed = await retrying(claim, "claiming due feeds")
+            if not claimed:
+                break
+            results += await asyncio.gather(*(self._poll(feed) for feed in claimed))
+            if every or len(claimed) < CLAIM_BATCH:
+                break
+        return results
+
+    async def _poll(self, feed: _Claimed) -> PollResult:
+        try:
+            return await self._poll_unguarded(feed)
+        except Exception:
+            # A bug (in a parser, say) must cost this feed one poll, not the whole pass.
+            logger.exception("polling feed %d (%s) failed", feed.feed_id, feed.url)
+            return await self._record_failure(feed, "internal error while polling (see the log)")
+
+    async def _poll_unguarded(self, feed: _Claimed) -> PollResult:
+        try:
+            fetched = await self.fetcher.fetch(
+                feed.url, etag=feed.etag, last_modified=feed.last_modified
+            )
+        except FetchError as error:
+            return await self._record_failure(feed, str(error))
+        digest = hashlib.sha256(fetched.content).hexdigest() if not fetched.not_modified else None
+        if fetched.not_modified or digest == feed.content_hash:
+            # Nothing new: a 304, or the same bytes from a server without validators.
+            return await self._record_unchanged(feed, fetched.etag, fetched.last_modified)
+        now = self.clock()
+        try:
+            parsed = await asyncio.to_thread(
+                _parse, fetched.content, fetched.content_type, fetched.url
+            )
+        except FeedError as error:
+            return await self._record_failure(feed, f"not a usable feed: {error}")
+        articles = await asyncio.to_thread(_articles, parsed, feed, now)
+
+        async def store() -> PollResult:
+            async with self.sessions.begin() as session:
+                outcomes = await repo.upsert_articles(
+                    session, articles, now=now, feed_id=feed.feed_id
+                )
+                row = await session.get(Feed, feed.feed_id)
+                moved = None
+                if row is not None:
+                    moved = await self._move(session, row, fetched.moved_to)
+                    row.title = parsed.title[:300] or row.title
+                    row.etag, row.last_modified = fetched.etag, fetched.last_modified
+                    row.content_hash = digest
+                    row.entries, row.skipped = len(parsed.entries), len(parsed.skipped)
+                    self._succeeded(row, now)
+            counts = [outcome for _, outcome in outcomes]
+            return PollResult(
+                feed.feed_id,
+                parsed.title,
+                moved or feed.url,
+                entries=len(parsed.entries),
+                added=counts.count(repo.Outcome.ADDED),
+                updated=counts.count(repo.Outcome.UPDATED),
+                skipped=parsed.skipped,
+                moved_to=moved,
+            )
+
+        try:
+            return await retrying(store, f"storing feed {feed.feed_id}")
+        except SQLAlchemyError:
+            logger.exception("storing feed %d failed", feed.feed_id)
+            return await self._record_failure(
+                feed, "the database refused its entries (see the log)"
+            )
+
+    @staticmethod
+    async def _move(session: AsyncSession, row: Feed, moved_to: str | None) -> str | None:
+        """Follow a permanent redirect: store the new address, unless another feed has it."""
+        if moved_to is None or moved_to == row.url:
+            return None
+        if await repo.feed_by_url(session, moved_to) is not None:
+            return None
+        row.url = moved_to
+        return moved_to
+
+    def _succeeded(self, row: Feed, now: datetime) -> None:
+        row.polled_at = row.ok_at = now
+        row.failures, row.failing_since, row.error = 0, None, None
+        row.next_poll_at = now + self.interval
+
+    async def _record_unchanged(
+        self, feed: _Claimed, etag: str | None, last_modified: str | None
+    ) -> PollResult:
+        now = self.clock()
+
+        async def record() -> None:
+            async with self.sessions.begin() as session:
+                row = await session.get(Feed, feed.feed_id)
+                if row is not None:
+                    row.etag = etag or row.etag
+                    row.last_modified = last_modified or row.last_modified
+                    self._succeeded(row, now)
+
+        await retrying(record, f"recording feed {feed.feed_id}")
+        return PollResult(feed.feed_id, feed.title, feed.url, not_modified=True)
+
+    async def _record_failure(self, feed: _Claimed, reason: str) -> PollResult:
+        now = self.clock()
+        failures = feed.failures + 1
+
+        async def record() -> None:
+            async with self.sessions.begin() as session:
+                row = await session.get(Feed, feed.feed_id)
+                if row is not None:
+                    row.polled_at = now
+                    row.failures = failures
+                    row.failing_since = row.failing_since or now
+                    row.error = reason[:500]
+                    row.next_poll_at = now + retry_delay(self.interval, failures)
+
+        try:
+            await retrying(record, f"recording feed {feed.feed_id}")
+        except SQLAlchemyError:
+            # The lease runs out and the feed is polled again then.
+            logger.exception("recording the failure of feed %d failed", feed.feed_id)
+        return PollResult(feed.feed_id, feed.title, feed.url, error=reason, failures=failures)
+
+    # ------------------------------------------------------------------ adding
+
+    async def add(
+        self, url: str, tags: Sequence[Tag] = (), *, name: str | None = None
+    ) -> FeedAdded:
+        """Fetch the feed once; store it and its entries only if it parsed. Raises
+        `FeedProblem` with the reason otherwise."""
+        try:
+            url = check_url(url.strip())
+        except FetchError as error:
+            raise FeedProblem(str(error)) from None
+        if name is not None and not (name := " ".join(name.split())[:MAX_NAME_LENGTH]):
+            name = None
+        async with self.sessions() as session:
+            existing = await repo.feed_by_url(session, url)
+        if existing is not None and existing.removed_at is None:
+            raise FeedProblem(f"that feed is already there, as #{existing.id}")
+        try:
+            fetched = await self.fetcher.fetch(url)
+            parsed = await asyncio.to_thread(
+                _parse, fetched.content, fetched.content_type, fetched.url
+            )
+        except FetchError as error:
+            raise FeedProblem(str(error)) from None
+        except FeedError as error:
+            raise FeedProblem(f"not a usable feed: {error}") from None
+        final = fetched.moved_to or url
+        now = self.clock()
+        tag_names = [tag.name for tag in tags]
+
+        async def store() -> FeedAdded:
+            async with self.sessions.begin() as session:
+                other = await repo.feed_by_url(session, final)
+                if other is not None and other.removed_at is None:
+                    raise FeedProblem(f"that feed is already there, as #{other.id}")
+                feed = await repo.save_feed(
+                    session, url=final, title=parsed.title[:300], name=name, tags=tag_names,
+                    now=now, next_poll_at=now + self.interval,
+                )  # fmt: skip
+                claimed = _Claimed.of(feed)
+                articles = _articles(parsed, claimed, now)
+                outcomes = await repo.upsert_articles(session, articles, now=now, feed_id=feed.id)
+                feed.etag, feed.last_modified = fetched.etag, fetched.last_modified
+                feed.content_hash = hashlib.sha256(fetched.content).hexdigest()
+                feed.entries, feed.skipped = len(parsed.entries), len(parsed.skipped)
+                self._succeeded(feed, now)
+                added = sum(1 for _, outcome in outcomes if outcome is repo.Outcome.ADDED)
+                return FeedAdded(
+                    feed.id, feed.title, final, tuple(tag_names), len(parsed.entries), added,
+                    parsed.skipped,
+                )  # fmt: skip
+
+        return await retrying(store, "adding a feed")
+
+    async def import_opml(self, content: bytes) -> OpmlReport:
+        """Add every feed an OPML document lists. Raises `OpmlError` for a document that
+        is not OPML; each feed that cannot be added is a failure with its reason."""
+        listed = parse_opml(content)
+        report = OpmlReport()
+        async with self.sessions() as session:
+            present = await repo.active_feed_urls(session)
+        todo: list[OpmlFeed] = []
+        for item in listed:
+            if item.url in present:
+                report.already.append(item.url)
+            else:
+                todo.append(item)
+
+        async def one(item: OpmlFeed) -> FeedAdded | FeedProblem:
+            try:
+                tags = parse_feed_tags(", ".join(item.tags))
+                return await self.add(item.url, tags, name=item.title)
+            except FeedProblem as problem:
+                return problem
+
+        for item, outcome in zip(todo, await asyncio.gather(*(one(i) for i in todo)), strict=True):
+            if isinstance(outcome, FeedAdded):
+                report.added.append(outcome)
+            elif str(outcome).startswith("that feed is already there"):
+                report.already.append(item.url)
+            else:
+                report.failed.append((item.url, str(outcome)))
+        return report
+
+
+# ---------------------------------------------------------------------- use cases
+
+
+async def remove_feed(session: AsyncSession, feed_id: int, now: datetime) -> Feed | None:
+    return await repo.remove_feed(session, feed_id, now)
+
+
+async def set_feed_tags(session: AsyncSession, feed_id: int, tags: Sequence[Tag]) -> Feed | None:
+    """Replace the tags later polls add; articles stored before keep theirs."""
+    feed = await repo.get_feed(session, feed_id)
+    if feed is not None:
+        feed.tags = [tag.name for tag in tags]
+    return feed
+
+
+def view(feed: Feed, added_24h: int, now: datetime) -> FeedView:
+    return FeedView(
+        feed_id=feed.id,
+        title=feed.name or feed.title,
+        url=feed.url,
+        tags=tuple(feed.tags),
+        polled_at=feed.polled_at,
+        status=feed_status(
+            polled_at=feed.polled_at,
+            failures=feed.failures,
+            failing_since=feed.failing_since,
+            now=now,
+        ),
+        failures=feed.failures,
+        error=feed.error,
+        added_24h=added_24h,
+    )
+
+
+async def feeds_page(
+    session: AsyncSession, page: int, now: datetime, *, size: int = FEEDS_PAGE_SIZE
+) -> tuple[list[FeedView], int, int]:
+    """One page of feeds, the number of pages, and the number of feeds."""
+    total = await repo.count_feeds(session)
+    pages = max(1, -(-total // size))
+    page = min(max(page, 0), pages - 1)
+    rows = await repo.feeds_page(session, offset=page * size, limit=size, since=now - DAY)
+    return [view(feed, added, now) for feed, added in rows], page, total
+
+
+async def all_feed_views(session: AsyncSession, now: datetime) -> list[FeedView]:
+    rows = await repo.feeds_page(session, offset=0, limit=1_000_000, since=now - DAY)
+    return [view(feed, added, now) for feed, added in rows]
+
+
+async def export_opml(session: AsyncSession) -> bytes:
+    feeds = await repo.active_feeds(session)
+    return build_opml(
+        [OpmlFeed(url=f.url, title=f.name or f.title, tags=tuple(f.tags)) for f in feeds]
+    )
