@@ -25,6 +25,8 @@ from bot.config import Settings
 from bot.context import BotApplication
 from bot.importer import import_files
 from bot.logs import setup_logging
+from bot.tags import split_tag_list
+from demo.feed import FEED_TAGS, DemoFeed
 from emulator import BotMessage, Emulator, EmulatorClient
 from emulator.utf16 import utf16_index
 from storage import repo
@@ -34,7 +36,7 @@ ADMIN_ID = 9001
 QUIET = 0.4  # seconds without a new bot message that end a reply
 
 HELP = """Demo commands (everything else goes to the bot):
-  /admin      talk as the admin (try /add, /stats, /articles)
+  /admin      talk as the admin (try /add, /feeds, /stats, /articles)
   /user       talk as the subscriber again
   /tick       your digest time has come: run the scheduled delivery now
   /upload F   send the file F to the bot as a document (as the admin: adds an article)
@@ -216,6 +218,8 @@ async def _demo(seeds: Path, database: Path | None, stream: TextIO) -> int:
         db_path = database or Path(tmp) / "demo.db"
         emulator = Emulator()
         await emulator.start()
+        feed = DemoFeed()
+        await feed.start()
         settings = Settings(
             _env_file=None,  # type: ignore[call-arg]
             database_url=f"sqlite+aiosqlite:///{db_path}",
@@ -223,14 +227,18 @@ async def _demo(seeds: Path, database: Path | None, stream: TextIO) -> int:
             telegram_api_url=emulator.url,
             admin_ids=frozenset({ADMIN_ID}),
             log_level="WARNING",
+            feed_allow_private=True,  # the demo's feed is on 127.0.0.1
         )
         setup_logging(settings.log_level, emulator.token)
         client = EmulatorClient(emulator.url)
         try:
             async with running(build_application(settings), poll_timeout=5) as app:
                 report = await import_files(app.bot_data.sessions, [seeds], progress=False)
+                added = await app.bot_data.feeds.add(feed.url, split_tag_list(FEED_TAGS))
                 out(
                     f"newsbot demo: {report.summary()} from {seeds}/; "
+                    f"feed {added.feed_id} '{added.title}' at {feed.url} "
+                    f"({added.added} articles; /admin then /feeds shows it); "
                     f"database {db_path}; Bot API emulator at {emulator.url}\n"
                     f"{HELP}\nStart with /start, or /subscribe negotiations then /digest.\n\n"
                 )
@@ -248,6 +256,7 @@ async def _demo(seeds: Path, database: Path | None, stream: TextIO) -> int:
         finally:
             await client.aclose()
             await emulator.stop()
+            await feed.stop()
         out("Bye.\n")
     return 0
 
