@@ -30,6 +30,7 @@ from pydantic import SecretStr
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from bench import feeds
 from bench.population import FULL, SMOKE, Population, Size
 from bot.app import build_application, opened, running
 from bot.compose import TagIndex, compose_due_batch
@@ -541,14 +542,34 @@ def postgres_database() -> Iterator[str | None]:
         asyncio.run(drop_database(server, url, BENCH_PREFIX))
 
 
+# ------------------------------------------------------------------ feeds
+
+
+def run_feeds(tmp: Path, count: int) -> None:
+    database = f"sqlite+aiosqlite:///{tmp / 'feeds.db'}"
+
+    async def spawn(args: list[str]) -> asyncio.subprocess.Process:
+        return await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bench", *args,
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, cwd=ROOT,
+        )  # fmt: skip
+
+    asyncio.run(feeds.run(count, 4, database, tmp, emit, spawn))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes; proves it works")
     parser.add_argument("--only", nargs="*", default=[], help="run only these benchmarks")
     parser.add_argument("--compose-child", metavar="URL", help=argparse.SUPPRESS)
+    parser.add_argument("--feeds-child", nargs=2, metavar="ARG", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.compose_child:
         result = asyncio.run(compose_child(args.compose_child))
+        print(json.dumps({**result, "peak_rss_mb": round(peak_rss_mb(), 1)}))
+        return 0
+    if args.feeds_child:
+        result = asyncio.run(feeds.child(*args.feeds_child))
         print(json.dumps({**result, "peak_rss_mb": round(peak_rss_mb(), 1)}))
         return 0
 
@@ -582,6 +603,7 @@ def main() -> int:
             ("deliver_capped", lambda: run_deliver_capped(sqlite, digests)),
             ("deliver_uncapped", lambda: run_deliver_uncapped(sqlite, digests)),
             ("import", lambda: run_import(200 if args.smoke else 10_000)),
+            ("feeds", lambda: run_feeds(Path(tmp), 100 if args.smoke else 2_000)),
         ]
         for name, step in steps:
             if not args.only or name in args.only:
