@@ -112,9 +112,9 @@ async def child(database: str, urls_file: str) -> dict[str, Any]:
         feed_allow_private=True,
         log_level="WARNING",
     )
+    urls = json.loads(await asyncio.to_thread(Path(urls_file).read_text, encoding="utf-8"))
     engine = await open_database(database)
     sessions = create_sessionmaker(engine)
-    urls = json.loads(Path(urls_file).read_text(encoding="utf-8"))
     now = datetime.now(UTC)
     async with sessions.begin() as session:
         for number, url in enumerate(urls):
@@ -159,7 +159,8 @@ async def run(
         urls = tmp / "feed-urls.json"
         urls.write_text(json.dumps([farm.url(n) for n in range(feeds)]), encoding="utf-8")
         process = await spawn(["--feeds-child", database, str(urls)])
-        assert process.stdin is not None and process.stdout is not None
+        assert process.stdin is not None
+        assert process.stdout is not None
         results = []
         for number in range(passes):
             if number:
