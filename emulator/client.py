@@ -19,18 +19,23 @@ class BotMessage:
     entities: list[dict[str, Any]] = field(default_factory=list)
     buttons: list[list[dict[str, Any]]] = field(default_factory=list)
     edited: bool = False
+    file_name: str | None = None  # a document the bot sent: its name and content
+    file: str | None = None
 
     @classmethod
     def from_event(cls, event: dict[str, Any]) -> BotMessage:
         message = event["message"]
         markup = message.get("reply_markup") or {}
+        document = message.get("document")
         return cls(
             message_id=message["message_id"],
-            text=message["text"],
+            text=message["text"] if document is None else message.get("caption", ""),
             html=event.get("html", ""),
-            entities=list(message.get("entities", [])),
+            entities=list(message.get("entities" if document is None else "caption_entities", [])),
             buttons=list(markup.get("inline_keyboard", [])),
             edited=event["kind"] == "edit",
+            file_name=None if document is None else document["file_name"],
+            file=event.get("file"),
         )
 
     @property

@@ -282,6 +282,47 @@ class EmulatorState:
         self._log(chat_id, "message", {"message": message, "html": params.get("text", "")})
         return message
 
+    def bot_document(
+        self, chat_id: int, file_name: str, content: bytes, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        """A document the bot sent; the event carries its content for tests to read."""
+        if chat_id in self.blocked:
+            raise ApiError(403, "Forbidden: bot was blocked by the user")
+        if not content:
+            raise ApiError(400, "Bad Request: file must be non-empty")
+        number = next(self.file_ids)
+        file_id = f"file-{number}"
+        self.files[file_id] = (f"documents/file_{number}_{file_name}", content)
+        message: dict[str, Any] = {
+            "message_id": next(self.message_ids[chat_id]),
+            "from": {k: self.bot_user[k] for k in ("id", "is_bot", "first_name", "username")},
+            "chat": self._chat(chat_id, "User"),
+            "date": int(time.time()),
+            "document": {
+                "file_id": file_id,
+                "file_unique_id": f"u{number}",
+                "file_name": file_name,
+                "file_size": len(content),
+            },
+        }
+        if params.get("caption"):
+            caption, entities = self._render({**params, "text": params["caption"]})
+            message["caption"] = caption
+            if entities:
+                message["caption_entities"] = entities
+        self.messages[(chat_id, message["message_id"])] = message
+        self.counters["messages"] += 1
+        self._log(
+            chat_id,
+            "message",
+            {
+                "message": message,
+                "html": params.get("caption", ""),
+                "file": content.decode("utf-8", "replace"),
+            },
+        )
+        return message
+
     def edit_message(
         self, chat_id: int, message_id: int, params: dict[str, Any]
     ) -> dict[str, Any]:
@@ -359,7 +400,7 @@ async def _params(request: web.Request) -> dict[str, Any]:
             params.update(await request.json())
         else:
             form = await request.post()
-            params.update({k: v for k, v in form.items() if isinstance(v, str)})
+            params.update({k: v for k, v in form.items() if isinstance(v, str | web.FileField)})
     for key in _JSON_FIELDS & params.keys():
         if isinstance(params[key], str):
             params[key] = json.loads(params[key])
@@ -402,6 +443,7 @@ class Emulator:
             "getMyCommands": self._get_my_commands,
             "getUpdates": self._get_updates,
             "sendMessage": self._send_message,
+            "sendDocument": self._send_document,
             "editMessageText": self._edit_message_text,
             "answerCallbackQuery": self._answer_callback_query,
             "getFile": self._get_file,
@@ -501,6 +543,15 @@ class Emulator:
 
     async def _send_message(self, params: dict[str, Any]) -> Any:
         return self.state.bot_message(_int(params, "chat_id"), params)
+
+    async def _send_document(self, params: dict[str, Any]) -> Any:
+        upload = params.get("document")
+        if not isinstance(upload, web.FileField):
+            raise ApiError(400, "Bad Request: there is no document in the request")
+        content = upload.file.read()
+        return self.state.bot_document(
+            _int(params, "chat_id"), upload.filename or "document", content, params
+        )
 
     async def _edit_message_text(self, params: dict[str, Any]) -> Any:
         return self.state.edit_message(_int(params, "chat_id"), _int(params, "message_id"), params)
