@@ -310,7 +310,7 @@ class FeedService:
         """Fetch the feed once; store it and its entries only if it parsed. Raises
         `FeedProblem` with the reason otherwise."""
         try:
-            url = check_url(url.strip())
+            url = check_url(url.strip(), allow_private=self.fetcher.limits.allow_private)
         except FetchError as error:
             raise FeedProblem(str(error)) from None
         if name is not None and not (name := " ".join(name.split())[:MAX_NAME_LENGTH]):

@@ -1,0 +1,410 @@
+"""Feeds into articles: RSS 0.9x/1.0/2.0 and Atom through feedparser, JSON Feed 1.1
+through a small typed model, HTML to plain text through BeautifulSoup.
+
+Pure code: bytes in, a `ParsedFeed` out, or `FeedError` with a reason an admin can act
+on. Nothing here fetches, stores or talks to Telegram.
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import json
+import re
+import time
+import xml.sax
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import feedparser
+from bs4 import BeautifulSoup
+from bs4 import Tag as HtmlTag
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from bot.articles import MAX_FIELD_LENGTH, MAX_TAGS, MAX_TITLE_LENGTH, MAX_URL_LENGTH
+from bot.summary import summary_line
+from bot.tags import MAX_TAG_LENGTH, Tag, make_tag
+
+# A feed keeps its newest entries; a body is cut here (a digest shows one line of it,
+# `/start a<id>` the rest, split between messages).
+MAX_ENTRIES = 500
+MAX_BODY = 20_000
+UNTITLED_WORDS = 12  # an entry without a title is named by the first words of its text
+DEFAULT_CATEGORY = "News"
+
+_WHITESPACE = re.compile(r"\s+")
+_PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v]*\n")
+_BLOCKS = (
+    "p", "div", "section", "article", "header", "footer", "aside", "blockquote", "pre",
+    "ul", "ol", "li", "dl", "dt", "dd", "table", "tr", "h1", "h2", "h3", "h4", "h5", "h6",
+    "figure", "figcaption", "hr", "main", "nav", "address",
+)  # fmt: skip
+_INVISIBLE = ("script", "style", "noscript", "template", "iframe", "object", "embed", "head")
+_JSON_FEED_VERSION = "https://jsonfeed.org/version/1"
+
+
+class FeedError(Exception):
+    """The response is not a usable feed; str() is a clear one-line reason for the admin."""
+
+
+@dataclass(frozen=True, slots=True)
+class FeedEntry:
+    key: str  # guid/id, else link, else title + date: stable across polls
+    title: str
+    link: str | None
+    published: datetime | None
+    body: str
+    categories: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    title: str
+    category: str | None
+    entries: tuple[FeedEntry, ...]
+    skipped: tuple[str, ...]  # one reason per entry dropped
+
+
+@dataclass(frozen=True, slots=True)
+class FeedArticle:
+    """An entry as an article: what storage.repo.upsert_articles stores."""
+
+    feed_id: int
+    entry_key: str
+    category: str
+    published_at: datetime
+    dated: bool  # False: published_at is when the entry was first seen
+    source: str
+    title: str
+    tags: tuple[Tag, ...]
+    body: str
+    summary: str
+    url: str | None
+
+    @property
+    def fingerprint(self) -> str:
+        """Identity: the feed and the entry's key. Never equal to a typed article's."""
+        identity = f"feed\x1f{self.feed_id}\x1f{self.entry_key}"
+        return hashlib.sha256(identity.encode()).hexdigest()
+
+    @property
+    def content_hash(self) -> str:
+        """Changes whenever anything stored changes; an undated entry's first-seen time
+        is left out, so polling it again finds it unchanged."""
+        parts = [
+            self.category,
+            self.published_at.isoformat() if self.dated else "",
+            self.source,
+            self.title,
+            ",".join(tag.name for tag in self.tags),
+            self.url or "",
+            self.body,
+        ]
+        return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+# ---------------------------------------------------------------------- text
+
+
+def _clean(text: str) -> str:
+    return _WHITESPACE.sub(" ", text).strip()
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def html_to_text(html: str) -> str:
+    """Plain-text paragraphs ("\\n\\n" between them) of an HTML fragment: scripts and
+    styles dropped, block elements and <br> as breaks, entities decoded."""
+    if "<" not in html and "&" not in html:
+        return "\n\n".join(p for p in (_clean(x) for x in _PARAGRAPH_BREAK.split(html)) if p)
+    soup = BeautifulSoup(html, "html.parser")
+    for node in soup.find_all(_INVISIBLE):
+        node.decompose()
+    for node in soup.find_all("br"):
+        node.replace_with("\n")
+    for node in soup.find_all(_BLOCKS):
+        if isinstance(node, HtmlTag):
+            node.insert_before("\n\n")
+            node.insert_after("\n\n")
+    text = soup.get_text()
+    paragraphs = []
+    for block in _PARAGRAPH_BREAK.split(text):
+        lines = [_clean(line) for line in block.split("\n")]
+        if paragraph := "\n".join(line for line in lines if line):
+            paragraphs.append(paragraph)
+    return "\n\n".join(paragraphs)
+
+
+def _plain_title(raw: str) -> str:
+    return _clean(html_to_text(raw).replace("\n", " "))
+
+
+def _link(raw: object, base: str) -> str | None:
+    if not isinstance(raw, str) or not raw.strip():
+        return None
+    url = urljoin(base, raw.strip()) if base else raw.strip()
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > MAX_URL_LENGTH:
+        return None
+    if any(ch.isspace() or ch in '<>"' for ch in url):
+        return None
+    return url
+
+
+def _entry(
+    *, key: str, title: str, link: str | None, published: datetime | None, body: str,
+    categories: Iterable[str], number: int,
+) -> FeedEntry | str:  # fmt: skip
+    """The entry, or why it was skipped."""
+    body = _cut(body, MAX_BODY)
+    if not title:
+        words = body.split()[:UNTITLED_WORDS]
+        if not words:
+            return f"entry {number}: no title and no text"
+        title = " ".join(words) + ("…" if len(body.split()) > UNTITLED_WORDS else "")
+    title = _cut(title, MAX_TITLE_LENGTH)
+    if not key:
+        key = link or f"{title}\x1f{published.isoformat() if published else ''}"
+    names = [_clean(c) for c in categories]
+    return FeedEntry(
+        key=key[:2000],
+        title=title,
+        link=link,
+        published=published,
+        body=body,
+        categories=tuple(dict.fromkeys(n for n in names if n)),
+    )
+
+
+# ---------------------------------------------------------------------- XML feeds
+
+
+def _sniff(content: bytes, content_type: str | None) -> str:
+    """ "json", "html" or "xml", from the content type and the first bytes."""
+    head = content[:512].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    kind = (content_type or "").split(";")[0].strip().lower()
+    if head.startswith(b"{") or kind in ("application/feed+json", "application/json"):
+        return "json"
+    if head.startswith((b"<!doctype html", b"<html")) or (
+        kind in ("text/html", "application/xhtml+xml") and b"<rss" not in content[:2048]
+        and b"<feed" not in content[:2048] and b"<rdf" not in content[:2048]
+    ):  # fmt: skip
+        return "html"
+    return "xml"
+
+
+def _struct_time(value: object) -> datetime | None:
+    if not isinstance(value, time.struct_time):
+        return None
+    try:
+        return datetime.fromtimestamp(calendar.timegm(value), UTC)
+    except (OverflowError, ValueError, OSError):
+        return None
+
+
+def _entry_body(entry: Any) -> str:
+    for content in entry.get("content") or []:
+        value = content.get("value") if isinstance(content, dict) else None
+        if isinstance(value, str) and value.strip():
+            return html_to_text(value)
+    for field in ("summary", "description"):
+        value = entry.get(field)
+        if isinstance(value, str) and value.strip():
+            return html_to_text(value)
+    return ""
+
+
+def _xml_error(parsed: Any) -> str | None:
+    error = parsed.get("bozo_exception")
+    if not parsed.get("bozo") or not isinstance(error, xml.sax.SAXException):
+        return None
+    if isinstance(error, xml.sax.SAXParseException):
+        return f"invalid XML at line {error.getLineNumber()}: {error.getMessage()}"
+    return f"invalid XML: {error.getMessage()}"
+
+
+def _parse_xml(content: bytes, content_type: str | None, url: str) -> ParsedFeed:
+    headers = {"content-type": content_type} if content_type else {}
+    parsed = feedparser.parse(content, response_headers=headers, sanitize_html=False)
+    if problem := _xml_error(parsed):
+        raise FeedError(problem)
+    if not parsed.get("version"):
+        raise FeedError("not RSS, Atom or JSON Feed: no <rss>, <feed> or <rdf:RDF> root")
+    feed = parsed.get("feed", {})
+    base = _link(feed.get("link"), url) or url
+    title = _cut(_plain_title(str(feed.get("title") or "")), MAX_TITLE_LENGTH)
+    category = next((str(t.get("term")) for t in feed.get("tags") or [] if t.get("term")), None)
+    entries: list[FeedEntry] = []
+    skipped: list[str] = []
+    for number, raw in enumerate(parsed.get("entries", []), start=1):
+        published = _struct_time(raw.get("published_parsed")) or _struct_time(
+            raw.get("updated_parsed")
+        )
+        link = _link(raw.get("link"), base)
+        made = _entry(
+            key=_clean(str(raw.get("id") or "")),
+            title=_plain_title(str(raw.get("title") or "")),
+            link=link,
+            published=published,
+            body=_entry_body(raw),
+            categories=(str(t.get("term") or "") for t in raw.get("tags") or []),
+            number=number,
+        )
+        (skipped.append if isinstance(made, str) else entries.append)(made)  # type: ignore[arg-type]
+    return _finish(title or _host(url), category, entries, skipped)
+
+
+def _host(url: str) -> str:
+    return urlsplit(url).hostname or "Untitled feed"
+
+
+def _finish(
+    title: str, category: str | None, entries: list[FeedEntry], skipped: list[str]
+) -> ParsedFeed:
+    if len(entries) > MAX_ENTRIES:
+        oldest = datetime.min.replace(tzinfo=UTC)
+        entries = sorted(entries, key=lambda e: e.published or oldest, reverse=True)
+        skipped.append(f"{len(entries) - MAX_ENTRIES} older entries beyond {MAX_ENTRIES}")
+        entries = entries[:MAX_ENTRIES]
+    clean_category = _cut(_clean(category), MAX_FIELD_LENGTH) if category else None
+    return ParsedFeed(
+        title=_cut(title, MAX_TITLE_LENGTH),
+        category=clean_category or None,
+        entries=tuple(entries),
+        skipped=tuple(skipped),
+    )
+
+
+# ---------------------------------------------------------------------- JSON Feed
+
+
+class _JsonItem(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    id: str | int
+    url: str | None = None
+    external_url: str | None = None
+    title: str | None = None
+    content_html: str | None = None
+    content_text: str | None = None
+    summary: str | None = None
+    date_published: datetime | None = None
+    date_modified: datetime | None = None
+    tags: list[str] = []
+
+
+class _JsonFeed(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    version: str
+    title: str = ""
+    home_page_url: str | None = None
+    items: list[dict[str, Any]]
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _parse_json(content: bytes, url: str) -> ParsedFeed:
+    try:
+        data = json.loads(content.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise FeedError("JSON Feed must be UTF-8; got undecodable bytes") from None
+    except json.JSONDecodeError as error:
+        raise FeedError(f"invalid JSON at line {error.lineno}: {error.msg}") from None
+    try:
+        feed = _JsonFeed.model_validate(data)
+    except ValidationError as error:
+        where = ".".join(str(p) for p in error.errors()[0]["loc"]) or "the document"
+        raise FeedError(f"not a JSON Feed: {where}: {error.errors()[0]['msg']}") from None
+    if not feed.version.startswith(_JSON_FEED_VERSION):
+        raise FeedError(f"not a JSON Feed: version {feed.version[:60]!r}")
+    base = _link(feed.home_page_url, url) or url
+    entries: list[FeedEntry] = []
+    skipped: list[str] = []
+    for number, raw in enumerate(feed.items, start=1):
+        try:
+            item = _JsonItem.model_validate(raw)
+        except ValidationError as error:
+            where = ".".join(str(p) for p in error.errors()[0]["loc"])
+            skipped.append(f"entry {number}: {where}: {error.errors()[0]['msg']}")
+            continue
+        if item.content_html:
+            body = html_to_text(item.content_html)
+        else:
+            body = html_to_text(item.content_text or item.summary or "")
+        made = _entry(
+            key=_clean(str(item.id)),
+            title=_plain_title(item.title or ""),
+            link=_link(item.url or item.external_url, base),
+            published=_aware(item.date_published or item.date_modified),
+            body=body,
+            categories=item.tags,
+            number=number,
+        )
+        (skipped.append if isinstance(made, str) else entries.append)(made)  # type: ignore[arg-type]
+    return _finish(_plain_title(feed.title) or _host(url), None, entries, skipped)
+
+
+# ---------------------------------------------------------------------- the API
+
+
+def parse_feed(content: bytes, *, content_type: str | None = None, url: str = "") -> ParsedFeed:
+    """The feed in ``content``; raises `FeedError` saying why it is not one."""
+    if not content.strip():
+        raise FeedError("the response is empty")
+    kind = _sniff(content, content_type)
+    if kind == "html":
+        raise FeedError("the address serves an HTML page, not a feed; look for its RSS link")
+    if kind == "json":
+        return _parse_json(content, url)
+    return _parse_xml(content, content_type, url)
+
+
+def tags_from_names(names: Sequence[str]) -> list[Tag]:
+    """Tags from names: normalized, repeats and over-long ones dropped."""
+    seen: dict[str, Tag] = {}
+    for name in names:
+        tag = make_tag(name)
+        if tag.key and len(tag.name) <= MAX_TAG_LENGTH and tag.key not in seen:
+            seen[tag.key] = tag
+    return list(seen.values())
+
+
+def entry_article(
+    entry: FeedEntry,
+    *,
+    feed_id: int,
+    source: str,
+    feed_tags: Sequence[Tag],
+    feed_category: str | None,
+    now: datetime,
+) -> FeedArticle:
+    """The article an entry becomes. ``now`` stands in for a missing date and caps a
+    future one."""
+    tags: dict[str, Tag] = {}
+    for tag in [*feed_tags, *tags_from_names(entry.categories)]:
+        tags.setdefault(tag.key, tag)
+    category = feed_category or (entry.categories[0] if entry.categories else DEFAULT_CATEGORY)
+    published = min(entry.published, now) if entry.published else now
+    return FeedArticle(
+        feed_id=feed_id,
+        entry_key=entry.key,
+        category=_cut(category, MAX_FIELD_LENGTH),
+        published_at=published,
+        dated=entry.published is not None,
+        source=_cut(_clean(source) or "Feed", MAX_FIELD_LENGTH),
+        title=entry.title,
+        tags=tuple(list(tags.values())[:MAX_TAGS]),
+        body=entry.body,
+        summary=summary_line(entry.body),
+        url=entry.link,
+    )
