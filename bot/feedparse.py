@@ -219,19 +219,23 @@ def _entry_body(entry: Any) -> str:
     return ""
 
 
-def _xml_error(parsed: Any) -> str | None:
+def _xml_error(parsed: Any, content: bytes) -> str | None:
     error = parsed.get("bozo_exception")
     if not parsed.get("bozo") or not isinstance(error, xml.sax.SAXException):
         return None
     if isinstance(error, xml.sax.SAXParseException):
-        return f"invalid XML at line {error.getLineNumber()}: {error.getMessage()}"
+        line = error.getLineNumber()
+        # feedparser puts an XML declaration in front of a document that has none.
+        if not content.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<?xml"):
+            line = max(1, line - 1)
+        return f"invalid XML at line {line}: {error.getMessage()}"
     return f"invalid XML: {error.getMessage()}"
 
 
 def _parse_xml(content: bytes, content_type: str | None, url: str) -> ParsedFeed:
     headers = {"content-type": content_type} if content_type else {}
     parsed = feedparser.parse(content, response_headers=headers, sanitize_html=False)
-    if problem := _xml_error(parsed):
+    if problem := _xml_error(parsed, content):
         raise FeedError(problem)
     if not parsed.get("version"):
         raise FeedError("not RSS, Atom or JSON Feed: no <rss>, <feed> or <rdf:RDF> root")
@@ -293,8 +297,9 @@ class _JsonItem(BaseModel):
     content_html: str | None = None
     content_text: str | None = None
     summary: str | None = None
-    date_published: datetime | None = None
-    date_modified: datetime | None = None
+    # Strings: a date that does not parse makes the item undated, not invalid.
+    date_published: str | None = None
+    date_modified: str | None = None
     tags: list[str] = []
 
 
@@ -307,10 +312,14 @@ class _JsonFeed(BaseModel):
     items: list[dict[str, Any]]
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    if value is None:
+def _rfc3339(value: str | None) -> datetime | None:
+    if not value:
         return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 def _parse_json(content: bytes, url: str) -> ParsedFeed:
@@ -345,7 +354,7 @@ def _parse_json(content: bytes, url: str) -> ParsedFeed:
             key=_clean(str(item.id)),
             title=_plain_title(item.title or ""),
             link=_link(item.url or item.external_url, base),
-            published=_aware(item.date_published or item.date_modified),
+            published=_rfc3339(item.date_published) or _rfc3339(item.date_modified),
             body=body,
             categories=item.tags,
             number=number,
