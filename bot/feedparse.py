@@ -125,6 +125,10 @@ def html_to_text(html: str) -> str:
     soup = BeautifulSoup(html, "html.parser")
     for node in soup.find_all(_INVISIBLE):
         node.decompose()
+    # In HTML every run of whitespace is one space, line breaks included (but in <pre>).
+    for string in soup.find_all(string=True):
+        if string.find_parent("pre") is None:
+            string.replace_with(_WHITESPACE.sub(" ", string))
     for node in soup.find_all("br"):
         node.replace_with("\n")
     for node in soup.find_all(_BLOCKS):

@@ -19,6 +19,7 @@ from emulator import Chat, Emulator, EmulatorClient
 from storage.db import create_engine, create_sessionmaker, upgrade
 from tests.auxil.clock import FakeClock
 from tests.auxil.data import ADMIN_ID, SEEDS, USER_ID
+from tests.auxil.feedserver import FeedServer
 from tests.auxil.postgres import (
     SERVER_URL,
     SKIP_REASON,
@@ -74,6 +75,15 @@ async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
 @pytest.fixture
 def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return create_sessionmaker(engine)
+
+
+@pytest.fixture
+async def feed_server() -> AsyncIterator[FeedServer]:
+    """A news site on 127.0.0.1 (tests/auxil/feedserver.py)."""
+    server = FeedServer()
+    await server.start()
+    yield server
+    await server.stop()
 
 
 @pytest.fixture

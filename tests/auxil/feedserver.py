@@ -89,9 +89,7 @@ class FeedServer:
 
     async def _answer(self, request: web.Request, route: Route | None) -> web.StreamResponse:
         def seen(status: int) -> None:
-            self.requests.append(
-                Seen(request.path, request.host, dict(request.headers), status)
-            )
+            self.requests.append(Seen(request.path, request.host, dict(request.headers), status))
 
         if route is None:
             seen(404)
