@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import os
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -309,5 +310,6 @@ def _connect_problem(error: aiohttp.ClientConnectorError) -> str:
         return f"DNS: no such host {error.host}"
     if isinstance(error, aiohttp.ClientConnectorCertificateError):
         return f"TLS certificate problem at {host}"
-    reason = getattr(cause, "strerror", None) or _first_line(cause or error)
-    return f"cannot connect to {host}: {str(reason).lower()}"
+    number = getattr(cause, "errno", None)
+    reason = os.strerror(number) if isinstance(number, int) else _first_line(cause or error)
+    return f"cannot connect to {host}: {reason.lower()}"

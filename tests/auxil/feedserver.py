@@ -148,5 +148,10 @@ class FeedServer:
         await web.TCPSite(self._runner, "127.0.0.1", 0).start()
         self.port = int(self._runner.addresses[0][1])
 
+    async def listen_on(self, *hosts: str) -> None:
+        """Answer on more loopback addresses (127.0.0.2 …), on the same port: other hosts."""
+        for host in hosts:
+            await web.TCPSite(self._runner, host, self.port).start()
+
     async def stop(self) -> None:
         await self._runner.cleanup()
