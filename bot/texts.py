@@ -482,7 +482,7 @@ def feed_removed(feed_id: int, title: str) -> str:
 
 def feed_tags_set(feed_id: int, tags: Sequence[str]) -> str:
     shown = echo(", ".join(tags), FEED_TAGS) if tags else "none"
-    return f"Feed {feed_id} tags: {shown}. New and changed entries get them from the next poll."
+    return f"Feed {feed_id} tags: {shown}. Its entries get them from its next poll."
 
 
 def feed_tags_problem(problem: str) -> str:

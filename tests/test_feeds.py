@@ -1,0 +1,313 @@
+"""FeedService against a real database and a local news site: adding, polling, backoff,
+identity, redirects, removal, OPML. On SQLite, and on PostgreSQL in CI."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from pydantic import SecretStr
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot import feeds
+from bot.config import Settings
+from bot.feedfetch import Fetcher
+from bot.feedpolicy import FeedStatus
+from bot.feeds import FeedProblem, FeedService, parse_feed_tags
+from storage import repo
+from storage.models import Article, Feed
+from tests.auxil.clock import FakeClock
+from tests.auxil.feedserver import FeedServer
+
+START = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+LOOK = "look for its RSS link"
+
+
+def rss(*items: tuple[str, str], title: str = "Test Wire") -> str:
+    """RSS 2.0 with (guid, title) items; an item's date depends on its guid only."""
+    body = "".join(
+        f"<item><title>{headline}</title><guid>{guid}</guid>"
+        f"<link>https://wire.example/{guid}</link>"
+        f"<pubDate>Sat, 28 Nov 2026 {len(guid) % 10:02d}:{ord(guid[0]) % 60:02d}:00 +0000"
+        f"</pubDate><description>{headline} happened. Details follow.</description></item>"
+        for guid, headline in items
+    )
+    head = '<?xml version="1.0"?><rss version="2.0">'
+    return f"{head}<channel><title>{title}</title>{body}</channel></rss>"
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(START)
+
+
+@pytest.fixture
+async def service(
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> AsyncIterator[FeedService]:
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        telegram_bot_token=SecretStr(""),
+        feed_allow_private=True,
+        feed_timeout_seconds=2,
+    )
+    async with Fetcher(FeedService.limits(settings)) as fetcher:
+        yield FeedService(sessions, fetcher, settings, clock=clock)
+
+
+async def articles(service: FeedService) -> list[tuple[int, str, str | None, int | None]]:
+    async with service.sessions() as session:
+        rows = await session.execute(
+            select(Article.id, Article.title, Article.url, Article.feed_id).order_by(Article.id)
+        )
+        return [tuple(row) for row in rows.all()]  # type: ignore[misc]
+
+
+async def feed_row(service: FeedService, feed_id: int) -> Feed:
+    async with service.sessions() as session:
+        row = await session.get(Feed, feed_id)
+        assert row is not None
+        return row
+
+
+async def test_adding_a_feed_stores_it_and_its_entries(
+    service: FeedService, feed_server: FeedServer
+) -> None:
+    url = feed_server.fixture("/rss.xml", "rss20.xml")
+    added = await service.add(url, parse_feed_tags("Local, harbour news"))
+    assert (added.feed_id, added.title, added.entries, added.added) == (
+        1, "Harbour & Hill Gazette", 2, 2,
+    )  # fmt: skip
+    assert await articles(service) == [
+        (1, "Ferry timetable changes on Monday", "https://gazette.example/ferry", 1),
+        (2, "Council approves the new library", "https://gazette.example/library", 1),
+    ]
+    async with service.sessions() as session:
+        tags = await repo.tags_of_articles(session, [1])
+        [(view, added_24h)] = await repo.feeds_page(
+            session, offset=0, limit=10, since=START - timedelta(days=1)
+        )
+    # The feed's tags, then the entry's categories.
+    assert sorted(tags[1]) == ["Harbour", "Local", "harbour news", "transport"]
+    assert (view.url, view.tags, view.etag is not None, added_24h) == (
+        url, ["Local", "harbour news"], True, 2,
+    )  # fmt: skip
+    with pytest.raises(FeedProblem, match="that feed is already there, as #1"):
+        await service.add(url)
+
+
+@pytest.mark.parametrize(
+    ("fixture", "options", "reason"),
+    [
+        ("page.html", {}, "not a usable feed: the address serves an HTML page"),
+        ("invalid.xml", {}, "not a usable feed: invalid XML at line 5: mismatched tag"),
+        ("rss20.xml", {"status": 404}, "HTTP 404 Not Found"),
+    ],
+)
+async def test_a_feed_that_does_not_parse_is_not_stored(
+    service: FeedService,
+    feed_server: FeedServer,
+    fixture: str,
+    options: dict[str, object],
+    reason: str,
+) -> None:
+    url = feed_server.fixture("/bad", fixture, **options)
+    with pytest.raises(FeedProblem) as caught:
+        await service.add(url)
+    assert str(caught.value).startswith(reason)
+    async with service.sessions() as session:
+        assert await repo.count_feeds(session) == 0
+    assert await articles(service) == []
+
+
+async def test_polling_again_never_duplicates_and_a_304_costs_no_parsing(
+    service: FeedService, feed_server: FeedServer, clock: FakeClock
+) -> None:
+    url = feed_server.serve("/wire.xml", rss(("a", "Alpha"), ("b", "Beta")))
+    await service.add(url)
+    assert await service.poll_due() == []  # not due yet
+    clock.advance(minutes=15)
+    [result] = await service.poll_due()
+    assert (result.ok, result.not_modified) == (True, True)
+    assert feed_server.answered("/wire.xml") == [200, 304]
+    # The server forgets its validators: the same bytes are not parsed either.
+    feed_server.routes["/wire.xml"].validators = False
+    clock.advance(minutes=15)
+    [result] = await service.poll_due()
+    assert result.not_modified
+    # An entry changes and one is new: one update, one article added.
+    feed_server.serve("/wire.xml", rss(("c", "Gamma"), ("a", "Alpha, updated"), ("b", "Beta")))
+    clock.advance(minutes=15)
+    [result] = await service.poll_due()
+    assert (result.entries, result.added, result.updated) == (3, 1, 1)
+    assert [(i, title) for i, title, _, _ in await articles(service)] == [
+        (1, "Alpha, updated"), (2, "Beta"), (3, "Gamma"),
+    ]  # fmt: skip
+
+
+async def test_a_failing_feed_backs_off_shows_its_error_and_stops_no_other(
+    service: FeedService, feed_server: FeedServer, clock: FakeClock
+) -> None:
+    good = feed_server.serve("/good.xml", rss(("g1", "Good news")))
+    flaky = feed_server.serve("/flaky.xml", rss(("f1", "Flaky news")))
+    await service.add(good)
+    await service.add(flaky)
+    feed_server.serve("/flaky.xml", "Service down", status=503)
+    feed_server.serve("/good.xml", rss(("g2", "More good news"), ("g1", "Good news")))
+    clock.advance(minutes=15)
+    results = {r.feed_id: r for r in await service.poll_due()}
+    assert results[1].added == 1
+    assert (results[2].error, results[2].failures) == ("HTTP 503 Service Unavailable", 1)
+    flaky_row = await feed_row(service, 2)
+    assert flaky_row.next_poll_at == START + timedelta(minutes=15 + 30)
+    clock.advance(minutes=15)
+    assert [r.feed_id for r in await service.poll_due()] == [1]  # the failing one waits
+    clock.advance(minutes=15)
+    again = {r.feed_id: r for r in await service.poll_due()}
+    assert again[2].failures == 2
+    assert (await feed_row(service, 2)).next_poll_at == clock.now + timedelta(hours=1)
+    # Seven days of failures: broken in /feeds.
+    clock.advance(days=7)
+    await service.poll_due()
+    async with service.sessions() as session:
+        views, _, total = await feeds.feeds_page(session, 0, clock.now)
+    assert total == 2
+    assert [(v.feed_id, v.status, v.error) for v in views] == [
+        (1, FeedStatus.OK, None),
+        (2, FeedStatus.BROKEN, "HTTP 503 Service Unavailable"),
+    ]
+    # It recovers: ok again, and the back-off is forgotten.
+    feed_server.serve("/flaky.xml", rss(("f1", "Flaky news")))
+    clock.advance(days=1)
+    await service.poll_due()
+    row = await feed_row(service, 2)
+    assert (row.failures, row.error, row.failing_since) == (0, None, None)
+
+
+async def test_a_permanent_redirect_updates_the_stored_url(
+    service: FeedService, feed_server: FeedServer, clock: FakeClock
+) -> None:
+    old = feed_server.serve("/old.xml", rss(("a", "Alpha")))
+    await service.add(old)
+    new = feed_server.serve("/new.xml", rss(("a", "Alpha"), ("b", "Beta")))
+    feed_server.redirect("/old.xml", "/new.xml", 301)
+    clock.advance(minutes=15)
+    [result] = await service.poll_due()
+    assert (result.moved_to, result.added) == (new, 1)
+    assert (await feed_row(service, 1)).url == new
+
+
+async def test_a_removed_feed_is_not_polled_keeps_its_articles_and_comes_back_whole(
+    service: FeedService, feed_server: FeedServer, clock: FakeClock
+) -> None:
+    url = feed_server.serve("/wire.xml", rss(("a", "Alpha"), ("b", "Beta")))
+    await service.add(url, parse_feed_tags("wire"))
+    async with service.sessions.begin() as session:
+        assert await feeds.remove_feed(session, 1, clock.now) is not None
+        assert await feeds.remove_feed(session, 1, clock.now) is None
+    clock.advance(hours=1)
+    assert await service.poll_due() == []
+    assert len(await articles(service)) == 2
+    again = await service.add(url)
+    assert (again.feed_id, again.added) == (1, 0)  # same feed, no repeats
+    assert len(await articles(service)) == 2
+
+
+async def test_feed_tags_apply_from_the_next_poll(
+    service: FeedService, feed_server: FeedServer, clock: FakeClock
+) -> None:
+    url = feed_server.serve("/wire.xml", rss(("a", "Alpha")))
+    await service.add(url, parse_feed_tags("old"))
+    async with service.sessions.begin() as session:
+        feed = await feeds.set_feed_tags(session, 1, parse_feed_tags("new, Україна"))
+        assert feed is not None
+        assert await feeds.set_feed_tags(session, 99, []) is None
+    # Entries still in the feed are re-tagged at the next poll; older articles keep theirs.
+    feed_server.serve("/wire.xml", rss(("b", "Beta"), ("c", "Gamma")))
+    clock.advance(minutes=15)
+    await service.poll_due()
+    async with service.sessions() as session:
+        tags = await repo.tags_of_articles(session, [1, 2, 3])
+    assert (tags[1], sorted(tags[2]), sorted(tags[3])) == (
+        ["old"], ["new", "Україна"], ["new", "Україна"],
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (", ".join(f"t{n}" for n in range(11)), "at most 10 tags per feed, got 11"),
+        ("x" * 60, "is longer than 50 characters"),
+    ],
+)
+def test_feed_tags_are_checked(text: str, problem: str) -> None:
+    with pytest.raises(FeedProblem, match=problem):
+        parse_feed_tags(text)
+
+
+async def test_an_opml_import_reports_added_present_and_failed(
+    service: FeedService, feed_server: FeedServer
+) -> None:
+    one = feed_server.fixture("/one.xml", "rss20.xml")
+    two = feed_server.fixture("/two.xml", "atom.xml")
+    broken = feed_server.fixture("/broken.xml", "page.html")
+    await service.add(one)
+    document = (
+        '<opml version="2.0"><body><outline text="News">'
+        f'<outline xmlUrl="{one}"/><outline xmlUrl="{two}" text="Herald" category="europe"/>'
+        f'<outline xmlUrl="{broken}"/><outline xmlUrl="ftp://x.example/feed"/>'
+        "</outline></body></opml>"
+    )
+    report = await service.import_opml(document.encode())
+    assert [a.title for a in report.added] == ["Atom Herald"]
+    assert report.already == [one]
+    assert report.failed == [
+        (broken, "not a usable feed: the address serves an HTML page, not a feed; " + LOOK),
+        ("ftp://x.example/feed", "only http and https URLs are polled, not ftp:"),
+    ]
+    async with service.sessions() as session:
+        exported = await feeds.export_opml(session)
+        herald = await repo.feed_by_url(session, two)
+    assert herald is not None
+    assert (herald.name, herald.tags) == ("Herald", ["News", "europe"])
+    assert exported.count(b"<outline ") == 2
+    assert b'category="News,europe"' in exported
+
+
+async def test_no_feed_is_fetched_twice_at_once_and_all_polls_every_feed(
+    service: FeedService, feed_server: FeedServer, clock: FakeClock
+) -> None:
+    for n in range(3):
+        await service.add(feed_server.serve(f"/f{n}.xml", rss((f"e{n}", f"Entry {n}"))))
+    clock.advance(minutes=15)
+    # Two pollers at once: each due feed is claimed, and fetched, by one of them.
+    first, second = await asyncio.gather(service.poll_due(), service.poll_due())
+    assert sorted(r.feed_id for r in [*first, *second]) == [1, 2, 3]
+    assert [len(feed_server.answered(f"/f{n}.xml")) for n in range(3)] == [2, 2, 2]
+    assert await service.poll_due() == []
+    everyone = await service.poll_due(every=True)  # `newsbot poll --all`
+    assert sorted(r.feed_id for r in everyone) == [1, 2, 3]
+
+
+async def test_the_entries_of_a_feed_are_stored_whole_or_not_at_all(
+    service: FeedService, feed_server: FeedServer, clock: FakeClock
+) -> None:
+    url = feed_server.fixture("/faults.xml", "faults.xml")
+    added = await service.add(url)
+    assert (added.entries, added.skipped) == (
+        3, ("entry 4: no title and no text", "entry 5: no title and no text"),
+    )  # fmt: skip
+    async with service.sessions() as session:
+        count = await session.scalar(select(func.count()).select_from(Article))
+        future = await session.scalar(select(Article).where(Article.title == "From the future"))
+        undated = await session.scalar(
+            select(Article).where(Article.title == "No link and no date")
+        )
+    assert count == 3
+    assert future is not None
+    assert future.published_at == START  # clamped to now
+    assert undated is not None
+    assert (undated.url, undated.published_at) == (None, START)  # first seen
