@@ -121,7 +121,7 @@ def html_to_text(html: str) -> str:
     """Plain-text paragraphs ("\\n\\n" between them) of an HTML fragment: scripts and
     styles dropped, block elements and <br> as breaks, entities decoded."""
     if "<" not in html and "&" not in html:
-        return "\n\n".join(p for p in (_clean(x) for x in _PARAGRAPH_BREAK.split(html)) if p)
+        return plain_paragraphs(html)
     soup = BeautifulSoup(html, "html.parser")
     for node in soup.find_all(_INVISIBLE):
         node.decompose()
@@ -144,8 +144,22 @@ def html_to_text(html: str) -> str:
     return "\n\n".join(paragraphs)
 
 
-def _plain_title(raw: str) -> str:
+def plain_paragraphs(text: str) -> str:
+    """Plain text as paragraphs: blank lines separate them, other whitespace collapses."""
+    return "\n\n".join(p for p in (_clean(x) for x in _PARAGRAPH_BREAK.split(text)) if p)
+
+
+def _plain_title(raw: str, kind: str = "text/html") -> str:
+    """A title as plain text. feedparser says whether a title is HTML ("Atom <i>Herald</i>")
+    or text that happens to hold brackets ("Ceasefire <agreed>"); only HTML is stripped."""
+    if "html" not in kind:
+        return _clean(raw)
     return _clean(html_to_text(raw).replace("\n", " "))
+
+
+def _detail(raw: Any, field: str) -> str:
+    detail = raw.get(f"{field}_detail") or {}
+    return str(detail.get("type") or "text/html")
 
 
 def _link(raw: object, base: str) -> str | None:
@@ -211,15 +225,19 @@ def _struct_time(value: object) -> datetime | None:
         return None
 
 
+def _as_text(value: str, kind: str) -> str:
+    return html_to_text(value) if "html" in kind else plain_paragraphs(value)
+
+
 def _entry_body(entry: Any) -> str:
+    """The content, else the summary, as plain text (HTML or not, as feedparser says)."""
     for content in entry.get("content") or []:
         value = content.get("value") if isinstance(content, dict) else None
         if isinstance(value, str) and value.strip():
-            return html_to_text(value)
-    for field in ("summary", "description"):
-        value = entry.get(field)
-        if isinstance(value, str) and value.strip():
-            return html_to_text(value)
+            return _as_text(value, str(content.get("type") or "text/html"))
+    value = entry.get("summary")
+    if isinstance(value, str) and value.strip():
+        return _as_text(value, _detail(entry, "summary"))
     return ""
 
 
@@ -245,7 +263,9 @@ def _parse_xml(content: bytes, content_type: str | None, url: str) -> ParsedFeed
         raise FeedError("not RSS, Atom or JSON Feed: no <rss>, <feed> or <rdf:RDF> root")
     feed = parsed.get("feed", {})
     base = _link(feed.get("link"), url) or url
-    title = _cut(_plain_title(str(feed.get("title") or "")), MAX_TITLE_LENGTH)
+    title = _cut(
+        _plain_title(str(feed.get("title") or ""), _detail(feed, "title")), MAX_TITLE_LENGTH
+    )
     category = next((str(t.get("term")) for t in feed.get("tags") or [] if t.get("term")), None)
     entries: list[FeedEntry] = []
     skipped: list[str] = []
@@ -256,7 +276,7 @@ def _parse_xml(content: bytes, content_type: str | None, url: str) -> ParsedFeed
         link = _link(raw.get("link"), base)
         made = _entry(
             key=_clean(str(raw.get("id") or "")),
-            title=_plain_title(str(raw.get("title") or "")),
+            title=_plain_title(str(raw.get("title") or ""), _detail(raw, "title")),
             link=link,
             published=published,
             body=_entry_body(raw),
@@ -353,10 +373,10 @@ def _parse_json(content: bytes, url: str) -> ParsedFeed:
         if item.content_html:
             body = html_to_text(item.content_html)
         else:
-            body = html_to_text(item.content_text or item.summary or "")
+            body = plain_paragraphs(item.content_text or item.summary or "")
         made = _entry(
             key=_clean(str(item.id)),
-            title=_plain_title(item.title or ""),
+            title=_plain_title(item.title or "", "text/plain"),
             link=_link(item.url or item.external_url, base),
             published=_rfc3339(item.date_published) or _rfc3339(item.date_modified),
             body=body,
@@ -364,7 +384,7 @@ def _parse_json(content: bytes, url: str) -> ParsedFeed:
             number=number,
         )
         (skipped.append if isinstance(made, str) else entries.append)(made)  # type: ignore[arg-type]
-    return _finish(_plain_title(feed.title) or _host(url), None, entries, skipped)
+    return _finish(_plain_title(feed.title, "text/plain") or _host(url), None, entries, skipped)
 
 
 # ---------------------------------------------------------------------- the API

@@ -171,7 +171,7 @@ class Chat:
         if events:
             self.cursor = events[-1]["seq"]
         if len(events) < count:
-            got = [e["message"]["text"][:80] for e in events]
+            got = [BotMessage.from_event(e).text[:80] for e in events]
             raise TimeoutError(f"expected {count} bot messages in {timeout}s, got {got}")
         return [BotMessage.from_event(event) for event in events]
 

@@ -184,6 +184,16 @@ def rss(items: str, channel: str = "<title>T</title>") -> bytes:
     return f"{head}<channel>{channel}{items}</channel></rss>".encode()
 
 
+def test_brackets_in_a_plain_title_are_text_and_html_in_an_html_title_goes() -> None:
+    feed = parse_feed(
+        rss(
+            "<item><title>Ceasefire &lt;agreed&gt;, x &lt; y</title></item>"
+            "<item><title>&lt;b&gt;Bold&lt;/b&gt; move</title></item>"
+        )
+    )
+    assert [e.title for e in feed.entries] == ["Ceasefire <agreed>, x < y", "Bold move"]
+
+
 def test_a_huge_entry_is_cut_not_refused() -> None:
     body = "<p>" + "Word " * 400_000 + "</p>"  # 2 MB
     title = "T" * 5_000

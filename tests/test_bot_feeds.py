@@ -1,0 +1,224 @@
+"""Feeds end to end: an admin adds a feed through the emulator, the JobQueue tick polls it,
+and a subscriber to one of its tags gets its entries, the entry's link as "Full text"."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from html import escape
+
+import pytest
+
+from bot.config import Settings
+from bot.context import BotApplication
+from emulator.client import Chat
+from storage import repo
+from tests.auxil.clock import FakeClock
+from tests.auxil.feedserver import FIXTURES, FeedServer
+from tests.auxil.running import running_bot
+
+
+@pytest.fixture
+async def app(settings: Settings, clock: FakeClock) -> AsyncIterator[BotApplication]:
+    local = settings.model_copy(update={"feed_allow_private": True, "feed_tick_seconds": 3600})
+    async with running_bot(local, clock=clock, feeds=True) as app:
+        yield app
+
+
+async def tick(app: BotApplication) -> None:
+    """The feed polling job, run now (its own schedule is an hour away)."""
+    assert app.job_queue is not None
+    [job] = app.job_queue.get_jobs_by_name("feeds")
+    await job.run(app)
+
+
+ITEM = (
+    "<item><title>{title}</title><link>https://wire.example/{guid}</link><guid>{guid}</guid>"
+    "<category>negotiations</category><description>{html}. More later.</description></item>"
+)
+
+
+def wire(*items: tuple[str, str]) -> str:
+    # A description is HTML: brackets meant as text are escaped in it, then for XML.
+    body = "".join(
+        ITEM.format(guid=guid, title=escape(title), html=escape(escape(title)))
+        for guid, title in items
+    )
+    return f'<rss version="2.0"><channel><title>Wire &amp; Co</title>{body}</channel></rss>'
+
+
+async def test_a_feed_added_by_an_admin_reaches_a_subscriber_with_its_links(
+    app: BotApplication, admin: Chat, user: Chat, feed_server: FeedServer, clock: FakeClock
+) -> None:
+    url = feed_server.serve("/wire.xml", wire(("t1", "Talks resume")))
+    [added] = await admin.ask(f"/feed_add {url} Wire, World")
+    assert added.text.splitlines() == [
+        "✅ Feed 1 added: Wire & Co",
+        "1 entry found, 1 new article.",
+        "Tags: Wire, World",
+    ]
+    await user.ask("/subscribe negotiations")
+    feed_server.serve("/wire.xml", wire(("t2", "Ceasefire <agreed>"), ("t1", "Talks resume")))
+    clock.advance(minutes=15)
+    await tick(app)
+    [digest] = await user.ask("/digest")
+    assert digest.bold()[1:] == ["Ceasefire <agreed>", "Talks resume"]
+    assert digest.links() == ["https://wire.example/t2", "https://wire.example/t1"]
+    assert "\nCeasefire <agreed>.\nFull text" in digest.text  # the lead sentence
+    # Polled again with nothing new: nothing is sent twice.
+    clock.advance(minutes=15)
+    await tick(app)
+    [again] = await user.ask("/digest")
+    assert again.text.startswith("Nothing new")
+
+
+async def test_feeds_lists_each_feed_with_its_status(
+    app: BotApplication, admin: Chat, feed_server: FeedServer, clock: FakeClock
+) -> None:
+    good = feed_server.fixture("/rss.xml", "rss20.xml")
+    flaky = feed_server.serve("/flaky.xml", wire(("f", "Flaky")))
+    await admin.ask(f"/feed_add {good}")
+    await admin.ask(f"/feed_add {flaky} negotiations")
+    feed_server.serve("/flaky.xml", "", status=500)
+    clock.advance(minutes=15)
+    await tick(app)
+    [listing] = await admin.ask("/feeds")
+    assert listing.text.split("\n\n") == [
+        "Feeds (2)",
+        f"1 Harbour & Hill Gazette\n{good}\nTags: no tags\n"
+        f"Last poll: {clock.now:%d %b %H:%M} UTC · ✅ ok\nAdded in 24 h: 2",
+        f"2 Wire & Co\n{flaky}\nTags: negotiations\n"
+        f"Last poll: {clock.now:%d %b %H:%M} UTC · ⚠️ failing (1 poll in a row): "
+        "HTTP 500 Internal Server Error\nAdded in 24 h: 1",
+    ]
+
+
+async def test_feeds_pages(app: BotApplication, admin: Chat, feed_server: FeedServer) -> None:
+    async with app.bot_data.sessions.begin() as session:
+        for n in range(12):
+            await repo.save_feed(
+                session, url=feed_server.url(f"/f{n}"), title=f"Feed {n}", name=None,
+                tags=[], now=app.bot_data.clock(), next_poll_at=app.bot_data.clock(),
+            )  # fmt: skip
+    [first] = await admin.ask("/feeds")
+    assert first.text.startswith("Feeds (12), page 1 of 2")
+    assert first.button_texts == ["Next ▶"]
+    [second] = await admin.press(first, "Next ▶")
+    assert second.text.startswith("Feeds (12), page 2 of 2\n\n11 Feed 10")
+    assert second.button_texts == ["◀ Previous"]
+
+
+async def test_remove_and_retag(app: BotApplication, admin: Chat, feed_server: FeedServer) -> None:
+    url = feed_server.serve("/wire.xml", wire(("t1", "Talks resume")))
+    await admin.ask(f"/feed_add {url}")
+    [tagged] = await admin.ask("/feed_tags 1 Europe, #Україна")
+    assert tagged.text == "Feed 1 tags: Europe, Україна. Its entries get them from its next poll."
+    [removed] = await admin.ask("/feed_remove 1")
+    assert removed.text == (
+        "Feed 1 removed: Wire & Co. It is no longer polled; its articles stay."
+    )
+    [gone] = await admin.ask("/feed_remove 1")
+    assert gone.text == "There is no feed 1. /feeds lists them."
+    [empty] = await admin.ask("/feeds")
+    assert empty.text.startswith("No feeds yet.")
+
+
+@pytest.mark.parametrize(
+    ("command", "answer"),
+    [
+        ("/feed_add", "Which feed?\nUsage: /feed_add https://example.com/rss.xml economy, Europe"),
+        (
+            "/feed_add ftp://x.example/rss",
+            "❌ Feed not added: only http and https URLs are polled, not ftp:",
+        ),
+        (
+            "/feed_add <b>hi</b>",
+            "❌ Feed not added: only http and https URLs are polled, not a URL",
+        ),
+        ("/feed_remove", "Which feed?\nUsage: /feed_remove 3"),
+        ("/feed_remove abc", "'abc' is not a feed id; /feeds lists them.\nUsage: /feed_remove 3"),
+        ("/feed_remove 99999999999999", "'99999999999999' is not a feed id"),
+        ("/feed_tags x a", "'x' is not a feed id; /feeds lists them.\nUsage: /feed_tags 3"),
+        ("/feed_tags 5 " + "y" * 60, "tag 'yyyyyyyyyyyyyyyyyyyyyyyyyyyyyy…' is longer than 50"),
+        ("/feed_tags 5 a", "There is no feed 5. /feeds lists them."),
+    ],
+)
+async def test_wrong_feed_commands_get_a_specific_answer(
+    app: BotApplication, admin: Chat, command: str, answer: str
+) -> None:
+    [reply] = await admin.ask(command)
+    assert reply.text.startswith(answer)
+
+
+async def test_feed_add_of_a_page_or_a_dead_server_stores_nothing(
+    app: BotApplication, admin: Chat, feed_server: FeedServer
+) -> None:
+    page = feed_server.fixture("/index.html", "page.html")
+    [html] = await admin.ask(f"/feed_add {page}")
+    assert html.text == (
+        "❌ Feed not added: not a usable feed: the address serves an HTML page, not a feed; "
+        "look for its RSS link"
+    )
+    [dead] = await admin.ask("/feed_add http://127.0.0.1:1/rss")
+    assert dead.text == "❌ Feed not added: cannot connect to 127.0.0.1:1: connection refused"
+    [listing] = await admin.ask("/feeds")
+    assert listing.text.startswith("No feeds yet.")
+
+
+async def test_feed_commands_are_for_admins_only(
+    app: BotApplication, user: Chat, feed_server: FeedServer
+) -> None:
+    url = feed_server.fixture("/rss.xml", "rss20.xml")
+    for command in (
+        "/feeds",
+        f"/feed_add {url}",
+        "/feed_remove 1",
+        "/feed_tags 1 a",
+        "/feeds_export",
+    ):
+        [reply] = await user.ask(command)
+        assert reply.text == "Sorry, only the bot's admins can do that."
+    [upload] = await user.upload("feeds.opml", (FIXTURES / "nested.opml").read_text())
+    assert upload.text == "Sorry, only the bot's admins can do that."
+    assert feed_server.requests == []
+
+
+async def test_opml_in_and_out(app: BotApplication, admin: Chat, feed_server: FeedServer) -> None:
+    one = feed_server.fixture("/one.xml", "rss20.xml")
+    two = feed_server.fixture("/two.json", "jsonfeed.json")
+    document = (
+        f'<opml version="2.0"><body><outline text="World"><outline xmlUrl="{one}"/>'
+        f'<outline xmlUrl="{two}" text="Journal"/></outline>'
+        f'<outline xmlUrl="{feed_server.url("/missing.xml")}"/></body></opml>'
+    )
+    working, result = await admin.upload("subscriptions.opml", document, expect=2)
+    assert working.text.startswith("Importing the feeds in that file")
+    assert result.text.splitlines() == [
+        "2 added, 0 already there, 1 failed",
+        f"• {feed_server.url('/missing.xml')}: HTTP 404 Not Found",
+    ]
+    _, again = await admin.upload("subscriptions.opml", document, expect=2)
+    assert again.text.splitlines()[0] == "0 added, 2 already there, 1 failed"
+    [exported] = await admin.ask("/feeds_export")
+    assert exported.file_name == "newsbot-feeds.opml"
+    assert exported.text.startswith("Your feeds as OPML.")
+    assert exported.file is not None
+    assert f'xmlUrl="{one}"' in exported.file
+    assert 'text="Journal"' in exported.file
+    assert 'category="World"' in exported.file
+
+
+async def test_a_file_that_is_not_opml_gets_one_clear_error(
+    app: BotApplication, admin: Chat
+) -> None:
+    _, reply = await admin.upload("feeds.opml", "<html><body>hello</body></html>", expect=2)
+    assert (
+        reply.text
+        == "❌ Not imported: that file is not OPML (the root element is <html>, not <opml>)."
+    )
+    _, bomb = await admin.upload(
+        "feeds.opml", (FIXTURES / "billion-laughs.opml").read_text(), expect=2
+    )
+    assert (
+        bomb.text
+        == "❌ Not imported: that file is not OPML (it defines XML entities, which are refused)."
+    )
