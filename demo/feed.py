@@ -10,7 +10,7 @@ from html import escape
 from aiohttp import web
 
 FEED_PATH = "/demo-newsroom.xml"
-FEED_TAGS = "Demo newsroom, negotiations"
+FEED_TAGS = "Demo newsroom"
 
 # Written for this demo; (title, categories, body).
 ENTRIES: tuple[tuple[str, tuple[str, ...], str], ...] = (

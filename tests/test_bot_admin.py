@@ -63,7 +63,7 @@ async def test_add_from_a_txt_document_with_or_without_caption(
     [bad] = await admin.upload("bad.txt", "nonsense")
     assert bad.text.startswith("❌ Not stored: line 1: expected '<Category> <ISO timestamp>'")
     [pdf] = await admin.upload("story.pdf", ARTICLE)
-    assert pdf.text == "Please send the article as a .txt file."
+    assert pdf.text == "Please send an article as a .txt file, or feeds as an .opml file."
     assert await article_count(app) == 2
 
 

@@ -30,14 +30,17 @@ def test_subscribe_digest_and_a_button(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     out = done.stdout
     assert "newsbot demo: 42 added, 0 updated, 0 unchanged, 0 failed" in out
+    assert "; feed 1 'Demo Newsroom' at http://127.0.0.1:" in out
     assert "bot › ✅ Subscribed to *negotiations*" in out
     assert (
         f"*{SEED_TITLE}*\n{SEED_SUMMARY}\nFull text <https://t.me/newsbot_demo_bot?start=a1>"
         in out
     )
-    assert "[1] technology (10)   [2] science (8)" in out
+    # The demo feed's entries are in the digest, each with its own link.
+    assert "Full text <https://newsroom.example/1>  #Demo_newsroom #Europe #negotiations" in out
+    assert "[1] technology (10)   [2] economy (8)" in out
     assert "bot (edited) › *Popular tags*" in out
-    assert "[2] ✅ science (8)" in out
+    assert "[2] ✅ economy (8)" in out
     assert out.rstrip().endswith("Bye.")
 
 
@@ -50,8 +53,8 @@ def test_admin_add_stats_and_scheduled_digest(tmp_path: Path) -> None:
     done = run_demo(script, tmp_path)  # ends with end of input, like Ctrl-D
     assert done.returncode == 0, done.stderr
     out = done.stdout
-    assert "✅ Article stored\nID: 43\nTitle: *Demo article <1> & more*" in out
-    assert "Articles: 43" in out
+    assert "✅ Article stored\nID: 48\nTitle: *Demo article <1> & more*" in out
+    assert "Articles: 48" in out  # 42 seeds, 5 from the demo feed, 1 added
     assert (
         "(Your digest time has come; the scheduled delivery runs now.)\n"
         "bot › *📰 Your digest: 1 new article*" in out

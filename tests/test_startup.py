@@ -208,6 +208,6 @@ async def test_worker_and_deliver_refuse_an_older_schema(
     )
     assert (code, out) == (2, "")
     assert err == (
-        "DATABASE_URL: the database schema is at 0001, this newsbot needs 0002; "
+        "DATABASE_URL: the database schema is at 0001, this newsbot needs 0003; "
         "run `newsbot db upgrade` (or start `newsbot run`) first\n"
     )
