@@ -1,0 +1,125 @@
+"""`newsbot feeds …` and `newsbot poll`: what an admin at a shell sees. Run in-process
+(`bot.cli.main` in a thread, as the console script calls it), the feeds on a local site."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from tests.auxil.cli import base_environment, finish_newsbot
+from tests.auxil.feedserver import FIXTURES, FeedServer
+
+
+@pytest.fixture
+def shell(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.setenv("FEED_ALLOW_PRIVATE", "true")
+    monkeypatch.setenv("FEED_TIMEOUT_SECONDS", "2")
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    return tmp_path
+
+
+async def newsbot(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = await asyncio.to_thread(main, list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+async def test_add_list_poll_remove(
+    shell: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = feed_server.fixture("/rss.xml", "rss20.xml")
+    assert await newsbot(capsys, "feeds", "add", url, "--tags", "harbour, Local") == (
+        0,
+        f"feed 1 added: Harbour & Hill Gazette ({url}): 2 entries, 2 new\n",
+        "",
+    )
+    code, out, err = await newsbot(capsys, "feeds", "add", url)
+    assert (code, err) == (1, f"{url}: not added: that feed is already there, as #1\n")
+    code, out, _ = await newsbot(capsys, "feeds", "list")
+    [row] = out.splitlines()
+    assert row.split("\t")[:4] == ["1", "Harbour & Hill Gazette", url, "harbour, Local"]
+    assert row.split("\t")[5:] == ["ok", "2 in 24 h"]
+    assert await newsbot(capsys, "poll") == (0, "no feed is due\n", "")
+    assert await newsbot(capsys, "poll", "--all") == (0, f"feed 1 {url}: not modified\n", "")
+    assert await newsbot(capsys, "feeds", "remove", "1") == (
+        0, "feed 1 removed; its articles stay\n", "",
+    )  # fmt: skip
+    assert await newsbot(capsys, "feeds", "remove", "1") == (1, "", "there is no feed 1\n")
+    assert await newsbot(capsys, "feeds", "list") == (0, "", "no feeds\n")
+
+
+async def test_poll_prints_a_line_per_feed_and_fails_when_one_does(
+    shell: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = feed_server.fixture("/good.xml", "atom.xml")
+    bad = feed_server.fixture("/bad.xml", "rss20.xml")
+    await newsbot(capsys, "feeds", "add", good)
+    await newsbot(capsys, "feeds", "add", bad)
+    feed_server.fixture("/bad.xml", "invalid.xml")
+    feed_server.fixture("/good.json", "jsonfeed.json")
+    feed_server.redirect("/good.xml", "/good.json", 308)
+    code, out, err = await newsbot(capsys, "poll", "--all")
+    assert (code, err) == (1, "")
+    assert sorted(out.splitlines()) == [
+        f"feed 1 {feed_server.url('/good.json')}: 3 entries, 3 added, 0 updated; "
+        "moved permanently, address updated",
+        f"feed 2 {bad}: failed (1 time in a row): not a usable feed: invalid XML at line 5: "
+        "mismatched tag",
+    ]
+
+
+async def test_opml_import_and_export(
+    shell: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    one = feed_server.fixture("/one.xml", "rss20.xml")
+    document = shell / "subs.opml"
+    document.write_text(
+        f'<opml version="2.0"><body><outline xmlUrl="{one}" text="One" category="a,b"/>'
+        f'<outline xmlUrl="{feed_server.url("/gone.xml")}"/></body></opml>',
+        encoding="utf-8",
+    )
+    code, out, err = await newsbot(capsys, "feeds", "import", str(document))
+    assert (code, out) == (1, "1 added, 0 already there, 1 failed\n")
+    assert err == f"{feed_server.url('/gone.xml')}: HTTP 404 Not Found\n"
+    assert await newsbot(capsys, "feeds", "export", str(shell / "out.opml")) == (0, "", "")
+    exported = (shell / "out.opml").read_text(encoding="utf-8")
+    assert f'text="One" title="One" xmlUrl="{one}" category="a,b"' in exported
+    code, out, _ = await newsbot(capsys, "feeds", "export")
+    assert out == exported
+    code, out, err = await newsbot(capsys, "feeds", "import", str(FIXTURES / "page.html"))
+    assert (code, err) == (1, f"{FIXTURES / 'page.html'}: not OPML: invalid XML at line 3\n")
+    code, _, err = await newsbot(capsys, "feeds", "import", str(shell / "missing.opml"))
+    assert (code, err) == (
+        2,
+        f"{shell / 'missing.opml'}: cannot read: No such file or directory\n",
+    )
+
+
+async def test_bad_arguments_are_named(shell: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = await newsbot(capsys, "feeds", "add", "ftp://x.example/feed")
+    assert (code, err) == (
+        1, "ftp://x.example/feed: not added: only http and https URLs are polled, not ftp:\n",
+    )  # fmt: skip
+    code, _, err = await newsbot(
+        capsys, "feeds", "add", "http://127.0.0.1:1/x", "--tags", "a" * 60
+    )
+    assert code == 1
+    assert "is longer than 50 characters" in err
+
+
+async def test_the_console_script_polls_as_a_process(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    """For cron: the real process, its exit code and its one line per feed."""
+    url = feed_server.fixture("/rss.xml", "rss20.xml")
+    env = base_environment(
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'cron.db'}", FEED_ALLOW_PRIVATE="true"
+    )
+    assert (await finish_newsbot("feeds", "add", url, env=env, cwd=tmp_path))[0] == 0
+    assert await finish_newsbot("poll", "--all", env=env, cwd=tmp_path) == (
+        0, f"feed 1 {url}: not modified\n", "",
+    )  # fmt: skip
