@@ -178,7 +178,7 @@ async def run(
         "feeds_first_pass",
         f"{feeds:,} feeds x {ENTRIES} entries, all new: {first['seconds']:.1f} s, "
         f"{first['added']:,} articles added, {first['failed']} failed",
-        feeds=feeds,
+        feed_count=feeds,
         **first,
     )
     worst = max(later, key=lambda r: r["seconds"])
@@ -187,7 +187,7 @@ async def run(
         f"{feeds:,} feeds, 10 % changed and 304 for the rest: slowest of {len(later)} passes "
         f"{worst['seconds']:.1f} s ({worst['added']} added, {worst['not_modified']} not "
         f"modified, {worst['failed']} failed); peak RSS {tail['peak_rss_mb']:.0f} MB",
-        feeds=feeds,
+        feed_count=feeds,
         peak_rss_mb=round(tail["peak_rss_mb"]),
         **worst,
     )
