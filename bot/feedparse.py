@@ -36,6 +36,9 @@ UNTITLED_WORDS = 12  # an entry without a title is named by the first words of i
 DEFAULT_CATEGORY = "News"
 
 _WHITESPACE = re.compile(r"\s+")
+# What no database column should hold: C0 controls (but tab and newline) and lone
+# surrogates (JSON can encode both; PostgreSQL refuses NUL, UTF-8 refuses surrogates).
+_UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v]*\n")
 _BLOCKS = (
     "p", "div", "section", "article", "header", "footer", "aside", "blockquote", "pre",
@@ -110,7 +113,7 @@ class FeedArticle:
 
 
 def _clean(text: str) -> str:
-    return _WHITESPACE.sub(" ", text).strip()
+    return _WHITESPACE.sub(" ", _UNSTORABLE.sub("", text)).strip()
 
 
 def _cut(text: str, limit: int) -> str:
@@ -135,7 +138,7 @@ def html_to_text(html: str) -> str:
         if isinstance(node, HtmlTag):
             node.insert_before("\n\n")
             node.insert_after("\n\n")
-    text = soup.get_text()
+    text = _UNSTORABLE.sub("", soup.get_text())
     paragraphs = []
     for block in _PARAGRAPH_BREAK.split(text):
         lines = [_clean(line) for line in block.split("\n")]

@@ -194,6 +194,19 @@ def test_brackets_in_a_plain_title_are_text_and_html_in_an_html_title_goes() -> 
     assert [e.title for e in feed.entries] == ["Ceasefire <agreed>, x < y", "Bold move"]
 
 
+def test_what_no_database_can_store_is_dropped() -> None:
+    document = (
+        '{"version": "https://jsonfeed.org/version/1.1", "title": "Nul\\u0000Feed",'
+        ' "items": [{"id": "a\\u0000b", "title": "Bad \\ud800 title\\u0007",'
+        ' "content_html": "<p>Body \\u0000 text\\udfff.</p>", "tags": ["x\\u0001y"]}]}'
+    ).encode()
+    feed = parse_feed(document)
+    [item] = feed.entries
+    assert (feed.title, item.key, item.title, item.body, item.categories) == (
+        "NulFeed", "ab", "Bad title", "Body text.", ("xy",),
+    )  # fmt: skip
+
+
 def test_a_huge_entry_is_cut_not_refused() -> None:
     body = "<p>" + "Word " * 400_000 + "</p>"  # 2 MB
     title = "T" * 5_000
