@@ -41,8 +41,7 @@ ENTRIES: tuple[tuple[str, tuple[str, ...], str], ...] = (
     (
         "Storm warning for the coast this weekend",
         ("weather",),
-        "<p>Forecasters expect gusts of up to 90 km/h on Saturday. "
-        "Ferries may not run.</p>",
+        "<p>Forecasters expect gusts of up to 90 km/h on Saturday. Ferries may not run.</p>",
     ),
 )
 

@@ -196,10 +196,10 @@ def test_brackets_in_a_plain_title_are_text_and_html_in_an_html_title_goes() -> 
 
 def test_what_no_database_can_store_is_dropped() -> None:
     document = (
-        '{"version": "https://jsonfeed.org/version/1.1", "title": "Nul\\u0000Feed",'
-        ' "items": [{"id": "a\\u0000b", "title": "Bad \\ud800 title\\u0007",'
-        ' "content_html": "<p>Body \\u0000 text\\udfff.</p>", "tags": ["x\\u0001y"]}]}'
-    ).encode()
+        b'{"version": "https://jsonfeed.org/version/1.1", "title": "Nul\\u0000Feed",'
+        b' "items": [{"id": "a\\u0000b", "title": "Bad \\ud800 title\\u0007",'
+        b' "content_html": "<p>Body \\u0000 text\\udfff.</p>", "tags": ["x\\u0001y"]}]}'
+    )
     feed = parse_feed(document)
     [item] = feed.entries
     assert (feed.title, item.key, item.title, item.body, item.categories) == (
