@@ -249,7 +249,7 @@ def _xml_error(parsed: Any, content: bytes) -> str | None:
     if not parsed.get("bozo") or not isinstance(error, xml.sax.SAXException):
         return None
     if isinstance(error, xml.sax.SAXParseException):
-        line = error.getLineNumber()
+        line = error.getLineNumber() or 1
         # feedparser puts an XML declaration in front of a document that has none.
         if not content.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<?xml"):
             line = max(1, line - 1)
