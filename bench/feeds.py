@@ -123,8 +123,9 @@ async def child(database: str, urls_file: str) -> dict[str, Any]:
                 tags=["bench"], now=now, next_poll_at=now,
             )  # fmt: skip
     passes: list[dict[str, Any]] = []
-    async with Fetcher(FeedService.limits(settings)) as fetcher:
-        service = FeedService(sessions, fetcher, settings, clock=lambda: datetime.now(UTC))
+    fetcher = Fetcher(FeedService.limits(settings))
+    service = FeedService(sessions, fetcher, settings, clock=lambda: datetime.now(UTC))
+    try:
         for _ in sys.stdin:
             started = time.perf_counter()
             results = await service.poll_due(every=True)
@@ -141,6 +142,8 @@ async def child(database: str, urls_file: str) -> dict[str, Any]:
                 }
             )
             print(json.dumps(passes[-1]), flush=True)
+    finally:
+        await service.close()
     await engine.dispose()
     return {"passes": passes}
 

@@ -69,7 +69,7 @@ async def _post_init_with_menu(app: BotApplication) -> None:
 async def _post_shutdown(app: BotApplication) -> None:
     engine, feeds = app.bot_data.detach()
     if feeds is not None:
-        await feeds.fetcher.close()
+        await feeds.close()
     if engine is not None:
         await engine.dispose()
 

@@ -74,8 +74,14 @@ async def _feed_service(settings: Settings) -> AsyncIterator[FeedService]:
 
     engine = await open_storage(settings.database_url)
     try:
-        async with Fetcher(FeedService.limits(settings)) as fetcher:
-            yield FeedService(create_sessionmaker(engine), fetcher, settings, clock=utc_now)
+        service = FeedService(
+            create_sessionmaker(engine), Fetcher(FeedService.limits(settings)), settings,
+            clock=utc_now,
+        )  # fmt: skip
+        try:
+            yield service
+        finally:
+            await service.close()
     finally:
         await engine.dispose()
 

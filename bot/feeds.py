@@ -14,8 +14,10 @@ import asyncio
 import hashlib
 import logging
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -31,6 +33,8 @@ from storage import repo
 from storage.models import Feed
 
 logger = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
 
 CLAIM_BATCH = 100
 # A claimed feed is not due again before this, so a worker that dies mid-poll delays it
@@ -151,6 +155,16 @@ class FeedService:
         self.fetcher = fetcher
         self.interval = timedelta(minutes=settings.feed_poll_minutes)
         self.clock = clock
+        # Parsing is CPU work: off the event loop, so chats are answered meanwhile, and in
+        # one thread (the GIL lets no more run at once; more threads only cost memory).
+        self._parser = ThreadPoolExecutor(max_workers=1, thread_name_prefix="feed-parser")
+
+    async def close(self) -> None:
+        await self.fetcher.close()
+        self._parser.shutdown(wait=False, cancel_futures=True)
+
+    async def _off_loop(self, work: Callable[..., _T], *args: Any) -> _T:
+        return await asyncio.get_running_loop().run_in_executor(self._parser, work, *args)
 
     @staticmethod
     def limits(settings: Settings) -> FetchLimits:
@@ -209,12 +223,12 @@ class FeedService:
             return await self._record_unchanged(feed, fetched.etag, fetched.last_modified)
         now = self.clock()
         try:
-            parsed = await asyncio.to_thread(
+            parsed = await self._off_loop(
                 _parse, fetched.content, fetched.content_type, fetched.url
             )
         except FeedError as error:
             return await self._record_failure(feed, f"not a usable feed: {error}")
-        articles = await asyncio.to_thread(_articles, parsed, feed, now)
+        articles = await self._off_loop(_articles, parsed, feed, now)
 
         async def store() -> PollResult:
             async with self.sessions.begin() as session:
@@ -321,7 +335,7 @@ class FeedService:
             raise FeedProblem(f"that feed is already there, as #{existing.id}")
         try:
             fetched = await self.fetcher.fetch(url)
-            parsed = await asyncio.to_thread(
+            parsed = await self._off_loop(
                 _parse, fetched.content, fetched.content_type, fetched.url
             )
         except FetchError as error:

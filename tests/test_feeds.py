@@ -54,8 +54,9 @@ async def service(
         feed_allow_private=True,
         feed_timeout_seconds=2,
     )
-    async with Fetcher(FeedService.limits(settings)) as fetcher:
-        yield FeedService(sessions, fetcher, settings, clock=clock)
+    service = FeedService(sessions, Fetcher(FeedService.limits(settings)), settings, clock=clock)
+    yield service
+    await service.close()
 
 
 async def articles(service: FeedService) -> list[tuple[int, str, str | None, int | None]]:
