@@ -23,7 +23,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import admin, buttons, handlers, texts
+from bot import admin, buttons, handlers, keyword_handlers, texts
 from bot.config import ConfigError, Settings
 from bot.context import AppState, BotApplication, BotContext, Clock, utc_now
 from bot.delivery import Deliverer
@@ -189,7 +189,12 @@ def add_handlers(app: BotApplication) -> None:
         "help": handlers.help_command,
         "subscribe": handlers.subscribe,
         "unsubscribe": handlers.unsubscribe,
-        "subscriptions": handlers.subscriptions,
+        "subscriptions": keyword_handlers.subscriptions,
+        "follow": keyword_handlers.follow,
+        "unfollow": keyword_handlers.unfollow,
+        "mute": keyword_handlers.mute,
+        "unmute": keyword_handlers.unmute,
+        "search": keyword_handlers.search_command,
         "tags": handlers.tags,
         "digest": handlers.digest,
         "settings": handlers.settings,
@@ -215,6 +220,9 @@ def add_handlers(app: BotApplication) -> None:
         buttons.UnsubscribeSuggested: handlers.on_unsubscribe_suggested,
         buttons.ConfirmDelete: admin.on_confirm_delete,
         buttons.KeepArticle: admin.on_keep_article,
+        buttons.SearchPage: keyword_handlers.on_search_page,
+        buttons.RemoveWord: keyword_handlers.on_remove_word,
+        buttons.WordsPage: keyword_handlers.on_words_page,
     }
     for kind, callback in presses.items():
         app.add_handler(CallbackQueryHandler(callback, pattern=buttons.of_kind(kind)))

@@ -5,16 +5,21 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from alembic import command
+from sqlalchemy import Connection, func, inspect, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.keywords import parse_query
+from bot.search import full_text
+from storage import keywords as words_repo
 from storage import repo
 from storage.db import (
     SchemaOutdated,
+    alembic_config,
     create_engine,
     create_sessionmaker,
     require_current_schema,
@@ -101,7 +106,7 @@ async def test_an_older_schema_is_refused_by_name(db_url: str) -> None:
     engine = create_engine(db_url)
     try:
         await upgrade(engine, "0001")
-        with pytest.raises(SchemaOutdated, match="schema is at 0001, this newsbot needs 0002"):
+        with pytest.raises(SchemaOutdated, match="schema is at 0001, this newsbot needs 0"):
             await require_current_schema(engine)
     finally:
         await engine.dispose()
@@ -130,3 +135,38 @@ async def test_concurrent_upgrades_take_turns(postgres_url: str, tmp_path: Path)
     outputs = [(await p.communicate())[0].decode() for p in processes]
     assert outputs == ["database is at the latest schema\n"] * 4
     assert [p.returncode for p in processes] == [0] * 4
+
+
+def _downgrade(connection: Connection, url: str, revision: str) -> None:
+    config = alembic_config(url)
+    config.attributes["connection"] = connection
+    with connection.begin():
+        command.downgrade(config, revision)
+
+
+async def test_search_migration_indexes_existing_articles_and_downgrades_clean(
+    db_url: str,
+) -> None:
+    engine = create_engine(db_url)
+    try:
+        await upgrade(engine, "0002")
+        await fill(engine)
+        await upgrade(engine)
+        async with create_sessionmaker(engine)() as session:
+            hits = await words_repo.search_articles(
+                session, full_text(parse_query("beta")), since=NOW - timedelta(days=90), limit=5
+            )
+        assert [h.title for h in hits] == ["Beta"]
+        async with engine.connect() as connection:
+            url = engine.url.render_as_string(hide_password=False)
+            await connection.run_sync(_downgrade, url, "0002")
+            names = set(await connection.run_sync(lambda c: inspect(c).get_table_names()))
+            columns = await connection.run_sync(
+                lambda c: {col["name"] for col in inspect(c).get_columns("articles")}
+            )
+        assert not names & {"words", "subscriber_words", "article_words"}
+        assert not any(name.startswith("articles_fts") for name in names)
+        assert "search_vector" not in columns
+        assert await counts(engine) == (3, 2)
+    finally:
+        await engine.dispose()

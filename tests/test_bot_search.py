@@ -1,0 +1,150 @@
+"""/search end to end, on both backends: paging with buttons, the 90-day window, Cyrillic,
+and a clear answer for every kind of bad query."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.articles import parse_article
+from bot.context import BotApplication
+from bot.search import store_articles
+from emulator.client import Chat
+from tests.auxil.clock import FakeClock
+
+NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+
+
+def story(title: str, body: str, published: datetime, tags: str = "space") -> object:
+    return parse_article(
+        f"Science {published.isoformat()}\nScience Desk\n{title}\n\n{tags}\n\n{body}\n"
+    )
+
+
+async def store(app: BotApplication, *articles: object) -> None:
+    async with app.bot_data.sessions.begin() as session:
+        await store_articles(session, articles, now=app.bot_data.clock())  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def moons(app: BotApplication, clock: FakeClock) -> BotApplication:
+    """23 articles about the Moon, one a day, newest last; one too old; one about Mars."""
+    clock.set(NOW)
+    await store(
+        app,
+        *(
+            story(
+                f"Moon mission {n:02d}",
+                f"Lander number {n} reached the Moon.",
+                NOW - timedelta(days=30 - n),
+            )
+            for n in range(1, 24)
+        ),
+        story("Moon landing of old", "The Moon, long ago.", NOW - timedelta(days=91)),
+        story("Mars rover", "Dust storms on Mars.", NOW - timedelta(days=1)),
+    )
+    return app
+
+
+async def test_search_pages_through_results(user: Chat, moons: BotApplication) -> None:
+    [first] = await user.ask("/search moon")
+    lines = first.text.splitlines()
+    assert lines[0] == "🔎 moon"
+    assert lines[1] == "Results 1–10"
+    assert first.button_texts == ["More ▶"]
+    # Equal relevance: the newest first.
+    assert first.bold()[:2] == ["Moon mission 23", "Moon mission 22"]
+    assert len(first.links()) == 10
+    [second] = await user.press(first, "More ▶")
+    assert second.edited
+    assert second.text.splitlines()[1] == "Results 11–20"
+    assert second.button_texts == ["◀ Previous", "More ▶"]
+    [third] = await user.press(second, "More ▶")
+    assert third.text.splitlines()[1] == "Results 21–23 (the last)"
+    assert third.bold() == ["Moon mission 03", "Moon mission 02", "Moon mission 01"]
+    assert third.button_texts == ["◀ Previous"]
+    assert "Moon landing of old" not in third.text  # over 90 days old
+    [back] = await user.press(third, "◀ Previous")
+    assert back.text.splitlines()[1] == "Results 11–20"
+
+
+async def test_search_ranks_title_matches_first(user: Chat, moons: BotApplication) -> None:
+    await store(
+        moons,
+        story("Quiet week", "Nothing about storms, except one storm.", NOW - timedelta(days=2)),
+    )
+    [reply] = await user.ask("/search storm*")
+    assert sorted(reply.bold()) == ["Mars rover", "Quiet week"]
+    [phrase] = await user.ask('/search "dust storms"')
+    assert phrase.bold() == ["Mars rover"]
+
+
+async def test_search_cyrillic(user: Chat, moons: BotApplication) -> None:
+    await store(
+        moons,
+        story("Місія на Місяць", "Апарат сів на Місяці. Переговори тривають.", NOW),
+    )
+    [reply] = await user.ask("/search МІСЯЦІ")
+    assert reply.bold() == ["Місія на Місяць"]
+    [prefix] = await user.ask("/search перегов*")
+    assert prefix.bold() == ["Місія на Місяць"]
+
+
+async def test_no_match_says_so(user: Chat, moons: BotApplication) -> None:
+    [reply] = await user.ask("/search saturn")
+    assert reply.text == "🔎 saturn\nNo articles of the last 90 days match."
+    assert reply.button_texts == []
+
+
+@pytest.mark.parametrize(
+    ("typed", "answer"),
+    [
+        ("/search", "What should I search for?\nUsage: /search peace talks"),
+        ("/search    ", "What should I search for?\nUsage: /search peace talks"),
+        ("/search !!! --- ???", "⚠️ “!!! --- ???” has no letters or digits to look for."),
+        ('/search "moon', '⚠️ A quote is not closed: put a phrase between two " marks.'),
+        (
+            "/search " + "moon " * 200,
+            "That is too long: at most 200 characters.\nUsage: /search peace talks",
+        ),
+        ("/search m*", "⚠️ “m*” is too short for a prefix: put * after at least 3 letters."),
+        (
+            "/search " + " ".join(f"w{n}" for n in range(11)),
+            "That is 11 search terms; at most 10.\nUsage: /search peace talks",
+        ),
+    ],
+)
+async def test_bad_queries_get_clear_answers(
+    user: Chat, moons: BotApplication, typed: str, answer: str
+) -> None:
+    [reply] = await user.ask(typed)
+    assert reply.text == answer
+
+
+@pytest.mark.parametrize(
+    ("typed", "found"),
+    [
+        ("/search moon AND mission", 0),  # AND is a word here: no article has it
+        ("/search NEAR(moon mission)", 0),
+        ("/search -mars", 1),  # not "everything but Mars"
+        ("/search title:mars", 0),
+        ("/search mars OR moon", 0),
+        ('/search "" mars', 1),
+        ("/search mars*", 1),
+        ("/search *mars", 1),
+        ("/search ^mars", 1),
+        ("/search mars'); DROP TABLE articles; --", 0),
+        ("/search mars:*", 1),
+        ("/search mars | moon", 0),
+        ("/search mars & !moon", 0),
+    ],
+)
+async def test_fts_syntax_is_searched_as_words(
+    user: Chat, moons: BotApplication, typed: str, found: int
+) -> None:
+    [reply] = await user.ask(typed)
+    results = [line for line in reply.text.splitlines() if line[:1].isdigit()]
+    assert len(results) == found, reply.text
+    [still] = await user.ask("/search mars")
+    assert still.bold() == ["Mars rover"]
