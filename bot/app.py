@@ -19,6 +19,7 @@ from telegram.ext import (
     CommandHandler,
     ContextTypes,
     Defaults,
+    InlineQueryHandler,
     MessageHandler,
     filters,
 )
@@ -37,7 +38,7 @@ from storage.db import DatabaseUnavailable, SchemaOutdated, create_sessionmaker,
 
 logger = logging.getLogger(__name__)
 
-ALLOWED_UPDATES = ["message", "callback_query"]
+ALLOWED_UPDATES = ["message", "callback_query", "inline_query"]
 TOKEN_REJECTED = "TELEGRAM_BOT_TOKEN was rejected by the Bot API (401 Unauthorized)"
 TOKEN_MALFORMED = "TELEGRAM_BOT_TOKEN was rejected by the Bot API (404 Not Found): is it whole?"
 TOKEN_REVOKED = "TELEGRAM_BOT_TOKEN was rejected by the Bot API while running: revoked?"
@@ -226,6 +227,7 @@ def add_handlers(app: BotApplication) -> None:
     }
     for kind, callback in presses.items():
         app.add_handler(CallbackQueryHandler(callback, pattern=buttons.of_kind(kind)))
+    app.add_handler(InlineQueryHandler(keyword_handlers.inline_search))
     # Last: anything no handler above took.
     app.add_handler(CallbackQueryHandler(handlers.on_stale_button))
     app.add_handler(MessageHandler(filters.COMMAND, handlers.unknown_command))

@@ -7,7 +7,15 @@ import logging
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import InlineKeyboardMarkup, MaybeInaccessibleMessage, Message, Update
+from telegram import (
+    InlineKeyboardMarkup,
+    InlineQueryResultArticle,
+    InlineQueryResultsButton,
+    InputTextMessageContent,
+    MaybeInaccessibleMessage,
+    Message,
+    Update,
+)
 
 from bot import buttons, search, texts
 from bot.compose import article_link
@@ -203,3 +211,56 @@ async def subscriptions(update: Update, context: BotContext) -> None:
     await message_of(update).reply_text(tags_text, reply_markup=tags_markup)
     if has_words:
         await message_of(update).reply_text(words_text, reply_markup=words_markup)
+
+
+# ---------------------------------------------------------------- inline mode
+
+
+def _inline_page(offset: str) -> int:
+    """The page an inline query's offset asks for; anything but our own numbers is 0."""
+    return int(offset) if offset.isdecimal() and len(offset) <= 6 else 0
+
+
+async def inline_search(update: Update, context: BotContext) -> None:
+    """``@bot query`` in any chat: matching articles to share, ten at a time as the user
+    scrolls. Nobody is made a subscriber by it, and bad input gets a hint, not an error."""
+    inline = update.inline_query
+    assert inline is not None
+    try:
+        terms = parse_query(inline.query)
+    except TermError as error:
+        hint = InlineQueryResultsButton(
+            text=texts.inline_hint(error.problem), start_parameter="search"
+        )
+        await inline.answer([], button=hint, cache_time=0)
+        return
+    page = _inline_page(inline.offset)
+    async with context.sessions() as session:
+        found = await search.search(session, terms, now=context.now(), page=page)
+    username = context.bot.username
+    results = [
+        InlineQueryResultArticle(
+            id=str(hit.id),
+            title=texts.inline_title(hit.title),
+            description=texts.inline_description(hit.summary, hit.published_at),
+            input_message_content=InputTextMessageContent(
+                texts.shared_article(
+                    hit.title,
+                    hit.summary,
+                    article_link(
+                        username, repo.ArticleLine(hit.id, hit.title, hit.summary, hit.url)
+                    ),
+                    hit.published_at,
+                )
+            ),
+        )
+        for hit in found.hits
+    ]
+    await inline.answer(
+        results,
+        cache_time=60,
+        next_offset=str(page + 1) if found.more else None,
+        button=None
+        if results or page
+        else InlineQueryResultsButton(text=texts.INLINE_NOTHING, start_parameter="search"),
+    )

@@ -609,3 +609,36 @@ def search_text(
             lines.append(escape(_cut(summary, SEARCH_SUMMARY)))
         lines.append(f'<a href="{escape(link)}">Read</a> · {when:%d %b %Y}')
     return "\n".join(lines)
+
+
+INLINE_NOTHING = "No articles of the last 90 days match"
+_INLINE_HINTS = {
+    "empty": "Type words to search the news",
+    "too_long": "Too long: at most 200 characters",
+    "too_many": "Too many words: at most 10",
+    "unbalanced_quotes": "Close the quote to search a phrase",
+    "no_words": "Type letters or digits to search",
+    "short_prefix": "Put * after at least 3 letters",
+}
+
+
+def inline_hint(problem: str) -> str:
+    """The button over an empty inline answer, saying what to type instead."""
+    return _INLINE_HINTS.get(problem, _INLINE_HINTS["empty"])
+
+
+def inline_title(title: str) -> str:
+    return _cut(title, 100)
+
+
+def inline_description(summary: str, published: datetime) -> str:
+    return f"{published:%d %b %Y} · {_cut(summary, 120)}"
+
+
+def shared_article(title: str, summary: str, link: str, published: datetime) -> str:
+    """The message an inline result sends into the chat it was picked in."""
+    lines = [f"<b>{escape(_cut(title, 300))}</b>"]
+    if summary.strip():
+        lines.append(escape(_cut(summary, 400)))
+    lines.append(f'<a href="{escape(link)}">Read</a> · {published:%d %b %Y}')
+    return "\n".join(lines)

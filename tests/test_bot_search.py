@@ -148,3 +148,48 @@ async def test_fts_syntax_is_searched_as_words(
     assert len(results) == found, reply.text
     [still] = await user.ask("/search mars")
     assert still.bold() == ["Mars rover"]
+
+
+# ---------------------------------------------------------------- inline mode
+
+
+async def test_inline_mode_offers_articles_to_share_page_by_page(
+    user: Chat, moons: BotApplication
+) -> None:
+    first = await user.inline("moon")
+    assert [r["title"] for r in first["results"]][:2] == ["Moon mission 23", "Moon mission 22"]
+    assert len(first["results"]) == 10
+    assert first["next_offset"] == "1"
+    shared = first["results"][0]["input_message_content"]
+    assert shared["message_text"].startswith("<b>Moon mission 23</b>\nLander number 23")
+    assert first["results"][0]["description"].startswith("21 Nov 2026 · Lander number 23")
+    third = await user.inline("moon", offset="2")
+    assert [r["title"] for r in third["results"]] == [
+        "Moon mission 03",
+        "Moon mission 02",
+        "Moon mission 01",
+    ]
+    assert third["next_offset"] == ""
+
+
+@pytest.mark.parametrize(
+    ("typed", "hint"),
+    [
+        ("", "Type words to search the news"),
+        ("!!!", "Type letters or digits to search"),
+        ('"moon', "Close the quote to search a phrase"),
+        ("moon " * 60, "Too long: at most 200 characters"),
+        ("saturn", "No articles of the last 90 days match"),
+    ],
+)
+async def test_inline_bad_input_gets_a_hint(
+    user: Chat, moons: BotApplication, typed: str, hint: str
+) -> None:
+    answer = await user.inline(typed)
+    assert answer["results"] == []
+    assert answer["button"]["text"] == hint
+
+
+async def test_inline_forged_offset_is_the_first_page(user: Chat, moons: BotApplication) -> None:
+    answer = await user.inline("mars", offset="-1; DROP")
+    assert [r["title"] for r in answer["results"]] == ["Mars rover"]
