@@ -6,25 +6,28 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.articles import parse_article
+from bot.articles import ParsedArticle, parse_article
 from bot.context import BotApplication
-from bot.search import store_articles
+from bot.keywords import parse_query
+from bot.search import full_text, store_articles
 from emulator.client import Chat
+from storage import keywords as words_repo
 from tests.auxil.clock import FakeClock
 
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 
 
-def story(title: str, body: str, published: datetime, tags: str = "space") -> object:
+def story(title: str, body: str, published: datetime, tags: str = "space") -> ParsedArticle:
     return parse_article(
         f"Science {published.isoformat()}\nScience Desk\n{title}\n\n{tags}\n\n{body}\n"
     )
 
 
-async def store(app: BotApplication, *articles: object) -> None:
+async def store(app: BotApplication, *articles: ParsedArticle) -> None:
     async with app.bot_data.sessions.begin() as session:
-        await store_articles(session, articles, now=app.bot_data.clock())  # type: ignore[arg-type]
+        await store_articles(session, articles, now=app.bot_data.clock())
 
 
 @pytest.fixture
@@ -193,3 +196,24 @@ async def test_inline_bad_input_gets_a_hint(
 async def test_inline_forged_offset_is_the_first_page(user: Chat, moons: BotApplication) -> None:
     answer = await user.inline("mars", offset="-1; DROP")
     assert [r["title"] for r in answer["results"]] == ["Mars rover"]
+
+
+async def test_ranking_looks_at_the_newest_candidates_only(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """A title match outranks body matches, unless it is older than the newest
+    ``candidates`` matches (see storage.keywords.CANDIDATES)."""
+    async with sessions.begin() as session:
+        await store_articles(session, [story("Comet news", "A comet.", NOW)], now=NOW)
+        for n in range(3):
+            body = f"Story {n} mentions a comet in passing among many other words."
+            await store_articles(session, [story(f"Other {n}", body, NOW)], now=NOW)
+    match = full_text(parse_query("comet"))
+    since = NOW - timedelta(days=90)
+    async with sessions() as session:
+        every = await words_repo.search_articles(session, match, since=since, limit=10)
+        newest = await words_repo.search_articles(
+            session, match, since=since, limit=10, candidates=3
+        )
+    assert every[0].title == "Comet news"
+    assert sorted(h.title for h in newest) == ["Other 0", "Other 1", "Other 2"]
