@@ -42,11 +42,6 @@ def words(text: str) -> list[str]:
     return _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
 
 
-class KeywordKind(StrEnum):
-    FOLLOW = "follow"
-    MUTE = "mute"
-
-
 @dataclass(frozen=True, slots=True)
 class Term:
     """One followed or muted word, phrase or prefix. ``key`` identifies it: its words
