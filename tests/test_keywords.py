@@ -6,6 +6,8 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.keywords import (
     MAX_TERM_LENGTH,
@@ -295,3 +297,45 @@ def test_sqlite_query_shapes(fts: sqlite3.Connection) -> None:
 )
 def test_postgres_tsquery(typed: str, expected: str) -> None:
     assert postgres_tsquery(parse_query(typed)) == expected
+
+
+# ---------------------------------------------------------------- the matcher against a naive one
+
+
+def _naive(terms: list[Term], text: str) -> set[str]:
+    """Every term found by comparing word lists position by position."""
+    tokens = words(text)
+    found = set()
+    for term in terms:
+        n = len(term.words)
+        for i in range(len(tokens) - n + 1):
+            window = tokens[i : i + n]
+            if term.prefix:
+                hit = window[:-1] == list(term.words[:-1]) and window[-1].startswith(
+                    term.words[-1]
+                )
+            else:
+                hit = window == list(term.words)
+            if hit:
+                found.add(term.key)
+                break
+    return found
+
+
+_ALPHABET = "abcаб Б-.,!\"*'"
+_texts = st.text(alphabet=_ALPHABET, max_size=60)
+_pieces = st.text(alphabet="abcаб", min_size=1, max_size=4)
+_terms = st.lists(
+    st.builds(
+        lambda ws, prefix: Term(tuple(ws), prefix and len(ws[-1]) >= 1),
+        st.lists(_pieces, min_size=1, max_size=3),
+        st.booleans(),
+    ),
+    max_size=6,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_terms, _texts)
+def test_matcher_agrees_with_a_naive_one(terms: list[Term], text: str) -> None:
+    assert Matcher(terms).keys_in(text) == _naive(terms, text)
