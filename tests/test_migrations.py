@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from alembic import command
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, func, inspect, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -147,11 +148,14 @@ def _downgrade(connection: Connection, url: str, revision: str) -> None:
 async def test_search_migration_indexes_existing_articles_and_downgrades_clean(
     db_url: str,
 ) -> None:
+    # Whatever comes before 0003_search once migrations are merged and re-chained.
+    before = ScriptDirectory.from_config(alembic_config("")).get_revision("0003_search")
+    assert isinstance(before.down_revision, str)
     engine = create_engine(db_url)
     try:
-        await upgrade(engine, "0002")
+        await upgrade(engine, before.down_revision)
         await fill(engine)
-        await upgrade(engine)
+        await upgrade(engine, "0003_search")
         async with create_sessionmaker(engine)() as session:
             hits = await words_repo.search_articles(
                 session, full_text(parse_query("beta")), since=NOW - timedelta(days=90), limit=5
@@ -159,7 +163,7 @@ async def test_search_migration_indexes_existing_articles_and_downgrades_clean(
         assert [h.title for h in hits] == ["Beta"]
         async with engine.connect() as connection:
             url = engine.url.render_as_string(hide_password=False)
-            await connection.run_sync(_downgrade, url, "0002")
+            await connection.run_sync(_downgrade, url, before.down_revision)
             names = set(await connection.run_sync(lambda c: inspect(c).get_table_names()))
             columns = await connection.run_sync(
                 lambda c: {col["name"] for col in inspect(c).get_columns("articles")}
