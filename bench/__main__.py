@@ -13,6 +13,7 @@ import contextlib
 import json
 import os
 import platform
+import random
 import statistics
 import subprocess
 import sys
@@ -27,11 +28,12 @@ from typing import Any
 import aiohttp
 import httpx
 from pydantic import SecretStr
-from sqlalchemy import text
+from sqlalchemy import insert, text
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bench import feeds
-from bench.population import FULL, SMOKE, Population, Size
+from bench.population import FULL, SMOKE, WORDS, Population, Size
 from bot.app import build_application, opened, running
 from bot.compose import TagIndex, compose_due_batch
 from bot.config import Settings
@@ -40,6 +42,7 @@ from bot.importer import import_files
 from emulator.client import EmulatorClient
 from storage.admin import create_database, drop_database
 from storage.db import create_engine, create_sessionmaker, upgrade
+from storage.models import Subscriber, SubscriberWord, Word, WordKind
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -333,7 +336,9 @@ def run_deliver_uncapped(url: str, digests: int) -> None:
 # ------------------------------------------------------------------ 4 import
 
 
-def run_import(files: int) -> None:
+def run_import(files: int, words: int = 0) -> None:
+    """Import ``files`` article files; with ``words`` distinct words followed (issue 13:
+    each article is matched against all of them as it is stored)."""
     population = Population(Size(subscribers=0, articles=files), datetime.now(UTC))
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -349,6 +354,8 @@ def run_import(files: int) -> None:
         async def go() -> tuple[int, float]:
             await fresh_database(url)
             engine = create_engine(url)
+            if words:
+                await follow_words(create_sessionmaker(engine), words)
             started = time.perf_counter()
             report = await import_files(create_sessionmaker(engine), [folder], progress=False)
             seconds = time.perf_counter() - started
@@ -358,12 +365,60 @@ def run_import(files: int) -> None:
 
         added, seconds = asyncio.run(go())
     emit(
-        "import",
-        f"{added:,} article files in {seconds:.1f} s = {added / seconds:,.0f} articles/s",
+        "import_words" if words else "import",
+        f"{added:,} article files in {seconds:.1f} s = {added / seconds:,.0f} articles/s"
+        + (f" with {words:,} distinct words followed" if words else ""),
+        words=words,
         files=added,
         seconds=round(seconds, 2),
         per_second=round(added / seconds),
     )
+
+
+async def follow_words(sessions: async_sessionmaker[AsyncSession], count: int) -> None:
+    """``count`` distinct followed words, one subscriber each: the population's words,
+    then made-up ones and two-word phrases (a tenth of them prefixes)."""
+    now = datetime.now(UTC)
+    keys = list(WORDS)
+    n = 0
+    while len(keys) < count:
+        n += 1
+        key = f"{WORDS[n % len(WORDS)]} w{n}" if n % 3 == 0 else f"word{n}"
+        keys.append(key + ("*" if n % 10 == 0 else ""))
+    async with sessions.begin() as session:
+        subscribers = [
+            {
+                "chat_id": 5_000_000 + i,
+                "timezone": "UTC",
+                "digest_time": now.time(),
+                "frequency": "daily",
+                "weekday": 0,
+                "paused": False,
+                "blocked": False,
+                "next_due_at": now + timedelta(days=1),
+                "created_at": now,
+            }
+            for i in range(count)
+        ]
+        ids = (
+            await session.scalars(
+                insert(Subscriber).returning(Subscriber.id, sort_by_parameter_order=True),
+                subscribers,
+            )
+        ).all()
+        words = (
+            await session.scalars(
+                insert(Word).returning(Word.id, sort_by_parameter_order=True),
+                [{"key": k, "created_at": now} for k in keys],
+            )
+        ).all()
+        await session.execute(
+            insert(SubscriberWord),
+            [
+                {"subscriber_id": s, "word_id": w, "kind": WordKind.FOLLOW, "created_at": now}
+                for s, w in zip(ids, words, strict=True)
+            ],
+        )
 
 
 # ------------------------------------------------------------------ 5 interactive
@@ -423,6 +478,69 @@ def run_interactive(url: str, samples: int, subscribers: int) -> None:
             await client.aclose()
             emit_latencies("interactive_digest", "/digest", digest)
             emit_latencies("interactive_subscribe", "/subscribe", subscribe)
+
+        asyncio.run(go())
+
+
+# ------------------------------------------------------------------ search
+
+# Kinds of query, each over the population's vocabulary: a word in ~20 % of articles, two
+# of them, a prefix, a rare number next to a word in every title, a phrase in every body.
+SEARCH_QUERIES = [
+    ("word", "/search {word}"),
+    ("two_words", "/search {word} {other}"),
+    ("prefix", "/search {prefix}*"),
+    ("rare", "/search report {n}"),
+    ("phrase_everywhere", '/search "officials published"'),
+]
+
+
+async def analyze(url: str) -> None:
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("ANALYZE"))
+    finally:
+        await engine.dispose()
+
+
+def run_search(url: str, label: str, size: Size, samples: int) -> None:
+    """/search latency over ``size.articles`` articles, inject -> reply at the emulator.
+    PostgreSQL is ANALYZEd after the bulk load, as autovacuum would soon do: without
+    statistics its planner ranks every match of a common word instead of reading the
+    newest ones by id (p95 189 ms instead of under 50)."""
+    asyncio.run(populate(url, size, datetime.now(UTC)))
+    if not url.startswith("sqlite"):
+        asyncio.run(analyze(url))
+    rng = random.Random(13)
+    with EmulatorProcess() as emulator:
+
+        async def go() -> None:
+            settings = settings_for(url, emulator.url)
+            client = EmulatorClient(emulator.url)
+            by_kind: dict[str, list[float]] = {kind: [] for kind, _ in SEARCH_QUERIES}
+            async with running(build_application(settings, delivery=False), poll_timeout=5):
+                chats = sample_chats(size.subscribers, samples + 1)
+                await reply_latency(client, chats[-1], "/search warm")
+                for number, chat in enumerate(chats[:samples]):
+                    kind, form = SEARCH_QUERIES[number % len(SEARCH_QUERIES)]
+                    word, other = rng.sample(WORDS, 2)
+                    command = form.format(
+                        word=word, other=other, prefix=word[:3], n=rng.randint(1, size.articles)
+                    )
+                    by_kind[kind].append(await reply_latency(client, chat, command))
+            await client.aclose()
+            every = [v for values in by_kind.values() for v in values]
+            emit_latencies(
+                f"search_{label}",
+                f"/search over {size.articles:,} articles ({label})",
+                every,
+                backend=label,
+                articles=size.articles,
+                p95_ms_by_kind={
+                    k: round(statistics.quantiles(v, n=20)[18], 1) for k, v in by_kind.items()
+                },
+            )
 
         asyncio.run(go())
 
@@ -575,6 +693,14 @@ def main() -> int:
 
     size = SMOKE if args.smoke else FULL
     digests = 40 if args.smoke else 2_000
+    search_size = Size(
+        subscribers=1_000,
+        articles=2_000 if args.smoke else 100_000,
+        days=80,
+        following=0,
+        muting=0,
+    )
+    search_samples = 25 if args.smoke else 200
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "last-run.jsonl").write_text("", encoding="utf-8")
     emit(
@@ -604,6 +730,12 @@ def main() -> int:
             ("deliver_uncapped", lambda: run_deliver_uncapped(sqlite, digests)),
             ("import", lambda: run_import(200 if args.smoke else 10_000)),
             ("feeds", lambda: run_feeds(Path(tmp), 100 if args.smoke else 2_000)),
+            ("import_words", lambda: run_import(200 if args.smoke else 10_000, words=10_000)),
+            ("search", lambda: run_search(sqlite, "sqlite", search_size, search_samples)),
+            (
+                "search_pg",
+                lambda: run_search(pg, "postgresql", search_size, search_samples) if pg else None,
+            ),
         ]
         for name, step in steps:
             if not args.only or name in args.only:

@@ -8,10 +8,21 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.models import Article, ArticleTag, Subscriber, Subscription, Tag
+from bot.keywords import Matcher, Term
+from storage.models import (
+    Article,
+    ArticleTag,
+    ArticleWord,
+    Subscriber,
+    SubscriberWord,
+    Subscription,
+    Tag,
+    Word,
+    WordKind,
+)
 
 WORDS = (
     "market talks energy climate league vaccine rover budget storm festival grid "
@@ -25,6 +36,9 @@ class Size:
     articles: int
     tags: int = 300
     days: int = 7
+    # Issue 13: this share of subscribers also follows 1-3 words, and this share mutes 1-2.
+    following: float = 0.3
+    muting: float = 0.1
 
 
 FULL = Size(subscribers=100_000, articles=20_000)
@@ -114,6 +128,36 @@ class Population:
                 ]
             await _chunked(session, Subscriber, subscribers)
             await _chunked(session, Subscription, subscriptions)
+            await self._load_words(session, rows)
+
+    async def _load_words(self, session: AsyncSession, articles: list[dict[str, object]]) -> None:
+        """Followed and muted words among the words articles are made of, and their
+        article links, as bot.search.store_articles would have stored them."""
+        if not (self.size.following or self.size.muting):
+            return
+        await session.execute(insert(Word), [{"key": w, "created_at": self.now} for w in WORDS])
+        ids = dict((await session.execute(select(Word.key, Word.id))).tuples().all())
+        matcher = Matcher(Term((w,)) for w in WORDS)
+        links = [
+            {"article_id": row["id"], "word_id": ids[key]}
+            for row in articles
+            for key in matcher.keys_in(str(row["title"]), str(row["summary"]), str(row["body"]))
+        ]
+        await _chunked(session, ArticleWord, links)
+        held = []
+        for i in range(1, self.size.subscribers + 1):
+            chosen: dict[str, WordKind] = {}
+            if self.rng.random() < self.size.following:
+                for w in self.rng.sample(WORDS, self.rng.randint(1, 3)):
+                    chosen[w] = WordKind.FOLLOW
+            if self.rng.random() < self.size.muting:
+                for w in self.rng.sample(WORDS, self.rng.randint(1, 2)):
+                    chosen.setdefault(w, WordKind.MUTE)
+            held += [
+                {"subscriber_id": i, "word_id": ids[w], "kind": k, "created_at": self.now}
+                for w, k in chosen.items()
+            ]
+        await _chunked(session, SubscriberWord, held)
 
 
 async def _chunked(

@@ -21,6 +21,7 @@ from bot.articles import (
 from bot.context import BotContext, message_of
 from bot.handlers import pressed, show
 from bot.keyboards import delete_keyboard
+from bot.search import store_articles
 from storage import repo
 from storage.models import Article
 
@@ -55,7 +56,7 @@ async def _store(update: Update, context: BotContext, parse: Callable[[], Parsed
         await message.reply_text(texts.not_stored(str(error)))
         return
     async with context.sessions.begin() as session:
-        row, outcome = await repo.upsert_article(session, article, now=context.now())
+        [(row, outcome)] = await store_articles(session, [article], now=context.now())
     await message.reply_text(
         texts.added_text(
             article_id=row.id,

@@ -19,11 +19,12 @@ from telegram.ext import (
     CommandHandler,
     ContextTypes,
     Defaults,
+    InlineQueryHandler,
     MessageHandler,
     filters,
 )
 
-from bot import admin, buttons, feed_commands, handlers, texts
+from bot import admin, buttons, feed_commands, handlers, keyword_handlers, texts
 from bot.config import ConfigError, Settings
 from bot.context import AppState, BotApplication, BotContext, Clock, utc_now
 from bot.delivery import Deliverer
@@ -39,7 +40,7 @@ from storage.db import DatabaseUnavailable, SchemaOutdated, create_sessionmaker,
 
 logger = logging.getLogger(__name__)
 
-ALLOWED_UPDATES = ["message", "callback_query"]
+ALLOWED_UPDATES = ["message", "callback_query", "inline_query"]
 TOKEN_REJECTED = "TELEGRAM_BOT_TOKEN was rejected by the Bot API (401 Unauthorized)"
 TOKEN_MALFORMED = "TELEGRAM_BOT_TOKEN was rejected by the Bot API (404 Not Found): is it whole?"
 TOKEN_REVOKED = "TELEGRAM_BOT_TOKEN was rejected by the Bot API while running: revoked?"
@@ -203,7 +204,12 @@ def add_handlers(app: BotApplication) -> None:
         "help": handlers.help_command,
         "subscribe": handlers.subscribe,
         "unsubscribe": handlers.unsubscribe,
-        "subscriptions": handlers.subscriptions,
+        "subscriptions": keyword_handlers.subscriptions,
+        "follow": keyword_handlers.follow,
+        "unfollow": keyword_handlers.unfollow,
+        "mute": keyword_handlers.mute,
+        "unmute": keyword_handlers.unmute,
+        "search": keyword_handlers.search_command,
         "tags": handlers.tags,
         "digest": handlers.digest,
         "settings": handlers.settings,
@@ -238,9 +244,13 @@ def add_handlers(app: BotApplication) -> None:
         buttons.FeedsPage: feed_commands.on_feeds_page,
         buttons.ConfirmDelete: admin.on_confirm_delete,
         buttons.KeepArticle: admin.on_keep_article,
+        buttons.SearchPage: keyword_handlers.on_search_page,
+        buttons.RemoveWord: keyword_handlers.on_remove_word,
+        buttons.WordsPage: keyword_handlers.on_words_page,
     }
     for kind, callback in presses.items():
         app.add_handler(CallbackQueryHandler(callback, pattern=buttons.of_kind(kind)))
+    app.add_handler(InlineQueryHandler(keyword_handlers.inline_search))
     # Last: anything no handler above took.
     app.add_handler(CallbackQueryHandler(handlers.on_stale_button))
     app.add_handler(MessageHandler(filters.COMMAND, handlers.unknown_command))

@@ -73,6 +73,26 @@ class KeepArticle:
     article_id: int
 
 
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    """More (or Previous) under /search results; the query is the message's first line."""
+
+    page: int
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveWord:
+    """✖ on the /subscriptions list of words, which stays on ``page``."""
+
+    word_id: int
+    page: int
+
+
+@dataclass(frozen=True, slots=True)
+class WordsPage:
+    page: int
+
+
 Button = (
     ToggleTag
     | TagsPage
@@ -83,6 +103,9 @@ Button = (
     | FeedsPage
     | ConfirmDelete
     | KeepArticle
+    | SearchPage
+    | RemoveWord
+    | WordsPage
 )
 
 _NUMBER = r"(0|[1-9][0-9]{0,9})"
@@ -96,6 +119,9 @@ _FORMS: dict[type[Button], re.Pattern[str]] = {
     FeedsPage: re.compile(rf"fp:{_NUMBER}"),
     ConfirmDelete: re.compile(rf"d:{_NUMBER}"),
     KeepArticle: re.compile(rf"k:{_NUMBER}"),
+    SearchPage: re.compile(rf"sr:{_NUMBER}"),
+    RemoveWord: re.compile(rf"w:{_NUMBER}:{_NUMBER}"),
+    WordsPage: re.compile(rf"wp:{_NUMBER}"),
 }
 
 
@@ -109,6 +135,9 @@ _PREFIXES: dict[type[Button], str] = {
     FeedsPage: "fp",
     ConfirmDelete: "d",
     KeepArticle: "k",
+    SearchPage: "sr",
+    RemoveWord: "w",
+    WordsPage: "wp",
 }
 
 
@@ -132,7 +161,7 @@ def _build(kind: type[Button], groups: tuple[str | None, ...]) -> Button | None:
     """The button of ``kind`` from its matched numbers, or None when one is out of range."""
     first = groups[0]
     assert first is not None
-    if kind in (TagsPage, SubscriptionsPage, FeedsPage):
+    if kind in (TagsPage, SubscriptionsPage, FeedsPage, SearchPage, WordsPage):
         page = _page(first)
         return None if page is None else kind(page)
     ident = _id(first)
@@ -144,9 +173,9 @@ def _build(kind: type[Button], groups: tuple[str | None, ...]) -> Button | None:
         if groups[1] is not None and page is None:
             return None
         return ToggleTag(ident, page)
-    if kind is Unsubscribe:
+    if kind in (Unsubscribe, RemoveWord):
         page = _page(groups[1])
-        return None if page is None else Unsubscribe(ident, page)
+        return None if page is None else kind(ident, page)
     return kind(ident)  # type: ignore[call-arg]
 
 

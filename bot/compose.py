@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -32,6 +33,7 @@ from bot.digest import (
     select_articles,
 )
 from bot.schedule import reschedule
+from storage import keywords as words_repo
 from storage import repo
 from storage.models import DigestKind, Subscriber
 
@@ -75,24 +77,47 @@ class Batch:
     outbound: list[Outbound]
 
 
+def word_key(word_id: int) -> int:
+    """A word's key among the index's sources; tags keep their (positive) ids."""
+    return -word_id
+
+
 class TagIndex:
-    """Each tag's recent articles, read once per delivery pass (see `TagArticles`).
+    """Each tag's and each word's recent articles, read once per delivery pass (see
+    `TagArticles`).
 
     Composing 100k digests one SQL query at a time spends most of its time sorting and
-    counting the same popular tags over and over; here each tag is read once.
+    counting the same popular tags over and over; here each tag (and word) is read once.
     """
 
     def __init__(self, since: datetime) -> None:
         self.since = since
         self.articles = TagArticles()
 
-    async def load(self, session: AsyncSession, tag_ids: set[int]) -> None:
+    async def load(
+        self, session: AsyncSession, tag_ids: set[int], word_ids: AbstractSet[int] = frozenset()
+    ) -> None:
         missing = sorted(t for t in tag_ids if t not in self.articles)
         for tag_id, rows in (await repo.tag_articles(session, missing, self.since)).items():
             self.articles.add(tag_id, rows)
+        missing = sorted(w for w in word_ids if word_key(w) not in self.articles)
+        found = await words_repo.word_articles(session, missing, self.since)
+        for word_id, rows in found.items():
+            self.articles.add(word_key(word_id), rows)
 
-    def select(self, tag_ids: list[int], delivered: set[int], max_items: int) -> Selection:
-        return self.articles.select(tag_ids, delivered, max_items)
+    def select(
+        self,
+        tag_ids: list[int],
+        delivered: set[int],
+        max_items: int,
+        words: tuple[list[int], list[int]] = ([], []),
+    ) -> Selection:
+        """Articles of the tags and followed words, none of the muted words
+        (``words`` is (followed, muted) word ids)."""
+        follows, mutes = words
+        sources = tag_ids + [word_key(w) for w in follows] if follows else tag_ids
+        muted = [word_key(w) for w in mutes]
+        return self.articles.select(sources, delivered, max_items, muted)
 
 
 def article_link(bot_username: str, article: repo.ArticleLine) -> str:
@@ -226,7 +251,12 @@ async def compose_due_batch(
             return Batch(0, 0, 0, [])
         ids = [s.id for s in subscribers]
         tags = await repo.subscription_tags(session, ids)
-        await index.load(session, {t for tag_ids in tags.values() for t in tag_ids})
+        words = await words_repo.subscription_words(session, ids)
+        await index.load(
+            session,
+            {t for tag_ids in tags.values() for t in tag_ids},
+            {w for follows, mutes in words.values() for w in (*follows, *mutes)},
+        )
         delivered = await repo.delivered_since(session, ids, index.since)
         plans: list[tuple[Subscriber, Selection]] = []
         unschedulable = 0
@@ -234,7 +264,10 @@ async def compose_due_batch(
             try:
                 reschedule(subscriber, now)
                 selection = index.select(
-                    tags[subscriber.id], delivered[subscriber.id], settings.digest_max_items
+                    tags[subscriber.id],
+                    delivered[subscriber.id],
+                    settings.digest_max_items,
+                    words[subscriber.id],
                 )
             except Exception:
                 logger.exception(

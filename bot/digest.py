@@ -92,10 +92,11 @@ def select_articles(
 
 
 class TagArticles:
-    """Recent articles per tag, for selecting many digests quickly.
+    """Recent articles per source, for selecting many digests quickly. A source is an int
+    key: a tag id, or (bot.compose.word_key) a followed or muted word's.
 
-    Each tag keeps its articles newest first, for merging, and as a bitmask over dense
-    article positions, so that "how many distinct articles do these tags have" is an OR
+    Each source keeps its articles newest first, for merging, and as a bitmask over dense
+    article positions, so that "how many distinct articles do these sources have" is an OR
     and a popcount instead of building a set union of thousands of ids per subscriber.
     """
 
@@ -116,12 +117,21 @@ class TagArticles:
         self._masks[tag_id] = mask
 
     def select(
-        self, tag_ids: Sequence[int], delivered: AbstractSet[int], max_items: int
+        self,
+        tag_ids: Sequence[int],
+        delivered: AbstractSet[int],
+        max_items: int,
+        muted: Sequence[int] = (),
     ) -> Selection:
-        """The same selection `select_articles` makes from a database query."""
+        """The same selection `select_articles` makes from a database query: articles of
+        any of ``tag_ids`` and none of ``muted`` (a mute beats every match)."""
         union = 0
         for tag_id in tag_ids:
             union |= self._masks[tag_id]
+        blocked = 0
+        for key in muted:
+            blocked |= self._masks[key]
+        union &= ~blocked
         already = sum(
             1
             for a in delivered
@@ -134,6 +144,8 @@ class TagArticles:
             if article_id in taken or article_id in delivered:
                 continue
             taken.add(article_id)
+            if blocked and blocked >> self._positions[article_id] & 1:
+                continue
             top.append((article_id, published))
             if len(top) >= max_items:
                 break

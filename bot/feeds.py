@@ -28,6 +28,7 @@ from bot.feedfetch import Fetcher, FetchError, FetchLimits, check_url
 from bot.feedparse import FeedArticle, FeedError, ParsedFeed, entry_article, parse_feed
 from bot.feedpolicy import FeedView, feed_status, retry_delay
 from bot.opml import OpmlFeed, build_opml, parse_opml
+from bot.search import store_articles
 from bot.tags import MAX_TAG_LENGTH, Tag, make_tag, split_tag_list
 from storage import repo
 from storage.models import Feed
@@ -232,9 +233,7 @@ class FeedService:
 
         async def store() -> PollResult:
             async with self.sessions.begin() as session:
-                outcomes = await repo.upsert_articles(
-                    session, articles, now=now, feed_id=feed.feed_id
-                )
+                outcomes = await store_articles(session, articles, now=now, feed_id=feed.feed_id)
                 row = await session.get(Feed, feed.feed_id)
                 moved = None
                 if row is not None:
@@ -357,7 +356,7 @@ class FeedService:
                 )  # fmt: skip
                 claimed = _Claimed.of(feed)
                 articles = _articles(parsed, claimed, now)
-                outcomes = await repo.upsert_articles(session, articles, now=now, feed_id=feed.id)
+                outcomes = await store_articles(session, articles, now=now, feed_id=feed.id)
                 feed.etag, feed.last_modified = fetched.etag, fetched.last_modified
                 feed.content_hash = hashlib.sha256(fetched.content).hexdigest()
                 feed.entries, feed.skipped = len(parsed.entries), len(parsed.skipped)

@@ -34,6 +34,7 @@ from bot.schedule import (
 )
 from bot.send import send_digest
 from bot.tags import Tag, split_tag_list
+from storage import keywords as words_repo
 from storage import repo
 from storage.models import DigestKind, Subscriber
 
@@ -322,7 +323,11 @@ async def digest(update: Update, context: BotContext) -> None:
             kind=DigestKind.MANUAL,
             bot_username=context.bot.username,
         )
-        has_tags = outbound is not None or bool(await repo.subscribed_tags(session, subscriber.id))
+        has_tags = (
+            outbound is not None
+            or bool(await repo.subscribed_tags(session, subscriber.id))
+            or bool(await words_repo.subscriber_words(session, subscriber.id))
+        )
     if outbound is None:
         await message_of(update).reply_text(
             texts.NOTHING_NEW if has_tags else texts.NO_SUBSCRIPTIONS

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tqdm import tqdm
 
 from bot.articles import ArticleFormatError, ParsedArticle, parse_article_bytes
+from bot.search import store_articles
 from storage import repo
 
 logger = logging.getLogger(__name__)
@@ -69,7 +70,7 @@ async def _store(
 ) -> None:
     try:
         async with sessions.begin() as session:
-            outcomes = await repo.upsert_articles(session, [a for _, a in batch], now=now)
+            outcomes = await store_articles(session, [a for _, a in batch], now=now)
     except SQLAlchemyError:
         if len(batch) == 1:
             name = batch[0][0]

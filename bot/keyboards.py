@@ -23,7 +23,10 @@ def _button(label: str, button: Button) -> InlineKeyboardButton:
 def _pager(
     page: int,
     pages: int,
-    make: type[buttons.TagsPage] | type[buttons.SubscriptionsPage] | type[buttons.FeedsPage],
+    make: type[buttons.TagsPage]
+    | type[buttons.SubscriptionsPage]
+    | type[buttons.FeedsPage]
+    | type[buttons.WordsPage],
 ) -> list[InlineKeyboardButton]:
     nav = []
     if page > 0:
@@ -98,3 +101,28 @@ def feeds_keyboard(page: int, pages: int) -> InlineKeyboardMarkup | None:
     if pages <= 1:
         return None
     return InlineKeyboardMarkup([_pager(page, pages, buttons.FeedsPage)])
+
+
+# ---- keywords and search
+
+
+def words_keyboard(
+    words: Sequence[tuple[int, str, bool]], *, page: int, pages: int
+) -> InlineKeyboardMarkup:
+    """A ✖ per word (id, shown form, muted) of one /subscriptions page of words."""
+    rows = [
+        [_button(texts.word_button(shown, muted), buttons.RemoveWord(word_id, page))]
+        for word_id, shown, muted in words
+    ]
+    if pages > 1:
+        rows.append(_pager(page, pages, buttons.WordsPage))
+    return InlineKeyboardMarkup(rows)
+
+
+def search_keyboard(page: int, more: bool) -> InlineKeyboardMarkup | None:
+    nav = []
+    if page > 0:
+        nav.append(_button(texts.PREVIOUS, buttons.SearchPage(page - 1)))
+    if more:
+        nav.append(_button(texts.SEARCH_MORE, buttons.SearchPage(page + 1)))
+    return InlineKeyboardMarkup([nav]) if nav else None

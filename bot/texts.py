@@ -16,6 +16,11 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("unsubscribe", "Stop following tags"),
     ("subscriptions", "Your tags, with buttons to unsubscribe"),
     ("tags", "Popular tags; tap to follow or unfollow"),
+    ("follow", 'Follow words in any article: /follow ukraine "peace talks" negotiat*'),
+    ("unfollow", "Stop following words"),
+    ("mute", "Never get articles with these words: /mute football"),
+    ("unmute", "Stop muting words"),
+    ("search", "Search the last 90 days: /search peace talks"),
     ("digest", "Your digest now: what is new since the last one"),
     ("settings", "Your delivery time, timezone and frequency"),
     ("time", "Digest time, e.g. /time 07:30"),
@@ -666,3 +671,218 @@ def feed_row(feed: FeedLike) -> str:
             f"{feed.added_24h} in 24 h",
         ]
     )
+
+
+# ---- keywords and search
+
+
+class TermProblemLike(Protocol):
+    """What is wrong with typed terms (bot.keywords.TermError is one)."""
+
+    @property
+    def problem(self) -> str: ...
+    @property
+    def item(self) -> str: ...
+    @property
+    def limit(self) -> int: ...
+
+
+FOLLOW_EXAMPLE = 'ukraine "peace talks" negotiat*'
+WORD_EXAMPLES = {
+    "follow": FOLLOW_EXAMPLE,
+    "unfollow": "ukraine",
+    "mute": "football",
+    "unmute": "football",
+    "search": "peace talks",
+}
+_TERM_PROBLEMS = {
+    "unbalanced_quotes": 'A quote is not closed: put a phrase between two " marks.',
+    "no_words": "“{item}” has no letters or digits to look for.",
+    "short_prefix": "“{item}” is too short for a prefix: put * after at least {limit} letters.",
+}
+
+
+def term_problem(command: str, error: TermProblemLike) -> str:
+    """The answer to a /follow, /unfollow, /mute, /unmute or /search that cannot be read."""
+    example = WORD_EXAMPLES[command]
+    if error.problem == "empty":
+        what = "What should I search for?" if command == "search" else "Which words?"
+        return usage(command, example, what)
+    if error.problem == "too_many":
+        noun = "search terms" if command == "search" else "words or phrases"
+        return usage(command, example, f"That is {error.item} {noun}; at most {error.limit}.")
+    if error.problem == "too_long":
+        if not error.item:
+            return usage(command, example, f"That is too long: at most {error.limit} characters.")
+        return (
+            f"⚠️ “{echo(error.item)}” is too long: a word or phrase has at most "
+            f"{error.limit} characters."
+        )
+    template = _TERM_PROBLEMS[error.problem]
+    return "⚠️ " + escape(
+        template.format(item=" ".join(error.item.split())[:MAX_ECHO], limit=error.limit)
+    )
+
+
+class WordsOutcome(Protocol):
+    """What /follow or /mute did (bot.search.WordsResult is one)."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def added(self) -> Sequence[str]: ...
+    @property
+    def already(self) -> Sequence[str]: ...
+    @property
+    def switched(self) -> Sequence[str]: ...
+    @property
+    def over_limit(self) -> Sequence[str]: ...
+    @property
+    def limit(self) -> int: ...
+
+
+class RemoveOutcome(Protocol):
+    @property
+    def kind(self) -> str: ...
+    @property
+    def removed(self) -> Sequence[str]: ...
+    @property
+    def missing(self) -> Sequence[str]: ...
+
+
+def words_lines(result: WordsOutcome) -> list[str]:
+    mute = result.kind == "mute"
+    done = "🔇 Muted" if mute else "✅ Following"
+    lines = [f"{done} <b>{escape(shown)}</b>" for shown in result.added]
+    was = "followed" if mute else "muted"
+    lines += [
+        f"{done} <b>{escape(shown)}</b> (it was {was} until now)" for shown in result.switched
+    ]
+    already = "Already muted" if mute else "Already following"
+    lines += [f"☑️ {already} <b>{escape(shown)}</b>" for shown in result.already]
+    if result.over_limit:
+        shown = ", ".join(f"“{echo(s)}”" for s in result.over_limit)
+        undo = "/unmute" if mute else "/unfollow"
+        lines.append(
+            f"⚠️ Not {'muted' if mute else 'following'} {shown}: you may have at most "
+            f"{result.limit} {'muted' if mute else 'followed'} words. {undo} some first."
+        )
+    if result.added or result.switched:
+        lines.append(
+            "Articles containing them are left out of your digests."
+            if mute
+            else "Your digests now also include articles containing them."
+        )
+    return lines
+
+
+def remove_lines(result: RemoveOutcome) -> list[str]:
+    mute = result.kind == "mute"
+    done = "🔈 Unmuted" if mute else "🗑 Stopped following"
+    lines = [f"{done} <b>{escape(shown)}</b>" for shown in result.removed]
+    not_yet = "You weren't muting" if mute else "You weren't following"
+    lines += [f"{not_yet} “{echo(shown)}”" for shown in result.missing]
+    return lines
+
+
+def words_text(rows: Sequence[tuple[str, bool]], page: int = 0, pages: int = 1) -> str:
+    """/subscriptions' list of words: (shown form, muted)."""
+    suffix = f" (page {page + 1} of {pages})" if pages > 1 else ""
+    followed = [f"• {escape(shown)}" for shown, muted in rows if not muted]
+    muted = [f"• {escape(shown)}" for shown, is_muted in rows if is_muted]
+    parts = [f"<b>Your words</b>{suffix}"]
+    if followed:
+        parts += ["Following:", *followed]
+    if muted:
+        parts += ["Muted:", *muted]
+    parts += ["", "Tap a word to stop following or muting it."]
+    return "\n".join(parts)
+
+
+NO_WORDS = "You follow and mute no words."
+
+
+def word_button(shown: str, muted: bool) -> str:
+    return f"✖ {'🔇 ' if muted else ''}{shown}"
+
+
+def word_removed_notice(shown: str, muted: bool) -> str:
+    return f"{'Unmuted' if muted else 'Stopped following'} {_short(shown)}"
+
+
+SEARCH_MARK = "🔎 "
+SEARCH_MORE = "More ▶"
+SEARCH_GONE = "That search can no longer be paged; send /search again."
+SEARCH_TITLE = 200  # so that ten results always fit one message
+SEARCH_SUMMARY = 150
+
+
+def search_header(query: str) -> str:
+    """The first line of a results message: plain text that bot.keyword_handlers reads
+    back (after the mark) to turn the page, so the query needs no storage."""
+    return SEARCH_MARK + query
+
+
+def query_of(first_line: str) -> str | None:
+    """The query a results message answered, from its first line."""
+    return first_line[len(SEARCH_MARK) :] if first_line.startswith(SEARCH_MARK) else None
+
+
+def no_results(query: str) -> str:
+    return f"{escape(search_header(query))}\nNo articles of the last 90 days match."
+
+
+def _cut(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def search_text(
+    query: str, hits: Sequence[tuple[str, str, str, datetime]], *, first: int, more: bool
+) -> str:
+    """One page of results, numbered from ``first``: (title, summary, link, date) each."""
+    last = first + len(hits) - 1
+    lines = [
+        escape(search_header(query)),
+        f"Results {first}–{last}{'' if more else ' (the last)'}",
+    ]
+    for number, (title, summary, link, when) in enumerate(hits, start=first):
+        lines.append("")
+        lines.append(f"{number}. <b>{escape(_cut(title, SEARCH_TITLE))}</b>")
+        if summary.strip():
+            lines.append(escape(_cut(summary, SEARCH_SUMMARY)))
+        lines.append(f'<a href="{escape(link)}">Read</a> · {when:%d %b %Y}')
+    return "\n".join(lines)
+
+
+INLINE_NOTHING = "No articles of the last 90 days match"
+_INLINE_HINTS = {
+    "empty": "Type words to search the news",
+    "too_long": "Too long: at most 200 characters",
+    "too_many": "Too many words: at most 10",
+    "unbalanced_quotes": "Close the quote to search a phrase",
+    "no_words": "Type letters or digits to search",
+    "short_prefix": "Put * after at least 3 letters",
+}
+
+
+def inline_hint(problem: str) -> str:
+    """The button over an empty inline answer, saying what to type instead."""
+    return _INLINE_HINTS.get(problem, _INLINE_HINTS["empty"])
+
+
+def inline_title(title: str) -> str:
+    return _cut(title, 100)
+
+
+def inline_description(summary: str, published: datetime) -> str:
+    return f"{published:%d %b %Y} · {_cut(summary, 120)}"
+
+
+def shared_article(title: str, summary: str, link: str, published: datetime) -> str:
+    """The message an inline result sends into the chat it was picked in."""
+    lines = [f"<b>{escape(_cut(title, 300))}</b>"]
+    if summary.strip():
+        lines.append(escape(_cut(summary, 400)))
+    lines.append(f'<a href="{escape(link)}">Read</a> · {published:%d %b %Y}')
+    return "\n".join(lines)

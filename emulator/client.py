@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -101,6 +102,11 @@ class EmulatorClient:
             f"/_emu/users/{user_id}/press", {"message_id": message_id, "data": data}
         )
 
+    async def inline_query(self, user_id: int, query: str, offset: str = "") -> Any:
+        return await self._post(
+            f"/_emu/users/{user_id}/inline", {"query": query, "offset": offset}
+        )
+
     async def events(
         self,
         chat_id: int,
@@ -192,6 +198,22 @@ class Chat:
     ) -> list[BotMessage]:
         await self.client.send_document(self.user_id, file_name, content, caption)
         return await self.read(expect)
+
+    async def inline(self, query: str, offset: str = "", timeout: float = 10.0) -> dict[str, Any]:
+        """Type ``@bot query`` and wait for the bot's answer: its results, next_offset and
+        button, as the bot sent them."""
+        sent = await self.client.inline_query(self.user_id, query, offset)
+        events = await self.client.events(self.user_id, count=0, wait=0, kinds="inline_answer")
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not any(e["query_id"] == sent["id"] for e in events):
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                raise TimeoutError(f"no answer to the inline query {query!r} in {timeout}s")
+            after = events[-1]["seq"] if events else 0
+            events += await self.client.events(
+                self.user_id, after=after, count=1, wait=left, kinds="inline_answer"
+            )
+        return next(e for e in events if e["query_id"] == sent["id"])
 
     async def press(
         self, message: BotMessage, button_text: str, expect: int = 1

@@ -27,7 +27,15 @@ from emulator.utf16 import utf16_len
 logger = logging.getLogger(__name__)
 
 MESSAGE_LIMIT = 4096
-_JSON_FIELDS = {"reply_markup", "link_preview_options", "commands", "allowed_updates", "scope"}
+_JSON_FIELDS = {
+    "reply_markup",
+    "link_preview_options",
+    "commands",
+    "allowed_updates",
+    "scope",
+    "results",
+    "button",
+}
 _SEND_METHODS = {"sendMessage", "editMessageText", "sendDocument"}
 
 
@@ -102,7 +110,7 @@ class EmulatorState:
             "username": bot_username,
             "can_join_groups": False,
             "can_read_all_group_messages": False,
-            "supports_inline_queries": False,
+            "supports_inline_queries": True,
         }
         self.updates: list[dict[str, Any]] = []
         self.update_ids = itertools.count(1)
@@ -112,6 +120,7 @@ class EmulatorState:
         self.chats: dict[int, ChatLog] = defaultdict(ChatLog)
         self.sequence = itertools.count(1)
         self.files: dict[str, tuple[str, bytes]] = {}
+        self.inline_queries: dict[str, int] = {}  # query id -> the user who typed it
         self.file_ids = itertools.count(1)
         self.faults: list[Fault] = []
         self.blocked: set[int] = set()
@@ -208,6 +217,21 @@ class EmulatorState:
         self._log(user_id, "user_press", {"message_id": message_id, "data": data})
         await self.push_update({"callback_query": query})
         return query
+
+    async def user_inline_query(
+        self, user_id: int, query: str, offset: str, first_name: str
+    ) -> dict[str, Any]:
+        """The user types ``@bot query`` in any chat (``offset``: the page asked for)."""
+        inline = {
+            "id": str(next(self.sequence)),
+            "from": self._user(user_id, first_name),
+            "query": query,
+            "offset": offset,
+        }
+        self.inline_queries[str(inline["id"])] = user_id
+        self._log(user_id, "user_inline_query", {"query": query, "offset": offset})
+        await self.push_update({"inline_query": inline})
+        return inline
 
     # -------------------------------------------------------------- bot's side
 
@@ -446,6 +470,7 @@ class Emulator:
             "sendDocument": self._send_document,
             "editMessageText": self._edit_message_text,
             "answerCallbackQuery": self._answer_callback_query,
+            "answerInlineQuery": self._answer_inline_query,
             "getFile": self._get_file,
         }
 
@@ -471,6 +496,7 @@ class Emulator:
         app.router.add_post("/_emu/users/{user_id}/messages", self._inject_text)
         app.router.add_post("/_emu/users/{user_id}/documents", self._inject_document)
         app.router.add_post("/_emu/users/{user_id}/press", self._inject_press)
+        app.router.add_post("/_emu/users/{user_id}/inline", self._inject_inline)
         app.router.add_get("/_emu/chats/{chat_id}/events", self._events)
         app.router.add_post("/_emu/faults", self._add_fault)
         app.router.add_post("/_emu/limits", self._set_limits)
@@ -567,6 +593,24 @@ class Emulator:
             state._log(chat_id, "answer", answer)
         return True
 
+    async def _answer_inline_query(self, params: dict[str, Any]) -> Any:
+        """Logged as an "inline_answer" event in the chat of the user who asked."""
+        query_id = str(params.get("inline_query_id", ""))
+        chat_id = self.state.inline_queries.pop(query_id, None)
+        if chat_id is None:
+            raise ApiError(400, "Bad Request: query is too old or query ID is invalid")
+        results = params.get("results", [])
+        if not isinstance(results, list) or len(results) > 50:
+            raise ApiError(400, "Bad Request: results must be a list of at most 50")
+        answer = {
+            "query_id": query_id,
+            "results": results,
+            "next_offset": str(params.get("next_offset", "")),
+            "button": params.get("button"),
+        }
+        self.state._log(chat_id, "inline_answer", answer)
+        return True
+
     async def _get_file(self, params: dict[str, Any]) -> Any:
         file_id = str(params.get("file_id", ""))
         if file_id not in self.state.files:
@@ -639,6 +683,16 @@ class Emulator:
         except ApiError as error:
             return _error(error)
         return web.json_response(query)
+
+    async def _inject_inline(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        inline = await self.state.user_inline_query(
+            int(request.match_info["user_id"]),
+            str(body.get("query", "")),
+            str(body.get("offset", "")),
+            body.get("first_name", "Ann"),
+        )
+        return web.json_response(inline)
 
     async def _events(self, request: web.Request) -> web.Response:
         chat_id = int(request.match_info["chat_id"])

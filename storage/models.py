@@ -247,3 +247,48 @@ class DeliveredArticle(Base):
     article_id: Mapped[int] = _cascading_key("articles.id")
     digest_id: Mapped[int] = mapped_column(ForeignKey("digests.id", ondelete="CASCADE"))
     delivered_at: Mapped[datetime]
+
+
+# ---------------------------------------------------------------- keywords and search
+# Full-text search has no model: SQLite's articles_fts table and PostgreSQL's
+# articles.search_vector column are made by migration 0004 and read only by
+# storage.keywords.search_articles.
+
+
+class WordKind(StrEnum):
+    FOLLOW = "follow"
+    MUTE = "mute"
+
+
+class Word(Base):
+    """A followed or muted term (bot.keywords.Term.key: ``word``, ``a phrase``, ``pre*``),
+    shared by every subscriber who typed it; deleted when the last one lets go."""
+
+    __tablename__ = "words"
+    # Ids never reused: storage.keywords.words_version relies on it.
+    __table_args__ = {"sqlite_autoincrement": True}  # noqa: RUF012
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime]
+
+
+class SubscriberWord(Base):
+    __tablename__ = "subscriber_words"
+    __table_args__ = (Index("ix_subscriber_words_word_id", "word_id"),)
+
+    subscriber_id: Mapped[int] = _cascading_key("subscribers.id")
+    word_id: Mapped[int] = _cascading_key("words.id")
+    kind: Mapped[WordKind] = mapped_column(_EnumText(WordKind))
+    created_at: Mapped[datetime]
+
+
+class ArticleWord(Base):
+    """An article contains a word: filled when the article is stored (and for recent
+    articles when the word is first followed), like article_tags."""
+
+    __tablename__ = "article_words"
+    __table_args__ = (Index("ix_article_words_article_id", "article_id"),)
+
+    word_id: Mapped[int] = _cascading_key("words.id")
+    article_id: Mapped[int] = _cascading_key("articles.id")

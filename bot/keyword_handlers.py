@@ -1,0 +1,266 @@
+"""/follow, /unfollow, /mute, /unmute, /search, and their buttons. Each handler: read the
+input, call one use case in bot.search, reply. Registration is in `bot.app`."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import (
+    InlineKeyboardMarkup,
+    InlineQueryResultArticle,
+    InlineQueryResultsButton,
+    InputTextMessageContent,
+    MaybeInaccessibleMessage,
+    Message,
+    Update,
+)
+
+from bot import buttons, search, texts
+from bot.compose import article_link
+from bot.context import BotContext, message_of
+from bot.handlers import _subscriber, _subscriptions_view, pressed, reply_lines, show
+from bot.keyboards import search_keyboard, words_keyboard
+from bot.keywords import Term, TermError, parse_query, parse_terms
+from bot.schedule import tzinfo_for
+from storage import repo
+from storage.models import Subscriber, WordKind
+
+logger = logging.getLogger(__name__)
+
+WORDS_PAGE_SIZE = 10
+
+
+def _typed(update: Update) -> str:
+    """What follows the command, spaces kept (context.args would lose them in phrases)."""
+    text = message_of(update).text or ""
+    parts = text.split(maxsplit=1)
+    return parts[1] if len(parts) > 1 else ""
+
+
+async def _terms(update: Update, command: str) -> list[Term] | None:
+    """The typed terms, or None once the user was told what is wrong."""
+    try:
+        return parse_query(_typed(update)) if command == "search" else parse_terms(_typed(update))
+    except TermError as error:
+        await message_of(update).reply_text(texts.term_problem(command, error))
+        return None
+
+
+# ---------------------------------------------------------------- follow and mute
+
+
+async def follow(update: Update, context: BotContext) -> None:
+    await _add(update, context, "follow", WordKind.FOLLOW)
+
+
+async def mute(update: Update, context: BotContext) -> None:
+    await _add(update, context, "mute", WordKind.MUTE)
+
+
+async def unfollow(update: Update, context: BotContext) -> None:
+    await _remove(update, context, "unfollow", WordKind.FOLLOW)
+
+
+async def unmute(update: Update, context: BotContext) -> None:
+    await _remove(update, context, "unmute", WordKind.MUTE)
+
+
+async def _add(update: Update, context: BotContext, command: str, kind: WordKind) -> None:
+    terms = await _terms(update, command)
+    if terms is None:
+        return
+    async with context.sessions.begin() as session:
+        subscriber = await _subscriber(session, update, context)
+        result = await search.add_words(
+            session,
+            subscriber,
+            terms,
+            kind,
+            now=context.now(),
+            max_age=timedelta(days=context.settings.digest_max_age_days),
+        )
+    await reply_lines(update, texts.words_lines(result))
+
+
+async def _remove(update: Update, context: BotContext, command: str, kind: WordKind) -> None:
+    terms = await _terms(update, command)
+    if terms is None:
+        return
+    async with context.sessions.begin() as session:
+        subscriber = await _subscriber(session, update, context)
+        result = await search.remove_words(session, subscriber, terms, kind)
+    await reply_lines(update, texts.remove_lines(result))
+
+
+async def words_view(
+    session: AsyncSession, subscriber: Subscriber, page: int
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """One page of the subscriber's words with their ✖ buttons."""
+    mine = await search.my_words(session, subscriber)
+    if not mine:
+        return texts.NO_WORDS, None
+    pages = -(-len(mine) // WORDS_PAGE_SIZE)
+    page = min(max(page, 0), pages - 1)
+    shown = mine[page * WORDS_PAGE_SIZE : (page + 1) * WORDS_PAGE_SIZE]
+    text = texts.words_text([(s, muted) for _, s, muted in shown], page, pages)
+    return text, words_keyboard(shown, page=page, pages=pages)
+
+
+async def on_remove_word(update: Update, context: BotContext) -> None:
+    query, button = pressed(update)
+    assert isinstance(button, buttons.RemoveWord)
+    async with context.sessions.begin() as session:
+        subscriber = await _subscriber(session, update, context)
+        gone = await search.remove_word(session, subscriber, button.word_id)
+        text, markup = await words_view(session, subscriber, button.page)
+    await query.answer(
+        texts.word_removed_notice(gone[0], gone[1] == WordKind.MUTE) if gone else None
+    )
+    await show(query, text, markup)
+
+
+async def on_words_page(update: Update, context: BotContext) -> None:
+    query, button = pressed(update)
+    assert isinstance(button, buttons.WordsPage)
+    async with context.sessions.begin() as session:
+        subscriber = await _subscriber(session, update, context)
+        text, markup = await words_view(session, subscriber, button.page)
+    await query.answer()
+    await show(query, text, markup)
+
+
+# ---------------------------------------------------------------- search
+
+
+async def _results(
+    context: BotContext, subscriber: Subscriber, found: search.SearchPage, shown: str
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    zone = tzinfo_for(subscriber.timezone)
+    username = context.bot.username
+    hits = [
+        (
+            hit.title,
+            hit.summary,
+            article_link(username, repo.ArticleLine(hit.id, hit.title, hit.summary, hit.url)),
+            hit.published_at.astimezone(zone),
+        )
+        for hit in found.hits
+    ]
+    first = found.page * search.SEARCH_PAGE_SIZE + 1
+    text = texts.search_text(shown, hits, first=first, more=found.more)
+    return text, search_keyboard(found.page, found.more)
+
+
+async def search_command(update: Update, context: BotContext) -> None:
+    terms = await _terms(update, "search")
+    if terms is None:
+        return
+    shown = " ".join(t.display for t in terms)
+    async with context.sessions.begin() as session:
+        subscriber = await _subscriber(session, update, context)
+        found = await search.search(session, terms, now=context.now())
+    if not found.hits:
+        await message_of(update).reply_text(texts.no_results(shown))
+        return
+    text, markup = await _results(context, subscriber, found, shown)
+    await message_of(update).reply_text(text, reply_markup=markup)
+
+
+def _query_of(message: MaybeInaccessibleMessage | None) -> list[Term] | None:
+    """The terms a results message answered, read back from its first line."""
+    if not isinstance(message, Message) or not message.text:
+        return None
+    typed = texts.query_of(message.text.split("\n", 1)[0])
+    try:
+        return parse_query(typed) if typed is not None else None
+    except TermError:
+        return None
+
+
+async def on_search_page(update: Update, context: BotContext) -> None:
+    query, button = pressed(update)
+    assert isinstance(button, buttons.SearchPage)
+    terms = _query_of(query.message)
+    if terms is None:
+        await query.answer(texts.SEARCH_GONE)
+        return
+    shown = " ".join(t.display for t in terms)
+    async with context.sessions.begin() as session:
+        subscriber = await _subscriber(session, update, context)
+        found = await search.search(session, terms, now=context.now(), page=button.page)
+    await query.answer()
+    if not found.hits:
+        await show(query, texts.no_results(shown), None)
+        return
+    text, markup = await _results(context, subscriber, found, shown)
+    await show(query, text, markup)
+
+
+# ---------------------------------------------------------------- /subscriptions
+
+
+async def subscriptions(update: Update, context: BotContext) -> None:
+    """The subscriber's tags, then (when there are any) their words, each with ✖ buttons."""
+    async with context.sessions.begin() as session:
+        subscriber = await _subscriber(session, update, context)
+        tags_text, tags_markup = await _subscriptions_view(session, subscriber, 0)
+        has_words = bool(await search.my_words(session, subscriber))
+        words_text, words_markup = await words_view(session, subscriber, 0)
+    await message_of(update).reply_text(tags_text, reply_markup=tags_markup)
+    if has_words:
+        await message_of(update).reply_text(words_text, reply_markup=words_markup)
+
+
+# ---------------------------------------------------------------- inline mode
+
+
+def _inline_page(offset: str) -> int:
+    """The page an inline query's offset asks for; anything but our own numbers is 0."""
+    return int(offset) if offset.isdecimal() and len(offset) <= 6 else 0
+
+
+async def inline_search(update: Update, context: BotContext) -> None:
+    """``@bot query`` in any chat: matching articles to share, ten at a time as the user
+    scrolls. Nobody is made a subscriber by it, and bad input gets a hint, not an error."""
+    inline = update.inline_query
+    assert inline is not None
+    try:
+        terms = parse_query(inline.query)
+    except TermError as error:
+        hint = InlineQueryResultsButton(
+            text=texts.inline_hint(error.problem), start_parameter="search"
+        )
+        await inline.answer([], button=hint, cache_time=0)
+        return
+    page = _inline_page(inline.offset)
+    async with context.sessions() as session:
+        found = await search.search(session, terms, now=context.now(), page=page)
+    username = context.bot.username
+    results = [
+        InlineQueryResultArticle(
+            id=str(hit.id),
+            title=texts.inline_title(hit.title),
+            description=texts.inline_description(hit.summary, hit.published_at),
+            input_message_content=InputTextMessageContent(
+                texts.shared_article(
+                    hit.title,
+                    hit.summary,
+                    article_link(
+                        username, repo.ArticleLine(hit.id, hit.title, hit.summary, hit.url)
+                    ),
+                    hit.published_at,
+                )
+            ),
+        )
+        for hit in found.hits
+    ]
+    await inline.answer(
+        results,
+        cache_time=60,
+        next_offset=str(page + 1) if found.more else None,
+        button=None
+        if results or page
+        else InlineQueryResultsButton(text=texts.INLINE_NOTHING, start_parameter="search"),
+    )

@@ -1,0 +1,219 @@
+"""/search end to end, on both backends: paging with buttons, the 90-day window, Cyrillic,
+and a clear answer for every kind of bad query."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.articles import ParsedArticle, parse_article
+from bot.context import BotApplication
+from bot.keywords import parse_query
+from bot.search import full_text, store_articles
+from emulator.client import Chat
+from storage import keywords as words_repo
+from tests.auxil.clock import FakeClock
+
+NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+
+
+def story(title: str, body: str, published: datetime, tags: str = "space") -> ParsedArticle:
+    return parse_article(
+        f"Science {published.isoformat()}\nScience Desk\n{title}\n\n{tags}\n\n{body}\n"
+    )
+
+
+async def store(app: BotApplication, *articles: ParsedArticle) -> None:
+    async with app.bot_data.sessions.begin() as session:
+        await store_articles(session, articles, now=app.bot_data.clock())
+
+
+@pytest.fixture
+async def moons(app: BotApplication, clock: FakeClock) -> BotApplication:
+    """23 articles about the Moon, one a day, newest last; one too old; one about Mars."""
+    clock.set(NOW)
+    await store(
+        app,
+        *(
+            story(
+                f"Moon mission {n:02d}",
+                f"Lander number {n} reached the Moon.",
+                NOW - timedelta(days=30 - n),
+            )
+            for n in range(1, 24)
+        ),
+        story("Moon landing of old", "The Moon, long ago.", NOW - timedelta(days=91)),
+        story("Mars rover", "Dust storms on Mars.", NOW - timedelta(days=1)),
+    )
+    return app
+
+
+async def test_search_pages_through_results(user: Chat, moons: BotApplication) -> None:
+    [first] = await user.ask("/search moon")
+    lines = first.text.splitlines()
+    assert lines[0] == "🔎 moon"
+    assert lines[1] == "Results 1–10"
+    assert first.button_texts == ["More ▶"]
+    # Equal relevance: the newest first.
+    assert first.bold()[:2] == ["Moon mission 23", "Moon mission 22"]
+    assert len(first.links()) == 10
+    [second] = await user.press(first, "More ▶")
+    assert second.edited
+    assert second.text.splitlines()[1] == "Results 11–20"
+    assert second.button_texts == ["◀ Previous", "More ▶"]
+    [third] = await user.press(second, "More ▶")
+    assert third.text.splitlines()[1] == "Results 21–23 (the last)"
+    assert third.bold() == ["Moon mission 03", "Moon mission 02", "Moon mission 01"]
+    assert third.button_texts == ["◀ Previous"]
+    assert "Moon landing of old" not in third.text  # over 90 days old
+    [back] = await user.press(third, "◀ Previous")
+    assert back.text.splitlines()[1] == "Results 11–20"
+
+
+async def test_search_ranks_title_matches_first(user: Chat, moons: BotApplication) -> None:
+    await store(
+        moons,
+        story("Quiet week", "Nothing about storms, except one storm.", NOW - timedelta(days=2)),
+    )
+    [reply] = await user.ask("/search storm*")
+    assert sorted(reply.bold()) == ["Mars rover", "Quiet week"]
+    [phrase] = await user.ask('/search "dust storms"')
+    assert phrase.bold() == ["Mars rover"]
+
+
+async def test_search_cyrillic(user: Chat, moons: BotApplication) -> None:
+    await store(
+        moons,
+        story("Місія на Місяць", "Апарат сів на Місяці. Переговори тривають.", NOW),
+    )
+    [reply] = await user.ask("/search МІСЯЦІ")
+    assert reply.bold() == ["Місія на Місяць"]
+    [prefix] = await user.ask("/search перегов*")
+    assert prefix.bold() == ["Місія на Місяць"]
+
+
+async def test_no_match_says_so(user: Chat, moons: BotApplication) -> None:
+    [reply] = await user.ask("/search saturn")
+    assert reply.text == "🔎 saturn\nNo articles of the last 90 days match."
+    assert reply.button_texts == []
+
+
+@pytest.mark.parametrize(
+    ("typed", "answer"),
+    [
+        ("/search", "What should I search for?\nUsage: /search peace talks"),
+        ("/search    ", "What should I search for?\nUsage: /search peace talks"),
+        ("/search !!! --- ???", "⚠️ “!!! --- ???” has no letters or digits to look for."),
+        ('/search "moon', '⚠️ A quote is not closed: put a phrase between two " marks.'),
+        (
+            "/search " + "moon " * 200,
+            "That is too long: at most 200 characters.\nUsage: /search peace talks",
+        ),
+        ("/search m*", "⚠️ “m*” is too short for a prefix: put * after at least 3 letters."),
+        (
+            "/search " + " ".join(f"w{n}" for n in range(11)),
+            "That is 11 search terms; at most 10.\nUsage: /search peace talks",
+        ),
+    ],
+)
+async def test_bad_queries_get_clear_answers(
+    user: Chat, moons: BotApplication, typed: str, answer: str
+) -> None:
+    [reply] = await user.ask(typed)
+    assert reply.text == answer
+
+
+@pytest.mark.parametrize(
+    ("typed", "found"),
+    [
+        ("/search moon AND mission", 0),  # AND is a word here: no article has it
+        ("/search NEAR(moon mission)", 0),
+        ("/search -mars", 1),  # not "everything but Mars"
+        ("/search title:mars", 0),
+        ("/search mars OR moon", 0),
+        ('/search "" mars', 1),
+        ("/search mars*", 1),
+        ("/search *mars", 1),
+        ("/search ^mars", 1),
+        ("/search mars'); DROP TABLE articles; --", 0),
+        ("/search mars:*", 1),
+        ("/search mars | moon", 0),
+        ("/search mars & !moon", 0),
+    ],
+)
+async def test_fts_syntax_is_searched_as_words(
+    user: Chat, moons: BotApplication, typed: str, found: int
+) -> None:
+    [reply] = await user.ask(typed)
+    results = [line for line in reply.text.splitlines() if line[:1].isdigit()]
+    assert len(results) == found, reply.text
+    [still] = await user.ask("/search mars")
+    assert still.bold() == ["Mars rover"]
+
+
+# ---------------------------------------------------------------- inline mode
+
+
+async def test_inline_mode_offers_articles_to_share_page_by_page(
+    user: Chat, moons: BotApplication
+) -> None:
+    first = await user.inline("moon")
+    assert [r["title"] for r in first["results"]][:2] == ["Moon mission 23", "Moon mission 22"]
+    assert len(first["results"]) == 10
+    assert first["next_offset"] == "1"
+    shared = first["results"][0]["input_message_content"]
+    assert shared["message_text"].startswith("<b>Moon mission 23</b>\nLander number 23")
+    assert first["results"][0]["description"].startswith("21 Nov 2026 · Lander number 23")
+    third = await user.inline("moon", offset="2")
+    assert [r["title"] for r in third["results"]] == [
+        "Moon mission 03",
+        "Moon mission 02",
+        "Moon mission 01",
+    ]
+    assert third["next_offset"] == ""
+
+
+@pytest.mark.parametrize(
+    ("typed", "hint"),
+    [
+        ("", "Type words to search the news"),
+        ("!!!", "Type letters or digits to search"),
+        ('"moon', "Close the quote to search a phrase"),
+        ("moon " * 60, "Too long: at most 200 characters"),
+        ("saturn", "No articles of the last 90 days match"),
+    ],
+)
+async def test_inline_bad_input_gets_a_hint(
+    user: Chat, moons: BotApplication, typed: str, hint: str
+) -> None:
+    answer = await user.inline(typed)
+    assert answer["results"] == []
+    assert answer["button"]["text"] == hint
+
+
+async def test_inline_forged_offset_is_the_first_page(user: Chat, moons: BotApplication) -> None:
+    answer = await user.inline("mars", offset="-1; DROP")
+    assert [r["title"] for r in answer["results"]] == ["Mars rover"]
+
+
+async def test_ranking_looks_at_the_newest_candidates_only(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """A title match outranks body matches, unless it is older than the newest
+    ``candidates`` matches (see storage.keywords.CANDIDATES)."""
+    async with sessions.begin() as session:
+        await store_articles(session, [story("Comet news", "A comet.", NOW)], now=NOW)
+        for n in range(3):
+            body = f"Story {n} mentions a comet in passing among many other words."
+            await store_articles(session, [story(f"Other {n}", body, NOW)], now=NOW)
+    match = full_text(parse_query("comet"))
+    since = NOW - timedelta(days=90)
+    async with sessions() as session:
+        every = await words_repo.search_articles(session, match, since=since, limit=10)
+        newest = await words_repo.search_articles(
+            session, match, since=since, limit=10, candidates=3
+        )
+    assert every[0].title == "Comet news"
+    assert sorted(h.title for h in newest) == ["Other 0", "Other 1", "Other 2"]
