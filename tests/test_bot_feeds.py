@@ -222,3 +222,20 @@ async def test_a_file_that_is_not_opml_gets_one_clear_error(
         bomb.text
         == "❌ Not imported: that file is not OPML (it defines XML entities, which are refused)."
     )
+
+
+async def test_a_followed_word_finds_feed_entries_and_search_finds_them(
+    app: BotApplication, admin: Chat, user: Chat, feed_server: FeedServer, clock: FakeClock
+) -> None:
+    url = feed_server.serve("/wire.xml", wire(("t1", "Talks resume")))
+    await admin.ask(f"/feed_add {url}")
+    await user.ask("/follow ceasefire")
+    feed_server.serve(
+        "/wire.xml", wire(("t2", "Ceasefire holds in the south"), ("t1", "Talks resume"))
+    )
+    clock.advance(minutes=15)
+    await tick(app)
+    [digest] = await user.ask("/digest")
+    assert digest.bold()[1:] == ["Ceasefire holds in the south"]
+    [found] = await user.ask("/search talks")
+    assert "Talks resume" in found.text
