@@ -215,10 +215,12 @@ async def _serve(settings: Settings, *, polling: bool, delivery: bool) -> None:
 
     app = build_application(settings, handlers=polling, delivery=delivery, migrate=polling)
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
     async with running(app, polling=polling):
+        # From here on SIGINT and SIGTERM stop the bot cleanly; during start-up they end
+        # the process as usual (there is nothing to stop yet).
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
         logger.info(
             "newsbot %s started as @%s; database %s; %d admin(s); delivery %s",
             "run" if polling else "worker",

@@ -4,7 +4,7 @@ the Bot API emulator on loopback, and the real Application polling it."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Coroutine, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,6 +17,7 @@ from bot.config import Settings
 from bot.context import BotApplication
 from emulator import Chat, Emulator, EmulatorClient
 from storage.db import create_engine, create_sessionmaker, upgrade
+from tests.auxil.cli import newsbot_sync_here
 from tests.auxil.clock import FakeClock
 from tests.auxil.data import ADMIN_ID, SEEDS, USER_ID
 from tests.auxil.feedserver import FeedServer
@@ -84,6 +85,19 @@ async def feed_server() -> AsyncIterator[FeedServer]:
     await server.start()
     yield server
     await server.stop()
+
+
+Here = Callable[..., tuple[int, str, str]]
+
+
+@pytest.fixture
+def here(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Here:
+    """`newsbot ARGS` run in this process (tests/auxil/cli.py, `newsbot_sync_here`)."""
+
+    def run(*args: str, env: dict[str, str], cwd: Path) -> tuple[int, str, str]:
+        return newsbot_sync_here(*args, env=env, cwd=cwd, monkeypatch=monkeypatch, capsys=capsys)
+
+    return run
 
 
 @pytest.fixture

@@ -3,66 +3,68 @@
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
 
-from bot.cli import main
-from tests.auxil.cli import base_environment, finish_newsbot
+from tests.auxil.cli import base_environment, finish_newsbot, newsbot_here
 from tests.auxil.feedserver import FIXTURES, FeedServer
+
+Shell = Callable[..., Awaitable[tuple[int, str, str]]]
 
 
 @pytest.fixture
-def shell(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}")
-    monkeypatch.setenv("FEED_ALLOW_PRIVATE", "true")
-    monkeypatch.setenv("FEED_TIMEOUT_SECONDS", "2")
-    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
-    return tmp_path
+def shell(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> Shell:
+    env = {
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}",
+        "FEED_ALLOW_PRIVATE": "true",
+        "FEED_TIMEOUT_SECONDS": "2",
+    }
+
+    async def run(*args: str) -> tuple[int, str, str]:
+        return await newsbot_here(
+            *args, env=env, cwd=tmp_path, monkeypatch=monkeypatch, capsys=capsys
+        )
+
+    return run
 
 
-async def newsbot(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = await asyncio.to_thread(main, list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-async def test_add_list_poll_remove(
-    shell: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
-) -> None:
+async def test_add_list_poll_remove(shell: Shell, feed_server: FeedServer) -> None:
     url = feed_server.fixture("/rss.xml", "rss20.xml")
-    assert await newsbot(capsys, "feeds", "add", url, "--tags", "harbour, Local") == (
+    assert await shell("feeds", "add", url, "--tags", "harbour, Local") == (
         0,
         f"feed 1 added: Harbour & Hill Gazette ({url}): 2 entries, 2 new\n",
         "",
     )
-    code, out, err = await newsbot(capsys, "feeds", "add", url)
+    code, out, err = await shell("feeds", "add", url)
     assert (code, err) == (1, f"{url}: not added: that feed is already there, as #1\n")
-    code, out, _ = await newsbot(capsys, "feeds", "list")
+    code, out, _ = await shell("feeds", "list")
     [row] = out.splitlines()
     assert row.split("\t")[:4] == ["1", "Harbour & Hill Gazette", url, "harbour, Local"]
     assert row.split("\t")[5:] == ["ok", "2 in 24 h"]
-    assert await newsbot(capsys, "poll") == (0, "no feed is due\n", "")
-    assert await newsbot(capsys, "poll", "--all") == (0, f"feed 1 {url}: not modified\n", "")
-    assert await newsbot(capsys, "feeds", "remove", "1") == (
+    assert await shell("poll") == (0, "no feed is due\n", "")
+    assert await shell("poll", "--all") == (0, f"feed 1 {url}: not modified\n", "")
+    assert await shell("feeds", "remove", "1") == (
         0, "feed 1 removed; its articles stay\n", "",
     )  # fmt: skip
-    assert await newsbot(capsys, "feeds", "remove", "1") == (1, "", "there is no feed 1\n")
-    assert await newsbot(capsys, "feeds", "list") == (0, "", "no feeds\n")
+    assert await shell("feeds", "remove", "1") == (1, "", "there is no feed 1\n")
+    assert await shell("feeds", "list") == (0, "", "no feeds\n")
 
 
 async def test_poll_prints_a_line_per_feed_and_fails_when_one_does(
-    shell: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
+    shell: Shell, feed_server: FeedServer
 ) -> None:
     good = feed_server.fixture("/good.xml", "atom.xml")
     bad = feed_server.fixture("/bad.xml", "rss20.xml")
-    await newsbot(capsys, "feeds", "add", good)
-    await newsbot(capsys, "feeds", "add", bad)
+    await shell("feeds", "add", good)
+    await shell("feeds", "add", bad)
     feed_server.fixture("/bad.xml", "invalid.xml")
     feed_server.fixture("/good.json", "jsonfeed.json")
     feed_server.redirect("/good.xml", "/good.json", 308)
-    code, out, err = await newsbot(capsys, "poll", "--all")
+    code, out, err = await shell("poll", "--all")
     assert (code, err) == (1, "")
     assert sorted(out.splitlines()) == [
         f"feed 1 {feed_server.url('/good.json')}: 3 entries, 3 added, 0 updated; "
@@ -73,40 +75,38 @@ async def test_poll_prints_a_line_per_feed_and_fails_when_one_does(
 
 
 async def test_opml_import_and_export(
-    shell: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
+    shell: Shell, feed_server: FeedServer, tmp_path: Path
 ) -> None:
     one = feed_server.fixture("/one.xml", "rss20.xml")
-    document = shell / "subs.opml"
+    document = tmp_path / "subs.opml"
     document.write_text(
         f'<opml version="2.0"><body><outline xmlUrl="{one}" text="One" category="a,b"/>'
         f'<outline xmlUrl="{feed_server.url("/gone.xml")}"/></body></opml>',
         encoding="utf-8",
     )
-    code, out, err = await newsbot(capsys, "feeds", "import", str(document))
+    code, out, err = await shell("feeds", "import", str(document))
     assert (code, out) == (1, "1 added, 0 already there, 1 failed\n")
     assert err == f"{feed_server.url('/gone.xml')}: HTTP 404 Not Found\n"
-    assert await newsbot(capsys, "feeds", "export", str(shell / "out.opml")) == (0, "", "")
-    exported = (shell / "out.opml").read_text(encoding="utf-8")
+    assert await shell("feeds", "export", str(tmp_path / "out.opml")) == (0, "", "")
+    exported = (tmp_path / "out.opml").read_text(encoding="utf-8")
     assert f'text="One" title="One" xmlUrl="{one}" category="a,b"' in exported
-    code, out, _ = await newsbot(capsys, "feeds", "export")
+    code, out, _ = await shell("feeds", "export")
     assert out == exported
-    code, out, err = await newsbot(capsys, "feeds", "import", str(FIXTURES / "page.html"))
+    code, out, err = await shell("feeds", "import", str(FIXTURES / "page.html"))
     assert (code, err) == (1, f"{FIXTURES / 'page.html'}: not OPML: invalid XML at line 3\n")
-    code, _, err = await newsbot(capsys, "feeds", "import", str(shell / "missing.opml"))
+    code, _, err = await shell("feeds", "import", str(tmp_path / "missing.opml"))
     assert (code, err) == (
         2,
-        f"{shell / 'missing.opml'}: cannot read: No such file or directory\n",
+        f"{tmp_path / 'missing.opml'}: cannot read: No such file or directory\n",
     )
 
 
-async def test_bad_arguments_are_named(shell: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = await newsbot(capsys, "feeds", "add", "ftp://x.example/feed")
+async def test_bad_arguments_are_named(shell: Shell) -> None:
+    code, _, err = await shell("feeds", "add", "ftp://x.example/feed")
     assert (code, err) == (
         1, "ftp://x.example/feed: not added: only http and https URLs are polled, not ftp:\n",
     )  # fmt: skip
-    code, _, err = await newsbot(
-        capsys, "feeds", "add", "http://127.0.0.1:1/x", "--tags", "a" * 60
-    )
+    code, _, err = await shell("feeds", "add", "http://127.0.0.1:1/x", "--tags", "a" * 60)
     assert code == 1
     assert "is longer than 50 characters" in err
 

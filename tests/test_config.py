@@ -11,6 +11,7 @@ import pytest
 from bot.cli import NO_TOKEN
 from bot.config import ConfigError, load_settings
 from tests.auxil.cli import base_environment, newsbot
+from tests.conftest import Here
 
 
 def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -72,8 +73,8 @@ def test_wrong_values_name_the_variable(
     assert str(caught.value).startswith(message)
 
 
-def test_cli_reports_every_wrong_setting_at_once(tmp_path: Path) -> None:
-    done = newsbot(
+def test_cli_reports_every_wrong_setting_at_once(tmp_path: Path, here: Here) -> None:
+    code, out, err = here(
         "import",
         str(tmp_path),
         cwd=tmp_path,
@@ -81,9 +82,8 @@ def test_cli_reports_every_wrong_setting_at_once(tmp_path: Path) -> None:
             DIGEST_MAX_ITEMS="-1", ADMIN_IDS="alice", TELEGRAM_API_URL="api.telegram.org"
         ),
     )
-    assert done.returncode == 2
-    assert done.stdout == ""
-    assert done.stderr.splitlines() == [
+    assert (code, out) == (2, "")
+    assert err.splitlines() == [
         "TELEGRAM_API_URL: expected an http(s) URL, e.g. https://api.telegram.org; "
         "got 'api.telegram.org'",
         "ADMIN_IDS: expected comma-separated numeric Telegram user ids, e.g. 12345,67890; "
@@ -100,16 +100,17 @@ def test_token_is_a_secret_in_reprs(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.telegram_bot_token.get_secret_value() == "123:SECRET"
 
 
-def test_run_without_a_token_explains_in_one_line(tmp_path: Path) -> None:
-    done = newsbot("run", cwd=tmp_path)
-    assert done.returncode == 2
-    assert done.stderr == NO_TOKEN + "\n"
+def test_run_without_a_token_explains_in_one_line(tmp_path: Path, here: Here) -> None:
+    code, _, err = here("run", cwd=tmp_path, env={})
+    assert code == 2
+    assert err == NO_TOKEN + "\n"
     assert "TELEGRAM_BOT_TOKEN" in NO_TOKEN
     assert "@BotFather" in NO_TOKEN
     assert not (tmp_path / "newsbot.db").exists()  # nothing was touched
 
 
 def test_version(tmp_path: Path) -> None:
+    """The one check of the installed console entry point itself: a real process."""
     done = newsbot("--version", cwd=tmp_path)
     assert (done.returncode, done.stdout) == (0, f"newsbot {version('newsbot')}\n")
 
@@ -126,8 +127,10 @@ def test_version(tmp_path: Path) -> None:
         (["deliver"], "-h, --help"),
     ],
 )
-def test_every_argument_has_a_help_line(tmp_path: Path, command: list[str], argument: str) -> None:
-    done = newsbot(*command, "--help", cwd=tmp_path)
-    assert done.returncode == 0
-    [line] = [line for line in done.stdout.splitlines() if line.strip().startswith(argument + " ")]
+def test_every_argument_has_a_help_line(
+    tmp_path: Path, command: list[str], argument: str, here: Here
+) -> None:
+    code, out, _ = here(*command, "--help", cwd=tmp_path, env={})
+    assert code == 0
+    [line] = [line for line in out.splitlines() if line.strip().startswith(argument + " ")]
     assert len(line.strip()) > len(argument) + 5  # the name, then words about it

@@ -12,6 +12,7 @@ from bot.importer import PROGRESS_THRESHOLD, import_files
 from storage.models import Article, ArticleTag, Tag
 from tests.auxil.cli import base_environment, newsbot
 from tests.auxil.data import SEEDS
+from tests.conftest import Here
 
 SEED_COUNT = len(list(SEEDS.glob("*.txt")))
 
@@ -103,17 +104,17 @@ async def test_bad_files_are_reported_and_good_ones_imported(
     assert await count(sessions, Article) == 1
 
 
-def test_cli_reports_and_exits_non_zero_on_failure(tmp_path: Path) -> None:
+def test_cli_reports_and_exits_non_zero_on_failure(tmp_path: Path, here: Here) -> None:
     shutil.copy(SEEDS / "000_6477664cfccc58b9.txt", tmp_path / "good.txt")
     (tmp_path / "bad.txt").write_text("Politics 2026-01-01T00:00:00+00:00\n\n", "utf-8")
-    env = base_environment(DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}")
-    run = newsbot("import", str(tmp_path), cwd=tmp_path, env=env)
-    assert run.returncode == 1
-    assert run.stdout.strip() == "1 added, 0 updated, 0 unchanged, 1 failed"
-    assert f"{tmp_path / 'bad.txt'}: line 2: expected the source name" in run.stderr
-    again = newsbot("import", str(tmp_path / "good.txt"), cwd=tmp_path, env=env)
-    assert again.returncode == 0
-    assert again.stdout.strip() == "0 added, 0 updated, 1 unchanged, 0 failed"
+    env = {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"}
+    code, out, err = here("import", str(tmp_path), cwd=tmp_path, env=env)
+    assert code == 1
+    assert out.strip() == "1 added, 0 updated, 0 unchanged, 1 failed"
+    assert f"{tmp_path / 'bad.txt'}: line 2: expected the source name" in err
+    code, out, _ = here("import", str(tmp_path / "good.txt"), cwd=tmp_path, env=env)
+    assert code == 0
+    assert out.strip() == "0 added, 0 updated, 1 unchanged, 0 failed"
 
 
 async def test_first_spelling_of_a_tag_wins_within_one_import(
@@ -130,18 +131,20 @@ async def test_first_spelling_of_a_tag_wins_within_one_import(
         assert (await session.scalars(select(Tag.name))).all() == ["Economy"]
 
 
-def test_a_directory_without_articles_says_so(tmp_path: Path) -> None:
+def test_a_directory_without_articles_says_so(tmp_path: Path, here: Here) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
     (empty / "notes.md").write_text("not an article", "utf-8")
-    env = base_environment(DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'n.db'}")
-    done = newsbot("import", str(empty), cwd=tmp_path, env=env)
-    assert done.returncode == 0
-    assert done.stderr == f"{empty}: no .txt files in this directory\n"
-    assert done.stdout == "0 added, 0 updated, 0 unchanged, 0 failed\n"
+    env = {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'n.db'}"}
+    assert here("import", str(empty), cwd=tmp_path, env=env) == (
+        0,
+        "0 added, 0 updated, 0 unchanged, 0 failed\n",
+        f"{empty}: no .txt files in this directory\n",
+    )
 
 
 def test_no_progress_bar_when_output_is_not_a_terminal(tmp_path: Path) -> None:
+    """A real process, whose stderr is a pipe: no tqdm bar in it."""
     many = tmp_path / "many"
     many.mkdir()
     for n in range(PROGRESS_THRESHOLD + 1):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -17,7 +17,7 @@ from bot.app import TOKEN_MALFORMED, TOKEN_REJECTED, TOKEN_REVOKED
 from emulator.client import Chat, EmulatorClient
 from emulator.server import Emulator
 from storage.db import alembic_config, create_engine, upgrade
-from tests.auxil.cli import base_environment, finish_newsbot, start_newsbot
+from tests.auxil.cli import base_environment, newsbot_here, start_newsbot
 
 TOKEN = "123456:TEST-TOKEN"
 
@@ -32,15 +32,28 @@ def environment(api: str, db_url: str, token: str = TOKEN, **extra: str) -> dict
     )
 
 
+Here = Callable[..., Awaitable[tuple[int, str, str]]]
+
+
+@pytest.fixture
+def run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Here:
+    """`newsbot` in this process: for the checks that end at start-up with one line."""
+
+    async def newsbot(*args: str, env: dict[str, str], cwd: Path) -> tuple[int, str, str]:
+        return await newsbot_here(*args, env=env, cwd=cwd, monkeypatch=monkeypatch, capsys=capsys)
+
+    return newsbot
+
+
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
 
 
 async def test_a_wrong_token_is_one_line_without_the_token(
-    emulator: Emulator, tmp_path: Path
+    emulator: Emulator, tmp_path: Path, run: Here
 ) -> None:
     wrong = "987654:WRONG-TOKEN-SHOULD-NEVER-PRINT"
-    code, out, err = await finish_newsbot(
+    code, out, err = await run(
         "run", env=environment(emulator.url, sqlite_url(tmp_path), wrong), cwd=tmp_path
     )
     assert (code, out, err) == (2, "", TOKEN_REJECTED + "\n")
@@ -48,10 +61,10 @@ async def test_a_wrong_token_is_one_line_without_the_token(
 
 @pytest.mark.parametrize("command", ["worker", "deliver"])
 async def test_a_wrong_token_stops_worker_and_deliver(
-    emulator: Emulator, tmp_path: Path, command: str
+    emulator: Emulator, tmp_path: Path, command: str, run: Here
 ) -> None:
     wrong = "987654:WRONG-TOKEN-SHOULD-NEVER-PRINT"
-    code, out, err = await finish_newsbot(
+    code, out, err = await run(
         command, env=environment(emulator.url, sqlite_url(tmp_path), wrong), cwd=tmp_path
     )
     assert (code, out, err) == (2, "", TOKEN_REJECTED + "\n")
@@ -79,10 +92,10 @@ async def test_a_token_revoked_while_running_ends_the_process(
 
 
 async def test_a_token_revoked_while_a_worker_runs_ends_it(
-    emulator: Emulator, emu: EmulatorClient, tmp_path: Path
+    emulator: Emulator, emu: EmulatorClient, tmp_path: Path, run: Here
 ) -> None:
     env = environment(emulator.url, sqlite_url(tmp_path), emulator.token)
-    assert (await finish_newsbot("db", "upgrade", env=env, cwd=tmp_path))[0] == 0
+    assert (await run("db", "upgrade", env=env, cwd=tmp_path))[0] == 0
     process = await start_newsbot(
         "worker", env={**env, "DELIVERY_INTERVAL_SECONDS": "0.2"}, cwd=tmp_path
     )
@@ -98,11 +111,9 @@ async def test_a_token_revoked_while_a_worker_runs_ends_it(
     assert emulator.token not in out.decode() + err.decode()
 
 
-async def test_an_unreachable_api_is_retried_then_named(tmp_path: Path) -> None:
+async def test_an_unreachable_api_is_retried_then_named(tmp_path: Path, run: Here) -> None:
     api = "http://127.0.0.1:9"  # discard: nothing listens on loopback
-    code, out, err = await finish_newsbot(
-        "run", env=environment(api, sqlite_url(tmp_path)), cwd=tmp_path
-    )
+    code, out, err = await run("run", env=environment(api, sqlite_url(tmp_path)), cwd=tmp_path)
     lines = err.splitlines()
     assert code == 2
     assert lines[-1] == f"TELEGRAM_API_URL: cannot reach the Bot API at {api}"
@@ -143,25 +154,27 @@ async def not_found() -> AsyncIterator[str]:
     await runner.cleanup()
 
 
-async def test_a_malformed_token_is_one_line(not_found: str, tmp_path: Path) -> None:
-    code, out, err = await finish_newsbot(
+async def test_a_malformed_token_is_one_line(not_found: str, tmp_path: Path, run: Here) -> None:
+    code, out, err = await run(
         "run", env=environment(not_found, sqlite_url(tmp_path)), cwd=tmp_path
     )
     assert (code, out, err) == (2, "", TOKEN_MALFORMED + "\n")
 
 
 async def test_a_redirect_loop_is_named_without_the_token(
-    redirect_loop: str, tmp_path: Path
+    redirect_loop: str, tmp_path: Path, run: Here
 ) -> None:
-    code, out, err = await finish_newsbot(
+    code, out, err = await run(
         "run", env=environment(redirect_loop, sqlite_url(tmp_path)), cwd=tmp_path
     )
     assert (code, out, err) == (2, "", f"TELEGRAM_API_URL: {redirect_loop} redirects in a loop\n")
 
 
-async def test_a_closed_database_port_is_one_line(emulator: Emulator, tmp_path: Path) -> None:
+async def test_a_closed_database_port_is_one_line(
+    emulator: Emulator, tmp_path: Path, run: Here
+) -> None:
     url = "postgresql+asyncpg://newsbot:pw-never-printed@127.0.0.1:1/newsbot"
-    code, out, err = await finish_newsbot(
+    code, out, err = await run(
         "run", env=environment(emulator.url, url, emulator.token), cwd=tmp_path
     )
     assert (code, out, err) == (
@@ -171,9 +184,11 @@ async def test_a_closed_database_port_is_one_line(emulator: Emulator, tmp_path: 
     )
 
 
-async def test_a_missing_sqlite_directory_is_one_line(emulator: Emulator, tmp_path: Path) -> None:
+async def test_a_missing_sqlite_directory_is_one_line(
+    emulator: Emulator, tmp_path: Path, run: Here
+) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path}/nowhere/bot.db"
-    code, out, err = await finish_newsbot(
+    code, out, err = await run(
         "run", env=environment(emulator.url, url, emulator.token), cwd=tmp_path
     )
     assert (code, out, err) == (
@@ -184,11 +199,11 @@ async def test_a_missing_sqlite_directory_is_one_line(emulator: Emulator, tmp_pa
 
 
 async def test_a_missing_postgres_database_is_one_line(
-    emulator: Emulator, postgres_url: str, tmp_path: Path
+    emulator: Emulator, postgres_url: str, tmp_path: Path, run: Here
 ) -> None:
     name = f"newsbot_surely_missing_{secrets.token_hex(6)}"
     url = make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
-    code, out, err = await finish_newsbot(
+    code, out, err = await run(
         "run", env=environment(emulator.url, url, emulator.token), cwd=tmp_path
     )
     assert (code, out) == (2, "")
@@ -199,12 +214,12 @@ async def test_a_missing_postgres_database_is_one_line(
 
 @pytest.mark.parametrize("command", ["worker", "deliver"])
 async def test_worker_and_deliver_refuse_an_older_schema(
-    emulator: Emulator, db_url: str, tmp_path: Path, command: str
+    emulator: Emulator, db_url: str, tmp_path: Path, command: str, run: Here
 ) -> None:
     engine = create_engine(db_url)
     await upgrade(engine, "0001")
     await engine.dispose()
-    code, out, err = await finish_newsbot(
+    code, out, err = await run(
         command, env=environment(emulator.url, db_url, emulator.token), cwd=tmp_path
     )
     assert (code, out) == (2, "")
