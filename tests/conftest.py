@@ -4,6 +4,7 @@ the Bot API emulator on loopback, and the real Application polling it."""
 from __future__ import annotations
 
 import asyncio
+import shutil
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -26,6 +27,7 @@ from tests.auxil.postgres import (
     SKIP_REASON,
     create_database,
     drop_database,
+    empty_at_head,
     reset_schema,
 )
 from tests.auxil.running import running_bot
@@ -65,10 +67,38 @@ async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file at the newest schema, migrated once per test process."""
+    path = tmp_path_factory.mktemp("template") / "schema.db"
+
+    async def migrate() -> None:
+        engine = create_engine(f"sqlite+aiosqlite:///{path}")
+        try:
+            await upgrade(engine)
+        finally:
+            await engine.dispose()
+
+    _run_aside(migrate())
+    return path
+
+
+@pytest.fixture(params=BACKENDS)
+async def schema_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database at the newest schema, with no rows: for every test but those of
+    migrations and start-up, which take `db_url` (empty)."""
+    if request.param == "sqlite":
+        target = tmp_path / "test.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), target)
+        return f"sqlite+aiosqlite:///{target}"
+    url: str = request.getfixturevalue("postgres_url")
+    await empty_at_head(url)
+    return url
+
+
 @pytest.fixture
-async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(db_url)
-    await upgrade(engine)
+async def engine(schema_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(schema_url)
     yield engine
     await engine.dispose()
 
@@ -121,10 +151,10 @@ async def emu(emulator: Emulator) -> AsyncIterator[EmulatorClient]:
 
 
 @pytest.fixture
-def settings(emulator: Emulator, db_url: str) -> Settings:
+def settings(emulator: Emulator, schema_url: str) -> Settings:
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
-        database_url=db_url,
+        database_url=schema_url,
         telegram_bot_token=SecretStr(emulator.token),
         telegram_api_url=emulator.url,
         admin_ids=frozenset({ADMIN_ID}),
