@@ -7,6 +7,7 @@ touch the database it names, only the one they create beside it.
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 
 from sqlalchemy import text
 
@@ -40,37 +41,43 @@ async def reset_schema(url: str) -> None:
         await engine.dispose()
 
 
-async def empty_at_head(url: str) -> None:
-    """The run's own database at the newest schema with no rows: emptied with TRUNCATE
-    when it is already there (tens of milliseconds), migrated afresh otherwise (a test
-    before may have left it at an older schema, or none)."""
+@lru_cache(maxsize=1)
+def _head() -> str:
     from alembic.script import ScriptDirectory
 
-    from storage.db import alembic_config, upgrade
+    from storage.db import alembic_config
 
     head = ScriptDirectory.from_config(alembic_config("")).get_current_head()
+    assert head is not None
+    return head
+
+
+async def empty_at_head(url: str) -> None:
+    """The run's own database at the newest schema with no rows: emptied with DELETE
+    (faster than TRUNCATE for a test's few rows) and its sequences restarted when it is
+    already there; migrated afresh otherwise (a test before may have left it at an older
+    schema, or none)."""
+    from storage.db import upgrade
+    from storage.models import Base
+
     engine = create_engine(url)
     try:
         async with engine.begin() as connection:
-            found = await connection.execute(
-                text(
-                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-                    "AND tablename <> 'alembic_version'"
-                )
+            migrated = await connection.scalar(text("SELECT to_regclass('alembic_version')"))
+            version = (
+                await connection.scalar(text("SELECT version_num FROM alembic_version"))
+                if migrated is not None
+                else None
             )
-            tables = [row[0] for row in found]
-            version = None
-            if tables:
-                version = await connection.scalar(
+            if version == _head():
+                for table in reversed(Base.metadata.sorted_tables):
+                    await connection.execute(table.delete())
+                await connection.execute(
                     text(
-                        "SELECT version_num FROM alembic_version"
-                        " WHERE EXISTS (SELECT 1 FROM pg_tables"
-                        " WHERE schemaname = 'public' AND tablename = 'alembic_version')"
+                        "SELECT setval(format('%I.%I', schemaname, sequencename), 1, false)"
+                        " FROM pg_sequences WHERE schemaname = 'public'"
                     )
                 )
-            if version == head:
-                names = ", ".join(f'"{name}"' for name in tables)
-                await connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
                 return
         await reset_schema(url)
         await upgrade(engine)
