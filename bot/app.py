@@ -313,22 +313,25 @@ def build_application(
     app.bot_data.migrate = migrate
     if handlers:
         add_handlers(app)
-    if delivery:
-        assert app.job_queue is not None, "python-telegram-bot[job-queue] is required"
-        app.job_queue.run_repeating(
-            delivery_tick,
-            interval=settings.delivery_interval_seconds,
-            first=1.0,
-            name="delivery",
-            job_kwargs={"max_instances": 1, "coalesce": True},
-        )
-    if delivery if feeds is None else feeds:
-        assert app.job_queue is not None, "python-telegram-bot[job-queue] is required"
-        app.job_queue.run_repeating(
+    ticks = [
+        (delivery, delivery_tick, settings.delivery_interval_seconds, 1.0, "delivery"),
+        (
+            delivery if feeds is None else feeds,
             feed_tick,
-            interval=settings.feed_tick_seconds,
-            first=2.0,
-            name="feeds",
-            job_kwargs={"max_instances": 1, "coalesce": True},
-        )
+            settings.feed_tick_seconds,
+            2.0,
+            "feeds",
+        ),
+    ]
+    for wanted, tick, interval, first, name in ticks:
+        if wanted:
+            assert app.job_queue is not None, "python-telegram-bot[job-queue] is required"
+            # One run at a time; a run missed while the last one was busy is dropped.
+            app.job_queue.run_repeating(
+                tick,
+                interval=interval,
+                first=first,
+                name=name,
+                job_kwargs={"max_instances": 1, "coalesce": True},
+            )
     return app
