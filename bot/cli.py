@@ -14,13 +14,12 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from telegram import Bot
-from telegram.error import InvalidToken, TelegramError
-
 from bot.config import ConfigError, Settings, load_settings
 from bot.logs import redact, setup_logging
 
 if TYPE_CHECKING:
+    from telegram import Bot
+
     from bot.feeds import FeedService
 
 logger = logging.getLogger(__name__)
@@ -248,6 +247,8 @@ async def _token_check(bot: Bot, every: float) -> None:
     """Return once the Bot API rejects the token (asked every delivery interval). The
     worker does not poll, and delivery postpones digests on any error, so without this
     a revoked token would leave it running and sending nothing."""
+    from telegram.error import InvalidToken, TelegramError
+
     while True:
         await asyncio.sleep(every)
         try:
