@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
@@ -367,7 +367,14 @@ class FeedService:
                     parsed.skipped,
                 )  # fmt: skip
 
-        return await retrying(store, "adding a feed")
+        try:
+            return await retrying(store, "adding a feed")
+        except IntegrityError:
+            # Added meanwhile by someone else (the URL is unique): say so, like above.
+            async with self.sessions() as session:
+                other = await repo.feed_by_url(session, final)
+            where = f", as #{other.id}" if other is not None else ""
+            raise FeedProblem(f"that feed is already there{where}") from None
 
     async def import_opml(self, content: bytes) -> OpmlReport:
         """Add every feed an OPML document lists. Raises `OpmlError` for a document that
