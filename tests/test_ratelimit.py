@@ -57,10 +57,14 @@ def times(telegram: Telegram, chat_id: Any = None) -> list[float]:
 async def test_messages_are_spaced_evenly_under_the_overall_rate() -> None:
     limiter = PacingRateLimiter(overall_per_second=20, per_chat_interval=0)
     telegram = Telegram()
+    started = telegram.loop.time()
     await asyncio.gather(*(send(limiter, telegram, chat) for chat in range(10)))
-    gaps = [b - a for a, b in itertools.pairwise(sorted(times(telegram)))]
-    assert len(gaps) == 9
-    assert min(gaps) >= 0.05 - EARLY, gaps
+    sent = sorted(times(telegram))
+    assert len(sent) == 10
+    # The n-th message goes no sooner than n slots after the start. (Gaps between two
+    # messages are no bound: one woken late by a loaded machine narrows the next gap.)
+    early = [(n, t - started) for n, t in enumerate(sent) if t - started < n * 0.05 - EARLY]
+    assert not early, sent
 
 
 async def test_one_chat_gets_at_most_one_message_per_interval_others_are_not_held_up() -> None:
