@@ -9,7 +9,6 @@ only makes them pass more slowly, never fail.
 from __future__ import annotations
 
 import asyncio
-import itertools
 from datetime import timedelta
 from typing import Any
 
@@ -76,9 +75,13 @@ async def test_one_chat_gets_at_most_one_message_per_interval_others_are_not_hel
         *(send(limiter, telegram, chat) for chat in range(2, 12)),
     )
     one = times(telegram, 1)
-    assert min(b - a for a, b in itertools.pairwise(one)) >= 0.2 - EARLY, one
-    others = [t - started for t, chat in telegram.calls if chat != 1]
-    assert max(others) < 0.2  # ten other chats went while chat 1 waited its turn
+    # The n-th message to chat 1 goes no sooner than n intervals after the first (a
+    # message woken late on a loaded machine may narrow the next gap, never the pace).
+    assert all(t >= one[0] + n * 0.2 - EARLY for n, t in enumerate(one)), one
+    others = [t for t, chat in telegram.calls if chat != 1]
+    # Ten other chats went while chat 1 waited its turn.
+    assert max(others) < one[-1], (one, others)
+    assert min(others) - started < 0.2
 
 
 async def test_calls_that_are_not_messages_are_not_paced() -> None:
