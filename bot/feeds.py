@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
@@ -354,7 +354,16 @@ class FeedService:
                     parsed.skipped,
                 )  # fmt: skip
 
-        return await retrying(store, "adding a feed")
+        try:
+            return await retrying(store, "adding a feed")
+        except IntegrityError:
+            # Another admin (or an OPML import) added this address between our check and
+            # our insert: the unique URL refused the second row.
+            async with self.sessions() as session:
+                other = await repo.feed_by_url(session, final)
+            if other is None:
+                raise
+            raise FeedProblem(f"that feed is already there, as #{other.id}") from None
 
     async def import_opml(self, content: bytes) -> OpmlReport:
         """Add every feed an OPML document lists. Raises `OpmlError` for a document that
