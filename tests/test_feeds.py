@@ -312,15 +312,3 @@ async def test_the_entries_of_a_feed_are_stored_whole_or_not_at_all(
     assert future.published_at == START  # clamped to now
     assert undated is not None
     assert (undated.url, undated.published_at) == (None, START)  # first seen
-
-
-async def test_two_admins_adding_one_feed_at_once_get_one_feed_and_a_clear_answer(
-    service: FeedService, feed_server: FeedServer
-) -> None:
-    url = feed_server.serve("/wire.xml", rss(("a", "Alpha")))
-    outcomes = await asyncio.gather(service.add(url), service.add(url), return_exceptions=True)
-    added = [o for o in outcomes if not isinstance(o, BaseException)]
-    refused = [str(o) for o in outcomes if isinstance(o, BaseException)]
-    assert len(added) == 1
-    assert refused == ["that feed is already there, as #1"]
-    assert len(await articles(service)) == 1
