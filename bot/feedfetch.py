@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from types import TracebackType
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
@@ -115,7 +115,12 @@ def check_url(url: str, *, allow_private: bool = False) -> str:
         raise FetchError(f"refused: {literal} is a loopback, private or reserved address")
     if not allow_private and (host == "localhost" or host.endswith(".localhost")):
         raise FetchError(f"refused: {host} is a loopback address")
-    return url
+    # Scheme and host are case-insensitive: HTTP://Example.COM/rss is the same feed as
+    # http://example.com/rss, and must not be added twice. The path is kept as given.
+    netloc = parts.netloc
+    if "@" not in netloc:
+        netloc = netloc.lower()
+    return urlunsplit((parts.scheme.lower(), netloc, parts.path, parts.query, parts.fragment))
 
 
 class GuardedResolver(AbstractResolver):

@@ -154,6 +154,8 @@ async def test_private_addresses_are_refused_even_by_redirect_or_name(
     finally:
         await resolver.close()
     assert check_url("https://example.com/feed.xml") == "https://example.com/feed.xml"
+    # Scheme and host are case-insensitive, the path is not.
+    assert check_url("HTTPS://Example.COM/Feed.xml") == "https://example.com/Feed.xml"
 
 
 async def test_a_closed_port_is_named(feed_server: FeedServer) -> None:
