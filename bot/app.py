@@ -330,7 +330,7 @@ def build_application(
             app.job_queue.run_repeating(
                 tick,
                 interval=interval,
-                first=first,
+                first=min(first, interval),
                 name=name,
                 job_kwargs={"max_instances": 1, "coalesce": True},
             )

@@ -278,7 +278,7 @@ async def test_parts_of_a_split_digest_are_paced_per_chat(
 async def test_a_subscriber_who_sets_the_next_minute_gets_the_digest_by_itself(
     emulator: object, emu: EmulatorClient, settings: Settings, clock: FakeClock
 ) -> None:
-    ticking = settings.model_copy(update={"delivery_interval_seconds": 0.3})
+    ticking = settings.model_copy(update={"delivery_interval_seconds": 0.05})
     async with running_bot(ticking, clock=clock, delivery=True) as app:
         await import_files(app.bot_data.sessions, [SEEDS], clock=clock)
         user = Chat(emu, USER_ID)
