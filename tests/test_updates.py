@@ -61,7 +61,7 @@ async def test_one_chats_updates_keep_their_order(
 async def test_another_chat_is_answered_while_one_floods(
     emu: EmulatorClient, settings: Settings, clock: FakeClock
 ) -> None:
-    paced = settings.model_copy(update={"rate_limit_per_chat_seconds": 0.1})
+    paced = settings.model_copy(update={"rate_limit_per_chat_seconds": 0.05})
     async with running_bot(paced, clock=clock):
         flooder, other = Chat(emu, 601), Chat(emu, 602)
         for _ in range(30):
