@@ -42,7 +42,7 @@ CLAIM_BATCH = 100
 # by this much; a poll ends well before (FEED_TIMEOUT_SECONDS per fetch).
 LEASE = timedelta(minutes=10)
 MAX_FEED_TAGS = 10
-FEEDS_PAGE_SIZE = 10
+FEEDS_PAGE_SIZE = 7  # the longest feeds (bot.texts caps) still fit one message
 MAX_NAME_LENGTH = 100
 DAY = timedelta(hours=24)
 

@@ -103,7 +103,7 @@ async def test_feeds_pages(app: BotApplication, admin: Chat, feed_server: FeedSe
     assert first.text.startswith("Feeds (12), page 1 of 2")
     assert first.button_texts == ["Next ▶"]
     [second] = await admin.press(first, "Next ▶")
-    assert second.text.startswith("Feeds (12), page 2 of 2\n\n11 Feed 10")
+    assert second.text.startswith("Feeds (12), page 2 of 2\n\n8 Feed 7")
     assert second.button_texts == ["◀ Previous"]
 
 

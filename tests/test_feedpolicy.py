@@ -5,8 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from telegram.constants import MessageLimit
 
-from bot.feedpolicy import BACKOFF_CAP, FeedStatus, feed_status, retry_delay
+from bot.digest import tg_len
+from bot.feedpolicy import BACKOFF_CAP, FeedStatus, FeedView, feed_status, retry_delay
+from bot.feeds import FEEDS_PAGE_SIZE
+from bot.texts import feeds_text
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 INTERVAL = timedelta(minutes=15)
@@ -55,3 +59,20 @@ def test_a_feed_failing_for_seven_days_is_broken(
         )
         is status
     )
+
+
+def test_a_page_of_the_longest_feeds_fits_one_message() -> None:
+    """Every field at its longest (escaped HTML counts as Telegram counts it)."""
+    worst = FeedView(
+        feed_id=2**31 - 1,
+        title="<&>" * 100,
+        url="https://example.com/" + "&" * 2_000,
+        tags=tuple("t" * 50 for _ in range(10)),
+        polled_at=NOW,
+        status=FeedStatus.BROKEN,
+        failures=10**6,
+        error="<b>" * 200,
+        added_24h=10**6,
+    )
+    text = feeds_text([worst] * FEEDS_PAGE_SIZE, 99_999, 100_000, 10**6)
+    assert tg_len(text) <= MessageLimit.MAX_TEXT_LENGTH
