@@ -446,7 +446,7 @@ FEED_TITLE = 60
 FEED_URL = 120
 FEED_TAGS = 100
 FEED_ERROR = 150
-MAX_REASONS = 20  # an OPML import lists at most this many failures
+MAX_REASONS = 12  # an OPML import lists at most this many failures (they fit one message)
 
 
 def feed_id_problem(command: str, typed: str) -> str:
