@@ -10,8 +10,10 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 
 from bot.summary import summary_line
 from bot.tags import MAX_TAG_LENGTH, Tag, split_tag_list
@@ -63,16 +65,36 @@ class ParsedArticle:
     @property
     def content_hash(self) -> str:
         """Changes whenever anything stored about the article changes."""
-        parts = [
-            self.category,
-            self.published_at.isoformat(),
-            self.source,
-            self.title,
-            ",".join(tag.name for tag in self.tags),
-            self.url or "",
-            self.body,
-        ]
-        return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+        return content_digest(self, self.published_at.isoformat())
+
+
+class _Stored(Protocol):
+    @property
+    def category(self) -> str: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def tags(self) -> Sequence[Tag]: ...
+    @property
+    def url(self) -> str | None: ...
+    @property
+    def body(self) -> str: ...
+
+
+def content_digest(article: _Stored, published: str) -> str:
+    """A hash of everything stored about an article (its date as ``published``)."""
+    parts = [
+        article.category,
+        published,
+        article.source,
+        article.title,
+        ",".join(tag.name for tag in article.tags),
+        article.url or "",
+        article.body,
+    ]
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
 def _fold(text: str) -> str:

@@ -24,7 +24,13 @@ from bs4 import BeautifulSoup
 from bs4 import Tag as HtmlTag
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from bot.articles import MAX_FIELD_LENGTH, MAX_TAGS, MAX_TITLE_LENGTH, MAX_URL_LENGTH
+from bot.articles import (
+    MAX_FIELD_LENGTH,
+    MAX_TAGS,
+    MAX_TITLE_LENGTH,
+    MAX_URL_LENGTH,
+    content_digest,
+)
 from bot.summary import summary_line
 from bot.tags import MAX_TAG_LENGTH, Tag, make_tag
 
@@ -98,16 +104,7 @@ class FeedArticle:
     def content_hash(self) -> str:
         """Changes whenever anything stored changes; an undated entry's first-seen time
         is left out, so polling it again finds it unchanged."""
-        parts = [
-            self.category,
-            self.published_at.isoformat() if self.dated else "",
-            self.source,
-            self.title,
-            ",".join(tag.name for tag in self.tags),
-            self.url or "",
-            self.body,
-        ]
-        return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+        return content_digest(self, self.published_at.isoformat() if self.dated else "")
 
 
 # ---------------------------------------------------------------------- text

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -18,7 +18,7 @@ from bot.config import Settings
 from bot.context import BotApplication
 from emulator import Chat, Emulator, EmulatorClient
 from storage.db import create_engine, create_sessionmaker, upgrade
-from tests.auxil.cli import newsbot_sync_here
+from tests.auxil.cli import Here, newsbot_sync_here
 from tests.auxil.clock import FakeClock
 from tests.auxil.data import ADMIN_ID, SEEDS, USER_ID
 from tests.auxil.feedserver import FeedServer
@@ -115,9 +115,6 @@ async def feed_server() -> AsyncIterator[FeedServer]:
     await server.start()
     yield server
     await server.stop()
-
-
-Here = Callable[..., tuple[int, str, str]]
 
 
 @pytest.fixture

@@ -10,8 +10,7 @@ import pytest
 
 from bot.cli import NO_TOKEN
 from bot.config import ConfigError, load_settings
-from tests.auxil.cli import base_environment, newsbot
-from tests.conftest import Here
+from tests.auxil.cli import Here, base_environment, newsbot
 
 
 def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:

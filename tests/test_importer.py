@@ -10,9 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.importer import PROGRESS_THRESHOLD, import_files
 from storage.models import Article, ArticleTag, Tag
-from tests.auxil.cli import base_environment, newsbot
+from tests.auxil.cli import Here, base_environment, newsbot
 from tests.auxil.data import SEEDS
-from tests.conftest import Here
 
 SEED_COUNT = len(list(SEEDS.glob("*.txt")))
 

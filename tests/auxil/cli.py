@@ -7,11 +7,14 @@ import logging
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+
+# `newsbot ARGS` run in this process: (exit code, stdout, stderr); see `newsbot_sync_here`.
+Here = Callable[..., tuple[int, str, str]]
 
 # Only what a shell gives every program; never the developer's own settings.
 PASSED = ("PATH", "HOME", "LANG")
