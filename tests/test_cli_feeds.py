@@ -112,14 +112,14 @@ async def test_bad_arguments_are_named(shell: Shell) -> None:
 
 
 async def test_the_console_script_polls_as_a_process(
-    feed_server: FeedServer, tmp_path: Path
+    shell: Shell, feed_server: FeedServer, tmp_path: Path
 ) -> None:
     """For cron: the real process, its exit code and its one line per feed."""
     url = feed_server.fixture("/rss.xml", "rss20.xml")
+    assert (await shell("feeds", "add", url))[0] == 0
     env = base_environment(
-        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'cron.db'}", FEED_ALLOW_PRIVATE="true"
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}", FEED_ALLOW_PRIVATE="true"
     )
-    assert (await finish_newsbot("feeds", "add", url, env=env, cwd=tmp_path))[0] == 0
     assert await finish_newsbot("poll", "--all", env=env, cwd=tmp_path) == (
         0, f"feed 1 {url}: not modified\n", "",
     )  # fmt: skip
