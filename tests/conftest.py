@@ -195,3 +195,25 @@ async def seeded(app: BotApplication) -> BotApplication:
     report = await import_files(app.bot_data.sessions, [SEEDS], clock=app.bot_data.clock)
     assert report.failed == 0
     return app
+
+
+# Modules whose tests run for seconds (real processes, many workers, faults over time).
+# They start first, so that the other workers are not left idle waiting for one of them
+# at the end of the run.
+LONG_FIRST = (
+    "test_workers_postgres.py",
+    "test_delivery_dbblip.py",
+    "test_processes.py",
+    "test_demo.py",
+    "test_startup.py",
+    "test_migrations.py",
+    "test_delivery_hostile.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        name = item.path.name
+        return LONG_FIRST.index(name) if name in LONG_FIRST else len(LONG_FIRST)
+
+    items.sort(key=rank)  # stable: the order within each group is kept
