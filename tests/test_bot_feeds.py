@@ -64,11 +64,16 @@ async def test_a_feed_added_by_an_admin_reaches_a_subscriber_with_its_links(
     assert digest.bold()[1:] == ["Ceasefire <agreed>", "Talks resume"]
     assert digest.links() == ["https://wire.example/t2", "https://wire.example/t1"]
     assert "\nCeasefire <agreed>.\nFull text" in digest.text  # the lead sentence
-    # Polled again with nothing new: nothing is sent twice.
+    # Polled again, one entry corrected: its article is updated, and not sent again.
+    feed_server.serve("/wire.xml", wire(("t2", "Ceasefire <agreed>"), ("t1", "Talks resumed")))
     clock.advance(minutes=15)
     await tick(app)
     [again] = await user.ask("/digest")
     assert again.text.startswith("Nothing new")
+    async with app.bot_data.sessions() as session:
+        corrected = await repo.get_article(session, 1)
+    assert corrected is not None
+    assert corrected.title == "Talks resumed"
 
 
 async def test_feeds_lists_each_feed_with_its_status(
