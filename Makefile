@@ -29,13 +29,24 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# One test worker more than cores: many tests wait (on a subprocess, a paced send, the
+# database), and the extra worker uses that time.
+WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
+
 pytest: $(STAMP)
 	@if [ -z "$$TEST_DATABASE_URL" ]; then \
 		echo "PostgreSQL tests are skipped. $$($(BIN)/python -c 'from tests.auxil.postgres import SKIP_REASON; print(SKIP_REASON)')"; \
 	fi
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(WORKERS)
 
-test: lint typecheck pytest
+# mypy runs beside pytest (it needs one core for a few seconds, which the tests' waiting
+# leaves free); its report follows the tests', and either failing fails the target.
+test: lint
+	@$(BIN)/mypy > .mypy-report 2>&1 & checking=$$!; \
+	$(MAKE) --no-print-directory pytest; tests=$$?; \
+	wait $$checking; types=$$?; \
+	echo "$(BIN)/mypy"; cat .mypy-report; rm -f .mypy-report; \
+	[ $$tests -eq 0 ] && [ $$types -eq 0 ]
 
 run: $(STAMP)
 	$(BIN)/newsbot run --import seeds/

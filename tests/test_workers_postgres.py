@@ -21,7 +21,7 @@ from storage.db import create_engine, create_sessionmaker, upgrade
 from storage.models import Digest
 from tests.auxil.cli import base_environment, start_newsbot
 from tests.auxil.data import ROOT, SEEDS
-from tests.auxil.population import add_subscriber
+from tests.auxil.population import add_subscribers
 from tests.auxil.postgres import reset_schema
 
 WORKERS = 3
@@ -45,15 +45,14 @@ async def test_three_workers_deliver_each_digest_exactly_once(
     settings = Settings(_env_file=None, database_url=postgres_url)  # type: ignore[call-arg]
     await import_files(sessions, [SEEDS])
     chats = range(10_000, 10_000 + SUBSCRIBERS)
-    for chat in chats:
-        await add_subscriber(
-            sessions,
-            chat,
-            "science, weather",
-            settings=settings,
-            now=now,
-            due_at=now - timedelta(minutes=1),
-        )
+    await add_subscribers(
+        sessions,
+        chats,
+        "science, weather",
+        settings=settings,
+        now=now,
+        due_at=now - timedelta(minutes=1),
+    )
     env = base_environment(
         DATABASE_URL=postgres_url,
         TELEGRAM_BOT_TOKEN=emulator.token,
