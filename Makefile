@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help install test lint typecheck pytest run demo bench bench-smoke clean
+.PHONY: help install test lint typecheck pytest run demo bench bench-smoke catalogs clean
 
 help:
 	@echo "make demo   - try the bot in a terminal chat, no Telegram token needed"
@@ -53,6 +53,10 @@ run: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/newsbot-demo
+
+# After changing a text: new message ids go into every catalog of bot/locale, untranslated.
+catalogs: $(STAMP)
+	$(BIN)/python scripts/catalogs.py
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

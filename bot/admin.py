@@ -20,6 +20,7 @@ from bot.articles import (
 )
 from bot.context import BotContext, message_of
 from bot.handlers import pressed, show
+from bot.i18n import Translator
 from bot.keyboards import delete_keyboard
 from bot.search import store_articles
 from storage import repo
@@ -40,9 +41,9 @@ def admin_only(handler: Handler) -> Handler:
         if context.sender_is_admin(update):
             await handler(update, context)
         elif update.callback_query is not None:
-            await update.callback_query.answer(texts.ADMIN_ONLY)
+            await update.callback_query.answer(context.t._(texts.ADMIN_ONLY))
         else:
-            await message_of(update).reply_text(texts.ADMIN_ONLY)
+            await message_of(update).reply_text(context.t._(texts.ADMIN_ONLY))
 
     return guarded
 
@@ -53,12 +54,13 @@ async def _store(update: Update, context: BotContext, parse: Callable[[], Parsed
     try:
         article = parse()
     except ArticleFormatError as error:
-        await message.reply_text(texts.not_stored(str(error)))
+        await message.reply_text(texts.not_stored(context.t, error))
         return
     async with context.sessions.begin() as session:
         [(row, outcome)] = await store_articles(session, [article], now=context.now())
     await message.reply_text(
         texts.added_text(
+            context.t,
             article_id=row.id,
             title=article.title,
             tags=[t.name for t in article.tags],
@@ -72,7 +74,7 @@ async def _store(update: Update, context: BotContext, parse: Callable[[], Parsed
 async def add(update: Update, context: BotContext) -> None:
     text = _ADD_PREFIX.sub("", message_of(update).text or "", count=1)
     if not text.strip():
-        await message_of(update).reply_text(texts.ADD_USAGE)
+        await message_of(update).reply_text(context.t._(texts.ADD_USAGE))
         return
     await _store(update, context, lambda: parse_article(text))
 
@@ -83,10 +85,10 @@ async def document(update: Update, context: BotContext) -> None:
     doc = message.document
     assert doc is not None
     if not (doc.file_name or "").lower().endswith(".txt"):
-        await message.reply_text(texts.TXT_ONLY)
+        await message.reply_text(context.t._(texts.TXT_ONLY))
         return
     if doc.file_size and doc.file_size > MAX_ARTICLE_BYTES:
-        await message.reply_text(texts.file_too_big(MAX_ARTICLE_BYTES))
+        await message.reply_text(texts.file_too_big(context.t, MAX_ARTICLE_BYTES))
         return
     file = await doc.get_file()
     data = bytes(await file.download_as_bytearray())
@@ -99,15 +101,16 @@ async def delete(update: Update, context: BotContext) -> None:
     typed = " ".join(context.args or [])
     article_id = service.parse_id(typed)
     if article_id is None:
-        await message_of(update).reply_text(texts.article_id_problem(typed))
+        await message_of(update).reply_text(texts.article_id_problem(context.t, typed))
         return
     async with context.sessions() as session:
         article = await service.article(session, article_id)
     if article is None:
-        await message_of(update).reply_text(texts.no_such_article(article_id))
+        await message_of(update).reply_text(texts.no_such_article(context.t, article_id))
         return
     await message_of(update).reply_text(
-        texts.confirm_delete(article.id, article.title), reply_markup=delete_keyboard(article.id)
+        texts.confirm_delete(context.t, article.id, article.title),
+        reply_markup=delete_keyboard(context.t, article.id),
     )
 
 
@@ -117,7 +120,7 @@ async def on_confirm_delete(update: Update, context: BotContext) -> None:
     assert isinstance(button, buttons.ConfirmDelete)
     async with context.sessions.begin() as session:
         article = await repo.delete_article(session, button.article_id)
-    await _answer_about(query, button.article_id, article, texts.deleted)
+    await _answer_about(context.t, query, button.article_id, article, texts.deleted)
 
 
 @admin_only
@@ -126,21 +129,22 @@ async def on_keep_article(update: Update, context: BotContext) -> None:
     assert isinstance(button, buttons.KeepArticle)
     async with context.sessions() as session:
         article = await service.article(session, button.article_id)
-    await _answer_about(query, button.article_id, article, texts.kept)
+    await _answer_about(context.t, query, button.article_id, article, texts.kept)
 
 
 async def _answer_about(
+    t: Translator,
     query: CallbackQuery,
     article_id: int,
     article: Article | None,
-    outcome: Callable[[int, str], str],
+    outcome: Callable[[Translator, int, str], str],
 ) -> None:
     """Redraw the confirmation message with what became of the article (or that it is gone)."""
     await query.answer()
     if article is None:
-        await show(query, texts.no_such_article(article_id), None)
+        await show(query, texts.no_such_article(t, article_id), None)
         return
-    await show(query, outcome(article.id, article.title), None)
+    await show(query, outcome(t, article.id, article.title), None)
 
 
 @admin_only
@@ -148,7 +152,7 @@ async def articles(update: Update, context: BotContext) -> None:
     async with context.sessions() as session:
         rows = await repo.latest_articles(session, LATEST)
     await message_of(update).reply_text(
-        texts.article_list([(a.id, a.title, a.added_at) for a in rows])
+        texts.article_list(context.t, [(a.id, a.title, a.added_at) for a in rows])
     )
 
 
@@ -156,4 +160,4 @@ async def articles(update: Update, context: BotContext) -> None:
 async def stats(update: Update, context: BotContext) -> None:
     async with context.sessions() as session:
         view = await repo.stats(session, context.now())
-    await message_of(update).reply_text(texts.stats_text(view))
+    await message_of(update).reply_text(texts.stats_text(context.t, view))

@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 
 import aiohttp
 from sqlalchemy.ext.asyncio import AsyncEngine
-from telegram import BotCommand, LinkPreviewOptions
+from telegram import BotCommand, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
@@ -21,20 +21,21 @@ from telegram.ext import (
     Defaults,
     InlineQueryHandler,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
 from bot import admin, buttons, feed_commands, handlers, keyword_handlers, texts
 from bot.config import ConfigError, Settings
-from bot.context import AppState, BotApplication, BotContext, Clock, utc_now
+from bot.context import AppState, BotApplication, BotContext, ChatData, Clock, utc_now
 from bot.delivery import Deliverer
 from bot.errors import on_error
 from bot.feedfetch import Fetcher
 from bot.feeds import FeedService
 from bot.http import AiohttpRequest
+from bot.i18n import Translator, languages, translator
 from bot.ratelimit import PacingRateLimiter
 from bot.send import RetryPolicy
-from bot.texts import COMMANDS
 from bot.updates import ChatThrottle, ChatUpdateProcessor
 from storage.db import DatabaseUnavailable, SchemaOutdated, create_sessionmaker, open_database
 
@@ -178,11 +179,17 @@ async def running(
 
 
 async def register_commands(app: BotApplication) -> None:
-    """Fill the command menu. A failure is logged, never fatal."""
-    try:
-        await app.bot.set_my_commands([BotCommand(name, about) for name, about in COMMANDS])
-    except TelegramError as error:
-        logger.warning("could not set the command menu: %s", error)
+    """Fill the command menu in every language: DEFAULT_LANGUAGE's for everyone, and each
+    language's for the users whose Telegram speaks it. A failure is logged, never fatal."""
+    default = app.bot_data.settings.default_language
+    menus: list[tuple[str | None, str]] = [(None, default)]
+    menus += [(code, code) for code in languages()]
+    for language_code, code in menus:
+        commands = [BotCommand(name, about) for name, about in texts.menu(translator(code))]
+        try:
+            await app.bot.set_my_commands(commands, language_code=language_code)
+        except TelegramError as error:
+            logger.warning("could not set the %s command menu: %s", code, error)
 
 
 async def delivery_tick(context: BotContext) -> None:
@@ -198,7 +205,8 @@ async def feed_tick(context: BotContext) -> None:
 
 
 def add_handlers(app: BotApplication) -> None:
-    """Every handler, in the order they are tried."""
+    """Every handler, in the order they are tried, after the chat's language is known."""
+    app.add_handler(TypeHandler(Update, handlers.know_language), group=-1)
     commands = {
         "start": handlers.start,
         "help": handlers.help_command,
@@ -216,6 +224,7 @@ def add_handlers(app: BotApplication) -> None:
         "time": handlers.set_time,
         "timezone": handlers.set_timezone,
         "frequency": handlers.set_frequency,
+        "language": handlers.language,
         "pause": handlers.pause,
         "resume": handlers.resume,
         "add": admin.add,
@@ -247,6 +256,7 @@ def add_handlers(app: BotApplication) -> None:
         buttons.SearchPage: keyword_handlers.on_search_page,
         buttons.RemoveWord: keyword_handlers.on_remove_word,
         buttons.WordsPage: keyword_handlers.on_words_page,
+        buttons.SetLanguage: handlers.on_set_language,
     }
     for kind, callback in presses.items():
         app.add_handler(CallbackQueryHandler(callback, pattern=buttons.of_kind(kind)))
@@ -258,6 +268,13 @@ def add_handlers(app: BotApplication) -> None:
         MessageHandler(filters.ALL & ~filters.StatusUpdate.ALL, handlers.not_understood)
     )
     app.add_error_handler(on_error)
+
+
+def _chat_translator(app: BotApplication, chat_id: int) -> Translator:
+    """The chat's language as far as this process knows it."""
+    data = app.chat_data.get(chat_id)
+    known = data.language if data is not None else None
+    return translator(known or app.bot_data.settings.default_language)
 
 
 def build_application(
@@ -291,7 +308,7 @@ def build_application(
         .token(token)
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")
-        .context_types(ContextTypes(context=BotContext, bot_data=AppState))
+        .context_types(ContextTypes(context=BotContext, bot_data=AppState, chat_data=ChatData))
         .defaults(
             Defaults(
                 parse_mode=ParseMode.HTML,
@@ -309,7 +326,9 @@ def build_application(
         .build()
     )
     app.bot_data.configure(settings, clock, retry_policy or RetryPolicy())
-    processor.notify = lambda chat_id: app.bot.send_message(chat_id, texts.SLOW_DOWN)
+    processor.notify = lambda chat_id: app.bot.send_message(
+        chat_id, _chat_translator(app, chat_id)._(texts.SLOW_DOWN)
+    )
     app.bot_data.migrate = migrate
     if handlers:
         add_handlers(app)

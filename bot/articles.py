@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
+from bot.i18n import N_, Msg, Problem
 from bot.summary import summary_line
 from bot.tags import MAX_TAG_LENGTH, Tag, split_tag_list
 
@@ -26,17 +27,21 @@ MAX_URL_LENGTH = 2048
 MAX_TAGS = 30
 MAX_ARTICLE_BYTES = 1_000_000
 
+HEADER_EXPECTED = N_("expected '<Category> <ISO timestamp>'")
 _URL = re.compile(r"https?://[^\s<>\"]+", re.IGNORECASE)
 _WHITESPACE = re.compile(r"\s+")
 
 
-class ArticleFormatError(ValueError):
-    """The text is not an article; ``line`` is 1-based, or None for the file as a whole."""
+class ArticleFormatError(Problem):
+    """The text is not an article; ``line`` is 1-based, or None for the file as a whole.
+    The template and parameters say the reason; ``str()`` is "line N: reason"."""
 
-    def __init__(self, line: int | None, message: str) -> None:
+    def __init__(self, line: int | None, template: str, /, **params: object) -> None:
+        super().__init__(template, **params)
         self.line = line
-        self.reason = message
-        super().__init__(f"line {line}: {message}" if line is not None else message)
+        self.reason = str(self.args[0])
+        if line is not None:
+            self.args = (f"line {line}: {self.reason}",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,29 +115,41 @@ def _check_characters(lines: list[str]) -> None:
         for ch in line:
             if ch != "\t" and unicodedata.category(ch) in ("Cc", "Cs"):
                 raise ArticleFormatError(
-                    number, f"unexpected control character U+{ord(ch):04X}; expected plain text"
+                    number,
+                    N_("unexpected control character U+{code}; expected plain text"),
+                    code=f"{ord(ch):04X}",
                 )
 
 
 def _parse_header(line: str, number: int) -> tuple[str, datetime]:
-    expected = "expected '<Category> <ISO timestamp>'"
+    expected = HEADER_EXPECTED
     category, _, stamp = line.rpartition(" ")
     category = category.strip()
     if not category or not stamp:
-        raise ArticleFormatError(number, f"{expected}, got '{_clip(line)}'")
+        raise ArticleFormatError(
+            number, N_("{expected}, got '{line}'"), expected=expected, line=_clip(line)
+        )
     try:
         published = datetime.fromisoformat(stamp)
     except ValueError:
         raise ArticleFormatError(
             number,
-            f"{expected}, got '{_clip(line)}': '{_clip(stamp, 40)}' is not an ISO timestamp",
+            N_("{expected}, got '{line}': '{stamp}' is not an ISO timestamp"),
+            expected=expected,
+            line=_clip(line),
+            stamp=_clip(stamp, 40),
         ) from None
     if published.tzinfo is None or published.utcoffset() is None:
         raise ArticleFormatError(
-            number, f"{expected}: the timestamp '{stamp}' needs a UTC offset, e.g. +03:00 or Z"
+            number,
+            N_("{expected}: the timestamp '{stamp}' needs a UTC offset, e.g. +03:00 or Z"),
+            expected=expected,
+            stamp=_clip(stamp, 40),
         )
     if len(category) > MAX_FIELD_LENGTH:
-        raise ArticleFormatError(number, f"category is longer than {MAX_FIELD_LENGTH} characters")
+        raise ArticleFormatError(
+            number, N_("category is longer than {limit} characters"), limit=MAX_FIELD_LENGTH
+        )
     return category, published
 
 
@@ -164,16 +181,21 @@ def _link(block: list[str]) -> str | None:
 def _checked_link(url: str, number: int) -> str:
     if len(url) > MAX_URL_LENGTH:
         raise ArticleFormatError(
-            number, f"the link is {len(url):,} characters long; at most {MAX_URL_LENGTH:,}"
+            number,
+            N_("the link is {length:,} characters long; at most {limit:,}"),
+            length=len(url),
+            limit=MAX_URL_LENGTH,
         )
     return url
 
 
-def _single_line(value: str, number: int, what: str, limit: int) -> str:
+def _single_line(value: str, number: int, what: Msg, limit: int) -> str:
     if not value:
-        raise ArticleFormatError(number, f"expected {what}, got an empty line")
+        raise ArticleFormatError(number, N_("expected {what}, got an empty line"), what=what)
     if len(value) > limit:
-        raise ArticleFormatError(number, f"{what} is longer than {limit} characters")
+        raise ArticleFormatError(
+            number, N_("{what} is longer than {limit} characters"), what=what, limit=limit
+        )
     return value
 
 
@@ -190,60 +212,75 @@ def _take_tags(blocks: list[tuple[int, list[str]]], last_line: int) -> list[Tag]
     """Remove the tags block from the front of ``blocks`` and return its tags."""
     if not blocks:
         raise ArticleFormatError(
-            last_line, "expected a line of comma-separated tags, got the end of the file"
+            last_line, N_("expected a line of comma-separated tags, got the end of the file")
         )
     tags_line, tags_block = blocks.pop(0)
     if len(tags_block) != 1:
         raise ArticleFormatError(
-            tags_line, "expected one line of comma-separated tags followed by a blank line"
+            tags_line, N_("expected one line of comma-separated tags followed by a blank line")
         )
     tags = split_tag_list(tags_block[0])
     if not tags:
-        raise ArticleFormatError(tags_line, "expected at least one tag, e.g. 'economy, Europe'")
+        raise ArticleFormatError(
+            tags_line, N_("expected at least one tag, e.g. 'economy, Europe'")
+        )
     if len(tags) > MAX_TAGS:
-        raise ArticleFormatError(tags_line, f"expected at most {MAX_TAGS} tags, got {len(tags)}")
+        raise ArticleFormatError(
+            tags_line,
+            N_("expected at most {limit} tags, got {count}"),
+            limit=MAX_TAGS,
+            count=len(tags),
+        )
     for tag in tags:
         if len(tag.name) > MAX_TAG_LENGTH:
             raise ArticleFormatError(
                 tags_line,
-                f"tag '{_clip(tag.name, 30)}' is longer than {MAX_TAG_LENGTH} characters; "
-                "expected a line of comma-separated tags",
+                N_(
+                    "tag '{tag}' is longer than {limit} characters; "
+                    "expected a line of comma-separated tags"
+                ),
+                tag=_clip(tag.name, 30),
+                limit=MAX_TAG_LENGTH,
             )
     return tags
 
 
 def _check_body_blocks(blocks: list[tuple[int, list[str]]], last_line: int) -> None:
     if not blocks:
-        raise ArticleFormatError(last_line, "expected body paragraphs after the tags line")
+        raise ArticleFormatError(last_line, N_("expected body paragraphs after the tags line"))
     for line_number, block in blocks:
         if _link(block) is not None:
             raise ArticleFormatError(
                 line_number,
-                "a link line may stand only before the tags or as the last paragraph",
+                N_("a link line may stand only before the tags or as the last paragraph"),
             )
 
 
 def parse_article(text: str) -> ParsedArticle:
     """Parse one article; raise `ArticleFormatError` on anything else."""
     if len(text.encode("utf-8", "surrogatepass")) > MAX_ARTICLE_BYTES:
-        raise ArticleFormatError(None, f"article is larger than {MAX_ARTICLE_BYTES:,} bytes")
+        raise ArticleFormatError(
+            None, N_("article is larger than {limit:,} bytes"), limit=MAX_ARTICLE_BYTES
+        )
     text = text.removeprefix("\ufeff")
     lines = [line.rstrip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
     _check_characters(lines)
     # Blank lines before the header are tolerated; line numbers stay those of the file.
     offset = next((i for i, line in enumerate(lines) if line.strip()), None)
     if offset is None:
-        raise ArticleFormatError(1, "expected '<Category> <ISO timestamp>', got an empty file")
+        raise ArticleFormatError(1, N_("{expected}, got an empty file"), expected=HEADER_EXPECTED)
 
     def line_at(index: int) -> str:
         return lines[index].strip() if index < len(lines) else ""
 
     category, published = _parse_header(line_at(offset), offset + 1)
-    source = _single_line(line_at(offset + 1), offset + 2, "the source name", MAX_FIELD_LENGTH)
-    title = _single_line(line_at(offset + 2), offset + 3, "the title", MAX_TITLE_LENGTH)
+    source = _single_line(line_at(offset + 1), offset + 2, N_("the source name"), MAX_FIELD_LENGTH)
+    title = _single_line(line_at(offset + 2), offset + 3, N_("the title"), MAX_TITLE_LENGTH)
     if extra := line_at(offset + 3):
         raise ArticleFormatError(
-            offset + 4, f"expected a blank line after the title, got '{_clip(extra)}'"
+            offset + 4,
+            N_("expected a blank line after the title, got '{line}'"),
+            line=_clip(extra),
         )
 
     blocks = _blocks(lines, offset + 3)
@@ -259,7 +296,7 @@ def parse_article(text: str) -> ParsedArticle:
     body = "\n\n".join("\n".join(block) for _, block in blocks)
     summary = summary_line(body)
     if not summary:
-        raise ArticleFormatError(blocks[0][0], "expected a body paragraph with text")
+        raise ArticleFormatError(blocks[0][0], N_("expected a body paragraph with text"))
     return ParsedArticle(
         category=category,
         published_at=published,
@@ -275,11 +312,13 @@ def parse_article(text: str) -> ParsedArticle:
 def parse_article_bytes(data: bytes) -> ParsedArticle:
     """Decode UTF-8 (with or without a BOM) and parse."""
     if len(data) > MAX_ARTICLE_BYTES:
-        raise ArticleFormatError(None, f"article is larger than {MAX_ARTICLE_BYTES:,} bytes")
+        raise ArticleFormatError(
+            None, N_("article is larger than {limit:,} bytes"), limit=MAX_ARTICLE_BYTES
+        )
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise ArticleFormatError(
-            data.count(b"\n", 0, error.start) + 1, "expected UTF-8 text, got undecodable bytes"
+            data.count(b"\n", 0, error.start) + 1, N_("expected UTF-8 text, got undecodable bytes")
         ) from None
     return parse_article(text)

@@ -12,6 +12,8 @@ import re
 from collections.abc import Callable
 from dataclasses import astuple, dataclass
 
+from bot.i18n import languages
+
 # Ids are INTEGER columns: anything outside 1..2**31-1 cannot name a row and must not
 # reach a query (PostgreSQL refuses it with an int32 overflow).
 MAX_ID = 2**31 - 1
@@ -93,6 +95,13 @@ class WordsPage:
     page: int
 
 
+@dataclass(frozen=True, slots=True)
+class SetLanguage:
+    """A language under /language: speak it from now on."""
+
+    code: str
+
+
 Button = (
     ToggleTag
     | TagsPage
@@ -106,6 +115,7 @@ Button = (
     | SearchPage
     | RemoveWord
     | WordsPage
+    | SetLanguage
 )
 
 _NUMBER = r"(0|[1-9][0-9]{0,9})"
@@ -122,6 +132,7 @@ _FORMS: dict[type[Button], re.Pattern[str]] = {
     SearchPage: re.compile(rf"sr:{_NUMBER}"),
     RemoveWord: re.compile(rf"w:{_NUMBER}:{_NUMBER}"),
     WordsPage: re.compile(rf"wp:{_NUMBER}"),
+    SetLanguage: re.compile(r"l:([a-z]{2,3})"),
 }
 
 
@@ -138,6 +149,7 @@ _PREFIXES: dict[type[Button], str] = {
     SearchPage: "sr",
     RemoveWord: "w",
     WordsPage: "wp",
+    SetLanguage: "l",
 }
 
 
@@ -176,7 +188,7 @@ def _build(kind: type[Button], groups: tuple[str | None, ...]) -> Button | None:
     if kind in (Unsubscribe, RemoveWord):
         page = _page(groups[1])
         return None if page is None else kind(ident, page)
-    return kind(ident)  # type: ignore[call-arg]
+    return kind(ident)  # type: ignore[call-arg, arg-type]
 
 
 def decode(data: object) -> Button | None:
@@ -185,6 +197,8 @@ def decode(data: object) -> Button | None:
         return None
     for kind, form in _FORMS.items():
         if match := form.fullmatch(data):
+            if kind is SetLanguage:  # a language the bot no longer speaks is stale too
+                return SetLanguage(data[2:]) if data[2:] in languages() else None
             return _build(kind, match.groups())
     return None
 

@@ -32,6 +32,7 @@ from bot.digest import (
     safe_link,
     select_articles,
 )
+from bot.i18n import translator
 from bot.schedule import reschedule
 from storage import keywords as words_repo
 from storage import repo
@@ -138,7 +139,9 @@ def _render(
     *,
     kind: DigestKind,
     bot_username: str,
+    language: str,
 ) -> list[Chunk]:
+    t = translator(language)
     items = [
         DigestItem(
             article_id=a.id,
@@ -150,15 +153,16 @@ def _render(
         for a in (articles[i] for i in selection.article_ids)
     ]
     footer = (
-        texts.more_waiting(selection.remaining, manual=kind == DigestKind.MANUAL)
+        texts.more_waiting(t, selection.remaining, manual=kind == DigestKind.MANUAL)
         if selection.remaining
         else None
     )
     return render_digest(
         items,
-        header=texts.digest_header(len(items)),
+        header=texts.digest_header(t, len(items)),
         footer=footer,
         limit=MessageLimit.MAX_TEXT_LENGTH,
+        full_text=t._(texts.FULL_TEXT),
     )
 
 
@@ -187,7 +191,14 @@ async def _record(
             continue
         selection = Selection(kept, selected.remaining)
         try:
-            rendered = _render(selection, articles, tags, kind=kind, bot_username=bot_username)
+            rendered = _render(
+                selection,
+                articles,
+                tags,
+                kind=kind,
+                bot_username=bot_username,
+                language=subscriber.language,
+            )
         except Exception:
             logger.exception(
                 "the digest of subscriber %s (articles %s) could not be composed; skipped",

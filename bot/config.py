@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.i18n import languages
 from bot.schedule import parse_digest_time, parse_timezone
 
 
@@ -26,6 +27,7 @@ class Settings(BaseSettings):
     telegram_start_retry_seconds: float = Field(default=60.0, ge=0, le=3600)
     admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     default_timezone: str = "UTC"
+    default_language: str = "en"
     default_digest_time: time = time(8, 0)
     digest_max_items: int = Field(default=10, ge=1, le=50)
     digest_max_age_days: int = Field(default=7, ge=1, le=365)
@@ -64,6 +66,14 @@ class Settings(BaseSettings):
     @classmethod
     def _check_timezone(cls, value: str) -> str:
         return parse_timezone(value)
+
+    @field_validator("default_language")
+    @classmethod
+    def _check_language(cls, value: str) -> str:
+        code = value.strip().casefold()
+        if code not in languages():
+            raise ValueError(f"expected one of {', '.join(languages())}; got {value!r}")
+        return code
 
     @field_validator("default_digest_time", mode="before")
     @classmethod

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,6 +14,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 from bot.config import Settings
 from bot.delivery import Deliverer
 from bot.feeds import FeedService
+from bot.i18n import Translator, translator
 from bot.send import RetryPolicy
 
 Clock = Callable[[], datetime]
@@ -74,7 +76,15 @@ class AppState:
         return self._deliverer
 
 
-class BotContext(CallbackContext[ExtBot[int], dict[Any, Any], dict[Any, Any], AppState]):
+@dataclass(slots=True)
+class ChatData:
+    """What the process keeps per chat: its language, read once (see
+    `bot.handlers.know_language`) and changed by /language."""
+
+    language: str | None = None
+
+
+class BotContext(CallbackContext[ExtBot[int], dict[Any, Any], ChatData, AppState]):
     @property
     def state(self) -> AppState:
         return self.bot_data
@@ -90,6 +100,12 @@ class BotContext(CallbackContext[ExtBot[int], dict[Any, Any], dict[Any, Any], Ap
     def now(self) -> datetime:
         return self.bot_data.clock()
 
+    @property
+    def t(self) -> Translator:
+        """The chat's language (DEFAULT_LANGUAGE before it is known)."""
+        known = self.chat_data.language if self.chat_data is not None else None
+        return translator(known or self.settings.default_language)
+
     def sender_is_admin(self, update: Update) -> bool:
         user = update.effective_user
         return self.settings.is_admin(user.id if user else None)
@@ -101,6 +117,4 @@ def message_of(update: Update) -> Message:
     return update.effective_message
 
 
-BotApplication = Application[
-    ExtBot[int], BotContext, dict[Any, Any], dict[Any, Any], AppState, Any
-]
+BotApplication = Application[ExtBot[int], BotContext, dict[Any, Any], ChatData, AppState, Any]

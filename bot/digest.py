@@ -16,7 +16,9 @@ from functools import lru_cache
 from html import escape, unescape
 from typing import Any
 
+from bot.i18n import Translator
 from bot.tags import hashtag
+from bot.texts import FULL_TEXT, ORIGINAL_ARTICLE
 
 PAYLOAD_PREFIX = "a"
 _PAYLOAD = re.compile(r"a([1-9][0-9]{0,17})")
@@ -227,24 +229,21 @@ def _join_tags(tags: Sequence[str], budget: int) -> str:
     return " ".join(kept)
 
 
-_FULL_TEXT = "Full text"
-
-
 @lru_cache(maxsize=16_384)  # one article appears in thousands of digests of a pass
-def render_item(item: DigestItem, limit: int) -> str:
+def render_item(item: DigestItem, limit: int, full_text: str = FULL_TEXT) -> str:
     """One article's block, at most ``limit`` visible units. Too long (a legacy row with
     hundreds of tags, a huge title) it is shortened: tags dropped first, then the summary
     cut with "…", then the title."""
     title, summary = item.title.strip(), item.summary.strip()
     # Visible: title "\n" summary "\n" "Full text" ["  " tags]
-    fixed = len(_FULL_TEXT) + (1 if title else 0) + (1 if summary else 0)
+    fixed = utf16_len(full_text) + (1 if title else 0) + (1 if summary else 0)
     room = limit - fixed
     title = cut(title, room)
     summary = cut(summary, room - utf16_len(title))
     # Tags take at most half a message, so that a digest of such an item is still one.
     budget = min(room - utf16_len(title) - utf16_len(summary) - 2, limit // 2)
     tags = _join_tags(_hashtags(item.tags), budget)
-    link = f'<a href="{escape(item.link)}">{_FULL_TEXT}</a>'
+    link = f'<a href="{escape(item.link)}">{escape(full_text)}</a>'
     lines = [
         f"<b>{escape(title)}</b>" if title else "",
         escape(summary),
@@ -276,12 +275,18 @@ def pack(blocks: Sequence[tuple[str, Sequence[int]]], limit: int) -> list[Chunk]
 
 
 def render_digest(
-    items: Sequence[DigestItem], *, header: str, footer: str | None, limit: int
+    items: Sequence[DigestItem],
+    *,
+    header: str,
+    footer: str | None,
+    limit: int,
+    full_text: str = FULL_TEXT,
 ) -> list[Chunk]:
     """The digest as messages of at most ``limit`` visible units: the header, one block
-    per article, and the ``footer`` (the "N more waiting" line) when given."""
+    per article (its link labelled ``full_text``), and the ``footer`` (the "N more
+    waiting" line) when given."""
     blocks: list[tuple[str, Sequence[int]]] = [(f"<b>{escape(cut(header, limit))}</b>", ())]
-    blocks += [(render_item(item, limit), (item.article_id,)) for item in items]
+    blocks += [(render_item(item, limit, full_text), (item.article_id,)) for item in items]
     if footer:
         blocks.append((f"<i>{escape(cut(footer, limit))}</i>", ()))
     return pack(blocks, limit)
@@ -309,6 +314,7 @@ def _split_paragraph(paragraph: str, limit: int) -> list[str]:
 
 
 def render_article(
+    t: Translator,
     *,
     title: str,
     source: str,
@@ -321,7 +327,7 @@ def render_article(
     """The full article as messages of at most ``limit`` visible units, split between
     paragraphs. Never raises: the tag line takes at most a quarter of a message, the
     title half, the source line a quarter."""
-    meta = cut(f"{source} · {published_at.strftime('%d %b %Y, %H:%M %Z').strip()}", limit // 4)
+    meta = cut(f"{source} · {t.stamp(published_at)}", limit // 4)
     title = cut(title.strip(), limit // 2)
     room = limit - utf16_len(title) - utf16_len(meta) - 2
     tag_line = _join_tags(_hashtags(tags), min(room - 1, limit // 4))
@@ -334,5 +340,6 @@ def render_article(
         if text:
             blocks += [(piece, ()) for piece in _split_paragraph(text, limit)]
     if link := safe_link(url):
-        blocks.append((f'<a href="{escape(link)}">Original article</a>', ()))
+        label = escape(t._(ORIGINAL_ARTICLE))
+        blocks.append((f'<a href="{escape(link)}">{label}</a>', ()))
     return [chunk.text for chunk in pack(blocks, limit)]

@@ -83,15 +83,15 @@ async def on_error(update: object, context: BotContext) -> None:
         return
     if update.callback_query is not None:
         with contextlib.suppress(TelegramError):
-            await update.callback_query.answer(texts.BUTTON_INVALID)
+            await update.callback_query.answer(context.t._(texts.BUTTON_INVALID))
         return
     if isinstance(error, Forbidden):
         return  # they blocked the bot: nothing reaches them
     # A message Telegram refused (BadRequest) gets the plain apology, which it accepts.
     if user_input and not isinstance(error, TelegramError):
-        reply = texts.input_problem(str(error))
+        reply = texts.input_problem(context.t, error)
     else:
-        reply = texts.SOMETHING_WRONG
+        reply = context.t._(texts.SOMETHING_WRONG)
     try:
         await context.bot.send_message(update.effective_chat.id, reply)
     except TelegramError as failure:

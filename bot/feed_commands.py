@@ -35,7 +35,8 @@ async def _feeds_view(context: BotContext, page: int) -> tuple[str, object]:
     async with context.sessions() as session:
         views, page, total = await feeds.feeds_page(session, page, context.now())
     pages = max(1, -(-total // feeds.FEEDS_PAGE_SIZE))
-    return texts.feeds_text(views, page, pages, total), feeds_keyboard(page, pages)
+    t = context.t
+    return texts.feeds_text(t, views, page, pages, total), feeds_keyboard(t, page, pages)
 
 
 @admin_only
@@ -58,16 +59,17 @@ async def add_feed(update: Update, context: BotContext) -> None:
     message = message_of(update)
     url, _, tag_text = _arguments(update, "feed_add").partition(" ")
     if not url:
-        await message.reply_text(texts.FEED_ADD_USAGE)
+        await message.reply_text(texts.feed_add_usage(context.t))
         return
     try:
         tags = parse_feed_tags(tag_text)
         added = await context.state.feeds.add(url, tags)
     except FeedProblem as problem:
-        await message.reply_text(texts.feed_not_added(str(problem)))
+        await message.reply_text(texts.feed_not_added(context.t, problem))
         return
     await message.reply_text(
         texts.feed_added(
+            context.t,
             feed_id=added.feed_id,
             title=added.title,
             entries=added.entries,
@@ -83,15 +85,15 @@ async def remove_feed(update: Update, context: BotContext) -> None:
     typed = _arguments(update, "feed_remove")
     feed_id = service.parse_id(typed)
     if feed_id is None:
-        await message_of(update).reply_text(texts.feed_id_problem("feed_remove", typed))
+        await message_of(update).reply_text(texts.feed_id_problem(context.t, "feed_remove", typed))
         return
     async with context.sessions.begin() as session:
         feed = await feeds.remove_feed(session, feed_id, context.now())
         title = feed.name or feed.title if feed else ""
     if feed is None:
-        await message_of(update).reply_text(texts.no_such_feed(feed_id))
+        await message_of(update).reply_text(texts.no_such_feed(context.t, feed_id))
         return
-    await message_of(update).reply_text(texts.feed_removed(feed_id, title))
+    await message_of(update).reply_text(texts.feed_removed(context.t, feed_id, title))
 
 
 @admin_only
@@ -100,19 +102,19 @@ async def set_feed_tags(update: Update, context: BotContext) -> None:
     typed, _, tag_text = _arguments(update, "feed_tags").partition(" ")
     feed_id = service.parse_id(typed)
     if feed_id is None:
-        await message.reply_text(texts.feed_id_problem("feed_tags", typed))
+        await message.reply_text(texts.feed_id_problem(context.t, "feed_tags", typed))
         return
     try:
         tags = parse_feed_tags(tag_text)
     except FeedProblem as problem:
-        await message.reply_text(texts.feed_tags_problem(str(problem)))
+        await message.reply_text(texts.feed_tags_problem(context.t, context.t.problem(problem)))
         return
     async with context.sessions.begin() as session:
         feed = await feeds.set_feed_tags(session, feed_id, tags)
     if feed is None:
-        await message.reply_text(texts.no_such_feed(feed_id))
+        await message.reply_text(texts.no_such_feed(context.t, feed_id))
         return
-    await message.reply_text(texts.feed_tags_set(feed_id, [tag.name for tag in tags]))
+    await message.reply_text(texts.feed_tags_set(context.t, feed_id, [tag.name for tag in tags]))
 
 
 @admin_only
@@ -120,7 +122,7 @@ async def export_feeds(update: Update, context: BotContext) -> None:
     async with context.sessions() as session:
         document = await feeds.export_opml(session)
     await message_of(update).reply_document(
-        document, filename=OPML_FILE_NAME, caption=texts.FEEDS_EXPORT_CAPTION
+        document, filename=OPML_FILE_NAME, caption=context.t._(texts.FEEDS_EXPORT_CAPTION)
     )
 
 
@@ -131,14 +133,14 @@ async def import_opml(update: Update, context: BotContext) -> None:
     doc = message.document
     assert doc is not None
     if doc.file_size and doc.file_size > MAX_OPML_BYTES:
-        await message.reply_text(texts.file_too_big(MAX_OPML_BYTES))
+        await message.reply_text(texts.file_too_big(context.t, MAX_OPML_BYTES))
         return
     file = await doc.get_file()
     data = bytes(await file.download_as_bytearray())
-    await message.reply_text(texts.OPML_IMPORTING)
+    await message.reply_text(context.t._(texts.OPML_IMPORTING))
     try:
         report = await context.state.feeds.import_opml(data)
     except OpmlError as error:
-        await message.reply_text(texts.not_opml(str(error)))
+        await message.reply_text(texts.not_opml(context.t, error))
         return
-    await message.reply_text(texts.opml_imported(report))
+    await message.reply_text(texts.opml_imported(context.t, report))

@@ -20,15 +20,18 @@ from bot.buttons import Button
 from bot.compose import compose_digest
 from bot.context import BotContext, message_of
 from bot.digest import parse_payload, render_article
-from bot.keyboards import subscriptions_keyboard, suggestions_keyboard, tag_keyboard
+from bot.i18n import Translator, choose, translator
+from bot.keyboards import (
+    language_keyboard,
+    subscriptions_keyboard,
+    suggestions_keyboard,
+    tag_keyboard,
+)
 from bot.schedule import (
-    DAILY,
-    FREQUENCIES,
-    WEEKLY,
     ScheduleError,
     parse_digest_time,
+    parse_frequency,
     parse_timezone,
-    parse_weekday,
     reschedule,
     tzinfo_for,
 )
@@ -50,8 +53,23 @@ def _chat_id(update: Update) -> int:
 
 async def _subscriber(session: AsyncSession, update: Update, context: BotContext) -> Subscriber:
     """The chat's subscriber row, created with the default schedule on first contact."""
+    known = context.chat_data.language if context.chat_data is not None else None
     return await service.ensure_subscriber(
-        session, _chat_id(update), context.settings, context.now()
+        session, _chat_id(update), context.settings, context.now(), language=known
+    )
+
+
+async def know_language(update: Update, context: BotContext) -> None:
+    """Before every handler: the chat's language, read once per process. A chat the bot
+    does not know yet gets its sender's Telegram language, when the bot speaks it."""
+    chat, data = update.effective_chat, context.chat_data
+    if chat is None or data is None or data.language is not None:
+        return
+    async with context.sessions() as session:
+        stored = await repo.language_of(session, chat.id)
+    user = update.effective_user
+    data.language = stored or choose(
+        user.language_code if user else None, context.settings.default_language
     )
 
 
@@ -104,15 +122,16 @@ async def start(update: Update, context: BotContext) -> None:
         else:
             article = await service.article(session, article_id)
             tags_of = await repo.tags_of_articles(session, [article.id]) if article else {}
-    message = message_of(update)
+    message, t = message_of(update), context.t
     if article_id is None:  # plain /start, or a payload that is not an article's
-        markup = tag_keyboard(tags, page=None) if tags else None
-        await message.reply_text(texts.WELCOME, reply_markup=markup)
+        markup = tag_keyboard(t, tags, page=None) if tags else None
+        await message.reply_text(t._(texts.WELCOME), reply_markup=markup)
         return
     if article is None:
-        await message.reply_text(texts.NO_ARTICLE)
+        await message.reply_text(t._(texts.NO_ARTICLE))
         return
     for part in render_article(
+        t,
         title=article.title,
         source=article.source,
         published_at=article.published_at.astimezone(tzinfo_for(subscriber.timezone)),
@@ -125,15 +144,17 @@ async def start(update: Update, context: BotContext) -> None:
 
 
 async def help_command(update: Update, context: BotContext) -> None:
-    await message_of(update).reply_text(texts.help_text(context.sender_is_admin(update)))
+    await message_of(update).reply_text(
+        texts.help_text(context.t, context.sender_is_admin(update))
+    )
 
 
 async def unknown_command(update: Update, context: BotContext) -> None:
-    await message_of(update).reply_text(texts.UNKNOWN_COMMAND)
+    await message_of(update).reply_text(context.t._(texts.UNKNOWN_COMMAND))
 
 
 async def not_understood(update: Update, context: BotContext) -> None:
-    await message_of(update).reply_text(texts.NOT_UNDERSTOOD)
+    await message_of(update).reply_text(context.t._(texts.NOT_UNDERSTOOD))
 
 
 # ---------------------------------------------------------------- tags
@@ -146,7 +167,9 @@ async def _typed_tags(update: Update, context: BotContext, usage: str) -> list[T
         await message_of(update).reply_text(usage)
         return None
     if len(tags) > MAX_TAGS_PER_COMMAND:
-        await message_of(update).reply_text(texts.too_many_tags(len(tags), MAX_TAGS_PER_COMMAND))
+        await message_of(update).reply_text(
+            texts.too_many_tags(context.t, len(tags), MAX_TAGS_PER_COMMAND)
+        )
         return None
     return tags
 
@@ -161,7 +184,8 @@ async def unsubscribe(update: Update, context: BotContext) -> None:
 
 async def _subscribe_typed(update: Update, context: BotContext, *, follow: bool) -> None:
     """/subscribe or /unsubscribe: the outcome per typed tag, with buttons for near misses."""
-    usage = texts.SUBSCRIBE_USAGE if follow else texts.UNSUBSCRIBE_USAGE
+    t = context.t
+    usage = texts.subscribe_usage(t) if follow else texts.unsubscribe_usage(t)
     tags = await _typed_tags(update, context, usage)
     if tags is None:
         return
@@ -169,29 +193,25 @@ async def _subscribe_typed(update: Update, context: BotContext, *, follow: bool)
         subscriber = await _subscriber(session, update, context)
         if follow:
             added = await service.subscribe(session, subscriber, tags, context.now())
-            lines, suggestions = texts.subscribe_lines(added), added.suggestions
+            lines, suggestions = texts.subscribe_lines(t, added), added.suggestions
         else:
             removed = await service.unsubscribe(session, subscriber, tags)
-            lines, suggestions = texts.unsubscribe_lines(removed), removed.suggestions
+            lines, suggestions = texts.unsubscribe_lines(t, removed), removed.suggestions
     options = [o for found in suggestions.values() for o in found]
-    await reply_lines(update, lines, suggestions_keyboard(options, follow=follow))
+    await reply_lines(update, lines, suggestions_keyboard(t, options, follow=follow))
 
 
 async def _subscriptions_view(
-    session: AsyncSession, subscriber: Subscriber, page: int
+    t: Translator, session: AsyncSession, subscriber: Subscriber, page: int
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     view = await service.subscriptions_page(session, subscriber, page)
     markup = (
-        subscriptions_keyboard(view.tags, page=view.page, pages=view.pages) if view.tags else None
+        subscriptions_keyboard(t, view.tags, page=view.page, pages=view.pages)
+        if view.tags
+        else None
     )
-    return texts.subscriptions_text([t.name for t in view.tags], view.page, view.pages), markup
-
-
-async def subscriptions(update: Update, context: BotContext) -> None:
-    async with context.sessions.begin() as session:
-        subscriber = await _subscriber(session, update, context)
-        text, markup = await _subscriptions_view(session, subscriber, 0)
-    await message_of(update).reply_text(text, reply_markup=markup)
+    names = [tag.name for tag in view.tags]
+    return texts.subscriptions_text(t, names, view.page, view.pages), markup
 
 
 async def tags(update: Update, context: BotContext) -> None:
@@ -199,10 +219,11 @@ async def tags(update: Update, context: BotContext) -> None:
         subscriber = await _subscriber(session, update, context)
         found, pages = await service.tag_page(session, subscriber, 0)
     if not found:
-        await message_of(update).reply_text(texts.NO_TAGS)
+        await message_of(update).reply_text(context.t._(texts.NO_TAGS))
         return
     await message_of(update).reply_text(
-        texts.tags_text(0, pages), reply_markup=tag_keyboard(found, page=0, pages=pages)
+        texts.tags_text(context.t, 0, pages),
+        reply_markup=tag_keyboard(context.t, found, page=0, pages=pages),
     )
 
 
@@ -214,17 +235,18 @@ async def on_toggle(update: Update, context: BotContext) -> None:
         toggled = await service.toggle(session, subscriber, button.tag_id, context.now())
         size = service.START_TAGS if button.page is None else service.TAGS_PAGE_SIZE
         found, pages = await service.tag_page(session, subscriber, button.page or 0, size=size)
+    t = context.t
     if toggled is None:
-        await query.answer(texts.BUTTON_INVALID)
+        await query.answer(t._(texts.BUTTON_INVALID))
         return
     tag, on = toggled
     await query.answer(
-        texts.subscribed_notice(tag.name) if on else texts.unsubscribed_notice(tag.name)
+        texts.subscribed_notice(t, tag.name) if on else texts.unsubscribed_notice(t, tag.name)
     )
     if button.page is None:
-        await show(query, texts.WELCOME, tag_keyboard(found, page=None))
+        await show(query, t._(texts.WELCOME), tag_keyboard(t, found, page=None))
     else:
-        await _show_tag_page(query, found, button.page, pages)
+        await _show_tag_page(t, query, found, button.page, pages)
 
 
 async def on_tags_page(update: Update, context: BotContext) -> None:
@@ -235,17 +257,23 @@ async def on_tags_page(update: Update, context: BotContext) -> None:
         found, pages = await service.tag_page(session, subscriber, button.page)
     await query.answer()
     if not found:
-        await show(query, texts.NO_TAGS, None)
+        await show(query, context.t._(texts.NO_TAGS), None)
         return
-    await _show_tag_page(query, found, button.page, pages)
+    await _show_tag_page(context.t, query, found, button.page, pages)
 
 
 async def _show_tag_page(
-    query: CallbackQuery, found: Sequence[service.TagButton], wanted: int, pages: int
+    t: Translator,
+    query: CallbackQuery,
+    found: Sequence[service.TagButton],
+    wanted: int,
+    pages: int,
 ) -> None:
     """Redraw a /tags page: ``wanted``, or the last one when the list got shorter."""
     page = min(wanted, pages - 1)
-    await show(query, texts.tags_text(page, pages), tag_keyboard(found, page=page, pages=pages))
+    await show(
+        query, texts.tags_text(t, page, pages), tag_keyboard(t, found, page=page, pages=pages)
+    )
 
 
 async def on_unsubscribe(update: Update, context: BotContext) -> None:
@@ -254,8 +282,8 @@ async def on_unsubscribe(update: Update, context: BotContext) -> None:
     async with context.sessions.begin() as session:
         subscriber = await _subscriber(session, update, context)
         gone = await service.unfollow(session, subscriber, button.tag_id)
-        text, markup = await _subscriptions_view(session, subscriber, button.page)
-    await query.answer(texts.unsubscribed_notice(gone.name) if gone else None)
+        text, markup = await _subscriptions_view(context.t, session, subscriber, button.page)
+    await query.answer(texts.unsubscribed_notice(context.t, gone.name) if gone else None)
     await show(query, text, markup)
 
 
@@ -264,7 +292,7 @@ async def on_subscriptions_page(update: Update, context: BotContext) -> None:
     assert isinstance(button, buttons.SubscriptionsPage)
     async with context.sessions.begin() as session:
         subscriber = await _subscriber(session, update, context)
-        text, markup = await _subscriptions_view(session, subscriber, button.page)
+        text, markup = await _subscriptions_view(context.t, session, subscriber, button.page)
     await query.answer()
     await show(query, text, markup)
 
@@ -286,21 +314,22 @@ async def _on_suggested(update: Update, context: BotContext, *, follow: bool) ->
             tag = await service.follow(session, subscriber, button.tag_id, context.now())
         else:
             tag = await service.unfollow(session, subscriber, button.tag_id)
+    t = context.t
     if tag is None:
-        await query.answer(texts.BUTTON_INVALID)
+        await query.answer(t._(texts.BUTTON_INVALID))
         return
     if follow:
-        await query.answer(texts.subscribed_notice(tag.name))
-        await message_of(update).reply_text(texts.subscribed_line(tag.name))
+        await query.answer(texts.subscribed_notice(t, tag.name))
+        await message_of(update).reply_text(texts.subscribed_line(t, tag.name))
     else:
-        await query.answer(texts.unsubscribed_notice(tag.name))
-        await message_of(update).reply_text(texts.unsubscribed_line(tag.name))
+        await query.answer(texts.unsubscribed_notice(t, tag.name))
+        await message_of(update).reply_text(texts.unsubscribed_line(t, tag.name))
 
 
 async def on_stale_button(update: Update, context: BotContext) -> None:
     """Data no handler above decodes: forged, or from a version of the bot long gone."""
     assert update.callback_query is not None
-    await update.callback_query.answer(texts.BUTTON_INVALID)
+    await update.callback_query.answer(context.t._(texts.BUTTON_INVALID))
 
 
 # ---------------------------------------------------------------- digest
@@ -330,7 +359,7 @@ async def digest(update: Update, context: BotContext) -> None:
         )
     if outbound is None:
         await message_of(update).reply_text(
-            texts.NOTHING_NEW if has_tags else texts.NO_SUBSCRIPTIONS
+            context.t._(texts.NOTHING_NEW if has_tags else texts.NO_SUBSCRIPTIONS)
         )
         return
     await send_digest(
@@ -348,11 +377,12 @@ async def digest(update: Update, context: BotContext) -> None:
 async def settings(update: Update, context: BotContext) -> None:
     async with context.sessions.begin() as session:
         subscriber = await _subscriber(session, update, context)
-    await message_of(update).reply_text(_settings_text(subscriber))
+    await message_of(update).reply_text(_settings_text(context.t, subscriber))
 
 
-def _settings_text(subscriber: Subscriber) -> str:
+def _settings_text(t: Translator, subscriber: Subscriber) -> str:
     return texts.settings_text(
+        t,
         digest_time=subscriber.digest_time,
         timezone=subscriber.timezone,
         frequency=subscriber.frequency,
@@ -369,7 +399,8 @@ async def _change(update: Update, context: BotContext, **changes: object) -> Non
         for name, value in changes.items():
             setattr(subscriber, name, value)
         reschedule(subscriber, context.now())
-    await message_of(update).reply_text(texts.SAVED + "\n\n" + _settings_text(subscriber))
+    t = context.t
+    await message_of(update).reply_text(t._(texts.SAVED) + "\n\n" + _settings_text(t, subscriber))
 
 
 async def _show_or_set(
@@ -377,35 +408,31 @@ async def _show_or_set(
     context: BotContext,
     field: str,
     parse: Callable[[str], object],
-    current: Callable[[Any], str],
-    problem: Callable[[ScheduleError], str],
+    current: Callable[[Translator, Any], str],
+    problem: Callable[[Translator, ScheduleError], str],
 ) -> None:
     """Without arguments show the subscriber's ``field``; otherwise parse it and save it."""
     typed = _args_text(context)
     if not typed.strip():
         async with context.sessions.begin() as session:
             subscriber = await _subscriber(session, update, context)
-        await message_of(update).reply_text(current(getattr(subscriber, field)))
+        await message_of(update).reply_text(current(context.t, getattr(subscriber, field)))
         return
     try:
         value = parse(typed)
     except ScheduleError as error:
-        await message_of(update).reply_text(problem(error))
+        await message_of(update).reply_text(problem(context.t, error))
         return
     await _change(update, context, **{field: value})
 
 
-def _time_problem(error: ScheduleError) -> str:
-    return texts.time_problem(str(error))
-
-
-def _timezone_problem(error: ScheduleError) -> str:
-    return texts.timezone_problem(str(error), error.suggestions)
+def _timezone_problem(t: Translator, error: ScheduleError) -> str:
+    return texts.timezone_problem(t, error, error.suggestions)
 
 
 async def set_time(update: Update, context: BotContext) -> None:
     await _show_or_set(
-        update, context, "digest_time", parse_digest_time, texts.current_time, _time_problem
+        update, context, "digest_time", parse_digest_time, texts.current_time, texts.time_problem
     )
 
 
@@ -415,26 +442,12 @@ async def set_timezone(update: Update, context: BotContext) -> None:
     )
 
 
-def _frequency(words: Sequence[str]) -> tuple[str, int]:
-    """(frequency, weekday) from ``daily`` or ``weekly [day]``; ScheduleError otherwise."""
-    if (
-        not words
-        or words[0] not in FREQUENCIES
-        or len(words) > 2
-        or (words[0] == DAILY and len(words) > 1)
-    ):
-        raise ScheduleError("")
-    if words[0] == WEEKLY and len(words) == 2:
-        return WEEKLY, parse_weekday(words[1])
-    return words[0], 0
-
-
 async def set_frequency(update: Update, context: BotContext) -> None:
     words = [a.casefold() for a in context.args or []]
     try:
-        frequency, weekday = _frequency(words)
+        frequency, weekday = parse_frequency(words)
     except ScheduleError as error:
-        await message_of(update).reply_text(texts.frequency_problem(words, str(error)))
+        await message_of(update).reply_text(texts.frequency_problem(context.t, words, error))
         return
     await _change(update, context, frequency=frequency, weekday=weekday)
 
@@ -445,3 +458,27 @@ async def pause(update: Update, context: BotContext) -> None:
 
 async def resume(update: Update, context: BotContext) -> None:
     await _change(update, context, paused=False)
+
+
+# ---------------------------------------------------------------- language
+
+
+async def language(update: Update, context: BotContext) -> None:
+    t = context.t
+    await message_of(update).reply_text(
+        texts.language_text(t), reply_markup=language_keyboard(t.code)
+    )
+
+
+async def on_set_language(update: Update, context: BotContext) -> None:
+    """Switch the chat's language; the reply and the redrawn buttons are in the new one."""
+    query, button = pressed(update)
+    assert isinstance(button, buttons.SetLanguage)
+    async with context.sessions.begin() as session:
+        subscriber = await _subscriber(session, update, context)
+        subscriber.language = button.code
+    if context.chat_data is not None:
+        context.chat_data.language = button.code
+    t = translator(button.code)
+    await query.answer(texts.language_set(t))
+    await show(query, texts.language_text(t), language_keyboard(t.code))

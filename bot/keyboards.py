@@ -9,6 +9,7 @@ from telegram.constants import InlineKeyboardMarkupLimit
 
 from bot import buttons, texts
 from bot.buttons import Button
+from bot.i18n import Translator, languages
 from bot.service import Suggestion, TagButton
 
 # Telegram shows at most this many buttons under one message; more than that and a
@@ -21,6 +22,7 @@ def _button(label: str, button: Button) -> InlineKeyboardButton:
 
 
 def _pager(
+    t: Translator,
     page: int,
     pages: int,
     make: type[buttons.TagsPage]
@@ -30,14 +32,14 @@ def _pager(
 ) -> list[InlineKeyboardButton]:
     nav = []
     if page > 0:
-        nav.append(_button(texts.PREVIOUS, make(page - 1)))
+        nav.append(_button(t._(texts.PREVIOUS), make(page - 1)))
     if page < pages - 1:
-        nav.append(_button(texts.NEXT, make(page + 1)))
+        nav.append(_button(t._(texts.NEXT), make(page + 1)))
     return nav
 
 
 def tag_keyboard(
-    tags: Sequence[TagButton], *, page: int | None, pages: int = 1
+    t: Translator, tags: Sequence[TagButton], *, page: int | None, pages: int = 1
 ) -> InlineKeyboardMarkup:
     """Popular tags, two a row; ``page`` None is the /start keyboard, which has no pager."""
     rows = [
@@ -50,24 +52,24 @@ def tag_keyboard(
         for i in range(0, len(tags), 2)
     ]
     if page is not None and pages > 1:
-        rows.append(_pager(page, pages, buttons.TagsPage))
+        rows.append(_pager(t, page, pages, buttons.TagsPage))
     return InlineKeyboardMarkup(rows)
 
 
 def subscriptions_keyboard(
-    tags: Sequence[Suggestion], *, page: int, pages: int
+    t: Translator, tags: Sequence[Suggestion], *, page: int, pages: int
 ) -> InlineKeyboardMarkup:
     rows = [
-        [_button(texts.unsubscribe_tag_button(t.name), buttons.Unsubscribe(t.tag_id, page))]
-        for t in tags
+        [_button(texts.unsubscribe_tag_button(tag.name), buttons.Unsubscribe(tag.tag_id, page))]
+        for tag in tags
     ]
     if pages > 1:
-        rows.append(_pager(page, pages, buttons.SubscriptionsPage))
+        rows.append(_pager(t, page, pages, buttons.SubscriptionsPage))
     return InlineKeyboardMarkup(rows)
 
 
 def suggestions_keyboard(
-    options: Sequence[Suggestion], *, follow: bool
+    t: Translator, options: Sequence[Suggestion], *, follow: bool
 ) -> InlineKeyboardMarkup | None:
     """One button per suggested tag: follow it (after /subscribe) or stop (/unsubscribe)."""
     unique = list({o.tag_id: o for o in options}.values())[:MAX_BUTTONS]
@@ -75,39 +77,39 @@ def suggestions_keyboard(
         return None
     if follow:
         rows = [
-            [_button(texts.subscribe_button(o.name), buttons.SubscribeSuggested(o.tag_id))]
+            [_button(texts.subscribe_button(t, o.name), buttons.SubscribeSuggested(o.tag_id))]
             for o in unique
         ]
     else:
         rows = [
-            [_button(texts.unsubscribe_button(o.name), buttons.UnsubscribeSuggested(o.tag_id))]
+            [_button(texts.unsubscribe_button(t, o.name), buttons.UnsubscribeSuggested(o.tag_id))]
             for o in unique
         ]
     return InlineKeyboardMarkup(rows)
 
 
-def delete_keyboard(article_id: int) -> InlineKeyboardMarkup:
+def delete_keyboard(t: Translator, article_id: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
             [
-                _button(texts.DELETE_BUTTON, buttons.ConfirmDelete(article_id)),
-                _button(texts.KEEP_BUTTON, buttons.KeepArticle(article_id)),
+                _button(t._(texts.DELETE_BUTTON), buttons.ConfirmDelete(article_id)),
+                _button(t._(texts.KEEP_BUTTON), buttons.KeepArticle(article_id)),
             ]
         ]
     )
 
 
-def feeds_keyboard(page: int, pages: int) -> InlineKeyboardMarkup | None:
+def feeds_keyboard(t: Translator, page: int, pages: int) -> InlineKeyboardMarkup | None:
     if pages <= 1:
         return None
-    return InlineKeyboardMarkup([_pager(page, pages, buttons.FeedsPage)])
+    return InlineKeyboardMarkup([_pager(t, page, pages, buttons.FeedsPage)])
 
 
 # ---- keywords and search
 
 
 def words_keyboard(
-    words: Sequence[tuple[int, str, bool]], *, page: int, pages: int
+    t: Translator, words: Sequence[tuple[int, str, bool]], *, page: int, pages: int
 ) -> InlineKeyboardMarkup:
     """A ✖ per word (id, shown form, muted) of one /subscriptions page of words."""
     rows = [
@@ -115,14 +117,24 @@ def words_keyboard(
         for word_id, shown, muted in words
     ]
     if pages > 1:
-        rows.append(_pager(page, pages, buttons.WordsPage))
+        rows.append(_pager(t, page, pages, buttons.WordsPage))
     return InlineKeyboardMarkup(rows)
 
 
-def search_keyboard(page: int, more: bool) -> InlineKeyboardMarkup | None:
+def search_keyboard(t: Translator, page: int, more: bool) -> InlineKeyboardMarkup | None:
     nav = []
     if page > 0:
-        nav.append(_button(texts.PREVIOUS, buttons.SearchPage(page - 1)))
+        nav.append(_button(t._(texts.PREVIOUS), buttons.SearchPage(page - 1)))
     if more:
-        nav.append(_button(texts.SEARCH_MORE, buttons.SearchPage(page + 1)))
+        nav.append(_button(t._(texts.SEARCH_MORE), buttons.SearchPage(page + 1)))
     return InlineKeyboardMarkup([nav]) if nav else None
+
+
+def language_keyboard(current: str) -> InlineKeyboardMarkup:
+    """One button per language the bot speaks, each in its own language."""
+    return InlineKeyboardMarkup(
+        [
+            [_button(texts.language_button(code, code == current), buttons.SetLanguage(code))]
+            for code in languages()
+        ]
+    )

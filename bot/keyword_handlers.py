@@ -21,6 +21,7 @@ from bot import buttons, search, texts
 from bot.compose import article_link
 from bot.context import BotContext, message_of
 from bot.handlers import _subscriber, _subscriptions_view, pressed, reply_lines, show
+from bot.i18n import Translator, choose, translator
 from bot.keyboards import search_keyboard, words_keyboard
 from bot.keywords import Term, TermError, parse_query, parse_terms
 from bot.schedule import tzinfo_for
@@ -39,12 +40,12 @@ def _typed(update: Update) -> str:
     return parts[1] if len(parts) > 1 else ""
 
 
-async def _terms(update: Update, command: str) -> list[Term] | None:
+async def _terms(update: Update, context: BotContext, command: str) -> list[Term] | None:
     """The typed terms, or None once the user was told what is wrong."""
     try:
         return parse_query(_typed(update)) if command == "search" else parse_terms(_typed(update))
     except TermError as error:
-        await message_of(update).reply_text(texts.term_problem(command, error))
+        await message_of(update).reply_text(texts.term_problem(context.t, command, error))
         return None
 
 
@@ -68,7 +69,7 @@ async def unmute(update: Update, context: BotContext) -> None:
 
 
 async def _add(update: Update, context: BotContext, command: str, kind: WordKind) -> None:
-    terms = await _terms(update, command)
+    terms = await _terms(update, context, command)
     if terms is None:
         return
     async with context.sessions.begin() as session:
@@ -81,31 +82,31 @@ async def _add(update: Update, context: BotContext, command: str, kind: WordKind
             now=context.now(),
             max_age=timedelta(days=context.settings.digest_max_age_days),
         )
-    await reply_lines(update, texts.words_lines(result))
+    await reply_lines(update, texts.words_lines(context.t, result))
 
 
 async def _remove(update: Update, context: BotContext, command: str, kind: WordKind) -> None:
-    terms = await _terms(update, command)
+    terms = await _terms(update, context, command)
     if terms is None:
         return
     async with context.sessions.begin() as session:
         subscriber = await _subscriber(session, update, context)
         result = await search.remove_words(session, subscriber, terms, kind)
-    await reply_lines(update, texts.remove_lines(result))
+    await reply_lines(update, texts.remove_lines(context.t, result))
 
 
 async def words_view(
-    session: AsyncSession, subscriber: Subscriber, page: int
+    t: Translator, session: AsyncSession, subscriber: Subscriber, page: int
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """One page of the subscriber's words with their ✖ buttons."""
     mine = await search.my_words(session, subscriber)
     if not mine:
-        return texts.NO_WORDS, None
+        return t._(texts.NO_WORDS), None
     pages = -(-len(mine) // WORDS_PAGE_SIZE)
     page = min(max(page, 0), pages - 1)
     shown = mine[page * WORDS_PAGE_SIZE : (page + 1) * WORDS_PAGE_SIZE]
-    text = texts.words_text([(s, muted) for _, s, muted in shown], page, pages)
-    return text, words_keyboard(shown, page=page, pages=pages)
+    text = texts.words_text(t, [(s, muted) for _, s, muted in shown], page, pages)
+    return text, words_keyboard(t, shown, page=page, pages=pages)
 
 
 async def on_remove_word(update: Update, context: BotContext) -> None:
@@ -114,9 +115,9 @@ async def on_remove_word(update: Update, context: BotContext) -> None:
     async with context.sessions.begin() as session:
         subscriber = await _subscriber(session, update, context)
         gone = await search.remove_word(session, subscriber, button.word_id)
-        text, markup = await words_view(session, subscriber, button.page)
+        text, markup = await words_view(context.t, session, subscriber, button.page)
     await query.answer(
-        texts.word_removed_notice(gone[0], gone[1] == WordKind.MUTE) if gone else None
+        texts.word_removed_notice(context.t, gone[0], gone[1] == WordKind.MUTE) if gone else None
     )
     await show(query, text, markup)
 
@@ -126,7 +127,7 @@ async def on_words_page(update: Update, context: BotContext) -> None:
     assert isinstance(button, buttons.WordsPage)
     async with context.sessions.begin() as session:
         subscriber = await _subscriber(session, update, context)
-        text, markup = await words_view(session, subscriber, button.page)
+        text, markup = await words_view(context.t, session, subscriber, button.page)
     await query.answer()
     await show(query, text, markup)
 
@@ -149,12 +150,12 @@ async def _results(
         for hit in found.hits
     ]
     first = found.page * search.SEARCH_PAGE_SIZE + 1
-    text = texts.search_text(shown, hits, first=first, more=found.more)
-    return text, search_keyboard(found.page, found.more)
+    text = texts.search_text(context.t, shown, hits, first=first, more=found.more)
+    return text, search_keyboard(context.t, found.page, found.more)
 
 
 async def search_command(update: Update, context: BotContext) -> None:
-    terms = await _terms(update, "search")
+    terms = await _terms(update, context, "search")
     if terms is None:
         return
     shown = " ".join(t.display for t in terms)
@@ -162,7 +163,7 @@ async def search_command(update: Update, context: BotContext) -> None:
         subscriber = await _subscriber(session, update, context)
         found = await search.search(session, terms, now=context.now())
     if not found.hits:
-        await message_of(update).reply_text(texts.no_results(shown))
+        await message_of(update).reply_text(texts.no_results(context.t, shown))
         return
     text, markup = await _results(context, subscriber, found, shown)
     await message_of(update).reply_text(text, reply_markup=markup)
@@ -184,7 +185,7 @@ async def on_search_page(update: Update, context: BotContext) -> None:
     assert isinstance(button, buttons.SearchPage)
     terms = _query_of(query.message)
     if terms is None:
-        await query.answer(texts.SEARCH_GONE)
+        await query.answer(context.t._(texts.SEARCH_GONE))
         return
     shown = " ".join(t.display for t in terms)
     async with context.sessions.begin() as session:
@@ -192,7 +193,7 @@ async def on_search_page(update: Update, context: BotContext) -> None:
         found = await search.search(session, terms, now=context.now(), page=button.page)
     await query.answer()
     if not found.hits:
-        await show(query, texts.no_results(shown), None)
+        await show(query, texts.no_results(context.t, shown), None)
         return
     text, markup = await _results(context, subscriber, found, shown)
     await show(query, text, markup)
@@ -205,9 +206,9 @@ async def subscriptions(update: Update, context: BotContext) -> None:
     """The subscriber's tags, then (when there are any) their words, each with ✖ buttons."""
     async with context.sessions.begin() as session:
         subscriber = await _subscriber(session, update, context)
-        tags_text, tags_markup = await _subscriptions_view(session, subscriber, 0)
+        tags_text, tags_markup = await _subscriptions_view(context.t, session, subscriber, 0)
         has_words = bool(await search.my_words(session, subscriber))
-        words_text, words_markup = await words_view(session, subscriber, 0)
+        words_text, words_markup = await words_view(context.t, session, subscriber, 0)
     await message_of(update).reply_text(tags_text, reply_markup=tags_markup)
     if has_words:
         await message_of(update).reply_text(words_text, reply_markup=words_markup)
@@ -226,13 +227,19 @@ async def inline_search(update: Update, context: BotContext) -> None:
     scrolls. Nobody is made a subscriber by it, and bad input gets a hint, not an error."""
     inline = update.inline_query
     assert inline is not None
+    async with context.sessions() as session:
+        # The language of their private chat with the bot, else their Telegram one.
+        language = await repo.language_of(session, inline.from_user.id)
+    t = translator(
+        language or choose(inline.from_user.language_code, context.settings.default_language)
+    )
     try:
         terms = parse_query(inline.query)
     except TermError as error:
         hint = InlineQueryResultsButton(
-            text=texts.inline_hint(error.problem), start_parameter="search"
+            text=texts.inline_hint(t, error.problem), start_parameter="search"
         )
-        await inline.answer([], button=hint, cache_time=0)
+        await inline.answer([], button=hint, cache_time=0, is_personal=True)
         return
     page = _inline_page(inline.offset)
     async with context.sessions() as session:
@@ -242,9 +249,10 @@ async def inline_search(update: Update, context: BotContext) -> None:
         InlineQueryResultArticle(
             id=str(hit.id),
             title=texts.inline_title(hit.title),
-            description=texts.inline_description(hit.summary, hit.published_at),
+            description=texts.inline_description(t, hit.summary, hit.published_at),
             input_message_content=InputTextMessageContent(
                 texts.shared_article(
+                    t,
                     hit.title,
                     hit.summary,
                     article_link(
@@ -259,8 +267,9 @@ async def inline_search(update: Update, context: BotContext) -> None:
     await inline.answer(
         results,
         cache_time=60,
+        is_personal=True,  # the texts are in the user's language
         next_offset=str(page + 1) if found.more else None,
         button=None
         if results or page
-        else InlineQueryResultsButton(text=texts.INLINE_NOTHING, start_parameter="search"),
+        else InlineQueryResultsButton(text=t._(texts.INLINE_NOTHING), start_parameter="search"),
     )

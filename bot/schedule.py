@@ -10,6 +10,8 @@ from functools import lru_cache
 from typing import Protocol
 from zoneinfo import ZoneInfo, available_timezones
 
+from bot.i18n import N_, Problem, languages, translator
+
 DAILY = "daily"
 WEEKLY = "weekly"
 FREQUENCIES = (DAILY, WEEKLY)
@@ -19,11 +21,13 @@ _OFFSET = re.compile(r"(?:UTC|GMT)\s*([+-])\s*(\d{1,2})(?::?(\d{2}))?", re.IGNOR
 _HHMM = re.compile(r"(\d{1,2})[:.](\d{2})")
 
 
-class ScheduleError(ValueError):
+class ScheduleError(Problem):
     """A time, timezone, frequency or weekday a person typed is not valid."""
 
-    def __init__(self, message: str, *, suggestions: list[str] | None = None) -> None:
-        super().__init__(message)
+    def __init__(
+        self, template: str = "", /, suggestions: list[str] | None = None, **params: object
+    ) -> None:
+        super().__init__(template, **params)
         self.suggestions = suggestions or []
 
 
@@ -110,12 +114,12 @@ def parse_timezone(text: str) -> str:
     if match := _OFFSET.fullmatch(text):
         sign, hours, minutes = match.group(1), int(match.group(2)), int(match.group(3) or 0)
         if hours > 14 or minutes >= 60 or (hours == 14 and minutes):
-            raise ScheduleError(f"'{text}' is outside UTC-14:00…UTC+14:00")
+            raise ScheduleError(N_("'{text}' is outside UTC-14:00…UTC+14:00"), text=text)
         if hours == 0 and minutes == 0:
             return "UTC"
         return f"UTC{sign}{hours:02d}:{minutes:02d}"
     if len(text) > _MAX_ZONE_TEXT:
-        raise ScheduleError(f"'{text[:_MAX_ZONE_TEXT]}…' is too long for a timezone")
+        raise ScheduleError(N_("'{text}…' is too long for a timezone"), text=text[:_MAX_ZONE_TEXT])
     zones = _zones()
     key = " ".join(text.split()).casefold()
     if found := zones.names.get(key) or zones.names.get(key.replace(" ", "_")):
@@ -124,10 +128,13 @@ def parse_timezone(text: str) -> str:
         return found
     if region := zones.regions.get(key.rstrip("/")):
         raise ScheduleError(
-            f"'{region}' is a region; add a city, e.g. {_example_in(region)}",
-            suggestions=[],
+            N_("'{region}' is a region; add a city, e.g. {example}"),
+            region=region,
+            example=_example_in(region),
         )
-    raise ScheduleError(f"'{text}' is not a known timezone", suggestions=suggest_timezones(text))
+    raise ScheduleError(
+        N_("'{text}' is not a known timezone"), suggestions=suggest_timezones(text), text=text
+    )
 
 
 def _example_in(region: str) -> str:
@@ -150,17 +157,57 @@ def parse_digest_time(text: str) -> time:
     """``HH:MM`` on a 24-hour clock."""
     match = _HHMM.fullmatch(text.strip())
     if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59:
-        raise ScheduleError(f"'{text.strip()}' is not a time of day as HH:MM, e.g. 07:30")
+        raise ScheduleError(
+            N_("'{text}' is not a time of day as HH:MM, e.g. 07:30"), text=text.strip()
+        )
     return time(int(match.group(1)), int(match.group(2)))
 
 
+_APOSTROPHES = str.maketrans({"'": "ʼ", "’": "ʼ"})
+
+
+@lru_cache(maxsize=1)
+def _weekday_names() -> list[tuple[int, str, str]]:
+    """(index, full name, abbreviation) in every language the bot speaks."""
+    return [
+        (index, full.translate(_APOSTROPHES), short.translate(_APOSTROPHES))
+        for code in languages()
+        for index, (full, short) in translator(code).weekday_names().items()
+    ]
+
+
 def parse_weekday(text: str) -> int:
-    """``mon``/``Monday`` -> 0 … ``sun`` -> 6."""
-    word = text.strip().casefold()
-    for index, name in enumerate(WEEKDAYS):
-        if len(word) >= 3 and name.startswith(word):
+    """``mon``/``Monday``/``пн``/``понеділок`` -> 0 … ``sun``/``нд`` -> 6, in any language
+    the bot speaks: the abbreviation, or at least three letters of the name."""
+    word = text.strip().casefold().translate(_APOSTROPHES).rstrip(".")
+    for index, full, short in _weekday_names():
+        if word == short or (len(word) >= 3 and full.startswith(word)):
             return index
-    raise ScheduleError(f"'{text.strip()}' is not a weekday, e.g. monday or mon")
+    raise ScheduleError(N_("'{text}' is not a weekday, e.g. monday or mon"), text=text.strip())
+
+
+# The words for each frequency, as /frequency shows them; every language's are accepted.
+FREQUENCY_WORDS = {DAILY: N_("daily"), WEEKLY: N_("weekly")}
+
+
+@lru_cache(maxsize=1)
+def _frequency_words() -> dict[str, str]:
+    return {
+        translator(code)._(word).casefold(): frequency
+        for code in languages()
+        for frequency, word in FREQUENCY_WORDS.items()
+    }
+
+
+def parse_frequency(words: list[str]) -> tuple[str, int]:
+    """(frequency, weekday) from ``daily`` or ``weekly [day]``, in any language the bot
+    speaks (``щотижня пн``). A ScheduleError without a template means "not that shape"."""
+    frequency = _frequency_words().get(words[0].casefold()) if words else None
+    if frequency is None or len(words) > 2 or (frequency == DAILY and len(words) > 1):
+        raise ScheduleError()
+    if frequency == WEEKLY and len(words) == 2:
+        return WEEKLY, parse_weekday(words[1])
+    return frequency, 0
 
 
 def _aware(day: date, at: time, zone: tzinfo) -> datetime:
@@ -191,7 +238,7 @@ def next_due(
     if after.tzinfo is None:
         raise ValueError("after must be timezone-aware")
     if frequency not in FREQUENCIES:
-        raise ScheduleError(f"unknown frequency {frequency!r}")
+        raise ScheduleError(N_("unknown frequency '{frequency}'"), frequency=frequency)
     zone = tzinfo_for(timezone_name)
     day = after.astimezone(zone).date() - timedelta(days=1)
     for _ in range(16):
@@ -201,13 +248,6 @@ def next_due(
                 return candidate
         day += timedelta(days=1)
     raise AssertionError("no digest time within two weeks")  # pragma: no cover
-
-
-def describe_schedule(digest_time: time, frequency: str, weekday: int) -> str:
-    when = digest_time.strftime("%H:%M")
-    if frequency == WEEKLY:
-        return f"weekly on {WEEKDAYS[weekday].capitalize()} at {when}"
-    return f"daily at {when}"
 
 
 class Scheduled(Protocol):

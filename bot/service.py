@@ -79,13 +79,20 @@ def parse_id(text: str) -> int | None:
 
 
 async def ensure_subscriber(
-    session: AsyncSession, chat_id: int, settings: Settings, now: datetime
+    session: AsyncSession,
+    chat_id: int,
+    settings: Settings,
+    now: datetime,
+    language: str | None = None,
 ) -> Subscriber:
+    """The chat's row, created on first contact with the default schedule and
+    ``language`` (chosen from the sender's Telegram language; DEFAULT_LANGUAGE if None)."""
     subscriber = await repo.get_subscriber(session, chat_id)
     if subscriber is None:
         subscriber = await repo.create_subscriber(
             session,
             chat_id,
+            language=language or settings.default_language,
             timezone=settings.default_timezone,
             digest_time=settings.default_digest_time,
             next_due_at=next_due(

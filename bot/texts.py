@@ -1,4 +1,9 @@
-"""What the bot says. Pure functions returning Telegram HTML; all outside text is escaped."""
+"""What the bot says. Pure functions returning Telegram HTML; all outside text is escaped.
+
+Every text is in the reader's language: a function takes the chat's `Translator` ``t``
+first, and a constant is a message id marked with `N_`, said with ``t._(texts.NAME)``.
+The English texts are the message ids of the catalogs in `bot/locale` (see `bot.i18n`).
+"""
 
 from __future__ import annotations
 
@@ -7,41 +12,44 @@ from datetime import datetime, time
 from html import escape
 from typing import Protocol
 
-from bot.schedule import describe_schedule, tzinfo_for
+from bot.articles import ArticleFormatError
+from bot.i18n import N_, Msg, Translator
+from bot.schedule import FREQUENCY_WORDS, WEEKLY, tzinfo_for
 
-COMMANDS: tuple[tuple[str, str], ...] = (
-    ("start", "What this bot does"),
-    ("help", "Every command, one line each"),
-    ("subscribe", "Follow tags: /subscribe negotiations, economy"),
-    ("unsubscribe", "Stop following tags"),
-    ("subscriptions", "Your tags, with buttons to unsubscribe"),
-    ("tags", "Popular tags; tap to follow or unfollow"),
-    ("follow", 'Follow words in any article: /follow ukraine "peace talks" negotiat*'),
-    ("unfollow", "Stop following words"),
-    ("mute", "Never get articles with these words: /mute football"),
-    ("unmute", "Stop muting words"),
-    ("search", "Search the last 90 days: /search peace talks"),
-    ("digest", "Your digest now: what is new since the last one"),
-    ("settings", "Your delivery time, timezone and frequency"),
-    ("time", "Digest time, e.g. /time 07:30"),
-    ("timezone", "Your timezone, e.g. /timezone Europe/Kyiv or UTC+03:00"),
-    ("frequency", "daily, or weekly with a day: /frequency weekly mon"),
-    ("pause", "Stop scheduled digests for now"),
-    ("resume", "Start scheduled digests again"),
+COMMANDS: tuple[tuple[str, Msg], ...] = (
+    ("start", N_("What this bot does")),
+    ("help", N_("Every command, one line each")),
+    ("subscribe", N_("Follow tags: /subscribe negotiations, economy")),
+    ("unsubscribe", N_("Stop following tags")),
+    ("subscriptions", N_("Your tags, with buttons to unsubscribe")),
+    ("tags", N_("Popular tags; tap to follow or unfollow")),
+    ("follow", N_('Follow words in any article: /follow ukraine "peace talks" negotiat*')),
+    ("unfollow", N_("Stop following words")),
+    ("mute", N_("Never get articles with these words: /mute football")),
+    ("unmute", N_("Stop muting words")),
+    ("search", N_("Search the last 90 days: /search peace talks")),
+    ("digest", N_("Your digest now: what is new since the last one")),
+    ("settings", N_("Your delivery time, timezone, frequency and language")),
+    ("time", N_("Digest time, e.g. /time 07:30")),
+    ("timezone", N_("Your timezone, e.g. /timezone Europe/Kyiv or UTC+03:00")),
+    ("frequency", N_("daily, or weekly with a day: /frequency weekly mon")),
+    ("language", N_("The language I speak to you in")),
+    ("pause", N_("Stop scheduled digests for now")),
+    ("resume", N_("Start scheduled digests again")),
 )
-ADMIN_COMMANDS: tuple[tuple[str, str], ...] = (
-    ("add", "Add an article: /add + the article text, or send a .txt file"),
-    ("delete", "Delete an article: /delete 42"),
-    ("articles", "The latest articles with their ids"),
-    ("stats", "Counts of articles, tags, subscribers and digests"),
-    ("feeds", "News feeds polled for articles, with their status"),
-    ("feed_add", "Add a feed: /feed_add https://example.com/rss economy, Europe"),
-    ("feed_remove", "Stop polling a feed: /feed_remove 3 (its articles stay)"),
-    ("feed_tags", "Replace a feed's tags: /feed_tags 3 economy, Europe"),
-    ("feeds_export", "The feeds as an OPML file; send an .opml file to import one"),
+ADMIN_COMMANDS: tuple[tuple[str, Msg], ...] = (
+    ("add", N_("Add an article: /add + the article text, or send a .txt file")),
+    ("delete", N_("Delete an article: /delete 42")),
+    ("articles", N_("The latest articles with their ids")),
+    ("stats", N_("Counts of articles, tags, subscribers and digests")),
+    ("feeds", N_("News feeds polled for articles, with their status")),
+    ("feed_add", N_("Add a feed: /feed_add https://example.com/rss economy, Europe")),
+    ("feed_remove", N_("Stop polling a feed: /feed_remove 3 (its articles stay)")),
+    ("feed_tags", N_("Replace a feed's tags: /feed_tags 3 economy, Europe")),
+    ("feeds_export", N_("The feeds as an OPML file; send an .opml file to import one")),
 )
 
-WELCOME = (
+WELCOME = N_(
     "👋 <b>Welcome to newsbot.</b>\n"
     "I send you a short news digest on the tags you follow, once a day at your own "
     "local time: a headline, one summary line and a link per article, never the same "
@@ -49,28 +57,74 @@ WELCOME = (
     "Follow a tag with /subscribe, e.g. <code>/subscribe negotiations</code>, or tap a "
     "popular tag below. /tags lists them all; /help lists every command."
 )
-NO_ARTICLE = "That article is no longer available."
-NOT_UNDERSTOOD = "I only understand commands. Send /help to see them."
-UNKNOWN_COMMAND = "I don't know that command. Send /help to see the ones I know."
-ADMIN_ONLY = "Sorry, only the bot's admins can do that."
-SOMETHING_WRONG = "Sorry, something went wrong on my side. Please try again in a moment."
-NOTHING_NEW = "Nothing new on your tags right now; I'll include new articles in your next digest."
-NO_SUBSCRIPTIONS = (
+NO_ARTICLE = N_("That article is no longer available.")
+NOT_UNDERSTOOD = N_("I only understand commands. Send /help to see them.")
+UNKNOWN_COMMAND = N_("I don't know that command. Send /help to see the ones I know.")
+ADMIN_ONLY = N_("Sorry, only the bot's admins can do that.")
+SOMETHING_WRONG = N_("Sorry, something went wrong on my side. Please try again in a moment.")
+NOTHING_NEW = N_(
+    "Nothing new on your tags right now; I'll include new articles in your next digest."
+)
+NO_SUBSCRIPTIONS = N_(
     "You don't follow any tags yet. Try <code>/subscribe negotiations</code>, or pick from /tags."
 )
-NO_TAGS = "There are no tags yet: no articles have been added."
+NO_TAGS = N_("There are no tags yet: no articles have been added.")
 
 
-def help_text(is_admin: bool) -> str:
-    lines = ["<b>Commands</b>"] + [f"/{name} — {escape(about)}" for name, about in COMMANDS]
+def help_text(t: Translator, is_admin: bool) -> str:
+    lines = [t._("<b>Commands</b>")]
+    lines += [f"/{name} — {escape(t._(about))}" for name, about in COMMANDS]
     if is_admin:
-        lines += ["", "<b>Admin</b>"] + [f"/{n} — {escape(about)}" for n, about in ADMIN_COMMANDS]
+        lines += ["", t._("<b>Admin</b>")]
+        lines += [f"/{name} — {escape(t._(about))}" for name, about in ADMIN_COMMANDS]
     return "\n".join(lines)
 
 
-def usage(command: str, example: str, problem: str = "") -> str:
+def menu(t: Translator, *, admin: bool = False) -> list[tuple[str, str]]:
+    """The command menu in ``t``'s language (setMyCommands)."""
+    listed = COMMANDS + (ADMIN_COMMANDS if admin else ())
+    return [(name, t._(about)) for name, about in listed]
+
+
+def bold(text: str, limit: int | None = None) -> str:
+    """Outside text in bold, escaped (and shortened to ``limit``, when given)."""
+    return f"<b>{escape(text) if limit is None else echo(text, limit)}</b>"
+
+
+def code(text: str) -> str:
+    return f"<code>{escape(text)}</code>"
+
+
+def usage(t: Translator, command: str, example: str, problem: str = "") -> str:
+    """A usage line; ``problem`` (plain text, already in ``t``'s language) goes first."""
     prefix = f"{escape(problem)}\n" if problem else ""
-    return f"{prefix}Usage: <code>/{command} {escape(example)}</code>"
+    return prefix + t._("Usage: {example}", example=code(f"/{command} {example}"))
+
+
+# ---- languages
+
+LANGUAGE_NAMES: Mapping[str, str] = {"en": "English", "uk": "Українська"}
+
+
+def language_name(code: str) -> str:
+    """A language's name in itself (a new catalog without a name here shows its code)."""
+    return LANGUAGE_NAMES.get(code, code)
+
+
+def language_text(t: Translator) -> str:
+    return t._(
+        "I speak to you in {language}. Tap a language to switch.",
+        language=bold(language_name(t.code)),
+    )
+
+
+def language_button(code: str, current: bool) -> str:
+    return f"{'✅ ' if current else ''}{language_name(code)}"
+
+
+def language_set(t: Translator) -> str:
+    """Said in the new language."""
+    return t._("From now on I speak {language}.", language=language_name(t.code))
 
 
 # ---- tags
@@ -117,57 +171,92 @@ class UnsubscribeOutcome(Protocol):
     def suggestions(self) -> Mapping[str, Sequence[Suggested]]: ...
 
 
-def _did_you_mean(options: Sequence[Suggested]) -> str:
-    return " or ".join(f"<b>{escape(o.name)}</b>" for o in options)
+def _did_you_mean(t: Translator, options: Sequence[Suggested]) -> str:
+    return t._(" or ").join(bold(o.name) for o in options)
 
 
-def subscribe_lines(result: SubscribeOutcome) -> list[str]:
+def _quoted(names: Sequence[str]) -> str:
+    return ", ".join(f"“{echo(n)}”" for n in names)
+
+
+def subscribe_lines(t: Translator, result: SubscribeOutcome) -> list[str]:
     lines: list[str] = []
     for name in result.subscribed:
-        note = (
-            " — no articles with this tag yet; they'll come when added"
-            if (name in result.without_articles)
-            else ""
-        )
-        lines.append(f"✅ Subscribed to <b>{escape(name)}</b>{note}")
-    lines += [f"☑️ Already subscribed to <b>{escape(name)}</b>" for name in result.already]
+        tag = bold(name)
+        if name in result.without_articles:
+            lines.append(
+                t._(
+                    "✅ Subscribed to {tag} — no articles with this tag yet; "
+                    "they'll come when added",
+                    tag=tag,
+                )
+            )
+        else:
+            lines.append(t._("✅ Subscribed to {tag}", tag=tag))
+    lines += [t._("☑️ Already subscribed to {tag}", tag=bold(name)) for name in result.already]
     for typed, options in result.suggestions.items():
         lines.append(
-            f"❓ I don't know the tag “{echo(typed)}”. Did you mean {_did_you_mean(options)}?"
+            t._(
+                "❓ I don't know the tag “{typed}”. Did you mean {options}?",
+                typed=echo(typed),
+                options=_did_you_mean(t, options),
+            )
         )
-    lines += [f"⚠️ “{echo(name)}” is too long for a tag" for name in result.too_long]
+    lines += [t._("⚠️ “{name}” is too long for a tag", name=echo(n)) for n in result.too_long]
     if result.over_pending_limit:
-        names = ", ".join(f"“{echo(n)}”" for n in result.over_pending_limit)
         lines.append(
-            f"⏳ Not subscribed to {names}: you already wait for {result.pending_limit} tags "
-            "that have no articles yet. /unsubscribe from one of them first."
+            t.ngettext(
+                "⏳ Not subscribed to {names}: you already wait for {n} tag "
+                "that has no articles yet. /unsubscribe from it first.",
+                "⏳ Not subscribed to {names}: you already wait for {n} tags "
+                "that have no articles yet. /unsubscribe from one of them first.",
+                result.pending_limit,
+                names=_quoted(result.over_pending_limit),
+            )
         )
     return lines
 
 
-def unsubscribe_lines(result: UnsubscribeOutcome) -> list[str]:
-    lines = [f"🗑 Unsubscribed from <b>{escape(name)}</b>" for name in result.removed]
+def unsubscribe_lines(t: Translator, result: UnsubscribeOutcome) -> list[str]:
+    lines = [t._("🗑 Unsubscribed from {tag}", tag=bold(name)) for name in result.removed]
     for name in result.missing:
         options = result.suggestions.get(name)
-        hint = f". Did you mean {_did_you_mean(options)}?" if options else ""
-        lines.append(f"You weren't subscribed to “{echo(name)}”{hint}")
+        if options:
+            lines.append(
+                t._(
+                    "You weren't subscribed to “{name}”. Did you mean {options}?",
+                    name=echo(name),
+                    options=_did_you_mean(t, options),
+                )
+            )
+        else:
+            lines.append(t._("You weren't subscribed to “{name}”", name=echo(name)))
     return lines
 
 
-SUBSCRIBE_USAGE = usage("subscribe", "negotiations, United Kingdom", "Which tags?")
-UNSUBSCRIBE_USAGE = usage("unsubscribe", "negotiations", "Which tags? /subscriptions lists yours.")
+def subscribe_usage(t: Translator) -> str:
+    return usage(t, "subscribe", "negotiations, United Kingdom", t._("Which tags?"))
 
 
-def too_many_tags(count: int, limit: int) -> str:
-    return f"That is {count} tags; send at most {limit} at a time."
+def unsubscribe_usage(t: Translator) -> str:
+    return usage(t, "unsubscribe", "negotiations", t._("Which tags? /subscriptions lists yours."))
 
 
-def subscribe_button(name: str) -> str:
-    return f"✅ Subscribe to {name}"
+def too_many_tags(t: Translator, count: int, limit: int) -> str:
+    return t.ngettext(
+        "That is {n} tag; send at most {limit} at a time.",
+        "That is {n} tags; send at most {limit} at a time.",
+        count,
+        limit=limit,
+    )
 
 
-def unsubscribe_button(name: str) -> str:
-    return f"✖ Unsubscribe from {name}"
+def subscribe_button(t: Translator, name: str) -> str:
+    return t._("✅ Subscribe to {name}", name=name)
+
+
+def unsubscribe_button(t: Translator, name: str) -> str:
+    return t._("✖ Unsubscribe from {name}", name=name)
 
 
 def tag_button(name: str, count: int, subscribed: bool) -> str:
@@ -179,18 +268,18 @@ def unsubscribe_tag_button(name: str) -> str:
     return f"✖ {name}"
 
 
-PREVIOUS = "◀ Previous"
-NEXT = "Next ▶"
-BUTTON_INVALID = "This button is no longer valid."
-TAG_GONE = "That tag no longer exists."
+PREVIOUS = N_("◀ Previous")
+NEXT = N_("Next ▶")
+BUTTON_INVALID = N_("This button is no longer valid.")
+TAG_GONE = N_("That tag no longer exists.")
 
 
-def subscribed_line(name: str) -> str:
-    return f"✅ Subscribed to <b>{escape(name)}</b>"
+def subscribed_line(t: Translator, name: str) -> str:
+    return t._("✅ Subscribed to {tag}", tag=bold(name))
 
 
-def unsubscribed_line(name: str) -> str:
-    return f"🗑 Unsubscribed from <b>{escape(name)}</b>"
+def unsubscribed_line(t: Translator, name: str) -> str:
+    return t._("🗑 Unsubscribed from {tag}", tag=bold(name))
 
 
 NOTICE_NAME = 150  # a button's notice holds at most 200 characters
@@ -200,31 +289,50 @@ def _short(name: str) -> str:
     return name if len(name) <= NOTICE_NAME else name[: NOTICE_NAME - 1] + "…"
 
 
-def subscribed_notice(name: str) -> str:
-    return f"Subscribed to {_short(name)}"
+def subscribed_notice(t: Translator, name: str) -> str:
+    return t._("Subscribed to {name}", name=_short(name))
 
 
-def unsubscribed_notice(name: str) -> str:
-    return f"Unsubscribed from {_short(name)}"
+def unsubscribed_notice(t: Translator, name: str) -> str:
+    return t._("Unsubscribed from {name}", name=_short(name))
 
 
-def subscriptions_text(names: Sequence[str], page: int = 0, pages: int = 1) -> str:
+def _page_suffix(t: Translator, page: int, pages: int) -> str:
+    return t._(" (page {page} of {pages})", page=page + 1, pages=pages) if pages > 1 else ""
+
+
+def subscriptions_text(t: Translator, names: Sequence[str], page: int = 0, pages: int = 1) -> str:
     if not names:
-        return NO_SUBSCRIPTIONS
+        return t._(NO_SUBSCRIPTIONS)
     listed = "\n".join(f"• {escape(name)}" for name in names)
-    suffix = f" (page {page + 1} of {pages})" if pages > 1 else ""
-    return f"<b>Your tags</b>{suffix}\n{listed}\n\nTap a tag to unsubscribe."
-
-
-def tags_text(page: int, pages: int) -> str:
-    suffix = f" (page {page + 1} of {pages})" if pages > 1 else ""
     return (
-        f"<b>Popular tags</b>{suffix}\nTap a tag to follow it; ✅ marks the ones you follow; "
-        "tap again to unfollow."
+        t._("<b>Your tags</b>{suffix}", suffix=_page_suffix(t, page, pages))
+        + f"\n{listed}\n\n"
+        + t._("Tap a tag to unsubscribe.")
     )
 
 
+def tags_text(t: Translator, page: int, pages: int) -> str:
+    return t._(
+        "<b>Popular tags</b>{suffix}\nTap a tag to follow it; ✅ marks the ones you follow; "
+        "tap again to unfollow.",
+        suffix=_page_suffix(t, page, pages),
+    )
+
+
+def frequency_word(t: Translator, frequency: str) -> str:
+    return t._(FREQUENCY_WORDS[frequency])
+
+
+def describe_schedule(t: Translator, digest_time: time, frequency: str, weekday: int) -> str:
+    when = t.clock(digest_time)
+    if frequency == WEEKLY:
+        return t._("weekly on {day} at {time}", day=t.weekday(weekday), time=when)
+    return t._("daily at {time}", time=when)
+
+
 def settings_text(
+    t: Translator,
     *,
     digest_time: time,
     timezone: str,
@@ -234,16 +342,19 @@ def settings_text(
     next_due_at: datetime,
 ) -> str:
     local_next = next_due_at.astimezone(tzinfo_for(timezone))
-    state = "⏸ paused — /resume to start again" if paused else "▶️ active"
-    return (
-        "<b>Your settings</b>\n"
-        f"Digest: {describe_schedule(digest_time, frequency, weekday)}\n"
-        f"Timezone: {escape(timezone)}\n"
-        f"Frequency: {frequency}\n"
-        f"State: {state}\n"
-        + ("" if paused else f"Next digest: {local_next.strftime('%a %d %b, %H:%M')}\n")
-        + "\nChange with /time, /timezone, /frequency, /pause or /resume."
-    )
+    state = t._("⏸ paused — /resume to start again") if paused else t._("▶️ active")
+    lines = [
+        t._("<b>Your settings</b>"),
+        t._("Digest: {schedule}", schedule=describe_schedule(t, digest_time, frequency, weekday)),
+        t._("Timezone: {zone}", zone=escape(timezone)),
+        t._("Frequency: {frequency}", frequency=frequency_word(t, frequency)),
+        t._("Language: {language}", language=language_name(t.code)),
+        t._("State: {state}", state=state),
+    ]
+    if not paused:
+        lines.append(t._("Next digest: {when}", when=t.moment(local_next)))
+    lines += ["", t._("Change with /time, /timezone, /frequency, /language, /pause or /resume.")]
+    return "\n".join(lines)
 
 
 class StatsLike(Protocol):
@@ -271,134 +382,183 @@ class StatsLike(Protocol):
     def digests_sent_24h(self) -> int: ...
 
 
-def stats_text(view: StatsLike) -> str:
-    return (
-        "<b>Stats</b>\n"
-        f"Articles: {view.articles}\n"
-        f"Tags in use: {view.tags}\n"
-        f"Subscribers: {view.subscribers_active} active, {view.subscribers_paused} paused, "
-        f"{view.subscribers_blocked} blocked\n"
-        f"Subscriptions: {view.subscriptions}\n"
-        f"Digests sent in the last 24 h: {view.digests_sent_24h}"
+def stats_text(t: Translator, view: StatsLike) -> str:
+    return "\n".join(
+        [
+            t._("<b>Stats</b>"),
+            t._("Articles: {count}", count=view.articles),
+            t._("Tags in use: {count}", count=view.tags),
+            t._(
+                "Subscribers: {active} active, {paused} paused, {blocked} blocked",
+                active=view.subscribers_active,
+                paused=view.subscribers_paused,
+                blocked=view.subscribers_blocked,
+            ),
+            t._("Subscriptions: {count}", count=view.subscriptions),
+            t._("Digests sent in the last 24 h: {count}", count=view.digests_sent_24h),
+        ]
     )
 
 
+_ADDED_HEADINGS = {
+    "added": N_("✅ Article stored"),
+    "updated": N_("♻️ Article already known; updated"),
+    "unchanged": N_("☑️ Article already known; nothing changed"),
+}
+
+
 def added_text(
-    *, article_id: int, title: str, tags: Sequence[str], summary: str, outcome: str
+    t: Translator,
+    *,
+    article_id: int,
+    title: str,
+    tags: Sequence[str],
+    summary: str,
+    outcome: str,
 ) -> str:
-    heading = {
-        "added": "✅ Article stored",
-        "updated": "♻️ Article already known; updated",
-        "unchanged": "☑️ Article already known; nothing changed",
-    }[outcome]
-    return (
-        f"{heading}\n"
-        f"ID: {article_id}\n"
-        f"Title: <b>{escape(title)}</b>\n"
-        f"Tags: {escape(', '.join(tags))}\n"
-        f"Summary: {escape(summary)}"
+    return "\n".join(
+        [
+            t._(_ADDED_HEADINGS[outcome]),
+            t._("ID: {id}", id=article_id),
+            t._("Title: {title}", title=bold(title)),
+            t._("Tags: {tags}", tags=escape(", ".join(tags))),
+            t._("Summary: {summary}", summary=escape(summary)),
+        ]
     )
 
 
 LIST_TITLE = 100  # a listing shows this much of each title, so 15 rows always fit
 
 
-def article_list(rows: Sequence[tuple[int, str, datetime]]) -> str:
+def article_list(t: Translator, rows: Sequence[tuple[int, str, datetime]]) -> str:
     if not rows:
-        return "No articles yet. Add one with /add."
+        return t._("No articles yet. Add one with /add.")
     lines = [
-        f"<code>{i}</code> {echo(title, LIST_TITLE)} · {added:%d %b}" for i, title, added in rows
+        f"<code>{i}</code> {echo(title, LIST_TITLE)} · {t.day_month(added)}"
+        for i, title, added in rows
     ]
-    return "<b>Latest articles</b>\n" + "\n".join(lines)
+    return t._("<b>Latest articles</b>") + "\n" + "\n".join(lines)
 
 
-ADD_USAGE = (
+ADD_USAGE = N_(
     "Send the article in the same message, after /add on its own line, "
     "or send it as a .txt file. The format is in the README."
 )
-TXT_ONLY = "Please send an article as a .txt file, or feeds as an .opml file."
-DELETE_BUTTON = "🗑 Delete"
-KEEP_BUTTON = "Keep it"
+TXT_ONLY = N_("Please send an article as a .txt file, or feeds as an .opml file.")
+DELETE_BUTTON = N_("🗑 Delete")
+KEEP_BUTTON = N_("Keep it")
 
 
-def file_too_big(limit: int) -> str:
-    return f"That file is over {limit:,} bytes; not stored."
+def file_too_big(t: Translator, limit: int) -> str:
+    return t._("That file is over {limit} bytes; not stored.", limit=t.number(limit))
 
 
-def not_stored(problem: str) -> str:
-    return f"❌ Not stored: {escape(problem)}"
+def problem_text(t: Translator, error: BaseException) -> str:
+    """What is wrong with an input, plain text in ``t``'s language; an article's problem
+    keeps its line number."""
+    reason = t.problem(error)
+    if isinstance(error, ArticleFormatError) and error.line is not None:
+        return t._("line {line}: {reason}", line=error.line, reason=reason)
+    return reason
 
 
-def no_such_article(article_id: int) -> str:
-    return f"There is no article {article_id}. /articles lists them."
+def not_stored(t: Translator, error: BaseException) -> str:
+    return t._("❌ Not stored: {problem}", problem=escape(problem_text(t, error)))
 
 
-def article_id_problem(typed: str) -> str:
+def no_such_article(t: Translator, article_id: int) -> str:
+    return t._("There is no article {id}. /articles lists them.", id=article_id)
+
+
+def article_id_problem(t: Translator, typed: str) -> str:
     shown = " ".join(typed.split())[:MAX_ECHO]
-    return usage("delete", "42", f"'{shown}' is not an article id." if shown else "Which id?")
+    problem = t._("'{typed}' is not an article id.", typed=shown) if shown else t._("Which id?")
+    return usage(t, "delete", "42", problem)
 
 
-def confirm_delete(article_id: int, title: str) -> str:
-    return f"Delete article {article_id}: <b>{escape(title)}</b>?"
+def confirm_delete(t: Translator, article_id: int, title: str) -> str:
+    return t._("Delete article {id}: {title}?", id=article_id, title=bold(title))
 
 
-def deleted(article_id: int, title: str) -> str:
-    return f"🗑 Deleted article {article_id}: <b>{escape(title)}</b>"
+def deleted(t: Translator, article_id: int, title: str) -> str:
+    return t._("🗑 Deleted article {id}: {title}", id=article_id, title=bold(title))
 
 
-def kept(article_id: int, title: str) -> str:
-    return f"Kept article {article_id}: <b>{escape(title)}</b>"
+def kept(t: Translator, article_id: int, title: str) -> str:
+    return t._("Kept article {id}: {title}", id=article_id, title=bold(title))
 
 
 # ---- settings
 
-SAVED = "Saved."
+SAVED = N_("Saved.")
 
 
-def current_time(digest_time: time) -> str:
-    return (
-        f"Your digest comes at {digest_time:%H:%M} your time.\n"
-        "Change it with e.g. <code>/time 07:30</code>"
+def current_time(t: Translator, digest_time: time) -> str:
+    return t._(
+        "Your digest comes at {time} your time.\nChange it with e.g. {example}",
+        time=t.clock(digest_time),
+        example="<code>/time 07:30</code>",
     )
 
 
-def current_timezone(name: str) -> str:
-    return (
-        f"Your timezone is {escape(name)}.\n"
-        "Change it with e.g. <code>/timezone Europe/Kyiv</code>, <code>/timezone Kyiv</code> "
-        "or <code>/timezone UTC+03:00</code>"
+def current_timezone(t: Translator, name: str) -> str:
+    return t._(
+        "Your timezone is {zone}.\nChange it with e.g. {example}, {city} or {offset}",
+        zone=escape(name),
+        example="<code>/timezone Europe/Kyiv</code>",
+        city="<code>/timezone Kyiv</code>",
+        offset="<code>/timezone UTC+03:00</code>",
     )
 
 
-def time_problem(problem: str) -> str:
-    return usage("time", "07:30", problem)
+def time_problem(t: Translator, error: BaseException) -> str:
+    return usage(t, "time", "07:30", t.problem(error))
 
 
-def timezone_problem(problem: str, suggestions: Sequence[str]) -> str:
-    hint = f". Did you mean {' or '.join(suggestions)}?" if suggestions else ""
-    return (
-        usage("timezone", "Europe/Kyiv", problem + hint) + " or <code>/timezone UTC+03:00</code>"
+def timezone_problem(t: Translator, error: BaseException, suggestions: Sequence[str]) -> str:
+    problem = t.problem(error)
+    if suggestions:
+        problem = t._(
+            "{problem}. Did you mean {options}?",
+            problem=problem,
+            options=t._(" or ").join(suggestions),
+        )
+    return t._(
+        "{usage} or {offset}",
+        usage=usage(t, "timezone", "Europe/Kyiv", problem),
+        offset="<code>/timezone UTC+03:00</code>",
     )
 
 
-FREQUENCY_EXAMPLE = "daily</code> or <code>/frequency weekly monday"
-
-
-def frequency_problem(words: Sequence[str], problem: str = "") -> str:
+def frequency_problem(t: Translator, words: Sequence[str], error: BaseException) -> str:
+    problem = t.problem(error)
     if not problem:
-        problem = f"'{' '.join(words)}' is not daily or weekly." if words else "How often?"
-    return f"{echo(problem, 2 * MAX_ECHO)}\nUsage: <code>/frequency {FREQUENCY_EXAMPLE}</code>"
+        problem = (
+            t._("'{typed}' is not daily or weekly.", typed=" ".join(words))
+            if words
+            else t._("How often?")
+        )
+    return (
+        echo(problem, 2 * MAX_ECHO)
+        + "\n"
+        + t._(
+            "Usage: {example}",
+            example="<code>/frequency daily</code> "
+            + t._("or")
+            + " <code>/frequency weekly monday</code>",
+        )
+    )
 
 
 # ---- updates and errors
 
-SLOW_DOWN = (
+SLOW_DOWN = N_(
     "You are sending messages faster than I can answer; I'll skip the next ones for a few seconds."
 )
 
 
-def input_problem(problem: str) -> str:
-    return f"Sorry, I can't use that: {echo(problem, 2 * MAX_ECHO)}"
+def input_problem(t: Translator, error: BaseException) -> str:
+    return t._("Sorry, I can't use that: {problem}", problem=echo(t.problem(error), 2 * MAX_ECHO))
 
 
 def split_lines(lines: Sequence[str], limit: int) -> list[str]:
@@ -422,24 +582,43 @@ def split_lines(lines: Sequence[str], limit: int) -> list[str]:
 # ---- digests
 
 
-def digest_header(count: int) -> str:
+def digest_header(t: Translator, count: int) -> str:
     """The first line of a digest (plain text: the renderer escapes and bolds it)."""
-    return f"📰 Your digest: {count} new {'article' if count == 1 else 'articles'}"
+    return t.ngettext("📰 Your digest: {n} new article", "📰 Your digest: {n} new articles", count)
 
 
-def more_waiting(remaining: int, *, manual: bool) -> str:
+def more_waiting(t: Translator, remaining: int, *, manual: bool) -> str:
     """The last line of a digest that had more articles than fit (plain text)."""
-    noun = "article" if remaining == 1 else "articles"
-    hint = "send /digest for more now" if manual else "they come in your next digest"
-    return f"+{remaining} more {noun} waiting; {hint}"
+    if manual:
+        return t.ngettext(
+            "+{n} more article waiting; send /digest for more now",
+            "+{n} more articles waiting; send /digest for more now",
+            remaining,
+        )
+    return t.ngettext(
+        "+{n} more article waiting; it comes in your next digest",
+        "+{n} more articles waiting; they come in your next digest",
+        remaining,
+    )
+
+
+FULL_TEXT = N_("Full text")
+ORIGINAL_ARTICLE = N_("Original article")
 
 
 # ---- feeds
 
-FEED_ADD_USAGE = usage("feed_add", "https://example.com/rss.xml economy, Europe", "Which feed?")
-FEED_TAGS_USAGE = usage("feed_tags", "3 economy, Europe", "Which feed, and which tags?")
-NO_FEEDS = "No feeds yet. Add one with <code>/feed_add https://example.com/rss.xml</code>."
-FEEDS_EXPORT_CAPTION = "Your feeds as OPML. Send this file back to me to import them."
+
+def feed_add_usage(t: Translator) -> str:
+    return usage(t, "feed_add", "https://example.com/rss.xml economy, Europe", t._("Which feed?"))
+
+
+def feed_tags_usage(t: Translator) -> str:
+    return usage(t, "feed_tags", "3 economy, Europe", t._("Which feed, and which tags?"))
+
+
+NO_FEEDS = N_("No feeds yet. Add one with <code>/feed_add https://example.com/rss.xml</code>.")
+FEEDS_EXPORT_CAPTION = N_("Your feeds as OPML. Send this file back to me to import them.")
 # What /feeds shows of each feed: with these caps a page of FEEDS_PAGE_SIZE always fits
 # one message.
 FEED_TITLE = 60
@@ -449,49 +628,71 @@ FEED_ERROR = 150
 MAX_REASONS = 12  # an OPML import lists at most this many failures (they fit one message)
 
 
-def feed_id_problem(command: str, typed: str) -> str:
+def feed_id_problem(t: Translator, command: str, typed: str) -> str:
     shown = " ".join(typed.split())[:MAX_ECHO]
-    problem = f"'{shown}' is not a feed id; /feeds lists them." if shown else "Which feed?"
-    return usage(command, "3", problem)
+    problem = (
+        t._("'{typed}' is not a feed id; /feeds lists them.", typed=shown)
+        if shown
+        else t._("Which feed?")
+    )
+    return usage(t, command, "3", problem)
 
 
-def no_such_feed(feed_id: int) -> str:
-    return f"There is no feed {feed_id}. /feeds lists them."
+def no_such_feed(t: Translator, feed_id: int) -> str:
+    return t._("There is no feed {id}. /feeds lists them.", id=feed_id)
 
 
-def feed_not_added(problem: str) -> str:
-    return f"❌ Feed not added: {echo(problem, 300)}"
+def feed_not_added(t: Translator, error: BaseException) -> str:
+    return t._("❌ Feed not added: {problem}", problem=echo(t.problem(error), 300))
 
 
 def feed_added(
-    *, feed_id: int, title: str, entries: int, added: int, tags: Sequence[str], skipped: int
+    t: Translator,
+    *,
+    feed_id: int,
+    title: str,
+    entries: int,
+    added: int,
+    tags: Sequence[str],
+    skipped: int,
 ) -> str:
     lines = [
-        f"✅ Feed {feed_id} added: <b>{echo(title, FEED_TITLE)}</b>",
-        f"{_count(entries, 'entry', 'entries')} found, {added} new {_noun(added, 'article')}.",
-        f"Tags: {echo(', '.join(tags), FEED_TAGS)}"
+        t._("✅ Feed {id} added: {title}", id=feed_id, title=bold(title, FEED_TITLE)),
+        t.ngettext("{n} entry found", "{n} entries found", entries)
+        + ", "
+        + t.ngettext("{n} new article.", "{n} new articles.", added),
+        t._("Tags: {tags}", tags=echo(", ".join(tags), FEED_TAGS))
         if tags
-        else "Tags: none (entry categories only)",
+        else t._("Tags: none (entry categories only)"),
     ]
     if skipped:
-        lines.append(f"{_count(skipped, 'entry', 'entries')} skipped (no title and no text).")
+        lines.append(
+            t.ngettext(
+                "{n} entry skipped (no title and no text).",
+                "{n} entries skipped (no title and no text).",
+                skipped,
+            )
+        )
     return "\n".join(lines)
 
 
-def feed_removed(feed_id: int, title: str) -> str:
-    return (
-        f"Feed {feed_id} removed: <b>{echo(title, FEED_TITLE)}</b>. "
-        "It is no longer polled; its articles stay."
+def feed_removed(t: Translator, feed_id: int, title: str) -> str:
+    return t._(
+        "Feed {id} removed: {title}. It is no longer polled; its articles stay.",
+        id=feed_id,
+        title=bold(title, FEED_TITLE),
     )
 
 
-def feed_tags_set(feed_id: int, tags: Sequence[str]) -> str:
-    shown = echo(", ".join(tags), FEED_TAGS) if tags else "none"
-    return f"Feed {feed_id} tags: {shown}. Its entries get them from its next poll."
+def feed_tags_set(t: Translator, feed_id: int, tags: Sequence[str]) -> str:
+    shown = echo(", ".join(tags), FEED_TAGS) if tags else t._("none")
+    return t._(
+        "Feed {id} tags: {tags}. Its entries get them from its next poll.", id=feed_id, tags=shown
+    )
 
 
-def feed_tags_problem(problem: str) -> str:
-    return usage("feed_tags", "3 economy, Europe", problem)
+def feed_tags_problem(t: Translator, problem: str) -> str:
+    return usage(t, "feed_tags", "3 economy, Europe", problem)
 
 
 class FeedLike(Protocol):
@@ -521,37 +722,59 @@ def _count(n: int, one: str, many: str) -> str:
     return f"{n} {one if n == 1 else many}"
 
 
-def _noun(n: int, one: str) -> str:
-    return one if n == 1 else f"{one}s"
-
-
-def _status(feed: FeedLike) -> str:
+def _status(t: Translator, feed: FeedLike) -> str:
     if feed.status == "ok":
-        return "✅ ok"
+        return t._("✅ ok")
     if feed.status == "new":
-        return "⏳ not polled yet"
-    mark = "⛔ broken" if feed.status == "broken" else "⚠️ failing"
-    polls = _count(feed.failures, "poll", "polls")
-    return f"{mark} ({polls} in a row): {echo(feed.error or '', FEED_ERROR)}"
+        return t._("⏳ not polled yet")
+    error = echo(feed.error or "", FEED_ERROR)
+    if feed.status == "broken":
+        return t.ngettext(
+            "⛔ broken ({n} poll in a row): {error}",
+            "⛔ broken ({n} polls in a row): {error}",
+            feed.failures,
+            error=error,
+        )
+    return t.ngettext(
+        "⚠️ failing ({n} poll in a row): {error}",
+        "⚠️ failing ({n} polls in a row): {error}",
+        feed.failures,
+        error=error,
+    )
 
 
 def _polled(feed: FeedLike) -> str:
     return f"{feed.polled_at:%d %b %H:%M} UTC" if feed.polled_at else "never"
 
 
-def feeds_text(feeds: Sequence[FeedLike], page: int, pages: int, total: int) -> str:
+def feeds_text(t: Translator, feeds: Sequence[FeedLike], page: int, pages: int, total: int) -> str:
     if not feeds:
-        return NO_FEEDS
-    head = f"<b>Feeds</b> ({total})" + (f", page {page + 1} of {pages}" if pages > 1 else "")
+        return t._(NO_FEEDS)
+    if pages > 1:
+        head = t._(
+            "<b>Feeds</b> ({total}), page {page} of {pages}",
+            total=total,
+            page=page + 1,
+            pages=pages,
+        )
+    else:
+        head = t._("<b>Feeds</b> ({total})", total=total)
     blocks = [head]
     for feed in feeds:
-        tags = echo(", ".join(feed.tags), FEED_TAGS) if feed.tags else "no tags"
+        tags = echo(", ".join(feed.tags), FEED_TAGS) if feed.tags else t._("no tags")
+        polled = (
+            t._("{day} {time} UTC", day=t.day_month(feed.polled_at), time=t.clock(feed.polled_at))
+            if feed.polled_at
+            else t._("never")
+        )
         blocks.append(
             f"<code>{feed.feed_id}</code> <b>{echo(feed.title, FEED_TITLE)}</b>\n"
             f"{echo(feed.url, FEED_URL)}\n"
-            f"Tags: {tags}\n"
-            f"Last poll: {_polled(feed)} · {_status(feed)}\n"
-            f"Added in 24 h: {feed.added_24h}"
+            + t._("Tags: {tags}", tags=tags)
+            + "\n"
+            + t._("Last poll: {when} · {status}", when=polled, status=_status(t, feed))
+            + "\n"
+            + t._("Added in 24 h: {count}", count=feed.added_24h)
         )
     return "\n\n".join(blocks)
 
@@ -565,23 +788,32 @@ class OpmlOutcome(Protocol):
     def failed(self) -> Sequence[tuple[str, str]]: ...
 
 
-def opml_imported(report: OpmlOutcome) -> str:
+def opml_imported(t: Translator, report: OpmlOutcome) -> str:
     lines = [
-        f"{len(report.added)} added, {len(report.already)} already there, "
-        f"{len(report.failed)} failed"
+        t._(
+            "{added} added, {already} already there, {failed} failed",
+            added=len(report.added),
+            already=len(report.already),
+            failed=len(report.failed),
+        )
     ]
     for url, reason in report.failed[:MAX_REASONS]:
         lines.append(f"• {echo(url, FEED_URL)}: {echo(reason, FEED_ERROR)}")
     if len(report.failed) > MAX_REASONS:
-        lines.append(f"… and {len(report.failed) - MAX_REASONS} more")
+        lines.append(t._("… and {count} more", count=len(report.failed) - MAX_REASONS))
     return "\n".join(lines)
 
 
-def not_opml(problem: str) -> str:
-    return f"❌ Not imported: that file is not OPML ({echo(problem, 200)})."
+def not_opml(t: Translator, error: BaseException) -> str:
+    return t._(
+        "❌ Not imported: that file is not OPML ({problem}).",
+        problem=echo(t.problem(error), 200),
+    )
 
 
-OPML_IMPORTING = "Importing the feeds in that file; each is fetched once. This can take a minute."
+OPML_IMPORTING = N_(
+    "Importing the feeds in that file; each is fetched once. This can take a minute."
+)
 
 
 # ---- feeds on the command line (plain text)
@@ -696,32 +928,54 @@ WORD_EXAMPLES = {
     "search": "peace talks",
 }
 _TERM_PROBLEMS = {
-    "unbalanced_quotes": 'A quote is not closed: put a phrase between two " marks.',
-    "no_words": "“{item}” has no letters or digits to look for.",
-    "short_prefix": "“{item}” is too short for a prefix: put * after at least {limit} letters.",
+    "unbalanced_quotes": N_('A quote is not closed: put a phrase between two " marks.'),
+    "no_words": N_("“{item}” has no letters or digits to look for."),
+    "short_prefix": N_(
+        "“{item}” is too short for a prefix: put * after at least {limit} letters."
+    ),
 }
 
 
-def term_problem(command: str, error: TermProblemLike) -> str:
+def term_problem(t: Translator, command: str, error: TermProblemLike) -> str:
     """The answer to a /follow, /unfollow, /mute, /unmute or /search that cannot be read."""
     example = WORD_EXAMPLES[command]
+    search = command == "search"
     if error.problem == "empty":
-        what = "What should I search for?" if command == "search" else "Which words?"
-        return usage(command, example, what)
+        what = t._("What should I search for?") if search else t._("Which words?")
+        return usage(t, command, example, what)
     if error.problem == "too_many":
-        noun = "search terms" if command == "search" else "words or phrases"
-        return usage(command, example, f"That is {error.item} {noun}; at most {error.limit}.")
+        count = int(error.item)
+        if search:
+            problem = t.ngettext(
+                "That is {n} search term; at most {limit}.",
+                "That is {n} search terms; at most {limit}.",
+                count,
+                limit=error.limit,
+            )
+        else:
+            problem = t.ngettext(
+                "That is {n} word or phrase; at most {limit}.",
+                "That is {n} words or phrases; at most {limit}.",
+                count,
+                limit=error.limit,
+            )
+        return usage(t, command, example, problem)
     if error.problem == "too_long":
         if not error.item:
-            return usage(command, example, f"That is too long: at most {error.limit} characters.")
-        return (
-            f"⚠️ “{echo(error.item)}” is too long: a word or phrase has at most "
-            f"{error.limit} characters."
+            return usage(
+                t,
+                command,
+                example,
+                t._("That is too long: at most {limit} characters.", limit=error.limit),
+            )
+        return t._(
+            "⚠️ “{item}” is too long: a word or phrase has at most {limit} characters.",
+            item=echo(error.item),
+            limit=error.limit,
         )
     template = _TERM_PROBLEMS[error.problem]
-    return "⚠️ " + escape(
-        template.format(item=" ".join(error.item.split())[:MAX_ECHO], limit=error.limit)
-    )
+    item = " ".join(error.item.split())[:MAX_ECHO]
+    return "⚠️ " + escape(t._(template, item=item, limit=error.limit))
 
 
 class WordsOutcome(Protocol):
@@ -750,69 +1004,113 @@ class RemoveOutcome(Protocol):
     def missing(self) -> Sequence[str]: ...
 
 
-def words_lines(result: WordsOutcome) -> list[str]:
+def words_lines(t: Translator, result: WordsOutcome) -> list[str]:
     mute = result.kind == "mute"
-    done = "🔇 Muted" if mute else "✅ Following"
-    lines = [f"{done} <b>{escape(shown)}</b>" for shown in result.added]
-    was = "followed" if mute else "muted"
-    lines += [
-        f"{done} <b>{escape(shown)}</b> (it was {was} until now)" for shown in result.switched
-    ]
-    already = "Already muted" if mute else "Already following"
-    lines += [f"☑️ {already} <b>{escape(shown)}</b>" for shown in result.already]
-    if result.over_limit:
-        shown = ", ".join(f"“{echo(s)}”" for s in result.over_limit)
-        undo = "/unmute" if mute else "/unfollow"
+    lines: list[str] = []
+    for shown in result.added:
+        word = bold(shown)
         lines.append(
-            f"⚠️ Not {'muted' if mute else 'following'} {shown}: you may have at most "
-            f"{result.limit} {'muted' if mute else 'followed'} words. {undo} some first."
+            t._("🔇 Muted {word}", word=word) if mute else t._("✅ Following {word}", word=word)
         )
+    for shown in result.switched:
+        word = bold(shown)
+        lines.append(
+            t._("🔇 Muted {word} (it was followed until now)", word=word)
+            if mute
+            else t._("✅ Following {word} (it was muted until now)", word=word)
+        )
+    for shown in result.already:
+        word = bold(shown)
+        lines.append(
+            t._("☑️ Already muted {word}", word=word)
+            if mute
+            else t._("☑️ Already following {word}", word=word)
+        )
+    if result.over_limit:
+        words = _quoted(result.over_limit)
+        if mute:
+            lines.append(
+                t.ngettext(
+                    "⚠️ Not muted {words}: you may have at most {n} muted word. "
+                    "/unmute some first.",
+                    "⚠️ Not muted {words}: you may have at most {n} muted words. "
+                    "/unmute some first.",
+                    result.limit,
+                    words=words,
+                )
+            )
+        else:
+            lines.append(
+                t.ngettext(
+                    "⚠️ Not following {words}: you may have at most {n} followed word. "
+                    "/unfollow some first.",
+                    "⚠️ Not following {words}: you may have at most {n} followed words. "
+                    "/unfollow some first.",
+                    result.limit,
+                    words=words,
+                )
+            )
     if result.added or result.switched:
         lines.append(
-            "Articles containing them are left out of your digests."
+            t._("Articles containing them are left out of your digests.")
             if mute
-            else "Your digests now also include articles containing them."
+            else t._("Your digests now also include articles containing them.")
         )
     return lines
 
 
-def remove_lines(result: RemoveOutcome) -> list[str]:
+def remove_lines(t: Translator, result: RemoveOutcome) -> list[str]:
     mute = result.kind == "mute"
-    done = "🔈 Unmuted" if mute else "🗑 Stopped following"
-    lines = [f"{done} <b>{escape(shown)}</b>" for shown in result.removed]
-    not_yet = "You weren't muting" if mute else "You weren't following"
-    lines += [f"{not_yet} “{echo(shown)}”" for shown in result.missing]
+    lines: list[str] = []
+    for shown in result.removed:
+        word = bold(shown)
+        lines.append(
+            t._("🔈 Unmuted {word}", word=word)
+            if mute
+            else t._("🗑 Stopped following {word}", word=word)
+        )
+    for shown in result.missing:
+        word = echo(shown)
+        lines.append(
+            t._("You weren't muting “{word}”", word=word)
+            if mute
+            else t._("You weren't following “{word}”", word=word)
+        )
     return lines
 
 
-def words_text(rows: Sequence[tuple[str, bool]], page: int = 0, pages: int = 1) -> str:
+def words_text(
+    t: Translator, rows: Sequence[tuple[str, bool]], page: int = 0, pages: int = 1
+) -> str:
     """/subscriptions' list of words: (shown form, muted)."""
-    suffix = f" (page {page + 1} of {pages})" if pages > 1 else ""
     followed = [f"• {escape(shown)}" for shown, muted in rows if not muted]
     muted = [f"• {escape(shown)}" for shown, is_muted in rows if is_muted]
-    parts = [f"<b>Your words</b>{suffix}"]
+    parts = [t._("<b>Your words</b>{suffix}", suffix=_page_suffix(t, page, pages))]
     if followed:
-        parts += ["Following:", *followed]
+        parts += [t._("Following:"), *followed]
     if muted:
-        parts += ["Muted:", *muted]
-    parts += ["", "Tap a word to stop following or muting it."]
+        parts += [t._("Muted:"), *muted]
+    parts += ["", t._("Tap a word to stop following or muting it.")]
     return "\n".join(parts)
 
 
-NO_WORDS = "You follow and mute no words."
+NO_WORDS = N_("You follow and mute no words.")
 
 
 def word_button(shown: str, muted: bool) -> str:
     return f"✖ {'🔇 ' if muted else ''}{shown}"
 
 
-def word_removed_notice(shown: str, muted: bool) -> str:
-    return f"{'Unmuted' if muted else 'Stopped following'} {_short(shown)}"
+def word_removed_notice(t: Translator, shown: str, muted: bool) -> str:
+    word = _short(shown)
+    return (
+        t._("Unmuted {word}", word=word) if muted else t._("Stopped following {word}", word=word)
+    )
 
 
 SEARCH_MARK = "🔎 "
-SEARCH_MORE = "More ▶"
-SEARCH_GONE = "That search can no longer be paged; send /search again."
+SEARCH_MORE = N_("More ▶")
+SEARCH_GONE = N_("That search can no longer be paged; send /search again.")
 SEARCH_TITLE = 200  # so that ten results always fit one message
 SEARCH_SUMMARY = 150
 
@@ -828,8 +1126,8 @@ def query_of(first_line: str) -> str | None:
     return first_line[len(SEARCH_MARK) :] if first_line.startswith(SEARCH_MARK) else None
 
 
-def no_results(query: str) -> str:
-    return f"{escape(search_header(query))}\nNo articles of the last 90 days match."
+def no_results(t: Translator, query: str) -> str:
+    return escape(search_header(query)) + "\n" + t._("No articles of the last 90 days match.")
 
 
 def _cut(text: str, limit: int) -> str:
@@ -837,52 +1135,63 @@ def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+def _read_line(t: Translator, link: str, when: datetime) -> str:
+    return f'<a href="{escape(link)}">{t._("Read")}</a> · {t.day(when)}'
+
+
 def search_text(
-    query: str, hits: Sequence[tuple[str, str, str, datetime]], *, first: int, more: bool
+    t: Translator,
+    query: str,
+    hits: Sequence[tuple[str, str, str, datetime]],
+    *,
+    first: int,
+    more: bool,
 ) -> str:
     """One page of results, numbered from ``first``: (title, summary, link, date) each."""
     last = first + len(hits) - 1
     lines = [
         escape(search_header(query)),
-        f"Results {first}–{last}{'' if more else ' (the last)'}",
+        t._("Results {first}–{last}", first=first, last=last)
+        if more
+        else t._("Results {first}–{last} (the last)", first=first, last=last),
     ]
     for number, (title, summary, link, when) in enumerate(hits, start=first):
         lines.append("")
         lines.append(f"{number}. <b>{escape(_cut(title, SEARCH_TITLE))}</b>")
         if summary.strip():
             lines.append(escape(_cut(summary, SEARCH_SUMMARY)))
-        lines.append(f'<a href="{escape(link)}">Read</a> · {when:%d %b %Y}')
+        lines.append(_read_line(t, link, when))
     return "\n".join(lines)
 
 
-INLINE_NOTHING = "No articles of the last 90 days match"
+INLINE_NOTHING = N_("No articles of the last 90 days match")
 _INLINE_HINTS = {
-    "empty": "Type words to search the news",
-    "too_long": "Too long: at most 200 characters",
-    "too_many": "Too many words: at most 10",
-    "unbalanced_quotes": "Close the quote to search a phrase",
-    "no_words": "Type letters or digits to search",
-    "short_prefix": "Put * after at least 3 letters",
+    "empty": N_("Type words to search the news"),
+    "too_long": N_("Too long: at most 200 characters"),
+    "too_many": N_("Too many words: at most 10"),
+    "unbalanced_quotes": N_("Close the quote to search a phrase"),
+    "no_words": N_("Type letters or digits to search"),
+    "short_prefix": N_("Put * after at least 3 letters"),
 }
 
 
-def inline_hint(problem: str) -> str:
+def inline_hint(t: Translator, problem: str) -> str:
     """The button over an empty inline answer, saying what to type instead."""
-    return _INLINE_HINTS.get(problem, _INLINE_HINTS["empty"])
+    return t._(_INLINE_HINTS.get(problem, _INLINE_HINTS["empty"]))
 
 
 def inline_title(title: str) -> str:
     return _cut(title, 100)
 
 
-def inline_description(summary: str, published: datetime) -> str:
-    return f"{published:%d %b %Y} · {_cut(summary, 120)}"
+def inline_description(t: Translator, summary: str, published: datetime) -> str:
+    return f"{t.day(published)} · {_cut(summary, 120)}"
 
 
-def shared_article(title: str, summary: str, link: str, published: datetime) -> str:
+def shared_article(t: Translator, title: str, summary: str, link: str, published: datetime) -> str:
     """The message an inline result sends into the chat it was picked in."""
-    lines = [f"<b>{escape(_cut(title, 300))}</b>"]
+    lines = [bold(_cut(title, 300))]
     if summary.strip():
         lines.append(escape(_cut(summary, 400)))
-    lines.append(f'<a href="{escape(link)}">Read</a> · {published:%d %b %Y}')
+    lines.append(_read_line(t, link, published))
     return "\n".join(lines)

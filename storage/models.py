@@ -171,6 +171,8 @@ class Subscriber(Base):
     weekday: Mapped[int] = mapped_column(SmallInteger, default=0)
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
     blocked: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The language the bot speaks in this chat (a catalog code of bot.i18n).
+    language: Mapped[str] = mapped_column(String(16), default="en", server_default="en")
     next_due_at: Mapped[datetime]
     created_at: Mapped[datetime]
 

@@ -326,10 +326,12 @@ async def create_subscriber(
     digest_time: time,
     next_due_at: datetime,
     now: datetime,
+    language: str = "en",
 ) -> Subscriber:
     """Insert the subscriber unless a concurrent update already did; return the row."""
     row = {
         "chat_id": chat_id,
+        "language": language,
         "timezone": timezone,
         "digest_time": digest_time,
         "frequency": "daily",
@@ -343,6 +345,12 @@ async def create_subscriber(
     subscriber = await get_subscriber(session, chat_id)
     assert subscriber is not None
     return subscriber
+
+
+async def language_of(session: AsyncSession, chat_id: int) -> str | None:
+    """The chat's language, or None when the chat has no subscriber row yet."""
+    query = select(Subscriber.language).where(Subscriber.chat_id == chat_id)
+    return await session.scalar(query)
 
 
 async def chat_ids(session: AsyncSession, subscriber_ids: Sequence[int]) -> dict[int, int]:

@@ -27,8 +27,11 @@ from bot.digest import (
     select_articles,
     tg_len,
 )
+from bot.i18n import translator
 from emulator.html import parse_html
 from emulator.utf16 import utf16_len
+
+EN = translator("en")
 
 LIMIT = MessageLimit.MAX_TEXT_LENGTH
 
@@ -85,7 +88,7 @@ def test_pack_never_splits_a_block_and_respects_the_limit() -> None:
 def test_render_article_splits_between_paragraphs() -> None:
     body = "\n\n".join(f"Paragraph {n}. " + "word " * 300 for n in range(6))
     parts = render_article(
-        title="T", source="S", published_at=T0, tags=["a"], body=body, url=None, limit=LIMIT
+        EN, title="T", source="S", published_at=T0, tags=["a"], body=body, url=None, limit=LIMIT
     )
     assert len(parts) > 1
     assert all(visible_len(p) <= LIMIT for p in parts)
@@ -95,6 +98,7 @@ def test_render_article_splits_between_paragraphs() -> None:
 
 def test_render_article_splits_one_giant_paragraph_between_words() -> None:
     parts = render_article(
+        EN,
         title="T",
         source="S",
         published_at=T0,
@@ -175,6 +179,7 @@ def test_a_2000_character_link_full_of_ampersands_does_not_count() -> None:
 
 def test_render_article_of_a_legacy_row_never_raises() -> None:
     parts = render_article(
+        EN,
         title="😀" * 5000,
         source="S" * 500,
         published_at=T0,
@@ -190,7 +195,7 @@ def test_render_article_of_a_legacy_row_never_raises() -> None:
 def test_a_link_telegram_cannot_show_is_left_out_of_the_article() -> None:
     for url in ("javascript:alert(1)", "https://e.org/" + "x" * 3000, "https://a b"):
         parts = render_article(
-            title="T", source="S", published_at=T0, tags=[], body="b", url=url, limit=LIMIT
+            EN, title="T", source="S", published_at=T0, tags=[], body="b", url=url, limit=LIMIT
         )
         assert "Original article" not in parts[-1]
 
@@ -260,7 +265,7 @@ def test_render_article_never_raises_and_every_message_fits(
     title: str, source: str, tags: list[str], body: str, url: str | None
 ) -> None:
     parts = render_article(
-        title=title, source=source, published_at=T0, tags=tags, body=body, url=url, limit=LIMIT
+        EN, title=title, source=source, published_at=T0, tags=tags, body=body, url=url, limit=LIMIT
     )
     assert parts
     assert all(0 < visible_len(p) <= LIMIT for p in parts)

@@ -10,6 +10,7 @@ from telegram.constants import MessageLimit
 from bot.digest import tg_len
 from bot.feedpolicy import BACKOFF_CAP, FeedStatus, FeedView, feed_status, retry_delay
 from bot.feeds import FEEDS_PAGE_SIZE, OpmlReport
+from bot.i18n import languages, translator
 from bot.texts import feeds_text, opml_imported
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -61,7 +62,8 @@ def test_a_feed_failing_for_seven_days_is_broken(
     )
 
 
-def test_a_page_of_the_longest_feeds_fits_one_message() -> None:
+@pytest.mark.parametrize("language", languages())
+def test_a_page_of_the_longest_feeds_fits_one_message(language: str) -> None:
     """Every field at its longest (escaped HTML counts as Telegram counts it)."""
     worst = FeedView(
         feed_id=2**31 - 1,
@@ -74,16 +76,17 @@ def test_a_page_of_the_longest_feeds_fits_one_message() -> None:
         error="<b>" * 200,
         added_24h=10**6,
     )
-    text = feeds_text([worst] * FEEDS_PAGE_SIZE, 99_999, 100_000, 10**6)
+    text = feeds_text(translator(language), [worst] * FEEDS_PAGE_SIZE, 99_999, 100_000, 10**6)
     assert tg_len(text) <= MessageLimit.MAX_TEXT_LENGTH
 
 
-def test_an_opml_report_of_the_longest_failures_fits_one_message() -> None:
+@pytest.mark.parametrize("language", languages())
+def test_an_opml_report_of_the_longest_failures_fits_one_message(language: str) -> None:
     report = OpmlReport(
         failed=[("https://example.com/" + "&" * 2_000, "<x>" * 500)] * 1_000,
         already=["u"] * 1_000,
     )
-    text = opml_imported(report)
+    text = opml_imported(translator(language), report)
     assert text.startswith("0 added, 1000 already there, 1000 failed\n")
     assert text.endswith("… and 988 more")
     assert tg_len(text) <= MessageLimit.MAX_TEXT_LENGTH

@@ -1,0 +1,84 @@
+"""Refresh the translation catalogs from the source: `make catalogs`.
+
+Extracts every marked text of `bot/` (``t._``, ``t.ngettext``, ``N_``), merges it into
+each `bot/locale/<code>/LC_MESSAGES/messages.po` (new texts come in untranslated, changed
+ones fuzzy, gone ones dropped), and fills the English catalog, whose translations are the
+message ids themselves. ``python scripts/catalogs.py --new de`` starts a catalog.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from babel import Locale
+from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po, write_po
+
+from bot.i18n import DOMAIN, FALLBACK, LOCALE_DIR, catalog_path
+
+ROOT = Path(__file__).resolve().parent.parent
+KEYWORDS = {"_": None, "ngettext": (1, 2), "N_": None}
+
+
+def template() -> Catalog:
+    catalog = Catalog(project="newsbot", domain=DOMAIN, fuzzy=False)
+    for filename, lineno, message, comments, context in extract_from_dir(
+        str(ROOT / "bot"),
+        method_map=[("**.py", "python")],
+        keywords=KEYWORDS,
+        comment_tags=("Translators:",),
+        strip_comment_tags=True,
+    ):
+        catalog.add(
+            message,
+            None,
+            [(f"bot/{filename}", lineno)],
+            auto_comments=comments,
+            context=context,
+        )
+    return catalog
+
+
+def refresh(code: str, source: Catalog) -> int:
+    path = catalog_path(code)
+    if path.exists():
+        with path.open("rb") as po:
+            catalog = read_po(po, locale=code, domain=DOMAIN)
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        catalog = Catalog(locale=Locale.parse(code), domain=DOMAIN, project="newsbot")
+    catalog.update(source, no_fuzzy_matching=True)
+    catalog.obsolete.clear()
+    catalog.fuzzy = False  # a fuzzy header would drop its plural rule from the compiled one
+    if code == FALLBACK:
+        for message in catalog:
+            if message.id:
+                message.string = message.id
+                message.flags.discard("fuzzy")
+    with path.open("wb") as po:
+        write_po(po, catalog, width=99, include_lineno=False)
+    return sum(1 for m in catalog if m.id and (m.fuzzy or not translated(m.string)))
+
+
+def translated(string: object) -> bool:
+    """Every form of a catalog entry's translation is there."""
+    forms = string if isinstance(string, tuple | list) else (string,)
+    return all(isinstance(form, str) and form for form in forms)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--new", metavar="CODE", help="start a catalog for this language")
+    args = parser.parse_args()
+    codes = sorted(p.parent.parent.name for p in LOCALE_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.po"))
+    codes = sorted({*codes, FALLBACK, *([args.new] if args.new else [])})
+    for code in codes:
+        source = template()  # afresh for each: `update` shares the template's messages
+        missing = refresh(code, source)
+        print(f"{code}: {len(source)} messages, {missing} to translate")
+
+
+if __name__ == "__main__":
+    main()
