@@ -107,6 +107,11 @@ class EmulatorClient:
             f"/_emu/users/{user_id}/inline", {"query": query, "offset": offset}
         )
 
+    async def set_language(self, user_id: int, language_code: str) -> Any:
+        return await self._post(
+            f"/_emu/users/{user_id}/language", {"language_code": language_code}
+        )
+
     async def events(
         self,
         chat_id: int,
@@ -188,6 +193,10 @@ class Chat:
         if len(events) < count:
             raise TimeoutError(f"expected {count} button answers in {timeout}s, got {events}")
         return [str(event["text"]) for event in events]
+
+    async def speak(self, language_code: str) -> None:
+        """Set this user's Telegram app to ``language_code``."""
+        await self.client.set_language(self.user_id, language_code)
 
     async def ask(self, text: str, expect: int = 1, timeout: float = 10.0) -> list[BotMessage]:
         await self.client.send_text(self.user_id, text, self.first_name)

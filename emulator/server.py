@@ -128,7 +128,9 @@ class EmulatorState:
         self.limits = Limits()
         self.global_bucket = Bucket(30, 30, 30, time.monotonic())
         self.chat_buckets: dict[int, Bucket] = {}
-        self.commands: list[dict[str, Any]] = []
+        # The command menu per language_code ("" for everyone), as setMyCommands set it.
+        self.commands: dict[str, list[dict[str, Any]]] = {}
+        self.languages: dict[int, str] = {}  # a user's Telegram language ("en" if unset)
         self.queries: dict[str, int] = {}  # callback query id -> the chat it came from
         self.counters: dict[str, int] = defaultdict(int)
         self.sleep_per_request = 0.0
@@ -138,7 +140,12 @@ class EmulatorState:
     # -------------------------------------------------------------- users' side
 
     def _user(self, user_id: int, first_name: str) -> dict[str, Any]:
-        return {"id": user_id, "is_bot": False, "first_name": first_name, "language_code": "en"}
+        return {
+            "id": user_id,
+            "is_bot": False,
+            "first_name": first_name,
+            "language_code": self.languages.get(user_id, "en"),
+        }
 
     def _chat(self, user_id: int, first_name: str) -> dict[str, Any]:
         return {"id": user_id, "type": "private", "first_name": first_name}
@@ -431,6 +438,14 @@ async def _params(request: web.Request) -> dict[str, Any]:
     return params
 
 
+def _language_code(params: dict[str, Any]) -> str:
+    """setMyCommands' language_code: empty, or two lowercase ISO 639-1 letters."""
+    code = str(params.get("language_code") or "")
+    if code and not (len(code) == 2 and code.isascii() and code.isalpha() and code.islower()):
+        raise ApiError(400, "Bad Request: language_code is invalid")
+    return code
+
+
 def _int(params: dict[str, Any], key: str) -> int:
     try:
         return int(params[key])
@@ -497,6 +512,7 @@ class Emulator:
         app.router.add_post("/_emu/users/{user_id}/documents", self._inject_document)
         app.router.add_post("/_emu/users/{user_id}/press", self._inject_press)
         app.router.add_post("/_emu/users/{user_id}/inline", self._inject_inline)
+        app.router.add_post("/_emu/users/{user_id}/language", self._set_language)
         app.router.add_get("/_emu/chats/{chat_id}/events", self._events)
         app.router.add_post("/_emu/faults", self._add_fault)
         app.router.add_post("/_emu/limits", self._set_limits)
@@ -561,11 +577,11 @@ class Emulator:
         return True
 
     async def _set_my_commands(self, params: dict[str, Any]) -> Any:
-        self.state.commands = list(params.get("commands", []))
+        self.state.commands[_language_code(params)] = list(params.get("commands", []))
         return True
 
     async def _get_my_commands(self, params: dict[str, Any]) -> Any:
-        return self.state.commands
+        return self.state.commands.get(_language_code(params), [])
 
     async def _send_message(self, params: dict[str, Any]) -> Any:
         return self.state.bot_message(_int(params, "chat_id"), params)
@@ -683,6 +699,12 @@ class Emulator:
         except ApiError as error:
             return _error(error)
         return web.json_response(query)
+
+    async def _set_language(self, request: web.Request) -> web.Response:
+        """The language the user's Telegram app is set to: their updates carry it."""
+        body = await request.json()
+        self.state.languages[int(request.match_info["user_id"])] = str(body["language_code"])
+        return web.json_response({"ok": True})
 
     async def _inject_inline(self, request: web.Request) -> web.Response:
         body = await request.json()

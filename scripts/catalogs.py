@@ -9,6 +9,7 @@ message ids themselves. ``python scripts/catalogs.py --new de`` starts a catalog
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 
 from babel import Locale
@@ -68,6 +69,37 @@ def translated(string: object) -> bool:
     return all(isinstance(form, str) and form for form in forms)
 
 
+_PLACEHOLDER = re.compile(r"\{[^{}]*\}")
+_TAG = re.compile(r"</?[a-z]+")
+
+
+def problems(catalog: Catalog) -> list[str]:
+    """What keeps a catalog from being complete: untranslated or fuzzy entries, and
+    translations whose placeholders or HTML tags are not the message id's. A plural form
+    may leave out ``{n}`` (some languages say "one" without the number)."""
+    found: list[str] = []
+    if catalog.fuzzy:
+        found.append("the header is fuzzy, so its plural rule would be ignored")
+    for message in catalog:
+        if not message.id:
+            continue
+        ids = tuple(message.id) if isinstance(message.id, tuple | list) else (message.id,)
+        strings = message.string if isinstance(message.string, tuple | list) else (message.string,)
+        shown = ids[0][:60]
+        if message.fuzzy or not translated(message.string):
+            found.append(f"untranslated or fuzzy: {shown!r}")
+            continue
+        wanted = set(_PLACEHOLDER.findall(ids[-1]))
+        for form in strings:
+            assert isinstance(form, str)  # `translated` checked it
+            have = set(_PLACEHOLDER.findall(form))
+            if have != wanted and not (len(ids) > 1 and have == wanted - {"{n}"}):
+                found.append(f"placeholders {sorted(have)} instead of {sorted(wanted)}: {shown!r}")
+            if sorted(_TAG.findall(form)) != sorted(_TAG.findall(ids[0])):
+                found.append(f"HTML tags differ: {shown!r}")
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--new", metavar="CODE", help="start a catalog for this language")
@@ -78,6 +110,9 @@ def main() -> None:
         source = template()  # afresh for each: `update` shares the template's messages
         missing = refresh(code, source)
         print(f"{code}: {len(source)} messages, {missing} to translate")
+        with catalog_path(code).open("rb") as po:
+            for problem in problems(read_po(po, locale=code, domain=DOMAIN))[:20]:
+                print(f"  {problem}")
 
 
 if __name__ == "__main__":

@@ -86,7 +86,15 @@ def test_an_opml_report_of_the_longest_failures_fits_one_message(language: str) 
         failed=[("https://example.com/" + "&" * 2_000, "<x>" * 500)] * 1_000,
         already=["u"] * 1_000,
     )
-    text = opml_imported(translator(language), report)
-    assert text.startswith("0 added, 1000 already there, 1000 failed\n")
-    assert text.endswith("… and 988 more")
+    t = translator(language)
+    text = opml_imported(t, report)
+    head = t._(
+        "{added} added, {already} already there, {failed} failed",
+        added=0,
+        already=1000,
+        failed=1000,
+    )
+    assert text.startswith(head + "\n")
+    assert text.endswith(t._("… and {count} more", count=988))
+    assert text.count("\n• ") == 12
     assert tg_len(text) <= MessageLimit.MAX_TEXT_LENGTH

@@ -51,7 +51,7 @@ async def test_run_answers_and_stops_on_sigterm(
     await user.client.send_text(1001, "/subscribe negotiations")
     [reply] = await user.read(timeout=30)
     assert reply.text == "✅ Subscribed to negotiations"
-    commands = [c["command"] for c in emulator.state.commands]
+    commands = [c["command"] for c in emulator.state.commands[""]]
     assert commands[:3] == ["start", "help", "subscribe"]
     code, output = await stop(process, signal.SIGTERM)
     assert code == 0, output

@@ -1,0 +1,381 @@
+"""Languages: complete catalogs, Ukrainian plurals, dates, weekdays typed in either
+language, and every text valid Telegram HTML in every language."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+from types import SimpleNamespace
+from zoneinfo import ZoneInfo
+
+import pytest
+from babel.messages.catalog import Catalog
+from babel.messages.pofile import read_po
+from hypothesis import given
+from hypothesis import strategies as st
+from telegram.constants import MessageLimit
+
+from bot import buttons, texts
+from bot.articles import ArticleFormatError, parse_article
+from bot.config import ConfigError, load_settings
+from bot.i18n import DOMAIN, Translator, catalog_path, choose, languages, translator
+from bot.keywords import MAX_QUERY_LENGTH, TermError, parse_terms
+from bot.schedule import DAILY, WEEKLY, ScheduleError, parse_frequency, parse_weekday
+from emulator.html import parse_html
+from emulator.utf16 import utf16_len
+from scripts.catalogs import problems, template
+
+EN, UK = translator("en"), translator("uk")
+
+
+def _catalog(code: str) -> Catalog:
+    with catalog_path(code).open("rb") as po:
+        return read_po(po, locale=code, domain=DOMAIN)
+
+
+# ---- the catalogs
+
+
+def test_the_bot_speaks_english_and_ukrainian() -> None:
+    assert languages() == ("en", "uk")
+
+
+@pytest.mark.parametrize("code", ["en", "uk"])
+def test_every_text_is_translated_with_the_same_placeholders(code: str) -> None:
+    catalog = _catalog(code)
+    assert problems(catalog) == []
+    source = {m.id for m in template() if m.id}
+    assert {m.id for m in catalog if m.id} == source, "run `make catalogs`"
+
+
+def test_the_check_finds_untranslated_fuzzy_and_mismatched_entries() -> None:
+    catalog = Catalog(locale="uk", domain=DOMAIN, fuzzy=False)
+    catalog.add("Hello {name}", "")
+    catalog.add("Bye {name}", "Бувай {name}", flags=["fuzzy"])
+    catalog.add("Saved {count}", "Збережено {кількість}")
+    catalog.add("<b>Stats</b>", "Статистика")
+    catalog.add(("{n} article", "{n} articles"), ("{n} стаття", "{n} статті", "{n} статей {x}"))
+    found = problems(catalog)
+    assert found == [
+        "untranslated or fuzzy: 'Hello {name}'",
+        "untranslated or fuzzy: 'Bye {name}'",
+        "placeholders ['{кількість}'] instead of ['{count}']: 'Saved {count}'",
+        "HTML tags differ: '<b>Stats</b>'",
+        "placeholders ['{n}', '{x}'] instead of ['{n}']: '{n} article'",
+    ]
+    catalog.fuzzy = True
+    assert problems(catalog)[0] == "the header is fuzzy, so its plural rule would be ignored"
+
+
+def test_the_ukrainian_catalog_keeps_its_three_plural_forms() -> None:
+    assert _catalog("uk").num_plurals == 3
+
+
+# ---- plurals
+
+
+def _ukrainian_form(n: int) -> int:
+    """CLDR's rule for Ukrainian integers: one (1, 21, 31…), few (2–4, 22–24…), many."""
+    if n % 10 == 1 and n % 100 != 11:
+        return 0
+    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+        return 1
+    return 2
+
+
+DIGEST_HEADER = ("📰 Your digest: {n} new article", "📰 Your digest: {n} new articles")
+
+
+@given(st.integers(min_value=0, max_value=200))
+def test_ukrainian_plurals_follow_the_cldr_rule(n: int) -> None:
+    message = _catalog("uk").get(DIGEST_HEADER)
+    assert message is not None
+    assert isinstance(message.string, tuple)
+    expected = message.string[_ukrainian_form(n)].format(n=n)
+    assert texts.digest_header(UK, n) == expected
+    assert texts.digest_header(EN, n) == (DIGEST_HEADER[0] if n == 1 else DIGEST_HEADER[1]).format(
+        n=n
+    )
+
+
+def test_ukrainian_article_counts_read_right() -> None:
+    words = {n: texts.digest_header(UK, n).split()[-1] for n in (1, 2, 5, 11, 21, 22, 25, 112)}
+    assert words == {
+        1: "стаття",
+        2: "статті",
+        5: "статей",
+        11: "статей",
+        21: "стаття",
+        22: "статті",
+        25: "статей",
+        112: "статей",
+    }
+
+
+# ---- dates, times and weekdays
+
+
+def test_dates_are_formatted_for_the_language_in_the_chats_zone() -> None:
+    when = datetime(2026, 11, 5, 5, 30, tzinfo=UTC).astimezone(ZoneInfo("Europe/Kyiv"))
+    assert EN.day(when) == "05 Nov 2026"
+    assert UK.day(when) == "05 лист. 2026"
+    assert EN.moment(when) == "Thu 05 Nov, 07:30"
+    assert UK.moment(when) == "чт 05 лист., 07:30"
+    assert UK.weekday(0) == "понеділок"
+    assert texts.describe_schedule(UK, time(7, 30), WEEKLY, 4) == UK._(
+        "weekly on {day} at {time}", day="пʼятниця", time="07:30"
+    )
+
+
+@pytest.mark.parametrize(
+    ("typed", "day"),
+    [
+        ("mon", 0),
+        ("Friday", 4),
+        ("пн", 0),
+        ("ПОНЕДІЛОК", 0),
+        ("вів", 1),
+        ("пʼятниця", 4),
+        ("п'ятниця", 4),  # the apostrophe people type
+        ("п’ятн", 4),
+        ("нд", 6),
+        ("нд.", 6),
+    ],
+)
+def test_a_weekday_is_read_in_either_language(typed: str, day: int) -> None:
+    assert parse_weekday(typed) == day
+
+
+@pytest.mark.parametrize("typed", ["п", "пх", "mo", "неділ ля", ""])
+def test_what_is_not_a_weekday_is_refused_in_the_readers_language(typed: str) -> None:
+    with pytest.raises(ScheduleError) as caught:
+        parse_weekday(typed)
+    assert str(caught.value) == f"'{typed}' is not a weekday, e.g. monday or mon"
+    assert UK.problem(caught.value) != str(caught.value)
+    assert f"'{typed}'" in UK.problem(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [
+        (["weekly", "пн"], (WEEKLY, 0)),
+        (["щотижня", "sun"], (WEEKLY, 6)),
+        (["Щодня"], (DAILY, 0)),
+        (["daily"], (DAILY, 0)),
+    ],
+)
+def test_a_frequency_is_read_in_either_language(
+    words: list[str], expected: tuple[str, int]
+) -> None:
+    assert parse_frequency(words) == expected
+
+
+# ---- choosing the language
+
+
+@pytest.mark.parametrize(
+    ("code", "default", "expected"),
+    [
+        ("uk", "en", "uk"),
+        ("uk-UA", "en", "uk"),
+        ("UK", "en", "uk"),
+        ("en-GB", "uk", "en"),
+        ("ru", "en", "en"),
+        ("de", "uk", "uk"),
+        (None, "uk", "uk"),
+        ("", "en", "en"),
+        ("x" * 300, "en", "en"),
+    ],
+)
+def test_the_language_comes_from_telegrams_language_code(
+    code: str | None, default: str, expected: str
+) -> None:
+    assert choose(code, default) == expected
+
+
+def test_a_default_language_without_a_catalog_is_refused_by_name() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(_env_file=None, default_language="de")
+    assert str(caught.value) == "DEFAULT_LANGUAGE: expected one of en, uk; got 'de'"
+    assert load_settings(_env_file=None, default_language=" UK ").default_language == "uk"
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        ("l:uk", buttons.SetLanguage("uk")),
+        ("l:en", buttons.SetLanguage("en")),
+        ("l:de", None),
+        ("l:UK", None),
+        ("l:uk:1", None),
+        ("l:", None),
+    ],
+)
+def test_a_language_button_names_a_language_the_bot_speaks(
+    data: str, expected: buttons.SetLanguage | None
+) -> None:
+    assert buttons.decode(data) == expected
+    if expected is not None:
+        assert buttons.encode(expected) == data
+
+
+# ---- problems keep what makes them useful
+
+
+def test_an_article_problem_keeps_its_line_and_the_offending_text_in_ukrainian() -> None:
+    with pytest.raises(ArticleFormatError) as caught:
+        parse_article("Politics 2024-07-15T04:48:11+03:00\nUkrainian news\n<b>Title</b>\nextra")
+    english = parse_html(texts.not_stored(EN, caught.value))[0]
+    ukrainian = parse_html(texts.not_stored(UK, caught.value))[0]
+    assert english == "❌ Not stored: line 4: expected a blank line after the title, got 'extra'"
+    assert ukrainian != english
+    assert ukrainian.startswith("❌ ")
+    assert "4" in ukrainian
+    assert "'extra'" in ukrainian
+
+
+def test_a_term_problem_quotes_the_term_in_both_languages() -> None:
+    with pytest.raises(TermError) as caught:
+        parse_terms('"<b>&')
+    for t in (EN, UK):
+        parse_html(texts.term_problem(t, "follow", caught.value))
+
+
+# ---- every text is valid Telegram HTML, and fits a message, in every language
+
+HOSTILE = "<b>&\"'<i></code>" + "й" * 300 + "\u202e"
+WHEN = datetime(2026, 11, 28, 7, 30, tzinfo=UTC)
+FEED = SimpleNamespace(
+    feed_id=7,
+    title=HOSTILE,
+    url="https://example.com/?" + "&" * 500,
+    tags=[HOSTILE] * 3,
+    polled_at=WHEN,
+    status="broken",
+    failures=3,
+    error=HOSTILE,
+    added_24h=5,
+)
+SUBSCRIBED = SimpleNamespace(
+    subscribed=[HOSTILE],
+    already=[HOSTILE],
+    without_articles=[HOSTILE],
+    suggestions={HOSTILE: [SimpleNamespace(name=HOSTILE)]},
+    too_long=[HOSTILE],
+    over_pending_limit=[HOSTILE],
+    pending_limit=21,
+)
+WORDS = SimpleNamespace(
+    kind="mute",
+    added=[HOSTILE],
+    already=[HOSTILE],
+    switched=[HOSTILE],
+    over_limit=[HOSTILE],
+    limit=22,
+)
+
+
+def _renderings(t: Translator) -> list[str]:
+    problem = ScheduleError("'{text}' is not a known timezone", text=HOSTILE)
+    return [
+        texts.help_text(t, True),
+        t._(texts.WELCOME),
+        t._(texts.NO_SUBSCRIPTIONS),
+        t._(texts.NO_FEEDS),
+        t._(texts.NOTHING_NEW),
+        texts.language_text(t),
+        *texts.subscribe_lines(t, SUBSCRIBED),
+        *texts.unsubscribe_lines(
+            t,
+            SimpleNamespace(
+                removed=[HOSTILE],
+                missing=[HOSTILE, "x"],
+                suggestions={HOSTILE: SUBSCRIBED.suggestions[HOSTILE]},
+            ),
+        ),
+        texts.subscribe_usage(t),
+        texts.too_many_tags(t, 23, 20),
+        texts.subscriptions_text(t, [HOSTILE] * 3, 1, 3),
+        texts.tags_text(t, 2, 5),
+        texts.settings_text(
+            t,
+            digest_time=time(7, 5),
+            timezone="Europe/Kyiv",
+            frequency=WEEKLY,
+            weekday=6,
+            paused=False,
+            next_due_at=WHEN,
+        ),
+        texts.stats_text(
+            t,
+            SimpleNamespace(
+                articles=10**6,
+                tags=3,
+                subscribers_active=1,
+                subscribers_paused=2,
+                subscribers_blocked=3,
+                subscriptions=4,
+                digests_sent_24h=5,
+            ),
+        ),
+        texts.added_text(
+            t, article_id=1, title=HOSTILE, tags=[HOSTILE], summary=HOSTILE, outcome="updated"
+        ),
+        texts.article_list(t, [(1, HOSTILE, WHEN)] * 15),
+        texts.file_too_big(t, 1_000_000),
+        texts.article_id_problem(t, HOSTILE),
+        texts.confirm_delete(t, 1, HOSTILE),
+        texts.deleted(t, 1, HOSTILE),
+        texts.kept(t, 1, HOSTILE),
+        texts.current_time(t, time(7, 30)),
+        texts.current_timezone(t, "Europe/Kyiv"),
+        texts.time_problem(
+            t, ScheduleError("'{text}' is not a time of day as HH:MM, e.g. 07:30", text=HOSTILE)
+        ),
+        texts.timezone_problem(t, problem, ["Europe/Kyiv", "Europe/Kirov"]),
+        texts.frequency_problem(t, [HOSTILE], ScheduleError()),
+        texts.frequency_problem(t, [], ScheduleError()),
+        texts.input_problem(t, problem),
+        texts.feed_add_usage(t),
+        texts.feed_tags_usage(t),
+        texts.feed_id_problem(t, "feed_remove", HOSTILE),
+        texts.no_such_feed(t, 3),
+        texts.feed_not_added(t, ValueError(HOSTILE)),
+        texts.feed_added(
+            t, feed_id=3, title=HOSTILE, entries=21, added=2, tags=[HOSTILE], skipped=5
+        ),
+        texts.feed_removed(t, 3, HOSTILE),
+        texts.feed_tags_set(t, 3, [HOSTILE]),
+        texts.feeds_text(t, [FEED] * 7, 2, 9, 60),
+        texts.opml_imported(
+            t, SimpleNamespace(added=[1], already=["a"], failed=[(HOSTILE, HOSTILE)] * 20)
+        ),
+        texts.not_opml(t, ValueError(HOSTILE)),
+        *texts.words_lines(t, WORDS),
+        *texts.words_lines(t, SimpleNamespace(**{**vars(WORDS), "kind": "follow"})),
+        *texts.remove_lines(
+            t, SimpleNamespace(kind="follow", removed=[HOSTILE], missing=[HOSTILE])
+        ),
+        texts.words_text(t, [(HOSTILE, True), (HOSTILE, False)], 0, 2),
+        texts.no_results(t, HOSTILE[:MAX_QUERY_LENGTH]),
+        texts.search_text(
+            t,
+            HOSTILE[:MAX_QUERY_LENGTH],
+            [(HOSTILE, HOSTILE, "https://e.com/?a=1&b=2", WHEN)] * 10,
+            first=11,
+            more=True,
+        ),
+        texts.shared_article(t, HOSTILE, HOSTILE, "https://e.com/?a&b", WHEN),
+    ]
+
+
+@pytest.mark.parametrize("code", ["en", "uk"])
+def test_every_text_is_valid_html_that_fits_a_message(code: str) -> None:
+    for rendered in _renderings(translator(code)):
+        plain, _ = parse_html(rendered)  # raises where Telegram would refuse the HTML
+        assert utf16_len(plain) <= MessageLimit.MAX_TEXT_LENGTH, rendered[:80]
+
+
+def test_ukrainian_texts_are_ukrainian() -> None:
+    english, ukrainian = _renderings(EN), _renderings(UK)
+    same = [e for e, u in zip(english, ukrainian, strict=True) if e == u]
+    assert same == []
