@@ -26,6 +26,8 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 
+from bot.i18n import N_, Problem
+
 MAX_REDIRECTS = 5
 _CHUNK = 64 * 1024
 _REDIRECTS = {301, 302, 303, 307, 308}
@@ -44,12 +46,18 @@ def _user_agent() -> str:
     return f"newsbot/{release} (Telegram news digest bot; feed reader)"
 
 
-class FetchError(Exception):
-    """A fetch failed; str() is a one-line reason for the admin."""
+class FetchError(Problem):
+    """A fetch failed; str() is a one-line reason for the admin (in English; see
+    `bot.i18n.Problem`)."""
 
 
 class _Refused(OSError):
     """Every address the name resolves to is one feeds may not reach."""
+
+    def __init__(self, host: str, addresses: str) -> None:
+        super().__init__(f"refused: {host} resolves to {addresses}, not a public address")
+        self.host = host
+        self.addresses = addresses
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,29 +100,36 @@ def _literal_ip(host: str) -> str | None:
 def check_url(url: str, *, allow_private: bool = False) -> str:
     """``url`` if feeds may be fetched from it; raises `FetchError` saying why not."""
     if not url:
-        raise FetchError("no URL given")
+        raise FetchError(N_("no URL given"))
     if len(url) > 2048:
-        raise FetchError("the URL is longer than 2,048 characters")
+        raise FetchError(N_("the URL is longer than 2,048 characters"))
     if any(ch.isspace() for ch in url):
-        raise FetchError("the URL contains spaces")
+        raise FetchError(N_("the URL contains spaces"))
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as error:
-        raise FetchError(f"not a valid URL: {error}") from None
+        raise FetchError(N_("not a valid URL: {error}"), error=str(error)) from None
     if parts.scheme.lower() not in ("http", "https"):
-        shown = f"{parts.scheme}:" if parts.scheme else "a URL without http:// or https://"
-        raise FetchError(f"only http and https URLs are polled, not {shown}")
+        if not parts.scheme:
+            raise FetchError(
+                N_("only http and https URLs are polled, not a URL without http:// or https://")
+            )
+        raise FetchError(
+            N_("only http and https URLs are polled, not {scheme}:"), scheme=parts.scheme
+        )
     host = parts.hostname
     if not host:
-        raise FetchError("the URL has no host name")
+        raise FetchError(N_("the URL has no host name"))
     if port == 0:
-        raise FetchError("the URL's port is 0")
+        raise FetchError(N_("the URL's port is 0"))
     literal = _literal_ip(host)
     if literal is not None and not allow_private and not is_public(literal):
-        raise FetchError(f"refused: {literal} is a loopback, private or reserved address")
+        raise FetchError(
+            N_("refused: {address} is a loopback, private or reserved address"), address=literal
+        )
     if not allow_private and (host == "localhost" or host.endswith(".localhost")):
-        raise FetchError(f"refused: {host} is a loopback address")
+        raise FetchError(N_("refused: {host} is a loopback address"), host=host)
     # Scheme and host are case-insensitive: HTTP://Example.COM/rss is the same feed as
     # http://example.com/rss, and must not be added twice. The path is kept as given.
     netloc = parts.netloc
@@ -136,7 +151,7 @@ class GuardedResolver(AbstractResolver):
         allowed = [result for result in found if is_public(result["host"])]
         if not allowed:
             shown = ", ".join(sorted({r["host"] for r in found})[:3])
-            raise _Refused(f"refused: {host} resolves to {shown}, not a public address")
+            raise _Refused(host, shown)
         return allowed
 
     async def close(self) -> None:
@@ -227,9 +242,11 @@ class Fetcher:
                 permanent = permanent and status in _PERMANENT
                 current = urljoin(current, location)
                 if current in seen:
-                    raise FetchError(f"redirect loop: {current} redirects back to itself")
+                    raise FetchError(
+                        N_("redirect loop: {url} redirects back to itself"), url=current
+                    )
                 seen.add(current)
-        raise FetchError(f"too many redirects (more than {MAX_REDIRECTS})")
+        raise FetchError(N_("too many redirects (more than {limit})"), limit=MAX_REDIRECTS)
 
     async def _get(self, url: str, headers: dict[str, str]) -> FetchResult | tuple[int, str]:
         """One request: the result, or (status, location) of a redirect."""
@@ -239,34 +256,42 @@ class Fetcher:
                 if response.status in _REDIRECTS:
                     location = response.headers.get("Location")
                     if not location:
-                        raise FetchError(f"HTTP {response.status} redirect without a Location")
+                        raise FetchError(
+                            N_("HTTP {status} redirect without a Location"),
+                            status=response.status,
+                        )
                     return response.status, location
                 if response.status == 304:
                     return self._result(url, response, b"", not_modified=True)
                 if response.status != 200:
-                    reason = response.reason or ""
-                    raise FetchError(f"HTTP {response.status} {reason}".rstrip())
+                    # The status line as the server sent it: it says all there is.
+                    status = f"HTTP {response.status} {response.reason or ''}".rstrip()
+                    raise FetchError(N_("{status}"), status=status)
                 return self._result(url, response, await self._read(response))
         except FetchError:
             raise
         except TimeoutError:
-            raise FetchError(f"timed out after {self.limits.timeout:g} s") from None
+            raise FetchError(
+                N_("timed out after {seconds} s"), seconds=f"{self.limits.timeout:g}"
+            ) from None
         except aiohttp.ClientConnectorError as error:
-            raise FetchError(_connect_problem(error)) from None
+            raise _connect_problem(error) from None
         except aiohttp.TooManyRedirects:  # pragma: no cover - redirects are followed here
-            raise FetchError("too many redirects") from None
+            raise FetchError(N_("too many redirects")) from None
         except aiohttp.ClientPayloadError as error:
-            raise FetchError(f"the response body is broken: {_first_line(error)}") from None
+            raise FetchError(
+                N_("the response body is broken: {error}"), error=_first_line(error)
+            ) from None
         except aiohttp.InvalidURL:
-            raise FetchError("not a valid URL") from None
+            raise FetchError(N_("not a valid URL")) from None
         except aiohttp.ClientResponseError as error:
-            raise FetchError(f"invalid HTTP response: {error.message}") from None
+            raise FetchError(N_("invalid HTTP response: {error}"), error=error.message) from None
         except (aiohttp.ClientError, OSError, ValueError) as error:
-            raise FetchError(f"cannot fetch: {_first_line(error)}") from None
+            raise FetchError(N_("cannot fetch: {error}"), error=_first_line(error)) from None
 
     async def _read(self, response: aiohttp.ClientResponse) -> bytes:
         limit = self.limits.max_bytes
-        too_big = FetchError(f"the response is larger than {_size(limit)}")
+        too_big = _too_big(limit)
         declared = response.content_length
         if (
             declared is not None
@@ -296,9 +321,11 @@ class Fetcher:
         )
 
 
-def _size(limit: int) -> str:
+def _too_big(limit: int) -> FetchError:
     megabytes = limit / (1024 * 1024)
-    return f"{megabytes:g} MB" if megabytes >= 1 else f"{limit:,} bytes"
+    if megabytes >= 1:
+        return FetchError(N_("the response is larger than {size} MB"), size=f"{megabytes:g}")
+    return FetchError(N_("the response is larger than {size:,} bytes"), size=limit)
 
 
 def _first_line(error: BaseException) -> str:
@@ -306,15 +333,20 @@ def _first_line(error: BaseException) -> str:
     return text[0][:200] if text else type(error).__name__
 
 
-def _connect_problem(error: aiohttp.ClientConnectorError) -> str:
+def _connect_problem(error: aiohttp.ClientConnectorError) -> FetchError:
     cause: Any = error.os_error
     if isinstance(cause, _Refused):
-        return str(cause)
+        return FetchError(
+            N_("refused: {host} resolves to {addresses}, not a public address"),
+            host=cause.host,
+            addresses=cause.addresses,
+        )
     host = f"{error.host}:{error.port}"
     if isinstance(error, aiohttp.ClientConnectorDNSError) or isinstance(cause, socket.gaierror):
-        return f"DNS: no such host {error.host}"
+        return FetchError(N_("DNS: no such host {host}"), host=error.host)
     if isinstance(error, aiohttp.ClientConnectorCertificateError):
-        return f"TLS certificate problem at {host}"
+        return FetchError(N_("TLS certificate problem at {host}"), host=host)
     number = getattr(cause, "errno", None)
+    # The operating system's words for it, as the logs have them.
     reason = os.strerror(number) if isinstance(number, int) else _first_line(cause or error)
-    return f"cannot connect to {host}: {reason.lower()}"
+    return FetchError(N_("cannot connect to {host}: {reason}"), host=host, reason=reason.lower())

@@ -31,6 +31,7 @@ from bot.articles import (
     MAX_URL_LENGTH,
     content_digest,
 )
+from bot.i18n import N_, Problem
 from bot.summary import summary_line
 from bot.tags import MAX_TAG_LENGTH, Tag, make_tag
 
@@ -56,7 +57,7 @@ _INVISIBLE = ("script", "style", "noscript", "template", "iframe", "object", "em
 _JSON_FEED_VERSION = "https://jsonfeed.org/version/1"
 
 
-class FeedError(Exception):
+class FeedError(Problem):
     """The response is not a usable feed; str() is a clear one-line reason for the admin."""
 
 
@@ -250,7 +251,7 @@ def _entry_body(entry: Any) -> str:
     return ""
 
 
-def _xml_error(parsed: Any, content: bytes) -> str | None:
+def _xml_error(parsed: Any, content: bytes) -> FeedError | None:
     error = parsed.get("bozo_exception")
     if not parsed.get("bozo") or not isinstance(error, xml.sax.SAXException):
         return None
@@ -259,21 +260,23 @@ def _xml_error(parsed: Any, content: bytes) -> str | None:
         # feedparser puts an XML declaration in front of a document that has none.
         if not content.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<?xml"):
             line = max(1, line - 1)
-        return f"invalid XML at line {line}: {error.getMessage()}"
-    return f"invalid XML: {error.getMessage()}"
+        return FeedError(
+            N_("invalid XML at line {line}: {error}"), line=line, error=error.getMessage()
+        )
+    return FeedError(N_("invalid XML: {error}"), error=error.getMessage())
 
 
 def _parse_xml(content: bytes, content_type: str | None, url: str) -> ParsedFeed:
     # No feed needs its own entities; declaring them is how entity bombs and external
     # entities start, and expat spends seconds before its amplification limit trips.
     if _ENTITY_DECLARATION.search(content):
-        raise FeedError("the feed declares XML entities (<!ENTITY …>); refused")
+        raise FeedError(N_("the feed declares XML entities (<!ENTITY …>); refused"))
     headers = {"content-type": content_type} if content_type else {}
     parsed = feedparser.parse(content, response_headers=headers, sanitize_html=False)
     if problem := _xml_error(parsed, content):
-        raise FeedError(problem)
+        raise problem
     if not parsed.get("version"):
-        raise FeedError("not RSS, Atom or JSON Feed: no <rss>, <feed> or <rdf:RDF> root")
+        raise FeedError(N_("not RSS, Atom or JSON Feed: no <rss>, <feed> or <rdf:RDF> root"))
     feed = parsed.get("feed", {})
     base = _link(feed.get("link"), url) or url
     title = _cut(
@@ -363,16 +366,20 @@ def _parse_json(content: bytes, url: str) -> ParsedFeed:
     try:
         data = json.loads(content.decode("utf-8-sig"))
     except UnicodeDecodeError:
-        raise FeedError("JSON Feed must be UTF-8; got undecodable bytes") from None
+        raise FeedError(N_("JSON Feed must be UTF-8; got undecodable bytes")) from None
     except json.JSONDecodeError as error:
-        raise FeedError(f"invalid JSON at line {error.lineno}: {error.msg}") from None
+        raise FeedError(
+            N_("invalid JSON at line {line}: {error}"), line=error.lineno, error=error.msg
+        ) from None
     try:
         feed = _JsonFeed.model_validate(data)
     except ValidationError as error:
         where = ".".join(str(p) for p in error.errors()[0]["loc"]) or "the document"
-        raise FeedError(f"not a JSON Feed: {where}: {error.errors()[0]['msg']}") from None
+        raise FeedError(
+            N_("not a JSON Feed: {where}: {error}"), where=where, error=error.errors()[0]["msg"]
+        ) from None
     if not feed.version.startswith(_JSON_FEED_VERSION):
-        raise FeedError(f"not a JSON Feed: version {feed.version[:60]!r}")
+        raise FeedError(N_("not a JSON Feed: version {version!r}"), version=feed.version[:60])
     base = _link(feed.home_page_url, url) or url
     entries: list[FeedEntry] = []
     skipped: list[str] = []
@@ -406,10 +413,10 @@ def _parse_json(content: bytes, url: str) -> ParsedFeed:
 def parse_feed(content: bytes, *, content_type: str | None = None, url: str = "") -> ParsedFeed:
     """The feed in ``content``; raises `FeedError` saying why it is not one."""
     if not content.strip():
-        raise FeedError("the response is empty")
+        raise FeedError(N_("the response is empty"))
     kind = _sniff(content, content_type)
     if kind == "html":
-        raise FeedError("the address serves an HTML page, not a feed; look for its RSS link")
+        raise FeedError(N_("the address serves an HTML page, not a feed; look for its RSS link"))
     if kind == "json":
         return _parse_json(content, url)
     return _parse_xml(content, content_type, url)

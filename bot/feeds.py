@@ -27,6 +27,7 @@ from bot.dbretry import retrying
 from bot.feedfetch import Fetcher, FetchError, FetchLimits, check_url
 from bot.feedparse import FeedArticle, FeedError, ParsedFeed, entry_article, parse_feed
 from bot.feedpolicy import FeedView, feed_status, retry_delay
+from bot.i18n import N_, Problem
 from bot.opml import OpmlFeed, build_opml, parse_opml
 from bot.search import store_articles
 from bot.tags import MAX_TAG_LENGTH, Tag, make_tag, split_tag_list
@@ -47,8 +48,17 @@ MAX_NAME_LENGTH = 100
 DAY = timedelta(hours=24)
 
 
-class FeedProblem(Exception):
+class FeedProblem(Problem):
     """A feed command cannot be done; the message says why, for the admin."""
+
+    @classmethod
+    def already_there(cls, feed_id: int | None) -> FeedProblem:
+        if feed_id is None:
+            return cls(ALREADY_THERE)
+        return cls(N_("that feed is already there, as #{id}"), id=feed_id)
+
+
+ALREADY_THERE = N_("that feed is already there")
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +97,7 @@ class FeedAdded:
 class OpmlReport:
     added: list[FeedAdded] = field(default_factory=list)
     already: list[str] = field(default_factory=list)
-    failed: list[tuple[str, str]] = field(default_factory=list)  # (url, reason)
+    failed: list[tuple[str, Problem]] = field(default_factory=list)  # (url, why)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,10 +126,16 @@ def parse_feed_tags(text: str) -> list[Tag]:
     """``a, b`` as feed tags; raises `FeedProblem` naming what is wrong."""
     tags = split_tag_list(text)
     if len(tags) > MAX_FEED_TAGS:
-        raise FeedProblem(f"at most {MAX_FEED_TAGS} tags per feed, got {len(tags)}")
+        raise FeedProblem(
+            N_("at most {limit} tags per feed, got {count}"), limit=MAX_FEED_TAGS, count=len(tags)
+        )
     for tag in tags:
         if len(tag.name) > MAX_TAG_LENGTH:
-            raise FeedProblem(f"tag '{tag.name[:30]}…' is longer than {MAX_TAG_LENGTH} characters")
+            raise FeedProblem(
+                N_("tag '{tag}…' is longer than {limit} characters"),
+                tag=tag.name[:30],
+                limit=MAX_TAG_LENGTH,
+            )
     return tags
 
 
@@ -325,22 +341,22 @@ class FeedService:
         try:
             url = check_url(url.strip(), allow_private=self.fetcher.limits.allow_private)
         except FetchError as error:
-            raise FeedProblem(str(error)) from None
+            raise FeedProblem(N_("{reason}"), reason=error) from None
         if name is not None and not (name := " ".join(name.split())[:MAX_NAME_LENGTH]):
             name = None
         async with self.sessions() as session:
             existing = await repo.feed_by_url(session, url)
         if existing is not None and existing.removed_at is None:
-            raise FeedProblem(f"that feed is already there, as #{existing.id}")
+            raise FeedProblem.already_there(existing.id)
         try:
             fetched = await self.fetcher.fetch(url)
             parsed = await self._off_loop(
                 _parse, fetched.content, fetched.content_type, fetched.url
             )
         except FetchError as error:
-            raise FeedProblem(str(error)) from None
+            raise FeedProblem(N_("{reason}"), reason=error) from None
         except FeedError as error:
-            raise FeedProblem(f"not a usable feed: {error}") from None
+            raise FeedProblem(N_("not a usable feed: {reason}"), reason=error) from None
         final = fetched.moved_to or url
         now = self.clock()
         tag_names = [tag.name for tag in tags]
@@ -349,7 +365,7 @@ class FeedService:
             async with self.sessions.begin() as session:
                 other = await repo.feed_by_url(session, final)
                 if other is not None and other.removed_at is None:
-                    raise FeedProblem(f"that feed is already there, as #{other.id}")
+                    raise FeedProblem.already_there(other.id)
                 feed = await repo.save_feed(
                     session, url=final, title=parsed.title[:300], name=name, tags=tag_names,
                     now=now, next_poll_at=now + self.interval,
@@ -373,8 +389,7 @@ class FeedService:
             # Added meanwhile by someone else (the URL is unique): say so, like above.
             async with self.sessions() as session:
                 other = await repo.feed_by_url(session, final)
-            where = f", as #{other.id}" if other is not None else ""
-            raise FeedProblem(f"that feed is already there{where}") from None
+            raise FeedProblem.already_there(other.id if other else None) from None
 
     async def import_opml(self, content: bytes) -> OpmlReport:
         """Add every feed an OPML document lists. Raises `OpmlError` for a document that
@@ -400,10 +415,10 @@ class FeedService:
         for item, outcome in zip(todo, await asyncio.gather(*(one(i) for i in todo)), strict=True):
             if isinstance(outcome, FeedAdded):
                 report.added.append(outcome)
-            elif str(outcome).startswith("that feed is already there"):
+            elif outcome.template.startswith(ALREADY_THERE):
                 report.already.append(item.url)
             else:
-                report.failed.append((item.url, str(outcome)))
+                report.failed.append((item.url, outcome))
         return report
 
 

@@ -47,13 +47,20 @@ class Problem(ValueError):
     def __init__(self, template: str, /, **params: object) -> None:
         self.template = template
         self.params = params
-        super().__init__(_fill(template, params, str))
+        super().__init__(_fill(template, params, str) if template else "")
 
 
 def _fill(template: str, params: Mapping[str, object], say: Callable[[str], str]) -> str:
+    """``template`` filled; a `Msg` value is said, and so is a `Problem` value."""
     if not params:
         return template
-    return template.format(**{k: say(v) if isinstance(v, Msg) else v for k, v in params.items()})
+
+    def value(v: object) -> object:
+        if isinstance(v, Problem):
+            return _fill(say(v.template), v.params, say)
+        return say(v) if isinstance(v, Msg) else v
+
+    return template.format(**{k: value(v) for k, v in params.items()})
 
 
 def catalog_path(code: str) -> Path:

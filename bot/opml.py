@@ -15,11 +15,13 @@ from xml.sax.saxutils import quoteattr
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 
+from bot.i18n import N_, Problem
+
 MAX_FEEDS = 1000
 MAX_DEPTH = 20
 
 
-class OpmlError(ValueError):
+class OpmlError(Problem):
     """The document is not OPML; str() is one clear reason."""
 
 
@@ -41,30 +43,30 @@ def parse_opml(content: bytes) -> list[OpmlFeed]:
     """The feeds an OPML document lists, folders flattened (a folder's name becomes a
     tag of the feeds in it), each URL once."""
     if not content.strip():
-        raise OpmlError("the file is empty")
+        raise OpmlError(N_("the file is empty"))
     try:
         root = SafeET.fromstring(content)
     except DefusedXmlException:
-        raise OpmlError("it defines XML entities, which are refused") from None
+        raise OpmlError(N_("it defines XML entities, which are refused")) from None
     except ET.ParseError as error:
         line, _ = error.position
-        raise OpmlError(f"invalid XML at line {line}") from None
+        raise OpmlError(N_("invalid XML at line {line}"), line=line) from None
     if root.tag.lower() != "opml":
-        raise OpmlError(f"the root element is <{root.tag[:40]}>, not <opml>")
+        raise OpmlError(N_("the root element is <{tag}>, not <opml>"), tag=root.tag[:40])
     body = root.find("body")
     if body is None:
-        raise OpmlError("it has no <body>")
+        raise OpmlError(N_("it has no <body>"))
     feeds: dict[str, OpmlFeed] = {}
 
     def walk(node: ET.Element, folders: tuple[str, ...], depth: int) -> None:
         if depth > MAX_DEPTH:
-            raise OpmlError(f"outlines are nested more than {MAX_DEPTH} deep")
+            raise OpmlError(N_("outlines are nested more than {limit} deep"), limit=MAX_DEPTH)
         for outline in node.findall("outline"):
             url = (outline.get("xmlUrl") or outline.get("xmlurl") or "").strip()
             title = (outline.get("title") or outline.get("text") or "").strip() or None
             if url:
                 if len(feeds) >= MAX_FEEDS and url not in feeds:
-                    raise OpmlError(f"it lists more than {MAX_FEEDS} feeds")
+                    raise OpmlError(N_("it lists more than {limit} feeds"), limit=MAX_FEEDS)
                 tags = [*folders, *_categories(outline.get("category"))]
                 feeds.setdefault(url, OpmlFeed(url, title, tuple(dict.fromkeys(tags))))
             walk(outline, (*folders, title) if not url and title else folders, depth + 1)

@@ -785,7 +785,7 @@ class OpmlOutcome(Protocol):
     @property
     def already(self) -> Sequence[str]: ...
     @property
-    def failed(self) -> Sequence[tuple[str, str]]: ...
+    def failed(self) -> Sequence[tuple[str, BaseException]]: ...
 
 
 def opml_imported(t: Translator, report: OpmlOutcome) -> str:
@@ -798,7 +798,7 @@ def opml_imported(t: Translator, report: OpmlOutcome) -> str:
         )
     ]
     for url, reason in report.failed[:MAX_REASONS]:
-        lines.append(f"• {echo(url, FEED_URL)}: {echo(reason, FEED_ERROR)}")
+        lines.append(f"• {echo(url, FEED_URL)}: {echo(t.problem(reason), FEED_ERROR)}")
     if len(report.failed) > MAX_REASONS:
         lines.append(t._("… and {count} more", count=len(report.failed) - MAX_REASONS))
     return "\n".join(lines)

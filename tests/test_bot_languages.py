@@ -143,3 +143,17 @@ async def test_the_command_menu_is_registered_per_language(
     assert [(c.command, c.description) for c in ukrainian] == texts.menu(UK)
     assert [(c.command, c.description) for c in english] == texts.menu(EN)
     assert ukrainian[0].description != english[0].description
+
+
+async def test_admin_replies_and_their_problems_are_in_ukrainian(
+    admin: Chat, app: BotApplication
+) -> None:
+    await admin.speak("uk")
+    [feed] = await admin.ask("/feed_add ftp://example.com/rss")
+    assert feed.text == "❌ Стрічку не додано: опитуються лише адреси http і https, а не ftp:"
+    [article] = await admin.ask("/add\nPolitics 2024-07-15T04:48:11+03:00\nDesk\nTitle\nextra")
+    assert article.text == (
+        "❌ Не збережено: рядок 4: після заголовка очікувався порожній рядок, а отримано 'extra'"
+    )
+    [listing] = await admin.ask("/articles")
+    assert listing.text == UK._("No articles yet. Add one with /add.")

@@ -9,8 +9,8 @@ from telegram.constants import MessageLimit
 
 from bot.digest import tg_len
 from bot.feedpolicy import BACKOFF_CAP, FeedStatus, FeedView, feed_status, retry_delay
-from bot.feeds import FEEDS_PAGE_SIZE, OpmlReport
-from bot.i18n import languages, translator
+from bot.feeds import FEEDS_PAGE_SIZE, FeedProblem, OpmlReport
+from bot.i18n import N_, languages, translator
 from bot.texts import feeds_text, opml_imported
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -83,7 +83,8 @@ def test_a_page_of_the_longest_feeds_fits_one_message(language: str) -> None:
 @pytest.mark.parametrize("language", languages())
 def test_an_opml_report_of_the_longest_failures_fits_one_message(language: str) -> None:
     report = OpmlReport(
-        failed=[("https://example.com/" + "&" * 2_000, "<x>" * 500)] * 1_000,
+        failed=[("https://example.com/" + "&" * 2_000, FeedProblem(N_("{x}"), x="<x>" * 500))]
+        * 1_000,
         already=["u"] * 1_000,
     )
     t = translator(language)

@@ -265,7 +265,7 @@ async def test_an_opml_import_reports_added_present_and_failed(
     report = await service.import_opml(document.encode())
     assert [a.title for a in report.added] == ["Atom Herald"]
     assert report.already == [one]
-    assert report.failed == [
+    assert [(url, str(why)) for url, why in report.failed] == [
         (broken, "not a usable feed: the address serves an HTML page, not a feed; " + LOOK),
         ("ftp://x.example/feed", "only http and https URLs are polled, not ftp:"),
     ]
