@@ -16,6 +16,7 @@ from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
     ApplicationBuilder,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     ContextTypes,
     Defaults,
@@ -25,7 +26,8 @@ from telegram.ext import (
     filters,
 )
 
-from bot import admin, buttons, feed_commands, handlers, keyword_handlers, texts
+from bot import admin, buttons, chat_handlers, feed_commands, handlers, keyword_handlers, texts
+from bot.chats import guard
 from bot.config import ConfigError, Settings
 from bot.context import AppState, BotApplication, BotContext, ChatData, Clock, utc_now
 from bot.delivery import Deliverer
@@ -41,7 +43,7 @@ from storage.db import DatabaseUnavailable, SchemaOutdated, create_sessionmaker,
 
 logger = logging.getLogger(__name__)
 
-ALLOWED_UPDATES = ["message", "callback_query", "inline_query"]
+ALLOWED_UPDATES = ["message", "callback_query", "inline_query", "my_chat_member"]
 TOKEN_REJECTED = "TELEGRAM_BOT_TOKEN was rejected by the Bot API (401 Unauthorized)"
 TOKEN_MALFORMED = "TELEGRAM_BOT_TOKEN was rejected by the Bot API (404 Not Found): is it whole?"
 TOKEN_REVOKED = "TELEGRAM_BOT_TOKEN was rejected by the Bot API while running: revoked?"
@@ -205,28 +207,34 @@ async def feed_tick(context: BotContext) -> None:
 
 
 def add_handlers(app: BotApplication) -> None:
-    """Every handler, in the order they are tried, after the chat's language is known."""
-    app.add_handler(TypeHandler(Update, handlers.know_language), group=-1)
+    """Every handler, in the order they are tried, after the chat (its language, and the
+    chat its commands act for) is known. In groups, the commands and buttons that change
+    a chat's digest are for its administrators (`may_change`); the rest are for everyone
+    (`may_read`); see bot.chats."""
+    app.add_handler(TypeHandler(Update, chat_handlers.know_chat), group=-1)
+    changes, reads = guard(chat_handlers.may_change), guard(chat_handlers.may_read)
     commands = {
         "start": handlers.start,
         "help": handlers.help_command,
-        "subscribe": handlers.subscribe,
-        "unsubscribe": handlers.unsubscribe,
-        "subscriptions": keyword_handlers.subscriptions,
-        "follow": keyword_handlers.follow,
-        "unfollow": keyword_handlers.unfollow,
-        "mute": keyword_handlers.mute,
-        "unmute": keyword_handlers.unmute,
+        "subscribe": changes(handlers.subscribe),
+        "unsubscribe": changes(handlers.unsubscribe),
+        "subscriptions": reads(keyword_handlers.subscriptions),
+        "follow": changes(keyword_handlers.follow),
+        "unfollow": changes(keyword_handlers.unfollow),
+        "mute": changes(keyword_handlers.mute),
+        "unmute": changes(keyword_handlers.unmute),
         "search": keyword_handlers.search_command,
-        "tags": handlers.tags,
-        "digest": handlers.digest,
-        "settings": handlers.settings,
-        "time": handlers.set_time,
-        "timezone": handlers.set_timezone,
-        "frequency": handlers.set_frequency,
-        "language": handlers.language,
-        "pause": handlers.pause,
-        "resume": handlers.resume,
+        "tags": changes(handlers.tags),
+        "digest": reads(handlers.digest),
+        "settings": changes(handlers.settings),
+        "time": changes(handlers.set_time),
+        "timezone": changes(handlers.set_timezone),
+        "frequency": changes(handlers.set_frequency),
+        "language": changes(handlers.language),
+        "pause": changes(handlers.pause),
+        "resume": changes(handlers.resume),
+        "channel": chat_handlers.channel,
+        "channels": chat_handlers.channels,
         "add": admin.add,
         "delete": admin.delete,
         "articles": admin.articles,
@@ -240,23 +248,31 @@ def add_handlers(app: BotApplication) -> None:
     for name, callback in commands.items():
         app.add_handler(CommandHandler(name, callback))
     app.add_handler(
+        ChatMemberHandler(chat_handlers.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER)
+    )
+    app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, chat_handlers.on_migrate))
+    app.add_handler(
+        MessageHandler(filters.ChatType.PRIVATE & filters.FORWARDED, chat_handlers.forwarded_post)
+    )
+    app.add_handler(
         MessageHandler(filters.Document.FileExtension("opml"), feed_commands.import_opml)
     )
     app.add_handler(MessageHandler(filters.Document.ALL, admin.document))
     presses = {
-        buttons.ToggleTag: handlers.on_toggle,
-        buttons.TagsPage: handlers.on_tags_page,
-        buttons.Unsubscribe: handlers.on_unsubscribe,
-        buttons.SubscriptionsPage: handlers.on_subscriptions_page,
-        buttons.SubscribeSuggested: handlers.on_subscribe_suggested,
-        buttons.UnsubscribeSuggested: handlers.on_unsubscribe_suggested,
+        buttons.ToggleTag: changes(handlers.on_toggle),
+        buttons.TagsPage: reads(handlers.on_tags_page),
+        buttons.Unsubscribe: changes(handlers.on_unsubscribe),
+        buttons.SubscriptionsPage: reads(handlers.on_subscriptions_page),
+        buttons.SubscribeSuggested: changes(handlers.on_subscribe_suggested),
+        buttons.UnsubscribeSuggested: changes(handlers.on_unsubscribe_suggested),
         buttons.FeedsPage: feed_commands.on_feeds_page,
         buttons.ConfirmDelete: admin.on_confirm_delete,
         buttons.KeepArticle: admin.on_keep_article,
         buttons.SearchPage: keyword_handlers.on_search_page,
-        buttons.RemoveWord: keyword_handlers.on_remove_word,
-        buttons.WordsPage: keyword_handlers.on_words_page,
-        buttons.SetLanguage: handlers.on_set_language,
+        buttons.RemoveWord: changes(keyword_handlers.on_remove_word),
+        buttons.WordsPage: reads(keyword_handlers.on_words_page),
+        buttons.SetLanguage: changes(handlers.on_set_language),
+        buttons.SelectChat: chat_handlers.on_select_chat,
     }
     for kind, callback in presses.items():
         app.add_handler(CallbackQueryHandler(callback, pattern=buttons.of_kind(kind)))
@@ -301,6 +317,7 @@ def build_application(
     limiter = PacingRateLimiter(
         overall_per_second=settings.rate_limit_per_second,
         per_chat_interval=settings.rate_limit_per_chat_seconds,
+        per_group_interval=settings.rate_limit_per_group_seconds,
         max_in_flight=settings.telegram_connections,
     )
     app: BotApplication = (

@@ -102,6 +102,13 @@ class SetLanguage:
     code: str
 
 
+@dataclass(frozen=True, slots=True)
+class SelectChat:
+    """A chat under /channels: make commands act for it (0: the person's own chat)."""
+
+    subscriber_id: int
+
+
 Button = (
     ToggleTag
     | TagsPage
@@ -116,6 +123,7 @@ Button = (
     | RemoveWord
     | WordsPage
     | SetLanguage
+    | SelectChat
 )
 
 _NUMBER = r"(0|[1-9][0-9]{0,9})"
@@ -133,6 +141,7 @@ _FORMS: dict[type[Button], re.Pattern[str]] = {
     RemoveWord: re.compile(rf"w:{_NUMBER}:{_NUMBER}"),
     WordsPage: re.compile(rf"wp:{_NUMBER}"),
     SetLanguage: re.compile(r"l:([a-z]{2,3})"),
+    SelectChat: re.compile(rf"c:{_NUMBER}"),
 }
 
 
@@ -150,6 +159,7 @@ _PREFIXES: dict[type[Button], str] = {
     RemoveWord: "w",
     WordsPage: "wp",
     SetLanguage: "l",
+    SelectChat: "c",
 }
 
 
@@ -199,6 +209,9 @@ def decode(data: object) -> Button | None:
         if match := form.fullmatch(data):
             if kind is SetLanguage:  # a language the bot no longer speaks is stale too
                 return SetLanguage(data[2:]) if data[2:] in languages() else None
+            if kind is SelectChat:  # 0 is the person's own chat
+                number = int(data[2:])
+                return SelectChat(number) if number <= MAX_ID else None
             return _build(kind, match.groups())
     return None
 

@@ -57,6 +57,7 @@ class Outbound:
     chunks: tuple[Chunk, ...]
     sent_chunks: int = 0
     message_ids: tuple[int, ...] = ()
+    thread_id: int | None = None  # the forum topic of a supergroup, if one was chosen
 
     @property
     def article_count(self) -> int:
@@ -214,7 +215,9 @@ async def _record(
         composed.append(subscriber)
     ids = await repo.create_digests(session, new, now=now, lease_until=now + LEASE)
     outbound = [
-        Outbound(digest_id, subscriber.id, subscriber.chat_id, messages)
+        Outbound(
+            digest_id, subscriber.id, subscriber.chat_id, messages, thread_id=subscriber.thread_id
+        )
         for digest_id, subscriber, messages in zip(ids, composed, chunks, strict=True)
     ]
     return outbound, skipped

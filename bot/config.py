@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     telegram_connections: int = Field(default=8, ge=1, le=256)
     rate_limit_per_second: float = Field(default=29.0, gt=0)
     rate_limit_per_chat_seconds: float = Field(default=1.05, ge=0)
+    # Telegram takes at most 20 messages a minute in one group or channel.
+    rate_limit_per_group_seconds: float = Field(default=3.15, ge=0)
     log_level: str = "INFO"
     update_concurrency: int = Field(default=256, ge=1, le=10_000)
     throttle_burst: int = Field(default=20, ge=1, le=1000)

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram import Message, Update
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from bot.chats import Acting, AdminCache
 from bot.config import Settings
 from bot.delivery import Deliverer
 from bot.feeds import FeedService
@@ -36,6 +37,7 @@ class AppState:
         self.clock: Clock = utc_now
         self.migrate = True
         self.retry_policy = RetryPolicy()
+        self.admins = AdminCache()
 
     def configure(self, settings: Settings, clock: Clock, retry_policy: RetryPolicy) -> None:
         self._settings = settings
@@ -78,13 +80,25 @@ class AppState:
 
 @dataclass(slots=True)
 class ChatData:
-    """What the process keeps per chat: its language, read once (see
-    `bot.handlers.know_language`) and changed by /language."""
+    """What the process keeps per chat, read once (see `bot.handlers.know_chat`): its
+    language (changed by /language), the chat a private chat's commands act for (changed
+    by /channel and /channels), and the forum topic its digests go to."""
 
     language: str | None = None
+    target: Acting | None = None
+    target_known: bool = False
+    thread_id: int | None = None
+    thread_known: bool = False
 
 
 class BotContext(CallbackContext[ExtBot[int], dict[Any, Any], ChatData, AppState]):
+    def __init__(
+        self, application: Any, chat_id: int | None = None, user_id: int | None = None
+    ) -> None:
+        super().__init__(application, chat_id, user_id)
+        # The chat this update's command acts for (set before every handler).
+        self.acting: Acting | None = None
+
     @property
     def state(self) -> AppState:
         return self.bot_data

@@ -155,7 +155,7 @@ class Deliverer:
     async def _claim_stale(self) -> list[Outbound]:
         async with self.sessions.begin() as session:
             digests = await repo.claim_stale_digests(session, self.clock(), STALE_BATCH, LEASE)
-            chats = await repo.chat_ids(session, [d.subscriber_id for d in digests])
+            chats = await repo.destinations(session, [d.subscriber_id for d in digests])
             resumable: list[Outbound] = []
             for d in digests:
                 try:
@@ -166,14 +166,16 @@ class Deliverer:
                         session, d.id, unsent_article_ids=None, error=f"unreadable: {error}"
                     )
                     continue
+                chat_id, thread_id = chats[d.subscriber_id]
                 resumable.append(
                     Outbound(
                         d.id,
                         d.subscriber_id,
-                        chats[d.subscriber_id],
+                        chat_id,
                         chunks,
                         d.sent_chunks,
                         tuple(d.message_ids),
+                        thread_id,
                     )
                 )
         return resumable

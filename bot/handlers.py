@@ -11,16 +11,17 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import CallbackQuery, InlineKeyboardMarkup, Update
+from telegram import CallbackQuery, Chat, InlineKeyboardMarkup, Update
 from telegram.constants import MessageLimit
 from telegram.error import BadRequest
 
 from bot import buttons, service, texts
 from bot.buttons import Button
+from bot.chats import chat_type_of
 from bot.compose import compose_digest
 from bot.context import BotContext, message_of
 from bot.digest import parse_payload, render_article
-from bot.i18n import Translator, choose, translator
+from bot.i18n import Translator, translator
 from bot.keyboards import (
     language_keyboard,
     subscriptions_keyboard,
@@ -39,7 +40,7 @@ from bot.send import send_digest
 from bot.tags import Tag, split_tag_list
 from storage import keywords as words_repo
 from storage import repo
-from storage.models import DigestKind, Subscriber
+from storage.models import ChatType, DigestKind, Subscriber
 
 logger = logging.getLogger(__name__)
 
@@ -52,24 +53,29 @@ def _chat_id(update: Update) -> int:
 
 
 async def _subscriber(session: AsyncSession, update: Update, context: BotContext) -> Subscriber:
-    """The chat's subscriber row, created with the default schedule on first contact."""
-    known = context.chat_data.language if context.chat_data is not None else None
+    """The row of the chat the command acts for (this chat, or the channel a person
+    linked and selected), created with the default schedule on first contact."""
+    acting = context.acting
+    if acting is None or acting.here:
+        chat = update.effective_chat
+        assert chat is not None
+        known = context.chat_data.language if context.chat_data is not None else None
+        return await service.ensure_subscriber(
+            session,
+            chat.id,
+            context.settings,
+            context.now(),
+            language=known,
+            chat_type=chat_type_of(chat),
+            title=chat.title,
+        )
     return await service.ensure_subscriber(
-        session, _chat_id(update), context.settings, context.now(), language=known
-    )
-
-
-async def know_language(update: Update, context: BotContext) -> None:
-    """Before every handler: the chat's language, read once per process. A chat the bot
-    does not know yet gets its sender's Telegram language, when the bot speaks it."""
-    chat, data = update.effective_chat, context.chat_data
-    if chat is None or data is None or data.language is not None:
-        return
-    async with context.sessions() as session:
-        stored = await repo.language_of(session, chat.id)
-    user = update.effective_user
-    data.language = stored or choose(
-        user.language_code if user else None, context.settings.default_language
+        session,
+        acting.chat_id,
+        context.settings,
+        context.now(),
+        chat_type=acting.chat_type,
+        title=acting.title,
     )
 
 
@@ -149,12 +155,19 @@ async def help_command(update: Update, context: BotContext) -> None:
     )
 
 
+def _private(update: Update) -> bool:
+    return update.effective_chat is not None and update.effective_chat.type == Chat.PRIVATE
+
+
 async def unknown_command(update: Update, context: BotContext) -> None:
-    await message_of(update).reply_text(context.t._(texts.UNKNOWN_COMMAND))
+    """In a group a command no handler took may be another bot's: no answer there."""
+    if _private(update):
+        await message_of(update).reply_text(context.t._(texts.UNKNOWN_COMMAND))
 
 
 async def not_understood(update: Update, context: BotContext) -> None:
-    await message_of(update).reply_text(context.t._(texts.NOT_UNDERSTOOD))
+    if _private(update):  # people talk to each other in groups
+        await message_of(update).reply_text(context.t._(texts.NOT_UNDERSTOOD))
 
 
 # ---------------------------------------------------------------- tags
@@ -377,10 +390,11 @@ async def digest(update: Update, context: BotContext) -> None:
 async def settings(update: Update, context: BotContext) -> None:
     async with context.sessions.begin() as session:
         subscriber = await _subscriber(session, update, context)
-    await message_of(update).reply_text(_settings_text(context.t, subscriber))
+    await message_of(update).reply_text(_settings_text(update, context.t, subscriber))
 
 
-def _settings_text(t: Translator, subscriber: Subscriber) -> str:
+def _settings_text(update: Update, t: Translator, subscriber: Subscriber) -> str:
+    chat = update.effective_chat
     return texts.settings_text(
         t,
         digest_time=subscriber.digest_time,
@@ -389,6 +403,9 @@ def _settings_text(t: Translator, subscriber: Subscriber) -> str:
         weekday=subscriber.weekday,
         paused=subscriber.paused,
         next_due_at=subscriber.next_due_at,
+        chat_title=None if subscriber.chat_type is ChatType.PRIVATE else subscriber.title,
+        forum=bool(chat and chat.is_forum),
+        thread_id=subscriber.thread_id,
     )
 
 
@@ -400,7 +417,9 @@ async def _change(update: Update, context: BotContext, **changes: object) -> Non
             setattr(subscriber, name, value)
         reschedule(subscriber, context.now())
     t = context.t
-    await message_of(update).reply_text(t._(texts.SAVED) + "\n\n" + _settings_text(t, subscriber))
+    await message_of(update).reply_text(
+        t._(texts.SAVED) + "\n\n" + _settings_text(update, t, subscriber)
+    )
 
 
 async def _show_or_set(
@@ -464,7 +483,9 @@ async def resume(update: Update, context: BotContext) -> None:
 
 
 async def language(update: Update, context: BotContext) -> None:
-    t = context.t
+    async with context.sessions.begin() as session:
+        subscriber = await _subscriber(session, update, context)
+    t = translator(subscriber.language)
     await message_of(update).reply_text(
         texts.language_text(t), reply_markup=language_keyboard(t.code)
     )
@@ -477,7 +498,8 @@ async def on_set_language(update: Update, context: BotContext) -> None:
     async with context.sessions.begin() as session:
         subscriber = await _subscriber(session, update, context)
         subscriber.language = button.code
-    if context.chat_data is not None:
+    here = context.acting is None or context.acting.here
+    if context.chat_data is not None and here:
         context.chat_data.language = button.code
     t = translator(button.code)
     await query.answer(texts.language_set(t))

@@ -130,6 +130,13 @@ def search_keyboard(t: Translator, page: int, more: bool) -> InlineKeyboardMarku
     return InlineKeyboardMarkup([nav]) if nav else None
 
 
+def chats_keyboard(t: Translator, chats: Sequence[tuple[int, str]]) -> InlineKeyboardMarkup:
+    """A button per linked chat (subscriber id, name), and one for the person's own."""
+    rows = [[_button(name, buttons.SelectChat(ident))] for ident, name in chats[: MAX_BUTTONS - 1]]
+    rows.append([_button(t._(texts.OWN_CHAT_BUTTON), buttons.SelectChat(0))])
+    return InlineKeyboardMarkup(rows)
+
+
 def language_keyboard(current: str) -> InlineKeyboardMarkup:
     """One button per language the bot speaks, each in its own language."""
     return InlineKeyboardMarkup(

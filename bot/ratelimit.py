@@ -49,12 +49,15 @@ class PacingRateLimiter(BaseRateLimiter[int]):
         per_chat_interval: float = 1.05,
         max_retries: int = 5,
         max_in_flight: int = 8,
+        per_group_interval: float = 3.15,
     ) -> None:
         self.interval = 1.0 / overall_per_second
         # Messages waiting for an HTTP connection wait here, where waiting is cheap,
         # not in httpx's pool, whose bookkeeping grows with every waiter.
         self._in_flight = asyncio.Semaphore(max_in_flight)
         self.per_chat_interval = per_chat_interval
+        # Groups and channels (negative ids) take at most 20 messages a minute.
+        self.per_group_interval = per_group_interval
         self.max_retries = max_retries
         self._next_slot = 0.0
         self._next_reply = 0.0
@@ -70,16 +73,25 @@ class PacingRateLimiter(BaseRateLimiter[int]):
     async def shutdown(self) -> None:
         pass
 
+    def spacing(self, chat_id: int | str | None) -> float:
+        """The least time between two messages to ``chat_id``: a person's private chat
+        (a positive id) or a group or channel (negative, or an @username)."""
+        if chat_id is None:
+            return 0.0
+        group = isinstance(chat_id, str) or chat_id < 0
+        return self.per_group_interval if group else self.per_chat_interval
+
     async def _wait_turn(self, chat_id: int | str | None, lane: Lane) -> None:
         loop = asyncio.get_running_loop()
-        if chat_id is not None and self.per_chat_interval > 0:
+        spacing = self.spacing(chat_id)
+        if chat_id is not None and spacing > 0:
             lock = self._chat_locks.setdefault(chat_id, asyncio.Lock())
             async with lock:
                 delay = self._chat_next.get(chat_id, 0.0) - loop.time()
                 if delay > 0:
                     await asyncio.sleep(delay)
                 await self._wait_global(lane)
-                self._chat_next[chat_id] = loop.time() + self.per_chat_interval
+                self._chat_next[chat_id] = loop.time() + spacing
             self._forget_idle_chats(loop.time())
         else:
             await self._wait_global(lane)

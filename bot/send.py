@@ -11,13 +11,20 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import Enum, StrEnum, auto
 from types import TracebackType
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
 from telegram.ext import ExtBot
 
 from bot.compose import LEASE, Outbound
@@ -154,10 +161,19 @@ async def send_digest(
         while True:
             try:
                 message = await bot.send_message(
-                    outbound.chat_id, outbound.chunks[index].text, rate_limit_args=lane
+                    outbound.chat_id,
+                    outbound.chunks[index].text,
+                    message_thread_id=outbound.thread_id,
+                    rate_limit_args=lane,
                 )
                 break
             except TelegramError as error:
+                if isinstance(error, ChatMigrated) and error.new_chat_id != outbound.chat_id:
+                    outbound = await _moved(sessions, outbound, error.new_chat_id)
+                    continue  # the group is a supergroup now: follow it
+                if isinstance(error, BadRequest) and outbound.thread_id and _topic_gone(error):
+                    outbound = await _to_general(sessions, outbound)
+                    continue
                 attempt += 1
                 verdict = _verdict(error, attempt, policy, outbound.digest_id)
                 if verdict is not _Verdict.RETRY:
@@ -166,6 +182,40 @@ async def send_digest(
         message_ids.append(message.message_id)
         await log.note(outbound.digest_id, message_ids, len(outbound.chunks))
     return SendResult.SENT
+
+
+def _topic_gone(error: BadRequest) -> bool:
+    return "thread not found" in error.message.lower()
+
+
+async def _to_general(sessions: async_sessionmaker[AsyncSession], outbound: Outbound) -> Outbound:
+    """The forum topic digests went to was deleted: from now on they go to General."""
+    logger.warning(
+        "chat %s: topic %s is gone; digests go to the General topic from now on",
+        outbound.chat_id,
+        outbound.thread_id,
+    )
+
+    async def forget() -> None:
+        async with sessions.begin() as session:
+            await repo.set_thread(session, outbound.subscriber_id, None)
+
+    await retrying(forget, f"forgetting the topic of chat {outbound.chat_id}")
+    return replace(outbound, thread_id=None)
+
+
+async def _moved(
+    sessions: async_sessionmaker[AsyncSession], outbound: Outbound, new_chat_id: int
+) -> Outbound:
+    """Telegram says the group became a supergroup: its row takes the new id."""
+    logger.info("chat %s became supergroup %s; following it", outbound.chat_id, new_chat_id)
+
+    async def move() -> None:
+        async with sessions.begin() as session:
+            await repo.move_chat(session, outbound.chat_id, new_chat_id)
+
+    await retrying(move, f"moving chat {outbound.chat_id} to {new_chat_id}")
+    return replace(outbound, chat_id=new_chat_id)
 
 
 class _Verdict(Enum):

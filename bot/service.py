@@ -16,7 +16,7 @@ from bot.schedule import next_due
 from bot.tags import MAX_TAG_LENGTH
 from bot.tags import Tag as TagName
 from storage import repo
-from storage.models import Article, Subscriber, Tag
+from storage.models import Article, ChatType, Subscriber, Tag
 
 TAGS_PAGE_SIZE = 8
 START_TAGS = 6
@@ -84,25 +84,32 @@ async def ensure_subscriber(
     settings: Settings,
     now: datetime,
     language: str | None = None,
+    chat_type: ChatType = ChatType.PRIVATE,
+    title: str | None = None,
 ) -> Subscriber:
     """The chat's row, created on first contact with the default schedule and
-    ``language`` (chosen from the sender's Telegram language; DEFAULT_LANGUAGE if None)."""
+    ``language`` (chosen from the sender's Telegram language; DEFAULT_LANGUAGE if None).
+    A group's or channel's title is kept up to date."""
     subscriber = await repo.get_subscriber(session, chat_id)
-    if subscriber is None:
-        subscriber = await repo.create_subscriber(
-            session,
-            chat_id,
-            language=language or settings.default_language,
-            timezone=settings.default_timezone,
+    if subscriber is not None:
+        if title and subscriber.title != title[:255]:
+            subscriber.title = title[:255]
+        return subscriber
+    return await repo.create_subscriber(
+        session,
+        chat_id,
+        chat_type=chat_type,
+        title=title[:255] if title else None,
+        language=language or settings.default_language,
+        timezone=settings.default_timezone,
+        digest_time=settings.default_digest_time,
+        next_due_at=next_due(
+            now,
             digest_time=settings.default_digest_time,
-            next_due_at=next_due(
-                now,
-                digest_time=settings.default_digest_time,
-                timezone_name=settings.default_timezone,
-            ),
-            now=now,
-        )
-    return subscriber
+            timezone_name=settings.default_timezone,
+        ),
+        now=now,
+    )
 
 
 def suggest(key: str, vocabulary: Mapping[str, T], limit: int = 3) -> list[T]:

@@ -34,6 +34,8 @@ COMMANDS: tuple[tuple[str, Msg], ...] = (
     ("timezone", N_("Your timezone, e.g. /timezone Europe/Kyiv or UTC+03:00")),
     ("frequency", N_("daily, or weekly with a day: /frequency weekly mon")),
     ("language", N_("The language I speak to you in")),
+    ("channel", N_("Set up a channel's digest: /channel @name")),
+    ("channels", N_("The channels you set up; pick the one your commands act for")),
     ("pause", N_("Stop scheduled digests for now")),
     ("resume", N_("Start scheduled digests again")),
 )
@@ -340,11 +342,17 @@ def settings_text(
     weekday: int,
     paused: bool,
     next_due_at: datetime,
+    chat_title: str | None = None,
+    forum: bool = False,
+    thread_id: int | None = None,
 ) -> str:
+    """A chat's settings; ``chat_title`` names the group or channel they are of."""
     local_next = next_due_at.astimezone(tzinfo_for(timezone))
     state = t._("⏸ paused — /resume to start again") if paused else t._("▶️ active")
     lines = [
-        t._("<b>Your settings</b>"),
+        t._("<b>Settings of {chat}</b>", chat=escape(chat_title))
+        if chat_title
+        else t._("<b>Your settings</b>"),
         t._("Digest: {schedule}", schedule=describe_schedule(t, digest_time, frequency, weekday)),
         t._("Timezone: {zone}", zone=escape(timezone)),
         t._("Frequency: {frequency}", frequency=frequency_word(t, frequency)),
@@ -353,6 +361,8 @@ def settings_text(
     ]
     if not paused:
         lines.append(t._("Next digest: {when}", when=t.moment(local_next)))
+    if forum:
+        lines.append(destination(t, thread_id))
     lines += ["", t._("Change with /time, /timezone, /frequency, /language, /pause or /resume.")]
     return "\n".join(lines)
 
@@ -381,6 +391,9 @@ class StatsLike(Protocol):
     @property
     def digests_sent_24h(self) -> int: ...
 
+    @property
+    def chats(self) -> Mapping[str, int]: ...
+
 
 def stats_text(t: Translator, view: StatsLike) -> str:
     return "\n".join(
@@ -393,6 +406,12 @@ def stats_text(t: Translator, view: StatsLike) -> str:
                 active=view.subscribers_active,
                 paused=view.subscribers_paused,
                 blocked=view.subscribers_blocked,
+            ),
+            t._(
+                "Active chats: {private} private, {groups} groups, {channels} channels",
+                private=view.chats["private"],
+                groups=view.chats["group"],
+                channels=view.chats["channel"],
             ),
             t._("Subscriptions: {count}", count=view.subscriptions),
             t._("Digests sent in the last 24 h: {count}", count=view.digests_sent_24h),
@@ -1195,3 +1214,99 @@ def shared_article(t: Translator, title: str, summary: str, link: str, published
         lines.append(escape(_cut(summary, 400)))
     lines.append(_read_line(t, link, published))
     return "\n".join(lines)
+
+
+# ---- groups and channels
+
+GROUP_ADMINS_ONLY = N_(
+    "Only this group's administrators can change its digest. "
+    "Anyone here can use /digest and /subscriptions."
+)
+GROUP_ADMINS_ONLY_NOTICE = N_("Only the group's administrators can change this.")
+GROUP_WELCOME = N_(
+    "👋 Thanks for adding me. I can send this group a short news digest every day on the "
+    "tags its administrators choose, e.g. <code>/subscribe negotiations</code> and "
+    "<code>/time 08:00</code>. /help lists every command."
+)
+CHANNEL_USAGE = N_(
+    "To set up a channel's digest, make me an administrator of the channel who may post, "
+    "then send <code>/channel @name</code>, <code>/channel -100…</code> or forward me a "
+    "post from it. <code>/channel me</code> goes back to your own chat."
+)
+CHANNEL_IN_PRIVATE = N_("Please send /channel and /channels in your private chat with me.")
+BACK_TO_ME = N_("Your commands act for your own chat again.")
+NO_CHANNELS = N_("You have linked no channels yet.")
+OWN_CHAT_BUTTON = N_("👤 My own chat")
+
+
+def chat_name(t: Translator, title: str | None, chat_id: int) -> str:
+    return title or t._("chat {id}", id=chat_id)
+
+
+def channel_not_found(t: Translator, typed: str) -> str:
+    return t._(
+        "I can't see the chat “{typed}”. Add me to the channel as an administrator who may "
+        "post, then try again.",
+        typed=echo(typed),
+    )
+
+
+def not_a_channel(t: Translator, title: str) -> str:
+    return t._("{title} is not a channel.", title=bold(title, MAX_ECHO))
+
+
+def bot_not_channel_admin(t: Translator, title: str) -> str:
+    return t._(
+        "I am not an administrator of {title} who may post messages. Make me one, then try again.",
+        title=bold(title, MAX_ECHO),
+    )
+
+
+def user_not_channel_admin(t: Translator, title: str) -> str:
+    return t._(
+        "Only the administrators of {title} can set up its digest.", title=bold(title, MAX_ECHO)
+    )
+
+
+def channel_linked(t: Translator, title: str) -> str:
+    return t._(
+        "✅ Linked {title}. Your commands here now set up its digest: /subscribe, /time, "
+        "/settings and the rest. /channels switches between your chats; "
+        "<code>/channel me</code> goes back to your own.",
+        title=bold(title, MAX_ECHO),
+    )
+
+
+def no_longer_admin(t: Translator, title: str) -> str:
+    return t._(
+        "You are no longer an administrator of {title}, so your commands act for your own "
+        "chat again.",
+        title=bold(title, MAX_ECHO),
+    )
+
+
+def acting_for(t: Translator, title: str) -> str:
+    """/channel without arguments while a chat is selected."""
+    return t._(
+        "Your commands act for {title}. <code>/channel me</code> goes back to your own chat.",
+        title=bold(title, MAX_ECHO),
+    )
+
+
+def channels_text(t: Translator, chats: Sequence[tuple[str, bool]]) -> str:
+    """The chats a person linked: (name, selected) each."""
+    lines = [t._("<b>Your chats</b>")]
+    lines += [f"{'✅' if selected else '•'} {escape(name)}" for name, selected in chats]
+    lines += ["", t._("Tap a chat to make your commands act for it.")]
+    return "\n".join(lines)
+
+
+def selected_notice(t: Translator, name: str) -> str:
+    return t._("Your commands act for {name}", name=_short(name))
+
+
+def destination(t: Translator, thread_id: int | None) -> str:
+    """Where a forum supergroup's digests go."""
+    if thread_id is None:
+        return t._("Digests go to: the General topic")
+    return t._("Digests go to: topic {id}", id=thread_id)

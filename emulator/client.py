@@ -22,6 +22,7 @@ class BotMessage:
     edited: bool = False
     file_name: str | None = None  # a document the bot sent: its name and content
     file: str | None = None
+    thread_id: int | None = None  # the forum topic it went to, if the bot named one
 
     @classmethod
     def from_event(cls, event: dict[str, Any]) -> BotMessage:
@@ -37,6 +38,7 @@ class BotMessage:
             edited=event["kind"] == "edit",
             file_name=None if document is None else document["file_name"],
             file=event.get("file"),
+            thread_id=message.get("message_thread_id"),
         )
 
     @property
@@ -82,9 +84,7 @@ class EmulatorClient:
         await self.http.aclose()
 
     async def _post(self, path: str, body: dict[str, Any]) -> Any:
-        response = await self.http.post(path, json=body)
-        response.raise_for_status()
-        return response.json()
+        return _checked(await self.http.post(path, json=body))
 
     async def send_text(self, user_id: int, text: str, first_name: str = "Ann") -> Any:
         return await self._post(
@@ -158,11 +158,132 @@ class EmulatorClient:
     async def block(self, chat_id: int, *, blocked: bool = True, missing: bool = False) -> None:
         await self._post(f"/_emu/chats/{chat_id}/block", {"blocked": blocked, "missing": missing})
 
+    # Groups, supergroups and channels.
+
+    async def create_chat(
+        self,
+        chat_id: int,
+        kind: str,
+        title: str,
+        username: str | None = None,
+        forum: bool = False,
+    ) -> Any:
+        """Register a group, supergroup or channel (``kind``); it has no members yet."""
+        body = {"kind": kind, "title": title, "username": username, "forum": forum}
+        return await self._post(f"/_emu/chats/{chat_id}/create", body)
+
+    async def set_member(
+        self,
+        chat_id: int,
+        user_id: int,
+        status: str,
+        *,
+        can_post_messages: bool = False,
+        is_anonymous: bool = False,
+        by_user_id: int | None = None,
+        can_manage_topics: bool = False,
+    ) -> Any:
+        """Set a user's status in the chat; for the bot, it gets a my_chat_member update
+        from ``by_user_id`` (default: the chat's first creator or administrator)."""
+        body = {
+            "status": status,
+            "can_post_messages": can_post_messages,
+            "is_anonymous": is_anonymous,
+            "by_user_id": by_user_id,
+            "can_manage_topics": can_manage_topics,
+        }
+        return await self._post(f"/_emu/chats/{chat_id}/members/{user_id}", body)
+
+    async def group_text(
+        self,
+        chat_id: int,
+        user_id: int,
+        text: str,
+        *,
+        thread_id: int | None = None,
+        anonymous: bool = False,
+        first_name: str = "Ann",
+    ) -> Any:
+        """A user writes in a group (``anonymous``: an administrator, as the group)."""
+        body = {
+            "user_id": user_id,
+            "text": text,
+            "thread_id": thread_id,
+            "anonymous": anonymous,
+            "first_name": first_name,
+        }
+        return await self._post(f"/_emu/chats/{chat_id}/messages", body)
+
+    async def group_press(
+        self, chat_id: int, user_id: int, message_id: int, data: str, first_name: str = "Ann"
+    ) -> Any:
+        """A user presses a button under the bot's message ``message_id`` in the group."""
+        body = {
+            "user_id": user_id,
+            "message_id": message_id,
+            "data": data,
+            "first_name": first_name,
+        }
+        return await self._post(f"/_emu/chats/{chat_id}/press", body)
+
+    async def create_topic(self, chat_id: int, thread_id: int, name: str) -> Any:
+        body = {"thread_id": thread_id, "name": name}
+        return await self._post(f"/_emu/chats/{chat_id}/topics", body)
+
+    async def delete_topic(self, chat_id: int, thread_id: int) -> Any:
+        return _checked(await self.http.delete(f"/_emu/chats/{chat_id}/topics/{thread_id}"))
+
+    async def migrate_group(
+        self, chat_id: int, new_chat_id: int, by_user_id: int | None = None
+    ) -> Any:
+        """The group becomes the supergroup ``new_chat_id``; the old id is refused after."""
+        body = {"new_chat_id": new_chat_id, "by_user_id": by_user_id}
+        return await self._post(f"/_emu/chats/{chat_id}/migrate", body)
+
+    async def forward_channel_post(
+        self, user_id: int, channel_id: int, text: str = "A post", first_name: str = "Ann"
+    ) -> Any:
+        """The user forwards a post of the channel to the bot's private chat."""
+        body = {"channel_id": channel_id, "text": text, "first_name": first_name}
+        return await self._post(f"/_emu/users/{user_id}/forward", body)
+
     async def stats(self) -> dict[str, int]:
         response = await self.http.get("/_emu/stats")
         response.raise_for_status()
         result: dict[str, int] = response.json()
         return result
+
+
+def _checked(response: httpx.Response) -> Any:
+    """The JSON of a control API answer; an error names what the emulator refused."""
+    if response.is_error:
+        raise httpx.HTTPStatusError(
+            f"{response.status_code} from {response.request.url.path}: {response.text}",
+            request=response.request,
+            response=response,
+        )
+    return response.json()
+
+
+async def _read_bot(
+    client: EmulatorClient, chat_id: int, cursor: int, count: int, timeout: float
+) -> tuple[list[BotMessage], int]:
+    """Wait for ``count`` new messages or edits from the bot in a chat after ``cursor``;
+    all new ones, and the cursor past them."""
+    events = await client.events(chat_id, after=cursor, count=count, wait=timeout)
+    if events:
+        cursor = events[-1]["seq"]
+    if len(events) < count:
+        got = [BotMessage.from_event(e).text[:80] for e in events]
+        raise TimeoutError(f"expected {count} bot messages in {timeout}s, got {got}")
+    return [BotMessage.from_event(event) for event in events], cursor
+
+
+async def _answers(client: EmulatorClient, chat_id: int, count: int, timeout: float) -> list[str]:
+    events = await client.events(chat_id, count=count, wait=timeout, kinds="answer")
+    if len(events) < count:
+        raise TimeoutError(f"expected {count} button answers in {timeout}s, got {events}")
+    return [str(event["text"]) for event in events]
 
 
 class Chat:
@@ -176,23 +297,15 @@ class Chat:
 
     async def read(self, count: int = 1, timeout: float = 10.0) -> list[BotMessage]:
         """Wait for ``count`` new messages or edits from the bot, and return all new ones."""
-        events = await self.client.events(
-            self.user_id, after=self.cursor, count=count, wait=timeout
+        messages, self.cursor = await _read_bot(
+            self.client, self.user_id, self.cursor, count, timeout
         )
-        if events:
-            self.cursor = events[-1]["seq"]
-        if len(events) < count:
-            got = [BotMessage.from_event(e).text[:80] for e in events]
-            raise TimeoutError(f"expected {count} bot messages in {timeout}s, got {got}")
-        return [BotMessage.from_event(event) for event in events]
+        return messages
 
     async def answers(self, count: int = 1, timeout: float = 10.0) -> list[str]:
         """The texts of the bot's answers to pressed buttons ("" when it answered silently),
         oldest first; waits until there are ``count``."""
-        events = await self.client.events(self.user_id, count=count, wait=timeout, kinds="answer")
-        if len(events) < count:
-            raise TimeoutError(f"expected {count} button answers in {timeout}s, got {events}")
-        return [str(event["text"]) for event in events]
+        return await _answers(self.client, self.user_id, count, timeout)
 
     async def speak(self, language_code: str) -> None:
         """Set this user's Telegram app to ``language_code``."""
@@ -230,3 +343,44 @@ class Chat:
         data = message.button(button_text)["callback_data"]
         await self.client.press(self.user_id, message.message_id, data)
         return await self.read(expect)
+
+
+class Group:
+    """A group, supergroup or channel as its members see it; remembers what was read."""
+
+    def __init__(self, client: EmulatorClient, chat_id: int) -> None:
+        self.client = client
+        self.chat_id = chat_id
+        self.cursor = 0
+
+    async def read(self, count: int = 1, timeout: float = 10.0) -> list[BotMessage]:
+        """Wait for ``count`` new messages or edits from the bot here; all new ones."""
+        messages, self.cursor = await _read_bot(
+            self.client, self.chat_id, self.cursor, count, timeout
+        )
+        return messages
+
+    async def say(
+        self,
+        user_id: int,
+        text: str,
+        expect: int = 1,
+        thread_id: int | None = None,
+        anonymous: bool = False,
+        timeout: float = 10.0,
+    ) -> list[BotMessage]:
+        await self.client.group_text(
+            self.chat_id, user_id, text, thread_id=thread_id, anonymous=anonymous
+        )
+        return await self.read(expect, timeout)
+
+    async def press(
+        self, user_id: int, message: BotMessage, button_text: str, expect: int = 1
+    ) -> list[BotMessage]:
+        data = message.button(button_text)["callback_data"]
+        await self.client.group_press(self.chat_id, user_id, message.message_id, data)
+        return await self.read(expect)
+
+    async def answers(self, count: int = 1, timeout: float = 10.0) -> list[str]:
+        """The texts of the bot's answers to buttons pressed here, oldest first."""
+        return await _answers(self.client, self.chat_id, count, timeout)

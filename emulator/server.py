@@ -2,7 +2,8 @@
 
 It serves ``/bot<token>/<method>`` and ``/file/bot<token>/<path>`` for the bot, and a
 control API under ``/_emu/`` for tests, the demo and the benchmarks: inject what a user
-types, sends or presses; read what the bot sent; inject faults; enforce rate limits.
+types, sends or presses; set up groups, forum supergroups and channels and who is in them;
+read what the bot sent; inject faults; enforce rate limits.
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ import contextlib
 import itertools
 import json
 import logging
+import math
 import re
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 from aiohttp import web
 
@@ -37,14 +39,68 @@ _JSON_FIELDS = {
     "button",
 }
 _SEND_METHODS = {"sendMessage", "editMessageText", "sendDocument"}
+CHAT_KINDS = ("group", "supergroup", "channel")
+STATUSES = ("creator", "administrator", "member", "restricted", "left", "kicked")
+GENERAL_TOPIC = 1  # a forum's General topic: always there
+# Who an anonymous group administrator's messages come from.
+ANONYMOUS_ADMIN: dict[str, Any] = {
+    "id": 1087968824,
+    "is_bot": True,
+    "first_name": "Group",
+    "username": "GroupAnonymousBot",
+}
+# The Bot API's ChatFullInfo fields that every chat has.
+_FULL_INFO: dict[str, Any] = {
+    "accent_color_id": 0,
+    "max_reaction_count": 11,
+    "accepted_gift_types": {
+        "unlimited_gifts": False,
+        "limited_gifts": False,
+        "unique_gifts": False,
+        "premium_subscription": False,
+        "gifts_from_channels": False,
+    },
+}
+_RESTRICTED: dict[str, Any] = {
+    "is_member": True,
+    "until_date": 0,
+    **dict.fromkeys(
+        (
+            "can_change_info",
+            "can_invite_users",
+            "can_pin_messages",
+            "can_send_messages",
+            "can_send_polls",
+            "can_send_other_messages",
+            "can_add_web_page_previews",
+            "can_manage_topics",
+            "can_send_audios",
+            "can_send_documents",
+            "can_send_photos",
+            "can_send_videos",
+            "can_send_video_notes",
+            "can_send_voice_notes",
+            "can_edit_tag",
+            "can_react_to_messages",
+        ),
+        False,
+    ),
+}
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, description: str, retry_after: int | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        description: str,
+        retry_after: int | None = None,
+        migrate_to_chat_id: int | None = None,
+    ) -> None:
         super().__init__(description)
         self.status = status
         self.description = description
         self.retry_after = retry_after
+        self.migrate_to_chat_id = migrate_to_chat_id
 
 
 @dataclass
@@ -83,12 +139,52 @@ class Limits:
     burst: float = 30.0
     per_chat_per_second: float = 1.0
     per_chat_burst: float = 2.0
+    # Groups, supergroups and channels: at most this many messages in any sliding window.
+    per_group_per_window: int = 20
+    group_window_seconds: float = 60.0
 
 
 @dataclass
 class ChatLog:
     events: list[dict[str, Any]] = field(default_factory=list)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+@dataclass
+class Member:
+    """A user's standing in a group or channel."""
+
+    status: str
+    is_anonymous: bool = False
+    can_post_messages: bool = False
+    can_manage_topics: bool = False
+
+
+@dataclass
+class GroupChat:
+    """A group, supergroup or channel the emulator knows (private chats need no record)."""
+
+    id: int
+    type: str
+    title: str
+    username: str | None = None
+    is_forum: bool = False
+    topics: set[int] = field(default_factory=set)
+    topic_names: dict[int, str] = field(default_factory=dict)
+    members: dict[int, Member] = field(default_factory=dict)
+    migrated_to: int | None = None  # set when a group became this supergroup
+
+    def as_chat(self) -> dict[str, Any]:
+        """The Bot API Chat object."""
+        chat: dict[str, Any] = {"id": self.id, "type": self.type, "title": self.title}
+        if self.username:
+            chat["username"] = self.username
+        if self.is_forum:
+            chat["is_forum"] = True
+        return chat
+
+    def member(self, user_id: int) -> Member:
+        return self.members.get(user_id) or Member("left")
 
 
 _TOKEN = re.compile(r"([0-9]{1,20}):[A-Za-z0-9_-]{1,100}")
@@ -103,7 +199,7 @@ def bot_id_of(token: str) -> int:
 class EmulatorState:
     def __init__(self, token: str, bot_username: str) -> None:
         self.token = token
-        self.bot_user = {
+        self.bot_user: dict[str, Any] = {
             "id": bot_id_of(token),
             "is_bot": True,
             "first_name": "Newsbot",
@@ -128,6 +224,10 @@ class EmulatorState:
         self.limits = Limits()
         self.global_bucket = Bucket(30, 30, 30, time.monotonic())
         self.chat_buckets: dict[int, Bucket] = {}
+        # When the bot's recent messages to each group or channel were let through.
+        self.group_windows: dict[int, deque[float]] = defaultdict(deque)
+        self.groups: dict[int, GroupChat] = {}
+        self.names: dict[int, str] = {}  # first names users had in groups
         # The command menu per language_code ("" for everyone), as setMyCommands set it.
         self.commands: dict[str, list[dict[str, Any]]] = {}
         self.languages: dict[int, str] = {}  # a user's Telegram language ("en" if unset)
@@ -147,8 +247,11 @@ class EmulatorState:
             "language_code": self.languages.get(user_id, "en"),
         }
 
-    def _chat(self, user_id: int, first_name: str) -> dict[str, Any]:
-        return {"id": user_id, "type": "private", "first_name": first_name}
+    def _chat(self, chat_id: int, first_name: str) -> dict[str, Any]:
+        """A registered group's or channel's Chat object, else a private chat's."""
+        if (chat := self.groups.get(chat_id)) is not None:
+            return chat.as_chat()
+        return {"id": chat_id, "type": "private", "first_name": first_name}
 
     async def push_update(self, update: dict[str, Any]) -> dict[str, Any]:
         async with self.new_update:
@@ -240,6 +343,278 @@ class EmulatorState:
         await self.push_update({"inline_query": inline})
         return inline
 
+    # -------------------------------------------------------------- groups and channels
+
+    def group(self, chat_id: int) -> GroupChat:
+        chat = self.groups.get(chat_id)
+        if chat is None:
+            raise ApiError(400, "Bad Request: chat not found")
+        return chat
+
+    def resolve(self, chat_id: Any) -> int:
+        """A chat id, or a public chat's "@username" (any case), as an id."""
+        if isinstance(chat_id, str) and chat_id.startswith("@"):
+            wanted = chat_id[1:].lower()
+            for chat in self.groups.values():
+                if chat.username and chat.username.lower() == wanted:
+                    return chat.id
+            raise ApiError(400, "Bad Request: chat not found")
+        return int(chat_id)
+
+    def create_chat(
+        self, chat_id: int, kind: str, title: str, username: str | None, forum: bool
+    ) -> dict[str, Any]:
+        if kind not in CHAT_KINDS:
+            raise ApiError(400, f"kind must be one of {', '.join(CHAT_KINDS)}, not {kind!r}")
+        if chat_id >= 0:
+            raise ApiError(400, "groups and channels have negative ids")
+        if chat_id in self.groups:
+            raise ApiError(400, f"chat {chat_id} already exists")
+        if forum and kind != "supergroup":
+            raise ApiError(400, "only supergroups can be forums")
+        chat = GroupChat(chat_id, kind, title, username or None, is_forum=forum)
+        self.groups[chat_id] = chat
+        return chat.as_chat()
+
+    def _member_user(self, user_id: int) -> dict[str, Any]:
+        if user_id == self.bot_user["id"]:
+            return {k: self.bot_user[k] for k in ("id", "is_bot", "first_name", "username")}
+        return {"id": user_id, "is_bot": False, "first_name": self.names.get(user_id, "User")}
+
+    def chat_member(self, chat_id: int, user_id: int) -> dict[str, Any]:
+        """The Bot API ChatMember object of a user in a group or channel."""
+        chat = self.group(chat_id)
+        member = chat.member(user_id)
+        result: dict[str, Any] = {"status": member.status, "user": self._member_user(user_id)}
+        if member.status == "creator":
+            result["is_anonymous"] = member.is_anonymous
+        elif member.status == "administrator":
+            result |= self._admin_rights(chat, member)
+        elif member.status == "restricted":
+            result |= _RESTRICTED
+        elif member.status == "kicked":
+            result["until_date"] = 0  # forever
+        return result
+
+    @staticmethod
+    def _admin_rights(chat: GroupChat, member: Member) -> dict[str, Any]:
+        rights: dict[str, Any] = {
+            "can_be_edited": False,
+            "is_anonymous": member.is_anonymous,
+            "can_manage_chat": True,
+            "can_delete_messages": True,
+            "can_manage_video_chats": True,
+            "can_restrict_members": True,
+            "can_promote_members": False,
+            "can_change_info": True,
+            "can_invite_users": True,
+            "can_post_stories": False,
+            "can_edit_stories": False,
+            "can_delete_stories": False,
+        }
+        if chat.type == "channel":
+            rights["can_post_messages"] = member.can_post_messages
+            rights["can_edit_messages"] = member.can_post_messages
+        else:
+            rights["can_pin_messages"] = True
+        if chat.is_forum:
+            rights["can_manage_topics"] = member.can_manage_topics
+        return rights
+
+    def chat_full_info(self, chat_id: int) -> dict[str, Any]:
+        """getChat: a registered chat, or a private one with the user (any positive id)."""
+        if chat_id not in self.groups and (chat_id <= 0 or chat_id in self.missing):
+            raise ApiError(400, "Bad Request: chat not found")
+        return self._chat(chat_id, "User") | _FULL_INFO
+
+    async def set_member(
+        self, chat_id: int, user_id: int, member: Member, by_user_id: int | None
+    ) -> dict[str, Any]:
+        """Set a user's standing; when the user is the bot, the bot hears of it as Telegram
+        tells it: a my_chat_member update."""
+        chat = self.group(chat_id)
+        if member.status not in STATUSES:
+            raise ApiError(400, f"status must be one of {', '.join(STATUSES)}")
+        old = self.chat_member(chat_id, user_id)
+        chat.members[user_id] = member
+        new = self.chat_member(chat_id, user_id)
+        if user_id == self.bot_user["id"]:
+            by = self._admin_of(chat) if by_user_id is None else by_user_id
+            change = {
+                "chat": chat.as_chat(),
+                "from": self._user(by, self.names.get(by, "User")),
+                "date": int(time.time()),
+                "old_chat_member": old,
+                "new_chat_member": new,
+            }
+            await self.push_update({"my_chat_member": change})
+        return new
+
+    def _admin_of(self, chat: GroupChat) -> int:
+        """The first creator or administrator other than the bot; else user 1."""
+        for user_id, member in chat.members.items():
+            if member.status in ("creator", "administrator") and user_id != self.bot_user["id"]:
+                return user_id
+        return 1
+
+    def _group_message(self, chat: GroupChat, sender: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "message_id": next(self.message_ids[chat.id]),
+            "from": sender,
+            "chat": chat.as_chat(),
+            "date": int(time.time()),
+        }
+
+    async def group_text(
+        self,
+        chat_id: int,
+        user_id: int,
+        text: str,
+        *,
+        thread_id: int | None,
+        anonymous: bool,
+        first_name: str,
+    ) -> dict[str, Any]:
+        """A user (or, anonymous, an administrator as the group) writes in a group."""
+        chat = self.group(chat_id)
+        if chat.type == "channel":
+            raise ApiError(400, f"chat {chat_id} is a channel: users do not write in it")
+        self.names[user_id] = first_name
+        sender = ANONYMOUS_ADMIN if anonymous else self._user(user_id, first_name)
+        message = self._group_message(chat, dict(sender))
+        if anonymous:
+            message["sender_chat"] = chat.as_chat()
+        if thread_id is not None:
+            message["message_thread_id"] = thread_id
+            message["is_topic_message"] = True
+        message["text"] = text
+        if entities := self._command_entities(text):
+            message["entities"] = entities
+        return await self._from_user(chat_id, "user_message", message)
+
+    async def group_press(
+        self, chat_id: int, user_id: int, message_id: int, data: str, first_name: str
+    ) -> dict[str, Any]:
+        """A user presses a button under the bot's message in a group; the bot's answer
+        is logged in the group's chat."""
+        self.group(chat_id)
+        message = self.messages.get((chat_id, message_id))
+        if message is None:
+            raise ApiError(400, f"no bot message {message_id} in chat {chat_id}")
+        self.names[user_id] = first_name
+        query = {
+            "id": str(next(self.sequence)),
+            "from": self._user(user_id, first_name),
+            "message": message,
+            "chat_instance": str(chat_id),
+            "data": data,
+        }
+        self.queries[str(query["id"])] = chat_id
+        self._log(
+            chat_id, "user_press", {"message_id": message_id, "data": data, "user_id": user_id}
+        )
+        await self.push_update({"callback_query": query})
+        return query
+
+    def _forum(self, chat_id: int) -> GroupChat:
+        chat = self.group(chat_id)
+        if not chat.is_forum:
+            raise ApiError(400, "Bad Request: the chat is not a forum")
+        return chat
+
+    def create_topic(self, chat_id: int, thread_id: int, name: str) -> dict[str, Any]:
+        chat = self._forum(chat_id)
+        if thread_id == GENERAL_TOPIC or thread_id in chat.topics:
+            raise ApiError(400, f"topic {thread_id} already exists")
+        chat.topics.add(thread_id)
+        chat.topic_names[thread_id] = name
+        return {"message_thread_id": thread_id, "name": name}
+
+    def delete_topic(self, chat_id: int, thread_id: int) -> dict[str, Any]:
+        chat = self._forum(chat_id)
+        if thread_id not in chat.topics:
+            raise ApiError(400, "Bad Request: message thread not found")
+        chat.topics.discard(thread_id)
+        return {"message_thread_id": thread_id, "name": chat.topic_names.pop(thread_id, "")}
+
+    async def migrate_group(
+        self, chat_id: int, new_chat_id: int, by_user_id: int | None
+    ) -> dict[str, Any]:
+        """The group becomes a supergroup with a new id, as Telegram upgrades one: a
+        service message in each, and the old id is refused from then on."""
+        old = self.group(chat_id)
+        if old.type != "group" or old.migrated_to is not None:
+            raise ApiError(400, f"chat {chat_id} is not a basic group")
+        if new_chat_id in self.groups or new_chat_id >= 0:
+            raise ApiError(400, f"{new_chat_id} cannot be the supergroup's id")
+        new = GroupChat(new_chat_id, "supergroup", old.title, members=dict(old.members))
+        self.groups[new_chat_id] = new
+        old.migrated_to = new_chat_id
+        by = self._admin_of(old) if by_user_id is None else by_user_id
+        sender = self._user(by, self.names.get(by, "User"))
+        farewell = self._group_message(old, sender) | {"migrate_to_chat_id": new_chat_id}
+        welcome = self._group_message(new, sender) | {"migrate_from_chat_id": chat_id}
+        for message in (farewell, welcome):
+            self._log(message["chat"]["id"], "service", {"message": message})
+            await self.push_update({"message": message})
+        return new.as_chat()
+
+    async def forward_channel_post(
+        self, user_id: int, channel_id: int, text: str, first_name: str
+    ) -> dict[str, Any]:
+        """The user forwards a post of a channel to the bot's private chat."""
+        channel = self.group(channel_id)
+        if channel.type != "channel":
+            raise ApiError(400, f"chat {channel_id} is not a channel")
+        post_id = next(self.message_ids[channel_id])
+        posted = int(time.time()) - 60
+        origin = {
+            "type": "channel",
+            "chat": channel.as_chat(),
+            "message_id": post_id,
+            "date": posted,
+        }
+        message = self._user_message(user_id, first_name) | {
+            "forward_origin": origin,
+            "forward_from_chat": channel.as_chat(),
+            "forward_from_message_id": post_id,
+            "forward_date": posted,
+            "text": text,
+        }
+        return await self._from_user(user_id, "user_message", message)
+
+    def check_bot_may_send(self, chat_id: int, params: dict[str, Any], what: str) -> int | None:
+        """Refuse what Telegram refuses the bot in a group or channel; the topic the
+        message goes to, if any."""
+        chat = self.groups.get(chat_id)
+        if chat is None:
+            return None
+        if chat.migrated_to is not None:
+            raise ApiError(
+                400,
+                "Bad Request: group chat was upgraded to a supergroup chat",
+                migrate_to_chat_id=chat.migrated_to,
+            )
+        member = chat.member(self.bot_user["id"])
+        if member.status == "kicked":
+            raise ApiError(403, f"Forbidden: bot was kicked from the {chat.type} chat")
+        if member.status == "left":
+            raise ApiError(403, f"Forbidden: bot is not a member of the {chat.type} chat")
+        if chat.type == "channel" and not (
+            member.status == "creator"
+            or (member.status == "administrator" and member.can_post_messages)
+        ):
+            raise ApiError(400, "Bad Request: need administrator rights in the channel chat")
+        if member.status == "restricted":
+            raise ApiError(400, f"Bad Request: not enough rights to send {what} to the chat")
+        raw = params.get("message_thread_id")
+        if raw is None or raw == "":
+            return None
+        thread_id = int(raw)
+        if chat.is_forum and thread_id != GENERAL_TOPIC and thread_id not in chat.topics:
+            raise ApiError(400, "Bad Request: message thread not found")
+        return thread_id
+
     # -------------------------------------------------------------- bot's side
 
     def _log(self, chat_id: int, kind: str, payload: dict[str, Any]) -> None:
@@ -280,16 +655,54 @@ class EmulatorState:
             wait = bucket.take(now)
             if wait:
                 self.global_bucket.tokens += 1  # the refused request used no global capacity
+            elif chat_id in self.groups and (window := self._take_window(chat_id, now)):
+                bucket.tokens += 1
+                self.global_bucket.tokens += 1
+                self._too_many(math.ceil(window))
         if wait:
-            self.counters["429"] += 1
-            retry = max(1, round(wait + 0.5))
-            raise ApiError(429, f"Too Many Requests: retry after {retry}", retry)
+            self._too_many(round(wait + 0.5))
+
+    def _take_window(self, chat_id: int, now: float) -> float:
+        """0 when the group's sliding window had room (the message now counts in it), else
+        seconds until its oldest message leaves the window."""
+        sent = self.group_windows[chat_id]
+        span = self.limits.group_window_seconds
+        while sent and sent[0] <= now - span:
+            sent.popleft()
+        if len(sent) >= self.limits.per_group_per_window:
+            return sent[0] + span - now
+        sent.append(now)
+        return 0.0
+
+    def _too_many(self, retry: int) -> NoReturn:
+        retry = max(1, retry)
+        self.counters["429"] += 1
+        raise ApiError(429, f"Too Many Requests: retry after {retry}", retry)
 
     def set_limits(self, limits: Limits) -> None:
         self.limits = limits
         now = time.monotonic()
         self.global_bucket = Bucket(limits.per_second, limits.burst, limits.burst, now)
         self.chat_buckets.clear()
+        self.group_windows.clear()
+
+    def _bot_message_head(self, chat_id: int, thread_id: int | None) -> dict[str, Any]:
+        """What every message the bot sends starts with: in a channel it is the channel
+        that speaks, elsewhere the bot; in a topic, the topic's id."""
+        message: dict[str, Any] = {"message_id": next(self.message_ids[chat_id])}
+        group = self.groups.get(chat_id)
+        if group is not None and group.type == "channel":
+            message["sender_chat"] = group.as_chat()
+        else:
+            message["from"] = {
+                k: self.bot_user[k] for k in ("id", "is_bot", "first_name", "username")
+            }
+        message["chat"] = self._chat(chat_id, "User")
+        message["date"] = int(time.time())
+        if thread_id is not None:
+            message["message_thread_id"] = thread_id
+            message["is_topic_message"] = True
+        return message
 
     def bot_message(self, chat_id: int, params: dict[str, Any]) -> dict[str, Any]:
         text, entities = self._render(params)
@@ -297,13 +710,8 @@ class EmulatorState:
             raise ApiError(403, "Forbidden: bot was blocked by the user")
         if chat_id in self.missing:
             raise ApiError(400, "Bad Request: chat not found")
-        message: dict[str, Any] = {
-            "message_id": next(self.message_ids[chat_id]),
-            "from": {k: self.bot_user[k] for k in ("id", "is_bot", "first_name", "username")},
-            "chat": self._chat(chat_id, "User"),
-            "date": int(time.time()),
-            "text": text,
-        }
+        thread_id = self.check_bot_may_send(chat_id, params, "text messages")
+        message = self._bot_message_head(chat_id, thread_id) | {"text": text}
         if entities:
             message["entities"] = entities
         if "reply_markup" in params:
@@ -321,14 +729,11 @@ class EmulatorState:
             raise ApiError(403, "Forbidden: bot was blocked by the user")
         if not content:
             raise ApiError(400, "Bad Request: file must be non-empty")
+        thread_id = self.check_bot_may_send(chat_id, params, "documents")
         number = next(self.file_ids)
         file_id = f"file-{number}"
         self.files[file_id] = (f"documents/file_{number}_{file_name}", content)
-        message: dict[str, Any] = {
-            "message_id": next(self.message_ids[chat_id]),
-            "from": {k: self.bot_user[k] for k in ("id", "is_bot", "first_name", "username")},
-            "chat": self._chat(chat_id, "User"),
-            "date": int(time.time()),
+        message = self._bot_message_head(chat_id, thread_id) | {
             "document": {
                 "file_id": file_id,
                 "file_unique_id": f"u{number}",
@@ -357,6 +762,7 @@ class EmulatorState:
     def edit_message(
         self, chat_id: int, message_id: int, params: dict[str, Any]
     ) -> dict[str, Any]:
+        self.check_bot_may_send(chat_id, {}, "text messages")
         message = self.messages.get((chat_id, message_id))
         if message is None:
             raise ApiError(400, "Bad Request: message to edit not found")
@@ -419,9 +825,31 @@ def _error(error: ApiError) -> web.Response:
         "error_code": error.status,
         "description": error.description,
     }
+    parameters: dict[str, int] = {}
     if error.retry_after is not None:
-        body["parameters"] = {"retry_after": error.retry_after}
+        parameters["retry_after"] = error.retry_after
+    if error.migrate_to_chat_id is not None:
+        parameters["migrate_to_chat_id"] = error.migrate_to_chat_id
+    if parameters:
+        body["parameters"] = parameters
     return web.json_response(body, status=error.status)
+
+
+ControlHandler = Callable[[web.Request], Awaitable[Any]]
+
+
+def _control(handler: ControlHandler) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """A control API route: its handler's result as JSON, or a Bot API style error."""
+
+    async def serve(request: web.Request) -> web.Response:
+        try:
+            return web.json_response(await handler(request))
+        except ApiError as error:
+            return _error(error)
+        except (KeyError, TypeError, ValueError) as error:
+            return _error(ApiError(400, f"Bad Request: {type(error).__name__}: {error}"))
+
+    return serve
 
 
 async def _params(request: web.Request) -> dict[str, Any]:
@@ -487,6 +915,8 @@ class Emulator:
             "answerCallbackQuery": self._answer_callback_query,
             "answerInlineQuery": self._answer_inline_query,
             "getFile": self._get_file,
+            "getChat": self._get_chat,
+            "getChatMember": self._get_chat_member,
         }
 
     @property
@@ -518,6 +948,16 @@ class Emulator:
         app.router.add_post("/_emu/limits", self._set_limits)
         app.router.add_post("/_emu/chats/{chat_id}/block", self._block)
         app.router.add_get("/_emu/stats", self._stats)
+        app.router.add_post("/_emu/users/{user_id}/forward", _control(self._forward))
+        app.router.add_post("/_emu/chats/{chat_id}/create", _control(self._create_chat))
+        app.router.add_post("/_emu/chats/{chat_id}/members/{user_id}", _control(self._set_member))
+        app.router.add_post("/_emu/chats/{chat_id}/messages", _control(self._group_text))
+        app.router.add_post("/_emu/chats/{chat_id}/press", _control(self._group_press))
+        app.router.add_post("/_emu/chats/{chat_id}/topics", _control(self._create_topic))
+        app.router.add_delete(
+            "/_emu/chats/{chat_id}/topics/{thread_id}", _control(self._delete_topic)
+        )
+        app.router.add_post("/_emu/chats/{chat_id}/migrate", _control(self._migrate_group))
         return app
 
     async def start(self) -> str:
@@ -549,7 +989,9 @@ class Emulator:
             return _error(ApiError(401, "Unauthorized"))
         try:
             params = await _params(request)
-            chat_id = int(params["chat_id"]) if "chat_id" in params else None
+            chat_id = state.resolve(params["chat_id"]) if "chat_id" in params else None
+            if chat_id is not None:
+                params["chat_id"] = chat_id
             state.counters[f"calls_{method}"] += 1
             state.check_faults(method, chat_id)
             if method in _SEND_METHODS:
@@ -626,6 +1068,12 @@ class Emulator:
         }
         self.state._log(chat_id, "inline_answer", answer)
         return True
+
+    async def _get_chat(self, params: dict[str, Any]) -> Any:
+        return self.state.chat_full_info(_int(params, "chat_id"))
+
+    async def _get_chat_member(self, params: dict[str, Any]) -> Any:
+        return self.state.chat_member(_int(params, "chat_id"), _int(params, "user_id"))
 
     async def _get_file(self, params: dict[str, Any]) -> Any:
         file_id = str(params.get("file_id", ""))
@@ -756,3 +1204,82 @@ class Emulator:
 
     async def _stats(self, request: web.Request) -> web.Response:
         return web.json_response(dict(self.state.counters))
+
+    # Groups and channels: each answers what the matching EmulatorClient method returns.
+
+    async def _create_chat(self, request: web.Request) -> Any:
+        body = await request.json()
+        return self.state.create_chat(
+            int(request.match_info["chat_id"]),
+            str(body["kind"]),
+            str(body["title"]),
+            body.get("username"),
+            bool(body.get("forum", False)),
+        )
+
+    async def _set_member(self, request: web.Request) -> Any:
+        body = await request.json()
+        member = Member(
+            str(body["status"]),
+            is_anonymous=bool(body.get("is_anonymous", False)),
+            can_post_messages=bool(body.get("can_post_messages", False)),
+            can_manage_topics=bool(body.get("can_manage_topics", False)),
+        )
+        by = body.get("by_user_id")
+        return await self.state.set_member(
+            int(request.match_info["chat_id"]),
+            int(request.match_info["user_id"]),
+            member,
+            None if by is None else int(by),
+        )
+
+    async def _group_text(self, request: web.Request) -> Any:
+        body = await request.json()
+        thread = body.get("thread_id")
+        return await self.state.group_text(
+            int(request.match_info["chat_id"]),
+            int(body["user_id"]),
+            str(body["text"]),
+            thread_id=None if thread is None else int(thread),
+            anonymous=bool(body.get("anonymous", False)),
+            first_name=str(body.get("first_name", "Ann")),
+        )
+
+    async def _group_press(self, request: web.Request) -> Any:
+        body = await request.json()
+        return await self.state.group_press(
+            int(request.match_info["chat_id"]),
+            int(body["user_id"]),
+            int(body["message_id"]),
+            str(body["data"]),
+            str(body.get("first_name", "Ann")),
+        )
+
+    async def _create_topic(self, request: web.Request) -> Any:
+        body = await request.json()
+        return self.state.create_topic(
+            int(request.match_info["chat_id"]), int(body["thread_id"]), str(body["name"])
+        )
+
+    async def _delete_topic(self, request: web.Request) -> Any:
+        return self.state.delete_topic(
+            int(request.match_info["chat_id"]), int(request.match_info["thread_id"])
+        )
+
+    async def _migrate_group(self, request: web.Request) -> Any:
+        body = await request.json()
+        by = body.get("by_user_id")
+        return await self.state.migrate_group(
+            int(request.match_info["chat_id"]),
+            int(body["new_chat_id"]),
+            None if by is None else int(by),
+        )
+
+    async def _forward(self, request: web.Request) -> Any:
+        body = await request.json()
+        return await self.state.forward_channel_post(
+            int(request.match_info["user_id"]),
+            int(body["channel_id"]),
+            str(body.get("text") or "A post"),
+            str(body.get("first_name", "Ann")),
+        )

@@ -151,6 +151,30 @@ class ArticleTag(Base):
     article_id: Mapped[int] = _cascading_key("articles.id")
 
 
+class _EnumText(TypeDecorator[_E]):
+    """A StrEnum stored as its value in a short string column."""
+
+    impl = String(16)
+    cache_ok = True
+
+    def __init__(self, enum: type[_E]) -> None:
+        super().__init__()
+        self.enum = enum
+
+    def process_bind_param(self, value: _E | None, dialect: Dialect) -> str | None:
+        return None if value is None else self.enum(value).value
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> _E | None:
+        return None if value is None else self.enum(value)
+
+
+class ChatType(StrEnum):
+    PRIVATE = "private"
+    GROUP = "group"
+    SUPERGROUP = "supergroup"
+    CHANNEL = "channel"
+
+
 class Subscriber(Base):
     __tablename__ = "subscribers"
     __table_args__ = (
@@ -173,7 +197,27 @@ class Subscriber(Base):
     blocked: Mapped[bool] = mapped_column(Boolean, default=False)
     # The language the bot speaks in this chat (a catalog code of bot.i18n).
     language: Mapped[str] = mapped_column(String(16), default="en", server_default="en")
+    # What kind of chat: a person's private chat, a group or supergroup, or a channel.
+    chat_type: Mapped[ChatType] = mapped_column(
+        _EnumText(ChatType), default=ChatType.PRIVATE, server_default="private"
+    )
+    title: Mapped[str | None] = mapped_column(String(255))  # groups and channels
+    # A forum supergroup's topic that digests go to (None: the chat itself, or General).
+    thread_id: Mapped[int | None] = mapped_column(BigInteger)
     next_due_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+
+
+class ChatManager(Base):
+    """A person who administers a channel (or group) and linked it from their private chat;
+    ``selected`` marks the one their commands act for (at most one per person)."""
+
+    __tablename__ = "chat_managers"
+    __table_args__ = (Index("ix_chat_managers_subscriber_id", "subscriber_id"),)
+
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    subscriber_id: Mapped[int] = _cascading_key("subscribers.id")
+    selected: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime]
 
 
@@ -195,23 +239,6 @@ class DigestStatus(StrEnum):
     PENDING = "pending"  # composed; being sent, or waiting for its lease to run out
     SENT = "sent"
     FAILED = "failed"
-
-
-class _EnumText(TypeDecorator[_E]):
-    """A StrEnum stored as its value in a short string column."""
-
-    impl = String(16)
-    cache_ok = True
-
-    def __init__(self, enum: type[_E]) -> None:
-        super().__init__()
-        self.enum = enum
-
-    def process_bind_param(self, value: _E | None, dialect: Dialect) -> str | None:
-        return None if value is None else self.enum(value).value
-
-    def process_result_value(self, value: str | None, dialect: Dialect) -> _E | None:
-        return None if value is None else self.enum(value)
 
 
 class Digest(Base):

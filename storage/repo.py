@@ -29,6 +29,8 @@ from storage.models import (
     Article,
     ArticleTag,
     ArticleWord,
+    ChatManager,
+    ChatType,
     DeliveredArticle,
     Digest,
     DigestKind,
@@ -327,11 +329,15 @@ async def create_subscriber(
     next_due_at: datetime,
     now: datetime,
     language: str = "en",
+    chat_type: ChatType = ChatType.PRIVATE,
+    title: str | None = None,
 ) -> Subscriber:
     """Insert the subscriber unless a concurrent update already did; return the row."""
     row = {
         "chat_id": chat_id,
         "language": language,
+        "chat_type": chat_type,
+        "title": title,
         "timezone": timezone,
         "digest_time": digest_time,
         "frequency": "daily",
@@ -353,13 +359,113 @@ async def language_of(session: AsyncSession, chat_id: int) -> str | None:
     return await session.scalar(query)
 
 
-async def chat_ids(session: AsyncSession, subscriber_ids: Sequence[int]) -> dict[int, int]:
-    """Subscriber id -> Telegram chat id."""
-    result: dict[int, int] = {}
+async def destinations(
+    session: AsyncSession, subscriber_ids: Sequence[int]
+) -> dict[int, tuple[int, int | None]]:
+    """Subscriber id -> (Telegram chat id, forum topic or None)."""
+    result: dict[int, tuple[int, int | None]] = {}
     for part in _chunks(list(set(subscriber_ids))):
-        query = select(Subscriber.id, Subscriber.chat_id).where(Subscriber.id.in_(part))
-        result.update((row[0], row[1]) for row in (await session.execute(query)).all())
+        query = select(Subscriber.id, Subscriber.chat_id, Subscriber.thread_id).where(
+            Subscriber.id.in_(part)
+        )
+        result.update((row[0], (row[1], row[2])) for row in (await session.execute(query)).all())
     return result
+
+
+async def set_thread(session: AsyncSession, subscriber_id: int, thread_id: int | None) -> None:
+    await session.execute(
+        update(Subscriber).where(Subscriber.id == subscriber_id).values(thread_id=thread_id)
+    )
+
+
+async def move_chat(session: AsyncSession, old_chat_id: int, new_chat_id: int) -> bool:
+    """A group became a supergroup: its row (subscriptions, words, ledger, schedule) takes
+    the new id. A row the new supergroup already got (an update from it came first) gives
+    way. False when the old chat has no row."""
+    old = await get_subscriber(session, old_chat_id)
+    if old is None:
+        return False
+    await session.execute(delete(Subscriber).where(Subscriber.chat_id == new_chat_id))
+    await session.execute(
+        update(Subscriber)
+        .where(Subscriber.id == old.id)
+        .values(chat_id=new_chat_id, chat_type=ChatType.SUPERGROUP)
+    )
+    return True
+
+
+async def set_chat_state(
+    session: AsyncSession, chat_id: int, *, active: bool, title: str | None = None
+) -> Subscriber | None:
+    """The bot was removed from a chat (inactive: nothing more is sent) or added again."""
+    subscriber = await get_subscriber(session, chat_id)
+    if subscriber is not None:
+        subscriber.blocked = not active
+        if title:
+            subscriber.title = title
+    return subscriber
+
+
+# ------------------------------------------------------------ who manages which chat
+
+
+async def add_manager(
+    session: AsyncSession, user_id: int, subscriber_id: int, now: datetime
+) -> None:
+    """``user_id`` administers the chat and linked it; it becomes their selected one."""
+    await session.execute(
+        _insert_ignore(
+            session,
+            ChatManager,
+            [
+                {
+                    "user_id": user_id,
+                    "subscriber_id": subscriber_id,
+                    "selected": False,
+                    "created_at": now,
+                }
+            ],
+        )
+    )
+    await select_chat(session, user_id, subscriber_id)
+
+
+async def select_chat(session: AsyncSession, user_id: int, subscriber_id: int | None) -> None:
+    """Make one of the user's linked chats the one their commands act for (None: their
+    own private chat again)."""
+    await session.execute(
+        update(ChatManager)
+        .where(ChatManager.user_id == user_id)
+        .values(selected=ChatManager.subscriber_id == subscriber_id)
+    )
+
+
+async def selected_chat(session: AsyncSession, user_id: int) -> Subscriber | None:
+    query = (
+        select(Subscriber)
+        .join(ChatManager, ChatManager.subscriber_id == Subscriber.id)
+        .where(ChatManager.user_id == user_id, ChatManager.selected.is_(True))
+    )
+    return await session.scalar(query)
+
+
+async def managed_chats(session: AsyncSession, user_id: int) -> list[tuple[Subscriber, bool]]:
+    """The chats the user linked, oldest first, each with whether it is selected."""
+    query = (
+        select(Subscriber, ChatManager.selected)
+        .join(ChatManager, ChatManager.subscriber_id == Subscriber.id)
+        .where(ChatManager.user_id == user_id)
+        .order_by(ChatManager.created_at, Subscriber.id)
+    )
+    return [(row[0], bool(row[1])) for row in (await session.execute(query)).all()]
+
+
+async def drop_manager(session: AsyncSession, user_id: int, subscriber_id: int) -> None:
+    await session.execute(
+        delete(ChatManager).where(
+            ChatManager.user_id == user_id, ChatManager.subscriber_id == subscriber_id
+        )
+    )
 
 
 async def subscribed_tags(session: AsyncSession, subscriber_id: int) -> list[Tag]:
@@ -724,8 +830,23 @@ class Stats:
     subscribers_active: int
     subscribers_paused: int
     subscribers_blocked: int
+    chats: dict[str, int]  # active chats by type: private, group (with supergroups), channel
     subscriptions: int
     digests_sent_24h: int
+
+
+async def _chats_by_type(session: AsyncSession) -> dict[str, int]:
+    query = (
+        select(Subscriber.chat_type, func.count())
+        .where(Subscriber.blocked.is_(False))
+        .group_by(Subscriber.chat_type)
+    )
+    found = {str(kind): int(n) for kind, n in (await session.execute(query)).all()}
+    return {
+        "private": found.get(ChatType.PRIVATE, 0),
+        "group": found.get(ChatType.GROUP, 0) + found.get(ChatType.SUPERGROUP, 0),
+        "channel": found.get(ChatType.CHANNEL, 0),
+    }
 
 
 async def stats(session: AsyncSession, now: datetime) -> Stats:
@@ -743,6 +864,7 @@ async def stats(session: AsyncSession, now: datetime) -> Stats:
             subscribers.where(Subscriber.paused.is_(True), Subscriber.blocked.is_(False))
         ),
         subscribers_blocked=await count(subscribers.where(Subscriber.blocked.is_(True))),
+        chats=await _chats_by_type(session),
         subscriptions=await count(select(func.count()).select_from(Subscription)),
         digests_sent_24h=await count(
             select(func.count())

@@ -156,6 +156,7 @@ def settings(emulator: Emulator, schema_url: str) -> Settings:
         telegram_api_url=emulator.url,
         admin_ids=frozenset({ADMIN_ID}),
         rate_limit_per_chat_seconds=0,
+        rate_limit_per_group_seconds=0,
         rate_limit_per_second=1000,
     )
 

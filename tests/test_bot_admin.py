@@ -99,6 +99,7 @@ async def test_stats(admin: Chat, user: Chat, seeded: BotApplication) -> None:
         "Articles: 42",
         "Tags in use: 47",
         "Subscribers: 1 active, 0 paused, 0 blocked",
+        "Active chats: 1 private, 0 groups, 0 channels",
         "Subscriptions: 2",
         "Digests sent in the last 24 h: 1",
     ]

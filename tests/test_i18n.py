@@ -313,6 +313,7 @@ def _renderings(t: Translator) -> list[str]:
                 subscribers_active=1,
                 subscribers_paused=2,
                 subscribers_blocked=3,
+                chats={"private": 1, "group": 2, "channel": 3},
                 subscriptions=4,
                 digests_sent_24h=5,
             ),

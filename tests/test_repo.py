@@ -184,6 +184,7 @@ async def test_stats(sessions: async_sessionmaker[AsyncSession]) -> None:
         subscribers_active=1,
         subscribers_paused=0,
         subscribers_blocked=1,
+        chats={"private": 1, "group": 0, "channel": 0},
         subscriptions=1,
         digests_sent_24h=0,
     )
