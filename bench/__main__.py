@@ -19,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,7 +33,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bench import feeds
-from bench.population import FULL, SMOKE, WORDS, Population, Size
+from bench.population import FULL, SMOKE, WORDS, Population, Size, chat_id_of
 from bot.app import build_application, opened, running
 from bot.compose import TagIndex, compose_due_batch
 from bot.config import Settings
@@ -192,15 +192,16 @@ class EmulatorProcess:
         self.process.wait(timeout=10)
 
 
-async def delivery_population(url: str, digests: int) -> None:
-    """``digests`` due subscribers with three new articles each: one message per digest."""
+async def delivery_population(url: str, digests: int, every_nth_group: int = 0) -> list[int]:
+    """``digests`` due subscribers with three new articles each: one message per digest.
+    Returns their chat ids (every ``every_nth_group``-th a group)."""
     now = datetime.now(UTC)
     await fresh_database(url)
     engine = create_engine(url)
-    await Population(Size(subscribers=digests, articles=30, tags=10), now).load(
-        create_sessionmaker(engine)
-    )
+    size = Size(subscribers=digests, articles=30, tags=10, every_nth_group=every_nth_group)
+    await Population(size, now).load(create_sessionmaker(engine))
     await engine.dispose()
+    return [chat_id_of(i, size) for i in range(1, digests + 1)]
 
 
 async def deliver(url: str, api: str, **rates: Any) -> tuple[PassReport, float]:
@@ -212,7 +213,7 @@ async def deliver(url: str, api: str, **rates: Any) -> tuple[PassReport, float]:
         return report, time.perf_counter() - started
 
 
-async def arrival_rate(client: EmulatorClient, chats: range) -> tuple[int, float]:
+async def arrival_rate(client: EmulatorClient, chats: Iterable[int]) -> tuple[int, float]:
     stamps = []
     for chat in chats:
         stamps += [e["at"] for e in await client.events(chat) if e["kind"] == "message"]
@@ -222,27 +223,41 @@ async def arrival_rate(client: EmulatorClient, chats: range) -> tuple[int, float
 
 
 def run_deliver_capped(url: str, digests: int) -> None:
-    asyncio.run(delivery_population(url, digests))
+    """Telegram's limits on: 30 msg/s, 1/s per private chat, 20 a minute per group; one
+    chat in ten is a group (issue 15)."""
+    chats = asyncio.run(delivery_population(url, digests, every_nth_group=10))
     with EmulatorProcess() as emulator:
 
         async def go() -> None:
             client = EmulatorClient(emulator.url)
+            bot_id = int(TOKEN.split(":", maxsplit=1)[0])
+            for chat in (c for c in chats if c < 0):
+                await client.create_chat(chat, "group", f"Group {-chat}")
+                await client.set_member(chat, bot_id, "member")
             await client.set_limits(
-                enabled=True, per_second=30, burst=30, per_chat_per_second=1, per_chat_burst=1
+                enabled=True,
+                per_second=30,
+                burst=30,
+                per_chat_per_second=1,
+                per_chat_burst=1,
+                per_group_per_window=20,
+                group_window_seconds=60.0,
             )
             report, seconds = await deliver(url, emulator.url)
-            messages, rate = await arrival_rate(client, range(1_000_001, 1_000_001 + digests))
+            messages, rate = await arrival_rate(client, chats)
             stats = await client.stats()
             await client.aclose()
             emit(
                 "deliver_capped",
                 f"{messages:,} messages in {seconds:.1f} s; sustained {rate:.2f} msg/s = "
-                f"{rate / 30:.1%} of the 30 msg/s cap; 429s received: {stats.get('429', 0)}",
+                f"{rate / 30:.1%} of the 30 msg/s cap; 429s received: {stats.get('429', 0)}; "
+                f"{sum(1 for c in chats if c < 0):,} of the chats are groups",
                 messages=messages,
                 seconds=round(seconds, 2),
                 sustained_per_second=round(rate, 2),
                 share_of_cap=round(rate / 30, 4),
                 received_429=stats.get("429", 0),
+                group_chats=sum(1 for c in chats if c < 0),
                 sent=report.sent,
             )
 

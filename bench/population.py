@@ -16,6 +16,7 @@ from storage.models import (
     Article,
     ArticleTag,
     ArticleWord,
+    ChatType,
     Subscriber,
     SubscriberWord,
     Subscription,
@@ -39,6 +40,14 @@ class Size:
     # Issue 13: this share of subscribers also follows 1-3 words, and this share mutes 1-2.
     following: float = 0.3
     muting: float = 0.1
+    # Issue 15: every n-th subscriber is a group (0: none), e.g. 10 for a 10 % mix.
+    every_nth_group: int = 0
+
+
+def chat_id_of(number: int, size: Size) -> int:
+    """Subscriber ``number``'s chat: a private chat, or a group (a negative id)."""
+    group = size.every_nth_group and number % size.every_nth_group == 0
+    return -(1_000_000 + number) if group else 1_000_000 + number
 
 
 FULL = Size(subscribers=100_000, articles=20_000)
@@ -111,7 +120,10 @@ class Population:
                 subscribers.append(
                     {
                         "id": i,
-                        "chat_id": 1_000_000 + i,
+                        "chat_id": chat_id_of(i, self.size),
+                        "chat_type": ChatType.GROUP
+                        if chat_id_of(i, self.size) < 0
+                        else ChatType.PRIVATE,
                         "timezone": "UTC",
                         "digest_time": time(8),
                         "frequency": "daily",

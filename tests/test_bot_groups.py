@@ -1,0 +1,256 @@
+"""Groups, forum topics and channels end to end: the real Application against the
+emulator's groups. Who may change a group's digest, where it goes, linking a channel,
+removal and re-adding, migration to a supergroup, and pacing per group."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select, update
+
+from bot import texts
+from bot.config import Settings
+from bot.context import BotApplication
+from bot.i18n import translator
+from bot.search import store_articles
+from emulator import Chat, Emulator, EmulatorClient, Group
+from emulator.html import parse_html
+from storage.models import ChatType, Subscriber, Subscription
+from tests.auxil.clock import FakeClock
+from tests.auxil.data import SEED_TITLE, article
+from tests.auxil.running import running_bot
+
+EN = translator("en")
+BOSS, MEMBER = 3001, 3002
+TEAM, FORUM, NEWS = -1001, -1002, -1003
+
+
+def plain(html: str) -> str:
+    return parse_html(html)[0]
+
+
+async def row(app: BotApplication, chat_id: int) -> Subscriber | None:
+    async with app.bot_data.sessions() as session:
+        return await session.scalar(select(Subscriber).where(Subscriber.chat_id == chat_id))
+
+
+async def subscriptions_of(app: BotApplication, chat_id: int) -> int:
+    async with app.bot_data.sessions() as session:
+        query = (
+            select(func.count())
+            .select_from(Subscription)
+            .join(Subscriber, Subscriber.id == Subscription.subscriber_id)
+            .where(Subscriber.chat_id == chat_id)
+        )
+        return int(await session.scalar(query) or 0)
+
+
+async def team(emu: EmulatorClient, emulator: Emulator, kind: str = "group") -> Group:
+    """A group with an owner and a member, and the bot added: it says hello."""
+    await emu.create_chat(TEAM, kind, "Team")
+    await emu.set_member(TEAM, BOSS, "creator")
+    await emu.set_member(TEAM, MEMBER, "member")
+    await emu.set_member(TEAM, emulator.state.bot_user["id"], "member", by_user_id=BOSS)
+    group = Group(emu, TEAM)
+    [hello] = await group.read()
+    assert hello.text == plain(EN._(texts.GROUP_WELCOME))
+    return group
+
+
+async def test_only_a_groups_administrators_change_its_digest(
+    emu: EmulatorClient, emulator: Emulator, seeded: BotApplication
+) -> None:
+    group = await team(emu, emulator)
+    await emu.set_language(BOSS, "uk")  # the group speaks DEFAULT_LANGUAGE, not theirs
+    [refused] = await group.say(MEMBER, "/subscribe negotiations")
+    assert refused.text == EN._(texts.GROUP_ADMINS_ONLY)
+    assert await subscriptions_of(seeded, TEAM) == 0
+    [done] = await group.say(BOSS, "/subscribe negotiations")
+    assert done.text == "✅ Subscribed to negotiations"
+    [listed] = await group.say(MEMBER, "/subscriptions")
+    assert "• negotiations" in listed.text
+    [digest] = await group.say(MEMBER, "/digest")
+    assert digest.text.startswith(texts.digest_header(EN, 4))
+    assert SEED_TITLE in digest.text
+    [settings] = await group.say(MEMBER, "/settings")
+    assert settings.text == EN._(texts.GROUP_ADMINS_ONLY)
+    [anonymous] = await group.say(0, "/time 09:15", anonymous=True)
+    assert anonymous.text.startswith("Saved.")
+    assert "Settings of Team" in anonymous.text
+    stored = await row(seeded, TEAM)
+    assert stored is not None
+    assert (stored.chat_type, stored.title, stored.language) == (ChatType.GROUP, "Team", "en")
+    assert stored.digest_time.strftime("%H:%M") == "09:15"
+
+
+async def test_a_members_button_press_is_refused_and_changes_nothing(
+    emu: EmulatorClient, emulator: Emulator, seeded: BotApplication
+) -> None:
+    group = await team(emu, emulator)
+    [welcome] = await group.say(BOSS, "/start")
+    await group.press(MEMBER, welcome, "technology (10)", expect=0)
+    assert await group.answers() == [EN._(texts.GROUP_ADMINS_ONLY_NOTICE)]
+    assert await subscriptions_of(seeded, TEAM) == 0
+    [edited] = await group.press(BOSS, welcome, "technology (10)")
+    assert edited.button_texts[0] == "✅ technology (10)"
+    assert await subscriptions_of(seeded, TEAM) == 1
+
+
+async def test_other_bots_commands_and_chatter_get_no_answer_in_a_group(
+    emu: EmulatorClient, emulator: Emulator, app: BotApplication
+) -> None:
+    group = await team(emu, emulator)
+    await emu.group_text(TEAM, MEMBER, "/subscribe@otherbot negotiations")
+    await emu.group_text(TEAM, MEMBER, "/nosuchcommand")
+    await emu.group_text(TEAM, MEMBER, "good morning")
+    # A group's updates are handled in order: the first answer is to /help.
+    [first] = await group.say(MEMBER, "/help")
+    assert first.text == plain(texts.help_text(EN, False))
+
+
+async def test_a_forum_topic_is_the_destination_until_it_is_deleted(
+    emu: EmulatorClient, emulator: Emulator, seeded: BotApplication, clock: FakeClock
+) -> None:
+    await emu.create_chat(FORUM, "supergroup", "Forum", forum=True)
+    await emu.set_member(FORUM, BOSS, "creator")
+    await emu.set_member(FORUM, MEMBER, "member")
+    await emu.set_member(FORUM, emulator.state.bot_user["id"], "administrator")
+    await emu.create_topic(FORUM, 5, "News")
+    forum = Group(emu, FORUM)
+    [hello] = await forum.read()
+    assert hello.thread_id is None
+    [done] = await forum.say(BOSS, "/subscribe negotiations", thread_id=5)
+    assert done.thread_id == 5  # the reply stays in the topic
+    [settings] = await forum.say(BOSS, "/settings", thread_id=5)
+    assert "Digests go to: topic 5" in settings.text
+    clock.set(datetime(2026, 3, 2, 8, 0, 10, tzinfo=UTC))
+    await seeded.bot_data.deliverer.run_pass()
+    [digest] = await forum.read()
+    assert (digest.thread_id, digest.text.splitlines()[0]) == (5, texts.digest_header(EN, 4))
+    await emu.delete_topic(FORUM, 5)
+    async with seeded.bot_data.sessions.begin() as session:
+        await store_articles(session, [article("Talks resume", "negotiations")], now=clock())
+    clock.set(datetime(2026, 3, 3, 8, 0, 10, tzinfo=UTC))
+    await seeded.bot_data.deliverer.run_pass()
+    [moved] = await forum.read()
+    assert moved.thread_id is None  # General: the topic is gone
+    assert "Talks resume" in moved.text
+    stored = await row(seeded, FORUM)
+    assert stored is not None
+    assert stored.thread_id is None
+
+
+async def test_a_channel_is_linked_by_its_administrator_and_gets_its_digest(
+    emu: EmulatorClient, emulator: Emulator, seeded: BotApplication, clock: FakeClock
+) -> None:
+    bot_id = emulator.state.bot_user["id"]
+    await emu.create_chat(NEWS, "channel", "Daily News", username="dailynews")
+    await emu.set_member(NEWS, BOSS, "creator")
+    boss, member = Chat(emu, BOSS), Chat(emu, MEMBER)
+    [not_yet] = await boss.ask("/channel @dailynews")
+    assert not_yet.text == plain(texts.bot_not_channel_admin(EN, "Daily News"))
+    await emu.set_member(NEWS, bot_id, "administrator", can_post_messages=True, by_user_id=BOSS)
+    [refused] = await member.ask("/channel @DailyNews")
+    assert refused.text == plain(texts.user_not_channel_admin(EN, "Daily News"))
+    [unknown] = await boss.ask("/channel @nosuchchannel")
+    assert unknown.text == plain(texts.channel_not_found(EN, "@nosuchchannel"))
+    [linked] = await boss.ask("/channel @DailyNews")
+    assert linked.text == plain(texts.channel_linked(EN, "Daily News"))
+    [done] = await boss.ask("/subscribe negotiations")
+    assert done.text == "✅ Subscribed to negotiations"
+    assert await subscriptions_of(seeded, NEWS) == 1
+    assert await subscriptions_of(seeded, BOSS) == 0
+    [settings] = await boss.ask("/settings")
+    assert settings.text.startswith("Settings of Daily News")
+    clock.set(datetime(2026, 3, 2, 8, 0, 10, tzinfo=UTC))
+    await seeded.bot_data.deliverer.run_pass()
+    [post] = await Group(emu, NEWS).read()
+    assert post.text.splitlines()[0] == texts.digest_header(EN, 4)
+    [listing] = await boss.ask("/channels")
+    assert listing.button_texts == ["Daily News", EN._(texts.OWN_CHAT_BUTTON)]
+    await boss.press(listing, EN._(texts.OWN_CHAT_BUTTON), expect=0)
+    assert await boss.answers() == [EN._(texts.BACK_TO_ME)]
+    [own] = await boss.ask("/subscriptions")
+    assert own.text == plain(EN._(texts.NO_SUBSCRIPTIONS))
+    await emu.forward_channel_post(BOSS, NEWS)
+    [again] = await boss.read()
+    assert again.text == plain(texts.channel_linked(EN, "Daily News"))
+    [back] = await boss.ask("/channel me")
+    assert back.text == EN._(texts.BACK_TO_ME)
+
+
+async def test_a_removed_bot_sends_nothing_until_it_is_added_again(
+    emu: EmulatorClient, emulator: Emulator, seeded: BotApplication, clock: FakeClock
+) -> None:
+    group = await team(emu, emulator)
+    await group.say(BOSS, "/subscribe negotiations")
+    bot_id = emulator.state.bot_user["id"]
+    await emu.set_member(TEAM, bot_id, "kicked", by_user_id=BOSS)
+    await group.say(BOSS, "/help", expect=0)  # nothing reaches a group the bot left
+    stored = await row(seeded, TEAM)
+    assert stored is not None
+    assert stored.blocked
+    clock.set(datetime(2026, 3, 2, 8, 0, 10, tzinfo=UTC))
+    report = await seeded.bot_data.deliverer.run_pass()
+    assert report.due == 0
+    await emu.set_member(TEAM, bot_id, "member", by_user_id=BOSS)
+    [hello] = await group.read()
+    assert hello.text == plain(EN._(texts.GROUP_WELCOME))
+    stored = await row(seeded, TEAM)
+    assert stored is not None
+    assert not stored.blocked
+    clock.set(datetime(2026, 3, 3, 8, 0, 10, tzinfo=UTC))
+    await seeded.bot_data.deliverer.run_pass()
+    [digest] = await group.read()
+    assert digest.text.splitlines()[0] == texts.digest_header(EN, 4)
+
+
+async def test_a_group_that_becomes_a_supergroup_keeps_its_digest(
+    emu: EmulatorClient, emulator: Emulator, seeded: BotApplication, clock: FakeClock
+) -> None:
+    group = await team(emu, emulator)
+    await group.say(BOSS, "/subscribe negotiations")
+    await emu.migrate_group(TEAM, FORUM, by_user_id=BOSS)
+    supergroup = Group(emu, FORUM)
+    # The supergroup's updates are handled in order: its migration message came first.
+    [listed] = await supergroup.say(MEMBER, "/subscriptions")
+    assert "• negotiations" in listed.text
+    assert await row(seeded, TEAM) is None
+    moved = await row(seeded, FORUM)
+    assert moved is not None
+    assert moved.chat_type is ChatType.SUPERGROUP
+    # A row the migration message missed follows Telegram's "upgraded" answer instead.
+    async with seeded.bot_data.sessions.begin() as session:
+        await session.execute(
+            update(Subscriber).where(Subscriber.chat_id == FORUM).values(chat_id=TEAM)
+        )
+    clock.set(datetime(2026, 3, 2, 8, 0, 10, tzinfo=UTC))
+    await seeded.bot_data.deliverer.run_pass()
+    [digest] = await supergroup.read()
+    assert digest.text.splitlines()[0] == texts.digest_header(EN, 4)
+    assert await row(seeded, FORUM) is not None
+
+
+async def test_messages_to_a_group_are_paced_to_its_limit(
+    emu: EmulatorClient, emulator: Emulator, settings: Settings, clock: FakeClock
+) -> None:
+    """Telegram's 20 a minute, scaled down: the emulator takes 3 a second in a group and
+    answers 429 beyond; the pacer keeps every reply within it."""
+    await emu.set_limits(
+        enabled=True,
+        per_second=1000,
+        burst=1000,
+        per_chat_per_second=1000,
+        per_chat_burst=1000,
+        per_group_per_window=3,
+        group_window_seconds=1.0,
+    )
+    paced = settings.model_copy(update={"rate_limit_per_group_seconds": 0.35})
+    async with running_bot(paced, clock=clock):
+        group = await team(emu, emulator)
+        for _ in range(5):
+            await emu.group_text(TEAM, MEMBER, "/help")
+        replies = await group.read(5)
+    assert [r.text for r in replies] == [plain(texts.help_text(EN, False))] * 5
+    assert (await emu.stats()).get("429", 0) == 0
+    assert emulator.state.counters["messages"] == 6  # the welcome and five replies
