@@ -254,3 +254,27 @@ async def test_messages_to_a_group_are_paced_to_its_limit(
     assert [r.text for r in replies] == [plain(texts.help_text(EN, False))] * 5
     assert (await emu.stats()).get("429", 0) == 0
     assert emulator.state.counters["messages"] == 6  # the welcome and five replies
+
+
+async def test_what_is_not_a_channel_someone_may_link_gets_a_clear_answer(
+    emu: EmulatorClient, emulator: Emulator, app: BotApplication
+) -> None:
+    group = await team(emu, emulator)
+    [in_group] = await group.say(BOSS, "/channel @anything")
+    assert in_group.text == EN._(texts.CHANNEL_IN_PRIVATE)
+    await emu.create_chat(NEWS, "supergroup", "Not A Channel", username="notachannel")
+    boss = Chat(emu, BOSS)
+    [not_channel] = await boss.ask("/channel @notachannel")
+    assert not_channel.text == plain(texts.not_a_channel(EN, "Not A Channel"))
+    hostile = "<b>&" + "й" * 3000
+    [unknown] = await boss.ask(f"/channel {hostile}")
+    assert unknown.text == plain(texts.channel_not_found(EN, hostile))
+    assert len(unknown.text) < 300
+    [huge] = await boss.ask("/channel -" + "9" * 40)
+    assert huge.text == plain(texts.channel_not_found(EN, "-" + "9" * 40))
+    [usage] = await boss.ask("/channel")
+    assert usage.text == plain(EN._(texts.CHANNEL_USAGE))
+    [none] = await boss.ask("/channels")
+    assert none.text.startswith(EN._(texts.NO_CHANNELS))
+    await boss.client.press(BOSS, none.message_id, "c:999")
+    assert await boss.answers() == [EN._(texts.BUTTON_INVALID)]
