@@ -140,7 +140,7 @@ _FORMS: dict[type[Button], re.Pattern[str]] = {
     SearchPage: re.compile(rf"sr:{_NUMBER}"),
     RemoveWord: re.compile(rf"w:{_NUMBER}:{_NUMBER}"),
     WordsPage: re.compile(rf"wp:{_NUMBER}"),
-    SetLanguage: re.compile(r"l:([a-z]{2,3})"),
+    SetLanguage: re.compile(r"l:([a-z]{2,3}(?:_[A-Z]{2})?)"),
     SelectChat: re.compile(rf"c:{_NUMBER}"),
 }
 

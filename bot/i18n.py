@@ -74,6 +74,13 @@ def languages() -> tuple[str, ...]:
     return tuple(sorted(found, key=lambda code: code != FALLBACK))
 
 
+@cache
+def language_self_name(code: str) -> str:
+    """A language's name in itself, capitalized: "English", "Українська"."""
+    name = Locale.parse(code).get_display_name(code) or code
+    return name[:1].upper() + name[1:]
+
+
 def choose(language_code: str | None, default: str = FALLBACK) -> str:
     """The language for a Telegram ``language_code`` ("uk", "uk-UA", "en-GB"; None for
     groups and channels): ours when we have it, else ``default``."""

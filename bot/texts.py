@@ -13,7 +13,7 @@ from html import escape
 from typing import Protocol
 
 from bot.articles import ArticleFormatError
-from bot.i18n import N_, Msg, Translator
+from bot.i18n import N_, Msg, Translator, language_self_name
 from bot.schedule import FREQUENCY_WORDS, WEEKLY, tzinfo_for
 
 COMMANDS: tuple[tuple[str, Msg], ...] = (
@@ -105,12 +105,9 @@ def usage(t: Translator, command: str, example: str, problem: str = "") -> str:
 
 # ---- languages
 
-LANGUAGE_NAMES: Mapping[str, str] = {"en": "English", "uk": "Українська"}
-
-
 def language_name(code: str) -> str:
-    """A language's name in itself (a new catalog without a name here shows its code)."""
-    return LANGUAGE_NAMES.get(code, code)
+    """A language's name in itself, from Babel's CLDR data: "English", "Українська"."""
+    return language_self_name(code)
 
 
 def language_text(t: Translator) -> str:
