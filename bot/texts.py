@@ -105,6 +105,7 @@ def usage(t: Translator, command: str, example: str, problem: str = "") -> str:
 
 # ---- languages
 
+
 def language_name(code: str) -> str:
     """A language's name in itself, from Babel's CLDR data: "English", "Українська"."""
     return language_self_name(code)
