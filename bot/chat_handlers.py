@@ -19,6 +19,7 @@ from bot.context import BotContext, message_of
 from bot.handlers import _subscriber, pressed
 from bot.i18n import choose
 from bot.keyboards import chats_keyboard
+from bot.plaintext import chat_title
 from bot.schedule import reschedule
 from storage import repo
 from storage.models import ChatType
@@ -285,8 +286,8 @@ async def on_my_chat_member(update: Update, context: BotContext) -> None:
             if active and row.blocked:
                 reschedule(row, context.now())
             row.blocked = not active
-            if chat.title:
-                row.title = chat.title[:255]
+            if title := chat_title(chat.title):
+                row.title = title
     logger.info(
         "chat %s (%s): the bot is %s there now; %s",
         chat.id,

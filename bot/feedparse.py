@@ -32,6 +32,7 @@ from bot.articles import (
     content_digest,
 )
 from bot.i18n import N_, Problem
+from bot.plaintext import storable
 from bot.summary import summary_line
 from bot.tags import MAX_TAG_LENGTH, Tag, make_tag
 
@@ -43,9 +44,6 @@ UNTITLED_WORDS = 12  # an entry without a title is named by the first words of i
 DEFAULT_CATEGORY = "News"
 
 _WHITESPACE = re.compile(r"\s+")
-# What no database column should hold: C0 controls (but tab and newline) and lone
-# surrogates (JSON can encode both; PostgreSQL refuses NUL, UTF-8 refuses surrogates).
-_UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 _ENTITY_DECLARATION = re.compile(rb"<!ENTITY", re.IGNORECASE)
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v]*\n")
 _BLOCKS = (
@@ -112,7 +110,7 @@ class FeedArticle:
 
 
 def _clean(text: str) -> str:
-    return _WHITESPACE.sub(" ", _UNSTORABLE.sub("", text)).strip()
+    return _WHITESPACE.sub(" ", storable(text)).strip()
 
 
 def _visible(text: str) -> bool:
@@ -141,7 +139,7 @@ def html_to_text(html: str) -> str:
         if isinstance(node, HtmlTag):
             node.insert_before("\n\n")
             node.insert_after("\n\n")
-    text = _UNSTORABLE.sub("", soup.get_text())
+    text = storable(soup.get_text())
     paragraphs = []
     for block in _PARAGRAPH_BREAK.split(text):
         lines = [_clean(line) for line in block.split("\n")]

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.buttons import MAX_ID
 from bot.config import Settings
+from bot.plaintext import chat_title
 from bot.schedule import next_due
 from bot.tags import MAX_TAG_LENGTH
 from bot.tags import Tag as TagName
@@ -90,16 +91,17 @@ async def ensure_subscriber(
     """The chat's row, created on first contact with the default schedule and
     ``language`` (chosen from the sender's Telegram language; DEFAULT_LANGUAGE if None).
     A group's or channel's title is kept up to date."""
+    title = chat_title(title)
     subscriber = await repo.get_subscriber(session, chat_id)
     if subscriber is not None:
-        if title and subscriber.title != title[:255]:
-            subscriber.title = title[:255]
+        if title and subscriber.title != title:
+            subscriber.title = title
         return subscriber
     return await repo.create_subscriber(
         session,
         chat_id,
         chat_type=chat_type,
-        title=title[:255] if title else None,
+        title=title,
         language=language or settings.default_language,
         timezone=settings.default_timezone,
         digest_time=settings.default_digest_time,

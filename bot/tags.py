@@ -7,6 +7,8 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
+from bot.plaintext import storable
+
 MAX_TAG_LENGTH = 50
 
 _WHITESPACE = re.compile(r"\s+")
@@ -21,8 +23,9 @@ class Tag:
 
 
 def display_form(raw: str) -> str:
-    """NFKC, trimmed, inner whitespace collapsed, a leading ``#`` dropped; case kept."""
-    text = _WHITESPACE.sub(" ", unicodedata.normalize("NFKC", raw)).strip()
+    """NFKC, unstorable characters dropped, trimmed, inner whitespace collapsed, a leading
+    ``#`` dropped; case kept."""
+    text = _WHITESPACE.sub(" ", storable(unicodedata.normalize("NFKC", raw))).strip()
     if text.startswith("#"):
         text = text[1:].strip()
     return text

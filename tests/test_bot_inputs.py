@@ -213,3 +213,21 @@ async def test_refused_replies_log_one_line_and_bugs_a_traceback(
     assert apology.text.startswith("Sorry, something went wrong")
     [bug] = [r for r in caplog.records if r.exc_info and "9c1e" in str(r.exc_info[1])]
     assert bug.getMessage() == "unhandled error while handling an update"
+
+
+async def test_control_characters_in_typed_input_are_dropped(
+    user: Chat, seeded: BotApplication
+) -> None:
+    # PostgreSQL refuses NUL in text: it must never reach a column (or a query) from a chat.
+    [nothing] = await user.ask("/subscribe \x00")
+    assert nothing.text == "Which tags?\nUsage: /subscribe negotiations, United Kingdom"
+    [reply] = await user.ask("/subscribe negoti\x00ations\x07, \x00")
+    assert reply.text.startswith("✅ Subscribed to negotiations")
+    [missing] = await user.ask("/unsubscribe opera\x00")
+    assert missing.text == "You weren't subscribed to “opera”"
+    for command in ("/follow", "/mute", "/search", "/timezone", "/time", "/frequency"):
+        [answer] = await user.ask(f"{command} \x00\x01")
+        assert not answer.text.startswith("Sorry, something went wrong"), command
+    [subscriptions] = await user.ask("/subscriptions")
+    assert "negotiations" in subscriptions.text
+    assert "\x00" not in subscriptions.text

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.plaintext import chat_title
 from bot.service import suggest
 from bot.tags import hashtag, make_tag, normalize_tag, split_tag_list
 
@@ -44,3 +45,11 @@ def test_suggest_close_tags() -> None:
     vocabulary = {"negotiations": "negotiations", "economy": "Economy"}
     assert suggest("negotiatons", vocabulary) == ["negotiations"]
     assert suggest("zebra", vocabulary) == []
+
+
+def test_unstorable_characters_are_dropped_from_tags_and_chat_titles() -> None:
+    assert make_tag("\x00Sci\x00ence\x7f ").name == "Science"
+    assert make_tag("\x00\x01").key == ""
+    assert chat_title("Team\x00 chat") == "Team chat"
+    assert chat_title("\x00") is None
+    assert chat_title("Я" * 300) == "Я" * 255
