@@ -10,7 +10,7 @@ from typing import Any
 
 from telegram import CallbackQuery, Update
 
-from bot import buttons, service, texts
+from bot import buttons, grouping, service, texts
 from bot.articles import (
     MAX_ARTICLE_BYTES,
     ArticleFormatError,
@@ -24,6 +24,7 @@ from bot.i18n import Translator
 from bot.keyboards import delete_keyboard
 from bot.search import store_articles
 from storage import repo
+from storage import stories as stories_repo
 from storage.models import Article
 
 logger = logging.getLogger(__name__)
@@ -161,3 +162,62 @@ async def stats(update: Update, context: BotContext) -> None:
     async with context.sessions() as session:
         view = await repo.stats(session, context.now())
     await message_of(update).reply_text(texts.stats_text(context.t, view))
+
+
+# ---------------------------------------------------------------- stories
+
+
+async def _article_arg(update: Update, context: BotContext, command: str) -> int | None:
+    """The one article id typed after ``command``; None (and the usage said) otherwise."""
+    typed = " ".join(context.args or [])
+    article_id = service.parse_id(typed)
+    if article_id is None:
+        await message_of(update).reply_text(texts.article_id_problem(context.t, typed, command))
+    return article_id
+
+
+@admin_only
+async def story(update: Update, context: BotContext) -> None:
+    article_id = await _article_arg(update, context, "story")
+    if article_id is None:
+        return
+    async with context.sessions() as session:
+        story_id = await stories_repo.story_of(session, article_id)
+        members = (await stories_repo.members(session, [story_id]))[story_id] if story_id else []
+    if story_id is None:
+        await message_of(update).reply_text(texts.no_such_article(context.t, article_id))
+        return
+    await message_of(update).reply_text(texts.story_text(context.t, article_id, members))
+
+
+@admin_only
+async def split(update: Update, context: BotContext) -> None:
+    article_id = await _article_arg(update, context, "split")
+    if article_id is None:
+        return
+    async with context.sessions.begin() as session:
+        others = await stories_repo.split(session, article_id)
+    if others is None:
+        await message_of(update).reply_text(texts.no_such_article(context.t, article_id))
+        return
+    await message_of(update).reply_text(texts.split_done(context.t, article_id, len(others)))
+
+
+@admin_only
+async def merge(update: Update, context: BotContext) -> None:
+    typed = " ".join(context.args or [])
+    ids = [service.parse_id(part) for part in typed.replace(",", " ").split()]
+    if len(ids) != 2 or None in ids:
+        await message_of(update).reply_text(texts.merge_problem(context.t, typed))
+        return
+    first, second = (i for i in ids if i is not None)
+    async with context.sessions.begin() as session:
+        result = await grouping.merge_stories(session, first, second)
+    t = context.t
+    if result.missing is not None:
+        reply = texts.no_such_article(t, result.missing)
+    elif result.already:
+        reply = texts.merge_same(t, first, second)
+    else:
+        reply = texts.merged(t, result.story_id, result.count)
+    await message_of(update).reply_text(reply)

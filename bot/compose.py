@@ -24,6 +24,7 @@ from bot.config import Settings
 from bot.digest import (
     Chunk,
     DigestItem,
+    Labels,
     Selection,
     TagArticles,
     article_payload,
@@ -36,6 +37,7 @@ from bot.i18n import translator
 from bot.schedule import reschedule
 from storage import keywords as words_repo
 from storage import repo
+from storage import stories as stories_repo
 from storage.models import DigestKind, Subscriber
 
 logger = logging.getLogger(__name__)
@@ -45,6 +47,8 @@ COMPOSE_BATCH = 1000
 # A subscriber whose schedule cannot be computed (a forged timezone or frequency in its
 # row) is tried again this much later, not at every tick.
 UNSCHEDULABLE_RETRY = timedelta(days=1)
+# An entry names this many of its story's other sources; the rest are "+N".
+MAX_NAMED_SOURCES = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,19 +114,21 @@ class TagIndex:
     def select(
         self,
         tag_ids: list[int],
-        delivered: set[int],
+        delivered: tuple[set[int], set[int]],
         max_items: int,
         words: tuple[list[int], list[int]] = ([], []),
     ) -> Selection:
-        """Articles of the tags and followed words, none of the muted words
-        (``words`` is (followed, muted) word ids)."""
+        """Stories of the tags and followed words, none with a muted word (``delivered``
+        is (articles, stories) the subscriber had; ``words`` is (followed, muted) word
+        ids)."""
         follows, mutes = words
         sources = tag_ids + [word_key(w) for w in follows] if follows else tag_ids
         muted = [word_key(w) for w in mutes]
-        return self.articles.select(sources, delivered, max_items, muted)
+        articles, stories = delivered
+        return self.articles.select(sources, articles, max_items, muted, had=stories)
 
 
-def article_link(bot_username: str, article: repo.ArticleLine) -> str:
+def article_link(bot_username: str, article: repo.ArticleLine | stories_repo.Member) -> str:
     """The article's own link, or the bot's deep link to its full text when it has none
     that Telegram can show."""
     return _link(bot_username, article.id, article.url)
@@ -133,38 +139,62 @@ def _link(bot_username: str, article_id: int, url: str | None) -> str:
     return safe_link(url) or create_deep_linked_url(bot_username, article_payload(article_id))
 
 
-def _render(
+def _items(
     selection: Selection,
-    articles: dict[int, repo.ArticleLine],
+    members: dict[int, list[stories_repo.Member]],
     tags: dict[int, list[str]],
-    *,
-    kind: DigestKind,
     bot_username: str,
-    language: str,
+) -> list[DigestItem]:
+    """One entry per selected story. A new story is shown by its earliest article, an
+    update by its newest; the story's other sources follow, each linked once."""
+    items = []
+    for story_id in selection.story_ids:
+        articles = members.get(story_id)
+        if not articles:  # deleted since the pass's index was read
+            continue
+        update = story_id in selection.updates
+        shown = articles[-1] if update else articles[0]
+        others: dict[str, str] = {}
+        for member in articles:
+            if member.source != shown.source and member.source not in others:
+                others[member.source] = article_link(bot_username, member)
+        also = tuple(others.items())
+        items.append(
+            DigestItem(
+                article_id=shown.id,
+                title=shown.title,
+                summary=shown.summary,
+                link=article_link(bot_username, shown),
+                tags=tuple(tags.get(shown.id, ())),
+                also=also[:MAX_NAMED_SOURCES],
+                more=max(0, len(also) - MAX_NAMED_SOURCES),
+                update=update,
+                ledger_ids=tuple(m.id for m in articles),
+            )
+        )
+    return items
+
+
+def _render(
+    items: list[DigestItem], remaining: int, *, kind: DigestKind, language: str
 ) -> list[Chunk]:
     t = translator(language)
-    items = [
-        DigestItem(
-            article_id=a.id,
-            title=a.title,
-            summary=a.summary,
-            link=article_link(bot_username, a),
-            tags=tuple(tags.get(a.id, ())),
-        )
-        for a in (articles[i] for i in selection.article_ids)
-    ]
     footer = (
-        texts.more_waiting(t, selection.remaining, manual=kind == DigestKind.MANUAL)
-        if selection.remaining
-        else None
+        texts.more_waiting(t, remaining, manual=kind == DigestKind.MANUAL) if remaining else None
     )
     return render_digest(
         items,
         header=texts.digest_header(t, len(items)),
         footer=footer,
         limit=MessageLimit.MAX_TEXT_LENGTH,
-        full_text=t._(texts.FULL_TEXT),
+        labels=_labels(language),
     )
+
+
+@lru_cache(maxsize=64)
+def _labels(language: str) -> Labels:
+    t = translator(language)
+    return Labels(full_text=t._(texts.FULL_TEXT), update=t._(texts.UPDATE), also=t._(texts.ALSO))
 
 
 async def _record(
@@ -175,42 +205,41 @@ async def _record(
     kind: DigestKind,
     bot_username: str,
 ) -> tuple[list[Outbound], int]:
-    """Render the selected digests and store them with their ledger rows. A digest that
-    cannot be rendered is logged and left out; the others are not held up by it. Returns
-    what to send and how many were left out."""
-    wanted = list(dict.fromkeys(a for _, selection in plans for a in selection.article_ids))
-    articles = await repo.digest_lines(session, wanted)
-    tags = await repo.tags_of_articles(session, wanted)
+    """Render the selected digests and store them with their ledger rows (every article
+    of each story shown). A digest that cannot be rendered is logged and left out; the
+    others are not held up by it. Returns what to send and how many were left out."""
+    wanted = list(dict.fromkeys(s for _, selection in plans for s in selection.story_ids))
+    members = await stories_repo.members(session, wanted)
+    shown = [m.id for ms in members.values() for m in ms]
+    tags = await repo.tags_of_articles(session, shown)
+    # Of stories with several articles, the subscriber may have had some (an update; a
+    # story an admin merged): those keep their old ledger rows.
+    grouped = [m.id for ms in members.values() if len(ms) > 1 for m in ms]
+    had = (
+        await repo.delivered_pairs(session, [s.id for s, _ in plans], grouped)
+        if grouped
+        else set()
+    )
     new: list[repo.NewDigest] = []
     chunks: list[tuple[Chunk, ...]] = []
     composed: list[Subscriber] = []
     skipped = 0
-    for subscriber, selected in plans:
-        # An article deleted since the pass's index was read is left out, not recorded.
-        kept = [a for a in selected.article_ids if a in articles]
-        if not kept:
-            continue
-        selection = Selection(kept, selected.remaining)
+    for subscriber, selection in plans:
         try:
-            rendered = _render(
-                selection,
-                articles,
-                tags,
-                kind=kind,
-                bot_username=bot_username,
-                language=subscriber.language,
-            )
+            items = _items(selection, members, tags, bot_username)
+            if not items:
+                continue
+            rendered = _render(items, selection.remaining, kind=kind, language=subscriber.language)
         except Exception:
             logger.exception(
-                "the digest of subscriber %s (articles %s) could not be composed; skipped",
+                "the digest of subscriber %s (stories %s) could not be composed; skipped",
                 subscriber.id,
-                selection.article_ids,
+                selection.story_ids,
             )
             skipped += 1
             continue
-        new.append(
-            repo.NewDigest(subscriber.id, kind, chunks_to_json(rendered), selection.article_ids)
-        )
+        ledger = [a for item in items for a in item.ledger_ids if (subscriber.id, a) not in had]
+        new.append(repo.NewDigest(subscriber.id, kind, chunks_to_json(rendered), ledger))
         chunks.append(tuple(rendered))
         composed.append(subscriber)
     ids = await repo.create_digests(session, new, now=now, lease_until=now + LEASE)
@@ -234,10 +263,10 @@ async def compose_digest(
 ) -> Outbound | None:
     """Select, render and record one digest (/digest); None when nothing is new."""
     since = now - timedelta(days=settings.digest_max_age_days)
-    candidates, total = await repo.undelivered_candidates(
+    candidates, total, had = await repo.undelivered_candidates(
         session, subscriber.id, since, settings.digest_max_items
     )
-    selection = select_articles(candidates, settings.digest_max_items, total)
+    selection = select_articles(candidates, settings.digest_max_items, total, had)
     if not selection.article_ids:
         return None
     outbound, skipped = await _record(

@@ -10,7 +10,7 @@ import heapq
 import re
 from collections.abc import Iterable, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from html import escape, unescape
@@ -18,7 +18,7 @@ from typing import Any
 
 from bot.i18n import Translator
 from bot.tags import hashtag
-from bot.texts import FULL_TEXT, ORIGINAL_ARTICLE
+from bot.texts import ALSO, FULL_TEXT, ORIGINAL_ARTICLE, UPDATE
 
 PAYLOAD_PREFIX = "a"
 _PAYLOAD = re.compile(r"a([1-9][0-9]{0,17})")
@@ -71,52 +71,88 @@ def safe_link(url: str | None) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class Selection:
+    """A digest's entries, one per story, newest first: the newest matching article of
+    each (``article_ids``) and its story (``story_ids``); ``updates`` are the stories among
+    them the subscriber already had (shown as "Update:"); ``remaining`` counts the stories
+    that did not fit."""
+
     article_ids: list[int]
     remaining: int
+    story_ids: list[int] = field(default_factory=list)
+    updates: frozenset[int] = frozenset()
+
+
+Candidate = tuple[int, datetime, int]  # (article id, published_at, story id)
 
 
 def select_articles(
-    candidates: Iterable[tuple[int, datetime]], max_items: int, total: int | None = None
+    candidates: Iterable[Candidate],
+    max_items: int,
+    total: int | None = None,
+    updates: AbstractSet[int] = frozenset(),
 ) -> Selection:
-    """Newest first, each article once however many tags matched, at most ``max_items``.
+    """Newest first, each story once (by its newest candidate) however many of its
+    articles or tags matched, at most ``max_items`` stories.
 
-    ``candidates`` are (article id, published_at) pairs of undelivered matches, possibly
-    repeated; ``total`` is how many distinct matches exist when ``candidates`` holds only
-    the newest of them. ``remaining`` counts the ones that did not fit.
+    ``candidates`` are (article id, published_at, story id) of undelivered matches,
+    possibly repeated; ``total`` is how many distinct stories match when ``candidates``
+    holds only the newest of them; ``updates``, the stories the subscriber already had.
+    ``remaining`` counts the stories that did not fit.
     """
-    newest: dict[int, datetime] = {}
-    for article_id, published in candidates:
-        newest[article_id] = published
-    ordered = sorted(newest, key=lambda a: (newest[a], a), reverse=True)
+    newest: dict[int, tuple[datetime, int]] = {}
+    for article_id, published, story_id in candidates:
+        if story_id not in newest or (published, article_id) > newest[story_id]:
+            newest[story_id] = (published, article_id)
+    ordered = sorted(newest, key=lambda s: newest[s], reverse=True)
     chosen = ordered[:max_items]
     everything = max(total if total is not None else 0, len(ordered))
-    return Selection(article_ids=chosen, remaining=everything - len(chosen))
+    return Selection(
+        article_ids=[newest[s][1] for s in chosen],
+        remaining=everything - len(chosen),
+        story_ids=chosen,
+        updates=frozenset(s for s in chosen if s in updates),
+    )
 
 
 class TagArticles:
     """Recent articles per source, for selecting many digests quickly. A source is an int
     key: a tag id, or (bot.compose.word_key) a followed or muted word's.
 
-    Each source keeps its articles newest first, for merging, and as a bitmask over dense
-    article positions, so that "how many distinct articles do these sources have" is an OR
-    and a popcount instead of building a set union of thousands of ids per subscriber.
+    Each source keeps its articles newest first, for merging, and two bitmasks: over dense
+    article positions and over dense story positions, so that "how many distinct stories
+    do these sources have" is an OR and a popcount instead of building a set union of
+    thousands of ids per subscriber.
     """
 
     def __init__(self) -> None:
         self._ordered: dict[int, list[tuple[datetime, int]]] = {}
         self._masks: dict[int, int] = {}
+        self._story_masks: dict[int, int] = {}
         self._positions: dict[int, int] = {}
+        self._story_positions: dict[int, int] = {}
+        self._story_of: dict[int, int] = {}
+        self._members: dict[int, set[int]] = {}
 
     def __contains__(self, tag_id: int) -> bool:
         return tag_id in self._ordered
 
-    def add(self, tag_id: int, articles: Iterable[tuple[int, datetime]]) -> None:
-        ordered = sorted(((published, a) for a, published in articles), reverse=True)
-        mask = 0
-        for _, article_id in ordered:
+    def add(self, tag_id: int, articles: Iterable[Candidate]) -> None:
+        ordered: list[tuple[datetime, int]] = []
+        mask = story_mask = 0
+        for article_id, published, story_id in articles:
+            ordered.append((published, article_id))
             mask |= 1 << self._positions.setdefault(article_id, len(self._positions))
+            position = self._story_positions.setdefault(story_id, len(self._story_positions))
+            story_mask |= 1 << position
+            self._story_of[article_id] = story_id
+            self._members.setdefault(story_id, set()).add(article_id)
+        ordered.sort(reverse=True)
         self._ordered[tag_id] = ordered
         self._masks[tag_id] = mask
+        self._story_masks[tag_id] = story_mask
+
+    def story_of(self, article_id: int) -> int:
+        return self._story_of.get(article_id, article_id)
 
     def select(
         self,
@@ -124,34 +160,49 @@ class TagArticles:
         delivered: AbstractSet[int],
         max_items: int,
         muted: Sequence[int] = (),
+        had: AbstractSet[int] = frozenset(),
     ) -> Selection:
-        """The same selection `select_articles` makes from a database query: articles of
-        any of ``tag_ids`` and none of ``muted`` (a mute beats every match)."""
-        union = 0
+        """The same selection `select_articles` makes from a database query: stories with
+        articles of any of ``tag_ids`` not yet ``delivered``, and no article of ``muted``
+        (a mute beats every match). ``had`` are the stories the subscriber already got:
+        one of them with a new matching article is an update."""
+        union = stories = 0
         for tag_id in tag_ids:
             union |= self._masks[tag_id]
+            stories |= self._story_masks[tag_id]
         blocked = 0
         for key in muted:
-            blocked |= self._masks[key]
-        union &= ~blocked
-        already = sum(
-            1
-            for a in delivered
-            if (position := self._positions.get(a)) is not None and union >> position & 1
-        )
-        top: list[tuple[int, datetime]] = []
+            blocked |= self._story_masks[key]
+        stories &= ~blocked
+        had = set(had).union(self._story_of[a] for a in delivered if a in self._story_of)
+        # A story this subscriber had counts only while it has a matching article they
+        # have not had.
+        done = 0
+        for story_id in had:
+            position = self._story_positions.get(story_id)
+            if position is None or not stories >> position & 1:
+                continue
+            if not any(
+                a not in delivered and union >> self._positions[a] & 1
+                for a in self._members[story_id]
+            ):
+                done += 1
+        top: list[Candidate] = []
         taken: set[int] = set()
         merged = heapq.merge(*(self._ordered[t] for t in tag_ids), reverse=True)
         for published, article_id in merged:
-            if article_id in taken or article_id in delivered:
+            if article_id in delivered:
                 continue
-            taken.add(article_id)
-            if blocked and blocked >> self._positions[article_id] & 1:
+            story_id = self._story_of[article_id]
+            if story_id in taken:
                 continue
-            top.append((article_id, published))
+            taken.add(story_id)
+            if blocked and blocked >> self._story_positions[story_id] & 1:
+                continue
+            top.append((article_id, published, story_id))
             if len(top) >= max_items:
                 break
-        return select_articles(top, max_items, union.bit_count() - already)
+        return select_articles(top, max_items, stories.bit_count() - done, had)
 
 
 def article_payload(article_id: int) -> str:
@@ -166,11 +217,31 @@ def parse_payload(payload: str) -> int | None:
 
 @dataclass(frozen=True, slots=True)
 class DigestItem:
+    """One entry of a digest: a story, shown by one of its articles. ``also`` names the
+    story's other sources (name, link), ``more`` how many others are not named;
+    ``ledger_ids`` are every article the entry stands for (the shown one when empty)."""
+
     article_id: int
     title: str
     summary: str
     link: str
     tags: tuple[str, ...] = ()
+    also: tuple[tuple[str, str], ...] = ()
+    more: int = 0
+    update: bool = False
+    ledger_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Labels:
+    """The words of a digest entry, in the reader's language."""
+
+    full_text: str = FULL_TEXT
+    update: str = UPDATE
+    also: str = ALSO
+
+
+MAX_SOURCE_NAME = 40
 
 
 class ChunkFormatError(ValueError):
@@ -229,25 +300,54 @@ def _join_tags(tags: Sequence[str], budget: int) -> str:
     return " ".join(kept)
 
 
+def _also_line(item: DigestItem, label: str, budget: int) -> str:
+    """ "Also: <a>Name</a> · <a>Name</a> · +2" within ``budget`` visible units; sources that
+    do not fit join the "+N"."""
+    if not item.also and not item.more:
+        return ""
+    shown: list[str] = []
+    used = utf16_len(label)
+    for index, (source, link) in enumerate(item.also):
+        name = cut(" ".join(source.split()), MAX_SOURCE_NAME)
+        left = len(item.also) - index - 1 + item.more
+        tail = utf16_len(f" · +{left}") if left else 0
+        size = utf16_len(f" {name}") + (3 if shown else 0)
+        if not name or used + size + tail > budget:
+            break
+        shown.append(f'<a href="{escape(link)}">{escape(name)}</a>')
+        used += size
+    more = len(item.also) - len(shown) + item.more
+    if more:
+        if used + utf16_len(f" · +{more}") > budget:
+            return ""
+        shown.append(f"+{more}")
+    return f"{escape(label)} " + " · ".join(shown) if shown else ""
+
+
 @lru_cache(maxsize=16_384)  # one article appears in thousands of digests of a pass
-def render_item(item: DigestItem, limit: int, full_text: str = FULL_TEXT) -> str:
-    """One article's block, at most ``limit`` visible units. Too long (a legacy row with
+def render_item(item: DigestItem, limit: int, labels: Labels = Labels()) -> str:
+    """One entry's block, at most ``limit`` visible units. Too long (a legacy row with
     hundreds of tags, a huge title) it is shortened: tags dropped first, then the summary
-    cut with "…", then the title."""
+    cut with "…", then the title. An update's title starts with the "Update:" label; a
+    story with other sources ends with the "Also:" line, which takes at most a quarter."""
+    also = _also_line(item, labels.also, limit // 4)
     title, summary = item.title.strip(), item.summary.strip()
-    # Visible: title "\n" summary "\n" "Full text" ["  " tags]
-    fixed = utf16_len(full_text) + (1 if title else 0) + (1 if summary else 0)
-    room = limit - fixed
+    if item.update:
+        title = f"{labels.update} {title}"
+    # Visible: title "\n" summary "\n" "Full text" ["  " tags] ["\n" also]
+    fixed = utf16_len(labels.full_text) + (1 if title else 0) + (1 if summary else 0)
+    room = limit - fixed - (tg_len(also) + 1 if also else 0)
     title = cut(title, room)
     summary = cut(summary, room - utf16_len(title))
     # Tags take at most half a message, so that a digest of such an item is still one.
     budget = min(room - utf16_len(title) - utf16_len(summary) - 2, limit // 2)
     tags = _join_tags(_hashtags(item.tags), budget)
-    link = f'<a href="{escape(item.link)}">{escape(full_text)}</a>'
+    link = f'<a href="{escape(item.link)}">{escape(labels.full_text)}</a>'
     lines = [
         f"<b>{escape(title)}</b>" if title else "",
         escape(summary),
         f"{link}  {tags}" if tags else link,
+        also,
     ]
     return "\n".join(line for line in lines if line)
 
@@ -280,13 +380,15 @@ def render_digest(
     header: str,
     footer: str | None,
     limit: int,
-    full_text: str = FULL_TEXT,
+    labels: Labels = Labels(),
 ) -> list[Chunk]:
     """The digest as messages of at most ``limit`` visible units: the header, one block
-    per article (its link labelled ``full_text``), and the ``footer`` (the "N more
-    waiting" line) when given."""
+    per story (its words from ``labels``), and the ``footer`` (the "N more waiting"
+    line) when given."""
     blocks: list[tuple[str, Sequence[int]]] = [(f"<b>{escape(cut(header, limit))}</b>", ())]
-    blocks += [(render_item(item, limit, full_text), (item.article_id,)) for item in items]
+    blocks += [
+        (render_item(item, limit, labels), item.ledger_ids or (item.article_id,)) for item in items
+    ]
     if footer:
         blocks.append((f"<i>{escape(cut(footer, limit))}</i>", ()))
     return pack(blocks, limit)

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.grouping import group_new
 from bot.keywords import (
     MAX_FOLLOWS,
     MAX_MUTES,
@@ -66,8 +67,10 @@ async def store_articles(
     feed_id: int | None = None,
     matchers: WordMatchers = MATCHERS,
 ) -> list[tuple[Article, repo.Outcome]]:
-    """`repo.upsert_articles`, and the word links of every article added or changed."""
+    """`repo.upsert_articles`, the story of every article added (bot.grouping) and the
+    word links of every article added or changed."""
     results = await repo.upsert_articles(session, articles, now=now, feed_id=feed_id)
+    await group_new(session, [row for row, outcome in results if outcome is repo.Outcome.ADDED])
     changed = [
         (row, article, outcome)
         for (row, outcome), article in zip(results, articles, strict=True)

@@ -44,6 +44,9 @@ ADMIN_COMMANDS: tuple[tuple[str, Msg], ...] = (
     ("delete", N_("Delete an article: /delete 42")),
     ("articles", N_("The latest articles with their ids")),
     ("stats", N_("Counts of articles, tags, subscribers and digests")),
+    ("story", N_("An article's story, its articles from every source: /story 42")),
+    ("split", N_("Take an article out of its story: /split 42")),
+    ("merge", N_("Join the stories of two articles: /merge 42 57")),
     ("feeds", N_("News feeds polled for articles, with their status")),
     ("feed_add", N_("Add a feed: /feed_add https://example.com/rss economy, Europe")),
     ("feed_remove", N_("Stop polling a feed: /feed_remove 3 (its articles stay)")),
@@ -487,10 +490,87 @@ def no_such_article(t: Translator, article_id: int) -> str:
     return t._("There is no article {id}. /articles lists them.", id=article_id)
 
 
-def article_id_problem(t: Translator, typed: str) -> str:
+def article_id_problem(t: Translator, typed: str, command: str = "delete") -> str:
     shown = " ".join(typed.split())[:MAX_ECHO]
     problem = t._("'{typed}' is not an article id.", typed=shown) if shown else t._("Which id?")
-    return usage(t, "delete", "42", problem)
+    return usage(t, command, "42", problem)
+
+
+# ---- stories
+
+STORY_SHOWN = 30  # /story lists this many of a story's articles
+
+
+class StoryLine(Protocol):
+    @property
+    def id(self) -> int: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def published_at(self) -> datetime: ...
+    @property
+    def title(self) -> str: ...
+
+
+def story_text(t: Translator, article_id: int, members: Sequence[StoryLine]) -> str:
+    """/story: the story of ``article_id``, earliest article first."""
+    if len(members) <= 1:
+        return t._(
+            "Article {id} is a story of its own: no other article reports it.", id=article_id
+        )
+    head = t.ngettext(
+        "<b>The story of article {id}</b>: {n} article",
+        "<b>The story of article {id}</b>: {n} articles",
+        len(members),
+        id=article_id,
+    )
+    lines = [
+        f"<code>{m.id}</code> {echo(m.source, 30)} · {t.stamp(m.published_at)} · "
+        f"{echo(m.title, LIST_TITLE)}"
+        for m in members[:STORY_SHOWN]
+    ]
+    if len(members) > STORY_SHOWN:
+        lines.append(t._("… and {n} more", n=len(members) - STORY_SHOWN))
+    hint = t._("Take one out with {example}.", example=code(f"/split {members[-1].id}"))
+    return "\n".join([head, *lines, "", hint])
+
+
+def split_done(t: Translator, article_id: int, others: int) -> str:
+    if not others:
+        return t._(
+            "Article {id} is a story of its own already; nothing to take out of.", id=article_id
+        )
+    return t.ngettext(
+        "✂️ Article {id} is a story of its own now; {n} other article keeps the story.",
+        "✂️ Article {id} is a story of its own now; {n} other articles keep the story.",
+        others,
+        id=article_id,
+    )
+
+
+def merge_problem(t: Translator, typed: str) -> str:
+    shown = " ".join(typed.split())[:MAX_ECHO]
+    problem = (
+        t._("'{typed}' is not two article ids.", typed=shown)
+        if shown
+        else t._("Which two articles?")
+    )
+    return usage(t, "merge", "42 57", problem)
+
+
+def merge_same(t: Translator, first: int, second: int) -> str:
+    if first == second:
+        return t._("That is one article twice; name two different ones.")
+    return t._("Articles {a} and {b} are one story already.", a=first, b=second)
+
+
+def merged(t: Translator, story_id: int, count: int) -> str:
+    return t.ngettext(
+        "🔗 Joined: the story now has {n} article. /story {id} shows it.",
+        "🔗 Joined: the story now has {n} articles. /story {id} shows it.",
+        count,
+        id=story_id,
+    )
 
 
 def confirm_delete(t: Translator, article_id: int, title: str) -> str:
@@ -620,6 +700,9 @@ def more_waiting(t: Translator, remaining: int, *, manual: bool) -> str:
 
 
 FULL_TEXT = N_("Full text")
+# A digest entry: a story the reader had, with a newer article; the story's other sources.
+UPDATE = N_("Update:")
+ALSO = N_("Also:")
 ORIGINAL_ARTICLE = N_("Original article")
 
 

@@ -163,17 +163,19 @@ async def subscription_words(
 
 async def word_articles(
     session: AsyncSession, word_ids: Sequence[int], since: datetime
-) -> dict[int, list[tuple[int, datetime]]]:
-    """Per word, (article id, published_at) of the articles added since ``since``."""
-    result: dict[int, list[tuple[int, datetime]]] = {w: [] for w in word_ids}
+) -> dict[int, list[tuple[int, datetime, int]]]:
+    """Per word, (article id, published_at, story id) of the articles added since
+    ``since``."""
+    result: dict[int, list[tuple[int, datetime, int]]] = {w: [] for w in word_ids}
+    story = func.coalesce(Article.story_id, Article.id)
     for part in _chunks(list(word_ids)):
         query = (
-            select(ArticleWord.word_id, Article.id, Article.published_at)
+            select(ArticleWord.word_id, Article.id, Article.published_at, story)
             .join(Article, Article.id == ArticleWord.article_id)
             .where(ArticleWord.word_id.in_(part), Article.added_at >= since)
         )
-        for word_id, article_id, published in (await session.execute(query)).all():
-            result[word_id].append((article_id, published))
+        for word_id, article_id, published, story_id in (await session.execute(query)).all():
+            result[word_id].append((article_id, published, story_id))
     return result
 
 

@@ -96,6 +96,20 @@ class Article(Base):
     url: Mapped[str | None] = mapped_column(String(2048))
     summary: Mapped[str] = mapped_column(String(400))
     body: Mapped[str] = mapped_column(Text)
+    # The story the article reports: the id of the story's first article. None: a story
+    # of its own (bot.stories decides; /split and /merge correct it).
+    story_id: Mapped[int | None] = mapped_column(Integer, index=True)
+
+
+class StoryKey(Base):
+    """A recent article's MinHash LSH band keys: articles sharing a key are candidates
+    for being the same story (bot.stories)."""
+
+    __tablename__ = "story_keys"
+    __table_args__ = (Index("ix_story_keys_article_id", "article_id"),)
+
+    key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    article_id: Mapped[int] = _cascading_key("articles.id")
 
 
 class Feed(Base):

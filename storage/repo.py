@@ -24,6 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from storage.models import (
     Article,
@@ -537,12 +538,15 @@ async def set_blocked(session: AsyncSession, subscriber_id: int, blocked: bool) 
 
 async def undelivered_candidates(
     session: AsyncSession, subscriber_id: int, since: datetime, limit: int
-) -> tuple[list[tuple[int, datetime]], int]:
-    """The newest ``limit`` articles with any of the subscriber's tags or followed words
-    and none of their muted words, added since ``since`` and not yet delivered to them,
-    as (id, published_at); and how many such articles there are in all. Sorting and
-    counting stay in the database: a popular tag has thousands of candidates, and only a
-    digest's worth should cross into Python."""
+) -> tuple[list[tuple[int, datetime, int]], int, set[int]]:
+    """The newest ``limit`` stories with an article that has any of the subscriber's tags
+    or followed words, was added since ``since`` and was not yet delivered to them, and no
+    article with a muted word: per story its newest such article, as (id, published_at,
+    story id). Also how many such stories there are in all, and which of the returned
+    stories the subscriber already had. Sorting and counting stay in the database: a
+    popular tag has thousands of candidates, and only a digest's worth should cross into
+    Python."""
+    story = func.coalesce(Article.story_id, Article.id)
     delivered = select(DeliveredArticle.article_id).where(
         DeliveredArticle.subscriber_id == subscriber_id,
         DeliveredArticle.article_id == Article.id,
@@ -557,28 +561,50 @@ async def undelivered_candidates(
         .join(SubscriberWord, SubscriberWord.word_id == ArticleWord.word_id)
         .where(SubscriberWord.subscriber_id == subscriber_id)
     )
-    muted = by_word.where(
-        SubscriberWord.kind == WordKind.MUTE, ArticleWord.article_id == Article.id
+    muted_article = aliased(Article)
+    muted_stories = (
+        select(func.coalesce(muted_article.story_id, muted_article.id))
+        .join(ArticleWord, ArticleWord.article_id == muted_article.id)
+        .join(SubscriberWord, SubscriberWord.word_id == ArticleWord.word_id)
+        .where(
+            SubscriberWord.subscriber_id == subscriber_id,
+            SubscriberWord.kind == WordKind.MUTE,
+            muted_article.added_at >= since,
+        )
+    )
+    newest = func.row_number().over(
+        partition_by=story, order_by=(Article.published_at.desc(), Article.id.desc())
     )
     matching = (
-        select(Article.id, Article.published_at)
+        select(Article.id, Article.published_at, story.label("story"), newest.label("rank"))
         .where(
             Article.id.in_(union(by_tag, by_word.where(SubscriberWord.kind == WordKind.FOLLOW))),
             Article.added_at >= since,
             ~exists(delivered),
-            ~exists(muted),
+            story.not_in(muted_stories),
         )
         .subquery()
     )
-    # One pass: the window count is taken over every match before LIMIT applies.
+    # One pass: the window count is taken over every story before LIMIT applies.
     query = (
-        select(matching.c.id, matching.c.published_at, func.count().over())
+        select(matching.c.id, matching.c.published_at, matching.c.story, func.count().over())
+        .where(matching.c.rank == 1)
         .order_by(matching.c.published_at.desc(), matching.c.id.desc())
         .limit(limit)
     )
     rows = (await session.execute(query)).all()
-    total = int(rows[0][2]) if rows else 0
-    return [(article_id, published) for article_id, published, _ in rows], total
+    total = int(rows[0][3]) if rows else 0
+    stories = [row[2] for row in rows]
+    had: set[int] = set()
+    if stories:
+        query = (
+            select(story)
+            .join(DeliveredArticle, DeliveredArticle.article_id == Article.id)
+            .where(DeliveredArticle.subscriber_id == subscriber_id, story.in_(stories))
+            .distinct()
+        )
+        had = set((await session.scalars(query)).all())
+    return [(a, published, s) for a, published, s, _ in rows], total, had
 
 
 async def claim_due_subscribers(
@@ -662,33 +688,53 @@ async def subscription_tags(
 
 async def delivered_since(
     session: AsyncSession, subscriber_ids: Sequence[int], since: datetime
-) -> dict[int, set[int]]:
-    """Per subscriber, the delivered articles among those added since ``since``."""
-    result: dict[int, set[int]] = {s: set() for s in subscriber_ids}
+) -> dict[int, tuple[set[int], set[int]]]:
+    """Per subscriber, the delivered articles among those added since ``since``, and the
+    stories of those articles."""
+    result: dict[int, tuple[set[int], set[int]]] = {s: (set(), set()) for s in subscriber_ids}
+    story = func.coalesce(Article.story_id, Article.id)
     for part in _chunks(list(subscriber_ids)):
         query = (
-            select(DeliveredArticle.subscriber_id, DeliveredArticle.article_id)
+            select(DeliveredArticle.subscriber_id, DeliveredArticle.article_id, story)
             .join(Article, Article.id == DeliveredArticle.article_id)
             .where(DeliveredArticle.subscriber_id.in_(part), Article.added_at >= since)
         )
-        for subscriber_id, article_id in (await session.execute(query)).all():
-            result[subscriber_id].add(article_id)
+        for subscriber_id, article_id, story_id in (await session.execute(query)).all():
+            articles, stories = result[subscriber_id]
+            articles.add(article_id)
+            stories.add(story_id)
     return result
+
+
+async def delivered_pairs(
+    session: AsyncSession, subscriber_ids: Sequence[int], article_ids: Sequence[int]
+) -> set[tuple[int, int]]:
+    """Which of ``article_ids`` each of ``subscriber_ids`` has had, as (subscriber, article)."""
+    found: set[tuple[int, int]] = set()
+    for subscribers in _chunks(sorted(set(subscriber_ids)), 1_000):
+        for articles in _chunks(sorted(set(article_ids)), 5_000):
+            query = select(DeliveredArticle.subscriber_id, DeliveredArticle.article_id).where(
+                DeliveredArticle.subscriber_id.in_(subscribers),
+                DeliveredArticle.article_id.in_(articles),
+            )
+            found.update((s, a) for s, a in (await session.execute(query)).all())
+    return found
 
 
 async def tag_articles(
     session: AsyncSession, tag_ids: Sequence[int], since: datetime
-) -> dict[int, list[tuple[int, datetime]]]:
-    """Per tag, (article id, published_at) of the articles added since ``since``."""
-    result: dict[int, list[tuple[int, datetime]]] = {t: [] for t in tag_ids}
+) -> dict[int, list[tuple[int, datetime, int]]]:
+    """Per tag, (article id, published_at, story id) of the articles added since ``since``."""
+    result: dict[int, list[tuple[int, datetime, int]]] = {t: [] for t in tag_ids}
+    story = func.coalesce(Article.story_id, Article.id)
     for part in _chunks(list(tag_ids)):
         query = (
-            select(ArticleTag.tag_id, Article.id, Article.published_at)
+            select(ArticleTag.tag_id, Article.id, Article.published_at, story)
             .join(Article, Article.id == ArticleTag.article_id)
             .where(ArticleTag.tag_id.in_(part), Article.added_at >= since)
         )
-        for tag_id, article_id, published in (await session.execute(query)).all():
-            result[tag_id].append((article_id, published))
+        for tag_id, article_id, published, story_id in (await session.execute(query)).all():
+            result[tag_id].append((article_id, published, story_id))
     return result
 
 

@@ -47,8 +47,11 @@ async def test_a_6000_character_article_arrives_whole_in_parts(
 async def test_a_long_digest_is_split_between_articles(
     admin: Chat, user: Chat, app: BotApplication
 ) -> None:
+    def word(n: int, k: int) -> str:  # words of their own: twelve stories, not one
+        return "".join("abcdefghij"[int(c)] for c in f"{n:02d}{k:02d}")
+
     for n in range(1, 13):
-        title = f"Report {n:02d} " + "with a long headline " * 13
+        title = f"Report {n:02d} " + " ".join(word(n, k) for k in range(52))
         await admin.ask(
             "/add\n"
             + long_article(title.strip(), 1, tag="bulk").replace(

@@ -46,7 +46,12 @@ def visible_len(html: str) -> int:
 
 
 def test_select_newest_first_once_each_with_remaining() -> None:
-    candidates = [(1, T0), (2, T0 + timedelta(hours=2)), (1, T0), (3, T0 + timedelta(hours=1))]
+    candidates = [
+        (1, T0, 1),
+        (2, T0 + timedelta(hours=2), 2),
+        (1, T0, 1),
+        (3, T0 + timedelta(hours=1), 3),
+    ]
     selection = select_articles(candidates, 2)
     assert selection.article_ids == [2, 3]
     assert selection.remaining == 1
@@ -115,14 +120,16 @@ def test_render_article_splits_one_giant_paragraph_between_words() -> None:
 def test_tag_articles_merge_dedupe_and_count() -> None:
     t = [T0 + timedelta(hours=h) for h in range(6)]
     index = TagArticles()
-    index.add(1, [(5, t[5]), (3, t[3]), (1, t[1])])
-    index.add(2, [(2, t[2]), (5, t[5]), (4, t[4])])
+    index.add(1, [(5, t[5], 5), (3, t[3], 3), (1, t[1], 1)])
+    index.add(2, [(2, t[2], 2), (5, t[5], 5), (4, t[4], 4)])
     assert 1 in index
     assert 3 not in index
     selection = index.select([1, 2], {4}, 3)
     assert selection.article_ids == [5, 3, 2]
     assert selection.remaining == 1  # article 1; article 4 was delivered
-    assert index.select([1], set(), 10) == select_articles([(5, t[5]), (3, t[3]), (1, t[1])], 10)
+    assert index.select([1], set(), 10) == select_articles(
+        [(5, t[5], 5), (3, t[3], 3), (1, t[1], 1)], 10
+    )
     assert index.select([2], {2, 4, 5}, 10).article_ids == []
 
 

@@ -72,12 +72,14 @@ async def test_candidates_match_any_tag_and_skip_delivered_and_old(
         sub = await new_subscriber(session, 1)
         tags = await repo.ensure_tags(session, [make_tag("x"), make_tag("Y")])
         await repo.subscribe(session, sub.id, [t.id for t in tags], now=NOW)
-        rows, total = await repo.undelivered_candidates(
+        rows, total, _ = await repo.undelivered_candidates(
             session, sub.id, NOW - timedelta(days=7), 10
         )
-        assert sorted(a for a, _ in rows) == sorted([both.id, only_y.id])
+        assert sorted(a for a, _, _ in rows) == sorted([both.id, only_y.id])
         assert total == 2
-        top, total = await repo.undelivered_candidates(session, sub.id, NOW - timedelta(days=7), 1)
+        top, total, _ = await repo.undelivered_candidates(
+            session, sub.id, NOW - timedelta(days=7), 1
+        )
         assert (len(top), total) == (1, 2)
         await repo.create_digests(
             session,
@@ -85,13 +87,13 @@ async def test_candidates_match_any_tag_and_skip_delivered_and_old(
             now=NOW,
             lease_until=NOW,
         )
-        rows, total = await repo.undelivered_candidates(
+        rows, total, _ = await repo.undelivered_candidates(
             session, sub.id, NOW - timedelta(days=7), 10
         )
-    assert [a for a, _ in rows] == [only_y.id]
+    assert [a for a, _, _ in rows] == [only_y.id]
     assert total == 1
-    assert other.id not in [a for a, _ in rows]
-    assert old.id not in [a for a, _ in rows]
+    assert other.id not in [a for a, _, _ in rows]
+    assert old.id not in [a for a, _, _ in rows]
 
 
 async def test_ledger_refuses_a_second_delivery(

@@ -49,10 +49,10 @@ async def test_index_and_sql_select_the_same_articles(
         for chat in range(1, 13, 3):
             subscriber = await repo.get_subscriber(session, chat)
             assert subscriber is not None
-            rows, _ = await repo.undelivered_candidates(session, subscriber.id, since, 4)
+            rows, _, _ = await repo.undelivered_candidates(session, subscriber.id, since, 4)
             await repo.create_digests(
                 session,
-                [repo.NewDigest(subscriber.id, DigestKind.MANUAL, [], [a for a, _ in rows])],
+                [repo.NewDigest(subscriber.id, DigestKind.MANUAL, [], [a for a, _, _ in rows])],
                 now=NOW,
                 lease_until=NOW,
             )
@@ -67,8 +67,8 @@ async def test_index_and_sql_select_the_same_articles(
                 subscriber.id
             ]
             by_index = index.select(tag_ids, delivered, 5)
-            rows, total = await repo.undelivered_candidates(session, subscriber.id, since, 5)
-            by_sql = select_articles(rows, 5, total)
+            rows, total, had = await repo.undelivered_candidates(session, subscriber.id, since, 5)
+            by_sql = select_articles(rows, 5, total, had)
             assert by_index == by_sql, chat
 
 
@@ -136,9 +136,9 @@ async def test_with_words_index_and_sql_agree_and_mutes_win(
             tag_ids = (await repo.subscription_tags(session, [subscriber.id]))[subscriber.id]
             held = (await words_repo.subscription_words(session, [subscriber.id]))[subscriber.id]
             await index.load(session, set(tag_ids), {*held[0], *held[1]})
-            by_index = index.select(tag_ids, set(), 8, held)
-            rows, total = await repo.undelivered_candidates(session, subscriber.id, since, 8)
-            by_sql = select_articles(rows, 8, total)
+            by_index = index.select(tag_ids, (set(), set()), 8, held)
+            rows, total, had = await repo.undelivered_candidates(session, subscriber.id, since, 8)
+            by_sql = select_articles(rows, 8, total, had)
             assert by_index == by_sql, chat
             # Mutes win: no selected article contains a muted word.
             mine = await words_repo.subscriber_words(session, subscriber.id)

@@ -1,0 +1,70 @@
+"""Grouping new articles into stories as they are stored (bot.stories decides, storage
+keeps), and the admin's corrections."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.stories import WINDOW, Grouper, Known, StoryText, band_keys
+from storage import stories as stories_repo
+from storage.models import Article
+
+
+async def group_new(session: AsyncSession, articles: Sequence[Article]) -> dict[int, int]:
+    """Place newly stored articles (flushed, so with ids) in stories: each joins the
+    story of a near-duplicate published within 72 hours of it, stored or stored with it,
+    or starts its own. Returns the articles that joined a story, by id, with the story."""
+    if not articles:
+        return {}
+    texts = {a.id: StoryText(a.title, a.summary) for a in articles}
+    keys = {a.id: band_keys(texts[a.id]) for a in articles}
+    published = [a.published_at for a in articles]
+    found = await stories_repo.candidates(
+        session,
+        [k for ks in keys.values() for k in ks],
+        earliest=min(published) - WINDOW,
+        latest=max(published) + WINDOW,
+    )
+    new_ids = set(texts)
+    grouper = Grouper(
+        Known(c.article_id, c.story_id, StoryText(c.title, c.summary), c.published_at)
+        for c in found
+        if c.article_id not in new_ids
+    )
+    joined: dict[int, int] = {}
+    for article in sorted(articles, key=lambda a: (a.published_at, a.id)):
+        story_id = grouper.assign(article.id, texts[article.id], article.published_at)
+        if story_id != article.id:
+            joined[article.id] = story_id
+    await stories_repo.set_stories(session, joined)
+    await stories_repo.add_keys(session, [(k, a) for a, ks in keys.items() for k in ks])
+    return joined
+
+
+@dataclass(frozen=True, slots=True)
+class MergeResult:
+    """What /merge did: nothing (an article is ``missing``, or both are ``already`` one
+    story), or joined them into ``story_id``, now of ``count`` articles."""
+
+    missing: int | None = None
+    already: bool = False
+    story_id: int = 0
+    count: int = 0
+
+
+async def merge_stories(session: AsyncSession, first: int, second: int) -> MergeResult:
+    stories = []
+    for article_id in (first, second):
+        story_id = await stories_repo.story_of(session, article_id)
+        if story_id is None:
+            return MergeResult(missing=article_id)
+        stories.append(story_id)
+    if stories[0] == stories[1]:
+        return MergeResult(already=True)
+    story_id = await stories_repo.merge(session, first, second)
+    assert story_id is not None
+    members = (await stories_repo.members(session, [story_id]))[story_id]
+    return MergeResult(story_id=story_id, count=len(members))

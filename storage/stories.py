@@ -1,0 +1,173 @@
+"""Repository functions for stories: an article's story, the LSH keys grouping searches,
+and what a digest shows of a story. Like storage.repo: session first, never commit.
+
+An article's story is ``coalesce(story_id, id)``: NULL is a story of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Article, StoryKey
+from storage.repo import _chunks
+
+STORY = func.coalesce(Article.story_id, Article.id)
+
+
+def _in_stories(story_ids: Sequence[int]) -> object:
+    return or_(
+        Article.story_id.in_(story_ids),
+        and_(Article.story_id.is_(None), Article.id.in_(story_ids)),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A stored article that shares an LSH key with a new one."""
+
+    article_id: int
+    story_id: int
+    title: str
+    summary: str
+    published_at: datetime
+
+
+async def candidates(
+    session: AsyncSession, keys: Sequence[int], *, earliest: datetime, latest: datetime
+) -> list[Candidate]:
+    """Articles published between ``earliest`` and ``latest`` with any of ``keys``."""
+    found: dict[int, Candidate] = {}
+    for part in _chunks(sorted(set(keys))):
+        query = (
+            select(Article.id, STORY, Article.title, Article.summary, Article.published_at)
+            .join(StoryKey, StoryKey.article_id == Article.id)
+            .where(
+                StoryKey.key.in_(part),
+                Article.published_at >= earliest,
+                Article.published_at <= latest,
+            )
+            .distinct()
+        )
+        for row in (await session.execute(query)).all():
+            found[row[0]] = Candidate(row[0], row[1], row[2], row[3], row[4])
+    return list(found.values())
+
+
+async def add_keys(session: AsyncSession, keys: Sequence[tuple[int, int]]) -> None:
+    """Store (key, article id) pairs; an article's old keys must be gone first."""
+    rows = [{"key": k, "article_id": a} for k, a in dict.fromkeys(keys)]
+    for part in _chunks(rows):
+        await session.execute(insert(StoryKey), list(part))
+
+
+async def drop_keys(session: AsyncSession, article_ids: Sequence[int]) -> None:
+    for part in _chunks(list(article_ids)):
+        await session.execute(delete(StoryKey).where(StoryKey.article_id.in_(part)))
+
+
+async def drop_keys_before(session: AsyncSession, published_before: datetime) -> int:
+    """Forget the keys of articles too old to join a new story; returns how many rows."""
+    old = select(Article.id).where(Article.published_at < published_before)
+    result = await session.execute(delete(StoryKey).where(StoryKey.article_id.in_(old)))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def set_stories(session: AsyncSession, stories: dict[int, int]) -> None:
+    """Put each article (key) in a story (value). A story other than the article's own
+    also marks its first article, so that the story's members all carry its id."""
+    by_story: dict[int, list[int]] = {}
+    for article_id, story_id in stories.items():
+        if story_id != article_id:
+            by_story.setdefault(story_id, []).append(article_id)
+    for story_id, members in by_story.items():
+        members.append(story_id)
+        await session.execute(
+            update(Article).where(Article.id.in_(members)).values(story_id=story_id)
+        )
+
+
+async def story_of(session: AsyncSession, article_id: int) -> int | None:
+    """The story of an article; None when there is no such article."""
+    row = await session.scalar(select(STORY).where(Article.id == article_id))
+    return int(row) if row is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """An article of a story, as a digest or /story shows it."""
+
+    id: int
+    story_id: int
+    title: str
+    summary: str
+    url: str | None
+    source: str
+    published_at: datetime
+
+
+async def members(session: AsyncSession, story_ids: Sequence[int]) -> dict[int, list[Member]]:
+    """Each story's articles, earliest first."""
+    result: dict[int, list[Member]] = {s: [] for s in story_ids}
+    for part in _chunks(list(dict.fromkeys(story_ids))):
+        query = (
+            select(
+                Article.id,
+                STORY,
+                Article.title,
+                Article.summary,
+                Article.url,
+                Article.source,
+                Article.published_at,
+            )
+            .where(_in_stories(part))  # type: ignore[arg-type]
+            .order_by(Article.published_at, Article.id)
+        )
+        for row in (await session.execute(query)).all():
+            result.setdefault(row[1], []).append(Member(*row))
+    return result
+
+
+async def split(session: AsyncSession, article_id: int) -> list[int] | None:
+    """Take an article out of its story; it becomes a story of its own and stays one
+    (grouping only places new articles). The rest keep a story, led by its earliest
+    article. Returns the rest's ids (empty when the article was alone); None when there
+    is no such article."""
+    story_id = await story_of(session, article_id)
+    if story_id is None:
+        return None
+    rest = [m.id for m in (await members(session, [story_id]))[story_id] if m.id != article_id]
+    await session.execute(update(Article).where(Article.id == article_id).values(story_id=None))
+    if rest:
+        lead = min(rest)
+        await session.execute(update(Article).where(Article.id.in_(rest)).values(story_id=lead))
+    return rest
+
+
+async def merge(session: AsyncSession, first: int, second: int) -> int | None:
+    """Join the stories of two articles into the one with the lower id; returns it, or
+    None when either article does not exist."""
+    a, b = await story_of(session, first), await story_of(session, second)
+    if a is None or b is None:
+        return None
+    target = min(a, b)
+    ids = [m.id for ms in (await members(session, [a, b])).values() for m in ms]
+    await session.execute(update(Article).where(Article.id.in_(ids)).values(story_id=target))
+    return target
+
+
+async def count_grouped(session: AsyncSession) -> tuple[int, int]:
+    """(stories of more than one article, articles in them)."""
+    sizes = (
+        select(Article.story_id, func.count().label("n"))
+        .where(Article.story_id.is_not(None))
+        .group_by(Article.story_id)
+        .having(func.count() > 1)
+        .subquery()
+    )
+    row = (await session.execute(select(func.count(), func.sum(sizes.c.n)))).one()
+    return int(row[0] or 0), int(row[1] or 0)
