@@ -39,13 +39,16 @@ from bot.compose import TagIndex, compose_due_batch
 from bot.config import Settings
 from bot.delivery import PassReport
 from bot.importer import import_files
+from bot.stories import labelled_pairs, quality
 from emulator.client import EmulatorClient
+from storage import stories as stories_repo
 from storage.admin import create_database, drop_database
 from storage.db import create_engine, create_sessionmaker, upgrade
 from storage.models import Subscriber, SubscriberWord, Word, WordKind
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
+PAIRS = ROOT / "tests" / "fixtures" / "stories" / "pairs.json"
 TOKEN = "123456:BENCH-TOKEN"
 DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 
@@ -366,24 +369,30 @@ def run_import(files: int, words: int = 0) -> None:
             )
         url = f"sqlite+aiosqlite:///{folder / 'import.db'}"
 
-        async def go() -> tuple[int, float]:
+        async def go() -> tuple[int, float, tuple[int, int]]:
             await fresh_database(url)
             engine = create_engine(url)
+            sessions = create_sessionmaker(engine)
             if words:
-                await follow_words(create_sessionmaker(engine), words)
+                await follow_words(sessions, words)
             started = time.perf_counter()
-            report = await import_files(create_sessionmaker(engine), [folder], progress=False)
+            report = await import_files(sessions, [folder], progress=False)
             seconds = time.perf_counter() - started
+            async with sessions() as session:
+                grouped = await stories_repo.count_grouped(session)
             await engine.dispose()
             assert report.failed == 0, report.failures[:3]
-            return report.added, seconds
+            return report.added, seconds, grouped
 
-        added, seconds = asyncio.run(go())
+        added, seconds, (stories, in_stories) = asyncio.run(go())
     emit(
         "import_words" if words else "import",
         f"{added:,} article files in {seconds:.1f} s = {added / seconds:,.0f} articles/s"
-        + (f" with {words:,} distinct words followed" if words else ""),
+        + (f" with {words:,} distinct words followed" if words else "")
+        + f"; grouped {in_stories:,} of them into {stories:,} stories",
         words=words,
+        stories=stories,
+        articles_in_stories=in_stories,
         files=added,
         seconds=round(seconds, 2),
         per_second=round(added / seconds),
@@ -730,6 +739,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp, postgres_database() as pg:
         sqlite = f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
         steps: list[tuple[str, Callable[[], object]]] = [
+            ("story_quality", run_story_quality),
             ("compose", lambda: report_memory(run_compose(sqlite, "sqlite", size))),
             (
                 "interactive",
@@ -758,6 +768,22 @@ def main() -> int:
     if pg is None:
         print("PostgreSQL not reachable: compose_pg skipped", file=sys.stderr)
     return 0
+
+
+def run_story_quality() -> None:
+    """Issue 14: precision and recall of grouping on the labelled pairs."""
+    data = json.loads(PAIRS.read_text(encoding="utf-8"))
+    found = quality(labelled_pairs(data))
+    emit(
+        "story_quality",
+        f"{found.pairs} labelled pairs: precision {found.precision:.3f}, "
+        f"recall {found.recall:.3f}",
+        pairs=found.pairs,
+        precision=round(found.precision, 3),
+        recall=round(found.recall, 3),
+        false_positives=found.false_positives,
+        false_negatives=found.false_negatives,
+    )
 
 
 def report_memory(result: dict[str, Any]) -> None:

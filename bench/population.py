@@ -50,6 +50,12 @@ def chat_id_of(number: int, size: Size) -> int:
     return -(1_000_000 + number) if group else 1_000_000 + number
 
 
+# Issue 14: this share of articles reports a story an article shortly before it reported
+# (in other words): with the stories they join, about 20 % of articles are in stories of
+# more than one.
+FOLLOW_UP = 0.11
+SYLLABLES = "ka ri mo te lu sa vi no de ba zo pe gu li fa ro mi tu ne so".split()
+
 FULL = Size(subscribers=100_000, articles=20_000)
 SMOKE = Size(subscribers=1_000, articles=500)
 
@@ -61,6 +67,24 @@ class Population:
         self.rng = random.Random(seed)
         self.tag_names = [f"topic {i:03d}" for i in range(1, size.tags + 1)]
         self.weights = [1 / rank for rank in range(1, size.tags + 1)]  # Zipf, s = 1
+        words = random.Random(seed + 1)
+        self.vocabulary = sorted(
+            {"".join(words.choices(SYLLABLES, k=3)) for _ in range(6_000)}
+        )
+        self.cores: dict[int, tuple[int, list[str]]] = {}  # article: (story, its words)
+
+    def story_words(self, n: int) -> tuple[int, list[str]]:
+        """(story id, words) of article ``n``: new words, or with `FOLLOW_UP` chance the
+        story of one of the five articles before it, two of its six words changed."""
+        if n > 5 and self.rng.random() < FOLLOW_UP:
+            story, words = self.cores[n - self.rng.randint(1, 5)]
+            words = list(words)
+            for i in self.rng.sample(range(6), 2):
+                words[i] = self.rng.choice(self.vocabulary)
+        else:
+            story, words = n, self.rng.sample(self.vocabulary, 6)
+        self.cores[n] = (story, words)
+        return story, words
 
     def pick_tags(self, low: int, high: int) -> list[int]:
         """Distinct tag indexes, popular ones more often."""
@@ -77,10 +101,11 @@ class Population:
             - timedelta(days=self.size.days)
             + timedelta(seconds=(n + 0.5) * self.size.days * 86_400 / self.size.articles)
         )
+        _, core = self.story_words(n)
         words = self.rng.sample(WORDS, 4)
-        title = f"Report {n}: {words[0]} and {words[1]} news"
+        title = f"{core[0].title()} {core[1]} and {core[2]}: {words[0]} {words[1]}"
         body = (
-            f"The {words[2]} report number {n} says that the {words[3]} outlook changed. "
+            f"{core[3].title()} {core[4]} of {words[2]} in {core[5]} with {words[3]}. "
             "Officials published the figures on Tuesday. Analysts expect more data soon."
         )
         return title, body, self.pick_tags(1, 5), added
@@ -109,6 +134,7 @@ class Population:
                         "url": None,
                         "summary": body.split(". ")[0] + ".",
                         "body": body,
+                        "story_id": self.cores[n][0],
                     }
                 )
                 links += [{"article_id": n, "tag_id": t + 1} for t in tags]

@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
@@ -171,7 +171,47 @@ class Grouper:
         return story_id
 
 
-def also_line(sources: Sequence[str], shown: int = 2) -> tuple[list[str], int]:
-    """The other sources an entry names (at most ``shown``) and how many more there are."""
-    unique = list(dict.fromkeys(s for s in sources if s))
-    return unique[:shown], max(0, len(unique) - shown)
+@dataclass(frozen=True, slots=True)
+class Quality:
+    """How `same_story` does on labelled pairs."""
+
+    pairs: int
+    true_positives: int
+    false_positives: int
+    false_negatives: int
+
+    @property
+    def precision(self) -> float:
+        found = self.true_positives + self.false_positives
+        return self.true_positives / found if found else 1.0
+
+    @property
+    def recall(self) -> float:
+        wanted = self.true_positives + self.false_negatives
+        return self.true_positives / wanted if wanted else 1.0
+
+
+def quality(pairs: Iterable[tuple[StoryText, StoryText, bool]]) -> Quality:
+    """`same_story` against the labels of ``pairs`` (a, b, whether the same story)."""
+    count = tp = fp = fn = 0
+    for a, b, same in pairs:
+        count += 1
+        found = same_story(a, b)
+        tp += found and same
+        fp += found and not same
+        fn += same and not found
+    return Quality(count, tp, fp, fn)
+
+
+def labelled_pairs(data: object) -> list[tuple[StoryText, StoryText, bool]]:
+    """The pairs of a labelled set's JSON: a list of {"same": bool, "a": {"title",
+    "lead"}, "b": {...}} (tests/fixtures/stories/pairs.json)."""
+    if not isinstance(data, list):
+        raise ValueError("expected a list of pairs")
+    pairs = []
+    for item in data:
+        a, b = item["a"], item["b"]
+        pairs.append(
+            (StoryText(a["title"], a["lead"]), StoryText(b["title"], b["lead"]), bool(item["same"]))
+        )
+    return pairs

@@ -498,7 +498,7 @@ def article_id_problem(t: Translator, typed: str, command: str = "delete") -> st
 
 # ---- stories
 
-STORY_SHOWN = 30  # /story lists this many of a story's articles
+STORY_SHOWN = 25  # /story lists this many of a story's articles; each line at most ~150
 
 
 class StoryLine(Protocol):
@@ -526,7 +526,7 @@ def story_text(t: Translator, article_id: int, members: Sequence[StoryLine]) -> 
     )
     lines = [
         f"<code>{m.id}</code> {echo(m.source, 30)} · {t.stamp(m.published_at)} · "
-        f"{echo(m.title, LIST_TITLE)}"
+        f"{echo(m.title, 80)}"
         for m in members[:STORY_SHOWN]
     ]
     if len(members) > STORY_SHOWN:

@@ -14,6 +14,7 @@ from bot.digest import (
     Chunk,
     ChunkFormatError,
     DigestItem,
+    Labels,
     TagArticles,
     article_payload,
     chunks_from_json,
@@ -136,6 +137,57 @@ def test_tag_articles_merge_dedupe_and_count() -> None:
 # ---- lengths as Telegram counts them
 
 
+def test_stories_are_one_entry_counted_once_with_updates_and_story_mutes() -> None:
+    t = [T0 + timedelta(hours=h) for h in range(8)]
+    index = TagArticles()
+    # Story 1: articles 1, 2 and 6; story 3 alone; story 4: articles 4 and 5.
+    index.add(10, [(1, t[1], 1), (2, t[2], 1), (3, t[3], 3), (6, t[6], 1)])
+    index.add(11, [(4, t[4], 4), (5, t[5], 4)])
+    index.add(-7, [(5, t[5], 4)])  # a muted word in article 5
+    selection = index.select([10, 11], set(), 2)
+    assert selection.story_ids == [1, 4]  # by each story's newest article: 6, then 5
+    assert selection.article_ids == [6, 5]
+    assert selection.remaining == 1  # story 3
+    assert selection.updates == frozenset()
+    # A mute takes the whole story: article 4 has no muted word, but article 5 does.
+    assert index.select([10, 11], set(), 10, muted=[-7]).story_ids == [1, 3]
+    # Had story 1 (articles 1 and 2): article 6 is an update; all of it had: nothing.
+    update = index.select([10], {1, 2}, 10, had={1})
+    assert (update.story_ids, update.updates, update.remaining) == ([1, 3], frozenset({1}), 0)
+    done = index.select([10], {1, 2, 6}, 10, had={1})
+    assert (done.story_ids, done.updates, done.remaining) == ([3], frozenset(), 0)
+    assert done == select_articles([(3, t[3], 3)], 10, 1, {1})
+
+
+def test_a_story_entry_names_other_sources_and_an_update_says_so() -> None:
+    item = DigestItem(
+        7,
+        "Deal <signed>",
+        "Summary.",
+        "https://a.org/1",
+        ("Ukraine",),
+        also=(("Kyiv & Independent", "https://k.org/?a=1&b=2"), ("Reuters", "https://r.org")),
+        more=2,
+        update=True,
+        ledger_ids=(7, 8, 9),
+    )
+    labels = Labels(full_text="Full text", update="Update:", also="Also:")
+    html = render_item(item, LIMIT, labels)
+    assert html.splitlines() == [
+        "<b>Update: Deal &lt;signed&gt;</b>",
+        "Summary.",
+        '<a href="https://a.org/1">Full text</a>  #Ukraine',
+        'Also: <a href="https://k.org/?a=1&amp;b=2">Kyiv &amp; Independent</a> · '
+        '<a href="https://r.org">Reuters</a> · +2',
+    ]
+    [chunk] = render_digest([item], header="H", footer=None, limit=LIMIT, labels=labels)
+    assert chunk.article_ids == (7, 8, 9)
+    # Names that do not fit a quarter of the message join the "+N".
+    crowded = DigestItem(1, "T", "S", "https://a.org", also=(("N" * 40, "https://n.org"),) * 30)
+    line = render_item(crowded, 400, labels).splitlines()[-1]
+    assert visible_len(line) <= 100 and line.endswith(" · +28")
+
+
 def test_tg_len_counts_visible_utf16_units_not_markup() -> None:
     html = '<b>a &amp; b</b>\n<a href="https://e.org/?x=1&amp;y=2">Full text</a> 😀'
     assert tg_len(html) == visible_len(html) == len("a & b\nFull text ") + 2
@@ -245,6 +297,12 @@ items = st.builds(
     summary=any_text,
     link=st.sampled_from(["https://e.org/?a=1&b=2", LEGACY_LINK, "https://t.me/bot?start=a1"]),
     tags=st.lists(st.text(max_size=60), max_size=300).map(tuple),
+    also=st.lists(
+        st.tuples(st.text(max_size=200), st.sampled_from(["https://e.org/?a=1&b=2", LEGACY_LINK])),
+        max_size=4,
+    ).map(tuple),
+    more=st.integers(0, 10**6),
+    update=st.booleans(),
 )
 
 
@@ -257,7 +315,8 @@ def test_render_digest_never_raises_and_every_message_fits(
     chunks = render_digest(digest_items, header="📰 Head", footer=footer, limit=limit)
     for chunk in chunks:
         assert tg_len(chunk.text) == visible_len(chunk.text) <= limit
-    assert [a for c in chunks for a in c.article_ids] == [i.article_id for i in digest_items]
+    expected = [a for i in digest_items for a in (i.ledger_ids or (i.article_id,))]
+    assert [a for c in chunks for a in c.article_ids] == expected
 
 
 @hypothesis_settings(max_examples=60, deadline=None)

@@ -366,6 +366,18 @@ def _renderings(t: Translator) -> list[str]:
             more=True,
         ),
         texts.shared_article(t, HOSTILE, HOSTILE, "https://e.com/?a&b", WHEN),
+        texts.article_id_problem(t, HOSTILE, "story"),
+        texts.story_text(
+            t, 1, [SimpleNamespace(id=9, source=HOSTILE, published_at=WHEN, title=HOSTILE)] * 40
+        ),
+        texts.story_text(t, 1, []),
+        texts.split_done(t, 1, 0),
+        texts.split_done(t, 1, 3),
+        texts.merge_problem(t, HOSTILE),
+        texts.merge_problem(t, ""),
+        texts.merge_same(t, 1, 1),
+        texts.merge_same(t, 1, 2),
+        texts.merged(t, 1, 5),
     ]
 
 

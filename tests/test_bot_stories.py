@@ -1,0 +1,147 @@
+"""Stories end to end: one digest entry per story, "Also:" its other sources, "Update:"
+when it grows, the ledger per story, and the admin's /story, /split and /merge."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot.context import BotApplication
+from emulator.client import Chat
+from storage.models import Article, DeliveredArticle
+
+
+def text(source: str, hour: int, title: str, lead: str, tags: str = "negotiations") -> str:
+    return (
+        f"Politics 2026-11-20T{hour:02d}:00:00+00:00\n{source}\n{title}\n\n{tags}\n\n"
+        f"{lead} More details follow.\n\nhttps://{source.lower().replace(' ', '')}.example/{hour}\n"
+    )
+
+
+FIRST = text(
+    "Reuters",
+    9,
+    "Ukraine and Britain sign grain corridor deal in London",
+    "Ukraine and Britain signed a deal in London on Tuesday to protect grain shipments "
+    "across the Black Sea.",
+)
+REWORDED = text(
+    "Kyiv Independent",
+    10,
+    "London deal protects Ukrainian grain shipments, Britain says",
+    "Britain will help guard ships carrying Ukrainian grain through the Black Sea under "
+    "a deal signed in London.",
+)
+OTHER = text(
+    "Reuters",
+    11,
+    "Poland and Ukraine resume border talks on trucks",
+    "Polish and Ukrainian officials met in Warsaw to end the blockade of trucks at the border.",
+)
+UPDATE = text(
+    "BBC",
+    14,
+    "Grain corridor deal: Britain to send two navy ships to Black Sea",
+    "Britain will send two navy ships to escort grain vessels under the deal signed with "
+    "Ukraine in London.",
+)
+
+
+async def add(admin: Chat, article: str) -> int:
+    [reply] = await admin.ask("/add\n" + article)
+    assert reply.text.startswith("✅ Article stored\nID: "), reply.text
+    return int(reply.text.splitlines()[1].removeprefix("ID: "))
+
+
+async def ledger(app: BotApplication, chat_id: int) -> set[int]:
+    async with app.bot_data.sessions() as session:
+        query = select(DeliveredArticle.article_id)
+        return set((await session.scalars(query)).all())
+
+
+async def test_one_entry_per_story_then_an_update_never_a_repeat(
+    admin: Chat, user: Chat, app: BotApplication
+) -> None:
+    first, reworded, other = [await add(admin, a) for a in (FIRST, REWORDED, OTHER)]
+    await user.ask("/subscribe negotiations")
+    [digest] = await user.ask("/digest")
+    assert digest.text.startswith("📰 Your digest: 2 new articles")
+    assert [b for b in digest.bold()[1:]] == [
+        "Poland and Ukraine resume border talks on trucks",
+        "Ukraine and Britain sign grain corridor deal in London",  # the story's first report
+    ]
+    assert "Full text  #negotiations\nAlso: Kyiv Independent" in digest.text
+    assert "https://kyivindependent.example/10" in digest.links()
+    assert digest.text.count("London deal protects") == 0
+    assert await ledger(app, user.user_id) == {first, reworded, other}
+
+    update = await add(admin, UPDATE)
+    [again] = await user.ask("/digest")
+    assert again.text.startswith("📰 Your digest: 1 new article")
+    assert again.bold()[1] == (
+        "Update: Grain corridor deal: Britain to send two navy ships to Black Sea"
+    )
+    assert "Also: Reuters · Kyiv Independent" in again.text
+    assert await ledger(app, user.user_id) == {first, reworded, other, update}
+    [nothing] = await user.ask("/digest")
+    assert "Grain" not in nothing.text and "📰" not in nothing.text
+
+
+async def test_story_split_and_merge(admin: Chat, app: BotApplication) -> None:
+    first, reworded, other = [await add(admin, a) for a in (FIRST, REWORDED, OTHER)]
+    [listing] = await admin.ask(f"/story {reworded}")
+    lines = listing.text.splitlines()
+    assert lines[0] == f"The story of article {reworded}: 2 articles"
+    assert lines[1].startswith(f"{first} Reuters · ")
+    assert lines[1].endswith("Ukraine and Britain sign grain corridor deal in London")
+    assert lines[2].startswith(f"{reworded} Kyiv Independent · ")
+    [alone] = await admin.ask(f"/story {other}")
+    assert alone.text == f"Article {other} is a story of its own: no other article reports it."
+
+    [split] = await admin.ask(f"/split {first}")
+    assert split.text == (
+        f"✂️ Article {first} is a story of its own now; 1 other article keeps the story."
+    )
+    [again] = await admin.ask(f"/split {first}")
+    assert again.text.startswith(f"Article {first} is a story of its own already")
+    # Split stays split: a new report of the story joins one of the two, never both.
+    update = await add(admin, UPDATE)
+    async with app.bot_data.sessions() as session:
+        rows = dict((await session.execute(select(Article.id, Article.story_id))).all())
+    story: dict[int, int] = {a: rows[a] or a for a in (first, reworded, update)}
+    assert story[first] != story[reworded] == reworded
+    assert story[update] in (story[first], story[reworded])
+
+    [merged] = await admin.ask(f"/merge {other} {first}")
+    joined = 2 + (story[update] == story[first])
+    assert merged.text == (
+        f"🔗 Joined: the story now has {joined} articles. /story {first} shows it."
+    )
+    [same] = await admin.ask(f"/merge {other} {first}")
+    assert same.text == f"Articles {other} and {first} are one story already."
+    [listed] = await admin.ask(f"/story {other}")
+    assert listed.text.startswith(f"The story of article {other}: {joined} articles")
+
+
+async def test_story_commands_refuse_bad_input_and_non_admins(
+    admin: Chat, user: Chat, app: BotApplication
+) -> None:
+    first = await add(admin, FIRST)
+    answers = {
+        "/story": "Which id?\nUsage: /story 42",
+        "/story abc": "'abc' is not an article id.\nUsage: /story 42",
+        "/story <b>1</b>": "'<b>1</b>' is not an article id.\nUsage: /story 42",
+        "/split 99999": "There is no article 99999. /articles lists them.",
+        "/merge": "Which two articles?\nUsage: /merge 42 57",
+        "/merge 1": "'1' is not two article ids.\nUsage: /merge 42 57",
+        "/merge 1 2 3": "'1 2 3' is not two article ids.\nUsage: /merge 42 57",
+        "/merge x 1": "'x 1' is not two article ids.\nUsage: /merge 42 57",
+        f"/merge {first} {first}": "That is one article twice; name two different ones.",
+        f"/merge {first} 424242": "There is no article 424242. /articles lists them.",
+        "/story " + "9" * 5000: "is not an article id.",
+    }
+    for typed, expected in answers.items():
+        [reply] = await admin.ask(typed)
+        assert expected in reply.text, (typed, reply.text)
+    for command in ("/story 1", "/split 1", "/merge 1 2"):
+        [refused] = await user.ask(command)
+        assert refused.text == "Sorry, only the bot's admins can do that."
