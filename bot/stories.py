@@ -1,17 +1,20 @@
 """Stories: whether two articles report the same event. Pure code, no database.
 
-Two articles are the same story when their titles and lead sentences are near-duplicates:
+Two articles are the same story when their titles and lead sentences say the same
+distinctive things:
 
-1. **Words.** Title and lead become a set of word stems: NFKC, case-folded, stop words of
-   English and Ukrainian dropped, each word cut to its first `STEM` letters (a crude
-   stemmer that is enough for inflection in both languages: "Зеленський" and
-   "Зеленського" share "зелен"), numbers kept whole.
-2. **Candidates.** A MinHash of the stems (datasketch), cut into `BANDS` bands of `ROWS`
-   values: articles sharing a band key are candidates (LSH). The keys are stored, so every
-   process finds the same candidates in the database.
-3. **Check.** A candidate is the same story when the stems overlap enough (`same_story`:
-   the overlap coefficient and the titles' rapidfuzz token-set ratio, thresholds measured
-   on tests/fixtures/stories/pairs.json; see README, "Stories").
+1. **Words.** Title and lead become word stems: NFKC, case-folded, stop words of English
+   and Ukrainian dropped, each word cut to its first `STEM` letters (a crude stemmer that
+   is enough for inflection in both languages: "Зеленський" and "Зеленського" share
+   "зелен"), numbers kept whole. Each stem weighs by how rare its word is in the language
+   (wordfreq's Zipf frequency): "Malatya" counts for much, "Monday" for little.
+2. **Candidates.** A MinHash (datasketch) of the distinctive stems, cut into `BANDS` bands
+   of `ROWS` values: articles sharing a band key are candidates (LSH). The keys are
+   stored, so every process finds the same candidates in the database.
+3. **Check.** `same_story`: the weighted share of words in common, over the whole text
+   or the titles, must reach thresholds measured on tests/fixtures/stories/pairs.json;
+   and two articles that give different calendar dates ("Nov. 4", "19 листопада") for
+   what they report are different stories (two rounds of talks). See README, "Stories".
 """
 
 from __future__ import annotations
@@ -22,22 +25,41 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from datasketch import MinHash
-from rapidfuzz import fuzz
+from wordfreq import zipf_frequency
 
 WINDOW = timedelta(hours=72)  # a story's articles are at most this far apart
 STEM = 5
 BANDS = 20
-ROWS = 2
-# Thresholds: see `same_story`; measured on the labelled pairs (tests/test_stories.py).
-MIN_OVERLAP = 0.34
-MIN_TITLE_RATIO = 40.0
-STRONG_OVERLAP = 0.5
+ROWS = 1
+# `same_story`'s thresholds, measured on the labelled pairs (tests/test_stories.py):
+# the whole text alike, or the titles alike and the whole text somewhat.
+MIN_SIMILARITY = 0.52
+MIN_TITLE_SIMILARITY = 0.5
+MIN_SIMILARITY_WITH_TITLE = 0.42
+# A word this rare (weight: 7 minus its Zipf frequency, 0.5 to 7) is distinctive: the
+# MinHash is taken over distinctive stems, so that common words make no candidates.
+DISTINCTIVE = 3.0
+MIN_DISTINCTIVE = 3  # fewer distinctive stems than this: the MinHash takes them all
 
-_WORD = re.compile(r"[^\W_]+")
-_APOSTROPHES = str.maketrans({"’": "'", "ʼ": "'", "`": "'"})
+_WORD = re.compile(r"[^\W_]+(?:[.,][0-9]+)*")
+_CYRILLIC = re.compile("[а-яіїєґ]")
+_APOSTROPHES = str.maketrans({"’": "", "ʼ": "", "`": "", "'": ""})
+_MONTHS = {
+    **dict.fromkeys(("jan", "january"), 1), **dict.fromkeys(("feb", "february"), 2),
+    **dict.fromkeys(("mar", "march"), 3), **dict.fromkeys(("apr", "april"), 4),
+    "may": 5, **dict.fromkeys(("jun", "june"), 6), **dict.fromkeys(("jul", "july"), 7),
+    **dict.fromkeys(("aug", "august"), 8), **dict.fromkeys(("sep", "sept", "september"), 9),
+    **dict.fromkeys(("oct", "october"), 10), **dict.fromkeys(("nov", "november"), 11),
+    **dict.fromkeys(("dec", "december"), 12),
+    "січня": 1, "лютого": 2, "березня": 3, "квітня": 4, "травня": 5, "червня": 6,
+    "липня": 7, "серпня": 8, "вересня": 9, "жовтня": 10, "листопада": 11, "грудня": 12,
+}  # fmt: skip
+_MONTH = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_MONTH_DAY = re.compile(rf"\b({_MONTH})\.?\s+(\d{{1,2}})\b")
+_DAY_MONTH = re.compile(rf"\b(\d{{1,2}})\s+({_MONTH})\b")
 
 _STOP = frozenset(
     """
@@ -47,9 +69,8 @@ _STOP = frozenset(
     just me more most my no nor not now of off on once only or other our out over own same
     she should so some such than that the their them then there these they this those
     through to too under until up very was we were what when where which while who whom
-    why will with would you your says said say new after amid over says will year years
-    day days week mon tue wed thu fri sat sun
-    і й та а але або що як це цей ця ці той та те ті на в у з із зі до від по за під над
+    why will with would you your says said say new amid year years day days week
+    і й та а але або що як це цей ця ці той те ті на в у з із зі до від по за під над
     про для при без через між біля після перед коли де чи не ні же б би бо так також
     вже ще його її їх він вона вони воно ми ви я ти свій своя своє свої який яка яке які
     котрий було був була були буде будуть є бути може можуть має мають сказав заявив
@@ -58,11 +79,36 @@ _STOP = frozenset(
 )
 
 
-def stems(text: str) -> list[str]:
-    """The words of ``text`` that say something, each cut to its stem."""
-    text = unicodedata.normalize("NFKC", text).casefold().translate(_APOSTROPHES)
-    words = _WORD.findall(text.replace("'", ""))
-    return [w if w.isdigit() else w[:STEM] for w in words if w not in _STOP and len(w) > 1]
+def language_of(text: str) -> str:
+    """ "uk" for Cyrillic text, else "en": the two languages the weights know."""
+    return "uk" if _CYRILLIC.search(text) else "en"
+
+
+@lru_cache(maxsize=65_536)
+def weight(word: str, language: str) -> float:
+    """How much sharing ``word`` says: 7 minus its Zipf frequency (a word used once per
+    billion words has 0), kept within 0.5 and 7."""
+    return min(7.0, max(0.5, 7.0 - zipf_frequency(word, language)))
+
+
+def weighted_stems(text: str, language: str) -> dict[str, float]:
+    """The stems of ``text`` that say something, each with its rarest word's weight."""
+    folded = unicodedata.normalize("NFKC", text).casefold().translate(_APOSTROPHES)
+    stems: dict[str, float] = {}
+    for word in _WORD.findall(folded):
+        if word in _STOP or len(word) < 2:
+            continue
+        stem = word if word[0].isdigit() else word[:STEM]
+        stems[stem] = max(stems.get(stem, 0.0), weight(word, language))
+    return stems
+
+
+def calendar_dates(text: str) -> frozenset[tuple[int, int]]:
+    """The (month, day) dates ``text`` names: "Nov. 4", "4 November", "4 листопада"."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    found = {(_MONTHS[m], int(d)) for m, d in _MONTH_DAY.findall(folded)}
+    found |= {(_MONTHS[m], int(d)) for d, m in _DAY_MONTH.findall(folded)}
+    return frozenset((m, d) for m, d in found if 1 <= d <= 31)
 
 
 @dataclass(frozen=True)
@@ -73,35 +119,56 @@ class StoryText:
     lead: str
 
     @cached_property
-    def stems(self) -> frozenset[str]:
-        return frozenset(stems(f"{self.title}\n{self.lead}"))
+    def language(self) -> str:
+        return language_of(f"{self.title} {self.lead}")
 
     @cached_property
-    def title_words(self) -> str:
-        return " ".join(stems(self.title))
+    def stems(self) -> dict[str, float]:
+        return weighted_stems(f"{self.title}\n{self.lead}", self.language)
+
+    @cached_property
+    def title_stems(self) -> dict[str, float]:
+        return weighted_stems(self.title, self.language)
+
+    @cached_property
+    def dates(self) -> frozenset[tuple[int, int]]:
+        return calendar_dates(f"{self.title} {self.lead}")
+
+    @cached_property
+    def distinctive(self) -> list[str]:
+        rare = [s for s, w in self.stems.items() if w >= DISTINCTIVE]
+        return sorted(rare if len(rare) >= MIN_DISTINCTIVE else self.stems)
 
 
-def overlap(a: StoryText, b: StoryText) -> float:
-    """Shared stems over the smaller set's: 1.0 when one article's words are all in the
-    other's (a short wire item and a long report of it)."""
-    if not a.stems or not b.stems:
-        return 0.0
-    return len(a.stems & b.stems) / min(len(a.stems), len(b.stems))
+def similarity(a: StoryText, b: StoryText) -> float:
+    """The weight of the stems both share over the lighter article's total: 1.0 when
+    one article's words are all in the other's (a short wire item and a long report)."""
+    shared = sum(min(a.stems[s], b.stems[s]) for s in a.stems.keys() & b.stems.keys())
+    total = min(sum(a.stems.values()), sum(b.stems.values()))
+    return shared / total if total else 0.0
 
 
-def title_ratio(a: StoryText, b: StoryText) -> float:
-    """rapidfuzz's token-set ratio of the two titles' stems, 0–100."""
-    return float(fuzz.token_set_ratio(a.title_words, b.title_words))
+def title_similarity(a: StoryText, b: StoryText) -> float:
+    """How much of each title's weight the other article carries, both ways."""
+    found = sum(min(w, b.stems[s]) for s, w in a.title_stems.items() if s in b.stems)
+    found += sum(min(w, a.stems[s]) for s, w in b.title_stems.items() if s in a.stems)
+    total = sum(a.title_stems.values()) + sum(b.title_stems.values())
+    return found / total if total else 0.0
+
+
+def other_dates(a: StoryText, b: StoryText) -> bool:
+    """Both name calendar dates, and none in common: two events, not one."""
+    return bool(a.dates and b.dates and not a.dates & b.dates)
 
 
 def same_story(a: StoryText, b: StoryText) -> bool:
-    """Whether ``a`` and ``b`` report the same event: their stems overlap by at least
-    `MIN_OVERLAP` and their titles are alike (`MIN_TITLE_RATIO`), or the stems overlap by
-    `STRONG_OVERLAP` whatever the titles say."""
-    shared = overlap(a, b)
-    if shared >= STRONG_OVERLAP:
+    """Whether ``a`` and ``b`` report the same event (see the module's documentation)."""
+    if other_dates(a, b):
+        return False
+    alike = similarity(a, b)
+    if alike >= MIN_SIMILARITY:
         return True
-    return shared >= MIN_OVERLAP and title_ratio(a, b) >= MIN_TITLE_RATIO
+    return alike >= MIN_SIMILARITY_WITH_TITLE and title_similarity(a, b) >= MIN_TITLE_SIMILARITY
 
 
 _TEMPLATE = MinHash(num_perm=BANDS * ROWS, seed=1)
@@ -110,10 +177,10 @@ _TEMPLATE = MinHash(num_perm=BANDS * ROWS, seed=1)
 def band_keys(text: StoryText) -> list[int]:
     """The article's LSH keys: one signed 64-bit key per band of its MinHash. Articles
     with any key in common are compared with `same_story`; none: no key."""
-    if not text.stems:
+    if not text.distinctive:
         return []
     minhash = MinHash(num_perm=BANDS * ROWS, seed=1, permutations=_TEMPLATE.permutations)
-    minhash.update_batch(sorted(s.encode() for s in text.stems))
+    minhash.update_batch([s.encode() for s in text.distinctive])
     values = minhash.hashvalues
     keys = []
     for band in range(BANDS):
@@ -161,7 +228,7 @@ class Grouper:
                 if abs(item.published_at - published_at) > WINDOW:
                     continue
                 if same_story(text, item.text):
-                    score = overlap(text, item.text)
+                    score = similarity(text, item.text)
                     if best is None or (score, -item.story_id) > (best[0], -best[1]):
                         best = (score, item.story_id)
         story_id = best[1] if best else article_id
@@ -191,12 +258,18 @@ class Quality:
         return self.true_positives / wanted if wanted else 1.0
 
 
+def candidates(a: StoryText, b: StoryText) -> bool:
+    """Whether grouping would compare ``a`` and ``b`` at all: a band key in common."""
+    return bool(set(band_keys(a)) & set(band_keys(b)))
+
+
 def quality(pairs: Iterable[tuple[StoryText, StoryText, bool]]) -> Quality:
-    """`same_story` against the labels of ``pairs`` (a, b, whether the same story)."""
+    """Grouping (a band key in common, then `same_story`) against the labels of ``pairs``
+    (a, b, whether the same story)."""
     count = tp = fp = fn = 0
     for a, b, same in pairs:
         count += 1
-        found = same_story(a, b)
+        found = candidates(a, b) and same_story(a, b)
         tp += found and same
         fp += found and not same
         fn += same and not found
@@ -211,7 +284,6 @@ def labelled_pairs(data: object) -> list[tuple[StoryText, StoryText, bool]]:
     pairs = []
     for item in data:
         a, b = item["a"], item["b"]
-        pairs.append(
-            (StoryText(a["title"], a["lead"]), StoryText(b["title"], b["lead"]), bool(item["same"]))
-        )
+        first, second = StoryText(a["title"], a["lead"]), StoryText(b["title"], b["lead"])
+        pairs.append((first, second, bool(item["same"])))
     return pairs

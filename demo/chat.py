@@ -31,6 +31,7 @@ from emulator import BotMessage, Emulator, EmulatorClient
 from emulator.utf16 import utf16_index
 from storage import repo
 
+LATER = Path(__file__).resolve().parent / "later"  # follow-ups of stories in seeds/
 USER_ID = 1001
 ADMIN_ID = 9001
 # The bot has finished a reply when it has been idle on this many checks this far apart.
@@ -41,6 +42,8 @@ HELP = """Demo commands (everything else goes to the bot):
   /admin      talk as the admin (try /add, /feeds, /stats, /articles)
   /user       talk as the subscriber again
   /tick       your digest time has come: run the scheduled delivery now
+  /later      a day later: follow-up reports of two stories arrive (then /digest
+              shows them as "Update:")
   /upload F   send the file F to the bot as a document (as the admin: adds an article)
   1, 2, …     press that button of the bot's last message with buttons
   /quit       leave (Ctrl-D and Ctrl-C work too)
@@ -160,6 +163,14 @@ class Demo:
             self.out("(Nothing new on your tags, so the scheduled digest sends nothing.)\n")
         await self.show_replies()
 
+    async def later(self) -> None:
+        """The follow-ups in demo/later/ are stored, as an admin's import would store them."""
+        report = await import_files(self.app.bot_data.sessions, [LATER], progress=False)
+        self.out(
+            f"(A day later: {report.summary()}. They report stories you may have had; "
+            "/digest shows each as one 'Update:' entry.)\n"
+        )
+
     async def handle(self, line: str, terminal: Terminal) -> bool:
         """One line the person typed; False when they want to leave."""
         command = line.strip()
@@ -177,6 +188,8 @@ class Demo:
             self.out("(You are the subscriber again, user id 1001.)\n")
         elif command == "/tick":
             await self.tick()
+        elif command == "/later":
+            await self.later()
         elif command.isdigit():
             await self.press(int(command))
         elif command.startswith("/upload "):
@@ -264,7 +277,8 @@ async def _demo(seeds: Path, database: Path | None, stream: TextIO) -> int:
                     f"feed {added.feed_id} '{added.title}' at {feed.url} "
                     f"({added.added} articles; /admin then /feeds shows it); "
                     f"database {db_path}; Bot API emulator at {emulator.url}\n"
-                    f"{HELP}\nStart with /start, or /subscribe negotiations then /digest.\n\n"
+                    f"{HELP}\nStart with /start, or /subscribe negotiations then /digest; then /later "
+                    "and /digest again.\n\n"
                 )
                 chat = asyncio.create_task(
                     _chat(Demo(app, emulator, client, out), Terminal(stream), stream)

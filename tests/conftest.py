@@ -4,6 +4,7 @@ the Bot API emulator on loopback, and the real Application polling it."""
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -16,11 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.context import BotApplication
+from bot.stories import labelled_pairs, quality
 from emulator import Chat, Emulator, EmulatorClient
 from storage.db import create_engine, create_sessionmaker, upgrade
 from tests.auxil.cli import Here, newsbot_sync_here
 from tests.auxil.clock import FakeClock
-from tests.auxil.data import ADMIN_ID, SEEDS, USER_ID
+from tests.auxil.data import ADMIN_ID, ROOT, SEEDS, USER_ID
 from tests.auxil.feedserver import FeedServer
 from tests.auxil.postgres import (
     SERVER_URL,
@@ -218,3 +220,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return LONG_FIRST.index(name) if name in LONG_FIRST else len(LONG_FIRST)
 
     items.sort(key=rank)  # stable: the order within each group is kept
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Story grouping's figures on the labelled pairs, under every run's summary (the
+    test asserts them; workers' prints do not reach this terminal)."""
+    for name in ("pairs", "heldout"):
+        path = ROOT / "tests" / "fixtures" / "stories" / f"{name}.json"
+        if path.exists():
+            found = quality(labelled_pairs(json.loads(path.read_text(encoding="utf-8"))))
+            terminalreporter.write_line(
+                f"stories ({path.name}, {found.pairs} labelled pairs): "
+                f"precision {found.precision:.3f}, recall {found.recall:.3f}"
+            )

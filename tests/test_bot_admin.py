@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from bot.context import BotApplication
 from emulator.client import Chat
 from storage.models import Article
+from tests.auxil.data import SEED_COUNT
 
 ARTICLE = """Science 2026-11-20T10:00:00+00:00
 Science Desk
@@ -74,7 +75,7 @@ async def test_delete_and_articles(admin: Chat, seeded: BotApplication) -> None:
     [ask] = await admin.ask("/delete 1")
     assert ask.text == "Delete article 1: Britain holds secret talks with russia on Ukraine?"
     assert ask.button_texts == ["🗑 Delete", "Keep it"]
-    assert await article_count(seeded) == 42
+    assert await article_count(seeded) == SEED_COUNT
     [done] = await admin.press(ask, "🗑 Delete")
     assert done.edited
     assert done.text == "🗑 Deleted article 1: Britain holds secret talks with russia on Ukraine"
@@ -83,11 +84,11 @@ async def test_delete_and_articles(admin: Chat, seeded: BotApplication) -> None:
     assert gone.text == "There is no article 1. /articles lists them."
     [bad] = await admin.ask("/delete first")
     assert bad.text == "'first' is not an article id.\nUsage: /delete 42"
-    assert await article_count(seeded) == 41
+    assert await article_count(seeded) == SEED_COUNT - 1
     [ask] = await admin.ask("/delete 2")
     [kept] = await admin.press(ask, "Keep it")
     assert kept.text.startswith("Kept article 2: ")
-    assert await article_count(seeded) == 41
+    assert await article_count(seeded) == SEED_COUNT - 1
 
 
 async def test_stats(admin: Chat, user: Chat, seeded: BotApplication) -> None:
@@ -96,8 +97,8 @@ async def test_stats(admin: Chat, user: Chat, seeded: BotApplication) -> None:
     [reply] = await admin.ask("/stats")
     assert reply.text.splitlines() == [
         "Stats",
-        "Articles: 42",
-        "Tags in use: 47",
+        f"Articles: {SEED_COUNT}",
+        "Tags in use: 49",  # the seeds' distinct tags
         "Subscribers: 1 active, 0 paused, 0 blocked",
         "Active chats: 1 private, 0 groups, 0 channels",
         "Subscriptions: 2",
@@ -116,4 +117,4 @@ async def test_everyone_else_is_refused_and_nothing_changes(
     [welcome] = await user.ask("/start")
     await user.client.press(user.user_id, welcome.message_id, "d:1")  # forged "Delete"
     assert await user.answers() == ["Sorry, only the bot's admins can do that."]
-    assert await article_count(seeded) == 42
+    assert await article_count(seeded) == SEED_COUNT

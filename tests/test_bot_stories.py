@@ -11,9 +11,10 @@ from storage.models import Article, DeliveredArticle
 
 
 def text(source: str, hour: int, title: str, lead: str, tags: str = "negotiations") -> str:
+    link = f"https://{source.lower().replace(' ', '')}.example/{hour}"
     return (
         f"Politics 2026-11-20T{hour:02d}:00:00+00:00\n{source}\n{title}\n\n{tags}\n\n"
-        f"{lead} More details follow.\n\nhttps://{source.lower().replace(' ', '')}.example/{hour}\n"
+        f"{lead} More details follow.\n\n{link}\n"
     )
 
 
@@ -65,7 +66,7 @@ async def test_one_entry_per_story_then_an_update_never_a_repeat(
     await user.ask("/subscribe negotiations")
     [digest] = await user.ask("/digest")
     assert digest.text.startswith("📰 Your digest: 2 new articles")
-    assert [b for b in digest.bold()[1:]] == [
+    assert digest.bold()[1:] == [
         "Poland and Ukraine resume border talks on trucks",
         "Ukraine and Britain sign grain corridor deal in London",  # the story's first report
     ]

@@ -108,7 +108,8 @@ async def test_digest_shows_headline_summary_and_link(user: Chat, seeded: BotApp
     assert SEED_TITLE in digest.bold()
     assert SEED_SUMMARY in digest.text
     links = digest.links()
-    assert len(links) == 4
+    assert len(links) == 6  # 4 stories' "Full text", and 2 of them name another source
+    assert "Also: Kyiv Wire" in digest.text and "Also: Black Sea Herald" in digest.text
     assert "https://example.org/news/trade-negotiations-final-round" in links
     deep = [link for link in links if link.startswith("https://t.me/newsbot_demo_bot?start=a")]
     assert len(deep) == 3

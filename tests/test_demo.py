@@ -10,7 +10,7 @@ from pathlib import Path
 
 from demo.chat import render
 from emulator.client import BotMessage
-from tests.auxil.data import SEED_SUMMARY, SEED_TITLE, SEEDS
+from tests.auxil.data import SEED_COUNT, SEED_SUMMARY, SEED_TITLE, SEEDS
 
 
 def run_demo(script: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
@@ -29,7 +29,7 @@ def test_subscribe_digest_and_a_button(tmp_path: Path) -> None:
     done = run_demo("/subscribe negotiations\n/digest\n/tags\n2\n/quit\n", tmp_path)
     assert done.returncode == 0, done.stderr
     out = done.stdout
-    assert "newsbot demo: 42 added, 0 updated, 0 unchanged, 0 failed" in out
+    assert f"newsbot demo: {SEED_COUNT} added, 0 updated, 0 unchanged, 0 failed" in out
     assert "; feed 1 'Demo Newsroom' at http://127.0.0.1:" in out
     assert "bot › ✅ Subscribed to *negotiations*" in out
     assert (
@@ -53,8 +53,9 @@ def test_admin_add_stats_and_scheduled_digest(tmp_path: Path) -> None:
     done = run_demo(script, tmp_path)  # ends with end of input, like Ctrl-D
     assert done.returncode == 0, done.stderr
     out = done.stdout
-    assert "✅ Article stored\nID: 48\nTitle: *Demo article <1> & more*" in out
-    assert "Articles: 48" in out  # 42 seeds, 5 from the demo feed, 1 added
+    added = SEED_COUNT + 5 + 1  # the seeds, 5 from the demo feed, 1 added
+    assert f"✅ Article stored\nID: {added}\nTitle: *Demo article <1> & more*" in out
+    assert f"Articles: {added}" in out
     assert (
         "(Your digest time has come; the scheduled delivery runs now.)\n"
         "bot › *📰 Your digest: 1 new article*" in out

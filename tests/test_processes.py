@@ -15,7 +15,7 @@ from emulator.client import Chat, EmulatorClient
 from emulator.server import Emulator
 from storage.db import create_engine, create_sessionmaker, upgrade
 from tests.auxil.cli import base_environment, start_newsbot
-from tests.auxil.data import ROOT, SEEDS
+from tests.auxil.data import ROOT, SEED_COUNT, SEEDS
 from tests.auxil.population import add_subscriber
 
 
@@ -56,7 +56,7 @@ async def test_run_answers_and_stops_on_sigterm(
     code, output = await stop(process, signal.SIGTERM)
     assert code == 0, output
     assert emulator.token not in output
-    assert "42 added, 0 updated, 0 unchanged, 0 failed" in output
+    assert f"{SEED_COUNT} added, 0 updated, 0 unchanged, 0 failed" in output
     [started] = [line for line in output.splitlines() if "started as" in line]
     database = make_url(db_url).render_as_string(hide_password=True)
     assert started.endswith(

@@ -8,6 +8,7 @@ from bot.articles import ParsedArticle, parse_article
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 SEEDS = ROOT / "seeds"
+SEED_COUNT = len(list(SEEDS.glob("*.txt")))
 ADMIN_ID = 9001
 USER_ID = 1001
 SEED_TITLE = "Britain holds secret talks with russia on Ukraine"

@@ -1,0 +1,121 @@
+"""Grouping articles into stories: the pure decision, and its quality on labelled pairs."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+
+from bot.stories import (
+    WINDOW,
+    Grouper,
+    Known,
+    StoryText,
+    band_keys,
+    calendar_dates,
+    labelled_pairs,
+    quality,
+    same_story,
+    similarity,
+    weighted_stems,
+)
+from tests.auxil.data import ROOT
+
+PAIRS = ROOT / "tests" / "fixtures" / "stories" / "pairs.json"
+T0 = datetime(2026, 11, 20, 9, tzinfo=UTC)
+
+QUAKE = StoryText(
+    "Magnitude 6.1 earthquake hits eastern Turkey, at least 12 dead",
+    "A magnitude 6.1 earthquake struck Turkey's eastern Malatya province early on Monday, "
+    "killing at least 12 people, the disaster agency AFAD said.",
+)
+QUAKE_REWORDED = StoryText(
+    "At least 12 killed as 6.1 quake strikes Malatya in eastern Turkey",
+    "An earthquake of magnitude 6.1 hit Malatya province in eastern Turkey on Monday "
+    "morning, killing at least 12, according to AFAD.",
+)
+OTHER_QUAKE = StoryText(
+    "Magnitude 5.4 earthquake shakes northern Greece, no casualties reported",
+    "A magnitude 5.4 earthquake struck near Thessaloniki in northern Greece on Monday "
+    "evening, damaging old buildings but causing no casualties, officials said.",
+)
+
+
+def test_the_labelled_set_is_what_the_issue_asks_for() -> None:
+    data = json.loads(PAIRS.read_text(encoding="utf-8"))
+    assert len(data) >= 60
+    assert sum(1 for d in data if d["same"]) == len(data) // 2
+    kinds = {d["kind"] for d in data}
+    assert {"rewording", "other-source", "paraphrase", "update"} <= kinds
+    assert {"same-topic", "rounds"} <= kinds
+
+
+def test_precision_and_recall_on_the_labelled_pairs() -> None:
+    """The README's figures. Precision is what matters most: a wrong merge hides a story
+    from a reader, a missed one only repeats it. Recall is below the issue's 0.80 (see
+    README, "Stories"); this floor keeps it from slipping further."""
+    found = quality(labelled_pairs(json.loads(PAIRS.read_text(encoding="utf-8"))))
+    print(f"stories: precision {found.precision:.3f}, recall {found.recall:.3f}")
+    assert found.precision >= 0.95, found
+    assert found.recall >= 0.35, found
+
+
+def test_rewordings_are_one_story_and_another_event_is_not() -> None:
+    assert same_story(QUAKE, QUAKE_REWORDED)
+    assert not same_story(QUAKE, OTHER_QUAKE)
+    assert set(band_keys(QUAKE)) & set(band_keys(QUAKE_REWORDED))
+
+
+def test_stems_weigh_rare_words_and_follow_ukrainian_inflection() -> None:
+    stems = weighted_stems("Зеленський зустрівся із Зеленського радниками у Києві", "uk")
+    assert "зелен" in stems and "радни" in stems
+    english = weighted_stems("Malatya on Monday: the 6.1 quake", "en")
+    assert english["malat"] > english["monda"]
+    assert "6.1" in english and "the" not in english
+
+
+def test_different_calendar_dates_are_different_events() -> None:
+    assert calendar_dates("talks on Nov. 4 and on 19 November") == {(11, 4), (11, 19)}
+    assert calendar_dates("зустрілися 2 листопада") == {(11, 2)}
+    assert calendar_dates("on May 40, the 300 December") == frozenset()
+    first = StoryText("Talks in Abu Dhabi on a ceasefire", "Delegations met on Nov. 4.")
+    second = StoryText("Talks in Abu Dhabi on a ceasefire", "Delegations met on Nov. 19.")
+    assert similarity(first, second) > 0.9
+    assert not same_story(first, second)
+    assert same_story(first, StoryText(first.title, "Delegations met on 4 November."))
+
+
+def test_grouper_joins_within_the_window_and_prefers_the_closest_story() -> None:
+    known = [
+        Known(1, 1, QUAKE, T0),
+        Known(5, 5, OTHER_QUAKE, T0),
+    ]
+    grouper = Grouper(known)
+    assert grouper.assign(7, QUAKE_REWORDED, T0 + timedelta(hours=3)) == 1
+    # A new article joins the stories of the new articles before it, too.
+    follow_up = StoryText(QUAKE_REWORDED.title, QUAKE.lead)
+    assert grouper.assign(8, follow_up, T0 + timedelta(hours=5)) == 1
+    late = Grouper(known)
+    assert late.assign(9, QUAKE_REWORDED, T0 + WINDOW + timedelta(minutes=1)) == 9
+
+
+@hypothesis_settings(max_examples=80, deadline=None)
+@given(st.text(max_size=2000), st.text(max_size=2000))
+def test_any_text_groups_without_raising(title: str, lead: str) -> None:
+    text = StoryText(title, lead)
+    keys = band_keys(text)
+    assert all(-(2**63) <= key < 2**63 for key in keys)
+    assert same_story(text, text) or not text.stems
+    Grouper([Known(1, 1, text, T0)]).assign(2, text, T0)
+
+
+def test_empty_html_and_right_to_left_text_make_no_candidates_by_accident() -> None:
+    empty = StoryText("", "")
+    assert band_keys(empty) == []
+    assert not same_story(empty, empty)
+    html = StoryText("<b>&amp;</b>", "<script>alert(1)</script>")
+    rtl = StoryText("\u202eגשם כבד בתל אביב", "\u202eמזג האוויר")
+    assert not same_story(html, rtl)
