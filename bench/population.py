@@ -68,9 +68,7 @@ class Population:
         self.tag_names = [f"topic {i:03d}" for i in range(1, size.tags + 1)]
         self.weights = [1 / rank for rank in range(1, size.tags + 1)]  # Zipf, s = 1
         words = random.Random(seed + 1)
-        self.vocabulary = sorted(
-            {"".join(words.choices(SYLLABLES, k=3)) for _ in range(6_000)}
-        )
+        self.vocabulary = sorted({"".join(words.choices(SYLLABLES, k=3)) for _ in range(6_000)})
         self.cores: dict[int, tuple[int, list[str]]] = {}  # article: (story, its words)
 
     def story_words(self, n: int) -> tuple[int, list[str]]:

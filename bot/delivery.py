@@ -20,6 +20,7 @@ from bot.digest import ChunkFormatError, chunks_from_json
 from bot.ratelimit import Lane
 from bot.send import RECORD_WINDOW, RetryPolicy, SendResult, SentLog, send_digest
 from storage import repo
+from storage import stories as stories_repo
 
 logger = logging.getLogger(__name__)
 
@@ -183,7 +184,8 @@ class Deliverer:
     async def purge(self) -> int:
         """Delete sent and failed digests older than DIGEST_RETENTION_DAYS, a few hundred
         per transaction; never one that holds the ledger row of a still selectable article.
-        A failure is logged: the next tick tries again."""
+        Then forget the story keys of articles no digest can select any more. A failure
+        is logged: the next tick tries again."""
         now = self.clock()
         before = now - timedelta(days=self.settings.digest_retention_days)
         selectable = now - timedelta(days=self.settings.digest_max_age_days) - PURGE_MARGIN
@@ -200,6 +202,8 @@ class Deliverer:
                 purged += deleted
                 if deleted < PURGE_BATCH:
                     break
+            async with self.sessions.begin() as session:
+                await stories_repo.drop_keys_before(session, selectable, PURGE_BATCH * 4)
         except Exception:
             logger.exception("purging old digests failed; the next tick tries again")
         return purged

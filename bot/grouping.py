@@ -3,12 +3,21 @@ keeps), and the admin's corrections."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.stories import WINDOW, Grouper, Known, StoryText, band_keys
+from bot.stories import (
+    MAX_KEY_ARTICLES,
+    MIN_SHARED_KEYS,
+    WINDOW,
+    Grouper,
+    Known,
+    band_keys,
+    story_text,
+)
 from storage import stories as stories_repo
 from storage.models import Article
 
@@ -19,24 +28,43 @@ async def group_new(session: AsyncSession, articles: Sequence[Article]) -> dict[
     or starts its own. Returns the articles that joined a story, by id, with the story."""
     if not articles:
         return {}
-    texts = {a.id: StoryText(a.title, a.summary) for a in articles}
+    texts = {a.id: story_text(a.title, a.summary) for a in articles}
     keys = {a.id: band_keys(texts[a.id]) for a in articles}
     published = [a.published_at for a in articles]
-    found = await stories_repo.candidates(
+    pairs = await stories_repo.key_pairs(
         session,
         [k for ks in keys.values() for k in ks],
         earliest=min(published) - WINDOW,
         latest=max(published) + WINDOW,
+        max_holders=MAX_KEY_ARTICLES,
     )
-    new_ids = set(texts)
+    # Only stored articles that share enough keys with one new article are read.
+    holders: dict[int, list[int]] = {}
+    stored_keys: dict[int, list[int]] = {}
+    for key, article_id in pairs:
+        if article_id not in texts:
+            holders.setdefault(key, []).append(article_id)
+            stored_keys.setdefault(article_id, []).append(key)
+    wanted: set[int] = set()
+    for mine in keys.values():
+        counts = Counter(a for key in mine for a in holders.get(key, ()))
+        wanted.update(a for a, n in counts.items() if n >= min(MIN_SHARED_KEYS, len(mine)))
+    found = await stories_repo.candidates(session, list(wanted)) if wanted else []
     grouper = Grouper(
-        Known(c.article_id, c.story_id, StoryText(c.title, c.summary), c.published_at)
+        Known(
+            c.article_id,
+            c.story_id,
+            story_text(c.title, c.summary),
+            c.published_at,
+            tuple(stored_keys[c.article_id]),
+        )
         for c in found
-        if c.article_id not in new_ids
     )
     joined: dict[int, int] = {}
     for article in sorted(articles, key=lambda a: (a.published_at, a.id)):
-        story_id = grouper.assign(article.id, texts[article.id], article.published_at)
+        story_id = grouper.assign(
+            article.id, texts[article.id], article.published_at, keys[article.id]
+        )
         if story_id != article.id:
             joined[article.id] = story_id
     await stories_repo.set_stories(session, joined)

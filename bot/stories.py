@@ -8,7 +8,7 @@ distinctive things:
    is enough for inflection in both languages: "Зеленський" and "Зеленського" share
    "зелен"), numbers kept whole. Each stem weighs by how rare its word is in the language
    (wordfreq's Zipf frequency): "Malatya" counts for much, "Monday" for little.
-2. **Candidates.** A MinHash (datasketch) of the distinctive stems, cut into `BANDS` bands
+2. **Candidates.** A MinHash of the distinctive stems, cut into `BANDS` bands
    of `ROWS` values: articles sharing a band key are candidates (LSH). The keys are
    stored, so every process finds the same candidates in the database.
 3. **Check.** `same_story`: the weighted share of words in common, over the whole text
@@ -20,6 +20,7 @@ distinctive things:
 from __future__ import annotations
 
 import hashlib
+import random
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -27,22 +28,27 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property, lru_cache
 
-from datasketch import MinHash
 from wordfreq import zipf_frequency
 
 WINDOW = timedelta(hours=72)  # a story's articles are at most this far apart
 STEM = 5
-BANDS = 20
+BANDS = 16
 ROWS = 1
 # `same_story`'s thresholds, measured on the labelled pairs (tests/test_stories.py):
 # the whole text alike, or the titles alike and the whole text somewhat.
-MIN_SIMILARITY = 0.52
-MIN_TITLE_SIMILARITY = 0.5
-MIN_SIMILARITY_WITH_TITLE = 0.42
+MIN_SIMILARITY = 0.6
+MIN_TITLE_SIMILARITY = 0.52
+MIN_SIMILARITY_WITH_TITLE = 0.32
 # A word this rare (weight: 7 minus its Zipf frequency, 0.5 to 7) is distinctive: the
 # MinHash is taken over distinctive stems, so that common words make no candidates.
 DISTINCTIVE = 3.0
 MIN_DISTINCTIVE = 3  # fewer distinctive stems than this: the MinHash takes them all
+# Candidates share at least this many band keys (one shared rare word is not enough to
+# be worth comparing).
+MIN_SHARED_KEYS = 3
+# A key more articles than this hold in the window says nothing about which story an
+# article reports (a word of every day's news): it makes no candidates.
+MAX_KEY_ARTICLES = 20
 
 _WORD = re.compile(r"[^\W_]+(?:[.,][0-9]+)*")
 _CYRILLIC = re.compile("[а-яіїєґ]")
@@ -88,7 +94,7 @@ def language_of(text: str) -> str:
 def weight(word: str, language: str) -> float:
     """How much sharing ``word`` says: 7 minus its Zipf frequency (a word used once per
     billion words has 0), kept within 0.5 and 7."""
-    return min(7.0, max(0.5, 7.0 - zipf_frequency(word, language)))
+    return min(7.0, max(0.5, 7.0 - zipf_frequency(word, language, wordlist="small")))
 
 
 def weighted_stems(text: str, language: str) -> dict[str, float]:
@@ -111,6 +117,12 @@ def calendar_dates(text: str) -> frozenset[tuple[int, int]]:
     return frozenset((m, d) for m, d in found if 1 <= d <= 31)
 
 
+@lru_cache(maxsize=32_768)  # a stored article is a candidate in batch after batch
+def story_text(title: str, lead: str) -> StoryText:
+    """The `StoryText` of a title and lead, its stems worked out once."""
+    return StoryText(title, lead)
+
+
 @dataclass(frozen=True)
 class StoryText:
     """What grouping compares of an article: its title and lead sentence."""
@@ -125,6 +137,10 @@ class StoryText:
     @cached_property
     def stems(self) -> dict[str, float]:
         return weighted_stems(f"{self.title}\n{self.lead}", self.language)
+
+    @cached_property
+    def weight(self) -> float:
+        return sum(self.stems.values())
 
     @cached_property
     def title_stems(self) -> dict[str, float]:
@@ -143,9 +159,12 @@ class StoryText:
 def similarity(a: StoryText, b: StoryText) -> float:
     """The weight of the stems both share over the lighter article's total: 1.0 when
     one article's words are all in the other's (a short wire item and a long report)."""
-    shared = sum(min(a.stems[s], b.stems[s]) for s in a.stems.keys() & b.stems.keys())
-    total = min(sum(a.stems.values()), sum(b.stems.values()))
-    return shared / total if total else 0.0
+    total = min(a.weight, b.weight)
+    if not total:
+        return 0.0
+    mine, theirs = a.stems, b.stems
+    shared = sum(min(w, theirs[s]) for s, w in mine.items() if s in theirs)
+    return shared / total
 
 
 def title_similarity(a: StoryText, b: StoryText) -> float:
@@ -171,20 +190,35 @@ def same_story(a: StoryText, b: StoryText) -> bool:
     return alike >= MIN_SIMILARITY_WITH_TITLE and title_similarity(a, b) >= MIN_TITLE_SIMILARITY
 
 
-_TEMPLATE = MinHash(num_perm=BANDS * ROWS, seed=1)
+# MinHash (the scheme datasketch uses: a 32-bit hash of each stem, then one universal
+# hash per permutation, (a·h + b) mod a Mersenne prime). Written out because importing
+# datasketch imports scipy: +50 MB in every process and 0.4 s at start, for these lines.
+# The seed is fixed: keys stored by one process must match those of every other.
+_PRIME = (1 << 61) - 1
+_MASK = (1 << 32) - 1
+_seeded = random.Random(20261129)
+_PERMUTATIONS = tuple(
+    (_seeded.randrange(1, _PRIME), _seeded.randrange(0, _PRIME)) for _ in range(BANDS * ROWS)
+)
+
+
+def minhash(stems: Iterable[str]) -> list[int]:
+    """The MinHash signature of a set of stems: one minimum per permutation."""
+    hashes = [
+        int.from_bytes(hashlib.blake2b(s.encode(), digest_size=4).digest(), "big") for s in stems
+    ]
+    if not hashes:
+        return []
+    return [min((a * h + b) % _PRIME & _MASK for h in hashes) for a, b in _PERMUTATIONS]
 
 
 def band_keys(text: StoryText) -> list[int]:
     """The article's LSH keys: one signed 64-bit key per band of its MinHash. Articles
     with any key in common are compared with `same_story`; none: no key."""
-    if not text.distinctive:
-        return []
-    minhash = MinHash(num_perm=BANDS * ROWS, seed=1, permutations=_TEMPLATE.permutations)
-    minhash.update_batch([s.encode() for s in text.distinctive])
-    values = minhash.hashvalues
+    values = minhash(text.distinctive)
     keys = []
-    for band in range(BANDS):
-        chunk = values[band * ROWS : (band + 1) * ROWS].tobytes()
+    for band in range(BANDS if values else 0):
+        chunk = b"".join(v.to_bytes(4, "big") for v in values[band * ROWS : (band + 1) * ROWS])
         digest = hashlib.blake2b(bytes([band]) + chunk, digest_size=8).digest()
         keys.append(int.from_bytes(digest, "big", signed=True))
     return keys
@@ -192,47 +226,63 @@ def band_keys(text: StoryText) -> list[int]:
 
 @dataclass(frozen=True)
 class Known:
-    """A stored article grouping may join: its story and what is compared of it."""
+    """A stored article grouping may join: its story, what is compared of it, and its
+    LSH keys (those it shares with the new articles are enough)."""
 
     article_id: int
     story_id: int
     text: StoryText
     published_at: datetime
+    keys: tuple[int, ...] = ()
 
 
 @dataclass
 class Grouper:
     """Assigns stories to new articles, one at a time, against the stored candidates and
-    the new articles before them. ``known`` are the stored articles sharing a key with any
-    of the new ones."""
+    the new articles before them."""
 
     known: Iterable[Known] = ()
     _by_key: dict[int, list[Known]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for item in self.known:
-            for key in band_keys(item.text):
+            for key in item.keys or band_keys(item.text):
                 self._by_key.setdefault(key, []).append(item)
 
-    def assign(self, article_id: int, text: StoryText, published_at: datetime) -> int:
+    def assign(
+        self,
+        article_id: int,
+        text: StoryText,
+        published_at: datetime,
+        keys: list[int] | None = None,
+    ) -> int:
         """The story of the new article ``article_id``: the story of the most similar
         candidate within `WINDOW` that `same_story` accepts, or a story of its own."""
-        keys = band_keys(text)
-        best: tuple[float, int] | None = None
-        seen: set[int] = set()
+        keys = band_keys(text) if keys is None else keys
+        shared: dict[int, int] = {}
+        candidates: dict[int, Known] = {}
         for key in keys:
-            for item in self._by_key.get(key, ()):
-                if item.article_id in seen or item.article_id == article_id:
-                    continue
-                seen.add(item.article_id)
-                if abs(item.published_at - published_at) > WINDOW:
-                    continue
-                if same_story(text, item.text):
-                    score = similarity(text, item.text)
-                    if best is None or (score, -item.story_id) > (best[0], -best[1]):
-                        best = (score, item.story_id)
+            holders = self._by_key.get(key, ())
+            if len(holders) > MAX_KEY_ARTICLES:
+                continue
+            for item in holders:
+                shared[item.article_id] = shared.get(item.article_id, 0) + 1
+                candidates[item.article_id] = item
+        best: tuple[float, int] | None = None
+        for other, count in shared.items():
+            item = candidates[other]
+            if (
+                count < min(MIN_SHARED_KEYS, len(keys))
+                or other == article_id
+                or abs(item.published_at - published_at) > WINDOW
+                or not same_story(text, item.text)
+            ):
+                continue
+            score = similarity(text, item.text)
+            if best is None or (score, -item.story_id) > (best[0], -best[1]):
+                best = (score, item.story_id)
         story_id = best[1] if best else article_id
-        mine = Known(article_id, story_id, text, published_at)
+        mine = Known(article_id, story_id, text, published_at, tuple(keys))
         for key in keys:
             self._by_key.setdefault(key, []).append(mine)
         return story_id
@@ -259,8 +309,9 @@ class Quality:
 
 
 def candidates(a: StoryText, b: StoryText) -> bool:
-    """Whether grouping would compare ``a`` and ``b`` at all: a band key in common."""
-    return bool(set(band_keys(a)) & set(band_keys(b)))
+    """Whether grouping would compare ``a`` and ``b`` at all: enough band keys in common."""
+    keys = band_keys(a)
+    return len(set(keys) & set(band_keys(b))) >= min(MIN_SHARED_KEYS, len(keys))
 
 
 def quality(pairs: Iterable[tuple[StoryText, StoryText, bool]]) -> Quality:

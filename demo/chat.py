@@ -277,8 +277,8 @@ async def _demo(seeds: Path, database: Path | None, stream: TextIO) -> int:
                     f"feed {added.feed_id} '{added.title}' at {feed.url} "
                     f"({added.added} articles; /admin then /feeds shows it); "
                     f"database {db_path}; Bot API emulator at {emulator.url}\n"
-                    f"{HELP}\nStart with /start, or /subscribe negotiations then /digest; then /later "
-                    "and /digest again.\n\n"
+                    f"{HELP}\nStart with /start, or /subscribe negotiations then /digest; "
+                    "then /later and /digest again.\n\n"
                 )
                 chat = asyncio.create_task(
                     _chat(Demo(app, emulator, client, out), Terminal(stream), stream)

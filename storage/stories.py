@@ -9,14 +9,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import Table, and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Article, StoryKey
 from storage.repo import _chunks
 
 STORY = func.coalesce(Article.story_id, Article.id)
+STORY_KEYS = cast(Table, StoryKey.__table__)
 
 
 def _in_stories(story_ids: Sequence[int]) -> object:
@@ -26,9 +28,41 @@ def _in_stories(story_ids: Sequence[int]) -> object:
     )
 
 
+async def key_pairs(
+    session: AsyncSession,
+    keys: Sequence[int],
+    *,
+    earliest: datetime,
+    latest: datetime,
+    max_holders: int,
+) -> list[tuple[int, int]]:
+    """(key, article id) of the articles published between ``earliest`` and ``latest``
+    with any of ``keys``, leaving out keys more than ``max_holders`` of them hold:
+    integers only, so that many can be read cheaply."""
+    pairs: list[tuple[int, int]] = []
+    for part in _chunks(sorted(set(keys))):
+        holding = (
+            select(
+                StoryKey.key,
+                StoryKey.article_id,
+                func.count().over(partition_by=StoryKey.key).label("holders"),
+            )
+            .join(Article, Article.id == StoryKey.article_id)
+            .where(
+                StoryKey.key.in_(part),
+                Article.published_at >= earliest,
+                Article.published_at <= latest,
+            )
+            .subquery()
+        )
+        query = select(holding.c.key, holding.c.article_id).where(holding.c.holders <= max_holders)
+        pairs.extend((key, article_id) for key, article_id in await session.execute(query))
+    return pairs
+
+
 @dataclass(frozen=True, slots=True)
 class Candidate:
-    """A stored article that shares an LSH key with a new one."""
+    """A stored article a new one may be the same story as."""
 
     article_id: int
     story_id: int
@@ -37,32 +71,22 @@ class Candidate:
     published_at: datetime
 
 
-async def candidates(
-    session: AsyncSession, keys: Sequence[int], *, earliest: datetime, latest: datetime
-) -> list[Candidate]:
-    """Articles published between ``earliest`` and ``latest`` with any of ``keys``."""
-    found: dict[int, Candidate] = {}
-    for part in _chunks(sorted(set(keys))):
-        query = (
-            select(Article.id, STORY, Article.title, Article.summary, Article.published_at)
-            .join(StoryKey, StoryKey.article_id == Article.id)
-            .where(
-                StoryKey.key.in_(part),
-                Article.published_at >= earliest,
-                Article.published_at <= latest,
-            )
-            .distinct()
-        )
-        for row in (await session.execute(query)).all():
-            found[row[0]] = Candidate(row[0], row[1], row[2], row[3], row[4])
-    return list(found.values())
+async def candidates(session: AsyncSession, article_ids: Sequence[int]) -> list[Candidate]:
+    """What grouping compares of these articles."""
+    found: list[Candidate] = []
+    for part in _chunks(sorted(set(article_ids))):
+        query = select(
+            Article.id, STORY, Article.title, Article.summary, Article.published_at
+        ).where(Article.id.in_(part))
+        found.extend(Candidate(*row) for row in await session.execute(query))
+    return found
 
 
 async def add_keys(session: AsyncSession, keys: Sequence[tuple[int, int]]) -> None:
     """Store (key, article id) pairs; an article's old keys must be gone first."""
     rows = [{"key": k, "article_id": a} for k, a in dict.fromkeys(keys)]
-    for part in _chunks(rows):
-        await session.execute(insert(StoryKey), list(part))
+    for part in _chunks(rows):  # Core, not the ORM's bulk insert: 20 rows an article
+        await session.execute(insert(STORY_KEYS), list(part))
 
 
 async def drop_keys(session: AsyncSession, article_ids: Sequence[int]) -> None:
@@ -70,25 +94,37 @@ async def drop_keys(session: AsyncSession, article_ids: Sequence[int]) -> None:
         await session.execute(delete(StoryKey).where(StoryKey.article_id.in_(part)))
 
 
-async def drop_keys_before(session: AsyncSession, published_before: datetime) -> int:
-    """Forget the keys of articles too old to join a new story; returns how many rows."""
-    old = select(Article.id).where(Article.published_at < published_before)
-    result = await session.execute(delete(StoryKey).where(StoryKey.article_id.in_(old)))
-    return int(getattr(result, "rowcount", 0) or 0)
+async def drop_keys_before(session: AsyncSession, added_before: datetime, limit: int) -> int:
+    """Forget the keys of up to ``limit`` articles added before ``added_before``: too old
+    for any digest, grouping them is pointless. Returns how many articles."""
+    old = (
+        select(StoryKey.article_id)
+        .join(Article, Article.id == StoryKey.article_id)
+        .where(Article.added_at < added_before)
+        .distinct()
+        .limit(limit)
+    )
+    ids = list((await session.scalars(old)).all())
+    await drop_keys(session, ids)
+    return len(ids)
 
 
 async def set_stories(session: AsyncSession, stories: dict[int, int]) -> None:
     """Put each article (key) in a story (value). A story other than the article's own
     also marks its first article, so that the story's members all carry its id."""
-    by_story: dict[int, list[int]] = {}
-    for article_id, story_id in stories.items():
-        if story_id != article_id:
-            by_story.setdefault(story_id, []).append(article_id)
-    for story_id, members in by_story.items():
-        members.append(story_id)
-        await session.execute(
-            update(Article).where(Article.id.in_(members)).values(story_id=story_id)
-        )
+    rows = {a: s for a, s in stories.items() if s != a}
+    rows.update({s: s for s in set(rows.values())})
+    if not rows:
+        return
+    articles = cast(Table, Article.__table__)
+    # One executemany, Core: not matched against every article object in the session
+    # (thousands in an import batch, none of which is read again in it).
+    await session.execute(
+        update(articles)
+        .where(articles.c.id == bindparam("article"))
+        .values(story_id=bindparam("story")),
+        [{"article": a, "story": s} for a, s in rows.items()],
+    )
 
 
 async def story_of(session: AsyncSession, article_id: int) -> int | None:

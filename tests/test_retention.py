@@ -7,10 +7,11 @@ from datetime import UTC, datetime, time, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import search
 from bot.config import Settings
 from emulator.client import EmulatorClient
 from storage import repo
-from storage.models import Digest, DigestKind, DigestStatus
+from storage.models import Digest, DigestKind, DigestStatus, StoryKey
 from tests.auxil.clock import FakeClock
 from tests.auxil.data import article
 from tests.auxil.population import add_subscriber
@@ -107,3 +108,21 @@ async def test_a_purging_tick_never_sends_an_article_again(
             assert (await session.scalars(select(Digest.id))).all() == []
     messages = [e for e in await emu.events(801) if e["kind"] == "message"]
     assert len(messages) == 1
+
+
+async def test_story_keys_of_articles_no_digest_can_select_are_forgotten(
+    emulator: object, settings: Settings, clock: FakeClock
+) -> None:
+    async with running_bot(settings, clock=clock, handlers=False, polling=False) as app:
+        sessions = app.bot_data.sessions
+        async with sessions.begin() as session:
+            [(old, _)] = await search.store_articles(
+                session, [article("Old news", "x")], now=clock() - timedelta(days=30)
+            )
+            [(new, _)] = await search.store_articles(
+                session, [article("New news", "x")], now=clock()
+            )
+        await app.bot_data.deliverer.run_pass()
+        async with sessions() as session:
+            keys = set((await session.scalars(select(StoryKey.article_id).distinct())).all())
+    assert keys == {new.id} and old.id not in keys

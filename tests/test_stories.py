@@ -25,6 +25,9 @@ from bot.stories import (
 from tests.auxil.data import ROOT
 
 PAIRS = ROOT / "tests" / "fixtures" / "stories" / "pairs.json"
+# Written after the thresholds were set, by a writer who saw neither the pairs nor the
+# code: never tune on it.
+HELDOUT = ROOT / "tests" / "fixtures" / "stories" / "heldout.json"
 T0 = datetime(2026, 11, 20, 9, tzinfo=UTC)
 
 QUAKE = StoryText(
@@ -60,7 +63,15 @@ def test_precision_and_recall_on_the_labelled_pairs() -> None:
     found = quality(labelled_pairs(json.loads(PAIRS.read_text(encoding="utf-8"))))
     print(f"stories: precision {found.precision:.3f}, recall {found.recall:.3f}")
     assert found.precision >= 0.95, found
-    assert found.recall >= 0.35, found
+    assert found.recall >= 0.4, found
+
+
+def test_precision_and_recall_on_the_held_out_pairs() -> None:
+    found = quality(labelled_pairs(json.loads(HELDOUT.read_text(encoding="utf-8"))))
+    print(f"stories, held out: precision {found.precision:.3f}, recall {found.recall:.3f}")
+    assert found.pairs == 64
+    assert found.precision >= 0.9, found
+    assert found.recall >= 0.45, found
 
 
 def test_rewordings_are_one_story_and_another_event_is_not() -> None:
