@@ -15,7 +15,7 @@ from bot.stories import (
     WINDOW,
     Grouper,
     Known,
-    band_keys,
+    candidate_keys,
     story_text,
 )
 from storage import stories as stories_repo
@@ -29,7 +29,7 @@ async def group_new(session: AsyncSession, articles: Sequence[Article]) -> dict[
     if not articles:
         return {}
     texts = {a.id: story_text(a.title, a.summary) for a in articles}
-    keys = {a.id: band_keys(texts[a.id]) for a in articles}
+    keys = {a.id: candidate_keys(texts[a.id]) for a in articles}
     published = [a.published_at for a in articles]
     pairs = await stories_repo.key_pairs(
         session,

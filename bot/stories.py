@@ -8,9 +8,10 @@ distinctive things:
    is enough for inflection in both languages: "Зеленський" and "Зеленського" share
    "зелен"), numbers kept whole. Each stem weighs by how rare its word is in the language
    (wordfreq's Zipf frequency): "Malatya" counts for much, "Monday" for little.
-2. **Candidates.** A MinHash of the distinctive stems, cut into `BANDS` bands
-   of `ROWS` values: articles sharing a band key are candidates (LSH). The keys are
-   stored, so every process finds the same candidates in the database.
+2. **Candidates.** Each distinctive (rare) stem is a key, an inverted index kept in
+   the database so that every process finds the same candidates: articles sharing a key
+   are compared, unless more than `MAX_KEY_ARTICLES` hold it (a word of every day's
+   news says nothing about which story).
 3. **Check.** `same_story`: the weighted share of words in common, over the whole text
    or the titles, must reach thresholds measured on tests/fixtures/stories/pairs.json;
    and two articles that give different calendar dates ("Nov. 4", "19 листопада") for
@@ -20,7 +21,6 @@ distinctive things:
 from __future__ import annotations
 
 import hashlib
-import random
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -32,23 +32,20 @@ from wordfreq import zipf_frequency
 
 WINDOW = timedelta(hours=72)  # a story's articles are at most this far apart
 STEM = 5
-BANDS = 16
-ROWS = 1
 # `same_story`'s thresholds, measured on the labelled pairs (tests/test_stories.py):
 # the whole text alike, or the titles alike and the whole text somewhat.
 MIN_SIMILARITY = 0.6
 MIN_TITLE_SIMILARITY = 0.52
 MIN_SIMILARITY_WITH_TITLE = 0.32
-# A word this rare (weight: 7 minus its Zipf frequency, 0.5 to 7) is distinctive: the
-# MinHash is taken over distinctive stems, so that common words make no candidates.
+# A word this rare (weight: 7 minus its Zipf frequency, 0.5 to 7) is distinctive: only
+# distinctive stems are candidate keys, so that common words make no candidates.
 DISTINCTIVE = 3.0
-MIN_DISTINCTIVE = 3  # fewer distinctive stems than this: the MinHash takes them all
-# Candidates share at least this many band keys (one shared rare word is not enough to
-# be worth comparing).
-MIN_SHARED_KEYS = 3
+MIN_DISTINCTIVE = 3  # fewer distinctive stems than this: every stem is a key
+# Candidates share at least this many keys.
+MIN_SHARED_KEYS = 1
 # A key more articles than this hold in the window says nothing about which story an
 # article reports (a word of every day's news): it makes no candidates.
-MAX_KEY_ARTICLES = 20
+MAX_KEY_ARTICLES = 30
 
 _WORD = re.compile(r"[^\W_]+(?:[.,][0-9]+)*")
 _CYRILLIC = re.compile("[а-яіїєґ]")
@@ -190,44 +187,19 @@ def same_story(a: StoryText, b: StoryText) -> bool:
     return alike >= MIN_SIMILARITY_WITH_TITLE and title_similarity(a, b) >= MIN_TITLE_SIMILARITY
 
 
-# MinHash (the scheme datasketch uses: a 32-bit hash of each stem, then one universal
-# hash per permutation, (a·h + b) mod a Mersenne prime). Written out because importing
-# datasketch imports scipy: +50 MB in every process and 0.4 s at start, for these lines.
-# The seed is fixed: keys stored by one process must match those of every other.
-_PRIME = (1 << 61) - 1
-_MASK = (1 << 32) - 1
-_seeded = random.Random(20261129)
-_PERMUTATIONS = tuple(
-    (_seeded.randrange(1, _PRIME), _seeded.randrange(0, _PRIME)) for _ in range(BANDS * ROWS)
-)
-
-
-def minhash(stems: Iterable[str]) -> list[int]:
-    """The MinHash signature of a set of stems: one minimum per permutation."""
-    hashes = [
-        int.from_bytes(hashlib.blake2b(s.encode(), digest_size=4).digest(), "big") for s in stems
+def candidate_keys(text: StoryText) -> list[int]:
+    """The article's candidate keys: a signed 64-bit hash of each distinctive stem.
+    Articles sharing `MIN_SHARED_KEYS` of them are compared with `same_story`."""
+    return [
+        int.from_bytes(hashlib.blake2b(s.encode(), digest_size=8).digest(), "big", signed=True)
+        for s in text.distinctive
     ]
-    if not hashes:
-        return []
-    return [min((a * h + b) % _PRIME & _MASK for h in hashes) for a, b in _PERMUTATIONS]
-
-
-def band_keys(text: StoryText) -> list[int]:
-    """The article's LSH keys: one signed 64-bit key per band of its MinHash. Articles
-    with any key in common are compared with `same_story`; none: no key."""
-    values = minhash(text.distinctive)
-    keys = []
-    for band in range(BANDS if values else 0):
-        chunk = b"".join(v.to_bytes(4, "big") for v in values[band * ROWS : (band + 1) * ROWS])
-        digest = hashlib.blake2b(bytes([band]) + chunk, digest_size=8).digest()
-        keys.append(int.from_bytes(digest, "big", signed=True))
-    return keys
 
 
 @dataclass(frozen=True)
 class Known:
     """A stored article grouping may join: its story, what is compared of it, and its
-    LSH keys (those it shares with the new articles are enough)."""
+    candidate keys (those it shares with the new articles are enough)."""
 
     article_id: int
     story_id: int
@@ -246,7 +218,7 @@ class Grouper:
 
     def __post_init__(self) -> None:
         for item in self.known:
-            for key in item.keys or band_keys(item.text):
+            for key in item.keys or candidate_keys(item.text):
                 self._by_key.setdefault(key, []).append(item)
 
     def assign(
@@ -258,7 +230,7 @@ class Grouper:
     ) -> int:
         """The story of the new article ``article_id``: the story of the most similar
         candidate within `WINDOW` that `same_story` accepts, or a story of its own."""
-        keys = band_keys(text) if keys is None else keys
+        keys = candidate_keys(text) if keys is None else keys
         shared: dict[int, int] = {}
         candidates: dict[int, Known] = {}
         for key in keys:
@@ -309,13 +281,13 @@ class Quality:
 
 
 def candidates(a: StoryText, b: StoryText) -> bool:
-    """Whether grouping would compare ``a`` and ``b`` at all: enough band keys in common."""
-    keys = band_keys(a)
-    return len(set(keys) & set(band_keys(b))) >= min(MIN_SHARED_KEYS, len(keys))
+    """Whether grouping would compare ``a`` and ``b`` at all: enough keys in common."""
+    keys = candidate_keys(a)
+    return len(set(keys) & set(candidate_keys(b))) >= min(MIN_SHARED_KEYS, len(keys))
 
 
 def quality(pairs: Iterable[tuple[StoryText, StoryText, bool]]) -> Quality:
-    """Grouping (a band key in common, then `same_story`) against the labels of ``pairs``
+    """Grouping (keys in common, then `same_story`) against the labels of ``pairs``
     (a, b, whether the same story)."""
     count = tp = fp = fn = 0
     for a, b, same in pairs:

@@ -102,8 +102,8 @@ class Article(Base):
 
 
 class StoryKey(Base):
-    """A recent article's MinHash LSH band keys: articles sharing a key are candidates
-    for being the same story (bot.stories)."""
+    """A recent article's candidate keys (its rare words, hashed): articles sharing a key
+    are candidates for being the same story (bot.stories)."""
 
     __tablename__ = "story_keys"
     __table_args__ = (Index("ix_story_keys_article_id", "article_id"),)

@@ -1,4 +1,4 @@
-"""Repository functions for stories: an article's story, the LSH keys grouping searches,
+"""Repository functions for stories: an article's story, the keys grouping searches,
 and what a digest shows of a story. Like storage.repo: session first, never commit.
 
 An article's story is ``coalesce(story_id, id)``: NULL is a story of its own.

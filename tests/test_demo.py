@@ -107,3 +107,19 @@ async def test_ctrl_c_leaves_like_quit(tmp_path: Path) -> None:
     assert process.returncode == 0, errors.decode()
     assert rest.decode().rstrip().endswith("Bye.")
     assert errors.decode() == ""
+
+
+def test_stories_show_other_sources_then_an_update(tmp_path: Path) -> None:
+    done = run_demo("/subscribe negotiations\n/digest\n/later\n/digest\n/quit\n", tmp_path)
+    assert done.returncode == 0, done.stderr
+    first, _, later = done.stdout.partition("(A day later: 2 added")
+    # Two seed sources report the grain talks: one entry, the other source named.
+    assert first.count("Grain corridor talks resume in Istanbul") == 1
+    assert "Istanbul hosts new round" not in first
+    assert (
+        "Also: Black Sea Herald <https://blackseaherald.example/2026/10/27/"
+        "grain-corridor-istanbul>" in first
+    )
+    assert "*Update: Grain corridor talks in Istanbul end with a draft text" in later
+    assert "*Update: Prisoner exchange date set after mediated talks" in later
+    assert "Also: Diplomatic Courier <https://t.me/newsbot_demo_bot?start=a8>" in later

@@ -14,8 +14,8 @@ from bot.stories import (
     Grouper,
     Known,
     StoryText,
-    band_keys,
     calendar_dates,
+    candidate_keys,
     labelled_pairs,
     quality,
     same_story,
@@ -63,7 +63,7 @@ def test_precision_and_recall_on_the_labelled_pairs() -> None:
     found = quality(labelled_pairs(json.loads(PAIRS.read_text(encoding="utf-8"))))
     print(f"stories: precision {found.precision:.3f}, recall {found.recall:.3f}")
     assert found.precision >= 0.95, found
-    assert found.recall >= 0.4, found
+    assert found.recall >= 0.45, found
 
 
 def test_precision_and_recall_on_the_held_out_pairs() -> None:
@@ -77,7 +77,7 @@ def test_precision_and_recall_on_the_held_out_pairs() -> None:
 def test_rewordings_are_one_story_and_another_event_is_not() -> None:
     assert same_story(QUAKE, QUAKE_REWORDED)
     assert not same_story(QUAKE, OTHER_QUAKE)
-    assert set(band_keys(QUAKE)) & set(band_keys(QUAKE_REWORDED))
+    assert set(candidate_keys(QUAKE)) & set(candidate_keys(QUAKE_REWORDED))
 
 
 def test_stems_weigh_rare_words_and_follow_ukrainian_inflection() -> None:
@@ -117,7 +117,7 @@ def test_grouper_joins_within_the_window_and_prefers_the_closest_story() -> None
 @given(st.text(max_size=2000), st.text(max_size=2000))
 def test_any_text_groups_without_raising(title: str, lead: str) -> None:
     text = StoryText(title, lead)
-    keys = band_keys(text)
+    keys = candidate_keys(text)
     assert all(-(2**63) <= key < 2**63 for key in keys)
     assert same_story(text, text) or not text.stems
     Grouper([Known(1, 1, text, T0)]).assign(2, text, T0)
@@ -125,7 +125,7 @@ def test_any_text_groups_without_raising(title: str, lead: str) -> None:
 
 def test_empty_html_and_right_to_left_text_make_no_candidates_by_accident() -> None:
     empty = StoryText("", "")
-    assert band_keys(empty) == []
+    assert candidate_keys(empty) == []
     assert not same_story(empty, empty)
     html = StoryText("<b>&amp;</b>", "<script>alert(1)</script>")
     rtl = StoryText("\u202eגשם כבד בתל אביב", "\u202eמזג האוויר")

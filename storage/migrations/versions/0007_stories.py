@@ -6,8 +6,8 @@ Create Date: 2026-11-29
 
 An article's story_id is the id of its story (the id of the story's first article);
 NULL means the article is a story of its own, as every article stored before was.
-story_keys holds each recent article's MinHash LSH band keys, the index grouping
-searches for near-duplicates.
+story_keys holds each recent article's candidate keys (its rare words), the index
+grouping searches for near-duplicates.
 """
 
 from collections.abc import Sequence
