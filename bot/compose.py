@@ -144,16 +144,19 @@ def _items(
     members: dict[int, list[stories_repo.Member]],
     tags: dict[int, list[str]],
     bot_username: str,
+    had: AbstractSet[int] = frozenset(),
 ) -> list[DigestItem]:
     """One entry per selected story. A new story is shown by its earliest article, an
-    update by its newest; the story's other sources follow, each linked once."""
+    update by its newest one the subscriber has not had (``had``); the story's other
+    sources follow, each linked once."""
     items = []
     for story_id in selection.story_ids:
         articles = members.get(story_id)
         if not articles:  # deleted since the pass's index was read
             continue
         update = story_id in selection.updates
-        shown = articles[-1] if update else articles[0]
+        fresh = [a for a in articles if a.id not in had] or articles
+        shown = fresh[-1] if update else articles[0]
         others: dict[str, str] = {}
         for member in articles:
             if member.source != shown.source and member.source not in others:
@@ -215,18 +218,20 @@ async def _record(
     # Of stories with several articles, the subscriber may have had some (an update; a
     # story an admin merged): those keep their old ledger rows.
     grouped = [m.id for ms in members.values() if len(ms) > 1 for m in ms]
-    had = (
-        await repo.delivered_pairs(session, [s.id for s, _ in plans], grouped)
-        if grouped
-        else set()
-    )
+    had: dict[int, set[int]] = {}
+    if grouped:
+        for subscriber_id, article_id in await repo.delivered_pairs(
+            session, [s.id for s, _ in plans], grouped
+        ):
+            had.setdefault(subscriber_id, set()).add(article_id)
     new: list[repo.NewDigest] = []
     chunks: list[tuple[Chunk, ...]] = []
     composed: list[Subscriber] = []
     skipped = 0
     for subscriber, selection in plans:
         try:
-            items = _items(selection, members, tags, bot_username)
+            mine: AbstractSet[int] = had.get(subscriber.id, set())
+            items = _items(selection, members, tags, bot_username, mine)
             if not items:
                 continue
             rendered = _render(items, selection.remaining, kind=kind, language=subscriber.language)
@@ -238,7 +243,7 @@ async def _record(
             )
             skipped += 1
             continue
-        ledger = [a for item in items for a in item.ledger_ids if (subscriber.id, a) not in had]
+        ledger = [a for item in items for a in item.ledger_ids if a not in mine]
         new.append(repo.NewDigest(subscriber.id, kind, chunks_to_json(rendered), ledger))
         chunks.append(tuple(rendered))
         composed.append(subscriber)

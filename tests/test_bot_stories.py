@@ -146,3 +146,20 @@ async def test_story_commands_refuse_bad_input_and_non_admins(
     for command in ("/story 1", "/split 1", "/merge 1 2"):
         [refused] = await user.ask(command)
         assert refused.text == "Sorry, only the bot's admins can do that."
+
+
+async def test_an_update_shows_the_newest_article_the_reader_has_not_had(
+    admin: Chat, user: Chat, app: BotApplication
+) -> None:
+    await add(admin, FIRST)
+    await add(admin, UPDATE)  # 14:00
+    await user.ask("/subscribe negotiations")
+    [digest] = await user.ask("/digest")
+    assert digest.bold()[1:] == ["Ukraine and Britain sign grain corridor deal in London"]
+    assert "Also: BBC" in digest.text
+    await add(admin, REWORDED)  # 10:00: a late report, older than the one they had
+    [update] = await user.ask("/digest")
+    assert update.bold()[1:] == [
+        "Update: London deal protects Ukrainian grain shipments, Britain says"
+    ]
+    assert "Also: Reuters · BBC" in update.text
