@@ -572,39 +572,46 @@ async def undelivered_candidates(
             muted_article.added_at >= since,
         )
     )
-    newest = func.row_number().over(
-        partition_by=story, order_by=(Article.published_at.desc(), Article.id.desc())
-    )
     matching = (
-        select(Article.id, Article.published_at, story.label("story"), newest.label("rank"))
+        select(Article.id, Article.published_at, story.label("story"))
         .where(
             Article.id.in_(union(by_tag, by_word.where(SubscriberWord.kind == WordKind.FOLLOW))),
             Article.added_at >= since,
             ~exists(delivered),
             story.not_in(muted_stories),
         )
-        .subquery()
+        .cte("matching")
     )
-    # One pass: the window count is taken over every story before LIMIT applies.
-    query = (
-        select(matching.c.id, matching.c.published_at, matching.c.story, func.count().over())
-        .where(matching.c.rank == 1)
-        .order_by(matching.c.published_at.desc(), matching.c.id.desc())
-        .limit(limit)
-    )
-    rows = (await session.execute(query)).all()
-    total = int(rows[0][3]) if rows else 0
+    stories_in_all = select(func.count(func.distinct(matching.c.story))).scalar_subquery()
+    # The newest matches, a few per story the digest can hold: each story's newest one is
+    # among them unless stories have many matching articles each; then read further.
+    fetch = limit * 3
+    while True:
+        query = (
+            select(matching.c.id, matching.c.published_at, matching.c.story, stories_in_all)
+            .order_by(matching.c.published_at.desc(), matching.c.id.desc())
+            .limit(fetch)
+        )
+        found = (await session.execute(query)).all()
+        total = int(found[0][3]) if found else 0
+        newest: dict[int, tuple[int, datetime, int]] = {}
+        for article_id, published, story_id, _ in found:
+            newest.setdefault(story_id, (article_id, published, story_id))
+        if len(newest) >= min(limit, total) or len(found) < fetch:
+            break
+        fetch *= 4
+    rows = list(newest.values())[:limit]
     stories = [row[2] for row in rows]
     had: set[int] = set()
     if stories:
-        query = (
+        had_query = (
             select(story)
             .join(DeliveredArticle, DeliveredArticle.article_id == Article.id)
             .where(DeliveredArticle.subscriber_id == subscriber_id, story.in_(stories))
             .distinct()
         )
-        had = set((await session.scalars(query)).all())
-    return [(a, published, s) for a, published, s, _ in rows], total, had
+        had = set((await session.scalars(had_query)).all())
+    return rows, total, had
 
 
 async def claim_due_subscribers(

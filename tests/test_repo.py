@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.tags import make_tag
 from storage import repo
+from storage import stories as stories_repo
 from storage.db import create_engine, create_sessionmaker, upgrade
 from storage.models import ArticleTag, DigestKind, Subscriber
 from tests.auxil.data import article
@@ -236,3 +237,34 @@ async def test_claiming_due_subscribers_uses_the_partial_index(tmp_path: Path) -
     details = " | ".join(str(row[-1]) for row in plan)
     assert "USING INDEX ix_subscribers_due" in details, details
     assert "TEMP B-TREE" not in details, details
+
+
+async def test_a_story_with_many_new_articles_is_one_candidate_and_the_rest_still_come(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """The SQL selection reads the newest matches a few per digest entry; a story whose
+    articles fill them is read past, so the digest still holds other stories."""
+    async with sessions.begin() as session:
+        big = []
+        for n in range(9):
+            published = (NOW - timedelta(minutes=n)).isoformat()
+            row, _ = await repo.upsert_article(
+                session, article(f"Big {n}", "x", published), now=NOW
+            )
+            big.append(row.id)
+        older = []
+        for n in range(2):
+            published = (NOW - timedelta(hours=5 + n)).isoformat()
+            row, _ = await repo.upsert_article(
+                session, article(f"Older {n}", "x", published), now=NOW
+            )
+            older.append(row.id)
+        await stories_repo.set_stories(session, dict.fromkeys(big, big[-1]))
+        sub = await new_subscriber(session, 1)
+        [tag] = await repo.ensure_tags(session, [make_tag("x")])
+        await repo.subscribe(session, sub.id, [tag.id], now=NOW)
+        rows, total, had = await repo.undelivered_candidates(
+            session, sub.id, NOW - timedelta(days=7), 2
+        )
+    assert [(a, s) for a, _, s in rows] == [(big[0], big[-1]), (older[0], older[0])]
+    assert (total, had) == (3, set())
