@@ -9,11 +9,11 @@ outbox). What comes out is an `Outbound`, the one thing bot.send takes. See READ
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram.constants import MessageLimit
@@ -142,40 +142,52 @@ def _link(bot_username: str, article_id: int, url: str | None) -> str:
 def _items(
     selection: Selection,
     members: dict[int, list[stories_repo.Member]],
-    tags: dict[int, list[str]],
-    bot_username: str,
+    entry: Callable[[stories_repo.Member, int, bool], DigestItem],
     had: AbstractSet[int] = frozenset(),
 ) -> list[DigestItem]:
     """One entry per selected story. A new story is shown by its earliest article, an
-    update by its newest one the subscriber has not had (``had``); the story's other
-    sources follow, each linked once."""
+    update by its newest one the subscriber has not had (``had``)."""
     items = []
     for story_id in selection.story_ids:
         articles = members.get(story_id)
         if not articles:  # deleted since the pass's index was read
             continue
         update = story_id in selection.updates
-        fresh = [a for a in articles if a.id not in had] or articles
-        shown = fresh[-1] if update else articles[0]
+        fresh = [a for a in articles if a.id not in had] if update and had else articles
+        shown = (fresh or articles)[-1] if update else articles[0]
+        items.append(entry(shown, story_id, update))
+    return items
+
+
+def _entries(
+    members: dict[int, list[stories_repo.Member]],
+    tags: dict[int, list[str]],
+    bot_username: str,
+) -> Callable[[stories_repo.Member, int, bool], DigestItem]:
+    """The entry of a story shown by one of its articles, made once per pass's batch:
+    thousands of digests share it. The story's other sources follow, each linked once."""
+
+    @cache
+    def entry(shown: stories_repo.Member, story_id: int, update: bool) -> DigestItem:
+        articles = members[story_id]
         others: dict[str, str] = {}
         for member in articles:
             if member.source != shown.source and member.source not in others:
                 others[member.source] = article_link(bot_username, member)
         also = tuple(others.items())
-        items.append(
-            DigestItem(
-                article_id=shown.id,
-                title=shown.title,
-                summary=shown.summary,
-                link=article_link(bot_username, shown),
-                tags=tuple(tags.get(shown.id, ())),
-                also=also[:MAX_NAMED_SOURCES],
-                more=max(0, len(also) - MAX_NAMED_SOURCES),
-                update=update,
-                ledger_ids=tuple(m.id for m in articles),
-            )
+        return DigestItem(
+            article_id=shown.id,
+            title=shown.title,
+            summary=shown.summary,
+            link=article_link(bot_username, shown),
+            tags=tuple(tags.get(shown.id, ())),
+            also=also[:MAX_NAMED_SOURCES],
+            more=max(0, len(also) - MAX_NAMED_SOURCES),
+            update=update,
+            ledger_ids=tuple(m.id for m in articles),
         )
-    return items
+
+    return entry
 
 
 def _render(
@@ -224,6 +236,7 @@ async def _record(
             session, [s.id for s, _ in plans], grouped
         ):
             had.setdefault(subscriber_id, set()).add(article_id)
+    entry = _entries(members, tags, bot_username)
     new: list[repo.NewDigest] = []
     chunks: list[tuple[Chunk, ...]] = []
     composed: list[Subscriber] = []
@@ -231,7 +244,7 @@ async def _record(
     for subscriber, selection in plans:
         try:
             mine: AbstractSet[int] = had.get(subscriber.id, set())
-            items = _items(selection, members, tags, bot_username, mine)
+            items = _items(selection, members, entry, mine)
             if not items:
                 continue
             rendered = _render(items, selection.remaining, kind=kind, language=subscriber.language)
