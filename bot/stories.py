@@ -43,8 +43,8 @@ DISTINCTIVE = 3.0
 MIN_DISTINCTIVE = 3  # fewer distinctive stems than this: every stem is a key
 # Candidates share at least this many keys.
 MIN_SHARED_KEYS = 1
-# A key more articles than this hold in the window says nothing about which story an
-# article reports (a word of every day's news): it makes no candidates.
+# A key more stored articles than this hold says nothing about which story an article
+# reports (a word of every day's news): it makes no candidates.
 MAX_KEY_ARTICLES = 30
 
 _WORD = re.compile(r"[^\W_]+(?:[.,][0-9]+)*")
@@ -114,7 +114,7 @@ def calendar_dates(text: str) -> frozenset[tuple[int, int]]:
     return frozenset((m, d) for m, d in found if 1 <= d <= 31)
 
 
-@lru_cache(maxsize=32_768)  # a stored article is a candidate in batch after batch
+@lru_cache(maxsize=4_096)  # a stored article is a candidate in batch after batch
 def story_text(title: str, lead: str) -> StoryText:
     """The `StoryText` of a title and lead, its stems worked out once."""
     return StoryText(title, lead)

@@ -37,25 +37,27 @@ async def key_pairs(
     max_holders: int,
 ) -> list[tuple[int, int]]:
     """(key, article id) of the articles published between ``earliest`` and ``latest``
-    with any of ``keys``, leaving out keys more than ``max_holders`` of them hold:
-    integers only, so that many can be read cheaply."""
+    with any of ``keys``, leaving out keys more than ``max_holders`` stored articles hold
+    (old articles' keys are purged): integers only, so that many can be read cheaply."""
     pairs: list[tuple[int, int]] = []
     for part in _chunks(sorted(set(keys))):
-        holding = (
-            select(
-                StoryKey.key,
-                StoryKey.article_id,
-                func.count().over(partition_by=StoryKey.key).label("holders"),
-            )
+        # Counted on the primary key's index alone: a key thousands of articles hold is
+        # dropped here, before any of its rows is joined or read.
+        counts = (
+            select(StoryKey.key, func.count()).where(StoryKey.key.in_(part)).group_by(StoryKey.key)
+        )
+        rare = [key for key, n in await session.execute(counts) if n <= max_holders]
+        if not rare:
+            continue
+        query = (
+            select(StoryKey.key, StoryKey.article_id)
             .join(Article, Article.id == StoryKey.article_id)
             .where(
-                StoryKey.key.in_(part),
+                StoryKey.key.in_(rare),
                 Article.published_at >= earliest,
                 Article.published_at <= latest,
             )
-            .subquery()
         )
-        query = select(holding.c.key, holding.c.article_id).where(holding.c.holders <= max_holders)
         pairs.extend((key, article_id) for key, article_id in await session.execute(query))
     return pairs
 
