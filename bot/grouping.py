@@ -50,7 +50,8 @@ async def group_new(session: AsyncSession, articles: Sequence[Article]) -> dict[
         counts = Counter(a for key in mine for a in holders.get(key, ()))
         wanted.update(a for a, n in counts.items() if n >= min(MIN_SHARED_KEYS, len(mine)))
     found = await stories_repo.candidates(session, list(wanted)) if wanted else []
-    grouper = Grouper(
+    sizes = await stories_repo.story_sizes(session, [c.story_id for c in found]) if found else {}
+    known = [
         Known(
             c.article_id,
             c.story_id,
@@ -59,7 +60,8 @@ async def group_new(session: AsyncSession, articles: Sequence[Article]) -> dict[
             tuple(stored_keys[c.article_id]),
         )
         for c in found
-    )
+    ]
+    grouper = Grouper(known, sizes)
     joined: dict[int, int] = {}
     for article in sorted(articles, key=lambda a: (a.published_at, a.id)):
         story_id = grouper.assign(

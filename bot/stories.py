@@ -43,6 +43,9 @@ DISTINCTIVE = 3.0
 MIN_DISTINCTIVE = 3  # fewer distinctive stems than this: every stem is a key
 # Candidates share at least this many keys.
 MIN_SHARED_KEYS = 1
+# A story this big takes no more articles: a new one like them starts its own (a feed
+# of templated entries must not make one story every digest drags along).
+MAX_STORY_ARTICLES = 50
 # A key more stored articles than this hold says nothing about which story an article
 # reports (a word of every day's news): it makes no candidates.
 MAX_KEY_ARTICLES = 30
@@ -214,6 +217,7 @@ class Grouper:
     the new articles before them."""
 
     known: Iterable[Known] = ()
+    sizes: dict[int, int] = field(default_factory=dict)  # articles per known story
     _by_key: dict[int, list[Known]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -247,6 +251,7 @@ class Grouper:
                 count < min(MIN_SHARED_KEYS, len(keys))
                 or other == article_id
                 or abs(item.published_at - published_at) > WINDOW
+                or self.sizes.get(item.story_id, 1) >= MAX_STORY_ARTICLES
                 or not same_story(text, item.text)
             ):
                 continue
@@ -254,6 +259,7 @@ class Grouper:
             if best is None or (score, -item.story_id) > (best[0], -best[1]):
                 best = (score, item.story_id)
         story_id = best[1] if best else article_id
+        self.sizes[story_id] = self.sizes.get(story_id, 0) + 1
         mine = Known(article_id, story_id, text, published_at, tuple(keys))
         for key in keys:
             self._by_key.setdefault(key, []).append(mine)

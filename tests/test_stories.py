@@ -10,6 +10,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from bot.stories import (
+    MAX_STORY_ARTICLES,
     WINDOW,
     Grouper,
     Known,
@@ -130,3 +131,11 @@ def test_empty_html_and_right_to_left_text_make_no_candidates_by_accident() -> N
     html = StoryText("<b>&amp;</b>", "<script>alert(1)</script>")
     rtl = StoryText("\u202eגשם כבד בתל אביב", "\u202eמזג האוויר")
     assert not same_story(html, rtl)
+
+
+def test_a_story_takes_at_most_fifty_articles() -> None:
+    """A feed of templated entries must not make one story every digest drags along."""
+    grouper = Grouper([Known(1, 1, QUAKE, T0)], {1: MAX_STORY_ARTICLES - 1})
+    assert grouper.assign(2, QUAKE_REWORDED, T0) == 1  # the fiftieth
+    assert grouper.assign(3, QUAKE_REWORDED, T0) == 3  # a story of its own
+    assert grouper.assign(4, QUAKE_REWORDED, T0) == 3
