@@ -219,5 +219,6 @@ async def merge(update: Update, context: BotContext) -> None:
     elif result.already:
         reply = texts.merge_same(t, first, second)
     else:
-        reply = texts.merged(t, result.story_id, result.count)
+        # Named by an article the admin typed: the story's id may be a deleted article's.
+        reply = texts.merged(t, min(first, second), result.count)
     await message_of(update).reply_text(reply)

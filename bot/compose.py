@@ -146,13 +146,16 @@ def _items(
     had: AbstractSet[int] = frozenset(),
 ) -> list[DigestItem]:
     """One entry per selected story. A new story is shown by its earliest article, an
-    update by its newest one the subscriber has not had (``had``)."""
+    update (a story with an article in ``had``, the reader's ledger) by its newest one
+    the subscriber has not had."""
     items = []
     for story_id in selection.story_ids:
         articles = members.get(story_id)
         if not articles:  # deleted since the pass's index was read
             continue
-        update = story_id in selection.updates
+        # The ledger says so too when the pass's index did not: an article the reader had
+        # may be older than the index's window, while its story is not.
+        update = story_id in selection.updates or any(a.id in had for a in articles)
         fresh = [a for a in articles if a.id not in had] if update and had else articles
         shown = (fresh or articles)[-1] if update else articles[0]
         items.append(entry(shown, story_id, update))
@@ -170,11 +173,14 @@ def _entries(
     @cache
     def entry(shown: stories_repo.Member, story_id: int, update: bool) -> DigestItem:
         articles = members[story_id]
-        others: dict[str, str] = {}
+        # Sources are told apart as a reader would: "Reuters" and "REUTERS" are one.
+        others: dict[str, tuple[str, str]] = {}
+        mine = shown.source.casefold()
         for member in articles:
-            if member.source != shown.source and member.source not in others:
-                others[member.source] = article_link(bot_username, member)
-        also = tuple(others.items())
+            key = member.source.casefold()
+            if key != mine and key not in others:
+                others[key] = (member.source, article_link(bot_username, member))
+        also = tuple(others.values())
         return DigestItem(
             article_id=shown.id,
             title=shown.title,

@@ -7,9 +7,10 @@ The English texts are the message ids of the catalogs in `bot/locale` (see `bot.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime, time
-from html import escape
+from html import escape, unescape
 from typing import Protocol
 
 from bot.articles import ArticleFormatError
@@ -498,7 +499,9 @@ def article_id_problem(t: Translator, typed: str, command: str = "delete") -> st
 
 # ---- stories
 
-STORY_SHOWN = 25  # /story lists this many of a story's articles; each line at most ~150
+STORY_SHOWN = 25  # /story lists at most this many of a story's articles,
+STORY_BUDGET = 3_500  # in this many UTF-16 units, leaving room for the head and the hint
+_TAGS = re.compile(r"<[^>]*>")
 
 
 class StoryLine(Protocol):
@@ -524,13 +527,21 @@ def story_text(t: Translator, article_id: int, members: Sequence[StoryLine]) -> 
         len(members),
         id=article_id,
     )
-    lines = [
-        f"<code>{m.id}</code> {echo(m.source, 30)} · {t.stamp(m.published_at)} · "
-        f"{echo(m.title, 80)}"
-        for m in members[:STORY_SHOWN]
-    ]
-    if len(members) > STORY_SHOWN:
-        lines.append(t._("… and {n} more", n=len(members) - STORY_SHOWN))
+    lines: list[str] = []
+    used = 0
+    for m in members[:STORY_SHOWN]:
+        line = (
+            f"<code>{m.id}</code> {echo(m.source, 30)} · {t.stamp(m.published_at)} · "
+            f"{echo(m.title, 80)}"
+        )
+        # Telegram counts UTF-16 units of the visible text: an emoji is two, a flag four.
+        size = len(unescape(_TAGS.sub("", line)).encode("utf-16-le")) // 2 + 1
+        if used + size > STORY_BUDGET:
+            break
+        lines.append(line)
+        used += size
+    if len(members) > len(lines):
+        lines.append(t._("… and {n} more", n=len(members) - len(lines)))
     hint = t._("Take one out with {example}.", example=code(f"/split {members[-1].id}"))
     return "\n".join([head, *lines, "", hint])
 
@@ -564,12 +575,12 @@ def merge_same(t: Translator, first: int, second: int) -> str:
     return t._("Articles {a} and {b} are one story already.", a=first, b=second)
 
 
-def merged(t: Translator, story_id: int, count: int) -> str:
+def merged(t: Translator, article_id: int, count: int) -> str:
     return t.ngettext(
         "🔗 Joined: the story now has {n} article. /story {id} shows it.",
         "🔗 Joined: the story now has {n} articles. /story {id} shows it.",
         count,
-        id=story_id,
+        id=article_id,
     )
 
 

@@ -163,3 +163,14 @@ async def test_an_update_shows_the_newest_article_the_reader_has_not_had(
         "Update: London deal protects Ukrainian grain shipments, Britain says"
     ]
     assert "Also: Reuters · BBC" in update.text
+
+
+async def test_one_source_spelt_two_ways_is_not_named_as_another(
+    admin: Chat, user: Chat, app: BotApplication
+) -> None:
+    await add(admin, FIRST)
+    await add(admin, REWORDED.replace("Kyiv Independent", "REUTERS", 1))
+    await user.ask("/subscribe negotiations")
+    [digest] = await user.ask("/digest")
+    assert digest.text.startswith("📰 Your digest: 1 new article")
+    assert "Also:" not in digest.text

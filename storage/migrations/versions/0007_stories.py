@@ -42,5 +42,7 @@ def downgrade() -> None:
     op.drop_index("ix_story_keys_article_id", table_name="story_keys")
     op.drop_table("story_keys")
     op.drop_index("ix_articles_story_id", table_name="articles")
-    with op.batch_alter_table("articles") as batch:
-        batch.drop_column("story_id")
+    # ALTER TABLE … DROP COLUMN on both backends (SQLite ≥ 3.35): a batch operation would
+    # copy articles and drop the old table, and on SQLite that drop cascades to the tag
+    # links and the ledger, takes 0004's search triggers and loses AUTOINCREMENT.
+    op.execute("ALTER TABLE articles DROP COLUMN story_id")
