@@ -13,32 +13,19 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
-from html import escape, unescape
+from html import escape
 from typing import Any
 
 from bot.i18n import Translator
+from bot.lengths import tg_len, utf16_len
 from bot.tags import hashtag
 from bot.texts import ALSO, FULL_TEXT, ORIGINAL_ARTICLE, UPDATE
 
 PAYLOAD_PREFIX = "a"
 _PAYLOAD = re.compile(r"a([1-9][0-9]{0,17})")
-_MARKUP = re.compile(r"<[^>]*>")
 _SAFE_LINK = re.compile(r"https?://[^\s<>\"]+", re.IGNORECASE)
 MAX_LINK_LENGTH = 2048
 ELLIPSIS = "…"
-
-
-def utf16_len(text: str) -> int:
-    """Length as Telegram counts it: UTF-16 code units (most emoji are two)."""
-    return len(text.encode("utf-16-le", "surrogatepass")) // 2
-
-
-@lru_cache(maxsize=16_384)
-def tg_len(html: str) -> int:
-    """The length Telegram checks against its limit: of the text after entity parsing, so
-    tags, hrefs and escapes do not count. Valid for the HTML rendered here, where every
-    ``<`` of article text is escaped."""
-    return utf16_len(unescape(_MARKUP.sub("", html)))
 
 
 def prefix(text: str, units: int) -> str:
@@ -150,9 +137,6 @@ class TagArticles:
         self._ordered[tag_id] = ordered
         self._masks[tag_id] = mask
         self._story_masks[tag_id] = story_mask
-
-    def story_of(self, article_id: int) -> int:
-        return self._story_of.get(article_id, article_id)
 
     def select(
         self,

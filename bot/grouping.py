@@ -94,7 +94,6 @@ async def merge_stories(session: AsyncSession, first: int, second: int) -> Merge
         stories.append(story_id)
     if stories[0] == stories[1]:
         return MergeResult(already=True)
-    story_id = await stories_repo.merge(session, first, second)
-    assert story_id is not None
+    story_id = await stories_repo.merge(session, stories[0], stories[1])
     members = (await stories_repo.members(session, [story_id]))[story_id]
     return MergeResult(story_id=story_id, count=len(members))

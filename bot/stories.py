@@ -139,7 +139,7 @@ class StoryText:
         return weighted_stems(f"{self.title}\n{self.lead}", self.language)
 
     @cached_property
-    def weight(self) -> float:
+    def total_weight(self) -> float:
         return sum(self.stems.values())
 
     @cached_property
@@ -159,7 +159,7 @@ class StoryText:
 def similarity(a: StoryText, b: StoryText) -> float:
     """The weight of the stems both share over the lighter article's total: 1.0 when
     one article's words are all in the other's (a short wire item and a long report)."""
-    total = min(a.weight, b.weight)
+    total = min(a.total_weight, b.total_weight)
     if not total:
         return 0.0
     mine, theirs = a.stems, b.stems

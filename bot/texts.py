@@ -7,14 +7,14 @@ The English texts are the message ids of the catalogs in `bot/locale` (see `bot.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime, time
-from html import escape, unescape
+from html import escape
 from typing import Protocol
 
 from bot.articles import ArticleFormatError
 from bot.i18n import N_, Msg, Translator, language_self_name
+from bot.lengths import tg_len
 from bot.schedule import FREQUENCY_WORDS, WEEKLY, tzinfo_for
 
 COMMANDS: tuple[tuple[str, Msg], ...] = (
@@ -501,7 +501,6 @@ def article_id_problem(t: Translator, typed: str, command: str = "delete") -> st
 
 STORY_SHOWN = 25  # /story lists at most this many of a story's articles,
 STORY_BUDGET = 3_500  # in this many UTF-16 units, leaving room for the head and the hint
-_TAGS = re.compile(r"<[^>]*>")
 
 
 class StoryLine(Protocol):
@@ -535,7 +534,7 @@ def story_text(t: Translator, article_id: int, members: Sequence[StoryLine]) -> 
             f"{echo(m.title, 80)}"
         )
         # Telegram counts UTF-16 units of the visible text: an emoji is two, a flag four.
-        size = len(unescape(_TAGS.sub("", line)).encode("utf-16-le")) // 2 + 1
+        size = tg_len(line) + 1
         if used + size > STORY_BUDGET:
             break
         lines.append(line)

@@ -11,7 +11,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Article, StoryKey
@@ -21,7 +32,7 @@ STORY = func.coalesce(Article.story_id, Article.id)
 STORY_KEYS = cast(Table, StoryKey.__table__)
 
 
-def _in_stories(story_ids: Sequence[int]) -> object:
+def _in_stories(story_ids: Sequence[int]) -> ColumnElement[bool]:
     return or_(
         Article.story_id.in_(story_ids),
         and_(Article.story_id.is_(None), Article.id.in_(story_ids)),
@@ -175,7 +186,7 @@ async def members(session: AsyncSession, story_ids: Sequence[int]) -> dict[int, 
                 Article.source,
                 Article.published_at,
             )
-            .where(_in_stories(part))  # type: ignore[arg-type]
+            .where(_in_stories(part))
             .order_by(Article.published_at, Article.id)
         )
         for row in (await session.execute(query)).all():
@@ -199,14 +210,10 @@ async def split(session: AsyncSession, article_id: int) -> list[int] | None:
     return rest
 
 
-async def merge(session: AsyncSession, first: int, second: int) -> int | None:
-    """Join the stories of two articles into the one with the lower id; returns it, or
-    None when either article does not exist."""
-    a, b = await story_of(session, first), await story_of(session, second)
-    if a is None or b is None:
-        return None
-    target = min(a, b)
-    ids = [m.id for ms in (await members(session, [a, b])).values() for m in ms]
+async def merge(session: AsyncSession, first: int, second: int) -> int:
+    """Join two stories (by story id) into the one with the lower id; returns it."""
+    target = min(first, second)
+    ids = [m.id for ms in (await members(session, [first, second])).values() for m in ms]
     await session.execute(update(Article).where(Article.id.in_(ids)).values(story_id=target))
     return target
 

@@ -26,9 +26,9 @@ from bot.digest import (
     render_digest,
     render_item,
     select_articles,
-    tg_len,
 )
 from bot.i18n import translator
+from bot.lengths import tg_len
 from emulator.html import parse_html
 from emulator.utf16 import utf16_len
 
@@ -41,7 +41,7 @@ T0 = datetime(2026, 11, 1, tzinfo=UTC)
 
 def visible_len(html: str) -> int:
     """What Telegram checks: the text after entity parsing, in UTF-16 units (the
-    emulator's parser, independent of bot.digest.tg_len)."""
+    emulator's parser, independent of bot.lengths.tg_len)."""
     text, _ = parse_html(html)
     return utf16_len(text)
 

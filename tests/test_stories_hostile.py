@@ -19,8 +19,9 @@ from bot.articles import parse_article
 from bot.compose import Outbound, TagIndex, compose_digest, compose_due_batch
 from bot.config import Settings
 from bot.context import BotApplication
-from bot.digest import DigestItem, render_item, select_articles, tg_len
+from bot.digest import DigestItem, render_item, select_articles
 from bot.keywords import parse_query, parse_terms
+from bot.lengths import tg_len
 from emulator.client import Chat
 from storage import keywords as words_repo
 from storage import repo
