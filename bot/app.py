@@ -340,6 +340,9 @@ def build_application(
         # waiting is cheap, and 8 connections carry Telegram's 30 msg/s even at a 250 ms
         # round trip.
         .request(AiohttpRequest(connections=settings.telegram_connections))
+        # Long polling holds one request open at a time. On aiohttp too: PTB's default
+        # (httpx) builds its own TLS context per start, loading the CA bundle each time.
+        .get_updates_request(AiohttpRequest(connections=1))
         .concurrent_updates(processor)
         .post_init(_post_init_with_menu if handlers else _post_init)
         .post_shutdown(_post_shutdown)

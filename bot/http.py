@@ -3,8 +3,8 @@
 PTB's default `HTTPXRequest` spends most of a message's CPU inside httpx and httpcore:
 on this project's benchmark machine a bare httpx client posts about 830 sendMessage
 requests a second to the emulator, a bare aiohttp client about 3,200. Delivery sends
-every message through this layer, so the bot's ordinary requests use aiohttp; long
-polling keeps PTB's own request object.
+every message through this layer, so the bot's requests use aiohttp: the ordinary ones
+through a small pool, long polling through a connection of its own.
 """
 
 from __future__ import annotations

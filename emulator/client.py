@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 import httpx
@@ -75,10 +77,17 @@ class BotMessage:
         return [text for _, text in self._parsed(MessageEntity.BOLD)]
 
 
+@cache
+def _tls() -> ssl.SSLContext:
+    # httpx builds a verifying context per client by default, loading the CA bundle:
+    # 27 ms of CPU each time, for a client that only ever speaks plain HTTP on loopback.
+    return httpx.create_ssl_context()
+
+
 class EmulatorClient:
     def __init__(self, base_url: str, timeout: float = 60) -> None:
         self.base_url = base_url
-        self.http = httpx.AsyncClient(base_url=base_url, timeout=timeout)
+        self.http = httpx.AsyncClient(base_url=base_url, timeout=timeout, verify=_tls())
 
     async def aclose(self) -> None:
         await self.http.aclose()

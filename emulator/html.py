@@ -14,6 +14,7 @@ _TAG = re.compile(
 )
 _ATTR = re.compile(r"([a-zA-Z-]+)\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s>\"']+))")
 _ENTITY = re.compile(r"&(lt|gt|amp|quot|#[0-9]{1,7}|#x[0-9a-fA-F]{1,6});")
+_PLAIN = re.compile(r"[^<&]+")  # a bare '>' is fine in text, as in HTML
 
 _TYPES = {
     "b": "bold",
@@ -72,8 +73,10 @@ class _Parser:
             elif ch == "&":
                 self.entity()
             else:
-                self.text(ch)  # a bare '>' is fine in text, as in HTML
-                self.i += 1
+                run = _PLAIN.match(self.source, self.i)
+                assert run is not None  # the character here is neither '<' nor '&'
+                self.text(run.group(0))
+                self.i = run.end()
         if self.stack:
             raise EntityParseError(
                 f'Can\'t find end tag corresponding to start tag "{self.stack[-1].name}"'
