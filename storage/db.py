@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -100,7 +101,24 @@ def _foreign_keys(connection: Connection, on: bool) -> None:
         cursor.close()
 
 
+@cache
+def _script() -> ScriptDirectory:
+    # The migration files are read once per process; a start at the newest schema then
+    # costs one SELECT, not a load of every migration script.
+    return ScriptDirectory.from_config(alembic_config(""))
+
+
+def _revisions(connection: Connection) -> tuple[set[str], set[str]]:
+    current = set(MigrationContext.configure(connection).get_current_heads())
+    return current, set(_script().get_heads())
+
+
 def _upgrade(connection: Connection, url: str, revision: str) -> None:
+    if revision == "head":
+        current, heads = _revisions(connection)
+        connection.rollback()  # the look ended; the upgrade opens its own transaction
+        if current == heads:
+            return
     config = alembic_config(url)
     config.attributes["connection"] = connection
     if connection.dialect.name != "sqlite":
@@ -129,12 +147,6 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     url = engine.url.render_as_string(hide_password=False)
     async with engine.connect() as connection:
         await connection.run_sync(_upgrade, url, revision)
-
-
-def _revisions(connection: Connection) -> tuple[set[str], set[str]]:
-    script = ScriptDirectory.from_config(alembic_config(""))
-    current = set(MigrationContext.configure(connection).get_current_heads())
-    return current, set(script.get_heads())
 
 
 async def require_current_schema(engine: AsyncEngine) -> None:
