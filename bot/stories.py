@@ -28,8 +28,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property, lru_cache
 
-from wordfreq import zipf_frequency
-
 WINDOW = timedelta(hours=72)  # a story's articles are at most this far apart
 STEM = 5
 # `same_story`'s thresholds, measured on the labelled pairs (tests/test_stories.py):
@@ -94,6 +92,10 @@ def language_of(text: str) -> str:
 def weight(word: str, language: str) -> float:
     """How much sharing ``word`` says: 7 minus its Zipf frequency (a word used once per
     billion words has 0), kept within 0.5 and 7."""
+    # Imported on first use: wordfreq and what it loads cost every process 0.15 s of
+    # start-up, and most processes (a worker, `newsbot db upgrade`) never group.
+    from wordfreq import zipf_frequency
+
     return min(7.0, max(0.5, 7.0 - zipf_frequency(word, language, wordlist="small")))
 
 

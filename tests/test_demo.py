@@ -1,15 +1,21 @@
-"""`make demo` as a person uses it: a subprocess fed scripted input."""
+"""`make demo` as a person uses it: scripted input, in a subprocess for the first start
+and for Ctrl-C, in this process for the other conversations."""
 
 from __future__ import annotations
 
 import asyncio
+import io
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from demo.__main__ import main as demo_main
 from demo.chat import render
 from emulator.client import BotMessage
+from tests.auxil.cli import logging_kept
 from tests.auxil.data import SEED_COUNT, SEED_SUMMARY, SEED_TITLE, SEEDS
 
 
@@ -23,6 +29,20 @@ def run_demo(script: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
         cwd=tmp_path,
         check=False,
     )
+
+
+def demo_here(
+    script: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> tuple[int, str, str]:
+    """The demo's console script (`demo.__main__.main`) in this process, its stdin a pipe
+    holding ``script``: (exit code, stdout, stderr). A process spends a second and a half
+    of CPU starting; what only a process shows is tested with `run_demo`."""
+    monkeypatch.setattr(sys, "stdin", io.StringIO(script))
+    capsys.readouterr()
+    with logging_kept():
+        code = demo_main(["--seeds", str(SEEDS)])
+    out, err = capsys.readouterr()
+    return code, out, err
 
 
 def test_subscribe_digest_and_a_button(tmp_path: Path) -> None:
@@ -44,15 +64,16 @@ def test_subscribe_digest_and_a_button(tmp_path: Path) -> None:
     assert out.rstrip().endswith("Bye.")
 
 
-def test_admin_add_stats_and_scheduled_digest(tmp_path: Path) -> None:
+def test_admin_add_stats_and_scheduled_digest(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     article = (
         "Science 2026-11-27T10:00:00+00:00\nScience Desk\nDemo article <1> & more\n\n"
         "demo tag\n\nIt was added in the demo. More text.\n"
     )
     script = "/subscribe demo tag\n/admin\n/add\n" + article + ".\n/stats\n/user\n/tick\n/tick\n"
-    done = run_demo(script, tmp_path)  # ends with end of input, like Ctrl-D
-    assert done.returncode == 0, done.stderr
-    out = done.stdout
+    code, out, err = demo_here(script, monkeypatch, capsys)  # ends at end of input (Ctrl-D)
+    assert code == 0, err
     added = SEED_COUNT + 5 + 1  # the seeds, 5 from the demo feed, 1 added
     assert f"✅ Article stored\nID: {added}\nTitle: *Demo article <1> & more*" in out
     assert f"Articles: {added}" in out
@@ -80,11 +101,13 @@ def test_render_bold_links_and_buttons() -> None:
     assert render(message, ansi=True).startswith("📰 \033[1mHead\033[0m")
 
 
-def test_tick_while_paused_says_so(tmp_path: Path) -> None:
-    done = run_demo("/subscribe science\n/pause\n/tick\n/quit\n", tmp_path)
-    assert done.returncode == 0, done.stderr
-    assert "(You are paused, so no scheduled digest comes: /resume first.)" in done.stdout
-    assert "Nothing new on your tags" not in done.stdout
+def test_tick_while_paused_says_so(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = demo_here("/subscribe science\n/pause\n/tick\n/quit\n", monkeypatch, capsys)
+    assert code == 0, err
+    assert "(You are paused, so no scheduled digest comes: /resume first.)" in out
+    assert "Nothing new on your tags" not in out
 
 
 async def test_ctrl_c_leaves_like_quit(tmp_path: Path) -> None:
@@ -109,10 +132,13 @@ async def test_ctrl_c_leaves_like_quit(tmp_path: Path) -> None:
     assert errors.decode() == ""
 
 
-def test_stories_show_other_sources_then_an_update(tmp_path: Path) -> None:
-    done = run_demo("/subscribe negotiations\n/digest\n/later\n/digest\n/quit\n", tmp_path)
-    assert done.returncode == 0, done.stderr
-    first, _, later = done.stdout.partition("(A day later: 2 added")
+def test_stories_show_other_sources_then_an_update(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script = "/subscribe negotiations\n/digest\n/later\n/digest\n/quit\n"
+    code, out, err = demo_here(script, monkeypatch, capsys)
+    assert code == 0, err
+    first, _, later = out.partition("(A day later: 2 added")
     # Two seed sources report the grain talks: one entry, the other source named.
     assert first.count("Grain corridor talks resume in Istanbul") == 1
     assert "Istanbul hosts new round" not in first

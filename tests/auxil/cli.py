@@ -68,8 +68,8 @@ async def finish_newsbot(*args: str, env: dict[str, str], cwd: Path) -> tuple[in
 
 
 @contextmanager
-def _logging_kept() -> Iterator[None]:
-    """`newsbot` sets up the root logger; put pytest's back afterwards."""
+def logging_kept() -> Iterator[None]:
+    """`newsbot` (and the demo) set up the root logger; put pytest's back afterwards."""
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
     try:
@@ -100,7 +100,7 @@ def newsbot_sync_here(
             monkeypatch.setenv(name, value)
     monkeypatch.chdir(cwd)
     capsys.readouterr()
-    with _logging_kept():
+    with logging_kept():
         try:
             code = main(list(args))
         except SystemExit as done:  # --help, --version and usage errors, from argparse
