@@ -20,6 +20,7 @@ from bot.context import BotApplication
 from bot.stories import labelled_pairs, quality
 from emulator import Chat, Emulator, EmulatorClient
 from storage.db import create_engine, create_sessionmaker, upgrade
+from tests.auxil import snapshot
 from tests.auxil.cli import Here, newsbot_sync_here
 from tests.auxil.clock import FakeClock
 from tests.auxil.data import ADMIN_ID, ROOT, SEEDS, USER_ID
@@ -33,6 +34,7 @@ from tests.auxil.postgres import (
     reset_schema,
 )
 from tests.auxil.running import running_bot
+from tests.auxil.snapshot import Rows
 
 T = TypeVar("T")
 
@@ -190,13 +192,36 @@ def _no_env_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
 
 
-@pytest.fixture
-async def seeded(app: BotApplication) -> BotApplication:
-    """The running bot with seeds/ imported (added "now" by the fake clock)."""
+@pytest.fixture(scope="session")
+def seed_rows(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Rows:
+    """Every table's rows after importing seeds/ at the fake clock's start: imported once
+    per test process, into SQLite (tests/auxil/snapshot.py)."""
     from bot.importer import import_files
 
-    report = await import_files(app.bot_data.sessions, [SEEDS], clock=app.bot_data.clock)
-    assert report.failed == 0
+    path = tmp_path_factory.mktemp("seeded") / "seeded.db"
+    shutil.copyfile(sqlite_template, path)
+
+    async def load() -> Rows:
+        engine = create_engine(f"sqlite+aiosqlite:///{path}")
+        try:
+            sessions = create_sessionmaker(engine)
+            report = await import_files(sessions, [SEEDS], clock=FakeClock())
+            assert report.failed == 0
+            async with sessions() as session:
+                return await snapshot.take(session)
+        finally:
+            await engine.dispose()
+
+    return _run_aside(load())
+
+
+@pytest.fixture
+async def seeded(app: BotApplication, seed_rows: Rows) -> BotApplication:
+    """The running bot with seeds/ imported (added "now" by the fake clock): the rows the
+    importer left in `seed_rows`, put into this test's database."""
+    assert app.bot_data.clock() == FakeClock().now, "seeds are added at the clock's start"
+    async with app.bot_data.sessions.begin() as session:
+        await snapshot.put(session, seed_rows)
     return app
 
 

@@ -1,12 +1,11 @@
-"""`make demo` as a person uses it: scripted input, in a subprocess for the first start
-and for Ctrl-C, in this process for the other conversations."""
+"""`make demo` as a person uses it: scripted input to the console script, in this process;
+Ctrl-C to `python -m demo` as a real process."""
 
 from __future__ import annotations
 
 import asyncio
 import io
 import signal
-import subprocess
 import sys
 from pathlib import Path
 
@@ -19,24 +18,12 @@ from tests.auxil.cli import logging_kept
 from tests.auxil.data import SEED_COUNT, SEED_SUMMARY, SEED_TITLE, SEEDS
 
 
-def run_demo(script: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "demo", "--seeds", str(SEEDS)],
-        input=script,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=tmp_path,
-        check=False,
-    )
-
-
 def demo_here(
     script: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> tuple[int, str, str]:
     """The demo's console script (`demo.__main__.main`) in this process, its stdin a pipe
     holding ``script``: (exit code, stdout, stderr). A process spends a second and a half
-    of CPU starting; what only a process shows is tested with `run_demo`."""
+    of CPU starting; what only a process shows (Ctrl-C) is tested with one."""
     monkeypatch.setattr(sys, "stdin", io.StringIO(script))
     capsys.readouterr()
     with logging_kept():
@@ -45,10 +32,12 @@ def demo_here(
     return code, out, err
 
 
-def test_subscribe_digest_and_a_button(tmp_path: Path) -> None:
-    done = run_demo("/subscribe negotiations\n/digest\n/tags\n2\n/quit\n", tmp_path)
-    assert done.returncode == 0, done.stderr
-    out = done.stdout
+def test_subscribe_digest_and_a_button(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script = "/subscribe negotiations\n/digest\n/tags\n2\n/quit\n"
+    code, out, err = demo_here(script, monkeypatch, capsys)
+    assert code == 0, err
     assert f"newsbot demo: {SEED_COUNT} added, 0 updated, 0 unchanged, 0 failed" in out
     assert "; feed 1 'Demo Newsroom' at http://127.0.0.1:" in out
     assert "bot › ✅ Subscribed to *negotiations*" in out
@@ -124,7 +113,8 @@ async def test_ctrl_c_leaves_like_quit(tmp_path: Path) -> None:
     )
     assert process.stdout is not None
     # The prompt appears once the seeds are in and the bot is polling.
-    await asyncio.wait_for(process.stdout.readuntil(b"you> "), timeout=60)
+    started = await asyncio.wait_for(process.stdout.readuntil(b"you> "), timeout=60)
+    assert f"newsbot demo: {SEED_COUNT} added, 0 updated".encode() in started
     process.send_signal(signal.SIGINT)
     rest, errors = await asyncio.wait_for(process.communicate(), timeout=30)
     assert process.returncode == 0, errors.decode()

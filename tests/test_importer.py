@@ -8,10 +8,15 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.context import BotApplication
 from bot.importer import PROGRESS_THRESHOLD, import_files
+from storage.db import create_engine, create_sessionmaker
 from storage.models import Article, ArticleTag, Tag
+from tests.auxil import snapshot
 from tests.auxil.cli import Here, base_environment
+from tests.auxil.clock import FakeClock
 from tests.auxil.data import SEEDS
+from tests.auxil.snapshot import Rows
 
 SEED_COUNT = len(list(SEEDS.glob("*.txt")))
 
@@ -29,6 +34,43 @@ async def test_seeds_import_once_then_unchanged(
     second = await import_files(sessions, [SEEDS])
     assert second.summary() == f"0 added, 0 updated, {SEED_COUNT} unchanged, 0 failed"
     assert await count(sessions, Article) == SEED_COUNT
+
+
+async def test_one_import_leaves_the_rows_seeded_puts_back(
+    schema_url: str, seed_rows: Rows
+) -> None:
+    """`seeded` puts back the rows of one import into SQLite (tests/auxil/snapshot.py):
+    they are the rows the importer leaves on this backend too."""
+    engine = create_engine(schema_url)
+    sessions = create_sessionmaker(engine)
+    try:
+        await import_files(sessions, [SEEDS], clock=FakeClock())
+        async with sessions() as session:
+            assert await snapshot.take(session) == seed_rows
+    finally:
+        await engine.dispose()
+
+
+async def test_seeded_holds_those_rows_and_ids_go_on_from_them(
+    seeded: BotApplication, seed_rows: Rows, tmp_path: Path
+) -> None:
+    sessions = seeded.bot_data.sessions
+    async with sessions() as session:
+        assert await snapshot.take(session) == seed_rows
+    again = await import_files(sessions, [SEEDS], clock=seeded.bot_data.clock)
+    assert again.summary() == f"0 added, 0 updated, {SEED_COUNT} unchanged, 0 failed"
+    (tmp_path / "new.txt").write_text(
+        "Science 2026-11-01T10:00:00+00:00\nDesk\nA new one\n\nnever seen before\n\nBody. More.\n",
+        "utf-8",
+    )
+    assert (await import_files(sessions, [tmp_path], clock=seeded.bot_data.clock)).added == 1
+    async with sessions() as session:
+        article = await session.scalar(select(Article).where(Article.title == "A new one"))
+        tag = await session.scalar(select(Tag).where(Tag.name == "never seen before"))
+    assert article is not None
+    assert article.id == max(row["id"] for row in seed_rows["articles"]) + 1
+    assert tag is not None
+    assert tag.id == max(row["id"] for row in seed_rows["tags"]) + 1
 
 
 async def test_seeds_are_rich_enough(sessions: async_sessionmaker[AsyncSession]) -> None:
