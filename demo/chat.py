@@ -28,15 +28,13 @@ from bot.logs import setup_logging
 from bot.tags import split_tag_list
 from demo.feed import FEED_TAGS, DemoFeed
 from emulator import BotMessage, Emulator, EmulatorClient
+from emulator.settle import settled
 from emulator.utf16 import utf16_index
 from storage import repo
 
 LATER = Path(__file__).resolve().parent / "later"  # follow-ups of stories in seeds/
 USER_ID = 1001
 ADMIN_ID = 9001
-# The bot has finished a reply when it has been idle on this many checks this far apart.
-SETTLED_CHECKS = 3
-SETTLE_STEP = 0.02
 
 HELP = """Demo commands (everything else goes to the bot):
   /admin      talk as the admin (try /add, /feeds, /stats, /articles)
@@ -114,28 +112,9 @@ class Demo:
     def prompt(self) -> str:
         return "admin> " if self.identity == ADMIN_ID else "you> "
 
-    def _busy(self) -> bool:
-        """Is the bot still at work on what was sent: an update not yet taken from the
-        emulator, waiting in the application's queue, or being handled?"""
-        processor = self.app.update_processor
-        return bool(
-            self.emulator.state.updates
-            or not self.app.update_queue.empty()
-            or processor.current_concurrent_updates
-        )
-
-    async def settle(self, timeout: float = 10.0) -> None:
-        """Wait until the bot has handled everything: idle on a few checks in a row (an
-        update passes from the queue to its handler within a loop iteration or two)."""
-        calm = 0
-        deadline = asyncio.get_running_loop().time() + timeout
-        while calm < SETTLED_CHECKS and asyncio.get_running_loop().time() < deadline:
-            await asyncio.sleep(SETTLE_STEP)
-            calm = 0 if self._busy() else calm + 1
-
     async def show_replies(self) -> None:
         """Print what the bot sent, once it has handled everything it was sent."""
-        await self.settle()
+        await settled(self.app, self.emulator)  # still busy after 10 s: show what came
         events = await self.client.events(self.identity, after=self.cursors[self.identity])
         if events:
             self.cursors[self.identity] = events[-1]["seq"]

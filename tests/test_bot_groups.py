@@ -15,6 +15,7 @@ from bot.i18n import translator
 from bot.search import store_articles
 from emulator import Chat, Emulator, EmulatorClient, Group
 from emulator.html import parse_html
+from emulator.settle import settled
 from storage.models import ChatType, Subscriber, Subscription
 from tests.auxil.clock import FakeClock
 from tests.auxil.data import SEED_TITLE, article
@@ -186,7 +187,9 @@ async def test_a_removed_bot_sends_nothing_until_it_is_added_again(
     await group.say(BOSS, "/subscribe negotiations")
     bot_id = emulator.state.bot_user["id"]
     await emu.set_member(TEAM, bot_id, "kicked", by_user_id=BOSS)
-    await group.say(BOSS, "/help", expect=0)  # nothing reaches a group the bot left
+    await group.say(BOSS, "/help", expect=0)
+    assert await settled(seeded, emulator)
+    assert await group.read(0) == []  # nothing reaches a group the bot left
     stored = await row(seeded, TEAM)
     assert stored is not None
     assert stored.blocked

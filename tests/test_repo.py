@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event, func, select, text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.tags import make_tag
 from storage import repo
@@ -17,6 +18,7 @@ from storage import stories as stories_repo
 from storage.db import create_engine, create_sessionmaker, upgrade
 from storage.models import ArticleTag, DigestKind, Subscriber
 from tests.auxil.data import article
+from tests.auxil.postgres import empty_at_head
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 
@@ -268,3 +270,51 @@ async def test_a_story_with_many_new_articles_is_one_candidate_and_the_rest_stil
         )
     assert [(a, s) for a, _, s in rows] == [(big[0], big[-1]), (older[0], older[0])]
     assert (total, had) == (3, set())
+
+
+async def test_a_second_move_of_a_migrated_group_waits_and_moves_nothing(
+    postgres_url: str,
+) -> None:
+    """Telegram tells both the old group and the new supergroup, and the bot handles the
+    two at once. The second mover must wait for the first: reading the row before the
+    first committed, it went on to delete the moved row as "the supergroup's own",
+    subscriptions and all."""
+    await empty_at_head(postgres_url)
+    engine = create_engine(postgres_url)
+    sessions = create_sessionmaker(engine)
+
+    async def second_move() -> bool:
+        async with sessions.begin() as session:
+            return await repo.move_chat(session, -100, -1001000)
+
+    try:
+        async with sessions.begin() as session:
+            group = await new_subscriber(session, -100)
+            tags = await repo.ensure_tags(session, [make_tag("negotiations")])
+            await repo.subscribe(session, group.id, [tags[0].id], now=NOW)
+        async with sessions() as first, first.begin():
+            assert await repo.move_chat(first, -100, -1001000)
+            second = asyncio.create_task(second_move())
+            await someone_waits_on_a_lock(engine)
+        assert await second is False
+        async with sessions() as session:
+            moved = await repo.get_subscriber(session, -1001000)
+            assert moved is not None
+            assert [tag.name for tag in await repo.subscribed_tags(session, moved.id)] == [
+                "negotiations"
+            ]
+    finally:
+        await engine.dispose()
+
+
+async def someone_waits_on_a_lock(engine: AsyncEngine, timeout: float = 10) -> None:
+    """Until a connection to this database waits on a lock (PostgreSQL)."""
+    query = text(
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    deadline = asyncio.get_running_loop().time() + timeout
+    async with engine.connect() as watcher:
+        while not await watcher.scalar(query):
+            assert asyncio.get_running_loop().time() < deadline, "nobody waited on a lock"
+            await watcher.rollback()
