@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Base
@@ -40,7 +40,7 @@ async def put(session: AsyncSession, rows: Rows) -> None:
         column = table.autoincrement_column
         if column is None or not rows[table.name]:
             continue
-        highest = await session.scalar(select(func.max(column)))
+        highest = max(row[column.name] for row in rows[table.name])
         await session.execute(
             text("SELECT setval(pg_get_serial_sequence(:table, :column), :highest)"),
             {"table": table.name, "column": column.name, "highest": highest},
