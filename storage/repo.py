@@ -385,16 +385,14 @@ async def move_chat(session: AsyncSession, old_chat_id: int, new_chat_id: int) -
     the new id. A row the new supergroup already got (an update from it came first) gives
     way. False when the old chat has no row.
 
-    Telegram tells both chats, and their updates are handled at once: the row is locked,
-    so the second mover waits and then finds nothing to move. Before the lock, the second
-    could read the row, wait out the first, and then delete it as the new chat's row: the
-    group lost its subscriptions (seen on PostgreSQL under load)."""
+    Telegram tells both chats, and their updates are handled at once: the old row is
+    locked, so the second mover waits and then finds nothing to move. Before the lock, the
+    second could read the row, wait out the first, and then delete it as the new chat's
+    row: the group lost its subscriptions (seen on PostgreSQL under load)."""
     old = await get_subscriber(session, old_chat_id, for_update=True)
     if old is None:
         return False
-    await session.execute(
-        delete(Subscriber).where(Subscriber.chat_id == new_chat_id, Subscriber.id != old.id)
-    )
+    await session.execute(delete(Subscriber).where(Subscriber.chat_id == new_chat_id))
     await session.execute(
         update(Subscriber)
         .where(Subscriber.id == old.id)

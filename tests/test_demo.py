@@ -7,6 +7,7 @@ import asyncio
 import io
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,26 +18,30 @@ from emulator.client import BotMessage
 from tests.auxil.cli import logging_kept
 from tests.auxil.data import SEED_COUNT, SEED_SUMMARY, SEED_TITLE, SEEDS
 
-
-def demo_here(
-    script: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> tuple[int, str, str]:
-    """The demo's console script (`demo.__main__.main`) in this process, its stdin a pipe
-    holding ``script``: (exit code, stdout, stderr). A process spends a second and a half
-    of CPU starting; what only a process shows (Ctrl-C) is tested with one."""
-    monkeypatch.setattr(sys, "stdin", io.StringIO(script))
-    capsys.readouterr()
-    with logging_kept():
-        code = demo_main(["--seeds", str(SEEDS)])
-    out, err = capsys.readouterr()
-    return code, out, err
+# `newsbot-demo` fed a script in this process: (exit code, stdout, stderr); see `demo`.
+DemoHere = Callable[[str], tuple[int, str, str]]
 
 
-def test_subscribe_digest_and_a_button(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+@pytest.fixture
+def demo(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> DemoHere:
+    """The demo's console script (`demo.__main__.main`) in this process, its stdin holding
+    the script. A process spends a second and a half of CPU starting; what only a process
+    shows (Ctrl-C) is tested with one."""
+
+    def run(script: str) -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "stdin", io.StringIO(script))
+        capsys.readouterr()
+        with logging_kept():
+            code = demo_main(["--seeds", str(SEEDS)])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+def test_subscribe_digest_and_a_button(demo: DemoHere) -> None:
     script = "/subscribe negotiations\n/digest\n/tags\n2\n/quit\n"
-    code, out, err = demo_here(script, monkeypatch, capsys)
+    code, out, err = demo(script)
     assert code == 0, err
     assert f"newsbot demo: {SEED_COUNT} added, 0 updated, 0 unchanged, 0 failed" in out
     assert "; feed 1 'Demo Newsroom' at http://127.0.0.1:" in out
@@ -53,15 +58,13 @@ def test_subscribe_digest_and_a_button(
     assert out.rstrip().endswith("Bye.")
 
 
-def test_admin_add_stats_and_scheduled_digest(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_admin_add_stats_and_scheduled_digest(demo: DemoHere) -> None:
     article = (
         "Science 2026-11-27T10:00:00+00:00\nScience Desk\nDemo article <1> & more\n\n"
         "demo tag\n\nIt was added in the demo. More text.\n"
     )
     script = "/subscribe demo tag\n/admin\n/add\n" + article + ".\n/stats\n/user\n/tick\n/tick\n"
-    code, out, err = demo_here(script, monkeypatch, capsys)  # ends at end of input (Ctrl-D)
+    code, out, err = demo(script)  # ends at end of input (Ctrl-D)
     assert code == 0, err
     added = SEED_COUNT + 5 + 1  # the seeds, 5 from the demo feed, 1 added
     assert f"✅ Article stored\nID: {added}\nTitle: *Demo article <1> & more*" in out
@@ -90,10 +93,8 @@ def test_render_bold_links_and_buttons() -> None:
     assert render(message, ansi=True).startswith("📰 \033[1mHead\033[0m")
 
 
-def test_tick_while_paused_says_so(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    code, out, err = demo_here("/subscribe science\n/pause\n/tick\n/quit\n", monkeypatch, capsys)
+def test_tick_while_paused_says_so(demo: DemoHere) -> None:
+    code, out, err = demo("/subscribe science\n/pause\n/tick\n/quit\n")
     assert code == 0, err
     assert "(You are paused, so no scheduled digest comes: /resume first.)" in out
     assert "Nothing new on your tags" not in out
@@ -122,11 +123,9 @@ async def test_ctrl_c_leaves_like_quit(tmp_path: Path) -> None:
     assert errors.decode() == ""
 
 
-def test_stories_show_other_sources_then_an_update(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_stories_show_other_sources_then_an_update(demo: DemoHere) -> None:
     script = "/subscribe negotiations\n/digest\n/later\n/digest\n/quit\n"
-    code, out, err = demo_here(script, monkeypatch, capsys)
+    code, out, err = demo(script)
     assert code == 0, err
     first, _, later = out.partition("(A day later: 2 added")
     # Two seed sources report the grain talks: one entry, the other source named.
