@@ -339,7 +339,8 @@ class FeedService:
         """Fetch the feed once; store it and its entries only if it parsed. Raises
         `FeedProblem` with the reason otherwise."""
         try:
-            url = check_url(url.strip(), allow_private=self.fetcher.limits.allow_private)
+            limits = self.fetcher.limits
+            url = check_url(url.strip(), allow_private=limits.allow_private, exempt=limits.exempt)
         except FetchError as error:
             raise FeedProblem(N_("{reason}"), reason=error) from None
         if name is not None and not (name := " ".join(name.split())[:MAX_NAME_LENGTH]):

@@ -10,9 +10,10 @@ import pytest
 
 from bot.config import Settings
 from bot.context import BotApplication
-from emulator.client import Chat
+from emulator.client import Chat, EmulatorClient
 from storage import repo
 from tests.auxil.clock import FakeClock
+from tests.auxil.data import ADMIN_ID
 from tests.auxil.feedserver import FIXTURES, FeedServer
 from tests.auxil.running import running_bot
 
@@ -244,3 +245,36 @@ async def test_a_followed_word_finds_feed_entries_and_search_finds_them(
     assert digest.bold()[1:] == ["Ceasefire holds in the south"]
     [found] = await user.ask("/search talks")
     assert "Talks resume" in found.text
+
+
+async def test_feed_add_refuses_loopback_in_any_spelling_and_names_the_setting(
+    settings: Settings, clock: FakeClock, emu: EmulatorClient, feed_server: FeedServer
+) -> None:
+    """FEED_ALLOW_PRIVATE off (the default): full-width digits and ideographic full stops
+    were read as a name by the old check, and fetched from loopback by aiohttp."""
+    url = feed_server.serve("/feed.xml", wire(("t1", "Internal memo")))
+    wide = url.replace("127.0.0.1", "１２７.０.０.１")
+    dots = url.replace("127.0.0.1", "127。0。0。1")
+    async with running_bot(settings, clock=clock, feeds=True):
+        admin = Chat(emu, ADMIN_ID, "Ada")
+        for typed in (wide, dots, url):
+            [reply] = await admin.ask(f"/feed_add {typed}")
+            assert reply.text == (
+                "❌ Feed not added: refused: 127.0.0.1 is a loopback address "
+                "(FEED_ALLOW_PRIVATE=true allows it, for tests)"
+            )
+        [legacy] = await admin.ask(f"/feed_add http://2130706433:{feed_server.port}/feed.xml")
+        assert legacy.text == (
+            "❌ Feed not added: refused: 2130706433 means 127.0.0.1, a loopback address "
+            "(FEED_ALLOW_PRIVATE=true allows it, for tests)"
+        )
+        [choice] = await admin.ask("/language")
+        await admin.press(choice, "Українська")
+        [refused] = await admin.ask(f"/feed_add {dots}")
+        [listing] = await admin.ask("/feeds")
+    assert feed_server.requests == []
+    assert refused.text == (
+        "❌ Стрічку не додано: відхилено: 127.0.0.1 — адреса loopback (цієї ж машини) "
+        "(FEED_ALLOW_PRIVATE=true дозволяє її, для тестів)"
+    )
+    assert listing.text.startswith("Стрічок ще немає.")
