@@ -970,9 +970,29 @@ async def save_feed(
         feed.title, feed.name, feed.tags = title, name, list(tags)
         feed.removed_at, feed.failures, feed.failing_since, feed.error = None, 0, None, None
         feed.next_poll_at = next_poll_at
-        feed.etag = feed.last_modified = feed.content_hash = None
+        feed.etag = feed.last_modified = feed.content_hash = feed.moved_to = None
     await session.flush()
     return feed
+
+
+async def move_feed(session: AsyncSession, feed: Feed, url: str) -> Feed | None:
+    """Give ``feed`` the address ``url`` (a permanent redirect's), unless an active feed
+    already has it: then nothing changes and that feed is returned. A removed feed at
+    ``url`` takes ``feed``'s old address in exchange (addresses are unique), so adding
+    that address again brings it back, with its id, as before."""
+    other = await feed_by_url(session, url)
+    if other is not None and other.removed_at is None:
+        return other
+    old = feed.url
+    if other is not None:
+        other.url = f"moving:{other.id}"  # frees the address within this transaction
+        await session.flush()
+    feed.url = url
+    await session.flush()
+    if other is not None:
+        other.url = old
+        await session.flush()
+    return None
 
 
 async def remove_feed(session: AsyncSession, feed_id: int, now: datetime) -> Feed | None:
