@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -480,7 +479,6 @@ class FeedService:
                 continue
             wanted.setdefault(url, (item, tags))
         now = self.clock()
-        lease_until = now + self._import_lease(list(wanted))
 
         async def store() -> tuple[list[_Claimed], list[str]]:
             stored: list[_Claimed] = []
@@ -494,7 +492,7 @@ class FeedService:
                     name = " ".join((item.title or "").split())[:MAX_NAME_LENGTH] or None
                     feed = await repo.save_feed(
                         session, url=url, title=name or _host_of(url), name=name,
-                        tags=[tag.name for tag in tags], now=now, next_poll_at=lease_until,
+                        tags=[tag.name for tag in tags], now=now, next_poll_at=now + LEASE,
                     )  # fmt: skip
                     stored.append(_Claimed.of(feed))
             return stored, already
@@ -505,33 +503,45 @@ class FeedService:
     def _import_slots(self) -> int:
         return max(1, self.fetcher.limits.concurrency // 2)
 
-    def _import_lease(self, urls: Sequence[str]) -> timedelta:
-        """How long an import's feeds stay claimed for `check_import`: long enough for it
-        to reach the last one (one fetch at a time per host, a few at once, each within
-        the timeout; twice that for parsing, storing and waiting for a slot), so that the
-        regular polls do not fetch them meanwhile. A process that stops during the check
-        leaves the rest to the regular polls once it runs out."""
-        if not urls:
-            return LEASE
-        per_host = max(Counter(_host_of(url) for url in urls).values())
-        rounds = max(per_host, -(-len(urls) // self._import_slots()))
-        return LEASE + rounds * timedelta(seconds=2 * self.fetcher.limits.timeout)
-
     async def check_import(self, imported: OpmlImport) -> OpmlReport:
         """Poll each feed an import stored, once, on the normal polling path: one at a
         time per host (so that host's other feeds wait behind one fetch of the import at
         most) and on at most half of the fetch slots. A feed whose first poll fails is
-        removed again, as /feed_add would not have stored it; the report gives why."""
+        removed again, as /feed_add would not have stored it; the report gives why.
+
+        The feeds not polled yet stay claimed while it works (the claim is renewed as it
+        goes), so the regular polls do not fetch them too; if the process stops, they are
+        theirs once the last claim runs out."""
         slots = asyncio.Semaphore(self._import_slots())
         by_host: dict[str, list[_Claimed]] = {}
         for feed in imported.stored:
             by_host.setdefault(_host_of(feed.url), []).append(feed)
         results: list[PollResult] = []
+        waiting = {feed.feed_id for feed in imported.stored}
+        renewed = self.clock()
+
+        async def renew() -> None:
+            nonlocal renewed
+            now = self.clock()
+            if now - renewed < LEASE / 2 or not waiting:
+                return
+            renewed = now
+
+            async def extend() -> None:
+                async with self.sessions.begin() as session:
+                    await repo.extend_feed_claims(session, sorted(waiting), now + LEASE)
+
+            try:
+                await retrying(extend, "renewing the claim on imported feeds")
+            except SQLAlchemyError:  # the regular polls may fetch some of them too: no harm
+                logger.exception("renewing the claim on %d imported feeds failed", len(waiting))
 
         async def host(feeds: list[_Claimed]) -> None:
             for feed in feeds:
                 async with slots:
                     results.append(await self._poll(feed))
+                waiting.discard(feed.feed_id)
+                await renew()
 
         await asyncio.gather(*(host(feeds) for feeds in by_host.values()))
         failed = [result for result in results if not result.ok]

@@ -1057,6 +1057,18 @@ async def claim_due_feeds(
     return feeds
 
 
+async def extend_feed_claims(
+    session: AsyncSession, feed_ids: Sequence[int], lease_until: datetime
+) -> None:
+    """Push the next poll of feeds still waiting for their first one (an import's, while
+    it works through them) to ``lease_until``, so that the regular polls leave them be."""
+    await session.execute(
+        update(Feed)
+        .where(Feed.id.in_(feed_ids), Feed.polled_at.is_(None), Feed.removed_at.is_(None))
+        .values(next_poll_at=lease_until)
+    )
+
+
 async def feed_articles_added_since(session: AsyncSession, feed_id: int, since: datetime) -> int:
     query = select(func.count()).where(Article.feed_id == feed_id, Article.added_at >= since)
     return int(await session.scalar(query) or 0)

@@ -503,3 +503,32 @@ async def test_entries_beyond_the_newest_500_are_counted_as_dropped_not_skipped(
     async with service.sessions() as session:
         [view], _, _ = await feeds.feeds_page(session, 0, clock.now)
     assert view.dropped == 501
+
+
+async def test_the_regular_polls_leave_an_imports_feeds_to_it_while_it_works(
+    service: FeedService, feed_server: FeedServer, clock: FakeClock
+) -> None:
+    """An import's feeds stay claimed, and the claim is renewed as the import goes on:
+    a slow import is not overtaken by the regular polls, which would fetch its feeds
+    twice (and queue behind it on the same host)."""
+    gates = [asyncio.Event() for _ in range(3)]
+    urls = [
+        feed_server.serve(f"/i{n}.xml", rss((f"i{n}", f"Item {n}")), hold=gates[n])
+        for n in range(3)
+    ]
+    body = "".join(f'<outline xmlUrl="{url}"/>' for url in urls)
+    imported = await service.import_opml(f"<opml><body>{body}</body></opml>".encode())
+    checking = asyncio.create_task(service.check_import(imported))
+    await feed_server.until(lambda: feed_server.held == ["/i0.xml"])
+    clock.advance(minutes=6)
+    gates[0].set()
+    await feed_server.until(lambda: feed_server.held == ["/i1.xml"])
+    clock.advance(minutes=6)  # past the first claim (10 minutes), not past the renewed one
+    async with service.sessions() as session:
+        due = await session.scalars(select(Feed.id).where(Feed.next_poll_at <= clock.now))
+        assert list(due) == []  # a regular poll now would claim none of them
+    gates[1].set()
+    gates[2].set()
+    report = await checking
+    assert [r.feed_id for r in report.added] == [1, 2, 3]
+    assert feed_server.arrived == ["/i0.xml", "/i1.xml", "/i2.xml"]  # each fetched once
