@@ -257,7 +257,10 @@ def target(url: str, *, allow_private: bool = False, exempt: frozenset[str] = fr
         raise FetchError(N_("the URL is longer than 2,048 characters"))
     if any(ch.isspace() for ch in url):
         raise FetchError(N_("the URL contains spaces"))
-    scheme = urlsplit(url).scheme
+    try:
+        scheme = urlsplit(url).scheme
+    except ValueError as error:  # an unclosed "[" of an IPv6 address
+        raise FetchError(N_("not a valid URL: {error}"), error=str(error)) from None
     if scheme.lower() not in ("http", "https"):
         if not scheme:
             raise FetchError(
@@ -286,11 +289,13 @@ def check_url(
     `FetchError` saying why not."""
     checked = target(url, allow_private=allow_private, exempt=exempt)
     parts = urlsplit(url)
-    # The host as the client reads it (IDNA-folded: full-width letters and digits, other
-    # dots), so that one feed is not added twice under two spellings. Scheme and host
-    # are case-insensitive (HTTP://Example.COM/rss is http://example.com/rss); the path
-    # is kept as given.
-    host = checked.host or ""
+    # The host as the client reads it, so that one feed is not added twice under two
+    # spellings: IDNA folds full-width letters and digits and other dots (ｅｘａｍｐｌｅ.com
+    # is example.com), and scheme and host are case-insensitive (HTTP://Example.COM/rss
+    # is http://example.com/rss). A host typed in ASCII stays ASCII (xn--80ak6aa92e.com
+    # is not shown as the look-alike it encodes); the path is kept as given.
+    typed = parts.netloc.rpartition("@")[2]
+    host = (checked.raw_host if typed.isascii() else checked.host) or ""
     netloc = f"[{checked.raw_host}]" if ":" in host else host
     if checked.explicit_port is not None:
         netloc += f":{checked.explicit_port}"

@@ -151,6 +151,8 @@ def test_every_spelling_of_an_address_feeds_may_not_reach_is_refused(
         ("http://example.com:99999/", "not a valid URL: Port out of range"),
         ("http://example.com:0/", "the URL's port is 0"),
         ("http://[::1]x/", "not a valid URL"),
+        ("http://[::1/", "not a valid URL: Invalid IPv6 URL"),
+        ("http://127.0.0.1:80:80/", "not a valid URL"),
         ("http://xn--/", "not a valid URL"),
         ("http://" + "a" * 2050 + ".com/", "the URL is longer than 2,048 characters"),
     ],
@@ -173,6 +175,8 @@ def test_urls_that_are_not_feeds_are_refused(url: str, reason: str) -> None:
         ("http://[2606:4700:4700::1111]/rss", "http://[2606:4700:4700::1111]/rss"),
         ("http://[64:ff9b::8.8.8.8]/rss", "http://[64:ff9b::808:808]/rss"),  # NAT64, public
         ("http://пример.укр/rss", "http://пример.укр/rss"),
+        ("http://xn--80ak6aa92e.com/", "http://xn--80ak6aa92e.com/"),  # not as аррӏе.com
+        ("http://example.com:８０/rss", "http://example.com:80/rss"),
     ],
 )
 def test_public_urls_are_kept_in_the_form_the_client_reads(url: str, stored: str) -> None:
