@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
 
 import pytest
 from pydantic import SecretStr
@@ -471,38 +470,6 @@ async def test_two_feeds_moving_to_one_new_address_at_once_both_poll(
     assert len(moved) == 1, results
     [kept] = [r for r in results if r.duplicate]
     assert kept.duplicate == (moved[0].feed_id, new)
-
-
-# ---- entries beyond the newest 500
-
-
-def many(count: int) -> str:
-    """RSS with ``count`` items, a minute apart, the newest first."""
-    start = datetime(2026, 11, 28, 11, 0, tzinfo=UTC)
-    items = "".join(
-        f"<item><title>Entry {n}</title><guid>e{n}</guid>"
-        f"<pubDate>{format_datetime(start - timedelta(minutes=n), usegmt=True)}</pubDate>"
-        "</item>"
-        for n in range(count)
-    )
-    return f'<rss version="2.0"><channel><title>Big Wire</title>{items}</channel></rss>'
-
-
-async def test_entries_beyond_the_newest_500_are_counted_as_dropped_not_skipped(
-    service: FeedService, feed_server: FeedServer, clock: FakeClock
-) -> None:
-    """Before: "500 entries found, 500 new … 1 entry skipped" for a 1,000-entry feed."""
-    url = feed_server.serve("/big.xml", many(1_000), validators=False)
-    added = await service.add(url)
-    assert (added.entries, added.added, added.skipped, added.dropped) == (1_000, 500, (), 500)
-    assert (await feed_row(service, 1)).dropped == 500
-    feed_server.serve("/big.xml", many(1_001), validators=False)
-    clock.advance(minutes=15)
-    [polled] = await service.poll_due()
-    assert (polled.entries, polled.added, polled.skipped, polled.dropped) == (1_001, 0, (), 501)
-    async with service.sessions() as session:
-        [view], _, _ = await feeds.feeds_page(session, 0, clock.now)
-    assert view.dropped == 501
 
 
 async def test_the_regular_polls_leave_an_imports_feeds_to_it_while_it_works(
