@@ -126,10 +126,11 @@ async def _feeds_import(service: FeedService, args: argparse.Namespace) -> int:
     from bot.opml import OpmlError
 
     try:
-        report = await service.import_opml(_read(args.file))
+        imported = await service.import_opml(_read(args.file))
     except OpmlError as error:
         print(f"{args.file}: not OPML: {error}", file=sys.stderr)
         return 1
+    report = await service.check_import(imported)
     for url, reason in report.failed:
         print(f"{url}: {reason}", file=sys.stderr)
     print(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
+from telegram.error import TelegramError
 
 from bot import buttons, feeds, service, texts
 from bot.admin import admin_only
@@ -76,6 +77,7 @@ async def add_feed(update: Update, context: BotContext) -> None:
             added=added.added,
             tags=added.tags,
             skipped=len(added.skipped),
+            dropped=added.dropped,
         )
     )
 
@@ -137,10 +139,25 @@ async def import_opml(update: Update, context: BotContext) -> None:
         return
     file = await doc.get_file()
     data = bytes(await file.download_as_bytearray())
-    await message.reply_text(context.t._(texts.OPML_IMPORTING))
+    service = context.state.feeds
     try:
-        report = await context.state.feeds.import_opml(data)
+        imported = await service.import_opml(data)
     except OpmlError as error:
         await message.reply_text(texts.not_opml(context.t, error))
         return
-    await message.reply_text(texts.opml_imported(context.t, report))
+    t = context.t
+    if not imported.stored:  # nothing to fetch: the summary at once
+        await message.reply_text(texts.opml_imported(t, await service.check_import(imported)))
+        return
+    await message.reply_text(texts.opml_importing(t, len(imported.stored)))
+    # The fetches run on their own: this chat's next update (a /feeds, say) is handled
+    # now, not after them; the summary comes as a message of its own.
+    bot, chat_id = context.bot, message.chat_id
+
+    async def report(done: feeds.OpmlReport) -> None:
+        try:
+            await bot.send_message(chat_id, texts.opml_imported(t, done))
+        except TelegramError as error:
+            logger.warning("could not send the OPML import summary to %s: %s", chat_id, error)
+
+    service.check_in_background(imported, report)

@@ -3,9 +3,22 @@
 Conditional GET (ETag, Last-Modified), gzip, redirects followed one hop at a time (so
 that each hop is checked, and a permanent move is known), a timeout and a size limit,
 a User-Agent naming the bot, a cap on fetches at once and one fetch at a time per host.
+
 Only http and https; loopback, private, link-local and reserved addresses are refused
-unless allowed: checked on the URL's literal address and, at connection time, on every
-address a name resolves to, so neither a redirect nor a DNS answer can reach them.
+unless allowed, at three points, so that no address reaches a socket unchecked:
+
+1. each hop's URL is parsed by yarl, the very object aiohttp then requests, so its host
+   is read after the same normalization (IDNA folds full-width digits and ideographic
+   full stops into ``127.0.0.1``); an address in any spelling a C resolver accepts
+   (``2130706433``, ``0177.0.0.1``, ``127.1``, ``0x7f.1``: whatever ``inet_aton``
+   takes), and an IPv6 address that embeds an IPv4 one (mapped, compatible, NAT64,
+   6to4), is judged by the address it means;
+2. a name is resolved by `GuardedResolver`, which drops every address feeds may not
+   reach, so neither a redirect nor a DNS answer can lead there;
+3. every socket is made by `SocketGuard`, which refuses an address that is not
+   public, whatever the client library did before (aiohttp connects to an IP literal
+   without asking the resolver, and before 3.14 took the legacy spellings for literals).
+
 Every failure is a `FetchError` whose text says what happened.
 """
 
@@ -14,21 +27,27 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import os
+import re
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from types import TracebackType
-from typing import Any
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
+from yarl import URL
 
-from bot.i18n import N_, Problem
+from bot.i18n import N_, Msg, Problem
+
+if TYPE_CHECKING:
+    from aiohappyeyeballs import AddrInfoType
 
 MAX_REDIRECTS = 5
+MAX_URL_LENGTH = 2048
 _CHUNK = 64 * 1024
 _REDIRECTS = {301, 302, 303, 307, 308}
 _PERMANENT = {301, 308}
@@ -36,6 +55,35 @@ _ACCEPT = (
     "application/rss+xml, application/atom+xml, application/feed+json, application/json;q=0.9, "
     "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
 )
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+# What a refused address is, for "refused: {address} is {kind} (…)".
+LOOPBACK = N_("a loopback address")
+UNSPECIFIED = N_("the unspecified address, which reaches this machine")
+PRIVATE = N_("a private address")
+LINK_LOCAL = N_("a link-local address (cloud metadata is served there)")
+MULTICAST = N_("a multicast address")
+RESERVED = N_("a reserved address, not a public one")
+
+_PRIVATE = tuple(
+    ipaddress.ip_network(net)
+    for net in (
+        "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10",  # shared (CGNAT)
+        "fc00::/7", "fec0::/10",  # unique local, and the old site-local
+    )
+)  # fmt: skip
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")  # the well-known prefix: the IPv4 is the tail
+_NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")  # local-use translation (RFC 8215)
+_COMPATIBLE = ipaddress.IPv6Network("::/96")  # deprecated IPv4-compatible, ::127.0.0.1
+_TRANSLATED = ipaddress.IPv6Network("::ffff:0:0:0/96")  # SIIT's IPv4-translated
+# Characters a host name may have once yarl has made it ASCII (IDNA): letters, digits, "-"
+# and "." (and "_", which DNS tolerates). Anything else (a "%" of percent-encoding) is
+# refused rather than handed to a resolver that might read it some other way.
+_HOST_NAME = re.compile(r"[a-z0-9_-]+(\.[a-z0-9_-]+)*")
+# What inet_aton may read as a number: decimal, octal (leading 0) or hex (0x) parts.
+_NUMERIC = re.compile(r"[0-9a-fx.]+")
+_NUMBER_LABEL = re.compile(r"0x[0-9a-f]*|[0-9]+")
 
 
 def _user_agent() -> str:
@@ -52,12 +100,11 @@ class FetchError(Problem):
 
 
 class _Refused(OSError):
-    """Every address the name resolves to is one feeds may not reach."""
+    """An address feeds may not reach, met while resolving or connecting."""
 
-    def __init__(self, host: str, addresses: str) -> None:
-        super().__init__(f"refused: {host} resolves to {addresses}, not a public address")
-        self.host = host
-        self.addresses = addresses
+    def __init__(self, problem: FetchError) -> None:
+        super().__init__(str(problem))
+        self.problem = problem
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,84 +125,246 @@ class FetchLimits:
     concurrency: int = 10
     allow_private: bool = False
     user_agent: str = ""
+    # Addresses treated as public although they are not: a test's stand-in for a public
+    # site (one loopback address) beside the private ones it must not reach.
+    exempt: frozenset[str] = frozenset()
 
 
-def is_public(address: str) -> bool:
+# ---------------------------------------------------------------------- addresses
+
+
+def parse_address(host: str) -> IPAddress | None:
+    """The address ``host`` is as a C resolver reads it, or None for a name: an IPv6
+    literal (a zone id allowed), or an IPv4 one in any spelling ``inet_aton`` accepts,
+    ``127.0.0.1`` as much as ``2130706433``, ``0177.0.0.1``, ``127.1`` or ``0x7f.1``."""
+    host = host.strip("[]")
+    if ":" in host:
+        try:
+            return ipaddress.IPv6Address(unquote(host))
+        except ValueError:
+            return None
+    if not _NUMERIC.fullmatch(host.lower()):
+        return None
     try:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-    except ValueError:
-        return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
-
-
-def _literal_ip(host: str) -> str | None:
-    try:
-        return str(ipaddress.ip_address(host.strip("[]")))
-    except ValueError:
+        return ipaddress.IPv4Address(socket.inet_aton(host))
+    except OSError:
         return None
 
 
-def check_url(url: str, *, allow_private: bool = False) -> str:
-    """``url`` if feeds may be fetched from it; raises `FetchError` saying why not."""
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one stands for: IPv4-mapped (``::ffff:127.0.0.1``),
+    IPv4-compatible (``::127.0.0.1``), IPv4-translated, NAT64 (``64:ff9b::127.0.0.1``)
+    and 6to4 (``2002:7f00:1::``); None for any other."""
+    if ip.is_loopback or ip.is_unspecified:  # ::1 and :: are in ::/96 too
+        return None
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if any(ip in net for net in (_NAT64, _COMPATIBLE, _TRANSLATED)):
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
+# The first that applies names an address feeds may not be fetched from.
+_KINDS: tuple[tuple[Callable[[IPAddress], bool], Msg], ...] = (
+    (lambda ip: ip.is_loopback, LOOPBACK),
+    (lambda ip: ip.is_unspecified, UNSPECIFIED),
+    (lambda ip: ip.is_link_local, LINK_LOCAL),
+    (lambda ip: ip.is_multicast, MULTICAST),
+    (lambda ip: any(ip in net for net in _PRIVATE), PRIVATE),
+    (lambda ip: ip in _NAT64_LOCAL or ip.is_reserved or not ip.is_global, RESERVED),
+)
+
+
+def refusal_kind(ip: IPAddress) -> Msg | None:
+    """What kind of address ``ip`` is when feeds may not be fetched from it (the words
+    for "refused: … is {kind}"); None when it is public. An IPv6 address that stands for
+    an IPv4 one is what that IPv4 address is."""
+    if isinstance(ip, ipaddress.IPv6Address) and (inner := embedded_ipv4(ip)) is not None:
+        return refusal_kind(inner)
+    return next((kind for applies, kind in _KINDS if applies(ip)), None)
+
+
+def _refusal(ip: IPAddress, exempt: frozenset[str]) -> Msg | None:
+    return None if str(ip) in exempt else refusal_kind(ip)
+
+
+def is_public(address: str, exempt: frozenset[str] = frozenset()) -> bool:
+    """May a socket connect to ``address`` (as a resolver or a socket reads it)?"""
+    ip = parse_address(address)
+    return ip is not None and _refusal(ip, exempt) is None
+
+
+def _refused(shown: str, kind: Msg, meant: IPAddress | None = None) -> FetchError:
+    """ "refused: 127.0.0.1 is a loopback address (…)"; with ``meant``, the address another
+    spelling stands for: "refused: 2130706433 means 127.0.0.1, a loopback address (…)"."""
+    if isinstance(meant, ipaddress.IPv6Address):
+        meant = embedded_ipv4(meant) or meant  # ::ffff:7f00:1 means 127.0.0.1
+    if meant is None or str(meant) == shown:
+        return FetchError(
+            N_("refused: {address} is {kind} (FEED_ALLOW_PRIVATE=true allows it, for tests)"),
+            address=shown,
+            kind=kind,
+        )
+    return FetchError(
+        N_(
+            "refused: {host} means {address}, {kind} "
+            "(FEED_ALLOW_PRIVATE=true allows it, for tests)"
+        ),
+        host=shown,
+        address=str(meant),
+        kind=kind,
+    )
+
+
+def _check_host(raw_host: str, *, allow_private: bool, exempt: frozenset[str]) -> None:
+    """Raises `FetchError` unless a socket may be opened for ``raw_host``: the host exactly
+    as aiohttp will connect to it (yarl's ``raw_host``)."""
+    shown = raw_host[:100]
+    host = raw_host.lower()
+    if ":" not in host:
+        host = host.rstrip(".")  # "localhost." and "127.0.0.1." are those hosts
+    ip = parse_address(host)
+    if ip is None:
+        if ":" in host or not _HOST_NAME.fullmatch(host):
+            raise FetchError(N_("not a valid host name: {host}"), host=shown)
+        if _NUMBER_LABEL.fullmatch(host.rsplit(".", 1)[-1]):
+            # Ends in a number, yet no address: "999.1.1.1", "1.2.3.4.5".
+            raise FetchError(N_("not a valid IPv4 address: {host}"), host=shown)
+        if not allow_private and (host == "localhost" or host.endswith(".localhost")):
+            raise _refused(shown, LOOPBACK)
+        return
+    kind = _refusal(ip, exempt)
+    if kind is not None and not allow_private:
+        raise _refused(shown if isinstance(ip, ipaddress.IPv4Address) else str(ip), kind, ip)
+    if isinstance(ip, ipaddress.IPv4Address) and str(ip) != raw_host:
+        # 2130706433, 0x7f.1, 127.1, 8.8.8.8.: what one resolver reads as an address,
+        # another reads as a name (and aiohttp refuses them since 3.14).
+        raise FetchError(
+            N_("{host} is not the usual way to write the address {address}; write {address}"),
+            host=shown,
+            address=str(ip),
+        )
+
+
+def target(url: str, *, allow_private: bool = False, exempt: frozenset[str] = frozenset()) -> URL:
+    """``url`` as the object aiohttp will request, once checked: raises `FetchError`
+    saying why feeds may not be fetched from it."""
     if not url:
         raise FetchError(N_("no URL given"))
-    if len(url) > 2048:
+    if len(url) > MAX_URL_LENGTH:
         raise FetchError(N_("the URL is longer than 2,048 characters"))
     if any(ch.isspace() for ch in url):
         raise FetchError(N_("the URL contains spaces"))
     try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError as error:
+        scheme = urlsplit(url).scheme
+    except ValueError as error:  # an unclosed "[" of an IPv6 address
         raise FetchError(N_("not a valid URL: {error}"), error=str(error)) from None
-    if parts.scheme.lower() not in ("http", "https"):
-        if not parts.scheme:
+    if scheme.lower() not in ("http", "https"):
+        if not scheme:
             raise FetchError(
                 N_("only http and https URLs are polled, not a URL without http:// or https://")
             )
-        raise FetchError(
-            N_("only http and https URLs are polled, not {scheme}:"), scheme=parts.scheme
-        )
-    host = parts.hostname
-    if not host:
+        raise FetchError(N_("only http and https URLs are polled, not {scheme}:"), scheme=scheme)
+    try:
+        parsed = URL(url)
+        port = parsed.port
+        parsed.host  # noqa: B018 - decoding an IDNA name can fail too ("xn--")
+    except (ValueError, UnicodeError) as error:
+        reason = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
+        raise FetchError(N_("not a valid URL: {error}"), error=reason) from None
+    if not parsed.raw_host:
         raise FetchError(N_("the URL has no host name"))
     if port == 0:
         raise FetchError(N_("the URL's port is 0"))
-    literal = _literal_ip(host)
-    if literal is not None and not allow_private and not is_public(literal):
-        raise FetchError(
-            N_("refused: {address} is a loopback, private or reserved address"), address=literal
-        )
-    if not allow_private and (host == "localhost" or host.endswith(".localhost")):
-        raise FetchError(N_("refused: {host} is a loopback address"), host=host)
-    # Scheme and host are case-insensitive: HTTP://Example.COM/rss is the same feed as
-    # http://example.com/rss, and must not be added twice. The path is kept as given.
-    netloc = parts.netloc
-    if "@" not in netloc:
-        netloc = netloc.lower()
+    _check_host(parsed.raw_host, allow_private=allow_private, exempt=exempt)
+    return parsed
+
+
+def check_url(
+    url: str, *, allow_private: bool = False, exempt: frozenset[str] = frozenset()
+) -> str:
+    """``url`` if feeds may be fetched from it, in the form it is stored in; raises
+    `FetchError` saying why not."""
+    checked = target(url, allow_private=allow_private, exempt=exempt)
+    parts = urlsplit(url)
+    # The host as the client reads it, so that one feed is not added twice under two
+    # spellings: IDNA folds full-width letters and digits and other dots (ｅｘａｍｐｌｅ.com
+    # is example.com), and scheme and host are case-insensitive (HTTP://Example.COM/rss
+    # is http://example.com/rss). A host typed in ASCII stays ASCII (xn--80ak6aa92e.com
+    # is not shown as the look-alike it encodes); the path is kept as given.
+    typed = parts.netloc.rpartition("@")[2]
+    host = (checked.raw_host if typed.isascii() else checked.host) or ""
+    netloc = f"[{checked.raw_host}]" if ":" in host else host
+    if checked.explicit_port is not None:
+        netloc += f":{checked.explicit_port}"
+    if "@" in parts.netloc:
+        netloc = parts.netloc.rpartition("@")[0] + "@" + netloc
     return urlunsplit((parts.scheme.lower(), netloc, parts.path, parts.query, parts.fragment))
 
 
 class GuardedResolver(AbstractResolver):
     """The default resolver, with every address feeds may not reach dropped."""
 
-    def __init__(self) -> None:
+    def __init__(self, exempt: frozenset[str] = frozenset()) -> None:
         self._inner = aiohttp.DefaultResolver()
+        self._exempt = exempt
 
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
     ) -> list[ResolveResult]:
         found = await self._inner.resolve(host, port, family)
-        allowed = [result for result in found if is_public(result["host"])]
+        allowed = [result for result in found if is_public(result["host"], self._exempt)]
         if not allowed:
             shown = ", ".join(sorted({r["host"] for r in found})[:3])
-            raise _Refused(host, shown)
+            raise _Refused(
+                FetchError(
+                    N_(
+                        "refused: {host} resolves to {addresses}, not a public address "
+                        "(FEED_ALLOW_PRIVATE=true allows it, for tests)"
+                    ),
+                    host=host,
+                    addresses=shown,
+                )
+            )
         return allowed
 
     async def close(self) -> None:
         await self._inner.close()
+
+
+class SocketGuard:
+    """Makes the socket for each address aiohttp is about to connect to, if it is public:
+    the last check, which sees the address itself however aiohttp came by it (an IP
+    literal never passes through the resolver)."""
+
+    def __init__(self, exempt: frozenset[str] = frozenset()) -> None:
+        self._exempt = exempt
+
+    def __call__(self, addr_info: AddrInfoType) -> socket.socket:
+        family, kind, proto, _, sockaddr = addr_info
+        address = str(sockaddr[0])
+        ip = parse_address(address)
+        if ip is None:  # a name here would be resolved by connect(), unchecked
+            raise _Refused(FetchError(N_("not a valid host name: {host}"), host=address[:100]))
+        problem = _refusal(ip, self._exempt)
+        if problem is not None:
+            raise _Refused(_refused(address, problem, ip))
+        return socket.socket(family=family, type=kind, proto=proto)
+
+
+def connector(limits: FetchLimits) -> aiohttp.TCPConnector:
+    """The connection pool feeds are fetched through: unless private addresses are
+    allowed, every name is resolved by `GuardedResolver` and every socket made by
+    `SocketGuard`."""
+    guarded = not limits.allow_private
+    return aiohttp.TCPConnector(
+        limit=limits.concurrency,
+        resolver=GuardedResolver(limits.exempt) if guarded else None,
+        socket_factory=SocketGuard(limits.exempt) if guarded else None,
+        ttl_dns_cache=300,
+    )
 
 
 class Fetcher:
@@ -186,13 +395,8 @@ class Fetcher:
 
     def _open(self) -> aiohttp.ClientSession:
         if self._session is None:
-            connector = aiohttp.TCPConnector(
-                limit=self.limits.concurrency,
-                resolver=None if self.limits.allow_private else GuardedResolver(),
-                ttl_dns_cache=300,
-            )
             self._session = aiohttp.ClientSession(
-                connector=connector,
+                connector=connector(self.limits),
                 timeout=aiohttp.ClientTimeout(total=self.limits.timeout),
                 headers={"User-Agent": self.user_agent, "Accept": _ACCEPT},
                 auto_decompress=True,
@@ -223,15 +427,17 @@ class Fetcher:
             conditional["If-None-Match"] = etag
         if last_modified:
             conditional["If-Modified-Since"] = last_modified
+        allow_private, exempt = self.limits.allow_private, self.limits.exempt
         seen = {url}
         permanent = True
         current = url
         async with self._slots:
             for _ in range(MAX_REDIRECTS + 1):
-                check_url(current, allow_private=self.limits.allow_private)
-                host = urlsplit(current).hostname or ""
-                async with self._host(host):
-                    outcome = await self._get(current, conditional)
+                # Checked on every hop, as the object aiohttp requests: what is checked
+                # is what is connected to.
+                request = target(current, allow_private=allow_private, exempt=exempt)
+                async with self._host(request.raw_host or ""):
+                    outcome = await self._get(request, conditional)
                 if isinstance(outcome, FetchResult):
                     moved = current if permanent and current != url else None
                     return FetchResult(
@@ -240,7 +446,9 @@ class Fetcher:
                     )  # fmt: skip
                 status, location = outcome
                 permanent = permanent and status in _PERMANENT
-                current = urljoin(current, location)
+                current = check_url(
+                    urljoin(current, location), allow_private=allow_private, exempt=exempt
+                )
                 if current in seen:
                     raise FetchError(
                         N_("redirect loop: {url} redirects back to itself"), url=current
@@ -248,7 +456,7 @@ class Fetcher:
                 seen.add(current)
         raise FetchError(N_("too many redirects (more than {limit})"), limit=MAX_REDIRECTS)
 
-    async def _get(self, url: str, headers: dict[str, str]) -> FetchResult | tuple[int, str]:
+    async def _get(self, url: URL, headers: dict[str, str]) -> FetchResult | tuple[int, str]:
         """One request: the result, or (status, location) of a redirect."""
         session = self._open()
         try:
@@ -308,10 +516,10 @@ class Fetcher:
 
     @staticmethod
     def _result(
-        url: str, response: aiohttp.ClientResponse, content: bytes, *, not_modified: bool = False
+        url: URL, response: aiohttp.ClientResponse, content: bytes, *, not_modified: bool = False
     ) -> FetchResult:
         return FetchResult(
-            url=url,
+            url=str(url),
             moved_to=None,
             not_modified=not_modified,
             content=content,
@@ -336,11 +544,7 @@ def _first_line(error: BaseException) -> str:
 def _connect_problem(error: aiohttp.ClientConnectorError) -> FetchError:
     cause: Any = error.os_error
     if isinstance(cause, _Refused):
-        return FetchError(
-            N_("refused: {host} resolves to {addresses}, not a public address"),
-            host=cause.host,
-            addresses=cause.addresses,
-        )
+        return cause.problem
     host = f"{error.host}:{error.port}"
     if isinstance(error, aiohttp.ClientConnectorDNSError) or isinstance(cause, socket.gaierror):
         return FetchError(N_("DNS: no such host {host}"), host=error.host)

@@ -70,8 +70,14 @@ class FeedEntry:
 class ParsedFeed:
     title: str
     category: str | None
-    entries: tuple[FeedEntry, ...]
-    skipped: tuple[str, ...]  # one reason per entry dropped
+    entries: tuple[FeedEntry, ...]  # the newest MAX_ENTRIES
+    skipped: tuple[str, ...]  # one reason per entry that could not be read
+    dropped: int = 0  # older entries beyond the newest MAX_ENTRIES, not read
+
+    @property
+    def found(self) -> int:
+        """The feed's readable entries, the dropped ones included."""
+        return len(self.entries) + self.dropped
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,10 +318,10 @@ def _host(url: str) -> str:
 def _finish(
     title: str, category: str | None, entries: list[FeedEntry], skipped: list[str]
 ) -> ParsedFeed:
-    if len(entries) > MAX_ENTRIES:
+    dropped = max(0, len(entries) - MAX_ENTRIES)
+    if dropped:
         oldest = datetime.min.replace(tzinfo=UTC)
         entries = sorted(entries, key=lambda e: e.published or oldest, reverse=True)
-        skipped.append(f"{len(entries) - MAX_ENTRIES} older entries beyond {MAX_ENTRIES}")
         entries = entries[:MAX_ENTRIES]
     clean_category = _cut(_clean(category), MAX_FIELD_LENGTH) if category else None
     return ParsedFeed(
@@ -323,6 +329,7 @@ def _finish(
         category=clean_category or None,
         entries=tuple(entries),
         skipped=tuple(skipped),
+        dropped=dropped,
     )
 
 

@@ -51,3 +51,5 @@ class FeedView:
     failures: int
     error: str | None
     added_24h: int
+    dropped: int = 0  # older entries the last poll did not read (beyond the newest 500)
+    moved_to: str | None = None  # a permanent redirect to another feed's address

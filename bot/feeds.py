@@ -6,6 +6,11 @@ A poll claims due feeds in the database (so several workers share them and none 
 fetched twice at once), fetches each with a conditional GET, parses it off the event
 loop, and stores its entries and its new state in one transaction. Whatever fails is
 that feed's error, shown in /feeds; it never stops the other feeds.
+
+An OPML import stores its feeds at once, claimed for their first poll, and polls them
+in the background (`check_import`): never more than one of them at a time per host, so
+that host's other feeds are not held up behind the import, and on at most half of the
+fetch slots, so the regular polls keep the rest.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -24,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.dbretry import retrying
-from bot.feedfetch import Fetcher, FetchError, FetchLimits, check_url
+from bot.feedfetch import Fetcher, FetchError, FetchLimits, FetchResult, check_url, target
 from bot.feedparse import FeedArticle, FeedError, ParsedFeed, entry_article, parse_feed
 from bot.feedpolicy import FeedView, feed_status, retry_delay
 from bot.i18n import N_, Problem
@@ -43,7 +48,7 @@ CLAIM_BATCH = 100
 # by this much; a poll ends well before (FEED_TIMEOUT_SECONDS per fetch).
 LEASE = timedelta(minutes=10)
 MAX_FEED_TAGS = 10
-FEEDS_PAGE_SIZE = 7  # the longest feeds (bot.texts caps) still fit one message
+FEEDS_PAGE_SIZE = 5  # the longest feeds (bot.texts caps), notes and all, still fit one message
 MAX_NAME_LENGTH = 100
 DAY = timedelta(hours=24)
 
@@ -75,7 +80,11 @@ class PollResult:
     added: int = 0
     updated: int = 0
     skipped: tuple[str, ...] = ()
-    moved_to: str | None = None
+    dropped: int = 0  # older entries beyond the newest MAX_ENTRIES, not read
+    moved_to: str | None = None  # a permanent redirect: the feed's new address
+    # (feed id, address): a permanent redirect to the address another feed already has,
+    # so this one kept its own.
+    duplicate: tuple[int, str] | None = None
 
     @property
     def ok(self) -> bool:
@@ -88,16 +97,37 @@ class FeedAdded:
     title: str
     url: str
     tags: tuple[str, ...]
-    entries: int
+    entries: int  # readable entries found, the dropped ones included
     added: int
     skipped: tuple[str, ...]
+    dropped: int = 0  # older entries beyond the newest MAX_ENTRIES, not read
 
 
 @dataclass
 class OpmlReport:
-    added: list[FeedAdded] = field(default_factory=list)
+    """What an import did, once its feeds were polled."""
+
+    added: list[PollResult] = field(default_factory=list)
     already: list[str] = field(default_factory=list)
     failed: list[tuple[str, Problem]] = field(default_factory=list)  # (url, why)
+
+
+@dataclass
+class OpmlImport:
+    """What an import stored at once: feeds claimed for their first poll, which
+    `FeedService.check_import` runs."""
+
+    stored: list[_Claimed] = field(default_factory=list)
+    already: list[str] = field(default_factory=list)
+    refused: list[tuple[str, Problem]] = field(default_factory=list)  # (url, why)
+
+
+@dataclass(frozen=True, slots=True)
+class _Move:
+    """What a permanent redirect did to a feed's address."""
+
+    moved_to: str | None = None
+    duplicate: tuple[int, str] | None = None  # (the feed that has the address, it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +189,16 @@ def _parse(content: bytes, content_type: str | None, url: str) -> ParsedFeed:
     return parse_feed(content, content_type=content_type, url=url)
 
 
+async def _stored(work: Callable[[], Awaitable[_T]], what: str) -> _T:
+    """``work`` (one transaction) with `retrying`, and once more after a unique address
+    clashed: two feeds moving to one new address at once, or an address added meanwhile;
+    the second try reads what the first one's rival committed."""
+    try:
+        return await retrying(work, what)
+    except IntegrityError:
+        return await retrying(work, what)
+
+
 class FeedService:
     def __init__(
         self,
@@ -175,8 +215,12 @@ class FeedService:
         # Parsing is CPU work: off the event loop, so chats are answered meanwhile, and in
         # one thread (the GIL lets no more run at once; more threads only cost memory).
         self._parser = ThreadPoolExecutor(max_workers=1, thread_name_prefix="feed-parser")
+        self._background: set[asyncio.Task[None]] = set()
 
     async def close(self) -> None:
+        for task in self._background:
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
         await self.fetcher.close()
         self._parser.shutdown(wait=False, cancel_futures=True)
 
@@ -237,7 +281,7 @@ class FeedService:
         digest = hashlib.sha256(fetched.content).hexdigest() if not fetched.not_modified else None
         if fetched.not_modified or digest == feed.content_hash:
             # Nothing new: a 304, or the same bytes from a server without validators.
-            return await self._record_unchanged(feed, fetched.etag, fetched.last_modified)
+            return await self._record_unchanged(feed, fetched)
         now = self.clock()
         try:
             parsed = await self._off_loop(
@@ -251,28 +295,31 @@ class FeedService:
             async with self.sessions.begin() as session:
                 outcomes = await store_articles(session, articles, now=now, feed_id=feed.feed_id)
                 row = await session.get(Feed, feed.feed_id)
-                moved = None
+                move = _Move()
                 if row is not None:
-                    moved = await self._move(session, row, fetched.moved_to)
+                    move = await self._move(session, row, fetched.moved_to)
                     row.title = parsed.title[:300] or row.title
                     row.etag, row.last_modified = fetched.etag, fetched.last_modified
                     row.content_hash = digest
-                    row.entries, row.skipped = len(parsed.entries), len(parsed.skipped)
+                    row.entries, row.skipped = parsed.found, len(parsed.skipped)
+                    row.dropped = parsed.dropped
                     self._succeeded(row, now)
             counts = [outcome for _, outcome in outcomes]
             return PollResult(
                 feed.feed_id,
                 parsed.title,
-                moved or feed.url,
-                entries=len(parsed.entries),
+                move.moved_to or feed.url,
+                entries=parsed.found,
                 added=counts.count(repo.Outcome.ADDED),
                 updated=counts.count(repo.Outcome.UPDATED),
                 skipped=parsed.skipped,
-                moved_to=moved,
+                dropped=parsed.dropped,
+                moved_to=move.moved_to,
+                duplicate=move.duplicate,
             )
 
         try:
-            return await retrying(store, f"storing feed {feed.feed_id}")
+            return await _stored(store, f"storing feed {feed.feed_id}")
         except SQLAlchemyError:
             logger.exception("storing feed %d failed", feed.feed_id)
             return await self._record_failure(
@@ -280,35 +327,49 @@ class FeedService:
             )
 
     @staticmethod
-    async def _move(session: AsyncSession, row: Feed, moved_to: str | None) -> str | None:
-        """Follow a permanent redirect: store the new address, unless another feed has it."""
+    async def _move(session: AsyncSession, row: Feed, moved_to: str | None) -> _Move:
+        """Follow a permanent redirect (301, 308) at once, whatever the body was: store
+        the new address, unless another feed has it (then this one stays, and /feeds
+        says why)."""
         if moved_to is None or moved_to == row.url:
-            return None
-        if await repo.feed_by_url(session, moved_to) is not None:
-            return None
-        row.url = moved_to
-        return moved_to
+            row.moved_to = None
+            return _Move()
+        other = await repo.move_feed(session, row, moved_to)
+        if other is not None:
+            row.moved_to = moved_to
+            return _Move(duplicate=(other.id, moved_to))
+        row.moved_to = None
+        return _Move(moved_to=moved_to)
 
     def _succeeded(self, row: Feed, now: datetime) -> None:
         row.polled_at = row.ok_at = now
         row.failures, row.failing_since, row.error = 0, None, None
         row.next_poll_at = now + self.interval
 
-    async def _record_unchanged(
-        self, feed: _Claimed, etag: str | None, last_modified: str | None
-    ) -> PollResult:
+    async def _record_unchanged(self, feed: _Claimed, fetched: FetchResult) -> PollResult:
         now = self.clock()
 
-        async def record() -> None:
+        async def record() -> _Move:
             async with self.sessions.begin() as session:
                 row = await session.get(Feed, feed.feed_id)
-                if row is not None:
-                    row.etag = etag or row.etag
-                    row.last_modified = last_modified or row.last_modified
-                    self._succeeded(row, now)
+                if row is None:
+                    return _Move()
+                # A 304 (or the same bytes) at a new address is still a move.
+                move = await self._move(session, row, fetched.moved_to)
+                row.etag = fetched.etag or row.etag
+                row.last_modified = fetched.last_modified or row.last_modified
+                self._succeeded(row, now)
+                return move
 
-        await retrying(record, f"recording feed {feed.feed_id}")
-        return PollResult(feed.feed_id, feed.title, feed.url, not_modified=True)
+        move = await _stored(record, f"recording feed {feed.feed_id}")
+        return PollResult(
+            feed.feed_id,
+            feed.title,
+            move.moved_to or feed.url,
+            not_modified=True,
+            moved_to=move.moved_to,
+            duplicate=move.duplicate,
+        )
 
     async def _record_failure(self, feed: _Claimed, reason: str) -> PollResult:
         now = self.clock()
@@ -339,7 +400,8 @@ class FeedService:
         """Fetch the feed once; store it and its entries only if it parsed. Raises
         `FeedProblem` with the reason otherwise."""
         try:
-            url = check_url(url.strip(), allow_private=self.fetcher.limits.allow_private)
+            limits = self.fetcher.limits
+            url = check_url(url.strip(), allow_private=limits.allow_private, exempt=limits.exempt)
         except FetchError as error:
             raise FeedProblem(N_("{reason}"), reason=error) from None
         if name is not None and not (name := " ".join(name.split())[:MAX_NAME_LENGTH]):
@@ -375,12 +437,13 @@ class FeedService:
                 outcomes = await store_articles(session, articles, now=now, feed_id=feed.id)
                 feed.etag, feed.last_modified = fetched.etag, fetched.last_modified
                 feed.content_hash = hashlib.sha256(fetched.content).hexdigest()
-                feed.entries, feed.skipped = len(parsed.entries), len(parsed.skipped)
+                feed.entries, feed.skipped = parsed.found, len(parsed.skipped)
+                feed.dropped = parsed.dropped
                 self._succeeded(feed, now)
                 added = sum(1 for _, outcome in outcomes if outcome is repo.Outcome.ADDED)
                 return FeedAdded(
-                    feed.id, feed.title, final, tuple(tag_names), len(parsed.entries), added,
-                    parsed.skipped,
+                    feed.id, feed.title, final, tuple(tag_names), parsed.found, added,
+                    parsed.skipped, parsed.dropped,
                 )  # fmt: skip
 
         try:
@@ -391,35 +454,145 @@ class FeedService:
                 other = await repo.feed_by_url(session, final)
             raise FeedProblem.already_there(other.id if other else None) from None
 
-    async def import_opml(self, content: bytes) -> OpmlReport:
-        """Add every feed an OPML document lists. Raises `OpmlError` for a document that
-        is not OPML; each feed that cannot be added is a failure with its reason."""
+    # ------------------------------------------------------------------ OPML
+
+    async def import_opml(self, content: bytes) -> OpmlImport:
+        """Store every feed an OPML document lists, at once and without fetching: each
+        is claimed for its first poll, which `check_import` runs. Raises `OpmlError` for
+        a document that is not OPML; a URL feeds may not be fetched from is refused with
+        its reason, one already there is counted."""
         listed = parse_opml(content)
-        report = OpmlReport()
-        async with self.sessions() as session:
-            present = await repo.active_feed_urls(session)
-        todo: list[OpmlFeed] = []
+        limits = self.fetcher.limits
+        wanted: dict[str, tuple[OpmlFeed, list[Tag]]] = {}
+        imported = OpmlImport()
         for item in listed:
-            if item.url in present:
-                report.already.append(item.url)
-            else:
-                todo.append(item)
-
-        async def one(item: OpmlFeed) -> FeedAdded | FeedProblem:
             try:
+                url = check_url(
+                    item.url.strip(), allow_private=limits.allow_private, exempt=limits.exempt
+                )
                 tags = parse_feed_tags(", ".join(item.tags))
-                return await self.add(item.url, tags, name=item.title)
+            except FetchError as error:
+                imported.refused.append((item.url, FeedProblem(N_("{reason}"), reason=error)))
+                continue
             except FeedProblem as problem:
-                return problem
+                imported.refused.append((item.url, problem))
+                continue
+            wanted.setdefault(url, (item, tags))
+        now = self.clock()
 
-        for item, outcome in zip(todo, await asyncio.gather(*(one(i) for i in todo)), strict=True):
-            if isinstance(outcome, FeedAdded):
-                report.added.append(outcome)
-            elif outcome.template.startswith(ALREADY_THERE):
-                report.already.append(item.url)
-            else:
-                report.failed.append((item.url, outcome))
-        return report
+        async def store() -> tuple[list[_Claimed], list[str]]:
+            stored: list[_Claimed] = []
+            already: list[str] = []
+            async with self.sessions.begin() as session:
+                present = await repo.active_feed_urls(session)
+                for url, (item, tags) in wanted.items():
+                    if url in present:
+                        already.append(url)
+                        continue
+                    name = " ".join((item.title or "").split())[:MAX_NAME_LENGTH] or None
+                    feed = await repo.save_feed(
+                        session, url=url, title=name or _host_of(url), name=name,
+                        tags=[tag.name for tag in tags], now=now, next_poll_at=now + LEASE,
+                    )  # fmt: skip
+                    stored.append(_Claimed.of(feed))
+            return stored, already
+
+        imported.stored, imported.already = await _stored(store, "importing feeds")
+        return imported
+
+    def _import_slots(self) -> int:
+        return max(1, self.fetcher.limits.concurrency // 2)
+
+    async def check_import(self, imported: OpmlImport) -> OpmlReport:
+        """Poll each feed an import stored, once, on the normal polling path: one at a
+        time per host (so that host's other feeds wait behind one fetch of the import at
+        most) and on at most half of the fetch slots. A feed whose first poll fails is
+        removed again, as /feed_add would not have stored it; the report gives why.
+
+        The feeds not polled yet stay claimed while it works (the claim is renewed as it
+        goes), so the regular polls do not fetch them too; if the process stops, they are
+        theirs once the last claim runs out."""
+        slots = asyncio.Semaphore(self._import_slots())
+        by_host: dict[str, list[_Claimed]] = {}
+        for feed in imported.stored:
+            by_host.setdefault(_host_of(feed.url), []).append(feed)
+        results: list[PollResult] = []
+        waiting = {feed.feed_id for feed in imported.stored}
+        renewed = self.clock()
+
+        async def renew() -> None:
+            nonlocal renewed
+            now = self.clock()
+            if now - renewed < LEASE / 2 or not waiting:
+                return
+            renewed = now
+
+            async def extend() -> None:
+                async with self.sessions.begin() as session:
+                    await repo.extend_feed_claims(session, sorted(waiting), now + LEASE)
+
+            try:
+                await retrying(extend, "renewing the claim on imported feeds")
+            except SQLAlchemyError:  # the regular polls may fetch some of them too: no harm
+                logger.exception("renewing the claim on %d imported feeds failed", len(waiting))
+
+        async def host(feeds: list[_Claimed]) -> None:
+            for feed in feeds:
+                async with slots:
+                    results.append(await self._poll(feed))
+                waiting.discard(feed.feed_id)
+                await renew()
+
+        await asyncio.gather(*(host(feeds) for feeds in by_host.values()))
+        failed = [result for result in results if not result.ok]
+        if failed:
+            now = self.clock()
+
+            async def remove() -> None:
+                async with self.sessions.begin() as session:
+                    for result in failed:
+                        await repo.remove_feed(session, result.feed_id, now)
+
+            await retrying(remove, "removing the feeds an import could not read")
+        order = {feed.feed_id: n for n, feed in enumerate(imported.stored)}
+        results.sort(key=lambda result: order[result.feed_id])
+        return OpmlReport(
+            added=[result for result in results if result.ok],
+            already=list(imported.already),
+            failed=[
+                *(
+                    (result.url, FeedProblem(N_("{reason}"), reason=result.error or ""))
+                    for result in results
+                    if not result.ok
+                ),
+                *imported.refused,
+            ],
+        )
+
+    def check_in_background(
+        self, imported: OpmlImport, report: Callable[[OpmlReport], Awaitable[None]]
+    ) -> None:
+        """`check_import` in a task of its own, then ``report`` with what it found; the
+        caller (an admin's chat) goes on at once. `close` cancels what is unfinished."""
+
+        async def run() -> None:
+            try:
+                await report(await self.check_import(imported))
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("checking %d imported feeds failed", len(imported.stored))
+
+        task = asyncio.get_running_loop().create_task(run(), name="opml-import-check")
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+
+def _host_of(url: str) -> str:
+    try:
+        return target(url, allow_private=True).raw_host or url
+    except FetchError:  # pragma: no cover - stored URLs were checked
+        return url
 
 
 # ---------------------------------------------------------------------- use cases
@@ -453,6 +626,8 @@ def view(feed: Feed, added_24h: int, now: datetime) -> FeedView:
         failures=feed.failures,
         error=feed.error,
         added_24h=added_24h,
+        dropped=feed.dropped,
+        moved_to=feed.moved_to,
     )
 
 

@@ -13,6 +13,7 @@ from html import escape
 from typing import Protocol
 
 from bot.articles import ArticleFormatError
+from bot.feedparse import MAX_ENTRIES
 from bot.i18n import N_, Msg, Translator, language_self_name
 from bot.lengths import tg_len
 from bot.schedule import FREQUENCY_WORDS, WEEKLY, tzinfo_for
@@ -735,6 +736,7 @@ FEED_TITLE = 60
 FEED_URL = 120
 FEED_TAGS = 100
 FEED_ERROR = 150
+FEED_MOVED_URL = 40
 MAX_REASONS = 12  # an OPML import lists at most this many failures (they fit one message)
 
 
@@ -756,6 +758,17 @@ def feed_not_added(t: Translator, error: BaseException) -> str:
     return t._("❌ Feed not added: {problem}", problem=echo(t.problem(error), 300))
 
 
+def dropped_entries(t: Translator, dropped: int) -> str:
+    """Why a feed's older entries were not read."""
+    return t.ngettext(
+        "{count} older entry dropped: only the newest {limit} of a feed are read.",
+        "{count} older entries dropped: only the newest {limit} of a feed are read.",
+        dropped,
+        count=t.number(dropped),
+        limit=t.number(MAX_ENTRIES),
+    )
+
+
 def feed_added(
     t: Translator,
     *,
@@ -765,16 +778,25 @@ def feed_added(
     added: int,
     tags: Sequence[str],
     skipped: int,
+    dropped: int = 0,
 ) -> str:
     lines = [
         t._("✅ Feed {id} added: {title}", id=feed_id, title=bold(title, FEED_TITLE)),
-        t.ngettext("{n} entry found", "{n} entries found", entries)
+        t.ngettext(
+            "{count} entry found", "{count} entries found", entries, count=t.number(entries)
+        )
         + ", "
-        + t.ngettext("{n} new article.", "{n} new articles.", added),
+        + t.ngettext(
+            "{count} new article.", "{count} new articles.", added, count=t.number(added)
+        ),
+    ]
+    if dropped:
+        lines.append(dropped_entries(t, dropped))
+    lines.append(
         t._("Tags: {tags}", tags=echo(", ".join(tags), FEED_TAGS))
         if tags
-        else t._("Tags: none (entry categories only)"),
-    ]
+        else t._("Tags: none (entry categories only)")
+    )
     if skipped:
         lines.append(
             t.ngettext(
@@ -826,6 +848,10 @@ class FeedLike(Protocol):
     def error(self) -> str | None: ...
     @property
     def added_24h(self) -> int: ...
+    @property
+    def dropped(self) -> int: ...
+    @property
+    def moved_to(self) -> str | None: ...
 
 
 def _count(n: int, one: str, many: str) -> str:
@@ -885,8 +911,25 @@ def feeds_text(t: Translator, feeds: Sequence[FeedLike], page: int, pages: int, 
             + t._("Last poll: {when} · {status}", when=polled, status=_status(t, feed))
             + "\n"
             + t._("Added in 24 h: {count}", count=feed.added_24h)
+            + "".join(f"\n{note}" for note in _notes(t, feed))
         )
     return "\n\n".join(blocks)
+
+
+def _notes(t: Translator, feed: FeedLike) -> list[str]:
+    """What the last poll did that the admin should know beyond its status."""
+    notes = []
+    if feed.dropped:
+        notes.append(dropped_entries(t, feed.dropped))
+    if feed.moved_to:
+        notes.append(
+            t._(
+                "↪ Moved permanently to {url}, the address of another feed: this one stays "
+                "at its own. Remove one of the two.",
+                url=echo(feed.moved_to, FEED_MOVED_URL),
+            )
+        )
+    return notes
 
 
 class OpmlOutcome(Protocol):
@@ -901,7 +944,7 @@ class OpmlOutcome(Protocol):
 def opml_imported(t: Translator, report: OpmlOutcome) -> str:
     lines = [
         t._(
-            "{added} added, {already} already there, {failed} failed",
+            "📥 OPML import done: {added} added, {already} already there, {failed} failed",
             added=len(report.added),
             already=len(report.already),
             failed=len(report.failed),
@@ -921,9 +964,16 @@ def not_opml(t: Translator, error: BaseException) -> str:
     )
 
 
-OPML_IMPORTING = N_(
-    "Importing the feeds in that file; each is fetched once. This can take a minute."
-)
+def opml_importing(t: Translator, stored: int) -> str:
+    """The answer to an .opml file whose feeds are being fetched in the background."""
+    return t.ngettext(
+        "📥 {count} feed from that file stored; it is being fetched in the background, "
+        "and a summary follows when that is done. /feeds works meanwhile.",
+        "📥 {count} feeds from that file stored; they are being fetched in the background, "
+        "and a summary follows when that is done. /feeds works meanwhile.",
+        stored,
+        count=t.number(stored),
+    )
 
 
 # ---- feeds on the command line (plain text)
@@ -951,7 +1001,18 @@ class PollLike(Protocol):
     @property
     def skipped(self) -> Sequence[str]: ...
     @property
+    def dropped(self) -> int: ...
+    @property
     def moved_to(self) -> str | None: ...
+    @property
+    def duplicate(self) -> tuple[int, str] | None: ...
+
+
+def _dropped_line(dropped: int) -> str:
+    return (
+        f"{_count(dropped, 'older entry', 'older entries')} dropped "
+        f"(only the newest {MAX_ENTRIES} of a feed are read)"
+    )
 
 
 def poll_line(result: PollLike) -> str:
@@ -962,15 +1023,24 @@ def poll_line(result: PollLike) -> str:
             f"{head}: failed ({_count(result.failures, 'time', 'times')} in a row): {result.error}"
         )
     if result.not_modified:
-        return f"{head}: not modified"
-    line = (
-        f"{head}: {_count(result.entries, 'entry', 'entries')}, "
-        f"{result.added} added, {result.updated} updated"
-    )
+        line = f"{head}: not modified"
+    else:
+        line = (
+            f"{head}: {_count(result.entries, 'entry', 'entries')}, "
+            f"{result.added} added, {result.updated} updated"
+        )
+    if result.dropped:
+        line += f", {_dropped_line(result.dropped)}"
     if result.skipped:
         line += f", {len(result.skipped)} skipped ({'; '.join(result.skipped[:3])})"
     if result.moved_to:
         line += "; moved permanently, address updated"
+    if result.duplicate:
+        other, url = result.duplicate
+        line += (
+            f"; moved permanently to {url}, which feed {other} already has: "
+            "address kept (remove one of the two)"
+        )
     return line
 
 
@@ -985,14 +1055,19 @@ class AddedLike(Protocol):
     def entries(self) -> int: ...
     @property
     def added(self) -> int: ...
+    @property
+    def dropped(self) -> int: ...
 
 
 def feed_added_line(added: AddedLike) -> str:
     """`newsbot feeds add`'s answer."""
-    return (
+    line = (
         f"feed {added.feed_id} added: {added.title} ({added.url}): "
         f"{_count(added.entries, 'entry', 'entries')}, {added.added} new"
     )
+    if added.dropped:
+        line += f"; {_dropped_line(added.dropped)}"
+    return line
 
 
 def feed_row(feed: FeedLike) -> str:

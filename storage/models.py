@@ -136,7 +136,12 @@ class Feed(Base):
     last_modified: Mapped[str | None] = mapped_column(String(100))
     content_hash: Mapped[str | None] = mapped_column(String(64))  # of the last body parsed
     entries: Mapped[int] = mapped_column(Integer, default=0)  # found by the last parse
-    skipped: Mapped[int] = mapped_column(Integer, default=0)  # entries the last parse dropped
+    skipped: Mapped[int] = mapped_column(Integer, default=0)  # entries it could not read
+    # Older entries beyond the newest 500 the last parse did not read (bot.feedparse).
+    dropped: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Where a permanent redirect points when another feed already has that address, so
+    # this one stays at its own; NULL when it does not redirect so.
+    moved_to: Mapped[str | None] = mapped_column(String(2048))
     next_poll_at: Mapped[datetime]
     polled_at: Mapped[datetime | None]
     ok_at: Mapped[datetime | None]

@@ -970,9 +970,29 @@ async def save_feed(
         feed.title, feed.name, feed.tags = title, name, list(tags)
         feed.removed_at, feed.failures, feed.failing_since, feed.error = None, 0, None, None
         feed.next_poll_at = next_poll_at
-        feed.etag = feed.last_modified = feed.content_hash = None
+        feed.etag = feed.last_modified = feed.content_hash = feed.moved_to = None
     await session.flush()
     return feed
+
+
+async def move_feed(session: AsyncSession, feed: Feed, url: str) -> Feed | None:
+    """Give ``feed`` the address ``url`` (a permanent redirect's), unless an active feed
+    already has it: then nothing changes and that feed is returned. A removed feed at
+    ``url`` takes ``feed``'s old address in exchange (addresses are unique), so adding
+    that address again brings it back, with its id, as before."""
+    other = await feed_by_url(session, url)
+    if other is not None and other.removed_at is None:
+        return other
+    old = feed.url
+    if other is not None:
+        other.url = f"moving:{other.id}"  # frees the address within this transaction
+        await session.flush()
+    feed.url = url
+    await session.flush()
+    if other is not None:
+        other.url = old
+        await session.flush()
+    return None
 
 
 async def remove_feed(session: AsyncSession, feed_id: int, now: datetime) -> Feed | None:
@@ -1035,6 +1055,18 @@ async def claim_due_feeds(
         feed.next_poll_at = lease_until
     await session.flush()
     return feeds
+
+
+async def extend_feed_claims(
+    session: AsyncSession, feed_ids: Sequence[int], lease_until: datetime
+) -> None:
+    """Push the next poll of feeds still waiting for their first one (an import's, while
+    it works through them) to ``lease_until``, so that the regular polls leave them be."""
+    await session.execute(
+        update(Feed)
+        .where(Feed.id.in_(feed_ids), Feed.polled_at.is_(None), Feed.removed_at.is_(None))
+        .values(next_poll_at=lease_until)
+    )
 
 
 async def feed_articles_added_since(session: AsyncSession, feed_id: int, since: datetime) -> int:

@@ -3,16 +3,19 @@ and a subscriber to one of its tags gets its entries, the entry's link as "Full 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from functools import partial
 from html import escape
 
 import pytest
 
 from bot.config import Settings
 from bot.context import BotApplication
-from emulator.client import Chat
+from emulator.client import Chat, EmulatorClient
 from storage import repo
 from tests.auxil.clock import FakeClock
+from tests.auxil.data import ADMIN_ID
 from tests.auxil.feedserver import FIXTURES, FeedServer
 from tests.auxil.running import running_bot
 
@@ -105,11 +108,14 @@ async def test_feeds_pages(app: BotApplication, admin: Chat, feed_server: FeedSe
                 tags=[], now=app.bot_data.clock(), next_poll_at=app.bot_data.clock(),
             )  # fmt: skip
     [first] = await admin.ask("/feeds")
-    assert first.text.startswith("Feeds (12), page 1 of 2")
+    assert first.text.startswith("Feeds (12), page 1 of 3")
     assert first.button_texts == ["Next ▶"]
     [second] = await admin.press(first, "Next ▶")
-    assert second.text.startswith("Feeds (12), page 2 of 2\n\n8 Feed 7")
-    assert second.button_texts == ["◀ Previous"]
+    assert second.text.startswith("Feeds (12), page 2 of 3\n\n6 Feed 5")
+    assert second.button_texts == ["◀ Previous", "Next ▶"]
+    [third] = await admin.press(second, "Next ▶")
+    assert third.text.startswith("Feeds (12), page 3 of 3\n\n11 Feed 10")
+    assert third.button_texts == ["◀ Previous"]
 
 
 async def test_remove_and_retag(app: BotApplication, admin: Chat, feed_server: FeedServer) -> None:
@@ -196,13 +202,22 @@ async def test_opml_in_and_out(app: BotApplication, admin: Chat, feed_server: Fe
         f'<outline xmlUrl="{feed_server.url("/missing.xml")}"/></body></opml>'
     )
     working, result = await admin.upload("subscriptions.opml", document, expect=2)
-    assert working.text.startswith("Importing the feeds in that file")
+    assert working.text == (
+        "📥 3 feeds from that file stored; they are being fetched in the background, and a "
+        "summary follows when that is done. /feeds works meanwhile."
+    )
     assert result.text.splitlines() == [
-        "2 added, 0 already there, 1 failed",
+        "📥 OPML import done: 2 added, 0 already there, 1 failed",
         f"• {feed_server.url('/missing.xml')}: HTTP 404 Not Found",
     ]
     _, again = await admin.upload("subscriptions.opml", document, expect=2)
-    assert again.text.splitlines()[0] == "0 added, 2 already there, 1 failed"
+    assert again.text.splitlines()[0] == (
+        "📥 OPML import done: 0 added, 2 already there, 1 failed"
+    )
+    [present] = await admin.upload(
+        "again.opml", f'<opml version="2.0"><body><outline xmlUrl="{one}"/></body></opml>'
+    )
+    assert present.text == "📥 OPML import done: 0 added, 1 already there, 0 failed"
     [exported] = await admin.ask("/feeds_export")
     assert exported.file_name == "newsbot-feeds.opml"
     assert exported.text.startswith("Your feeds as OPML.")
@@ -215,14 +230,12 @@ async def test_opml_in_and_out(app: BotApplication, admin: Chat, feed_server: Fe
 async def test_a_file_that_is_not_opml_gets_one_clear_error(
     app: BotApplication, admin: Chat
 ) -> None:
-    _, reply = await admin.upload("feeds.opml", "<html><body>hello</body></html>", expect=2)
+    [reply] = await admin.upload("feeds.opml", "<html><body>hello</body></html>")
     assert (
         reply.text
         == "❌ Not imported: that file is not OPML (the root element is <html>, not <opml>)."
     )
-    _, bomb = await admin.upload(
-        "feeds.opml", (FIXTURES / "billion-laughs.opml").read_text(), expect=2
-    )
+    [bomb] = await admin.upload("feeds.opml", (FIXTURES / "billion-laughs.opml").read_text())
     assert (
         bomb.text
         == "❌ Not imported: that file is not OPML (it defines XML entities, which are refused)."
@@ -244,3 +257,131 @@ async def test_a_followed_word_finds_feed_entries_and_search_finds_them(
     assert digest.bold()[1:] == ["Ceasefire holds in the south"]
     [found] = await user.ask("/search talks")
     assert "Talks resume" in found.text
+
+
+async def test_feed_add_refuses_loopback_in_any_spelling_and_names_the_setting(
+    settings: Settings, clock: FakeClock, emu: EmulatorClient, feed_server: FeedServer
+) -> None:
+    """FEED_ALLOW_PRIVATE off (the default): full-width digits and ideographic full stops
+    were read as a name by the old check, and fetched from loopback by aiohttp."""
+    url = feed_server.serve("/feed.xml", wire(("t1", "Internal memo")))
+    wide = url.replace("127.0.0.1", "１２７.０.０.１")
+    dots = url.replace("127.0.0.1", "127。0。0。1")
+    async with running_bot(settings, clock=clock, feeds=True):
+        admin = Chat(emu, ADMIN_ID, "Ada")
+        for typed in (wide, dots, url):
+            [reply] = await admin.ask(f"/feed_add {typed}")
+            assert reply.text == (
+                "❌ Feed not added: refused: 127.0.0.1 is a loopback address "
+                "(FEED_ALLOW_PRIVATE=true allows it, for tests)"
+            )
+        [legacy] = await admin.ask(f"/feed_add http://2130706433:{feed_server.port}/feed.xml")
+        assert legacy.text == (
+            "❌ Feed not added: refused: 2130706433 means 127.0.0.1, a loopback address "
+            "(FEED_ALLOW_PRIVATE=true allows it, for tests)"
+        )
+        [choice] = await admin.ask("/language")
+        await admin.press(choice, "Українська")
+        [refused] = await admin.ask(f"/feed_add {dots}")
+        [listing] = await admin.ask("/feeds")
+    assert feed_server.requests == []
+    assert refused.text == (
+        "❌ Стрічку не додано: відхилено: 127.0.0.1 — адреса loopback (цієї ж машини) "
+        "(FEED_ALLOW_PRIVATE=true дозволяє її, для тестів)"
+    )
+    assert listing.text.startswith("Стрічок ще немає.")
+
+
+def outlines(*urls: str) -> str:
+    body = "".join(f'<outline xmlUrl="{url}"/>' for url in urls)
+    return f'<opml version="2.0"><body>{body}</body></opml>'
+
+
+async def test_an_opml_import_never_holds_the_admin_or_the_host(
+    app: BotApplication, admin: Chat, feed_server: FeedServer, clock: FakeClock
+) -> None:
+    """24 feeds on one slow host. Before, the import ran inside the admin's chat: their
+    next /feeds waited for every fetch (35 s at 1.5 s each), and the host's own feed
+    waited behind all 24 in its one-fetch-at-a-time line. The host here is as slow as
+    the test says: each of its import feeds answers only when released."""
+    await feed_server.listen_on("127.0.0.2")
+    regular = feed_server.serve("/regular.xml", wire(("r1", "Regular news")))
+    regular = regular.replace("127.0.0.1", "127.0.0.2")
+    await admin.ask(f"/feed_add {regular}")
+    clock.advance(minutes=15)  # the host's own feed is due (the tick runs when we say)
+    gates = [asyncio.Event() for _ in range(24)]
+    slow = [
+        feed_server.url(f"/slow{n}.xml", "127.0.0.2")
+        for n in range(24)
+        if feed_server.serve(f"/slow{n}.xml", wire((f"s{n}", f"Slow {n}")), hold=gates[n])
+    ]
+    missing = feed_server.url("/missing.xml")
+    document = outlines(*slow, missing, regular, "ftp://x.example/feed")
+    [stored] = await admin.upload("careless.opml", document)
+    await feed_server.until(lambda: feed_server.held == ["/slow0.xml"])
+    # The admin's chat is free while the slow host holds the import's first fetch.
+    [listing] = await admin.ask("/feeds")
+    assert stored.text.startswith("📥 25 feeds from that file stored;")
+    assert listing.text.startswith("Feeds (26), page 1 of 6")
+    assert "⏳ not polled yet" in listing.text
+    assert feed_server.held == ["/slow0.xml"]
+    # The host's own feed is polled: it waits for the one fetch in progress, not all 24.
+    polling = asyncio.create_task(tick(app))
+
+    def regular_polled_or_held(n: int) -> bool:
+        return feed_server.arrived.count("/regular.xml") == 2 or feed_server.held == [
+            f"/slow{n}.xml"
+        ]
+
+    released = 0
+    while feed_server.arrived.count("/regular.xml") < 2:  # the first was /feed_add's
+        gates[released].set()
+        released += 1
+        await feed_server.until(partial(regular_polled_or_held, released))
+    await polling
+    assert released <= 2, feed_server.arrived
+    for gate in gates:
+        gate.set()
+    [summary] = await admin.read()
+    assert summary.text.splitlines() == [
+        "📥 OPML import done: 24 added, 1 already there, 2 failed",
+        f"• {missing}: HTTP 404 Not Found",
+        "• ftp://x.example/feed: only http and https URLs are polled, not ftp:",
+    ]
+    [after] = await admin.ask("/feeds")
+    assert after.text.startswith("Feeds (25), page 1 of 5")  # the 404 was removed again
+    assert "not polled yet" not in after.text
+
+
+async def test_a_feed_of_thousands_of_entries_says_what_was_dropped_and_why(
+    app: BotApplication, admin: Chat, feed_server: FeedServer, clock: FakeClock
+) -> None:
+    """Before: "500 entries found, 500 new articles … 1 entry skipped (no title and no
+    text)", while 1,500 entries (9,500 of a 10,000-entry feed in the issue) were dropped
+    as older than the newest 500."""
+    items = "".join(
+        f"<item><title>Entry {n}</title><guid>e{n}</guid>"
+        f"<pubDate>Sat, 28 Nov 2026 {n // 3600 % 24:02d}:{n // 60 % 60:02d}:{n % 60:02d}"
+        " +0000</pubDate></item>"
+        for n in range(2_000)
+    )
+    url = feed_server.serve(
+        "/big.xml", f'<rss version="2.0"><channel><title>Big Wire</title>{items}</channel></rss>'
+    )
+    [added] = await admin.ask(f"/feed_add {url}")
+    assert added.text.splitlines() == [
+        "✅ Feed 1 added: Big Wire",
+        "2,000 entries found, 500 new articles.",
+        "1,500 older entries dropped: only the newest 500 of a feed are read.",
+        "Tags: none (entry categories only)",
+    ]
+    [listing] = await admin.ask("/feeds")
+    assert listing.text.endswith(
+        "Added in 24 h: 500\n1,500 older entries dropped: only the newest 500 of a feed are read."
+    )
+    [choice] = await admin.ask("/language")
+    await admin.press(choice, "Українська")
+    [ukrainian] = await admin.ask("/feeds")
+    assert ukrainian.text.endswith(
+        "Відкинуто 1\xa0500 старіших записів: зі стрічки читаються лише 500 найновіших."
+    )

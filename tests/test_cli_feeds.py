@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
@@ -123,3 +125,46 @@ async def test_the_console_script_polls_as_a_process(
     assert await finish_newsbot("poll", "--all", env=env, cwd=tmp_path) == (
         0, f"feed 1 {url}: not modified\n", "",
     )  # fmt: skip
+
+
+def many(count: int) -> str:
+    """RSS with ``count`` items, a minute apart, the newest first."""
+    start = datetime(2026, 11, 28, 11, 0, tzinfo=UTC)
+    items = "".join(
+        f"<item><title>Entry {n}</title><guid>e{n}</guid>"
+        f"<pubDate>{format_datetime(start - timedelta(minutes=n), usegmt=True)}</pubDate></item>"
+        for n in range(count)
+    )
+    return f'<rss version="2.0"><channel><title>Big Wire</title>{items}</channel></rss>'
+
+
+async def test_add_and_poll_say_what_was_dropped_and_where_a_feed_moved(
+    shell: Shell, feed_server: FeedServer
+) -> None:
+    """Before: `feeds add` said nothing of the 500 entries beyond the newest 500, and
+    `poll` called them "1 skipped (500 older entries beyond 500)"."""
+    big = feed_server.serve("/big.xml", many(1_000), validators=False)
+    why = "(only the newest 500 of a feed are read)"
+    assert await shell("feeds", "add", big) == (
+        0,
+        f"feed 1 added: Big Wire ({big}): 1000 entries, 500 new; "
+        f"500 older entries dropped {why}\n",
+        "",
+    )
+    feed_server.serve("/big.xml", many(1_001), validators=False)
+    assert await shell("poll", "--all") == (
+        0,
+        f"feed 1 {big}: 1001 entries, 0 added, 0 updated, 501 older entries dropped {why}\n",
+        "",
+    )
+    # A permanent redirect to the address another feed has: both stay, and poll says so.
+    small = feed_server.fixture("/small.xml", "rss20.xml")
+    await shell("feeds", "add", small)
+    feed_server.redirect("/big.xml", "/small.xml", 301)
+    code, out, _ = await shell("poll", "--all")
+    assert code == 0
+    assert f"feed 1 {big}: " in out
+    assert out.splitlines()[0].endswith(
+        f"; moved permanently to {small}, which feed 2 already has: address kept "
+        "(remove one of the two)"
+    )

@@ -229,7 +229,8 @@ def test_a_feed_with_too_many_entries_keeps_the_newest() -> None:
     assert len(feed.entries) == MAX_ENTRIES
     assert feed.entries[0].title == "n0"
     assert feed.entries[-1].title == f"n{MAX_ENTRIES - 1}"
-    assert feed.skipped == (f"20 older entries beyond {MAX_ENTRIES}",)
+    # Dropped, not skipped: they are readable entries, only older than the newest 500.
+    assert (feed.skipped, feed.dropped, feed.found) == ((), 20, MAX_ENTRIES + 20)
 
 
 def entry(**changes: object) -> FeedEntry:

@@ -11,7 +11,7 @@ from bot.feedpolicy import BACKOFF_CAP, FeedStatus, FeedView, feed_status, retry
 from bot.feeds import FEEDS_PAGE_SIZE, FeedProblem, OpmlReport
 from bot.i18n import N_, languages, translator
 from bot.lengths import tg_len
-from bot.texts import feeds_text, opml_imported
+from bot.texts import feed_added, feeds_text, opml_imported
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 INTERVAL = timedelta(minutes=15)
@@ -75,6 +75,8 @@ def test_a_page_of_the_longest_feeds_fits_one_message(language: str) -> None:
         failures=10**6,
         error="<b>" * 200,
         added_24h=10**6,
+        dropped=10**9,
+        moved_to="https://example.com/" + "&" * 2_000,
     )
     text = feeds_text(translator(language), [worst] * FEEDS_PAGE_SIZE, 99_999, 100_000, 10**6)
     assert tg_len(text) <= MessageLimit.MAX_TEXT_LENGTH
@@ -90,7 +92,7 @@ def test_an_opml_report_of_the_longest_failures_fits_one_message(language: str) 
     t = translator(language)
     text = opml_imported(t, report)
     head = t._(
-        "{added} added, {already} already there, {failed} failed",
+        "📥 OPML import done: {added} added, {already} already there, {failed} failed",
         added=0,
         already=1000,
         failed=1000,
@@ -99,3 +101,51 @@ def test_an_opml_report_of_the_longest_failures_fits_one_message(language: str) 
     assert text.endswith(t._("… and {count} more", count=988))
     assert text.count("\n• ") == 12
     assert tg_len(text) <= MessageLimit.MAX_TEXT_LENGTH
+
+
+@pytest.mark.parametrize(
+    ("language", "added", "notes"),
+    [
+        (
+            "en",
+            [
+                "✅ Feed 1 added: <b>Big Wire</b>",
+                "10,000 entries found, 500 new articles.",
+                "9,500 older entries dropped: only the newest 500 of a feed are read.",
+            ],
+            [
+                "9,500 older entries dropped: only the newest 500 of a feed are read.",
+                "↪ Moved permanently to https://wire.example/new.xml, the address of another "
+                "feed: this one stays at its own. Remove one of the two.",
+            ],
+        ),
+        (
+            "uk",
+            [
+                "✅ Стрічку 1 додано: <b>Big Wire</b>",
+                "Знайдено 10\xa0000 записів, 500 нових статей.",
+                "Відкинуто 9\xa0500 старіших записів: зі стрічки читаються лише 500 найновіших.",
+            ],
+            [
+                "Відкинуто 9\xa0500 старіших записів: зі стрічки читаються лише 500 найновіших.",
+                "↪ Назавжди переїхала на https://wire.example/new.xml, адресу іншої стрічки: ця "
+                "лишається на своїй. Видаліть одну з двох.",
+            ],
+        ),
+    ],
+)
+def test_dropped_entries_and_a_move_that_clashed_are_said_in_each_language(
+    language: str, added: list[str], notes: list[str]
+) -> None:
+    t = translator(language)
+    reply = feed_added(
+        t, feed_id=1, title="Big Wire", entries=10_000, added=500, tags=(), skipped=0,
+        dropped=9_500,
+    )  # fmt: skip
+    assert reply.splitlines()[:3] == added
+    view = FeedView(
+        feed_id=1, title="Big Wire", url="https://wire.example/old.xml", tags=(),
+        polled_at=NOW, status=FeedStatus.OK, failures=0, error=None, added_24h=500,
+        dropped=9_500, moved_to="https://wire.example/new.xml",
+    )  # fmt: skip
+    assert feeds_text(t, [view], 0, 1, 1).splitlines()[-2:] == notes

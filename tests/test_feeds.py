@@ -262,7 +262,16 @@ async def test_an_opml_import_reports_added_present_and_failed(
         f'<outline xmlUrl="{broken}"/><outline xmlUrl="ftp://x.example/feed"/>'
         "</outline></body></opml>"
     )
-    report = await service.import_opml(document.encode())
+    imported = await service.import_opml(document.encode())
+    # Stored at once, nothing fetched yet: the feeds are claimed for their first poll.
+    assert [feed.url for feed in imported.stored] == [two, broken]
+    assert imported.already == [one]
+    assert [(url, str(why)) for url, why in imported.refused] == [
+        ("ftp://x.example/feed", "only http and https URLs are polled, not ftp:"),
+    ]
+    assert feed_server.answered("/two.xml") == feed_server.answered("/broken.xml") == []
+    assert await service.poll_due() == []  # the regular polls leave them to the import
+    report = await service.check_import(imported)
     assert [a.title for a in report.added] == ["Atom Herald"]
     assert report.already == [one]
     assert [(url, str(why)) for url, why in report.failed] == [
@@ -272,6 +281,7 @@ async def test_an_opml_import_reports_added_present_and_failed(
     async with service.sessions() as session:
         exported = await feeds.export_opml(session)
         herald = await repo.feed_by_url(session, two)
+        assert await repo.count_feeds(session) == 2  # the broken one was removed again
     assert herald is not None
     assert (herald.name, herald.tags) == ("Herald", ["News", "europe"])
     assert exported.count(b"<outline ") == 2
@@ -348,3 +358,144 @@ async def test_the_same_guid_twice_in_one_feed_stores_one_article(
 async def test_a_4000_character_url_is_refused_with_a_reason(service: FeedService) -> None:
     with pytest.raises(FeedProblem, match="longer than 2,048"):
         await service.add("https://wire.example/" + "a" * 4000)
+
+
+# ---- permanent redirects
+
+
+@pytest.mark.parametrize("status", [301, 308])
+@pytest.mark.parametrize("answer", ["304", "same bytes", "new entries"])
+async def test_a_permanent_redirect_moves_the_feed_at_once_whatever_the_body(
+    service: FeedService, feed_server: FeedServer, clock: FakeClock, status: int, answer: str
+) -> None:
+    """Before, a 301 to unchanged content (a 304, or the same bytes without validators)
+    was not remembered: every poll asked the old address, then the new one."""
+    body = rss(("a", "Alpha"))
+    old = feed_server.serve("/old.xml", body, validators=answer == "304")
+    await service.add(old)
+    new = feed_server.serve(
+        "/new.xml",
+        body if answer != "new entries" else rss(("b", "Beta"), ("a", "Alpha")),
+        validators=answer == "304",
+    )
+    feed_server.redirect("/old.xml", "/new.xml", status)
+    clock.advance(minutes=15)
+    [moved] = await service.poll_due()
+    assert (moved.ok, moved.moved_to, moved.url) == (True, new, new)
+    assert moved.not_modified is (answer != "new entries")
+    assert (await feed_row(service, 1)).url == new
+    clock.advance(minutes=15)
+    [again] = await service.poll_due()
+    assert (again.url, again.moved_to) == (new, None)
+    # Three polls: the old address was asked once after it moved, never again.
+    assert feed_server.answered("/old.xml") == [200, status]
+    assert len(feed_server.answered("/new.xml")) == 2
+
+
+@pytest.mark.parametrize("status", [302, 307])
+async def test_a_temporary_redirect_keeps_the_address(
+    service: FeedService, feed_server: FeedServer, clock: FakeClock, status: int
+) -> None:
+    old = feed_server.serve("/old.xml", rss(("a", "Alpha")))
+    await service.add(old)
+    feed_server.serve("/new.xml", rss(("a", "Alpha")))
+    feed_server.redirect("/old.xml", "/new.xml", status)
+    clock.advance(minutes=15)
+    [result] = await service.poll_due()
+    assert (result.ok, result.moved_to, result.url) == (True, None, old)
+    assert (await feed_row(service, 1)).url == old
+
+
+async def test_a_redirect_to_another_feeds_address_keeps_both_and_says_so(
+    service: FeedService, feed_server: FeedServer, clock: FakeClock
+) -> None:
+    """The address is unique: feed 1 cannot take feed 2's. It stays at its own, keeps
+    being polled, and /feeds (and `newsbot poll`) say why."""
+    first = feed_server.serve("/first.xml", rss(("a", "Alpha")))
+    second = feed_server.serve("/second.xml", rss(("b", "Beta")))
+    await service.add(first)
+    await service.add(second)
+    feed_server.redirect("/first.xml", "/second.xml", 301)
+    clock.advance(minutes=15)
+    results = {r.feed_id: r for r in await service.poll_due()}
+    assert (results[1].ok, results[1].moved_to, results[1].duplicate) == (True, None, (2, second))
+    assert (results[1].url, results[2].url) == (first, second)
+    async with service.sessions() as session:
+        views, _, _ = await feeds.feeds_page(session, 0, clock.now)
+    assert [(v.url, v.moved_to) for v in views] == [(first, second), (second, None)]
+    # The redirect goes away: so does the note.
+    feed_server.serve("/first.xml", rss(("a", "Alpha"), ("c", "Gamma")))
+    clock.advance(minutes=15)
+    await service.poll_due()
+    assert (await feed_row(service, 1)).moved_to is None
+
+
+async def test_a_redirect_to_a_removed_feeds_address_moves_and_trades_addresses(
+    service: FeedService, feed_server: FeedServer, clock: FakeClock
+) -> None:
+    first = feed_server.serve("/first.xml", rss(("a", "Alpha")))
+    second = feed_server.serve("/second.xml", rss(("a", "Alpha")))
+    await service.add(first)
+    await service.add(second)
+    async with service.sessions.begin() as session:
+        await feeds.remove_feed(session, 2, clock.now)
+    feed_server.redirect("/first.xml", "/second.xml", 308)
+    clock.advance(minutes=15)
+    [result] = await service.poll_due()
+    assert (result.feed_id, result.moved_to) == (1, second)
+    assert ((await feed_row(service, 1)).url, (await feed_row(service, 2)).url) == (first, second)[
+        ::-1
+    ]
+    # Adding either address again finds feed 1 (the old one redirects to it).
+    for url in (second, first):
+        with pytest.raises(FeedProblem, match="that feed is already there, as #1"):
+            await service.add(url)
+
+
+async def test_two_feeds_moving_to_one_new_address_at_once_both_poll(
+    service: FeedService, feed_server: FeedServer, clock: FakeClock
+) -> None:
+    """One pass, both redirect to the same new address: one moves, the other keeps its
+    own, whichever order their transactions run in (on PostgreSQL they may overlap: the
+    second's update then meets the first's unique address, and is tried again)."""
+    for name in ("one", "two"):
+        await service.add(feed_server.serve(f"/{name}.xml", rss((name, name.title()))))
+    new = feed_server.serve("/merged.xml", rss(("one", "One"), ("two", "Two")))
+    feed_server.redirect("/one.xml", "/merged.xml", 301)
+    feed_server.redirect("/two.xml", "/merged.xml", 301)
+    clock.advance(minutes=15)
+    results = sorted(await service.poll_due(), key=lambda r: r.feed_id)
+    assert [r.error for r in results] == [None, None]
+    moved = [r for r in results if r.moved_to == new]
+    assert len(moved) == 1, results
+    [kept] = [r for r in results if r.duplicate]
+    assert kept.duplicate == (moved[0].feed_id, new)
+
+
+async def test_the_regular_polls_leave_an_imports_feeds_to_it_while_it_works(
+    service: FeedService, feed_server: FeedServer, clock: FakeClock
+) -> None:
+    """An import's feeds stay claimed, and the claim is renewed as the import goes on:
+    a slow import is not overtaken by the regular polls, which would fetch its feeds
+    twice (and queue behind it on the same host)."""
+    gates = [asyncio.Event() for _ in range(3)]
+    urls = [
+        feed_server.serve(f"/i{n}.xml", rss((f"i{n}", f"Item {n}")), hold=gates[n])
+        for n in range(3)
+    ]
+    body = "".join(f'<outline xmlUrl="{url}"/>' for url in urls)
+    imported = await service.import_opml(f"<opml><body>{body}</body></opml>".encode())
+    checking = asyncio.create_task(service.check_import(imported))
+    await feed_server.until(lambda: feed_server.held == ["/i0.xml"])
+    clock.advance(minutes=6)
+    gates[0].set()
+    await feed_server.until(lambda: feed_server.held == ["/i1.xml"])
+    clock.advance(minutes=6)  # past the first claim (10 minutes), not past the renewed one
+    async with service.sessions() as session:
+        due = await session.scalars(select(Feed.id).where(Feed.next_poll_at <= clock.now))
+        assert list(due) == []  # a regular poll now would claim none of them
+    gates[1].set()
+    gates[2].set()
+    report = await checking
+    assert [r.feed_id for r in report.added] == [1, 2, 3]
+    assert feed_server.arrived == ["/i0.xml", "/i1.xml", "/i2.xml"]  # each fetched once

@@ -17,6 +17,7 @@ from telegram.constants import MessageLimit
 from bot import buttons, texts
 from bot.articles import ArticleFormatError, parse_article
 from bot.config import ConfigError, load_settings
+from bot.feeds import FEEDS_PAGE_SIZE
 from bot.i18n import DOMAIN, Translator, catalog_path, choose, languages, translator
 from bot.keywords import MAX_QUERY_LENGTH, TermError, parse_terms
 from bot.schedule import DAILY, WEEKLY, ScheduleError, parse_frequency, parse_weekday
@@ -254,6 +255,8 @@ FEED = SimpleNamespace(
     failures=3,
     error=HOSTILE,
     added_24h=5,
+    dropped=9_500,
+    moved_to="https://example.com/?" + "&" * 500,
 )
 SUBSCRIBED = SimpleNamespace(
     subscribed=[HOSTILE],
@@ -346,7 +349,7 @@ def _renderings(t: Translator) -> list[str]:
         ),
         texts.feed_removed(t, 3, HOSTILE),
         texts.feed_tags_set(t, 3, [HOSTILE]),
-        texts.feeds_text(t, [FEED] * 7, 2, 9, 60),
+        texts.feeds_text(t, [FEED] * FEEDS_PAGE_SIZE, 2, 9, 60),
         texts.opml_imported(
             t, SimpleNamespace(added=[1], already=["a"], failed=[(HOSTILE, HOSTILE)] * 20)
         ),

@@ -2,7 +2,9 @@
 
 Tests set what each path answers (`serve`, `fixture`, `redirect`) and read what was asked
 (`requests`, `max_in_flight`). Validators (ETag, Last-Modified) come with every 200, and
-a conditional GET that matches them gets 304.
+a conditional GET that matches them gets 304. A route with a ``hold`` is a server that is
+slow for exactly as long as the test says: it answers once the event is set, and
+`until` waits for what the server sees (a request held, a path asked), never a clock.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +40,7 @@ class Route:
     location: str | None = None  # for redirects
     stream: int = 0  # send this many bytes, chunked, with no Content-Length
     content_length: int | None = None  # claim this Content-Length (a lying server)
+    hold: asyncio.Event | None = None  # answer only once this is set
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,9 @@ class FeedServer:
     in_flight: int = 0
     max_in_flight: int = 0
     port: int = 0
+    held: list[str] = field(default_factory=list)  # paths waiting on their hold now
+    arrived: list[str] = field(default_factory=list)  # every path asked, in order
+    _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
 
     def url(self, path: str, host: str = "127.0.0.1") -> str:
         return f"http://{host}:{self.port}{path}"
@@ -77,14 +84,32 @@ class FeedServer:
         """The statuses ``path`` was answered with, in order."""
         return [seen.status for seen in self.requests if seen.path == path]
 
+    async def until(self, condition: Callable[[], bool], timeout: float = 10.0) -> None:
+        """Wait until ``condition`` (on what the server has seen) holds."""
+        async with asyncio.timeout(timeout), self._changed:
+            await self._changed.wait_for(condition)
+
+    async def _changes(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         route = self.routes.get(request.path)
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        self.arrived.append(request.path)
         try:
+            if route is not None and route.hold is not None:
+                self.held.append(request.path)
+                await self._changes()
+                try:
+                    await route.hold.wait()
+                finally:
+                    self.held.remove(request.path)
             response = await self._answer(request, route)
         finally:
             self.in_flight -= 1
+        await self._changes()
         return response
 
     async def _answer(self, request: web.Request, route: Route | None) -> web.StreamResponse:
