@@ -368,12 +368,15 @@ def build_application(
     for wanted, tick, interval, first, name in ticks:
         if wanted:
             assert app.job_queue is not None, "python-telegram-bot[job-queue] is required"
-            # One run at a time; a run missed while the last one was busy is dropped.
+            # One run at a time; a run missed while the last one was busy is dropped. A
+            # run that starts late (a busy event loop, a loaded machine) still runs:
+            # APScheduler's default grace of 1 s skipped it, with a warning, and the
+            # digests due then waited a whole interval more.
             app.job_queue.run_repeating(
                 tick,
                 interval=interval,
                 first=min(first, interval),
                 name=name,
-                job_kwargs={"max_instances": 1, "coalesce": True},
+                job_kwargs={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
             )
     return app

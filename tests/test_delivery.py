@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
@@ -321,3 +321,19 @@ async def test_any_other_400_fails_the_digest_and_its_articles_come_next_time(
     [digest_text] = await bot_messages(emu, 513)
     assert digest_text.startswith("📰 Your digest: ")
     assert len(await bot_messages(emu, 514)) == 1
+
+
+async def test_a_tick_that_starts_late_still_runs(settings: Settings, clock: FakeClock) -> None:
+    """A loaded machine starts the delivery tick late: it must run then, not be skipped
+    until the next interval (APScheduler's default grace of 1 s skipped it)."""
+    hourly = settings.model_copy(update={"delivery_interval_seconds": 3600})
+    async with running_bot(hourly, clock=clock, polling=False, delivery=True) as app:
+        assert app.job_queue is not None
+        [job] = app.job_queue.get_jobs_by_name("delivery")
+        done = app.bot_data.deliverer.passes
+        # Due five seconds ago, as if the event loop had been busy since.
+        job.job.modify(next_run_time=datetime.now(UTC) - timedelta(seconds=5))
+        app.job_queue.scheduler.wakeup()
+        async with asyncio.timeout(10):
+            await app.bot_data.deliverer.wait_for_passes(done + 1)
+        assert app.bot_data.deliverer.passes == done + 1
