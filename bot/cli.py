@@ -55,6 +55,8 @@ async def _import(settings: Settings, paths: Sequence[Path]) -> int:
         await engine.dispose()
     for name, error in report.failures:
         print(f"{name}: {error}", file=sys.stderr)
+    for line in report.skipped_lines():
+        print(line)
     print(report.summary())
     return 1 if report.failed else 0
 

@@ -74,7 +74,7 @@ async def store_articles(
     changed = [
         (row, article, outcome)
         for (row, outcome), article in zip(results, articles, strict=True)
-        if outcome is not repo.Outcome.UNCHANGED
+        if outcome in (repo.Outcome.ADDED, repo.Outcome.UPDATED)
     ]
     if not changed:
         return results

@@ -43,6 +43,8 @@ COMMANDS: tuple[tuple[str, Msg], ...] = (
 ADMIN_COMMANDS: tuple[tuple[str, Msg], ...] = (
     ("add", N_("Add an article: /add + the article text, or send a .txt file")),
     ("delete", N_("Delete an article: /delete 42")),
+    ("undelete", N_("Bring back a deleted article: /undelete 42")),
+    ("deleted", N_("The articles admins deleted, with their ids")),
     ("articles", N_("The latest articles with their ids")),
     ("stats", N_("Counts of articles, tags, subscribers and digests")),
     ("story", N_("An article's story, its articles from every source: /story 42")),
@@ -64,6 +66,16 @@ WELCOME = N_(
     "popular tag below. /tags lists them all; /help lists every command."
 )
 NO_ARTICLE = N_("That article is no longer available.")
+
+
+def never_an_article(t: Translator, article_id: int) -> str:
+    """/start a<id> for an id no article ever had (NO_ARTICLE is for a deleted one)."""
+    return t._(
+        "There has never been an article {id}: the link may be mistyped or cut short.",
+        id=article_id,
+    )
+
+
 NOT_UNDERSTOOD = N_("I only understand commands. Send /help to see them.")
 UNKNOWN_COMMAND = N_("I don't know that command. Send /help to see the ones I know.")
 ADMIN_ONLY = N_("Sorry, only the bot's admins can do that.")
@@ -468,6 +480,7 @@ ADD_USAGE = N_(
 TXT_ONLY = N_("Please send an article as a .txt file, or feeds as an .opml file.")
 DELETE_BUTTON = N_("🗑 Delete")
 KEEP_BUTTON = N_("Keep it")
+UNDELETE_BUTTON = N_("↩️ Undo")
 
 
 def file_too_big(t: Translator, limit: int) -> str:
@@ -588,7 +601,55 @@ def confirm_delete(t: Translator, article_id: int, title: str) -> str:
 
 
 def deleted(t: Translator, article_id: int, title: str) -> str:
-    return t._("🗑 Deleted article {id}: {title}", id=article_id, title=bold(title))
+    return t._(
+        "🗑 Deleted article {id}: {title}\n"
+        "No digest, search or link shows it any more, and no import or feed stores it "
+        "again. /undelete {id} brings it back.",
+        id=article_id,
+        title=bold(title),
+    )
+
+
+def already_deleted(t: Translator, article_id: int, title: str) -> str:
+    return t._(
+        "Article {id} was deleted by an admin: {title}. /undelete {id} brings it back.",
+        id=article_id,
+        title=bold(title),
+    )
+
+
+def undeleted(t: Translator, article_id: int, title: str) -> str:
+    return t._(
+        "↩️ Article {id} is back: {title}\nReaders who already had it will not get it again.",
+        id=article_id,
+        title=bold(title),
+    )
+
+
+def not_deleted(t: Translator, article_id: int, title: str) -> str:
+    return t._("Article {id} is not deleted: {title}", id=article_id, title=bold(title))
+
+
+def skipped_deleted(t: Translator, article_id: int, title: str) -> str:
+    """/add of an article an admin deleted (the same one, or one with its link)."""
+    return t._(
+        "⏭ Skipped: deleted by an admin. It is article {id}: {title}. "
+        "/undelete {id} brings it back.",
+        id=article_id,
+        title=bold(title),
+    )
+
+
+def deleted_list(t: Translator, rows: Sequence[tuple[int, str, datetime]]) -> str:
+    """/deleted: id, title and the day it was deleted, the most recent first."""
+    if not rows:
+        return t._("No article has been deleted.")
+    lines = [
+        f"<code>{i}</code> {echo(title, LIST_TITLE)} · {t.day_month(when)}"
+        for i, title, when in rows
+    ]
+    hint = t._("{example} brings one back.", example=code(f"/undelete {rows[0][0]}"))
+    return "\n".join([t._("<b>Deleted articles</b>"), *lines, "", hint])
 
 
 def kept(t: Translator, article_id: int, title: str) -> str:

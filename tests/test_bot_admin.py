@@ -20,8 +20,10 @@ The upgrade of the telescope's <detector> & cooling finished early. Engineers te
 
 
 async def article_count(app: BotApplication) -> int:
+    """Articles shown: stored and not deleted."""
     async with app.bot_data.sessions() as session:
-        return int(await session.scalar(select(func.count()).select_from(Article)) or 0)
+        query = select(func.count()).select_from(Article).where(Article.deleted_at.is_(None))
+        return int(await session.scalar(query) or 0)
 
 
 async def test_add_stores_and_shows_id_title_tags_summary(
@@ -78,10 +80,14 @@ async def test_delete_and_articles(admin: Chat, seeded: BotApplication) -> None:
     assert await article_count(seeded) == SEED_COUNT
     [done] = await admin.press(ask, "🗑 Delete")
     assert done.edited
-    assert done.text == "🗑 Deleted article 1: Britain holds secret talks with russia on Ukraine"
-    assert done.buttons == []
+    assert done.text.startswith(
+        "🗑 Deleted article 1: Britain holds secret talks with russia on Ukraine\n"
+    )
+    assert done.button_texts == ["↩️ Undo"]
     [gone] = await admin.ask("/delete 1")
-    assert gone.text == "There is no article 1. /articles lists them."
+    assert gone.text.startswith("Article 1 was deleted by an admin: ")
+    [never] = await admin.ask("/delete 99999")
+    assert never.text == "There is no article 99999. /articles lists them."
     [bad] = await admin.ask("/delete first")
     assert bad.text == "'first' is not an article id.\nUsage: /delete 42"
     assert await article_count(seeded) == SEED_COUNT - 1
