@@ -35,18 +35,40 @@ LATEST = 15
 
 
 def admin_only(handler: Handler) -> Handler:
-    """Anyone not in ADMIN_IDS gets a polite refusal, and nothing runs."""
+    """Anyone not in ADMIN_IDS gets a polite refusal, and nothing runs; the first refusal
+    of a process tells the operator, in the log, how to make that person an admin."""
 
     @wraps(handler)
     async def guarded(update: Update, context: BotContext) -> None:
         if context.sender_is_admin(update):
             await handler(update, context)
-        elif update.callback_query is not None:
+            return
+        _hint_admin_ids(context, update)
+        if update.callback_query is not None:
             await update.callback_query.answer(context.t._(texts.ADMIN_ONLY))
         else:
             await message_of(update).reply_text(context.t._(texts.ADMIN_ONLY))
 
     return guarded
+
+
+def _hint_admin_ids(context: BotContext, update: Update) -> None:
+    """Say once per process, in the log, which setting makes the refused user an admin:
+    an operator trying their own bot for the first time is refused here."""
+    user = update.effective_user
+    if user is None or context.state.admin_hint_logged:
+        return
+    context.state.admin_hint_logged = True
+    ids = sorted(context.settings.admin_ids)
+    wanted = ",".join(str(i) for i in [*ids, user.id])
+    now = "ADMIN_IDS is empty" if not ids else f"ADMIN_IDS is {','.join(map(str, ids))}"
+    logger.warning(
+        "user id %d was refused an admin command: %s. To make them an admin, set "
+        "ADMIN_IDS=%s in .env (or the environment) and restart the bot. (Said once.)",
+        user.id,
+        now,
+        wanted,
+    )
 
 
 async def _store(update: Update, context: BotContext, parse: Callable[[], ParsedArticle]) -> None:
@@ -78,7 +100,7 @@ async def _store(update: Update, context: BotContext, parse: Callable[[], Parsed
 async def add(update: Update, context: BotContext) -> None:
     text = _ADD_PREFIX.sub("", message_of(update).text or "", count=1)
     if not text.strip():
-        await message_of(update).reply_text(context.t._(texts.ADD_USAGE))
+        await message_of(update).reply_text(texts.add_usage(context.t))
         return
     await _store(update, context, lambda: parse_article(text))
 

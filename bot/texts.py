@@ -473,10 +473,38 @@ def article_list(t: Translator, rows: Sequence[tuple[int, str, datetime]]) -> st
     return t._("<b>Latest articles</b>") + "\n" + "\n".join(lines)
 
 
-ADD_USAGE = N_(
-    "Send the article in the same message, after /add on its own line, "
-    "or send it as a .txt file. The format is in the README."
+ADD_FORMAT = N_(
+    "Send the article in the same message, after /add on its own line, like this "
+    "(or send it as a .txt file):"
 )
+# A whole article that /add stores as it is: copying it is the quickest way to learn.
+ADD_EXAMPLE = N_(
+    "/add\n"
+    "Politics 2026-12-01T09:30:00+02:00\n"
+    "Kyiv Wire\n"
+    "Grain talks resume in Istanbul\n"
+    "\n"
+    "https://example.org/grain-talks\n"
+    "\n"
+    "negotiations, Black Sea, economy\n"
+    "\n"
+    "Delegations met again on Monday in Istanbul. The first sentence becomes the "
+    "summary line.\n"
+    "\n"
+    "More paragraphs follow, each after a blank line."
+)
+ADD_LINES = N_(
+    "The lines: category and publication time (ISO 8601 with its UTC offset), source, "
+    "title; then, each after a blank line: a link (optional), the tags (comma-separated) "
+    "and the body."
+)
+
+
+def add_usage(t: Translator) -> str:
+    """/add without an article: the format, as an example to copy."""
+    return f"{t._(ADD_FORMAT)}\n<pre>{escape(t._(ADD_EXAMPLE))}</pre>\n{t._(ADD_LINES)}"
+
+
 TXT_ONLY = N_("Please send an article as a .txt file, or feeds as an .opml file.")
 DELETE_BUTTON = N_("🗑 Delete")
 KEEP_BUTTON = N_("Keep it")
