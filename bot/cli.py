@@ -18,6 +18,7 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.logs import redact, setup_logging
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
     from telegram import Bot
 
     from bot.feeds import FeedService
@@ -40,19 +41,23 @@ def _version() -> str:
 
 async def _import(settings: Settings, paths: Sequence[Path]) -> int:
     from bot.app import open_storage
-    from bot.importer import import_files
     from storage.db import create_sessionmaker
+
+    engine = await open_storage(settings.database_url)
+    try:
+        return await _import_into(create_sessionmaker(engine), paths)
+    finally:
+        await engine.dispose()
+
+
+async def _import_into(sessions: async_sessionmaker[AsyncSession], paths: Sequence[Path]) -> int:
+    """Import and print the report; 1 when a file failed."""
+    from bot.importer import import_files
 
     for path in paths:
         if path.is_dir() and not any(p.is_file() for p in path.rglob("*.txt")):
             print(NO_ARTICLE_FILES.format(path=path), file=sys.stderr)
-    engine = await open_storage(settings.database_url)
-    try:
-        report = await import_files(
-            create_sessionmaker(engine), paths, progress=sys.stderr.isatty()
-        )
-    finally:
-        await engine.dispose()
+    report = await import_files(sessions, paths, progress=sys.stderr.isatty())
     for name, error in report.failures:
         print(f"{name}: {error}", file=sys.stderr)
     for line in report.skipped_lines():
@@ -209,14 +214,20 @@ def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def _serve(settings: Settings, *, polling: bool, delivery: bool) -> None:
-    """Run until SIGINT or SIGTERM; a revoked token ends the run with `ConfigError`."""
+async def _serve(
+    settings: Settings, *, polling: bool, delivery: bool, imports: Sequence[Path] = ()
+) -> None:
+    """Run until SIGINT or SIGTERM; a revoked token ends the run with `ConfigError`.
+    The Bot API is asked first: a wrong TELEGRAM_API_URL or token stops start-up before
+    the database is opened, upgraded or imported into."""
     from bot.app import TOKEN_REVOKED, build_application, polling_task, running
     from storage.db import describe
 
     app = build_application(settings, handlers=polling, delivery=delivery, migrate=polling)
     stop = asyncio.Event()
     async with running(app, polling=polling):
+        if imports and await _import_into(app.bot_data.sessions, imports):
+            logger.warning("some files did not import; running anyway")
         # From here on SIGINT and SIGTERM stop the bot cleanly; during start-up they end
         # the process as usual (there is nothing to stop yet).
         loop = asyncio.get_running_loop()
@@ -262,9 +273,9 @@ async def _token_check(bot: Bot, every: float) -> None:
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    if args.import_paths and asyncio.run(_import(settings, args.import_paths)):
-        logger.warning("some files did not import; starting anyway")
-    asyncio.run(_serve(settings, polling=True, delivery=not args.no_delivery))
+    asyncio.run(
+        _serve(settings, polling=True, delivery=not args.no_delivery, imports=args.import_paths)
+    )
     return 0
 
 
