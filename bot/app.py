@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 import aiohttp
@@ -184,12 +184,19 @@ def polling_task() -> asyncio.Task[object] | None:
 
 @asynccontextmanager
 async def running(
-    app: BotApplication, *, polling: bool = True, poll_timeout: int = 10
+    app: BotApplication,
+    *,
+    polling: bool = True,
+    poll_timeout: int = 10,
+    prepare: Callable[[BotApplication], Awaitable[object]] | None = None,
 ) -> AsyncIterator[BotApplication]:
-    """Open the application, start long polling (when asked) and the job queue; on exit
-    stop them in the order run_polling does. The worker, the demo, the benchmarks and
-    the tests all run the bot through this."""
+    """Open the application, run ``prepare`` (the Bot API has answered and the database
+    is open: `newsbot run --import` imports here), then start long polling (when asked)
+    and the job queue; on exit stop them in the order run_polling does. The worker, the
+    demo, the benchmarks and the tests all run the bot through this."""
     async with opened(app):
+        if prepare is not None:
+            await prepare(app)
         if polling:
             assert app.updater is not None
             await app.updater.start_polling(

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
     from telegram import Bot
 
+    from bot.context import BotApplication
     from bot.feeds import FeedService
 
 logger = logging.getLogger(__name__)
@@ -224,10 +225,13 @@ async def _serve(
     from storage.db import describe
 
     app = build_application(settings, handlers=polling, delivery=delivery, migrate=polling)
-    stop = asyncio.Event()
-    async with running(app, polling=polling):
+
+    async def prepare(app: BotApplication) -> None:
         if imports and await _import_into(app.bot_data.sessions, imports):
-            logger.warning("some files did not import; running anyway")
+            logger.warning("some files did not import; starting anyway")
+
+    stop = asyncio.Event()
+    async with running(app, polling=polling, prepare=prepare):
         # From here on SIGINT and SIGTERM stop the bot cleanly; during start-up they end
         # the process as usual (there is nothing to stop yet).
         loop = asyncio.get_running_loop()

@@ -150,14 +150,16 @@ async def test_stats(admin: Chat, user: Chat, seeded: BotApplication) -> None:
 async def test_everyone_else_is_refused_and_nothing_changes(
     user: Chat, seeded: BotApplication
 ) -> None:
-    for command in ("/add\n" + ARTICLE, "/delete 1", "/articles", "/stats"):
+    commands = ("/add\n" + ARTICLE, "/delete 1", "/undelete 1", "/deleted", "/articles", "/stats")
+    for command in commands:
         [reply] = await user.ask(command)
         assert reply.text == "Sorry, only the bot's admins can do that."
     [reply] = await user.upload("story.txt", ARTICLE)
     assert reply.text == "Sorry, only the bot's admins can do that."
     [welcome] = await user.ask("/start")
     await user.client.press(user.user_id, welcome.message_id, "d:1")  # forged "Delete"
-    assert await user.answers() == ["Sorry, only the bot's admins can do that."]
+    await user.client.press(user.user_id, welcome.message_id, "ud:1")  # forged "Undo"
+    assert await user.answers(2) == ["Sorry, only the bot's admins can do that."] * 2
     assert await article_count(seeded) == SEED_COUNT
 
 
