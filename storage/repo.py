@@ -631,6 +631,7 @@ async def undelivered_candidates(
             SubscriberWord.subscriber_id == subscriber_id,
             SubscriberWord.kind == WordKind.MUTE,
             muted_article.added_at >= since,
+            muted_article.deleted_at.is_(None),  # as the batch path reads mutes
         )
     )
     matching = (
