@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 
 help:
 	@echo "make demo   - try the bot in a terminal chat, no Telegram token needed"
-	@echo "make run    - upgrade the database, import seeds/ and start the bot"
+	@echo "make run    - start the real bot (upgrades the database; starts with no articles)"
 	@echo "make test   - ruff, mypy and the whole pytest suite"
 	@echo "make bench  - benchmarks at full size (100k subscribers)"
 
@@ -50,8 +50,10 @@ test: lint
 	echo "$(BIN)/mypy"; cat .mypy-report; rm -f .mypy-report; \
 	[ $$tests -eq 0 ] && [ $$types -eq 0 ]
 
+# No seeds: they are invented news, for `make demo` and the tests. A real bot starts
+# empty and gets articles from /add, `newsbot import` or its feeds.
 run: $(STAMP)
-	$(BIN)/newsbot run --import seeds/
+	$(BIN)/newsbot run
 
 demo: $(STAMP)
 	$(BIN)/newsbot-demo

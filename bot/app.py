@@ -5,14 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 import aiohttp
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import BotCommand, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
-from telegram.error import InvalidToken, NetworkError, TelegramError
+from telegram.error import InvalidToken, NetworkError, TelegramError, TimedOut
 from telegram.ext import (
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -34,7 +35,7 @@ from bot.delivery import Deliverer
 from bot.errors import on_error
 from bot.feedfetch import Fetcher
 from bot.feeds import FeedService
-from bot.http import AiohttpRequest
+from bot.http import AiohttpRequest, NotBotApi
 from bot.i18n import Translator, languages, translator
 from bot.ratelimit import PacingRateLimiter
 from bot.send import RetryPolicy
@@ -89,15 +90,38 @@ async def open_storage(url: str, *, migrate: bool = True) -> AsyncEngine:
 
 
 def _unreachable(api: str, error: NetworkError) -> str | None:
-    """Why the Bot API cannot be reached, or None when waiting may help."""
+    """Why start-up must stop at once, naming TELEGRAM_API_URL; None when waiting may
+    help (nothing answers yet, or a proxy in front of Telegram failed)."""
     if isinstance(error.__cause__, aiohttp.TooManyRedirects):
         return f"TELEGRAM_API_URL: {api} redirects in a loop"
+    if isinstance(error, NotBotApi) and not (error.status or 0) >= 500:
+        return (
+            f"TELEGRAM_API_URL: {api} is not the Bot API: getMe got {error.answer}, not the "
+            "Bot API's JSON; the setting is the server's root, e.g. https://api.telegram.org"
+        )
     return None
+
+
+def _why(error: NetworkError) -> str:
+    """What went wrong reaching the Bot API, in a few words."""
+    cause = error.__cause__
+    if isinstance(error, NotBotApi):
+        return f"it answered {error.answer}"
+    if isinstance(error, TimedOut) or isinstance(cause, TimeoutError):
+        return "no answer in time"
+    if isinstance(cause, aiohttp.ClientConnectorDNSError):
+        return f"DNS: no such host {cause.host}"
+    if isinstance(cause, aiohttp.ClientConnectorError):
+        number = getattr(cause.os_error, "errno", None)
+        reason = os.strerror(number).lower() if isinstance(number, int) else str(cause.os_error)
+        return f"cannot connect to {cause.host}:{cause.port}: {reason}"
+    return str(cause or error).splitlines()[0] if str(cause or error) else type(error).__name__
 
 
 async def _initialize(app: BotApplication) -> None:
     """Initialize (which asks the Bot API getMe), waiting with backoff while it cannot be
-    reached. Every failure becomes a `ConfigError` naming the setting."""
+    reached; each wait is logged with its reason. Every failure becomes a `ConfigError`
+    naming the setting. Nothing here touches the database."""
     settings = app.bot_data.settings
     api = settings.telegram_api_url
     loop = asyncio.get_running_loop()
@@ -116,11 +140,14 @@ async def _initialize(app: BotApplication) -> None:
                 fatal = _unreachable(api, error)
                 if fatal is not None:
                     raise ConfigError(fatal) from None
+                why = _why(error)
                 if loop.time() + delay > deadline:
                     raise ConfigError(
-                        f"TELEGRAM_API_URL: cannot reach the Bot API at {api}"
+                        f"TELEGRAM_API_URL: cannot reach the Bot API at {api}: {why}"
                     ) from None
-                logger.warning("the Bot API at %s does not answer; retrying in %g s", api, delay)
+                logger.warning(
+                    "the Bot API at %s does not answer (%s); retrying in %g s", api, why, delay
+                )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
     except BaseException:
@@ -157,12 +184,19 @@ def polling_task() -> asyncio.Task[object] | None:
 
 @asynccontextmanager
 async def running(
-    app: BotApplication, *, polling: bool = True, poll_timeout: int = 10
+    app: BotApplication,
+    *,
+    polling: bool = True,
+    poll_timeout: int = 10,
+    prepare: Callable[[BotApplication], Awaitable[object]] | None = None,
 ) -> AsyncIterator[BotApplication]:
-    """Open the application, start long polling (when asked) and the job queue; on exit
-    stop them in the order run_polling does. The worker, the demo, the benchmarks and
-    the tests all run the bot through this."""
+    """Open the application, run ``prepare`` (the Bot API has answered and the database
+    is open: `newsbot run --import` imports here), then start long polling (when asked)
+    and the job queue; on exit stop them in the order run_polling does. The worker, the
+    demo, the benchmarks and the tests all run the bot through this."""
     async with opened(app):
+        if prepare is not None:
+            await prepare(app)
         if polling:
             assert app.updater is not None
             await app.updater.start_polling(
@@ -237,6 +271,8 @@ def add_handlers(app: BotApplication) -> None:
         "channels": chat_handlers.channels,
         "add": admin.add,
         "delete": admin.delete,
+        "undelete": admin.undelete,
+        "deleted": admin.deleted,
         "articles": admin.articles,
         "stats": admin.stats,
         "story": admin.story,
@@ -271,6 +307,7 @@ def add_handlers(app: BotApplication) -> None:
         buttons.FeedsPage: feed_commands.on_feeds_page,
         buttons.ConfirmDelete: admin.on_confirm_delete,
         buttons.KeepArticle: admin.on_keep_article,
+        buttons.Undelete: admin.on_undelete,
         buttons.SearchPage: keyword_handlers.on_search_page,
         buttons.RemoveWord: changes(keyword_handlers.on_remove_word),
         buttons.WordsPage: reads(keyword_handlers.on_words_page),

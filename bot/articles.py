@@ -208,11 +208,30 @@ def _take_link(blocks: list[tuple[int, list[str]]], where: int) -> str | None:
     return url
 
 
-def _take_tags(blocks: list[tuple[int, list[str]]], last_line: int) -> list[Tag]:
-    """Remove the tags block from the front of ``blocks`` and return its tags."""
+# A paragraph, not a tags line: ends a sentence, and says more than tags do.
+_SENTENCE_END = re.compile(r"[.!?…][\"'»”’)\]]*$")
+_PROSE_WORDS = 5
+
+
+def _is_prose(line: str) -> bool:
+    return bool(_SENTENCE_END.search(line)) and len(line.split()) >= _PROSE_WORDS
+
+
+def _take_tags(blocks: list[tuple[int, list[str]]], last_line: int) -> tuple[int, list[Tag]]:
+    """Remove the tags block from the front of ``blocks``; its line and its tags."""
     if not blocks:
         raise ArticleFormatError(
             last_line, N_("expected a line of comma-separated tags, got the end of the file")
+        )
+    if _is_prose(blocks[0][1][0]):
+        # The body follows the title directly: read as tags, its lead paragraph made a
+        # long tag, or left no body ("expected body paragraphs", past the last line).
+        raise ArticleFormatError(
+            blocks[0][0],
+            N_(
+                "the tags line is missing: expected one line of comma-separated tags "
+                "(e.g. 'economy, Europe') before the body"
+            ),
         )
     tags_line, tags_block = blocks.pop(0)
     if len(tags_block) != 1:
@@ -242,12 +261,14 @@ def _take_tags(blocks: list[tuple[int, list[str]]], last_line: int) -> list[Tag]
                 tag=_clip(tag.name, 30),
                 limit=MAX_TAG_LENGTH,
             )
-    return tags
+    return tags_line, tags
 
 
-def _check_body_blocks(blocks: list[tuple[int, list[str]]], last_line: int) -> None:
+def _check_body_blocks(blocks: list[tuple[int, list[str]]], tags_line: int) -> None:
     if not blocks:
-        raise ArticleFormatError(last_line, N_("expected body paragraphs after the tags line"))
+        raise ArticleFormatError(
+            tags_line, N_("expected body paragraphs after the tags line, got the end of the file")
+        )
     for line_number, block in blocks:
         if _link(block) is not None:
             raise ArticleFormatError(
@@ -288,11 +309,11 @@ def parse_article(text: str) -> ParsedArticle:
     if blocks and _fold(" ".join(blocks[0][1])) == _fold(title):
         blocks.pop(0)
     url = _take_link(blocks, 0)
-    tags = _take_tags(blocks, len(lines))
+    tags_line, tags = _take_tags(blocks, len(lines))
     # Optional link line as the last paragraph, when none stood before the tags.
     if url is None:
         url = _take_link(blocks, -1)
-    _check_body_blocks(blocks, len(lines))
+    _check_body_blocks(blocks, tags_line)
     body = "\n\n".join("\n".join(block) for _, block in blocks)
     summary = summary_line(body)
     if not summary:

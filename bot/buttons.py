@@ -76,6 +76,13 @@ class KeepArticle:
 
 
 @dataclass(frozen=True, slots=True)
+class Undelete:
+    """Undo under "Deleted article 42": show the article again."""
+
+    article_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class SearchPage:
     """More (or Previous) under /search results; the query is the message's first line."""
 
@@ -119,6 +126,7 @@ Button = (
     | FeedsPage
     | ConfirmDelete
     | KeepArticle
+    | Undelete
     | SearchPage
     | RemoveWord
     | WordsPage
@@ -137,6 +145,7 @@ _FORMS: dict[type[Button], re.Pattern[str]] = {
     FeedsPage: re.compile(rf"fp:{_NUMBER}"),
     ConfirmDelete: re.compile(rf"d:{_NUMBER}"),
     KeepArticle: re.compile(rf"k:{_NUMBER}"),
+    Undelete: re.compile(rf"ud:{_NUMBER}"),
     SearchPage: re.compile(rf"sr:{_NUMBER}"),
     RemoveWord: re.compile(rf"w:{_NUMBER}:{_NUMBER}"),
     WordsPage: re.compile(rf"wp:{_NUMBER}"),
@@ -155,6 +164,7 @@ _PREFIXES: dict[type[Button], str] = {
     FeedsPage: "fp",
     ConfirmDelete: "d",
     KeepArticle: "k",
+    Undelete: "ud",
     SearchPage: "sr",
     RemoveWord: "w",
     WordsPage: "wp",

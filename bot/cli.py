@@ -18,8 +18,10 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.logs import redact, setup_logging
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
     from telegram import Bot
 
+    from bot.context import BotApplication
     from bot.feeds import FeedService
 
 logger = logging.getLogger(__name__)
@@ -40,21 +42,27 @@ def _version() -> str:
 
 async def _import(settings: Settings, paths: Sequence[Path]) -> int:
     from bot.app import open_storage
-    from bot.importer import import_files
     from storage.db import create_sessionmaker
+
+    engine = await open_storage(settings.database_url)
+    try:
+        return await _import_into(create_sessionmaker(engine), paths)
+    finally:
+        await engine.dispose()
+
+
+async def _import_into(sessions: async_sessionmaker[AsyncSession], paths: Sequence[Path]) -> int:
+    """Import and print the report; 1 when a file failed."""
+    from bot.importer import import_files
 
     for path in paths:
         if path.is_dir() and not any(p.is_file() for p in path.rglob("*.txt")):
             print(NO_ARTICLE_FILES.format(path=path), file=sys.stderr)
-    engine = await open_storage(settings.database_url)
-    try:
-        report = await import_files(
-            create_sessionmaker(engine), paths, progress=sys.stderr.isatty()
-        )
-    finally:
-        await engine.dispose()
+    report = await import_files(sessions, paths, progress=sys.stderr.isatty())
     for name, error in report.failures:
         print(f"{name}: {error}", file=sys.stderr)
+    for line in report.skipped_lines():
+        print(line)
     print(report.summary())
     return 1 if report.failed else 0
 
@@ -208,14 +216,23 @@ def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def _serve(settings: Settings, *, polling: bool, delivery: bool) -> None:
-    """Run until SIGINT or SIGTERM; a revoked token ends the run with `ConfigError`."""
+async def _serve(
+    settings: Settings, *, polling: bool, delivery: bool, imports: Sequence[Path] = ()
+) -> None:
+    """Run until SIGINT or SIGTERM; a revoked token ends the run with `ConfigError`.
+    The Bot API is asked first: a wrong TELEGRAM_API_URL or token stops start-up before
+    the database is opened, upgraded or imported into."""
     from bot.app import TOKEN_REVOKED, build_application, polling_task, running
     from storage.db import describe
 
     app = build_application(settings, handlers=polling, delivery=delivery, migrate=polling)
+
+    async def prepare(app: BotApplication) -> None:
+        if imports and await _import_into(app.bot_data.sessions, imports):
+            logger.warning("some files did not import; starting anyway")
+
     stop = asyncio.Event()
-    async with running(app, polling=polling):
+    async with running(app, polling=polling, prepare=prepare):
         # From here on SIGINT and SIGTERM stop the bot cleanly; during start-up they end
         # the process as usual (there is nothing to stop yet).
         loop = asyncio.get_running_loop()
@@ -261,9 +278,9 @@ async def _token_check(bot: Bot, every: float) -> None:
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    if args.import_paths and asyncio.run(_import(settings, args.import_paths)):
-        logger.warning("some files did not import; starting anyway")
-    asyncio.run(_serve(settings, polling=True, delivery=not args.no_delivery))
+    asyncio.run(
+        _serve(settings, polling=True, delivery=not args.no_delivery, imports=args.import_paths)
+    )
     return 0
 
 
@@ -286,6 +303,17 @@ def cmd_deliver(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _command(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    summary: str,
+    description: str,
+) -> argparse.ArgumentParser:
+    """A sub-command: ``summary`` is its line in the parent's --help, ``description``
+    what its own --help says it does."""
+    return commands.add_parser(name, help=summary, description=description)
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
         prog="newsbot",
@@ -297,8 +325,14 @@ def parser() -> argparse.ArgumentParser:
         dest="command", required=True, metavar="COMMAND", help="one of:"
     )
 
-    run = commands.add_parser(
-        "run", help="start the bot (long polling) and delivery; upgrades the database first"
+    run = _command(
+        commands,
+        "run",
+        "start the bot (long polling) and delivery; upgrades the database first",
+        "Start the bot: answer chats (long polling), deliver digests on each subscriber's "
+        "schedule and poll news feeds, until SIGINT or SIGTERM. The Bot API is asked first "
+        "(TELEGRAM_BOT_TOKEN, TELEGRAM_API_URL), then the database is upgraded. A new "
+        "database holds no articles: add them with /add, `newsbot import` or news feeds.",
     )
     run.add_argument(
         "--import",
@@ -307,19 +341,38 @@ def parser() -> argparse.ArgumentParser:
         type=Path,
         nargs="*",
         default=[],
-        help="import these article files/directories first",
+        help="import these article files/directories once the bot has started",
     )
     run.add_argument("--no-delivery", action="store_true", help="answer chats only")
     run.set_defaults(func=cmd_run, need_token=True)
 
-    commands.add_parser(
-        "worker", help="run scheduled delivery only (no chats); needs an upgraded database"
+    _command(
+        commands,
+        "worker",
+        "run scheduled delivery only (no chats); needs an upgraded database",
+        "Deliver scheduled digests and poll news feeds without answering chats, until "
+        "SIGINT or SIGTERM: beside `newsbot run --no-delivery`, or several workers on one "
+        "PostgreSQL database sharing the load. The database must be at the latest schema "
+        "(`newsbot db upgrade`).",
     ).set_defaults(func=cmd_worker, need_token=True)
-    commands.add_parser(
-        "deliver", help="deliver what is due once, then exit; needs an upgraded database"
+    _command(
+        commands,
+        "deliver",
+        "deliver what is due once, then exit; needs an upgraded database",
+        "Deliver every digest that is due now, print what was sent, and exit: for cron or "
+        "a systemd timer instead of a running worker. The database must be at the latest "
+        "schema (`newsbot db upgrade`).",
     ).set_defaults(func=cmd_deliver, need_token=True)
 
-    imp = commands.add_parser("import", help="import article files and directories")
+    imp = _command(
+        commands,
+        "import",
+        "import article files and directories",
+        "Import article files (the format is in README.md): each file given, and every "
+        "*.txt under each directory. Prints 'N added, M updated, K unchanged, F failed' "
+        "with each failure's file and line, and each file of an article an admin deleted, "
+        "which is skipped; exits 1 when a file failed. Importing again changes nothing.",
+    )
     imp.add_argument(
         "paths",
         metavar="PATH",
@@ -329,30 +382,88 @@ def parser() -> argparse.ArgumentParser:
     )
     imp.set_defaults(func=cmd_import, need_token=False)
 
-    feeds = commands.add_parser("feeds", help="news feeds: add, list, remove, import, export")
-    actions = feeds.add_subparsers(dest="action", required=True, metavar="ACTION")
-    add = actions.add_parser("add", help="fetch a feed once and store it if it parses")
-    add.add_argument("url", metavar="URL")
+    feeds = _command(
+        commands,
+        "feeds",
+        "news feeds: add, list, remove, import, export",
+        "Manage the news feeds (RSS, Atom, JSON Feed) the bot polls; no token needed.",
+    )
+    actions = feeds.add_subparsers(dest="action", required=True, metavar="ACTION", help="one of:")
+    add = _command(
+        actions,
+        "add",
+        "fetch a feed once and store it if it parses",
+        "Fetch the feed at URL once and store it, with its entries as articles, if it "
+        "parses; `newsbot run`, `worker` and `poll` keep it up to date.",
+    )
+    add.add_argument("url", metavar="URL", help="the feed's address (http or https)")
     add.add_argument("--tags", default="", help='tags for its articles, e.g. "economy, Europe"')
     add.add_argument("--name", default=None, help="source name (default: the feed's title)")
-    actions.add_parser("list", help="every feed, a tab-separated line each")
-    remove = actions.add_parser("remove", help="stop polling a feed (its articles stay)")
-    remove.add_argument("id", metavar="ID", type=int)
-    imp_opml = actions.add_parser("import", help="add the feeds an OPML file lists")
-    imp_opml.add_argument("file", metavar="FILE.opml", type=Path)
-    export = actions.add_parser("export", help="write the feeds as OPML (default: stdout)")
-    export.add_argument("file", metavar="FILE", type=Path, nargs="?", default=None)
+    _command(
+        actions,
+        "list",
+        "every feed, a tab-separated line each",
+        "Every feed, a tab-separated line each: id, title, URL, tags, last poll, status "
+        "and the articles it added in the last 24 hours.",
+    )
+    remove = _command(
+        actions,
+        "remove",
+        "stop polling a feed (its articles stay)",
+        "Stop polling a feed; its articles stay. Adding the same URL again continues "
+        "where it stopped, without repeating its entries.",
+    )
+    remove.add_argument("id", metavar="ID", type=int, help="the feed's id, from `feeds list`")
+    imp_opml = _command(
+        actions,
+        "import",
+        "add the feeds an OPML file lists",
+        "Add every feed an OPML file lists, each fetched once; prints 'N added, M already "
+        "there, F failed' with each failure's reason, and exits 1 when one failed.",
+    )
+    imp_opml.add_argument("file", metavar="FILE.opml", type=Path, help="the OPML file")
+    export = _command(
+        actions,
+        "export",
+        "write the feeds as OPML (default: stdout)",
+        "Write every feed as an OPML document, for a feed reader or another newsbot.",
+    )
+    export.add_argument(
+        "file",
+        metavar="FILE",
+        type=Path,
+        nargs="?",
+        default=None,
+        help="where to write it (default: standard output)",
+    )
     feeds.set_defaults(func=cmd_feeds, need_token=False)
 
-    poll = commands.add_parser(
-        "poll", help="poll every due feed once, a line per feed, then exit (for cron)"
+    poll = _command(
+        commands,
+        "poll",
+        "poll every due feed once, a line per feed, then exit (for cron)",
+        "Poll every feed that is due once, print a line per feed and exit; exit code 1 if "
+        "a feed failed. For cron, and for trying a feed by hand.",
     )
     poll.add_argument("--all", action="store_true", help="every feed, due or not")
     poll.set_defaults(func=cmd_poll, need_token=False)
 
-    db = commands.add_parser("db", help="database schema")
-    db.add_argument(
-        "action", choices=["upgrade"], help="upgrade: migrate the database to the latest schema"
+    db = _command(
+        commands,
+        "db",
+        "database schema",
+        "The schema of the database DATABASE_URL names: `newsbot db upgrade` migrates it.",
+    )
+    schema = db.add_subparsers(
+        dest="action", required=True, metavar="ACTION", help="upgrade (the only one)"
+    )
+    _command(
+        schema,
+        "upgrade",
+        "migrate the database to the latest schema",
+        "Migrate the database DATABASE_URL names to the schema this newsbot needs, then "
+        "exit. `newsbot run` does it at start; run it before `worker` or `deliver`. Several "
+        "at once on one PostgreSQL database take turns.",
     )
     db.set_defaults(func=cmd_db, need_token=False)
 

@@ -38,6 +38,8 @@ class AppState:
         self.migrate = True
         self.retry_policy = RetryPolicy()
         self.admins = AdminCache()
+        # Whether the log already said how to make a refused user an admin (once a process).
+        self.admin_hint_logged = False
 
     def configure(self, settings: Settings, clock: Clock, retry_policy: RetryPolicy) -> None:
         self._settings = settings

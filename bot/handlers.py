@@ -127,6 +127,9 @@ async def start(update: Update, context: BotContext) -> None:
             tags, _ = await service.tag_page(session, subscriber, 0, size=service.START_TAGS)
         else:
             article = await service.article(session, article_id)
+            if article is not None and article.deleted_at is not None:
+                article = None  # deleted by an admin: "no longer available"
+            never = article is None and article_id > await repo.last_article_id(session)
             tags_of = await repo.tags_of_articles(session, [article.id]) if article else {}
     message, t = message_of(update), context.t
     if article_id is None:  # plain /start, or a payload that is not an article's
@@ -134,7 +137,8 @@ async def start(update: Update, context: BotContext) -> None:
         await message.reply_text(t._(texts.WELCOME), reply_markup=markup)
         return
     if article is None:
-        await message.reply_text(t._(texts.NO_ARTICLE))
+        gone = texts.never_an_article(t, article_id) if never else t._(texts.NO_ARTICLE)
+        await message.reply_text(gone)
         return
     for part in render_article(
         t,

@@ -9,11 +9,35 @@ through a small pool, long polling through a connection of its own.
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import aiohttp
 from telegram._utils.defaultvalue import DefaultValue
-from telegram._utils.types import ODVInput
+from telegram._utils.types import JSONDict, ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
+
+JSON = "application/json"
+
+
+class NotBotApi(NetworkError):
+    """The server at TELEGRAM_API_URL answered, but not as the Bot API answers: with
+    something other than its JSON (``{"ok": …}``). A web server at a wrong URL, or a proxy
+    in front of Telegram that failed (``status`` 5xx), which may pass."""
+
+    def __init__(self, status: int | None, answer: str) -> None:
+        super().__init__(f"not a Bot API answer: {answer}")
+        self.status = status
+        self.answer = answer
+
+
+def _is_bot_api_json(body: bytes) -> bool:
+    try:
+        data: Any = json.loads(body)
+    except ValueError:
+        return False
+    return isinstance(data, dict) and isinstance(data.get("ok"), bool)
 
 
 def _value(given: ODVInput[float], default: float | None) -> float | None:
@@ -38,6 +62,19 @@ class AiohttpRequest(BaseRequest):
     @property
     def read_timeout(self) -> float | None:
         return self._read_timeout
+
+    @staticmethod
+    def parse_json_payload(payload: bytes) -> JSONDict:
+        """The Bot API's JSON. PTB's own logs a traceback for anything else (twelve lines
+        at every retry against a server that is not the Bot API); this raises
+        `NotBotApi`, which start-up turns into one line naming TELEGRAM_API_URL."""
+        try:
+            data: Any = json.loads(payload.decode("utf-8", "replace"))
+        except ValueError:
+            raise NotBotApi(None, "an answer that is not JSON") from None
+        if not isinstance(data, dict) or "ok" not in data:
+            raise NotBotApi(None, 'JSON without the Bot API\'s "ok"')
+        return data
 
     async def initialize(self) -> None:
         if self._session is None or self._session.closed:
@@ -86,7 +123,18 @@ class AiohttpRequest(BaseRequest):
                 data = request_data.json_parameters
         try:
             async with self._session.request(method, url, data=data, timeout=timeout) as response:
-                return response.status, await response.read()
+                body = await response.read()
+                # Every Bot API method is a POST answered with JSON (files are GETs);
+                # an error is JSON too, {"ok": false, …}. Anything else is another server.
+                if method == "POST" and not (
+                    response.content_type == JSON
+                    and (response.status < 300 or _is_bot_api_json(body))
+                ):
+                    kind = response.content_type or "no content type"
+                    raise NotBotApi(
+                        response.status, f"{response.status} {response.reason} ({kind})"
+                    )
+                return response.status, body
         except TimeoutError as error:
             raise TimedOut from error
         except aiohttp.ClientError as error:

@@ -28,19 +28,31 @@ class ImportReport:
     updated: int = 0
     unchanged: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)
+    # Files of articles an admin deleted, and the deleted article's id: not stored again.
+    skipped: list[tuple[str, int]] = field(default_factory=list)
 
     @property
     def failed(self) -> int:
         return len(self.failures)
 
     def summary(self) -> str:
+        skipped = f"{len(self.skipped)} skipped (deleted by an admin), " if self.skipped else ""
         return (
             f"{self.added} added, {self.updated} updated, "
-            f"{self.unchanged} unchanged, {self.failed} failed"
+            f"{self.unchanged} unchanged, {skipped}{self.failed} failed"
         )
 
-    def count(self, outcome: repo.Outcome) -> None:
-        if outcome is repo.Outcome.ADDED:
+    def skipped_lines(self) -> list[str]:
+        return [
+            f"{name}: skipped: deleted by an admin (article {article_id}; "
+            f"/undelete {article_id} brings it back)"
+            for name, article_id in self.skipped
+        ]
+
+    def count(self, name: str, article_id: int, outcome: repo.Outcome) -> None:
+        if outcome is repo.Outcome.DELETED:
+            self.skipped.append((name, article_id))
+        elif outcome is repo.Outcome.ADDED:
             self.added += 1
         elif outcome is repo.Outcome.UPDATED:
             self.updated += 1
@@ -81,8 +93,8 @@ async def _store(
         for item in batch:
             await _store(sessions, [item], report, now)
         return
-    for _, outcome in outcomes:
-        report.count(outcome)
+    for (name, _), (row, outcome) in zip(batch, outcomes, strict=True):
+        report.count(name, row.id, outcome)
 
 
 async def import_files(

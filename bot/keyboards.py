@@ -99,6 +99,12 @@ def delete_keyboard(t: Translator, article_id: int) -> InlineKeyboardMarkup:
     )
 
 
+def undelete_keyboard(t: Translator, article_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[_button(t._(texts.UNDELETE_BUTTON), buttons.Undelete(article_id))]]
+    )
+
+
 def feeds_keyboard(t: Translator, page: int, pages: int) -> InlineKeyboardMarkup | None:
     if pages <= 1:
         return None

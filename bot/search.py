@@ -74,7 +74,7 @@ async def store_articles(
     changed = [
         (row, article, outcome)
         for (row, outcome), article in zip(results, articles, strict=True)
-        if outcome is not repo.Outcome.UNCHANGED
+        if outcome in (repo.Outcome.ADDED, repo.Outcome.UPDATED)
     ]
     if not changed:
         return results
@@ -202,7 +202,8 @@ async def search(
     page: int = 0,
     size: int = SEARCH_PAGE_SIZE,
 ) -> SearchPage:
-    """One page of the articles of the last `SEARCH_DAYS` days containing every term."""
+    """One page of the articles added in the last `SEARCH_DAYS` days (the date digests
+    go by, not the publication date) containing every term."""
     found = await words_repo.search_articles(
         session,
         full_text(terms),

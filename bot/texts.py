@@ -44,6 +44,8 @@ COMMANDS: tuple[tuple[str, Msg], ...] = (
 ADMIN_COMMANDS: tuple[tuple[str, Msg], ...] = (
     ("add", N_("Add an article: /add + the article text, or send a .txt file")),
     ("delete", N_("Delete an article: /delete 42")),
+    ("undelete", N_("Bring back a deleted article: /undelete 42")),
+    ("deleted", N_("The articles admins deleted, with their ids")),
     ("articles", N_("The latest articles with their ids")),
     ("stats", N_("Counts of articles, tags, subscribers and digests")),
     ("story", N_("An article's story, its articles from every source: /story 42")),
@@ -65,6 +67,16 @@ WELCOME = N_(
     "popular tag below. /tags lists them all; /help lists every command."
 )
 NO_ARTICLE = N_("That article is no longer available.")
+
+
+def never_an_article(t: Translator, article_id: int) -> str:
+    """/start a<id> for an id no article ever had (NO_ARTICLE is for a deleted one)."""
+    return t._(
+        "There has never been an article {id}: the link may be mistyped or cut short.",
+        id=article_id,
+    )
+
+
 NOT_UNDERSTOOD = N_("I only understand commands. Send /help to see them.")
 UNKNOWN_COMMAND = N_("I don't know that command. Send /help to see the ones I know.")
 ADMIN_ONLY = N_("Sorry, only the bot's admins can do that.")
@@ -462,13 +474,42 @@ def article_list(t: Translator, rows: Sequence[tuple[int, str, datetime]]) -> st
     return t._("<b>Latest articles</b>") + "\n" + "\n".join(lines)
 
 
-ADD_USAGE = N_(
-    "Send the article in the same message, after /add on its own line, "
-    "or send it as a .txt file. The format is in the README."
+ADD_FORMAT = N_(
+    "Send the article in the same message, after /add on its own line, like this "
+    "(or send it as a .txt file):"
 )
+# A whole article that /add stores as it is: copying it is the quickest way to learn.
+ADD_EXAMPLE = N_(
+    "/add\n"
+    "Politics 2026-12-01T09:30:00+02:00\n"
+    "Kyiv Wire\n"
+    "Grain talks resume in Istanbul\n"
+    "\n"
+    "https://example.org/grain-talks\n"
+    "\n"
+    "negotiations, Black Sea, economy\n"
+    "\n"
+    "Delegations met again on Monday in Istanbul. The first sentence becomes the "
+    "summary line.\n"
+    "\n"
+    "More paragraphs follow, each after a blank line."
+)
+ADD_LINES = N_(
+    "The lines: category and publication time (ISO 8601 with its UTC offset), source, "
+    "title; then, each after a blank line: a link (optional), the tags (comma-separated) "
+    "and the body."
+)
+
+
+def add_usage(t: Translator) -> str:
+    """/add without an article: the format, as an example to copy."""
+    return f"{t._(ADD_FORMAT)}\n<pre>{escape(t._(ADD_EXAMPLE))}</pre>\n{t._(ADD_LINES)}"
+
+
 TXT_ONLY = N_("Please send an article as a .txt file, or feeds as an .opml file.")
 DELETE_BUTTON = N_("🗑 Delete")
 KEEP_BUTTON = N_("Keep it")
+UNDELETE_BUTTON = N_("↩️ Undo")
 
 
 def file_too_big(t: Translator, limit: int) -> str:
@@ -589,7 +630,55 @@ def confirm_delete(t: Translator, article_id: int, title: str) -> str:
 
 
 def deleted(t: Translator, article_id: int, title: str) -> str:
-    return t._("🗑 Deleted article {id}: {title}", id=article_id, title=bold(title))
+    return t._(
+        "🗑 Deleted article {id}: {title}\n"
+        "No digest, search or link shows it any more, and no import or feed stores it "
+        "again. /undelete {id} brings it back.",
+        id=article_id,
+        title=bold(title),
+    )
+
+
+def already_deleted(t: Translator, article_id: int, title: str) -> str:
+    return t._(
+        "Article {id} was deleted by an admin: {title}. /undelete {id} brings it back.",
+        id=article_id,
+        title=bold(title),
+    )
+
+
+def undeleted(t: Translator, article_id: int, title: str) -> str:
+    return t._(
+        "↩️ Article {id} is back: {title}\nReaders who already had it will not get it again.",
+        id=article_id,
+        title=bold(title),
+    )
+
+
+def not_deleted(t: Translator, article_id: int, title: str) -> str:
+    return t._("Article {id} is not deleted: {title}", id=article_id, title=bold(title))
+
+
+def skipped_deleted(t: Translator, article_id: int, title: str) -> str:
+    """/add of an article an admin deleted (the same one, or one with its link)."""
+    return t._(
+        "⏭ Skipped: deleted by an admin. It is article {id}: {title}. "
+        "/undelete {id} brings it back.",
+        id=article_id,
+        title=bold(title),
+    )
+
+
+def deleted_list(t: Translator, rows: Sequence[tuple[int, str, datetime]]) -> str:
+    """/deleted: id, title and the day it was deleted, the most recent first."""
+    if not rows:
+        return t._("No article has been deleted.")
+    lines = [
+        f"<code>{i}</code> {echo(title, LIST_TITLE)} · {t.day_month(when)}"
+        for i, title, when in rows
+    ]
+    hint = t._("{example} brings one back.", example=code(f"/undelete {rows[0][0]}"))
+    return "\n".join([t._("<b>Deleted articles</b>"), *lines, "", hint])
 
 
 def kept(t: Translator, article_id: int, title: str) -> str:

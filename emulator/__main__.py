@@ -17,7 +17,9 @@ def parser() -> argparse.ArgumentParser:
         prog="newsbot-emulator",
         description=(
             "Serve the Telegram Bot API on 127.0.0.1 for a bot under test. Point the bot's "
-            "TELEGRAM_API_URL at the printed URL; any well-formed TELEGRAM_BOT_TOKEN works."
+            "TELEGRAM_API_URL at the printed URL; any well-formed TELEGRAM_BOT_TOKEN works. "
+            "Play its users with `newsbot-demo --attach URL`, or by hand through the "
+            "control API under URL/_emu/ (README.md, 'The Bot API emulator')."
         ),
     )
     root.add_argument(
@@ -37,7 +39,9 @@ async def serve(port: int, token: str | None) -> None:
     accepted = "only the given token" if token else "any well-formed bot token"
     print(
         f"Bot API emulator at {url}, accepting {accepted}.\n"
-        f"Set TELEGRAM_API_URL={url} for the bot. Ctrl-C stops it.",
+        f"Set TELEGRAM_API_URL={url} for the bot; chat with it through "
+        f"`newsbot-demo --attach {url}`, or drive it by hand with {url}/_emu/… (README: "
+        "The Bot API emulator). Ctrl-C stops it.",
         flush=True,
     )
     stop = asyncio.Event()

@@ -256,6 +256,14 @@ class EmulatorClient:
         body = {"channel_id": channel_id, "text": text, "first_name": first_name}
         return await self._post(f"/_emu/users/{user_id}/forward", body)
 
+    async def bot(self) -> dict[str, Any]:
+        """The bot's own user: its id (which adding it to a chat needs) and username."""
+        return dict(_checked(await self.http.get("/_emu/bot")))
+
+    async def pending_updates(self) -> int:
+        """Updates the bot has not fetched yet (0: it has all that was sent)."""
+        return int(_checked(await self.http.get("/_emu/updates"))["pending"])
+
     async def stats(self) -> dict[str, int]:
         response = await self.http.get("/_emu/stats")
         response.raise_for_status()

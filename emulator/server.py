@@ -839,24 +839,71 @@ ControlHandler = Callable[[web.Request], Awaitable[Any]]
 
 
 def _control(handler: ControlHandler) -> Callable[[web.Request], Awaitable[web.Response]]:
-    """A control API route: its handler's result as JSON, or a Bot API style error."""
+    """A control API route: its handler's result as JSON, or a Bot API style error. A
+    malformed request (not JSON, a field missing or of the wrong kind) is a 400 that
+    names what is wrong, never a 500."""
 
     async def serve(request: web.Request) -> web.Response:
         try:
             return web.json_response(await handler(request))
         except ApiError as error:
             return _error(error)
-        except (KeyError, TypeError, ValueError) as error:
-            return _error(ApiError(400, f"Bad Request: {type(error).__name__}: {error}"))
+        except KeyError as error:
+            return _error(ApiError(400, f"Bad Request: {error.args[0]!r} is required"))
+        except (TypeError, ValueError) as error:
+            return _error(ApiError(400, f"Bad Request: {error}"))
 
     return serve
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    """The control request's JSON object (an empty body is an empty object)."""
+    raw = await request.read()
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except ValueError as error:
+        raise ApiError(400, f"Bad Request: the body is not JSON: {error}") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, 'Bad Request: the body must be a JSON object, e.g. {"text": "/start"}')
+    return body
+
+
+def _number(value: Any, name: str) -> int:
+    """An integer field of a control request, named when it is not one."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ApiError(400, f"Bad Request: {name} must be an integer, not {value!r}")
+    try:
+        return int(value)
+    except ValueError:
+        raise ApiError(400, f"Bad Request: {name} must be an integer, not {value!r}") from None
+
+
+def _text(value: Any, name: str) -> str:
+    if not isinstance(value, str):
+        raise ApiError(400, f"Bad Request: {name} must be a string, not {value!r}")
+    return value
+
+
+def _path(request: web.Request, name: str) -> int:
+    return _number(request.match_info[name], name)
+
+
+def _field(body: dict[str, Any], name: str, default: Any = None) -> Any:
+    """A field of the body; a missing one without a default is required."""
+    if name in body and body[name] is not None:
+        return body[name]
+    if default is None:
+        raise KeyError(name)
+    return default
 
 
 async def _params(request: web.Request) -> dict[str, Any]:
     params: dict[str, Any] = dict(request.query)
     if request.can_read_body:
         if request.content_type == "application/json":
-            params.update(await request.json())
+            params.update(await _body(request))
         else:
             form = await request.post()
             params.update({k: v for k, v in form.items() if isinstance(v, str | web.FileField)})
@@ -938,16 +985,22 @@ class Emulator:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._api)
         app.router.add_get("/file/bot{token}/{path:.+}", self._file)
-        app.router.add_post("/_emu/users/{user_id}/messages", self._inject_text)
-        app.router.add_post("/_emu/users/{user_id}/documents", self._inject_document)
-        app.router.add_post("/_emu/users/{user_id}/press", self._inject_press)
-        app.router.add_post("/_emu/users/{user_id}/inline", self._inject_inline)
-        app.router.add_post("/_emu/users/{user_id}/language", self._set_language)
-        app.router.add_get("/_emu/chats/{chat_id}/events", self._events)
-        app.router.add_post("/_emu/faults", self._add_fault)
-        app.router.add_post("/_emu/limits", self._set_limits)
-        app.router.add_post("/_emu/chats/{chat_id}/block", self._block)
-        app.router.add_get("/_emu/stats", self._stats)
+        control = {
+            "/_emu/users/{user_id}/messages": self._inject_text,
+            "/_emu/users/{user_id}/documents": self._inject_document,
+            "/_emu/users/{user_id}/press": self._inject_press,
+            "/_emu/users/{user_id}/inline": self._inject_inline,
+            "/_emu/users/{user_id}/language": self._set_language,
+            "/_emu/faults": self._add_fault,
+            "/_emu/limits": self._set_limits,
+            "/_emu/chats/{chat_id}/block": self._block,
+        }
+        for path, handler in control.items():
+            app.router.add_post(path, _control(handler))
+        app.router.add_get("/_emu/chats/{chat_id}/events", _control(self._events))
+        app.router.add_get("/_emu/stats", _control(self._stats))
+        app.router.add_get("/_emu/bot", _control(self._bot))
+        app.router.add_get("/_emu/updates", _control(self._pending))
         app.router.add_post("/_emu/users/{user_id}/forward", _control(self._forward))
         app.router.add_post("/_emu/chats/{chat_id}/create", _control(self._create_chat))
         app.router.add_post("/_emu/chats/{chat_id}/members/{user_id}", _control(self._set_member))
@@ -1118,168 +1171,182 @@ class Emulator:
 
     # -------------------------------------------------------------- control API
 
-    async def _inject_text(self, request: web.Request) -> web.Response:
-        body = await request.json()
-        user_id = int(request.match_info["user_id"])
-        message = await self.state.user_text(user_id, body["text"], body.get("first_name", "Ann"))
-        return web.json_response(message)
+    # Each answers what the matching EmulatorClient method returns (see `_control`).
 
-    async def _inject_document(self, request: web.Request) -> web.Response:
-        body = await request.json()
-        message = await self.state.user_document(
-            int(request.match_info["user_id"]),
-            body["file_name"],
-            body["content"].encode(),
-            body.get("caption"),
-            body.get("first_name", "Ann"),
+    async def _inject_text(self, request: web.Request) -> Any:
+        body = await _body(request)
+        return await self.state.user_text(
+            _path(request, "user_id"),
+            _text(_field(body, "text"), "text"),
+            _text(_field(body, "first_name", "Ann"), "first_name"),
         )
-        return web.json_response(message)
 
-    async def _inject_press(self, request: web.Request) -> web.Response:
-        body = await request.json()
-        try:
-            query = await self.state.user_press(
-                int(request.match_info["user_id"]),
-                int(body["message_id"]),
-                str(body["data"]),
-                body.get("first_name", "Ann"),
-            )
-        except ApiError as error:
-            return _error(error)
-        return web.json_response(query)
+    async def _inject_document(self, request: web.Request) -> Any:
+        body = await _body(request)
+        caption = body.get("caption")
+        return await self.state.user_document(
+            _path(request, "user_id"),
+            _text(_field(body, "file_name"), "file_name"),
+            _text(_field(body, "content"), "content").encode(),
+            None if caption is None else _text(caption, "caption"),
+            _text(_field(body, "first_name", "Ann"), "first_name"),
+        )
 
-    async def _set_language(self, request: web.Request) -> web.Response:
+    async def _inject_press(self, request: web.Request) -> Any:
+        body = await _body(request)
+        return await self.state.user_press(
+            _path(request, "user_id"),
+            _number(_field(body, "message_id"), "message_id"),
+            _text(_field(body, "data"), "data"),
+            _text(_field(body, "first_name", "Ann"), "first_name"),
+        )
+
+    async def _set_language(self, request: web.Request) -> Any:
         """The language the user's Telegram app is set to: their updates carry it."""
-        body = await request.json()
-        self.state.languages[int(request.match_info["user_id"])] = str(body["language_code"])
-        return web.json_response({"ok": True})
+        body = await _body(request)
+        code = _text(_field(body, "language_code"), "language_code")
+        self.state.languages[_path(request, "user_id")] = code
+        return {"ok": True}
 
-    async def _inject_inline(self, request: web.Request) -> web.Response:
-        body = await request.json()
-        inline = await self.state.user_inline_query(
-            int(request.match_info["user_id"]),
-            str(body.get("query", "")),
-            str(body.get("offset", "")),
-            body.get("first_name", "Ann"),
+    async def _inject_inline(self, request: web.Request) -> Any:
+        body = await _body(request)
+        return await self.state.user_inline_query(
+            _path(request, "user_id"),
+            _text(_field(body, "query", ""), "query"),
+            _text(_field(body, "offset", ""), "offset"),
+            _text(_field(body, "first_name", "Ann"), "first_name"),
         )
-        return web.json_response(inline)
 
-    async def _events(self, request: web.Request) -> web.Response:
-        chat_id = int(request.match_info["chat_id"])
-        after = int(request.query.get("after", 0))
-        count = int(request.query.get("count", 0))
+    async def _events(self, request: web.Request) -> Any:
+        chat_id = _path(request, "chat_id")
+        after = _number(request.query.get("after", 0), "after")
+        count = _number(request.query.get("count", 0), "count")
         kinds = set(filter(None, request.query.get("kinds", "message,edit").split(",")))
-        deadline = time.monotonic() + float(request.query.get("wait", 0))
+        wait = request.query.get("wait", "0")
+        try:
+            deadline = time.monotonic() + min(float(wait), 600.0)
+        except ValueError:
+            raise ApiError(
+                400, f"Bad Request: wait must be a number of seconds, not {wait!r}"
+            ) from None
         log = self.state.chats[chat_id]
         while True:
             events = [e for e in log.events if e["seq"] > after and e["kind"] in kinds]
             left = deadline - time.monotonic()
             if len(events) >= count or left <= 0 or self.state.closing.is_set():
-                return web.json_response(events)
+                return events
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(log.changed.wait(), left)
 
-    async def _add_fault(self, request: web.Request) -> web.Response:
-        body = await request.json()
+    async def _add_fault(self, request: web.Request) -> Any:
+        body = await _body(request)
         if body.get("clear"):
             self.state.faults.clear()
         else:
             self.state.faults.append(Fault(**body))
-        return web.json_response({"faults": len(self.state.faults)})
+        return {"faults": len(self.state.faults)}
 
-    async def _set_limits(self, request: web.Request) -> web.Response:
-        body = await request.json()
-        self.state.set_limits(Limits(**body))
-        return web.json_response({"ok": True})
+    async def _set_limits(self, request: web.Request) -> Any:
+        self.state.set_limits(Limits(**await _body(request)))
+        return {"ok": True}
 
-    async def _block(self, request: web.Request) -> web.Response:
-        body = await request.json()
-        chat_id = int(request.match_info["chat_id"])
+    async def _block(self, request: web.Request) -> Any:
+        body = await _body(request)
+        chat_id = _path(request, "chat_id")
         target = self.state.missing if body.get("missing") else self.state.blocked
         if body.get("blocked", True):
             target.add(chat_id)
         else:
             target.discard(chat_id)
-        return web.json_response({"ok": True})
+        return {"ok": True}
 
-    async def _stats(self, request: web.Request) -> web.Response:
-        return web.json_response(dict(self.state.counters))
+    async def _stats(self, request: web.Request) -> Any:
+        return dict(self.state.counters)
+
+    async def _pending(self, request: web.Request) -> Any:
+        """How many updates the bot has not fetched (or not confirmed) yet."""
+        return {"pending": len(self.state.updates)}
+
+    async def _bot(self, request: web.Request) -> Any:
+        """The bot's own user (its id changes when a standalone emulator adopts a token):
+        what adding the bot to a group needs."""
+        return self.state.bot_user
 
     # Groups and channels: each answers what the matching EmulatorClient method returns.
 
     async def _create_chat(self, request: web.Request) -> Any:
-        body = await request.json()
+        body = await _body(request)
         return self.state.create_chat(
-            int(request.match_info["chat_id"]),
-            str(body["kind"]),
-            str(body["title"]),
+            _path(request, "chat_id"),
+            _text(_field(body, "kind"), "kind"),
+            _text(_field(body, "title"), "title"),
             body.get("username"),
             bool(body.get("forum", False)),
         )
 
     async def _set_member(self, request: web.Request) -> Any:
-        body = await request.json()
+        body = await _body(request)
         member = Member(
-            str(body["status"]),
+            _text(_field(body, "status"), "status"),
             is_anonymous=bool(body.get("is_anonymous", False)),
             can_post_messages=bool(body.get("can_post_messages", False)),
             can_manage_topics=bool(body.get("can_manage_topics", False)),
         )
         by = body.get("by_user_id")
         return await self.state.set_member(
-            int(request.match_info["chat_id"]),
-            int(request.match_info["user_id"]),
+            _path(request, "chat_id"),
+            _path(request, "user_id"),
             member,
-            None if by is None else int(by),
+            None if by is None else _number(by, "by_user_id"),
         )
 
     async def _group_text(self, request: web.Request) -> Any:
-        body = await request.json()
+        body = await _body(request)
         thread = body.get("thread_id")
         return await self.state.group_text(
-            int(request.match_info["chat_id"]),
-            int(body["user_id"]),
-            str(body["text"]),
-            thread_id=None if thread is None else int(thread),
+            _path(request, "chat_id"),
+            _number(_field(body, "user_id"), "user_id"),
+            _text(_field(body, "text"), "text"),
+            thread_id=None if thread is None else _number(thread, "thread_id"),
             anonymous=bool(body.get("anonymous", False)),
             first_name=str(body.get("first_name", "Ann")),
         )
 
     async def _group_press(self, request: web.Request) -> Any:
-        body = await request.json()
+        body = await _body(request)
         return await self.state.group_press(
-            int(request.match_info["chat_id"]),
-            int(body["user_id"]),
-            int(body["message_id"]),
-            str(body["data"]),
+            _path(request, "chat_id"),
+            _number(_field(body, "user_id"), "user_id"),
+            _number(_field(body, "message_id"), "message_id"),
+            _text(_field(body, "data"), "data"),
             str(body.get("first_name", "Ann")),
         )
 
     async def _create_topic(self, request: web.Request) -> Any:
-        body = await request.json()
+        body = await _body(request)
         return self.state.create_topic(
-            int(request.match_info["chat_id"]), int(body["thread_id"]), str(body["name"])
+            _path(request, "chat_id"),
+            _number(_field(body, "thread_id"), "thread_id"),
+            _text(_field(body, "name"), "name"),
         )
 
     async def _delete_topic(self, request: web.Request) -> Any:
-        return self.state.delete_topic(
-            int(request.match_info["chat_id"]), int(request.match_info["thread_id"])
-        )
+        return self.state.delete_topic(_path(request, "chat_id"), _path(request, "thread_id"))
 
     async def _migrate_group(self, request: web.Request) -> Any:
-        body = await request.json()
+        body = await _body(request)
         by = body.get("by_user_id")
         return await self.state.migrate_group(
-            int(request.match_info["chat_id"]),
-            int(body["new_chat_id"]),
-            None if by is None else int(by),
+            _path(request, "chat_id"),
+            _number(_field(body, "new_chat_id"), "new_chat_id"),
+            None if by is None else _number(by, "by_user_id"),
         )
 
     async def _forward(self, request: web.Request) -> Any:
-        body = await request.json()
+        body = await _body(request)
         return await self.state.forward_channel_post(
-            int(request.match_info["user_id"]),
-            int(body["channel_id"]),
+            _path(request, "user_id"),
+            _number(_field(body, "channel_id"), "channel_id"),
             str(body.get("text") or "A post"),
             str(body.get("first_name", "Ann")),
         )

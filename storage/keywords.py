@@ -172,7 +172,11 @@ async def word_articles(
         query = (
             select(ArticleWord.word_id, Article.id, Article.published_at, story)
             .join(Article, Article.id == ArticleWord.article_id)
-            .where(ArticleWord.word_id.in_(part), Article.added_at >= since)
+            .where(
+                ArticleWord.word_id.in_(part),
+                Article.added_at >= since,
+                Article.deleted_at.is_(None),
+            )
         )
         for word_id, article_id, published, story_id in (await session.execute(query)).all():
             result[word_id].append((article_id, published, story_id))
@@ -214,7 +218,7 @@ _SQLITE_SEARCH = """
         FROM articles_fts WHERE articles_fts MATCH :query
         ORDER BY rowid DESC LIMIT :candidates
     ) AS m JOIN articles AS a ON a.id = m.id
-    WHERE a.published_at >= :since
+    WHERE a.added_at >= :since AND a.deleted_at IS NULL
     ORDER BY m.score, a.published_at DESC, a.id DESC
     LIMIT :limit OFFSET :offset
 """
@@ -224,7 +228,7 @@ _POSTGRES_SEARCH = """
         SELECT a.id, a.title, a.summary, a.url, a.published_at,
                ts_rank(a.search_vector, q) AS score
         FROM articles AS a, to_tsquery('simple', :query) AS q
-        WHERE a.search_vector @@ q AND a.published_at >= :since
+        WHERE a.search_vector @@ q AND a.added_at >= :since AND a.deleted_at IS NULL
         ORDER BY a.id DESC LIMIT :candidates
     ) AS m
     ORDER BY m.score DESC, m.published_at DESC, m.id DESC
@@ -253,8 +257,10 @@ async def search_articles(
     offset: int = 0,
     candidates: int = CANDIDATES,
 ) -> list[SearchHit]:
-    """Articles published since ``since`` that contain every term: the most relevant
-    first, then the newest; among the newest `CANDIDATES` matches when there are more."""
+    """Articles added since ``since`` (by the rule digests select by: an article is
+    recent when it was added recently, whenever it was published) that contain every
+    term and were not deleted: the most relevant first, then the newest published; among
+    the newest `CANDIDATES` matches when there are more."""
     on_sqlite = _on_sqlite(session)
     statement = (
         text(_SQLITE_SEARCH if on_sqlite else _POSTGRES_SEARCH)

@@ -78,6 +78,14 @@ class Article(Base):
     __table_args__ = (
         # "Articles this feed added in the last 24 h", for /feeds.
         Index("ix_articles_feed_id_added_at", "feed_id", "added_at"),
+        # Only the deleted articles: what an import checks new links against, and what
+        # /deleted lists. A handful of rows, whatever the size of the table.
+        Index(
+            "ix_articles_deleted_at",
+            "deleted_at",
+            sqlite_where=text("deleted_at IS NOT NULL"),
+            postgresql_where=text("deleted_at IS NOT NULL"),
+        ),
         # Ids travel in digest links: SQLite must never hand out a deleted one again.
         {"sqlite_autoincrement": True},
     )
@@ -99,6 +107,10 @@ class Article(Base):
     # The story the article reports: the id of the story's first article. None: a story
     # of its own (bot.stories decides; /split and /merge correct it).
     story_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    # When an admin deleted it; None while it is shown. A deleted article keeps its row:
+    # its ledger rows stay, so that /undelete sends it to nobody who had it, and its
+    # identity (fingerprint, link) keeps every import route from storing it again.
+    deleted_at: Mapped[datetime | None]
 
 
 class StoryKey(Base):

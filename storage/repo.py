@@ -88,6 +88,7 @@ class Outcome(StrEnum):
     ADDED = "added"
     UPDATED = "updated"
     UNCHANGED = "unchanged"
+    DELETED = "deleted"  # an admin deleted it (by identity or link): not stored again
 
 
 def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
@@ -201,10 +202,17 @@ async def upsert_articles(
     for part in _chunks([a.fingerprint for a in articles]):
         found = await session.scalars(select(Article).where(Article.fingerprint.in_(part)))
         rows.update((row.fingerprint, row) for row in found)
+    deleted_links = await _deleted_links(
+        session, [a.url for a in articles if a.url and a.fingerprint not in rows]
+    )
     results: list[tuple[Article, Outcome]] = []
     retag: dict[str, ArticleLike] = {}
     for article in articles:
-        row = rows.get(article.fingerprint)
+        # Its own row, or a deleted article's with the same link: deleted stays deleted.
+        row = rows.get(article.fingerprint) or deleted_links.get(article.url or "")
+        if row is not None and row.deleted_at is not None:
+            results.append((row, Outcome.DELETED))
+            continue
         if row is not None and row.content_hash == article.content_hash:
             results.append((row, Outcome.UNCHANGED))
             continue
@@ -249,22 +257,68 @@ async def upsert_articles(
     return results
 
 
+async def _deleted_links(session: AsyncSession, urls: Sequence[str]) -> dict[str, Article]:
+    """The deleted articles among those with these links, by link. Read through the
+    partial index of deleted articles: a few rows, however many articles are stored."""
+    found: dict[str, Article] = {}
+    for part in _chunks(sorted(set(urls))):
+        query = select(Article).where(Article.deleted_at.is_not(None), Article.url.in_(part))
+        found.update((row.url, row) for row in await session.scalars(query) if row.url)
+    return found
+
+
+SHOWN = Article.deleted_at.is_(None)  # not deleted by an admin: the condition of every view
+
+
 async def get_article(session: AsyncSession, article_id: int) -> Article | None:
+    """The article, deleted or not (``deleted_at`` says)."""
     return await session.get(Article, article_id)
 
 
-async def delete_article(session: AsyncSession, article_id: int) -> Article | None:
-    """Remove an article; its tag links and ledger rows go with it (ON DELETE CASCADE)."""
+async def last_article_id(session: AsyncSession) -> int:
+    """The highest article id stored (ids are never reused, and deleted articles keep
+    their rows): an id above it never named an article."""
+    return int(await session.scalar(select(func.max(Article.id))) or 0)
+
+
+async def delete_article(session: AsyncSession, article_id: int, now: datetime) -> Article | None:
+    """Mark an article deleted: no view shows it and no import stores it again. Its row,
+    tag links and ledger rows stay, so that `undelete_article` brings it back to nobody
+    who already had it. None when there is no such article."""
     row = await session.get(Article, article_id)
-    if row is not None:
-        await session.execute(delete(ArticleTag).where(ArticleTag.article_id == article_id))
-        await session.delete(row)
+    if row is not None and row.deleted_at is None:
+        row.deleted_at = now
         await session.flush()
     return row
 
 
+async def undelete_article(session: AsyncSession, article_id: int) -> Article | None:
+    """Show a deleted article again, as it was. None when there is no such article."""
+    row = await session.get(Article, article_id)
+    if row is not None and row.deleted_at is not None:
+        row.deleted_at = None
+        await session.flush()
+    return row
+
+
+async def deleted_articles(session: AsyncSession, limit: int) -> list[Article]:
+    """The articles admins deleted, the most recently deleted first."""
+    query = (
+        select(Article)
+        .where(Article.deleted_at.is_not(None))
+        .order_by(Article.deleted_at.desc(), Article.id.desc())
+        .limit(limit)
+    )
+    return list((await session.scalars(query)).all())
+
+
 async def latest_articles(session: AsyncSession, limit: int) -> list[Article]:
-    query = select(Article).order_by(Article.added_at.desc(), Article.id.desc()).limit(limit)
+    query = (
+        select(Article)
+        .where(SHOWN)
+        .order_by(Article.added_at.desc(), Article.id.desc())
+        .limit(limit)
+    )
     return list((await session.scalars(query)).all())
 
 
@@ -307,7 +361,8 @@ async def tags_of_articles(
 
 
 async def count_articles(session: AsyncSession) -> int:
-    return int(await session.scalar(select(func.count()).select_from(Article)) or 0)
+    query = select(func.count()).select_from(Article).where(SHOWN)
+    return int(await session.scalar(query) or 0)
 
 
 # ---------------------------------------------------------------------------- subscribers
@@ -576,6 +631,7 @@ async def undelivered_candidates(
             SubscriberWord.subscriber_id == subscriber_id,
             SubscriberWord.kind == WordKind.MUTE,
             muted_article.added_at >= since,
+            muted_article.deleted_at.is_(None),  # as the batch path reads mutes
         )
     )
     matching = (
@@ -583,6 +639,7 @@ async def undelivered_candidates(
         .where(
             Article.id.in_(union(by_tag, by_word.where(SubscriberWord.kind == WordKind.FOLLOW))),
             Article.added_at >= since,
+            SHOWN,
             ~exists(delivered),
             story.not_in(muted_stories),
         )
@@ -745,7 +802,7 @@ async def tag_articles(
         query = (
             select(ArticleTag.tag_id, Article.id, Article.published_at, story)
             .join(Article, Article.id == ArticleTag.article_id)
-            .where(ArticleTag.tag_id.in_(part), Article.added_at >= since)
+            .where(ArticleTag.tag_id.in_(part), Article.added_at >= since, SHOWN)
         )
         for tag_id, article_id, published, story_id in (await session.execute(query)).all():
             result[tag_id].append((article_id, published, story_id))

@@ -154,8 +154,10 @@ async def story_sizes(session: AsyncSession, story_ids: Sequence[int]) -> dict[i
 
 
 async def story_of(session: AsyncSession, article_id: int) -> int | None:
-    """The story of an article; None when there is no such article."""
-    row = await session.scalar(select(STORY).where(Article.id == article_id))
+    """The story of an article; None when there is no such article, or it was deleted."""
+    row = await session.scalar(
+        select(STORY).where(Article.id == article_id, Article.deleted_at.is_(None))
+    )
     return int(row) if row is not None else None
 
 
@@ -173,7 +175,7 @@ class Member:
 
 
 async def members(session: AsyncSession, story_ids: Sequence[int]) -> dict[int, list[Member]]:
-    """Each story's articles, earliest first."""
+    """Each story's articles, earliest first; a deleted article is in none."""
     result: dict[int, list[Member]] = {s: [] for s in story_ids}
     for part in _chunks(list(dict.fromkeys(story_ids))):
         query = (
@@ -186,7 +188,7 @@ async def members(session: AsyncSession, story_ids: Sequence[int]) -> dict[int, 
                 Article.source,
                 Article.published_at,
             )
-            .where(_in_stories(part))
+            .where(_in_stories(part), Article.deleted_at.is_(None))
             .order_by(Article.published_at, Article.id)
         )
         for row in (await session.execute(query)).all():

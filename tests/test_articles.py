@@ -144,7 +144,29 @@ def test_z_timestamp_is_accepted() -> None:
         ),
         (
             MINIMAL.split("First paragraph", maxsplit=1)[0],
-            "expected body paragraphs after the tags line",
+            "line 5: expected body paragraphs after the tags line, got the end of the file",
+        ),
+        # No tags line: the body right after the title (the seed's own text, a paragraph
+        # that once made a 60-character "tag", and one paragraph that once left no body).
+        (
+            SEED.replace(
+                "negotiations, United Kingdom, negotiations with Russia, negotiations on Ukraine"
+                "\n\n",
+                "",
+            ),
+            "line 7: the tags line is missing: expected one line of comma-separated tags "
+            "(e.g. 'economy, Europe') before the body",
+        ),
+        (
+            "Science 2026-11-01T10:00:00+00:00\nDesk\nA title\n\nThe probe landed on the moon.\n",
+            "line 5: the tags line is missing: expected one line of comma-separated tags "
+            "(e.g. 'economy, Europe') before the body",
+        ),
+        (
+            "Science 2026-11-01T10:00:00+00:00\nDesk\nA title\n\n"
+            "The probe landed on the moon.\nIt sent pictures.\n",
+            "line 5: the tags line is missing: expected one line of comma-separated tags "
+            "(e.g. 'economy, Europe') before the body",
         ),
         (
             MINIMAL.replace("science, Space", " , ,"),

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import texts
 from bot.articles import ParsedArticle, parse_article
 from bot.context import BotApplication
 from bot.keywords import parse_query
@@ -15,6 +16,7 @@ from bot.search import full_text, store_articles
 from emulator.client import Chat
 from storage import keywords as words_repo
 from tests.auxil.clock import FakeClock
+from tests.auxil.data import SEED_TITLE
 
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 
@@ -32,7 +34,10 @@ async def store(app: BotApplication, *articles: ParsedArticle) -> None:
 
 @pytest.fixture
 async def moons(app: BotApplication, clock: FakeClock) -> BotApplication:
-    """23 articles about the Moon, one a day, newest last; one too old; one about Mars."""
+    """23 articles about the Moon, one a day, newest last; one added too long ago; one
+    about Mars."""
+    clock.set(NOW - timedelta(days=91))
+    await store(app, story("Moon landing of old", "The Moon, long ago.", clock.now))
     clock.set(NOW)
     await store(
         app,
@@ -44,7 +49,6 @@ async def moons(app: BotApplication, clock: FakeClock) -> BotApplication:
             )
             for n in range(1, 24)
         ),
-        story("Moon landing of old", "The Moon, long ago.", NOW - timedelta(days=91)),
         story("Mars rover", "Dust storms on Mars.", NOW - timedelta(days=1)),
     )
     return app
@@ -67,7 +71,7 @@ async def test_search_pages_through_results(user: Chat, moons: BotApplication) -
     assert third.text.splitlines()[1] == "Results 21–23 (the last)"
     assert third.bold() == ["Moon mission 03", "Moon mission 02", "Moon mission 01"]
     assert third.button_texts == ["◀ Previous"]
-    assert "Moon landing of old" not in third.text  # over 90 days old
+    assert "Moon landing of old" not in third.text  # added over 90 days ago
     [back] = await user.press(third, "◀ Previous")
     assert back.text.splitlines()[1] == "Results 11–20"
 
@@ -217,3 +221,25 @@ async def test_ranking_looks_at_the_newest_candidates_only(
         )
     assert every[0].title == "Comet news"
     assert sorted(h.title for h in newest) == ["Other 0", "Other 1", "Other 2"]
+
+
+# ---------------------------------------------------------------- one rule with digests
+
+
+async def test_search_finds_what_digests_show_and_the_help_example_finds_something(
+    user: Chat, seeded: BotApplication
+) -> None:
+    """The seed was published in July 2024 and added now: its reader's digest has it, so
+    search finds it too (an article is recent when it was added recently; search went by
+    publication date and found nothing). And /help's own example finds something."""
+    await user.ask("/subscribe negotiations")
+    [digest] = await user.ask("/digest")
+    assert SEED_TITLE in digest.text
+    [found] = await user.ask("/search Britain")
+    assert found.bold() == [SEED_TITLE]
+    [example] = [about for name, about in texts.COMMANDS if name == "search"]
+    typed = example[example.index("/search") :]
+    assert typed == "/search peace talks"
+    [helped] = await user.ask(typed)
+    assert helped.text.splitlines()[1] == "Results 1–1 (the last)"
+    assert helped.bold() == [SEED_TITLE]

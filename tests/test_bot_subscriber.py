@@ -138,7 +138,9 @@ async def test_deep_link_sends_the_full_article(user: Chat, seeded: BotApplicati
     )
     assert "All wars end with negotiation, don’t they?" in article.text
     [missing] = await user.ask("/start a999999")
-    assert missing.text == "That article is no longer available."
+    assert missing.text == (
+        "There has never been an article 999999: the link may be mistyped or cut short."
+    )
 
 
 async def test_html_special_characters_reach_the_user_intact(

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import argparse
+import subprocess
+from collections.abc import Iterator
 from datetime import time
 from importlib.metadata import version
 from pathlib import Path
 
 import pytest
 
+from bot import cli
 from bot.cli import NO_TOKEN
 from bot.config import ConfigError, load_settings
 from tests.auxil.cli import Here, base_environment, newsbot
+from tests.auxil.data import ROOT
 
 
 def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -121,7 +126,7 @@ def test_version(tmp_path: Path) -> None:
         (["run"], "--import"),
         (["run"], "--no-delivery"),
         (["import"], "PATH"),
-        (["db"], "{upgrade}"),
+        (["db"], "ACTION"),
         (["worker"], "-h, --help"),
         (["deliver"], "-h, --help"),
     ],
@@ -133,3 +138,45 @@ def test_every_argument_has_a_help_line(
     assert code == 0
     [line] = [line for line in out.splitlines() if line.strip().startswith(argument + " ")]
     assert len(line.strip()) > len(argument) + 5  # the name, then words about it
+
+
+def _commands(
+    parser: argparse.ArgumentParser, path: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], argparse.ArgumentParser]]:
+    """Every parser of the command line, with the words that reach it."""
+    yield path, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _commands(sub, (*path, name))
+
+
+def test_every_command_says_what_it_does_in_its_help(tmp_path: Path, here: Here) -> None:
+    """`newsbot worker --help` and `newsbot db upgrade --help` said nothing but their
+    usage line. Walked from the parser itself, so a new command cannot be left out."""
+    walked = list(_commands(cli.parser()))
+    assert ("db", "upgrade") in [path for path, _ in walked]
+    assert len(walked) == 14
+    for path, command in walked:
+        assert command.description and len(command.description.split()) >= 8, path
+        for action in command._actions:
+            if not isinstance(action, argparse._HelpAction | argparse._VersionAction):
+                assert action.help and len(action.help.split()) >= 2, (path, action.dest)
+        code, out, err = here(*path, "--help", cwd=tmp_path, env={})
+        assert (code, err) == (0, ""), path
+        assert " ".join(command.description.split()) in " ".join(out.split()), path
+
+
+def test_make_run_starts_the_real_bot_without_the_invented_seeds() -> None:
+    """`make run` imported seeds/ (44 invented articles) into the real bot at every
+    start, and sent them to real subscribers; seeds are for `make demo` and the tests."""
+    done = subprocess.run(
+        ["make", "--dry-run", "--always-make", "run"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    [command] = [line for line in done.stdout.splitlines() if "newsbot " in line]
+    assert command.split()[1:] == ["run"]
+    assert "seeds" not in done.stdout

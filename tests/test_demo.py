@@ -12,14 +12,18 @@ from pathlib import Path
 
 import pytest
 
+from bot import texts
+from bot.context import BotApplication
 from demo.__main__ import main as demo_main
-from demo.chat import render
+from demo.chat import render, wrap
 from emulator.client import BotMessage
+from emulator.server import Emulator
 from tests.auxil.cli import logging_kept
 from tests.auxil.data import SEED_COUNT, SEED_SUMMARY, SEED_TITLE, SEEDS
 
-# `newsbot-demo` fed a script in this process: (exit code, stdout, stderr); see `demo`.
-DemoHere = Callable[[str], tuple[int, str, str]]
+# `newsbot-demo` fed a script (and arguments) in this process: (exit code, stdout,
+# stderr); see `demo`.
+DemoHere = Callable[..., tuple[int, str, str]]
 
 
 @pytest.fixture
@@ -28,11 +32,11 @@ def demo(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) ->
     the script. A process spends a second and a half of CPU starting; what only a process
     shows (Ctrl-C) is tested with one."""
 
-    def run(script: str) -> tuple[int, str, str]:
+    def run(script: str, *args: str) -> tuple[int, str, str]:
         monkeypatch.setattr(sys, "stdin", io.StringIO(script))
         capsys.readouterr()
         with logging_kept():
-            code = demo_main(["--seeds", str(SEEDS)])
+            code = demo_main(["--seeds", str(SEEDS), *args])
         out, err = capsys.readouterr()
         return code, out, err
 
@@ -138,3 +142,97 @@ def test_stories_show_other_sources_then_an_update(demo: DemoHere) -> None:
     assert "*Update: Grain corridor talks in Istanbul end with a draft text" in later
     assert "*Update: Prisoner exchange date set after mediated talks" in later
     assert "Also: Diplomatic Courier <https://t.me/newsbot_demo_bot?start=a8>" in later
+
+
+def test_a_group_a_channel_inline_mode_search_and_a_saved_opml(
+    demo: DemoHere, tmp_path: Path
+) -> None:
+    """The headline features, each one command away, with lines wrapped between words
+    at the width asked for; and /help's /search example finds something."""
+    script = (
+        "/group\n/subscribe negotiations\n/digest\n/group\n"
+        "/channel @newsbot_demo_channel\n/subscribe economy\n/tick\n/channel me\n"
+        "/inline grain\n@newsbot_demo_bot zzzqqq\n/search peace talks\n"
+        "/admin\n/feeds_export\n/quit\n"
+    )
+    code, out, err = demo(script, "--width", "60", "--downloads", str(tmp_path))
+    assert code == 0, err
+    group, _, rest = out.partition("you@Demo group> /group\n")
+    # The group: you are its creator; the bot said hello when it was added.
+    assert "(You are in the demo group now, as its creator:" in group
+    assert "bot › 👋 Thanks for adding me." in group
+    assert (
+        "you@Demo group> /subscribe negotiations\nbot › ✅ Subscribed to *negotiations*" in group
+    )
+    assert "Grain corridor talks resume in Istanbul" in group
+    # The channel: linked, set up from the private chat, its digest posted there.
+    assert "bot › ✅ Linked *Demo channel*." in rest
+    channel = rest.partition("you> /tick\n")[2].partition("you> /channel me")[0]
+    assert "@newsbot_demo_channel › " in channel
+    assert "Eurozone inflation eases to 2.1% in October" in channel
+    # Inline mode, as the Telegram app lists it.
+    assert "@newsbot_demo_bot grain › 4 result(s)\n  1. " in rest
+    assert "  3. Grain corridor talks resume in Istanbul" in rest
+    assert "@newsbot_demo_bot zzzqqq › 0 result(s)" in rest
+    # /help's example.
+    [example] = [about for name, about in texts.COMMANDS if name == "search"]
+    assert example.endswith("/search peace talks")
+    found = rest.partition("you> /search peace talks\n")[2].partition("you> ")[0]
+    assert "Britain holds secret talks with russia on" in found
+    # The OPML the bot sent, saved, and where.
+    saved = tmp_path / "newsbot-feeds.opml"
+    assert f"bot › 📎 newsbot-feeds.opml, saved to\n{saved}" in out
+    assert "<opml" in saved.read_text("utf-8")
+    assert "demo-newsroom.xml" in saved.read_text("utf-8")
+    # Wrapped between words: no line over 60 but an unbreakable word, no word cut.
+    for line in out.partition("Start with /start")[2].splitlines():
+        assert len(line) <= 60 or " " not in line.strip(), line
+    assert "#negotiations" in out
+    assert not any(line.endswith("#negotia") for line in out.splitlines())
+
+
+def test_wrap_folds_between_words_and_keeps_indents() -> None:
+    text = "Full text <https://x.example/a>  #negotiations #negotiations_on_Ukraine"
+    assert wrap(text, 30).splitlines() == [
+        "Full text",
+        "<https://x.example/a>",
+        "#negotiations",
+        "#negotiations_on_Ukraine",
+    ]
+    assert wrap("     one two three four", 12).splitlines() == [
+        "     one two",
+        "     three",
+        "     four",
+    ]
+    assert wrap("a\n\nb", 10) == "a\n\nb"
+    assert wrap(text, None) == text
+
+
+async def test_attach_chats_through_a_running_emulator_with_its_bot(
+    emulator: Emulator,
+    app: BotApplication,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`newsbot-demo --attach URL`: the terminal chat through an emulator someone started
+    (`newsbot-emulator`), with the bot `make run` started against it (here in this
+    process, the way the other end-to-end tests run it)."""
+    monkeypatch.setattr(sys, "stdin", io.StringIO("/start\n/group\n/tick\n/quit\n"))
+    capsys.readouterr()
+    code = await asyncio.to_thread(demo_main, ["--attach", emulator.url])
+    out, err = capsys.readouterr()
+    assert (code, err) == (0, "")
+    assert out.startswith(
+        f"newsbot demo, attached to the Bot API emulator at {emulator.url} (bot "
+        "@newsbot_demo_bot): you are user 1001;"
+    )
+    assert "you> /start\nbot › 👋 *Welcome to newsbot.*" in out
+    assert "bot › 👋 Thanks for adding me." in out
+    assert "(/tick needs the demo's own bot; attached to another, it cannot.)" in out
+    assert out.rstrip().endswith("Bye.")
+
+
+def test_attach_to_nothing_says_so(demo: DemoHere) -> None:
+    code, _, err = demo("/quit\n", "--attach", "http://127.0.0.1:9")
+    assert code == 2
+    assert err.startswith("newsbot demo: no Bot API emulator answers at http://127.0.0.1:9: ")

@@ -69,3 +69,41 @@ async def test_rate_limits_answer_429_with_retry_after(emulator: Emulator) -> No
     assert second.status_code == 429
     assert second.json()["parameters"]["retry_after"] >= 1
     assert emulator.state.counters["429"] == 1
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "problem"),
+    [
+        ("POST", "/_emu/users/1001/messages", b"not json", "the body is not JSON: Expecting"),
+        ("POST", "/_emu/users/1001/messages", b"[1]", "the body must be a JSON object, e.g."),
+        ("POST", "/_emu/users/1001/messages", b"{}", "'text' is required"),
+        ("POST", "/_emu/users/1001/messages", b"", "'text' is required"),
+        ("POST", "/_emu/users/1001/messages", b'{"text": 5}', "text must be a string, not 5"),
+        ("POST", "/_emu/users/ann/messages", b'{"text": "hi"}', "user_id must be an integer"),
+        ("POST", "/_emu/users/1001/press", b'{"data": "x"}', "'message_id' is required"),
+        (
+            "POST",
+            "/_emu/users/1001/press",
+            b'{"message_id": "one", "data": "x"}',
+            "message_id must be an integer, not 'one'",
+        ),
+        ("POST", "/_emu/users/1001/press", b'{"message_id": 9, "data": "x"}', "no bot message 9"),
+        ("POST", "/_emu/users/1001/documents", b'{"file_name": "a.txt"}', "'content' is required"),
+        ("POST", "/_emu/users/1001/language", b"{}", "'language_code' is required"),
+        ("GET", "/_emu/chats/1001/events?after=x", b"", "after must be an integer, not 'x'"),
+        ("GET", "/_emu/chats/1001/events?wait=soon", b"", "wait must be a number of seconds"),
+        ("POST", "/_emu/faults", b'{"method": "getMe", "bogus": 1}', "keyword argument 'bogus'"),
+        ("POST", "/_emu/chats/-5/create", b'{"kind": "group"}', "'title' is required"),
+        ("POST", "/_emu/chats/-5/messages", b'{"user_id": true, "text": "x"}', "user_id must be"),
+    ],
+)
+async def test_a_malformed_control_request_is_a_400_naming_what_is_wrong(
+    emulator: Emulator, method: str, path: str, body: bytes, problem: str
+) -> None:
+    """It was a 500 with aiohttp's error page (a missing field, a body that is not JSON,
+    a word where a number goes): someone driving the emulator by hand learnt nothing."""
+    async with httpx.AsyncClient(base_url=emulator.url) as http:
+        answer = await http.request(method, path, content=body)
+    assert answer.status_code == 400
+    assert answer.json()["ok"] is False
+    assert problem in answer.json()["description"]

@@ -13,7 +13,7 @@ from telegram.error import NetworkError, TimedOut
 from telegram.request import RequestData
 from telegram.request._requestparameter import RequestParameter
 
-from bot.http import AiohttpRequest
+from bot.http import AiohttpRequest, NotBotApi
 
 
 @pytest.fixture
@@ -25,9 +25,13 @@ async def echo() -> AsyncIterator[str]:
             fields = {}
             async for part in await request.multipart():
                 fields[part.name] = (part.filename, (await part.read()).decode())  # type: ignore[union-attr]
-            return web.json_response({"multipart": fields})
+            return web.json_response({"ok": True, "result": {"multipart": fields}})
+        if request.path == "/page":
+            return web.Response(text="<html>a page</html>", content_type="text/html")
         form = await request.post()
-        return web.json_response({"form": {k: str(v) for k, v in form.items()}})
+        return web.json_response(
+            {"ok": True, "result": {"form": {k: str(v) for k, v in form.items()}}}
+        )
 
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", handle)
@@ -45,7 +49,7 @@ async def test_form_and_multipart_bodies(echo: str) -> None:
         form = RequestData([RequestParameter.from_input("chat_id", 5)])
         status, body = await request.do_request(f"{echo}/sendMessage", "POST", form)
         assert status == 200
-        assert request.parse_json_payload(body) == {"form": {"chat_id": "5"}}
+        assert request.parse_json_payload(body)["result"] == {"form": {"chat_id": "5"}}
         upload = RequestData(
             [
                 RequestParameter.from_input("chat_id", 5),
@@ -53,7 +57,7 @@ async def test_form_and_multipart_bodies(echo: str) -> None:
             ]
         )
         status, body = await request.do_request(f"{echo}/sendDocument", "POST", upload)
-        fields = request.parse_json_payload(body)["multipart"]
+        fields = request.parse_json_payload(body)["result"]["multipart"]
         assert fields["chat_id"] == [None, "5"]
         assert fields[next(k for k in fields if k != "chat_id")] == ["a.txt", "hello"]
 
@@ -70,3 +74,26 @@ async def test_timeouts_and_network_errors(echo: str) -> None:
             await request.do_request(f"http://127.0.0.1:{free_port}/x", "POST")
     with pytest.raises(RuntimeError, match="not initialized"):
         await request.do_request(f"{echo}/x", "GET")
+
+
+async def test_an_answer_that_is_not_the_bot_apis_is_named_without_a_traceback(
+    echo: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """PTB's own JSON parsing logged a traceback for every such answer."""
+    request = AiohttpRequest()
+    async with request:
+        with pytest.raises(NotBotApi) as caught:
+            await request.do_request(f"{echo}/page", "POST")
+        assert (caught.value.status, caught.value.answer) == (200, "200 OK (text/html)")
+        status, body = await request.do_request(f"{echo}/page", "GET")  # a file: any type
+        assert (status, body) == (200, b"<html>a page</html>")
+    for payload, answer in (
+        (b"<html>", "an answer that is not JSON"),
+        (b'{"result": 1}', 'JSON without the Bot API\'s "ok"'),
+        (b"[1, 2]", 'JSON without the Bot API\'s "ok"'),
+    ):
+        with pytest.raises(NotBotApi) as parsed:
+            AiohttpRequest.parse_json_payload(payload)
+        assert parsed.value.answer == answer
+    assert isinstance(parsed.value, NetworkError)  # in delivery: retried, like a 5xx
+    assert caplog.records == []

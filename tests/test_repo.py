@@ -143,18 +143,30 @@ async def test_failed_digest_releases_unsent_articles(
         assert await repo.delivered_article_ids(session, sub.id) == [a.id]
 
 
-async def test_delete_article_removes_links(sessions: async_sessionmaker[AsyncSession]) -> None:
+async def test_a_deleted_article_keeps_its_row_and_links_until_undeleted(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
     async with sessions.begin() as session:
         row, _ = await repo.upsert_article(session, article("A", "x, y"), now=NOW)
+    later = NOW + timedelta(hours=1)
     async with sessions.begin() as session:
-        deleted = await repo.delete_article(session, row.id)
+        deleted = await repo.delete_article(session, row.id, later)
         assert deleted is not None
-        assert deleted.title == "A"
-        assert await repo.delete_article(session, row.id) is None
+        assert (deleted.title, deleted.deleted_at) == ("A", later)
+        again = await repo.delete_article(session, row.id, later + timedelta(hours=1))
+        assert again is not None and again.deleted_at == later  # deleted once
+        assert await repo.delete_article(session, row.id + 1, later) is None
     async with sessions() as session:
-        links = await session.scalar(select(func.count()).select_from(ArticleTag))
-        assert links == 0
+        assert await session.scalar(select(func.count()).select_from(ArticleTag)) == 2
         assert await repo.count_articles(session) == 0
+        assert await repo.latest_articles(session, 10) == []
+        assert [a.id for a in await repo.deleted_articles(session, 10)] == [row.id]
+    async with sessions.begin() as session:
+        back = await repo.undelete_article(session, row.id)
+        assert back is not None and back.deleted_at is None
+    async with sessions() as session:
+        assert await repo.count_articles(session) == 1
+        assert await repo.deleted_articles(session, 10) == []
 
 
 async def test_due_subscribers_skip_paused_blocked_and_future(

@@ -105,7 +105,9 @@ async def test_with_words_index_and_sql_agree_and_mutes_win(
             parsed = parse_article(
                 f"Science {published}\nScience Desk\nA{n} {body()}\n\n{chosen}\n\n{body()}.\n"
             )
-            await search.store_articles(session, [parsed], now=added)
+            [(row, _)] = await search.store_articles(session, [parsed], now=added)
+            if n % 6 == 2:  # deleted by an admin: on neither path, and muting nothing
+                await repo.delete_article(session, row.id, NOW)
     for chat in range(1, 16):
         await add_subscriber(
             sessions,
@@ -147,6 +149,7 @@ async def test_with_words_index_and_sql_agree_and_mutes_win(
             for line in lines.values():
                 article = await repo.get_article(session, line.id)
                 assert article is not None
+                assert article.deleted_at is None
                 assert not muted.keys_in(article.title, article.summary, article.body)
             checked += len(by_sql.article_ids)
         assert checked > 20

@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -18,6 +20,7 @@ from emulator.client import Chat, EmulatorClient
 from emulator.server import Emulator
 from storage.db import alembic_config, create_engine, upgrade
 from tests.auxil.cli import base_environment, newsbot_here, start_newsbot
+from tests.auxil.data import SEEDS
 
 TOKEN = "123456:TEST-TOKEN"
 
@@ -111,14 +114,92 @@ async def test_a_token_revoked_while_a_worker_runs_ends_it(
     assert emulator.token not in out.decode() + err.decode()
 
 
-async def test_an_unreachable_api_is_retried_then_named(tmp_path: Path, run: Here) -> None:
+async def test_an_unreachable_api_is_retried_saying_why_then_named(
+    tmp_path: Path, run: Here
+) -> None:
+    """Each retry says why from the first line on (it said only "does not answer", and
+    why came a minute later); the database is not touched, not even by --import."""
     api = "http://127.0.0.1:9"  # discard: nothing listens on loopback
-    code, out, err = await run("run", env=environment(api, sqlite_url(tmp_path)), cwd=tmp_path)
+    env = environment(api, sqlite_url(tmp_path))
+    code, out, err = await run("run", "--import", str(SEEDS), env=env, cwd=tmp_path)
+    lines = err.splitlines()
+    why = "cannot connect to 127.0.0.1:9: connection refused"
+    assert code == 2
+    assert lines[-1] == f"TELEGRAM_API_URL: cannot reach the Bot API at {api}: {why}"
+    assert lines[0].endswith(
+        f"WARNING bot.app: the Bot API at {api} does not answer ({why}); retrying in 0.25 s"
+    )
+    assert all("retrying in" in line for line in lines[:-1])
+    assert TOKEN not in out + err
+    assert not (tmp_path / "bot.db").exists()
+
+
+def serving(status: int, content_type: str, body: bytes) -> Callable[[], Any]:
+    """A server at a TELEGRAM_API_URL that is not the Bot API: every path answers this."""
+
+    @asynccontextmanager
+    async def server() -> AsyncIterator[str]:
+        async def answer(request: web.Request) -> web.Response:
+            return web.Response(status=status, body=body, content_type=content_type)
+
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", answer)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        try:
+            yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+        finally:
+            await runner.cleanup()
+
+    return server
+
+
+PAGE = b"<!doctype html><html><body><h1>Not Found</h1></body></html>"
+
+
+@pytest.mark.parametrize(
+    ("status", "content_type", "body", "answer"),
+    [
+        (404, "text/html", PAGE, "404 Not Found (text/html)"),
+        (200, "text/html", PAGE, "200 OK (text/html)"),
+        (404, "application/json", b'{"error": "no route"}', "404 Not Found (application/json)"),
+        (200, "application/json", b'{"id": 1}', 'JSON without the Bot API\'s "ok"'),
+        (401, "text/plain", b"Unauthorized", "401 Unauthorized (text/plain)"),
+    ],
+)
+async def test_a_server_that_is_not_the_bot_api_is_named_at_once(
+    tmp_path: Path, run: Here, status: int, content_type: str, body: bytes, answer: str
+) -> None:
+    """Another HTTP server at TELEGRAM_API_URL (a web site, another API, the Bot API URL
+    with a path): one line naming that setting, without a traceback and without blaming
+    the token, and the database untouched. It printed a 12-line traceback at every retry,
+    then "cannot reach the Bot API" or "TELEGRAM_BOT_TOKEN was rejected (404 Not Found)"."""
+    async with serving(status, content_type, body)() as api:
+        # A minute of retries allowed: the answer must come at once.
+        env = {**environment(api, sqlite_url(tmp_path)), "TELEGRAM_START_RETRY_SECONDS": "60"}
+        code, out, err = await run("run", "--import", str(SEEDS), env=env, cwd=tmp_path)
+    assert (code, out) == (2, "")
+    assert err == (
+        f"TELEGRAM_API_URL: {api} is not the Bot API: getMe got {answer}, not the Bot API's "
+        "JSON; the setting is the server's root, e.g. https://api.telegram.org\n"
+    )
+    assert not (tmp_path / "bot.db").exists()
+
+
+async def test_a_failing_proxy_in_front_of_the_bot_api_is_retried_saying_so(
+    tmp_path: Path, run: Here
+) -> None:
+    """A 502 page may be a proxy before Telegram that recovers: retried, each time saying
+    what answered, then named."""
+    async with serving(502, "text/html", PAGE)() as api:
+        code, _, err = await run("run", env=environment(api, sqlite_url(tmp_path)), cwd=tmp_path)
     lines = err.splitlines()
     assert code == 2
-    assert lines[-1] == f"TELEGRAM_API_URL: cannot reach the Bot API at {api}"
-    assert "does not answer; retrying" in lines[0]
-    assert TOKEN not in out + err
+    why = "it answered 502 Bad Gateway (text/html)"
+    assert lines[0].endswith(f"the Bot API at {api} does not answer ({why}); retrying in 0.25 s")
+    assert lines[-1] == f"TELEGRAM_API_URL: cannot reach the Bot API at {api}: {why}"
+    assert "Traceback" not in err
 
 
 @pytest.fixture

@@ -345,7 +345,7 @@ async def test_deleting_the_article_whose_id_is_the_story_keeps_the_rest_one_sto
     assert lines[1].startswith(f"{reworded} Kyiv Independent · ")
     assert lines[2].startswith(f"{bbc} BBC · ")
     [gone] = await admin.ask(f"/story {grain}")
-    assert gone.text == f"There is no article {grain}. /articles lists them."
+    assert gone.text.startswith(f"Article {grain} was deleted by an admin: ")
     await user.ask("/subscribe negotiations")
     [digest] = await user.ask("/digest")
     assert digest.text.startswith("📰 Your digest: 1 new article")
@@ -824,13 +824,12 @@ async def test_downgrading_the_stories_migration_keeps_tags_ledger_and_search(
             new_id = await connection.scalar(sql("SELECT id FROM articles WHERE title = 'Delta'"))
             assert new_id == 4  # 3 was deleted: never handed out again
         async with create_sessionmaker(engine)() as session:
-            for word, title in (("beta", "Beta"), ("delta", "Delta")):
-                hits = await words_repo.search_articles(
-                    session,
-                    search.full_text(parse_query(word)),
-                    since=NOW - timedelta(days=90),
-                    limit=5,
+            # Through the index alone: today's search query needs the newer schema's
+            # deleted_at (migration 0009).
+            for word, article_id in (("beta", 2), ("delta", 4)):
+                found = await words_repo.added_matching(
+                    session, search.full_text(parse_query(word)), NOW - timedelta(days=90)
                 )
-                assert [h.title for h in hits] == [title], word
+                assert found == [article_id], word
     finally:
         await engine.dispose()
