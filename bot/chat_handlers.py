@@ -111,17 +111,18 @@ async def _refuse(update: Update, context: BotContext) -> None:
 
 async def _follow_topic(update: Update, context: BotContext) -> None:
     """An administrator's command in a forum topic makes it the digests' destination
-    (one in General makes General the destination again)."""
-    message, data = update.effective_message, context.chat_data
-    if message is None or data is None:
+    (one in General makes General the destination again). Read from the database each
+    time, not remembered: a delivery (in any process) that finds the topic closed or
+    deleted moves the digests to General, and the next command in that topic, reopened,
+    must choose it again."""
+    message = update.message  # a button press under an older message chooses nothing
+    if message is None:
         return
     thread = message.message_thread_id if message.is_topic_message else None
-    if data.thread_known and data.thread_id == thread:
-        return
     async with context.sessions.begin() as session:
         subscriber = await _subscriber(session, update, context)
-        subscriber.thread_id = thread
-    data.thread_id, data.thread_known = thread, True
+        if subscriber.thread_id != thread:
+            subscriber.thread_id = thread
 
 
 # ---------------------------------------------------------------- linking a channel

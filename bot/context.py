@@ -81,14 +81,12 @@ class AppState:
 @dataclass(slots=True)
 class ChatData:
     """What the process keeps per chat, read once (see `bot.handlers.know_chat`): its
-    language (changed by /language), the chat a private chat's commands act for (changed
-    by /channel and /channels), and the forum topic its digests go to."""
+    language (changed by /language) and the chat a private chat's commands act for
+    (changed by /channel and /channels)."""
 
     language: str | None = None
     target: Acting | None = None
     target_known: bool = False
-    thread_id: int | None = None
-    thread_known: bool = False
 
 
 class BotContext(CallbackContext[ExtBot[int], dict[Any, Any], ChatData, AppState]):

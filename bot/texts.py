@@ -1401,3 +1401,40 @@ def destination(t: Translator, thread_id: int | None) -> str:
     if thread_id is None:
         return t._("Digests go to: the General topic")
     return t._("Digests go to: topic {id}", id=thread_id)
+
+
+TOPIC_CHOOSE_AGAIN = N_(
+    "Digests come here, to General, from now on. To choose a topic again, an administrator "
+    "sends any command in it, e.g. /settings."
+)
+
+
+def topic_fallback(t: Translator, thread_id: int, *, closed: bool) -> str:
+    """Said in General when the topic digests went to refused one (closed or deleted)."""
+    if closed:
+        gone = t._(
+            "⚠️ Topic {id}, where this group's digests were posted, is closed.", id=thread_id
+        )
+    else:
+        gone = t._(
+            "⚠️ Topic {id}, where this group's digests were posted, was deleted.", id=thread_id
+        )
+    return gone + "\n" + t._(TOPIC_CHOOSE_AGAIN)
+
+
+def topic_reply_refused(t: Translator, thread_id: int, *, closed: bool, moved: bool) -> str:
+    """Said in General when a reply in a topic was refused; ``moved``: it was the digests'
+    topic, which is General now."""
+    if closed:
+        refused = t._(
+            "I can't answer in topic {id}: it is closed. Reopen it, or send the command in an "
+            "open topic or here.",
+            id=thread_id,
+        )
+    else:
+        refused = t._(
+            "I can't answer in topic {id}: it was deleted. Send the command in another topic "
+            "or here.",
+            id=thread_id,
+        )
+    return refused + ("\n" + t._(TOPIC_CHOOSE_AGAIN) if moved else "")

@@ -240,7 +240,14 @@ class EmulatorClient:
         return await self._post(f"/_emu/chats/{chat_id}/topics", body)
 
     async def delete_topic(self, chat_id: int, thread_id: int) -> Any:
+        """The topic is deleted: sending to it is answered TOPIC_DELETED."""
         return _checked(await self.http.delete(f"/_emu/chats/{chat_id}/topics/{thread_id}"))
+
+    async def close_topic(self, chat_id: int, thread_id: int, closed: bool = True) -> Any:
+        """Close a topic (1: General), or reopen it: only administrators who may manage
+        topics post in a closed one; the bot gets TOPIC_CLOSED."""
+        body = {"closed": closed}
+        return await self._post(f"/_emu/chats/{chat_id}/topics/{thread_id}/close", body)
 
     async def migrate_group(
         self, chat_id: int, new_chat_id: int, by_user_id: int | None = None

@@ -171,6 +171,8 @@ class GroupChat:
     is_forum: bool = False
     topics: set[int] = field(default_factory=set)
     topic_names: dict[int, str] = field(default_factory=dict)
+    closed_topics: set[int] = field(default_factory=set)  # General (1) may be closed too
+    deleted_topics: set[int] = field(default_factory=set)
     members: dict[int, Member] = field(default_factory=dict)
     migrated_to: int | None = None  # set when a group became this supergroup
 
@@ -531,11 +533,28 @@ class EmulatorState:
         return {"message_thread_id": thread_id, "name": name}
 
     def delete_topic(self, chat_id: int, thread_id: int) -> dict[str, Any]:
+        """A deleted topic answers TOPIC_DELETED from then on (deleteForumTopic)."""
         chat = self._forum(chat_id)
         if thread_id not in chat.topics:
             raise ApiError(400, "Bad Request: message thread not found")
         chat.topics.discard(thread_id)
+        chat.closed_topics.discard(thread_id)
+        chat.deleted_topics.add(thread_id)
         return {"message_thread_id": thread_id, "name": chat.topic_names.pop(thread_id, "")}
+
+    def close_topic(self, chat_id: int, thread_id: int, closed: bool) -> dict[str, Any]:
+        """closeForumTopic (closeGeneralForumTopic for 1) or, ``closed`` False, reopen:
+        only administrators who may manage topics post in a closed one."""
+        chat = self._forum(chat_id)
+        if thread_id != GENERAL_TOPIC and thread_id not in chat.topics:
+            raise ApiError(400, "Bad Request: message thread not found")
+        if (thread_id in chat.closed_topics) == closed:
+            raise ApiError(400, "Bad Request: TOPIC_NOT_MODIFIED")
+        if closed:
+            chat.closed_topics.add(thread_id)
+        else:
+            chat.closed_topics.discard(thread_id)
+        return {"message_thread_id": thread_id, "closed": closed}
 
     async def migrate_group(
         self, chat_id: int, new_chat_id: int, by_user_id: int | None
@@ -583,9 +602,12 @@ class EmulatorState:
         }
         return await self._from_user(user_id, "user_message", message)
 
-    def check_bot_may_send(self, chat_id: int, params: dict[str, Any], what: str) -> int | None:
+    def check_bot_may_send(
+        self, chat_id: int, params: dict[str, Any], what: str, *, posting: bool = True
+    ) -> int | None:
         """Refuse what Telegram refuses the bot in a group or channel; the topic the
-        message goes to, if any."""
+        message goes to, if any. An edit (``posting`` False) is not checked against the
+        topic: the message is already there."""
         chat = self.groups.get(chat_id)
         if chat is None:
             return None
@@ -608,12 +630,23 @@ class EmulatorState:
         if member.status == "restricted":
             raise ApiError(400, f"Bad Request: not enough rights to send {what} to the chat")
         raw = params.get("message_thread_id")
-        if raw is None or raw == "":
-            return None
-        thread_id = int(raw)
-        if chat.is_forum and thread_id != GENERAL_TOPIC and thread_id not in chat.topics:
-            raise ApiError(400, "Bad Request: message thread not found")
+        thread_id = None if raw is None or raw == "" else int(raw)
+        if chat.is_forum and posting:
+            self._check_topic(chat, member, GENERAL_TOPIC if thread_id is None else thread_id)
         return thread_id
+
+    @staticmethod
+    def _check_topic(chat: GroupChat, bot: Member, topic: int) -> None:
+        """Telegram's answers for a topic the bot may not post in."""
+        if topic in chat.deleted_topics:
+            raise ApiError(400, "Bad Request: TOPIC_DELETED")
+        if topic != GENERAL_TOPIC and topic not in chat.topics:
+            raise ApiError(400, "Bad Request: message thread not found")
+        manages = bot.status == "creator" or (
+            bot.status == "administrator" and bot.can_manage_topics
+        )
+        if topic in chat.closed_topics and not manages:
+            raise ApiError(400, "Bad Request: TOPIC_CLOSED")
 
     # -------------------------------------------------------------- bot's side
 
@@ -762,7 +795,7 @@ class EmulatorState:
     def edit_message(
         self, chat_id: int, message_id: int, params: dict[str, Any]
     ) -> dict[str, Any]:
-        self.check_bot_may_send(chat_id, {}, "text messages")
+        self.check_bot_may_send(chat_id, {}, "text messages", posting=False)
         message = self.messages.get((chat_id, message_id))
         if message is None:
             raise ApiError(400, "Bad Request: message to edit not found")
@@ -956,6 +989,9 @@ class Emulator:
         app.router.add_post("/_emu/chats/{chat_id}/topics", _control(self._create_topic))
         app.router.add_delete(
             "/_emu/chats/{chat_id}/topics/{thread_id}", _control(self._delete_topic)
+        )
+        app.router.add_post(
+            "/_emu/chats/{chat_id}/topics/{thread_id}/close", _control(self._close_topic)
         )
         app.router.add_post("/_emu/chats/{chat_id}/migrate", _control(self._migrate_group))
         return app
@@ -1264,6 +1300,14 @@ class Emulator:
     async def _delete_topic(self, request: web.Request) -> Any:
         return self.state.delete_topic(
             int(request.match_info["chat_id"]), int(request.match_info["thread_id"])
+        )
+
+    async def _close_topic(self, request: web.Request) -> Any:
+        body = await request.json()
+        return self.state.close_topic(
+            int(request.match_info["chat_id"]),
+            int(request.match_info["thread_id"]),
+            bool(body.get("closed", True)),
         )
 
     async def _migrate_group(self, request: web.Request) -> Any:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import func, select, update
 
 from bot import texts
@@ -109,9 +110,9 @@ async def test_other_bots_commands_and_chatter_get_no_answer_in_a_group(
     assert first.text == plain(texts.help_text(EN, False))
 
 
-async def test_a_forum_topic_is_the_destination_until_it_is_deleted(
-    emu: EmulatorClient, emulator: Emulator, seeded: BotApplication, clock: FakeClock
-) -> None:
+async def forum_with_topic(emu: EmulatorClient, emulator: Emulator) -> Group:
+    """A forum supergroup where the bot is an administrator (who may not manage topics),
+    with topic 5, "News"."""
     await emu.create_chat(FORUM, "supergroup", "Forum", forum=True)
     await emu.set_member(FORUM, BOSS, "creator")
     await emu.set_member(FORUM, MEMBER, "member")
@@ -120,6 +121,29 @@ async def test_a_forum_topic_is_the_destination_until_it_is_deleted(
     forum = Group(emu, FORUM)
     [hello] = await forum.read()
     assert hello.thread_id is None
+    return forum
+
+
+async def next_digest(app: BotApplication, clock: FakeClock, day: int, title: str) -> None:
+    """A new article on negotiations, and the digest time of ``day`` March comes."""
+    async with app.bot_data.sessions.begin() as session:
+        await store_articles(session, [article(title, "negotiations")], now=clock())
+    clock.set(datetime(2026, 3, day, 8, 0, 10, tzinfo=UTC))
+    await app.bot_data.deliverer.run_pass()
+
+
+@pytest.mark.parametrize("refusal", ["closed", "deleted", "unknown"])
+async def test_a_closed_or_deleted_topic_sends_digests_to_general_and_says_so_once(
+    emu: EmulatorClient,
+    emulator: Emulator,
+    seeded: BotApplication,
+    clock: FakeClock,
+    refusal: str,
+) -> None:
+    """Telegram answers TOPIC_CLOSED, TOPIC_DELETED or "message thread not found"; each
+    moves the digests to General, with one notice there. Before, only the last did (and
+    silently): a closed topic failed the group's digest every day."""
+    forum = await forum_with_topic(emu, emulator)
     [done] = await forum.say(BOSS, "/subscribe negotiations", thread_id=5)
     assert done.thread_id == 5  # the reply stays in the topic
     [settings] = await forum.say(BOSS, "/settings", thread_id=5)
@@ -128,17 +152,51 @@ async def test_a_forum_topic_is_the_destination_until_it_is_deleted(
     await seeded.bot_data.deliverer.run_pass()
     [digest] = await forum.read()
     assert (digest.thread_id, digest.text.splitlines()[0]) == (5, texts.digest_header(EN, 4))
-    await emu.delete_topic(FORUM, 5)
-    async with seeded.bot_data.sessions.begin() as session:
-        await store_articles(session, [article("Talks resume", "negotiations")], now=clock())
-    clock.set(datetime(2026, 3, 3, 8, 0, 10, tzinfo=UTC))
-    await seeded.bot_data.deliverer.run_pass()
-    [moved] = await forum.read()
-    assert moved.thread_id is None  # General: the topic is gone
+    if refusal == "closed":
+        await emu.close_topic(FORUM, 5)
+    elif refusal == "deleted":
+        await emu.delete_topic(FORUM, 5)
+    else:  # a topic id Telegram never knew (say, a row from before a restore)
+        async with seeded.bot_data.sessions.begin() as session:
+            await session.execute(
+                update(Subscriber).where(Subscriber.chat_id == FORUM).values(thread_id=77)
+            )
+    shown = 77 if refusal == "unknown" else 5
+    await next_digest(seeded, clock, 3, "Talks resume")
+    notice, moved = await forum.read(2)
+    assert (notice.thread_id, moved.thread_id) == (None, None)  # General
+    assert notice.text == plain(texts.topic_fallback(EN, shown, closed=refusal == "closed"))
     assert "Talks resume" in moved.text
     stored = await row(seeded, FORUM)
     assert stored is not None
     assert stored.thread_id is None
+    await next_digest(seeded, clock, 4, "Talks end")
+    [later] = await forum.read()  # told once: the next digest comes without a notice
+    assert (later.thread_id, "Talks end" in later.text) == (None, True)
+    if refusal == "closed":  # reopened, an administrator's command there chooses it again
+        await emu.close_topic(FORUM, 5, closed=False)
+        [again] = await forum.say(BOSS, "/settings", thread_id=5)
+        assert "Digests go to: topic 5" in again.text
+        await next_digest(seeded, clock, 5, "Talks restart")
+        [back] = await forum.read()
+        assert (back.thread_id, "Talks restart" in back.text) == (5, True)
+
+
+async def test_a_reply_refused_in_a_closed_topic_is_explained_in_general(
+    emu: EmulatorClient, emulator: Emulator, seeded: BotApplication
+) -> None:
+    forum = await forum_with_topic(emu, emulator)
+    await forum.say(BOSS, "/subscribe negotiations", thread_id=5)
+    await emu.close_topic(FORUM, 5)
+    # Administrators may still write in a closed topic; the bot may not answer there.
+    [explained] = await forum.say(BOSS, "/settings", thread_id=5)
+    assert explained.thread_id is None
+    assert explained.text == plain(texts.topic_reply_refused(EN, 5, closed=True, moved=True))
+    stored = await row(seeded, FORUM)
+    assert stored is not None
+    assert stored.thread_id is None  # the closed topic is no longer the destination
+    [member] = await forum.say(MEMBER, "/subscriptions", thread_id=5)
+    assert member.text == plain(texts.topic_reply_refused(EN, 5, closed=True, moved=False))
 
 
 async def test_a_channel_is_linked_by_its_administrator_and_gets_its_digest(
