@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import aiohttp
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -206,6 +207,23 @@ async def feed_tick(context: BotContext) -> None:
         logger.info("polled %d feed(s): %d new article(s), %d failed", len(results), added, failed)
 
 
+class ButtonHandler(CallbackQueryHandler[BotContext, None]):
+    """The presses of one kind of button: data that decodes to ``kind``, under a message
+    in a chat. python-telegram-bot's own patterns let a press without data reach every
+    handler, and one under an inline-mode message has no chat: both go to the last
+    handler instead (`handlers.on_odd_press`)."""
+
+    def __init__(self, kind: type[buttons.Button], callback: Any) -> None:
+        super().__init__(callback)
+        self.kind = kind
+
+    def check_update(self, update: object) -> bool | None:
+        if not isinstance(update, Update) or update.callback_query is None:
+            return None
+        query = update.callback_query
+        return query.message is not None and isinstance(buttons.decode(query.data), self.kind)
+
+
 def add_handlers(app: BotApplication) -> None:
     """Every handler, in the order they are tried, after the chat (its language, and the
     chat its commands act for) is known. In groups, the commands and buttons that change
@@ -261,7 +279,7 @@ def add_handlers(app: BotApplication) -> None:
         MessageHandler(filters.Document.FileExtension("opml"), feed_commands.import_opml)
     )
     app.add_handler(MessageHandler(filters.Document.ALL, admin.document))
-    presses = {
+    presses: dict[type[buttons.Button], Any] = {
         buttons.ToggleTag: changes(handlers.on_toggle),
         buttons.TagsPage: reads(handlers.on_tags_page),
         buttons.Unsubscribe: changes(handlers.on_unsubscribe),
@@ -271,17 +289,20 @@ def add_handlers(app: BotApplication) -> None:
         buttons.FeedsPage: feed_commands.on_feeds_page,
         buttons.ConfirmDelete: admin.on_confirm_delete,
         buttons.KeepArticle: admin.on_keep_article,
-        buttons.SearchPage: keyword_handlers.on_search_page,
+        buttons.SearchPage: reads(keyword_handlers.on_search_page),
         buttons.RemoveWord: changes(keyword_handlers.on_remove_word),
         buttons.WordsPage: reads(keyword_handlers.on_words_page),
         buttons.SetLanguage: changes(handlers.on_set_language),
         buttons.SelectChat: chat_handlers.on_select_chat,
+        buttons.PostDigest: reads(handlers.on_post_digest),
+        buttons.CancelDigest: reads(handlers.on_cancel_digest),
     }
     for kind, callback in presses.items():
-        app.add_handler(CallbackQueryHandler(callback, pattern=buttons.of_kind(kind)))
+        app.add_handler(ButtonHandler(kind, callback))
     app.add_handler(InlineQueryHandler(keyword_handlers.inline_search))
-    # Last: anything no handler above took.
-    app.add_handler(CallbackQueryHandler(handlers.on_stale_button))
+    # Last: anything no handler above took (no data, a game, an inline message, data
+    # that is not a button of ours): each gets its own answer.
+    app.add_handler(CallbackQueryHandler(handlers.on_odd_press))
     app.add_handler(MessageHandler(filters.COMMAND, handlers.unknown_command))
     app.add_handler(
         MessageHandler(filters.ALL & ~filters.StatusUpdate.ALL, handlers.not_understood)

@@ -96,6 +96,8 @@ class BotContext(CallbackContext[ExtBot[int], dict[Any, Any], ChatData, AppState
         super().__init__(application, chat_id, user_id)
         # The chat this update's command acts for (set before every handler).
         self.acting: Acting | None = None
+        # Why a pressed button may not act for its chat (when ``acting`` is None).
+        self.refusal: str | None = None
 
     @property
     def state(self) -> AppState:

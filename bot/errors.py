@@ -81,7 +81,12 @@ async def on_error(update: object, context: BotContext) -> None:
             logger.warning(line)
     else:
         logger.error("unhandled error while handling an update", exc_info=error)
-    if not isinstance(update, Update) or update.effective_chat is None:
+    if not isinstance(update, Update):
+        return
+    if update.effective_chat is None:  # a press under an inline-mode message
+        if update.callback_query is not None:
+            with contextlib.suppress(TelegramError):
+                await update.callback_query.answer(context.t._(texts.BUTTON_INVALID))
         return
     refusal = topic_refusal(error) if isinstance(error, TelegramError) else None
     message = update.effective_message

@@ -20,7 +20,15 @@ from telegram import (
 from bot import buttons, search, texts
 from bot.compose import article_link
 from bot.context import BotContext, message_of
-from bot.handlers import _subscriber, _subscriptions_view, pressed, reply_lines, show
+from bot.handlers import (
+    _subscriber,
+    _subscriptions_view,
+    for_chat,
+    pressed,
+    reply,
+    reply_lines,
+    show,
+)
 from bot.i18n import Translator, choose, translator
 from bot.keyboards import search_keyboard, words_keyboard
 from bot.keywords import Term, TermError, parse_query, parse_terms
@@ -45,7 +53,7 @@ async def _terms(update: Update, context: BotContext, command: str) -> list[Term
     try:
         return parse_query(_typed(update)) if command == "search" else parse_terms(_typed(update))
     except TermError as error:
-        await message_of(update).reply_text(texts.term_problem(context.t, command, error))
+        await reply(update, context, texts.term_problem(context.t, command, error))
         return None
 
 
@@ -82,7 +90,7 @@ async def _add(update: Update, context: BotContext, command: str, kind: WordKind
             now=context.now(),
             max_age=timedelta(days=context.settings.digest_max_age_days),
         )
-    await reply_lines(update, texts.words_lines(context.t, result))
+    await reply_lines(update, context, texts.words_lines(context.t, result))
 
 
 async def _remove(update: Update, context: BotContext, command: str, kind: WordKind) -> None:
@@ -92,7 +100,7 @@ async def _remove(update: Update, context: BotContext, command: str, kind: WordK
     async with context.sessions.begin() as session:
         subscriber = await _subscriber(session, update, context)
         result = await search.remove_words(session, subscriber, terms, kind)
-    await reply_lines(update, texts.remove_lines(context.t, result))
+    await reply_lines(update, context, texts.remove_lines(context.t, result))
 
 
 async def words_view(
@@ -106,7 +114,7 @@ async def words_view(
     page = min(max(page, 0), pages - 1)
     shown = mine[page * WORDS_PAGE_SIZE : (page + 1) * WORDS_PAGE_SIZE]
     text = texts.words_text(t, [(s, muted) for _, s, muted in shown], page, pages)
-    return text, words_keyboard(t, shown, page=page, pages=pages)
+    return text, words_keyboard(t, shown, chat=subscriber.id, page=page, pages=pages)
 
 
 async def on_remove_word(update: Update, context: BotContext) -> None:
@@ -119,7 +127,7 @@ async def on_remove_word(update: Update, context: BotContext) -> None:
     await query.answer(
         texts.word_removed_notice(context.t, gone[0], gone[1] == WordKind.MUTE) if gone else None
     )
-    await show(query, text, markup)
+    await show(query, for_chat(context, text), markup)
 
 
 async def on_words_page(update: Update, context: BotContext) -> None:
@@ -129,7 +137,7 @@ async def on_words_page(update: Update, context: BotContext) -> None:
         subscriber = await _subscriber(session, update, context)
         text, markup = await words_view(context.t, session, subscriber, button.page)
     await query.answer()
-    await show(query, text, markup)
+    await show(query, for_chat(context, text), markup)
 
 
 # ---------------------------------------------------------------- search
@@ -151,7 +159,7 @@ async def _results(
     ]
     first = found.page * search.SEARCH_PAGE_SIZE + 1
     text = texts.search_text(context.t, shown, hits, first=first, more=found.more)
-    return text, search_keyboard(context.t, found.page, found.more)
+    return text, search_keyboard(context.t, chat=subscriber.id, page=found.page, more=found.more)
 
 
 async def search_command(update: Update, context: BotContext) -> None:
@@ -209,9 +217,9 @@ async def subscriptions(update: Update, context: BotContext) -> None:
         tags_text, tags_markup = await _subscriptions_view(context.t, session, subscriber, 0)
         has_words = bool(await search.my_words(session, subscriber))
         words_text, words_markup = await words_view(context.t, session, subscriber, 0)
-    await message_of(update).reply_text(tags_text, reply_markup=tags_markup)
+    await reply(update, context, tags_text, tags_markup)
     if has_words:
-        await message_of(update).reply_text(words_text, reply_markup=words_markup)
+        await reply(update, context, words_text, words_markup)
 
 
 # ---------------------------------------------------------------- inline mode

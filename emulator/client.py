@@ -111,6 +111,26 @@ class EmulatorClient:
             f"/_emu/users/{user_id}/press", {"message_id": message_id, "data": data}
         )
 
+    async def press_shape(
+        self,
+        user_id: int,
+        *,
+        message_id: int | None = None,
+        data: str | None = None,
+        inline_message_id: str | None = None,
+        game_short_name: str | None = None,
+    ) -> Any:
+        """A press of any shape the Bot API allows: under a message in the user's chat or
+        (``inline_message_id``) under one sent in inline mode; with data, a game's short
+        name, or neither."""
+        body = {
+            "message_id": message_id,
+            "data": data,
+            "inline_message_id": inline_message_id,
+            "game_short_name": game_short_name,
+        }
+        return await self._post(f"/_emu/users/{user_id}/press", body)
+
     async def inline_query(self, user_id: int, query: str, offset: str = "") -> Any:
         return await self._post(
             f"/_emu/users/{user_id}/inline", {"query": query, "offset": offset}

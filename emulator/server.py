@@ -313,20 +313,38 @@ class EmulatorState:
         return await self._from_user(user_id, "user_document", message)
 
     async def user_press(
-        self, user_id: int, message_id: int, data: str, first_name: str
+        self,
+        user_id: int,
+        message_id: int | None,
+        data: str | None,
+        first_name: str,
+        *,
+        inline_message_id: str | None = None,
+        game_short_name: str | None = None,
     ) -> dict[str, Any]:
-        message = self.messages.get((user_id, message_id))
-        if message is None:
-            raise ApiError(400, f"no bot message {message_id} in chat {user_id}")
-        query = {
+        """The user presses a button under the bot's message in their private chat, or
+        (``inline_message_id``) under a message sent in inline mode, which has no chat.
+        A press carries ``data``, or ``game_short_name`` for a game's button, or (as
+        some clients send) neither."""
+        query: dict[str, Any] = {
             "id": str(next(self.sequence)),
             "from": self._user(user_id, first_name),
-            "message": message,
             "chat_instance": str(user_id),
-            "data": data,
         }
+        if inline_message_id is not None:
+            query["inline_message_id"] = inline_message_id
+        else:
+            message = self.messages.get((user_id, message_id or 0))
+            if message is None:
+                raise ApiError(400, f"no bot message {message_id} in chat {user_id}")
+            query["message"] = message
+        if data is not None:
+            query["data"] = data
+        if game_short_name is not None:
+            query["game_short_name"] = game_short_name
         self.queries[str(query["id"])] = user_id
-        self._log(user_id, "user_press", {"message_id": message_id, "data": data})
+        pressed = {"message_id": message_id, "data": data}
+        self._log(user_id, "user_press", pressed | {"inline_message_id": inline_message_id})
         await self.push_update({"callback_query": query})
         return query
 
@@ -1173,12 +1191,15 @@ class Emulator:
 
     async def _inject_press(self, request: web.Request) -> web.Response:
         body = await request.json()
+        message_id, data = body.get("message_id"), body.get("data")
         try:
             query = await self.state.user_press(
                 int(request.match_info["user_id"]),
-                int(body["message_id"]),
-                str(body["data"]),
+                None if message_id is None else int(message_id),
+                None if data is None else str(data),
                 body.get("first_name", "Ann"),
+                inline_message_id=body.get("inline_message_id"),
+                game_short_name=body.get("game_short_name"),
             )
         except ApiError as error:
             return _error(error)
