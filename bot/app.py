@@ -11,7 +11,7 @@ from typing import Any
 
 import aiohttp
 from sqlalchemy.ext.asyncio import AsyncEngine
-from telegram import BotCommand, LinkPreviewOptions, Update
+from telegram import BotCommand, Chat, InlineQueryResultsButton, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
@@ -36,10 +36,10 @@ from bot.errors import on_error
 from bot.feedfetch import Fetcher
 from bot.feeds import FeedService
 from bot.http import AiohttpRequest
-from bot.i18n import Translator, languages, translator
+from bot.i18n import Translator, choose, languages, translator
 from bot.ratelimit import PacingRateLimiter
 from bot.send import RetryPolicy
-from bot.updates import ChatThrottle, ChatUpdateProcessor
+from bot.updates import ChatUpdateProcessor, Throttle, Verdict, throttle_key
 from storage.db import DatabaseUnavailable, SchemaOutdated, create_sessionmaker, open_database
 
 logger = logging.getLogger(__name__)
@@ -310,11 +310,34 @@ def add_handlers(app: BotApplication) -> None:
     app.add_error_handler(on_error)
 
 
-def _chat_translator(app: BotApplication, chat_id: int) -> Translator:
-    """The chat's language as far as this process knows it."""
-    data = app.chat_data.get(chat_id)
-    known = data.language if data is not None else None
-    return translator(known or app.bot_data.settings.default_language)
+def _sender_translator(app: BotApplication, update: Update) -> Translator:
+    """The language of the update's chat as far as this process knows it; without a chat
+    (inline mode), the sender's private chat's, else their Telegram's."""
+    default = app.bot_data.settings.default_language
+    chat, user = update.effective_chat, update.effective_user
+    data = app.chat_data.get(chat.id if chat is not None else user.id if user else 0)
+    if data is not None and data.language:
+        return translator(data.language)
+    if chat is None and user is not None:
+        return translator(choose(user.language_code, default))
+    return translator(default)
+
+
+async def _refuse(app: BotApplication, update: Update, verdict: Verdict) -> None:
+    """What a throttled sender is told: every press "too fast" (so that the button stops
+    spinning); a flood of messages or inline queries once, at its first refused update;
+    in a group, as a reply to that member."""
+    t = _sender_translator(app, update)
+    if update.callback_query is not None:
+        await update.callback_query.answer(t._(texts.TOO_FAST))
+    elif update.inline_query is not None:
+        button = InlineQueryResultsButton(text=t._(texts.TOO_FAST), start_parameter="search")
+        await update.inline_query.answer([], button=button, cache_time=0, is_personal=True)
+    elif (message := update.effective_message) is not None and verdict is Verdict.NOTIFY:
+        if message.chat.type == Chat.PRIVATE:
+            await app.bot.send_message(message.chat.id, t._(texts.SLOW_DOWN))
+        else:
+            await message.reply_text(t._(texts.SLOW_DOWN))
 
 
 def build_application(
@@ -336,7 +359,7 @@ def build_application(
     api = settings.telegram_api_url
     processor = ChatUpdateProcessor(
         settings.update_concurrency,
-        ChatThrottle(settings.throttle_burst, settings.throttle_window_seconds),
+        Throttle(settings.throttle_burst, settings.throttle_per_second),
     )
     limiter = PacingRateLimiter(
         overall_per_second=settings.rate_limit_per_second,
@@ -370,9 +393,8 @@ def build_application(
         .build()
     )
     app.bot_data.configure(settings, clock, retry_policy or RetryPolicy())
-    processor.notify = lambda chat_id: app.bot.send_message(
-        chat_id, _chat_translator(app, chat_id)._(texts.SLOW_DOWN)
-    )
+    processor.key_of = lambda update: throttle_key(update, app.bot.id, app.bot.username)
+    processor.refuse = lambda update, verdict: _refuse(app, update, verdict)
     app.bot_data.migrate = migrate
     if handlers:
         add_handlers(app)

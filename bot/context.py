@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from cachetools import TTLCache
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram import Message, Update
 from telegram.ext import Application, CallbackContext, ExtBot
@@ -19,6 +20,7 @@ from bot.i18n import Translator, translator
 from bot.send import RetryPolicy
 
 Clock = Callable[[], datetime]
+INLINE_CACHE_SECONDS = 60  # how long Telegram may cache an inline answer, and so do we
 
 
 def utc_now() -> datetime:
@@ -38,6 +40,14 @@ class AppState:
         self.migrate = True
         self.retry_policy = RetryPolicy()
         self.admins = AdminCache()
+        # Inline mode: answers by (query's terms, language, page), and inline users'
+        # languages, for a minute; bounded (see bot.keyword_handlers.inline_search).
+        self.inline_answers: TTLCache[Hashable, Any] = TTLCache(
+            maxsize=1_024, ttl=INLINE_CACHE_SECONDS
+        )
+        self.inline_languages: TTLCache[int, str] = TTLCache(
+            maxsize=10_000, ttl=INLINE_CACHE_SECONDS
+        )
 
     def configure(self, settings: Settings, clock: Clock, retry_policy: RetryPolicy) -> None:
         self._settings = settings

@@ -4,6 +4,7 @@ input, call one use case in bot.search, reply. Registration is in `bot.app`."""
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,11 +16,12 @@ from telegram import (
     MaybeInaccessibleMessage,
     Message,
     Update,
+    User,
 )
 
 from bot import buttons, search, texts
 from bot.compose import article_link
-from bot.context import BotContext, message_of
+from bot.context import INLINE_CACHE_SECONDS, BotContext, message_of
 from bot.handlers import (
     _subscriber,
     _subscriptions_view,
@@ -230,17 +232,39 @@ def _inline_page(offset: str) -> int:
     return int(offset) if offset.isdecimal() and len(offset) <= 6 else 0
 
 
+@dataclass(frozen=True, slots=True)
+class InlineAnswer:
+    """What an inline query is answered: a page of results, the offset of the next."""
+
+    results: tuple[InlineQueryResultArticle, ...]
+    next_offset: str | None
+    button: InlineQueryResultsButton | None
+
+
+async def _inline_translator(context: BotContext, user: User) -> Translator:
+    """The language of the user's private chat with the bot, else their Telegram one;
+    read from the process's memory when it can, else once a minute from the database."""
+    known = context.application.chat_data.get(user.id)
+    language = known.language if known is not None else None
+    if language is None:
+        remembered = context.state.inline_languages.get(user.id)
+        if remembered is None:
+            async with context.sessions() as session:
+                stored = await repo.language_of(session, user.id)
+            remembered = stored or choose(user.language_code, context.settings.default_language)
+            context.state.inline_languages[user.id] = remembered
+        language = remembered
+    return translator(language)
+
+
 async def inline_search(update: Update, context: BotContext) -> None:
     """``@bot query`` in any chat: matching articles to share, ten at a time as the user
-    scrolls. Nobody is made a subscriber by it, and bad input gets a hint, not an error."""
+    scrolls. Nobody is made a subscriber by it, and bad input gets a hint, not an error.
+    Clients send a query per keystroke: the same query in the same language is answered
+    from a cache for a minute (as long as Telegram is told it may cache it)."""
     inline = update.inline_query
     assert inline is not None
-    async with context.sessions() as session:
-        # The language of their private chat with the bot, else their Telegram one.
-        language = await repo.language_of(session, inline.from_user.id)
-    t = translator(
-        language or choose(inline.from_user.language_code, context.settings.default_language)
-    )
+    t = await _inline_translator(context, inline.from_user)
     try:
         terms = parse_query(inline.query)
     except TermError as error:
@@ -250,10 +274,27 @@ async def inline_search(update: Update, context: BotContext) -> None:
         await inline.answer([], button=hint, cache_time=0, is_personal=True)
         return
     page = _inline_page(inline.offset)
+    key = (tuple(term.key for term in terms), t.code, page)
+    answer = context.state.inline_answers.get(key)
+    if answer is None:
+        answer = await _inline_answer(context, t, terms, page)
+        context.state.inline_answers[key] = answer
+    await inline.answer(
+        answer.results,
+        cache_time=INLINE_CACHE_SECONDS,
+        is_personal=True,  # the texts are in the user's language
+        next_offset=answer.next_offset,
+        button=answer.button,
+    )
+
+
+async def _inline_answer(
+    context: BotContext, t: Translator, terms: list[Term], page: int
+) -> InlineAnswer:
     async with context.sessions() as session:
         found = await search.search(session, terms, now=context.now(), page=page)
     username = context.bot.username
-    results = [
+    results = tuple(
         InlineQueryResultArticle(
             id=str(hit.id),
             title=texts.inline_title(hit.title),
@@ -271,13 +312,10 @@ async def inline_search(update: Update, context: BotContext) -> None:
             ),
         )
         for hit in found.hits
-    ]
-    await inline.answer(
+    )
+    nothing = InlineQueryResultsButton(text=t._(texts.INLINE_NOTHING), start_parameter="search")
+    return InlineAnswer(
         results,
-        cache_time=60,
-        is_personal=True,  # the texts are in the user's language
         next_offset=str(page + 1) if found.more else None,
-        button=None
-        if results or page
-        else InlineQueryResultsButton(text=t._(texts.INLINE_NOTHING), start_parameter="search"),
+        button=None if results or page else nothing,
     )

@@ -668,6 +668,7 @@ def frequency_problem(t: Translator, words: Sequence[str], error: BaseException)
 SLOW_DOWN = N_(
     "You are sending messages faster than I can answer; I'll skip the next ones for a few seconds."
 )
+TOO_FAST = N_("Too fast, try again in a moment.")
 
 
 def input_problem(t: Translator, error: BaseException) -> str:
