@@ -275,10 +275,12 @@ def add_handlers(app: BotApplication) -> None:
     app.add_handler(
         MessageHandler(filters.ChatType.PRIVATE & filters.FORWARDED, chat_handlers.forwarded_post)
     )
+    # Files are for the bot only in a private chat: in a group, one is chatter.
+    files = filters.Document.ALL & filters.ChatType.PRIVATE
     app.add_handler(
-        MessageHandler(filters.Document.FileExtension("opml"), feed_commands.import_opml)
+        MessageHandler(files & filters.Document.FileExtension("opml"), feed_commands.import_opml)
     )
-    app.add_handler(MessageHandler(filters.Document.ALL, admin.document))
+    app.add_handler(MessageHandler(files, admin.document))
     presses: dict[type[buttons.Button], Any] = {
         buttons.ToggleTag: changes(handlers.on_toggle),
         buttons.TagsPage: reads(handlers.on_tags_page),

@@ -243,6 +243,13 @@ class EmulatorClient:
         }
         return await self._post(f"/_emu/chats/{chat_id}/messages", body)
 
+    async def group_document(
+        self, chat_id: int, user_id: int, file_name: str, content: str, caption: str | None = None
+    ) -> Any:
+        """A user shares a file in the group."""
+        body = {"user_id": user_id, "file_name": file_name, "content": content, "caption": caption}
+        return await self._post(f"/_emu/chats/{chat_id}/documents", body)
+
     async def group_press(
         self, chat_id: int, user_id: int, message_id: int, data: str, first_name: str = "Ann"
     ) -> Any:

@@ -289,13 +289,13 @@ class EmulatorState:
         await self.push_update({"message": message})
         return message
 
-    async def user_document(
-        self, user_id: int, file_name: str, content: bytes, caption: str | None, first_name: str
-    ) -> dict[str, Any]:
+    def _document(self, file_name: str, content: bytes, caption: str | None) -> dict[str, Any]:
+        """A sent file's fields of a Message: the document (stored for getFile), and its
+        caption with a command's entity."""
         number = next(self.file_ids)
         file_id = f"file-{number}"
         self.files[file_id] = (f"documents/file_{number}_{file_name}", content)
-        message = self._user_message(user_id, first_name) | {
+        fields: dict[str, Any] = {
             "document": {
                 "file_id": file_id,
                 "file_unique_id": f"u{number}",
@@ -307,9 +307,17 @@ class EmulatorState:
             }
         }
         if caption:
-            message["caption"] = caption
+            fields["caption"] = caption
             if entities := self._command_entities(caption):
-                message["caption_entities"] = entities
+                fields["caption_entities"] = entities
+        return fields
+
+    async def user_document(
+        self, user_id: int, file_name: str, content: bytes, caption: str | None, first_name: str
+    ) -> dict[str, Any]:
+        message = self._user_message(user_id, first_name) | self._document(
+            file_name, content, caption
+        )
         return await self._from_user(user_id, "user_document", message)
 
     async def user_press(
@@ -511,6 +519,24 @@ class EmulatorState:
         if entities := self._command_entities(text):
             message["entities"] = entities
         return await self._from_user(chat_id, "user_message", message)
+
+    async def group_document(
+        self,
+        chat_id: int,
+        user_id: int,
+        file_name: str,
+        content: bytes,
+        caption: str | None,
+        first_name: str,
+    ) -> dict[str, Any]:
+        """A user shares a file in a group."""
+        chat = self.group(chat_id)
+        if chat.type == "channel":
+            raise ApiError(400, f"chat {chat_id} is a channel: users do not write in it")
+        self.names[user_id] = first_name
+        message = self._group_message(chat, self._user(user_id, first_name))
+        message |= self._document(file_name, content, caption)
+        return await self._from_user(chat_id, "user_document", message)
 
     async def group_press(
         self, chat_id: int, user_id: int, message_id: int, data: str, first_name: str
@@ -1004,6 +1030,7 @@ class Emulator:
         app.router.add_post("/_emu/chats/{chat_id}/members/{user_id}", _control(self._set_member))
         app.router.add_post("/_emu/chats/{chat_id}/messages", _control(self._group_text))
         app.router.add_post("/_emu/chats/{chat_id}/press", _control(self._group_press))
+        app.router.add_post("/_emu/chats/{chat_id}/documents", _control(self._group_document))
         app.router.add_post("/_emu/chats/{chat_id}/topics", _control(self._create_topic))
         app.router.add_delete(
             "/_emu/chats/{chat_id}/topics/{thread_id}", _control(self._delete_topic)
@@ -1300,6 +1327,17 @@ class Emulator:
             thread_id=None if thread is None else int(thread),
             anonymous=bool(body.get("anonymous", False)),
             first_name=str(body.get("first_name", "Ann")),
+        )
+
+    async def _group_document(self, request: web.Request) -> Any:
+        body = await request.json()
+        return await self.state.group_document(
+            int(request.match_info["chat_id"]),
+            int(body["user_id"]),
+            str(body["file_name"]),
+            str(body["content"]).encode(),
+            body.get("caption"),
+            str(body.get("first_name", "Ann")),
         )
 
     async def _group_press(self, request: web.Request) -> Any:

@@ -288,6 +288,8 @@ async def test_group_chatter_is_never_throttled_nor_answered(
     quiet = group.cursor
     for n in range(40):
         await emu.group_text(TEAM, MEMBER if n % 2 else OTHER, f"chatter {n}")
+    await emu.group_document(TEAM, MEMBER, "minutes.txt", "Minutes of the meeting")
+    await emu.group_document(TEAM, OTHER, "photos.zip", "PK")
     [done] = await group.say(BOSS, "/subscribe negotiations")
     assert done.text == "✅ Subscribed to negotiations"
     said = [e["message"]["text"] for e in await emu.events(TEAM, after=quiet)]
