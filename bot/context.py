@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -48,6 +49,7 @@ class AppState:
         self.inline_languages: TTLCache[int, str] = TTLCache(
             maxsize=10_000, ttl=INLINE_CACHE_SECONDS
         )
+        self.inline_pending: dict[Hashable, asyncio.Future[Any]] = {}  # answers being made
 
     def configure(self, settings: Settings, clock: Clock, retry_policy: RetryPolicy) -> None:
         self._settings = settings

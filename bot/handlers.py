@@ -475,9 +475,8 @@ async def _digest_here(update: Update, context: BotContext) -> None:
     chat_id = _chat_id(update)
 
     async def locked(session: AsyncSession) -> Subscriber:
-        return await repo.get_subscriber(session, chat_id, for_update=True) or await _subscriber(
-            session, update, context
-        )
+        row = await repo.get_subscriber(session, chat_id, for_update=True)
+        return row or await _subscriber(session, update, context)
 
     outbound, follows = await _compose_now(context, locked)
     if outbound is None:
@@ -492,6 +491,7 @@ async def on_post_digest(update: Update, context: BotContext) -> None:
     """Post the linked channel's digest there now, and say what became of it."""
     query, button = pressed(update)
     assert isinstance(button, buttons.PostDigest)
+    await query.answer()  # now: a digest paced to a channel's 20 a minute takes a while
     acting, t = context.acting, context.t
     assert acting is not None
     name = texts.chat_name(t, acting.title, acting.chat_id)
@@ -505,7 +505,6 @@ async def on_post_digest(update: Update, context: BotContext) -> None:
         said = texts.nothing_new_for(t, name) if follows else texts.follows_nothing(t, name)
     else:
         said = texts.digest_posted(t, name, await _send_now(context, outbound))
-    await query.answer()
     await show(query, said, None)
 
 

@@ -3,7 +3,9 @@ input, call one use case in bot.search, reply. Registration is in `bot.app`."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -277,8 +279,9 @@ async def inline_search(update: Update, context: BotContext) -> None:
     key = (tuple(term.key for term in terms), t.code, page)
     answer = context.state.inline_answers.get(key)
     if answer is None:
-        answer = await _inline_answer(context, t, terms, page)
-        context.state.inline_answers[key] = answer
+        answer = await _single_flight(
+            context, key, lambda: _inline_answer(context, t, terms, page)
+        )
     await inline.answer(
         answer.results,
         cache_time=INLINE_CACHE_SECONDS,
@@ -286,6 +289,22 @@ async def inline_search(update: Update, context: BotContext) -> None:
         next_offset=answer.next_offset,
         button=answer.button,
     )
+
+
+async def _single_flight(
+    context: BotContext, key: Hashable, make: Callable[[], Awaitable[InlineAnswer]]
+) -> InlineAnswer:
+    """The answer for ``key``, made once however many of the same queries arrive while it
+    is being made (a flood of one query would otherwise run as many searches at once),
+    then cached."""
+    pending = context.state.inline_pending
+    task = pending.get(key)
+    if task is None:
+        task = pending[key] = asyncio.ensure_future(make())
+        task.add_done_callback(lambda _: pending.pop(key, None))
+    answer: InlineAnswer = await asyncio.shield(task)
+    context.state.inline_answers[key] = answer
+    return answer
 
 
 async def _inline_answer(
