@@ -8,10 +8,11 @@ import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 import aiohttp
 from sqlalchemy.ext.asyncio import AsyncEngine
-from telegram import BotCommand, LinkPreviewOptions, Update
+from telegram import BotCommand, Chat, InlineQueryResultsButton, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.error import InvalidToken, NetworkError, TelegramError, TimedOut
 from telegram.ext import (
@@ -36,10 +37,10 @@ from bot.errors import on_error
 from bot.feedfetch import Fetcher
 from bot.feeds import FeedService
 from bot.http import AiohttpRequest, NotBotApi
-from bot.i18n import Translator, languages, translator
+from bot.i18n import Translator, choose, languages, translator
 from bot.ratelimit import PacingRateLimiter
 from bot.send import RetryPolicy
-from bot.updates import ChatThrottle, ChatUpdateProcessor
+from bot.updates import ChatUpdateProcessor, Throttle, Verdict, throttle_key
 from storage.db import DatabaseUnavailable, SchemaOutdated, create_sessionmaker, open_database
 
 logger = logging.getLogger(__name__)
@@ -240,6 +241,23 @@ async def feed_tick(context: BotContext) -> None:
         logger.info("polled %d feed(s): %d new article(s), %d failed", len(results), added, failed)
 
 
+class ButtonHandler(CallbackQueryHandler[BotContext, None]):
+    """The presses of one kind of button: data that decodes to ``kind``, under a message
+    in a chat. python-telegram-bot's own patterns let a press without data reach every
+    handler, and one under an inline-mode message has no chat: both go to the last
+    handler instead (`handlers.on_odd_press`)."""
+
+    def __init__(self, kind: type[buttons.Button], callback: Any) -> None:
+        super().__init__(callback)
+        self.kind = kind
+
+    def check_update(self, update: object) -> bool | None:
+        if not isinstance(update, Update) or update.callback_query is None:
+            return None
+        query = update.callback_query
+        return query.message is not None and isinstance(buttons.decode(query.data), self.kind)
+
+
 def add_handlers(app: BotApplication) -> None:
     """Every handler, in the order they are tried, after the chat (its language, and the
     chat its commands act for) is known. In groups, the commands and buttons that change
@@ -293,11 +311,13 @@ def add_handlers(app: BotApplication) -> None:
     app.add_handler(
         MessageHandler(filters.ChatType.PRIVATE & filters.FORWARDED, chat_handlers.forwarded_post)
     )
+    # Files are for the bot only in a private chat: in a group, one is chatter.
+    files = filters.Document.ALL & filters.ChatType.PRIVATE
     app.add_handler(
-        MessageHandler(filters.Document.FileExtension("opml"), feed_commands.import_opml)
+        MessageHandler(files & filters.Document.FileExtension("opml"), feed_commands.import_opml)
     )
-    app.add_handler(MessageHandler(filters.Document.ALL, admin.document))
-    presses = {
+    app.add_handler(MessageHandler(files, admin.document))
+    presses: dict[type[buttons.Button], Any] = {
         buttons.ToggleTag: changes(handlers.on_toggle),
         buttons.TagsPage: reads(handlers.on_tags_page),
         buttons.Unsubscribe: changes(handlers.on_unsubscribe),
@@ -308,17 +328,20 @@ def add_handlers(app: BotApplication) -> None:
         buttons.ConfirmDelete: admin.on_confirm_delete,
         buttons.KeepArticle: admin.on_keep_article,
         buttons.Undelete: admin.on_undelete,
-        buttons.SearchPage: keyword_handlers.on_search_page,
+        buttons.SearchPage: reads(keyword_handlers.on_search_page),
         buttons.RemoveWord: changes(keyword_handlers.on_remove_word),
         buttons.WordsPage: reads(keyword_handlers.on_words_page),
         buttons.SetLanguage: changes(handlers.on_set_language),
         buttons.SelectChat: chat_handlers.on_select_chat,
+        buttons.PostDigest: reads(handlers.on_post_digest),
+        buttons.CancelDigest: reads(handlers.on_cancel_digest),
     }
     for kind, callback in presses.items():
-        app.add_handler(CallbackQueryHandler(callback, pattern=buttons.of_kind(kind)))
+        app.add_handler(ButtonHandler(kind, callback))
     app.add_handler(InlineQueryHandler(keyword_handlers.inline_search))
-    # Last: anything no handler above took.
-    app.add_handler(CallbackQueryHandler(handlers.on_stale_button))
+    # Last: anything no handler above took (no data, a game, an inline message, data
+    # that is not a button of ours): each gets its own answer.
+    app.add_handler(CallbackQueryHandler(handlers.on_odd_press))
     app.add_handler(MessageHandler(filters.COMMAND, handlers.unknown_command))
     app.add_handler(
         MessageHandler(filters.ALL & ~filters.StatusUpdate.ALL, handlers.not_understood)
@@ -326,11 +349,34 @@ def add_handlers(app: BotApplication) -> None:
     app.add_error_handler(on_error)
 
 
-def _chat_translator(app: BotApplication, chat_id: int) -> Translator:
-    """The chat's language as far as this process knows it."""
-    data = app.chat_data.get(chat_id)
-    known = data.language if data is not None else None
-    return translator(known or app.bot_data.settings.default_language)
+def _sender_translator(app: BotApplication, update: Update) -> Translator:
+    """The language of the update's chat as far as this process knows it; without a chat
+    (inline mode), the sender's private chat's, else their Telegram's."""
+    default = app.bot_data.settings.default_language
+    chat, user = update.effective_chat, update.effective_user
+    data = app.chat_data.get(chat.id if chat is not None else user.id if user else 0)
+    if data is not None and data.language:
+        return translator(data.language)
+    if chat is None and user is not None:
+        return translator(choose(user.language_code, default))
+    return translator(default)
+
+
+async def _refuse(app: BotApplication, update: Update, verdict: Verdict) -> None:
+    """What a throttled sender is told: every press "too fast" (so that the button stops
+    spinning); a flood of messages or inline queries once, at its first refused update;
+    in a group, as a reply to that member."""
+    t = _sender_translator(app, update)
+    if update.callback_query is not None:
+        await update.callback_query.answer(t._(texts.TOO_FAST))
+    elif update.inline_query is not None:
+        button = InlineQueryResultsButton(text=t._(texts.TOO_FAST), start_parameter="search")
+        await update.inline_query.answer([], button=button, cache_time=0, is_personal=True)
+    elif (message := update.effective_message) is not None and verdict is Verdict.NOTIFY:
+        if message.chat.type == Chat.PRIVATE:
+            await app.bot.send_message(message.chat.id, t._(texts.SLOW_DOWN))
+        else:
+            await message.reply_text(t._(texts.SLOW_DOWN))
 
 
 def build_application(
@@ -352,7 +398,7 @@ def build_application(
     api = settings.telegram_api_url
     processor = ChatUpdateProcessor(
         settings.update_concurrency,
-        ChatThrottle(settings.throttle_burst, settings.throttle_window_seconds),
+        Throttle(settings.throttle_burst, settings.throttle_per_second),
     )
     limiter = PacingRateLimiter(
         overall_per_second=settings.rate_limit_per_second,
@@ -386,9 +432,8 @@ def build_application(
         .build()
     )
     app.bot_data.configure(settings, clock, retry_policy or RetryPolicy())
-    processor.notify = lambda chat_id: app.bot.send_message(
-        chat_id, _chat_translator(app, chat_id)._(texts.SLOW_DOWN)
-    )
+    processor.key_of = lambda update: throttle_key(update, app.bot.id, app.bot.username)
+    processor.refuse = lambda update, verdict: _refuse(app, update, verdict)
     app.bot_data.migrate = migrate
     if handlers:
         add_handlers(app)

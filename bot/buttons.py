@@ -1,16 +1,21 @@
-"""The callback data of every inline button: one encoder and one decoder per kind.
+"""The callback data of every inline button: one encoder and one decoder for every kind.
 
 Pure code. Callback data comes back from the client, so it is untrusted: anything that
 does not decode exactly (a forged id, an old format, a number out of range) is None, and
 the handlers answer it with "This button is no longer valid" instead of guessing.
 Telegram allows 1–64 bytes of callback data, so buttons carry ids, never names.
+
+A button that reads or changes a chat's digest carries that chat (``chat``: the
+subscriber row's id) and acts for it, whichever chat its presser has selected since;
+the handlers check on press that the presser may still act for it (bot.chat_handlers).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import astuple, dataclass
+from dataclasses import astuple, dataclass, fields
+from enum import Enum
 
 from bot.i18n import languages
 
@@ -26,11 +31,13 @@ class ToggleTag:
 
     tag_id: int
     page: int | None  # None: the /start keyboard
+    chat: int
 
 
 @dataclass(frozen=True, slots=True)
 class TagsPage:
     page: int
+    chat: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,11 +46,13 @@ class Unsubscribe:
 
     tag_id: int
     page: int
+    chat: int
 
 
 @dataclass(frozen=True, slots=True)
 class SubscriptionsPage:
     page: int
+    chat: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,11 +60,13 @@ class SubscribeSuggested:
     """ "Did you mean negotiations?" — follow the suggested tag."""
 
     tag_id: int
+    chat: int
 
 
 @dataclass(frozen=True, slots=True)
 class UnsubscribeSuggested:
     tag_id: int
+    chat: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,9 +95,11 @@ class Undelete:
 
 @dataclass(frozen=True, slots=True)
 class SearchPage:
-    """More (or Previous) under /search results; the query is the message's first line."""
+    """More (or Previous) under /search results; the query is the message's first line
+    (the chat's timezone dates the results)."""
 
     page: int
+    chat: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,11 +108,13 @@ class RemoveWord:
 
     word_id: int
     page: int
+    chat: int
 
 
 @dataclass(frozen=True, slots=True)
 class WordsPage:
     page: int
+    chat: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +122,7 @@ class SetLanguage:
     """A language under /language: speak it from now on."""
 
     code: str
+    chat: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +130,20 @@ class SelectChat:
     """A chat under /channels: make commands act for it (0: the person's own chat)."""
 
     subscriber_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class PostDigest:
+    """Under /digest for a linked channel: post its digest there now."""
+
+    chat: int
+
+
+@dataclass(frozen=True, slots=True)
+class CancelDigest:
+    """Under /digest for a linked channel: do not post it."""
+
+    chat: int
 
 
 Button = (
@@ -132,102 +162,107 @@ Button = (
     | WordsPage
     | SetLanguage
     | SelectChat
+    | PostDigest
+    | CancelDigest
 )
 
-_NUMBER = r"(0|[1-9][0-9]{0,9})"
-_FORMS: dict[type[Button], re.Pattern[str]] = {
-    ToggleTag: re.compile(rf"t:{_NUMBER}:(?:s|{_NUMBER})"),
-    TagsPage: re.compile(rf"p:{_NUMBER}"),
-    Unsubscribe: re.compile(rf"u:{_NUMBER}:{_NUMBER}"),
-    SubscriptionsPage: re.compile(rf"sp:{_NUMBER}"),
-    SubscribeSuggested: re.compile(rf"ss:{_NUMBER}"),
-    UnsubscribeSuggested: re.compile(rf"us:{_NUMBER}"),
-    FeedsPage: re.compile(rf"fp:{_NUMBER}"),
-    ConfirmDelete: re.compile(rf"d:{_NUMBER}"),
-    KeepArticle: re.compile(rf"k:{_NUMBER}"),
-    Undelete: re.compile(rf"ud:{_NUMBER}"),
-    SearchPage: re.compile(rf"sr:{_NUMBER}"),
-    RemoveWord: re.compile(rf"w:{_NUMBER}:{_NUMBER}"),
-    WordsPage: re.compile(rf"wp:{_NUMBER}"),
-    SetLanguage: re.compile(r"l:([a-z]{2,3}(?:_[A-Z]{2})?)"),
-    SelectChat: re.compile(rf"c:{_NUMBER}"),
-}
+
+class Field(Enum):
+    """What one field of callback data may hold, and how it is written."""
+
+    ID = "id"  # a row id, 1..MAX_ID
+    PAGE = "page"  # 0..MAX_PAGE
+    PAGE_OR_START = "page_or_start"  # a page, or None written "s" (the /start keyboard)
+    LANGUAGE = "language"  # a catalog the bot has
+    ID_OR_OWN = "id_or_own"  # a row id, or 0 for the person's own chat
 
 
-_PREFIXES: dict[type[Button], str] = {
-    ToggleTag: "t",
-    TagsPage: "p",
-    Unsubscribe: "u",
-    SubscriptionsPage: "sp",
-    SubscribeSuggested: "ss",
-    UnsubscribeSuggested: "us",
-    FeedsPage: "fp",
-    ConfirmDelete: "d",
-    KeepArticle: "k",
-    Undelete: "ud",
-    SearchPage: "sr",
-    RemoveWord: "w",
-    WordsPage: "wp",
-    SetLanguage: "l",
-    SelectChat: "c",
+_NUMBER = re.compile(r"0|[1-9][0-9]{0,9}")
+_LANGUAGE = re.compile(r"[a-z]{2,3}(?:_[A-Z]{2})?")
+_INVALID = object()
+
+
+def _parse(field: Field, text: str) -> object:
+    """The value ``text`` holds for ``field``, or _INVALID."""
+    if field is Field.LANGUAGE:
+        return text if _LANGUAGE.fullmatch(text) and text in languages() else _INVALID
+    if field is Field.PAGE_OR_START and text == "s":
+        return None
+    if not _NUMBER.fullmatch(text):
+        return _INVALID
+    value = int(text)
+    if field is Field.ID:
+        return value if 1 <= value <= MAX_ID else _INVALID
+    if field is Field.ID_OR_OWN:
+        return value if value <= MAX_ID else _INVALID
+    return value if value <= MAX_PAGE else _INVALID
+
+
+# Every kind: its prefix and its fields, in the dataclass's order.
+KINDS: dict[type[Button], tuple[str, tuple[Field, ...]]] = {
+    ToggleTag: ("t", (Field.ID, Field.PAGE_OR_START, Field.ID)),
+    TagsPage: ("p", (Field.PAGE, Field.ID)),
+    Unsubscribe: ("u", (Field.ID, Field.PAGE, Field.ID)),
+    SubscriptionsPage: ("sp", (Field.PAGE, Field.ID)),
+    SubscribeSuggested: ("ss", (Field.ID, Field.ID)),
+    UnsubscribeSuggested: ("us", (Field.ID, Field.ID)),
+    FeedsPage: ("fp", (Field.PAGE,)),
+    ConfirmDelete: ("d", (Field.ID,)),
+    KeepArticle: ("k", (Field.ID,)),
+    Undelete: ("ud", (Field.ID,)),
+    SearchPage: ("sr", (Field.PAGE, Field.ID)),
+    RemoveWord: ("w", (Field.ID, Field.PAGE, Field.ID)),
+    WordsPage: ("wp", (Field.PAGE, Field.ID)),
+    SetLanguage: ("l", (Field.LANGUAGE, Field.ID)),
+    SelectChat: ("c", (Field.ID_OR_OWN,)),
+    PostDigest: ("dg", (Field.ID,)),
+    CancelDigest: ("dx", (Field.ID,)),
 }
+_BY_PREFIX = {prefix: (kind, spec) for kind, (prefix, spec) in KINDS.items()}
+
+# The kinds that act for the chat they carry (their last field, ``chat``).
+FOR_A_CHAT: tuple[type[Button], ...] = tuple(
+    kind for kind in KINDS if fields(kind)[-1].name == "chat"
+)
 
 
 def encode(button: Button) -> str:
-    """``t:12:3``: the kind's prefix, then its fields; None (the /start page) is ``s``."""
-    fields = ("s" if value is None else str(value) for value in astuple(button))
-    return ":".join([_PREFIXES[type(button)], *fields])
-
-
-def _id(text: str) -> int | None:
-    value = int(text)
-    return value if 1 <= value <= MAX_ID else None
-
-
-def _page(text: str | None) -> int | None:
-    value = int(text) if text is not None else 0
-    return value if value <= MAX_PAGE else None
-
-
-def _build(kind: type[Button], groups: tuple[str | None, ...]) -> Button | None:
-    """The button of ``kind`` from its matched numbers, or None when one is out of range."""
-    first = groups[0]
-    assert first is not None
-    if kind in (TagsPage, SubscriptionsPage, FeedsPage, SearchPage, WordsPage):
-        page = _page(first)
-        return None if page is None else kind(page)
-    ident = _id(first)
-    if ident is None:
-        return None
-    if kind is ToggleTag:
-        # The second group is empty for the /start keyboard ("t:<id>:s").
-        page = None if groups[1] is None else _page(groups[1])
-        if groups[1] is not None and page is None:
-            return None
-        return ToggleTag(ident, page)
-    if kind in (Unsubscribe, RemoveWord):
-        page = _page(groups[1])
-        return None if page is None else kind(ident, page)
-    return kind(ident)  # type: ignore[call-arg, arg-type]
+    """``t:12:3:7``: the kind's prefix, then its fields; None (the /start page) is ``s``."""
+    values = ("s" if value is None else str(value) for value in astuple(button))
+    return ":".join([KINDS[type(button)][0], *values])
 
 
 def decode(data: object) -> Button | None:
     """The button ``data`` encodes, or None for anything else."""
     if not isinstance(data, str):
         return None
-    for kind, form in _FORMS.items():
-        if match := form.fullmatch(data):
-            if kind is SetLanguage:  # a language the bot no longer speaks is stale too
-                return SetLanguage(data[2:]) if data[2:] in languages() else None
-            if kind is SelectChat:  # 0 is the person's own chat
-                number = int(data[2:])
-                return SelectChat(number) if number <= MAX_ID else None
-            return _build(kind, match.groups())
-    return None
+    prefix, *parts = data.split(":")
+    found = _BY_PREFIX.get(prefix)
+    if found is None:
+        return None
+    kind, spec = found
+    if len(parts) != len(spec):
+        return None
+    values = [_parse(field, part) for field, part in zip(spec, parts, strict=True)]
+    if any(value is _INVALID for value in values):
+        return None
+    return kind(*values)  # type: ignore[arg-type]
+
+
+def is_ours(data: object) -> bool:
+    """Whether ``data`` has the shape of this bot's buttons (a known prefix), decodable or
+    not: an old or forged button of ours, rather than another bot's data."""
+    return isinstance(data, str) and data.split(":", 1)[0] in _BY_PREFIX
+
+
+def chat_of(button: Button) -> int | None:
+    """The chat (subscriber id) a button acts for, if it is of a kind that carries one."""
+    chat = getattr(button, "chat", None)
+    return chat if isinstance(chat, int) else None
 
 
 def of_kind(kind: type[Button]) -> Callable[[object], bool]:
-    """A CallbackQueryHandler pattern: does the data decode to a ``kind`` button?"""
+    """A predicate: does the data decode to a ``kind`` button?"""
 
     def matches(data: object) -> bool:
         return isinstance(decode(data), kind)

@@ -57,10 +57,41 @@ async def know_chat(update: Update, context: BotContext) -> None:
                     else Acting(target.chat_id, target.chat_type, target.title, here=False)
                 )
                 data.target_known = True
-    if private and data.target is not None:
+    button = buttons.decode(update.callback_query.data) if update.callback_query else None
+    chat_of_button = buttons.chat_of(button) if button is not None else None
+    if chat_of_button is not None:
+        context.acting = await _acting_for_press(update, context, chat_of_button)
+    elif private and data.target is not None:
         context.acting = data.target
     else:
         context.acting = Acting(chat.id, chat_type_of(chat), chat.title, here=True)
+
+
+async def _acting_for_press(
+    update: Update, context: BotContext, subscriber_id: int
+) -> Acting | None:
+    """The chat a pressed button acts for: the one it was shown for, never the chat its
+    presser selected since. None when it is gone, or not the presser's to act for (a
+    forged button, say); `may_change` and `may_read` then refuse it. Whether they
+    still administer a linked channel is asked there."""
+    chat, user = update.effective_chat, update.effective_user
+    assert chat is not None
+    async with context.sessions() as session:
+        row = await repo.subscriber_by_id(session, subscriber_id)
+        if row is None:
+            context.refusal = texts.CHAT_GONE_PRESS
+            return None
+        if row.chat_id == chat.id:
+            return Acting(chat.id, chat_type_of(chat), chat.title, here=True)
+        linked = (
+            chat.type == Chat.PRIVATE
+            and user is not None
+            and await repo.manages(session, user.id, row.id)
+        )
+    if not linked:
+        context.refusal = texts.BUTTON_INVALID
+        return None
+    return Acting(row.chat_id, row.chat_type, row.title, here=False)
 
 
 # ---------------------------------------------------------------- who may do what
@@ -70,7 +101,10 @@ async def may_change(update: Update, context: BotContext) -> bool:
     """Anyone in their own private chat; a group's administrators (an anonymous one
     too); a channel's administrator who linked it. Everyone else is told, politely."""
     chat, acting, user = update.effective_chat, context.acting, update.effective_user
-    if chat is None or acting is None or (acting.here and chat.type == Chat.PRIVATE):
+    if acting is None:  # a pressed button's chat is gone, or not theirs to act for
+        await _refuse_press(update, context)
+        return False
+    if chat is None or (acting.here and chat.type == Chat.PRIVATE):
         return True
     if chat.type == Chat.CHANNEL:
         return False
@@ -89,20 +123,32 @@ async def may_change(update: Update, context: BotContext) -> bool:
 async def may_read(update: Update, context: BotContext) -> bool:
     """Everyone in a group; for a linked channel, only while they administer it."""
     acting = context.acting
-    if acting is None or acting.here:
+    if acting is not None and acting.here:
         return True
     return await may_change(update, context)
+
+
+async def _refuse_press(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    if query is not None:
+        await query.answer(context.t._(context.refusal or texts.BUTTON_INVALID))
 
 
 async def _refuse(update: Update, context: BotContext) -> None:
     t, acting = context.t, context.acting
     assert acting is not None
+    selected = context.chat_data.target if context.chat_data is not None else None
+    name = texts.chat_name(t, acting.title, acting.chat_id)
     if acting.here:
         long, short = t._(texts.GROUP_ADMINS_ONLY), t._(texts.GROUP_ADMINS_ONLY_NOTICE)
-    else:  # no longer an administrator of the channel they linked: back to their own chat
-        long = short = texts.no_longer_admin(t, texts.chat_name(t, acting.title, acting.chat_id))
+    elif selected is not None and selected.chat_id == acting.chat_id:
+        # No longer an administrator of the channel they act for: back to their own chat.
+        long = short = texts.no_longer_admin(t, name)
         await _select(update, context, None)
         short = short.replace("<b>", "").replace("</b>", "")
+    else:  # an older button of a channel they no longer administer
+        short = texts.not_admin_any_more(t, name)
+        long = short
     if update.callback_query is not None:
         await update.callback_query.answer(short)
     else:
@@ -111,17 +157,18 @@ async def _refuse(update: Update, context: BotContext) -> None:
 
 async def _follow_topic(update: Update, context: BotContext) -> None:
     """An administrator's command in a forum topic makes it the digests' destination
-    (one in General makes General the destination again)."""
-    message, data = update.effective_message, context.chat_data
-    if message is None or data is None:
+    (one in General makes General the destination again). Read from the database each
+    time, not remembered: a delivery (in any process) that finds the topic closed or
+    deleted moves the digests to General, and the next command in that topic, reopened,
+    must choose it again."""
+    message = update.message  # a button press under an older message chooses nothing
+    if message is None:
         return
     thread = message.message_thread_id if message.is_topic_message else None
-    if data.thread_known and data.thread_id == thread:
-        return
     async with context.sessions.begin() as session:
         subscriber = await _subscriber(session, update, context)
-        subscriber.thread_id = thread
-    data.thread_id, data.thread_known = thread, True
+        if subscriber.thread_id != thread:
+            subscriber.thread_id = thread
 
 
 # ---------------------------------------------------------------- linking a channel

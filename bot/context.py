@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from cachetools import TTLCache
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram import Message, Update
 from telegram.ext import Application, CallbackContext, ExtBot
@@ -19,6 +21,7 @@ from bot.i18n import Translator, translator
 from bot.send import RetryPolicy
 
 Clock = Callable[[], datetime]
+INLINE_CACHE_SECONDS = 60  # how long Telegram may cache an inline answer, and so do we
 
 
 def utc_now() -> datetime:
@@ -40,6 +43,15 @@ class AppState:
         self.admins = AdminCache()
         # Whether the log already said how to make a refused user an admin (once a process).
         self.admin_hint_logged = False
+        # Inline mode: answers by (query's terms, language, page), and inline users'
+        # languages, for a minute; bounded (see bot.keyword_handlers.inline_search).
+        self.inline_answers: TTLCache[Hashable, Any] = TTLCache(
+            maxsize=1_024, ttl=INLINE_CACHE_SECONDS
+        )
+        self.inline_languages: TTLCache[int, str] = TTLCache(
+            maxsize=10_000, ttl=INLINE_CACHE_SECONDS
+        )
+        self.inline_pending: dict[Hashable, asyncio.Future[Any]] = {}  # answers being made
 
     def configure(self, settings: Settings, clock: Clock, retry_policy: RetryPolicy) -> None:
         self._settings = settings
@@ -83,14 +95,12 @@ class AppState:
 @dataclass(slots=True)
 class ChatData:
     """What the process keeps per chat, read once (see `bot.handlers.know_chat`): its
-    language (changed by /language), the chat a private chat's commands act for (changed
-    by /channel and /channels), and the forum topic its digests go to."""
+    language (changed by /language) and the chat a private chat's commands act for
+    (changed by /channel and /channels)."""
 
     language: str | None = None
     target: Acting | None = None
     target_known: bool = False
-    thread_id: int | None = None
-    thread_known: bool = False
 
 
 class BotContext(CallbackContext[ExtBot[int], dict[Any, Any], ChatData, AppState]):
@@ -100,6 +110,8 @@ class BotContext(CallbackContext[ExtBot[int], dict[Any, Any], ChatData, AppState
         super().__init__(application, chat_id, user_id)
         # The chat this update's command acts for (set before every handler).
         self.acting: Acting | None = None
+        # Why a pressed button may not act for its chat (when ``acting`` is None).
+        self.refusal: str | None = None
 
     @property
     def state(self) -> AppState:

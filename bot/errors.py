@@ -20,6 +20,8 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from bot import texts
 from bot.context import BotContext
 from bot.schedule import ScheduleError
+from bot.send import TopicRefusal, topic_refusal
+from storage import repo
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +81,17 @@ async def on_error(update: object, context: BotContext) -> None:
             logger.warning(line)
     else:
         logger.error("unhandled error while handling an update", exc_info=error)
-    if not isinstance(update, Update) or update.effective_chat is None:
+    if not isinstance(update, Update):
+        return
+    if update.effective_chat is None:  # a press under an inline-mode message
+        if update.callback_query is not None:
+            with contextlib.suppress(TelegramError):
+                await update.callback_query.answer(context.t._(texts.BUTTON_INVALID))
+        return
+    refusal = topic_refusal(error) if isinstance(error, TelegramError) else None
+    message = update.effective_message
+    if refusal is not None and message is not None and message.is_topic_message:
+        await _topic_refused(update, context, message.message_thread_id or 0, refusal)
         return
     if update.callback_query is not None:
         with contextlib.suppress(TelegramError):
@@ -98,3 +110,26 @@ async def on_error(update: object, context: BotContext) -> None:
         logger.warning(
             "could not tell chat %s about an error: %s", update.effective_chat.id, failure
         )
+
+
+async def _topic_refused(
+    update: Update, context: BotContext, thread_id: int, refusal: TopicRefusal
+) -> None:
+    """A reply refused because its forum topic is closed or deleted: said in General
+    (never the apology), and a topic that was the digests' destination is General now."""
+    chat = update.effective_chat
+    assert chat is not None
+    async with context.sessions.begin() as session:
+        row = await repo.get_subscriber(session, chat.id)
+        moved = row is not None and row.thread_id == thread_id
+        if row is not None and moved:
+            row.thread_id = None
+    closed = refusal is TopicRefusal.CLOSED
+    reply = texts.topic_reply_refused(context.t, thread_id, closed=closed, moved=moved)
+    if update.callback_query is not None:
+        with contextlib.suppress(TelegramError):
+            await update.callback_query.answer()
+    try:
+        await context.bot.send_message(chat.id, reply)
+    except TelegramError as failure:  # General is closed too: nothing reaches the group
+        logger.warning("could not tell chat %s its topic refused a reply: %s", chat.id, failure)

@@ -7,7 +7,7 @@ button has its own handler here.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,12 +18,13 @@ from telegram.error import BadRequest
 from bot import buttons, service, texts
 from bot.buttons import Button
 from bot.chats import chat_type_of
-from bot.compose import compose_digest
+from bot.compose import Outbound, compose_digest
 from bot.context import BotContext, message_of
 from bot.digest import parse_payload, render_article
-from bot.i18n import Translator, translator
+from bot.i18n import Translator, choose, translator
 from bot.keyboards import (
     language_keyboard,
+    post_digest_keyboard,
     subscriptions_keyboard,
     suggestions_keyboard,
     tag_keyboard,
@@ -36,7 +37,7 @@ from bot.schedule import (
     reschedule,
     tzinfo_for,
 )
-from bot.send import send_digest
+from bot.send import SendResult, send_digest
 from bot.tags import Tag, split_tag_list
 from storage import keywords as words_repo
 from storage import repo
@@ -83,10 +84,42 @@ def _args_text(context: BotContext) -> str:
     return " ".join(context.args or [])
 
 
+def _elsewhere(context: BotContext) -> str | None:
+    """The name of the chat the update acts for when it is not the chat it came from (a
+    channel linked from a private chat), else None."""
+    acting = context.acting
+    if acting is None or acting.here:
+        return None
+    return texts.chat_name(context.t, acting.title, acting.chat_id)
+
+
+def for_chat(context: BotContext, text: str) -> str:
+    """``text``, headed by the chat it is about when that is not the chat it is said in:
+    a person acting for a linked channel always sees which chat a reply is about."""
+    name = _elsewhere(context)
+    return text if name is None else texts.acting_header(context.t, name) + "\n" + text
+
+
+async def reply(
+    update: Update,
+    context: BotContext,
+    text: str,
+    markup: InlineKeyboardMarkup | None = None,
+) -> None:
+    """Answer a command that acts for a chat (see `for_chat`)."""
+    await message_of(update).reply_text(for_chat(context, text), reply_markup=markup)
+
+
 async def reply_lines(
-    update: Update, lines: Sequence[str], markup: InlineKeyboardMarkup | None = None
+    update: Update,
+    context: BotContext,
+    lines: Sequence[str],
+    markup: InlineKeyboardMarkup | None = None,
 ) -> None:
     """Lines as few messages as fit Telegram's limit; the buttons go under the last."""
+    name = _elsewhere(context)
+    if name is not None:
+        lines = [texts.acting_header(context.t, name), *lines]
     parts = texts.split_lines(lines, MessageLimit.MAX_TEXT_LENGTH)
     for number, part in enumerate(parts, start=1):
         await message_of(update).reply_text(
@@ -120,9 +153,13 @@ async def start(update: Update, context: BotContext) -> None:
     article_id = parse_payload(payload) if payload else None
     async with context.sessions.begin() as session:
         subscriber = await _subscriber(session, update, context)
-        if subscriber.blocked:  # they came back: deliver again
-            subscriber.blocked = False
-            reschedule(subscriber, context.now())
+        # Their own chat, whichever chat they act for: it is the one they unblocked.
+        own = (
+            subscriber if _here(context) else await repo.get_subscriber(session, _chat_id(update))
+        )
+        if own is not None and own.blocked:  # they came back: deliver again
+            own.blocked = False
+            reschedule(own, context.now())
         if article_id is None:
             tags, _ = await service.tag_page(session, subscriber, 0, size=service.START_TAGS)
         else:
@@ -133,8 +170,8 @@ async def start(update: Update, context: BotContext) -> None:
             tags_of = await repo.tags_of_articles(session, [article.id]) if article else {}
     message, t = message_of(update), context.t
     if article_id is None:  # plain /start, or a payload that is not an article's
-        markup = tag_keyboard(t, tags, page=None) if tags else None
-        await message.reply_text(t._(texts.WELCOME), reply_markup=markup)
+        markup = tag_keyboard(t, tags, chat=subscriber.id, page=None) if tags else None
+        await reply(update, context, t._(texts.WELCOME), markup)
         return
     if article is None:
         gone = texts.never_an_article(t, article_id) if never else t._(texts.NO_ARTICLE)
@@ -159,6 +196,11 @@ async def help_command(update: Update, context: BotContext) -> None:
     )
 
 
+def _here(context: BotContext) -> bool:
+    """Whether the update acts for the chat it came from (not a linked channel)."""
+    return context.acting is None or context.acting.here
+
+
 def _private(update: Update) -> bool:
     return update.effective_chat is not None and update.effective_chat.type == Chat.PRIVATE
 
@@ -181,12 +223,11 @@ async def _typed_tags(update: Update, context: BotContext, usage: str) -> list[T
     """The tags after the command, or None once the user was told what is wrong."""
     tags = split_tag_list(_args_text(context))
     if not tags:
-        await message_of(update).reply_text(usage)
+        await reply(update, context, usage)
         return None
     if len(tags) > MAX_TAGS_PER_COMMAND:
-        await message_of(update).reply_text(
-            texts.too_many_tags(context.t, len(tags), MAX_TAGS_PER_COMMAND)
-        )
+        too_many = texts.too_many_tags(context.t, len(tags), MAX_TAGS_PER_COMMAND)
+        await reply(update, context, too_many)
         return None
     return tags
 
@@ -215,7 +256,8 @@ async def _subscribe_typed(update: Update, context: BotContext, *, follow: bool)
             removed = await service.unsubscribe(session, subscriber, tags)
             lines, suggestions = texts.unsubscribe_lines(t, removed), removed.suggestions
     options = [o for found in suggestions.values() for o in found]
-    await reply_lines(update, lines, suggestions_keyboard(t, options, follow=follow))
+    markup = suggestions_keyboard(t, options, chat=subscriber.id, follow=follow)
+    await reply_lines(update, context, lines, markup)
 
 
 async def _subscriptions_view(
@@ -223,7 +265,7 @@ async def _subscriptions_view(
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     view = await service.subscriptions_page(session, subscriber, page)
     markup = (
-        subscriptions_keyboard(t, view.tags, page=view.page, pages=view.pages)
+        subscriptions_keyboard(t, view.tags, chat=subscriber.id, page=view.page, pages=view.pages)
         if view.tags
         else None
     )
@@ -236,11 +278,13 @@ async def tags(update: Update, context: BotContext) -> None:
         subscriber = await _subscriber(session, update, context)
         found, pages = await service.tag_page(session, subscriber, 0)
     if not found:
-        await message_of(update).reply_text(context.t._(texts.NO_TAGS))
+        await reply(update, context, context.t._(texts.NO_TAGS))
         return
-    await message_of(update).reply_text(
+    await reply(
+        update,
+        context,
         texts.tags_text(context.t, 0, pages),
-        reply_markup=tag_keyboard(context.t, found, page=0, pages=pages),
+        tag_keyboard(context.t, found, chat=subscriber.id, page=0, pages=pages),
     )
 
 
@@ -261,9 +305,10 @@ async def on_toggle(update: Update, context: BotContext) -> None:
         texts.subscribed_notice(t, tag.name) if on else texts.unsubscribed_notice(t, tag.name)
     )
     if button.page is None:
-        await show(query, t._(texts.WELCOME), tag_keyboard(t, found, page=None))
+        markup = tag_keyboard(t, found, chat=button.chat, page=None)
+        await show(query, for_chat(context, t._(texts.WELCOME)), markup)
     else:
-        await _show_tag_page(t, query, found, button.page, pages)
+        await _show_tag_page(context, query, found, button.page, pages, button.chat)
 
 
 async def on_tags_page(update: Update, context: BotContext) -> None:
@@ -274,23 +319,23 @@ async def on_tags_page(update: Update, context: BotContext) -> None:
         found, pages = await service.tag_page(session, subscriber, button.page)
     await query.answer()
     if not found:
-        await show(query, context.t._(texts.NO_TAGS), None)
+        await show(query, for_chat(context, context.t._(texts.NO_TAGS)), None)
         return
-    await _show_tag_page(context.t, query, found, button.page, pages)
+    await _show_tag_page(context, query, found, button.page, pages, button.chat)
 
 
 async def _show_tag_page(
-    t: Translator,
+    context: BotContext,
     query: CallbackQuery,
     found: Sequence[service.TagButton],
     wanted: int,
     pages: int,
+    chat: int,
 ) -> None:
     """Redraw a /tags page: ``wanted``, or the last one when the list got shorter."""
-    page = min(wanted, pages - 1)
-    await show(
-        query, texts.tags_text(t, page, pages), tag_keyboard(t, found, page=page, pages=pages)
-    )
+    t, page = context.t, min(wanted, pages - 1)
+    markup = tag_keyboard(t, found, chat=chat, page=page, pages=pages)
+    await show(query, for_chat(context, texts.tags_text(t, page, pages)), markup)
 
 
 async def on_unsubscribe(update: Update, context: BotContext) -> None:
@@ -301,7 +346,7 @@ async def on_unsubscribe(update: Update, context: BotContext) -> None:
         gone = await service.unfollow(session, subscriber, button.tag_id)
         text, markup = await _subscriptions_view(context.t, session, subscriber, button.page)
     await query.answer(texts.unsubscribed_notice(context.t, gone.name) if gone else None)
-    await show(query, text, markup)
+    await show(query, for_chat(context, text), markup)
 
 
 async def on_subscriptions_page(update: Update, context: BotContext) -> None:
@@ -311,7 +356,7 @@ async def on_subscriptions_page(update: Update, context: BotContext) -> None:
         subscriber = await _subscriber(session, update, context)
         text, markup = await _subscriptions_view(context.t, session, subscriber, button.page)
     await query.answer()
-    await show(query, text, markup)
+    await show(query, for_chat(context, text), markup)
 
 
 async def on_subscribe_suggested(update: Update, context: BotContext) -> None:
@@ -337,49 +382,91 @@ async def _on_suggested(update: Update, context: BotContext, *, follow: bool) ->
         return
     if follow:
         await query.answer(texts.subscribed_notice(t, tag.name))
-        await message_of(update).reply_text(texts.subscribed_line(t, tag.name))
+        await reply(update, context, texts.subscribed_line(t, tag.name))
     else:
         await query.answer(texts.unsubscribed_notice(t, tag.name))
-        await message_of(update).reply_text(texts.unsubscribed_line(t, tag.name))
+        await reply(update, context, texts.unsubscribed_line(t, tag.name))
 
 
-async def on_stale_button(update: Update, context: BotContext) -> None:
-    """Data no handler above decodes: forged, or from a version of the bot long gone."""
-    assert update.callback_query is not None
-    await update.callback_query.answer(context.t._(texts.BUTTON_INVALID))
+async def on_odd_press(update: Update, context: BotContext) -> None:
+    """A press no handler above took: every shape the Bot API allows gets its own answer,
+    and the button stops spinning."""
+    query = update.callback_query
+    assert query is not None
+    t = press_translator(update, context)
+    if query.game_short_name:
+        said = texts.GAME_PRESS
+    elif query.message is None:  # under a message sent in inline mode
+        said = texts.INLINE_PRESS
+    elif not query.data:
+        said = texts.EMPTY_PRESS
+    elif buttons.is_ours(query.data):  # forged, or from a version of the bot long gone
+        said = texts.BUTTON_INVALID
+    else:
+        said = texts.FOREIGN_PRESS
+    await query.answer(t._(said))
+
+
+def press_translator(update: Update, context: BotContext) -> Translator:
+    """The language to answer a press in: its chat's, else (a press under a message sent
+    in inline mode has no chat) the presser's private chat's, else their Telegram's."""
+    if context.chat_data is not None and context.chat_data.language:
+        return context.t
+    user = update.effective_user
+    if user is None:
+        return context.t
+    known = context.application.chat_data.get(user.id)
+    if known is not None and known.language:
+        return translator(known.language)
+    return translator(choose(user.language_code, context.settings.default_language))
 
 
 # ---------------------------------------------------------------- digest
 
 
 async def digest(update: Update, context: BotContext) -> None:
-    now = context.now()
-    chat_id = _chat_id(update)
+    """The digest of the chat the command acts for, like every command: this chat's now;
+    a linked channel's only after a confirmation, since it posts there for everyone."""
+    if _here(context):
+        await _digest_here(update, context)
+        return
+    async with context.sessions.begin() as session:
+        subscriber = await _subscriber(session, update, context)
+    name = _elsewhere(context)
+    assert name is not None
+    await message_of(update).reply_text(
+        texts.post_digest_question(context.t, name),
+        reply_markup=post_digest_keyboard(context.t, subscriber.id),
+    )
+
+
+async def _compose_now(
+    context: BotContext, subscriber_of: Callable[[AsyncSession], Awaitable[Subscriber]]
+) -> tuple[Outbound | None, bool]:
+    """Compose the acting chat's digest now: (the outbound digest or None, whether the
+    chat follows anything). ``subscriber_of(session)`` gives its row, locked."""
     async with context.sessions.begin() as session:
         # Lock the row so a scheduled digest composed at this moment cannot pick the
         # same articles (PostgreSQL; SQLite serializes writers anyway).
-        subscriber = await repo.get_subscriber(
-            session, chat_id, for_update=True
-        ) or await _subscriber(session, update, context)
+        subscriber = await subscriber_of(session)
         outbound = await compose_digest(
             session,
             subscriber,
             settings=context.settings,
-            now=now,
+            now=context.now(),
             kind=DigestKind.MANUAL,
             bot_username=context.bot.username,
         )
-        has_tags = (
+        follows = (
             outbound is not None
             or bool(await repo.subscribed_tags(session, subscriber.id))
             or bool(await words_repo.subscriber_words(session, subscriber.id))
         )
-    if outbound is None:
-        await message_of(update).reply_text(
-            context.t._(texts.NOTHING_NEW if has_tags else texts.NO_SUBSCRIPTIONS)
-        )
-        return
-    await send_digest(
+    return outbound, follows
+
+
+async def _send_now(context: BotContext, outbound: Outbound) -> SendResult:
+    return await send_digest(
         context.bot,
         context.sessions,
         outbound,
@@ -388,10 +475,54 @@ async def digest(update: Update, context: BotContext) -> None:
     )
 
 
+async def _digest_here(update: Update, context: BotContext) -> None:
+    chat_id = _chat_id(update)
+
+    async def locked(session: AsyncSession) -> Subscriber:
+        row = await repo.get_subscriber(session, chat_id, for_update=True)
+        return row or await _subscriber(session, update, context)
+
+    outbound, follows = await _compose_now(context, locked)
+    if outbound is None:
+        await message_of(update).reply_text(
+            context.t._(texts.NOTHING_NEW if follows else texts.NO_SUBSCRIPTIONS)
+        )
+        return
+    await _send_now(context, outbound)
+
+
+async def on_post_digest(update: Update, context: BotContext) -> None:
+    """Post the linked channel's digest there now, and say what became of it."""
+    query, button = pressed(update)
+    assert isinstance(button, buttons.PostDigest)
+    await query.answer()  # now: a digest paced to a channel's 20 a minute takes a while
+    acting, t = context.acting, context.t
+    assert acting is not None
+    name = texts.chat_name(t, acting.title, acting.chat_id)
+
+    async def locked(session: AsyncSession) -> Subscriber:
+        row = await repo.get_subscriber(session, acting.chat_id, for_update=True)
+        return row or await _subscriber(session, update, context)
+
+    outbound, follows = await _compose_now(context, locked)
+    if outbound is None:
+        said = texts.nothing_new_for(t, name) if follows else texts.follows_nothing(t, name)
+    else:
+        said = texts.digest_posted(t, name, await _send_now(context, outbound))
+    await show(query, said, None)
+
+
+async def on_cancel_digest(update: Update, context: BotContext) -> None:
+    query, _ = pressed(update)
+    await query.answer()
+    await show(query, context.t._(texts.DIGEST_NOT_POSTED), None)
+
+
 # ---------------------------------------------------------------- settings
 
 
 async def settings(update: Update, context: BotContext) -> None:
+    """The settings name the chat they are of (a group, a linked channel)."""
     async with context.sessions.begin() as session:
         subscriber = await _subscriber(session, update, context)
     await message_of(update).reply_text(_settings_text(update, context.t, subscriber))
@@ -439,12 +570,12 @@ async def _show_or_set(
     if not typed.strip():
         async with context.sessions.begin() as session:
             subscriber = await _subscriber(session, update, context)
-        await message_of(update).reply_text(current(context.t, getattr(subscriber, field)))
+        await reply(update, context, current(context.t, getattr(subscriber, field)))
         return
     try:
         value = parse(typed)
     except ScheduleError as error:
-        await message_of(update).reply_text(problem(context.t, error))
+        await reply(update, context, problem(context.t, error))
         return
     await _change(update, context, **{field: value})
 
@@ -470,7 +601,7 @@ async def set_frequency(update: Update, context: BotContext) -> None:
     try:
         frequency, weekday = parse_frequency(words)
     except ScheduleError as error:
-        await message_of(update).reply_text(texts.frequency_problem(context.t, words, error))
+        await reply(update, context, texts.frequency_problem(context.t, words, error))
         return
     await _change(update, context, frequency=frequency, weekday=weekday)
 
@@ -490,8 +621,8 @@ async def language(update: Update, context: BotContext) -> None:
     async with context.sessions.begin() as session:
         subscriber = await _subscriber(session, update, context)
     t = translator(subscriber.language)
-    await message_of(update).reply_text(
-        texts.language_text(t), reply_markup=language_keyboard(t.code)
+    await reply(
+        update, context, texts.language_text(t), language_keyboard(t.code, chat=subscriber.id)
     )
 
 
@@ -502,9 +633,9 @@ async def on_set_language(update: Update, context: BotContext) -> None:
     async with context.sessions.begin() as session:
         subscriber = await _subscriber(session, update, context)
         subscriber.language = button.code
-    here = context.acting is None or context.acting.here
-    if context.chat_data is not None and here:
+    if context.chat_data is not None and _here(context):
         context.chat_data.language = button.code
     t = translator(button.code)
     await query.answer(texts.language_set(t))
-    await show(query, texts.language_text(t), language_keyboard(t.code))
+    markup = language_keyboard(t.code, chat=button.chat)
+    await show(query, for_chat(context, texts.language_text(t)), markup)

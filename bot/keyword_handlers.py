@@ -3,7 +3,10 @@ input, call one use case in bot.search, reply. Registration is in `bot.app`."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,12 +18,21 @@ from telegram import (
     MaybeInaccessibleMessage,
     Message,
     Update,
+    User,
 )
 
 from bot import buttons, search, texts
 from bot.compose import article_link
-from bot.context import BotContext, message_of
-from bot.handlers import _subscriber, _subscriptions_view, pressed, reply_lines, show
+from bot.context import INLINE_CACHE_SECONDS, BotContext, message_of
+from bot.handlers import (
+    _subscriber,
+    _subscriptions_view,
+    for_chat,
+    pressed,
+    reply,
+    reply_lines,
+    show,
+)
 from bot.i18n import Translator, choose, translator
 from bot.keyboards import search_keyboard, words_keyboard
 from bot.keywords import Term, TermError, parse_query, parse_terms
@@ -45,7 +57,7 @@ async def _terms(update: Update, context: BotContext, command: str) -> list[Term
     try:
         return parse_query(_typed(update)) if command == "search" else parse_terms(_typed(update))
     except TermError as error:
-        await message_of(update).reply_text(texts.term_problem(context.t, command, error))
+        await reply(update, context, texts.term_problem(context.t, command, error))
         return None
 
 
@@ -82,7 +94,7 @@ async def _add(update: Update, context: BotContext, command: str, kind: WordKind
             now=context.now(),
             max_age=timedelta(days=context.settings.digest_max_age_days),
         )
-    await reply_lines(update, texts.words_lines(context.t, result))
+    await reply_lines(update, context, texts.words_lines(context.t, result))
 
 
 async def _remove(update: Update, context: BotContext, command: str, kind: WordKind) -> None:
@@ -92,7 +104,7 @@ async def _remove(update: Update, context: BotContext, command: str, kind: WordK
     async with context.sessions.begin() as session:
         subscriber = await _subscriber(session, update, context)
         result = await search.remove_words(session, subscriber, terms, kind)
-    await reply_lines(update, texts.remove_lines(context.t, result))
+    await reply_lines(update, context, texts.remove_lines(context.t, result))
 
 
 async def words_view(
@@ -106,7 +118,7 @@ async def words_view(
     page = min(max(page, 0), pages - 1)
     shown = mine[page * WORDS_PAGE_SIZE : (page + 1) * WORDS_PAGE_SIZE]
     text = texts.words_text(t, [(s, muted) for _, s, muted in shown], page, pages)
-    return text, words_keyboard(t, shown, page=page, pages=pages)
+    return text, words_keyboard(t, shown, chat=subscriber.id, page=page, pages=pages)
 
 
 async def on_remove_word(update: Update, context: BotContext) -> None:
@@ -119,7 +131,7 @@ async def on_remove_word(update: Update, context: BotContext) -> None:
     await query.answer(
         texts.word_removed_notice(context.t, gone[0], gone[1] == WordKind.MUTE) if gone else None
     )
-    await show(query, text, markup)
+    await show(query, for_chat(context, text), markup)
 
 
 async def on_words_page(update: Update, context: BotContext) -> None:
@@ -129,7 +141,7 @@ async def on_words_page(update: Update, context: BotContext) -> None:
         subscriber = await _subscriber(session, update, context)
         text, markup = await words_view(context.t, session, subscriber, button.page)
     await query.answer()
-    await show(query, text, markup)
+    await show(query, for_chat(context, text), markup)
 
 
 # ---------------------------------------------------------------- search
@@ -151,7 +163,7 @@ async def _results(
     ]
     first = found.page * search.SEARCH_PAGE_SIZE + 1
     text = texts.search_text(context.t, shown, hits, first=first, more=found.more)
-    return text, search_keyboard(context.t, found.page, found.more)
+    return text, search_keyboard(context.t, chat=subscriber.id, page=found.page, more=found.more)
 
 
 async def search_command(update: Update, context: BotContext) -> None:
@@ -209,9 +221,9 @@ async def subscriptions(update: Update, context: BotContext) -> None:
         tags_text, tags_markup = await _subscriptions_view(context.t, session, subscriber, 0)
         has_words = bool(await search.my_words(session, subscriber))
         words_text, words_markup = await words_view(context.t, session, subscriber, 0)
-    await message_of(update).reply_text(tags_text, reply_markup=tags_markup)
+    await reply(update, context, tags_text, tags_markup)
     if has_words:
-        await message_of(update).reply_text(words_text, reply_markup=words_markup)
+        await reply(update, context, words_text, words_markup)
 
 
 # ---------------------------------------------------------------- inline mode
@@ -222,17 +234,39 @@ def _inline_page(offset: str) -> int:
     return int(offset) if offset.isdecimal() and len(offset) <= 6 else 0
 
 
+@dataclass(frozen=True, slots=True)
+class InlineAnswer:
+    """What an inline query is answered: a page of results, the offset of the next."""
+
+    results: tuple[InlineQueryResultArticle, ...]
+    next_offset: str | None
+    button: InlineQueryResultsButton | None
+
+
+async def _inline_translator(context: BotContext, user: User) -> Translator:
+    """The language of the user's private chat with the bot, else their Telegram one;
+    read from the process's memory when it can, else once a minute from the database."""
+    known = context.application.chat_data.get(user.id)
+    language = known.language if known is not None else None
+    if language is None:
+        remembered = context.state.inline_languages.get(user.id)
+        if remembered is None:
+            async with context.sessions() as session:
+                stored = await repo.language_of(session, user.id)
+            remembered = stored or choose(user.language_code, context.settings.default_language)
+            context.state.inline_languages[user.id] = remembered
+        language = remembered
+    return translator(language)
+
+
 async def inline_search(update: Update, context: BotContext) -> None:
     """``@bot query`` in any chat: matching articles to share, ten at a time as the user
-    scrolls. Nobody is made a subscriber by it, and bad input gets a hint, not an error."""
+    scrolls. Nobody is made a subscriber by it, and bad input gets a hint, not an error.
+    Clients send a query per keystroke: the same query in the same language is answered
+    from a cache for a minute (as long as Telegram is told it may cache it)."""
     inline = update.inline_query
     assert inline is not None
-    async with context.sessions() as session:
-        # The language of their private chat with the bot, else their Telegram one.
-        language = await repo.language_of(session, inline.from_user.id)
-    t = translator(
-        language or choose(inline.from_user.language_code, context.settings.default_language)
-    )
+    t = await _inline_translator(context, inline.from_user)
     try:
         terms = parse_query(inline.query)
     except TermError as error:
@@ -242,10 +276,44 @@ async def inline_search(update: Update, context: BotContext) -> None:
         await inline.answer([], button=hint, cache_time=0, is_personal=True)
         return
     page = _inline_page(inline.offset)
+    key = (tuple(term.key for term in terms), t.code, page)
+    answer = context.state.inline_answers.get(key)
+    if answer is None:
+        answer = await _single_flight(
+            context, key, lambda: _inline_answer(context, t, terms, page)
+        )
+    await inline.answer(
+        answer.results,
+        cache_time=INLINE_CACHE_SECONDS,
+        is_personal=True,  # the texts are in the user's language
+        next_offset=answer.next_offset,
+        button=answer.button,
+    )
+
+
+async def _single_flight(
+    context: BotContext, key: Hashable, make: Callable[[], Awaitable[InlineAnswer]]
+) -> InlineAnswer:
+    """The answer for ``key``, made once however many of the same queries arrive while it
+    is being made (a flood of one query would otherwise run as many searches at once),
+    then cached."""
+    pending = context.state.inline_pending
+    task = pending.get(key)
+    if task is None:
+        task = pending[key] = asyncio.ensure_future(make())
+        task.add_done_callback(lambda _: pending.pop(key, None))
+    answer: InlineAnswer = await asyncio.shield(task)
+    context.state.inline_answers[key] = answer
+    return answer
+
+
+async def _inline_answer(
+    context: BotContext, t: Translator, terms: list[Term], page: int
+) -> InlineAnswer:
     async with context.sessions() as session:
         found = await search.search(session, terms, now=context.now(), page=page)
     username = context.bot.username
-    results = [
+    results = tuple(
         InlineQueryResultArticle(
             id=str(hit.id),
             title=texts.inline_title(hit.title),
@@ -263,13 +331,10 @@ async def inline_search(update: Update, context: BotContext) -> None:
             ),
         )
         for hit in found.hits
-    ]
-    await inline.answer(
+    )
+    nothing = InlineQueryResultsButton(text=t._(texts.INLINE_NOTHING), start_parameter="search")
+    return InlineAnswer(
         results,
-        cache_time=60,
-        is_personal=True,  # the texts are in the user's language
         next_offset=str(page + 1) if found.more else None,
-        button=None
-        if results or page
-        else InlineQueryResultsButton(text=t._(texts.INLINE_NOTHING), start_parameter="search"),
+        button=None if results or page else nothing,
     )

@@ -27,8 +27,10 @@ from telegram.error import (
 )
 from telegram.ext import ExtBot
 
+from bot import texts
 from bot.compose import LEASE, Outbound
 from bot.dbretry import retrying
+from bot.i18n import FALLBACK, translator
 from bot.ratelimit import Lane
 from storage import repo
 
@@ -171,8 +173,9 @@ async def send_digest(
                 if isinstance(error, ChatMigrated) and error.new_chat_id != outbound.chat_id:
                     outbound = await _moved(sessions, outbound, error.new_chat_id)
                     continue  # the group is a supergroup now: follow it
-                if isinstance(error, BadRequest) and outbound.thread_id and _topic_gone(error):
-                    outbound = await _to_general(sessions, outbound)
+                refusal = topic_refusal(error)
+                if outbound.thread_id and refusal is not None:
+                    outbound = await _to_general(bot, sessions, outbound, refusal, lane)
                     continue
                 attempt += 1
                 verdict = _verdict(error, attempt, policy, outbound.digest_id)
@@ -184,23 +187,58 @@ async def send_digest(
     return SendResult.SENT
 
 
-def _topic_gone(error: BadRequest) -> bool:
-    return "thread not found" in error.message.lower()
+class TopicRefusal(StrEnum):
+    """Why Telegram refused a message for its forum topic."""
+
+    CLOSED = "closed"  # TOPIC_CLOSED: only administrators who manage topics post there
+    DELETED = "deleted"  # TOPIC_DELETED, or "message thread not found"
 
 
-async def _to_general(sessions: async_sessionmaker[AsyncSession], outbound: Outbound) -> Outbound:
-    """The forum topic digests went to was deleted: from now on they go to General."""
+def topic_refusal(error: TelegramError) -> TopicRefusal | None:
+    """Whether Telegram refused the message because of its topic (PTB capitalizes the
+    description: "Topic_closed")."""
+    if not isinstance(error, BadRequest):
+        return None
+    said = error.message.lower()
+    if "topic_closed" in said:
+        return TopicRefusal.CLOSED
+    if "topic_deleted" in said or "thread not found" in said:
+        return TopicRefusal.DELETED
+    return None
+
+
+async def _to_general(
+    bot: ExtBot[int],
+    sessions: async_sessionmaker[AsyncSession],
+    outbound: Outbound,
+    refusal: TopicRefusal,
+    lane: Lane,
+) -> Outbound:
+    """The forum topic digests went to is closed or deleted: from now on they go to
+    General, and the group is told there, once (the next digest goes to General
+    directly, until an administrator's command in a topic chooses one again)."""
+    assert outbound.thread_id is not None
     logger.warning(
-        "chat %s: topic %s is gone; digests go to the General topic from now on",
+        "chat %s: topic %s is %s; digests go to the General topic from now on",
         outbound.chat_id,
         outbound.thread_id,
+        refusal,
     )
 
-    async def forget() -> None:
+    async def forget() -> str | None:
         async with sessions.begin() as session:
             await repo.set_thread(session, outbound.subscriber_id, None)
+            return await repo.language_of(session, outbound.chat_id)
 
-    await retrying(forget, f"forgetting the topic of chat {outbound.chat_id}")
+    language = await retrying(forget, f"forgetting the topic of chat {outbound.chat_id}")
+    closed = refusal is TopicRefusal.CLOSED
+    notice = texts.topic_fallback(
+        translator(language or FALLBACK), outbound.thread_id, closed=closed
+    )
+    try:
+        await bot.send_message(outbound.chat_id, notice, rate_limit_args=lane)
+    except TelegramError as error:  # the digest itself will meet the same refusal, if any
+        logger.warning("chat %s: could not say where digests go now: %s", outbound.chat_id, error)
     return replace(outbound, thread_id=None)
 
 

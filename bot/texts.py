@@ -288,6 +288,12 @@ def unsubscribe_tag_button(name: str) -> str:
 PREVIOUS = N_("◀ Previous")
 NEXT = N_("Next ▶")
 BUTTON_INVALID = N_("This button is no longer valid.")
+# Presses of every other shape the Bot API allows (each a short notice, at most 200).
+EMPTY_PRESS = N_("This button carries nothing to do.")
+FOREIGN_PRESS = N_("This button is not one of mine, so it does nothing here.")
+INLINE_PRESS = N_("Buttons work in a chat with me, not under shared messages.")
+GAME_PRESS = N_("I have no games.")
+CHAT_GONE_PRESS = N_("This button is of a chat I no longer serve. Send /start to begin again.")
 TAG_GONE = N_("That tag no longer exists.")
 
 
@@ -752,6 +758,7 @@ def frequency_problem(t: Translator, words: Sequence[str], error: BaseException)
 SLOW_DOWN = N_(
     "You are sending messages faster than I can answer; I'll skip the next ones for a few seconds."
 )
+TOO_FAST = N_("Too fast, try again in a moment.")
 
 
 def input_problem(t: Translator, error: BaseException) -> str:
@@ -1556,6 +1563,66 @@ def channels_text(t: Translator, chats: Sequence[tuple[str, bool]]) -> str:
     return "\n".join(lines)
 
 
+def not_admin_any_more(t: Translator, name: str) -> str:
+    """A button's notice: it acts for a channel its presser no longer administers."""
+    return t._("You are no longer an administrator of {name}.", name=_short(name))
+
+
+def acting_header(t: Translator, name: str) -> str:
+    """The first line of a reply about a linked channel, said in the private chat."""
+    return t._("📢 For {name}:", name=bold(name, MAX_ECHO))
+
+
+POST_DIGEST_BUTTON = N_("📢 Post it now")
+CANCEL_BUTTON = N_("Cancel")
+DIGEST_NOT_POSTED = N_("Not posted.")
+
+
+def post_digest_question(t: Translator, name: str) -> str:
+    return t._(
+        "Post the digest of {name} in the channel now, for all its readers? "
+        "(Your own digest: <code>/channel me</code>, then /digest.)",
+        name=bold(name, MAX_ECHO),
+    )
+
+
+def nothing_new_for(t: Translator, name: str) -> str:
+    return t._(
+        "Nothing new for {name} since its last digest; nothing was posted.",
+        name=bold(name, MAX_ECHO),
+    )
+
+
+def follows_nothing(t: Translator, name: str) -> str:
+    return t._(
+        "{name} follows no tags or words yet, so there is nothing to post. "
+        "Try <code>/subscribe negotiations</code>.",
+        name=bold(name, MAX_ECHO),
+    )
+
+
+def digest_posted(t: Translator, name: str, outcome: str) -> str:
+    """What became of a linked channel's digest posted now (a bot.send.SendResult)."""
+    shown = bold(name, MAX_ECHO)
+    if outcome == "sent":
+        return t._("✅ Posted the digest in {name}.", name=shown)
+    if outcome == "blocked":
+        return t._(
+            "I can no longer post in {name}: I was removed, or may not post there. Make me "
+            "an administrator who may post, then try again.",
+            name=shown,
+        )
+    if outcome == "postponed":
+        return t._(
+            "Telegram did not take the digest for {name} just now; I'll post it in a few minutes.",
+            name=shown,
+        )
+    return t._(
+        "Telegram refused the digest for {name}; its articles wait for the next one.",
+        name=shown,
+    )
+
+
 def selected_notice(t: Translator, name: str) -> str:
     return t._("Your commands act for {name}", name=_short(name))
 
@@ -1565,3 +1632,40 @@ def destination(t: Translator, thread_id: int | None) -> str:
     if thread_id is None:
         return t._("Digests go to: the General topic")
     return t._("Digests go to: topic {id}", id=thread_id)
+
+
+TOPIC_CHOOSE_AGAIN = N_(
+    "Digests come here, to General, from now on. To choose a topic again, an administrator "
+    "sends any command in it, e.g. /settings."
+)
+
+
+def topic_fallback(t: Translator, thread_id: int, *, closed: bool) -> str:
+    """Said in General when the topic digests went to refused one (closed or deleted)."""
+    if closed:
+        gone = t._(
+            "⚠️ Topic {id}, where this group's digests were posted, is closed.", id=thread_id
+        )
+    else:
+        gone = t._(
+            "⚠️ Topic {id}, where this group's digests were posted, was deleted.", id=thread_id
+        )
+    return gone + "\n" + t._(TOPIC_CHOOSE_AGAIN)
+
+
+def topic_reply_refused(t: Translator, thread_id: int, *, closed: bool, moved: bool) -> str:
+    """Said in General when a reply in a topic was refused; ``moved``: it was the digests'
+    topic, which is General now."""
+    if closed:
+        refused = t._(
+            "I can't answer in topic {id}: it is closed. Reopen it, or send the command in an "
+            "open topic or here.",
+            id=thread_id,
+        )
+    else:
+        refused = t._(
+            "I can't answer in topic {id}: it was deleted. Send the command in another topic "
+            "or here.",
+            id=thread_id,
+        )
+    return refused + ("\n" + t._(TOPIC_CHOOSE_AGAIN) if moved else "")

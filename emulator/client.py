@@ -111,6 +111,26 @@ class EmulatorClient:
             f"/_emu/users/{user_id}/press", {"message_id": message_id, "data": data}
         )
 
+    async def press_shape(
+        self,
+        user_id: int,
+        *,
+        message_id: int | None = None,
+        data: str | None = None,
+        inline_message_id: str | None = None,
+        game_short_name: str | None = None,
+    ) -> Any:
+        """A press of any shape the Bot API allows: under a message in the user's chat or
+        (``inline_message_id``) under one sent in inline mode; with data, a game's short
+        name, or neither."""
+        body = {
+            "message_id": message_id,
+            "data": data,
+            "inline_message_id": inline_message_id,
+            "game_short_name": game_short_name,
+        }
+        return await self._post(f"/_emu/users/{user_id}/press", body)
+
     async def inline_query(self, user_id: int, query: str, offset: str = "") -> Any:
         return await self._post(
             f"/_emu/users/{user_id}/inline", {"query": query, "offset": offset}
@@ -223,6 +243,13 @@ class EmulatorClient:
         }
         return await self._post(f"/_emu/chats/{chat_id}/messages", body)
 
+    async def group_document(
+        self, chat_id: int, user_id: int, file_name: str, content: str, caption: str | None = None
+    ) -> Any:
+        """A user shares a file in the group."""
+        body = {"user_id": user_id, "file_name": file_name, "content": content, "caption": caption}
+        return await self._post(f"/_emu/chats/{chat_id}/documents", body)
+
     async def group_press(
         self, chat_id: int, user_id: int, message_id: int, data: str, first_name: str = "Ann"
     ) -> Any:
@@ -240,7 +267,14 @@ class EmulatorClient:
         return await self._post(f"/_emu/chats/{chat_id}/topics", body)
 
     async def delete_topic(self, chat_id: int, thread_id: int) -> Any:
+        """The topic is deleted: sending to it is answered TOPIC_DELETED."""
         return _checked(await self.http.delete(f"/_emu/chats/{chat_id}/topics/{thread_id}"))
+
+    async def close_topic(self, chat_id: int, thread_id: int, closed: bool = True) -> Any:
+        """Close a topic (1: General), or reopen it: only administrators who may manage
+        topics post in a closed one; the bot gets TOPIC_CLOSED."""
+        body = {"closed": closed}
+        return await self._post(f"/_emu/chats/{chat_id}/topics/{thread_id}/close", body)
 
     async def migrate_group(
         self, chat_id: int, new_chat_id: int, by_user_id: int | None = None

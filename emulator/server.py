@@ -171,6 +171,8 @@ class GroupChat:
     is_forum: bool = False
     topics: set[int] = field(default_factory=set)
     topic_names: dict[int, str] = field(default_factory=dict)
+    closed_topics: set[int] = field(default_factory=set)  # General (1) may be closed too
+    deleted_topics: set[int] = field(default_factory=set)
     members: dict[int, Member] = field(default_factory=dict)
     migrated_to: int | None = None  # set when a group became this supergroup
 
@@ -287,13 +289,13 @@ class EmulatorState:
         await self.push_update({"message": message})
         return message
 
-    async def user_document(
-        self, user_id: int, file_name: str, content: bytes, caption: str | None, first_name: str
-    ) -> dict[str, Any]:
+    def _document(self, file_name: str, content: bytes, caption: str | None) -> dict[str, Any]:
+        """A sent file's fields of a Message: the document (stored for getFile), and its
+        caption with a command's entity."""
         number = next(self.file_ids)
         file_id = f"file-{number}"
         self.files[file_id] = (f"documents/file_{number}_{file_name}", content)
-        message = self._user_message(user_id, first_name) | {
+        fields: dict[str, Any] = {
             "document": {
                 "file_id": file_id,
                 "file_unique_id": f"u{number}",
@@ -305,26 +307,52 @@ class EmulatorState:
             }
         }
         if caption:
-            message["caption"] = caption
+            fields["caption"] = caption
             if entities := self._command_entities(caption):
-                message["caption_entities"] = entities
+                fields["caption_entities"] = entities
+        return fields
+
+    async def user_document(
+        self, user_id: int, file_name: str, content: bytes, caption: str | None, first_name: str
+    ) -> dict[str, Any]:
+        message = self._user_message(user_id, first_name) | self._document(
+            file_name, content, caption
+        )
         return await self._from_user(user_id, "user_document", message)
 
     async def user_press(
-        self, user_id: int, message_id: int, data: str, first_name: str
+        self,
+        user_id: int,
+        message_id: int | None,
+        data: str | None,
+        first_name: str,
+        *,
+        inline_message_id: str | None = None,
+        game_short_name: str | None = None,
     ) -> dict[str, Any]:
-        message = self.messages.get((user_id, message_id))
-        if message is None:
-            raise ApiError(400, f"no bot message {message_id} in chat {user_id}")
-        query = {
+        """The user presses a button under the bot's message in their private chat, or
+        (``inline_message_id``) under a message sent in inline mode, which has no chat.
+        A press carries ``data``, or ``game_short_name`` for a game's button, or (as
+        some clients send) neither."""
+        query: dict[str, Any] = {
             "id": str(next(self.sequence)),
             "from": self._user(user_id, first_name),
-            "message": message,
             "chat_instance": str(user_id),
-            "data": data,
         }
+        if inline_message_id is not None:
+            query["inline_message_id"] = inline_message_id
+        else:
+            message = self.messages.get((user_id, message_id or 0))
+            if message is None:
+                raise ApiError(400, f"no bot message {message_id} in chat {user_id}")
+            query["message"] = message
+        if data is not None:
+            query["data"] = data
+        if game_short_name is not None:
+            query["game_short_name"] = game_short_name
         self.queries[str(query["id"])] = user_id
-        self._log(user_id, "user_press", {"message_id": message_id, "data": data})
+        pressed = {"message_id": message_id, "data": data}
+        self._log(user_id, "user_press", pressed | {"inline_message_id": inline_message_id})
         await self.push_update({"callback_query": query})
         return query
 
@@ -492,6 +520,24 @@ class EmulatorState:
             message["entities"] = entities
         return await self._from_user(chat_id, "user_message", message)
 
+    async def group_document(
+        self,
+        chat_id: int,
+        user_id: int,
+        file_name: str,
+        content: bytes,
+        caption: str | None,
+        first_name: str,
+    ) -> dict[str, Any]:
+        """A user shares a file in a group."""
+        chat = self.group(chat_id)
+        if chat.type == "channel":
+            raise ApiError(400, f"chat {chat_id} is a channel: users do not write in it")
+        self.names[user_id] = first_name
+        message = self._group_message(chat, self._user(user_id, first_name))
+        message |= self._document(file_name, content, caption)
+        return await self._from_user(chat_id, "user_document", message)
+
     async def group_press(
         self, chat_id: int, user_id: int, message_id: int, data: str, first_name: str
     ) -> dict[str, Any]:
@@ -531,11 +577,28 @@ class EmulatorState:
         return {"message_thread_id": thread_id, "name": name}
 
     def delete_topic(self, chat_id: int, thread_id: int) -> dict[str, Any]:
+        """A deleted topic answers TOPIC_DELETED from then on (deleteForumTopic)."""
         chat = self._forum(chat_id)
         if thread_id not in chat.topics:
             raise ApiError(400, "Bad Request: message thread not found")
         chat.topics.discard(thread_id)
+        chat.closed_topics.discard(thread_id)
+        chat.deleted_topics.add(thread_id)
         return {"message_thread_id": thread_id, "name": chat.topic_names.pop(thread_id, "")}
+
+    def close_topic(self, chat_id: int, thread_id: int, closed: bool) -> dict[str, Any]:
+        """closeForumTopic (closeGeneralForumTopic for 1) or, ``closed`` False, reopen:
+        only administrators who may manage topics post in a closed one."""
+        chat = self._forum(chat_id)
+        if thread_id != GENERAL_TOPIC and thread_id not in chat.topics:
+            raise ApiError(400, "Bad Request: message thread not found")
+        if (thread_id in chat.closed_topics) == closed:
+            raise ApiError(400, "Bad Request: TOPIC_NOT_MODIFIED")
+        if closed:
+            chat.closed_topics.add(thread_id)
+        else:
+            chat.closed_topics.discard(thread_id)
+        return {"message_thread_id": thread_id, "closed": closed}
 
     async def migrate_group(
         self, chat_id: int, new_chat_id: int, by_user_id: int | None
@@ -583,9 +646,12 @@ class EmulatorState:
         }
         return await self._from_user(user_id, "user_message", message)
 
-    def check_bot_may_send(self, chat_id: int, params: dict[str, Any], what: str) -> int | None:
+    def check_bot_may_send(
+        self, chat_id: int, params: dict[str, Any], what: str, *, posting: bool = True
+    ) -> int | None:
         """Refuse what Telegram refuses the bot in a group or channel; the topic the
-        message goes to, if any."""
+        message goes to, if any. An edit (``posting`` False) is not checked against the
+        topic: the message is already there."""
         chat = self.groups.get(chat_id)
         if chat is None:
             return None
@@ -608,12 +674,23 @@ class EmulatorState:
         if member.status == "restricted":
             raise ApiError(400, f"Bad Request: not enough rights to send {what} to the chat")
         raw = params.get("message_thread_id")
-        if raw is None or raw == "":
-            return None
-        thread_id = int(raw)
-        if chat.is_forum and thread_id != GENERAL_TOPIC and thread_id not in chat.topics:
-            raise ApiError(400, "Bad Request: message thread not found")
+        thread_id = None if raw is None or raw == "" else int(raw)
+        if chat.is_forum and posting:
+            self._check_topic(chat, member, GENERAL_TOPIC if thread_id is None else thread_id)
         return thread_id
+
+    @staticmethod
+    def _check_topic(chat: GroupChat, bot: Member, topic: int) -> None:
+        """Telegram's answers for a topic the bot may not post in."""
+        if topic in chat.deleted_topics:
+            raise ApiError(400, "Bad Request: TOPIC_DELETED")
+        if topic != GENERAL_TOPIC and topic not in chat.topics:
+            raise ApiError(400, "Bad Request: message thread not found")
+        manages = bot.status == "creator" or (
+            bot.status == "administrator" and bot.can_manage_topics
+        )
+        if topic in chat.closed_topics and not manages:
+            raise ApiError(400, "Bad Request: TOPIC_CLOSED")
 
     # -------------------------------------------------------------- bot's side
 
@@ -762,7 +839,7 @@ class EmulatorState:
     def edit_message(
         self, chat_id: int, message_id: int, params: dict[str, Any]
     ) -> dict[str, Any]:
-        self.check_bot_may_send(chat_id, {}, "text messages")
+        self.check_bot_may_send(chat_id, {}, "text messages", posting=False)
         message = self.messages.get((chat_id, message_id))
         if message is None:
             raise ApiError(400, "Bad Request: message to edit not found")
@@ -1006,9 +1083,13 @@ class Emulator:
         app.router.add_post("/_emu/chats/{chat_id}/members/{user_id}", _control(self._set_member))
         app.router.add_post("/_emu/chats/{chat_id}/messages", _control(self._group_text))
         app.router.add_post("/_emu/chats/{chat_id}/press", _control(self._group_press))
+        app.router.add_post("/_emu/chats/{chat_id}/documents", _control(self._group_document))
         app.router.add_post("/_emu/chats/{chat_id}/topics", _control(self._create_topic))
         app.router.add_delete(
             "/_emu/chats/{chat_id}/topics/{thread_id}", _control(self._delete_topic)
+        )
+        app.router.add_post(
+            "/_emu/chats/{chat_id}/topics/{thread_id}/close", _control(self._close_topic)
         )
         app.router.add_post("/_emu/chats/{chat_id}/migrate", _control(self._migrate_group))
         return app
@@ -1193,12 +1274,19 @@ class Emulator:
         )
 
     async def _inject_press(self, request: web.Request) -> Any:
+        """A press under a message of the user's chat (``message_id``) or under one sent
+        in inline mode (``inline_message_id``); ``data`` or ``game_short_name`` may be
+        missing, as Telegram allows."""
         body = await _body(request)
+        message_id, data = body.get("message_id"), body.get("data")
+        inline, game = body.get("inline_message_id"), body.get("game_short_name")
         return await self.state.user_press(
             _path(request, "user_id"),
-            _number(_field(body, "message_id"), "message_id"),
-            _text(_field(body, "data"), "data"),
+            None if message_id is None else _number(message_id, "message_id"),
+            None if data is None else _text(data, "data"),
             _text(_field(body, "first_name", "Ann"), "first_name"),
+            inline_message_id=None if inline is None else _text(inline, "inline_message_id"),
+            game_short_name=None if game is None else _text(game, "game_short_name"),
         )
 
     async def _set_language(self, request: web.Request) -> Any:
@@ -1312,6 +1400,18 @@ class Emulator:
             first_name=str(body.get("first_name", "Ann")),
         )
 
+    async def _group_document(self, request: web.Request) -> Any:
+        body = await _body(request)
+        caption = body.get("caption")
+        return await self.state.group_document(
+            _path(request, "chat_id"),
+            _number(_field(body, "user_id"), "user_id"),
+            _text(_field(body, "file_name"), "file_name"),
+            _text(_field(body, "content"), "content").encode(),
+            None if caption is None else _text(caption, "caption"),
+            _text(_field(body, "first_name", "Ann"), "first_name"),
+        )
+
     async def _group_press(self, request: web.Request) -> Any:
         body = await _body(request)
         return await self.state.group_press(
@@ -1332,6 +1432,15 @@ class Emulator:
 
     async def _delete_topic(self, request: web.Request) -> Any:
         return self.state.delete_topic(_path(request, "chat_id"), _path(request, "thread_id"))
+
+    async def _close_topic(self, request: web.Request) -> Any:
+        body = await _body(request)
+        closed = body.get("closed", True)
+        if not isinstance(closed, bool):
+            raise ApiError(400, f"Bad Request: closed must be true or false, not {closed!r}")
+        return self.state.close_topic(
+            _path(request, "chat_id"), _path(request, "thread_id"), closed
+        )
 
     async def _migrate_group(self, request: web.Request) -> Any:
         body = await _body(request)

@@ -377,6 +377,10 @@ async def get_subscriber(
     return await session.scalar(query)
 
 
+async def subscriber_by_id(session: AsyncSession, subscriber_id: int) -> Subscriber | None:
+    return await session.get(Subscriber, subscriber_id)
+
+
 async def create_subscriber(
     session: AsyncSession,
     chat_id: int,
@@ -520,6 +524,14 @@ async def managed_chats(session: AsyncSession, user_id: int) -> list[tuple[Subsc
         .order_by(ChatManager.created_at, Subscriber.id)
     )
     return [(row[0], bool(row[1])) for row in (await session.execute(query)).all()]
+
+
+async def manages(session: AsyncSession, user_id: int, subscriber_id: int) -> bool:
+    """Whether the user linked the chat (and may act for it while they administer it)."""
+    query = select(ChatManager.user_id).where(
+        ChatManager.user_id == user_id, ChatManager.subscriber_id == subscriber_id
+    )
+    return await session.scalar(query) is not None
 
 
 async def drop_manager(session: AsyncSession, user_id: int, subscriber_id: int) -> None:

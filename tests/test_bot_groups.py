@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import func, select, update
 
 from bot import texts
@@ -22,6 +23,7 @@ from tests.auxil.data import SEED_TITLE, article
 from tests.auxil.running import running_bot
 
 EN = translator("en")
+UK = translator("uk")
 BOSS, MEMBER = 3001, 3002
 TEAM, FORUM, NEWS = -1001, -1002, -1003
 
@@ -109,9 +111,9 @@ async def test_other_bots_commands_and_chatter_get_no_answer_in_a_group(
     assert first.text == plain(texts.help_text(EN, False))
 
 
-async def test_a_forum_topic_is_the_destination_until_it_is_deleted(
-    emu: EmulatorClient, emulator: Emulator, seeded: BotApplication, clock: FakeClock
-) -> None:
+async def forum_with_topic(emu: EmulatorClient, emulator: Emulator) -> Group:
+    """A forum supergroup where the bot is an administrator (who may not manage topics),
+    with topic 5, "News"."""
     await emu.create_chat(FORUM, "supergroup", "Forum", forum=True)
     await emu.set_member(FORUM, BOSS, "creator")
     await emu.set_member(FORUM, MEMBER, "member")
@@ -120,6 +122,29 @@ async def test_a_forum_topic_is_the_destination_until_it_is_deleted(
     forum = Group(emu, FORUM)
     [hello] = await forum.read()
     assert hello.thread_id is None
+    return forum
+
+
+async def next_digest(app: BotApplication, clock: FakeClock, day: int, title: str) -> None:
+    """A new article on negotiations, and the digest time of ``day`` March comes."""
+    async with app.bot_data.sessions.begin() as session:
+        await store_articles(session, [article(title, "negotiations")], now=clock())
+    clock.set(datetime(2026, 3, day, 8, 0, 10, tzinfo=UTC))
+    await app.bot_data.deliverer.run_pass()
+
+
+@pytest.mark.parametrize("refusal", ["closed", "deleted", "unknown"])
+async def test_a_closed_or_deleted_topic_sends_digests_to_general_and_says_so_once(
+    emu: EmulatorClient,
+    emulator: Emulator,
+    seeded: BotApplication,
+    clock: FakeClock,
+    refusal: str,
+) -> None:
+    """Telegram answers TOPIC_CLOSED, TOPIC_DELETED or "message thread not found"; each
+    moves the digests to General, with one notice there. Before, only the last did (and
+    silently): a closed topic failed the group's digest every day."""
+    forum = await forum_with_topic(emu, emulator)
     [done] = await forum.say(BOSS, "/subscribe negotiations", thread_id=5)
     assert done.thread_id == 5  # the reply stays in the topic
     [settings] = await forum.say(BOSS, "/settings", thread_id=5)
@@ -128,17 +153,51 @@ async def test_a_forum_topic_is_the_destination_until_it_is_deleted(
     await seeded.bot_data.deliverer.run_pass()
     [digest] = await forum.read()
     assert (digest.thread_id, digest.text.splitlines()[0]) == (5, texts.digest_header(EN, 4))
-    await emu.delete_topic(FORUM, 5)
-    async with seeded.bot_data.sessions.begin() as session:
-        await store_articles(session, [article("Talks resume", "negotiations")], now=clock())
-    clock.set(datetime(2026, 3, 3, 8, 0, 10, tzinfo=UTC))
-    await seeded.bot_data.deliverer.run_pass()
-    [moved] = await forum.read()
-    assert moved.thread_id is None  # General: the topic is gone
+    if refusal == "closed":
+        await emu.close_topic(FORUM, 5)
+    elif refusal == "deleted":
+        await emu.delete_topic(FORUM, 5)
+    else:  # a topic id Telegram never knew (say, a row from before a restore)
+        async with seeded.bot_data.sessions.begin() as session:
+            await session.execute(
+                update(Subscriber).where(Subscriber.chat_id == FORUM).values(thread_id=77)
+            )
+    shown = 77 if refusal == "unknown" else 5
+    await next_digest(seeded, clock, 3, "Talks resume")
+    notice, moved = await forum.read(2)
+    assert (notice.thread_id, moved.thread_id) == (None, None)  # General
+    assert notice.text == plain(texts.topic_fallback(EN, shown, closed=refusal == "closed"))
     assert "Talks resume" in moved.text
     stored = await row(seeded, FORUM)
     assert stored is not None
     assert stored.thread_id is None
+    await next_digest(seeded, clock, 4, "Talks end")
+    [later] = await forum.read()  # told once: the next digest comes without a notice
+    assert (later.thread_id, "Talks end" in later.text) == (None, True)
+    if refusal == "closed":  # reopened, an administrator's command there chooses it again
+        await emu.close_topic(FORUM, 5, closed=False)
+        [again] = await forum.say(BOSS, "/settings", thread_id=5)
+        assert "Digests go to: topic 5" in again.text
+        await next_digest(seeded, clock, 5, "Talks restart")
+        [back] = await forum.read()
+        assert (back.thread_id, "Talks restart" in back.text) == (5, True)
+
+
+async def test_a_reply_refused_in_a_closed_topic_is_explained_in_general(
+    emu: EmulatorClient, emulator: Emulator, seeded: BotApplication
+) -> None:
+    forum = await forum_with_topic(emu, emulator)
+    await forum.say(BOSS, "/subscribe negotiations", thread_id=5)
+    await emu.close_topic(FORUM, 5)
+    # Administrators may still write in a closed topic; the bot may not answer there.
+    [explained] = await forum.say(BOSS, "/settings", thread_id=5)
+    assert explained.thread_id is None
+    assert explained.text == plain(texts.topic_reply_refused(EN, 5, closed=True, moved=True))
+    stored = await row(seeded, FORUM)
+    assert stored is not None
+    assert stored.thread_id is None  # the closed topic is no longer the destination
+    [member] = await forum.say(MEMBER, "/subscriptions", thread_id=5)
+    assert member.text == plain(texts.topic_reply_refused(EN, 5, closed=True, moved=False))
 
 
 async def test_a_channel_is_linked_by_its_administrator_and_gets_its_digest(
@@ -158,7 +217,7 @@ async def test_a_channel_is_linked_by_its_administrator_and_gets_its_digest(
     [linked] = await boss.ask("/channel @DailyNews")
     assert linked.text == plain(texts.channel_linked(EN, "Daily News"))
     [done] = await boss.ask("/subscribe negotiations")
-    assert done.text == "✅ Subscribed to negotiations"
+    assert done.text == "📢 For Daily News:\n✅ Subscribed to negotiations"
     assert await subscriptions_of(seeded, NEWS) == 1
     assert await subscriptions_of(seeded, BOSS) == 0
     [settings] = await boss.ask("/settings")
@@ -178,6 +237,122 @@ async def test_a_channel_is_linked_by_its_administrator_and_gets_its_digest(
     assert again.text == plain(texts.channel_linked(EN, "Daily News"))
     [back] = await boss.ask("/channel me")
     assert back.text == EN._(texts.BACK_TO_ME)
+
+
+async def daily_news(emu: EmulatorClient, emulator: Emulator) -> Chat:
+    """The channel Daily News, which the bot may post in; BOSS, its owner, linked it from
+    a private chat where BOSS already follows "technology" for themself."""
+    bot_id = emulator.state.bot_user["id"]
+    await emu.create_chat(NEWS, "channel", "Daily News", username="dailynews")
+    await emu.set_member(NEWS, BOSS, "creator")
+    await emu.set_member(NEWS, bot_id, "administrator", can_post_messages=True, by_user_id=BOSS)
+    boss = Chat(emu, BOSS)
+    await boss.ask("/subscribe technology")
+    await boss.ask("/channel @dailynews")
+    return boss
+
+
+async def language_of(app: BotApplication, chat_id: int) -> str:
+    stored = await row(app, chat_id)
+    assert stored is not None
+    return stored.language
+
+
+async def test_an_older_button_acts_for_the_chat_it_was_shown_for(
+    emu: EmulatorClient, emulator: Emulator, seeded: BotApplication
+) -> None:
+    """Before, a button acted for whichever chat was selected when it was pressed: the ✖
+    of one's own /subscriptions, pressed after /channel, unsubscribed the channel."""
+    boss = await daily_news(emu, emulator)
+    await boss.ask("/channel me")
+    [own_list] = await boss.ask("/subscriptions")
+    [own_language] = await boss.ask("/language")
+    await boss.ask("/channel @dailynews")
+    [channel_list] = await boss.ask("/subscribe technology, negotiations", expect=1)
+    [channel_list] = await boss.ask("/subscriptions")
+    [redrawn] = await boss.press(own_list, "✖ technology")
+    assert await boss.answers() == ["Unsubscribed from technology"]
+    assert await subscriptions_of(seeded, BOSS) == 0
+    assert await subscriptions_of(seeded, NEWS) == 2  # the selected channel kept its own
+    await boss.press(own_language, "Українська")
+    assert (await language_of(seeded, BOSS), await language_of(seeded, NEWS)) == ("uk", "en")
+    assert not redrawn.text.startswith("📢")  # still one's own list
+    assert channel_list.text.startswith("📢 For Daily News:\n")
+    await boss.ask("/channel me")
+    [channel_redrawn] = await boss.press(channel_list, "✖ negotiations")  # an older one too
+    assert channel_redrawn.text.startswith("📢 Для Daily News:\n")  # their language is uk
+    assert await subscriptions_of(seeded, NEWS) == 1
+    # No longer the channel's administrator: its buttons refuse, and change nothing.
+    await emu.set_member(NEWS, BOSS, "member")
+    seeded.bot_data.admins.forget(NEWS)
+    await emu.press(
+        BOSS, channel_list.message_id, channel_list.button("technology")["callback_data"]
+    )
+    answers = await boss.answers(4)
+    assert answers[-1] == UK._("You are no longer an administrator of {name}.", name="Daily News")
+    assert await subscriptions_of(seeded, NEWS) == 1
+
+
+async def test_a_button_naming_a_chat_that_is_not_the_pressers_is_refused(
+    emu: EmulatorClient, emulator: Emulator, seeded: BotApplication
+) -> None:
+    await daily_news(emu, emulator)
+    channel = await row(seeded, NEWS)
+    assert channel is not None
+    member = Chat(emu, MEMBER)
+    [own] = await member.ask("/tags")
+    tag = own.buttons[0][0]["callback_data"].split(":")[1]
+    await emu.press(MEMBER, own.message_id, f"t:{tag}:0:{channel.id}")  # forged
+    await emu.press(MEMBER, own.message_id, f"t:{tag}:0:999999")  # no such chat
+    assert await member.answers(2) == [
+        EN._(texts.BUTTON_INVALID),
+        EN._(texts.CHAT_GONE_PRESS),
+    ]
+    assert await subscriptions_of(seeded, NEWS) == 0
+    group = await team(emu, emulator)
+    [welcome] = await group.say(BOSS, "/start")
+    await emu.group_press(TEAM, BOSS, welcome.message_id, f"t:{tag}:s:{channel.id}")
+    assert await group.answers() == [EN._(texts.BUTTON_INVALID)]
+    assert (await subscriptions_of(seeded, NEWS), await subscriptions_of(seeded, TEAM)) == (0, 0)
+
+
+async def test_digest_acts_for_the_selected_channel_after_a_confirmation(
+    emu: EmulatorClient, emulator: Emulator, seeded: BotApplication
+) -> None:
+    """Before, /digest with a channel selected posted in the channel at once, without a
+    word in private; with a subscription of one's own it sent one's own digest instead."""
+    boss = await daily_news(emu, emulator)
+    await boss.ask("/subscribe negotiations")
+    channel = Group(emu, NEWS)
+    [question] = await boss.ask("/digest")
+    assert question.text == plain(texts.post_digest_question(EN, "Daily News"))
+    assert question.button_texts == [EN._(texts.POST_DIGEST_BUTTON), EN._(texts.CANCEL_BUTTON)]
+    [cancelled] = await boss.press(question, EN._(texts.CANCEL_BUTTON))
+    assert cancelled.text == EN._(texts.DIGEST_NOT_POSTED)
+    [question] = await boss.ask("/digest")
+    [posted] = await boss.press(question, EN._(texts.POST_DIGEST_BUTTON))
+    assert posted.text == plain(texts.digest_posted(EN, "Daily News", "sent"))
+    [digest] = await channel.read()
+    assert digest.text.splitlines()[0] == texts.digest_header(EN, 4)
+    assert SEED_TITLE in digest.text
+    [again] = await boss.ask("/digest")
+    [nothing] = await boss.press(again, EN._(texts.POST_DIGEST_BUTTON))
+    assert nothing.text == plain(texts.nothing_new_for(EN, "Daily News"))
+    assert await channel.read(0) == []
+    await boss.ask("/channel me")
+    [own] = await boss.ask("/digest")  # one's own digest, in private
+    assert own.text.startswith(texts.digest_header(EN, 10).split(":")[0])
+    assert "technology" in own.text
+    # Removed from the channel: the confirmation says so.
+    await boss.ask("/channel @dailynews")
+    [question] = await boss.ask("/digest")
+    async with seeded.bot_data.sessions.begin() as session:
+        await store_articles(
+            session, [article("Talks resume", "negotiations")], now=seeded.bot_data.clock()
+        )
+    await emu.set_member(NEWS, emulator.state.bot_user["id"], "left")
+    [gone] = await boss.press(question, EN._(texts.POST_DIGEST_BUTTON))
+    assert gone.text == plain(texts.digest_posted(EN, "Daily News", "blocked"))
 
 
 async def test_a_removed_bot_sends_nothing_until_it_is_added_again(

@@ -127,7 +127,8 @@ async def test_a_forged_language_button_is_refused_in_the_readers_language(
 ) -> None:
     await user.speak("uk")
     [choice] = await user.ask("/language")
-    await user.client.press(user.user_id, choice.message_id, "l:de")
+    chat = choice.buttons[0][0]["callback_data"].rsplit(":", 1)[1]
+    await user.client.press(user.user_id, choice.message_id, f"l:de:{chat}")
     assert await user.answers() == [UK._(texts.BUTTON_INVALID)]
     [reply] = await user.ask("/tags")
     assert reply.text == UK._(texts.NO_TAGS)

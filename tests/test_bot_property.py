@@ -9,23 +9,29 @@ so replies cannot mix and no chat reaches the flood throttle.
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator
+import re
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot import buttons, texts
+from bot.buttons import MAX_ID, MAX_PAGE
 from bot.config import Settings
 from bot.context import BotApplication
+from bot.i18n import languages, translator
 from bot.texts import ADMIN_COMMANDS, COMMANDS
 from emulator import EmulatorClient
 from emulator.client import Chat
+from storage import repo
 from tests.auxil.clock import FakeClock
 from tests.auxil.running import running_bot
 
 GENERIC = "Sorry, something went wrong"
 ADMINS = range(700_000, 702_000)
-_chats = itertools.count(ADMINS.start)
+FIRST_CHAT = ADMINS.start  # the chat that adds the article; each example takes a new one
+_chats = itertools.count(ADMINS.start + 1)
 COMMAND_NAMES = [name for name, _ in COMMANDS + ADMIN_COMMANDS]
 EXAMPLES = settings(
     max_examples=40,
@@ -40,7 +46,9 @@ async def bot(
 ) -> AsyncIterator[BotApplication]:
     every_chat_admin = settings.model_copy(update={"admin_ids": frozenset(ADMINS)})
     async with running_bot(every_chat_admin, clock=clock) as app:
-        await Chat(emu, next(_chats)).ask("/add\n" + ARTICLE)
+        first = Chat(emu, FIRST_CHAT)
+        await first.ask("/add\n" + ARTICLE)
+        await first.ask("/start")  # a subscriber row: "someone else's chat" in the tests below
         yield app
 
 
@@ -65,18 +73,130 @@ async def test_any_plain_text(emu: EmulatorClient, bot: BotApplication, text: st
     assert not reply.text.startswith(GENERIC)
 
 
-@EXAMPLES
-@given(
-    data=st.one_of(
-        st.text(min_size=1, max_size=64),
-        st.from_regex(r"(t|p|u|sp|ss|us|d|k):-?[0-9]{1,12}(:(s|-?[0-9]{1,12}))?", fullmatch=True),
+# What a presser sees, by kind, when the button acts for their own chat (the answer under
+# the button; "" is a silent answer, the message itself being redrawn). A kind added to
+# bot.buttons without a line here fails the test: the list of kinds comes from there.
+EN = translator("en")
+INVALID = EN._(texts.BUTTON_INVALID)
+SILENT = frozenset({""})
+SUBSCRIBED = re.compile(r"(Subscribed to|Unsubscribed from) .+")
+EXPECTED: dict[type[buttons.Button], Callable[[str], bool]] = {
+    buttons.ToggleTag: lambda said: said == INVALID or bool(SUBSCRIBED.fullmatch(said)),
+    buttons.TagsPage: SILENT.__contains__,
+    buttons.Unsubscribe: lambda said: said == "" or said.startswith("Unsubscribed from "),
+    buttons.SubscriptionsPage: SILENT.__contains__,
+    buttons.SubscribeSuggested: lambda said: said == INVALID or said.startswith("Subscribed to "),
+    buttons.UnsubscribeSuggested: lambda said: (
+        said == INVALID or said.startswith("Unsubscribed from ")
+    ),
+    buttons.FeedsPage: SILENT.__contains__,
+    buttons.ConfirmDelete: SILENT.__contains__,
+    buttons.KeepArticle: SILENT.__contains__,
+    buttons.SearchPage: lambda said: said == EN._(texts.SEARCH_GONE),  # not a results message
+    buttons.RemoveWord: SILENT.__contains__,  # they follow no words: nothing to remove
+    buttons.WordsPage: SILENT.__contains__,
+    buttons.SetLanguage: {
+        texts.language_set(translator(code)) for code in languages()
+    }.__contains__,
+    buttons.SelectChat: {EN._(texts.BACK_TO_ME), INVALID}.__contains__,
+    buttons.PostDigest: SILENT.__contains__,  # their own chat: their digest, or why none
+    buttons.CancelDigest: SILENT.__contains__,
+}
+FIELDS: dict[buttons.Field, st.SearchStrategy[object]] = {
+    buttons.Field.ID: st.integers(1, MAX_ID),
+    buttons.Field.PAGE: st.integers(0, MAX_PAGE),
+    buttons.Field.PAGE_OR_START: st.none() | st.integers(0, MAX_PAGE),
+    buttons.Field.LANGUAGE: st.sampled_from(languages()),
+    buttons.Field.ID_OR_OWN: st.integers(0, MAX_ID),
+}
+OWN, SOMEONE_ELSES, GONE = "own", "someone else's", "gone"
+
+
+def test_every_kind_of_button_has_an_expectation() -> None:
+    assert set(EXPECTED) == set(buttons.KINDS)
+
+
+@st.composite
+def pressed(draw: st.DrawFn) -> tuple[type[buttons.Button], list[object], str]:
+    """A button of any kind bot.buttons defines, its fields drawn as that kind's fields
+    are; the chat it names: the presser's own, another person's, or none that exists."""
+    kind = draw(st.sampled_from(list(buttons.KINDS)))
+    _, spec = buttons.KINDS[kind]
+    values = [draw(FIELDS[field]) for field in spec]
+    whose = (
+        draw(st.sampled_from([OWN, SOMEONE_ELSES, GONE])) if kind in buttons.FOR_A_CHAT else OWN
     )
-)
+    return kind, values, whose
+
+
+@EXAMPLES
+@given(press=pressed())
+async def test_any_button_of_any_kind_for_any_chat(
+    emu: EmulatorClient,
+    bot: BotApplication,
+    press: tuple[type[buttons.Button], list[object], str],
+) -> None:
+    kind, values, whose = press
+    chat = Chat(emu, next(_chats))
+    [welcome] = await chat.ask("/start")
+    if kind in buttons.FOR_A_CHAT:
+        async with bot.bot_data.sessions() as session:
+            own = await repo.get_subscriber(session, chat.user_id)
+            other = await repo.get_subscriber(session, FIRST_CHAT)
+        assert own is not None
+        assert other is not None
+        values[-1] = {OWN: own.id, SOMEONE_ELSES: other.id, GONE: MAX_ID}[whose]
+    data = buttons.encode(kind(*values))  # type: ignore[arg-type]
+    await emu.press(chat.user_id, welcome.message_id, data)
+    [said] = await chat.answers(1)
+    if whose == OWN:
+        assert EXPECTED[kind](said), f"{data}: {said!r}"
+    else:
+        assert said == EN._(
+            texts.BUTTON_INVALID if whose == SOMEONE_ELSES else texts.CHAT_GONE_PRESS
+        )
+    replies = await emu.events(chat.user_id, after=chat.cursor)
+    assert not any(r["message"]["text"].startswith(GENERIC) for r in replies)
+
+
+@EXAMPLES
+@given(data=st.text(min_size=1, max_size=64))
 async def test_any_button_data(emu: EmulatorClient, bot: BotApplication, data: str) -> None:
     chat = Chat(emu, next(_chats))
     [welcome] = await chat.ask("/start")
     await emu.press(chat.user_id, welcome.message_id, data)
-    [answer] = await chat.answers(1)
-    assert not answer.startswith(GENERIC)
+    [said] = await chat.answers(1)
+    if buttons.decode(data) is None:
+        expected = texts.BUTTON_INVALID if buttons.is_ours(data) else texts.FOREIGN_PRESS
+        assert said == EN._(expected)
+    else:
+        assert not said.startswith(GENERIC)
     replies = await emu.events(chat.user_id, after=chat.cursor)
     assert not any(r["message"]["text"].startswith(GENERIC) for r in replies)
+
+
+@pytest.mark.parametrize(
+    ("shape", "expected"),
+    [
+        ({"data": ""}, texts.EMPTY_PRESS),
+        ({}, texts.EMPTY_PRESS),  # neither data nor a game
+        ({"data": '{"action":"like","id":7}'}, texts.FOREIGN_PRESS),  # another bot's format
+        ({"data": "t:1:0"}, texts.BUTTON_INVALID),  # ours, from before buttons named a chat
+        ({"game_short_name": "tetris"}, texts.GAME_PRESS),
+        ({"inline_message_id": "AAEC", "data": "t:1:0:1"}, texts.INLINE_PRESS),
+        ({"inline_message_id": "AAEC"}, texts.INLINE_PRESS),
+    ],
+)
+async def test_every_shape_of_press_gets_its_own_answer(
+    emu: EmulatorClient, bot: BotApplication, shape: dict[str, str], expected: str
+) -> None:
+    """Before, a press without data reached the toggle handler and raised, and a press
+    under an inline-mode message raised and was never answered."""
+    chat = Chat(emu, next(_chats))
+    await chat.speak("uk")  # answered in the presser's language, with a chat or without
+    [welcome] = await chat.ask("/start")
+    where = {} if "inline_message_id" in shape else {"message_id": welcome.message_id}
+    await emu.press_shape(chat.user_id, **where, **shape)  # type: ignore[arg-type]
+    assert await chat.answers(1) == [translator("uk")._(expected)]
+    replies = await emu.events(chat.user_id, after=chat.cursor)
+    assert replies == []

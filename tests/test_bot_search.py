@@ -6,17 +6,33 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import texts
 from bot.articles import ParsedArticle, parse_article
 from bot.context import BotApplication
+from bot.i18n import translator
 from bot.keywords import parse_query
 from bot.search import full_text, store_articles
+from bot.updates import Throttle
+from emulator import Emulator, EmulatorClient
 from emulator.client import Chat
+from emulator.settle import settled
 from storage import keywords as words_repo
+from storage.models import Article
 from tests.auxil.clock import FakeClock
 from tests.auxil.data import SEED_TITLE
+
+EN = translator("en")
+
+
+class Ticks:
+    now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
 
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 
@@ -243,3 +259,39 @@ async def test_search_finds_what_digests_show_and_the_help_example_finds_somethi
     [helped] = await user.ask(typed)
     assert helped.text.splitlines()[1] == "Results 1–1 (the last)"
     assert helped.bold() == [SEED_TITLE]
+
+
+async def test_inline_answers_come_from_a_cache_per_query_language_and_page(
+    user: Chat, moons: BotApplication, emu: EmulatorClient
+) -> None:
+    first = await user.inline("Moon")
+    async with moons.bot_data.sessions.begin() as session:  # gone from the database,
+        await session.execute(delete(Article).where(Article.title == "Moon mission 23"))
+    again = await user.inline("  moon ")  # the same terms: the same answer, for a minute
+    assert again["results"] == first["results"]
+    other_page = await user.inline("moon", offset="1")
+    assert other_page["results"][0]["title"] == "Moon mission 12"
+    reader = Chat(emu, 4242)
+    await reader.speak("uk")  # their own language: a separate answer, read afresh
+    ukrainian = await reader.inline("moon")
+    assert ukrainian["results"][0]["title"] == "Moon mission 22"
+    assert ukrainian["results"][0]["description"].startswith("20 лист. 2026 · Lander number 22")
+    assert len(moons.bot_data.inline_answers) == 3
+
+
+async def test_one_users_inline_flood_is_cut_before_any_work(
+    user: Chat, moons: BotApplication, emu: EmulatorClient, emulator: Emulator
+) -> None:
+    """Before, inline queries were not throttled at all: one user's 3,000 delayed another
+    user's /help by 10.7 to 19.1 s. Now they take from their sender's bucket."""
+    ticks = Ticks()
+    moons.update_processor.throttle = Throttle(5, 0.01, clock=ticks)  # type: ignore[attr-defined]
+    for n in range(40):
+        await emu.inline_query(user.user_id, ("moon", "mission", "lander")[n % 3])
+    [help_reply] = await Chat(emu, 4343).ask("/help")
+    assert help_reply.text.startswith("Commands")
+    assert await settled(moons, emulator)
+    answers = await emu.events(user.user_id, kinds="inline_answer")
+    assert len(answers) == 6  # five answered, and one "too fast"; the rest dropped
+    assert sorted(len(a["results"]) for a in answers)[1:] == [10] * 5
+    assert [a["button"]["text"] for a in answers if not a["results"]] == [EN._(texts.TOO_FAST)]

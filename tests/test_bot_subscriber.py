@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import re
 
+from bot import texts
 from bot.context import BotApplication
+from bot.i18n import translator
 from bot.texts import COMMANDS
 from emulator.client import Chat
 from tests.auxil.data import SEED_SUMMARY, SEED_TITLE
+
+EN = translator("en")
 
 
 async def test_start_welcomes_with_popular_tags_as_buttons(
@@ -208,12 +212,16 @@ async def test_other_text_and_unknown_commands_point_to_help(
 
 async def test_forged_and_stale_buttons_are_answered(user: Chat, seeded: BotApplication) -> None:
     [welcome] = await user.ask("/start")
-    forged = ["tog:not-a-number:0", "t:2147483648:0", "t:0:s", "u:5", "p:-1", "d:1:2", "x" * 64]
-    for data in forged:
+    chat = welcome.buttons[0][0]["callback_data"].rsplit(":", 1)[1]  # their subscriber id
+    stale = ["t:2147483648:0", "t:0:s", "u:5", "p:-1", "d:1:2", "t:1:s", f"t:1:s:{chat}:1"]
+    foreign = ["tog:not-a-number:0", "x" * 64, '{"action": "like"}']
+    for data in stale + foreign:
         await user.client.press(user.user_id, welcome.message_id, data)
-    assert await user.answers(len(forged)) == ["This button is no longer valid."] * len(forged)
-    await user.client.press(user.user_id, welcome.message_id, "t:999999:s")  # a deleted tag
-    assert (await user.answers(len(forged) + 1))[-1] == "This button is no longer valid."
+    assert await user.answers(len(stale) + len(foreign)) == [
+        "This button is no longer valid."
+    ] * len(stale) + [EN._(texts.FOREIGN_PRESS)] * len(foreign)
+    await user.client.press(user.user_id, welcome.message_id, f"t:999999:s:{chat}")  # no tag
+    assert (await user.answers(len(stale) + len(foreign) + 1))[-1] == EN._(texts.BUTTON_INVALID)
     [still] = await user.ask("/help")  # nothing else was sent: no generic error
     assert still.text.startswith("Commands")
 

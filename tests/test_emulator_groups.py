@@ -19,6 +19,7 @@ from telegram import (
     ChatMemberRestricted,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    Message,
     MessageOriginChannel,
     Update,
 )
@@ -215,10 +216,37 @@ async def test_topics_route_messages_and_deleted_ones_refuse(
         ("no topic named", None),
     ]
     await emu.delete_topic(SUPERGROUP, 7)
-    with pytest.raises(BadRequest, match="Message thread not found"):
+    with pytest.raises(BadRequest, match="Topic_deleted"):
         await bot.send_message(SUPERGROUP, "tech news", message_thread_id=7)
     with pytest.raises(BadRequest, match="Message thread not found"):
         await bot.send_document(SUPERGROUP, b"x", filename="a.txt", message_thread_id=8)
+
+
+async def test_a_closed_topic_refuses_the_bot_unless_it_manages_topics(
+    emu: EmulatorClient, bot: Bot, bot_id: int
+) -> None:
+    await emu.create_chat(SUPERGROUP, "supergroup", "Readers", forum=True)
+    await joined(emu, SUPERGROUP, bot_id, "administrator")
+    await emu.create_topic(SUPERGROUP, 7, "Tech")
+    posted = await bot.send_message(SUPERGROUP, "before", message_thread_id=7)
+    await emu.close_topic(SUPERGROUP, 7)
+    with pytest.raises(BadRequest, match="Topic_closed"):
+        await bot.send_message(SUPERGROUP, "tech news", message_thread_id=7)
+    edited = await bot.edit_message_text("edited", SUPERGROUP, posted.message_id)
+    assert isinstance(edited, Message)
+    assert edited.text == "edited"  # its own message stays editable
+    await bot.send_message(SUPERGROUP, "general")  # other topics are open
+    await emu.close_topic(SUPERGROUP, 1)
+    with pytest.raises(BadRequest, match="Topic_closed"):
+        await bot.send_message(SUPERGROUP, "general")
+    with pytest.raises(httpx.HTTPStatusError, match="TOPIC_NOT_MODIFIED"):
+        await emu.close_topic(SUPERGROUP, 1)
+    await emu.set_member(SUPERGROUP, bot_id, "administrator", can_manage_topics=True)
+    assert (await bot.send_message(SUPERGROUP, "managed", message_thread_id=7)).text
+    await emu.set_member(SUPERGROUP, bot_id, "administrator")
+    await emu.close_topic(SUPERGROUP, 7, closed=False)
+    reopened = await bot.send_message(SUPERGROUP, "again", message_thread_id=7)
+    assert reopened.message_thread_id == 7
 
 
 async def test_migrated_group_refuses_its_old_id(

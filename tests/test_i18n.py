@@ -203,12 +203,13 @@ def test_a_default_language_without_a_catalog_is_refused_by_name() -> None:
 @pytest.mark.parametrize(
     ("data", "expected"),
     [
-        ("l:uk", buttons.SetLanguage("uk")),
-        ("l:en", buttons.SetLanguage("en")),
-        ("l:de", None),
-        ("l:UK", None),
-        ("l:uk:1", None),
-        ("l:", None),
+        ("l:uk:1", buttons.SetLanguage("uk", 1)),
+        ("l:en:7", buttons.SetLanguage("en", 7)),
+        ("l:de:1", None),
+        ("l:UK:1", None),
+        ("l:uk", None),
+        ("l:uk:1:1", None),
+        ("l::1", None),
     ],
 )
 def test_a_language_button_names_a_language_the_bot_speaks(
