@@ -1280,6 +1280,8 @@ class Emulator:
         body = await _body(request)
         message_id, data = body.get("message_id"), body.get("data")
         inline, game = body.get("inline_message_id"), body.get("game_short_name")
+        if message_id is None and inline is None:
+            raise KeyError("message_id")  # a press is under a message of one kind or other
         return await self.state.user_press(
             _path(request, "user_id"),
             None if message_id is None else _number(message_id, "message_id"),

@@ -92,6 +92,7 @@ EXPECTED: dict[type[buttons.Button], Callable[[str], bool]] = {
     buttons.FeedsPage: SILENT.__contains__,
     buttons.ConfirmDelete: SILENT.__contains__,
     buttons.KeepArticle: SILENT.__contains__,
+    buttons.Undelete: SILENT.__contains__,
     buttons.SearchPage: lambda said: said == EN._(texts.SEARCH_GONE),  # not a results message
     buttons.RemoveWord: SILENT.__contains__,  # they follow no words: nothing to remove
     buttons.WordsPage: SILENT.__contains__,
