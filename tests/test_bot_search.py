@@ -12,9 +12,10 @@ from bot.articles import ParsedArticle, parse_article
 from bot.context import BotApplication
 from bot.keywords import parse_query
 from bot.search import full_text, store_articles
-from emulator.client import Chat
+from emulator.client import Chat, EmulatorClient
 from storage import keywords as words_repo
 from tests.auxil.clock import FakeClock
+from tests.auxil.data import USER_ID
 
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 
@@ -217,3 +218,72 @@ async def test_ranking_looks_at_the_newest_candidates_only(
         )
     assert every[0].title == "Comet news"
     assert sorted(h.title for h in newest) == ["Other 0", "Other 1", "Other 2"]
+
+
+# ---------------------------------------------------------------- words as people write them
+
+# Titles as articles write them; each query below is typed as a reader would.
+SPELLINGS = [
+    "Новий обʼєкт у Києві",  # U+02BC, the official Ukrainian apostrophe
+    "Ще один об'єкт",  # U+0027, as typed on most keyboards
+    "Третій об’єкт",  # U+2019, as word processors make it
+    "Сім'я повернулася додому",
+    "Сім’я і сім днів",
+    "Пам’ять про героїв",
+    "Die Straße ist gesperrt",
+    "STRASSE CLOSED",
+    "The ﬁnance ministry",  # a ligature
+    "İstanbul talks",
+    "Istanbul again",
+    "ΟΔΟΣ news",
+    "Ґанок відремонтували",
+    "Старий за\u0301мок",  # a stress mark over the vowel
+    "Zu\u0308rich bank",  # decomposed ü
+    "ＡＢＣ report",  # full-width
+    "Britain's plan",
+]
+FOUND = [
+    ("об'єкт", [0, 1, 2]),
+    ("об’єкт", [0, 1, 2]),
+    ("обʼєкт", [0, 1, 2]),
+    ("ОБ'ЄКТ", [0, 1, 2]),
+    ("об", []),  # the apostrophe is a letter: no half of the word is a word
+    ("єкт", []),
+    ("сімʼя", [3, 4]),
+    ("сім'я", [3, 4]),
+    ("сім", [4]),  # "seven", not "family"
+    ("памʼять", [5]),
+    ("пам'ять", [5]),
+    ("Straße", [6, 7]),  # as the article writes it
+    ("STRASSE", [6, 7]),
+    ("strasse", [6, 7]),
+    ("finance", [8]),
+    ("ﬁnance", [8]),
+    ("istanbul", [9, 10]),
+    ("İstanbul", [9, 10]),
+    ("οδος", [11]),
+    ("ґанок", [12]),
+    ("ҐАНОК", [12]),
+    ("замок", [13]),
+    ("zurich", [14]),
+    ("Zürich", [14]),
+    ("abc", [15]),
+    ("Britain", [16]),
+    ("Britain’s", [16]),
+]
+
+
+async def test_words_are_found_however_they_are_spelt(
+    emu: EmulatorClient, app: BotApplication
+) -> None:
+    """Ukrainian apostrophes (issue 22, item 11), "Straße" (item 12) and their kin."""
+    await store(
+        app, *(story(title, "Nothing else.", NOW - timedelta(hours=1)) for title in SPELLINGS)
+    )
+    # A reader for every ten queries: more from one chat would meet the flood throttle.
+    readers = [Chat(emu, USER_ID + 1 + n, "Reader") for n in range(len(FOUND) // 10 + 1)]
+    seen = []
+    for number, (typed, _) in enumerate(FOUND):
+        [reply] = await readers[number // 10].ask(f"/search {typed}")
+        seen.append((typed, sorted(reply.bold())))
+    assert seen == [(typed, sorted(SPELLINGS[i] for i in indexes)) for typed, indexes in FOUND]
