@@ -287,3 +287,21 @@ async def test_words_are_found_however_they_are_spelt(
         [reply] = await readers[number // 10].ask(f"/search {typed}")
         seen.append((typed, sorted(reply.bold())))
     assert seen == [(typed, sorted(SPELLINGS[i] for i in indexes)) for typed, indexes in FOUND]
+
+
+async def test_results_and_shared_articles_are_in_ukrainian(
+    user: Chat, moons: BotApplication
+) -> None:
+    """Issue 22, item 15: the link under each result said "Read" to Ukrainian readers."""
+    await user.speak("uk")
+    [reply] = await user.ask("/search mars")
+    assert reply.text.splitlines()[1:] == [
+        "Результати 1–1 (останні)",
+        "",
+        "1. Mars rover",
+        "Dust storms on Mars.",
+        "Читати · 27 лист. 2026",
+    ]
+    answer = await user.inline("mars")
+    shared = answer["results"][0]["input_message_content"]["message_text"]
+    assert shared.splitlines()[-1].endswith(">Читати</a> · 27 лист. 2026")
