@@ -11,7 +11,7 @@ import unicodedata
 from datetime import UTC, datetime
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -111,6 +111,7 @@ def test_the_fold_is_stable(title: str, expected: list[str]) -> None:
     assert fold(fold(title)) == fold(title)
 
 
+@settings(deadline=None)
 @given(st.text(alphabet="aZßẞςΣİıґҐїй'’ʼ`\u0301\u0308 ﬁＡéÉǅ.-", max_size=30))
 def test_folding_twice_changes_nothing(typed: str) -> None:
     assert fold(fold(typed)) == fold(typed)
@@ -165,7 +166,7 @@ def _as_sql_does(typed: str) -> str:
     text = re.sub(f"(?<=[{LATIN}])[{COMBINING}]+", "", unicodedata.normalize("NFD", text))
     text = unicodedata.normalize("NFC", text)
     lone = f"(?<![{CYRILLIC}])[{APOSTROPHES}]|[{APOSTROPHES}](?![{CYRILLIC}])"
-    return re.sub(lone, " ", text).translate(str.maketrans(dict.fromkeys(APOSTROPHES, "ʼ")))
+    return re.sub(lone, " ", text).translate(str.maketrans(APOSTROPHES, "ʼ" * len(APOSTROPHES)))
 
 
 _HOSTILE_ALPHABET = (
@@ -174,6 +175,7 @@ _HOSTILE_ALPHABET = (
 )
 
 
+@settings(deadline=None)
 @given(st.text(alphabet=_HOSTILE_ALPHABET, max_size=40))
 def test_the_shortcuts_fold_as_the_sql_steps_do(typed: str) -> None:
     assert fold(typed) == _as_sql_does(typed)

@@ -11,9 +11,10 @@ import itertools
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, time
+from enum import Enum
 from pathlib import Path
 from types import SimpleNamespace, UnionType
-from typing import Any, BinaryIO, Union, get_args, get_origin, get_type_hints
+from typing import Any, BinaryIO, Literal, Union, get_args, get_origin, get_type_hints
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -487,6 +488,7 @@ _PLAIN: dict[Any, Callable[[Sequence[str], Translator], list[Any]]] = {
     str: lambda words, _: [NEUTRAL, "", "21", *words],
     bool: lambda *_: [False, True],
     int: lambda *_: [2, 0, 1, 25],
+    float: lambda *_: [2.5, 0.0],
     datetime: lambda *_: [WHEN],
     time: lambda *_: [time(7, 5)],
     object: lambda *_: [1],
@@ -512,31 +514,56 @@ def _apart(columns: Sequence[Sequence[Any]], two: bool = False) -> list[list[Any
     return rows
 
 
+def _union(args: tuple[Any, ...], words: Sequence[str], t: Translator) -> list[Any]:
+    options = [a for a in args if a is not type(None)]
+    return [*(v for option in options for v in _values(option, words, t)), None]
+
+
+def _tuple(args: tuple[Any, ...], words: Sequence[str], t: Translator) -> list[Any]:
+    return [tuple(row) for row in _apart([_values(a, words, t) for a in args])]
+
+
+def _sequence(args: tuple[Any, ...], words: Sequence[str], t: Translator) -> list[Any]:
+    items = _values(args[0], words, t)
+    return [[items[0]] * 3, [], [items[0]] * 30, *([item] * 3 for item in items[1:])]
+
+
+def _mapping(args: tuple[Any, ...], words: Sequence[str], t: Translator) -> list[Any]:
+    item = _values(args[1], words, t)[0]
+    return [defaultdict(lambda: item, {NEUTRAL: item}), {}]
+
+
+_COMPOSITE: dict[Any, Callable[[tuple[Any, ...], Sequence[str], Translator], list[Any]]] = {
+    UnionType: _union,
+    Union: _union,
+    tuple: _tuple,
+    collections.abc.Sequence: _sequence,
+    collections.abc.Mapping: _mapping,
+    Literal: lambda args, *_: list(args),
+}
+
+
+def _protocol(hint: Any, words: Sequence[str], t: Translator) -> list[Any]:
+    fields = {
+        name: _values(get_type_hints(member.fget)["return"], words, t)
+        for name, member in vars(hint).items()
+        if isinstance(member, property) and member.fget is not None
+    }
+    # A small protocol's fields vary two at a time (a problem and its empty item).
+    rows = _apart(list(fields.values()), two=len(fields) <= 3)
+    return [SimpleNamespace(**dict(zip(fields, row, strict=True))) for row in rows]
+
+
 def _values(hint: Any, words: Sequence[str], t: Translator) -> list[Any]:
     """Values of a type, the first one plain; each other one differs from it in one place."""
-    origin, args = get_origin(hint), get_args(hint)
     if hint in _PLAIN:
         return _PLAIN[hint](words, t)
-    if origin in (UnionType, Union):
-        options = [a for a in args if a is not type(None)]
-        return [*(v for option in options for v in _values(option, words, t)), None]
-    if origin is tuple:
-        return [tuple(row) for row in _apart([_values(a, words, t) for a in args])]
-    if origin is collections.abc.Sequence:
-        items = _values(args[0], words, t)
-        return [[items[0]] * 3, [], [items[0]] * 30, *([item] * 3 for item in items[1:])]
-    if origin is collections.abc.Mapping:
-        item = _values(args[1], words, t)[0]
-        return [defaultdict(lambda: item, {NEUTRAL: item}), {}]
+    if get_origin(hint) in _COMPOSITE:
+        return _COMPOSITE[get_origin(hint)](get_args(hint), words, t)
+    if isinstance(hint, type) and issubclass(hint, Enum):
+        return list(hint)
     if getattr(hint, "_is_protocol", False):
-        fields = {
-            name: _values(get_type_hints(member.fget)["return"], words, t)
-            for name, member in vars(hint).items()
-            if isinstance(member, property) and member.fget is not None
-        }
-        # A small protocol's fields vary two at a time (a problem and its empty item).
-        rows = _apart(list(fields.values()), two=len(fields) <= 3)
-        return [SimpleNamespace(**dict(zip(fields, row, strict=True))) for row in rows]
+        return _protocol(hint, words, t)
     raise AssertionError(f"no values for {hint!r}: teach _values this type")
 
 
