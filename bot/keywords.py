@@ -27,6 +27,9 @@ from storage.folding import fold
 
 MAX_TERMS_PER_MESSAGE = 20
 MAX_TERM_LENGTH = 50
+# A term's key once folded: storage's words.key holds 200 characters, and NFKC can spell
+# one typed character out in up to 18 ("ﷺ").
+MAX_KEY_LENGTH = 200
 MAX_FOLLOWS = 100
 MAX_MUTES = 100
 MIN_PREFIX_LENGTH = 3
@@ -115,7 +118,10 @@ def _term(piece: str) -> Term:
         raise TermError(Problem.NO_WORDS, piece)
     if prefix and len(found[-1]) < MIN_PREFIX_LENGTH:
         raise TermError(Problem.SHORT_PREFIX, piece, MIN_PREFIX_LENGTH)
-    return Term(found, prefix)
+    term = Term(found, prefix)
+    if len(term.key) > MAX_KEY_LENGTH:
+        raise TermError(Problem.TOO_LONG, piece, MAX_TERM_LENGTH)
+    return term
 
 
 def parse_terms(text: str, *, limit: int = MAX_TERMS_PER_MESSAGE) -> list[Term]:

@@ -182,6 +182,12 @@ async def test_limits(user: Chat, news: BotApplication) -> None:
         ('/unfollow "peace', '⚠️ A quote is not closed: put a phrase between two " marks.'),
         ("/follow a*", "⚠️ “a*” is too short for a prefix: put * after at least 3 letters."),
         ("/follow <b>x</b>", '✅ Following "b x b"'),
+        # NFKC spells this one character out in 18: twelve of them would not fit the
+        # stored word (200 characters), and PostgreSQL refused it.
+        (
+            "/follow " + "ﷺ" * 12,
+            f"⚠️ “{'ﷺ' * 12}” is too long: a word or phrase has at most 50 characters.",
+        ),
     ],
 )
 async def test_bad_words_get_clear_answers(
