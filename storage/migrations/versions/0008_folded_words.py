@@ -16,9 +16,9 @@ tokenizer no longer removes diacritics: the fold decides which. A migration that
 recreates ``articles`` with batch_alter_table drops these triggers (and the view reads
 the new table only if it keeps its name) and must create them again.
 
-PostgreSQL: ``newsbot_fold(text)``, the same steps in SQL (an IMMUTABLE function, so
-that the generated column may call it; tests/test_folding.py checks that it agrees with
-the Python function), and ``search_vector`` generated from the folded text. The column is
+PostgreSQL: ``newsbot_fold(text)``, the same steps in PL/pgSQL (an IMMUTABLE function,
+so that the generated column may call it; tests/test_folding.py checks that it agrees
+with the Python function), and ``search_vector`` generated from the folded text. The column is
 dropped and added again (PostgreSQL 15 cannot change a generated expression in place),
 which computes it for every stored article.
 
@@ -109,24 +109,37 @@ _CYRILLIC = _pattern("\u0400-\u0481\u048a-\u052f")
 _COMBINING = _pattern("\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f")
 _LATIN = _pattern("a-z\u00df-\u00f6\u00f8-\u024f\u1e00-\u1eff")
 _ANY_APOSTROPHE = _pattern(_APOSTROPHES)
+_MARKED = _COMBINING + _pattern("\u00c0-\u024f\u1e00-\u1eff")
+_APOSTROPHES_SQL = _APOSTROPHES.replace("'", "''")
+# PL/pgSQL, not SQL: its plans are kept for the session, while a SQL function called from
+# the generated column was planned again for every row (an insert of a 3,300-character
+# article took 5.7-7.4 ms against 2.0-2.5 ms, and 1.2-1.5 ms without the fold). The
+# shortcuts are storage.folding's: each skips a step that would change nothing.
 FOLD_FUNCTION = f"""CREATE FUNCTION newsbot_fold(t text) RETURNS text
-    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
     AS $$
-    SELECT translate(
-        regexp_replace(
-            normalize(
-                regexp_replace(
-                    normalize(
-                        regexp_replace(
-                            replace(replace(lower(normalize(t, NFKC)), 'ß', 'ss'), 'ς', 'σ'),
-                            '[{_COMBINING}]+', '', 'g'),
-                        NFD),
-                    '(?<=[{_LATIN}])[{_COMBINING}]+', '', 'g'),
-                NFC),
-            '(?<![{_CYRILLIC}])[{_ANY_APOSTROPHE}]|[{_ANY_APOSTROPHE}](?![{_CYRILLIC}])',
-            ' ', 'g'),
-        '{_APOSTROPHES.replace("'", "''")}', '{_APOSTROPHE * len(_APOSTROPHES)}')
-    $$"""
+BEGIN
+    IF t !~ '[^\\u0001-\\u007f]' THEN
+        RETURN translate(lower(t), '''`', '  ');
+    END IF;
+    IF t IS NOT NFKC NORMALIZED THEN
+        t := normalize(t, NFKC);
+    END IF;
+    t := replace(replace(lower(t), 'ß', 'ss'), 'ς', 'σ');
+    IF t ~ '[{_MARKED}]' THEN
+        t := regexp_replace(t, '[{_COMBINING}]+', '', 'g');
+        t := regexp_replace(normalize(t, NFD), '(?<=[{_LATIN}])[{_COMBINING}]+', '', 'g');
+        t := normalize(t, NFC);
+    END IF;
+    IF t ~ '[{_ANY_APOSTROPHE}]' THEN
+        t := regexp_replace(
+            t, '(?<![{_CYRILLIC}])[{_ANY_APOSTROPHE}]|[{_ANY_APOSTROPHE}](?![{_CYRILLIC}])',
+            ' ', 'g');
+        t := translate(t, '{_APOSTROPHES_SQL}', '{_APOSTROPHE * len(_APOSTROPHES)}');
+    END IF;
+    RETURN t;
+END
+$$"""
 
 
 def _search_vector(fold_with: str) -> str:
