@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, time
 from enum import Enum
+from functools import cache
 from pathlib import Path
 from types import SimpleNamespace, UnionType
 from typing import Any, BinaryIO, Literal, Union, get_args, get_origin, get_type_hints
@@ -40,6 +41,7 @@ from tests.auxil.data import ROOT
 EN, UK = translator("en"), translator("uk")
 
 
+@cache  # read once: a hypothesis test asks for it in every example (200 ms when loaded)
 def _catalog(code: str) -> Catalog:
     with catalog_path(code).open("rb") as po:
         return read_po(po, locale=code, domain=DOMAIN)
