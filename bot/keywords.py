@@ -2,10 +2,11 @@
 article contains; the full-text query for each database.
 
 Pure code: no Telegram, no database. Nothing a user types is ever compiled as a regular
-expression or passed to a full-text engine as syntax. Text is cut into words the way
-SQLite's unicode61 tokenizer does (runs of letters and digits, everything else a
-separator), casefolded; a term is a word, a phrase (words in a row) or a prefix (its last
-word followed by ``*``), and it matches whole words only.
+expression or passed to a full-text engine as syntax. Text is folded as the search indexes
+fold it (`storage.folding.fold`: case, ``ß``, ligatures, Latin accents, the Ukrainian
+apostrophes) and cut into words the way SQLite's unicode61 tokenizer does (runs of letters
+and digits, everything else a separator); a term is a word, a phrase (words in a row) or a
+prefix (its last word followed by ``*``), and it matches whole words only.
 
 Matching uses an Aho–Corasick automaton (pyahocorasick, in C) over the article's words
 joined by single spaces: `` word `` then matches a whole word, `` a phrase `` a phrase and
@@ -16,15 +17,19 @@ however many there are (10,000 followed words cost no more per article than ten)
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
 import ahocorasick
 
+from storage.folding import fold
+
 MAX_TERMS_PER_MESSAGE = 20
 MAX_TERM_LENGTH = 50
+# A term's key once folded: storage's words.key holds 200 characters, and NFKC can spell
+# one typed character out in up to 18 ("ﷺ").
+MAX_KEY_LENGTH = 200
 MAX_FOLLOWS = 100
 MAX_MUTES = 100
 MIN_PREFIX_LENGTH = 3
@@ -38,8 +43,8 @@ _PREFIX_MARK = "*"
 
 
 def words(text: str) -> list[str]:
-    """The casefolded words of ``text``, as the matcher and the search index see them."""
-    return _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
+    """The folded words of ``text``, as the matcher and the search indexes see them."""
+    return _WORD.findall(fold(text))
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +118,10 @@ def _term(piece: str) -> Term:
         raise TermError(Problem.NO_WORDS, piece)
     if prefix and len(found[-1]) < MIN_PREFIX_LENGTH:
         raise TermError(Problem.SHORT_PREFIX, piece, MIN_PREFIX_LENGTH)
-    return Term(found, prefix)
+    term = Term(found, prefix)
+    if len(term.key) > MAX_KEY_LENGTH:
+        raise TermError(Problem.TOO_LONG, piece, MAX_TERM_LENGTH)
+    return term
 
 
 def parse_terms(text: str, *, limit: int = MAX_TERMS_PER_MESSAGE) -> list[Term]:

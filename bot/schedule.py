@@ -11,6 +11,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo, available_timezones
 
 from bot.i18n import N_, Problem, languages, translator
+from storage.folding import APOSTROPHE, APOSTROPHES
 
 DAILY = "daily"
 WEEKLY = "weekly"
@@ -163,7 +164,8 @@ def parse_digest_time(text: str) -> time:
     return time(int(match.group(1)), int(match.group(2)))
 
 
-_APOSTROPHES = str.maketrans({"'": "ʼ", "’": "ʼ"})
+# "пʼятниця" as Babel spells it, whichever apostrophe of the family was typed.
+_APOSTROPHES = str.maketrans(dict.fromkeys(APOSTROPHES, APOSTROPHE))
 
 
 @lru_cache(maxsize=1)

@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property, lru_cache
 
+from storage.folding import APOSTROPHES
+
 WINDOW = timedelta(hours=72)  # a story's articles are at most this far apart
 STEM = 5
 # `same_story`'s thresholds, measured on the labelled pairs (tests/test_stories.py):
@@ -50,7 +52,9 @@ MAX_KEY_ARTICLES = 30
 
 _WORD = re.compile(r"[^\W_]+(?:[.,][0-9]+)*")
 _CYRILLIC = re.compile("[а-яіїєґ]")
-_APOSTROPHES = str.maketrans({"’": "", "ʼ": "", "`": "", "'": ""})
+# Any apostrophe of the family (storage.folding's, which search and words share) is
+# dropped: "обʼєкт", "об'єкт" and "об’єкт" are one stem, and so are "Britain's"/"Britains".
+_APOSTROPHES = str.maketrans(dict.fromkeys(APOSTROPHES, ""))
 _MONTHS = {
     **dict.fromkeys(("jan", "january"), 1), **dict.fromkeys(("feb", "february"), 2),
     **dict.fromkeys(("mar", "march"), 3), **dict.fromkeys(("apr", "april"), 4),

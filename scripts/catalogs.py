@@ -1,6 +1,7 @@
 """Refresh the translation catalogs from the source: `make catalogs`.
 
-Extracts every marked text of `bot/` (``t._``, ``t.ngettext``, ``N_``), merges it into
+Extracts every marked text of `bot/` (``t._``, ``t.ngettext``, ``N_``, inside f-strings
+too), merges it into
 each `bot/locale/<code>/LC_MESSAGES/messages.po` (new texts come in untranslated, changed
 ones fuzzy, gone ones dropped), and fills the English catalog, whose translations are the
 message ids themselves. ``python scripts/catalogs.py --new de`` starts a catalog.
@@ -9,7 +10,9 @@ message ids themselves. ``python scripts/catalogs.py --new de`` starts a catalog
 from __future__ import annotations
 
 import argparse
+import ast
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 from babel import Locale
@@ -21,6 +24,50 @@ from bot.i18n import DOMAIN, FALLBACK, LOCALE_DIR, catalog_path
 
 ROOT = Path(__file__).resolve().parent.parent
 KEYWORDS = {"_": None, "ngettext": (1, 2), "N_": None}
+
+
+def _called(call: ast.Call) -> str:
+    function = call.func
+    if isinstance(function, ast.Attribute):
+        return function.attr
+    return function.id if isinstance(function, ast.Name) else ""
+
+
+def marked_calls(tree: ast.AST) -> Iterator[ast.Call]:
+    """Every call of a marking function (``_``, ``t._``, ``t.ngettext``, ``N_``) in
+    ``tree``, the insides of f-strings included."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and _called(node) in KEYWORDS:
+            yield node
+
+
+def marked_text(call: ast.Call) -> str | tuple[str, str] | None:
+    """The message id a marking call spells out (a plural: both forms); None when it
+    passes a name instead (a constant marked where it is defined)."""
+    count = 2 if _called(call) == "ngettext" else 1
+    texts = [
+        arg.value
+        for arg in call.args[:count]
+        if isinstance(arg, ast.Constant) and isinstance(arg.value, str)
+    ]
+    if len(texts) < count:
+        return None
+    return (texts[0], texts[1]) if count == 2 else texts[0]
+
+
+def _in_f_strings() -> Iterator[tuple[str, int, str | tuple[str, str]]]:
+    """Marked texts inside f-strings, which Babel's extractor misses on Python 3.11 (its
+    tokenizer reads an f-string as one string): ``f'…{t._("Read")}…'`` had no entry."""
+    for path in sorted((ROOT / "bot").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        seen: set[int] = set()
+        for joined in ast.walk(tree):
+            if isinstance(joined, ast.JoinedStr):
+                for call in marked_calls(joined):
+                    message = marked_text(call)
+                    if message is not None and id(call) not in seen:
+                        seen.add(id(call))
+                        yield path.relative_to(ROOT).as_posix(), call.lineno, message
 
 
 def template() -> Catalog:
@@ -39,6 +86,8 @@ def template() -> Catalog:
             auto_comments=comments,
             context=context,
         )
+    for filename, lineno, message in _in_f_strings():
+        catalog.add(message, None, [(filename, lineno)])
     return catalog
 
 

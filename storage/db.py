@@ -20,6 +20,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from storage.folding import SQLITE_FUNCTION, fold
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
@@ -33,6 +35,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+    # The full-text index's triggers and view fold text with it (migration 0008): a
+    # connection without it can read articles but not store them.
+    dbapi_connection.create_function(SQLITE_FUNCTION, 1, _sqlite_fold, deterministic=True)
+
+
+def _sqlite_fold(value: object) -> str | None:
+    # SQLite hands over whatever a column holds; an exception would abort the statement.
+    return None if value is None else fold(value if isinstance(value, str) else str(value))
 
 
 def _sqlite_begin(connection: Connection) -> None:

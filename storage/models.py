@@ -310,9 +310,9 @@ class DeliveredArticle(Base):
 
 
 # ---------------------------------------------------------------- keywords and search
-# Full-text search has no model: SQLite's articles_fts table and PostgreSQL's
-# articles.search_vector column are made by migration 0004 and read only by
-# storage.keywords.search_articles.
+# Full-text search has no model: SQLite's articles_fts table (with the view it reads)
+# and PostgreSQL's articles.search_vector column are made by migrations 0004 and 0008
+# and read only by storage.keywords' searches.
 
 
 class WordKind(StrEnum):

@@ -182,6 +182,12 @@ async def test_limits(user: Chat, news: BotApplication) -> None:
         ('/unfollow "peace', '⚠️ A quote is not closed: put a phrase between two " marks.'),
         ("/follow a*", "⚠️ “a*” is too short for a prefix: put * after at least 3 letters."),
         ("/follow <b>x</b>", '✅ Following "b x b"'),
+        # NFKC spells this one character out in 18: twelve of them would not fit the
+        # stored word (200 characters), and PostgreSQL refused it.
+        (
+            "/follow " + "ﷺ" * 12,
+            f"⚠️ “{'ﷺ' * 12}” is too long: a word or phrase has at most 50 characters.",
+        ),
     ],
 )
 async def test_bad_words_get_clear_answers(
@@ -190,3 +196,37 @@ async def test_bad_words_get_clear_answers(
     [reply] = await user.ask(typed)
     assert reply.text.splitlines()[0] == answer.splitlines()[0]
     assert reply.text.startswith(answer)
+
+
+async def test_follow_and_mute_fold_words_as_search_does(user: Chat, news: BotApplication) -> None:
+    """Any of the three Ukrainian apostrophes, "Straße" typed as written: one word for
+    /follow and /mute, whether the article came before or after. (Titles say otherwise
+    different things, so that no two of them are one story.)"""
+    await store(news, "Новий обʼєкт інфраструктури відкрили у Вінниці", "Мер показав.", "city")
+    await store(news, "Die Straße nach Lemberg ist gesperrt", "Bauarbeiten.", "city")
+    await store(news, "Сім'я з Полтави виграла конкурс кулінарів", "Журі було суворим.", "city")
+    [reply] = await user.ask("/follow об'єкт Straße")
+    assert reply.text.splitlines()[:2] == ["✅ Following обʼєкт", "✅ Following strasse"]
+    # Stored before the follow: found through the full-text index.
+    assert sorted(await digest_titles(user)) == [
+        "Die Straße nach Lemberg ist gesperrt",
+        "Новий обʼєкт інфраструктури відкрили у Вінниці",
+    ]
+    # Stored after: matched as they are stored.
+    await store(news, "Ще один об’єкт спадщини реставрують у Львові", "Фасад.", "city")
+    await store(news, "STRASSE CLOSED FOR THE MARATHON", "Detour north.", "city")
+    assert sorted(await digest_titles(user)) == [
+        "STRASSE CLOSED FOR THE MARATHON",
+        "Ще один об’єкт спадщини реставрують у Львові",
+    ]
+    [again] = await user.ask("/follow обʼєкт")
+    assert again.text == "☑️ Already following обʼєкт"
+    # A mute typed with another apostrophe beats the tag; "сім" (seven) is another word.
+    await user.ask("/subscribe city")
+    [muted] = await user.ask("/mute сімʼя")
+    assert muted.text.splitlines()[0] == "🔇 Muted сімʼя"
+    await store(news, "Сім’я рятувальників отримала житло в Ірпені", "Ключі вручили.", "city")
+    await store(news, "Сім днів тривав фестиваль джазу в Одесі", "Публіка раділа.", "city")
+    assert await digest_titles(user) == ["Сім днів тривав фестиваль джазу в Одесі"]
+    [unfollowed] = await user.ask("/unfollow об’єкт")
+    assert unfollowed.text == "🗑 Stopped following обʼєкт"

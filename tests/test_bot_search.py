@@ -22,7 +22,7 @@ from emulator.settle import settled
 from storage import keywords as words_repo
 from storage.models import Article
 from tests.auxil.clock import FakeClock
-from tests.auxil.data import SEED_TITLE
+from tests.auxil.data import SEED_TITLE, USER_ID
 
 EN = translator("en")
 
@@ -295,3 +295,90 @@ async def test_one_users_inline_flood_is_cut_before_any_work(
     assert len(answers) == 6  # five answered, and one "too fast"; the rest dropped
     assert sorted(len(a["results"]) for a in answers)[1:] == [10] * 5
     assert [a["button"]["text"] for a in answers if not a["results"]] == [EN._(texts.TOO_FAST)]
+
+
+# ---------------------------------------------------------------- words as people write them
+
+# Titles as articles write them; each query below is typed as a reader would.
+SPELLINGS = [
+    "Новий обʼєкт у Києві",  # U+02BC, the official Ukrainian apostrophe
+    "Ще один об'єкт",  # U+0027, as typed on most keyboards
+    "Третій об’єкт",  # U+2019, as word processors make it
+    "Сім'я повернулася додому",
+    "Сім’я і сім днів",
+    "Пам’ять про героїв",
+    "Die Straße ist gesperrt",
+    "STRASSE CLOSED",
+    "The ﬁnance ministry",  # a ligature
+    "İstanbul talks",
+    "Istanbul again",
+    "ΟΔΟΣ news",
+    "Ґанок відремонтували",
+    "Старий за\u0301мок",  # a stress mark over the vowel
+    "Zu\u0308rich bank",  # decomposed ü
+    "ＡＢＣ report",  # full-width
+    "Britain's plan",
+]
+FOUND = [
+    ("об'єкт", [0, 1, 2]),
+    ("об’єкт", [0, 1, 2]),
+    ("обʼєкт", [0, 1, 2]),
+    ("ОБ'ЄКТ", [0, 1, 2]),
+    ("об", []),  # the apostrophe is a letter: no half of the word is a word
+    ("єкт", []),
+    ("сімʼя", [3, 4]),
+    ("сім'я", [3, 4]),
+    ("сім", [4]),  # "seven", not "family"
+    ("памʼять", [5]),
+    ("пам'ять", [5]),
+    ("Straße", [6, 7]),  # as the article writes it
+    ("STRASSE", [6, 7]),
+    ("strasse", [6, 7]),
+    ("finance", [8]),
+    ("ﬁnance", [8]),
+    ("istanbul", [9, 10]),
+    ("İstanbul", [9, 10]),
+    ("οδος", [11]),
+    ("ґанок", [12]),
+    ("ҐАНОК", [12]),
+    ("замок", [13]),
+    ("zurich", [14]),
+    ("Zürich", [14]),
+    ("abc", [15]),
+    ("Britain", [16]),
+    ("Britain’s", [16]),
+]
+
+
+async def test_words_are_found_however_they_are_spelt(
+    emu: EmulatorClient, app: BotApplication
+) -> None:
+    """Ukrainian apostrophes (issue 22, item 11), "Straße" (item 12) and their kin."""
+    await store(
+        app, *(story(title, "Nothing else.", NOW - timedelta(hours=1)) for title in SPELLINGS)
+    )
+    # A reader for every ten queries: more from one chat would meet the flood throttle.
+    readers = [Chat(emu, USER_ID + 1 + n, "Reader") for n in range(len(FOUND) // 10 + 1)]
+    seen = []
+    for number, (typed, _) in enumerate(FOUND):
+        [reply] = await readers[number // 10].ask(f"/search {typed}")
+        seen.append((typed, sorted(reply.bold())))
+    assert seen == [(typed, sorted(SPELLINGS[i] for i in indexes)) for typed, indexes in FOUND]
+
+
+async def test_results_and_shared_articles_are_in_ukrainian(
+    user: Chat, moons: BotApplication
+) -> None:
+    """Issue 22, item 15: the link under each result said "Read" to Ukrainian readers."""
+    await user.speak("uk")
+    [reply] = await user.ask("/search mars")
+    assert reply.text.splitlines()[1:] == [
+        "Результати 1–1 (останні)",
+        "",
+        "1. Mars rover",
+        "Dust storms on Mars.",
+        "Читати · 27 лист. 2026",
+    ]
+    answer = await user.inline("mars")
+    shared = answer["results"][0]["input_message_content"]["message_text"]
+    assert shared.splitlines()[-1].endswith(">Читати</a> · 27 лист. 2026")

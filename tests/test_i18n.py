@@ -3,13 +3,26 @@ language, and every text valid Telegram HTML in every language."""
 
 from __future__ import annotations
 
+import ast
+import collections.abc
+import inspect
+import io
+import itertools
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, time
-from types import SimpleNamespace
+from enum import Enum
+from functools import cache
+from pathlib import Path
+from types import SimpleNamespace, UnionType
+from typing import Any, BinaryIO, Literal, Union, get_args, get_origin, get_type_hints
 from zoneinfo import ZoneInfo
 
 import pytest
 from babel.messages.catalog import Catalog
+from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.support import Translations
 from hypothesis import given
 from hypothesis import strategies as st
 from telegram.constants import MessageLimit
@@ -18,16 +31,18 @@ from bot import buttons, texts
 from bot.articles import ArticleFormatError, parse_article
 from bot.config import ConfigError, load_settings
 from bot.feeds import FEEDS_PAGE_SIZE
-from bot.i18n import DOMAIN, Translator, catalog_path, choose, languages, translator
+from bot.i18n import DOMAIN, N_, Msg, Translator, catalog_path, choose, languages, translator
 from bot.keywords import MAX_QUERY_LENGTH, TermError, parse_terms
 from bot.schedule import DAILY, WEEKLY, ScheduleError, parse_frequency, parse_weekday
 from emulator.html import parse_html
 from emulator.utf16 import utf16_len
-from scripts.catalogs import problems, template
+from scripts.catalogs import marked_calls, marked_text, problems, template
+from tests.auxil.data import ROOT
 
 EN, UK = translator("en"), translator("uk")
 
 
+@cache  # read once: a hypothesis test asks for it in every example (200 ms when loaded)
 def _catalog(code: str) -> Catalog:
     with catalog_path(code).open("rb") as po:
         return read_po(po, locale=code, domain=DOMAIN)
@@ -396,3 +411,272 @@ def test_ukrainian_texts_are_ukrainian() -> None:
     english, ukrainian = _renderings(EN), _renderings(UK)
     same = [e for e, u in zip(english, ukrainian, strict=True) if e == u]
     assert same == []
+
+
+# ---- every text the code can say reaches the reader translated
+#
+# Derived from the code, not listed by hand: each public function of bot.texts that takes
+# a Translator is called with arguments made from its type hints (str values taken from
+# the literals the function and its helpers compare or look up), each pair of parameters
+# varied over its values; each public constant is said. A Ukrainian translator records
+# every message id it is asked for that its catalog does not translate.
+
+
+class _Recording(Translations):
+    """A catalog that notes each message id it had no translation for."""
+
+    def __init__(self, fp: BinaryIO) -> None:
+        super().__init__(fp, domain=DOMAIN)
+        self.asked: set[str] = set()
+        self.missing: set[str] = set()
+
+    def gettext(self, message: str) -> str:
+        self.asked.add(message)
+        if message not in self._catalog:
+            self.missing.add(message)
+        return super().gettext(message)
+
+    def ngettext(self, msgid1: str, msgid2: str, n: int) -> str:
+        self.asked.add(msgid1)
+        if (msgid1, 0) not in self._catalog:
+            self.missing.add(msgid1)
+        return super().ngettext(msgid1, msgid2, n)
+
+
+def _recording_translator(code: str) -> tuple[Translator, _Recording]:
+    compiled = io.BytesIO()
+    write_mo(compiled, _catalog(code), use_fuzzy=False)
+    compiled.seek(0)
+    recording = _Recording(compiled)
+    return Translator(code, recording), recording
+
+
+NEUTRAL = "Ґ<&>“й”"  # outside text: no English in it, HTML and quotes to escape
+_KNOWN = ("Europe/Kyiv", *languages())  # values valid beyond bot.texts' own literals
+_TEXTS_TREE = ast.parse(Path(texts.__file__).read_text(encoding="utf-8"))
+_DEFINED = {node.name: node for node in _TEXTS_TREE.body if isinstance(node, ast.FunctionDef)}
+
+
+def _literals(name: str, seen: set[str] | None = None) -> set[str]:
+    """The strings a texts function (and the texts functions it calls) compares with or
+    looks up: the values its str parameters are meant to take."""
+    seen = set() if seen is None else seen
+    if name in seen or name not in _DEFINED:
+        return set()
+    seen.add(name)
+    found: set[str] = set()
+    for node in ast.walk(_DEFINED[name]):
+        if isinstance(node, ast.Compare):
+            for side in (node.left, *node.comparators):
+                if isinstance(side, ast.Constant) and isinstance(side.value, str):
+                    found.add(side.value)
+        elif isinstance(node, ast.Name):
+            value = getattr(texts, node.id, None)
+            if isinstance(value, dict):
+                found.update(key for key in value if isinstance(key, str))
+            found |= _literals(node.id, seen)
+    return found
+
+
+def _errors() -> list[BaseException]:
+    with pytest.raises(ArticleFormatError) as caught:
+        parse_article(f"Politics 2024-07-15T04:48:11+03:00\nWire\n{NEUTRAL}\nextra")
+    return [
+        ScheduleError(N_("'{text}' is not a weekday, e.g. monday or mon"), text=NEUTRAL),
+        ScheduleError(),  # no template: the caller says what is wrong
+        caught.value,  # with its line
+        ValueError(NEUTRAL),  # not a Problem: said as it is
+    ]
+
+
+_PLAIN: dict[Any, Callable[[Sequence[str], Translator], list[Any]]] = {
+    Translator: lambda _, t: [t],
+    str: lambda words, _: [NEUTRAL, "", "21", *words],
+    bool: lambda *_: [False, True],
+    int: lambda *_: [2, 0, 1, 25],
+    float: lambda *_: [2.5, 0.0],
+    datetime: lambda *_: [WHEN],
+    time: lambda *_: [time(7, 5)],
+    object: lambda *_: [1],
+    BaseException: lambda *_: _errors(),
+}
+
+
+def _apart(columns: Sequence[Sequence[Any]], two: bool = False) -> list[list[Any]]:
+    """The first value of each column, then each column's other values in turn (with
+    ``two``, each pair of columns' values) with the rest kept at their first."""
+    plain = [values[0] for values in columns]
+    rows = [plain] + [
+        [*plain[:i], value, *plain[i + 1 :]]
+        for i, values in enumerate(columns)
+        for value in values[1:]
+    ]
+    if two:
+        for (i, a), (j, b) in itertools.combinations(enumerate(columns), 2):
+            for x, y in itertools.product(a[1:], b[1:]):
+                row = list(plain)
+                row[i], row[j] = x, y
+                rows.append(row)
+    return rows
+
+
+def _union(args: tuple[Any, ...], words: Sequence[str], t: Translator) -> list[Any]:
+    options = [a for a in args if a is not type(None)]
+    return [*(v for option in options for v in _values(option, words, t)), None]
+
+
+def _tuple(args: tuple[Any, ...], words: Sequence[str], t: Translator) -> list[Any]:
+    return [tuple(row) for row in _apart([_values(a, words, t) for a in args])]
+
+
+def _sequence(args: tuple[Any, ...], words: Sequence[str], t: Translator) -> list[Any]:
+    items = _values(args[0], words, t)
+    return [[items[0]] * 3, [], [items[0]] * 30, *([item] * 3 for item in items[1:])]
+
+
+def _mapping(args: tuple[Any, ...], words: Sequence[str], t: Translator) -> list[Any]:
+    item = _values(args[1], words, t)[0]
+    return [defaultdict(lambda: item, {NEUTRAL: item}), {}]
+
+
+_COMPOSITE: dict[Any, Callable[[tuple[Any, ...], Sequence[str], Translator], list[Any]]] = {
+    UnionType: _union,
+    Union: _union,
+    tuple: _tuple,
+    collections.abc.Sequence: _sequence,
+    collections.abc.Mapping: _mapping,
+    Literal: lambda args, *_: list(args),
+}
+
+
+def _protocol(hint: Any, words: Sequence[str], t: Translator) -> list[Any]:
+    fields = {
+        name: _values(get_type_hints(member.fget)["return"], words, t)
+        for name, member in vars(hint).items()
+        if isinstance(member, property) and member.fget is not None
+    }
+    # A small protocol's fields vary two at a time (a problem and its empty item).
+    rows = _apart(list(fields.values()), two=len(fields) <= 3)
+    return [SimpleNamespace(**dict(zip(fields, row, strict=True))) for row in rows]
+
+
+def _values(hint: Any, words: Sequence[str], t: Translator) -> list[Any]:
+    """Values of a type, the first one plain; each other one differs from it in one place."""
+    if hint in _PLAIN:
+        return _PLAIN[hint](words, t)
+    if get_origin(hint) in _COMPOSITE:
+        return _COMPOSITE[get_origin(hint)](get_args(hint), words, t)
+    if isinstance(hint, type) and issubclass(hint, Enum):
+        return list(hint)
+    if getattr(hint, "_is_protocol", False):
+        return _protocol(hint, words, t)
+    raise AssertionError(f"no values for {hint!r}: teach _values this type")
+
+
+def _said(function: Callable[..., Any], t: Translator) -> tuple[list[str], int]:
+    """Everything ``function`` says with its parameters varied two at a time (from the
+    first combination it accepts); how many calls it accepted."""
+    signature = inspect.signature(function)
+    hints = get_type_hints(function)
+    words = sorted(_literals(function.__name__) | set(_KNOWN))
+    columns = [
+        (name, _values(hints[name], words, t))
+        for name in signature.parameters
+        if hints[name] is not Translator
+    ]
+    names = [name for name, _ in columns]
+    said: list[str] = []
+    accepted = 0
+
+    def call(choice: Sequence[Any]) -> bool:
+        nonlocal accepted
+        try:
+            result = function(t, **dict(zip(names, choice, strict=True)))
+        except Exception:  # a value the function is not meant to take, e.g. an unknown key
+            return False
+        accepted += 1
+        said.extend(result if isinstance(result, list) else [result])
+        return True
+
+    def varied(start: tuple[Any, ...]) -> Iterator[tuple[Any, ...]]:
+        yield start
+        for (i, (_, a)), (j, (_, b)) in itertools.combinations(enumerate(columns), 2):
+            for x, y in itertools.product(a, b):
+                choice = list(start)
+                choice[i], choice[j] = x, y
+                yield tuple(choice)
+        if len(columns) == 1:
+            yield from ((v,) for v in columns[0][1])
+
+    plain = tuple(values[0] for _, values in columns)
+    base = next((c for c in varied(plain) if call(c)), None)
+    if base is not None:
+        for choice in varied(base):
+            call(choice)
+    return said, accepted
+
+
+def _text_functions() -> list[Callable[..., Any]]:
+    return [
+        value
+        for name, value in vars(texts).items()
+        if inspect.isfunction(value)
+        and value.__module__ == texts.__name__
+        and not name.startswith("_")
+        and Translator in get_type_hints(value).values()
+    ]
+
+
+def _constants() -> list[str]:
+    """Every message id a public constant of bot.texts holds (alone, in a tuple, a dict)."""
+    found: list[str] = []
+    for name, value in vars(texts).items():
+        if name.startswith("_"):
+            continue
+        items = (
+            value.values()
+            if isinstance(value, dict)
+            else value
+            if isinstance(value, tuple)
+            else [value]
+        )
+        for item in items:
+            for part in item if isinstance(item, tuple) else (item,):
+                if isinstance(part, Msg):
+                    found.append(part)
+    return found
+
+
+def test_every_text_function_and_constant_is_said_in_ukrainian() -> None:
+    t, recording = _recording_translator("uk")
+    silent = []
+    for function in _text_functions():
+        _, accepted = _said(function, t)
+        if not accepted:
+            silent.append(function.__name__)
+    for message in _constants():
+        t._(message)
+    assert silent == [], "no generated arguments were accepted: teach _values"
+    assert sorted(recording.missing) == []
+    # The generated arguments reach every text bot/texts.py spells out.
+    spelt = {
+        text if isinstance(text, str) else text[0]
+        for call in marked_calls(_TEXTS_TREE)
+        if (text := marked_text(call)) is not None
+    }
+    assert sorted(spelt - recording.asked) == []
+
+
+def test_every_marked_literal_is_in_the_catalogs() -> None:
+    """Every text written out in a t._, t.ngettext or N_ call anywhere in bot/, inside
+    f-strings too, has its catalog entry."""
+    marked = [
+        (path.name, call.lineno, text)
+        for path in sorted((ROOT / "bot").rglob("*.py"))
+        for call in marked_calls(ast.parse(path.read_text(encoding="utf-8")))
+        if (text := marked_text(call)) is not None
+    ]
+    assert len(marked) > 300  # the walk found the calls
+    for code in languages():
+        ids = {m.id for m in _catalog(code) if m.id}
+        assert [m for m in marked if m[2] not in ids] == [], code

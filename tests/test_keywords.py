@@ -61,6 +61,7 @@ def test_parse_terms(typed: str, expected: list[str]) -> None:
         ('"peace talks', Problem.UNBALANCED_QUOTES, ""),
         ('a "b" "c', Problem.UNBALANCED_QUOTES, ""),
         ("x" * (MAX_TERM_LENGTH + 1), Problem.TOO_LONG, "x" * (MAX_TERM_LENGTH + 1)),
+        ("ﷺ" * 12, Problem.TOO_LONG, "ﷺ" * 12),  # 12 typed, 227 once NFKC spells them out
         ("ok !!! fine", Problem.NO_WORDS, "!!!"),
         ("ne*", Problem.SHORT_PREFIX, "ne*"),
         ("*", Problem.NO_WORDS, "*"),

@@ -13,7 +13,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, delete, func, inspect, select, text
+from sqlalchemy import Connection, bindparam, delete, func, inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.keywords import parse_query
@@ -28,7 +28,7 @@ from storage.db import (
     require_current_schema,
     upgrade,
 )
-from storage.models import Article, ArticleTag, Base, DeliveredArticle
+from storage.models import Article, ArticleTag, Base, DeliveredArticle, UTCDateTime
 from tests.auxil.cli import base_environment
 from tests.auxil.data import article
 from tests.auxil.postgres import reset_schema
@@ -143,8 +143,9 @@ async def test_concurrent_upgrades_take_turns(postgres_url: str, tmp_path: Path)
 
 
 def _mapped(name: str | None, kind: str, *_: object) -> bool:
-    """What the models describe: all but the full-text index, which only migration 0004
-    and the search query know (SQLite's articles_fts tables, PostgreSQL's search_vector)."""
+    """What the models describe: all but the full-text index, which only migrations 0004
+    and 0010 and the search query know (SQLite's articles_fts tables and view,
+    PostgreSQL's search_vector)."""
     return name is None or not (name.startswith("articles_fts") or "search_vector" in name)
 
 
@@ -240,5 +241,96 @@ async def test_deleted_articles_leave_with_their_rows_when_0009_is_undone(db_url
         # Article 2 had two tag links and one ledger row; article 1 keeps its own.
         assert ids == [1]
         assert await counts(engine) == (1, 1)
+    finally:
+        await engine.dispose()
+
+
+async def _found(engine: AsyncEngine, typed: str) -> list[str]:
+    """The titles the full-text index finds for ``typed``, at any revision since 0004
+    (`added_matching` reads no column a later migration added)."""
+    async with create_sessionmaker(engine)() as session:
+        ids = await words_repo.added_matching(
+            session, full_text(parse_query(typed)), NOW - timedelta(days=90)
+        )
+        titles = await session.scalars(select(Article.title).where(Article.id.in_(ids)))
+        return sorted(titles)
+
+
+async def _rows(engine: AsyncEngine, query: str) -> list[tuple[object, ...]]:
+    async with engine.connect() as connection:
+        return [tuple(row) for row in await connection.execute(text(query))]
+
+
+async def test_the_folding_migration_refolds_indexes_and_words_and_downgrades(
+    db_url: str,
+) -> None:
+    """0010: both indexes see folded text (Ukrainian apostrophes one letter, "Straße" as
+    "strasse"), words stored by the older code are folded anew (merged when they become
+    one) and linked again; the downgrade brings back 0004's index, triggers included."""
+    engine = create_engine(db_url)
+    url = engine.url.render_as_string(hide_password=False)
+    try:
+        await upgrade(engine, "0001")
+        await fill(engine)
+        await upgrade(engine, "0007")
+        stamp = NOW.replace(tzinfo=None).isoformat(sep=" ")
+        async with engine.begin() as connection:
+            for statement in [
+                "UPDATE articles SET title = 'Zürich talks', body = 'Новий обʼєкт.' WHERE id = 1",
+                "UPDATE articles SET title = 'Die Straße', body = 'Сім''я.' WHERE id = 2",
+                # As the code before 0010 kept them: "Zürich" and "zurich" two words, a
+                # word of a lone modifier letter, the old Turkish split.
+                "INSERT INTO words (id, key, created_at) VALUES (1, 'zürich', '{t}'),"
+                " (2, 'zurich', '{t}'), (3, 'обʼєкт', '{t}'), (4, 'ʹ', '{t}'),"
+                " (5, 'i stanbul*', '{t}')",
+                "INSERT INTO subscriber_words (subscriber_id, word_id, kind, created_at)"
+                " VALUES (1, 1, 'follow', '{t}'), (1, 4, 'mute', '{t}'), (1, 5, 'follow', '{t}')",
+                "INSERT INTO article_words (word_id, article_id) VALUES (1, 1), (5, 2)",
+            ]:
+                await connection.execute(text(statement.replace("{t}", stamp)))
+            # The links are found again among recently added articles: recent now.
+            await connection.execute(
+                text("UPDATE articles SET added_at = :now").bindparams(
+                    bindparam("now", type_=UTCDateTime())
+                ),
+                {"now": datetime.now(UTC)},
+            )
+        assert await _found(engine, "Straße") == []  # the defect of issue 22, item 12
+
+        await upgrade(engine, "0010")
+        assert await _rows(engine, "SELECT id, key FROM words ORDER BY id") == [
+            (2, "zurich"),
+            (3, "обʼєкт"),
+            (5, "i stanbul*"),  # a phrase stays a phrase
+        ]
+        assert await _rows(
+            engine, "SELECT subscriber_id, word_id, kind FROM subscriber_words ORDER BY word_id"
+        ) == [(1, 2, "follow"), (1, 5, "follow")]
+        assert await _rows(
+            engine, "SELECT word_id, article_id FROM article_words ORDER BY word_id"
+        ) == [(2, 1), (3, 1)]
+        assert await _found(engine, "zurich") == ["Zürich talks"]
+        assert await _found(engine, "об'єкт") == ["Zürich talks"]
+        assert await _found(engine, "STRASSE") == ["Die Straße"]
+        assert await _found(engine, "сімʼя") == ["Die Straße"]
+
+        async with engine.connect() as connection:
+            await connection.run_sync(_downgrade, url, "0007")
+        async with engine.begin() as connection:  # in 0007's SQL: the models are newer
+            await connection.execute(
+                text(
+                    "INSERT INTO articles (id, fingerprint, content_hash, title, source,"
+                    " category, published_at, added_at, url, summary, body) VALUES (3, 'f3',"
+                    " 'h3', 'Gamma ray', 'S', 'News', :now, :now, NULL, 'G.', 'x')"
+                ).bindparams(bindparam("now", type_=UTCDateTime())),
+                {"now": datetime.now(UTC)},
+            )
+        assert await _found(engine, "gamma") == ["Gamma ray"]  # 0004's triggers are back
+        assert await _found(engine, "talks") == ["Zürich talks"]
+
+        await upgrade(engine)
+        assert await _found(engine, "gamma") == ["Gamma ray"]
+        assert await _found(engine, "straße") == ["Die Straße"]
+        await require_current_schema(engine)
     finally:
         await engine.dispose()
