@@ -28,7 +28,7 @@ async def group_new(session: AsyncSession, articles: Sequence[Article]) -> dict[
     or starts its own. Returns the articles that joined a story, by id, with the story."""
     if not articles:
         return {}
-    texts = {a.id: story_text(a.title, a.summary) for a in articles}
+    texts = {a.id: story_text(a.title, a.summary, a.source, a.url) for a in articles}
     keys = {a.id: candidate_keys(texts[a.id]) for a in articles}
     published = [a.published_at for a in articles]
     pairs = await stories_repo.key_pairs(
@@ -50,18 +50,32 @@ async def group_new(session: AsyncSession, articles: Sequence[Article]) -> dict[
         counts = Counter(a for key in mine for a in holders.get(key, ()))
         wanted.update(a for a, n in counts.items() if n >= min(MIN_SHARED_KEYS, len(mine)))
     found = await stories_repo.candidates(session, list(wanted)) if wanted else []
-    sizes = await stories_repo.story_sizes(session, [c.story_id for c in found]) if found else {}
+    # Their stories whole: a new article must match a story's first report or most of
+    # its members, which may share no key with it.
+    members = (
+        await stories_repo.story_candidates(session, [c.story_id for c in found]) if found else []
+    )
     known = [
         Known(
             c.article_id,
             c.story_id,
-            story_text(c.title, c.summary),
+            story_text(c.title, c.summary, c.source, c.url),
             c.published_at,
             tuple(stored_keys[c.article_id]),
         )
         for c in found
     ]
-    grouper = Grouper(known, sizes)
+    context = [
+        Known(
+            c.article_id,
+            c.story_id,
+            story_text(c.title, c.summary, c.source, c.url),
+            c.published_at,
+        )
+        for c in members
+        if c.article_id not in wanted
+    ]
+    grouper = Grouper(known, members=context)
     joined: dict[int, int] = {}
     for article in sorted(articles, key=lambda a: (a.published_at, a.id)):
         story_id = grouper.assign(
