@@ -441,18 +441,18 @@ class Event:
         return tuple(_TITLE_NUMBER.findall(self.title))
 
     def _vaguer(self, places: frozenset[Place]) -> bool:
-        """This report names no place, or only the country of a region or city: it
-        says less, and nothing else."""
+        """This report names the country of a region or city, and no region or city of
+        that country: it says less, and nothing else."""
         countries = {p.country for p in places if p.region}
-        return not self.places or any(
+        return any(
             Place(c) in self.places and not any(p.region and p.country == c for p in self.places)
             for c in countries
         )
 
     def finds(self, name: Name) -> bool:
         """Whether this report names ``name`` in any form, or holds its word. A place is
-        found by the gazetteer alone (Литва is not Латвія), and counts as found in a
-        report that names no place at all (it left the place out, as reports do)."""
+        found by the gazetteer alone (Литва is not Латвія), or in a report that names
+        only its country."""
         if name.places:
             return bool(name.places & self.places) or self._vaguer(name.places)
         return name.stem in self.stems or any(

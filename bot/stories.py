@@ -374,6 +374,17 @@ class Quality:
         return self.true_positives / wanted if wanted else 1.0
 
 
+def combined(qualities: Iterable[Quality]) -> Quality:
+    """Several labelled sets' figures as one."""
+    parts = list(qualities)
+    return Quality(
+        sum(q.pairs for q in parts),
+        sum(q.true_positives for q in parts),
+        sum(q.false_positives for q in parts),
+        sum(q.false_negatives for q in parts),
+    )
+
+
 def candidates(a: StoryText, b: StoryText) -> bool:
     """Whether grouping would compare ``a`` and ``b`` at all: enough keys in common."""
     keys = candidate_keys(a)
