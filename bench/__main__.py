@@ -365,7 +365,9 @@ def run_import(files: int, words: int = 0) -> None:
             title, body, tags, added_at = population.article_text(n)
             names = ", ".join(population.tag_names[t] for t in tags)
             (folder / f"{n:05d}.txt").write_text(
-                f"Bench {added_at.isoformat()}\nBench Wire\n{title}\n\n{names}\n\n{body}\n",
+                # Seven sources: one source's two articles are one story only as an update.
+                f"Bench {added_at.isoformat()}\nBench Wire {n % 7}\n{title}\n\n{names}\n\n"
+                f"{body}\n",
                 encoding="utf-8",
             )
         url = f"sqlite+aiosqlite:///{folder / 'import.db'}"

@@ -10,13 +10,13 @@ from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
+from bot.events import calendar_dates
 from bot.stories import (
     MAX_STORY_ARTICLES,
     WINDOW,
     Grouper,
     Known,
     StoryText,
-    calendar_dates,
     candidate_keys,
     candidates,
     combined,

@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import search
 from bot.articles import parse_article
-from bot.stories import Grouper, Known, StoryText, candidates, same_story
+from bot.events import Event, figures, name_key, places_of, veto
+from bot.stories import Grouper, Known, StoryText, candidates, same_story, why_not
 from storage import stories as stories_repo
 
 MONDAY = datetime(2026, 11, 23, 6, tzinfo=UTC)
@@ -203,6 +204,75 @@ def test_a_magnet_takes_none_of_the_reports_it_lists() -> None:
         "AFP",
     )
     assert grouper.assign(7, text(again), MONDAY + timedelta(hours=8)) == 2
+
+
+def test_each_veto_says_why() -> None:
+    reasons = {
+        (one.title, other.title): why_not(text(one), text(other))
+        for one, other in DIFFERENT_EVENTS
+    }
+    assert reasons[(TURKEY.title, JAPAN.title)] == "magnitude"
+    assert reasons[(SUMY.title, POLTAVA.title)] == "regions"
+    assert reasons[(RATES[0].title, RATES[1].title)] == "percent"
+    assert reasons[(RATES[0].title, RATES[2].title)] == "countries"  # both at 4.5 %
+    assert reasons[(FOOTBALL[0].title, FOOTBALL[1].title)] == "names"  # both 2-1
+    assert reasons[(ELECTIONS[0].title, ELECTIONS[1].title)] == "countries"
+    assert reasons[(SHELLING[0].title, SHELLING[1].title)] == "names"  # Нікополь: no gazetteer
+    assert {reasons[(MAGNET.title, r.title)] for r in MAGNETISED} == {"words"}
+
+
+# ---------------------------------------------------------------- names, places, figures
+
+
+def test_names_are_matched_in_their_many_forms() -> None:
+    assert {name_key(w) for w in ("Київ", "Києві", "Kyiv", "Kiev", "Kyiv's")} == {"kv"}
+    assert name_key("Zelenskiy") == name_key("Zelenskyy") == name_key("Zelensky")
+    assert name_key("Erdoğan") == name_key("Erdogan")
+    assert name_key("Zaporizhzhia") == name_key("Zaporozhye") == name_key("Запоріжжя")
+    poland = {p.code for w in ("Польща", "Польщі", "Poland", "Polish") for p in places_of(w)}
+    assert poland == {"PL"}
+    kyiv = set.intersection(*({p.code for p in places_of(w)} for w in ("Київ", "Києві", "Kiev")))
+    assert "UA-30" in kyiv
+    assert places_of("Литви") != places_of("Латвії")  # one consonant key, two countries
+    assert {p.code for p in places_of("Сумщині")} == {p.code for p in places_of("Sumy")}
+    assert not places_of("Trump") and not places_of("Aaron")  # not Iran
+
+
+def test_figures_of_each_kind() -> None:
+    found = figures(
+        "A 6,1-magnitude quake; rate held at 14,5% after a cut of 25 basis points; "
+        "$2.1 billion and 1,1 млрд доларів; Arsenal won 2-0; 150 prisoners; at 08:00"
+    )
+    assert found == {
+        "magnitude": {"6.1"},
+        "percent": {"14.5"},
+        "basis points": {"25"},
+        "amount": {"2.1e+09", "1.1e+09"},
+        "score": {"2-0"},
+        "prisoners": {"150"},
+    }
+
+
+def test_a_day_in_passing_is_not_the_day_of_the_event() -> None:
+    deadline = Event("Talks run over", "Negotiators overran their Friday deadline.")
+    sunday = Event("Talks end with a deal", "Negotiators agreed on Sunday.")
+    assert veto(deadline, sunday) is None
+    assert veto(Event("Talks", "They met on Monday."), sunday) == "days"
+    assert (
+        veto(
+            Event("Переговори", "Сторони зустрілися у пʼятницю."), Event("Переговори", "У неділю.")
+        )
+        == "days"
+    )
+
+
+def test_a_report_that_names_no_place_is_not_vetoed_by_one() -> None:
+    """Reports leave out what their readers know: a Kyiv newsroom does not say "Kyiv".
+    Only two places that differ veto."""
+    named = Event("Drone attack on Kyiv injures five", "Drones hit Kyiv overnight.")
+    unnamed = Event("Drone attack injures five", "Drones hit the capital overnight.")
+    assert veto(named, unnamed) is None
+    assert veto(named, Event("Drone attack on Lviv injures five", "Drones hit Lviv.")) == "regions"
 
 
 # ---------------------------------------------------------------- one source
