@@ -6,22 +6,29 @@ Two reports told with the same words ("Magnitude 5.8 earthquake strikes eastern 
 "Magnitude 6.1 earthquake strikes northern Japan") are two events when they differ in
 what identifies an event. `veto` names the first such difference, or None:
 
-- **names**: each title names someone or somewhere (a place, an organisation, a person,
-  a team) that the other report does not name at all;
-- **places**: both name places, and none in common: no country in common, or, within one
-  country, no region or city in common;
-- **figures**: both give a figure of one kind (an earthquake's magnitude, a percentage, an
-  amount in millions or more, a score, a count of prisoners), and none in common;
-- **days**: both name days of the week, and none in common; both name calendar dates
-  ("Nov. 4", "19 листопада", "12.03.25"), and none in common.
+- **dates**: both give calendar dates ("Nov. 4", "19 листопада", "12.03.25"), none in
+  common; **days**: both say on which day of the week it happened ("on Monday",
+  "Monday's", "у понеділок"; not "a Friday deadline"), none in common;
+- **figures**: both give figures of one kind (an earthquake's magnitude, percentages,
+  basis points, amounts of a million or more, scores, counts of prisoners), none in
+  common; or the two titles are the same words around other numbers ("мінус 1 230
+  окупантів", "мінус 980 окупантів"), unless one is marked as an update;
+- **countries**, **regions**: both name places, and no country in common; or both name
+  regions or cities, and none in common (Sumy region, Poltava region);
+- **names**: each title names someone or somewhere (a person, an organisation, a team,
+  a place) that the other report does not name at all (Macron, Starmer).
 
-A report that names no place, figure or day of a kind says nothing about it: reports
-leave out what their readers know (the capital, the day), so only a conflict vetoes.
+Where one report names a place, a day, a date or a figure of a kind and the other does
+not, that kind says nothing: reports leave out what their readers know (the capital, the
+day), so only a conflict vetoes. A name in a title is the exception: it must be found in
+the other report, though a city or region counts as found in a report that names only
+its country.
 
 Names are compared by a key that survives inflection, transliteration and spelling
-(`name_key`: Київ, Києві, Kyiv and Kiev share "kv"); places go through a gazetteer built
-from pycountry's ISO 3166 countries and regions in English and Ukrainian, with English
-adjectives of countries ("Polish", "Dutch"). See README, "Stories".
+(`name_key`: Київ, Києві, Kyiv and Kiev are all "kv"); places through a gazetteer of
+pycountry's ISO 3166 countries and the regions of Ukraine and Russia, and of the cities
+time zones are named after (tzdata, with Babel's names), in English and Ukrainian, with
+the English adjectives of countries ("Polish", "Dutch"). See README, "Stories".
 """
 
 from __future__ import annotations
@@ -35,7 +42,7 @@ from functools import cache, cached_property, lru_cache
 # ------------------------------------------------------------------ names and their keys
 
 _TOKEN = re.compile(r"[^\W\d_]+(?:['’ʼ`][^\W\d_]+)*")
-_BREAK = re.compile(r"(?:^|[.!?:;—–|«\"“‘'(]\s*|\s[-–—]\s+)$")
+_BREAKS = ".!?:;—–|«\"“‘'("
 _POSSESSIVE = re.compile(r"['’ʼ`]s$")
 _CYRILLIC_TO_LATIN = str.maketrans(
     {
@@ -339,6 +346,15 @@ class Name:
     places: frozenset[Place]
 
 
+def _starts_sentence(text: str, at: int) -> bool:
+    """Whether the word at ``at`` begins the text, a sentence, a quote or a clause
+    after a dash: where any word is capitalised."""
+    before = text[max(0, at - 8) : at].rstrip()
+    if not before:
+        return not text[:at].strip()
+    return before[-1] in _BREAKS or before.endswith(" -")
+
+
 def _is_acronym(word: str) -> bool:
     return sum(c.isupper() for c in word) >= 2
 
@@ -368,7 +384,7 @@ def _names(text: str, elsewhere: frozenset[str] = frozenset()) -> list[Name]:
             continue
         key = name_key(word)
         places = _places(word)
-        initial = title_case or bool(_BREAK.search(text[: match.start()]))
+        initial = title_case or _starts_sentence(text, match.start())
         if initial and not (_is_acronym(word) or places or key in elsewhere):
             continue
         if key:

@@ -463,3 +463,26 @@ async def test_a_story_is_judged_by_its_first_report_even_without_a_shared_key(
         sessions, [article("AFP", MONDAY + timedelta(hours=2), ROUND_TWO, "https://afp/2")]
     )
     assert await stories_of(sessions, [first, undated, second]) == [first, first, second]
+
+
+@hypothesis_settings(max_examples=150, deadline=None)
+@given(st.text(max_size=600), st.text(max_size=600))
+def test_no_report_vetoes_itself(title: str, lead: str) -> None:
+    event = Event(title, lead)
+    assert veto(event, event) is None
+
+
+def test_hostile_texts_are_read() -> None:
+    """Huge runs of figures and scores, HTML, right-to-left marks, emoji, full-width
+    letters, dotted abbreviations: read whole, and each report is its own event."""
+    hostile = [
+        ("1-1 " * 5000, "50% " * 5000 + "magnitude 6.1 " * 500),
+        ("<b>Київ</b> " * 1000, "\u202eКиїв\u202c &amp; <script>alert(1)</script>"),
+        ("🚀" * 3000, "ＡＢＣ Ｋｙｉｖ 𝐊𝐲𝐢𝐯"),
+        ("U.S. " * 2000, "У.К. " * 2000),
+        ("", ""),
+    ]
+    events = [Event(title, lead) for title, lead in hostile]
+    for event in events:
+        assert veto(event, event) is None
+    assert veto(events[0], Event("1-2", "40% magnitude 5.0")) == "magnitude"
