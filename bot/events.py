@@ -311,6 +311,13 @@ _ON_DAY = re.compile(
     rf"(?:\b(?:on|early|late|by|until|since)\s+|\b(?:у|в|на|до|від)\s+)({_DAY_NAMES})\b"
     rf"|\b({_DAY_NAMES})s\b"
 )
+# The day a report was told, not the day of the event: "officials said on Friday",
+# "повідомили в середу".
+_SAID_ON_DAY = re.compile(
+    rf"\b(?:said|says|told|reported|announced|added|confirmed|повідомили|повідомив|"
+    rf"повідомила|заявив|заявила|заявили|сказав|сказала)(?:\s+\S+){{0,3}}?\s+"
+    rf"(?:on|у|в)\s+({_DAY_NAMES})\b"
+)
 _MONTH_WORDS = frozenset(
     """
     january february march april may june july august september october november december
@@ -439,6 +446,7 @@ class Event:
         "Monday's", "у понеділок", "в ніч на вівторок" (not "a Friday deadline")."""
         folded = unicodedata.normalize("NFKC", self._text).casefold()
         folded = folded.replace("'", "").replace("’", "").replace("ʼ", "")
+        folded = _SAID_ON_DAY.sub(" ", folded)
         found = (on or possessive for on, possessive in _ON_DAY.findall(folded))
         return frozenset(_WEEKDAYS[w] for w in found if w in _WEEKDAYS)
 
