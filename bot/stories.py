@@ -297,8 +297,9 @@ class Grouper:
         return list(self._stories.get(story_id, ()))
 
     def _matches(self, text: StoryText, published_at: datetime, story_id: int) -> float | None:
-        """How alike the new article is to the story's first report, when it is the same
-        story as the first report or as most of the members; None when it is not."""
+        """How alike the new article is to the story (its most alike member), when it is
+        the same story as the story's first report or as most of its members; None when
+        it is not."""
         members = self._stories.get(story_id, [])
         if not members:
             return None
@@ -307,16 +308,20 @@ class Grouper:
             near = abs(member.published_at - published_at) <= WINDOW
             return near and self.decide(text, member.text)
 
-        first = members[0]
+        first, rest = members[0], members[1:]
         if alike(first):
-            return similarity(text, first.text)
-        needed = len(members) // 2 + 1  # more than half, and the first is not one
-        found = 0
-        for left, member in enumerate(members[1:], start=1):
-            if found + len(members) - left < needed:
-                break
-            found += alike(member)
-        return similarity(text, first.text) if found >= needed else None
+            matched = [first, *(m for m in rest if alike(m))]
+        else:
+            needed = len(members) // 2 + 1  # more than half, the first not among them
+            matched = []
+            for left, member in enumerate(rest):
+                if len(matched) + len(rest) - left < needed:
+                    return None
+                if alike(member):
+                    matched.append(member)
+            if len(matched) < needed:
+                return None
+        return max(similarity(text, m.text) for m in matched)
 
     def assign(
         self,
@@ -326,7 +331,8 @@ class Grouper:
         keys: list[int] | None = None,
     ) -> int:
         """The story of the new article ``article_id``: of the stories it shares keys
-        with, the most alike that it matches as a whole (`_matches`), or its own."""
+        with and matches as a whole (`_matches`), the one with the most alike member;
+        or a story of its own."""
         keys = candidate_keys(text) if keys is None else keys
         shared: dict[int, int] = {}
         stories: set[int] = set()

@@ -351,6 +351,24 @@ def test_an_article_matching_one_member_but_not_the_first_report_starts_its_own(
     assert grouper.assign(4, StoryText("D", "D"), MONDAY, keys=[8]) == 1
 
 
+def test_an_article_matching_most_members_joins_without_the_first_report() -> None:
+    story = [
+        Known(1, 1, StoryText("F", "F"), MONDAY, (7,)),
+        Known(2, 1, StoryText("M", "M"), MONDAY + timedelta(minutes=1), (7,)),
+        Known(3, 1, StoryText("N", "N"), MONDAY + timedelta(minutes=2), (7,)),
+    ]
+    alike = {frozenset("FM"), frozenset("FN"), frozenset("MX"), frozenset("NX"), frozenset("MY")}
+
+    def decide(a: StoryText, b: StoryText) -> bool:
+        return frozenset((a.title, b.title)) in alike
+
+    grouper = Grouper(story, decide=decide)
+    # X matches two of the three members: most of the story, though not its first.
+    assert grouper.assign(4, StoryText("X", "X"), MONDAY, keys=[7]) == 1
+    # Y matches one of the four: a story of its own.
+    assert grouper.assign(5, StoryText("Y", "Y"), MONDAY, keys=[7]) == 5
+
+
 # ---------------------------------------------------------------- end to end
 
 
