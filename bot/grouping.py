@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.stories import (
     MAX_KEY_ARTICLES,
+    MAX_STORY_ARTICLES,
     MIN_SHARED_KEYS,
     WINDOW,
     Grouper,
@@ -51,10 +52,11 @@ async def group_new(session: AsyncSession, articles: Sequence[Article]) -> dict[
         wanted.update(a for a, n in counts.items() if n >= min(MIN_SHARED_KEYS, len(mine)))
     found = await stories_repo.candidates(session, list(wanted)) if wanted else []
     # Their stories whole: a new article must match a story's first report or most of
-    # its members, which may share no key with it.
-    members = (
-        await stories_repo.story_candidates(session, [c.story_id for c in found]) if found else []
-    )
+    # its members, which may share no key with it. A full story takes no more articles,
+    # and is not read (one /merge made may hold thousands).
+    sizes = await stories_repo.story_sizes(session, [c.story_id for c in found]) if found else {}
+    growing = [c.story_id for c in found if sizes.get(c.story_id, 1) < MAX_STORY_ARTICLES]
+    members = await stories_repo.story_candidates(session, growing) if growing else []
     known = [
         Known(
             c.article_id,
@@ -75,7 +77,7 @@ async def group_new(session: AsyncSession, articles: Sequence[Article]) -> dict[
         for c in members
         if c.article_id not in wanted
     ]
-    grouper = Grouper(known, members=context)
+    grouper = Grouper(known, sizes, members=context)
     joined: dict[int, int] = {}
     for article in sorted(articles, key=lambda a: (a.published_at, a.id)):
         story_id = grouper.assign(

@@ -162,6 +162,19 @@ async def set_stories(session: AsyncSession, stories: dict[int, int]) -> None:
     )
 
 
+async def story_sizes(session: AsyncSession, story_ids: Sequence[int]) -> dict[int, int]:
+    """How many articles each of these stories has (a story of one is left out)."""
+    sizes: dict[int, int] = {}
+    for part in _chunks(sorted(set(story_ids))):
+        query = (
+            select(Article.story_id, func.count())
+            .where(Article.story_id.in_(part))
+            .group_by(Article.story_id)
+        )
+        sizes.update((s, int(n)) for s, n in await session.execute(query) if s is not None)
+    return sizes
+
+
 async def story_of(session: AsyncSession, article_id: int) -> int | None:
     """The story of an article; None when there is no such article."""
     row = await session.scalar(select(STORY).where(Article.id == article_id))
