@@ -44,6 +44,9 @@ from functools import cache, cached_property, lru_cache
 _TOKEN = re.compile(r"[^\W\d_]+(?:['’ʼ`][^\W\d_]+)*")
 _BREAKS = ".!?:;—–|«\"“‘'("
 _POSSESSIVE = re.compile(r"['’ʼ`]s$")
+# The apostrophes of both languages (п'ятниця, пʼятниця, п’ятниця), dropped inside words
+# as bot.stories drops them.
+_NO_APOSTROPHES = str.maketrans(dict.fromkeys("'’ʼ`", ""))
 _CYRILLIC_TO_LATIN = str.maketrans(
     {
         "а": "a", "б": "b", "в": "v", "г": "h", "ґ": "g", "д": "d", "е": "e", "є": "ie",
@@ -51,7 +54,6 @@ _CYRILLIC_TO_LATIN = str.maketrans(
         "м": "m", "н": "n", "о": "o", "п": "p", "р": "r", "с": "s", "т": "t", "у": "u",
         "ф": "f", "х": "kh", "ц": "ts", "ч": "ch", "ш": "sh", "щ": "shch", "ь": "",
         "ю": "iu", "я": "ia", "ы": "y", "э": "e", "ё": "e", "ъ": "",
-        "'": "", "’": "", "ʼ": "", "`": "",
     }
 )  # fmt: skip
 # Sounds both languages spell differently, to one letter each (Kharkiv/Харків,
@@ -72,7 +74,7 @@ def name_key(word: str) -> str:
     "kv"; Зеленського begins with Zelensky's "zlnsk"; Erdoğan is Erdogan."""
     folded = unicodedata.normalize("NFKD", _POSSESSIVE.sub("", word).casefold())
     latin = "".join(c for c in folded if not unicodedata.combining(c))
-    latin = latin.translate(_CYRILLIC_TO_LATIN)
+    latin = latin.translate(_NO_APOSTROPHES).translate(_CYRILLIC_TO_LATIN)
     for sound, letter in _SOUNDS:
         latin = latin.replace(sound, letter)
     consonants = _VOWELS.sub("", latin).lower()
@@ -152,7 +154,7 @@ def place_key(word: str) -> str:
     each run of vowels as its first: Київ, Kyiv and Kiev are "kiv", Києва "kiva"."""
     folded = unicodedata.normalize("NFKD", _POSSESSIVE.sub("", word).casefold())
     latin = "".join(c for c in folded if not unicodedata.combining(c))
-    latin = latin.translate(_CYRILLIC_TO_LATIN)
+    latin = latin.translate(_NO_APOSTROPHES).translate(_CYRILLIC_TO_LATIN)
     for sound, letter in _SOUNDS:
         latin = latin.replace(sound, letter)
     latin = _VOWEL_RUN.sub(lambda m: m.group()[0], latin).lower().translate(_FRONT)
@@ -389,7 +391,7 @@ def _names(text: str, elsewhere: frozenset[str] = frozenset()) -> list[Name]:
         word = _POSSESSIVE.sub("", match.group())
         if not word[0].isupper():
             continue
-        plain = word.casefold().replace("'", "").replace("’", "").replace("ʼ", "")
+        plain = word.casefold().translate(_NO_APOSTROPHES)
         if plain in _WEEKDAYS or plain in _MONTH_WORDS or word.casefold() in _ROLES:
             continue
         if _inflected_acronym(word):
@@ -434,7 +436,7 @@ class Event:
     @cached_property
     def stems(self) -> frozenset[str]:
         folded = unicodedata.normalize("NFKC", self._text).casefold()
-        return frozenset(w.replace("'", "").replace("’", "").replace("ʼ", "")[:STEM]
+        return frozenset(w.translate(_NO_APOSTROPHES)[:STEM]
                          for w in _TOKEN.findall(folded))  # fmt: skip
 
     @cached_property
@@ -450,7 +452,7 @@ class Event:
         """The days of the week the report says something happened on: "on Monday",
         "Monday's", "у понеділок", "в ніч на вівторок" (not "a Friday deadline")."""
         folded = unicodedata.normalize("NFKC", self._text).casefold()
-        folded = folded.replace("'", "").replace("’", "").replace("ʼ", "")
+        folded = folded.translate(_NO_APOSTROPHES)
         folded = _SAID_ON_DAY.sub(" ", folded)
         found = (on or possessive for on, possessive in _ON_DAY.findall(folded))
         return frozenset(_WEEKDAYS[w] for w in found if w in _WEEKDAYS)
