@@ -253,7 +253,7 @@ class Known:
 
     @property
     def order(self) -> tuple[datetime, int]:
-        """A story's first report is its earliest (the one a digest shows)."""
+        """A story's first report is its earliest article."""
         return (self.published_at, self.article_id)
 
 
