@@ -378,15 +378,15 @@ def _inflected_acronym(word: str) -> bool:
     return _is_acronym(word) and bool(re.search("[а-яіїєґ]{2}$", word))
 
 
-def _names(text: str, elsewhere: frozenset[str] = frozenset()) -> list[Name]:
-    """The names in ``text``: capitalised words, except at the start of a sentence where
-    only an acronym, a place or a word capitalised elsewhere in the report (``elsewhere``,
-    keys) is one; weekdays, months and roles are not names."""
+def _capitals(text: str) -> list[tuple[Name, bool]]:
+    """The capitalised words of ``text`` that may be names, each with whether a
+    sentence starts with it (or the text is in title case); weekdays, months and roles
+    are not names."""
     text = _DOTTED.sub(r"\1\2", text)
     words = list(_TOKEN.finditer(text))
     long = [m.group() for m in words if len(m.group()) > 3]
     title_case = len(long) >= 4 and sum(w[0].isupper() for w in long) >= 0.75 * len(long)
-    found: list[Name] = []
+    found: list[tuple[Name, bool]] = []
     for match in words:
         word = _POSSESSIVE.sub("", match.group())
         if not word[0].isupper():
@@ -397,13 +397,21 @@ def _names(text: str, elsewhere: frozenset[str] = frozenset()) -> list[Name]:
         if _inflected_acronym(word):
             continue
         key = name_key(word)
-        places = _places(word)
-        initial = title_case or _starts_sentence(text, match.start())
-        if initial and not (_is_acronym(word) or places or key in elsewhere):
-            continue
         if key:
-            found.append(Name(word, key, plain[:STEM], places))
+            initial = title_case or _starts_sentence(text, match.start())
+            found.append((Name(word, key, plain[:STEM], _places(word)), initial))
     return found
+
+
+def _names(capitals: list[tuple[Name, bool]], elsewhere: frozenset[str]) -> tuple[Name, ...]:
+    """The names among ``capitals``: a capitalised word, except at the start of a
+    sentence, where only an acronym, a place or a word capitalised inside a sentence
+    elsewhere in the report (``elsewhere``, keys) is one."""
+    return tuple(
+        name
+        for name, initial in capitals
+        if not initial or _is_acronym(name.word) or name.places or name.key in elsewhere
+    )
 
 
 STEM = 5  # bot.stories' stems: a name is found in a report holding its stem
@@ -421,17 +429,21 @@ class Event:
         return f"{self.title}\n{self.lead}"
 
     @cached_property
+    def _capitals(self) -> tuple[list[tuple[Name, bool]], list[tuple[Name, bool]]]:
+        return _capitals(self.title), _capitals(self.lead)
+
+    @cached_property
     def _capitalised(self) -> frozenset[str]:
         """Keys of words capitalised inside a sentence: names wherever they stand."""
-        return frozenset(n.key for part in (self.title, self.lead) for n in _names(part))
+        return frozenset(n.key for part in self._capitals for n, initial in part if not initial)
 
     @cached_property
     def title_names(self) -> tuple[Name, ...]:
-        return tuple(_names(self.title, self._capitalised))
+        return _names(self._capitals[0], self._capitalised)
 
     @cached_property
     def names(self) -> tuple[Name, ...]:
-        return self.title_names + tuple(_names(self.lead, self._capitalised))
+        return self.title_names + _names(self._capitals[1], self._capitalised)
 
     @cached_property
     def stems(self) -> frozenset[str]:

@@ -51,12 +51,6 @@ async def group_new(session: AsyncSession, articles: Sequence[Article]) -> dict[
         counts = Counter(a for key in mine for a in holders.get(key, ()))
         wanted.update(a for a, n in counts.items() if n >= min(MIN_SHARED_KEYS, len(mine)))
     found = await stories_repo.candidates(session, list(wanted)) if wanted else []
-    # Their stories whole: a new article must match a story's first report or most of
-    # its members, which may share no key with it. A full story takes no more articles,
-    # and is not read (one /merge made may hold thousands).
-    sizes = await stories_repo.story_sizes(session, [c.story_id for c in found]) if found else {}
-    growing = [c.story_id for c in found if sizes.get(c.story_id, 1) < MAX_STORY_ARTICLES]
-    members = await stories_repo.story_candidates(session, growing) if growing else []
     known = [
         Known(
             c.article_id,
@@ -67,19 +61,30 @@ async def group_new(session: AsyncSession, articles: Sequence[Article]) -> dict[
         )
         for c in found
     ]
-    context = [
-        Known(
-            c.article_id,
-            c.story_id,
-            story_text(c.title, c.summary, c.source, c.url),
-            c.published_at,
-        )
-        for c in members
-        if c.article_id not in wanted
-    ]
-    grouper = Grouper(known, sizes, members=context)
+    grouper = Grouper(known)
+    ordered = sorted(articles, key=lambda a: (a.published_at, a.id))
+    # The stories a new article is the same story as one member of are read whole: it
+    # must match a story's first report or most of its members, which may share no key
+    # with it. A full story takes no more articles and is not read (one /merge made may
+    # hold thousands).
+    promising = grouper.promising((a.id, texts[a.id], a.published_at, keys[a.id]) for a in ordered)
+    sizes = await stories_repo.story_sizes(session, list(promising)) if promising else {}
+    growing = [s for s in promising if sizes.get(s, 1) < MAX_STORY_ARTICLES]
+    members = await stories_repo.story_candidates(session, growing) if growing else []
+    grouper.add_members(
+        (
+            Known(
+                c.article_id,
+                c.story_id,
+                story_text(c.title, c.summary, c.source, c.url),
+                c.published_at,
+            )
+            for c in members
+        ),
+        sizes,
+    )
     joined: dict[int, int] = {}
-    for article in sorted(articles, key=lambda a: (a.published_at, a.id)):
+    for article in ordered:
         story_id = grouper.assign(
             article.id, texts[article.id], article.published_at, keys[article.id]
         )

@@ -265,59 +265,108 @@ class Grouper:
     """Assigns stories to new articles, one at a time, against the stored candidates and
     the new articles before them. ``known`` are the stored articles that share keys with
     the new ones, ``members`` the other stored members of their stories (a story is
-    judged as a whole, by its first report and its members, whatever keys they hold),
-    ``sizes`` the stored stories' sizes, ``decide`` the pair decision."""
+    judged as a whole, by its first report and its members, whatever keys they hold;
+    `promising` tells which stories' members are worth reading), ``sizes`` the stored
+    stories' sizes, ``decide`` the pair decision."""
 
     known: Iterable[Known] = ()
     sizes: dict[int, int] = field(default_factory=dict)
     members: Iterable[Known] = ()
     decide: Decide = field(default=same_story)
-    _by_key: dict[int, list[Known]] = field(default_factory=dict)
+    _by_key: dict[int, list[Known]] = field(default_factory=dict)  # stored, by key
+    _new_by_key: dict[int, list[Known]] = field(default_factory=dict)  # assigned here
     _stories: dict[int, list[Known]] = field(default_factory=dict)
+    _seen: set[int] = field(default_factory=set)
+    _decided: dict[tuple[int, int], bool] = field(default_factory=dict)
+    _promised: dict[int, set[int]] = field(default_factory=dict)  # article: stories
 
     def __post_init__(self) -> None:
-        seen: set[int] = set()
         for item in self.known:
             for key in item.keys or candidate_keys(item.text):
                 self._by_key.setdefault(key, []).append(item)
-            self._join(item, seen)
-        for item in self.members:
-            self._join(item, seen)
-        for story_id, members in self._stories.items():
-            members.sort(key=lambda k: k.order)
-            self.sizes[story_id] = max(self.sizes.get(story_id, 0), len(members))
+        self.add_members([*self.known, *self.members], self.sizes)
 
-    def _join(self, item: Known, seen: set[int]) -> None:
-        if item.article_id not in seen:
-            seen.add(item.article_id)
-            self._stories.setdefault(item.story_id, []).append(item)
+    def add_members(self, members: Iterable[Known], sizes: dict[int, int]) -> None:
+        """Stored members of the candidates' stories, and those stories' sizes."""
+        touched = set()
+        for item in members:
+            if item.article_id not in self._seen:
+                self._seen.add(item.article_id)
+                self._stories.setdefault(item.story_id, []).append(item)
+                touched.add(item.story_id)
+        self.sizes.update(sizes)
+        for story_id in touched:
+            story = self._stories[story_id]
+            story.sort(key=lambda k: k.order)
+            self.sizes[story_id] = max(self.sizes.get(story_id, 0), len(story))
 
     def story(self, story_id: int) -> list[Known]:
         """The members of a story known to the grouper, first report first."""
         return list(self._stories.get(story_id, ()))
 
-    def _matches(self, text: StoryText, published_at: datetime, story_id: int) -> float | None:
+    def _alike(self, article_id: int, text: StoryText, at: datetime, member: Known) -> bool:
+        """The pair decision, within `WINDOW`, made once per pair."""
+        pair = (article_id, member.article_id)
+        found = self._decided.get(pair)
+        if found is None:
+            near = abs(member.published_at - at) <= WINDOW
+            found = self._decided[pair] = near and self.decide(text, member.text)
+        return found
+
+    def _candidates(
+        self, index: dict[int, list[Known]], article_id: int, keys: list[int], at: datetime
+    ) -> list[Known]:
+        """The articles of ``index`` sharing keys with the new one, within `WINDOW`."""
+        shared: dict[int, int] = {}
+        found: list[Known] = []
+        for key in keys:
+            holders = index.get(key, ())
+            if len(holders) > MAX_KEY_ARTICLES:
+                continue
+            for item in holders:
+                count = shared[item.article_id] = shared.get(item.article_id, 0) + 1
+                if (
+                    count == min(MIN_SHARED_KEYS, len(keys))
+                    and item.article_id != article_id
+                    and abs(item.published_at - at) <= WINDOW
+                ):
+                    found.append(item)
+        return found
+
+    def promising(
+        self, articles: Iterable[tuple[int, StoryText, datetime, list[int]]]
+    ) -> set[int]:
+        """The stories of the known articles that are the same story as one of the new
+        ``articles`` (id, text, published, keys): only these can take one, so only their
+        members need reading. Their decisions are kept for `assign`."""
+        stories: set[int] = set()
+        for article_id, text, at, keys in articles:
+            mine = self._promised[article_id] = set()
+            for item in self._candidates(self._by_key, article_id, keys, at):
+                if item.story_id not in mine and self._alike(article_id, text, at, item):
+                    mine.add(item.story_id)
+            stories |= mine
+        return stories
+
+    def _matches(
+        self, article_id: int, text: StoryText, at: datetime, story_id: int
+    ) -> float | None:
         """How alike the new article is to the story (its most alike member), when it is
         the same story as the story's first report or as most of its members; None when
         it is not."""
         members = self._stories.get(story_id, [])
         if not members:
             return None
-
-        def alike(member: Known) -> bool:
-            near = abs(member.published_at - published_at) <= WINDOW
-            return near and self.decide(text, member.text)
-
         first, rest = members[0], members[1:]
-        if alike(first):
-            matched = [first, *(m for m in rest if alike(m))]
+        if self._alike(article_id, text, at, first):
+            matched = [first, *(m for m in rest if self._alike(article_id, text, at, m))]
         else:
             needed = len(members) // 2 + 1  # more than half, the first not among them
             matched = []
             for left, member in enumerate(rest):
                 if len(matched) + len(rest) - left < needed:
                     return None
-                if alike(member):
+                if self._alike(article_id, text, at, member):
                     matched.append(member)
             if len(matched) < needed:
                 return None
@@ -334,32 +383,27 @@ class Grouper:
         with and matches as a whole (`_matches`), the one with the most alike member;
         or a story of its own."""
         keys = candidate_keys(text) if keys is None else keys
-        shared: dict[int, int] = {}
-        stories: set[int] = set()
-        for key in keys:
-            holders = self._by_key.get(key, ())
-            if len(holders) > MAX_KEY_ARTICLES:
-                continue
-            for item in holders:
-                shared[item.article_id] = shared.get(item.article_id, 0) + 1
-                if (
-                    shared[item.article_id] >= min(MIN_SHARED_KEYS, len(keys))
-                    and item.article_id != article_id
-                    and abs(item.published_at - published_at) <= WINDOW
-                ):
-                    stories.add(item.story_id)
+        # The stored stories `promising` found for it, or all it shares keys with; and
+        # those of the new articles before it.
+        stories = self._promised.pop(article_id, None)
+        if stories is None:
+            stored = self._candidates(self._by_key, article_id, keys, published_at)
+            stories = {item.story_id for item in stored}
+        fresh = self._candidates(self._new_by_key, article_id, keys, published_at)
+        stories |= {item.story_id for item in fresh}
         best: tuple[float, int] | None = None
         for story_id in sorted(stories):
             if self.sizes.get(story_id, 1) >= MAX_STORY_ARTICLES:
                 continue
-            score = self._matches(text, published_at, story_id)
+            score = self._matches(article_id, text, published_at, story_id)
             if score is not None and (best is None or score > best[0]):
                 best = (score, story_id)
         story_id = best[1] if best else article_id
         self.sizes[story_id] = self.sizes.get(story_id, 0) + 1
         mine = Known(article_id, story_id, text, published_at, tuple(keys))
         for key in keys:
-            self._by_key.setdefault(key, []).append(mine)
+            self._new_by_key.setdefault(key, []).append(mine)
+        self._seen.add(article_id)
         members = self._stories.setdefault(story_id, [])
         members.append(mine)
         members.sort(key=lambda k: k.order)
