@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.stories import (
     MAX_KEY_ARTICLES,
+    MAX_STORY_ARTICLES,
     MIN_SHARED_KEYS,
     WINDOW,
     Grouper,
@@ -28,7 +29,7 @@ async def group_new(session: AsyncSession, articles: Sequence[Article]) -> dict[
     or starts its own. Returns the articles that joined a story, by id, with the story."""
     if not articles:
         return {}
-    texts = {a.id: story_text(a.title, a.summary) for a in articles}
+    texts = {a.id: story_text(a.title, a.summary, a.source, a.url) for a in articles}
     keys = {a.id: candidate_keys(texts[a.id]) for a in articles}
     published = [a.published_at for a in articles]
     pairs = await stories_repo.key_pairs(
@@ -50,20 +51,40 @@ async def group_new(session: AsyncSession, articles: Sequence[Article]) -> dict[
         counts = Counter(a for key in mine for a in holders.get(key, ()))
         wanted.update(a for a, n in counts.items() if n >= min(MIN_SHARED_KEYS, len(mine)))
     found = await stories_repo.candidates(session, list(wanted)) if wanted else []
-    sizes = await stories_repo.story_sizes(session, [c.story_id for c in found]) if found else {}
     known = [
         Known(
             c.article_id,
             c.story_id,
-            story_text(c.title, c.summary),
+            story_text(c.title, c.summary, c.source, c.url),
             c.published_at,
             tuple(stored_keys[c.article_id]),
         )
         for c in found
     ]
-    grouper = Grouper(known, sizes)
+    grouper = Grouper(known)
+    ordered = sorted(articles, key=lambda a: (a.published_at, a.id))
+    # The stories a new article is the same story as one member of are read whole: it
+    # must match a story's first report or most of its members, which may share no key
+    # with it. A full story takes no more articles and is not read (one /merge made may
+    # hold thousands).
+    promising = grouper.promising((a.id, texts[a.id], a.published_at, keys[a.id]) for a in ordered)
+    sizes = await stories_repo.story_sizes(session, list(promising)) if promising else {}
+    growing = [s for s in promising if sizes.get(s, 1) < MAX_STORY_ARTICLES]
+    members = await stories_repo.story_candidates(session, growing) if growing else []
+    grouper.add_members(
+        (
+            Known(
+                c.article_id,
+                c.story_id,
+                story_text(c.title, c.summary, c.source, c.url),
+                c.published_at,
+            )
+            for c in members
+        ),
+        sizes,
+    )
     joined: dict[int, int] = {}
-    for article in sorted(articles, key=lambda a: (a.published_at, a.id)):
+    for article in ordered:
         story_id = grouper.assign(
             article.id, texts[article.id], article.published_at, keys[article.id]
         )

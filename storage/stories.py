@@ -82,15 +82,37 @@ class Candidate:
     title: str
     summary: str
     published_at: datetime
+    source: str
+    url: str | None
+
+
+_CANDIDATE = (
+    Article.id,
+    STORY,
+    Article.title,
+    Article.summary,
+    Article.published_at,
+    Article.source,
+    Article.url,
+)
 
 
 async def candidates(session: AsyncSession, article_ids: Sequence[int]) -> list[Candidate]:
     """What grouping compares of these articles."""
     found: list[Candidate] = []
     for part in _chunks(sorted(set(article_ids))):
-        query = select(
-            Article.id, STORY, Article.title, Article.summary, Article.published_at
-        ).where(Article.id.in_(part))
+        query = select(*_CANDIDATE).where(Article.id.in_(part))
+        found.extend(Candidate(*row) for row in await session.execute(query))
+    return found
+
+
+async def story_candidates(session: AsyncSession, story_ids: Sequence[int]) -> list[Candidate]:
+    """What grouping compares of every article of these stories: a new article must
+    match a story as a whole (its first report, or most of its members), whatever keys
+    they hold."""
+    found: list[Candidate] = []
+    for part in _chunks(sorted(set(story_ids))):
+        query = select(*_CANDIDATE).where(_in_stories(part))
         found.extend(Candidate(*row) for row in await session.execute(query))
     return found
 

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.context import BotApplication
-from bot.stories import labelled_pairs, quality
+from bot.stories import combined, labelled_pairs, quality
 from emulator import Chat, Emulator, EmulatorClient
 from storage.db import create_engine, create_sessionmaker, upgrade
 from tests.auxil import snapshot
@@ -248,13 +248,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Story grouping's figures on the labelled pairs, under every run's summary (the
-    test asserts them; workers' prints do not reach this terminal)."""
-    for name in ("pairs", "heldout"):
-        path = ROOT / "tests" / "fixtures" / "stories" / f"{name}.json"
-        if path.exists():
-            found = quality(labelled_pairs(json.loads(path.read_text(encoding="utf-8"))))
-            terminalreporter.write_line(
-                f"stories ({path.name}, {found.pairs} labelled pairs): "
-                f"precision {found.precision:.3f}, recall {found.recall:.3f}"
-            )
+    """Story grouping's figures on every labelled set and on all of them together, under
+    every run's summary (the tests assert them; workers' prints do not reach this
+    terminal)."""
+    found = []
+    for path in sorted((ROOT / "tests" / "fixtures" / "stories").glob("*.json")):
+        one = quality(labelled_pairs(json.loads(path.read_text(encoding="utf-8"))))
+        found.append(one)
+        terminalreporter.write_line(
+            f"stories ({path.name}, {one.pairs} labelled pairs): "
+            f"precision {one.precision:.3f}, recall {one.recall:.3f}"
+        )
+    if found:
+        every = combined(found)
+        terminalreporter.write_line(
+            f"stories (all {len(found)} sets, {every.pairs} labelled pairs): "
+            f"precision {every.precision:.3f}, recall {every.recall:.3f}"
+        )

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
+from bot.events import calendar_dates
 from bot.stories import (
     MAX_STORY_ARTICLES,
     WINDOW,
     Grouper,
     Known,
     StoryText,
-    calendar_dates,
     candidate_keys,
+    candidates,
+    combined,
     labelled_pairs,
     quality,
     same_story,
@@ -25,10 +29,17 @@ from bot.stories import (
 )
 from tests.auxil.data import ROOT
 
-PAIRS = ROOT / "tests" / "fixtures" / "stories" / "pairs.json"
-# Written after the thresholds were set, by a writer who saw neither the pairs nor the
-# code: never tune on it.
-HELDOUT = ROOT / "tests" / "fixtures" / "stories" / "heldout.json"
+STORIES = ROOT / "tests" / "fixtures" / "stories"
+PAIRS = STORIES / "pairs.json"
+# Written blind (by a writer who saw neither the code nor the other sets), half of it
+# "same template, different event": the thresholds were set on it and on pairs.json.
+TEMPLATES = STORIES / "templates.json"
+# Written after the first thresholds were set, by a writer who saw neither the pairs nor
+# the code: never tune on it.
+HELDOUT = STORIES / "heldout.json"
+# Written blind as TEMPLATES was, by another writer, and kept from the grouping's authors
+# until the vetoes and thresholds were done: never tune on it.
+BLIND_HELDOUT = STORIES / "blind_heldout.json"
 T0 = datetime(2026, 11, 20, 9, tzinfo=UTC)
 
 QUAKE = StoryText(
@@ -57,22 +68,64 @@ def test_the_labelled_set_is_what_the_issue_asks_for() -> None:
     assert {"same-topic", "rounds"} <= kinds
 
 
+def labelled(path: Path) -> list[tuple[StoryText, StoryText, bool]]:
+    return labelled_pairs(json.loads(path.read_text(encoding="utf-8")))
+
+
+def test_the_blind_set_is_what_the_issue_asks_for() -> None:
+    data = json.loads(TEMPLATES.read_text(encoding="utf-8"))
+    assert len(data) >= 60
+    templates = [d for d in data if d["kind"] == "template"]
+    assert len(templates) >= len(data) // 2 and not any(d["same"] for d in templates)
+    assert {d["lang"] for d in templates} == {"en", "uk"}
+    assert {"rewording", "other-source", "update", "spelling"} <= {d["kind"] for d in data}
+
+
 def test_precision_and_recall_on_the_labelled_pairs() -> None:
     """The README's figures. Precision is what matters most: a wrong merge hides a story
-    from a reader, a missed one only repeats it. Recall is below the issue's 0.80 (see
-    README, "Stories"); this floor keeps it from slipping further."""
-    found = quality(labelled_pairs(json.loads(PAIRS.read_text(encoding="utf-8"))))
+    from a reader, a missed one only repeats it. Recall stays at least what it was
+    before the vetoes (0.500 here), which they made room to raise."""
+    found = quality(labelled(PAIRS))
     print(f"stories: precision {found.precision:.3f}, recall {found.recall:.3f}")
-    assert found.precision >= 0.95, found
-    assert found.recall >= 0.45, found
+    assert found.false_positives == 0, found
+    assert found.recall >= 0.6, found
 
 
 def test_precision_and_recall_on_the_held_out_pairs() -> None:
-    found = quality(labelled_pairs(json.loads(HELDOUT.read_text(encoding="utf-8"))))
+    found = quality(labelled(HELDOUT))
     print(f"stories, held out: precision {found.precision:.3f}, recall {found.recall:.3f}")
     assert found.pairs == 64
-    assert found.precision >= 0.9, found
-    assert found.recall >= 0.45, found
+    assert found.precision >= 0.99, found
+    assert found.recall >= 0.469, found  # what it was before the vetoes
+
+
+@pytest.mark.parametrize(("path", "least_recall"), [(TEMPLATES, 0.3), (BLIND_HELDOUT, 0.44)])
+def test_no_two_events_told_with_one_template_are_one_story(
+    path: Path, least_recall: float
+) -> None:
+    """The blind sets' "same template, different event" pairs (earthquakes in two
+    countries, strikes on two cities, results of two companies, decisions of two central
+    banks, matches of two teams, meetings with two leaders): not one wrong merge."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    pairs = labelled_pairs(data)
+    merged = [
+        item["id"]
+        for item, (a, b, _) in zip(data, pairs, strict=True)
+        if item["kind"] == "template" and candidates(a, b) and same_story(a, b)
+    ]
+    assert merged == []
+    found = quality(pairs)
+    assert found.false_positives == 0, found
+    assert found.recall >= least_recall, found
+
+
+def test_precision_on_all_labelled_sets_together() -> None:
+    """The issue's target: precision at least 0.99 on every labelled set together (the
+    lead's last blind set, added to tests/fixtures/stories, counts too)."""
+    sets = sorted(STORIES.glob("*.json"))
+    assert {PAIRS, TEMPLATES, HELDOUT, BLIND_HELDOUT} <= set(sets)
+    found = combined(quality(labelled(path)) for path in sets)
+    assert found.precision >= 0.99, found
 
 
 def test_rewordings_are_one_story_and_another_event_is_not() -> None:
@@ -120,7 +173,8 @@ def test_any_text_groups_without_raising(title: str, lead: str) -> None:
     text = StoryText(title, lead)
     keys = candidate_keys(text)
     assert all(-(2**63) <= key < 2**63 for key in keys)
-    assert same_story(text, text) or not text.stems
+    # An article is its own story, unless its title says nothing to compare.
+    assert same_story(text, text) or not text.title_stems
     Grouper([Known(1, 1, text, T0)]).assign(2, text, T0)
 
 
