@@ -13,22 +13,29 @@ import contextlib
 import itertools
 import json
 import logging
-import math
 import re
 import time
-from collections import defaultdict, deque
+from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, NoReturn
+from typing import Any
 
 from aiohttp import web
+from telegram.constants import (
+    ChatID,
+    InlineKeyboardButtonLimit,
+    InlineQueryLimit,
+    MessageLimit,
+    PollingLimit,
+)
 
+from emulator.errors import ApiError, error_response
 from emulator.html import EntityParseError, parse_html
+from emulator.limits import Fault, Gate, Limits
 from emulator.utf16 import utf16_len
 
 logger = logging.getLogger(__name__)
 
-MESSAGE_LIMIT = 4096
 _JSON_FIELDS = {
     "reply_markup",
     "link_preview_options",
@@ -38,13 +45,15 @@ _JSON_FIELDS = {
     "results",
     "button",
 }
+_CALLBACK_DATA_MIN = InlineKeyboardButtonLimit.MIN_CALLBACK_DATA  # bytes
+_CALLBACK_DATA_MAX = InlineKeyboardButtonLimit.MAX_CALLBACK_DATA
 _SEND_METHODS = {"sendMessage", "editMessageText", "sendDocument"}
 CHAT_KINDS = ("group", "supergroup", "channel")
 STATUSES = ("creator", "administrator", "member", "restricted", "left", "kicked")
 GENERAL_TOPIC = 1  # a forum's General topic: always there
 # Who an anonymous group administrator's messages come from.
 ANONYMOUS_ADMIN: dict[str, Any] = {
-    "id": 1087968824,
+    "id": int(ChatID.ANONYMOUS_ADMIN),
     "is_bot": True,
     "first_name": "Group",
     "username": "GroupAnonymousBot",
@@ -86,62 +95,6 @@ _RESTRICTED: dict[str, Any] = {
         False,
     ),
 }
-
-
-class ApiError(Exception):
-    def __init__(
-        self,
-        status: int,
-        description: str,
-        retry_after: int | None = None,
-        migrate_to_chat_id: int | None = None,
-    ) -> None:
-        super().__init__(description)
-        self.status = status
-        self.description = description
-        self.retry_after = retry_after
-        self.migrate_to_chat_id = migrate_to_chat_id
-
-
-@dataclass
-class Fault:
-    """Answer the next ``times`` matching calls with an error instead of serving them."""
-
-    method: str
-    status: int
-    description: str
-    chat_id: int | None = None
-    retry_after: int | None = None
-    times: int = 1
-
-
-@dataclass
-class Bucket:
-    rate: float
-    capacity: float
-    tokens: float
-    stamp: float
-
-    def take(self, now: float) -> float:
-        """0 when a token was taken, else seconds until one is available."""
-        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return 0.0
-        return (1 - self.tokens) / self.rate
-
-
-@dataclass
-class Limits:
-    enabled: bool = False
-    per_second: float = 30.0
-    burst: float = 30.0
-    per_chat_per_second: float = 1.0
-    per_chat_burst: float = 2.0
-    # Groups, supergroups and channels: at most this many messages in any sliding window.
-    per_group_per_window: int = 20
-    group_window_seconds: float = 60.0
 
 
 @dataclass
@@ -220,21 +173,16 @@ class EmulatorState:
         self.files: dict[str, tuple[str, bytes]] = {}
         self.inline_queries: dict[str, int] = {}  # query id -> the user who typed it
         self.file_ids = itertools.count(1)
-        self.faults: list[Fault] = []
         self.blocked: set[int] = set()
         self.missing: set[int] = set()
-        self.limits = Limits()
-        self.global_bucket = Bucket(30, 30, 30, time.monotonic())
-        self.chat_buckets: dict[int, Bucket] = {}
-        # When the bot's recent messages to each group or channel were let through.
-        self.group_windows: dict[int, deque[float]] = defaultdict(deque)
         self.groups: dict[int, GroupChat] = {}
         self.names: dict[int, str] = {}  # first names users had in groups
         # The command menu per language_code ("" for everyone), as setMyCommands set it.
         self.commands: dict[str, list[dict[str, Any]]] = {}
         self.languages: dict[int, str] = {}  # a user's Telegram language ("en" if unset)
         self.queries: dict[str, int] = {}  # callback query id -> the chat it came from
-        self.counters: dict[str, int] = defaultdict(int)
+        self.counters: defaultdict[str, int] = defaultdict(int)
+        self.gate = Gate(self.counters)  # faults and flood limits
         self.sleep_per_request = 0.0
         # Set by Emulator.stop(): parked long polls and event waits return at once.
         self.closing = asyncio.Event()
@@ -702,67 +650,6 @@ class EmulatorState:
         log.changed.set()
         log.changed = asyncio.Event()
 
-    def check_faults(self, method: str, chat_id: int | None) -> None:
-        for fault in self.faults:
-            if (
-                fault.times > 0
-                and fault.method in (method, "*")
-                and (fault.chat_id is None or fault.chat_id == chat_id)
-            ):
-                fault.times -= 1
-                self.counters[f"fault_{fault.status}"] += 1
-                raise ApiError(fault.status, fault.description, fault.retry_after)
-        self.faults = [f for f in self.faults if f.times > 0]
-
-    def check_limits(self, chat_id: int | None) -> None:
-        if not self.limits.enabled:
-            return
-        now = time.monotonic()
-        wait = self.global_bucket.take(now)
-        if not wait and chat_id is not None:
-            bucket = self.chat_buckets.get(chat_id)
-            if bucket is None:
-                bucket = Bucket(
-                    self.limits.per_chat_per_second,
-                    self.limits.per_chat_burst,
-                    self.limits.per_chat_burst,
-                    now,
-                )
-                self.chat_buckets[chat_id] = bucket
-            wait = bucket.take(now)
-            if wait:
-                self.global_bucket.tokens += 1  # the refused request used no global capacity
-            elif chat_id in self.groups and (window := self._take_window(chat_id, now)):
-                bucket.tokens += 1
-                self.global_bucket.tokens += 1
-                self._too_many(math.ceil(window))
-        if wait:
-            self._too_many(round(wait + 0.5))
-
-    def _take_window(self, chat_id: int, now: float) -> float:
-        """0 when the group's sliding window had room (the message now counts in it), else
-        seconds until its oldest message leaves the window."""
-        sent = self.group_windows[chat_id]
-        span = self.limits.group_window_seconds
-        while sent and sent[0] <= now - span:
-            sent.popleft()
-        if len(sent) >= self.limits.per_group_per_window:
-            return sent[0] + span - now
-        sent.append(now)
-        return 0.0
-
-    def _too_many(self, retry: int) -> NoReturn:
-        retry = max(1, retry)
-        self.counters["429"] += 1
-        raise ApiError(429, f"Too Many Requests: retry after {retry}", retry)
-
-    def set_limits(self, limits: Limits) -> None:
-        self.limits = limits
-        now = time.monotonic()
-        self.global_bucket = Bucket(limits.per_second, limits.burst, limits.burst, now)
-        self.chat_buckets.clear()
-        self.group_windows.clear()
-
     def _bot_message_head(self, chat_id: int, thread_id: int | None) -> dict[str, Any]:
         """What every message the bot sends starts with: in a channel it is the channel
         that speaks, elsewhere the bot; in a topic, the topic's id."""
@@ -880,36 +767,23 @@ class EmulatorState:
         if not text.strip():
             raise ApiError(400, "Bad Request: message text is empty")
         # Telegram counts the text after entity parsing: markup and hrefs are free.
-        if utf16_len(text) > MESSAGE_LIMIT:
+        if utf16_len(text) > MessageLimit.MAX_TEXT_LENGTH:
             raise ApiError(400, "Bad Request: message is too long")
         markup = params.get("reply_markup")
         if markup is not None:
             for row in markup.get("inline_keyboard", []):
                 for button in row:
                     data = button.get("callback_data")
-                    if data is not None and not 1 <= len(data.encode()) <= 64:
+                    if (
+                        data is not None
+                        and not _CALLBACK_DATA_MIN <= len(data.encode()) <= _CALLBACK_DATA_MAX
+                    ):
                         raise ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
         return text, entities
 
 
 def _ok(result: Any) -> web.Response:
     return web.json_response({"ok": True, "result": result})
-
-
-def _error(error: ApiError) -> web.Response:
-    body: dict[str, Any] = {
-        "ok": False,
-        "error_code": error.status,
-        "description": error.description,
-    }
-    parameters: dict[str, int] = {}
-    if error.retry_after is not None:
-        parameters["retry_after"] = error.retry_after
-    if error.migrate_to_chat_id is not None:
-        parameters["migrate_to_chat_id"] = error.migrate_to_chat_id
-    if parameters:
-        body["parameters"] = parameters
-    return web.json_response(body, status=error.status)
 
 
 ControlHandler = Callable[[web.Request], Awaitable[Any]]
@@ -924,11 +798,11 @@ def _control(handler: ControlHandler) -> Callable[[web.Request], Awaitable[web.R
         try:
             return web.json_response(await handler(request))
         except ApiError as error:
-            return _error(error)
+            return error_response(error)
         except KeyError as error:
-            return _error(ApiError(400, f"Bad Request: {error.args[0]!r} is required"))
+            return error_response(ApiError(400, f"Bad Request: {error.args[0]!r} is required"))
         except (TypeError, ValueError) as error:
-            return _error(ApiError(400, f"Bad Request: {error}"))
+            return error_response(ApiError(400, f"Bad Request: {error}"))
 
     return serve
 
@@ -1120,23 +994,23 @@ class Emulator:
         state = self.state
         method = request.match_info["method"]
         if not self._authorized(request.match_info["token"]):
-            return _error(ApiError(401, "Unauthorized"))
+            return error_response(ApiError(401, "Unauthorized"))
         try:
             params = await _params(request)
             chat_id = state.resolve(params["chat_id"]) if "chat_id" in params else None
             if chat_id is not None:
                 params["chat_id"] = chat_id
             state.counters[f"calls_{method}"] += 1
-            state.check_faults(method, chat_id)
+            state.gate.check_faults(method, chat_id)
             if method in _SEND_METHODS:
-                state.check_limits(chat_id)
+                state.gate.check_limits(chat_id, group=chat_id in state.groups)
                 if state.sleep_per_request:
                     await asyncio.sleep(state.sleep_per_request)
             return _ok(await self._call(method, params))
         except ApiError as error:
-            return _error(error)
+            return error_response(error)
         except (ValueError, TypeError, json.JSONDecodeError) as error:
-            return _error(ApiError(400, f"Bad Request: {error}"))
+            return error_response(ApiError(400, f"Bad Request: {error}"))
 
     async def _call(self, method: str, params: dict[str, Any]) -> Any:
         handler = self._methods.get(method)
@@ -1192,8 +1066,10 @@ class Emulator:
         if chat_id is None:
             raise ApiError(400, "Bad Request: query is too old or query ID is invalid")
         results = params.get("results", [])
-        if not isinstance(results, list) or len(results) > 50:
-            raise ApiError(400, "Bad Request: results must be a list of at most 50")
+        if not isinstance(results, list) or len(results) > InlineQueryLimit.RESULTS:
+            raise ApiError(
+                400, f"Bad Request: results must be a list of at most {InlineQueryLimit.RESULTS}"
+            )
         answer = {
             "query_id": query_id,
             "results": results,
@@ -1224,7 +1100,7 @@ class Emulator:
     async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         state = self.state
         offset = int(params.get("offset", 0) or 0)
-        limit = int(params.get("limit", 100) or 100)
+        limit = int(params.get("limit", PollingLimit.MAX_LIMIT) or PollingLimit.MAX_LIMIT)
         timeout = float(params.get("timeout", 0) or 0)
         if offset:
             state.updates = [u for u in state.updates if u["update_id"] >= offset]
@@ -1330,14 +1206,15 @@ class Emulator:
 
     async def _add_fault(self, request: web.Request) -> Any:
         body = await _body(request)
+        faults = self.state.gate.faults
         if body.get("clear"):
-            self.state.faults.clear()
+            faults.clear()
         else:
-            self.state.faults.append(Fault(**body))
-        return {"faults": len(self.state.faults)}
+            faults.append(Fault(**body))
+        return {"faults": len(faults)}
 
     async def _set_limits(self, request: web.Request) -> Any:
-        self.state.set_limits(Limits(**await _body(request)))
+        self.state.gate.set_limits(Limits(**await _body(request)))
         return {"ok": True}
 
     async def _block(self, request: web.Request) -> Any:

@@ -6,6 +6,7 @@ import httpx
 import pytest
 
 from emulator.html import EntityParseError, parse_html
+from emulator.limits import Limits
 from emulator.server import Emulator
 
 
@@ -58,9 +59,7 @@ async def test_send_message_validation_over_http(emulator: Emulator) -> None:
 
 
 async def test_rate_limits_answer_429_with_retry_after(emulator: Emulator) -> None:
-    emulator.state.set_limits(
-        type(emulator.state.limits)(enabled=True, per_second=30, burst=30, per_chat_burst=1)
-    )
+    emulator.state.gate.set_limits(Limits(enabled=True, per_second=30, burst=30, per_chat_burst=1))
     base = f"{emulator.url}/bot{emulator.token}"
     async with httpx.AsyncClient() as http:
         first = await http.post(f"{base}/sendMessage", data={"chat_id": "7", "text": "a"})
