@@ -22,13 +22,20 @@ from typing import Any
 
 from aiohttp import web
 from telegram.constants import (
-    ChatID,
     InlineKeyboardButtonLimit,
     InlineQueryLimit,
     MessageLimit,
     PollingLimit,
 )
 
+from emulator.chats import (
+    ANONYMOUS_ADMIN,
+    CHAT_KINDS,
+    FULL_INFO,
+    STATUSES,
+    GroupChat,
+    Member,
+)
 from emulator.errors import ApiError, error_response
 from emulator.html import EntityParseError, parse_html
 from emulator.limits import Fault, Gate, Limits
@@ -48,98 +55,12 @@ _JSON_FIELDS = {
 _CALLBACK_DATA_MIN = InlineKeyboardButtonLimit.MIN_CALLBACK_DATA  # bytes
 _CALLBACK_DATA_MAX = InlineKeyboardButtonLimit.MAX_CALLBACK_DATA
 _SEND_METHODS = {"sendMessage", "editMessageText", "sendDocument"}
-CHAT_KINDS = ("group", "supergroup", "channel")
-STATUSES = ("creator", "administrator", "member", "restricted", "left", "kicked")
-GENERAL_TOPIC = 1  # a forum's General topic: always there
-# Who an anonymous group administrator's messages come from.
-ANONYMOUS_ADMIN: dict[str, Any] = {
-    "id": int(ChatID.ANONYMOUS_ADMIN),
-    "is_bot": True,
-    "first_name": "Group",
-    "username": "GroupAnonymousBot",
-}
-# The Bot API's ChatFullInfo fields that every chat has.
-_FULL_INFO: dict[str, Any] = {
-    "accent_color_id": 0,
-    "max_reaction_count": 11,
-    "accepted_gift_types": {
-        "unlimited_gifts": False,
-        "limited_gifts": False,
-        "unique_gifts": False,
-        "premium_subscription": False,
-        "gifts_from_channels": False,
-    },
-}
-_RESTRICTED: dict[str, Any] = {
-    "is_member": True,
-    "until_date": 0,
-    **dict.fromkeys(
-        (
-            "can_change_info",
-            "can_invite_users",
-            "can_pin_messages",
-            "can_send_messages",
-            "can_send_polls",
-            "can_send_other_messages",
-            "can_add_web_page_previews",
-            "can_manage_topics",
-            "can_send_audios",
-            "can_send_documents",
-            "can_send_photos",
-            "can_send_videos",
-            "can_send_video_notes",
-            "can_send_voice_notes",
-            "can_edit_tag",
-            "can_react_to_messages",
-        ),
-        False,
-    ),
-}
 
 
 @dataclass
 class ChatLog:
     events: list[dict[str, Any]] = field(default_factory=list)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
-
-
-@dataclass
-class Member:
-    """A user's standing in a group or channel."""
-
-    status: str
-    is_anonymous: bool = False
-    can_post_messages: bool = False
-    can_manage_topics: bool = False
-
-
-@dataclass
-class GroupChat:
-    """A group, supergroup or channel the emulator knows (private chats need no record)."""
-
-    id: int
-    type: str
-    title: str
-    username: str | None = None
-    is_forum: bool = False
-    topics: set[int] = field(default_factory=set)
-    topic_names: dict[int, str] = field(default_factory=dict)
-    closed_topics: set[int] = field(default_factory=set)  # General (1) may be closed too
-    deleted_topics: set[int] = field(default_factory=set)
-    members: dict[int, Member] = field(default_factory=dict)
-    migrated_to: int | None = None  # set when a group became this supergroup
-
-    def as_chat(self) -> dict[str, Any]:
-        """The Bot API Chat object."""
-        chat: dict[str, Any] = {"id": self.id, "type": self.type, "title": self.title}
-        if self.username:
-            chat["username"] = self.username
-        if self.is_forum:
-            chat["is_forum"] = True
-        return chat
-
-    def member(self, user_id: int) -> Member:
-        return self.members.get(user_id) or Member("left")
 
 
 _TOKEN = re.compile(r"([0-9]{1,20}):[A-Za-z0-9_-]{1,100}")
@@ -359,49 +280,13 @@ class EmulatorState:
 
     def chat_member(self, chat_id: int, user_id: int) -> dict[str, Any]:
         """The Bot API ChatMember object of a user in a group or channel."""
-        chat = self.group(chat_id)
-        member = chat.member(user_id)
-        result: dict[str, Any] = {"status": member.status, "user": self._member_user(user_id)}
-        if member.status == "creator":
-            result["is_anonymous"] = member.is_anonymous
-        elif member.status == "administrator":
-            result |= self._admin_rights(chat, member)
-        elif member.status == "restricted":
-            result |= _RESTRICTED
-        elif member.status == "kicked":
-            result["until_date"] = 0  # forever
-        return result
-
-    @staticmethod
-    def _admin_rights(chat: GroupChat, member: Member) -> dict[str, Any]:
-        rights: dict[str, Any] = {
-            "can_be_edited": False,
-            "is_anonymous": member.is_anonymous,
-            "can_manage_chat": True,
-            "can_delete_messages": True,
-            "can_manage_video_chats": True,
-            "can_restrict_members": True,
-            "can_promote_members": False,
-            "can_change_info": True,
-            "can_invite_users": True,
-            "can_post_stories": False,
-            "can_edit_stories": False,
-            "can_delete_stories": False,
-        }
-        if chat.type == "channel":
-            rights["can_post_messages"] = member.can_post_messages
-            rights["can_edit_messages"] = member.can_post_messages
-        else:
-            rights["can_pin_messages"] = True
-        if chat.is_forum:
-            rights["can_manage_topics"] = member.can_manage_topics
-        return rights
+        return self.group(chat_id).chat_member(user_id, self._member_user(user_id))
 
     def chat_full_info(self, chat_id: int) -> dict[str, Any]:
         """getChat: a registered chat, or a private one with the user (any positive id)."""
         if chat_id not in self.groups and (chat_id <= 0 or chat_id in self.missing):
             raise ApiError(400, "Bad Request: chat not found")
-        return self._chat(chat_id, "User") | _FULL_INFO
+        return self._chat(chat_id, "User") | FULL_INFO
 
     async def set_member(
         self, chat_id: int, user_id: int, member: Member, by_user_id: int | None
@@ -415,7 +300,7 @@ class EmulatorState:
         chat.members[user_id] = member
         new = self.chat_member(chat_id, user_id)
         if user_id == self.bot_user["id"]:
-            by = self._admin_of(chat) if by_user_id is None else by_user_id
+            by = chat.admin_other_than(self.bot_user["id"]) if by_user_id is None else by_user_id
             change = {
                 "chat": chat.as_chat(),
                 "from": self._user(by, self.names.get(by, "User")),
@@ -425,13 +310,6 @@ class EmulatorState:
             }
             await self.push_update({"my_chat_member": change})
         return new
-
-    def _admin_of(self, chat: GroupChat) -> int:
-        """The first creator or administrator other than the bot; else user 1."""
-        for user_id, member in chat.members.items():
-            if member.status in ("creator", "administrator") and user_id != self.bot_user["id"]:
-                return user_id
-        return 1
 
     def _group_message(self, chat: GroupChat, sender: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -453,8 +331,7 @@ class EmulatorState:
     ) -> dict[str, Any]:
         """A user (or, anonymous, an administrator as the group) writes in a group."""
         chat = self.group(chat_id)
-        if chat.type == "channel":
-            raise ApiError(400, f"chat {chat_id} is a channel: users do not write in it")
+        chat.refuse_users_writing()
         self.names[user_id] = first_name
         sender = ANONYMOUS_ADMIN if anonymous else self._user(user_id, first_name)
         message = self._group_message(chat, dict(sender))
@@ -479,8 +356,7 @@ class EmulatorState:
     ) -> dict[str, Any]:
         """A user shares a file in a group."""
         chat = self.group(chat_id)
-        if chat.type == "channel":
-            raise ApiError(400, f"chat {chat_id} is a channel: users do not write in it")
+        chat.refuse_users_writing()
         self.names[user_id] = first_name
         message = self._group_message(chat, self._user(user_id, first_name))
         message |= self._document(file_name, content, caption)
@@ -510,44 +386,6 @@ class EmulatorState:
         await self.push_update({"callback_query": query})
         return query
 
-    def _forum(self, chat_id: int) -> GroupChat:
-        chat = self.group(chat_id)
-        if not chat.is_forum:
-            raise ApiError(400, "Bad Request: the chat is not a forum")
-        return chat
-
-    def create_topic(self, chat_id: int, thread_id: int, name: str) -> dict[str, Any]:
-        chat = self._forum(chat_id)
-        if thread_id == GENERAL_TOPIC or thread_id in chat.topics:
-            raise ApiError(400, f"topic {thread_id} already exists")
-        chat.topics.add(thread_id)
-        chat.topic_names[thread_id] = name
-        return {"message_thread_id": thread_id, "name": name}
-
-    def delete_topic(self, chat_id: int, thread_id: int) -> dict[str, Any]:
-        """A deleted topic answers TOPIC_DELETED from then on (deleteForumTopic)."""
-        chat = self._forum(chat_id)
-        if thread_id not in chat.topics:
-            raise ApiError(400, "Bad Request: message thread not found")
-        chat.topics.discard(thread_id)
-        chat.closed_topics.discard(thread_id)
-        chat.deleted_topics.add(thread_id)
-        return {"message_thread_id": thread_id, "name": chat.topic_names.pop(thread_id, "")}
-
-    def close_topic(self, chat_id: int, thread_id: int, closed: bool) -> dict[str, Any]:
-        """closeForumTopic (closeGeneralForumTopic for 1) or, ``closed`` False, reopen:
-        only administrators who may manage topics post in a closed one."""
-        chat = self._forum(chat_id)
-        if thread_id != GENERAL_TOPIC and thread_id not in chat.topics:
-            raise ApiError(400, "Bad Request: message thread not found")
-        if (thread_id in chat.closed_topics) == closed:
-            raise ApiError(400, "Bad Request: TOPIC_NOT_MODIFIED")
-        if closed:
-            chat.closed_topics.add(thread_id)
-        else:
-            chat.closed_topics.discard(thread_id)
-        return {"message_thread_id": thread_id, "closed": closed}
-
     async def migrate_group(
         self, chat_id: int, new_chat_id: int, by_user_id: int | None
     ) -> dict[str, Any]:
@@ -561,7 +399,7 @@ class EmulatorState:
         new = GroupChat(new_chat_id, "supergroup", old.title, members=dict(old.members))
         self.groups[new_chat_id] = new
         old.migrated_to = new_chat_id
-        by = self._admin_of(old) if by_user_id is None else by_user_id
+        by = old.admin_other_than(self.bot_user["id"]) if by_user_id is None else by_user_id
         sender = self._user(by, self.names.get(by, "User"))
         farewell = self._group_message(old, sender) | {"migrate_to_chat_id": new_chat_id}
         welcome = self._group_message(new, sender) | {"migrate_from_chat_id": chat_id}
@@ -598,47 +436,11 @@ class EmulatorState:
         self, chat_id: int, params: dict[str, Any], what: str, *, posting: bool = True
     ) -> int | None:
         """Refuse what Telegram refuses the bot in a group or channel; the topic the
-        message goes to, if any. An edit (``posting`` False) is not checked against the
-        topic: the message is already there."""
+        message goes to, if any."""
         chat = self.groups.get(chat_id)
         if chat is None:
             return None
-        if chat.migrated_to is not None:
-            raise ApiError(
-                400,
-                "Bad Request: group chat was upgraded to a supergroup chat",
-                migrate_to_chat_id=chat.migrated_to,
-            )
-        member = chat.member(self.bot_user["id"])
-        if member.status == "kicked":
-            raise ApiError(403, f"Forbidden: bot was kicked from the {chat.type} chat")
-        if member.status == "left":
-            raise ApiError(403, f"Forbidden: bot is not a member of the {chat.type} chat")
-        if chat.type == "channel" and not (
-            member.status == "creator"
-            or (member.status == "administrator" and member.can_post_messages)
-        ):
-            raise ApiError(400, "Bad Request: need administrator rights in the channel chat")
-        if member.status == "restricted":
-            raise ApiError(400, f"Bad Request: not enough rights to send {what} to the chat")
-        raw = params.get("message_thread_id")
-        thread_id = None if raw is None or raw == "" else int(raw)
-        if chat.is_forum and posting:
-            self._check_topic(chat, member, GENERAL_TOPIC if thread_id is None else thread_id)
-        return thread_id
-
-    @staticmethod
-    def _check_topic(chat: GroupChat, bot: Member, topic: int) -> None:
-        """Telegram's answers for a topic the bot may not post in."""
-        if topic in chat.deleted_topics:
-            raise ApiError(400, "Bad Request: TOPIC_DELETED")
-        if topic != GENERAL_TOPIC and topic not in chat.topics:
-            raise ApiError(400, "Bad Request: message thread not found")
-        manages = bot.status == "creator" or (
-            bot.status == "administrator" and bot.can_manage_topics
-        )
-        if topic in chat.closed_topics and not manages:
-            raise ApiError(400, "Bad Request: TOPIC_CLOSED")
+        return chat.check_bot_may_send(self.bot_user["id"], params, what, posting=posting)
 
     # -------------------------------------------------------------- bot's side
 
@@ -1303,22 +1105,23 @@ class Emulator:
 
     async def _create_topic(self, request: web.Request) -> Any:
         body = await _body(request)
-        return self.state.create_topic(
-            _path(request, "chat_id"),
+        return self.state.group(_path(request, "chat_id")).create_topic(
             _number(_field(body, "thread_id"), "thread_id"),
             _text(_field(body, "name"), "name"),
         )
 
     async def _delete_topic(self, request: web.Request) -> Any:
-        return self.state.delete_topic(_path(request, "chat_id"), _path(request, "thread_id"))
+        return self.state.group(_path(request, "chat_id")).delete_topic(
+            _path(request, "thread_id")
+        )
 
     async def _close_topic(self, request: web.Request) -> Any:
         body = await _body(request)
         closed = body.get("closed", True)
         if not isinstance(closed, bool):
             raise ApiError(400, f"Bad Request: closed must be true or false, not {closed!r}")
-        return self.state.close_topic(
-            _path(request, "chat_id"), _path(request, "thread_id"), closed
+        return self.state.group(_path(request, "chat_id")).close_topic(
+            _path(request, "thread_id"), closed
         )
 
     async def _migrate_group(self, request: web.Request) -> Any:
