@@ -1,7 +1,9 @@
-"""How the emulator refuses: Telegram's error answer, for the Bot API and the control API."""
+"""How the emulator refuses, for the Bot API and the control API alike: Telegram's error
+answer, and a body that is not the JSON object it should be."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aiohttp import web
@@ -40,3 +42,17 @@ def error_response(error: ApiError) -> web.Response:
     if parameters:
         body["parameters"] = parameters
     return web.json_response(body, status=error.status)
+
+
+async def json_object(request: web.Request) -> dict[str, Any]:
+    """The request's JSON object (an empty body is an empty object)."""
+    raw = await request.read()
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except ValueError as error:
+        raise ApiError(400, f"Bad Request: the body is not JSON: {error}") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, 'Bad Request: the body must be a JSON object, e.g. {"text": "/start"}')
+    return body
