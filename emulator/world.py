@@ -182,12 +182,6 @@ class World:
     async def user_text(self, user_id: int, text: str, first_name: str) -> dict[str, Any]:
         return await self._text(self._in_private(user_id, first_name), text)
 
-    async def user_document(
-        self, user_id: int, file_name: str, content: bytes, caption: str | None, first_name: str
-    ) -> dict[str, Any]:
-        message = self._in_private(user_id, first_name)
-        return await self._document(message, file_name, content, caption)
-
     async def group_text(
         self,
         chat_id: int,
@@ -206,23 +200,27 @@ class World:
             message["sender_chat"] = chat.as_chat()
         return await self._text(message, text)
 
-    async def group_document(
+    async def document(
         self,
-        chat_id: int,
+        chat_id: int | None,
         user_id: int,
         file_name: str,
         content: bytes,
         caption: str | None,
         first_name: str,
     ) -> dict[str, Any]:
-        """A user shares a file in a group."""
-        self._writer(chat_id, user_id, first_name)
-        message = self.message(chat_id, self.user(user_id, first_name))
+        """A user sends a file to the bot (``chat_id`` None: in their private chat) or
+        shares one in a group."""
+        if chat_id is None:
+            message = self._in_private(user_id, first_name)
+        else:
+            self._writer(chat_id, user_id, first_name)
+            message = self.message(chat_id, self.user(user_id, first_name))
         return await self._document(message, file_name, content, caption)
 
     async def press(
         self,
-        chat_id: int,
+        chat_id: int | None,
         user_id: int,
         message_id: int | None,
         data: str | None,
@@ -231,13 +229,15 @@ class World:
         inline_message_id: str | None = None,
         game_short_name: str | None = None,
     ) -> dict[str, Any]:
-        """The user presses a button under the bot's message in a chat (their private
-        one, where ``chat_id`` is theirs, or a group), or (``inline_message_id``) under
-        a message sent in inline mode, which has no chat. A press carries ``data``, or
-        ``game_short_name`` for a game's button, or (as some clients send) neither. The
-        bot's answer is logged in the chat."""
-        private = chat_id == user_id
-        if not private:
+        """The user presses a button under the bot's message in a chat (``chat_id`` None:
+        their private one), or (``inline_message_id``) under a message sent in inline
+        mode, which has no chat. A press carries ``data``, or ``game_short_name`` for a
+        game's button, or (as some clients send) neither. The bot's answer is logged in
+        the chat."""
+        private = chat_id is None
+        if chat_id is None:
+            chat_id = user_id
+        else:
             self.group(chat_id)
         query: dict[str, Any] = {
             "id": str(next(self.sequence)),
