@@ -192,7 +192,9 @@ class Demo:
             lambda: self.client.set_member(GROUP_ID, self.user_id, "creator"),
             lambda: self.client.set_member(GROUP_ID, self.admin_id, "member"),
             lambda: self.client.set_member(GROUP_ID, bot["id"], "member", by_user_id=self.user_id),
-            lambda: self.client.create_chat(CHANNEL_ID, "channel", "Demo channel", CHANNEL),
+            lambda: self.client.create_chat(
+                CHANNEL_ID, "channel", "Demo channel", username=CHANNEL
+            ),
             lambda: self.client.set_member(CHANNEL_ID, self.user_id, "creator"),
             lambda: self.client.set_member(
                 CHANNEL_ID,

@@ -107,9 +107,7 @@ class EmulatorClient:
         return await self._post(f"/_emu/users/{user_id}/documents", body)
 
     async def press(self, user_id: int, message_id: int, data: str) -> Any:
-        return await self._post(
-            f"/_emu/users/{user_id}/press", {"message_id": message_id, "data": data}
-        )
+        return await self.press_shape(user_id, message_id=message_id, data=data)
 
     async def press_shape(
         self,
@@ -119,17 +117,22 @@ class EmulatorClient:
         data: str | None = None,
         inline_message_id: str | None = None,
         game_short_name: str | None = None,
+        chat_id: int | None = None,
+        first_name: str = "Ann",
     ) -> Any:
-        """A press of any shape the Bot API allows: under a message in the user's chat or
-        (``inline_message_id``) under one sent in inline mode; with data, a game's short
-        name, or neither."""
+        """A press of any shape the Bot API allows: under a message in the user's chat (or,
+        ``chat_id``, in a group) or (``inline_message_id``) under one sent in inline mode;
+        with data, a game's short name, or neither."""
         body = {
             "message_id": message_id,
             "data": data,
             "inline_message_id": inline_message_id,
             "game_short_name": game_short_name,
+            "first_name": first_name,
         }
-        return await self._post(f"/_emu/users/{user_id}/press", body)
+        if chat_id is None:
+            return await self._post(f"/_emu/users/{user_id}/press", body)
+        return await self._post(f"/_emu/chats/{chat_id}/press", body | {"user_id": user_id})
 
     async def inline_query(self, user_id: int, query: str, offset: str = "") -> Any:
         return await self._post(
@@ -194,10 +197,12 @@ class EmulatorClient:
         chat_id: int,
         kind: str,
         title: str,
-        username: str | None = None,
+        *,
         forum: bool = False,
+        username: str | None = None,
     ) -> Any:
-        """Register a group, supergroup or channel (``kind``); it has no members yet."""
+        """Register a group, supergroup or channel (``kind``), a forum or not, public (with
+        a ``username``) or not; it has no members yet."""
         body = {"kind": kind, "title": title, "username": username, "forum": forum}
         return await self._post(f"/_emu/chats/{chat_id}/create", body)
 
@@ -254,13 +259,9 @@ class EmulatorClient:
         self, chat_id: int, user_id: int, message_id: int, data: str, first_name: str = "Ann"
     ) -> Any:
         """A user presses a button under the bot's message ``message_id`` in the group."""
-        body = {
-            "user_id": user_id,
-            "message_id": message_id,
-            "data": data,
-            "first_name": first_name,
-        }
-        return await self._post(f"/_emu/chats/{chat_id}/press", body)
+        return await self.press_shape(
+            user_id, message_id=message_id, data=data, chat_id=chat_id, first_name=first_name
+        )
 
     async def create_topic(self, chat_id: int, thread_id: int, name: str) -> Any:
         body = {"thread_id": thread_id, "name": name}
@@ -316,47 +317,43 @@ def _checked(response: httpx.Response) -> Any:
     return response.json()
 
 
-async def _read_bot(
-    client: EmulatorClient, chat_id: int, cursor: int, count: int, timeout: float
-) -> tuple[list[BotMessage], int]:
-    """Wait for ``count`` new messages or edits from the bot in a chat after ``cursor``;
-    all new ones, and the cursor past them."""
-    events = await client.events(chat_id, after=cursor, count=count, wait=timeout)
-    if events:
-        cursor = events[-1]["seq"]
-    if len(events) < count:
-        got = [BotMessage.from_event(e).text[:80] for e in events]
-        raise TimeoutError(f"expected {count} bot messages in {timeout}s, got {got}")
-    return [BotMessage.from_event(event) for event in events], cursor
+class _Seen:
+    """A chat as someone in it sees it: remembers what was already read."""
 
-
-async def _answers(client: EmulatorClient, chat_id: int, count: int, timeout: float) -> list[str]:
-    events = await client.events(chat_id, count=count, wait=timeout, kinds="answer")
-    if len(events) < count:
-        raise TimeoutError(f"expected {count} button answers in {timeout}s, got {events}")
-    return [str(event["text"]) for event in events]
-
-
-class Chat:
-    """One person's private chat with the bot; remembers what was already read."""
-
-    def __init__(self, client: EmulatorClient, user_id: int, first_name: str = "Ann") -> None:
+    def __init__(self, client: EmulatorClient, chat_id: int) -> None:
         self.client = client
-        self.user_id = user_id
-        self.first_name = first_name
+        self.chat_id = chat_id
         self.cursor = 0
 
     async def read(self, count: int = 1, timeout: float = 10.0) -> list[BotMessage]:
-        """Wait for ``count`` new messages or edits from the bot, and return all new ones."""
-        messages, self.cursor = await _read_bot(
-            self.client, self.user_id, self.cursor, count, timeout
+        """Wait for ``count`` new messages or edits from the bot here, and return all new
+        ones."""
+        events = await self.client.events(
+            self.chat_id, after=self.cursor, count=count, wait=timeout
         )
-        return messages
+        if events:
+            self.cursor = events[-1]["seq"]
+        if len(events) < count:
+            got = [BotMessage.from_event(e).text[:80] for e in events]
+            raise TimeoutError(f"expected {count} bot messages in {timeout}s, got {got}")
+        return [BotMessage.from_event(event) for event in events]
 
     async def answers(self, count: int = 1, timeout: float = 10.0) -> list[str]:
-        """The texts of the bot's answers to pressed buttons ("" when it answered silently),
-        oldest first; waits until there are ``count``."""
-        return await _answers(self.client, self.user_id, count, timeout)
+        """The texts of the bot's answers to buttons pressed here ("" when it answered
+        silently), oldest first; waits until there are ``count``."""
+        events = await self.client.events(self.chat_id, count=count, wait=timeout, kinds="answer")
+        if len(events) < count:
+            raise TimeoutError(f"expected {count} button answers in {timeout}s, got {events}")
+        return [str(event["text"]) for event in events]
+
+
+class Chat(_Seen):
+    """One person's private chat with the bot; remembers what was already read."""
+
+    def __init__(self, client: EmulatorClient, user_id: int, first_name: str = "Ann") -> None:
+        super().__init__(client, user_id)
+        self.user_id = user_id
+        self.first_name = first_name
 
     async def speak(self, language_code: str) -> None:
         """Set this user's Telegram app to ``language_code``."""
@@ -396,20 +393,8 @@ class Chat:
         return await self.read(expect)
 
 
-class Group:
+class Group(_Seen):
     """A group, supergroup or channel as its members see it; remembers what was read."""
-
-    def __init__(self, client: EmulatorClient, chat_id: int) -> None:
-        self.client = client
-        self.chat_id = chat_id
-        self.cursor = 0
-
-    async def read(self, count: int = 1, timeout: float = 10.0) -> list[BotMessage]:
-        """Wait for ``count`` new messages or edits from the bot here; all new ones."""
-        messages, self.cursor = await _read_bot(
-            self.client, self.chat_id, self.cursor, count, timeout
-        )
-        return messages
 
     async def say(
         self,
@@ -431,7 +416,3 @@ class Group:
         data = message.button(button_text)["callback_data"]
         await self.client.group_press(self.chat_id, user_id, message.message_id, data)
         return await self.read(expect)
-
-    async def answers(self, count: int = 1, timeout: float = 10.0) -> list[str]:
-        """The texts of the bot's answers to buttons pressed here, oldest first."""
-        return await _answers(self.client, self.chat_id, count, timeout)

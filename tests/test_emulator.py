@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import pytest
 
+from emulator import control
 from emulator.html import EntityParseError, parse_html
+from emulator.limits import Limits
 from emulator.server import Emulator
 
 
@@ -58,9 +62,7 @@ async def test_send_message_validation_over_http(emulator: Emulator) -> None:
 
 
 async def test_rate_limits_answer_429_with_retry_after(emulator: Emulator) -> None:
-    emulator.state.set_limits(
-        type(emulator.state.limits)(enabled=True, per_second=30, burst=30, per_chat_burst=1)
-    )
+    emulator.state.gate.set_limits(Limits(enabled=True, per_second=30, burst=30, per_chat_burst=1))
     base = f"{emulator.url}/bot{emulator.token}"
     async with httpx.AsyncClient() as http:
         first = await http.post(f"{base}/sendMessage", data={"chat_id": "7", "text": "a"})
@@ -95,6 +97,24 @@ async def test_rate_limits_answer_429_with_retry_after(emulator: Emulator) -> No
         ("POST", "/_emu/faults", b'{"method": "getMe", "bogus": 1}', "keyword argument 'bogus'"),
         ("POST", "/_emu/chats/-5/create", b'{"kind": "group"}', "'title' is required"),
         ("POST", "/_emu/chats/-5/messages", b'{"user_id": true, "text": "x"}', "user_id must be"),
+        (
+            "POST",
+            "/_emu/chats/-5/messages",
+            b'{"user_id": 1, "text": "x", "first_name": 7}',
+            "first_name must be a string, not 7",
+        ),
+        (
+            "POST",
+            "/_emu/chats/-5/create",
+            b'{"kind": "group", "title": "T", "forum": "no"}',
+            "forum must be true or false, not 'no'",
+        ),
+        (
+            "POST",
+            "/_emu/chats/-5/create",
+            b'{"kind": "channel", "title": "T", "username": 5}',
+            "username must be a string, not 5",
+        ),
     ],
 )
 async def test_a_malformed_control_request_is_a_400_naming_what_is_wrong(
@@ -102,6 +122,48 @@ async def test_a_malformed_control_request_is_a_400_naming_what_is_wrong(
 ) -> None:
     """It was a 500 with aiohttp's error page (a missing field, a body that is not JSON,
     a word where a number goes): someone driving the emulator by hand learnt nothing."""
+    async with httpx.AsyncClient(base_url=emulator.url) as http:
+        answer = await http.request(method, path, content=body)
+    assert answer.status_code == 400
+    assert answer.json()["ok"] is False
+    assert problem in answer.json()["description"]
+
+
+def _malformed_requests() -> list[tuple[str, str, bytes, str]]:
+    """For every control route the emulator's router serves: a body that is not JSON, and
+    a word in each of the path's ids (the others numbers)."""
+    cases = []
+    for resource in Emulator().app().router.resources():
+        path = resource.canonical
+        if not path.startswith("/_emu/"):
+            continue
+        names = re.findall(r"{(\w+)}", path)
+        for method in {route.method for route in resource}:
+            fine = path.format(**dict.fromkeys(names, "-5"))
+            cases.append((method, fine, b"not json", "the body is not JSON: Expecting"))
+            for name in names:
+                ids = {other: "x" if other == name else "-5" for other in names}
+                cases.append((method, path.format(**ids), b"{}", f"{name} must be an integer"))
+    return cases
+
+
+MALFORMED = _malformed_requests()
+
+
+def test_the_router_serves_under_emu_only_the_routes_declared_through_the_wrapper() -> None:
+    """A route added to the router by hand would miss the wrapper's checks."""
+    served = {(case[0], case[1]) for case in MALFORMED if case[2] == b"not json"}
+    declared = {(method, re.sub(r"{\w+}", "-5", path)) for method, path, _ in control.ROUTES}
+    assert served == declared
+    assert len(served) >= 22
+
+
+@pytest.mark.parametrize(("method", "path", "body", "problem"), MALFORMED)
+async def test_every_control_route_answers_a_malformed_request_with_a_400(
+    emulator: Emulator, method: str, path: str, body: bytes, problem: str
+) -> None:
+    """Every route goes through the one wrapper: a body that is not JSON, or a word where
+    the path has an id, is a Bot API style 400 naming the problem, never a 500."""
     async with httpx.AsyncClient(base_url=emulator.url) as http:
         answer = await http.request(method, path, content=body)
     assert answer.status_code == 400

@@ -318,6 +318,26 @@ async def test_group_helper_presses_and_reads_answers(
     assert await group.answers() == ["Noted"]
 
 
+async def test_a_press_in_a_group_comes_in_every_shape_a_private_one_does(
+    emu: EmulatorClient, bot: Bot, bot_id: int
+) -> None:
+    """One press for both kinds of chat: a game's button, or one that carries nothing."""
+    await emu.create_chat(GROUP, "group", "Friends")
+    await joined(emu, GROUP, bot_id)
+    sent = await bot.send_message(GROUP, "Play?")
+    await updates(bot)
+    await emu.press_shape(ANN, chat_id=GROUP, message_id=sent.message_id, game_short_name="g")
+    await emu.press_shape(ANN, chat_id=GROUP, message_id=sent.message_id)
+    game, empty = [update.callback_query for update in await updates(bot)]
+    assert game is not None
+    assert empty is not None
+    assert (game.game_short_name, game.data) == ("g", None)
+    assert (empty.game_short_name, empty.data) == (None, None)
+    assert empty.message is not None
+    assert empty.message.chat.id == GROUP
+    assert empty.from_user.id == ANN
+
+
 async def test_group_window_answers_429(emu: EmulatorClient, bot: Bot, bot_id: int) -> None:
     for chat_id in (GROUP, -101):
         await emu.create_chat(chat_id, "group", "Friends")
