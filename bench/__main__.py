@@ -34,12 +34,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bench import feeds
 from bench.population import FULL, SMOKE, WORDS, Population, Size, chat_id_of
+from bench.stories import Quality, combined, labelled_sets, quality, read_set
 from bot.app import build_application, opened, running
 from bot.compose import TagIndex, compose_due_batch
 from bot.config import Settings
 from bot.delivery import PassReport
 from bot.importer import import_files
-from bot.stories import Quality, combined, labelled_pairs, quality
 from emulator.client import EmulatorClient
 from storage import stories as stories_repo
 from storage.admin import create_database, drop_database
@@ -48,7 +48,6 @@ from storage.models import Subscriber, SubscriberWord, Word, WordKind
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
-STORIES = ROOT / "tests" / "fixtures" / "stories"  # the labelled sets, *.json
 TOKEN = "123456:BENCH-TOKEN"
 DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 
@@ -849,11 +848,11 @@ def main() -> int:
 
 def run_story_quality() -> None:
     """Issues 14 and 23: precision and recall of grouping on every labelled set
-    (tests/fixtures/stories: the pairs the first thresholds were set on, the blind set of
+    (bench/data/stories: the pairs the first thresholds were set on, the blind set of
     same-template pairs, the held-out ones), and on all of them together."""
     found = []
-    for path in sorted(STORIES.glob("*.json")):
-        one = quality(labelled_pairs(json.loads(path.read_text(encoding="utf-8"))))
+    for path in labelled_sets():
+        one = quality(read_set(path))
         found.append(one)
         _emit_quality(path.name, one)
     _emit_quality("all", combined(found))
