@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.harness import emit
 from bot.stories import MIN_SHARED_KEYS, StoryText, candidate_keys, same_story
 
 LABELLED = Path(__file__).resolve().parent / "data" / "stories"
@@ -91,3 +92,29 @@ def labelled_sets() -> list[Path]:
 def read_set(path: Path) -> list[tuple[StoryText, StoryText, bool]]:
     """The pairs of the labelled set at ``path``."""
     return labelled_pairs(json.loads(path.read_text(encoding="utf-8")))
+
+
+def run_story_quality() -> None:
+    """Issues 14 and 23: precision and recall of grouping on every labelled set
+    (bench/data/stories: the pairs the first thresholds were set on, the blind set of
+    same-template pairs, the held-out ones), and on all of them together."""
+    found = []
+    for path in labelled_sets():
+        one = quality(read_set(path))
+        found.append(one)
+        _emit_quality(path.name, one)
+    _emit_quality("all", combined(found))
+
+
+def _emit_quality(name: str, found: Quality) -> None:
+    emit(
+        "story_quality",
+        f"{name}: {found.pairs} labelled pairs, precision {found.precision:.3f}, "
+        f"recall {found.recall:.3f}",
+        labelled_set=name,
+        pairs=found.pairs,
+        precision=round(found.precision, 3),
+        recall=round(found.recall, 3),
+        false_positives=found.false_positives,
+        false_negatives=found.false_negatives,
+    )
