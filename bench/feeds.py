@@ -4,7 +4,11 @@ A parent process serves the feeds on 50 loopback addresses (127.0.0.1 … 127.0.
 that one-fetch-per-host still leaves room to overlap); a child process runs the real
 `FeedService` against a fresh SQLite database, so its peak RSS is its own. Pass 1 finds
 every entry new; before each later pass 10 % of the feeds change (two new entries each)
-and the rest answer the conditional GET with 304.
+and the rest answer the conditional GET with 304 (README benchmarks #9, #17).
+
+The child is ``python -m bench.feeds DATABASE URLS_FILE``: it adds the feeds listed in
+URLS_FILE (a JSON list), polls them all once for every line it reads, printing each
+pass's figures as a line of JSON, and at the end of its input prints its peak RSS.
 """
 
 from __future__ import annotations
@@ -13,13 +17,14 @@ import asyncio
 import json
 import sys
 import time
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+
+from bench.harness import child_main, emit, spawn
 
 HOSTS = 50
 ENTRIES = 20
@@ -148,20 +153,13 @@ async def child(database: str, urls_file: str) -> dict[str, Any]:
     return {"passes": passes}
 
 
-async def run(
-    feeds: int,
-    passes: int,
-    database: str,
-    tmp: Path,
-    emit: Callable[..., None],
-    spawn: Callable[[list[str]], Awaitable[asyncio.subprocess.Process]],
-) -> None:
+async def run(feeds: int, passes: int, database: str, tmp: Path) -> None:
     farm = FeedFarm(feeds)
     await farm.start()
     try:
         urls = tmp / "feed-urls.json"
         urls.write_text(json.dumps([farm.url(n) for n in range(feeds)]), encoding="utf-8")
-        process = await spawn(["--feeds-child", database, str(urls)])
+        process = await spawn("feeds", database, str(urls))
         assert process.stdin is not None
         assert process.stdout is not None
         results = []
@@ -194,3 +192,12 @@ async def run(
         peak_rss_mb=round(tail["peak_rss_mb"]),
         **worst,
     )
+
+
+def run_feeds(tmp: Path, count: int) -> None:
+    database = f"sqlite+aiosqlite:///{tmp / 'feeds.db'}"
+    asyncio.run(run(count, 4, database, tmp))
+
+
+if __name__ == "__main__":
+    child_main(child, "database", "urls_file")

@@ -41,8 +41,8 @@ from storage.folding import APOSTROPHES
 WINDOW = timedelta(hours=72)  # a story's articles are at most this far apart
 STEM = 5
 # `same_story`'s thresholds, measured on the labelled sets pairs.json and templates.json
-# (tests/test_stories.py): the whole text alike, or the titles alike and the whole text
-# somewhat; and either way each title mostly found in the other article.
+# (bench/data/stories; tests/test_stories.py): the whole text alike, or the titles alike
+# and the whole text somewhat; and either way each title mostly found in the other article.
 MIN_SIMILARITY = 0.7
 MIN_TITLE_SIMILARITY = 0.38
 MIN_SIMILARITY_WITH_TITLE = 0.28
@@ -411,68 +411,3 @@ class Grouper:
         members.append(mine)
         members.sort(key=lambda k: k.order)
         return story_id
-
-
-@dataclass(frozen=True, slots=True)
-class Quality:
-    """How `same_story` does on labelled pairs."""
-
-    pairs: int
-    true_positives: int
-    false_positives: int
-    false_negatives: int
-
-    @property
-    def precision(self) -> float:
-        found = self.true_positives + self.false_positives
-        return self.true_positives / found if found else 1.0
-
-    @property
-    def recall(self) -> float:
-        wanted = self.true_positives + self.false_negatives
-        return self.true_positives / wanted if wanted else 1.0
-
-
-def combined(qualities: Iterable[Quality]) -> Quality:
-    """Several labelled sets' figures as one."""
-    parts = list(qualities)
-    return Quality(
-        sum(q.pairs for q in parts),
-        sum(q.true_positives for q in parts),
-        sum(q.false_positives for q in parts),
-        sum(q.false_negatives for q in parts),
-    )
-
-
-def candidates(a: StoryText, b: StoryText) -> bool:
-    """Whether grouping would compare ``a`` and ``b`` at all: enough keys in common."""
-    keys = candidate_keys(a)
-    return len(set(keys) & set(candidate_keys(b))) >= min(MIN_SHARED_KEYS, len(keys))
-
-
-def quality(pairs: Iterable[tuple[StoryText, StoryText, bool]]) -> Quality:
-    """Grouping (keys in common, then `same_story`) against the labels of ``pairs``
-    (a, b, whether the same story)."""
-    count = tp = fp = fn = 0
-    for a, b, same in pairs:
-        count += 1
-        found = candidates(a, b) and same_story(a, b)
-        tp += found and same
-        fp += found and not same
-        fn += same and not found
-    return Quality(count, tp, fp, fn)
-
-
-def labelled_pairs(data: object) -> list[tuple[StoryText, StoryText, bool]]:
-    """The pairs of a labelled set's JSON: a list of {"same": bool, "a": {"title",
-    "lead", "source"}, "b": {...}} (tests/fixtures/stories/*.json; the source may be
-    left out)."""
-    if not isinstance(data, list):
-        raise ValueError("expected a list of pairs")
-    pairs = []
-    for item in data:
-        a, b = item["a"], item["b"]
-        first = StoryText(a["title"], a["lead"], a.get("source", ""))
-        second = StoryText(b["title"], b["lead"], b.get("source", ""))
-        pairs.append((first, second, bool(item["same"])))
-    return pairs

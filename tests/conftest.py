@@ -4,7 +4,6 @@ the Bot API emulator on loopback, and the real Application polling it."""
 from __future__ import annotations
 
 import asyncio
-import json
 import shutil
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -15,15 +14,15 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bench.stories import combined, labelled_sets, quality, read_set
 from bot.config import Settings
 from bot.context import BotApplication
-from bot.stories import combined, labelled_pairs, quality
 from emulator import Chat, Emulator, EmulatorClient
 from storage.db import create_engine, create_sessionmaker, upgrade
 from tests.auxil import snapshot
 from tests.auxil.cli import Here, newsbot_sync_here
 from tests.auxil.clock import FakeClock
-from tests.auxil.data import ADMIN_ID, ROOT, SEEDS, USER_ID
+from tests.auxil.data import ADMIN_ID, SEEDS, USER_ID
 from tests.auxil.feedserver import FeedServer
 from tests.auxil.postgres import (
     SERVER_URL,
@@ -252,8 +251,8 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     every run's summary (the tests assert them; workers' prints do not reach this
     terminal)."""
     found = []
-    for path in sorted((ROOT / "tests" / "fixtures" / "stories").glob("*.json")):
-        one = quality(labelled_pairs(json.loads(path.read_text(encoding="utf-8"))))
+    for path in labelled_sets():
+        one = quality(read_set(path))
         found.append(one)
         terminalreporter.write_line(
             f"stories ({path.name}, {one.pairs} labelled pairs): "

@@ -11,6 +11,15 @@ from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
+from bench.stories import (
+    LABELLED,
+    candidates,
+    combined,
+    labelled_pairs,
+    labelled_sets,
+    quality,
+    read_set,
+)
 from bot.events import calendar_dates
 from bot.stories import (
     MAX_STORY_ARTICLES,
@@ -19,27 +28,21 @@ from bot.stories import (
     Known,
     StoryText,
     candidate_keys,
-    candidates,
-    combined,
-    labelled_pairs,
-    quality,
     same_story,
     similarity,
     weighted_stems,
 )
-from tests.auxil.data import ROOT
 
-STORIES = ROOT / "tests" / "fixtures" / "stories"
-PAIRS = STORIES / "pairs.json"
+PAIRS = LABELLED / "pairs.json"
 # Written blind (by a writer who saw neither the code nor the other sets), half of it
 # "same template, different event": the thresholds were set on it and on pairs.json.
-TEMPLATES = STORIES / "templates.json"
+TEMPLATES = LABELLED / "templates.json"
 # Written after the first thresholds were set, by a writer who saw neither the pairs nor
 # the code: never tune on it.
-HELDOUT = STORIES / "heldout.json"
+HELDOUT = LABELLED / "heldout.json"
 # Written blind as TEMPLATES was, by another writer, and kept from the grouping's authors
 # until the vetoes and thresholds were done: never tune on it.
-BLIND_HELDOUT = STORIES / "blind_heldout.json"
+BLIND_HELDOUT = LABELLED / "blind_heldout.json"
 T0 = datetime(2026, 11, 20, 9, tzinfo=UTC)
 
 QUAKE = StoryText(
@@ -68,10 +71,6 @@ def test_the_labelled_set_is_what_the_issue_asks_for() -> None:
     assert {"same-topic", "rounds"} <= kinds
 
 
-def labelled(path: Path) -> list[tuple[StoryText, StoryText, bool]]:
-    return labelled_pairs(json.loads(path.read_text(encoding="utf-8")))
-
-
 def test_the_blind_set_is_what_the_issue_asks_for() -> None:
     data = json.loads(TEMPLATES.read_text(encoding="utf-8"))
     assert len(data) >= 60
@@ -85,14 +84,14 @@ def test_precision_and_recall_on_the_labelled_pairs() -> None:
     """The README's figures. Precision is what matters most: a wrong merge hides a story
     from a reader, a missed one only repeats it. Recall stays at least what it was
     before the vetoes (0.500 here), which they made room to raise."""
-    found = quality(labelled(PAIRS))
+    found = quality(read_set(PAIRS))
     print(f"stories: precision {found.precision:.3f}, recall {found.recall:.3f}")
     assert found.false_positives == 0, found
     assert found.recall >= 0.6, found
 
 
 def test_precision_and_recall_on_the_held_out_pairs() -> None:
-    found = quality(labelled(HELDOUT))
+    found = quality(read_set(HELDOUT))
     print(f"stories, held out: precision {found.precision:.3f}, recall {found.recall:.3f}")
     assert found.pairs == 64
     assert found.precision >= 0.99, found
@@ -121,10 +120,10 @@ def test_no_two_events_told_with_one_template_are_one_story(
 
 def test_precision_on_all_labelled_sets_together() -> None:
     """The issue's target: precision at least 0.99 on every labelled set together (the
-    lead's last blind set, added to tests/fixtures/stories, counts too)."""
-    sets = sorted(STORIES.glob("*.json"))
+    lead's last blind set, added to bench/data/stories, counts too)."""
+    sets = labelled_sets()
     assert {PAIRS, TEMPLATES, HELDOUT, BLIND_HELDOUT} <= set(sets)
-    found = combined(quality(labelled(path)) for path in sets)
+    found = combined(quality(read_set(path)) for path in sets)
     assert found.precision >= 0.99, found
 
 

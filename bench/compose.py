@@ -1,0 +1,74 @@
+"""Compose: select, render and record every due digest of the population, sends to a
+sink (README benchmarks #1, #10, #13), and the peak RSS of that run (#6, #15).
+
+The compose run is a child process, so that its peak RSS is its own:
+``python -m bench.compose URL`` composes every due digest in the database at URL and
+prints {"due", "digests", "seconds", "peak_rss_mb"} as its last line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bench.harness import child, child_main, emit, populate, settings_for
+from bench.population import Size
+from bot.compose import TagIndex, compose_due_batch
+from storage.db import create_engine, create_sessionmaker
+
+
+async def compose_child(url: str) -> dict[str, Any]:
+    """Compose and record every due digest; sends go nowhere. Runs in its own process
+    so that its peak RSS is its own."""
+    engine = create_engine(url)
+    sessions = create_sessionmaker(engine)
+    settings = settings_for(url)
+    due = digests = 0
+    started = time.perf_counter()
+    # The deliverer's own compose step, batch by batch, without the sending.
+    index = TagIndex(datetime.now(UTC) - timedelta(days=settings.digest_max_age_days))
+    while True:
+        batch = await compose_due_batch(
+            sessions,
+            settings,
+            now=datetime.now(UTC),
+            bot_username="newsbot_bench_bot",
+            index=index,
+        )
+        if not batch.claimed:
+            break
+        due += batch.claimed
+        digests += len(batch.outbound)
+    seconds = time.perf_counter() - started
+    await engine.dispose()
+    return {"due": due, "digests": digests, "seconds": seconds}
+
+
+def run_compose(url: str, label: str, size: Size) -> dict[str, Any]:
+    load_seconds = asyncio.run(populate(url, size, datetime.now(UTC)))
+    result = child("compose", url)
+    rate = result["digests"] / result["seconds"]
+    emit(
+        f"compose_{label}",
+        f"{result['digests']:,} digests for {result['due']:,} due subscribers in "
+        f"{result['seconds']:.1f} s = {rate:,.0f} digests/s (population loaded in "
+        f"{load_seconds:.1f} s)",
+        backend=label,
+        digests_per_second=round(rate),
+        **result,
+    )
+    return result
+
+
+def report_memory(result: dict[str, Any]) -> None:
+    emit(
+        "memory",
+        f"peak RSS of the compose run: {result['peak_rss_mb']:.0f} MB",
+        peak_rss_mb=round(result["peak_rss_mb"]),
+    )
+
+
+if __name__ == "__main__":
+    child_main(compose_child, "url")

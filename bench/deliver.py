@@ -1,0 +1,163 @@
+"""Deliver: a delivery pass of 2,000 digests against the emulator in its own process,
+with Telegram's limits on (README benchmark #2) and off (#3, beside bare httpx and
+aiohttp clients sending the same requests)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Iterable
+from typing import Any
+
+import aiohttp
+import httpx
+
+from bench.harness import TOKEN, EmulatorProcess, delivery_population, emit, settings_for
+from bot.app import build_application, opened
+from bot.delivery import PassReport
+from emulator.client import EmulatorClient
+
+
+async def deliver(url: str, api: str, **rates: Any) -> tuple[PassReport, float]:
+    settings = settings_for(url, api, digest_max_items=3, **rates)
+    app = build_application(settings, handlers=False, delivery=False)
+    async with opened(app):
+        started = time.perf_counter()
+        report = await app.bot_data.deliverer.run_pass()
+        return report, time.perf_counter() - started
+
+
+async def arrival_rate(client: EmulatorClient, chats: Iterable[int]) -> tuple[int, float]:
+    stamps = []
+    for chat in chats:
+        stamps += [e["at"] for e in await client.events(chat) if e["kind"] == "message"]
+    stamps.sort()
+    span = stamps[-1] - stamps[0] if len(stamps) > 1 else 0.0
+    return len(stamps), (len(stamps) - 1) / span if span else 0.0
+
+
+def run_deliver_capped(url: str, digests: int) -> None:
+    """Telegram's limits on: 30 msg/s, 1/s per private chat, 20 a minute per group; one
+    chat in ten is a group (issue 15)."""
+    chats = asyncio.run(delivery_population(url, digests, every_nth_group=10))
+    with EmulatorProcess() as emulator:
+
+        async def go() -> None:
+            client = EmulatorClient(emulator.url)
+            bot_id = int(TOKEN.split(":", maxsplit=1)[0])
+            for chat in (c for c in chats if c < 0):
+                await client.create_chat(chat, "group", f"Group {-chat}")
+                await client.set_member(chat, bot_id, "member")
+            await client.set_limits(
+                enabled=True,
+                per_second=30,
+                burst=30,
+                per_chat_per_second=1,
+                per_chat_burst=1,
+                per_group_per_window=20,
+                group_window_seconds=60.0,
+            )
+            report, seconds = await deliver(url, emulator.url)
+            messages, rate = await arrival_rate(client, chats)
+            stats = await client.stats()
+            await client.aclose()
+            emit(
+                "deliver_capped",
+                f"{messages:,} messages in {seconds:.1f} s; sustained {rate:.2f} msg/s = "
+                f"{rate / 30:.1%} of the 30 msg/s cap; 429s received: {stats.get('429', 0)}; "
+                f"{sum(1 for c in chats if c < 0):,} of the chats are groups",
+                messages=messages,
+                seconds=round(seconds, 2),
+                sustained_per_second=round(rate, 2),
+                share_of_cap=round(rate / 30, 4),
+                received_429=stats.get("429", 0),
+                group_chats=sum(1 for c in chats if c < 0),
+                sent=report.sent,
+            )
+
+        asyncio.run(go())
+
+
+def send_message_form(chat: int, body: str) -> dict[str, str]:
+    """sendMessage as python-telegram-bot posts it: form fields, options as JSON."""
+    return {
+        "chat_id": str(chat),
+        "text": body,
+        "parse_mode": "HTML",
+        "link_preview_options": json.dumps({"is_disabled": True}),
+    }
+
+
+async def timed(posts: list[Awaitable[None]]) -> float:
+    started = time.perf_counter()
+    await asyncio.gather(*posts)
+    return len(posts) / (time.perf_counter() - started)
+
+
+async def bare_httpx(api: str, texts: list[tuple[int, str]], concurrency: int) -> float:
+    """The same sendMessage requests from a bare httpx client (PTB's default stack)."""
+    limit = asyncio.Semaphore(concurrency)
+    url = f"{api}/bot{TOKEN}/sendMessage"
+    async with httpx.AsyncClient(limits=httpx.Limits(max_connections=concurrency)) as http:
+
+        async def post(chat: int, body: str) -> None:
+            async with limit:
+                response = await http.post(url, data=send_message_form(chat, body))
+                response.raise_for_status()
+
+        return await timed([post(chat, body) for chat, body in texts])
+
+
+async def bare_aiohttp(api: str, texts: list[tuple[int, str]], concurrency: int) -> float:
+    """The same requests from a bare aiohttp client, the HTTP stack the bot sends with."""
+    limit = asyncio.Semaphore(concurrency)
+    url = f"{api}/bot{TOKEN}/sendMessage"
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as http:
+
+        async def post(chat: int, body: str) -> None:
+            async with limit, http.post(url, data=send_message_form(chat, body)) as response:
+                response.raise_for_status()
+                await response.read()
+
+        return await timed([post(chat, body) for chat, body in texts])
+
+
+def run_deliver_uncapped(url: str, digests: int) -> None:
+    asyncio.run(delivery_population(url, digests))
+    with EmulatorProcess() as emulator:
+
+        async def go() -> None:
+            client = EmulatorClient(emulator.url)
+            report, seconds = await deliver(
+                url, emulator.url, rate_limit_per_second=1_000_000, rate_limit_per_chat_seconds=0
+            )
+            chats = range(1_000_001, 1_000_001 + digests)
+            texts = [
+                (chat, e["html"])
+                for chat in chats
+                for e in await client.events(chat)
+                if e["kind"] == "message"
+            ]
+            ptb_rate = len(texts) / seconds
+            connections = settings_for(url).telegram_connections
+            ceiling = await bare_httpx(emulator.url, texts, connections)
+            stack = await bare_aiohttp(emulator.url, texts, connections)
+            await client.aclose()
+            emit(
+                "deliver_uncapped",
+                f"{len(texts):,} messages in {seconds:.1f} s = {ptb_rate:,.0f} msg/s through "
+                f"python-telegram-bot (compose, send, record); bare httpx client "
+                f"{ceiling:,.0f} msg/s (ratio {ptb_rate / ceiling:.2f}); bare aiohttp client "
+                f"{stack:,.0f} msg/s (ratio {ptb_rate / stack:.2f})",
+                messages=len(texts),
+                per_second=round(ptb_rate),
+                httpx_per_second=round(ceiling),
+                ratio=round(ptb_rate / ceiling, 3),
+                aiohttp_per_second=round(stack),
+                aiohttp_ratio=round(ptb_rate / stack, 3),
+                sent=report.sent,
+            )
+
+        asyncio.run(go())
