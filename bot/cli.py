@@ -94,7 +94,7 @@ async def _feed_service(settings: Settings) -> AsyncIterator[FeedService]:
 
 
 async def _feeds_add(service: FeedService, args: argparse.Namespace) -> int:
-    from bot import texts
+    from bot.feeds import lines
     from bot.feeds.service import FeedProblem, parse_feed_tags
 
     try:
@@ -102,18 +102,18 @@ async def _feeds_add(service: FeedService, args: argparse.Namespace) -> int:
     except FeedProblem as problem:
         print(f"{args.url}: not added: {problem}", file=sys.stderr)
         return 1
-    print(texts.feed_added_line(added))
+    print(lines.feed_added_line(added))
     return 0
 
 
 async def _feeds_list(service: FeedService, args: argparse.Namespace) -> int:
-    from bot import texts
+    from bot.feeds import lines
     from bot.feeds import service as feeds
 
     async with service.sessions() as session:
         views = await feeds.all_feed_views(session, service.clock())
     for view in views:
-        print(texts.feed_row(view))
+        print(lines.feed_row(view))
     if not views:
         print("no feeds", file=sys.stderr)
     return 0
@@ -190,12 +190,12 @@ def cmd_feeds(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _poll(settings: Settings, *, every: bool) -> int:
-    from bot import texts
+    from bot.feeds import lines
 
     async with _feed_service(settings) as service:
         results = await service.poll_due(every=every)
     for result in results:
-        print(texts.poll_line(result))
+        print(lines.poll_line(result))
     if not results:
         print("no feed is due" if not every else "no feeds")
     return 1 if any(not result.ok for result in results) else 0

@@ -8,7 +8,6 @@ import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
 
 import aiohttp
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -17,15 +16,8 @@ from telegram.constants import ParseMode
 from telegram.error import InvalidToken, NetworkError, TelegramError, TimedOut
 from telegram.ext import (
     ApplicationBuilder,
-    CallbackQueryHandler,
-    ChatMemberHandler,
-    CommandHandler,
     ContextTypes,
     Defaults,
-    InlineQueryHandler,
-    MessageHandler,
-    TypeHandler,
-    filters,
 )
 
 from bot import texts
@@ -34,15 +26,8 @@ from bot.delivery.deliverer import Deliverer
 from bot.feeds.fetch import Fetcher
 from bot.feeds.service import FeedService
 from bot.i18n import Translator, choose, languages, translator
-from bot.telegram import buttons
-from bot.telegram.chats import guard
 from bot.telegram.context import AppState, BotApplication, BotContext, ChatData, Clock, utc_now
-from bot.telegram.errors import on_error
-from bot.telegram.handlers import admin
-from bot.telegram.handlers import chats as chat_handlers
-from bot.telegram.handlers import common as handlers
-from bot.telegram.handlers import feeds as feed_commands
-from bot.telegram.handlers import words as keyword_handlers
+from bot.telegram.handlers import add_handlers
 from bot.telegram.http import AiohttpRequest, NotBotApi
 from bot.telegram.ratelimit import PacingRateLimiter
 from bot.telegram.send import RetryPolicy
@@ -245,114 +230,6 @@ async def feed_tick(context: BotContext) -> None:
         failed = sum(1 for result in results if not result.ok)
         added = sum(result.added for result in results)
         logger.info("polled %d feed(s): %d new article(s), %d failed", len(results), added, failed)
-
-
-class ButtonHandler(CallbackQueryHandler[BotContext, None]):
-    """The presses of one kind of button: data that decodes to ``kind``, under a message
-    in a chat. python-telegram-bot's own patterns let a press without data reach every
-    handler, and one under an inline-mode message has no chat: both go to the last
-    handler instead (`handlers.on_odd_press`)."""
-
-    def __init__(self, kind: type[buttons.Button], callback: Any) -> None:
-        super().__init__(callback)
-        self.kind = kind
-
-    def check_update(self, update: object) -> bool | None:
-        if not isinstance(update, Update) or update.callback_query is None:
-            return None
-        query = update.callback_query
-        return query.message is not None and isinstance(buttons.decode(query.data), self.kind)
-
-
-def add_handlers(app: BotApplication) -> None:
-    """Every handler, in the order they are tried, after the chat (its language, and the
-    chat its commands act for) is known. In groups, the commands and buttons that change
-    a chat's digest are for its administrators (`may_change`); the rest are for everyone
-    (`may_read`); see bot.telegram.chats."""
-    app.add_handler(TypeHandler(Update, chat_handlers.know_chat), group=-1)
-    changes, reads = guard(chat_handlers.may_change), guard(chat_handlers.may_read)
-    commands = {
-        "start": handlers.start,
-        "help": handlers.help_command,
-        "subscribe": changes(handlers.subscribe),
-        "unsubscribe": changes(handlers.unsubscribe),
-        "subscriptions": reads(keyword_handlers.subscriptions),
-        "follow": changes(keyword_handlers.follow),
-        "unfollow": changes(keyword_handlers.unfollow),
-        "mute": changes(keyword_handlers.mute),
-        "unmute": changes(keyword_handlers.unmute),
-        "search": keyword_handlers.search_command,
-        "tags": changes(handlers.tags),
-        "digest": reads(handlers.digest),
-        "settings": changes(handlers.settings),
-        "time": changes(handlers.set_time),
-        "timezone": changes(handlers.set_timezone),
-        "frequency": changes(handlers.set_frequency),
-        "language": changes(handlers.language),
-        "pause": changes(handlers.pause),
-        "resume": changes(handlers.resume),
-        "channel": chat_handlers.channel,
-        "channels": chat_handlers.channels,
-        "add": admin.add,
-        "delete": admin.delete,
-        "undelete": admin.undelete,
-        "deleted": admin.deleted,
-        "articles": admin.articles,
-        "stats": admin.stats,
-        "story": admin.story,
-        "split": admin.split,
-        "merge": admin.merge,
-        "feeds": feed_commands.list_feeds,
-        "feed_add": feed_commands.add_feed,
-        "feed_remove": feed_commands.remove_feed,
-        "feed_tags": feed_commands.set_feed_tags,
-        "feeds_export": feed_commands.export_feeds,
-    }
-    for name, callback in commands.items():
-        app.add_handler(CommandHandler(name, callback))
-    app.add_handler(
-        ChatMemberHandler(chat_handlers.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER)
-    )
-    app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, chat_handlers.on_migrate))
-    app.add_handler(
-        MessageHandler(filters.ChatType.PRIVATE & filters.FORWARDED, chat_handlers.forwarded_post)
-    )
-    # Files are for the bot only in a private chat: in a group, one is chatter.
-    files = filters.Document.ALL & filters.ChatType.PRIVATE
-    app.add_handler(
-        MessageHandler(files & filters.Document.FileExtension("opml"), feed_commands.import_opml)
-    )
-    app.add_handler(MessageHandler(files, admin.document))
-    presses: dict[type[buttons.Button], Any] = {
-        buttons.ToggleTag: changes(handlers.on_toggle),
-        buttons.TagsPage: reads(handlers.on_tags_page),
-        buttons.Unsubscribe: changes(handlers.on_unsubscribe),
-        buttons.SubscriptionsPage: reads(handlers.on_subscriptions_page),
-        buttons.SubscribeSuggested: changes(handlers.on_subscribe_suggested),
-        buttons.UnsubscribeSuggested: changes(handlers.on_unsubscribe_suggested),
-        buttons.FeedsPage: feed_commands.on_feeds_page,
-        buttons.ConfirmDelete: admin.on_confirm_delete,
-        buttons.KeepArticle: admin.on_keep_article,
-        buttons.Undelete: admin.on_undelete,
-        buttons.SearchPage: reads(keyword_handlers.on_search_page),
-        buttons.RemoveWord: changes(keyword_handlers.on_remove_word),
-        buttons.WordsPage: reads(keyword_handlers.on_words_page),
-        buttons.SetLanguage: changes(handlers.on_set_language),
-        buttons.SelectChat: chat_handlers.on_select_chat,
-        buttons.PostDigest: reads(handlers.on_post_digest),
-        buttons.CancelDigest: reads(handlers.on_cancel_digest),
-    }
-    for kind, callback in presses.items():
-        app.add_handler(ButtonHandler(kind, callback))
-    app.add_handler(InlineQueryHandler(keyword_handlers.inline_search))
-    # Last: anything no handler above took (no data, a game, an inline message, data
-    # that is not a button of ours): each gets its own answer.
-    app.add_handler(CallbackQueryHandler(handlers.on_odd_press))
-    app.add_handler(MessageHandler(filters.COMMAND, handlers.unknown_command))
-    app.add_handler(
-        MessageHandler(filters.ALL & ~filters.StatusUpdate.ALL, handlers.not_understood)
-    )
-    app.add_error_handler(on_error)
 
 
 def _sender_translator(app: BotApplication, update: Update) -> Translator:

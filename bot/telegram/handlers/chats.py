@@ -20,7 +20,7 @@ from bot.subscriptions.schedule import reschedule
 from bot.telegram import buttons
 from bot.telegram.chats import GROUPS, Acting, chat_type_of, is_admin, sent_by_the_chat
 from bot.telegram.context import BotContext, message_of
-from bot.telegram.handlers.common import _subscriber, pressed
+from bot.telegram.handlers.common import pressed, subscriber_of
 from bot.telegram.keyboards import chats_keyboard
 from storage import repo
 from storage.models import ChatType
@@ -167,7 +167,7 @@ async def _follow_topic(update: Update, context: BotContext) -> None:
         return
     thread = message.message_thread_id if message.is_topic_message else None
     async with context.sessions.begin() as session:
-        subscriber = await _subscriber(session, update, context)
+        subscriber = await subscriber_of(session, update, context)
         if subscriber.thread_id != thread:
             subscriber.thread_id = thread
 
@@ -229,7 +229,7 @@ async def _link(update: Update, context: BotContext, ref: int | str, typed: str)
     target = Acting(found.id, ChatType.CHANNEL, title, here=False)
     context.acting = target
     async with context.sessions.begin() as session:
-        row = await _subscriber(session, update, context)
+        row = await subscriber_of(session, update, context)
         if row.blocked:  # added back after being removed: deliver again
             row.blocked = False
             reschedule(row, context.now())
@@ -329,7 +329,7 @@ async def on_my_chat_member(update: Update, context: BotContext) -> None:
     async with context.sessions.begin() as session:
         row = await repo.get_subscriber(session, chat.id)
         if row is None and active and chat.type != Chat.PRIVATE:
-            row = await _subscriber(session, update, context)
+            row = await subscriber_of(session, update, context)
         if row is not None:
             if active and row.blocked:
                 reschedule(row, context.now())

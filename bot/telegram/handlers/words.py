@@ -28,14 +28,14 @@ from bot.subscriptions.schedule import tzinfo_for
 from bot.telegram import buttons
 from bot.telegram.context import INLINE_CACHE_SECONDS, BotContext, message_of
 from bot.telegram.handlers.common import (
-    _subscriber,
-    _subscriptions_view,
     for_chat,
     pressed,
     reply,
     reply_lines,
     show,
+    subscriber_of,
 )
+from bot.telegram.handlers.tags import subscriptions_view
 from bot.telegram.keyboards import search_keyboard, words_keyboard
 from bot.words import search
 from bot.words.keywords import Term, TermError, parse_query, parse_terms
@@ -87,7 +87,7 @@ async def _add(update: Update, context: BotContext, command: str, kind: WordKind
     if terms is None:
         return
     async with context.sessions.begin() as session:
-        subscriber = await _subscriber(session, update, context)
+        subscriber = await subscriber_of(session, update, context)
         result = await search.add_words(
             session,
             subscriber,
@@ -104,7 +104,7 @@ async def _remove(update: Update, context: BotContext, command: str, kind: WordK
     if terms is None:
         return
     async with context.sessions.begin() as session:
-        subscriber = await _subscriber(session, update, context)
+        subscriber = await subscriber_of(session, update, context)
         result = await search.remove_words(session, subscriber, terms, kind)
     await reply_lines(update, context, texts.remove_lines(context.t, result))
 
@@ -127,7 +127,7 @@ async def on_remove_word(update: Update, context: BotContext) -> None:
     query, button = pressed(update)
     assert isinstance(button, buttons.RemoveWord)
     async with context.sessions.begin() as session:
-        subscriber = await _subscriber(session, update, context)
+        subscriber = await subscriber_of(session, update, context)
         gone = await search.remove_word(session, subscriber, button.word_id)
         text, markup = await words_view(context.t, session, subscriber, button.page)
     await query.answer(
@@ -140,7 +140,7 @@ async def on_words_page(update: Update, context: BotContext) -> None:
     query, button = pressed(update)
     assert isinstance(button, buttons.WordsPage)
     async with context.sessions.begin() as session:
-        subscriber = await _subscriber(session, update, context)
+        subscriber = await subscriber_of(session, update, context)
         text, markup = await words_view(context.t, session, subscriber, button.page)
     await query.answer()
     await show(query, for_chat(context, text), markup)
@@ -174,7 +174,7 @@ async def search_command(update: Update, context: BotContext) -> None:
         return
     shown = " ".join(t.display for t in terms)
     async with context.sessions.begin() as session:
-        subscriber = await _subscriber(session, update, context)
+        subscriber = await subscriber_of(session, update, context)
         found = await search.search(session, terms, now=context.now())
     if not found.hits:
         await message_of(update).reply_text(texts.no_results(context.t, shown))
@@ -203,7 +203,7 @@ async def on_search_page(update: Update, context: BotContext) -> None:
         return
     shown = " ".join(t.display for t in terms)
     async with context.sessions.begin() as session:
-        subscriber = await _subscriber(session, update, context)
+        subscriber = await subscriber_of(session, update, context)
         found = await search.search(session, terms, now=context.now(), page=button.page)
     await query.answer()
     if not found.hits:
@@ -219,8 +219,8 @@ async def on_search_page(update: Update, context: BotContext) -> None:
 async def subscriptions(update: Update, context: BotContext) -> None:
     """The subscriber's tags, then (when there are any) their words, each with ✖ buttons."""
     async with context.sessions.begin() as session:
-        subscriber = await _subscriber(session, update, context)
-        tags_text, tags_markup = await _subscriptions_view(context.t, session, subscriber, 0)
+        subscriber = await subscriber_of(session, update, context)
+        tags_text, tags_markup = await subscriptions_view(context.t, session, subscriber, 0)
         has_words = bool(await search.my_words(session, subscriber))
         words_text, words_markup = await words_view(context.t, session, subscriber, 0)
     await reply(update, context, tags_text, tags_markup)
