@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -12,6 +12,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     Dialect,
+    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -24,8 +25,6 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, MappedColumn, mapped_column
-
-_E = TypeVar("_E", bound=StrEnum)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -182,21 +181,17 @@ class ArticleTag(Base):
     article_id: Mapped[int] = _cascading_key("articles.id")
 
 
-class _EnumText(TypeDecorator[_E]):
-    """A StrEnum stored as its value in a short string column."""
-
-    impl = String(16)
-    cache_ok = True
-
-    def __init__(self, enum: type[_E]) -> None:
-        super().__init__()
-        self.enum = enum
-
-    def process_bind_param(self, value: _E | None, dialect: Dialect) -> str | None:
-        return None if value is None else self.enum(value).value
-
-    def process_result_value(self, value: str | None, dialect: Dialect) -> _E | None:
-        return None if value is None else self.enum(value)
+def _enum_text(enum: type[StrEnum]) -> Enum:
+    """A StrEnum stored as its value in a short string column: no database enum type and
+    no CHECK constraint, so a new member needs no migration."""
+    return Enum(
+        enum,
+        native_enum=False,
+        create_constraint=False,
+        length=16,
+        validate_strings=True,
+        values_callable=lambda members: [member.value for member in members],
+    )
 
 
 class ChatType(StrEnum):
@@ -230,7 +225,7 @@ class Subscriber(Base):
     language: Mapped[str] = mapped_column(String(16), default="en", server_default="en")
     # What kind of chat: a person's private chat, a group or supergroup, or a channel.
     chat_type: Mapped[ChatType] = mapped_column(
-        _EnumText(ChatType), default=ChatType.PRIVATE, server_default="private"
+        _enum_text(ChatType), default=ChatType.PRIVATE, server_default="private"
     )
     title: Mapped[str | None] = mapped_column(String(255))  # groups and channels
     # A forum supergroup's topic that digests go to (None: the chat itself, or General).
@@ -285,8 +280,8 @@ class Digest(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
-    kind: Mapped[DigestKind] = mapped_column(_EnumText(DigestKind))
-    status: Mapped[DigestStatus] = mapped_column(_EnumText(DigestStatus))
+    kind: Mapped[DigestKind] = mapped_column(_enum_text(DigestKind))
+    status: Mapped[DigestStatus] = mapped_column(_enum_text(DigestStatus))
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
     lease_until: Mapped[datetime | None]
@@ -339,7 +334,7 @@ class SubscriberWord(Base):
 
     subscriber_id: Mapped[int] = _cascading_key("subscribers.id")
     word_id: Mapped[int] = _cascading_key("words.id")
-    kind: Mapped[WordKind] = mapped_column(_EnumText(WordKind))
+    kind: Mapped[WordKind] = mapped_column(_enum_text(WordKind))
     created_at: Mapped[datetime]
 
 
