@@ -12,13 +12,13 @@ from sqlalchemy import Integer, String, bindparam, delete, exists, func, insert,
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
-    Article,
     ArticleWord,
     SubscriberWord,
     UTCDateTime,
     Word,
     WordKind,
 )
+from storage.repo.articles import recent_by_link
 from storage.sql import chunks, insert_ignore, on_sqlite, upsert
 
 # ---------------------------------------------------------------------------- words
@@ -163,21 +163,9 @@ async def word_articles(
 ) -> dict[int, list[tuple[int, datetime, int]]]:
     """Per word, (article id, published_at, story id) of the articles added since
     ``since``."""
-    result: dict[int, list[tuple[int, datetime, int]]] = {w: [] for w in word_ids}
-    story = func.coalesce(Article.story_id, Article.id)
-    for part in chunks(list(word_ids)):
-        query = (
-            select(ArticleWord.word_id, Article.id, Article.published_at, story)
-            .join(Article, Article.id == ArticleWord.article_id)
-            .where(
-                ArticleWord.word_id.in_(part),
-                Article.added_at >= since,
-                Article.deleted_at.is_(None),
-            )
-        )
-        for word_id, article_id, published, story_id in (await session.execute(query)).all():
-            result[word_id].append((article_id, published, story_id))
-    return result
+    return await recent_by_link(
+        session, ArticleWord.word_id, ArticleWord.article_id, word_ids, since
+    )
 
 
 # ---------------------------------------------------------------------------- search

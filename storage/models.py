@@ -67,6 +67,16 @@ def _cascading_key(target: str) -> MappedColumn[Any]:
     return mapped_column(ForeignKey(target, ondelete="CASCADE"), primary_key=True)
 
 
+def _partial_index(name: str, column: str, where: str, *, postgresql: str | None = None) -> Index:
+    """An index of the rows ``where`` holds for (in PostgreSQL's words, when they differ)."""
+    return Index(
+        name,
+        column,
+        sqlite_where=text(where),
+        postgresql_where=text(where if postgresql is None else postgresql),
+    )
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map: dict[Any, Any] = {datetime: UTCDateTime()}  # noqa: RUF012
@@ -79,12 +89,7 @@ class Article(Base):
         Index("ix_articles_feed_id_added_at", "feed_id", "added_at"),
         # Only the deleted articles: what an import checks new links against, and what
         # /deleted lists. A handful of rows, whatever the size of the table.
-        Index(
-            "ix_articles_deleted_at",
-            "deleted_at",
-            sqlite_where=text("deleted_at IS NOT NULL"),
-            postgresql_where=text("deleted_at IS NOT NULL"),
-        ),
+        _partial_index("ix_articles_deleted_at", "deleted_at", "deleted_at IS NOT NULL"),
         # Ids travel in digest links: SQLite must never hand out a deleted one again.
         {"sqlite_autoincrement": True},
     )
@@ -129,14 +134,7 @@ class Feed(Base):
     identity is (feed id, entry id), and a new id would repeat every entry."""
 
     __tablename__ = "feeds"
-    __table_args__ = (
-        Index(
-            "ix_feeds_due",
-            "next_poll_at",
-            sqlite_where=text("removed_at IS NULL"),
-            postgresql_where=text("removed_at IS NULL"),
-        ),
-    )
+    __table_args__ = (_partial_index("ix_feeds_due", "next_poll_at", "removed_at IS NULL"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     url: Mapped[str] = mapped_column(String(2048), unique=True)
@@ -205,11 +203,11 @@ class Subscriber(Base):
     __tablename__ = "subscribers"
     __table_args__ = (
         # The delivery tick asks "who is due" every 30 s: an index range, not a scan.
-        Index(
+        _partial_index(
             "ix_subscribers_due",
             "next_due_at",
-            sqlite_where=text("paused = 0 AND blocked = 0"),
-            postgresql_where=text("NOT paused AND NOT blocked"),
+            "paused = 0 AND blocked = 0",
+            postgresql="NOT paused AND NOT blocked",
         ),
     )
 

@@ -11,10 +11,12 @@ from typing import Protocol
 
 from sqlalchemy import Select, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from storage.models import Article, ArticleTag, Tag
 from storage.repo.tags import TagLike, ensure_tags
 from storage.sql import chunks, grouped
+from storage.stories import STORY
 
 
 class ArticleLike(Protocol):
@@ -226,6 +228,28 @@ async def tags_of_articles(
         )
 
     return await grouped(session, article_ids, query)
+
+
+async def recent_by_link(
+    session: AsyncSession,
+    key: InstrumentedAttribute[int],
+    article: InstrumentedAttribute[int],
+    keys: Sequence[int],
+    since: datetime,
+) -> dict[int, list[tuple[int, datetime, int]]]:
+    """Per key of a link table (``key`` and ``article`` its columns: a tag's articles, a
+    word's), (article id, published_at, story id) of the shown articles added since
+    ``since``."""
+    result: dict[int, list[tuple[int, datetime, int]]] = {k: [] for k in keys}
+    for part in chunks(list(keys)):
+        query = (
+            select(key, Article.id, Article.published_at, STORY)
+            .join(Article, Article.id == article)
+            .where(key.in_(part), Article.added_at >= since, SHOWN)
+        )
+        for key_id, article_id, published, story_id in (await session.execute(query)).all():
+            result[key_id].append((article_id, published, story_id))
+    return result
 
 
 async def count_articles(session: AsyncSession) -> int:

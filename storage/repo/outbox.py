@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import JSON, Table, bindparam, delete, exists, func, insert, select, update
+from sqlalchemy import JSON, Table, bindparam, delete, exists, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Article, DeliveredArticle, Digest, DigestKind, DigestStatus, UTCDateTime
 from storage.sql import chunks
+from storage.stories import STORY
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,10 +197,9 @@ async def delivered_since(
     """Per subscriber, the delivered articles among those added since ``since``, and the
     stories of those articles."""
     result: dict[int, tuple[set[int], set[int]]] = {s: (set(), set()) for s in subscriber_ids}
-    story = func.coalesce(Article.story_id, Article.id)
     for part in chunks(list(subscriber_ids)):
         query = (
-            select(DeliveredArticle.subscriber_id, DeliveredArticle.article_id, story)
+            select(DeliveredArticle.subscriber_id, DeliveredArticle.article_id, STORY)
             .join(Article, Article.id == DeliveredArticle.article_id)
             .where(DeliveredArticle.subscriber_id.in_(part), Article.added_at >= since)
         )

@@ -20,8 +20,9 @@ from storage.models import (
     Tag,
     WordKind,
 )
-from storage.repo.articles import SHOWN
-from storage.sql import chunks, grouped, insert_ignore
+from storage.repo.articles import SHOWN, recent_by_link
+from storage.sql import grouped, insert_ignore
+from storage.stories import STORY
 
 
 async def subscribed_tags(session: AsyncSession, subscriber_id: int) -> list[Tag]:
@@ -91,7 +92,6 @@ async def undelivered_candidates(
     stories the subscriber already had. Sorting and counting stay in the database: a
     popular tag has thousands of candidates, and only a digest's worth should cross into
     Python."""
-    story = func.coalesce(Article.story_id, Article.id)
     delivered = select(DeliveredArticle.article_id).where(
         DeliveredArticle.subscriber_id == subscriber_id,
         DeliveredArticle.article_id == Article.id,
@@ -119,13 +119,13 @@ async def undelivered_candidates(
         )
     )
     matching = (
-        select(Article.id, Article.published_at, story.label("story"))
+        select(Article.id, Article.published_at, STORY.label("story"))
         .where(
             Article.id.in_(union(by_tag, by_word.where(SubscriberWord.kind == WordKind.FOLLOW))),
             Article.added_at >= since,
             SHOWN,
             ~exists(delivered),
-            story.not_in(muted_stories),
+            STORY.not_in(muted_stories),
         )
         .cte("matching")
     )
@@ -152,9 +152,9 @@ async def undelivered_candidates(
     had: set[int] = set()
     if stories:
         had_query = (
-            select(story)
+            select(STORY)
             .join(DeliveredArticle, DeliveredArticle.article_id == Article.id)
-            .where(DeliveredArticle.subscriber_id == subscriber_id, story.in_(stories))
+            .where(DeliveredArticle.subscriber_id == subscriber_id, STORY.in_(stories))
             .distinct()
         )
         had = set((await session.scalars(had_query)).all())
@@ -165,14 +165,4 @@ async def tag_articles(
     session: AsyncSession, tag_ids: Sequence[int], since: datetime
 ) -> dict[int, list[tuple[int, datetime, int]]]:
     """Per tag, (article id, published_at, story id) of the articles added since ``since``."""
-    result: dict[int, list[tuple[int, datetime, int]]] = {t: [] for t in tag_ids}
-    story = func.coalesce(Article.story_id, Article.id)
-    for part in chunks(list(tag_ids)):
-        query = (
-            select(ArticleTag.tag_id, Article.id, Article.published_at, story)
-            .join(Article, Article.id == ArticleTag.article_id)
-            .where(ArticleTag.tag_id.in_(part), Article.added_at >= since, SHOWN)
-        )
-        for tag_id, article_id, published, story_id in (await session.execute(query)).all():
-            result[tag_id].append((article_id, published, story_id))
-    return result
+    return await recent_by_link(session, ArticleTag.tag_id, ArticleTag.article_id, tag_ids, since)
