@@ -9,7 +9,7 @@ from telegram.constants import InlineKeyboardMarkupLimit
 
 from bot import texts
 from bot.i18n import Translator, languages
-from bot.subscriptions.service import Suggestion, TagButton
+from bot.subscriptions.model import Suggestion, TagButton
 from bot.telegram import buttons
 from bot.telegram.buttons import Button
 

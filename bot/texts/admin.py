@@ -2,45 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from html import escape
-from typing import Protocol
 
 from bot.articles.format import ArticleFormatError
 from bot.i18n import N_, Translator
 from bot.texts.common import MAX_ECHO, bold, code, echo, usage
+from storage.records import Stats
 
 
-class StatsLike(Protocol):
-    """What /stats shows (storage.repo.Stats is one)."""
-
-    @property
-    def articles(self) -> int: ...
-
-    @property
-    def tags(self) -> int: ...
-
-    @property
-    def subscribers_active(self) -> int: ...
-
-    @property
-    def subscribers_paused(self) -> int: ...
-
-    @property
-    def subscribers_blocked(self) -> int: ...
-
-    @property
-    def subscriptions(self) -> int: ...
-
-    @property
-    def digests_sent_24h(self) -> int: ...
-
-    @property
-    def chats(self) -> Mapping[str, int]: ...
-
-
-def stats_text(t: Translator, view: StatsLike) -> str:
+def stats_text(t: Translator, view: Stats) -> str:
     return "\n".join(
         [
             t._("<b>Stats</b>"),
@@ -54,9 +26,9 @@ def stats_text(t: Translator, view: StatsLike) -> str:
             ),
             t._(
                 "Active chats: {private} private, {groups} groups, {channels} channels",
-                private=view.chats["private"],
-                groups=view.chats["group"],
-                channels=view.chats["channel"],
+                private=view.chats.private,
+                groups=view.chats.groups,
+                channels=view.chats.channels,
             ),
             t._("Subscriptions: {count}", count=view.subscriptions),
             t._("Digests sent in the last 24 h: {count}", count=view.digests_sent_24h),

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
-from typing import Protocol
 
+from bot.feeds.model import OpmlReport
 from bot.feeds.parse import MAX_ENTRIES
+from bot.feeds.policy import FeedView
 from bot.i18n import N_, Translator
 from bot.texts.common import MAX_ECHO, bold, echo, usage
 
@@ -120,38 +120,7 @@ def feed_tags_problem(t: Translator, problem: str) -> str:
     return usage(t, "feed_tags", "3 economy, Europe", problem)
 
 
-class FeedLike(Protocol):
-    """A feed as listed (bot.feeds.policy.FeedView is one)."""
-
-    @property
-    def feed_id(self) -> int: ...
-    @property
-    def title(self) -> str: ...
-    @property
-    def url(self) -> str: ...
-    @property
-    def tags(self) -> Sequence[str]: ...
-    @property
-    def polled_at(self) -> datetime | None: ...
-    @property
-    def status(self) -> str: ...
-    @property
-    def failures(self) -> int: ...
-    @property
-    def error(self) -> str | None: ...
-    @property
-    def added_24h(self) -> int: ...
-    @property
-    def dropped(self) -> int: ...
-    @property
-    def moved_to(self) -> str | None: ...
-
-
-def counted(n: int, one: str, many: str) -> str:
-    return f"{n} {one if n == 1 else many}"
-
-
-def _status(t: Translator, feed: FeedLike) -> str:
+def _status(t: Translator, feed: FeedView) -> str:
     if feed.status == "ok":
         return t._("✅ ok")
     if feed.status == "new":
@@ -172,11 +141,7 @@ def _status(t: Translator, feed: FeedLike) -> str:
     )
 
 
-def polled_ago(feed: FeedLike) -> str:
-    return f"{feed.polled_at:%d %b %H:%M} UTC" if feed.polled_at else "never"
-
-
-def feeds_text(t: Translator, feeds: Sequence[FeedLike], page: int, pages: int, total: int) -> str:
+def feeds_text(t: Translator, feeds: Sequence[FeedView], page: int, pages: int, total: int) -> str:
     if not feeds:
         return t._(NO_FEEDS)
     if pages > 1:
@@ -209,7 +174,7 @@ def feeds_text(t: Translator, feeds: Sequence[FeedLike], page: int, pages: int, 
     return "\n\n".join(blocks)
 
 
-def _notes(t: Translator, feed: FeedLike) -> list[str]:
+def _notes(t: Translator, feed: FeedView) -> list[str]:
     """What the last poll did that the admin should know beyond its status."""
     notes = []
     if feed.dropped:
@@ -225,16 +190,7 @@ def _notes(t: Translator, feed: FeedLike) -> list[str]:
     return notes
 
 
-class OpmlOutcome(Protocol):
-    @property
-    def added(self) -> Sequence[object]: ...
-    @property
-    def already(self) -> Sequence[str]: ...
-    @property
-    def failed(self) -> Sequence[tuple[str, BaseException]]: ...
-
-
-def opml_imported(t: Translator, report: OpmlOutcome) -> str:
+def opml_imported(t: Translator, report: OpmlReport) -> str:
     lines = [
         t._(
             "📥 OPML import done: {added} added, {already} already there, {failed} failed",

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
-from typing import Protocol
 
 from bot.i18n import Translator
 from bot.telegram.lengths import tg_len
 from bot.texts.common import MAX_ECHO, code, echo, usage
+from storage.records import Member
 
 # ---- stories
 
@@ -16,18 +15,7 @@ STORY_SHOWN = 25  # /story lists at most this many of a story's articles,
 STORY_BUDGET = 3_500  # in this many UTF-16 units, leaving room for the head and the hint
 
 
-class StoryLine(Protocol):
-    @property
-    def id(self) -> int: ...
-    @property
-    def source(self) -> str: ...
-    @property
-    def published_at(self) -> datetime: ...
-    @property
-    def title(self) -> str: ...
-
-
-def story_text(t: Translator, article_id: int, members: Sequence[StoryLine]) -> str:
+def story_text(t: Translator, article_id: int, members: Sequence[Member]) -> str:
     """/story: the story of ``article_id``, earliest article first."""
     if len(members) <= 1:
         return t._(

@@ -4,23 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from html import escape
-from typing import Protocol
 
 from bot.i18n import N_, Translator
 from bot.texts.common import MAX_ECHO, bold, echo, page_suffix, quoted, short_name, usage
+from bot.words.keywords import TermError
+from bot.words.model import RemoveResult, WordsResult
 
 # ---- keywords and search
-
-
-class TermProblemLike(Protocol):
-    """What is wrong with typed terms (bot.words.keywords.TermError is one)."""
-
-    @property
-    def problem(self) -> str: ...
-    @property
-    def item(self) -> str: ...
-    @property
-    def limit(self) -> int: ...
 
 
 FOLLOW_EXAMPLE = 'ukraine "peace talks" negotiat*'
@@ -40,7 +30,7 @@ _TERM_PROBLEMS = {
 }
 
 
-def term_problem(t: Translator, command: str, error: TermProblemLike) -> str:
+def term_problem(t: Translator, command: str, error: TermError) -> str:
     """The answer to a /follow, /unfollow, /mute, /unmute or /search that cannot be read."""
     example = WORD_EXAMPLES[command]
     search = command == "search"
@@ -82,33 +72,7 @@ def term_problem(t: Translator, command: str, error: TermProblemLike) -> str:
     return "⚠️ " + escape(t._(template, item=item, limit=error.limit))
 
 
-class WordsOutcome(Protocol):
-    """What /follow or /mute did (bot.words.search.WordsResult is one)."""
-
-    @property
-    def kind(self) -> str: ...
-    @property
-    def added(self) -> Sequence[str]: ...
-    @property
-    def already(self) -> Sequence[str]: ...
-    @property
-    def switched(self) -> Sequence[str]: ...
-    @property
-    def over_limit(self) -> Sequence[str]: ...
-    @property
-    def limit(self) -> int: ...
-
-
-class RemoveOutcome(Protocol):
-    @property
-    def kind(self) -> str: ...
-    @property
-    def removed(self) -> Sequence[str]: ...
-    @property
-    def missing(self) -> Sequence[str]: ...
-
-
-def words_lines(t: Translator, result: WordsOutcome) -> list[str]:
+def words_lines(t: Translator, result: WordsResult) -> list[str]:
     mute = result.kind == "mute"
     lines: list[str] = []
     for shown in result.added:
@@ -163,7 +127,7 @@ def words_lines(t: Translator, result: WordsOutcome) -> list[str]:
     return lines
 
 
-def remove_lines(t: Translator, result: RemoveOutcome) -> list[str]:
+def remove_lines(t: Translator, result: RemoveResult) -> list[str]:
     mute = result.kind == "mute"
     lines: list[str] = []
     for shown in result.removed:

@@ -12,6 +12,7 @@ from bot import texts
 from bot.articles.tags import Tag, split_tag_list
 from bot.i18n import Translator
 from bot.subscriptions import service
+from bot.subscriptions.model import TagButton
 from bot.telegram import buttons
 from bot.telegram.context import BotContext
 from bot.telegram.handlers.common import (
@@ -144,7 +145,7 @@ async def on_tags_page(update: Update, context: BotContext) -> None:
 async def _show_tag_page(
     context: BotContext,
     query: CallbackQuery,
-    found: Sequence[service.TagButton],
+    found: Sequence[TagButton],
     wanted: int,
     pages: int,
     chat: int,

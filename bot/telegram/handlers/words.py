@@ -40,7 +40,8 @@ from bot.telegram.keyboards import search_keyboard, words_keyboard
 from bot.words import search
 from bot.words.keywords import Term, TermError, parse_query, parse_terms
 from storage import repo
-from storage.models import Subscriber, WordKind
+from storage.models import Subscriber
+from storage.records import WordKind
 
 logger = logging.getLogger(__name__)
 
