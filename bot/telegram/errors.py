@@ -18,10 +18,10 @@ from telegram import Update
 from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot import texts
+from bot.subscriptions import chats
 from bot.subscriptions.schedule import ScheduleError
 from bot.telegram.context import BotContext
 from bot.telegram.send import TopicRefusal, topic_refusal
-from storage import repo
 
 logger = logging.getLogger(__name__)
 
@@ -120,7 +120,7 @@ async def _topic_refused(
     chat = update.effective_chat
     assert chat is not None
     async with context.sessions.begin() as session:
-        row = await repo.get_subscriber(session, chat.id)
+        row = await chats.by_chat(session, chat.id)
         moved = row is not None and row.thread_id == thread_id
         if row is not None and moved:
             row.thread_id = None

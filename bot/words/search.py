@@ -177,6 +177,11 @@ class SearchPage:
     more: bool
 
 
+def line_of(hit: words_repo.SearchHit) -> repo.ArticleLine:
+    """A result as the digest links an article (bot.delivery.compose.article_link)."""
+    return repo.ArticleLine(hit.id, hit.title, hit.summary, hit.url)
+
+
 async def search(
     session: AsyncSession,
     terms: Sequence[Term],

@@ -24,6 +24,7 @@ from telegram import (
 from bot import texts
 from bot.delivery.compose import article_link
 from bot.i18n import Translator, choose, translator
+from bot.subscriptions import chats
 from bot.subscriptions.schedule import tzinfo_for
 from bot.telegram import buttons
 from bot.telegram.context import INLINE_CACHE_SECONDS, BotContext, message_of
@@ -39,7 +40,6 @@ from bot.telegram.handlers.tags import subscriptions_view
 from bot.telegram.keyboards import search_keyboard, words_keyboard
 from bot.words import search
 from bot.words.keywords import Term, TermError, parse_query, parse_terms
-from storage import repo
 from storage.models import Subscriber
 from storage.records import WordKind
 
@@ -159,7 +159,7 @@ async def _results(
         (
             hit.title,
             hit.summary,
-            article_link(username, repo.ArticleLine(hit.id, hit.title, hit.summary, hit.url)),
+            article_link(username, search.line_of(hit)),
             hit.published_at.astimezone(zone),
         )
         for hit in found.hits
@@ -255,7 +255,7 @@ async def _inline_translator(context: BotContext, user: User) -> Translator:
         remembered = context.state.inline_languages.get(user.id)
         if remembered is None:
             async with context.sessions() as session:
-                stored = await repo.language_of(session, user.id)
+                stored = await chats.language_of(session, user.id)
             remembered = stored or choose(user.language_code, context.settings.default_language)
             context.state.inline_languages[user.id] = remembered
         language = remembered
@@ -326,9 +326,7 @@ async def _inline_answer(
                     t,
                     hit.title,
                     hit.summary,
-                    article_link(
-                        username, repo.ArticleLine(hit.id, hit.title, hit.summary, hit.url)
-                    ),
+                    article_link(username, search.line_of(hit)),
                     hit.published_at,
                 )
             ),
