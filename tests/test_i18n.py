@@ -47,14 +47,14 @@ from bot.i18n import (
     translator,
 )
 from bot.subscriptions.model import SubscribeResult, Suggestion, UnsubscribeResult
-from bot.subscriptions.schedule import DAILY, WEEKLY, ScheduleError, parse_frequency, parse_weekday
+from bot.subscriptions.schedule import Frequency, ScheduleError, parse_frequency, parse_weekday
 from bot.telegram import buttons
 from bot.words.keywords import MAX_QUERY_LENGTH, TermError, parse_terms
 from bot.words.model import RemoveResult, WordsResult
 from emulator.html import parse_html
 from emulator.utf16 import utf16_len
 from scripts.catalogs import marked_calls, marked_text, problems, template
-from storage.records import ChatCounts, Member, Stats, WordKind
+from storage.records import ChatCounts, Member, Outcome, Stats, WordKind
 from tests.auxil.data import ROOT
 
 EN, UK = translator("en"), translator("uk")
@@ -155,7 +155,7 @@ def test_dates_are_formatted_for_the_language_in_the_chats_zone() -> None:
     assert EN.moment(when) == "Thu 05 Nov, 07:30"
     assert UK.moment(when) == "чт 05 лист., 07:30"
     assert UK.weekday(0) == "понеділок"
-    assert texts.describe_schedule(UK, time(7, 30), WEEKLY, 4) == UK._(
+    assert texts.describe_schedule(UK, time(7, 30), Frequency.WEEKLY, 4) == UK._(
         "weekly on {day} at {time}", day="пʼятниця", time="07:30"
     )
 
@@ -191,10 +191,10 @@ def test_what_is_not_a_weekday_is_refused_in_the_readers_language(typed: str) ->
 @pytest.mark.parametrize(
     ("words", "expected"),
     [
-        (["weekly", "пн"], (WEEKLY, 0)),
-        (["щотижня", "sun"], (WEEKLY, 6)),
-        (["Щодня"], (DAILY, 0)),
-        (["daily"], (DAILY, 0)),
+        (["weekly", "пн"], (Frequency.WEEKLY, 0)),
+        (["щотижня", "sun"], (Frequency.WEEKLY, 6)),
+        (["Щодня"], (Frequency.DAILY, 0)),
+        (["daily"], (Frequency.DAILY, 0)),
     ],
 )
 def test_a_frequency_is_read_in_either_language(
@@ -337,7 +337,7 @@ def _renderings(t: Translator) -> list[str]:
             t,
             digest_time=time(7, 5),
             timezone="Europe/Kyiv",
-            frequency=WEEKLY,
+            frequency=Frequency.WEEKLY,
             weekday=6,
             paused=False,
             next_due_at=WHEN,
@@ -356,7 +356,12 @@ def _renderings(t: Translator) -> list[str]:
             ),
         ),
         texts.added_text(
-            t, article_id=1, title=HOSTILE, tags=[HOSTILE], summary=HOSTILE, outcome="updated"
+            t,
+            article_id=1,
+            title=HOSTILE,
+            tags=[HOSTILE],
+            summary=HOSTILE,
+            outcome=Outcome.UPDATED,
         ),
         texts.article_list(t, [(1, HOSTILE, WHEN)] * 15),
         texts.file_too_big(t, 1_000_000),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.feeds.model import FeedAdded, PollResult
 from bot.feeds.parse import MAX_ENTRIES
-from bot.feeds.policy import FeedView
+from bot.feeds.policy import FeedStatus, FeedView
 
 # ---- feeds on the command line (plain text)
 
@@ -67,7 +67,7 @@ def feed_row(feed: FeedView) -> str:
     """One feed, for `newsbot feeds list` (tab-separated)."""
     status = (
         feed.status
-        if feed.status in ("ok", "new")
+        if feed.status in (FeedStatus.OK, FeedStatus.NEW)
         else (f"{feed.status} ({feed.failures} in a row): {feed.error or ''}")
     )
     return "\t".join(

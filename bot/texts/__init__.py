@@ -138,7 +138,6 @@ from bot.texts.feeds import (
     opml_importing,
 )
 from bot.texts.search import (
-    INLINE_NOTHING,
     SEARCH_GONE,
     SEARCH_MARK,
     SEARCH_MORE,
@@ -146,6 +145,7 @@ from bot.texts.search import (
     SEARCH_TITLE,
     inline_description,
     inline_hint,
+    inline_nothing,
     inline_title,
     no_results,
     query_of,
@@ -236,7 +236,6 @@ __all__ = [
     "GROUP_ADMINS_ONLY",
     "GROUP_ADMINS_ONLY_NOTICE",
     "GROUP_WELCOME",
-    "INLINE_NOTHING",
     "INLINE_PRESS",
     "KEEP_BUTTON",
     "LIST_TITLE",
@@ -316,6 +315,7 @@ __all__ = [
     "help_text",
     "inline_description",
     "inline_hint",
+    "inline_nothing",
     "inline_title",
     "input_problem",
     "kept",

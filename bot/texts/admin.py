@@ -9,7 +9,7 @@ from html import escape
 from bot.articles.format import ArticleFormatError
 from bot.i18n import N_, Translator
 from bot.texts.common import MAX_ECHO, bold, code, echo, usage
-from storage.records import Stats
+from storage.records import Outcome, Stats
 
 
 def stats_text(t: Translator, view: Stats) -> str:
@@ -37,9 +37,9 @@ def stats_text(t: Translator, view: Stats) -> str:
 
 
 _ADDED_HEADINGS = {
-    "added": N_("✅ Article stored"),
-    "updated": N_("♻️ Article already known; updated"),
-    "unchanged": N_("☑️ Article already known; nothing changed"),
+    Outcome.ADDED: N_("✅ Article stored"),
+    Outcome.UPDATED: N_("♻️ Article already known; updated"),
+    Outcome.UNCHANGED: N_("☑️ Article already known; nothing changed"),
 }
 
 
@@ -50,7 +50,7 @@ def added_text(
     title: str,
     tags: Sequence[str],
     summary: str,
-    outcome: str,
+    outcome: Outcome,
 ) -> str:
     return "\n".join(
         [

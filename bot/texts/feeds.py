@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from bot.feeds.model import OpmlReport
 from bot.feeds.parse import MAX_ENTRIES
-from bot.feeds.policy import FeedView
+from bot.feeds.policy import FeedStatus, FeedView
 from bot.i18n import N_, Translator
 from bot.texts.common import MAX_ECHO, bold, echo, usage
 
@@ -121,12 +121,12 @@ def feed_tags_problem(t: Translator, problem: str) -> str:
 
 
 def _status(t: Translator, feed: FeedView) -> str:
-    if feed.status == "ok":
+    if feed.status is FeedStatus.OK:
         return t._("✅ ok")
-    if feed.status == "new":
+    if feed.status is FeedStatus.NEW:
         return t._("⏳ not polled yet")
     error = echo(feed.error or "", FEED_ERROR)
-    if feed.status == "broken":
+    if feed.status is FeedStatus.BROKEN:
         return t.ngettext(
             "⛔ broken ({n} poll in a row): {error}",
             "⛔ broken ({n} polls in a row): {error}",

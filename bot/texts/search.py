@@ -8,6 +8,13 @@ from html import escape
 
 from bot.i18n import N_, Translator
 from bot.texts.common import bold
+from bot.words.keywords import (
+    MAX_QUERY_LENGTH,
+    MAX_QUERY_TERMS,
+    MIN_PREFIX_LENGTH,
+    SEARCH_DAYS,
+    Problem,
+)
 
 SEARCH_MARK = "🔎 "
 SEARCH_MORE = N_("More ▶")
@@ -28,7 +35,15 @@ def query_of(first_line: str) -> str | None:
 
 
 def no_results(t: Translator, query: str) -> str:
-    return escape(search_header(query)) + "\n" + t._("No articles of the last 90 days match.")
+    return (
+        escape(search_header(query))
+        + "\n"
+        + t.ngettext(
+            "No articles of the last {n} day match.",
+            "No articles of the last {n} days match.",
+            SEARCH_DAYS,
+        )
+    )
 
 
 def _cut(text: str, limit: int) -> str:
@@ -65,20 +80,39 @@ def search_text(
     return "\n".join(lines)
 
 
-INLINE_NOTHING = N_("No articles of the last 90 days match")
+def inline_nothing(t: Translator) -> str:
+    """The button over an inline answer that found nothing."""
+    return t.ngettext(
+        "No articles of the last {n} day match",
+        "No articles of the last {n} days match",
+        SEARCH_DAYS,
+    )
+
+
 _INLINE_HINTS = {
-    "empty": N_("Type words to search the news"),
-    "too_long": N_("Too long: at most 200 characters"),
-    "too_many": N_("Too many words: at most 10"),
-    "unbalanced_quotes": N_("Close the quote to search a phrase"),
-    "no_words": N_("Type letters or digits to search"),
-    "short_prefix": N_("Put * after at least 3 letters"),
+    Problem.EMPTY: N_("Type words to search the news"),
+    Problem.UNBALANCED_QUOTES: N_("Close the quote to search a phrase"),
+    Problem.NO_WORDS: N_("Type letters or digits to search"),
 }
 
 
-def inline_hint(t: Translator, problem: str) -> str:
+def inline_hint(t: Translator, problem: Problem) -> str:
     """The button over an empty inline answer, saying what to type instead."""
-    return t._(_INLINE_HINTS.get(problem, _INLINE_HINTS["empty"]))
+    if problem is Problem.TOO_LONG:
+        return t.ngettext(
+            "Too long: at most {n} character", "Too long: at most {n} characters", MAX_QUERY_LENGTH
+        )
+    if problem is Problem.TOO_MANY:
+        return t.ngettext(
+            "Too many words: at most {n}", "Too many words: at most {n}", MAX_QUERY_TERMS
+        )
+    if problem is Problem.SHORT_PREFIX:
+        return t.ngettext(
+            "Put * after at least {n} letter",
+            "Put * after at least {n} letters",
+            MIN_PREFIX_LENGTH,
+        )
+    return t._(_INLINE_HINTS[problem])
 
 
 def inline_title(title: str) -> str:

@@ -7,8 +7,9 @@ from html import escape
 
 from bot.i18n import N_, Translator
 from bot.texts.common import MAX_ECHO, bold, echo, page_suffix, quoted, short_name, usage
-from bot.words.keywords import TermError
+from bot.words.keywords import Problem, TermError
 from bot.words.model import RemoveResult, WordsResult
+from storage.records import WordKind
 
 # ---- keywords and search
 
@@ -22,9 +23,9 @@ WORD_EXAMPLES = {
     "search": "peace talks",
 }
 _TERM_PROBLEMS = {
-    "unbalanced_quotes": N_('A quote is not closed: put a phrase between two " marks.'),
-    "no_words": N_("“{item}” has no letters or digits to look for."),
-    "short_prefix": N_(
+    Problem.UNBALANCED_QUOTES: N_('A quote is not closed: put a phrase between two " marks.'),
+    Problem.NO_WORDS: N_("“{item}” has no letters or digits to look for."),
+    Problem.SHORT_PREFIX: N_(
         "“{item}” is too short for a prefix: put * after at least {limit} letters."
     ),
 }
@@ -34,10 +35,10 @@ def term_problem(t: Translator, command: str, error: TermError) -> str:
     """The answer to a /follow, /unfollow, /mute, /unmute or /search that cannot be read."""
     example = WORD_EXAMPLES[command]
     search = command == "search"
-    if error.problem == "empty":
+    if error.problem is Problem.EMPTY:
         what = t._("What should I search for?") if search else t._("Which words?")
         return usage(t, command, example, what)
-    if error.problem == "too_many":
+    if error.problem is Problem.TOO_MANY:
         count = int(error.item)
         if search:
             problem = t.ngettext(
@@ -54,7 +55,7 @@ def term_problem(t: Translator, command: str, error: TermError) -> str:
                 limit=error.limit,
             )
         return usage(t, command, example, problem)
-    if error.problem == "too_long":
+    if error.problem is Problem.TOO_LONG:
         if not error.item:
             return usage(
                 t,
@@ -73,7 +74,7 @@ def term_problem(t: Translator, command: str, error: TermError) -> str:
 
 
 def words_lines(t: Translator, result: WordsResult) -> list[str]:
-    mute = result.kind == "mute"
+    mute = result.kind is WordKind.MUTE
     lines: list[str] = []
     for shown in result.added:
         word = bold(shown)
@@ -128,7 +129,7 @@ def words_lines(t: Translator, result: WordsResult) -> list[str]:
 
 
 def remove_lines(t: Translator, result: RemoveResult) -> list[str]:
-    mute = result.kind == "mute"
+    mute = result.kind is WordKind.MUTE
     lines: list[str] = []
     for shown in result.removed:
         word = bold(shown)

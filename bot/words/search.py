@@ -18,6 +18,7 @@ from bot.stories.grouping import group_new
 from bot.words.keywords import (
     MAX_FOLLOWS,
     MAX_MUTES,
+    SEARCH_DAYS,
     Matcher,
     Term,
     postgres_tsquery,
@@ -30,7 +31,6 @@ from storage.models import Article, Subscriber
 from storage.records import WordKind
 
 SEARCH_PAGE_SIZE = 10
-SEARCH_DAYS = 90
 LIMITS = {WordKind.FOLLOW: MAX_FOLLOWS, WordKind.MUTE: MAX_MUTES}
 
 

@@ -94,7 +94,7 @@ async def _store(update: Update, context: BotContext, parse: Callable[[], Parsed
             title=article.title,
             tags=[t.name for t in article.tags],
             summary=article.summary,
-            outcome=outcome.value,
+            outcome=outcome,
         )
     )
 

@@ -333,7 +333,7 @@ async def _inline_answer(
         )
         for hit in found.hits
     )
-    nothing = InlineQueryResultsButton(text=t._(texts.INLINE_NOTHING), start_parameter="search")
+    nothing = InlineQueryResultsButton(text=texts.inline_nothing(t), start_parameter="search")
     return InlineAnswer(
         results,
         next_offset=str(page + 1) if found.more else None,
