@@ -3,9 +3,13 @@ SQLAlchemy: the text layer (bot.texts) takes them as they are."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 class WordKind(StrEnum):
@@ -56,3 +60,27 @@ class Member:
     url: str | None
     source: str
     published_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """Page ``number`` (from 0) of ``count`` pages of ``size`` rows of a listing."""
+
+    number: int
+    count: int
+    size: int
+
+    @classmethod
+    def of(cls, total: int, size: int, wanted: int) -> Page:
+        """The ``wanted`` page of ``total`` rows; the last one when the listing got shorter
+        since the page was shown (an empty listing has one, empty, page)."""
+        count = max(1, -(-total // size))
+        return cls(min(max(wanted, 0), count - 1), count, size)
+
+    @property
+    def offset(self) -> int:
+        return self.number * self.size
+
+    def of_rows(self, rows: Sequence[T]) -> Sequence[T]:
+        """This page's rows of the whole listing."""
+        return rows[self.offset : self.offset + self.size]

@@ -25,6 +25,7 @@ from bot.subscriptions.schedule import next_due
 from bot.telegram.buttons import MAX_ID
 from storage import repo
 from storage.models import Article, ChatType, Subscriber, Tag
+from storage.records import Page
 
 TAGS_PAGE_SIZE = 8
 START_TAGS = 6
@@ -195,12 +196,10 @@ async def tag_page(
     session: AsyncSession, subscriber: Subscriber, page: int, size: int = TAGS_PAGE_SIZE
 ) -> tuple[list[TagButton], int]:
     """One page of popular tags, and the number of pages."""
-    total = await repo.count_used_tags(session)
-    pages = max(1, -(-total // size))
-    page = min(max(page, 0), pages - 1)
-    rows = await repo.popular_tags(session, limit=size, offset=page * size)
+    shown = Page.of(await repo.count_used_tags(session), size, page)
+    rows = await repo.popular_tags(session, limit=size, offset=shown.offset)
     mine = {t.id for t in await repo.subscribed_tags(session, subscriber.id)}
-    return [TagButton(t.id, t.name, n, t.id in mine) for t, n in rows], pages
+    return [TagButton(t.id, t.name, n, t.id in mine) for t, n in rows], shown.count
 
 
 async def subscriptions_page(
@@ -208,10 +207,9 @@ async def subscriptions_page(
 ) -> SubscriptionsPage:
     """One page of the subscriber's tags, by name."""
     tags = await repo.subscribed_tags(session, subscriber.id)
-    pages = max(1, -(-len(tags) // size))
-    page = min(max(page, 0), pages - 1)
-    shown = tags[page * size : (page + 1) * size]
-    return SubscriptionsPage([Suggestion(t.id, t.name) for t in shown], page, pages)
+    shown = Page.of(len(tags), size, page)
+    listed = [Suggestion(t.id, t.name) for t in shown.of_rows(tags)]
+    return SubscriptionsPage(listed, shown.number, shown.count)
 
 
 async def article(session: AsyncSession, article_id: int) -> Article | None:
