@@ -535,6 +535,7 @@ _PLAIN: dict[Any, Callable[[Sequence[str], Translator], list[Any]]] = {
     datetime: lambda *_: [WHEN],
     time: lambda *_: [time(7, 5)],
     object: lambda *_: [1],
+    Msg: lambda *_: _constants(),  # a text function that says one of the package's messages
 }
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
+from bot.articles.plaintext import shorten
 from bot.articles.summary import summary_line
 from bot.articles.tags import MAX_TAG_LENGTH, Tag, split_tag_list
 from bot.i18n import N_, Msg, Problem
@@ -26,6 +27,7 @@ MAX_URL_LENGTH = 2048
 # leave its headline and summary room in one 4,096-character message.
 MAX_TAGS = 30
 MAX_ARTICLE_BYTES = 1_000_000
+QUOTED = 60  # how much of a line a problem quotes back
 
 HEADER_EXPECTED = N_("expected '<Category> <ISO timestamp>'")
 _URL = re.compile(r"https?://[^\s<>\"]+", re.IGNORECASE)
@@ -106,10 +108,6 @@ def _fold(text: str) -> str:
     return _WHITESPACE.sub(" ", text).strip().casefold()
 
 
-def _clip(text: str, limit: int = 60) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def _check_characters(lines: list[str]) -> None:
     for number, line in enumerate(lines, start=1):
         for ch in line:
@@ -127,7 +125,7 @@ def _parse_header(line: str, number: int) -> tuple[str, datetime]:
     category = category.strip()
     if not category or not stamp:
         raise ArticleFormatError(
-            number, N_("{expected}, got '{line}'"), expected=expected, line=_clip(line)
+            number, N_("{expected}, got '{line}'"), expected=expected, line=shorten(line, QUOTED)
         )
     try:
         published = datetime.fromisoformat(stamp)
@@ -136,15 +134,15 @@ def _parse_header(line: str, number: int) -> tuple[str, datetime]:
             number,
             N_("{expected}, got '{line}': '{stamp}' is not an ISO timestamp"),
             expected=expected,
-            line=_clip(line),
-            stamp=_clip(stamp, 40),
+            line=shorten(line, QUOTED),
+            stamp=shorten(stamp, 40),
         ) from None
     if published.tzinfo is None or published.utcoffset() is None:
         raise ArticleFormatError(
             number,
             N_("{expected}: the timestamp '{stamp}' needs a UTC offset, e.g. +03:00 or Z"),
             expected=expected,
-            stamp=_clip(stamp, 40),
+            stamp=shorten(stamp, 40),
         )
     if len(category) > MAX_FIELD_LENGTH:
         raise ArticleFormatError(
@@ -258,7 +256,7 @@ def _take_tags(blocks: list[tuple[int, list[str]]], last_line: int) -> tuple[int
                     "tag '{tag}' is longer than {limit} characters; "
                     "expected a line of comma-separated tags"
                 ),
-                tag=_clip(tag.name, 30),
+                tag=shorten(tag.name, 30),
                 limit=MAX_TAG_LENGTH,
             )
     return tags_line, tags
@@ -301,7 +299,7 @@ def parse_article(text: str) -> ParsedArticle:
         raise ArticleFormatError(
             offset + 4,
             N_("expected a blank line after the title, got '{line}'"),
-            line=_clip(extra),
+            line=shorten(extra, QUOTED),
         )
 
     blocks = _blocks(lines, offset + 3)

@@ -7,6 +7,7 @@ from datetime import datetime
 from html import escape
 
 from bot.articles.format import ArticleFormatError
+from bot.articles.plaintext import shorten
 from bot.i18n import N_, Translator
 from bot.texts.common import MAX_ECHO, bold, code, echo, usage
 from storage.records import Outcome, Stats
@@ -136,7 +137,7 @@ def no_such_article(t: Translator, article_id: int) -> str:
 
 
 def article_id_problem(t: Translator, typed: str, command: str = "delete") -> str:
-    shown = " ".join(typed.split())[:MAX_ECHO]
+    shown = shorten(typed, MAX_ECHO, fold=True)
     problem = t._("'{typed}' is not an article id.", typed=shown) if shown else t._("Which id?")
     return usage(t, command, "42", problem)
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
+from bot.articles.plaintext import shorten
 from bot.i18n import N_, Msg, Translator
+from bot.telegram.lengths import utf16_len
 from bot.words.keywords import SEARCH_DAYS
 
 COMMANDS: tuple[tuple[str, Msg], ...] = (
@@ -120,8 +122,7 @@ MAX_ECHO = 60  # how much of what someone typed is quoted back
 
 def echo(typed: str, limit: int = MAX_ECHO) -> str:
     """What someone typed, quoted back safely: shortened, then escaped."""
-    text = " ".join(typed.split())
-    return escape(text if len(text) <= limit else text[: limit - 1] + "…")
+    return escape(shorten(typed, limit, fold=True))
 
 
 PREVIOUS = N_("◀ Previous")
@@ -153,7 +154,7 @@ def split_lines(lines: Sequence[str], limit: int) -> list[str]:
     current: list[str] = []
     size = 0
     for line in lines:
-        length = len(line.encode("utf-16-le")) // 2
+        length = utf16_len(line)
         if current and size + 1 + length > limit:
             messages.append("\n".join(current))
             current, size = [], 0
@@ -168,7 +169,7 @@ NOTICE_NAME = 150  # a button's notice holds at most 200 characters
 
 
 def short_name(name: str) -> str:
-    return name if len(name) <= NOTICE_NAME else name[: NOTICE_NAME - 1] + "…"
+    return shorten(name, NOTICE_NAME)
 
 
 def quoted(names: Sequence[str]) -> str:

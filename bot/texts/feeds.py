@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bot.articles.plaintext import shorten
 from bot.feeds.model import OpmlReport
 from bot.feeds.parse import MAX_ENTRIES
 from bot.feeds.policy import FeedStatus, FeedView
@@ -34,7 +35,7 @@ MAX_REASONS = 12  # an OPML import lists at most this many failures (they fit on
 
 
 def feed_id_problem(t: Translator, command: str, typed: str) -> str:
-    shown = " ".join(typed.split())[:MAX_ECHO]
+    shown = shorten(typed, MAX_ECHO, fold=True)
     problem = (
         t._("'{typed}' is not a feed id; /feeds lists them.", typed=shown)
         if shown

@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from html import escape
 
+from bot.articles.plaintext import shorten
 from bot.i18n import N_, Translator
-from bot.texts.common import bold
+from bot.texts.common import bold, echo
 from bot.words.keywords import (
     MAX_QUERY_LENGTH,
     MAX_QUERY_TERMS,
@@ -46,11 +47,6 @@ def no_results(t: Translator, query: str) -> str:
     )
 
 
-def _cut(text: str, limit: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
 def _read_line(t: Translator, link: str, when: datetime) -> str:
     return f'<a href="{escape(link)}">{t._("Read")}</a> · {t.day(when)}'
 
@@ -73,9 +69,9 @@ def search_text(
     ]
     for number, (title, summary, link, when) in enumerate(hits, start=first):
         lines.append("")
-        lines.append(f"{number}. <b>{escape(_cut(title, SEARCH_TITLE))}</b>")
+        lines.append(f"{number}. {bold(title, SEARCH_TITLE)}")
         if summary.strip():
-            lines.append(escape(_cut(summary, SEARCH_SUMMARY)))
+            lines.append(echo(summary, SEARCH_SUMMARY))
         lines.append(_read_line(t, link, when))
     return "\n".join(lines)
 
@@ -116,17 +112,17 @@ def inline_hint(t: Translator, problem: Problem) -> str:
 
 
 def inline_title(title: str) -> str:
-    return _cut(title, 100)
+    return shorten(title, 100, fold=True)
 
 
 def inline_description(t: Translator, summary: str, published: datetime) -> str:
-    return f"{t.day(published)} · {_cut(summary, 120)}"
+    return f"{t.day(published)} · {shorten(summary, 120, fold=True)}"
 
 
 def shared_article(t: Translator, title: str, summary: str, link: str, published: datetime) -> str:
     """The message an inline result sends into the chat it was picked in."""
-    lines = [bold(_cut(title, 300))]
+    lines = [bold(title, 300)]
     if summary.strip():
-        lines.append(escape(_cut(summary, 400)))
+        lines.append(echo(summary, 400))
     lines.append(_read_line(t, link, published))
     return "\n".join(lines)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bot.articles.plaintext import shorten
 from bot.i18n import Translator
 from bot.telegram.lengths import tg_len
 from bot.texts.common import MAX_ECHO, code, echo, usage
@@ -60,7 +61,7 @@ def split_done(t: Translator, article_id: int, others: int) -> str:
 
 
 def merge_problem(t: Translator, typed: str) -> str:
-    shown = " ".join(typed.split())[:MAX_ECHO]
+    shown = shorten(typed, MAX_ECHO, fold=True)
     problem = (
         t._("'{typed}' is not two article ids.", typed=shown)
         if shown

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from html import escape
 
-from bot.i18n import N_, Translator
+from bot.articles.plaintext import shorten
+from bot.i18n import N_, Msg, Translator
 from bot.texts.common import MAX_ECHO, bold, echo, page_suffix, quoted, short_name, usage
 from bot.words.keywords import Problem, TermError
 from bot.words.model import RemoveResult, WordsResult
@@ -13,6 +14,8 @@ from storage.records import WordKind
 
 # ---- keywords and search
 
+
+Show = Callable[[str], str]  # how a word is shown: bold, or quoted back as typed
 
 FOLLOW_EXAMPLE = 'ukraine "peace talks" negotiat*'
 WORD_EXAMPLES = {
@@ -69,56 +72,29 @@ def term_problem(t: Translator, command: str, error: TermError) -> str:
             limit=error.limit,
         )
     template = _TERM_PROBLEMS[error.problem]
-    item = " ".join(error.item.split())[:MAX_ECHO]
+    item = shorten(error.item, MAX_ECHO, fold=True)
     return "⚠️ " + escape(t._(template, item=item, limit=error.limit))
+
+
+def _each(t: Translator, said: Sequence[tuple[Msg, Sequence[str]]], show: Show) -> list[str]:
+    """A line per word: each template said of each of its words."""
+    return [t._(template, word=show(word)) for template, words in said for word in words]
 
 
 def words_lines(t: Translator, result: WordsResult) -> list[str]:
     mute = result.kind is WordKind.MUTE
-    lines: list[str] = []
-    for shown in result.added:
-        word = bold(shown)
-        lines.append(
-            t._("🔇 Muted {word}", word=word) if mute else t._("✅ Following {word}", word=word)
-        )
-    for shown in result.switched:
-        word = bold(shown)
-        lines.append(
-            t._("🔇 Muted {word} (it was followed until now)", word=word)
-            if mute
-            else t._("✅ Following {word} (it was muted until now)", word=word)
-        )
-    for shown in result.already:
-        word = bold(shown)
-        lines.append(
-            t._("☑️ Already muted {word}", word=word)
-            if mute
-            else t._("☑️ Already following {word}", word=word)
-        )
+    added = N_("🔇 Muted {word}") if mute else N_("✅ Following {word}")
+    switched = (
+        N_("🔇 Muted {word} (it was followed until now)")
+        if mute
+        else N_("✅ Following {word} (it was muted until now)")
+    )
+    already = N_("☑️ Already muted {word}") if mute else N_("☑️ Already following {word}")
+    lines = _each(
+        t, [(added, result.added), (switched, result.switched), (already, result.already)], bold
+    )
     if result.over_limit:
-        words = quoted(result.over_limit)
-        if mute:
-            lines.append(
-                t.ngettext(
-                    "⚠️ Not muted {words}: you may have at most {n} muted word. "
-                    "/unmute some first.",
-                    "⚠️ Not muted {words}: you may have at most {n} muted words. "
-                    "/unmute some first.",
-                    result.limit,
-                    words=words,
-                )
-            )
-        else:
-            lines.append(
-                t.ngettext(
-                    "⚠️ Not following {words}: you may have at most {n} followed word. "
-                    "/unfollow some first.",
-                    "⚠️ Not following {words}: you may have at most {n} followed words. "
-                    "/unfollow some first.",
-                    result.limit,
-                    words=words,
-                )
-            )
+        lines.append(_over_limit(t, mute, quoted(result.over_limit), result.limit))
     if result.added or result.switched:
         lines.append(
             t._("Articles containing them are left out of your digests.")
@@ -128,24 +104,29 @@ def words_lines(t: Translator, result: WordsResult) -> list[str]:
     return lines
 
 
+def _over_limit(t: Translator, mute: bool, words: str, limit: int) -> str:
+    if mute:
+        return t.ngettext(
+            "⚠️ Not muted {words}: you may have at most {n} muted word. /unmute some first.",
+            "⚠️ Not muted {words}: you may have at most {n} muted words. /unmute some first.",
+            limit,
+            words=words,
+        )
+    return t.ngettext(
+        "⚠️ Not following {words}: you may have at most {n} followed word. /unfollow some first.",
+        "⚠️ Not following {words}: you may have at most {n} followed words. /unfollow some first.",
+        limit,
+        words=words,
+    )
+
+
 def remove_lines(t: Translator, result: RemoveResult) -> list[str]:
     mute = result.kind is WordKind.MUTE
-    lines: list[str] = []
-    for shown in result.removed:
-        word = bold(shown)
-        lines.append(
-            t._("🔈 Unmuted {word}", word=word)
-            if mute
-            else t._("🗑 Stopped following {word}", word=word)
-        )
-    for shown in result.missing:
-        word = echo(shown)
-        lines.append(
-            t._("You weren't muting “{word}”", word=word)
-            if mute
-            else t._("You weren't following “{word}”", word=word)
-        )
-    return lines
+    removed = N_("🔈 Unmuted {word}") if mute else N_("🗑 Stopped following {word}")
+    missing = N_("You weren't muting “{word}”") if mute else N_("You weren't following “{word}”")
+    return _each(t, [(removed, result.removed)], bold) + _each(
+        t, [(missing, result.missing)], echo
+    )
 
 
 def words_text(

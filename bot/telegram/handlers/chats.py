@@ -142,9 +142,9 @@ async def _refuse(update: Update, context: BotContext) -> None:
         long, short = t._(texts.GROUP_ADMINS_ONLY), t._(texts.GROUP_ADMINS_ONLY_NOTICE)
     elif selected is not None and selected.chat_id == acting.chat_id:
         # No longer an administrator of the channel they act for: back to their own chat.
-        long = short = texts.no_longer_admin(t, name)
+        long = texts.of_chat(t, texts.NO_LONGER_ADMIN, name)
+        short = texts.of_chat_notice(t, texts.NO_LONGER_ADMIN, name)
         await _select(update, context, None)
-        short = short.replace("<b>", "").replace("</b>", "")
     else:  # an older button of a channel they no longer administer
         short = texts.not_admin_any_more(t, name)
         long = short
@@ -188,7 +188,7 @@ async def channel(update: Update, context: BotContext) -> None:
         acting = context.acting
         if acting is not None and not acting.here:
             name = texts.chat_name(t, acting.title, acting.chat_id)
-            await message.reply_text(texts.acting_for(t, name))
+            await message.reply_text(texts.of_chat(t, texts.ACTING_FOR, name))
         else:
             await message.reply_text(t._(texts.CHANNEL_USAGE))
         return
@@ -215,14 +215,14 @@ async def _link(update: Update, context: BotContext, ref: int | str, typed: str)
         return
     title = found.title or typed
     if found.type != Chat.CHANNEL:
-        await message.reply_text(texts.not_a_channel(t, title))
+        await message.reply_text(texts.of_chat(t, texts.NOT_A_CHANNEL, title))
         return
     if not await _bot_may_post(context, found.id):
-        await message.reply_text(texts.bot_not_channel_admin(t, title))
+        await message.reply_text(texts.of_chat(t, texts.BOT_NOT_CHANNEL_ADMIN, title))
         return
     context.state.admins.forget(found.id)  # ask afresh: this decides who may link it
     if not await is_admin(context.bot, context.state.admins, found.id, user.id):
-        await message.reply_text(texts.user_not_channel_admin(t, title))
+        await message.reply_text(texts.of_chat(t, texts.USER_NOT_CHANNEL_ADMIN, title))
         return
     target = Acting(found.id, ChatType.CHANNEL, title, here=False)
     context.acting = target
@@ -231,7 +231,7 @@ async def _link(update: Update, context: BotContext, ref: int | str, typed: str)
         await chats.link(session, user.id, row, context.now())
     if context.chat_data is not None:
         context.chat_data.target, context.chat_data.target_known = target, True
-    await message.reply_text(texts.channel_linked(t, title))
+    await message.reply_text(texts.of_chat(t, texts.CHANNEL_LINKED, title))
 
 
 async def _bot_may_post(context: BotContext, chat_id: int) -> bool:
@@ -298,7 +298,7 @@ async def on_select_chat(update: Update, context: BotContext) -> None:
     if not await is_admin(context.bot, context.state.admins, row.chat_id, user.id):
         async with context.sessions.begin() as session:
             await chats.unlink(session, user.id, row.id)
-        await query.answer(texts.no_longer_admin(t, name).replace("<b>", "").replace("</b>", ""))
+        await query.answer(texts.of_chat_notice(t, texts.NO_LONGER_ADMIN, name))
         return
     await _select(update, context, row.id)
     await query.answer(texts.selected_notice(t, name))
