@@ -32,7 +32,7 @@ from telegram.constants import MessageLimit
 from bot import texts
 from bot.articles.format import ArticleFormatError, parse_article
 from bot.config import ConfigError, load_settings
-from bot.feeds.model import OpmlReport, PollResult
+from bot.feeds.model import FeedAdded, OpmlReport, PollResult
 from bot.feeds.policy import FeedStatus, FeedView
 from bot.feeds.views import FEEDS_PAGE_SIZE
 from bot.i18n import (
@@ -384,7 +384,16 @@ def _renderings(t: Translator) -> list[str]:
         texts.no_such_feed(t, 3),
         texts.feed_not_added(t, ValueError(HOSTILE)),
         texts.feed_added(
-            t, feed_id=3, title=HOSTILE, entries=21, added=2, tags=[HOSTILE], skipped=5
+            t,
+            FeedAdded(
+                feed_id=3,
+                title=HOSTILE,
+                url=HOSTILE,
+                tags=(HOSTILE,),
+                entries=21,
+                added=2,
+                skipped=(HOSTILE,) * 5,
+            ),
         ),
         texts.feed_removed(t, 3, HOSTILE),
         texts.feed_tags_set(t, 3, [HOSTILE]),

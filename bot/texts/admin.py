@@ -70,11 +70,15 @@ LIST_TITLE = 100  # a listing shows this much of each title, so 15 rows always f
 def article_list(t: Translator, rows: Sequence[tuple[int, str, datetime]]) -> str:
     if not rows:
         return t._("No articles yet. Add one with /add.")
-    lines = [
-        f"<code>{i}</code> {echo(title, LIST_TITLE)} · {t.day_month(added)}"
-        for i, title, added in rows
+    return "\n".join([t._("<b>Latest articles</b>"), *_listed(t, rows)])
+
+
+def _listed(t: Translator, rows: Sequence[tuple[int, str, datetime]]) -> list[str]:
+    """A line per article: its id, title and day."""
+    return [
+        f"<code>{i}</code> {echo(title, LIST_TITLE)} · {t.day_month(day)}"
+        for i, title, day in rows
     ]
-    return t._("<b>Latest articles</b>") + "\n" + "\n".join(lines)
 
 
 ADD_FORMAT = N_(
@@ -190,12 +194,8 @@ def deleted_list(t: Translator, rows: Sequence[tuple[int, str, datetime]]) -> st
     """/deleted: id, title and the day it was deleted, the most recent first."""
     if not rows:
         return t._("No article has been deleted.")
-    lines = [
-        f"<code>{i}</code> {echo(title, LIST_TITLE)} · {t.day_month(when)}"
-        for i, title, when in rows
-    ]
     hint = t._("{example} brings one back.", example=code(f"/undelete {rows[0][0]}"))
-    return "\n".join([t._("<b>Deleted articles</b>"), *lines, "", hint])
+    return "\n".join([t._("<b>Deleted articles</b>"), *_listed(t, rows), "", hint])
 
 
 def kept(t: Translator, article_id: int, title: str) -> str:

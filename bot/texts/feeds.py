@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.articles.plaintext import shorten
-from bot.feeds.model import OpmlReport
+from bot.feeds.model import FeedAdded, OpmlReport
 from bot.feeds.parse import MAX_ENTRIES
 from bot.feeds.policy import FeedStatus, FeedView
 from bot.i18n import N_, Translator
@@ -63,19 +63,10 @@ def dropped_entries(t: Translator, dropped: int) -> str:
     )
 
 
-def feed_added(
-    t: Translator,
-    *,
-    feed_id: int,
-    title: str,
-    entries: int,
-    added: int,
-    tags: Sequence[str],
-    skipped: int,
-    dropped: int = 0,
-) -> str:
+def feed_added(t: Translator, feed: FeedAdded) -> str:
+    entries, added = feed.entries, feed.added
     lines = [
-        t._("✅ Feed {id} added: {title}", id=feed_id, title=bold(title, FEED_TITLE)),
+        t._("✅ Feed {id} added: {title}", id=feed.feed_id, title=bold(feed.title, FEED_TITLE)),
         t.ngettext(
             "{count} entry found", "{count} entries found", entries, count=t.number(entries)
         )
@@ -84,19 +75,19 @@ def feed_added(
             "{count} new article.", "{count} new articles.", added, count=t.number(added)
         ),
     ]
-    if dropped:
-        lines.append(dropped_entries(t, dropped))
+    if feed.dropped:
+        lines.append(dropped_entries(t, feed.dropped))
     lines.append(
-        t._("Tags: {tags}", tags=echo(", ".join(tags), FEED_TAGS))
-        if tags
+        t._("Tags: {tags}", tags=echo(", ".join(feed.tags), FEED_TAGS))
+        if feed.tags
         else t._("Tags: none (entry categories only)")
     )
-    if skipped:
+    if feed.skipped:
         lines.append(
             t.ngettext(
                 "{n} entry skipped (no title and no text).",
                 "{n} entries skipped (no title and no text).",
-                skipped,
+                len(feed.skipped),
             )
         )
     return "\n".join(lines)

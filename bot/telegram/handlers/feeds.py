@@ -71,18 +71,7 @@ async def add_feed(update: Update, context: BotContext) -> None:
     except FeedProblem as problem:
         await message.reply_text(texts.feed_not_added(context.t, problem))
         return
-    await message.reply_text(
-        texts.feed_added(
-            context.t,
-            feed_id=added.feed_id,
-            title=added.title,
-            entries=added.entries,
-            added=added.added,
-            tags=added.tags,
-            skipped=len(added.skipped),
-            dropped=added.dropped,
-        )
-    )
+    await message.reply_text(texts.feed_added(context.t, added))
 
 
 @admin_only
