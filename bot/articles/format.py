@@ -10,10 +10,8 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
 
 from bot.articles.plaintext import shorten
 from bot.articles.summary import summary_line
@@ -75,22 +73,7 @@ class ParsedArticle:
         return content_digest(self, self.published_at.isoformat())
 
 
-class _Stored(Protocol):
-    @property
-    def category(self) -> str: ...
-    @property
-    def source(self) -> str: ...
-    @property
-    def title(self) -> str: ...
-    @property
-    def tags(self) -> Sequence[Tag]: ...
-    @property
-    def url(self) -> str | None: ...
-    @property
-    def body(self) -> str: ...
-
-
-def content_digest(article: _Stored, published: str) -> str:
+def content_digest(article: ParsedArticle, published: str) -> str:
     """A hash of everything stored about an article (its date as ``published``)."""
     parts = [
         article.category,

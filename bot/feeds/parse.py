@@ -26,6 +26,7 @@ from bot.articles.format import (
     MAX_TAGS,
     MAX_TITLE_LENGTH,
     MAX_URL_LENGTH,
+    ParsedArticle,
     content_digest,
 )
 from bot.articles.plaintext import shorten, storable
@@ -81,20 +82,13 @@ class ParsedFeed:
 
 
 @dataclass(frozen=True, slots=True)
-class FeedArticle:
-    """An entry as an article: what storage.repo.upsert_articles stores."""
+class FeedArticle(ParsedArticle):
+    """An entry as an article (what storage.repo.upsert_articles stores), known by its
+    feed and its key there rather than by its source, time and title."""
 
     feed_id: int
     entry_key: str
-    category: str
-    published_at: datetime
     dated: bool  # False: published_at is when the entry was first seen
-    source: str
-    title: str
-    tags: tuple[Tag, ...]
-    body: str
-    summary: str
-    url: str | None
 
     @property
     def fingerprint(self) -> str:
