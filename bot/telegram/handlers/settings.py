@@ -29,9 +29,7 @@ from bot.telegram.handlers.common import (
     show,
     subscriber_of,
 )
-from bot.telegram.keyboards import (
-    language_keyboard,
-)
+from bot.telegram.keyboards import language_keyboard
 from storage.models import ChatType, Subscriber
 
 logger = logging.getLogger(__name__)
