@@ -28,7 +28,16 @@ from telegram.ext import (
     filters,
 )
 
-from bot import admin, buttons, chat_handlers, feed_commands, handlers, keyword_handlers, texts
+from bot import (
+    admin,
+    buttons,
+    chat_handlers,
+    feed_commands,
+    handlers,
+    keyword_handlers,
+    privacy_handlers,
+    texts,
+)
 from bot.chats import guard
 from bot.config import ConfigError, Settings
 from bot.context import AppState, BotApplication, BotContext, ChatData, Clock, utc_now
@@ -57,8 +66,14 @@ async def _post_init(app: BotApplication) -> None:
     engine = await open_storage(state.settings.database_url, migrate=state.migrate)
     sessions = create_sessionmaker(engine)
     deliverer = Deliverer(
-        app.bot, sessions, state.settings, clock=state.clock, policy=state.retry_policy
+        app.bot,
+        sessions,
+        state.settings,
+        clock=state.clock,
+        policy=state.retry_policy,
+        stops=state.stops,
     )
+    deliverer.retention.on_forgotten = lambda chat_id: privacy_handlers.forget_cached(app, chat_id)
     fetcher = Fetcher(FeedService.limits(state.settings))
     state.attach(
         engine,
@@ -287,6 +302,9 @@ def add_handlers(app: BotApplication) -> None:
         "resume": changes(handlers.resume),
         "channel": chat_handlers.channel,
         "channels": chat_handlers.channels,
+        "privacy": privacy_handlers.privacy_command,
+        "mydata": guard(privacy_handlers.may_manage_data)(privacy_handlers.mydata),
+        "forget": guard(privacy_handlers.may_manage_data)(privacy_handlers.forget),
         "add": admin.add,
         "delete": admin.delete,
         "undelete": admin.undelete,
@@ -335,6 +353,8 @@ def add_handlers(app: BotApplication) -> None:
         buttons.SelectChat: chat_handlers.on_select_chat,
         buttons.PostDigest: reads(handlers.on_post_digest),
         buttons.CancelDigest: reads(handlers.on_cancel_digest),
+        buttons.ConfirmForget: guard(privacy_handlers.may_confirm)(privacy_handlers.on_confirm),
+        buttons.CancelForget: changes(privacy_handlers.on_cancel),
     }
     for kind, callback in presses.items():
         app.add_handler(ButtonHandler(kind, callback))
@@ -432,6 +452,7 @@ def build_application(
         .build()
     )
     app.bot_data.configure(settings, clock, retry_policy or RetryPolicy())
+    limiter.stops = app.bot_data.stops  # a forgotten chat's digest stops in the pacer too
     processor.key_of = lambda update: throttle_key(update, app.bot.id, app.bot.username)
     processor.refuse = lambda update, verdict: _refuse(app, update, verdict)
     app.bot_data.migrate = migrate

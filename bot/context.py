@@ -19,6 +19,7 @@ from bot.delivery import Deliverer
 from bot.feeds import FeedService
 from bot.i18n import Translator, translator
 from bot.send import RetryPolicy
+from bot.stops import StopList
 
 Clock = Callable[[], datetime]
 INLINE_CACHE_SECONDS = 60  # how long Telegram may cache an inline answer, and so do we
@@ -41,6 +42,8 @@ class AppState:
         self.migrate = True
         self.retry_policy = RetryPolicy()
         self.admins = AdminCache()
+        # Chats forgotten (/forget) while a digest of theirs may be on its way (bot.stops).
+        self.stops = StopList()
         # Whether the log already said how to make a refused user an admin (once a process).
         self.admin_hint_logged = False
         # Inline mode: answers by (query's terms, language, page), and inline users'
