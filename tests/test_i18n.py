@@ -27,7 +27,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from telegram.constants import MessageLimit
 
-from bot import buttons, texts
+from bot import buttons, privacy_texts, texts
 from bot.articles import ArticleFormatError, parse_article
 from bot.config import ConfigError, load_settings
 from bot.feeds import FEEDS_PAGE_SIZE
@@ -397,6 +397,13 @@ def _renderings(t: Translator) -> list[str]:
         texts.merge_same(t, 1, 1),
         texts.merge_same(t, 1, 2),
         texts.merged(t, 1, 5),
+        privacy_texts.privacy_text(t, 30, 8, 30, HOSTILE, "https://example.org/p?a=1&b=<2>"),
+        privacy_texts.privacy_text(t, 1, 1, 1, None, None),
+        privacy_texts.confirm_forget(t, HOSTILE * 10),
+        privacy_texts.export_caption(t, HOSTILE),
+        privacy_texts.forgotten(
+            t, HOSTILE, SimpleNamespace(subscriptions=1, words=2, ledger=5, digests=21, links=0)
+        ),
     ]
 
 
@@ -454,6 +461,8 @@ def _recording_translator(code: str) -> tuple[Translator, _Recording]:
 NEUTRAL = "Ґ<&>“й”"  # outside text: no English in it, HTML and quotes to escape
 _KNOWN = ("Europe/Kyiv", *languages())  # values valid beyond bot.texts' own literals
 _TEXTS_TREE = ast.parse(Path(texts.__file__).read_text(encoding="utf-8"))
+# Every module of texts: bot.texts and the features' own (bot.privacy_texts).
+TEXT_MODULES = (texts, privacy_texts)
 _DEFINED = {node.name: node for node in _TEXTS_TREE.body if isinstance(node, ast.FunctionDef)}
 
 
@@ -619,9 +628,10 @@ def _said(function: Callable[..., Any], t: Translator) -> tuple[list[str], int]:
 def _text_functions() -> list[Callable[..., Any]]:
     return [
         value
-        for name, value in vars(texts).items()
+        for module in TEXT_MODULES
+        for name, value in vars(module).items()
         if inspect.isfunction(value)
-        and value.__module__ == texts.__name__
+        and value.__module__ == module.__name__
         and not name.startswith("_")
         and Translator in get_type_hints(value).values()
     ]
@@ -630,7 +640,7 @@ def _text_functions() -> list[Callable[..., Any]]:
 def _constants() -> list[str]:
     """Every message id a public constant of bot.texts holds (alone, in a tuple, a dict)."""
     found: list[str] = []
-    for name, value in vars(texts).items():
+    for name, value in [item for module in TEXT_MODULES for item in vars(module).items()]:
         if name.startswith("_"):
             continue
         items = (
@@ -661,7 +671,8 @@ def test_every_text_function_and_constant_is_said_in_ukrainian() -> None:
     # The generated arguments reach every text bot/texts.py spells out.
     spelt = {
         text if isinstance(text, str) else text[0]
-        for call in marked_calls(_TEXTS_TREE)
+        for module in TEXT_MODULES
+        for call in marked_calls(ast.parse(Path(module.__file__ or "").read_text("utf-8")))
         if (text := marked_text(call)) is not None
     }
     assert sorted(spelt - recording.asked) == []
