@@ -14,6 +14,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bot import privacy_cli
 from bot.config import ConfigError, Settings, load_settings
 from bot.logs import redact, setup_logging
 
@@ -466,6 +467,7 @@ def parser() -> argparse.ArgumentParser:
         "at once on one PostgreSQL database take turns.",
     )
     db.set_defaults(func=cmd_db, need_token=False)
+    privacy_cli.add_commands(commands)
 
     return root
 

@@ -138,7 +138,9 @@ async def test_forget_asks_then_deletes_every_row_and_a_new_message_is_a_new_cha
         waiting = await session.scalar(select(func.count()).where(Tag.key == "nosuchtagyet"))
     assert waiting == 0
     # The confirmation again: nothing is left, and it says so.
-    await user.client.press(USER_ID, question.message_id, question.button("Delete")["callback_data"])
+    await user.client.press(
+        USER_ID, question.message_id, question.button("Delete")["callback_data"]
+    )
     assert (await user.answers(2))[-1] == EN._(privacy_texts.FORGET_ALREADY)
     # Writing again starts a new chat, with the defaults.
     [subscriptions] = await user.ask("/subscriptions")
