@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import collections.abc
+import importlib
 import inspect
 import io
 import itertools
@@ -27,13 +28,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 from telegram.constants import MessageLimit
 
-from bot import buttons, privacy_texts, texts
-from bot.articles import ArticleFormatError, parse_article
+from bot import texts
+from bot.articles.format import ArticleFormatError, parse_article
 from bot.config import ConfigError, load_settings
-from bot.feeds import FEEDS_PAGE_SIZE
+from bot.feeds.views import FEEDS_PAGE_SIZE
 from bot.i18n import DOMAIN, N_, Msg, Translator, catalog_path, choose, languages, translator
-from bot.keywords import MAX_QUERY_LENGTH, TermError, parse_terms
-from bot.schedule import DAILY, WEEKLY, ScheduleError, parse_frequency, parse_weekday
+from bot.subscriptions.schedule import DAILY, WEEKLY, ScheduleError, parse_frequency, parse_weekday
+from bot.telegram import buttons
+from bot.words.keywords import MAX_QUERY_LENGTH, TermError, parse_terms
 from emulator.html import parse_html
 from emulator.utf16 import utf16_len
 from scripts.catalogs import marked_calls, marked_text, problems, template
@@ -397,11 +399,11 @@ def _renderings(t: Translator) -> list[str]:
         texts.merge_same(t, 1, 1),
         texts.merge_same(t, 1, 2),
         texts.merged(t, 1, 5),
-        privacy_texts.privacy_text(t, 30, 8, 30, HOSTILE, "https://example.org/p?a=1&b=<2>"),
-        privacy_texts.privacy_text(t, 1, 1, 1, None, None),
-        privacy_texts.confirm_forget(t, HOSTILE * 10),
-        privacy_texts.export_caption(t, HOSTILE),
-        privacy_texts.forgotten(
+        texts.privacy_text(t, 30, 8, 30, HOSTILE, "https://example.org/p?a=1&b=<2>"),
+        texts.privacy_text(t, 1, 1, 1, None, None),
+        texts.confirm_forget(t, HOSTILE * 10),
+        texts.export_caption(t, HOSTILE),
+        texts.forgotten(
             t, HOSTILE, SimpleNamespace(subscriptions=1, words=2, ledger=5, digests=21, links=0)
         ),
     ]
@@ -460,10 +462,18 @@ def _recording_translator(code: str) -> tuple[Translator, _Recording]:
 
 NEUTRAL = "Ґ<&>“й”"  # outside text: no English in it, HTML and quotes to escape
 _KNOWN = ("Europe/Kyiv", *languages())  # values valid beyond bot.texts' own literals
-_TEXTS_TREE = ast.parse(Path(texts.__file__).read_text(encoding="utf-8"))
-# Every module of texts: bot.texts and the features' own (bot.privacy_texts).
-TEXT_MODULES = (texts, privacy_texts)
-_DEFINED = {node.name: node for node in _TEXTS_TREE.body if isinstance(node, ast.FunctionDef)}
+# Every module of the bot.texts package (one per feature), parsed, by module name.
+_TEXTS_TREES = {
+    f"{texts.__name__}.{path.stem}": ast.parse(path.read_text(encoding="utf-8"))
+    for path in sorted(Path(texts.__file__).parent.glob("*.py"))
+    if path.stem != "__init__"
+}
+_DEFINED = {
+    node.name: (node, importlib.import_module(module))
+    for module, tree in _TEXTS_TREES.items()
+    for node in tree.body
+    if isinstance(node, ast.FunctionDef)
+}
 
 
 def _literals(name: str, seen: set[str] | None = None) -> set[str]:
@@ -474,13 +484,14 @@ def _literals(name: str, seen: set[str] | None = None) -> set[str]:
         return set()
     seen.add(name)
     found: set[str] = set()
-    for node in ast.walk(_DEFINED[name]):
+    function, module = _DEFINED[name]
+    for node in ast.walk(function):
         if isinstance(node, ast.Compare):
             for side in (node.left, *node.comparators):
                 if isinstance(side, ast.Constant) and isinstance(side.value, str):
                     found.add(side.value)
         elif isinstance(node, ast.Name):
-            value = getattr(texts, node.id, None)
+            value = getattr(module, node.id, None)
             if isinstance(value, dict):
                 found.update(key for key in value if isinstance(key, str))
             found |= _literals(node.id, seen)
@@ -628,10 +639,9 @@ def _said(function: Callable[..., Any], t: Translator) -> tuple[list[str], int]:
 def _text_functions() -> list[Callable[..., Any]]:
     return [
         value
-        for module in TEXT_MODULES
-        for name, value in vars(module).items()
+        for name, value in vars(texts).items()
         if inspect.isfunction(value)
-        and value.__module__ == module.__name__
+        and value.__module__.startswith(texts.__name__ + ".")
         and not name.startswith("_")
         and Translator in get_type_hints(value).values()
     ]
@@ -640,7 +650,7 @@ def _text_functions() -> list[Callable[..., Any]]:
 def _constants() -> list[str]:
     """Every message id a public constant of bot.texts holds (alone, in a tuple, a dict)."""
     found: list[str] = []
-    for name, value in [item for module in TEXT_MODULES for item in vars(module).items()]:
+    for name, value in vars(texts).items():
         if name.startswith("_"):
             continue
         items = (
@@ -660,7 +670,9 @@ def _constants() -> list[str]:
 def test_every_text_function_and_constant_is_said_in_ukrainian() -> None:
     t, recording = _recording_translator("uk")
     silent = []
-    for function in _text_functions():
+    functions = _text_functions()
+    assert len(functions) > 80  # the walk found the package's text functions
+    for function in functions:
         _, accepted = _said(function, t)
         if not accepted:
             silent.append(function.__name__)
@@ -668,11 +680,11 @@ def test_every_text_function_and_constant_is_said_in_ukrainian() -> None:
         t._(message)
     assert silent == [], "no generated arguments were accepted: teach _values"
     assert sorted(recording.missing) == []
-    # The generated arguments reach every text bot/texts.py spells out.
+    # The generated arguments reach every text bot/texts/ spells out.
     spelt = {
         text if isinstance(text, str) else text[0]
-        for module in TEXT_MODULES
-        for call in marked_calls(ast.parse(Path(module.__file__ or "").read_text("utf-8")))
+        for tree in _TEXTS_TREES.values()
+        for call in marked_calls(tree)
         if (text := marked_text(call)) is not None
     }
     assert sorted(spelt - recording.asked) == []

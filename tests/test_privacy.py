@@ -8,13 +8,14 @@ import json
 
 from sqlalchemy import func, select
 
-from bot import buttons, privacy_texts, texts
+from bot import texts
 from bot.config import Settings
-from bot.context import BotApplication
 from bot.i18n import translator
+from bot.telegram import buttons
+from bot.telegram.context import BotApplication
 from emulator import Chat, Emulator, EmulatorClient, Group
 from emulator.html import parse_html
-from storage import privacy as privacy_repo
+from storage import repo
 from storage.models import Subscriber, Tag
 from tests.auxil.clock import FakeClock
 from tests.auxil.data import USER_ID
@@ -31,7 +32,7 @@ def plain(html: str) -> str:
 
 async def stored(app: BotApplication, chat_id: int) -> int:
     async with app.bot_data.sessions() as session:
-        return await privacy_repo.count_stored(session, chat_id)
+        return await repo.count_stored(session, chat_id)
 
 
 async def subscriber_id(app: BotApplication, chat_id: int) -> int | None:
@@ -90,7 +91,7 @@ async def test_mydata_sends_everything_stored_as_one_json_document(
     await a_reader(user)
     [document] = await user.ask("/mydata")
     assert document.file_name == f"newsbot-data-{USER_ID}.json"
-    assert document.text == "📄 Everything I store about chat {id}.".format(id=USER_ID)
+    assert document.text == f"📄 Everything I store about chat {USER_ID}."
     assert document.file is not None
     data = json.loads(document.file)
     assert data["format"] == "newsbot-data/1"
@@ -114,7 +115,7 @@ async def test_mydata_sends_everything_stored_as_one_json_document(
 async def test_mydata_and_forget_for_a_chat_with_nothing_stored_say_so(
     user: Chat, app: BotApplication
 ) -> None:
-    nothing = EN._(privacy_texts.NOTHING_STORED)
+    nothing = EN._(texts.NOTHING_STORED)
     assert [m.text for m in await user.ask("/mydata")] == [nothing]
     assert [m.text for m in await user.ask("/forget")] == [nothing]
     assert await stored(app, USER_ID) == 0
@@ -141,7 +142,7 @@ async def test_forget_asks_then_deletes_every_row_and_a_new_message_is_a_new_cha
     await user.client.press(
         USER_ID, question.message_id, question.button("Delete")["callback_data"]
     )
-    assert (await user.answers(2))[-1] == EN._(privacy_texts.FORGET_ALREADY)
+    assert (await user.answers(2))[-1] == EN._(texts.FORGET_ALREADY)
     # Writing again starts a new chat, with the defaults.
     [subscriptions] = await user.ask("/subscriptions")
     assert subscriptions.text == plain(EN._(texts.NO_SUBSCRIPTIONS))
@@ -153,7 +154,7 @@ async def test_forget_cancelled_deletes_nothing(user: Chat, seeded: BotApplicati
     rows = await stored(seeded, USER_ID)
     [question] = await user.ask("/forget")
     [cancelled] = await user.press(question, "Cancel")
-    assert cancelled.text == EN._(privacy_texts.FORGET_CANCELLED)
+    assert cancelled.text == EN._(texts.FORGET_CANCELLED)
     assert await stored(seeded, USER_ID) == rows
 
 
@@ -165,7 +166,7 @@ async def test_an_expired_or_forged_confirmation_deletes_nothing_and_says_why(
     [question] = await user.ask("/forget")
     clock.advance(minutes=11)
     await emu.press(USER_ID, question.message_id, question.button("Delete")["callback_data"])
-    assert await user.answers(1) == [EN._(privacy_texts.FORGET_EXPIRED)]
+    assert await user.answers(1) == [EN._(texts.FORGET_EXPIRED)]
     # Forged: another chat's row named by hand, and a confirmation from the future.
     other = Chat(emu, 5151)
     await other.ask("/subscribe economy")
@@ -176,7 +177,7 @@ async def test_an_expired_or_forged_confirmation_deletes_nothing_and_says_why(
     for forged in (buttons.ConfirmForget(now, theirs), buttons.ConfirmForget(now + 3600, mine)):
         await emu.press(USER_ID, question.message_id, buttons.encode(forged))
     said = await user.answers(3)
-    assert said[1:] == [EN._(privacy_texts.FORGET_FORGED)] * 2
+    assert said[1:] == [EN._(texts.FORGET_FORGED)] * 2
     assert await stored(seeded, USER_ID) == rows
     assert await stored(seeded, 5151) > 0
 
@@ -207,7 +208,7 @@ async def test_in_a_group_only_administrators_export_or_delete(
 ) -> None:
     group = await team(emu, emulator)
     await group.say(BOSS, "/subscribe negotiations")
-    refused = EN._(privacy_texts.DATA_ADMINS_ONLY)
+    refused = EN._(texts.DATA_ADMINS_ONLY)
     assert [m.text for m in await group.say(MEMBER, "/mydata")] == [plain(refused)]
     assert [m.text for m in await group.say(MEMBER, "/forget")] == [plain(refused)]
     [document] = await group.say(BOSS, "/mydata")
@@ -218,7 +219,7 @@ async def test_in_a_group_only_administrators_export_or_delete(
     # A member presses the administrator's confirmation: refused, nothing deleted.
     data = question.button("Delete")["callback_data"]
     await emu.group_press(TEAM, MEMBER, question.message_id, data)
-    assert await group.answers(1) == [EN._(privacy_texts.DATA_ADMINS_ONLY_NOTICE)]
+    assert await group.answers(1) == [EN._(texts.DATA_ADMINS_ONLY_NOTICE)]
     assert await stored(seeded, TEAM) > 0
     [done] = await group.press(BOSS, question, "Delete")
     assert done.text.startswith("✅ Deleted everything I stored about Team: 1 tag,")

@@ -13,12 +13,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.articles.tags import make_tag
 from bot.config import Settings
-from bot.context import BotApplication
-from bot.send import SendResult
+from bot.telegram.context import BotApplication
+from bot.telegram.send import SendResult
 from emulator import Chat, EmulatorClient
 from emulator.client import BotMessage
-from storage import privacy as privacy_repo
 from storage import repo
 from storage.models import DeliveredArticle, Digest, DigestKind, Subscriber
 from tests.auxil.cli import newsbot_here
@@ -77,8 +77,7 @@ async def test_a_chat_forgotten_mid_digest_gets_nothing_more_and_keeps_no_row(
         await a_long_digest(app, clock, READER)
         reader = Chat(emu, READER)
         passing = asyncio.create_task(app.bot_data.deliverer.run_pass())
-        while await parts_received(emu, READER) < 2:
-            await asyncio.sleep(0.05)
+        await emu.events(READER, count=2, wait=10, kinds="message")  # two parts are out
         question = await first_with_buttons(reader, await reader.ask("/forget"))
         data = question.button("Delete")["callback_data"]
         await emu.press(READER, question.message_id, data)
@@ -87,7 +86,7 @@ async def test_a_chat_forgotten_mid_digest_gets_nothing_more_and_keeps_no_row(
         report = await passing
         after = await parts_received(emu, READER)
         async with app.bot_data.sessions() as session:
-            left = await privacy_repo.count_stored(session, READER)
+            left = await repo.count_stored(session, READER)
     assert done.text.startswith("✅ Deleted everything")
     assert "1 digest" in done.text and "1 article sent" in done.text
     # At most the message already on its way, nothing after it.
@@ -104,14 +103,13 @@ async def test_a_forget_from_another_process_stops_the_digest_at_its_next_messag
     async with running_bot(paced, clock=clock, handlers=False, polling=False) as app:
         await a_long_digest(app, clock, READER)
         passing = asyncio.create_task(app.bot_data.deliverer.run_pass())
-        while await parts_received(emu, READER) < 2:
-            await asyncio.sleep(0.05)
+        await emu.events(READER, count=2, wait=10, kinds="message")  # two parts are out
         async with app.bot_data.sessions.begin() as session:  # as the other process does
-            assert await privacy_repo.forget_chat(session, READER) is not None
+            assert await repo.forget_chat(session, READER) is not None
         at_forget = await parts_received(emu, READER)
         report = await passing
         async with app.bot_data.sessions() as session:
-            left = await privacy_repo.count_stored(session, READER)
+            left = await repo.count_stored(session, READER)
     assert await parts_received(emu, READER) <= at_forget + 2 < PARTS
     assert report.results[SendResult.STOPPED] == 1
     assert left == 0
@@ -176,11 +174,11 @@ async def test_a_chat_blocked_longer_than_forget_blocked_days_is_forgotten(
         clock.advance(days=settings.forget_blocked_days - 1)
         await app.bot_data.deliverer.purge()
         async with sessions() as session:
-            assert await privacy_repo.count_stored(session, 8001) > 0
+            assert await repo.count_stored(session, 8001) > 0
         clock.advance(days=1, seconds=1)
         await app.bot_data.deliverer.purge()
         async with sessions() as session:
-            assert await privacy_repo.count_stored(session, 8001) == 0
+            assert await repo.count_stored(session, 8001) == 0
             assert await repo.get_subscriber(session, 8002) is not None  # never blocked
 
 
@@ -191,13 +189,13 @@ async def test_blocked_since_is_kept_while_blocked_and_set_anew_when_blocked_aga
         row = await repo.create_subscriber(
             session, 9, timezone="UTC", digest_time=time(8), next_due_at=NOW, now=NOW
         )
-        await privacy_repo.mark_blocked(session, row.id, NOW)
-        await privacy_repo.mark_blocked(session, row.id, NOW + timedelta(days=3))
+        await repo.mark_blocked(session, row.id, NOW)
+        await repo.mark_blocked(session, row.id, NOW + timedelta(days=3))
     async with sessions() as session:
         assert await session.scalar(select(Subscriber.blocked_at)) == NOW
     async with sessions.begin() as session:
         await repo.set_blocked(session, row.id, False)
-        await privacy_repo.mark_blocked(session, row.id, NOW + timedelta(days=5))
+        await repo.mark_blocked(session, row.id, NOW + timedelta(days=5))
     async with sessions() as session:
         assert await session.scalar(select(Subscriber.blocked_at)) == NOW + timedelta(days=5)
 
@@ -230,7 +228,7 @@ async def test_the_operator_exports_and_forgets_a_chat_from_the_command_line(
             row = await repo.create_subscriber(
                 session, 555, timezone="UTC", digest_time=time(8), next_due_at=NOW, now=NOW
             )
-            [tag] = await repo.ensure_tags(session, [_tag("economy")])
+            [tag] = await repo.ensure_tags(session, [make_tag("economy")])
             await repo.subscribe(session, row.id, [tag.id], now=NOW)
     finally:
         await engine.dispose()
@@ -258,15 +256,9 @@ async def test_the_operator_exports_and_forgets_a_chat_from_the_command_line(
         assert code == 0 and "--chat ID" in out
 
 
-def _tag(name: str) -> object:
-    from bot.tags import make_tag
-
-    return make_tag(name)
-
-
 async def test_counting_a_forgotten_chats_rows_reads_every_table(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     async with sessions() as session:
-        assert await privacy_repo.count_stored(session, 1) == 0
+        assert await repo.count_stored(session, 1) == 0
         assert await session.scalar(select(func.count()).select_from(Subscriber)) == 0

@@ -1,0 +1,185 @@
+"""Pacing every outgoing message to Telegram's limits, so flood errors never happen.
+
+python-telegram-bot's AIORateLimiter limits groups per chat but not private chats, and
+digests go to private chats. This limiter spaces all messages evenly under the overall
+rate, keeps at least ``per_chat_interval`` between two messages to one chat (so the parts
+of a split digest are paced too), and on a 429 pauses all sending for ``retry_after``
+before retrying the refused message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from datetime import timedelta
+from enum import IntEnum
+from typing import Any
+
+from telegram.error import RetryAfter
+from telegram.ext import BaseRateLimiter
+
+from bot.telegram.stops import ChatStopped, StopList
+
+logger = logging.getLogger(__name__)
+
+# Calls that put a message in a chat; the rest (getUpdates, answerCallbackQuery, …) are
+# not counted by Telegram's per-chat message limits.
+PACED_METHODS = frozenset(
+    {
+        "sendMessage",
+        "editMessageText",
+        "sendDocument",
+        "sendPhoto",
+        "copyMessage",
+        "forwardMessage",
+    }
+)
+
+
+class Lane(IntEnum):
+    """Which queue a request waits in; passed as python-telegram-bot's rate_limit_args."""
+
+    REPLY = 0  # answers to people: the default for every call
+    BULK = 1  # scheduled digests of a delivery pass
+
+
+class PacingRateLimiter(BaseRateLimiter[int]):
+    def __init__(
+        self,
+        overall_per_second: float = 29.0,
+        per_chat_interval: float = 1.05,
+        max_retries: int = 5,
+        max_in_flight: int = 8,
+        per_group_interval: float = 3.15,
+    ) -> None:
+        self.interval = 1.0 / overall_per_second
+        # Messages waiting for an HTTP connection wait here, where waiting is cheap,
+        # not in httpx's pool, whose bookkeeping grows with every waiter.
+        self._in_flight = asyncio.Semaphore(max_in_flight)
+        self.per_chat_interval = per_chat_interval
+        # Groups and channels (negative ids) take at most 20 messages a minute.
+        self.per_group_interval = per_group_interval
+        self.max_retries = max_retries
+        self._next_slot = 0.0
+        self._next_reply = 0.0
+        self._borrowed = 0
+        self._paused_until = 0.0
+        self._chat_next: dict[int | str, float] = {}
+        self._chat_locks: dict[int | str, asyncio.Lock] = {}
+        self.retries = 0
+        # Chats whose digests stop at once (/forget): checked when a digest's message
+        # has waited for its turn (bot.telegram.stops).
+        self.stops: StopList | None = None
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
+
+    def spacing(self, chat_id: int | str | None) -> float:
+        """The least time between two messages to ``chat_id``: a person's private chat
+        (a positive id) or a group or channel (negative, or an @username)."""
+        if chat_id is None:
+            return 0.0
+        group = isinstance(chat_id, str) or chat_id < 0
+        return self.per_group_interval if group else self.per_chat_interval
+
+    async def _wait_turn(self, chat_id: int | str | None, lane: Lane) -> None:
+        loop = asyncio.get_running_loop()
+        spacing = self.spacing(chat_id)
+        if chat_id is not None and spacing > 0:
+            lock = self._chat_locks.setdefault(chat_id, asyncio.Lock())
+            async with lock:
+                delay = self._chat_next.get(chat_id, 0.0) - loop.time()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                await self._wait_global(lane)
+                self._chat_next[chat_id] = loop.time() + spacing
+            self._forget_idle_chats(loop.time())
+        else:
+            await self._wait_global(lane)
+
+    async def _wait_global(self, lane: Lane) -> None:
+        """Wait for a slot under the overall rate.
+
+        Bulk messages (scheduled digests) queue for evenly spaced slots reserved ahead.
+        A reply to a person must not wait behind that queue, seconds long during a
+        delivery pass: it takes the next slot of its own lane at once and borrows it
+        from the bulk queue, whose next waking message gives its slot back instead of
+        sending. So replies jump the queue and the overall rate still holds.
+        """
+        loop = asyncio.get_running_loop()
+        while True:
+            now = loop.time()
+            if lane is Lane.BULK:
+                slot = max(now, self._next_slot, self._paused_until)
+                self._next_slot = slot + self.interval
+            else:
+                slot = max(now, self._next_reply, self._paused_until)
+                self._next_reply = slot + self.interval
+                if self._next_slot > slot:
+                    self._borrowed += 1  # bulk slots are reserved past this one
+                else:
+                    self._next_slot = slot + self.interval
+            if slot > now:
+                await asyncio.sleep(slot - now)
+            # A 429 that arrived while this request slept moves the pause; honour it.
+            if loop.time() < self._paused_until:
+                continue
+            if lane is Lane.BULK and self._borrowed:
+                self._borrowed -= 1  # a reply was sent in this slot
+                continue
+            return
+
+    def _forget_idle_chats(self, now: float) -> None:
+        """Keep memory flat over 100k chats: drop chats whose spacing has passed."""
+        if len(self._chat_locks) < 10_000:
+            return
+        for chat, lock in list(self._chat_locks.items()):
+            if not lock.locked() and self._chat_next.get(chat, 0.0) <= now:
+                del self._chat_locks[chat]
+                self._chat_next.pop(chat, None)
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        paced = endpoint in PACED_METHODS
+        chat_id = data.get("chat_id")
+        lane = Lane(rate_limit_args or Lane.REPLY)
+        began = self.stops.now() if self.stops is not None else 0.0
+        for attempt in range(self.max_retries + 1):
+            try:
+                if not paced:
+                    return await callback(*args, **kwargs)
+                await self._wait_turn(chat_id, lane)
+                if lane is Lane.BULK and self.stops and self.stops.stopped(chat_id, began):
+                    raise ChatStopped(chat_id)
+                async with self._in_flight:
+                    return await callback(*args, **kwargs)
+            except RetryAfter as error:
+                if attempt >= self.max_retries:
+                    raise
+                after = error.retry_after
+                seconds = after.total_seconds() if isinstance(after, timedelta) else float(after)
+                loop = asyncio.get_running_loop()
+                self._paused_until = max(self._paused_until, loop.time() + seconds)
+                self.retries += 1
+                logger.warning(
+                    "Telegram asked to wait %.0f s (%s to chat %s); retry %d of %d",
+                    seconds,
+                    endpoint,
+                    chat_id,
+                    attempt + 1,
+                    self.max_retries,
+                )
+                if not paced:
+                    await asyncio.sleep(seconds)
+        raise AssertionError("unreachable")  # pragma: no cover
