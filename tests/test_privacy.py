@@ -5,7 +5,9 @@ stale, expired or forged confirmation) has its own answer."""
 from __future__ import annotations
 
 import json
+import logging
 
+import pytest
 from sqlalchemy import func, select
 
 from bot import texts
@@ -249,3 +251,37 @@ async def test_a_linked_channel_is_exported_to_the_person_and_forgotten_with_its
     await boss.ask("/subscribe economy")
     assert await stored(seeded, channel) == 0
     assert await subscriber_id(seeded, BOSS) is not None
+
+
+async def test_logs_at_info_carry_no_message_text_and_no_names(
+    emu: EmulatorClient,
+    emulator: Emulator,
+    seeded: BotApplication,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Chat ids are fine; what people wrote, their names and chats' titles are not."""
+    caplog.set_level(logging.INFO)
+    secret = "Zyxwvut"
+    person = Chat(emu, 7311, first_name=f"Ann{secret}Name")
+    for said in (
+        f"hello {secret}Text",
+        f"/timezone {secret}Zone",
+        f"/subscribe {secret}Tag",
+        f"/follow {secret}word",
+        f"/search {secret}query",
+        f"/frequency {secret}often",
+        f"/delete {secret}",
+        "/mydata",
+    ):
+        await person.ask(said)
+    await emu.create_chat(-1077, "supergroup", f"Team {secret}Title")
+    await emu.set_member(-1077, BOSS, "creator")
+    await emu.set_member(-1077, emulator.state.bot_user["id"], "member", by_user_id=BOSS)
+    group = Group(emu, -1077)
+    await group.read()
+    await group.say(BOSS, f"/subscribe {secret}GroupTag")
+    [question] = await person.ask("/forget")
+    await person.press(question, "Delete")
+    logged = [record.getMessage() for record in caplog.records]
+    assert logged, "the bot logged something to check"
+    assert [line for line in logged if secret.casefold() in line.casefold()] == []

@@ -96,13 +96,13 @@ async def mydata(update: Update, context: BotContext) -> None:
             return
         file.seek(0)
         await message.reply_document(
-            _upload(file, privacy.export_name(acting.chat_id)),
+            as_upload(file, privacy.export_name(acting.chat_id)),
             caption=texts.export_caption(t, _name(context)),
         )
     logger.info("chat %s exported its data (%d bytes)", acting.chat_id, size)
 
 
-def _upload(file: IO[bytes], name: str) -> InputFile:
+def as_upload(file: IO[bytes], name: str) -> InputFile:
     """The file as python-telegram-bot uploads it without reading it first: the HTTP
     layer (bot.http) streams it from disk."""
     return InputFile(file, filename=name, read_file_handle=False)
