@@ -100,8 +100,9 @@ async def ledger_rows(session: AsyncSession, subscriber_id: int) -> AsyncIterato
         .execution_options(yield_per=STREAM_ROWS)
     )
     result = await session.stream(query)
-    async for row in result:
-        yield row
+    async for part in result.partitions(STREAM_ROWS):  # one await a thousand rows
+        for row in part:
+            yield row
 
 
 async def digest_rows(session: AsyncSession, subscriber_id: int) -> AsyncIterator[Any]:
@@ -116,8 +117,9 @@ async def digest_rows(session: AsyncSession, subscriber_id: int) -> AsyncIterato
         .execution_options(yield_per=100)
     )
     result = await session.stream(query)
-    async for row in result:
-        yield row
+    async for part in result.partitions(100):
+        for row in part:
+            yield row
 
 
 async def _count(session: AsyncSession, model: Any, *where: Any) -> int:
