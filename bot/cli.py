@@ -468,8 +468,7 @@ def parser() -> argparse.ArgumentParser:
         "at once on one PostgreSQL database take turns.",
     )
     db.set_defaults(func=cmd_db, need_token=False)
-    privacy_cli.add_commands(commands)
-
+    privacy_cli.add_commands(commands)  # `newsbot privacy export|forget`
     return root
 
 
