@@ -1,8 +1,8 @@
 """subscribers: since when a chat cannot receive messages
 
-Revision ID: 0012
-Revises: 0010 (rechain to 0011 on merge)
-Create Date: 2026-12-06
+Revision ID: 0011
+Revises: 0010
+Create Date: 2026-12-05
 
 ``blocked_at`` is set with ``blocked`` (the chat blocked the bot, was deleted, or
 removed it): a chat blocked for longer than FORGET_BLOCKED_DAYS is forgotten by the
@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0012"
+revision: str = "0011"
 down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
