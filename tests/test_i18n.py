@@ -16,7 +16,7 @@ from datetime import UTC, datetime, time
 from enum import Enum
 from functools import cache
 from pathlib import Path
-from types import UnionType
+from types import SimpleNamespace, UnionType
 from typing import Any, BinaryIO, Literal, Union, get_args, get_origin, get_type_hints
 from zoneinfo import ZoneInfo
 
@@ -55,6 +55,7 @@ from emulator.html import parse_html
 from emulator.utf16 import utf16_len
 from scripts.catalogs import marked_calls, marked_text, problems, template
 from storage.records import ChatCounts, Member, Outcome, Stats, WordKind
+from storage.repo import Forgotten
 from tests.auxil.data import ROOT
 
 EN, UK = translator("en"), translator("uk")
@@ -432,6 +433,13 @@ def _renderings(t: Translator) -> list[str]:
         texts.merge_same(t, 1, 1),
         texts.merge_same(t, 1, 2),
         texts.merged(t, 1, 5),
+        texts.privacy_text(t, 30, 8, 30, HOSTILE, "https://example.org/p?a=1&b=<2>"),
+        texts.privacy_text(t, 1, 1, 1, None, None),
+        texts.confirm_forget(t, HOSTILE * 10),
+        texts.export_caption(t, HOSTILE),
+        texts.forgotten(
+            t, HOSTILE, Forgotten(subscriptions=1, words=2, ledger=5, digests=21, links=0)
+        ),
     ]
 
 
@@ -613,6 +621,17 @@ def _built(hint: Any, words: Sequence[str], t: Translator) -> list[Any]:
     return [hint(**dict(zip(names, row, strict=True))) for row in rows]
 
 
+def _protocol(hint: Any, words: Sequence[str], t: Translator) -> list[Any]:
+    """Objects with a Protocol's properties (bot.texts.privacy's ForgottenLike is one)."""
+    fields = {
+        name: _values(get_type_hints(member.fget)["return"], words, t)
+        for name, member in vars(hint).items()
+        if isinstance(member, property) and member.fget is not None
+    }
+    rows = _apart(list(fields.values()), two=len(fields) <= 3)
+    return [SimpleNamespace(**dict(zip(fields, row, strict=True))) for row in rows]
+
+
 def _values(hint: Any, words: Sequence[str], t: Translator) -> list[Any]:
     """Values of a type, the first one plain; each other one differs from it in one place."""
     if hint in _PLAIN:
@@ -626,6 +645,8 @@ def _values(hint: Any, words: Sequence[str], t: Translator) -> list[Any]:
         return known or _built(hint, words, t)
     if isinstance(hint, type) and is_dataclass(hint):
         return _built(hint, words, t)
+    if getattr(hint, "_is_protocol", False):
+        return _protocol(hint, words, t)
     raise AssertionError(f"no values for {hint!r}: teach _values this type")
 
 

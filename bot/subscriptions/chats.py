@@ -69,6 +69,8 @@ def set_active(chat: Subscriber, active: bool, title: str | None, now: datetime)
     longer may; a group's or channel's title is kept up to date."""
     if active and chat.blocked:
         reschedule(chat, now)
+    if not active and not chat.blocked:  # since when, for FORGET_BLOCKED_DAYS
+        chat.blocked_at = now
     chat.blocked = not active
     if shown := chat_title(title):
         chat.title = shown
