@@ -26,6 +26,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, MappedColumn, mapped_column
 
+from storage.records import WordKind
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware datetimes on every backend: stored as UTC, read back as aware UTC.
@@ -310,11 +312,6 @@ class DeliveredArticle(Base):
 # Full-text search has no model: SQLite's articles_fts table (with the view it reads)
 # and PostgreSQL's articles.search_vector column are made by migrations 0004 and 0008
 # and read only by storage.keywords' searches.
-
-
-class WordKind(StrEnum):
-    FOLLOW = "follow"
-    MUTE = "mute"
 
 
 class Word(Base):

@@ -10,19 +10,17 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import time
-from collections import OrderedDict
-from collections.abc import Callable
 
+from cachetools import TTLCache
 from telegram import Update
 from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot import texts
 from bot.i18n import Problem
+from bot.subscriptions import chats
 from bot.subscriptions.schedule import ScheduleError
 from bot.telegram.context import BotContext
 from bot.telegram.send import TopicRefusal, topic_refusal
-from storage import repo
 
 logger = logging.getLogger(__name__)
 
@@ -35,37 +33,16 @@ class InputError(ValueError):
 INPUT_ERRORS: tuple[type[Exception], ...] = (InputError, ScheduleError, BadRequest, Forbidden)
 
 
-class LogLimiter:
-    """Says whether a log line may be written: each distinct line once per ``interval``."""
-
-    def __init__(
-        self,
-        interval: float = 60.0,
-        *,
-        max_lines: int = 1_000,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.interval = interval
-        self.max_lines = max_lines
-        self.clock = clock
-        self._last: OrderedDict[str, float] = OrderedDict()
-        self.suppressed = 0
-
-    def allow(self, line: str) -> bool:
-        now = self.clock()
-        last = self._last.get(line)
-        if last is not None and now - last < self.interval:
-            self.suppressed += 1
-            return False
-        self._last.pop(line, None)
-        self._last[line] = now
-        while len(self._last) > self.max_lines:
-            self._last.popitem(last=False)
-        return True
+# Each distinct line is logged once a minute at the most (logging is per process, and so
+# is this); the lines remembered are bounded.
+_logged: TTLCache[str, bool] = TTLCache(maxsize=1_000, ttl=60.0)
 
 
-# Logging is per process, and so is this.
-_limiter = LogLimiter()
+def _first_in_a_while(line: str) -> bool:
+    if line in _logged:
+        return False
+    _logged[line] = True
+    return True
 
 
 def _one_line(error: BaseException) -> str:
@@ -81,7 +58,7 @@ async def on_error(update: object, context: BotContext) -> None:
     user_input = isinstance(error, INPUT_ERRORS)
     if user_input:
         line = f"input refused: {_one_line(error)}"
-        if _limiter.allow(line):
+        if _first_in_a_while(line):
             logger.warning(line)
     else:
         logger.error("unhandled error while handling an update", exc_info=error)
@@ -124,7 +101,7 @@ async def _topic_refused(
     chat = update.effective_chat
     assert chat is not None
     async with context.sessions.begin() as session:
-        row = await repo.get_subscriber(session, chat.id)
+        row = await chats.by_chat(session, chat.id)
         moved = row is not None and row.thread_id == thread_id
         if row is not None and moved:
             row.thread_id = None

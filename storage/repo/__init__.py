@@ -5,11 +5,11 @@ name of the modules is here."""
 
 from __future__ import annotations
 
+from storage.records import Outcome, Stats
 from storage.repo.articles import (
     SHOWN,
     ArticleLike,
     ArticleLine,
-    Outcome,
     count_articles,
     delete_article,
     deleted_articles,
@@ -74,7 +74,7 @@ from storage.repo.privacy import (
     subscriber_of,
     words_of,
 )
-from storage.repo.stats import Stats, stats
+from storage.repo.stats import stats
 from storage.repo.subscribers import (
     claim_due_subscribers,
     create_subscriber,
