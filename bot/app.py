@@ -38,6 +38,7 @@ from bot.feedfetch import Fetcher
 from bot.feeds import FeedService
 from bot.http import AiohttpRequest, NotBotApi
 from bot.i18n import Translator, choose, languages, translator
+from bot.ops import metrics, quiet
 from bot.ratelimit import PacingRateLimiter
 from bot.send import RetryPolicy
 from bot.updates import ChatUpdateProcessor, Throttle, Verdict, throttle_key
@@ -201,7 +202,10 @@ async def running(
         if polling:
             assert app.updater is not None
             await app.updater.start_polling(
-                poll_interval=0, timeout=poll_timeout, allowed_updates=ALLOWED_UPDATES
+                poll_interval=0,
+                timeout=poll_timeout,
+                allowed_updates=ALLOWED_UPDATES,
+                error_callback=quiet.polling_error,
             )
         await app.start()
         try:
@@ -304,6 +308,7 @@ def add_handlers(app: BotApplication) -> None:
     }
     for name, callback in commands.items():
         app.add_handler(CommandHandler(name, callback))
+    metrics.known_commands(commands)
     app.add_handler(
         ChatMemberHandler(chat_handlers.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER)
     )

@@ -14,6 +14,8 @@ from typing import TypeVar
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
+from bot.ops import metrics
+
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -37,6 +39,7 @@ async def retrying(work: Callable[[], Awaitable[T]], what: str, *, attempts: int
         except DBAPIError as error:
             if attempt == attempts or not is_transient(error):
                 raise
+            metrics.database_retry()
             logger.warning(
                 "%s: database error (%s); retry %d of %d",
                 what,

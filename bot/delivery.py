@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -17,6 +18,7 @@ from bot.compose import LEASE, Batch, Outbound, TagIndex, compose_due_batch
 from bot.config import Settings
 from bot.dbretry import retrying
 from bot.digest import ChunkFormatError, chunks_from_json
+from bot.ops import metrics
 from bot.ratelimit import Lane
 from bot.send import RECORD_WINDOW, RetryPolicy, SendResult, SentLog, send_digest
 from storage import repo
@@ -78,11 +80,22 @@ class Deliverer:
         self._lock = asyncio.Lock()
         self.passes = 0  # completed passes
         self._passed = asyncio.Condition()
+        # For readiness (bot.ops.health): when the running pass started, the last ended.
+        self.pass_started: float | None = None
+        self.last_pass_ended: float | None = None
 
     async def run_pass(self) -> PassReport:
         # A slow pass must not overlap the next tick in the same process.
         async with self._lock:
-            report = await self._run_pass()
+            self.pass_started = started = time.monotonic()
+            try:
+                report = await self._run_pass()
+            finally:
+                ended = time.monotonic()
+                self.pass_started, self.last_pass_ended = None, ended
+        composed = report.due - report.empty - report.skipped
+        results = {str(result): n for result, n in report.results.items()}
+        metrics.delivery_pass(ended - started, composed, results, time.time())
         async with self._passed:
             self.passes += 1
             self._passed.notify_all()

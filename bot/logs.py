@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import logging
 
+from bot.ops import quiet
+from bot.ops.logjson import JsonFormatter
+
 
 def redact(text: str, token: str) -> str:
     return text.replace(token, "<token>") if token else text
@@ -29,9 +32,13 @@ class RedactToken(logging.Filter):
         return True
 
 
-def setup_logging(level: str, token: str) -> None:
+def setup_logging(level: str, token: str, log_format: str = "text") -> None:
+    """Log to stderr at ``level``: plain text, or (``json``) one JSON object a line."""
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    if log_format == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactToken(token))
     root = logging.getLogger()
     root.handlers[:] = [handler]
@@ -42,3 +49,4 @@ def setup_logging(level: str, token: str) -> None:
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    quiet.install()

@@ -19,6 +19,8 @@ from typing import Any
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
+from bot.ops import metrics
+
 logger = logging.getLogger(__name__)
 
 # Calls that put a message in a chat; the rest (getUpdates, answerCallbackQuery, …) are
@@ -163,6 +165,7 @@ class PacingRateLimiter(BaseRateLimiter[int]):
                 loop = asyncio.get_running_loop()
                 self._paused_until = max(self._paused_until, loop.time() + seconds)
                 self.retries += 1
+                metrics.retry_after(seconds)
                 logger.warning(
                     "Telegram asked to wait %.0f s (%s to chat %s); retry %d of %d",
                     seconds,

@@ -23,6 +23,7 @@ from bot.keywords import (
     postgres_tsquery,
     sqlite_match,
 )
+from bot.ops import metrics
 from storage import keywords as words_repo
 from storage import repo
 from storage.models import Article, Subscriber, WordKind
@@ -70,7 +71,9 @@ async def store_articles(
     """`repo.upsert_articles`, the story of every article added (bot.grouping) and the
     word links of every article added or changed."""
     results = await repo.upsert_articles(session, articles, now=now, feed_id=feed_id)
-    await group_new(session, [row for row, outcome in results if outcome is repo.Outcome.ADDED])
+    added = [row for row, outcome in results if outcome is repo.Outcome.ADDED]
+    joined = await group_new(session, added)
+    metrics.articles_stored("import" if feed_id is None else "feed", len(added), len(joined))
     changed = [
         (row, article, outcome)
         for (row, outcome), article in zip(results, articles, strict=True)

@@ -31,6 +31,7 @@ from bot import texts
 from bot.compose import LEASE, Outbound
 from bot.dbretry import retrying
 from bot.i18n import FALLBACK, translator
+from bot.ops.logjson import digest_context
 from bot.ratelimit import Lane
 from storage import repo
 
@@ -156,6 +157,7 @@ async def send_digest(
     lane: Lane = Lane.REPLY,
 ) -> SendResult:
     """Send the digest's unsent messages in order; record each; classify the outcome."""
+    digest_context(outbound.digest_id, outbound.chat_id)
     log = log or SentLog(sessions, clock)
     message_ids = list(outbound.message_ids)
     for index in range(outbound.sent_chunks, len(outbound.chunks)):
