@@ -10,7 +10,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.i18n import languages
 from bot.ops import settings as ops
-from bot.schedule import parse_digest_time, parse_timezone
+from bot.subscriptions.schedule import parse_digest_time, parse_timezone
 
 
 class ConfigError(Exception):

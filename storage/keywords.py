@@ -1,6 +1,6 @@
 """Repository functions for followed and muted words and for full-text search. Like
 storage.repo: session first, never commit. Term keys and full-text queries come ready
-made (bot.keywords builds them); nothing here parses what a user typed."""
+made (bot.words.keywords builds them); nothing here parses what a user typed."""
 
 from __future__ import annotations
 
@@ -188,7 +188,7 @@ async def word_articles(
 
 @dataclass(frozen=True, slots=True)
 class FullText:
-    """One search in each backend's syntax (bot.keywords builds both from the same terms):
+    """One search in each backend's syntax (bot.words.keywords builds both from the same terms):
     an FTS5 MATCH expression and a to_tsquery('simple', ...) text."""
 
     sqlite: str

@@ -105,7 +105,7 @@ class Article(Base):
     summary: Mapped[str] = mapped_column(String(400))
     body: Mapped[str] = mapped_column(Text)
     # The story the article reports: the id of the story's first article. None: a story
-    # of its own (bot.stories decides; /split and /merge correct it).
+    # of its own (bot.stories.similarity decides; /split and /merge correct it).
     story_id: Mapped[int | None] = mapped_column(Integer, index=True)
     # When an admin deleted it; None while it is shown. A deleted article keeps its row:
     # its ledger rows stay, so that /undelete sends it to nobody who had it, and its
@@ -115,7 +115,7 @@ class Article(Base):
 
 class StoryKey(Base):
     """A recent article's candidate keys (its rare words, hashed): articles sharing a key
-    are candidates for being the same story (bot.stories)."""
+    are candidates for being the same story (bot.stories.similarity)."""
 
     __tablename__ = "story_keys"
     __table_args__ = (Index("ix_story_keys_article_id", "article_id"),)
@@ -149,7 +149,7 @@ class Feed(Base):
     content_hash: Mapped[str | None] = mapped_column(String(64))  # of the last body parsed
     entries: Mapped[int] = mapped_column(Integer, default=0)  # found by the last parse
     skipped: Mapped[int] = mapped_column(Integer, default=0)  # entries it could not read
-    # Older entries beyond the newest 500 the last parse did not read (bot.feedparse).
+    # Older entries beyond the newest 500 the last parse did not read (bot.feeds.parse).
     dropped: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Where a permanent redirect points when another feed already has that address, so
     # this one stays at its own; NULL when it does not redirect so.
@@ -274,7 +274,7 @@ class DigestStatus(StrEnum):
 
 class Digest(Base):
     """One digest: an outbox row. ``chunks`` are the rendered messages, sent in order, as
-    JSON that only bot.digest.Chunk reads and writes."""
+    JSON that only bot.delivery.digest.Chunk reads and writes."""
 
     __tablename__ = "digests"
     __table_args__ = (
@@ -321,7 +321,7 @@ class WordKind(StrEnum):
 
 
 class Word(Base):
-    """A followed or muted term (bot.keywords.Term.key: ``word``, ``a phrase``, ``pre*``),
+    """A followed or muted term (bot.words.keywords.Term.key: ``word``, ``a phrase``, ``pre*``),
     shared by every subscriber who typed it; deleted when the last one lets go."""
 
     __tablename__ = "words"

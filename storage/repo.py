@@ -60,7 +60,7 @@ class TagLike(Protocol):
 
 
 class ArticleLike(Protocol):
-    """What the storage needs of a parsed article (bot.articles.ParsedArticle is one)."""
+    """What the storage needs of a parsed article (bot.articles.format.ParsedArticle is one)."""
 
     @property
     def fingerprint(self) -> str: ...
@@ -712,7 +712,7 @@ async def claim_due_subscribers(
 
 @dataclass(frozen=True, slots=True)
 class NewDigest:
-    """An outbox row to write. ``chunks`` is the messages' JSON (bot.digest.Chunk writes
+    """An outbox row to write. ``chunks`` is the messages' JSON (bot.delivery.digest.Chunk writes
     and reads it; storage keeps it as it is)."""
 
     subscriber_id: int

@@ -11,9 +11,9 @@ from sqlalchemy import func, select, update
 
 from bot import texts
 from bot.config import Settings
-from bot.context import BotApplication
 from bot.i18n import translator
-from bot.search import store_articles
+from bot.telegram.context import BotApplication
+from bot.words.search import store_articles
 from emulator import Chat, Emulator, EmulatorClient, Group
 from emulator.html import parse_html
 from emulator.settle import settled

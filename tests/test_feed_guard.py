@@ -10,7 +10,7 @@ import socket
 import aiohttp
 import pytest
 
-from bot.feedfetch import (
+from bot.feeds.fetch import (
     Fetcher,
     FetchError,
     FetchLimits,

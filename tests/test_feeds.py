@@ -12,11 +12,11 @@ from pydantic import SecretStr
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import feeds
 from bot.config import Settings
-from bot.feedfetch import Fetcher
-from bot.feedpolicy import FeedStatus
-from bot.feeds import FeedAdded, FeedProblem, FeedService, parse_feed_tags
+from bot.feeds import service as feeds
+from bot.feeds.fetch import Fetcher
+from bot.feeds.policy import FeedStatus
+from bot.feeds.service import FeedAdded, FeedProblem, FeedService, parse_feed_tags
 from storage import repo
 from storage.models import Article, Feed
 from tests.auxil.clock import FakeClock

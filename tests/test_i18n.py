@@ -27,13 +27,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 from telegram.constants import MessageLimit
 
-from bot import buttons, texts
-from bot.articles import ArticleFormatError, parse_article
+from bot import texts
+from bot.articles.format import ArticleFormatError, parse_article
 from bot.config import ConfigError, load_settings
-from bot.feeds import FEEDS_PAGE_SIZE
+from bot.feeds.service import FEEDS_PAGE_SIZE
 from bot.i18n import DOMAIN, N_, Msg, Translator, catalog_path, choose, languages, translator
-from bot.keywords import MAX_QUERY_LENGTH, TermError, parse_terms
-from bot.schedule import DAILY, WEEKLY, ScheduleError, parse_frequency, parse_weekday
+from bot.subscriptions.schedule import DAILY, WEEKLY, ScheduleError, parse_frequency, parse_weekday
+from bot.telegram import buttons
+from bot.words.keywords import MAX_QUERY_LENGTH, TermError, parse_terms
 from emulator.html import parse_html
 from emulator.utf16 import utf16_len
 from scripts.catalogs import marked_calls, marked_text, problems, template

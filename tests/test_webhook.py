@@ -15,8 +15,8 @@ from sqlalchemy import select
 from telegram.error import Conflict
 
 from bot.config import Settings
-from bot.context import BotApplication
 from bot.ops.webhook import SECRET_HEADER
+from bot.telegram.context import BotApplication
 from emulator import Chat, Emulator, EmulatorClient
 from storage.models import Tag
 from tests import test_bot_subscriber as journey

@@ -31,14 +31,14 @@ from prometheus_client import REGISTRY
 from telegram.error import TelegramError
 
 from bot.i18n import Msg, Translator, translator
-from bot.ops import texts
 from bot.ops.health import check_database
 from bot.ops.metrics import MESSAGE_METHODS
+from bot.texts import alerts as texts
 
 if TYPE_CHECKING:
     from bot.config import Settings
-    from bot.context import BotApplication
     from bot.ops.health import Readiness
+    from bot.telegram.context import BotApplication
 
 logger = logging.getLogger(__name__)
 
@@ -221,7 +221,7 @@ class Alerts:
         )
 
     async def _feeds(self, t: Translator) -> list[Finding]:
-        from bot.feedpolicy import BROKEN_AFTER
+        from bot.feeds.policy import BROKEN_AFTER
         from storage import health
 
         state = self.app.bot_data

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
     from telegram import Bot
 
-    from bot.delivery import Deliverer
+    from bot.delivery.deliverer import Deliverer
 
 logger = logging.getLogger(__name__)
 

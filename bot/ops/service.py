@@ -24,7 +24,7 @@ from bot.ops.web import OpsServer
 from bot.ops.webhook import WebhookReceiver, set_webhook
 
 if TYPE_CHECKING:
-    from bot.context import BotApplication
+    from bot.telegram.context import BotApplication
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ async def serving(
     """Start everything beside the bot (which has started: the database is open and the
     Bot API answered); stop it all on the way out. In webhook mode the webhook stays set
     at stop, so that Telegram keeps the updates for the next start."""
-    from bot.app import ALLOWED_UPDATES
+    from bot.telegram.app import ALLOWED_UPDATES
 
     webhook = answers and bool(settings.webhook_url)
     probe = BotApiProbe(app.bot, min(PROBE_EVERY, settings.delivery_interval_seconds))

@@ -6,11 +6,11 @@ from contextlib import asynccontextmanager
 
 from pydantic import SecretStr
 
-from bot.app import build_application, running
 from bot.config import Settings
-from bot.context import BotApplication, Clock
 from bot.ops.service import Served, serving
-from bot.send import RetryPolicy
+from bot.telegram.app import build_application, running
+from bot.telegram.context import BotApplication, Clock
+from bot.telegram.send import RetryPolicy
 
 
 @asynccontextmanager
