@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.logs import redact, setup_logging
+from bot.ops import cli as ops_cli
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -205,12 +206,16 @@ def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.ops.cli import backup_before_upgrade
     from bot.telegram.app import open_storage
 
     async def upgrade() -> None:
         engine = await open_storage(settings.database_url)
         await engine.dispose()
 
+    saved = backup_before_upgrade(settings)
+    if saved is not None:
+        print(f"backed up the database to {saved} before migrating it")
     asyncio.run(upgrade())
     print("database is at the latest schema")
     return 0
@@ -439,10 +444,11 @@ def parser() -> argparse.ArgumentParser:
         commands,
         "db",
         "database schema",
-        "The schema of the database DATABASE_URL names: `newsbot db upgrade` migrates it.",
+        "The database DATABASE_URL names: `newsbot db upgrade` migrates it (a SQLite one "
+        "is backed up first), `db backup FILE` copies it, `db restore FILE` puts a copy back.",
     )
     schema = db.add_subparsers(
-        dest="action", required=True, metavar="ACTION", help="upgrade (the only one)"
+        dest="action", required=True, metavar="ACTION", help="upgrade, backup or restore"
     )
     _command(
         schema,
@@ -453,6 +459,7 @@ def parser() -> argparse.ArgumentParser:
         "at once on one PostgreSQL database take turns.",
     )
     db.set_defaults(func=cmd_db, need_token=False)
+    ops_cli.add_commands(commands, schema)  # healthcheck, db backup, db restore
 
     return root
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from bot.config import Settings
 from bot.ops import metrics
 from bot.ops.alerts import Alerts
+from bot.ops.backup import running_lock
 from bot.ops.health import PROBE_EVERY, BotApiProbe, Readiness
 from bot.ops.notify import Notifier
 from bot.ops.settings import Listen, parse_listen, webhook_path
@@ -100,6 +101,7 @@ async def serving(
     bound = await server.start() if listens else {}
     tasks: list[asyncio.Task[Any]] = []
     notifier = Notifier()
+    stack = contextlib.ExitStack()
 
     def spawn(work: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
         task = asyncio.create_task(work, name=f"ops:{name}")
@@ -107,6 +109,8 @@ async def serving(
         return task
 
     try:
+        # A restore refuses while this is held (SQLite; bot.ops.backup).
+        stack.enter_context(running_lock(settings.database_url))
         if webhook:
             await set_webhook(app, settings, ALLOWED_UPDATES)
         revoked = spawn(probe.run(), "probe")
@@ -134,6 +138,7 @@ async def serving(
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await server.stop()
+        stack.close()
 
 
 def _updates(
