@@ -139,6 +139,8 @@ def restore(url: str, source: Path) -> Path:
             ) from None
         try:
             _copy(source, database)
+        except sqlite3.Error as error:
+            raise BackupRefused(f"{database}: cannot write it: {error}") from None
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
     return database
