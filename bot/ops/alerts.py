@@ -104,6 +104,7 @@ class Alerts:
         self._refusals: deque[tuple[float, float]] = deque()  # (when, 429s so far)
         self._digests = _digests()
         self._db_down_since: float | None = None
+        self._feed_titles: dict[str, str] = {}  # a broken feed's title, for its resolved line
 
     @classmethod
     def for_settings(
@@ -234,6 +235,7 @@ class Alerts:
         for feed in broken:
             cause = f"feed:{feed.id}"
             seen.add(cause)
+            title = self._feed_titles[cause] = feed.name or feed.title
             findings.append(
                 Finding(
                     cause,
@@ -242,22 +244,17 @@ class Alerts:
                         t,
                         texts.FEED_BROKEN,
                         id=feed.id,
-                        title=feed.name or feed.title,
+                        title=title,
                         days=days,
                         error=feed.error or "",
                     ),
-                    self._say(t, texts.FEED_RESOLVED, id=feed.id, title=feed.name or feed.title),
+                    self._say(t, texts.FEED_RESOLVED, id=feed.id, title=title),
                 )
             )
         for cause, state_ in self.causes.items():
             if cause.startswith("feed:") and cause not in seen and state_.firing:
                 feed_id = cause.split(":", 1)[1]
-                findings.append(
-                    Finding(
-                        cause,
-                        False,
-                        "",
-                        self._say(t, texts.FEED_RESOLVED, id=feed_id, title=f"#{feed_id}"),
-                    )
-                )
+                title = self._feed_titles.get(cause, "")
+                resolved = self._say(t, texts.FEED_RESOLVED, id=feed_id, title=title)
+                findings.append(Finding(cause, False, "", resolved))
         return findings
