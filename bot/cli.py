@@ -95,7 +95,7 @@ async def _feed_service(settings: Settings) -> AsyncIterator[FeedService]:
 
 async def _feeds_add(service: FeedService, args: argparse.Namespace) -> int:
     from bot.feeds import lines
-    from bot.feeds.service import FeedProblem, parse_feed_tags
+    from bot.feeds.model import FeedProblem, parse_feed_tags
 
     try:
         added = await service.add(args.url, parse_feed_tags(args.tags), name=args.name)
@@ -108,10 +108,10 @@ async def _feeds_add(service: FeedService, args: argparse.Namespace) -> int:
 
 async def _feeds_list(service: FeedService, args: argparse.Namespace) -> int:
     from bot.feeds import lines
-    from bot.feeds import service as feeds
+    from bot.feeds import views as feed_views
 
     async with service.sessions() as session:
-        views = await feeds.all_feed_views(session, service.clock())
+        views = await feed_views.all_feed_views(session, service.clock())
     for view in views:
         print(lines.feed_row(view))
     if not views:
@@ -120,10 +120,10 @@ async def _feeds_list(service: FeedService, args: argparse.Namespace) -> int:
 
 
 async def _feeds_remove(service: FeedService, args: argparse.Namespace) -> int:
-    from bot.feeds import service as feeds
+    from bot.feeds import views as feed_views
 
     async with service.sessions.begin() as session:
-        feed = await feeds.remove_feed(session, args.id, service.clock())
+        feed = await feed_views.remove_feed(session, args.id, service.clock())
     if feed is None:
         print(f"there is no feed {args.id}", file=sys.stderr)
         return 1
@@ -150,10 +150,10 @@ async def _feeds_import(service: FeedService, args: argparse.Namespace) -> int:
 
 
 async def _feeds_export(service: FeedService, args: argparse.Namespace) -> int:
-    from bot.feeds import service as feeds
+    from bot.feeds import views as feed_views
 
     async with service.sessions() as session:
-        document = await feeds.export_opml(session)
+        document = await feed_views.export_opml(session)
     if args.file is None:
         sys.stdout.write(document.decode())
     else:

@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from telegram.constants import MessageLimit
 
+from bot.feeds.model import FeedProblem, OpmlReport
 from bot.feeds.policy import BACKOFF_CAP, FeedStatus, FeedView, feed_status, retry_delay
-from bot.feeds.service import FEEDS_PAGE_SIZE, FeedProblem, OpmlReport
+from bot.feeds.views import FEEDS_PAGE_SIZE
 from bot.i18n import N_, languages, translator
 from bot.telegram.lengths import tg_len
 from bot.texts import feed_added, feeds_text, opml_imported

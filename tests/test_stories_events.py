@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bench.stories import candidates
 from bot.articles.format import parse_article
-from bot.stories.events import Event, figures, name_key, places_of, veto
+from bot.stories.events import Event, figures, veto
+from bot.stories.places import name_key, places_of
 from bot.stories.similarity import Grouper, Known, StoryText, same_story, why_not
 from bot.words import search
 from storage import stories as stories_repo

@@ -21,20 +21,31 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.articles.tags import MAX_TAG_LENGTH, Tag, make_tag, split_tag_list
+from bot.articles.tags import Tag, make_tag
 from bot.config import Settings
-from bot.feeds.fetch import Fetcher, FetchError, FetchLimits, FetchResult, check_url, target
-from bot.feeds.opml import OpmlFeed, build_opml, parse_opml
+from bot.feeds.fetch import Fetcher, FetchLimits, FetchResult
+from bot.feeds.guard import FetchError, check_url, target
+from bot.feeds.model import (
+    MAX_NAME_LENGTH,
+    Claimed,
+    FeedAdded,
+    FeedProblem,
+    Move,
+    OpmlImport,
+    OpmlReport,
+    PollResult,
+    parse_feed_tags,
+)
+from bot.feeds.opml import OpmlFeed, parse_opml
 from bot.feeds.parse import FeedArticle, FeedError, ParsedFeed, entry_article, parse_feed
-from bot.feeds.policy import FeedView, feed_status, retry_delay
-from bot.i18n import N_, Problem
+from bot.feeds.policy import retry_delay
+from bot.i18n import N_
 from bot.ops import metrics
 from bot.ops.logjson import feed_context
 from bot.words.search import store_articles
@@ -50,129 +61,9 @@ CLAIM_BATCH = 100
 # A claimed feed is not due again before this, so a worker that dies mid-poll delays it
 # by this much; a poll ends well before (FEED_TIMEOUT_SECONDS per fetch).
 LEASE = timedelta(minutes=10)
-MAX_FEED_TAGS = 10
-FEEDS_PAGE_SIZE = 5  # the longest feeds (bot.texts caps), notes and all, still fit one message
-MAX_NAME_LENGTH = 100
-DAY = timedelta(hours=24)
 
 
-class FeedProblem(Problem):
-    """A feed command cannot be done; the message says why, for the admin."""
-
-    @classmethod
-    def already_there(cls, feed_id: int | None) -> FeedProblem:
-        if feed_id is None:
-            return cls(ALREADY_THERE)
-        return cls(N_("that feed is already there, as #{id}"), id=feed_id)
-
-
-ALREADY_THERE = N_("that feed is already there")
-
-
-@dataclass(frozen=True, slots=True)
-class PollResult:
-    """What one poll of one feed did."""
-
-    feed_id: int
-    title: str
-    url: str
-    error: str | None = None
-    failures: int = 0
-    not_modified: bool = False
-    entries: int = 0
-    added: int = 0
-    updated: int = 0
-    skipped: tuple[str, ...] = ()
-    dropped: int = 0  # older entries beyond the newest MAX_ENTRIES, not read
-    moved_to: str | None = None  # a permanent redirect: the feed's new address
-    # (feed id, address): a permanent redirect to the address another feed already has,
-    # so this one kept its own.
-    duplicate: tuple[int, str] | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-
-@dataclass(frozen=True, slots=True)
-class FeedAdded:
-    feed_id: int
-    title: str
-    url: str
-    tags: tuple[str, ...]
-    entries: int  # readable entries found, the dropped ones included
-    added: int
-    skipped: tuple[str, ...]
-    dropped: int = 0  # older entries beyond the newest MAX_ENTRIES, not read
-
-
-@dataclass
-class OpmlReport:
-    """What an import did, once its feeds were polled."""
-
-    added: list[PollResult] = field(default_factory=list)
-    already: list[str] = field(default_factory=list)
-    failed: list[tuple[str, Problem]] = field(default_factory=list)  # (url, why)
-
-
-@dataclass
-class OpmlImport:
-    """What an import stored at once: feeds claimed for their first poll, which
-    `FeedService.check_import` runs."""
-
-    stored: list[_Claimed] = field(default_factory=list)
-    already: list[str] = field(default_factory=list)
-    refused: list[tuple[str, Problem]] = field(default_factory=list)  # (url, why)
-
-
-@dataclass(frozen=True, slots=True)
-class _Move:
-    """What a permanent redirect did to a feed's address."""
-
-    moved_to: str | None = None
-    duplicate: tuple[int, str] | None = None  # (the feed that has the address, it)
-
-
-@dataclass(frozen=True, slots=True)
-class _Claimed:
-    """What a poll needs of a feed row, read while it was claimed."""
-
-    feed_id: int
-    url: str
-    title: str
-    name: str | None
-    tags: tuple[str, ...]
-    etag: str | None
-    last_modified: str | None
-    content_hash: str | None
-    failures: int
-
-    @classmethod
-    def of(cls, feed: Feed) -> _Claimed:
-        return cls(
-            feed.id, feed.url, feed.title, feed.name, tuple(feed.tags), feed.etag,
-            feed.last_modified, feed.content_hash, feed.failures,
-        )  # fmt: skip
-
-
-def parse_feed_tags(text: str) -> list[Tag]:
-    """``a, b`` as feed tags; raises `FeedProblem` naming what is wrong."""
-    tags = split_tag_list(text)
-    if len(tags) > MAX_FEED_TAGS:
-        raise FeedProblem(
-            N_("at most {limit} tags per feed, got {count}"), limit=MAX_FEED_TAGS, count=len(tags)
-        )
-    for tag in tags:
-        if len(tag.name) > MAX_TAG_LENGTH:
-            raise FeedProblem(
-                N_("tag '{tag}…' is longer than {limit} characters"),
-                tag=tag.name[:30],
-                limit=MAX_TAG_LENGTH,
-            )
-    return tags
-
-
-def _articles(parsed: ParsedFeed, feed: _Claimed, now: datetime) -> list[FeedArticle]:
+def _articles(parsed: ParsedFeed, feed: Claimed, now: datetime) -> list[FeedArticle]:
     source = feed.name or parsed.title
     tags = [make_tag(name) for name in feed.tags]
     return [
@@ -247,7 +138,7 @@ class FeedService:
         while True:
             now = self.clock()
 
-            async def claim(now: datetime = now) -> list[_Claimed]:
+            async def claim(now: datetime = now) -> list[Claimed]:
                 async with self.sessions.begin() as session:
                     feeds = await repo.claim_due_feeds(
                         session,
@@ -256,7 +147,7 @@ class FeedService:
                         lease_until=now + LEASE,
                         every=every,
                     )
-                    return [_Claimed.of(feed) for feed in feeds]
+                    return [Claimed.of(feed) for feed in feeds]
 
             claimed = await retrying(claim, "claiming due feeds")
             if not claimed:
@@ -266,7 +157,7 @@ class FeedService:
                 break
         return results
 
-    async def _poll(self, feed: _Claimed) -> PollResult:
+    async def _poll(self, feed: Claimed) -> PollResult:
         feed_context(feed.feed_id)
         started = time.perf_counter()
         try:
@@ -279,7 +170,7 @@ class FeedService:
         metrics.feed_polled(failed=not result.ok, unchanged=result.not_modified, seconds=seconds)
         return result
 
-    async def _poll_unguarded(self, feed: _Claimed) -> PollResult:
+    async def _poll_unguarded(self, feed: Claimed) -> PollResult:
         try:
             fetched = await self.fetcher.fetch(
                 feed.url, etag=feed.etag, last_modified=feed.last_modified
@@ -303,7 +194,7 @@ class FeedService:
             async with self.sessions.begin() as session:
                 outcomes = await store_articles(session, articles, now=now, feed_id=feed.feed_id)
                 row = await session.get(Feed, feed.feed_id)
-                move = _Move()
+                move = Move()
                 if row is not None:
                     move = await self._move(session, row, fetched.moved_to)
                     row.title = parsed.title[:300] or row.title
@@ -335,33 +226,33 @@ class FeedService:
             )
 
     @staticmethod
-    async def _move(session: AsyncSession, row: Feed, moved_to: str | None) -> _Move:
+    async def _move(session: AsyncSession, row: Feed, moved_to: str | None) -> Move:
         """Follow a permanent redirect (301, 308) at once, whatever the body was: store
         the new address, unless another feed has it (then this one stays, and /feeds
         says why)."""
         if moved_to is None or moved_to == row.url:
             row.moved_to = None
-            return _Move()
+            return Move()
         other = await repo.move_feed(session, row, moved_to)
         if other is not None:
             row.moved_to = moved_to
-            return _Move(duplicate=(other.id, moved_to))
+            return Move(duplicate=(other.id, moved_to))
         row.moved_to = None
-        return _Move(moved_to=moved_to)
+        return Move(moved_to=moved_to)
 
     def _succeeded(self, row: Feed, now: datetime) -> None:
         row.polled_at = row.ok_at = now
         row.failures, row.failing_since, row.error = 0, None, None
         row.next_poll_at = now + self.interval
 
-    async def _record_unchanged(self, feed: _Claimed, fetched: FetchResult) -> PollResult:
+    async def _record_unchanged(self, feed: Claimed, fetched: FetchResult) -> PollResult:
         now = self.clock()
 
-        async def record() -> _Move:
+        async def record() -> Move:
             async with self.sessions.begin() as session:
                 row = await session.get(Feed, feed.feed_id)
                 if row is None:
-                    return _Move()
+                    return Move()
                 # A 304 (or the same bytes) at a new address is still a move.
                 move = await self._move(session, row, fetched.moved_to)
                 row.etag = fetched.etag or row.etag
@@ -379,7 +270,7 @@ class FeedService:
             duplicate=move.duplicate,
         )
 
-    async def _record_failure(self, feed: _Claimed, reason: str) -> PollResult:
+    async def _record_failure(self, feed: Claimed, reason: str) -> PollResult:
         now = self.clock()
         failures = feed.failures + 1
 
@@ -440,7 +331,7 @@ class FeedService:
                     session, url=final, title=parsed.title[:300], name=name, tags=tag_names,
                     now=now, next_poll_at=now + self.interval,
                 )  # fmt: skip
-                claimed = _Claimed.of(feed)
+                claimed = Claimed.of(feed)
                 articles = _articles(parsed, claimed, now)
                 outcomes = await store_articles(session, articles, now=now, feed_id=feed.id)
                 feed.etag, feed.last_modified = fetched.etag, fetched.last_modified
@@ -488,8 +379,8 @@ class FeedService:
             wanted.setdefault(url, (item, tags))
         now = self.clock()
 
-        async def store() -> tuple[list[_Claimed], list[str]]:
-            stored: list[_Claimed] = []
+        async def store() -> tuple[list[Claimed], list[str]]:
+            stored: list[Claimed] = []
             already: list[str] = []
             async with self.sessions.begin() as session:
                 present = await repo.active_feed_urls(session)
@@ -502,7 +393,7 @@ class FeedService:
                         session, url=url, title=name or _host_of(url), name=name,
                         tags=[tag.name for tag in tags], now=now, next_poll_at=now + LEASE,
                     )  # fmt: skip
-                    stored.append(_Claimed.of(feed))
+                    stored.append(Claimed.of(feed))
             return stored, already
 
         imported.stored, imported.already = await _stored(store, "importing feeds")
@@ -521,7 +412,7 @@ class FeedService:
         goes), so the regular polls do not fetch them too; if the process stops, they are
         theirs once the last claim runs out."""
         slots = asyncio.Semaphore(self._import_slots())
-        by_host: dict[str, list[_Claimed]] = {}
+        by_host: dict[str, list[Claimed]] = {}
         for feed in imported.stored:
             by_host.setdefault(_host_of(feed.url), []).append(feed)
         results: list[PollResult] = []
@@ -544,7 +435,7 @@ class FeedService:
             except SQLAlchemyError:  # the regular polls may fetch some of them too: no harm
                 logger.exception("renewing the claim on %d imported feeds failed", len(waiting))
 
-        async def host(feeds: list[_Claimed]) -> None:
+        async def host(feeds: list[Claimed]) -> None:
             for feed in feeds:
                 async with slots:
                     results.append(await self._poll(feed))
@@ -601,62 +492,3 @@ def _host_of(url: str) -> str:
         return target(url, allow_private=True).raw_host or url
     except FetchError:  # pragma: no cover - stored URLs were checked
         return url
-
-
-# ---------------------------------------------------------------------- use cases
-
-
-async def remove_feed(session: AsyncSession, feed_id: int, now: datetime) -> Feed | None:
-    return await repo.remove_feed(session, feed_id, now)
-
-
-async def set_feed_tags(session: AsyncSession, feed_id: int, tags: Sequence[Tag]) -> Feed | None:
-    """Replace the tags later polls add; articles stored before keep theirs."""
-    feed = await repo.get_feed(session, feed_id)
-    if feed is not None:
-        feed.tags = [tag.name for tag in tags]
-    return feed
-
-
-def view(feed: Feed, added_24h: int, now: datetime) -> FeedView:
-    return FeedView(
-        feed_id=feed.id,
-        title=feed.name or feed.title,
-        url=feed.url,
-        tags=tuple(feed.tags),
-        polled_at=feed.polled_at,
-        status=feed_status(
-            polled_at=feed.polled_at,
-            failures=feed.failures,
-            failing_since=feed.failing_since,
-            now=now,
-        ),
-        failures=feed.failures,
-        error=feed.error,
-        added_24h=added_24h,
-        dropped=feed.dropped,
-        moved_to=feed.moved_to,
-    )
-
-
-async def feeds_page(
-    session: AsyncSession, page: int, now: datetime, *, size: int = FEEDS_PAGE_SIZE
-) -> tuple[list[FeedView], int, int]:
-    """One page of feeds, the number of pages, and the number of feeds."""
-    total = await repo.count_feeds(session)
-    pages = max(1, -(-total // size))
-    page = min(max(page, 0), pages - 1)
-    rows = await repo.feeds_page(session, offset=page * size, limit=size, since=now - DAY)
-    return [view(feed, added, now) for feed, added in rows], page, total
-
-
-async def all_feed_views(session: AsyncSession, now: datetime) -> list[FeedView]:
-    rows = await repo.feeds_page(session, offset=0, limit=1_000_000, since=now - DAY)
-    return [view(feed, added, now) for feed, added in rows]
-
-
-async def export_opml(session: AsyncSession) -> bytes:
-    feeds = await repo.active_feeds(session)
-    return build_opml(
-        [OpmlFeed(url=f.url, title=f.name or f.title, tags=tuple(f.tags)) for f in feeds]
-    )

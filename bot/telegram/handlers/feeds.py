@@ -9,9 +9,9 @@ from telegram import Update
 from telegram.error import TelegramError
 
 from bot import texts
-from bot.feeds import service as feeds
+from bot.feeds import views as feed_views
+from bot.feeds.model import FeedProblem, OpmlReport, parse_feed_tags
 from bot.feeds.opml import OpmlError
-from bot.feeds.service import FeedProblem, parse_feed_tags
 from bot.subscriptions import service
 from bot.telegram import buttons
 from bot.telegram.context import BotContext, message_of
@@ -37,8 +37,8 @@ def _arguments(update: Update, command: str) -> str:
 
 async def _feeds_view(context: BotContext, page: int) -> tuple[str, object]:
     async with context.sessions() as session:
-        views, page, total = await feeds.feeds_page(session, page, context.now())
-    pages = max(1, -(-total // feeds.FEEDS_PAGE_SIZE))
+        views, page, total = await feed_views.feeds_page(session, page, context.now())
+    pages = max(1, -(-total // feed_views.FEEDS_PAGE_SIZE))
     t = context.t
     return texts.feeds_text(t, views, page, pages, total), feeds_keyboard(t, page, pages)
 
@@ -93,7 +93,7 @@ async def remove_feed(update: Update, context: BotContext) -> None:
         await message_of(update).reply_text(texts.feed_id_problem(context.t, "feed_remove", typed))
         return
     async with context.sessions.begin() as session:
-        feed = await feeds.remove_feed(session, feed_id, context.now())
+        feed = await feed_views.remove_feed(session, feed_id, context.now())
         title = feed.name or feed.title if feed else ""
     if feed is None:
         await message_of(update).reply_text(texts.no_such_feed(context.t, feed_id))
@@ -115,7 +115,7 @@ async def set_feed_tags(update: Update, context: BotContext) -> None:
         await message.reply_text(texts.feed_tags_problem(context.t, context.t.problem(problem)))
         return
     async with context.sessions.begin() as session:
-        feed = await feeds.set_feed_tags(session, feed_id, tags)
+        feed = await feed_views.set_feed_tags(session, feed_id, tags)
     if feed is None:
         await message.reply_text(texts.no_such_feed(context.t, feed_id))
         return
@@ -125,7 +125,7 @@ async def set_feed_tags(update: Update, context: BotContext) -> None:
 @admin_only
 async def export_feeds(update: Update, context: BotContext) -> None:
     async with context.sessions() as session:
-        document = await feeds.export_opml(session)
+        document = await feed_views.export_opml(session)
     await message_of(update).reply_document(
         document, filename=OPML_FILE_NAME, caption=context.t._(texts.FEEDS_EXPORT_CAPTION)
     )
@@ -157,7 +157,7 @@ async def import_opml(update: Update, context: BotContext) -> None:
     # now, not after them; the summary comes as a message of its own.
     bot, chat_id = context.bot, message.chat_id
 
-    async def report(done: feeds.OpmlReport) -> None:
+    async def report(done: OpmlReport) -> None:
         try:
             await bot.send_message(chat_id, texts.opml_imported(t, done))
         except TelegramError as error:
