@@ -30,10 +30,10 @@ from typing import TYPE_CHECKING
 from prometheus_client import REGISTRY
 from telegram.error import TelegramError
 
+from bot import texts
 from bot.i18n import Msg, Translator, translator
 from bot.ops.health import check_database
 from bot.ops.metrics import MESSAGE_METHODS
-from bot.texts import alerts as texts
 
 if TYPE_CHECKING:
     from bot.config import Settings

@@ -1,5 +1,5 @@
 """What alerts say to admins (bot.ops.alerts), in DEFAULT_LANGUAGE. Plain text (alerts
-are sent without a parse mode), read as ``alerts.NAME``."""
+are sent without a parse mode)."""
 
 from __future__ import annotations
 
