@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -16,6 +17,7 @@ from telegram.ext import ExtBot
 from bot.config import Settings
 from bot.delivery.compose import LEASE, Batch, Outbound, TagIndex, compose_due_batch
 from bot.delivery.digest import ChunkFormatError, chunks_from_json
+from bot.ops import metrics
 from bot.privacy.retention import Retention
 from bot.telegram.ratelimit import Lane
 from bot.telegram.send import RECORD_WINDOW, RetryPolicy, SendResult, SentLog, send_digest
@@ -83,11 +85,22 @@ class Deliverer:
         self._lock = asyncio.Lock()
         self.passes = 0  # completed passes
         self._passed = asyncio.Condition()
+        # For readiness (bot.ops.health): when the running pass started, the last ended.
+        self.pass_started: float | None = None
+        self.last_pass_ended: float | None = None
 
     async def run_pass(self) -> PassReport:
         # A slow pass must not overlap the next tick in the same process.
         async with self._lock:
-            report = await self._run_pass()
+            self.pass_started = started = time.monotonic()
+            try:
+                report = await self._run_pass()
+            finally:
+                ended = time.monotonic()
+                self.pass_started, self.last_pass_ended = None, ended
+        composed = report.due - report.empty - report.skipped
+        results = {str(result): n for result, n in report.results.items()}
+        metrics.delivery_pass(ended - started, composed, results, time.time())
         async with self._passed:
             self.passes += 1
             self._passed.notify_all()

@@ -26,6 +26,7 @@ from bot.delivery.deliverer import Deliverer
 from bot.feeds.fetch import Fetcher
 from bot.feeds.service import FeedService
 from bot.i18n import Translator, choose, languages, translator
+from bot.ops import quiet
 from bot.telegram.context import AppState, BotApplication, BotContext, ChatData, Clock, utc_now
 from bot.telegram.handlers import add_handlers
 from bot.telegram.handlers.privacy import forget_cached
@@ -199,7 +200,10 @@ async def running(
         if polling:
             assert app.updater is not None
             await app.updater.start_polling(
-                poll_interval=0, timeout=poll_timeout, allowed_updates=ALLOWED_UPDATES
+                poll_interval=0,
+                timeout=poll_timeout,
+                allowed_updates=ALLOWED_UPDATES,
+                error_callback=quiet.polling_error,
             )
         await app.start()
         try:

@@ -86,6 +86,11 @@ class AppState:
         return self._sessions
 
     @property
+    def engine(self) -> AsyncEngine:
+        assert self._engine is not None, "the database is opened in post_init"
+        return self._engine
+
+    @property
     def feeds(self) -> FeedService:
         assert self._feeds is not None, "the feed service is made in post_init"
         return self._feeds

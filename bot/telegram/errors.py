@@ -11,12 +11,12 @@ from __future__ import annotations
 import contextlib
 import logging
 
-from cachetools import TTLCache
 from telegram import Update
 from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot import texts
 from bot.i18n import Problem
+from bot.logs import LogLimiter
 from bot.subscriptions import chats
 from bot.subscriptions.schedule import ScheduleError
 from bot.telegram.context import BotContext
@@ -35,14 +35,7 @@ INPUT_ERRORS: tuple[type[Exception], ...] = (InputError, ScheduleError, BadReque
 
 # Each distinct line is logged once a minute at the most (logging is per process, and so
 # is this); the lines remembered are bounded.
-_logged: TTLCache[str, bool] = TTLCache(maxsize=1_000, ttl=60.0)
-
-
-def _first_in_a_while(line: str) -> bool:
-    if line in _logged:
-        return False
-    _logged[line] = True
-    return True
+_limiter = LogLimiter()
 
 
 def _one_line(error: BaseException) -> str:
@@ -58,7 +51,7 @@ async def on_error(update: object, context: BotContext) -> None:
     user_input = isinstance(error, INPUT_ERRORS)
     if user_input:
         line = f"input refused: {_one_line(error)}"
-        if _first_in_a_while(line):
+        if _limiter.allow(line):
             logger.warning(line)
     else:
         logger.error("unhandled error while handling an update", exc_info=error)

@@ -19,6 +19,7 @@ from typing import Any
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
+from bot.ops import metrics
 from bot.telegram.stops import ChatStopped, StopList
 
 logger = logging.getLogger(__name__)
@@ -172,6 +173,7 @@ class PacingRateLimiter(BaseRateLimiter[int]):
                 loop = asyncio.get_running_loop()
                 self._paused_until = max(self._paused_until, loop.time() + seconds)
                 self.retries += 1
+                metrics.retry_after(seconds)
                 logger.warning(
                     "Telegram asked to wait %.0f s (%s to chat %s); retry %d of %d",
                     seconds,

@@ -29,6 +29,7 @@ from telegram.ext import ExtBot
 from bot import texts
 from bot.delivery.compose import LEASE, Outbound
 from bot.i18n import FALLBACK, translator
+from bot.ops.logjson import digest_context
 from bot.telegram.ratelimit import Lane
 from bot.telegram.stops import ChatStopped, StopList
 from storage import repo
@@ -155,6 +156,7 @@ async def send_digest(
     """Send the digest's unsent messages in order; record each; classify the outcome.
     A chat forgotten meanwhile (``stops`` in this process; its outbox row gone, for a
     forget in another process) gets nothing more."""
+    digest_context(outbound.digest_id, outbound.chat_id)
     log = log or SentLog(sessions, clock)
     message_ids = list(outbound.message_ids)
     began = stops.now() if stops is not None else 0.0

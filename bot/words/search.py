@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.ops import metrics
 from bot.stories.grouping import group_new
 from bot.words.keywords import (
     MAX_FOLLOWS,
@@ -72,7 +73,9 @@ async def store_articles(
     """`repo.upsert_articles`, the story of every article added (bot.stories.grouping) and the
     word links of every article added or changed."""
     results = await repo.upsert_articles(session, articles, now=now, feed_id=feed_id)
-    await group_new(session, [row for row, outcome in results if outcome is repo.Outcome.ADDED])
+    added = [row for row, outcome in results if outcome is repo.Outcome.ADDED]
+    joined = await group_new(session, added)
+    metrics.articles_stored("import" if feed_id is None else "feed", len(added), len(joined))
     changed = [
         (row, article, outcome)
         for (row, outcome), article in zip(results, articles, strict=True)

@@ -15,6 +15,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.ops import metrics
 from bot.telegram import buttons
 from bot.telegram.chats import guard
 from bot.telegram.context import BotApplication, BotContext
@@ -99,6 +100,7 @@ def add_handlers(app: BotApplication) -> None:
     }
     for name, callback in commands.items():
         app.add_handler(CommandHandler(name, callback))
+    metrics.known_commands(commands)  # each a label of the update-time histogram
     app.add_handler(ChatMemberHandler(chats.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
     app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, chats.on_migrate))
     app.add_handler(
