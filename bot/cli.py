@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.config import ConfigError, Settings, load_settings
-from bot.logs import redact, setup_logging
 from bot.ops import cli as ops_cli
+from bot.ops.logs import redact, setup_logging
 from bot.privacy import cli as privacy_cli
 
 if TYPE_CHECKING:

@@ -32,7 +32,7 @@ from sqlalchemy import select, update
 from bot.articles.importer import import_files
 from bot.articles.tags import split_tag_list
 from bot.config import Settings
-from bot.logs import setup_logging
+from bot.ops.logs import setup_logging
 from bot.ops.service import serving
 from bot.telegram.app import build_application, running
 from bot.telegram.context import BotApplication

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.logs import RedactToken, redact, setup_logging
+from bot.ops.logs import RedactToken, redact, setup_logging
 
 TOKEN = "123456:SECRET-token-value"
 

@@ -6,7 +6,7 @@ Each line has ``time`` (UTC, ISO 8601), ``level``, ``logger`` and ``message``, a
 update processor sets the update's, sending a digest its own, polling a feed its own
 (each runs in a task of its own, so one never leaks into another's lines); a record's
 own ``extra`` fields of the same names win. The token is scrubbed before formatting, by
-the same filter as in plain text (bot.logs).
+the same filter as in plain text (bot.ops.logs).
 """
 
 from __future__ import annotations

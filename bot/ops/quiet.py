@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING
 from telegram.error import InvalidToken, NetworkError, TelegramError
 
 if TYPE_CHECKING:
-    from bot.logs import LogLimiter
+    from bot.ops.logs import LogLimiter
 
 logger = logging.getLogger("bot.polling")
 # python-telegram-bot's network retry loop logs under this name (its utils' logger).
 PTB_LOOP_LOGGER = "telegram.ext"
-_limits: list[LogLimiter] = []  # made at the first line: bot.logs imports this module
+_limits: list[LogLimiter] = []  # made at the first line: bot.ops.logs imports this module
 
 
 class DropHandledTracebacks(logging.Filter):
@@ -43,7 +43,7 @@ def polling_error(error: TelegramError) -> None:
     kind = "network error" if isinstance(error, NetworkError) else "error"
     line = f"polling: {kind}: {type(error).__name__}: {error}; retrying"
     if not _limits:
-        from bot.logs import LogLimiter
+        from bot.ops.logs import LogLimiter
 
         _limits.append(LogLimiter())
     if _limits[0].allow(line):

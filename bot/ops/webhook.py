@@ -24,7 +24,7 @@ from telegram.error import BadRequest, NetworkError, TelegramError
 from bot.config import ConfigError, Settings
 
 if TYPE_CHECKING:
-    from bot.logs import LogLimiter
+    from bot.ops.logs import LogLimiter
     from bot.telegram.context import BotApplication
 
 logger = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ class WebhookReceiver:
     """The aiohttp handler of the webhook's path."""
 
     def __init__(self, app: BotApplication, secret: str) -> None:
-        from bot.logs import LogLimiter
+        from bot.ops.logs import LogLimiter
 
         self.app = app
         self._secret = secret.encode()

@@ -16,7 +16,7 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot import texts
 from bot.i18n import Problem
-from bot.logs import LogLimiter
+from bot.ops.logs import LogLimiter
 from bot.subscriptions import chats
 from bot.subscriptions.schedule import ScheduleError
 from bot.telegram.context import BotContext
