@@ -195,11 +195,6 @@ def admin(emu: EmulatorClient, app: BotApplication) -> Chat:
     return Chat(emu, ADMIN_ID, "Ada")
 
 
-@pytest.fixture
-def seed_text() -> str:
-    return (SEEDS / "000_6477664cfccc58b9.txt").read_text(encoding="utf-8")
-
-
 @pytest.fixture(autouse=True)
 def _no_env_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     # Settings read .env from the working directory; a developer's own must not leak in.

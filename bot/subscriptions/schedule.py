@@ -16,7 +16,6 @@ from storage.folding import APOSTROPHE, APOSTROPHES
 DAILY = "daily"
 WEEKLY = "weekly"
 FREQUENCIES = (DAILY, WEEKLY)
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 _OFFSET = re.compile(r"(?:UTC|GMT)\s*([+-])\s*(\d{1,2})(?::?(\d{2}))?", re.IGNORECASE)
 _HHMM = re.compile(r"(\d{1,2})[:.](\d{2})")

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import time
-from collections import OrderedDict
-from collections.abc import Callable
 
+from cachetools import TTLCache
 from telegram import Update
 from telegram.error import BadRequest, Forbidden, TelegramError
 
@@ -26,45 +24,12 @@ from storage import repo
 logger = logging.getLogger(__name__)
 
 
-class InputError(ValueError):
-    """Something a person sent cannot be used; the message says what, in their terms."""
-
-
 # Errors whose cause is what someone sent, not our code.
-INPUT_ERRORS: tuple[type[Exception], ...] = (InputError, ScheduleError, BadRequest, Forbidden)
+INPUT_ERRORS: tuple[type[Exception], ...] = (ScheduleError, BadRequest, Forbidden)
 
-
-class LogLimiter:
-    """Says whether a log line may be written: each distinct line once per ``interval``."""
-
-    def __init__(
-        self,
-        interval: float = 60.0,
-        *,
-        max_lines: int = 1_000,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.interval = interval
-        self.max_lines = max_lines
-        self.clock = clock
-        self._last: OrderedDict[str, float] = OrderedDict()
-        self.suppressed = 0
-
-    def allow(self, line: str) -> bool:
-        now = self.clock()
-        last = self._last.get(line)
-        if last is not None and now - last < self.interval:
-            self.suppressed += 1
-            return False
-        self._last.pop(line, None)
-        self._last[line] = now
-        while len(self._last) > self.max_lines:
-            self._last.popitem(last=False)
-        return True
-
-
-# Logging is per process, and so is this.
-_limiter = LogLimiter()
+# The input-error lines logged in the last minute, each written once in it (logging is
+# per process, and so is this); the oldest are forgotten first beyond a thousand.
+_logged: TTLCache[str, bool] = TTLCache(maxsize=1_000, ttl=60.0)
 
 
 def _one_line(error: BaseException) -> str:
@@ -77,7 +42,8 @@ async def on_error(update: object, context: BotContext) -> None:
     user_input = isinstance(error, INPUT_ERRORS)
     if user_input:
         line = f"input refused: {_one_line(error)}"
-        if _limiter.allow(line):
+        if line not in _logged:
+            _logged[line] = True
             logger.warning(line)
     else:
         logger.error("unhandled error while handling an update", exc_info=error)
