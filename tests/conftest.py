@@ -168,7 +168,7 @@ async def emu(emulator: Emulator) -> AsyncIterator[EmulatorClient]:
 @pytest.fixture
 def settings(emulator: Emulator, schema_url: str) -> Settings:
     return Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         database_url=schema_url,
         telegram_bot_token=SecretStr(emulator.token),
         telegram_api_url=emulator.url,
