@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.logs import redact, setup_logging
+from bot.privacy import cli as privacy_cli
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -467,7 +468,7 @@ def parser() -> argparse.ArgumentParser:
         "at once on one PostgreSQL database take turns.",
     )
     db.set_defaults(func=cmd_db, need_token=False)
-
+    privacy_cli.add_commands(commands)  # `newsbot privacy export|forget`
     return root
 
 

@@ -53,6 +53,11 @@ class Settings(BaseSettings):
     feed_concurrency: int = Field(default=10, ge=1, le=200)
     feed_allow_private: bool = False
     feed_tick_seconds: float = Field(default=60.0, gt=0, le=3600)
+    # Privacy (bot.privacy): who runs the bot, a longer policy, and when a chat that
+    # blocked the bot (or removed it, or was deleted) is forgotten.
+    operator_contact: str = Field(default="", max_length=200)
+    privacy_policy_url: str = ""
+    forget_blocked_days: int = Field(default=30, ge=1, le=3650)
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -103,6 +108,21 @@ class Settings(BaseSettings):
                 f"expected an http(s) URL, e.g. https://api.telegram.org; got {value!r}"
             )
         return value.rstrip("/")
+
+    @field_validator("operator_contact")
+    @classmethod
+    def _check_contact(cls, value: str) -> str:
+        return " ".join(value.split())
+
+    @field_validator("privacy_policy_url")
+    @classmethod
+    def _check_policy_url(cls, value: str) -> str:
+        value = value.strip()
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError(
+                f"expected an http(s) URL, e.g. https://example.org/privacy; got {value!r}"
+            )
+        return value
 
     @field_validator("database_url")
     @classmethod

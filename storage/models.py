@@ -219,6 +219,10 @@ class Subscriber(Base):
     weekday: Mapped[int] = mapped_column(SmallInteger, default=0)
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
     blocked: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Since when the chat cannot receive messages (it blocked the bot, was deleted, or
+    # removed it); set with ``blocked``. A chat blocked longer than FORGET_BLOCKED_DAYS
+    # is forgotten (bot.privacy). Left as it was when the chat comes back.
+    blocked_at: Mapped[datetime | None]
     # The language the bot speaks in this chat (a catalog code of bot.i18n).
     language: Mapped[str] = mapped_column(String(16), default="en", server_default="en")
     # What kind of chat: a person's private chat, a group or supergroup, or a channel.

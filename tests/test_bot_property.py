@@ -104,6 +104,17 @@ EXPECTED: dict[type[buttons.Button], Callable[[str], bool]] = {
     buttons.SelectChat: {EN._(texts.BACK_TO_ME), INVALID}.__contains__,
     buttons.PostDigest: SILENT.__contains__,  # their own chat: their digest, or why none
     buttons.CancelDigest: SILENT.__contains__,
+    # A confirmation drawn at any time: expired, from the future, or (rarely) good.
+    buttons.ConfirmForget: {
+        "",
+        EN._(texts.FORGET_EXPIRED),
+        EN._(texts.FORGET_FORGED),
+    }.__contains__,
+    buttons.CancelForget: SILENT.__contains__,
+}
+# Kinds whose refusals are their own, for another's chat and for one that is gone.
+REFUSALS: dict[type[buttons.Button], tuple[str, str]] = {
+    buttons.ConfirmForget: (texts.FORGET_FORGED, texts.FORGET_ALREADY),
 }
 OWN, SOMEONE_ELSES, GONE = "own", "someone else's", "gone"
 
@@ -146,9 +157,8 @@ async def test_any_button_of_any_kind_for_any_chat(
     if whose == OWN:
         assert EXPECTED[kind](said), f"{data}: {said!r}"
     else:
-        assert said == EN._(
-            texts.BUTTON_INVALID if whose == SOMEONE_ELSES else texts.CHAT_GONE_PRESS
-        )
+        forged, gone = REFUSALS.get(kind, (texts.BUTTON_INVALID, texts.CHAT_GONE_PRESS))
+        assert said == EN._(forged if whose == SOMEONE_ELSES else gone)
     replies = await emu.events(chat.user_id, after=chat.cursor)
     assert not any(r["message"]["text"].startswith(GENERIC) for r in replies)
 

@@ -399,6 +399,13 @@ def _renderings(t: Translator) -> list[str]:
         texts.merge_same(t, 1, 1),
         texts.merge_same(t, 1, 2),
         texts.merged(t, 1, 5),
+        texts.privacy_text(t, 30, 8, 30, HOSTILE, "https://example.org/p?a=1&b=<2>"),
+        texts.privacy_text(t, 1, 1, 1, None, None),
+        texts.confirm_forget(t, HOSTILE * 10),
+        texts.export_caption(t, HOSTILE),
+        texts.forgotten(
+            t, HOSTILE, SimpleNamespace(subscriptions=1, words=2, ledger=5, digests=21, links=0)
+        ),
     ]
 
 

@@ -16,8 +16,10 @@ from telegram.ext import ExtBot
 from bot.config import Settings
 from bot.delivery.compose import LEASE, Batch, Outbound, TagIndex, compose_due_batch
 from bot.delivery.digest import ChunkFormatError, chunks_from_json
+from bot.privacy.retention import Retention
 from bot.telegram.ratelimit import Lane
 from bot.telegram.send import RECORD_WINDOW, RetryPolicy, SendResult, SentLog, send_digest
+from bot.telegram.stops import StopList
 from storage import repo
 from storage import stories as stories_repo
 from storage.retry import retrying
@@ -69,8 +71,11 @@ class Deliverer:
         *,
         clock: Callable[[], datetime],
         policy: RetryPolicy | None = None,
+        stops: StopList | None = None,
     ) -> None:
         self.bot = bot
+        self.stops = stops or StopList()
+        self.retention = Retention(sessions, settings)
         self.sessions = sessions
         self.settings = settings
         self.clock = clock
@@ -125,6 +130,7 @@ class Deliverer:
                         policy=self.policy,
                         log=log,
                         lane=Lane.BULK,
+                        stops=self.stops,
                     )
                 except Exception:
                     # Still pending: its lease runs out and a later pass resumes it.
@@ -206,4 +212,5 @@ class Deliverer:
                 await stories_repo.drop_keys_before(session, selectable, PURGE_BATCH * 4)
         except Exception:
             logger.exception("purging old digests failed; the next tick tries again")
+        await self.retention.enforce(now)
         return purged

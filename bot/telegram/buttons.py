@@ -22,6 +22,7 @@ from bot.i18n import languages
 # reach a query (PostgreSQL refuses it with an int32 overflow).
 MAX_ID = 2**31 - 1
 MAX_PAGE = 100_000
+MAX_TIME = 9_999_999_999  # Unix seconds, ten digits
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +146,22 @@ class CancelDigest:
     chat: int
 
 
+@dataclass(frozen=True, slots=True)
+class ConfirmForget:
+    """Under /forget: delete everything about the chat. ``issued``: when it was shown
+    (Unix seconds); an older confirmation has expired."""
+
+    issued: int
+    chat: int
+
+
+@dataclass(frozen=True, slots=True)
+class CancelForget:
+    """Under /forget: delete nothing."""
+
+    chat: int
+
+
 Button = (
     ToggleTag
     | TagsPage
@@ -163,6 +180,8 @@ Button = (
     | SelectChat
     | PostDigest
     | CancelDigest
+    | ConfirmForget
+    | CancelForget
 )
 
 
@@ -174,6 +193,7 @@ class Field(Enum):
     PAGE_OR_START = "page_or_start"  # a page, or None written "s" (the /start keyboard)
     LANGUAGE = "language"  # a catalog the bot has
     ID_OR_OWN = "id_or_own"  # a row id, or 0 for the person's own chat
+    TIME = "time"  # Unix seconds, 0..MAX_TIME
 
 
 _NUMBER = re.compile(r"0|[1-9][0-9]{0,9}")
@@ -190,11 +210,18 @@ def _parse(field: Field, text: str) -> object:
     if not _NUMBER.fullmatch(text):
         return _INVALID
     value = int(text)
-    if field is Field.ID:
-        return value if 1 <= value <= MAX_ID else _INVALID
-    if field is Field.ID_OR_OWN:
-        return value if value <= MAX_ID else _INVALID
-    return value if value <= MAX_PAGE else _INVALID
+    low, high = _RANGES[field]
+    return value if low <= value <= high else _INVALID
+
+
+# The numbers each numeric field may hold, inclusive.
+_RANGES = {
+    Field.ID: (1, MAX_ID),
+    Field.ID_OR_OWN: (0, MAX_ID),
+    Field.PAGE: (0, MAX_PAGE),
+    Field.PAGE_OR_START: (0, MAX_PAGE),
+    Field.TIME: (0, MAX_TIME),
+}
 
 
 # Every kind: its prefix and its fields, in the dataclass's order.
@@ -216,6 +243,8 @@ KINDS: dict[type[Button], tuple[str, tuple[Field, ...]]] = {
     SelectChat: ("c", (Field.ID_OR_OWN,)),
     PostDigest: ("dg", (Field.ID,)),
     CancelDigest: ("dx", (Field.ID,)),
+    ConfirmForget: ("fg", (Field.TIME, Field.ID)),
+    CancelForget: ("fx", (Field.ID,)),
 }
 _BY_PREFIX = {prefix: (kind, spec) for kind, (prefix, spec) in KINDS.items()}
 

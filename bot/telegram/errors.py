@@ -16,6 +16,7 @@ from telegram import Update
 from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot import texts
+from bot.i18n import Problem
 from bot.subscriptions.schedule import ScheduleError
 from bot.telegram.context import BotContext
 from bot.telegram.send import TopicRefusal, topic_refusal
@@ -33,7 +34,10 @@ _logged: TTLCache[str, bool] = TTLCache(maxsize=1_000, ttl=60.0)
 
 
 def _one_line(error: BaseException) -> str:
-    return f"{type(error).__name__}: {' '.join(str(error).split())[:300]}"
+    """The error in one line, without what the person typed: a `Problem` by its
+    template (its values are their input), anything else by its text."""
+    said = error.template if isinstance(error, Problem) else str(error)
+    return f"{type(error).__name__}: {' '.join(said.split())[:300]}"
 
 
 async def on_error(update: object, context: BotContext) -> None:

@@ -29,6 +29,9 @@ COMMANDS: tuple[tuple[str, Msg], ...] = (
     ("channels", N_("The channels you set up; pick the one your commands act for")),
     ("pause", N_("Stop scheduled digests for now")),
     ("resume", N_("Start scheduled digests again")),
+    ("privacy", N_("What I store about this chat, and for how long")),
+    ("mydata", N_("Everything I store about this chat, as a file")),
+    ("forget", N_("Delete everything I store about this chat")),
 )
 ADMIN_COMMANDS: tuple[tuple[str, Msg], ...] = (
     ("add", N_("Add an article: /add + the article text, or send a .txt file")),

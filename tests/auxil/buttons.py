@@ -17,6 +17,7 @@ FIELDS: dict[buttons.Field, st.SearchStrategy[object]] = {
     buttons.Field.PAGE_OR_START: st.none() | st.integers(0, MAX_PAGE),
     buttons.Field.LANGUAGE: st.sampled_from(languages()),
     buttons.Field.ID_OR_OWN: st.integers(0, MAX_ID),
+    buttons.Field.TIME: st.integers(0, buttons.MAX_TIME),
 }
 
 # The kinds that act for the chat they carry (their last field, ``chat``).

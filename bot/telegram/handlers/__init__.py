@@ -25,6 +25,7 @@ from bot.telegram.handlers import (
     common,
     digest,
     feeds,
+    privacy,
     settings,
     start,
     tags,
@@ -78,6 +79,9 @@ def add_handlers(app: BotApplication) -> None:
         "resume": changes(settings.resume),
         "channel": chats.channel,
         "channels": chats.channels,
+        "privacy": privacy.privacy_command,
+        "mydata": guard(privacy.may_manage_data)(privacy.mydata),
+        "forget": guard(privacy.may_manage_data)(privacy.forget),
         "add": admin.add,
         "delete": admin.delete,
         "undelete": admin.undelete,
@@ -124,6 +128,8 @@ def add_handlers(app: BotApplication) -> None:
         buttons.SelectChat: chats.on_select_chat,
         buttons.PostDigest: reads(digest.on_post_digest),
         buttons.CancelDigest: reads(digest.on_cancel_digest),
+        buttons.ConfirmForget: guard(privacy.may_confirm)(privacy.on_confirm),
+        buttons.CancelForget: changes(privacy.on_cancel),
     }
     for kind, callback in presses.items():
         app.add_handler(ButtonHandler(kind, callback))

@@ -333,6 +333,8 @@ async def on_my_chat_member(update: Update, context: BotContext) -> None:
         if row is not None:
             if active and row.blocked:
                 reschedule(row, context.now())
+            if not active and not row.blocked:  # since when, for FORGET_BLOCKED_DAYS
+                row.blocked_at = context.now()
             row.blocked = not active
             if title := chat_title(chat.title):
                 row.title = title
