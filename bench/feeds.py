@@ -111,7 +111,7 @@ async def child(database: str, urls_file: str) -> dict[str, Any]:
     from storage.db import create_sessionmaker, open_database
 
     settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         database_url=database,
         telegram_bot_token=SecretStr(""),
         feed_allow_private=True,

@@ -474,7 +474,7 @@ async def _demo(
         feed = DemoFeed()
         await feed.start()
         settings = Settings(
-            _env_file=None,  # type: ignore[call-arg]
+            _env_file=None,
             database_url=f"sqlite+aiosqlite:///{db_path}",
             telegram_bot_token=SecretStr(emulator.token),
             telegram_api_url=emulator.url,

@@ -50,7 +50,7 @@ async def service(
     sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> AsyncIterator[FeedService]:
     settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         telegram_bot_token=SecretStr(""),
         feed_allow_private=True,
         feed_timeout_seconds=2,

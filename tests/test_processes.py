@@ -73,7 +73,7 @@ async def test_worker_delivers_due_digests_and_stops_on_sigint(
     await upgrade(engine)
     sessions = create_sessionmaker(engine)
     await import_files(sessions, [SEEDS])
-    settings = Settings(_env_file=None, database_url=db_url)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, database_url=db_url)
     now = datetime.now(UTC)
     await add_subscriber(
         sessions, 4242, "science", settings=settings, now=now, due_at=now - timedelta(seconds=5)

@@ -30,7 +30,7 @@ async def test_index_and_sql_select_the_same_articles(
 ) -> None:
     rng = random.Random(7)
     tags = [f"t{i}" for i in range(8)]
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None)
     async with sessions.begin() as session:
         for n in range(60):
             chosen = ", ".join(rng.sample(tags, rng.randint(1, 3)))
@@ -82,7 +82,7 @@ async def test_with_words_index_and_sql_agree_and_mutes_win(
     rng = random.Random(11)
     tags = [f"t{i}" for i in range(5)]
     vocabulary = ["moon", "mars", "storm", "grain", "vote", "peace talks", "rocket"]
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None)
     # Words are followed before some articles arrive and after others (the backfill).
     early_words = "moon storm"
     async with sessions.begin() as session:

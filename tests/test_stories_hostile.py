@@ -76,7 +76,7 @@ OTHER_LEAD = "Polish and Ukrainian officials met in Warsaw to end the blockade o
 
 def settings_for(max_age_days: int = 7, max_items: int = 10) -> Settings:
     return Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         digest_max_age_days=max_age_days,
         digest_max_items=max_items,
     )

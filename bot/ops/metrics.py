@@ -33,7 +33,6 @@ from prometheus_client.registry import Collector
 MESSAGE_METHODS = frozenset(
     {"sendMessage", "editMessageText", "sendDocument", "sendPhoto", "copyMessage"}
 )
-OUTCOMES = ("sent", "429", "403", "4xx", "5xx", "network")
 
 MESSAGES = Counter(
     "newsbot_messages",

@@ -13,8 +13,7 @@ the handlers check on press that the presser may still act for it (bot.telegram.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import astuple, dataclass, fields
+from dataclasses import astuple, dataclass
 from enum import Enum
 
 from bot.i18n import languages
@@ -249,11 +248,6 @@ KINDS: dict[type[Button], tuple[str, tuple[Field, ...]]] = {
 }
 _BY_PREFIX = {prefix: (kind, spec) for kind, (prefix, spec) in KINDS.items()}
 
-# The kinds that act for the chat they carry (their last field, ``chat``).
-FOR_A_CHAT: tuple[type[Button], ...] = tuple(
-    kind for kind in KINDS if fields(kind)[-1].name == "chat"
-)
-
 
 def encode(button: Button) -> str:
     """``t:12:3:7``: the kind's prefix, then its fields; None (the /start page) is ``s``."""
@@ -288,12 +282,3 @@ def chat_of(button: Button) -> int | None:
     """The chat (subscriber id) a button acts for, if it is of a kind that carries one."""
     chat = getattr(button, "chat", None)
     return chat if isinstance(chat, int) else None
-
-
-def of_kind(kind: type[Button]) -> Callable[[object], bool]:
-    """A predicate: does the data decode to a ``kind`` button?"""
-
-    def matches(data: object) -> bool:
-        return isinstance(decode(data), kind)
-
-    return matches

@@ -56,7 +56,7 @@ class PacingRateLimiter(BaseRateLimiter[int]):
     ) -> None:
         self.interval = 1.0 / overall_per_second
         # Messages waiting for an HTTP connection wait here, where waiting is cheap,
-        # not in httpx's pool, whose bookkeeping grows with every waiter.
+        # not in aiohttp's connection pool (bot.telegram.http).
         self._in_flight = asyncio.Semaphore(max_in_flight)
         self.per_chat_interval = per_chat_interval
         # Groups and channels (negative ids) take at most 20 messages a minute.
@@ -68,7 +68,6 @@ class PacingRateLimiter(BaseRateLimiter[int]):
         self._paused_until = 0.0
         self._chat_next: dict[int | str, float] = {}
         self._chat_locks: dict[int | str, asyncio.Lock] = {}
-        self.retries = 0
         # Chats whose digests stop at once (/forget): checked when a digest's message
         # has waited for its turn (bot.telegram.stops).
         self.stops: StopList | None = None
@@ -172,7 +171,6 @@ class PacingRateLimiter(BaseRateLimiter[int]):
                 seconds = after.total_seconds() if isinstance(after, timedelta) else float(after)
                 loop = asyncio.get_running_loop()
                 self._paused_until = max(self._paused_until, loop.time() + seconds)
-                self.retries += 1
                 metrics.retry_after(seconds)
                 logger.warning(
                     "Telegram asked to wait %.0f s (%s to chat %s); retry %d of %d",

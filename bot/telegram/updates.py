@@ -151,7 +151,6 @@ class ChatUpdateProcessor(BaseUpdateProcessor):
         # and what a refused sender is told.
         self.key_of: KeyOf = lambda update: None
         self.refuse: Refusal | None = None
-        self.dropped = 0
         self._locks: dict[int, asyncio.Lock] = {}
         self._waiting: dict[int, int] = {}
 
@@ -166,7 +165,6 @@ class ChatUpdateProcessor(BaseUpdateProcessor):
         pressed = isinstance(update, Update) and update.callback_query is not None
         verdict = Verdict.ADMIT if key is None else self.throttle.check(key, answered=pressed)
         if verdict is not Verdict.ADMIT:
-            self.dropped += 1
             metrics.update_dropped()
             if asyncio.iscoroutine(coroutine):
                 coroutine.close()  # never started: no handler, no database work
@@ -210,10 +208,6 @@ class ChatUpdateProcessor(BaseUpdateProcessor):
             await self.refuse(update, verdict)
         except Exception as error:  # a courtesy; never let it break polling
             logger.warning("could not tell a throttled sender to slow down: %s", error)
-
-    @property
-    def chats_tracked(self) -> int:
-        return len(self._locks)
 
 
 def _label(update: object) -> str:
