@@ -145,6 +145,9 @@ class Webhook:
         return any(kind in update for kind in self.allowed)
 
     async def _post_updates(self) -> None:
+        # Doubling up to retry_max, like bot.util.backoff, but back to retry_first after
+        # any success and cut short by a new setWebhook: the emulator stands apart from
+        # bot/, so it keeps its own.
         delay = self.retry_first
         async with aiohttp.ClientSession() as session:
             while (update := await self._next()) is not None:

@@ -27,7 +27,9 @@ class RetryStats:
 
 STATS = RetryStats()
 ATTEMPTS = 5
-BACKOFF = 0.1  # seconds, doubled after each failure: 0.1, 0.2, 0.4, 0.8
+# Seconds, doubled after each failure: 0.1, 0.2, 0.4, 0.8 (bot.util.backoff's rule, written
+# out here because storage never imports bot).
+BACKOFF = 0.1
 
 
 def is_transient(error: BaseException) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -34,6 +35,7 @@ from bot.telegram.http import AiohttpRequest, NotBotApi
 from bot.telegram.ratelimit import PacingRateLimiter
 from bot.telegram.send import RetryPolicy
 from bot.telegram.updates import ChatUpdateProcessor, Throttle, Verdict, throttle_key
+from bot.util import backoff
 from storage.db import DatabaseUnavailable, SchemaOutdated, create_sessionmaker, open_database
 
 logger = logging.getLogger(__name__)
@@ -126,9 +128,8 @@ async def _initialize(app: BotApplication) -> None:
     api = settings.telegram_api_url
     loop = asyncio.get_running_loop()
     deadline = loop.time() + settings.telegram_start_retry_seconds
-    delay = 0.25
     try:
-        while True:
+        for waits in itertools.count():
             try:
                 await app.initialize()
                 return
@@ -141,6 +142,7 @@ async def _initialize(app: BotApplication) -> None:
                 if fatal is not None:
                     raise ConfigError(fatal) from None
                 why = _why(error)
+                delay = backoff(waits, 0.25, 10.0)
                 if loop.time() + delay > deadline:
                     raise ConfigError(
                         f"TELEGRAM_API_URL: cannot reach the Bot API at {api}: {why}"
@@ -149,7 +151,6 @@ async def _initialize(app: BotApplication) -> None:
                     "the Bot API at %s does not answer (%s); retrying in %g s", api, why, delay
                 )
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
     except BaseException:
         await app.bot.shutdown()  # the HTTP sessions getMe opened
         raise
