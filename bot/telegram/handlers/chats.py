@@ -19,7 +19,7 @@ from bot.subscriptions import chats
 from bot.telegram import buttons
 from bot.telegram.chats import GROUPS, Acting, chat_type_of, is_admin, sent_by_the_chat
 from bot.telegram.context import BotContext, message_of
-from bot.telegram.handlers.common import pressed, subscriber_of
+from bot.telegram.handlers.common import args_text, pressed, subscriber_of
 from bot.telegram.keyboards import chats_keyboard
 from storage.models import ChatType
 
@@ -179,7 +179,7 @@ async def channel(update: Update, context: BotContext) -> None:
     if not _in_private(update):
         await message.reply_text(t._(texts.CHANNEL_IN_PRIVATE))
         return
-    typed = " ".join(context.args or []).strip()
+    typed = args_text(context)
     if typed.casefold() in {"me", t._("me").casefold()}:
         await _select(update, context, None)
         await message.reply_text(t._(texts.BACK_TO_ME))
