@@ -38,6 +38,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Literal
 
 from babel.dates import get_month_names
 
@@ -78,7 +79,11 @@ _SAID_ON_DAY = re.compile(
 )
 
 
-def _month_names(locale: str, width: str, context: str) -> dict[str, int]:
+def _month_names(
+    locale: str,
+    width: Literal["abbreviated", "wide"],
+    context: Literal["format", "stand-alone"],
+) -> dict[str, int]:
     """Babel's (CLDR's) month names, case-folded, each with its number."""
     names = get_month_names(width, context=context, locale=locale)
     return {name.casefold(): number for number, name in names.items()}
