@@ -86,7 +86,7 @@ async def test_with_words_index_and_sql_agree_and_mutes_win(
     # Words are followed before some articles arrive and after others (the backfill).
     early_words = "moon storm"
     async with sessions.begin() as session:
-        holder = await service.ensure_subscriber(session, 999, settings, NOW)
+        holder = await service.ensure_subscriber(session, 999, settings.defaults, NOW)
         await search.add_words(
             session,
             holder,

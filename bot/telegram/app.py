@@ -60,11 +60,11 @@ async def _post_init(app: BotApplication) -> None:
         stops=state.stops,
     )
     deliverer.retention.on_forgotten = lambda chat_id: forget_cached(app, chat_id)
-    fetcher = Fetcher(FeedService.limits(state.settings))
+    fetcher = Fetcher(FeedService.limits(state.settings.feeds))
     state.attach(
         engine,
         deliverer,
-        FeedService(sessions, fetcher, state.settings, clock=state.clock),
+        FeedService(sessions, fetcher, state.settings.feeds, clock=state.clock),
     )
 
 
@@ -338,7 +338,7 @@ def build_application(
         (
             delivery if feeds is None else feeds,
             feed_tick,
-            settings.feed_tick_seconds,
+            settings.feeds.tick_seconds,
             2.0,
             "feeds",
         ),

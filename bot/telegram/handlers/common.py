@@ -45,7 +45,7 @@ async def subscriber_of(session: AsyncSession, update: Update, context: BotConte
         return await service.ensure_subscriber(
             session,
             chat.id,
-            context.settings,
+            context.settings.defaults,
             context.now(),
             language=known,
             chat_type=chat_type_of(chat),
@@ -54,7 +54,7 @@ async def subscriber_of(session: AsyncSession, update: Update, context: BotConte
     return await service.ensure_subscriber(
         session,
         acting.chat_id,
-        context.settings,
+        context.settings.defaults,
         context.now(),
         chat_type=acting.chat_type,
         title=acting.title,
