@@ -39,6 +39,15 @@ class FeedPolicy:
     allow_private: bool
 
 
+@dataclass(frozen=True, slots=True)
+class RetentionPolicy:
+    """How long what the bot keeps about chats lives (DIGEST_MAX_AGE_DAYS for the ledger
+    of what was delivered, FORGET_BLOCKED_DAYS for a chat that blocked the bot)."""
+
+    selectable: timedelta  # an article older than this is in no digest
+    forget_blocked_days: int
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
@@ -218,6 +227,10 @@ class Settings(BaseSettings):
     @property
     def defaults(self) -> Defaults:
         return Defaults(self.default_language, self.default_timezone, self.default_digest_time)
+
+    @property
+    def retention(self) -> RetentionPolicy:
+        return RetentionPolicy(timedelta(days=self.digest_max_age_days), self.forget_blocked_days)
 
     @property
     def feeds(self) -> FeedPolicy:
