@@ -719,6 +719,9 @@ class NewDigest:
     kind: DigestKind
     chunks: list[dict[str, Any]]
     article_ids: Sequence[int]
+    # SENT: nothing to send, only ledger rows to keep (reports that told a reader
+    # nothing new, taken silently into a story they had).
+    status: DigestStatus = DigestStatus.PENDING
 
 
 async def create_digests(
@@ -731,9 +734,10 @@ async def create_digests(
         {
             "subscriber_id": d.subscriber_id,
             "kind": d.kind,
-            "status": DigestStatus.PENDING,
+            "status": d.status,
             "created_at": now,
-            "lease_until": lease_until,
+            "sent_at": now if d.status == DigestStatus.SENT else None,
+            "lease_until": lease_until if d.status == DigestStatus.PENDING else None,
             "chunks": d.chunks,
             "sent_chunks": 0,
             "message_ids": [],
@@ -998,7 +1002,11 @@ async def stats(session: AsyncSession, now: datetime) -> Stats:
         digests_sent_24h=await count(
             select(func.count())
             .select_from(Digest)
-            .where(Digest.status == DigestStatus.SENT, Digest.sent_at >= now - timedelta(hours=24))
+            .where(
+                Digest.status == DigestStatus.SENT,
+                Digest.sent_at >= now - timedelta(hours=24),
+                Digest.sent_chunks > 0,  # not a silent one (ledger rows only: NewDigest)
+            )
         ),
     )
 
