@@ -335,6 +335,8 @@ def add_handlers(app: BotApplication) -> None:
         buttons.SelectChat: chat_handlers.on_select_chat,
         buttons.PostDigest: reads(handlers.on_post_digest),
         buttons.CancelDigest: reads(handlers.on_cancel_digest),
+        buttons.DigestTags: changes(handlers.on_digest_layout),
+        buttons.DigestLayout: changes(handlers.on_digest_layout),
     }
     for kind, callback in presses.items():
         app.add_handler(ButtonHandler(kind, callback))

@@ -146,6 +146,22 @@ class CancelDigest:
     chat: int
 
 
+@dataclass(frozen=True, slots=True)
+class DigestTags:
+    """Under /settings: digest entries name the tags they matched by (``on``), or not."""
+
+    on: bool
+    chat: int
+
+
+@dataclass(frozen=True, slots=True)
+class DigestLayout:
+    """Under /settings: one line per story (``compact``), or the full layout."""
+
+    compact: bool
+    chat: int
+
+
 Button = (
     ToggleTag
     | TagsPage
@@ -164,6 +180,8 @@ Button = (
     | SelectChat
     | PostDigest
     | CancelDigest
+    | DigestTags
+    | DigestLayout
 )
 
 
@@ -175,11 +193,15 @@ class Field(Enum):
     PAGE_OR_START = "page_or_start"  # a page, or None written "s" (the /start keyboard)
     LANGUAGE = "language"  # a catalog the bot has
     ID_OR_OWN = "id_or_own"  # a row id, or 0 for the person's own chat
+    FLAG = "flag"  # on or off, written 1 or 0
 
 
 _NUMBER = re.compile(r"0|[1-9][0-9]{0,9}")
 _LANGUAGE = re.compile(r"[a-z]{2,3}(?:_[A-Z]{2})?")
 _INVALID = object()
+
+
+_RANGES = {Field.ID: (1, MAX_ID), Field.ID_OR_OWN: (0, MAX_ID)}  # else a page's
 
 
 def _parse(field: Field, text: str) -> object:
@@ -188,14 +210,13 @@ def _parse(field: Field, text: str) -> object:
         return text if _LANGUAGE.fullmatch(text) and text in languages() else _INVALID
     if field is Field.PAGE_OR_START and text == "s":
         return None
+    if field is Field.FLAG:
+        return {"1": True, "0": False}.get(text, _INVALID)
     if not _NUMBER.fullmatch(text):
         return _INVALID
     value = int(text)
-    if field is Field.ID:
-        return value if 1 <= value <= MAX_ID else _INVALID
-    if field is Field.ID_OR_OWN:
-        return value if value <= MAX_ID else _INVALID
-    return value if value <= MAX_PAGE else _INVALID
+    low, high = _RANGES.get(field, (0, MAX_PAGE))
+    return value if low <= value <= high else _INVALID
 
 
 # Every kind: its prefix and its fields, in the dataclass's order.
@@ -217,6 +238,8 @@ KINDS: dict[type[Button], tuple[str, tuple[Field, ...]]] = {
     SelectChat: ("c", (Field.ID_OR_OWN,)),
     PostDigest: ("dg", (Field.ID,)),
     CancelDigest: ("dx", (Field.ID,)),
+    DigestTags: ("dt", (Field.FLAG, Field.ID)),
+    DigestLayout: ("dl", (Field.FLAG, Field.ID)),
 }
 _BY_PREFIX = {prefix: (kind, spec) for kind, (prefix, spec) in KINDS.items()}
 
@@ -227,8 +250,12 @@ FOR_A_CHAT: tuple[type[Button], ...] = tuple(
 
 
 def encode(button: Button) -> str:
-    """``t:12:3:7``: the kind's prefix, then its fields; None (the /start page) is ``s``."""
-    values = ("s" if value is None else str(value) for value in astuple(button))
+    """``t:12:3:7``: the kind's prefix, then its fields; None (the /start page) is ``s``,
+    a flag 1 or 0."""
+    values = (
+        "s" if value is None else str(int(value)) if isinstance(value, bool) else str(value)
+        for value in astuple(button)
+    )
     return ":".join([KINDS[type(button)][0], *values])
 
 

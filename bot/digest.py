@@ -282,9 +282,7 @@ def pack(
         size = tg_len(block)
         if size > limit:  # pragma: no cover - the renderers guarantee it
             raise AssertionError(f"a single block of {size} characters exceeds {limit}")
-        if parts and (
-            length + gap + size > limit or len(keys) + len(block_buttons) > max_buttons
-        ):
+        if parts and (length + gap + size > limit or len(keys) + len(block_buttons) > max_buttons):
             chunks.append(Chunk(separator.join(parts), tuple(ids), tuple(keys)))
             parts, ids, keys, length = [], [], [], 0
         length += size + (gap if parts else 0)

@@ -102,8 +102,7 @@ def story_heading(t: Translator, reports: int, title: str) -> str:
 
 def story_gone(t: Translator) -> str:
     return t._(
-        "This story is no longer available: its reports were deleted. "
-        "/digest brings what is new."
+        "This story is no longer available: its reports were deleted. /digest brings what is new."
     )
 
 

@@ -20,10 +20,11 @@ from bot.buttons import Button
 from bot.chats import chat_type_of
 from bot.compose import Outbound, compose_digest
 from bot.context import BotContext, message_of
-from bot.digest import parse_payload, render_article
+from bot.digest import is_story_payload, parse_payload, render_article
 from bot.i18n import Translator, choose, translator
 from bot.keyboards import (
     language_keyboard,
+    layout_keyboard,
     post_digest_keyboard,
     subscriptions_keyboard,
     suggestions_keyboard,
@@ -38,6 +39,7 @@ from bot.schedule import (
     tzinfo_for,
 )
 from bot.send import SendResult, send_digest
+from bot.story_handlers import show_story
 from bot.tags import Tag, split_tag_list
 from storage import keywords as words_repo
 from storage import repo
@@ -169,6 +171,9 @@ async def start(update: Update, context: BotContext) -> None:
             never = article is None and article_id > await repo.last_article_id(session)
             tags_of = await repo.tags_of_articles(session, [article.id]) if article else {}
     message, t = message_of(update), context.t
+    if article_id is None and is_story_payload(payload):  # "Show all N reports"
+        await show_story(update, context, subscriber, payload)
+        return
     if article_id is None:  # plain /start, or a payload that is not an article's
         markup = tag_keyboard(t, tags, chat=subscriber.id, page=None) if tags else None
         await reply(update, context, t._(texts.WELCOME), markup)
@@ -525,7 +530,32 @@ async def settings(update: Update, context: BotContext) -> None:
     """The settings name the chat they are of (a group, a linked channel)."""
     async with context.sessions.begin() as session:
         subscriber = await _subscriber(session, update, context)
-    await message_of(update).reply_text(_settings_text(update, context.t, subscriber))
+    await message_of(update).reply_text(
+        _settings_text(update, context.t, subscriber), reply_markup=_layout(context.t, subscriber)
+    )
+
+
+def _layout(t: Translator, subscriber: Subscriber) -> InlineKeyboardMarkup:
+    return layout_keyboard(
+        t, show_tags=subscriber.show_tags, compact=subscriber.compact, chat=subscriber.id
+    )
+
+
+async def on_digest_layout(update: Update, context: BotContext) -> None:
+    """Under /settings: tags shown or hidden, full or compact layout; the settings are
+    redrawn with the buttons that switch back. A double tap sets what is set already."""
+    query, button = pressed(update)
+    assert isinstance(button, buttons.DigestTags | buttons.DigestLayout)
+    async with context.sessions.begin() as session:
+        subscriber = await _subscriber(session, update, context)
+        if isinstance(button, buttons.DigestTags):
+            subscriber.show_tags = button.on
+        else:
+            subscriber.compact = button.compact
+    await query.answer()
+    t = context.t
+    text = for_chat(context, t._(texts.SAVED) + "\n\n" + _settings_text(update, t, subscriber))
+    await show(query, text, _layout(t, subscriber))
 
 
 def _settings_text(update: Update, t: Translator, subscriber: Subscriber) -> str:
@@ -541,6 +571,8 @@ def _settings_text(update: Update, t: Translator, subscriber: Subscriber) -> str
         chat_title=None if subscriber.chat_type is ChatType.PRIVATE else subscriber.title,
         forum=bool(chat and chat.is_forum),
         thread_id=subscriber.thread_id,
+        show_tags=subscriber.show_tags,
+        compact=subscriber.compact,
     )
 
 

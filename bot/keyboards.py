@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import InlineKeyboardMarkupLimit
 
-from bot import buttons, texts
+from bot import buttons, digest_texts, texts
 from bot.buttons import Button
 from bot.i18n import Translator, languages
 from bot.service import Suggestion, TagButton
@@ -176,5 +176,25 @@ def post_digest_keyboard(t: Translator, chat: int) -> InlineKeyboardMarkup:
                 _button(t._(texts.POST_DIGEST_BUTTON), buttons.PostDigest(chat)),
                 _button(t._(texts.CANCEL_BUTTON), buttons.CancelDigest(chat)),
             ]
+        ]
+    )
+
+
+def layout_keyboard(
+    t: Translator, *, show_tags: bool, compact: bool, chat: int
+) -> InlineKeyboardMarkup:
+    """Under /settings: switch the digest's tags and its layout."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                _button(
+                    digest_texts.tags_button(t, show_tags), buttons.DigestTags(not show_tags, chat)
+                )
+            ],
+            [
+                _button(
+                    digest_texts.layout_button(t, compact), buttons.DigestLayout(not compact, chat)
+                )
+            ],
         ]
     )

@@ -17,6 +17,7 @@ from enum import Enum, StrEnum, auto
 from types import TracebackType
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -30,6 +31,7 @@ from telegram.ext import ExtBot
 from bot import texts
 from bot.compose import LEASE, Outbound
 from bot.dbretry import retrying
+from bot.digest import Chunk
 from bot.i18n import FALLBACK, translator
 from bot.ratelimit import Lane
 from storage import repo
@@ -166,6 +168,7 @@ async def send_digest(
                     outbound.chat_id,
                     outbound.chunks[index].text,
                     message_thread_id=outbound.thread_id,
+                    reply_markup=_keyboard(outbound.chunks[index]),
                     rate_limit_args=lane,
                 )
                 break
@@ -185,6 +188,15 @@ async def send_digest(
         message_ids.append(message.message_id)
         await log.note(outbound.digest_id, message_ids, len(outbound.chunks))
     return SendResult.SENT
+
+
+def _keyboard(chunk: Chunk) -> InlineKeyboardMarkup | None:
+    """A message's URL buttons ("Show all N reports"), one per row."""
+    if not chunk.buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(text, url=url)] for text, url in chunk.buttons]
+    )
 
 
 class TopicRefusal(StrEnum):

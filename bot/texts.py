@@ -12,6 +12,7 @@ from datetime import datetime, time
 from html import escape
 from typing import Protocol
 
+from bot import digest_texts
 from bot.articles import ArticleFormatError
 from bot.feedparse import MAX_ENTRIES
 from bot.i18n import N_, Msg, Translator, language_self_name
@@ -366,6 +367,8 @@ def settings_text(
     chat_title: str | None = None,
     forum: bool = False,
     thread_id: int | None = None,
+    show_tags: bool = True,
+    compact: bool = False,
 ) -> str:
     """A chat's settings; ``chat_title`` names the group or channel they are of."""
     local_next = next_due_at.astimezone(tzinfo_for(timezone))
@@ -384,6 +387,7 @@ def settings_text(
         lines.append(t._("Next digest: {when}", when=t.moment(local_next)))
     if forum:
         lines.append(destination(t, thread_id))
+    lines += digest_texts.layout_lines(t, show_tags=show_tags, compact=compact)
     lines += ["", t._("Change with /time, /timezone, /frequency, /language, /pause or /resume.")]
     return "\n".join(lines)
 
@@ -786,30 +790,7 @@ def split_lines(lines: Sequence[str], limit: int) -> list[str]:
 # ---- digests
 
 
-def digest_header(t: Translator, count: int) -> str:
-    """The first line of a digest (plain text: the renderer escapes and bolds it)."""
-    return t.ngettext("📰 Your digest: {n} new article", "📰 Your digest: {n} new articles", count)
-
-
-def more_waiting(t: Translator, remaining: int, *, manual: bool) -> str:
-    """The last line of a digest that had more articles than fit (plain text)."""
-    if manual:
-        return t.ngettext(
-            "+{n} more article waiting; send /digest for more now",
-            "+{n} more articles waiting; send /digest for more now",
-            remaining,
-        )
-    return t.ngettext(
-        "+{n} more article waiting; it comes in your next digest",
-        "+{n} more articles waiting; they come in your next digest",
-        remaining,
-    )
-
-
-FULL_TEXT = N_("Full text")
-# A digest entry: a story the reader had, with a newer article; the story's other sources.
-UPDATE = N_("Update:")
-ALSO = N_("Also:")
+# The digest's own words (header, entries, source line, story list): bot.digest_texts.
 ORIGINAL_ARTICLE = N_("Original article")
 
 
