@@ -110,11 +110,13 @@ def _also_line(item: DigestItem, label: str, budget: int) -> str:
 
 def why(item: DigestItem) -> str:
     """ "🏷 negotiations, Europe · 🔎 grain": the tags and followed words it matched by."""
+    tags = [cut(" ".join(t.split()), MAX_SOURCE_NAME) for t in item.tags[:MAX_WHY]]
+    words = [cut(w, MAX_SOURCE_NAME) for w in item.words[: MAX_WHY - len(tags)]]
     parts = []
-    if item.tags:
-        parts.append(f"{TAG_MARK} " + ", ".join(" ".join(t.split()) for t in item.tags))
-    if item.words:
-        parts.append(f"{WORD_MARK} " + ", ".join(item.words))
+    if tags:
+        parts.append(f"{TAG_MARK} " + ", ".join(tags))
+    if words:
+        parts.append(f"{WORD_MARK} " + ", ".join(words))
     return " · ".join(parts)
 
 

@@ -102,6 +102,8 @@ EXPECTED: dict[type[buttons.Button], Callable[[str], bool]] = {
     buttons.SelectChat: {EN._(texts.BACK_TO_ME), INVALID}.__contains__,
     buttons.PostDigest: SILENT.__contains__,  # their own chat: their digest, or why none
     buttons.CancelDigest: SILENT.__contains__,
+    buttons.DigestTags: SILENT.__contains__,  # the settings redrawn
+    buttons.DigestLayout: SILENT.__contains__,
 }
 FIELDS: dict[buttons.Field, st.SearchStrategy[object]] = {
     buttons.Field.ID: st.integers(1, MAX_ID),
@@ -109,6 +111,7 @@ FIELDS: dict[buttons.Field, st.SearchStrategy[object]] = {
     buttons.Field.PAGE_OR_START: st.none() | st.integers(0, MAX_PAGE),
     buttons.Field.LANGUAGE: st.sampled_from(languages()),
     buttons.Field.ID_OR_OWN: st.integers(0, MAX_ID),
+    buttons.Field.FLAG: st.booleans(),
 }
 OWN, SOMEONE_ELSES, GONE = "own", "someone else's", "gone"
 

@@ -22,6 +22,7 @@ FIELDS: dict[buttons.Field, st.SearchStrategy[object]] = {
     buttons.Field.PAGE_OR_START: st.none() | pages,
     buttons.Field.LANGUAGE: st.sampled_from(languages()),
     buttons.Field.ID_OR_OWN: st.integers(0, MAX_ID),
+    buttons.Field.FLAG: st.booleans(),
 }
 
 
@@ -72,6 +73,9 @@ def test_every_button_round_trips_within_telegrams_limit(button: buttons.Button)
         "ss:1 ",
         "tog:1:0",
         "uns:1",
+        "dt:2:1",  # a flag is 1 or 0
+        "dt:True:1",
+        "dl:1",
         "x" * 64,
     ],
 )
