@@ -10,7 +10,7 @@ import io
 import itertools
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from enum import Enum
 from functools import cache
 from pathlib import Path
@@ -27,7 +27,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from telegram.constants import MessageLimit
 
-from bot import buttons, texts
+from bot import buttons, digest_texts, texts
 from bot.articles import ArticleFormatError, parse_article
 from bot.config import ConfigError, load_settings
 from bot.feeds import FEEDS_PAGE_SIZE
@@ -98,33 +98,68 @@ def _ukrainian_form(n: int) -> int:
     return 2
 
 
-DIGEST_HEADER = ("📰 Your digest: {n} new article", "📰 Your digest: {n} new articles")
+NEW_STORIES = ("{n} new story", "{n} new stories")
+
+
+def header(t: Translator, new: int, updates: int = 0, **where: bool) -> str:
+    return digest_texts.digest_header(
+        t, new, updates, group=where.get("group", False), weekly=where.get("weekly", False)
+    )
 
 
 @given(st.integers(min_value=0, max_value=200))
 def test_ukrainian_plurals_follow_the_cldr_rule(n: int) -> None:
-    message = _catalog("uk").get(DIGEST_HEADER)
+    message = _catalog("uk").get(NEW_STORIES)
     assert message is not None
     assert isinstance(message.string, tuple)
     expected = message.string[_ukrainian_form(n)].format(n=n)
-    assert texts.digest_header(UK, n) == expected
-    assert texts.digest_header(EN, n) == (DIGEST_HEADER[0] if n == 1 else DIGEST_HEADER[1]).format(
-        n=n
-    )
+    assert header(UK, n) == f"📰 Ваш дайджест: {expected}"
+    assert header(EN, n) == "📰 Your digest: " + (NEW_STORIES[n != 1]).format(n=n)
 
 
-def test_ukrainian_article_counts_read_right() -> None:
-    words = {n: texts.digest_header(UK, n).split()[-1] for n in (1, 2, 5, 11, 21, 22, 25, 112)}
+def test_ukrainian_story_and_update_counts_read_right() -> None:
+    words = {n: header(UK, n).split()[-1] for n in (1, 2, 5, 11, 21, 22, 25, 112)}
     assert words == {
-        1: "стаття",
-        2: "статті",
-        5: "статей",
-        11: "статей",
-        21: "стаття",
-        22: "статті",
-        25: "статей",
-        112: "статей",
+        1: "історія",
+        2: "історії",
+        5: "історій",
+        11: "історій",
+        21: "історія",
+        22: "історії",
+        25: "історій",
+        112: "історій",
     }
+    assert header(UK, 3, 1) == "📰 Ваш дайджест: 3 нові історії · 1 оновлення"
+    assert header(UK, 0, 5) == "📰 Ваш дайджест: 5 оновлень"
+
+
+def test_a_digest_header_counts_stories_and_updates_and_names_whose_it_is() -> None:
+    assert header(EN, 3, 1) == "📰 Your digest: 3 new stories · 1 update"
+    assert header(EN, 1, 0) == "📰 Your digest: 1 new story"
+    assert header(EN, 0, 2) == "📰 Your digest: 2 updates"
+    # A group's or channel's digest is everyone's there: never "Your digest".
+    assert header(EN, 2, 0, group=True) == "📰 Today's digest: 2 new stories"
+    assert header(EN, 2, 1, group=True, weekly=True) == (
+        "📰 This week's digest: 2 new stories · 1 update"
+    )
+    assert header(UK, 1, 0, group=True) == "📰 Дайджест дня: 1 нова історія"
+    assert header(UK, 1, 0, group=True, weekly=True) == "📰 Дайджест тижня: 1 нова історія"
+
+
+def test_how_long_ago_in_the_readers_language_and_timezone() -> None:
+    now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    kyiv = ZoneInfo("Europe/Kyiv")
+    cases = [
+        (now, "just now", "щойно"),
+        (now - timedelta(minutes=20), "20m ago", "20 хв тому"),
+        (now - timedelta(hours=2, minutes=10), "2h ago", "2 год тому"),
+        # Older than a day: the date where the reader is (23:30 UTC is the next day in Kyiv).
+        (datetime(2026, 11, 27, 23, 30, tzinfo=UTC), "28 Nov", "28 лист."),
+        (datetime(2024, 7, 15, 1, 48, tzinfo=UTC), "15 Jul 2024", "15 лип. 2024"),
+    ]
+    for when, english, ukrainian in cases:
+        assert digest_texts.ago(EN, when, now, kyiv) == english
+        assert digest_texts.ago(UK, when, now, kyiv) == ukrainian
 
 
 # ---- dates, times and weekdays
@@ -453,7 +488,16 @@ def _recording_translator(code: str) -> tuple[Translator, _Recording]:
 
 NEUTRAL = "Ґ<&>“й”"  # outside text: no English in it, HTML and quotes to escape
 _KNOWN = ("Europe/Kyiv", *languages())  # values valid beyond bot.texts' own literals
-_TEXTS_TREE = ast.parse(Path(texts.__file__).read_text(encoding="utf-8"))
+# The texts layer: bot.texts and the digest's own words.
+TEXT_MODULES = (texts, digest_texts)
+_TEXTS_TREE = ast.Module(
+    body=[
+        node
+        for module in TEXT_MODULES
+        for node in ast.parse(Path(str(module.__file__)).read_text(encoding="utf-8")).body
+    ],
+    type_ignores=[],
+)
 _DEFINED = {node.name: node for node in _TEXTS_TREE.body if isinstance(node, ast.FunctionDef)}
 
 
@@ -497,6 +541,8 @@ _PLAIN: dict[Any, Callable[[Sequence[str], Translator], list[Any]]] = {
     float: lambda *_: [2.5, 0.0],
     datetime: lambda *_: [WHEN],
     time: lambda *_: [time(7, 5)],
+    tzinfo: lambda *_: [ZoneInfo("Europe/Kyiv")],
+    type(None): lambda *_: [None],
     object: lambda *_: [1],
     BaseException: lambda *_: _errors(),
 }
@@ -619,18 +665,20 @@ def _said(function: Callable[..., Any], t: Translator) -> tuple[list[str], int]:
 def _text_functions() -> list[Callable[..., Any]]:
     return [
         value
-        for name, value in vars(texts).items()
+        for module in TEXT_MODULES
+        for name, value in vars(module).items()
         if inspect.isfunction(value)
-        and value.__module__ == texts.__name__
+        and value.__module__ == module.__name__
         and not name.startswith("_")
         and Translator in get_type_hints(value).values()
     ]
 
 
 def _constants() -> list[str]:
-    """Every message id a public constant of bot.texts holds (alone, in a tuple, a dict)."""
+    """Every message id a public constant of the texts layer holds (alone, in a tuple, a
+    dict)."""
     found: list[str] = []
-    for name, value in vars(texts).items():
+    for name, value in [pair for module in TEXT_MODULES for pair in vars(module).items()]:
         if name.startswith("_"):
             continue
         items = (

@@ -166,7 +166,7 @@ async def test_two_reports_stored_in_one_batch_are_one_story(
     settings = settings_for()
     await add_subscriber(sessions, 1, "negotiations", settings=settings, now=NOW)
     digest = shown(await manual(sessions, 1, settings, NOW))
-    assert digest.startswith("<b>📰 Your digest: 1 new article</b>")
+    assert digest.startswith("<b>📰 Your digest: 1 new story</b>")
     assert GRAIN_TITLE in digest and REWORDED_TITLE not in digest  # the earliest report
     assert ">Kyiv Independent</a>" in digest
     assert await ledger(sessions) == {first, second}
@@ -248,7 +248,7 @@ async def test_a_muted_word_in_one_report_hides_the_story_on_both_paths(
     await make_due(sessions, 2, NOW)
     [outbound] = await scheduled(sessions, settings, NOW)
     for digest in (by_sql, shown(outbound)):
-        assert digest.startswith("<b>📰 Your digest: 1 new article</b>")
+        assert digest.startswith("<b>📰 Your digest: 1 new story</b>")
         assert OTHER_TITLE in digest
         assert GRAIN_TITLE not in digest and "Kyiv Independent" not in digest
     assert await ledger(sessions) == {other}
@@ -348,7 +348,7 @@ async def test_deleting_the_article_whose_id_is_the_story_keeps_the_rest_one_sto
     assert gone.text.startswith(f"Article {grain} was deleted by an admin: ")
     await user.ask("/subscribe negotiations")
     [digest] = await user.ask("/digest")
-    assert digest.text.startswith("📰 Your digest: 1 new article")
+    assert digest.text.startswith("📰 Your digest: 1 new story")
     assert digest.bold()[1:] == [REWORDED_TITLE]  # the earliest report left
     assert digest.text.endswith("Also: BBC")
     assert await app_ledger(app) == {reworded, bbc}
@@ -427,7 +427,7 @@ async def test_split_of_the_story_id_article_then_merge_and_split_again_never_re
     # It joins the report it is most like (BBC's), whose story is led by grain again.
     assert await story_of(app.bot_data.sessions, later) == grain
     [again] = await user.ask("/digest")
-    assert again.text.startswith("📰 Your digest: 1 new article")
+    assert again.text.startswith("📰 Your digest: 1 new story")
     assert again.bold()[1].startswith("Update: Britain sends navy ships")
     assert again.text.endswith("Also: Reuters · BBC")
     [done] = await user.ask("/digest")
@@ -480,7 +480,7 @@ async def test_an_entry_of_a_story_of_sixty_sources_fits_and_names_two(
     ids = await store_story(app, texts)
     await user.ask("/subscribe negotiations")
     [digest] = await user.ask("/digest")
-    assert digest.text.startswith("📰 Your digest: 1 new article")
+    assert digest.text.startswith("📰 Your digest: 1 new story")
     assert utf16(digest.text) <= 4096
     also = digest.text.splitlines()[-1]
     assert also.startswith("Also: Київська правда — дуже")
