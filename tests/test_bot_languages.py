@@ -48,7 +48,9 @@ async def test_a_ukrainian_reader_is_answered_in_ukrainian_then_switches_to_engl
     [subscribed] = await user.ask("/subscribe negotiations")
     assert subscribed.text == plain(texts.subscribed_line(UK, "negotiations"))
     [digest] = await user.ask("/digest")
-    assert digest.text.startswith(digest_texts.digest_header(UK, 4, 0, group=False, weekly=False))  # the seeds have four
+    assert digest.text.startswith(
+        digest_texts.digest_header(UK, 4, 0, group=False, weekly=False)
+    )  # the seeds have four
     assert SEED_TITLE in digest.text  # articles stay as written
     assert digest.links()[0].startswith("https://")
     assert "· 15 лип. 2024 · 🏷 negotiations" in digest.text  # the date in Ukrainian
@@ -107,7 +109,9 @@ async def test_a_scheduled_digest_comes_in_the_chats_language(
     clock.set(datetime(2026, 3, 2, 8, 0, 10, tzinfo=UTC))
     await seeded.bot_data.deliverer.run_pass()
     [digest] = await user.read()
-    assert digest.text.splitlines()[0] == digest_texts.digest_header(UK, 4, 0, group=False, weekly=False)
+    assert digest.text.splitlines()[0] == digest_texts.digest_header(
+        UK, 4, 0, group=False, weekly=False
+    )
     assert SEED_TITLE in digest.text
     assert digest.text.count("🏷 negotiations") == 4
     assert digest.button_texts[0].startswith("📚 Усі 2 повідомлення: ")

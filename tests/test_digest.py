@@ -105,7 +105,9 @@ def test_render_digest_escapes_and_links_the_headline() -> None:
 
 def test_compact_layout_is_one_line_per_story() -> None:
     items = [
-        DigestItem(n, f"Story {n}", "A summary nobody sees.", f"https://e.org/{n}", meta="S · 1h ago")
+        DigestItem(
+            n, f"Story {n}", "A summary nobody sees.", f"https://e.org/{n}", meta="S · 1h ago"
+        )
         for n in range(1, 4)
     ]
     [chunk] = render_digest(items, header="Head", footer="more", limit=LIMIT, compact=True)
@@ -129,7 +131,13 @@ def test_compact_layout_is_one_line_per_story() -> None:
 
 def test_the_show_all_buttons_go_under_the_message_of_their_entry_within_the_limit() -> None:
     items = [
-        DigestItem(n, f"Story {n}", "S.", "https://e.org", button=(f"Show {n}", f"https://t.me/b?start=s{n}"))
+        DigestItem(
+            n,
+            f"Story {n}",
+            "S.",
+            "https://e.org",
+            button=(f"Show {n}", f"https://t.me/b?start=s{n}"),
+        )
         for n in range(1, 8)
     ]
     chunks = render_digest(items, header="H", footer=None, limit=LIMIT, max_buttons=3)
