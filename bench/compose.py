@@ -15,7 +15,7 @@ from typing import Any
 
 from bench.harness import child, child_main, emit, populate, settings_for
 from bench.population import Size
-from bot.compose import TagIndex, compose_due_batch
+from bot.delivery.compose import TagIndex, compose_due_batch
 from storage.db import create_engine, create_sessionmaker
 
 

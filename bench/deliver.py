@@ -14,8 +14,8 @@ import aiohttp
 import httpx
 
 from bench.harness import TOKEN, EmulatorProcess, delivery_population, emit, settings_for
-from bot.app import build_application, opened
-from bot.delivery import PassReport
+from bot.delivery.deliverer import PassReport
+from bot.telegram.app import build_application, opened
 from emulator.client import EmulatorClient
 
 

@@ -105,8 +105,8 @@ async def child(database: str, urls_file: str) -> dict[str, Any]:
     from pydantic import SecretStr
 
     from bot.config import Settings
-    from bot.feedfetch import Fetcher
-    from bot.feeds import FeedService
+    from bot.feeds.fetch import Fetcher
+    from bot.feeds.service import FeedService
     from storage import repo
     from storage.db import create_sessionmaker, open_database
 

@@ -19,8 +19,8 @@ from bench.harness import (
     settings_for,
 )
 from bench.population import WORDS, Size
-from bot.app import build_application, running
 from bot.config import Settings
+from bot.telegram.app import build_application, running
 from emulator.client import EmulatorClient
 
 FLOOD = 60

@@ -199,7 +199,7 @@ def child_main(work: Callable[..., Coroutine[Any, Any, dict[str, Any]]], *names:
     for name in names:
         parser.add_argument(name)
     arguments = vars(parser.parse_args())
-    importlib.import_module("bot.app")
+    importlib.import_module("bot.telegram.app")
     result = asyncio.run(work(*(arguments[name] for name in names)))
     print(json.dumps({**result, "peak_rss_mb": round(peak_rss_mb(), 1)}))
 

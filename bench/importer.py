@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bench.harness import emit, fresh_database
 from bench.population import WORDS, Population, Size
-from bot.importer import import_files
+from bot.articles.importer import import_files
 from storage import stories as stories_repo
 from storage.db import create_engine, create_sessionmaker
 from storage.models import Subscriber, SubscriberWord, Word, WordKind

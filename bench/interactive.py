@@ -17,7 +17,7 @@ from bench.harness import (
     settings_for,
 )
 from bench.population import Size
-from bot.app import build_application, running
+from bot.telegram.app import build_application, running
 from emulator.client import EmulatorClient
 
 

@@ -11,7 +11,7 @@ from datetime import datetime, time, timedelta
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.keywords import Matcher, Term
+from bot.words.keywords import Matcher, Term
 from storage.models import (
     Article,
     ArticleTag,
@@ -168,7 +168,7 @@ class Population:
 
     async def _load_words(self, session: AsyncSession, articles: list[dict[str, object]]) -> None:
         """Followed and muted words among the words articles are made of, and their
-        article links, as bot.search.store_articles would have stored them."""
+        article links, as bot.words.search.store_articles would have stored them."""
         if not (self.size.following or self.size.muting):
             return
         await session.execute(insert(Word), [{"key": w, "created_at": self.now} for w in WORDS])

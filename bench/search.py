@@ -19,7 +19,7 @@ from bench.harness import (
     settings_for,
 )
 from bench.population import WORDS, Size
-from bot.app import build_application, running
+from bot.telegram.app import build_application, running
 from emulator.client import EmulatorClient
 from storage.db import create_engine
 

@@ -11,7 +11,7 @@ the fastest figures for each kind of action, not typical ones:
 - a command picked from the menu ("/" and a tap): 1 s; one typed with a value: 2.5 s.
 
 `needed_burst` replays the session's times through the bot's own token bucket
-(`bot.updates.Throttle`) and finds the smallest burst that admits all of it at a rate;
+(`bot.telegram.updates.Throttle`) and finds the smallest burst that admits all of it at a rate;
 `make bench` prints it for a few rates, and the test suite plays the session through the
 bot and the emulator at the default settings.
 """
@@ -21,7 +21,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
-from bot.updates import Throttle, Verdict
+from bot.telegram.updates import Throttle, Verdict
 
 SAME_BUTTON = 0.15
 OTHER_BUTTON = 0.25

@@ -1,4 +1,4 @@
-"""Grouping quality: how `bot.stories.same_story` does on the labelled sets.
+"""Grouping quality: how `bot.stories.similarity.same_story` does on the labelled sets.
 
 The labelled sets are bench/data/stories/*.json (README, "Stories", says who wrote each
 and what was tuned on which). `make bench` prints their figures as `story_quality`
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.harness import emit
-from bot.stories import MIN_SHARED_KEYS, StoryText, candidate_keys, same_story
+from bot.stories.similarity import MIN_SHARED_KEYS, StoryText, candidate_keys, same_story
 
 LABELLED = Path(__file__).resolve().parent / "data" / "stories"
 

@@ -21,8 +21,8 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
     from telegram import Bot
 
-    from bot.context import BotApplication
-    from bot.feeds import FeedService
+    from bot.feeds.service import FeedService
+    from bot.telegram.context import BotApplication
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ def _version() -> str:
 
 
 async def _import(settings: Settings, paths: Sequence[Path]) -> int:
-    from bot.app import open_storage
+    from bot.telegram.app import open_storage
     from storage.db import create_sessionmaker
 
     engine = await open_storage(settings.database_url)
@@ -53,7 +53,7 @@ async def _import(settings: Settings, paths: Sequence[Path]) -> int:
 
 async def _import_into(sessions: async_sessionmaker[AsyncSession], paths: Sequence[Path]) -> int:
     """Import and print the report; 1 when a file failed."""
-    from bot.importer import import_files
+    from bot.articles.importer import import_files
 
     for path in paths:
         if path.is_dir() and not any(p.is_file() for p in path.rglob("*.txt")):
@@ -73,10 +73,10 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
 
 @asynccontextmanager
 async def _feed_service(settings: Settings) -> AsyncIterator[FeedService]:
-    from bot.app import open_storage
-    from bot.context import utc_now
-    from bot.feedfetch import Fetcher
-    from bot.feeds import FeedService
+    from bot.feeds.fetch import Fetcher
+    from bot.feeds.service import FeedService
+    from bot.telegram.app import open_storage
+    from bot.telegram.context import utc_now
     from storage.db import create_sessionmaker
 
     engine = await open_storage(settings.database_url)
@@ -94,35 +94,36 @@ async def _feed_service(settings: Settings) -> AsyncIterator[FeedService]:
 
 
 async def _feeds_add(service: FeedService, args: argparse.Namespace) -> int:
-    from bot import texts
-    from bot.feeds import FeedProblem, parse_feed_tags
+    from bot.feeds import lines
+    from bot.feeds.model import FeedProblem, parse_feed_tags
 
     try:
         added = await service.add(args.url, parse_feed_tags(args.tags), name=args.name)
     except FeedProblem as problem:
         print(f"{args.url}: not added: {problem}", file=sys.stderr)
         return 1
-    print(texts.feed_added_line(added))
+    print(lines.feed_added_line(added))
     return 0
 
 
 async def _feeds_list(service: FeedService, args: argparse.Namespace) -> int:
-    from bot import feeds, texts
+    from bot.feeds import lines
+    from bot.feeds import views as feed_views
 
     async with service.sessions() as session:
-        views = await feeds.all_feed_views(session, service.clock())
+        views = await feed_views.all_feed_views(session, service.clock())
     for view in views:
-        print(texts.feed_row(view))
+        print(lines.feed_row(view))
     if not views:
         print("no feeds", file=sys.stderr)
     return 0
 
 
 async def _feeds_remove(service: FeedService, args: argparse.Namespace) -> int:
-    from bot import feeds
+    from bot.feeds import views as feed_views
 
     async with service.sessions.begin() as session:
-        feed = await feeds.remove_feed(session, args.id, service.clock())
+        feed = await feed_views.remove_feed(session, args.id, service.clock())
     if feed is None:
         print(f"there is no feed {args.id}", file=sys.stderr)
         return 1
@@ -131,7 +132,7 @@ async def _feeds_remove(service: FeedService, args: argparse.Namespace) -> int:
 
 
 async def _feeds_import(service: FeedService, args: argparse.Namespace) -> int:
-    from bot.opml import OpmlError
+    from bot.feeds.opml import OpmlError
 
     try:
         imported = await service.import_opml(_read(args.file))
@@ -149,10 +150,10 @@ async def _feeds_import(service: FeedService, args: argparse.Namespace) -> int:
 
 
 async def _feeds_export(service: FeedService, args: argparse.Namespace) -> int:
-    from bot import feeds
+    from bot.feeds import views as feed_views
 
     async with service.sessions() as session:
-        document = await feeds.export_opml(session)
+        document = await feed_views.export_opml(session)
     if args.file is None:
         sys.stdout.write(document.decode())
     else:
@@ -189,12 +190,12 @@ def cmd_feeds(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _poll(settings: Settings, *, every: bool) -> int:
-    from bot import texts
+    from bot.feeds import lines
 
     async with _feed_service(settings) as service:
         results = await service.poll_due(every=every)
     for result in results:
-        print(texts.poll_line(result))
+        print(lines.poll_line(result))
     if not results:
         print("no feed is due" if not every else "no feeds")
     return 1 if any(not result.ok for result in results) else 0
@@ -205,7 +206,7 @@ def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.app import open_storage
+    from bot.telegram.app import open_storage
 
     async def upgrade() -> None:
         engine = await open_storage(settings.database_url)
@@ -222,7 +223,7 @@ async def _serve(
     """Run until SIGINT or SIGTERM; a revoked token ends the run with `ConfigError`.
     The Bot API is asked first: a wrong TELEGRAM_API_URL or token stops start-up before
     the database is opened, upgraded or imported into."""
-    from bot.app import TOKEN_REVOKED, build_application, polling_task, running
+    from bot.telegram.app import TOKEN_REVOKED, build_application, polling_task, running
     from storage.db import describe
 
     app = build_application(settings, handlers=polling, delivery=delivery, migrate=polling)
@@ -290,7 +291,7 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _deliver_once(settings: Settings) -> str:
-    from bot.app import build_application, opened
+    from bot.telegram.app import build_application, opened
 
     app = build_application(settings, handlers=False, delivery=False, migrate=False)
     async with opened(app):

@@ -9,7 +9,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.i18n import languages
-from bot.schedule import parse_digest_time, parse_timezone
+from bot.subscriptions.schedule import parse_digest_time, parse_timezone
 
 
 class ConfigError(Exception):

@@ -29,12 +29,12 @@ import httpx
 from pydantic import SecretStr
 from sqlalchemy import select, update
 
-from bot.app import build_application, running
+from bot.articles.importer import import_files
+from bot.articles.tags import split_tag_list
 from bot.config import Settings
-from bot.context import BotApplication
-from bot.importer import import_files
 from bot.logs import setup_logging
-from bot.tags import split_tag_list
+from bot.telegram.app import build_application, running
+from bot.telegram.context import BotApplication
 from demo.feed import FEED_TAGS, DemoFeed
 from emulator import BotMessage, Chat, Emulator, EmulatorClient
 from emulator.settle import settled

@@ -1,6 +1,6 @@
 """Repository functions for followed and muted words and for full-text search. Like
-storage.repo: session first, never commit. Term keys and full-text queries come ready
-made (bot.keywords builds them); nothing here parses what a user typed."""
+storage.repo's: session first, never commit. Term keys and full-text queries come ready
+made (bot.words.keywords builds them); nothing here parses what a user typed."""
 
 from __future__ import annotations
 
@@ -9,18 +9,17 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Integer, String, bindparam, delete, exists, func, insert, select, text
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
-    Article,
     ArticleWord,
     SubscriberWord,
     UTCDateTime,
     Word,
     WordKind,
 )
-from storage.repo import _chunks, _insert_ignore
+from storage.repo.articles import recent_by_link
+from storage.sql import chunks, insert_ignore, on_sqlite, upsert
 
 # ---------------------------------------------------------------------------- words
 
@@ -45,7 +44,7 @@ async def ensure_words(
     before = dict(await _word_ids(session, keys))
     missing = [{"key": k, "created_at": now} for k in keys if k not in before]
     if missing:
-        await session.execute(_insert_ignore(session, Word, missing))
+        await session.execute(insert_ignore(session, Word, missing))
     after = await _word_ids(session, keys)
     return after, {i for k, i in after.items() if k not in before}
 
@@ -64,11 +63,11 @@ async def link_articles(
 ) -> None:
     """Replace the word links of ``article_ids`` by ``links`` (article id, word id): the
     links of the articles in ``links`` that are not in ``article_ids`` must be new."""
-    for part in _chunks(list(article_ids)):
+    for part in chunks(list(article_ids)):
         await session.execute(delete(ArticleWord).where(ArticleWord.article_id.in_(part)))
     # A plain executemany: several times faster than one INSERT … ON CONFLICT per chunk.
     rows = [{"article_id": a, "word_id": w} for a, w in dict.fromkeys(links)]
-    for part in _chunks(rows):
+    for part in chunks(rows):
         await session.execute(insert(ArticleWord), list(part))
 
 
@@ -81,8 +80,8 @@ async def backfill_word(
         {"article_id": a, "word_id": word_id} for a in await added_matching(session, match, since)
     ]
     # Ignoring conflicts: a concurrent /follow of the same new word may backfill it too.
-    for part in _chunks(rows, 2_000):
-        await session.execute(_insert_ignore(session, ArticleWord, list(part)))
+    for part in chunks(rows, 2_000):
+        await session.execute(insert_ignore(session, ArticleWord, list(part)))
 
 
 async def subscriber_words(
@@ -113,9 +112,7 @@ async def set_words(
         {"subscriber_id": subscriber_id, "word_id": w, "kind": kind, "created_at": now}
         for w in word_ids
     ]
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(SubscriberWord).values(rows)
+    statement = upsert(session, SubscriberWord).values(rows)
     await session.execute(
         statement.on_conflict_do_update(
             index_elements=["subscriber_id", "word_id"],
@@ -151,7 +148,7 @@ async def subscription_words(
 ) -> dict[int, tuple[list[int], list[int]]]:
     """Per subscriber, (followed word ids, muted word ids)."""
     result: dict[int, tuple[list[int], list[int]]] = {s: ([], []) for s in subscriber_ids}
-    for part in _chunks(list(subscriber_ids)):
+    for part in chunks(list(subscriber_ids)):
         query = select(
             SubscriberWord.subscriber_id, SubscriberWord.word_id, SubscriberWord.kind
         ).where(SubscriberWord.subscriber_id.in_(part))
@@ -166,21 +163,9 @@ async def word_articles(
 ) -> dict[int, list[tuple[int, datetime, int]]]:
     """Per word, (article id, published_at, story id) of the articles added since
     ``since``."""
-    result: dict[int, list[tuple[int, datetime, int]]] = {w: [] for w in word_ids}
-    story = func.coalesce(Article.story_id, Article.id)
-    for part in _chunks(list(word_ids)):
-        query = (
-            select(ArticleWord.word_id, Article.id, Article.published_at, story)
-            .join(Article, Article.id == ArticleWord.article_id)
-            .where(
-                ArticleWord.word_id.in_(part),
-                Article.added_at >= since,
-                Article.deleted_at.is_(None),
-            )
-        )
-        for word_id, article_id, published, story_id in (await session.execute(query)).all():
-            result[word_id].append((article_id, published, story_id))
-    return result
+    return await recent_by_link(
+        session, ArticleWord.word_id, ArticleWord.article_id, word_ids, since
+    )
 
 
 # ---------------------------------------------------------------------------- search
@@ -188,7 +173,7 @@ async def word_articles(
 
 @dataclass(frozen=True, slots=True)
 class FullText:
-    """One search in each backend's syntax (bot.keywords builds both from the same terms):
+    """One search in each backend's syntax (bot.words.keywords builds both from the same terms):
     an FTS5 MATCH expression and a to_tsquery('simple', ...) text."""
 
     sqlite: str
@@ -244,10 +229,6 @@ _POSTGRES_ADDED = """
 """
 
 
-def _on_sqlite(session: AsyncSession) -> bool:
-    return session.get_bind().dialect.name == "sqlite"
-
-
 async def search_articles(
     session: AsyncSession,
     match: FullText,
@@ -261,9 +242,9 @@ async def search_articles(
     recent when it was added recently, whenever it was published) that contain every
     term and were not deleted: the most relevant first, then the newest published; among
     the newest `CANDIDATES` matches when there are more."""
-    on_sqlite = _on_sqlite(session)
+    lite = on_sqlite(session)
     statement = (
-        text(_SQLITE_SEARCH if on_sqlite else _POSTGRES_SEARCH)
+        text(_SQLITE_SEARCH if lite else _POSTGRES_SEARCH)
         .bindparams(bindparam("since", type_=UTCDateTime()))
         .columns(
             id=Integer(),
@@ -274,13 +255,13 @@ async def search_articles(
         )
     )
     params = {
-        "query": match.sqlite if on_sqlite else match.postgres,
+        "query": match.sqlite if lite else match.postgres,
         "since": since,
         "limit": limit,
         "offset": offset,
         "candidates": candidates,
     }
-    if not on_sqlite:
+    if not lite:
         # asyncpg prepares statements, and after five runs PostgreSQL may switch to a
         # generic plan, blind to how common the searched words are: "report 4242" then
         # took 45 ms instead of 2. Plan each search for its own words.
@@ -291,9 +272,9 @@ async def search_articles(
 
 async def added_matching(session: AsyncSession, match: FullText, since: datetime) -> list[int]:
     """Ids of the articles added since ``since`` that contain every term."""
-    on_sqlite = _on_sqlite(session)
-    statement = text(_SQLITE_ADDED if on_sqlite else _POSTGRES_ADDED).bindparams(
+    lite = on_sqlite(session)
+    statement = text(_SQLITE_ADDED if lite else _POSTGRES_ADDED).bindparams(
         bindparam("since", type_=UTCDateTime())
     )
-    query = match.sqlite if on_sqlite else match.postgres
+    query = match.sqlite if lite else match.postgres
     return list((await session.scalars(statement, {"query": query, "since": since})).all())

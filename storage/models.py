@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -12,6 +12,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     Dialect,
+    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -26,8 +27,6 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, MappedColumn, mapped_column
-
-_E = TypeVar("_E", bound=StrEnum)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -70,6 +69,16 @@ def _cascading_key(target: str) -> MappedColumn[Any]:
     return mapped_column(ForeignKey(target, ondelete="CASCADE"), primary_key=True)
 
 
+def _partial_index(name: str, column: str, where: str, *, postgresql: str | None = None) -> Index:
+    """An index of the rows ``where`` holds for (in PostgreSQL's words, when they differ)."""
+    return Index(
+        name,
+        column,
+        sqlite_where=text(where),
+        postgresql_where=text(where if postgresql is None else postgresql),
+    )
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map: dict[Any, Any] = {datetime: UTCDateTime()}  # noqa: RUF012
@@ -82,12 +91,7 @@ class Article(Base):
         Index("ix_articles_feed_id_added_at", "feed_id", "added_at"),
         # Only the deleted articles: what an import checks new links against, and what
         # /deleted lists. A handful of rows, whatever the size of the table.
-        Index(
-            "ix_articles_deleted_at",
-            "deleted_at",
-            sqlite_where=text("deleted_at IS NOT NULL"),
-            postgresql_where=text("deleted_at IS NOT NULL"),
-        ),
+        _partial_index("ix_articles_deleted_at", "deleted_at", "deleted_at IS NOT NULL"),
         # Ids travel in digest links: SQLite must never hand out a deleted one again.
         {"sqlite_autoincrement": True},
     )
@@ -107,7 +111,7 @@ class Article(Base):
     summary: Mapped[str] = mapped_column(String(400))
     body: Mapped[str] = mapped_column(Text)
     # The story the article reports: the id of the story's first article. None: a story
-    # of its own (bot.stories decides; /split and /merge correct it).
+    # of its own (bot.stories.similarity decides; /split and /merge correct it).
     story_id: Mapped[int | None] = mapped_column(Integer, index=True)
     # When an admin deleted it; None while it is shown. A deleted article keeps its row:
     # its ledger rows stay, so that /undelete sends it to nobody who had it, and its
@@ -117,7 +121,7 @@ class Article(Base):
 
 class StoryKey(Base):
     """A recent article's candidate keys (its rare words, hashed): articles sharing a key
-    are candidates for being the same story (bot.stories)."""
+    are candidates for being the same story (bot.stories.similarity)."""
 
     __tablename__ = "story_keys"
     __table_args__ = (Index("ix_story_keys_article_id", "article_id"),)
@@ -132,14 +136,7 @@ class Feed(Base):
     identity is (feed id, entry id), and a new id would repeat every entry."""
 
     __tablename__ = "feeds"
-    __table_args__ = (
-        Index(
-            "ix_feeds_due",
-            "next_poll_at",
-            sqlite_where=text("removed_at IS NULL"),
-            postgresql_where=text("removed_at IS NULL"),
-        ),
-    )
+    __table_args__ = (_partial_index("ix_feeds_due", "next_poll_at", "removed_at IS NULL"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     url: Mapped[str] = mapped_column(String(2048), unique=True)
@@ -151,7 +148,7 @@ class Feed(Base):
     content_hash: Mapped[str | None] = mapped_column(String(64))  # of the last body parsed
     entries: Mapped[int] = mapped_column(Integer, default=0)  # found by the last parse
     skipped: Mapped[int] = mapped_column(Integer, default=0)  # entries it could not read
-    # Older entries beyond the newest 500 the last parse did not read (bot.feedparse).
+    # Older entries beyond the newest 500 the last parse did not read (bot.feeds.parse).
     dropped: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Where a permanent redirect points when another feed already has that address, so
     # this one stays at its own; NULL when it does not redirect so.
@@ -184,21 +181,17 @@ class ArticleTag(Base):
     article_id: Mapped[int] = _cascading_key("articles.id")
 
 
-class _EnumText(TypeDecorator[_E]):
-    """A StrEnum stored as its value in a short string column."""
-
-    impl = String(16)
-    cache_ok = True
-
-    def __init__(self, enum: type[_E]) -> None:
-        super().__init__()
-        self.enum = enum
-
-    def process_bind_param(self, value: _E | None, dialect: Dialect) -> str | None:
-        return None if value is None else self.enum(value).value
-
-    def process_result_value(self, value: str | None, dialect: Dialect) -> _E | None:
-        return None if value is None else self.enum(value)
+def _enum_text(enum: type[StrEnum]) -> Enum:
+    """A StrEnum stored as its value in a short string column: no database enum type and
+    no CHECK constraint, so a new member needs no migration."""
+    return Enum(
+        enum,
+        native_enum=False,
+        create_constraint=False,
+        length=16,
+        validate_strings=True,
+        values_callable=lambda members: [member.value for member in members],
+    )
 
 
 class ChatType(StrEnum):
@@ -212,11 +205,11 @@ class Subscriber(Base):
     __tablename__ = "subscribers"
     __table_args__ = (
         # The delivery tick asks "who is due" every 30 s: an index range, not a scan.
-        Index(
+        _partial_index(
             "ix_subscribers_due",
             "next_due_at",
-            sqlite_where=text("paused = 0 AND blocked = 0"),
-            postgresql_where=text("NOT paused AND NOT blocked"),
+            "paused = 0 AND blocked = 0",
+            postgresql="NOT paused AND NOT blocked",
         ),
     )
 
@@ -232,7 +225,7 @@ class Subscriber(Base):
     language: Mapped[str] = mapped_column(String(16), default="en", server_default="en")
     # What kind of chat: a person's private chat, a group or supergroup, or a channel.
     chat_type: Mapped[ChatType] = mapped_column(
-        _EnumText(ChatType), default=ChatType.PRIVATE, server_default="private"
+        _enum_text(ChatType), default=ChatType.PRIVATE, server_default="private"
     )
     title: Mapped[str | None] = mapped_column(String(255))  # groups and channels
     # A forum supergroup's topic that digests go to (None: the chat itself, or General).
@@ -280,7 +273,7 @@ class DigestStatus(StrEnum):
 
 class Digest(Base):
     """One digest: an outbox row. ``chunks`` are the rendered messages, sent in order, as
-    JSON that only bot.digest.Chunk reads and writes."""
+    JSON that only bot.delivery.digest.Chunk reads and writes."""
 
     __tablename__ = "digests"
     __table_args__ = (
@@ -291,8 +284,8 @@ class Digest(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
-    kind: Mapped[DigestKind] = mapped_column(_EnumText(DigestKind))
-    status: Mapped[DigestStatus] = mapped_column(_EnumText(DigestStatus))
+    kind: Mapped[DigestKind] = mapped_column(_enum_text(DigestKind))
+    status: Mapped[DigestStatus] = mapped_column(_enum_text(DigestStatus))
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
     lease_until: Mapped[datetime | None]
@@ -327,7 +320,7 @@ class WordKind(StrEnum):
 
 
 class Word(Base):
-    """A followed or muted term (bot.keywords.Term.key: ``word``, ``a phrase``, ``pre*``),
+    """A followed or muted term (bot.words.keywords.Term.key: ``word``, ``a phrase``, ``pre*``),
     shared by every subscriber who typed it; deleted when the last one lets go."""
 
     __tablename__ = "words"
@@ -345,7 +338,7 @@ class SubscriberWord(Base):
 
     subscriber_id: Mapped[int] = _cascading_key("subscribers.id")
     word_id: Mapped[int] = _cascading_key("words.id")
-    kind: Mapped[WordKind] = mapped_column(_EnumText(WordKind))
+    kind: Mapped[WordKind] = mapped_column(_enum_text(WordKind))
     created_at: Mapped[datetime]
 
 

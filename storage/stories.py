@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Article, StoryKey
-from storage.repo import _chunks
+from storage.sql import chunks
 
 STORY = func.coalesce(Article.story_id, Article.id)
 STORY_KEYS = cast(Table, StoryKey.__table__)
@@ -51,7 +51,7 @@ async def key_pairs(
     with any of ``keys``, leaving out keys more than ``max_holders`` stored articles hold
     (old articles' keys are purged): integers only, so that many can be read cheaply."""
     pairs: list[tuple[int, int]] = []
-    for part in _chunks(sorted(set(keys))):
+    for part in chunks(sorted(set(keys))):
         # Counted on the primary key's index alone: a key thousands of articles hold is
         # dropped here, before any of its rows is joined or read.
         counts = (
@@ -100,7 +100,7 @@ _CANDIDATE = (
 async def candidates(session: AsyncSession, article_ids: Sequence[int]) -> list[Candidate]:
     """What grouping compares of these articles."""
     found: list[Candidate] = []
-    for part in _chunks(sorted(set(article_ids))):
+    for part in chunks(sorted(set(article_ids))):
         query = select(*_CANDIDATE).where(Article.id.in_(part))
         found.extend(Candidate(*row) for row in await session.execute(query))
     return found
@@ -111,7 +111,7 @@ async def story_candidates(session: AsyncSession, story_ids: Sequence[int]) -> l
     match a story as a whole (its first report, or most of its members), whatever keys
     they hold."""
     found: list[Candidate] = []
-    for part in _chunks(sorted(set(story_ids))):
+    for part in chunks(sorted(set(story_ids))):
         query = select(*_CANDIDATE).where(_in_stories(part))
         found.extend(Candidate(*row) for row in await session.execute(query))
     return found
@@ -120,12 +120,12 @@ async def story_candidates(session: AsyncSession, story_ids: Sequence[int]) -> l
 async def add_keys(session: AsyncSession, keys: Sequence[tuple[int, int]]) -> None:
     """Store (key, article id) pairs; an article's old keys must be gone first."""
     rows = [{"key": k, "article_id": a} for k, a in dict.fromkeys(keys)]
-    for part in _chunks(rows):  # Core, not the ORM's bulk insert: 20 rows an article
+    for part in chunks(rows):  # Core, not the ORM's bulk insert: 20 rows an article
         await session.execute(insert(STORY_KEYS), list(part))
 
 
 async def drop_keys(session: AsyncSession, article_ids: Sequence[int]) -> None:
-    for part in _chunks(list(article_ids)):
+    for part in chunks(list(article_ids)):
         await session.execute(delete(StoryKey).where(StoryKey.article_id.in_(part)))
 
 
@@ -165,7 +165,7 @@ async def set_stories(session: AsyncSession, stories: dict[int, int]) -> None:
 async def story_sizes(session: AsyncSession, story_ids: Sequence[int]) -> dict[int, int]:
     """How many articles each of these stories has (a story of one is left out)."""
     sizes: dict[int, int] = {}
-    for part in _chunks(sorted(set(story_ids))):
+    for part in chunks(sorted(set(story_ids))):
         query = (
             select(Article.story_id, func.count())
             .where(Article.story_id.in_(part))
@@ -199,7 +199,7 @@ class Member:
 async def members(session: AsyncSession, story_ids: Sequence[int]) -> dict[int, list[Member]]:
     """Each story's articles, earliest first; a deleted article is in none."""
     result: dict[int, list[Member]] = {s: [] for s in story_ids}
-    for part in _chunks(list(dict.fromkeys(story_ids))):
+    for part in chunks(list(dict.fromkeys(story_ids))):
         query = (
             select(
                 Article.id,

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bench.stories import combined, labelled_sets, quality, read_set
 from bot.config import Settings
-from bot.context import BotApplication
+from bot.telegram.context import BotApplication
 from emulator import Chat, Emulator, EmulatorClient
 from storage.db import create_engine, create_sessionmaker, upgrade
 from tests.auxil import snapshot
@@ -195,7 +195,7 @@ def _no_env_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 def seed_rows(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Rows:
     """Every table's rows after importing seeds/ at the fake clock's start: imported once
     per test process, into SQLite (tests/auxil/snapshot.py)."""
-    from bot.importer import import_files
+    from bot.articles.importer import import_files
 
     path = tmp_path_factory.mktemp("seeded") / "seeded.db"
     shutil.copyfile(sqlite_template, path)

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.articles import ArticleFormatError, parse_article, parse_article_bytes
+from bot.articles.format import ArticleFormatError, parse_article, parse_article_bytes
 
 SEED = (Path(__file__).resolve().parent.parent / "seeds" / "000_6477664cfccc58b9.txt").read_text(
     encoding="utf-8"

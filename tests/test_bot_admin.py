@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import func, select
 
 from bot import texts
-from bot.articles import parse_article
-from bot.context import BotApplication
+from bot.articles.format import parse_article
 from bot.i18n import languages, translator
+from bot.telegram.context import BotApplication
 from emulator.client import Chat
 from storage.models import Article
 from tests.auxil.data import SEED_COUNT
@@ -168,11 +168,11 @@ async def test_the_first_refusal_tells_the_operator_how_to_set_admin_ids(
 ) -> None:
     """An operator trying their own bot is refused too: the log says which setting fixes
     it, with their id, once per process (not once per refused command)."""
-    with caplog.at_level(logging.WARNING, logger="bot.admin"):
+    with caplog.at_level(logging.WARNING, logger="bot.telegram.handlers.admin"):
         for command in ("/stats", "/articles", "/delete 1"):
             [reply] = await user.ask(command)
             assert reply.text == "Sorry, only the bot's admins can do that."
-    hints = [r.getMessage() for r in caplog.records if r.name == "bot.admin"]
+    hints = [r.getMessage() for r in caplog.records if r.name == "bot.telegram.handlers.admin"]
     assert hints == [
         "user id 1001 was refused an admin command: ADMIN_IDS is 9001. To make them an "
         "admin, set ADMIN_IDS=9001,1001 in .env (or the environment) and restart the bot. "

@@ -11,7 +11,7 @@ from html import escape
 import pytest
 
 from bot.config import Settings
-from bot.context import BotApplication
+from bot.telegram.context import BotApplication
 from emulator.client import Chat, EmulatorClient
 from storage import repo
 from tests.auxil.clock import FakeClock

@@ -9,11 +9,12 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select, update
 
-from bot import digest_texts, texts
+from bot import texts
 from bot.config import Settings
-from bot.context import BotApplication
 from bot.i18n import translator
-from bot.search import store_articles
+from bot.telegram.context import BotApplication
+from bot.texts import digest as digest_texts
+from bot.words.search import store_articles
 from emulator import Chat, Emulator, EmulatorClient, Group
 from emulator.html import parse_html
 from emulator.settle import settled

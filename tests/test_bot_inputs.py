@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import func, select
 from telegram.constants import MessageLimit
 
-from bot.context import BotApplication
-from bot.tags import make_tag
+from bot.articles.tags import make_tag
+from bot.telegram.context import BotApplication
 from emulator.client import Chat
 from emulator.utf16 import utf16_len
 from storage import repo
@@ -156,7 +156,7 @@ async def test_pending_tags_are_capped_and_their_rows_go_with_them(
 async def test_two_hundred_subscriptions_are_paged(user: Chat, seeded: BotApplication) -> None:
     now = datetime(2026, 3, 2, tzinfo=UTC)
     async with seeded.bot_data.sessions.begin() as session:
-        from bot.service import ensure_subscriber
+        from bot.subscriptions.service import ensure_subscriber
 
         subscriber = await ensure_subscriber(session, user.user_id, seeded.bot_data.settings, now)
         rows = await repo.ensure_tags(
@@ -200,7 +200,7 @@ async def test_articles_with_long_titles_fit(admin: Chat, app: BotApplication) -
 async def test_refused_replies_log_one_line_and_bugs_a_traceback(
     user: Chat, app: BotApplication, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="bot.errors")
+    caplog.set_level(logging.WARNING, logger="bot.telegram.errors")
     marker = uuid.uuid4().hex  # the limiter is per process: each run's line is its own
     refusal = f"Bad Request: message is too long ({marker})"
     for _ in range(2):

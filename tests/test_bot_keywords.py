@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.articles import parse_article
-from bot.context import BotApplication
-from bot.search import store_articles
+from bot.articles.format import parse_article
+from bot.telegram.context import BotApplication
+from bot.words.search import store_articles
 from emulator.client import Chat
 from tests.auxil.clock import FakeClock
 

@@ -7,10 +7,11 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-from bot import digest_texts, texts
+from bot import texts
 from bot.config import Settings
-from bot.context import BotApplication
 from bot.i18n import translator
+from bot.telegram.context import BotApplication
+from bot.texts import digest as digest_texts
 from emulator import Chat, EmulatorClient
 from emulator.html import parse_html
 from storage.models import Subscriber
@@ -69,7 +70,7 @@ async def test_a_ukrainian_reader_is_answered_in_ukrainian_then_switches_to_engl
 
 
 def _time_error(typed: str) -> Exception:
-    from bot.schedule import ScheduleError, parse_digest_time
+    from bot.subscriptions.schedule import ScheduleError, parse_digest_time
 
     try:
         parse_digest_time(typed)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from telegram.constants import MessageLimit
 
-from bot.context import BotApplication
+from bot.telegram.context import BotApplication
 from emulator.client import Chat
 from emulator.utf16 import utf16_len
 

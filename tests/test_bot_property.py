@@ -16,11 +16,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot import buttons, texts
-from bot.buttons import MAX_ID, MAX_PAGE
+from bot import texts
 from bot.config import Settings
-from bot.context import BotApplication
 from bot.i18n import languages, translator
+from bot.telegram import buttons
+from bot.telegram.buttons import MAX_ID, MAX_PAGE
+from bot.telegram.context import BotApplication
 from bot.texts import ADMIN_COMMANDS, COMMANDS
 from emulator import EmulatorClient
 from emulator.client import Chat
@@ -75,7 +76,7 @@ async def test_any_plain_text(emu: EmulatorClient, bot: BotApplication, text: st
 
 # What a presser sees, by kind, when the button acts for their own chat (the answer under
 # the button; "" is a silent answer, the message itself being redrawn). A kind added to
-# bot.buttons without a line here fails the test: the list of kinds comes from there.
+# bot.telegram.buttons without a line here fails the test: the list of kinds comes from there.
 EN = translator("en")
 INVALID = EN._(texts.BUTTON_INVALID)
 SILENT = frozenset({""})
@@ -122,7 +123,7 @@ def test_every_kind_of_button_has_an_expectation() -> None:
 
 @st.composite
 def pressed(draw: st.DrawFn) -> tuple[type[buttons.Button], list[object], str]:
-    """A button of any kind bot.buttons defines, its fields drawn as that kind's fields
+    """A button of any kind bot.telegram.buttons defines, its fields drawn as that kind's fields
     are; the chat it names: the presser's own, another person's, or none that exists."""
     kind = draw(st.sampled_from(list(buttons.KINDS)))
     _, spec = buttons.KINDS[kind]

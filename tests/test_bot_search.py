@@ -10,12 +10,12 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import texts
-from bot.articles import ParsedArticle, parse_article
-from bot.context import BotApplication
+from bot.articles.format import ParsedArticle, parse_article
 from bot.i18n import translator
-from bot.keywords import parse_query
-from bot.search import full_text, store_articles
-from bot.updates import Throttle
+from bot.telegram.context import BotApplication
+from bot.telegram.updates import Throttle
+from bot.words.keywords import parse_query
+from bot.words.search import full_text, store_articles
 from emulator import Emulator, EmulatorClient
 from emulator.client import Chat
 from emulator.settle import settled

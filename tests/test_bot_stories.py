@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.context import BotApplication
+from bot.telegram.context import BotApplication
 from emulator.client import Chat
 from storage.models import Article, DeliveredArticle
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 from bot import texts
-from bot.context import BotApplication
 from bot.i18n import translator
+from bot.telegram.context import BotApplication
 from bot.texts import COMMANDS
 from emulator.client import Chat
 from tests.auxil.data import SEED_SUMMARY, SEED_TITLE

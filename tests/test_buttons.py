@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from telegram.constants import InlineKeyboardButtonLimit
 
-from bot import buttons
-from bot.buttons import MAX_ID, MAX_PAGE
 from bot.i18n import languages
+from bot.telegram import buttons
+from bot.telegram.buttons import MAX_ID, MAX_PAGE
 
 ids = st.integers(1, MAX_ID)
 pages = st.integers(0, MAX_PAGE)
@@ -27,12 +27,12 @@ FIELDS: dict[buttons.Field, st.SearchStrategy[object]] = {
 
 
 def of(kind: type[buttons.Button]) -> st.SearchStrategy[buttons.Button]:
-    """Any valid button of ``kind``, its fields drawn from what bot.buttons says they hold."""
+    """Any valid button of ``kind``, its fields drawn from what bot.telegram.buttons says."""
     _, spec = buttons.KINDS[kind]
     return st.builds(kind, *(FIELDS[field] for field in spec))
 
 
-# Every kind bot.buttons defines: a new kind is covered without editing this list.
+# Every kind bot.telegram.buttons defines: a new kind is covered without editing this list.
 any_button = st.one_of(*(of(kind) for kind in buttons.KINDS))
 
 

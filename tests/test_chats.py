@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot import buttons
-from bot.chats import AdminCache
-from bot.ratelimit import PacingRateLimiter
+from bot.telegram import buttons
+from bot.telegram.chats import AdminCache
+from bot.telegram.ratelimit import PacingRateLimiter
 
 
 class Ticks:

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from bot.articles.importer import import_files
 from bot.config import Settings
-from bot.context import BotApplication
-from bot.importer import import_files
+from bot.telegram.context import BotApplication
 from emulator.client import BotMessage, Chat, EmulatorClient
 from storage import repo
 from storage.models import Article, DeliveredArticle

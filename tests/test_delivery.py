@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from bot.compose import LEASE, compose_digest
+from bot.articles.importer import import_files
 from bot.config import Settings
-from bot.context import BotApplication
-from bot.importer import import_files
-from bot.send import SendResult
+from bot.delivery.compose import LEASE, compose_digest
+from bot.telegram.context import BotApplication
+from bot.telegram.send import SendResult
 from emulator.client import Chat, EmulatorClient
 from storage import repo
 from storage.models import Digest, DigestKind, DigestStatus, Subscriber

@@ -14,8 +14,8 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import func, select, text
 
-from bot.compose import LEASE
 from bot.config import Settings
+from bot.delivery.compose import LEASE
 from emulator.server import Emulator
 from storage import repo
 from storage.db import create_engine

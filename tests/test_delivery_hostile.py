@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.context import BotApplication
-from bot.tags import make_tag
+from bot.articles.tags import make_tag
+from bot.telegram.context import BotApplication
 from emulator.client import Chat, EmulatorClient
 from storage import repo
 from storage.models import Article, ArticleTag, Digest, DigestStatus, Subscriber

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot import texts
-from bot.context import BotApplication
+from bot.telegram.context import BotApplication
 from demo.__main__ import main as demo_main
 from demo.chat import render, wrap
 from emulator.client import BotMessage

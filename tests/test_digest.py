@@ -10,7 +10,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from telegram.constants import MessageLimit
 
-from bot.digest import (
+from bot.delivery.digest import (
     Chunk,
     ChunkFormatError,
     TagArticles,
@@ -26,9 +26,9 @@ from bot.digest import (
     select_articles,
     story_payload,
 )
-from bot.entry import DigestItem, Labels, cut, render_item, render_line
+from bot.delivery.entry import DigestItem, Labels, cut, render_item, render_line
 from bot.i18n import translator
-from bot.lengths import tg_len
+from bot.telegram.lengths import tg_len
 from emulator.html import parse_html
 from emulator.utf16 import utf16_len
 
@@ -41,7 +41,7 @@ T0 = datetime(2026, 11, 1, tzinfo=UTC)
 
 def visible_len(html: str) -> int:
     """What Telegram checks: the text after entity parsing, in UTF-16 units (the
-    emulator's parser, independent of bot.lengths.tg_len)."""
+    emulator's parser, independent of bot.telegram.lengths.tg_len)."""
     text, _ = parse_html(html)
     return utf16_len(text)
 

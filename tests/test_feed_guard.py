@@ -10,15 +10,8 @@ import socket
 import aiohttp
 import pytest
 
-from bot.feedfetch import (
-    Fetcher,
-    FetchError,
-    FetchLimits,
-    GuardedResolver,
-    SocketGuard,
-    check_url,
-    connector,
-)
+from bot.feeds.fetch import Fetcher, FetchLimits, connector
+from bot.feeds.guard import FetchError, GuardedResolver, SocketGuard, check_url
 from tests.auxil.feedserver import FeedServer
 
 HINT = " (FEED_ALLOW_PRIVATE=true allows it, for tests)"

@@ -7,7 +7,8 @@ import asyncio
 
 import pytest
 
-from bot.feedfetch import Fetcher, FetchError, FetchLimits, FetchResult
+from bot.feeds.fetch import Fetcher, FetchLimits, FetchResult
+from bot.feeds.guard import FetchError
 from tests.auxil.feedserver import LAST_MODIFIED, FeedServer, Route
 
 LOCAL = FetchLimits(timeout=2.0, max_bytes=64 * 1024, concurrency=4, allow_private=True)

@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.articles import MAX_TAGS, MAX_TITLE_LENGTH
-from bot.feedparse import (
+from bot.articles.format import MAX_TAGS, MAX_TITLE_LENGTH
+from bot.articles.tags import make_tag
+from bot.feeds.parse import (
     MAX_BODY,
     MAX_ENTRIES,
     FeedArticle,
@@ -20,7 +21,6 @@ from bot.feedparse import (
     html_to_text,
     parse_feed,
 )
-from bot.tags import make_tag
 from tests.auxil.feedserver import FIXTURES
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)

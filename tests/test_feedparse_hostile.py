@@ -6,8 +6,8 @@ import tracemalloc
 
 import pytest
 
-from bot.articles import MAX_TAGS, MAX_TITLE_LENGTH
-from bot.feedparse import FeedError, entry_article, parse_feed
+from bot.articles.format import MAX_TAGS, MAX_TITLE_LENGTH
+from bot.feeds.parse import FeedError, entry_article, parse_feed
 
 NOW_RSS = '<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title>{}</channel></rss>'
 

@@ -7,10 +7,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from telegram.constants import MessageLimit
 
-from bot.feedpolicy import BACKOFF_CAP, FeedStatus, FeedView, feed_status, retry_delay
-from bot.feeds import FEEDS_PAGE_SIZE, FeedProblem, OpmlReport
+from bot.feeds.model import FeedProblem, OpmlReport
+from bot.feeds.policy import BACKOFF_CAP, FeedStatus, FeedView, feed_status, retry_delay
+from bot.feeds.views import FEEDS_PAGE_SIZE
 from bot.i18n import N_, languages, translator
-from bot.lengths import tg_len
+from bot.telegram.lengths import tg_len
 from bot.texts import feed_added, feeds_text, opml_imported
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)

@@ -12,11 +12,12 @@ from pydantic import SecretStr
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import feeds
 from bot.config import Settings
-from bot.feedfetch import Fetcher
-from bot.feedpolicy import FeedStatus
-from bot.feeds import FeedAdded, FeedProblem, FeedService, parse_feed_tags
+from bot.feeds import views as feed_views
+from bot.feeds.fetch import Fetcher
+from bot.feeds.model import FeedAdded, FeedProblem, parse_feed_tags
+from bot.feeds.policy import FeedStatus
+from bot.feeds.service import FeedService
 from storage import repo
 from storage.models import Article, Feed
 from tests.auxil.clock import FakeClock
@@ -174,7 +175,7 @@ async def test_a_failing_feed_backs_off_shows_its_error_and_stops_no_other(
     clock.advance(days=7)
     await service.poll_due()
     async with service.sessions() as session:
-        views, _, total = await feeds.feeds_page(session, 0, clock.now)
+        views, _, total = await feed_views.feeds_page(session, 0, clock.now)
     assert total == 2
     assert [(v.feed_id, v.status, v.error) for v in views] == [
         (1, FeedStatus.OK, None),
@@ -207,8 +208,8 @@ async def test_a_removed_feed_is_not_polled_keeps_its_articles_and_comes_back_wh
     url = feed_server.serve("/wire.xml", rss(("a", "Alpha"), ("b", "Beta")))
     await service.add(url, parse_feed_tags("wire"))
     async with service.sessions.begin() as session:
-        assert await feeds.remove_feed(session, 1, clock.now) is not None
-        assert await feeds.remove_feed(session, 1, clock.now) is None
+        assert await feed_views.remove_feed(session, 1, clock.now) is not None
+        assert await feed_views.remove_feed(session, 1, clock.now) is None
     clock.advance(hours=1)
     assert await service.poll_due() == []
     assert len(await articles(service)) == 2
@@ -223,9 +224,9 @@ async def test_feed_tags_apply_from_the_next_poll(
     url = feed_server.serve("/wire.xml", rss(("a", "Alpha")))
     await service.add(url, parse_feed_tags("old"))
     async with service.sessions.begin() as session:
-        feed = await feeds.set_feed_tags(session, 1, parse_feed_tags("new, Україна"))
+        feed = await feed_views.set_feed_tags(session, 1, parse_feed_tags("new, Україна"))
         assert feed is not None
-        assert await feeds.set_feed_tags(session, 99, []) is None
+        assert await feed_views.set_feed_tags(session, 99, []) is None
     # Entries still in the feed are re-tagged at the next poll; older articles keep theirs.
     feed_server.serve("/wire.xml", rss(("b", "Beta"), ("c", "Gamma")))
     clock.advance(minutes=15)
@@ -279,7 +280,7 @@ async def test_an_opml_import_reports_added_present_and_failed(
         ("ftp://x.example/feed", "only http and https URLs are polled, not ftp:"),
     ]
     async with service.sessions() as session:
-        exported = await feeds.export_opml(session)
+        exported = await feed_views.export_opml(session)
         herald = await repo.feed_by_url(session, two)
         assert await repo.count_feeds(session) == 2  # the broken one was removed again
     assert herald is not None
@@ -421,7 +422,7 @@ async def test_a_redirect_to_another_feeds_address_keeps_both_and_says_so(
     assert (results[1].ok, results[1].moved_to, results[1].duplicate) == (True, None, (2, second))
     assert (results[1].url, results[2].url) == (first, second)
     async with service.sessions() as session:
-        views, _, _ = await feeds.feeds_page(session, 0, clock.now)
+        views, _, _ = await feed_views.feeds_page(session, 0, clock.now)
     assert [(v.url, v.moved_to) for v in views] == [(first, second), (second, None)]
     # The redirect goes away: so does the note.
     feed_server.serve("/first.xml", rss(("a", "Alpha"), ("c", "Gamma")))
@@ -438,7 +439,7 @@ async def test_a_redirect_to_a_removed_feeds_address_moves_and_trades_addresses(
     await service.add(first)
     await service.add(second)
     async with service.sessions.begin() as session:
-        await feeds.remove_feed(session, 2, clock.now)
+        await feed_views.remove_feed(session, 2, clock.now)
     feed_server.redirect("/first.xml", "/second.xml", 308)
     clock.advance(minutes=15)
     [result] = await service.poll_due()

@@ -1,5 +1,5 @@
 """One fold for words everywhere: the search index of each database sees the same words
-as the matcher and the queries (bot.keywords.words), on a table of hostile words; the
+as the matcher and the queries (bot.words.keywords.words), on a table of hostile words; the
 SQL mirror of the fold agrees with the Python one; apostrophes are one family for search,
 story stems and weekdays alike."""
 
@@ -16,10 +16,10 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.articles import ParsedArticle, parse_article
-from bot.keywords import parse_query, words
-from bot.search import full_text, search, store_articles
-from bot.stories import weighted_stems
+from bot.articles.format import ParsedArticle, parse_article
+from bot.stories.similarity import weighted_stems
+from bot.words.keywords import parse_query, words
+from bot.words.search import full_text, search, store_articles
 from storage import keywords as words_repo
 from storage.db import create_engine
 from storage.folding import APOSTROPHES, COMBINING, CYRILLIC, LATIN, fold

@@ -13,7 +13,7 @@ from telegram.error import NetworkError, TimedOut
 from telegram.request import RequestData
 from telegram.request._requestparameter import RequestParameter
 
-from bot.http import AiohttpRequest, NotBotApi
+from bot.telegram.http import AiohttpRequest, NotBotApi
 
 
 @pytest.fixture

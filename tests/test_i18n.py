@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import collections.abc
+import importlib
 import inspect
 import io
 import itertools
@@ -27,13 +28,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 from telegram.constants import MessageLimit
 
-from bot import buttons, digest_texts, texts
-from bot.articles import ArticleFormatError, parse_article
+from bot import texts
+from bot.articles.format import ArticleFormatError, parse_article
 from bot.config import ConfigError, load_settings
-from bot.feeds import FEEDS_PAGE_SIZE
+from bot.feeds.views import FEEDS_PAGE_SIZE
 from bot.i18n import DOMAIN, N_, Msg, Translator, catalog_path, choose, languages, translator
-from bot.keywords import MAX_QUERY_LENGTH, TermError, parse_terms
-from bot.schedule import DAILY, WEEKLY, ScheduleError, parse_frequency, parse_weekday
+from bot.subscriptions.schedule import DAILY, WEEKLY, ScheduleError, parse_frequency, parse_weekday
+from bot.telegram import buttons
+from bot.texts import digest as digest_texts
+from bot.words.keywords import MAX_QUERY_LENGTH, TermError, parse_terms
 from emulator.html import parse_html
 from emulator.utf16 import utf16_len
 from scripts.catalogs import marked_calls, marked_text, problems, template
@@ -488,17 +491,18 @@ def _recording_translator(code: str) -> tuple[Translator, _Recording]:
 
 NEUTRAL = "Ґ<&>“й”"  # outside text: no English in it, HTML and quotes to escape
 _KNOWN = ("Europe/Kyiv", *languages())  # values valid beyond bot.texts' own literals
-# The texts layer: bot.texts and the digest's own words.
-TEXT_MODULES = (texts, digest_texts)
-_TEXTS_TREE = ast.Module(
-    body=[
-        node
-        for module in TEXT_MODULES
-        for node in ast.parse(Path(str(module.__file__)).read_text(encoding="utf-8")).body
-    ],
-    type_ignores=[],
-)
-_DEFINED = {node.name: node for node in _TEXTS_TREE.body if isinstance(node, ast.FunctionDef)}
+# Every module of the bot.texts package (one per feature), parsed, by module name.
+_TEXTS_TREES = {
+    f"{texts.__name__}.{path.stem}": ast.parse(path.read_text(encoding="utf-8"))
+    for path in sorted(Path(texts.__file__).parent.glob("*.py"))
+    if path.stem != "__init__"
+}
+_DEFINED = {
+    node.name: (node, importlib.import_module(module))
+    for module, tree in _TEXTS_TREES.items()
+    for node in tree.body
+    if isinstance(node, ast.FunctionDef)
+}
 
 
 def _literals(name: str, seen: set[str] | None = None) -> set[str]:
@@ -509,13 +513,14 @@ def _literals(name: str, seen: set[str] | None = None) -> set[str]:
         return set()
     seen.add(name)
     found: set[str] = set()
-    for node in ast.walk(_DEFINED[name]):
+    function, module = _DEFINED[name]
+    for node in ast.walk(function):
         if isinstance(node, ast.Compare):
             for side in (node.left, *node.comparators):
                 if isinstance(side, ast.Constant) and isinstance(side.value, str):
                     found.add(side.value)
         elif isinstance(node, ast.Name):
-            value = getattr(texts, node.id, None)
+            value = getattr(module, node.id, None)
             if isinstance(value, dict):
                 found.update(key for key in value if isinstance(key, str))
             found |= _literals(node.id, seen)
@@ -665,20 +670,18 @@ def _said(function: Callable[..., Any], t: Translator) -> tuple[list[str], int]:
 def _text_functions() -> list[Callable[..., Any]]:
     return [
         value
-        for module in TEXT_MODULES
-        for name, value in vars(module).items()
+        for name, value in vars(texts).items()
         if inspect.isfunction(value)
-        and value.__module__ == module.__name__
+        and value.__module__.startswith(texts.__name__ + ".")
         and not name.startswith("_")
         and Translator in get_type_hints(value).values()
     ]
 
 
 def _constants() -> list[str]:
-    """Every message id a public constant of the texts layer holds (alone, in a tuple, a
-    dict)."""
+    """Every message id a public constant of bot.texts holds (alone, in a tuple, a dict)."""
     found: list[str] = []
-    for name, value in [pair for module in TEXT_MODULES for pair in vars(module).items()]:
+    for name, value in vars(texts).items():
         if name.startswith("_"):
             continue
         items = (
@@ -698,7 +701,9 @@ def _constants() -> list[str]:
 def test_every_text_function_and_constant_is_said_in_ukrainian() -> None:
     t, recording = _recording_translator("uk")
     silent = []
-    for function in _text_functions():
+    functions = _text_functions()
+    assert len(functions) > 80  # the walk found the package's text functions
+    for function in functions:
         _, accepted = _said(function, t)
         if not accepted:
             silent.append(function.__name__)
@@ -706,10 +711,11 @@ def test_every_text_function_and_constant_is_said_in_ukrainian() -> None:
         t._(message)
     assert silent == [], "no generated arguments were accepted: teach _values"
     assert sorted(recording.missing) == []
-    # The generated arguments reach every text bot/texts.py spells out.
+    # The generated arguments reach every text bot/texts/ spells out.
     spelt = {
         text if isinstance(text, str) else text[0]
-        for call in marked_calls(_TEXTS_TREE)
+        for tree in _TEXTS_TREES.values()
+        for call in marked_calls(tree)
         if (text := marked_text(call)) is not None
     }
     assert sorted(spelt - recording.asked) == []

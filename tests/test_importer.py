@@ -8,8 +8,8 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.context import BotApplication
-from bot.importer import PROGRESS_THRESHOLD, import_files
+from bot.articles.importer import PROGRESS_THRESHOLD, import_files
+from bot.telegram.context import BotApplication
 from storage.db import create_engine, create_sessionmaker
 from storage.models import Article, ArticleTag, Tag
 from tests.auxil import snapshot

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.keywords import (
+from bot.words.keywords import (
     MAX_TERM_LENGTH,
     Matcher,
     Problem,

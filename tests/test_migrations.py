@@ -16,8 +16,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, bindparam, delete, func, inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.keywords import parse_query
-from bot.search import full_text
+from bot.words.keywords import parse_query
+from bot.words.search import full_text
 from storage import keywords as words_repo
 from storage import repo
 from storage.db import (

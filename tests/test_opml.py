@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.opml import MAX_FEEDS, OpmlError, OpmlFeed, build_opml, parse_opml
+from bot.feeds.opml import MAX_FEEDS, OpmlError, OpmlFeed, build_opml, parse_opml
 from tests.auxil.feedserver import FIXTURES
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from bot.articles.importer import import_files
 from bot.config import Settings
-from bot.importer import import_files
 from emulator.client import Chat, EmulatorClient
 from emulator.server import Emulator
 from storage.db import create_engine, create_sessionmaker, upgrade

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from telegram.error import RetryAfter
 
-from bot.ratelimit import Lane, PacingRateLimiter
+from bot.telegram.ratelimit import Lane, PacingRateLimiter
 
 EARLY = 0.005  # asyncio may run a timer up to its clock resolution early
 

@@ -12,7 +12,7 @@ from sqlalchemy import event, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.tags import make_tag
+from bot.articles.tags import make_tag
 from storage import repo
 from storage import stories as stories_repo
 from storage.db import create_engine, create_sessionmaker, upgrade

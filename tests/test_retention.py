@@ -7,8 +7,8 @@ from datetime import UTC, datetime, time, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import search
 from bot.config import Settings
+from bot.words import search
 from emulator.client import EmulatorClient
 from storage import repo
 from storage.models import Digest, DigestKind, DigestStatus, StoryKey

@@ -8,12 +8,13 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import search, service
-from bot.articles import parse_article
-from bot.compose import TagIndex
+from bot.articles.format import parse_article
 from bot.config import Settings
-from bot.digest import select_articles
-from bot.keywords import Matcher, Term, parse_terms
+from bot.delivery.compose import TagIndex
+from bot.delivery.digest import select_articles
+from bot.subscriptions import service
+from bot.words import search
+from bot.words.keywords import Matcher, Term, parse_terms
 from storage import keywords as words_repo
 from storage import repo
 from storage.models import DigestKind, WordKind

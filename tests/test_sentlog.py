@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.send import SentLog
+from bot.telegram.send import SentLog
 from storage import repo
 from storage.models import Digest, DigestKind, DigestStatus
 
@@ -120,7 +120,7 @@ async def test_a_failed_write_keeps_its_records_and_retries(
 ) -> None:
     a, b = await two_digests(sessions)
     await refuse_updates(sessions, True)
-    with caplog.at_level(logging.ERROR, logger="bot.send"):
+    with caplog.at_level(logging.ERROR, logger="bot.telegram.send"):
         async with SentLog(sessions, clock, window=0.01) as log:
             await log.note(a, [11], 1)
             async with asyncio.timeout(10):

@@ -15,7 +15,7 @@ from aiohttp import web
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import make_url
 
-from bot.app import TOKEN_MALFORMED, TOKEN_REJECTED, TOKEN_REVOKED
+from bot.telegram.app import TOKEN_MALFORMED, TOKEN_REJECTED, TOKEN_REVOKED
 from emulator.client import Chat, EmulatorClient
 from emulator.server import Emulator
 from storage.db import alembic_config, create_engine, upgrade
@@ -127,7 +127,8 @@ async def test_an_unreachable_api_is_retried_saying_why_then_named(
     assert code == 2
     assert lines[-1] == f"TELEGRAM_API_URL: cannot reach the Bot API at {api}: {why}"
     assert lines[0].endswith(
-        f"WARNING bot.app: the Bot API at {api} does not answer ({why}); retrying in 0.25 s"
+        f"WARNING bot.telegram.app: the Bot API at {api} does not answer ({why}); "
+        "retrying in 0.25 s"
     )
     assert all("retrying in" in line for line in lines[:-1])
     assert TOKEN not in out + err

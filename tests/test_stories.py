@@ -20,8 +20,8 @@ from bench.stories import (
     quality,
     read_set,
 )
-from bot.events import calendar_dates
-from bot.stories import (
+from bot.stories.events import calendar_dates
+from bot.stories.similarity import (
     MAX_STORY_ARTICLES,
     WINDOW,
     Grouper,

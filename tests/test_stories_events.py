@@ -15,10 +15,11 @@ from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bench.stories import candidates
-from bot import search
-from bot.articles import parse_article
-from bot.events import Event, figures, name_key, places_of, veto
-from bot.stories import Grouper, Known, StoryText, same_story, why_not
+from bot.articles.format import parse_article
+from bot.stories.events import Event, figures, veto
+from bot.stories.places import name_key, places_of
+from bot.stories.similarity import Grouper, Known, StoryText, same_story, why_not
+from bot.words import search
 from storage import stories as stories_repo
 
 MONDAY = datetime(2026, 11, 23, 6, tzinfo=UTC)

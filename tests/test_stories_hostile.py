@@ -14,15 +14,16 @@ from sqlalchemy import Connection, select, update
 from sqlalchemy import text as sql
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import search, service
-from bot.articles import parse_article
-from bot.compose import Outbound, TagIndex, compose_digest, compose_due_batch
+from bot.articles.format import parse_article
 from bot.config import Settings
-from bot.context import BotApplication
-from bot.digest import select_articles
-from bot.entry import DigestItem, render_item
-from bot.keywords import parse_query, parse_terms
-from bot.lengths import tg_len
+from bot.delivery.compose import Outbound, TagIndex, compose_digest, compose_due_batch
+from bot.delivery.digest import select_articles
+from bot.delivery.entry import DigestItem, render_item
+from bot.subscriptions import service
+from bot.telegram.context import BotApplication
+from bot.telegram.lengths import tg_len
+from bot.words import search
+from bot.words.keywords import parse_query, parse_terms
 from emulator.client import Chat
 from emulator.html import parse_html
 from storage import keywords as words_repo

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.summary import shorten, split_sentences, summary_line
+from bot.articles.summary import shorten, split_sentences, summary_line
 
 
 @pytest.mark.parametrize(

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.plaintext import chat_title
-from bot.service import suggest
-from bot.tags import hashtag, make_tag, normalize_tag, split_tag_list
+from bot.articles.plaintext import chat_title
+from bot.articles.tags import hashtag, make_tag, normalize_tag, split_tag_list
+from bot.subscriptions.service import suggest
 
 
 @pytest.mark.parametrize(

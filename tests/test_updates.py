@@ -22,9 +22,9 @@ from bench.session import (
 )
 from bot import texts
 from bot.config import ConfigError, Settings, load_settings
-from bot.context import BotApplication
 from bot.i18n import translator
-from bot.updates import Throttle, Verdict, addressed_to_bot
+from bot.telegram.context import BotApplication
+from bot.telegram.updates import Throttle, Verdict, addressed_to_bot
 from emulator import Emulator, EmulatorClient, Group
 from emulator.client import BotMessage, Chat
 from storage import repo

@@ -13,8 +13,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
+from bot.articles.importer import import_files
 from bot.config import Settings
-from bot.importer import import_files
 from emulator.server import Emulator
 from storage.db import create_engine, create_sessionmaker, upgrade
 from storage.models import Digest

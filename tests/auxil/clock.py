@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 
 class FakeClock:
-    """A clock tests move by hand; callable like `bot.context.utc_now`."""
+    """A clock tests move by hand; callable like `bot.telegram.context.utc_now`."""
 
     def __init__(self, start: datetime | None = None) -> None:
         self.now = start or datetime(2026, 3, 2, 6, 0, tzinfo=UTC)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.tags import make_tag
+from bot.articles.tags import make_tag
 from storage import repo
 from tests.auxil.clock import FakeClock
 

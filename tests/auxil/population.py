@@ -5,9 +5,9 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import service
+from bot.articles.tags import split_tag_list
 from bot.config import Settings
-from bot.tags import split_tag_list
+from bot.subscriptions import service
 from storage import repo
 
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from bot.app import build_application, running
 from bot.config import Settings
-from bot.context import BotApplication, Clock
-from bot.send import RetryPolicy
+from bot.telegram.app import build_application, running
+from bot.telegram.context import BotApplication, Clock
+from bot.telegram.send import RetryPolicy
 
 
 @asynccontextmanager

@@ -167,7 +167,7 @@ POSTGRES_DOWN = [
 
 # ---------------------------------------------------------------- the words
 
-_WORD = re.compile(r"[^\W_]+")  # bot.keywords' words: runs of letters and digits
+_WORD = re.compile(r"[^\W_]+")  # bot.words.keywords' words: runs of letters and digits
 RELINK_DAYS = 365
 
 

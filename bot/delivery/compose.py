@@ -1,0 +1,345 @@
+"""Composing digests: select the articles, render the messages and record them.
+
+A digest is composed in one transaction that also writes its ledger rows and advances
+the subscriber's next due time; the rendered messages are kept on the digest row (an
+outbox). What comes out is an `Outbound`, the one thing bot.telegram.send takes. See README,
+"How delivery works".
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from telegram.constants import InlineKeyboardMarkupLimit, MessageLimit
+from telegram.helpers import create_deep_linked_url
+
+from bot.config import Settings
+from bot.delivery.digest import (
+    Chunk,
+    Selection,
+    TagArticles,
+    article_payload,
+    chunks_to_json,
+    render_digest,
+    safe_link,
+    select_articles,
+    story_payload,
+)
+from bot.delivery.entries import Entries, Plan, Reader, labels
+from bot.i18n import translator
+from bot.subscriptions.schedule import reschedule
+from bot.texts import digest as digest_texts
+from storage import keywords as words_repo
+from storage import repo
+from storage import stories as stories_repo
+from storage.models import ChatType, DigestKind, DigestStatus, Subscriber
+
+logger = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=5)
+COMPOSE_BATCH = 1000
+# A subscriber whose schedule cannot be computed (a forged timezone or frequency in its
+# row) is tried again this much later, not at every tick.
+UNSCHEDULABLE_RETRY = timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Outbound:
+    """A composed digest, ready to be sent from message ``sent_chunks`` on."""
+
+    digest_id: int
+    subscriber_id: int
+    chat_id: int
+    chunks: tuple[Chunk, ...]
+    sent_chunks: int = 0
+    message_ids: tuple[int, ...] = ()
+    thread_id: int | None = None  # the forum topic of a supergroup, if one was chosen
+
+    @property
+    def article_count(self) -> int:
+        return sum(len(chunk.article_ids) for chunk in self.chunks)
+
+    def article_ids_from(self, index: int) -> list[int]:
+        """The articles of messages ``index`` and later: what is unsent when the send
+        stops there."""
+        return [a for chunk in self.chunks[index:] for a in chunk.article_ids]
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """What one compose transaction did."""
+
+    claimed: int
+    empty: int  # due, but nothing new: no message, the schedule still advanced
+    skipped: int  # could not be composed (logged); the schedule still advanced
+    outbound: list[Outbound]
+
+
+def word_key(word_id: int) -> int:
+    """A word's key among the index's sources; tags keep their (positive) ids."""
+    return -word_id
+
+
+class TagIndex:
+    """Each tag's and each word's recent articles, read once per delivery pass (see
+    `TagArticles`).
+
+    Composing 100k digests one SQL query at a time spends most of its time sorting and
+    counting the same popular tags over and over; here each tag (and word) is read once.
+    """
+
+    def __init__(self, since: datetime) -> None:
+        self.since = since
+        self.articles = TagArticles()
+
+    async def load(
+        self, session: AsyncSession, tag_ids: set[int], word_ids: AbstractSet[int] = frozenset()
+    ) -> None:
+        missing = sorted(t for t in tag_ids if t not in self.articles)
+        for tag_id, rows in (await repo.tag_articles(session, missing, self.since)).items():
+            self.articles.add(tag_id, rows)
+        missing = sorted(w for w in word_ids if word_key(w) not in self.articles)
+        found = await words_repo.word_articles(session, missing, self.since)
+        for word_id, rows in found.items():
+            self.articles.add(word_key(word_id), rows)
+
+    def select(
+        self,
+        tag_ids: list[int],
+        delivered: tuple[set[int], set[int]],
+        max_items: int,
+        words: tuple[list[int], list[int]] = ([], []),
+    ) -> Selection:
+        """Stories of the tags and followed words, none with a muted word (``delivered``
+        is (articles, stories) the subscriber had; ``words`` is (followed, muted) word
+        ids)."""
+        follows, mutes = words
+        sources = tag_ids + [word_key(w) for w in follows] if follows else tag_ids
+        muted = [word_key(w) for w in mutes]
+        articles, stories = delivered
+        return self.articles.select(sources, articles, max_items, muted, had=stories)
+
+
+def article_link(bot_username: str, article: repo.ArticleLine | stories_repo.Member) -> str:
+    """The article's own link, or the bot's deep link to its full text when it has none
+    that Telegram can show."""
+    return _link(bot_username, article.id, article.url)
+
+
+@lru_cache(maxsize=16_384)  # one article is linked from thousands of digests of a pass
+def _link(bot_username: str, article_id: int, url: str | None) -> str:
+    return safe_link(url) or create_deep_linked_url(bot_username, article_payload(article_id))
+
+
+@lru_cache(maxsize=16_384)
+def _story_link(bot_username: str, story_id: int) -> str:
+    """The deep link that lists a story's reports (/start s<id>, bot.telegram.handlers.story)."""
+    return create_deep_linked_url(bot_username, story_payload(story_id))
+
+
+def _render(
+    plan: Plan, remaining: int, subscriber: Subscriber, *, kind: DigestKind
+) -> list[Chunk]:
+    t = translator(subscriber.language)
+    manual = kind == DigestKind.MANUAL
+    footer = digest_texts.more_waiting(t, remaining, manual=manual) if remaining else None
+    updates = plan.updates
+    header = digest_texts.digest_header(
+        t,
+        len(plan.items) - updates,
+        updates,
+        group=subscriber.chat_type != ChatType.PRIVATE,
+        weekly=subscriber.frequency == "weekly",
+    )
+    return render_digest(
+        plan.items,
+        header=header,
+        footer=footer,
+        limit=MessageLimit.MAX_TEXT_LENGTH,
+        labels=labels(subscriber.language),
+        compact=subscriber.compact,
+        max_buttons=InlineKeyboardMarkupLimit.TOTAL_BUTTON_NUMBER,
+    )
+
+
+Follows = tuple[AbstractSet[int], AbstractSet[int]]  # (tag ids, followed word ids)
+
+
+async def _record(
+    session: AsyncSession,
+    plans: Sequence[tuple[Subscriber, Selection]],
+    *,
+    now: datetime,
+    kind: DigestKind,
+    bot_username: str,
+    follows: Mapping[int, Follows],
+) -> tuple[list[Outbound], int]:
+    """Render the selected digests and store them with their ledger rows (every article
+    of each story shown, and of each story taken in silently: bot.entries). A digest that
+    cannot be rendered is logged and left out; the others are not held up by it. Returns
+    what to send and how many were left out. ``follows``: each subscriber's tags and
+    followed words (why an entry came)."""
+    wanted = list(dict.fromkeys(s for _, selection in plans for s in selection.story_ids))
+    members = await stories_repo.members(session, wanted)
+    shown = sorted({a for _, selection in plans for a in selection.article_ids})
+    words = {w for _, followed in follows.values() for w in followed}
+    # Of stories with several articles, the subscriber may have had some (an update; a
+    # story an admin merged): those keep their old ledger rows.
+    grouped = [m.id for ms in members.values() if len(ms) > 1 for m in ms]
+    had: dict[int, set[int]] = {}
+    if grouped:
+        for subscriber_id, article_id in await repo.delivered_pairs(
+            session, [s.id for s, _ in plans], grouped
+        ):
+            had.setdefault(subscriber_id, set()).add(article_id)
+    entries = Entries(
+        dict(members),
+        tags=await repo.article_tags(session, shown),
+        words=await repo.article_words(session, shown, sorted(words)),
+        link=lambda report: _link(bot_username, report.id, report.url),
+        story_link=lambda story_id: _story_link(bot_username, story_id),
+        now=now,
+    )
+    new: list[repo.NewDigest] = []
+    chunks: list[tuple[Chunk, ...]] = []
+    composed: list[Subscriber] = []
+    skipped = 0
+    for subscriber, selection in plans:
+        mine: AbstractSet[int] = had.get(subscriber.id, set())
+        tags, followed = follows.get(subscriber.id, (frozenset(), frozenset()))
+        try:
+            reader = Reader(
+                subscriber.language, subscriber.timezone, tags, followed, subscriber.show_tags
+            )
+            plan = entries.plan(selection, reader, mine)
+            rendered = (
+                _render(plan, selection.remaining, subscriber, kind=kind) if plan.items else []
+            )
+        except Exception:
+            logger.exception(
+                "the digest of subscriber %s (stories %s) could not be composed; skipped",
+                subscriber.id,
+                selection.story_ids,
+            )
+            skipped += 1
+            continue
+        ledger = [a for item in plan.items for a in item.ledger_ids if a not in mine]
+        ledger += plan.silent
+        if not rendered:
+            if ledger:  # reports that told the reader nothing new: no message
+                new_silent = repo.NewDigest(
+                    subscriber.id, kind, [], ledger, status=DigestStatus.SENT
+                )
+                await repo.create_digests(session, [new_silent], now=now, lease_until=now)
+            continue
+        new.append(repo.NewDigest(subscriber.id, kind, chunks_to_json(rendered), ledger))
+        chunks.append(tuple(rendered))
+        composed.append(subscriber)
+    ids = await repo.create_digests(session, new, now=now, lease_until=now + LEASE)
+    outbound = [
+        Outbound(
+            digest_id, subscriber.id, subscriber.chat_id, messages, thread_id=subscriber.thread_id
+        )
+        for digest_id, subscriber, messages in zip(ids, composed, chunks, strict=True)
+    ]
+    return outbound, skipped
+
+
+async def compose_digest(
+    session: AsyncSession,
+    subscriber: Subscriber,
+    *,
+    settings: Settings,
+    now: datetime,
+    kind: DigestKind,
+    bot_username: str,
+) -> Outbound | None:
+    """Select, render and record one digest (/digest); None when nothing is new."""
+    since = now - timedelta(days=settings.digest_max_age_days)
+    candidates, total, had = await repo.undelivered_candidates(
+        session, subscriber.id, since, settings.digest_max_items
+    )
+    selection = select_articles(candidates, settings.digest_max_items, total, had)
+    if not selection.article_ids:
+        return None
+    tags = await repo.subscription_tags(session, [subscriber.id])
+    words = await words_repo.subscription_words(session, [subscriber.id])
+    follows = {subscriber.id: (set(tags[subscriber.id]), set(words[subscriber.id][0]))}
+    outbound, skipped = await _record(
+        session,
+        [(subscriber, selection)],
+        now=now,
+        kind=kind,
+        bot_username=bot_username,
+        follows=follows,
+    )
+    if skipped:
+        raise RuntimeError(f"the digest of subscriber {subscriber.id} could not be composed")
+    return outbound[0] if outbound else None
+
+
+async def compose_due_batch(
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    *,
+    now: datetime,
+    bot_username: str,
+    index: TagIndex,
+    size: int = COMPOSE_BATCH,
+) -> Batch:
+    """Claim up to ``size`` due subscribers, compose their digests and advance their
+    schedules, all in one transaction."""
+    async with sessions.begin() as session:
+        subscribers = await repo.claim_due_subscribers(session, now, size)
+        if not subscribers:
+            return Batch(0, 0, 0, [])
+        ids = [s.id for s in subscribers]
+        tags = await repo.subscription_tags(session, ids)
+        words = await words_repo.subscription_words(session, ids)
+        await index.load(
+            session,
+            {t for tag_ids in tags.values() for t in tag_ids},
+            {w for follows, mutes in words.values() for w in (*follows, *mutes)},
+        )
+        delivered = await repo.delivered_since(session, ids, index.since)
+        plans: list[tuple[Subscriber, Selection]] = []
+        unschedulable = 0
+        for subscriber in subscribers:
+            try:
+                reschedule(subscriber, now)
+                selection = index.select(
+                    tags[subscriber.id],
+                    delivered[subscriber.id],
+                    settings.digest_max_items,
+                    words[subscriber.id],
+                )
+            except Exception:
+                logger.exception(
+                    "subscriber %s could not be scheduled or selected for; skipped for %s",
+                    subscriber.id,
+                    UNSCHEDULABLE_RETRY,
+                )
+                subscriber.next_due_at = now + UNSCHEDULABLE_RETRY
+                unschedulable += 1
+                continue
+            if selection.article_ids:
+                plans.append((subscriber, selection))
+        follows = {
+            s.id: (set(tags[s.id]), set(words[s.id][0])) for s, selection in plans if selection
+        }
+        outbound, skipped = await _record(
+            session,
+            plans,
+            now=now,
+            kind=DigestKind.SCHEDULED,
+            bot_username=bot_username,
+            follows=follows,
+        )
+    empty = len(subscribers) - len(plans) - unschedulable
+    return Batch(len(subscribers), empty, skipped + unschedulable, outbound)

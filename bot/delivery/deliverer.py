@@ -1,0 +1,209 @@
+"""The delivery pass: resume interrupted digests, compose the due ones (bot.delivery.compose),
+send them (bot.telegram.send), and purge old outbox rows. Exactly once per period, paced,
+resumable; see README, "How delivery works"."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from telegram.ext import ExtBot
+
+from bot.config import Settings
+from bot.delivery.compose import LEASE, Batch, Outbound, TagIndex, compose_due_batch
+from bot.delivery.digest import ChunkFormatError, chunks_from_json
+from bot.telegram.ratelimit import Lane
+from bot.telegram.send import RECORD_WINDOW, RetryPolicy, SendResult, SentLog, send_digest
+from storage import repo
+from storage import stories as stories_repo
+from storage.retry import retrying
+
+logger = logging.getLogger(__name__)
+
+STALE_BATCH = 1000
+PURGE_BATCH = 500  # digests per delete: short transactions beside a delivery
+PURGE_BATCHES = 20  # at most this many per tick; the rest go at the next ones
+# The purge spares ledger rows of articles a little older than the selection window too,
+# so that a pass still composing with an older "now" never re-selects one.
+PURGE_MARGIN = timedelta(days=1)
+
+
+@dataclass
+class PassReport:
+    due: int = 0
+    empty: int = 0
+    skipped: int = 0
+    resumed: int = 0
+    purged: int = 0
+    results: dict[SendResult, int] = field(default_factory=lambda: dict.fromkeys(SendResult, 0))
+
+    @property
+    def sent(self) -> int:
+        return self.results[SendResult.SENT]
+
+    def add(self, batch: Batch) -> None:
+        self.due += batch.claimed
+        self.empty += batch.empty
+        self.skipped += batch.skipped
+
+    def __str__(self) -> str:
+        sent = ", ".join(f"{n} {result}" for result, n in self.results.items())
+        return (
+            f"{self.due} due ({self.empty} with nothing new, {self.skipped} not composed), "
+            f"{self.resumed} resumed; {sent}; {self.purged} old digests purged"
+        )
+
+
+class Deliverer:
+    """One delivery pass: resume interrupted digests, then compose and send the due ones."""
+
+    def __init__(
+        self,
+        bot: ExtBot[int],
+        sessions: async_sessionmaker[AsyncSession],
+        settings: Settings,
+        *,
+        clock: Callable[[], datetime],
+        policy: RetryPolicy | None = None,
+    ) -> None:
+        self.bot = bot
+        self.sessions = sessions
+        self.settings = settings
+        self.clock = clock
+        self.policy = policy or RetryPolicy()
+        self._lock = asyncio.Lock()
+        self.passes = 0  # completed passes
+        self._passed = asyncio.Condition()
+
+    async def run_pass(self) -> PassReport:
+        # A slow pass must not overlap the next tick in the same process.
+        async with self._lock:
+            report = await self._run_pass()
+        async with self._passed:
+            self.passes += 1
+            self._passed.notify_all()
+        if report.due or report.resumed or report.purged:
+            logger.info("delivery pass: %s", report)
+        return report
+
+    async def wait_for_passes(self, total: int) -> None:
+        """Return once ``total`` passes have completed (for the periodic job's watchers)."""
+        async with self._passed:
+            await self._passed.wait_for(lambda: self.passes >= total)
+
+    async def _run_pass(self) -> PassReport:
+        report = PassReport()
+        in_flight = asyncio.Semaphore(self.settings.delivery_concurrency)
+        # Articles added during the pass wait for the next one; the index is per pass.
+        index = TagIndex(self.clock() - timedelta(days=self.settings.digest_max_age_days))
+
+        async def compose() -> Batch:
+            return await compose_due_batch(
+                self.sessions,
+                self.settings,
+                now=self.clock(),
+                bot_username=self.bot.username,
+                index=index,
+            )
+
+        async with (
+            SentLog(self.sessions, self.clock, window=RECORD_WINDOW) as log,
+            asyncio.TaskGroup() as sending,
+        ):
+
+            async def send(outbound: Outbound) -> None:
+                try:
+                    result = await send_digest(
+                        self.bot,
+                        self.sessions,
+                        outbound,
+                        clock=self.clock,
+                        policy=self.policy,
+                        log=log,
+                        lane=Lane.BULK,
+                    )
+                except Exception:
+                    # Still pending: its lease runs out and a later pass resumes it.
+                    logger.exception("sending digest %s failed", outbound.digest_id)
+                    result = SendResult.POSTPONED
+                finally:
+                    in_flight.release()
+                report.results[result] += 1
+
+            async def start(outbound: Outbound) -> None:
+                await in_flight.acquire()
+                sending.create_task(send(outbound))
+
+            try:
+                for outbound in await retrying(self._claim_stale, "claiming stale digests"):
+                    report.resumed += 1
+                    await start(outbound)
+                while (batch := await retrying(compose, "composing due digests")).claimed:
+                    report.add(batch)
+                    for outbound in batch.outbound:
+                        await start(outbound)
+            except Exception:
+                # Not raised into the task group, which would cancel sends half-recorded.
+                # The digests already composed are sent; the rest waits for the next tick.
+                logger.exception("delivery pass stopped composing")
+        report.purged = await self.purge()
+        return report
+
+    async def _claim_stale(self) -> list[Outbound]:
+        async with self.sessions.begin() as session:
+            digests = await repo.claim_stale_digests(session, self.clock(), STALE_BATCH, LEASE)
+            chats = await repo.destinations(session, [d.subscriber_id for d in digests])
+            resumable: list[Outbound] = []
+            for d in digests:
+                try:
+                    chunks = chunks_from_json(d.chunks)
+                except ChunkFormatError as error:
+                    logger.error("digest %s has unreadable messages (%s): failed", d.id, error)
+                    await repo.fail_digest(
+                        session, d.id, unsent_article_ids=None, error=f"unreadable: {error}"
+                    )
+                    continue
+                chat_id, thread_id = chats[d.subscriber_id]
+                resumable.append(
+                    Outbound(
+                        d.id,
+                        d.subscriber_id,
+                        chat_id,
+                        chunks,
+                        d.sent_chunks,
+                        tuple(d.message_ids),
+                        thread_id,
+                    )
+                )
+        return resumable
+
+    async def purge(self) -> int:
+        """Delete sent and failed digests older than DIGEST_RETENTION_DAYS, a few hundred
+        per transaction; never one that holds the ledger row of a still selectable article.
+        Then forget the story keys of articles no digest can select any more. A failure
+        is logged: the next tick tries again."""
+        now = self.clock()
+        before = now - timedelta(days=self.settings.digest_retention_days)
+        selectable = now - timedelta(days=self.settings.digest_max_age_days) - PURGE_MARGIN
+        purged = 0
+        try:
+            for _ in range(PURGE_BATCHES):
+                async with self.sessions.begin() as session:
+                    deleted = await repo.purge_digests(
+                        session,
+                        created_before=before,
+                        selectable_since=selectable,
+                        limit=PURGE_BATCH,
+                    )
+                purged += deleted
+                if deleted < PURGE_BATCH:
+                    break
+            async with self.sessions.begin() as session:
+                await stories_repo.drop_keys_before(session, selectable, PURGE_BATCH * 4)
+        except Exception:
+            logger.exception("purging old digests failed; the next tick tries again")
+        return purged

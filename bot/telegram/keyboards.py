@@ -1,0 +1,193 @@
+"""Inline keyboards. Labels come from `bot.texts`, callback data from `bot.buttons`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.constants import InlineKeyboardMarkupLimit
+
+from bot import texts
+from bot.i18n import Translator, languages
+from bot.subscriptions.service import Suggestion, TagButton
+from bot.telegram import buttons
+from bot.telegram.buttons import Button
+
+# Telegram shows at most this many buttons under one message; more than that and a
+# "Did you mean" reply offers the first ones.
+MAX_BUTTONS = InlineKeyboardMarkupLimit.TOTAL_BUTTON_NUMBER
+
+
+def _button(label: str, button: Button) -> InlineKeyboardButton:
+    return InlineKeyboardButton(label, callback_data=buttons.encode(button))
+
+
+def _pager(
+    t: Translator, page: int, pages: int, make: Callable[[int], Button]
+) -> list[InlineKeyboardButton]:
+    nav = []
+    if page > 0:
+        nav.append(_button(t._(texts.PREVIOUS), make(page - 1)))
+    if page < pages - 1:
+        nav.append(_button(t._(texts.NEXT), make(page + 1)))
+    return nav
+
+
+def tag_keyboard(
+    t: Translator, tags: Sequence[TagButton], *, chat: int, page: int | None, pages: int = 1
+) -> InlineKeyboardMarkup:
+    """Popular tags, two a row; ``page`` None is the /start keyboard, which has no pager.
+    ``chat``: the subscriber the buttons act for (so do the other keyboards' ``chat``)."""
+    rows = [
+        [
+            _button(
+                texts.tag_button(b.name, b.count, b.subscribed),
+                buttons.ToggleTag(b.tag_id, page, chat),
+            )
+            for b in tags[i : i + 2]
+        ]
+        for i in range(0, len(tags), 2)
+    ]
+    if page is not None and pages > 1:
+        rows.append(_pager(t, page, pages, lambda p: buttons.TagsPage(p, chat)))
+    return InlineKeyboardMarkup(rows)
+
+
+def subscriptions_keyboard(
+    t: Translator, tags: Sequence[Suggestion], *, chat: int, page: int, pages: int
+) -> InlineKeyboardMarkup:
+    rows = [
+        [
+            _button(
+                texts.unsubscribe_tag_button(tag.name), buttons.Unsubscribe(tag.tag_id, page, chat)
+            )
+        ]
+        for tag in tags
+    ]
+    if pages > 1:
+        rows.append(_pager(t, page, pages, lambda p: buttons.SubscriptionsPage(p, chat)))
+    return InlineKeyboardMarkup(rows)
+
+
+def suggestions_keyboard(
+    t: Translator, options: Sequence[Suggestion], *, chat: int, follow: bool
+) -> InlineKeyboardMarkup | None:
+    """One button per suggested tag: follow it (after /subscribe) or stop (/unsubscribe)."""
+    unique = list({o.tag_id: o for o in options}.values())[:MAX_BUTTONS]
+    if not unique:
+        return None
+    if follow:
+        rows = [
+            [
+                _button(
+                    texts.subscribe_button(t, o.name), buttons.SubscribeSuggested(o.tag_id, chat)
+                )
+            ]
+            for o in unique
+        ]
+    else:
+        rows = [
+            [
+                _button(
+                    texts.unsubscribe_button(t, o.name),
+                    buttons.UnsubscribeSuggested(o.tag_id, chat),
+                )
+            ]
+            for o in unique
+        ]
+    return InlineKeyboardMarkup(rows)
+
+
+def delete_keyboard(t: Translator, article_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                _button(t._(texts.DELETE_BUTTON), buttons.ConfirmDelete(article_id)),
+                _button(t._(texts.KEEP_BUTTON), buttons.KeepArticle(article_id)),
+            ]
+        ]
+    )
+
+
+def undelete_keyboard(t: Translator, article_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[_button(t._(texts.UNDELETE_BUTTON), buttons.Undelete(article_id))]]
+    )
+
+
+def feeds_keyboard(t: Translator, page: int, pages: int) -> InlineKeyboardMarkup | None:
+    if pages <= 1:
+        return None
+    return InlineKeyboardMarkup([_pager(t, page, pages, buttons.FeedsPage)])
+
+
+# ---- keywords and search
+
+
+def words_keyboard(
+    t: Translator, words: Sequence[tuple[int, str, bool]], *, chat: int, page: int, pages: int
+) -> InlineKeyboardMarkup:
+    """A ✖ per word (id, shown form, muted) of one /subscriptions page of words."""
+    rows = [
+        [_button(texts.word_button(shown, muted), buttons.RemoveWord(word_id, page, chat))]
+        for word_id, shown, muted in words
+    ]
+    if pages > 1:
+        rows.append(_pager(t, page, pages, lambda p: buttons.WordsPage(p, chat)))
+    return InlineKeyboardMarkup(rows)
+
+
+def search_keyboard(
+    t: Translator, *, chat: int, page: int, more: bool
+) -> InlineKeyboardMarkup | None:
+    nav = []
+    if page > 0:
+        nav.append(_button(t._(texts.PREVIOUS), buttons.SearchPage(page - 1, chat)))
+    if more:
+        nav.append(_button(t._(texts.SEARCH_MORE), buttons.SearchPage(page + 1, chat)))
+    return InlineKeyboardMarkup([nav]) if nav else None
+
+
+def chats_keyboard(t: Translator, chats: Sequence[tuple[int, str]]) -> InlineKeyboardMarkup:
+    """A button per linked chat (subscriber id, name), and one for the person's own."""
+    rows = [[_button(name, buttons.SelectChat(ident))] for ident, name in chats[: MAX_BUTTONS - 1]]
+    rows.append([_button(t._(texts.OWN_CHAT_BUTTON), buttons.SelectChat(0))])
+    return InlineKeyboardMarkup(rows)
+
+
+def language_keyboard(current: str, *, chat: int) -> InlineKeyboardMarkup:
+    """One button per language the bot speaks, each in its own language."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                _button(
+                    texts.language_button(code, code == current), buttons.SetLanguage(code, chat)
+                )
+            ]
+            for code in languages()
+        ]
+    )
+
+
+def post_digest_keyboard(t: Translator, chat: int) -> InlineKeyboardMarkup:
+    """Post a linked channel's digest now, or not."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                _button(t._(texts.POST_DIGEST_BUTTON), buttons.PostDigest(chat)),
+                _button(t._(texts.CANCEL_BUTTON), buttons.CancelDigest(chat)),
+            ]
+        ]
+    )
+
+
+def layout_keyboard(
+    t: Translator, *, show_tags: bool, compact: bool, chat: int
+) -> InlineKeyboardMarkup:
+    """Under /settings: switch the digest's tags and its layout."""
+    return InlineKeyboardMarkup(
+        [
+            [_button(texts.tags_button(t, show_tags), buttons.DigestTags(not show_tags, chat))],
+            [_button(texts.layout_button(t, compact), buttons.DigestLayout(not compact, chat))],
+        ]
+    )

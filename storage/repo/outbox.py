@@ -1,0 +1,236 @@
+"""The outbox: digests composed and waiting to be sent, with their ledger rows (which
+articles each subscriber has had), leased to one sender at a time.
+
+A digest row is written with its ledger rows in one transaction (`create_digests`); its
+sender records each message as it goes out (`record_sent`), renewing the lease, and a row
+whose lease ran out is taken up again by the next pass (`claim_stale_digests`). What goes
+in ``chunks`` is the messages' JSON: bot.delivery.digest.Chunk writes and reads it, and
+bot.delivery.compose.Outbound is what a sender holds of a row; storage keeps it as it is."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import JSON, Table, bindparam, delete, exists, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Article, DeliveredArticle, Digest, DigestKind, DigestStatus, UTCDateTime
+from storage.sql import chunks
+from storage.stories import STORY
+
+
+@dataclass(frozen=True, slots=True)
+class NewDigest:
+    """An outbox row to write. ``chunks`` is the messages' JSON (bot.delivery.digest.Chunk writes
+    and reads it; storage keeps it as it is)."""
+
+    subscriber_id: int
+    kind: DigestKind
+    chunks: list[dict[str, Any]]
+    article_ids: Sequence[int]
+    # SENT: nothing to send, only ledger rows to keep (reports that told a reader
+    # nothing new, taken silently into a story they had).
+    status: DigestStatus = DigestStatus.PENDING
+
+
+async def create_digests(
+    session: AsyncSession, digests: Sequence[NewDigest], *, now: datetime, lease_until: datetime
+) -> list[int]:
+    """Outbox rows and their ledger rows, in the caller's transaction; returns the ids."""
+    if not digests:
+        return []
+    rows = [
+        {
+            "subscriber_id": d.subscriber_id,
+            "kind": d.kind,
+            "status": d.status,
+            "created_at": now,
+            "sent_at": now if d.status == DigestStatus.SENT else None,
+            "lease_until": lease_until if d.status == DigestStatus.PENDING else None,
+            "chunks": d.chunks,
+            "sent_chunks": 0,
+            "message_ids": [],
+            "attempts": 0,
+        }
+        for d in digests
+    ]
+    ids: list[int] = []
+    for part in chunks(rows, 1_000):
+        result = await session.scalars(
+            insert(Digest).returning(Digest.id, sort_by_parameter_order=True), list(part)
+        )
+        ids.extend(result.all())
+    ledger = [
+        {"subscriber_id": d.subscriber_id, "article_id": a, "digest_id": i, "delivered_at": now}
+        for d, i in zip(digests, ids, strict=True)
+        for a in d.article_ids
+    ]
+    ledger_table = cast(Table, DeliveredArticle.__table__)
+    for part in chunks(ledger):  # Core, not the ORM's bulk insert: a million rows a pass
+        await session.execute(insert(ledger_table), list(part))
+    return ids
+
+
+async def claim_stale_digests(
+    session: AsyncSession, now: datetime, limit: int, lease: timedelta
+) -> list[Digest]:
+    """Pending digests whose lease ran out (their sender died or gave up): lease them anew."""
+    query = (
+        select(Digest)
+        .where(Digest.status == DigestStatus.PENDING, Digest.lease_until < now)
+        .order_by(Digest.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    digests = list((await session.scalars(query)).all())
+    for digest in digests:
+        digest.lease_until = now + lease
+    await session.flush()
+    return digests
+
+
+@dataclass(frozen=True, slots=True)
+class SentProgress:
+    digest_id: int
+    message_ids: list[int]
+    total: int
+
+
+_RECORD_SENT = (
+    update(Digest)
+    .where(Digest.id == bindparam("b_id"), Digest.sent_chunks < bindparam("b_sent"))
+    .values(
+        sent_chunks=bindparam("b_sent"),
+        message_ids=bindparam("b_messages", type_=JSON),
+        status=bindparam("b_status", type_=Digest.status.type),
+        sent_at=bindparam("b_sent_at", type_=UTCDateTime()),
+        lease_until=bindparam("b_lease", type_=UTCDateTime()),
+    )
+)
+
+
+async def record_sent(
+    session: AsyncSession, progress: Sequence[SentProgress], *, now: datetime, lease: timedelta
+) -> None:
+    """Note how many of each digest's messages are out: renew its lease, or close it when
+    all are. Never moves a digest backwards, so records may land in any order."""
+    rows = []
+    for p in progress:
+        done = len(p.message_ids) >= p.total
+        rows.append(
+            {
+                "b_id": p.digest_id,
+                "b_sent": len(p.message_ids),
+                "b_messages": p.message_ids,
+                "b_status": DigestStatus.SENT if done else DigestStatus.PENDING,
+                "b_sent_at": now if done else None,
+                "b_lease": None if done else now + lease,
+            }
+        )
+    if rows:
+        # A Core executemany: the ORM's bulk UPDATE by primary key would drop the WHERE.
+        connection = await session.connection()
+        await connection.execute(_RECORD_SENT, rows)
+
+
+async def postpone_digest(
+    session: AsyncSession, digest_id: int, *, until: datetime, error: str
+) -> None:
+    await session.execute(
+        update(Digest)
+        .where(Digest.id == digest_id)
+        .values(lease_until=until, attempts=Digest.attempts + 1, error=error[:500])
+    )
+
+
+async def fail_digest(
+    session: AsyncSession,
+    digest_id: int,
+    *,
+    unsent_article_ids: Sequence[int] | None,
+    error: str,
+) -> None:
+    """Give up on a digest: the articles of its unsent messages leave the ledger so that
+    they can come later (all of its articles when ``unsent_article_ids`` is None)."""
+    ledger = delete(DeliveredArticle).where(DeliveredArticle.digest_id == digest_id)
+    if unsent_article_ids is None:
+        await session.execute(ledger)
+    for part in chunks(list(unsent_article_ids or ())):
+        await session.execute(ledger.where(DeliveredArticle.article_id.in_(part)))
+    await session.execute(
+        update(Digest)
+        .where(Digest.id == digest_id)
+        .values(status=DigestStatus.FAILED, error=error[:500], lease_until=None)
+    )
+
+
+async def purge_digests(
+    session: AsyncSession, *, created_before: datetime, selectable_since: datetime, limit: int
+) -> int:
+    """Delete up to ``limit`` sent or failed digests created before ``created_before``;
+    return how many. Their ledger rows go with them (ON DELETE CASCADE), so a digest that
+    still holds the ledger row of an article added since ``selectable_since`` is kept:
+    without that row the article would be selected, and sent, again."""
+    still_selectable = (
+        select(DeliveredArticle.article_id)
+        .join(Article, Article.id == DeliveredArticle.article_id)
+        .where(DeliveredArticle.digest_id == Digest.id, Article.added_at >= selectable_since)
+    )
+    doomed = (
+        select(Digest.id)
+        .where(
+            Digest.status.in_([DigestStatus.SENT, DigestStatus.FAILED]),
+            Digest.created_at < created_before,
+            ~exists(still_selectable),
+        )
+        .order_by(Digest.created_at)
+        .limit(limit)
+    )
+    ids = list((await session.scalars(doomed)).all())
+    if ids:
+        await session.execute(delete(Digest).where(Digest.id.in_(ids)))
+    return len(ids)
+
+
+async def delivered_since(
+    session: AsyncSession, subscriber_ids: Sequence[int], since: datetime
+) -> dict[int, tuple[set[int], set[int]]]:
+    """Per subscriber, the delivered articles among those added since ``since``, and the
+    stories of those articles."""
+    result: dict[int, tuple[set[int], set[int]]] = {s: (set(), set()) for s in subscriber_ids}
+    for part in chunks(list(subscriber_ids)):
+        query = (
+            select(DeliveredArticle.subscriber_id, DeliveredArticle.article_id, STORY)
+            .join(Article, Article.id == DeliveredArticle.article_id)
+            .where(DeliveredArticle.subscriber_id.in_(part), Article.added_at >= since)
+        )
+        for subscriber_id, article_id, story_id in (await session.execute(query)).all():
+            articles, stories = result[subscriber_id]
+            articles.add(article_id)
+            stories.add(story_id)
+    return result
+
+
+async def delivered_pairs(
+    session: AsyncSession, subscriber_ids: Sequence[int], article_ids: Sequence[int]
+) -> set[tuple[int, int]]:
+    """Which of ``article_ids`` each of ``subscriber_ids`` has had, as (subscriber, article)."""
+    found: set[tuple[int, int]] = set()
+    for subscribers in chunks(sorted(set(subscriber_ids)), 1_000):
+        for articles in chunks(sorted(set(article_ids)), 5_000):
+            query = select(DeliveredArticle.subscriber_id, DeliveredArticle.article_id).where(
+                DeliveredArticle.subscriber_id.in_(subscribers),
+                DeliveredArticle.article_id.in_(articles),
+            )
+            found.update((s, a) for s, a in (await session.execute(query)).all())
+    return found
+
+
+async def delivered_article_ids(session: AsyncSession, subscriber_id: int) -> list[int]:
+    query = select(DeliveredArticle.article_id).where(
+        DeliveredArticle.subscriber_id == subscriber_id
+    )
+    return list((await session.scalars(query)).all())
