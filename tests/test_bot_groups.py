@@ -78,6 +78,7 @@ async def test_only_a_groups_administrators_change_its_digest(
     assert "• negotiations" in listed.text
     [digest] = await group.say(MEMBER, "/digest")
     assert digest.text.startswith(GROUP_HEADER)
+    assert all(row[0]["url"].startswith("https://t.me/") for row in digest.buttons)
     assert SEED_TITLE in digest.text
     [settings] = await group.say(MEMBER, "/settings")
     assert settings.text == EN._(texts.GROUP_ADMINS_ONLY)
@@ -230,6 +231,12 @@ async def test_a_channel_is_linked_by_its_administrator_and_gets_its_digest(
     await seeded.bot_data.deliverer.run_pass()
     [post] = await Group(emu, NEWS).read()
     assert post.text.splitlines()[0] == GROUP_HEADER
+    # "Show all N reports" under a channel's post: a URL to the bot, which answers any
+    # reader (here one who is no administrator) in their private chat.
+    [button, _] = [row[0] for row in post.buttons]
+    assert button["url"].startswith("https://t.me/newsbot_demo_bot?start=s")
+    [listing] = await member.ask("/start " + button["url"].partition("?start=")[2])
+    assert listing.text.startswith("📚 ") and ": 2 reports, earliest first" in listing.text
     [listing] = await boss.ask("/channels")
     assert listing.button_texts == ["Daily News", EN._(texts.OWN_CHAT_BUTTON)]
     await boss.press(listing, EN._(texts.OWN_CHAT_BUTTON), expect=0)
