@@ -154,11 +154,11 @@ def test_the_show_all_buttons_go_under_the_message_of_their_entry_within_the_lim
 
 
 def test_pack_never_splits_a_block_and_respects_the_limit() -> None:
-    blocks = [(f"block {n} " + "x" * 90, [n]) for n in range(10)]
+    blocks = [(f"block {n} " + "x" * 90, [n], ()) for n in range(10)]
     chunks = pack(blocks, limit=250)
     assert all(tg_len(c.text) <= 250 for c in chunks)
     assert [a for c in chunks for a in c.article_ids] == list(range(10))
-    assert "\n\n".join(c.text for c in chunks) == "\n\n".join(b for b, _ in blocks)
+    assert "\n\n".join(c.text for c in chunks) == "\n\n".join(b for b, _, _ in blocks)
 
 
 def test_render_article_splits_between_paragraphs() -> None:

@@ -146,26 +146,31 @@ def _story_link(bot_username: str, story_id: int) -> str:
 def _render(
     plan: Plan, remaining: int, subscriber: Subscriber, *, kind: DigestKind
 ) -> list[Chunk]:
-    t = translator(subscriber.language)
-    manual = kind == DigestKind.MANUAL
-    footer = digest_texts.more_waiting(t, remaining, manual=manual) if remaining else None
     updates = plan.updates
-    header = digest_texts.digest_header(
-        t,
-        len(plan.items) - updates,
-        updates,
-        group=subscriber.chat_type != ChatType.PRIVATE,
-        weekly=subscriber.frequency == "weekly",
-    )
+    manual = kind == DigestKind.MANUAL
+    group = subscriber.chat_type != ChatType.PRIVATE
+    weekly = subscriber.frequency == "weekly"
     return render_digest(
         plan.items,
-        header=header,
-        footer=footer,
+        header=_header(subscriber.language, len(plan.items) - updates, updates, group, weekly),
+        footer=_footer(subscriber.language, remaining, manual) if remaining else None,
         limit=MessageLimit.MAX_TEXT_LENGTH,
         labels=labels(subscriber.language),
         compact=subscriber.compact,
         max_buttons=InlineKeyboardMarkupLimit.TOTAL_BUTTON_NUMBER,
     )
+
+
+# A pass says the same few headers and footers to thousands of readers.
+@lru_cache(maxsize=1_024)
+def _header(language: str, new: int, updates: int, group: bool, weekly: bool) -> str:
+    t = translator(language)
+    return digest_texts.digest_header(t, new, updates, group=group, weekly=weekly)
+
+
+@lru_cache(maxsize=1_024)
+def _footer(language: str, remaining: int, manual: bool) -> str:
+    return digest_texts.more_waiting(translator(language), remaining, manual=manual)
 
 
 Follows = tuple[AbstractSet[int], AbstractSet[int]]  # (tag ids, followed word ids)

@@ -262,13 +262,13 @@ def _join_tags(tags: Sequence[str], budget: int) -> str:
     return " ".join(kept)
 
 
-Block = tuple[str, Sequence[int]] | tuple[str, Sequence[int], Sequence[tuple[str, str]]]
+Block = tuple[str, Sequence[int], Sequence[tuple[str, str]]]  # HTML, articles, buttons
 
 
 def pack(
     blocks: Sequence[Block], limit: int, *, separator: str = "\n\n", max_buttons: int = 100
 ) -> list[Chunk]:
-    """Join blocks (HTML, article ids[, URL buttons]) with ``separator`` into as few
+    """Join blocks (HTML, article ids, URL buttons) with ``separator`` into as few
     messages as fit ``limit`` visible units and ``max_buttons`` buttons; never split a
     block. Every block must fit alone: the renderers here shorten theirs to make sure."""
     chunks: list[Chunk] = []
@@ -277,8 +277,7 @@ def pack(
     keys: list[tuple[str, str]] = []
     length = 0
     gap = utf16_len(separator)
-    for block, block_ids, *more in blocks:
-        block_buttons = list(more[0]) if more else []
+    for block, block_ids, block_buttons in blocks:
         size = tg_len(block)
         if size > limit:  # pragma: no cover - the renderers guarantee it
             raise AssertionError(f"a single block of {size} characters exceeds {limit}")
@@ -288,7 +287,8 @@ def pack(
         length += size + (gap if parts else 0)
         parts.append(block)
         ids.extend(block_ids)
-        keys.extend(block_buttons[:max_buttons])
+        if block_buttons:
+            keys.extend(block_buttons[:max_buttons])
     if parts:
         chunks.append(Chunk(separator.join(parts), tuple(ids), tuple(keys)))
     return chunks
@@ -308,7 +308,7 @@ def render_digest(
     buttons: the header, one block per story (its words from ``labels``; one line each
     when ``compact``) with its "Show all N reports" button, and the ``footer`` (the "N
     more waiting" line) when given."""
-    blocks: list[Block] = [(f"<b>{escape(cut(header, limit))}</b>", ())]
+    blocks: list[Block] = [(f"<b>{escape(cut(header, limit))}</b>", (), ())]
     render = render_line if compact else render_item
     blocks += [
         (
@@ -319,7 +319,7 @@ def render_digest(
         for item in items
     ]
     if footer:
-        blocks.append((f"<i>{escape(cut(footer, limit))}</i>", ()))
+        blocks.append((f"<i>{escape(cut(footer, limit))}</i>", (), ()))
     return pack(blocks, limit, separator="\n" if compact else "\n\n", max_buttons=max_buttons)
 
 
@@ -365,12 +365,12 @@ def render_article(
     head = [f"<b>{escape(title)}</b>" if title else "", f"<i>{escape(meta)}</i>"]
     if tag_line:
         head.append(escape(tag_line))
-    blocks: list[tuple[str, Sequence[int]]] = [("\n".join(line for line in head if line), ())]
+    blocks: list[Block] = [("\n".join(line for line in head if line), (), ())]
     for paragraph in body.split("\n\n"):
         text = " ".join(paragraph.split())
         if text:
-            blocks += [(piece, ()) for piece in _split_paragraph(text, limit)]
+            blocks += [(piece, (), ()) for piece in _split_paragraph(text, limit)]
     if link := safe_link(url):
         label = escape(t._(ORIGINAL_ARTICLE))
-        blocks.append((f'<a href="{escape(link)}">{label}</a>', ()))
+        blocks.append((f'<a href="{escape(link)}">{label}</a>', (), ()))
     return [chunk.text for chunk in pack(blocks, limit)]

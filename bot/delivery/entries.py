@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Protocol
 
@@ -111,6 +111,15 @@ class Entries:
         self.story_link = story_link
         self.now = now
         self._by_id = {r.id: r for reports in members.values() for r in reports}
+        self._story_of = {r.id: s for s, reports in members.items() for r in reports}
+        # Whether an entry shown by the report says a date (it or the story's first report
+        # is a day old or more), which depends on the reader's timezone; a time does not.
+        day_ago = now - timedelta(days=1)
+        self._dated = {
+            r.id: min(r.published_at, reports[0].published_at) <= day_ago
+            for reports in members.values()
+            for r in reports
+        }
         self._news: dict[tuple[int, frozenset[int]], bool] = {}
         self._items: dict[tuple[object, ...], DigestItem] = {}
 
@@ -119,16 +128,22 @@ class Entries:
         reports their ledger holds."""
         plan = Plan()
         for article_id, story_id in zip(selection.article_ids, selection.story_ids, strict=True):
-            reports = self.members.get(story_id)
-            shown = self._by_id.get(article_id)
-            if not reports or shown is None or shown not in reports:
+            if self._story_of.get(article_id) != story_id:
                 continue  # deleted since the pass's index was read: it comes next time
-            mine = frozenset(r.id for r in reports if r.id in had)
-            update = story_id in selection.updates or bool(mine)
+            shown, reports = self._by_id[article_id], self.members[story_id]
+            mine = frozenset(r.id for r in reports if r.id in had) if had else frozenset()
+            update = bool(mine) or story_id in selection.updates
             if mine and not self._is_news(shown, mine):
                 plan.silent.extend(r.id for r in reports if r.id not in had)
                 continue
-            plan.items.append(self._item(shown, story_id, update, reader))
+            tags, words = self._why(article_id, reader) if reader.show_tags else ((), ())
+            zone = reader.timezone if self._dated[article_id] else None
+            key = (article_id, update, reader.language, tags, words, zone)
+            item = self._items.get(key)
+            if item is None:
+                item = self._make(shown, story_id, update, reader, tags, words)
+                self._items[key] = item
+            plan.items.append(item)
         return plan
 
     def _is_news(self, shown: Report, mine: frozenset[int]) -> bool:
@@ -138,27 +153,15 @@ class Entries:
             self._news[key] = adds_news((shown.title, shown.summary), had)
         return self._news[key]
 
-    def _why(self, shown: Report, reader: Reader) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        """The reader's tags and followed words the shown report has, two at most."""
-        if not reader.show_tags:
-            return (), ()
-        tags = tuple(n for t, n in self.tags.get(shown.id, ()) if t in reader.tags)[:MAX_WHY]
-        room = MAX_WHY - len(tags)
-        words = tuple(k for w, k in self.words.get(shown.id, ()) if w in reader.words)[:room]
-        return tags, words
-
-    def _item(self, shown: Report, story_id: int, update: bool, reader: Reader) -> DigestItem:
-        tags, words = self._why(shown, reader)
-        reports = self.members[story_id]
-        first = reports[0]
-        # The time says the same in every timezone within a day; a date may not.
-        old = (self.now - min(shown.published_at, first.published_at)).days >= 1
-        key = (shown.id, story_id, update, reader.language, tags, words, old and reader.timezone)
-        item = self._items.get(key)
-        if item is None:
-            item = self._make(shown, story_id, update, reader, tags, words)
-            self._items[key] = item
-        return item
+    def _why(self, article_id: int, reader: Reader) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The reader's tags and followed words the article has, two at most."""
+        mine = reader.tags
+        tags = tuple([n for t, n in self.tags.get(article_id, ()) if t in mine][:MAX_WHY])
+        if len(tags) == MAX_WHY or not reader.words:
+            return tags, ()
+        followed = reader.words
+        words = [k for w, k in self.words.get(article_id, ()) if w in followed]
+        return tags, tuple(words[: MAX_WHY - len(tags)])
 
     def _make(
         self,

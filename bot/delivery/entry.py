@@ -46,7 +46,9 @@ def cut(text: str, units: int) -> str:
     return prefix(text, units - 1).rstrip() + ELLIPSIS
 
 
-@dataclass(frozen=True, slots=True)
+# Compared and hashed by identity (eq=False): the renderers' caches are asked a million
+# times a pass, and bot.delivery.entries hands out one object per distinct entry.
+@dataclass(frozen=True, slots=True, eq=False)
 class DigestItem:
     """One entry of a digest: a story, shown by one of its articles.
 
