@@ -7,7 +7,7 @@ the benchmarks still work; CI runs that. `--only NAME ...` runs only those (inte
 measures the population compose loaded: name both).
 
 Each family of benchmarks is a module of its own (bench/compose.py, deliver.py,
-importer.py, interactive.py, search.py, flood.py, feeds.py, stories.py), and what they
+importer.py, interactive.py, search.py, flood.py, feeds.py, stories.py, privacy.py), and what they
 share (output, databases, processes) is bench/harness.py.
 """
 
@@ -23,7 +23,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import compose, deliver, feeds, flood, importer, interactive, search, stories
+from bench import (
+    compose,
+    deliver,
+    feeds,
+    flood,
+    importer,
+    interactive,
+    privacy,
+    search,
+    stories,
+)
 from bench.harness import RESULTS, emit, postgres_database
 from bench.population import FULL, SMOKE, Size
 
@@ -85,6 +95,7 @@ BENCHMARKS: dict[str, Callable[[Run], object]] = {
     "search": lambda run: search.run_search(
         run.sqlite, "sqlite", run.search_size, run.pick(25, 200)
     ),
+    "export_memory": lambda run: privacy.run_export_memory(run.sqlite, run.pick(2_000, 100_000)),
     "search_pg": lambda run: (
         search.run_search(run.pg, "postgresql", run.search_size, run.pick(25, 200))
         if run.pg

@@ -18,7 +18,8 @@ from bench.population import WORDS, Population, Size
 from bot.articles.importer import import_files
 from storage import stories as stories_repo
 from storage.db import create_engine, create_sessionmaker
-from storage.models import Subscriber, SubscriberWord, Word, WordKind
+from storage.models import Subscriber, SubscriberWord, Word
+from storage.records import WordKind
 
 
 def run_import(files: int, words: int = 0) -> None:

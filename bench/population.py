@@ -22,8 +22,8 @@ from storage.models import (
     Subscription,
     Tag,
     Word,
-    WordKind,
 )
+from storage.records import WordKind
 
 WORDS = (
     "market talks energy climate league vaccine rover budget storm festival grid "

@@ -15,11 +15,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.config import ConfigError, Settings, load_settings
-from bot.logs import redact, setup_logging
+from bot.ops import cli as ops_cli
+from bot.ops.logs import redact, setup_logging
+from bot.privacy import cli as privacy_cli
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-    from telegram import Bot
 
     from bot.feeds.service import FeedService
     from bot.telegram.context import BotApplication
@@ -206,12 +207,16 @@ def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.ops.cli import backup_before_upgrade
     from bot.telegram.app import open_storage
 
     async def upgrade() -> None:
         engine = await open_storage(settings.database_url)
         await engine.dispose()
 
+    saved = backup_before_upgrade(settings)
+    if saved is not None:
+        print(f"backed up the database to {saved} before migrating it")
     asyncio.run(upgrade())
     print("database is at the latest schema")
     return 0
@@ -223,59 +228,46 @@ async def _serve(
     """Run until SIGINT or SIGTERM; a revoked token ends the run with `ConfigError`.
     The Bot API is asked first: a wrong TELEGRAM_API_URL or token stops start-up before
     the database is opened, upgraded or imported into."""
+    from bot.ops.service import serving
     from bot.telegram.app import TOKEN_REVOKED, build_application, polling_task, running
     from storage.db import describe
 
     app = build_application(settings, handlers=polling, delivery=delivery, migrate=polling)
+    webhook = polling and bool(settings.webhook_url)
 
     async def prepare(app: BotApplication) -> None:
         if imports and await _import_into(app.bot_data.sessions, imports):
             logger.warning("some files did not import; starting anyway")
 
     stop = asyncio.Event()
-    async with running(app, polling=polling, prepare=prepare):
+    async with (
+        running(app, polling=polling and not webhook, prepare=prepare),
+        serving(app, settings, answers=polling, delivery=delivery) as served,
+    ):
         # From here on SIGINT and SIGTERM stop the bot cleanly; during start-up they end
         # the process as usual (there is nothing to stop yet).
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         logger.info(
-            "newsbot %s started as @%s; database %s; %d admin(s); delivery %s",
+            "newsbot %s started as @%s; database %s; %d admin(s); delivery %s; %s",
             "run" if polling else "worker",
             app.bot.username,
             describe(settings.database_url),
             len(settings.admin_ids),
             f"every {settings.delivery_interval_seconds:g} s" if delivery else "off",
+            served.describe(),
         )
         stopped = asyncio.ensure_future(stop.wait())
-        revoked = (
-            polling_task()
-            if polling
-            else asyncio.ensure_future(_token_check(app.bot, settings.delivery_interval_seconds))
-        )
-        waits: list[asyncio.Future[Any]] = [stopped] if revoked is None else [stopped, revoked]
+        # A revoked token ends PTB's polling task, or (no polling) the getMe probe's.
+        polled = polling_task() if polling and not webhook else None
+        waits: list[asyncio.Future[Any]] = [stopped, served.revoked]
+        if polled is not None:
+            waits.append(polled)
         await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
         stopped.cancel()
-        if not polling and revoked is not None:
-            revoked.cancel()  # the polling task is PTB's: updater.stop ends it
         if not stop.is_set():
             raise ConfigError(TOKEN_REVOKED)
-
-
-async def _token_check(bot: Bot, every: float) -> None:
-    """Return once the Bot API rejects the token (asked every delivery interval). The
-    worker does not poll, and delivery postpones digests on any error, so without this
-    a revoked token would leave it running and sending nothing."""
-    from telegram.error import InvalidToken, TelegramError
-
-    while True:
-        await asyncio.sleep(every)
-        try:
-            await bot.get_me()
-        except InvalidToken:
-            return
-        except TelegramError as error:
-            logger.debug("token check: %s", error)
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
@@ -453,10 +445,11 @@ def parser() -> argparse.ArgumentParser:
         commands,
         "db",
         "database schema",
-        "The schema of the database DATABASE_URL names: `newsbot db upgrade` migrates it.",
+        "The database DATABASE_URL names: `newsbot db upgrade` migrates it (a SQLite one "
+        "is backed up first), `db backup FILE` copies it, `db restore FILE` puts a copy back.",
     )
     schema = db.add_subparsers(
-        dest="action", required=True, metavar="ACTION", help="upgrade (the only one)"
+        dest="action", required=True, metavar="ACTION", help="upgrade, backup or restore"
     )
     _command(
         schema,
@@ -467,6 +460,8 @@ def parser() -> argparse.ArgumentParser:
         "at once on one PostgreSQL database take turns.",
     )
     db.set_defaults(func=cmd_db, need_token=False)
+    privacy_cli.add_commands(commands)  # `newsbot privacy export|forget`
+    ops_cli.add_commands(commands, schema)  # healthcheck, db backup, db restore
 
     return root
 
@@ -482,7 +477,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.need_token and not secret:
             print(NO_TOKEN, file=sys.stderr)
             return 2
-        setup_logging(settings.log_level, secret)
+        setup_logging(settings.log_level, secret, settings.log_format)
         code: int = args.func(args, settings)
     except ConfigError as error:
         print(redact(str(error), secret), file=sys.stderr)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import time
 from typing import Annotated
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.i18n import languages
+from bot.ops import settings as ops
 from bot.subscriptions.schedule import parse_digest_time, parse_timezone
 
 
@@ -53,6 +54,56 @@ class Settings(BaseSettings):
     feed_concurrency: int = Field(default=10, ge=1, le=200)
     feed_allow_private: bool = False
     feed_tick_seconds: float = Field(default=60.0, gt=0, le=3600)
+    # Privacy (bot.privacy): who runs the bot, a longer policy, and when a chat that
+    # blocked the bot (or removed it, or was deleted) is forgotten.
+    operator_contact: str = Field(default="", max_length=200)
+    privacy_policy_url: str = ""
+    forget_blocked_days: int = Field(default=30, ge=1, le=3650)
+    # Production (bot.ops): webhook mode, the HTTP endpoints, log format and alerts.
+    webhook_url: str = ""
+    webhook_listen: str = "127.0.0.1:8443"
+    webhook_secret: SecretStr = SecretStr("")
+    metrics_listen: str = ""
+    log_format: str = "text"
+    alert_chat_id: str | None = None
+    alert_failed_percent: float = Field(default=10.0, ge=0, le=100)
+    alert_429_per_hour: int = Field(default=100, ge=1)
+    alert_database_seconds: float = Field(default=60.0, gt=0, le=86_400)
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _check_webhook_url(cls, value: str) -> str:
+        return ops.check_webhook_url(value)
+
+    @field_validator("webhook_listen", "metrics_listen")
+    @classmethod
+    def _check_listen(cls, value: str) -> str:
+        return str(ops.parse_listen(value)) if value.strip() else ""
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _check_secret(cls, value: SecretStr) -> SecretStr:
+        ops.check_secret(value.get_secret_value())
+        return value
+
+    @field_validator("log_format")
+    @classmethod
+    def _check_log_format(cls, value: str) -> str:
+        return ops.check_log_format(value)
+
+    @field_validator("alert_chat_id")
+    @classmethod
+    def _check_alert_chat(cls, value: str | None) -> str | None:
+        return ops.check_alert_chat(value)
+
+    @model_validator(mode="after")
+    def _webhook_needs_secret(self) -> Settings:
+        if self.webhook_url and not self.webhook_secret.get_secret_value():
+            raise ValueError(
+                "WEBHOOK_SECRET: required with WEBHOOK_URL: Telegram sends it with every "
+                "update and the bot refuses requests without it (e.g. `openssl rand -hex 32`)"
+            )
+        return self
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -104,6 +155,21 @@ class Settings(BaseSettings):
             )
         return value.rstrip("/")
 
+    @field_validator("operator_contact")
+    @classmethod
+    def _check_contact(cls, value: str) -> str:
+        return " ".join(value.split())
+
+    @field_validator("privacy_policy_url")
+    @classmethod
+    def _check_policy_url(cls, value: str) -> str:
+        value = value.strip()
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError(
+                f"expected an http(s) URL, e.g. https://example.org/privacy; got {value!r}"
+            )
+        return value
+
     @field_validator("database_url")
     @classmethod
     def _check_database_url(cls, value: str) -> str:
@@ -133,7 +199,9 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as error:
         lines = []
         for problem in error.errors():
-            name = str(problem["loc"][0]).upper() if problem["loc"] else "settings"
             message = str(problem["msg"]).removeprefix("Value error, ")
-            lines.append(f"{name}: {message}")
+            if not problem["loc"]:  # a check of several settings names them itself
+                lines.append(message)
+                continue
+            lines.append(f"{str(problem['loc'][0]).upper()}: {message}")
         raise ConfigError("\n".join(lines)) from None

@@ -32,7 +32,8 @@ from sqlalchemy import select, update
 from bot.articles.importer import import_files
 from bot.articles.tags import split_tag_list
 from bot.config import Settings
-from bot.logs import setup_logging
+from bot.ops.logs import setup_logging
+from bot.ops.service import serving
 from bot.telegram.app import build_application, running
 from bot.telegram.context import BotApplication
 from demo.feed import FEED_TAGS, DemoFeed
@@ -501,6 +502,8 @@ async def _demo(
             # come at once instead of 1.05 s apart, as they would against Telegram.
             rate_limit_per_chat_seconds=0,
             rate_limit_per_group_seconds=0,
+            metrics_listen="127.0.0.1:0",  # /metrics and /readyz on a free port
+            alert_chat_id="",
         )
         setup_logging(settings.log_level, emulator.token)
         # A tick run late (the seeds import holds the loop a moment) is no news to the
@@ -508,7 +511,11 @@ async def _demo(
         logging.getLogger("apscheduler").setLevel(logging.ERROR)
         client = EmulatorClient(emulator.url)
         try:
-            async with running(build_application(settings), poll_timeout=5) as app:
+            async with (
+                running(build_application(settings), poll_timeout=5) as app,
+                serving(app, settings, answers=True, delivery=True) as served,
+            ):
+                [endpoint] = served.server.bound.values()
                 report = await import_files(app.bot_data.sessions, [seeds], progress=False)
                 added = await app.bot_data.feeds.add(feed.url, split_tag_list(FEED_TAGS))
                 demo = Demo(
@@ -523,7 +530,8 @@ async def _demo(
                     f"newsbot demo: {report.summary()} from {seeds}/; "
                     f"feed {added.feed_id} '{added.title}' at {feed.url} "
                     f"({added.added} articles; /admin then /feeds shows it); "
-                    f"database {db_path}; Bot API emulator at {emulator.url}\n"
+                    f"database {db_path}; Bot API emulator at {emulator.url}; "
+                    f"metrics at {endpoint.url}/metrics, readiness at {endpoint.url}/readyz\n"
                     f"{HELP}\nStart with /start, or /subscribe negotiations then /digest; "
                     "then /later and /digest again.\n"
                 )

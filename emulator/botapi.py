@@ -23,6 +23,7 @@ from telegram.constants import (
 from emulator.errors import ApiError, error_response, json_object
 from emulator.html import EntityParseError, parse_html
 from emulator.utf16 import utf16_len
+from emulator.webhook import CONFLICT, TERMINATED
 from emulator.world import World
 
 Method = Callable[[World, dict[str, Any]], Awaitable[Any]]
@@ -173,8 +174,20 @@ async def get_me(world: World, params: dict[str, Any]) -> Any:
 
 
 async def accept(world: World, params: dict[str, Any]) -> Any:
-    """deleteWebhook, close, logOut: nothing to do here."""
+    """close, logOut: nothing to do here."""
     return True
+
+
+async def set_webhook(world: World, params: dict[str, Any]) -> Any:
+    return await world.webhook.set(params)
+
+
+async def delete_webhook(world: World, params: dict[str, Any]) -> Any:
+    return await world.webhook.delete(params)
+
+
+async def get_webhook_info(world: World, params: dict[str, Any]) -> Any:
+    return world.webhook.info()
 
 
 async def set_my_commands(world: World, params: dict[str, Any]) -> Any:
@@ -187,7 +200,10 @@ async def get_my_commands(world: World, params: dict[str, Any]) -> Any:
 
 
 async def get_updates(world: World, params: dict[str, Any]) -> list[dict[str, Any]]:
-    """Long polling: what is waiting, or whatever comes within ``timeout`` seconds."""
+    """Long polling: what is waiting, or whatever comes within ``timeout`` seconds;
+    refused while a webhook is set (and a parked poll ends when one is set)."""
+    if world.webhook.active:
+        raise ApiError(409, CONFLICT)
     offset = int(params.get("offset", 0) or 0)
     limit = int(params.get("limit", PollingLimit.MAX_LIMIT) or PollingLimit.MAX_LIMIT)
     timeout = float(params.get("timeout", 0) or 0)
@@ -204,6 +220,8 @@ async def get_updates(world: World, params: dict[str, Any]) -> list[dict[str, An
                 await asyncio.wait_for(world.new_update.wait(), left)
             except TimeoutError:
                 break
+            if world.webhook.active:
+                raise ApiError(409, TERMINATED)
     return world.updates[:limit]
 
 
@@ -331,7 +349,9 @@ async def get_chat_member(world: World, params: dict[str, Any]) -> Any:
 
 METHODS: dict[str, Method] = {
     "getMe": get_me,
-    "deleteWebhook": accept,
+    "setWebhook": set_webhook,
+    "deleteWebhook": delete_webhook,
+    "getWebhookInfo": get_webhook_info,
     "close": accept,
     "logOut": accept,
     "setMyCommands": set_my_commands,

@@ -89,6 +89,7 @@ class Emulator:
                 log.changed.set()
             async with self.state.new_update:
                 self.state.new_update.notify_all()
+            await self.state.webhook.close()
             await self._runner.cleanup()
             self._runner = None
 

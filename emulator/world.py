@@ -20,6 +20,7 @@ from emulator.chats import ANONYMOUS_ADMIN, CHAT_KINDS, FULL_INFO, STATUSES, Gro
 from emulator.errors import ApiError
 from emulator.limits import Gate
 from emulator.utf16 import utf16_len
+from emulator.webhook import Webhook
 
 
 @dataclass
@@ -71,6 +72,7 @@ class World:
         self.gate = Gate(self.counters)  # faults and flood limits
         # Set by Emulator.stop(): parked long polls and event waits return at once.
         self.closing = asyncio.Event()
+        self.webhook = Webhook(self)  # set by setWebhook: updates are posted, not polled
 
     # -------------------------------------------------------------- everyone's
 

@@ -211,3 +211,10 @@ async def open_database(url: str, *, migrate: bool = True) -> AsyncEngine:
         await engine.dispose()
         raise
     return engine
+
+
+async def migration_pending(engine: AsyncEngine) -> bool:
+    """Whether the database has a schema, older than this code's (an empty one has none)."""
+    async with engine.connect() as connection:
+        current, heads = await connection.run_sync(_revisions)
+    return bool(current) and current != heads

@@ -16,8 +16,8 @@ from storage.models import (
     SubscriberWord,
     UTCDateTime,
     Word,
-    WordKind,
 )
+from storage.records import WordKind
 from storage.repo.articles import recent_by_link
 from storage.sql import chunks, insert_ignore, on_sqlite, upsert
 

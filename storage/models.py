@@ -28,6 +28,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, MappedColumn, mapped_column
 
+from storage.records import WordKind
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware datetimes on every backend: stored as UTC, read back as aware UTC.
@@ -221,6 +223,10 @@ class Subscriber(Base):
     weekday: Mapped[int] = mapped_column(SmallInteger, default=0)
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
     blocked: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Since when the chat cannot receive messages (it blocked the bot, was deleted, or
+    # removed it); set with ``blocked``. A chat blocked longer than FORGET_BLOCKED_DAYS
+    # is forgotten (bot.privacy). Left as it was when the chat comes back.
+    blocked_at: Mapped[datetime | None]
     # The language the bot speaks in this chat (a catalog code of bot.i18n).
     language: Mapped[str] = mapped_column(String(16), default="en", server_default="en")
     # What kind of chat: a person's private chat, a group or supergroup, or a channel.
@@ -312,11 +318,6 @@ class DeliveredArticle(Base):
 # Full-text search has no model: SQLite's articles_fts table (with the view it reads)
 # and PostgreSQL's articles.search_vector column are made by migrations 0004 and 0008
 # and read only by storage.keywords' searches.
-
-
-class WordKind(StrEnum):
-    FOLLOW = "follow"
-    MUTE = "mute"
 
 
 class Word(Base):

@@ -18,6 +18,14 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+
+class RetryStats:
+    """Transactions retried in this process (the bot's metrics read it)."""
+
+    retries = 0
+
+
+STATS = RetryStats()
 ATTEMPTS = 5
 BACKOFF = 0.1  # seconds, doubled after each failure: 0.1, 0.2, 0.4, 0.8
 
@@ -37,6 +45,7 @@ async def retrying(work: Callable[[], Awaitable[T]], what: str, *, attempts: int
         except DBAPIError as error:
             if attempt == attempts or not is_transient(error):
                 raise
+            STATS.retries += 1
             logger.warning(
                 "%s: database error (%s); retry %d of %d",
                 what,

@@ -26,6 +26,9 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Article, StoryKey
+
+# Re-exported: bot.delivery reads it as stories.Member.
+from storage.records import Member as Member  # noqa: PLC0414
 from storage.sql import chunks
 
 STORY = func.coalesce(Article.story_id, Article.id)
@@ -181,19 +184,6 @@ async def story_of(session: AsyncSession, article_id: int) -> int | None:
         select(STORY).where(Article.id == article_id, Article.deleted_at.is_(None))
     )
     return int(row) if row is not None else None
-
-
-@dataclass(frozen=True, slots=True)
-class Member:
-    """An article of a story, as a digest or /story shows it."""
-
-    id: int
-    story_id: int
-    title: str
-    summary: str
-    url: str | None
-    source: str
-    published_at: datetime
 
 
 async def members(session: AsyncSession, story_ids: Sequence[int]) -> dict[int, list[Member]]:

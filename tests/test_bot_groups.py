@@ -213,14 +213,14 @@ async def test_a_channel_is_linked_by_its_administrator_and_gets_its_digest(
     await emu.set_member(NEWS, BOSS, "creator")
     boss, member = Chat(emu, BOSS), Chat(emu, MEMBER)
     [not_yet] = await boss.ask("/channel @dailynews")
-    assert not_yet.text == plain(texts.bot_not_channel_admin(EN, "Daily News"))
+    assert not_yet.text == plain(texts.of_chat(EN, texts.BOT_NOT_CHANNEL_ADMIN, "Daily News"))
     await emu.set_member(NEWS, bot_id, "administrator", can_post_messages=True, by_user_id=BOSS)
     [refused] = await member.ask("/channel @DailyNews")
-    assert refused.text == plain(texts.user_not_channel_admin(EN, "Daily News"))
+    assert refused.text == plain(texts.of_chat(EN, texts.USER_NOT_CHANNEL_ADMIN, "Daily News"))
     [unknown] = await boss.ask("/channel @nosuchchannel")
     assert unknown.text == plain(texts.channel_not_found(EN, "@nosuchchannel"))
     [linked] = await boss.ask("/channel @DailyNews")
-    assert linked.text == plain(texts.channel_linked(EN, "Daily News"))
+    assert linked.text == plain(texts.of_chat(EN, texts.CHANNEL_LINKED, "Daily News"))
     [done] = await boss.ask("/subscribe negotiations")
     assert done.text == "📢 For Daily News:\n✅ Subscribed to negotiations"
     assert await subscriptions_of(seeded, NEWS) == 1
@@ -245,7 +245,7 @@ async def test_a_channel_is_linked_by_its_administrator_and_gets_its_digest(
     assert own.text == plain(EN._(texts.NO_SUBSCRIPTIONS))
     await emu.forward_channel_post(BOSS, NEWS)
     [again] = await boss.read()
-    assert again.text == plain(texts.channel_linked(EN, "Daily News"))
+    assert again.text == plain(texts.of_chat(EN, texts.CHANNEL_LINKED, "Daily News"))
     [back] = await boss.ask("/channel me")
     assert back.text == EN._(texts.BACK_TO_ME)
 
@@ -454,7 +454,7 @@ async def test_what_is_not_a_channel_someone_may_link_gets_a_clear_answer(
     await emu.create_chat(NEWS, "supergroup", "Not A Channel", username="notachannel")
     boss = Chat(emu, BOSS)
     [not_channel] = await boss.ask("/channel @notachannel")
-    assert not_channel.text == plain(texts.not_a_channel(EN, "Not A Channel"))
+    assert not_channel.text == plain(texts.of_chat(EN, texts.NOT_A_CHANNEL, "Not A Channel"))
     hostile = "<b>&" + "й" * 3000
     [unknown] = await boss.ask(f"/channel {hostile}")
     assert unknown.text == plain(texts.channel_not_found(EN, hostile))

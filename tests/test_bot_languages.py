@@ -10,6 +10,7 @@ from sqlalchemy import select
 from bot import texts
 from bot.config import Settings
 from bot.i18n import translator
+from bot.subscriptions.schedule import Frequency
 from bot.telegram.context import BotApplication
 from bot.texts import digest as digest_texts
 from emulator import Chat, EmulatorClient
@@ -122,9 +123,9 @@ async def test_weekly_with_a_ukrainian_weekday(user: Chat, app: BotApplication) 
     await user.speak("uk")
     [reply] = await user.ask("/frequency щотижня пн")
     assert UK._(texts.SAVED) in reply.text
-    assert texts.describe_schedule(UK, app.bot_data.settings.default_digest_time, "weekly", 0) in (
-        reply.text
-    )
+    assert texts.describe_schedule(
+        UK, app.bot_data.settings.default_digest_time, Frequency.WEEKLY, 0
+    ) in (reply.text)
     [english_words] = await user.ask("/frequency weekly нд")
     assert UK.weekday(6) in english_words.text
 

@@ -105,6 +105,17 @@ EXPECTED: dict[type[buttons.Button], Callable[[str], bool]] = {
     buttons.CancelDigest: SILENT.__contains__,
     buttons.DigestTags: SILENT.__contains__,  # the settings redrawn
     buttons.DigestLayout: SILENT.__contains__,
+    # A confirmation drawn at any time: expired, from the future, or (rarely) good.
+    buttons.ConfirmForget: {
+        "",
+        EN._(texts.FORGET_EXPIRED),
+        EN._(texts.FORGET_FORGED),
+    }.__contains__,
+    buttons.CancelForget: SILENT.__contains__,
+}
+# Kinds whose refusals are their own, for another's chat and for one that is gone.
+REFUSALS: dict[type[buttons.Button], tuple[str, str]] = {
+    buttons.ConfirmForget: (texts.FORGET_FORGED, texts.FORGET_ALREADY),
 }
 FIELDS: dict[buttons.Field, st.SearchStrategy[object]] = {
     buttons.Field.ID: st.integers(1, MAX_ID),
@@ -113,6 +124,7 @@ FIELDS: dict[buttons.Field, st.SearchStrategy[object]] = {
     buttons.Field.LANGUAGE: st.sampled_from(languages()),
     buttons.Field.ID_OR_OWN: st.integers(0, MAX_ID),
     buttons.Field.FLAG: st.booleans(),
+    buttons.Field.TIME: st.integers(0, buttons.MAX_TIME),
 }
 OWN, SOMEONE_ELSES, GONE = "own", "someone else's", "gone"
 
@@ -157,9 +169,8 @@ async def test_any_button_of_any_kind_for_any_chat(
     if whose == OWN:
         assert EXPECTED[kind](said), f"{data}: {said!r}"
     else:
-        assert said == EN._(
-            texts.BUTTON_INVALID if whose == SOMEONE_ELSES else texts.CHAT_GONE_PRESS
-        )
+        forged, gone = REFUSALS.get(kind, (texts.BUTTON_INVALID, texts.CHAT_GONE_PRESS))
+        assert said == EN._(forged if whose == SOMEONE_ELSES else gone)
     replies = await emu.events(chat.user_id, after=chat.cursor)
     assert not any(r["message"]["text"].startswith(GENERIC) for r in replies)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
 import signal
 import sys
 from collections.abc import Callable
@@ -49,6 +50,9 @@ def test_subscribe_digest_and_a_button(demo: DemoHere) -> None:
     assert code == 0, err
     assert f"newsbot demo: {SEED_COUNT} added, 0 updated, 0 unchanged, 0 failed" in out
     assert "; feed 1 'Demo Newsroom' at http://127.0.0.1:" in out
+    [metrics, readiness] = re.findall(r"(?:metrics|readiness) at (http://\S+?)[,\n]", out)
+    assert re.fullmatch(r"http://127\.0\.0\.1:\d+/metrics", metrics)
+    assert readiness == metrics.replace("/metrics", "/readyz")
     assert "bot › ✅ Subscribed to *negotiations*" in out
     assert (
         f"*{SEED_TITLE}* <https://t.me/newsbot_demo_bot?start=a1>\n{SEED_SUMMARY}\n"

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from telegram.constants import MessageLimit
 
-from bot.feeds.model import FeedProblem, OpmlReport
+from bot.feeds.model import FeedAdded, FeedProblem, OpmlReport
 from bot.feeds.policy import BACKOFF_CAP, FeedStatus, FeedView, feed_status, retry_delay
 from bot.feeds.views import FEEDS_PAGE_SIZE
 from bot.i18n import N_, languages, translator
@@ -140,8 +140,10 @@ def test_dropped_entries_and_a_move_that_clashed_are_said_in_each_language(
 ) -> None:
     t = translator(language)
     reply = feed_added(
-        t, feed_id=1, title="Big Wire", entries=10_000, added=500, tags=(), skipped=0,
-        dropped=9_500,
+        t, FeedAdded(
+            feed_id=1, title="Big Wire", url="https://wire.example/old.xml", tags=(),
+            entries=10_000, added=500, skipped=(), dropped=9_500,
+        ),
     )  # fmt: skip
     assert reply.splitlines()[:3] == added
     view = FeedView(

@@ -11,6 +11,7 @@ import io
 import itertools
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import is_dataclass, replace
 from datetime import UTC, datetime, time, timedelta, tzinfo
 from enum import Enum
 from functools import cache
@@ -31,15 +32,31 @@ from telegram.constants import MessageLimit
 from bot import texts
 from bot.articles.format import ArticleFormatError, parse_article
 from bot.config import ConfigError, load_settings
+from bot.feeds.model import FeedAdded, OpmlReport, PollResult
+from bot.feeds.policy import FeedStatus, FeedView
 from bot.feeds.views import FEEDS_PAGE_SIZE
-from bot.i18n import DOMAIN, N_, Msg, Translator, catalog_path, choose, languages, translator
-from bot.subscriptions.schedule import DAILY, WEEKLY, ScheduleError, parse_frequency, parse_weekday
+from bot.i18n import (
+    DOMAIN,
+    N_,
+    Msg,
+    Problem,
+    Translator,
+    catalog_path,
+    choose,
+    languages,
+    translator,
+)
+from bot.subscriptions.model import SubscribeResult, Suggestion, UnsubscribeResult
+from bot.subscriptions.schedule import Frequency, ScheduleError, parse_frequency, parse_weekday
 from bot.telegram import buttons
 from bot.texts import digest as digest_texts
 from bot.words.keywords import MAX_QUERY_LENGTH, TermError, parse_terms
+from bot.words.model import RemoveResult, WordsResult
 from emulator.html import parse_html
 from emulator.utf16 import utf16_len
 from scripts.catalogs import marked_calls, marked_text, problems, template
+from storage.records import ChatCounts, Member, Outcome, Stats, WordKind
+from storage.repo import Forgotten
 from tests.auxil.data import ROOT
 
 EN, UK = translator("en"), translator("uk")
@@ -175,7 +192,7 @@ def test_dates_are_formatted_for_the_language_in_the_chats_zone() -> None:
     assert EN.moment(when) == "Thu 05 Nov, 07:30"
     assert UK.moment(when) == "чт 05 лист., 07:30"
     assert UK.weekday(0) == "понеділок"
-    assert texts.describe_schedule(UK, time(7, 30), WEEKLY, 4) == UK._(
+    assert texts.describe_schedule(UK, time(7, 30), Frequency.WEEKLY, 4) == UK._(
         "weekly on {day} at {time}", day="пʼятниця", time="07:30"
     )
 
@@ -211,10 +228,10 @@ def test_what_is_not_a_weekday_is_refused_in_the_readers_language(typed: str) ->
 @pytest.mark.parametrize(
     ("words", "expected"),
     [
-        (["weekly", "пн"], (WEEKLY, 0)),
-        (["щотижня", "sun"], (WEEKLY, 6)),
-        (["Щодня"], (DAILY, 0)),
-        (["daily"], (DAILY, 0)),
+        (["weekly", "пн"], (Frequency.WEEKLY, 0)),
+        (["щотижня", "sun"], (Frequency.WEEKLY, 6)),
+        (["Щодня"], (Frequency.DAILY, 0)),
+        (["daily"], (Frequency.DAILY, 0)),
     ],
 )
 def test_a_frequency_is_read_in_either_language(
@@ -299,30 +316,30 @@ def test_a_term_problem_quotes_the_term_in_both_languages() -> None:
 
 HOSTILE = "<b>&\"'<i></code>" + "й" * 300 + "\u202e"
 WHEN = datetime(2026, 11, 28, 7, 30, tzinfo=UTC)
-FEED = SimpleNamespace(
+FEED = FeedView(
     feed_id=7,
     title=HOSTILE,
     url="https://example.com/?" + "&" * 500,
-    tags=[HOSTILE] * 3,
+    tags=(HOSTILE,) * 3,
     polled_at=WHEN,
-    status="broken",
+    status=FeedStatus.BROKEN,
     failures=3,
     error=HOSTILE,
     added_24h=5,
     dropped=9_500,
     moved_to="https://example.com/?" + "&" * 500,
 )
-SUBSCRIBED = SimpleNamespace(
+SUBSCRIBED = SubscribeResult(
     subscribed=[HOSTILE],
     already=[HOSTILE],
     without_articles=[HOSTILE],
-    suggestions={HOSTILE: [SimpleNamespace(name=HOSTILE)]},
+    suggestions={HOSTILE: [Suggestion(tag_id=1, name=HOSTILE)]},
     too_long=[HOSTILE],
     over_pending_limit=[HOSTILE],
     pending_limit=21,
 )
-WORDS = SimpleNamespace(
-    kind="mute",
+WORDS = WordsResult(
+    kind=WordKind.MUTE,
     added=[HOSTILE],
     already=[HOSTILE],
     switched=[HOSTILE],
@@ -343,7 +360,7 @@ def _renderings(t: Translator) -> list[str]:
         *texts.subscribe_lines(t, SUBSCRIBED),
         *texts.unsubscribe_lines(
             t,
-            SimpleNamespace(
+            UnsubscribeResult(
                 removed=[HOSTILE],
                 missing=[HOSTILE, "x"],
                 suggestions={HOSTILE: SUBSCRIBED.suggestions[HOSTILE]},
@@ -357,26 +374,31 @@ def _renderings(t: Translator) -> list[str]:
             t,
             digest_time=time(7, 5),
             timezone="Europe/Kyiv",
-            frequency=WEEKLY,
+            frequency=Frequency.WEEKLY,
             weekday=6,
             paused=False,
             next_due_at=WHEN,
         ),
         texts.stats_text(
             t,
-            SimpleNamespace(
+            Stats(
                 articles=10**6,
                 tags=3,
                 subscribers_active=1,
                 subscribers_paused=2,
                 subscribers_blocked=3,
-                chats={"private": 1, "group": 2, "channel": 3},
+                chats=ChatCounts(private=1, groups=2, channels=3),
                 subscriptions=4,
                 digests_sent_24h=5,
             ),
         ),
         texts.added_text(
-            t, article_id=1, title=HOSTILE, tags=[HOSTILE], summary=HOSTILE, outcome="updated"
+            t,
+            article_id=1,
+            title=HOSTILE,
+            tags=[HOSTILE],
+            summary=HOSTILE,
+            outcome=Outcome.UPDATED,
         ),
         texts.article_list(t, [(1, HOSTILE, WHEN)] * 15),
         texts.file_too_big(t, 1_000_000),
@@ -399,19 +421,33 @@ def _renderings(t: Translator) -> list[str]:
         texts.no_such_feed(t, 3),
         texts.feed_not_added(t, ValueError(HOSTILE)),
         texts.feed_added(
-            t, feed_id=3, title=HOSTILE, entries=21, added=2, tags=[HOSTILE], skipped=5
+            t,
+            FeedAdded(
+                feed_id=3,
+                title=HOSTILE,
+                url=HOSTILE,
+                tags=(HOSTILE,),
+                entries=21,
+                added=2,
+                skipped=(HOSTILE,) * 5,
+            ),
         ),
         texts.feed_removed(t, 3, HOSTILE),
         texts.feed_tags_set(t, 3, [HOSTILE]),
         texts.feeds_text(t, [FEED] * FEEDS_PAGE_SIZE, 2, 9, 60),
         texts.opml_imported(
-            t, SimpleNamespace(added=[1], already=["a"], failed=[(HOSTILE, HOSTILE)] * 20)
+            t,
+            OpmlReport(
+                added=[PollResult(feed_id=1, title=HOSTILE, url=HOSTILE)],
+                already=["a"],
+                failed=[(HOSTILE, Problem(HOSTILE))] * 20,
+            ),
         ),
         texts.not_opml(t, ValueError(HOSTILE)),
         *texts.words_lines(t, WORDS),
-        *texts.words_lines(t, SimpleNamespace(**{**vars(WORDS), "kind": "follow"})),
+        *texts.words_lines(t, replace(WORDS, kind=WordKind.FOLLOW)),
         *texts.remove_lines(
-            t, SimpleNamespace(kind="follow", removed=[HOSTILE], missing=[HOSTILE])
+            t, RemoveResult(kind=WordKind.FOLLOW, removed=[HOSTILE], missing=[HOSTILE])
         ),
         texts.words_text(t, [(HOSTILE, True), (HOSTILE, False)], 0, 2),
         texts.no_results(t, HOSTILE[:MAX_QUERY_LENGTH]),
@@ -424,9 +460,7 @@ def _renderings(t: Translator) -> list[str]:
         ),
         texts.shared_article(t, HOSTILE, HOSTILE, "https://e.com/?a&b", WHEN),
         texts.article_id_problem(t, HOSTILE, "story"),
-        texts.story_text(
-            t, 1, [SimpleNamespace(id=9, source=HOSTILE, published_at=WHEN, title=HOSTILE)] * 40
-        ),
+        texts.story_text(t, 1, [Member(9, 9, HOSTILE, HOSTILE, None, HOSTILE, WHEN)] * 40),
         texts.story_text(t, 1, []),
         texts.split_done(t, 1, 0),
         texts.split_done(t, 1, 3),
@@ -435,6 +469,13 @@ def _renderings(t: Translator) -> list[str]:
         texts.merge_same(t, 1, 1),
         texts.merge_same(t, 1, 2),
         texts.merged(t, 1, 5),
+        texts.privacy_text(t, 30, 8, 30, HOSTILE, "https://example.org/p?a=1&b=<2>"),
+        texts.privacy_text(t, 1, 1, 1, None, None),
+        texts.confirm_forget(t, HOSTILE * 10),
+        texts.export_caption(t, HOSTILE),
+        texts.forgotten(
+            t, HOSTILE, Forgotten(subscriptions=1, words=2, ledger=5, digests=21, links=0)
+        ),
     ]
 
 
@@ -549,7 +590,7 @@ _PLAIN: dict[Any, Callable[[Sequence[str], Translator], list[Any]]] = {
     tzinfo: lambda *_: [ZoneInfo("Europe/Kyiv")],
     type(None): lambda *_: [None],
     object: lambda *_: [1],
-    BaseException: lambda *_: _errors(),
+    Msg: lambda *_: _constants(),  # a text function that says one of the package's messages
 }
 
 
@@ -577,6 +618,8 @@ def _union(args: tuple[Any, ...], words: Sequence[str], t: Translator) -> list[A
 
 
 def _tuple(args: tuple[Any, ...], words: Sequence[str], t: Translator) -> list[Any]:
+    if args[-1] is Ellipsis:
+        return [tuple(items) for items in _sequence(args[:1], words, t)]
     return [tuple(row) for row in _apart([_values(a, words, t) for a in args])]
 
 
@@ -595,18 +638,34 @@ _COMPOSITE: dict[Any, Callable[[tuple[Any, ...], Sequence[str], Translator], lis
     Union: _union,
     tuple: _tuple,
     collections.abc.Sequence: _sequence,
+    list: _sequence,
     collections.abc.Mapping: _mapping,
+    dict: _mapping,
     Literal: lambda args, *_: list(args),
 }
 
 
+def _built(hint: Any, words: Sequence[str], t: Translator) -> list[Any]:
+    """Instances of a class the texts take (a use case's result, a repository record, an
+    exception), made through its constructor from the type hints of its parameters."""
+    hints = get_type_hints(hint.__init__)
+    names = [
+        name
+        for name, parameter in inspect.signature(hint).parameters.items()
+        if parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY)
+    ]
+    # A small class's fields vary two at a time (a problem and its empty item).
+    rows = _apart([_values(hints[name], words, t) for name in names], two=len(names) <= 3)
+    return [hint(**dict(zip(names, row, strict=True))) for row in rows]
+
+
 def _protocol(hint: Any, words: Sequence[str], t: Translator) -> list[Any]:
+    """Objects with a Protocol's properties (bot.texts.privacy's ForgottenLike is one)."""
     fields = {
         name: _values(get_type_hints(member.fget)["return"], words, t)
         for name, member in vars(hint).items()
         if isinstance(member, property) and member.fget is not None
     }
-    # A small protocol's fields vary two at a time (a problem and its empty item).
     rows = _apart(list(fields.values()), two=len(fields) <= 3)
     return [SimpleNamespace(**dict(zip(fields, row, strict=True))) for row in rows]
 
@@ -619,6 +678,11 @@ def _values(hint: Any, words: Sequence[str], t: Translator) -> list[Any]:
         return _COMPOSITE[get_origin(hint)](get_args(hint), words, t)
     if isinstance(hint, type) and issubclass(hint, Enum):
         return list(hint)
+    if isinstance(hint, type) and issubclass(hint, BaseException):
+        known = [error for error in _errors() if isinstance(error, hint)]
+        return known or _built(hint, words, t)
+    if isinstance(hint, type) and is_dataclass(hint):
+        return _built(hint, words, t)
     if getattr(hint, "_is_protocol", False):
         return _protocol(hint, words, t)
     raise AssertionError(f"no values for {hint!r}: teach _values this type")

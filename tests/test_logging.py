@@ -5,7 +5,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.logs import RedactToken, redact, setup_logging
+from bot.ops.logs import RedactToken, redact, setup_logging
 
 TOKEN = "123456:SECRET-token-value"
 
@@ -52,3 +52,40 @@ def test_redact_is_what_the_command_line_prints_at_exit() -> None:
         "InvalidToken: The token `<token>` was rejected"
     )
     assert redact("nothing secret", "") == "nothing secret"
+
+
+def test_json_lines_carry_the_ids_and_no_token(
+    capsys: pytest.CaptureFixture[str], restore_logging: None
+) -> None:
+    import contextvars
+    import json
+
+    from bot.ops.logjson import digest_context
+
+    setup_logging("INFO", TOKEN, "json")
+    log = logging.getLogger("bot.test")
+    log.info("plain line")
+    log.warning("feed said %s", TOKEN, extra={"feed_id": 9})
+
+    def send() -> None:  # in a context of its own, as each digest's task is
+        digest_context(41, 1001)
+        try:
+            raise RuntimeError(f"failed on /bot{TOKEN}/sendMessage")
+        except RuntimeError:
+            log.exception("sending failed")
+
+    contextvars.copy_context().run(send)
+    err = capsys.readouterr().err
+    assert TOKEN not in err
+    lines = [json.loads(line) for line in err.splitlines()]
+    assert [line["message"] for line in lines] == [
+        "plain line",
+        "feed said <token>",
+        "sending failed",
+    ]
+    assert lines[0].keys() == {"time", "level", "logger", "message"}
+    assert lines[1]["feed_id"] == 9
+    assert lines[1]["level"] == "WARNING"
+    assert (lines[2]["digest_id"], lines[2]["chat_id"]) == (41, 1001)
+    assert "failed on /bot<token>/sendMessage" in lines[2]["traceback"]
+    assert lines[2]["time"].endswith("+00:00")

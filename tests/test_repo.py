@@ -17,6 +17,7 @@ from storage import repo
 from storage import stories as stories_repo
 from storage.db import create_engine, create_sessionmaker, upgrade
 from storage.models import ArticleTag, DigestKind, Subscriber
+from storage.records import ChatCounts
 from tests.auxil.data import article
 from tests.auxil.postgres import empty_at_head
 
@@ -201,7 +202,7 @@ async def test_stats(sessions: async_sessionmaker[AsyncSession]) -> None:
         subscribers_active=1,
         subscribers_paused=0,
         subscribers_blocked=1,
-        chats={"private": 1, "group": 0, "channel": 0},
+        chats=ChatCounts(private=1, groups=0, channels=0),
         subscriptions=1,
         digests_sent_24h=0,
     )

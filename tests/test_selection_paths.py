@@ -17,7 +17,8 @@ from bot.words import search
 from bot.words.keywords import Matcher, Term, parse_terms
 from storage import keywords as words_repo
 from storage import repo
-from storage.models import DigestKind, WordKind
+from storage.models import DigestKind
+from storage.records import WordKind
 from tests.auxil.data import article
 from tests.auxil.population import add_subscriber
 

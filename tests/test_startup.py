@@ -92,6 +92,9 @@ async def test_a_token_revoked_while_running_ends_the_process(
     assert process.returncode == 2
     assert err.decode().splitlines()[-1] == TOKEN_REVOKED
     assert emulator.token not in out.decode() + err.decode()
+    # A handled condition: python-telegram-bot's own InvalidToken traceback is not logged.
+    assert "Traceback" not in err.decode()
+    assert "InvalidToken" not in err.decode()
 
 
 async def test_a_token_revoked_while_a_worker_runs_ends_it(

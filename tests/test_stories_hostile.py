@@ -30,7 +30,8 @@ from storage import keywords as words_repo
 from storage import repo
 from storage import stories as stories_repo
 from storage.db import alembic_config, create_engine, create_sessionmaker, upgrade
-from storage.models import Article, DeliveredArticle, DigestKind, WordKind
+from storage.models import Article, DeliveredArticle, DigestKind
+from storage.records import WordKind
 from tests.auxil.population import add_subscriber
 
 NOW = datetime(2026, 11, 21, 12, tzinfo=UTC)

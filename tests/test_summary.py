@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.articles.summary import shorten, split_sentences, summary_line
+from bot.articles.summary import cut_at_word, split_sentences, summary_line
 
 
 @pytest.mark.parametrize(
@@ -41,7 +41,7 @@ def test_long_sentence_is_cut_at_a_word_with_an_ellipsis() -> None:
 
 
 def test_one_enormous_word_is_cut_inside() -> None:
-    assert len(shorten("x" * 500)) == 200
+    assert len(cut_at_word("x" * 500)) == 200
 
 
 def test_split_sentences_keeps_text() -> None:

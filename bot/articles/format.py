@@ -10,11 +10,10 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
 
+from bot.articles.plaintext import shorten
 from bot.articles.summary import summary_line
 from bot.articles.tags import MAX_TAG_LENGTH, Tag, split_tag_list
 from bot.i18n import N_, Msg, Problem
@@ -26,6 +25,7 @@ MAX_URL_LENGTH = 2048
 # leave its headline and summary room in one 4,096-character message.
 MAX_TAGS = 30
 MAX_ARTICLE_BYTES = 1_000_000
+QUOTED = 60  # how much of a line a problem quotes back
 
 HEADER_EXPECTED = N_("expected '<Category> <ISO timestamp>'")
 _URL = re.compile(r"https?://[^\s<>\"]+", re.IGNORECASE)
@@ -73,22 +73,7 @@ class ParsedArticle:
         return content_digest(self, self.published_at.isoformat())
 
 
-class _Stored(Protocol):
-    @property
-    def category(self) -> str: ...
-    @property
-    def source(self) -> str: ...
-    @property
-    def title(self) -> str: ...
-    @property
-    def tags(self) -> Sequence[Tag]: ...
-    @property
-    def url(self) -> str | None: ...
-    @property
-    def body(self) -> str: ...
-
-
-def content_digest(article: _Stored, published: str) -> str:
+def content_digest(article: ParsedArticle, published: str) -> str:
     """A hash of everything stored about an article (its date as ``published``)."""
     parts = [
         article.category,
@@ -104,10 +89,6 @@ def content_digest(article: _Stored, published: str) -> str:
 
 def _fold(text: str) -> str:
     return _WHITESPACE.sub(" ", text).strip().casefold()
-
-
-def _clip(text: str, limit: int = 60) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _check_characters(lines: list[str]) -> None:
@@ -127,7 +108,7 @@ def _parse_header(line: str, number: int) -> tuple[str, datetime]:
     category = category.strip()
     if not category or not stamp:
         raise ArticleFormatError(
-            number, N_("{expected}, got '{line}'"), expected=expected, line=_clip(line)
+            number, N_("{expected}, got '{line}'"), expected=expected, line=shorten(line, QUOTED)
         )
     try:
         published = datetime.fromisoformat(stamp)
@@ -136,15 +117,15 @@ def _parse_header(line: str, number: int) -> tuple[str, datetime]:
             number,
             N_("{expected}, got '{line}': '{stamp}' is not an ISO timestamp"),
             expected=expected,
-            line=_clip(line),
-            stamp=_clip(stamp, 40),
+            line=shorten(line, QUOTED),
+            stamp=shorten(stamp, 40),
         ) from None
     if published.tzinfo is None or published.utcoffset() is None:
         raise ArticleFormatError(
             number,
             N_("{expected}: the timestamp '{stamp}' needs a UTC offset, e.g. +03:00 or Z"),
             expected=expected,
-            stamp=_clip(stamp, 40),
+            stamp=shorten(stamp, 40),
         )
     if len(category) > MAX_FIELD_LENGTH:
         raise ArticleFormatError(
@@ -258,7 +239,7 @@ def _take_tags(blocks: list[tuple[int, list[str]]], last_line: int) -> tuple[int
                     "tag '{tag}' is longer than {limit} characters; "
                     "expected a line of comma-separated tags"
                 ),
-                tag=_clip(tag.name, 30),
+                tag=shorten(tag.name, 30),
                 limit=MAX_TAG_LENGTH,
             )
     return tags_line, tags
@@ -301,7 +282,7 @@ def parse_article(text: str) -> ParsedArticle:
         raise ArticleFormatError(
             offset + 4,
             N_("expected a blank line after the title, got '{line}'"),
-            line=_clip(extra),
+            line=shorten(extra, QUOTED),
         )
 
     blocks = _blocks(lines, offset + 3)

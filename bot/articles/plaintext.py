@@ -9,6 +9,7 @@ import re
 UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 MAX_TITLE_LENGTH = 255
+ELLIPSIS = "…"
 
 
 def storable(text: str) -> str:
@@ -21,3 +22,11 @@ def chat_title(title: str | None) -> str | None:
     if not title:
         return None
     return storable(title)[:MAX_TITLE_LENGTH] or None
+
+
+def shorten(text: str, limit: int, *, fold: bool = False) -> str:
+    """``text`` within ``limit`` characters, ending in "…" when cut. ``fold``: every run of
+    white space (newlines too) becomes one space first, as when typed text is quoted back."""
+    if fold:
+        text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + ELLIPSIS

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 
+from bot.articles.plaintext import ELLIPSIS
+
 SUMMARY_MAX_CHARS = 200
-ELLIPSIS = "…"
 
 # Words that end with a period without ending the sentence. Compared case-insensitively,
 # without the trailing period.
@@ -89,7 +90,7 @@ def split_sentences(text: str) -> list[str]:
     return [s for s in (s.strip() for s in sentences) if s]
 
 
-def shorten(text: str, limit: int = SUMMARY_MAX_CHARS) -> str:
+def cut_at_word(text: str, limit: int = SUMMARY_MAX_CHARS) -> str:
     """Cut ``text`` at a word boundary so that it, with an ellipsis, fits in ``limit``."""
     text = _WHITESPACE.sub(" ", text).strip()
     if len(text) <= limit:
@@ -104,4 +105,4 @@ def shorten(text: str, limit: int = SUMMARY_MAX_CHARS) -> str:
 def summary_line(body: str, limit: int = SUMMARY_MAX_CHARS) -> str:
     """The lead sentence of ``body``, at most ``limit`` characters."""
     sentences = split_sentences(body.strip().split("\n\n", 1)[0])
-    return shorten(sentences[0], limit) if sentences else ""
+    return cut_at_word(sentences[0], limit) if sentences else ""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -16,8 +17,11 @@ from telegram.ext import ExtBot
 from bot.config import Settings
 from bot.delivery.compose import LEASE, Batch, Outbound, TagIndex, compose_due_batch
 from bot.delivery.digest import ChunkFormatError, chunks_from_json
+from bot.ops import metrics
+from bot.privacy.retention import Retention
 from bot.telegram.ratelimit import Lane
 from bot.telegram.send import RECORD_WINDOW, RetryPolicy, SendResult, SentLog, send_digest
+from bot.telegram.stops import StopList
 from storage import repo
 from storage import stories as stories_repo
 from storage.retry import retrying
@@ -69,8 +73,11 @@ class Deliverer:
         *,
         clock: Callable[[], datetime],
         policy: RetryPolicy | None = None,
+        stops: StopList | None = None,
     ) -> None:
         self.bot = bot
+        self.stops = stops or StopList()
+        self.retention = Retention(sessions, settings)
         self.sessions = sessions
         self.settings = settings
         self.clock = clock
@@ -78,11 +85,22 @@ class Deliverer:
         self._lock = asyncio.Lock()
         self.passes = 0  # completed passes
         self._passed = asyncio.Condition()
+        # For readiness (bot.ops.health): when the running pass started, the last ended.
+        self.pass_started: float | None = None
+        self.last_pass_ended: float | None = None
 
     async def run_pass(self) -> PassReport:
         # A slow pass must not overlap the next tick in the same process.
         async with self._lock:
-            report = await self._run_pass()
+            self.pass_started = started = time.monotonic()
+            try:
+                report = await self._run_pass()
+            finally:
+                ended = time.monotonic()
+                self.pass_started, self.last_pass_ended = None, ended
+        composed = report.due - report.empty - report.skipped
+        results = {str(result): n for result, n in report.results.items()}
+        metrics.delivery_pass(ended - started, composed, results, time.time())
         async with self._passed:
             self.passes += 1
             self._passed.notify_all()
@@ -125,6 +143,7 @@ class Deliverer:
                         policy=self.policy,
                         log=log,
                         lane=Lane.BULK,
+                        stops=self.stops,
                     )
                 except Exception:
                     # Still pending: its lease runs out and a later pass resumes it.
@@ -206,4 +225,5 @@ class Deliverer:
                 await stories_repo.drop_keys_before(session, selectable, PURGE_BATCH * 4)
         except Exception:
             logger.exception("purging old digests failed; the next tick tries again")
+        await self.retention.enforce(now)
         return purged

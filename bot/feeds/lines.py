@@ -2,42 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Protocol
-
+from bot.feeds.model import FeedAdded, PollResult
 from bot.feeds.parse import MAX_ENTRIES
-from bot.texts.feeds import FeedLike, counted, polled_ago
+from bot.feeds.policy import FeedStatus, FeedView
 
 # ---- feeds on the command line (plain text)
 
 
-class PollLike(Protocol):
-    """What one poll did (bot.feeds.service.PollResult is one)."""
+def counted(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
 
-    @property
-    def feed_id(self) -> int: ...
-    @property
-    def url(self) -> str: ...
-    @property
-    def error(self) -> str | None: ...
-    @property
-    def failures(self) -> int: ...
-    @property
-    def not_modified(self) -> bool: ...
-    @property
-    def entries(self) -> int: ...
-    @property
-    def added(self) -> int: ...
-    @property
-    def updated(self) -> int: ...
-    @property
-    def skipped(self) -> Sequence[str]: ...
-    @property
-    def dropped(self) -> int: ...
-    @property
-    def moved_to(self) -> str | None: ...
-    @property
-    def duplicate(self) -> tuple[int, str] | None: ...
+
+def polled_ago(feed: FeedView) -> str:
+    return f"{feed.polled_at:%d %b %H:%M} UTC" if feed.polled_at else "never"
 
 
 def _dropped_line(dropped: int) -> str:
@@ -47,7 +24,7 @@ def _dropped_line(dropped: int) -> str:
     )
 
 
-def poll_line(result: PollLike) -> str:
+def poll_line(result: PollResult) -> str:
     """One line per feed polled, for `newsbot poll`."""
     head = f"feed {result.feed_id} {result.url}"
     if result.error is not None:
@@ -75,22 +52,7 @@ def poll_line(result: PollLike) -> str:
     return line
 
 
-class AddedLike(Protocol):
-    @property
-    def feed_id(self) -> int: ...
-    @property
-    def title(self) -> str: ...
-    @property
-    def url(self) -> str: ...
-    @property
-    def entries(self) -> int: ...
-    @property
-    def added(self) -> int: ...
-    @property
-    def dropped(self) -> int: ...
-
-
-def feed_added_line(added: AddedLike) -> str:
+def feed_added_line(added: FeedAdded) -> str:
     """`newsbot feeds add`'s answer."""
     line = (
         f"feed {added.feed_id} added: {added.title} ({added.url}): "
@@ -101,11 +63,11 @@ def feed_added_line(added: AddedLike) -> str:
     return line
 
 
-def feed_row(feed: FeedLike) -> str:
+def feed_row(feed: FeedView) -> str:
     """One feed, for `newsbot feeds list` (tab-separated)."""
     status = (
         feed.status
-        if feed.status in ("ok", "new")
+        if feed.status in (FeedStatus.OK, FeedStatus.NEW)
         else (f"{feed.status} ({feed.failures} in a row): {feed.error or ''}")
     )
     return "\t".join(

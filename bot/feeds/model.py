@@ -1,13 +1,16 @@
 """What feed use cases take and return: results of polls, adds and imports, and the
-problems they name."""
+problems they name. Pure: bot.texts and the command line take these as they are."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from bot.articles.tags import MAX_TAG_LENGTH, Tag, split_tag_list
 from bot.i18n import N_, Problem
-from storage.models import Feed
+
+if TYPE_CHECKING:  # the row's type only: this module stays pure, for bot.texts
+    from storage.models import Feed
 
 MAX_FEED_TAGS = 10
 MAX_NAME_LENGTH = 100

@@ -26,9 +26,10 @@ from bot.articles.format import (
     MAX_TAGS,
     MAX_TITLE_LENGTH,
     MAX_URL_LENGTH,
+    ParsedArticle,
     content_digest,
 )
-from bot.articles.plaintext import storable
+from bot.articles.plaintext import shorten, storable
 from bot.articles.summary import summary_line
 from bot.articles.tags import MAX_TAG_LENGTH, Tag, make_tag
 from bot.i18n import N_, Problem
@@ -81,20 +82,13 @@ class ParsedFeed:
 
 
 @dataclass(frozen=True, slots=True)
-class FeedArticle:
-    """An entry as an article: what storage.repo.upsert_articles stores."""
+class FeedArticle(ParsedArticle):
+    """An entry as an article (what storage.repo.upsert_articles stores), known by its
+    feed and its key there rather than by its source, time and title."""
 
     feed_id: int
     entry_key: str
-    category: str
-    published_at: datetime
     dated: bool  # False: published_at is when the entry was first seen
-    source: str
-    title: str
-    tags: tuple[Tag, ...]
-    body: str
-    summary: str
-    url: str | None
 
     @property
     def fingerprint(self) -> str:
@@ -118,10 +112,6 @@ def _clean(text: str) -> str:
 
 def _visible(text: str) -> bool:
     return any(ch.isprintable() and not ch.isspace() for ch in text)
-
-
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def html_to_text(html: str) -> str:
@@ -191,7 +181,7 @@ def _entry(
     categories: Iterable[str], number: int,
 ) -> FeedEntry | str:  # fmt: skip
     """The entry, or why it was skipped."""
-    body = _cut(body, MAX_BODY)
+    body = shorten(body, MAX_BODY)
     if not _visible(title):  # zero-width and bidi controls alone show nothing
         title = ""
     if not title:
@@ -199,7 +189,7 @@ def _entry(
         if not words:
             return f"entry {number}: no title and no text"
         title = " ".join(words) + ("…" if len(body.split()) > UNTITLED_WORDS else "")
-    title = _cut(title, MAX_TITLE_LENGTH)
+    title = shorten(title, MAX_TITLE_LENGTH)
     if not key:
         key = link or f"{title}\x1f{published.isoformat() if published else ''}"
     names = [_clean(c) for c in categories]
@@ -287,7 +277,7 @@ def _parse_xml(content: bytes, content_type: str | None, url: str) -> ParsedFeed
         raise FeedError(N_("not RSS, Atom or JSON Feed: no <rss>, <feed> or <rdf:RDF> root"))
     feed = parsed.get("feed", {})
     base = _link(feed.get("link"), url) or url
-    title = _cut(
+    title = shorten(
         _plain_title(str(feed.get("title") or ""), _detail(feed, "title")), MAX_TITLE_LENGTH
     )
     category = next((str(t.get("term")) for t in feed.get("tags") or [] if t.get("term")), None)
@@ -323,9 +313,9 @@ def _finish(
         oldest = datetime.min.replace(tzinfo=UTC)
         entries = sorted(entries, key=lambda e: e.published or oldest, reverse=True)
         entries = entries[:MAX_ENTRIES]
-    clean_category = _cut(_clean(category), MAX_FIELD_LENGTH) if category else None
+    clean_category = shorten(_clean(category), MAX_FIELD_LENGTH) if category else None
     return ParsedFeed(
-        title=_cut(title, MAX_TITLE_LENGTH),
+        title=shorten(title, MAX_TITLE_LENGTH),
         category=clean_category or None,
         entries=tuple(entries),
         skipped=tuple(skipped),
@@ -460,10 +450,10 @@ def entry_article(
     return FeedArticle(
         feed_id=feed_id,
         entry_key=entry.key,
-        category=_cut(category, MAX_FIELD_LENGTH),
+        category=shorten(category, MAX_FIELD_LENGTH),
         published_at=published,
         dated=entry.published is not None,
-        source=_cut(_clean(source) or "Feed", MAX_FIELD_LENGTH),
+        source=shorten(_clean(source) or "Feed", MAX_FIELD_LENGTH),
         title=entry.title,
         tags=tuple(list(tags.values())[:MAX_TAGS]),
         body=entry.body,

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
@@ -45,6 +46,8 @@ from bot.feeds.opml import OpmlFeed, parse_opml
 from bot.feeds.parse import FeedArticle, FeedError, ParsedFeed, entry_article, parse_feed
 from bot.feeds.policy import retry_delay
 from bot.i18n import N_
+from bot.ops import metrics
+from bot.ops.logjson import feed_context
 from bot.words.search import store_articles
 from storage import repo
 from storage.models import Feed
@@ -155,12 +158,17 @@ class FeedService:
         return results
 
     async def _poll(self, feed: Claimed) -> PollResult:
+        feed_context(feed.feed_id)
+        started = time.perf_counter()
         try:
-            return await self._poll_unguarded(feed)
+            result = await self._poll_unguarded(feed)
         except Exception:
             # A bug (in a parser, say) must cost this feed one poll, not the whole pass.
             logger.exception("polling feed %d (%s) failed", feed.feed_id, feed.url)
-            return await self._record_failure(feed, "internal error while polling (see the log)")
+            result = await self._record_failure(feed, "internal error while polling (see the log)")
+        seconds = time.perf_counter() - started
+        metrics.feed_polled(failed=not result.ok, unchanged=result.not_modified, seconds=seconds)
+        return result
 
     async def _poll_unguarded(self, feed: Claimed) -> PollResult:
         try:

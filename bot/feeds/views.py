@@ -12,6 +12,7 @@ from bot.feeds.opml import OpmlFeed, build_opml
 from bot.feeds.policy import FeedView, feed_status
 from storage import repo
 from storage.models import Feed
+from storage.records import Page
 
 FEEDS_PAGE_SIZE = 5  # the longest feeds (bot.texts caps), notes and all, still fit one message
 DAY = timedelta(hours=24)
@@ -52,13 +53,12 @@ def view(feed: Feed, added_24h: int, now: datetime) -> FeedView:
 
 async def feeds_page(
     session: AsyncSession, page: int, now: datetime, *, size: int = FEEDS_PAGE_SIZE
-) -> tuple[list[FeedView], int, int]:
-    """One page of feeds, the number of pages, and the number of feeds."""
+) -> tuple[list[FeedView], Page, int]:
+    """One page of feeds, which page it is, and the number of feeds."""
     total = await repo.count_feeds(session)
-    pages = max(1, -(-total // size))
-    page = min(max(page, 0), pages - 1)
-    rows = await repo.feeds_page(session, offset=page * size, limit=size, since=now - DAY)
-    return [view(feed, added, now) for feed, added in rows], page, total
+    shown = Page.of(total, size, page)
+    rows = await repo.feeds_page(session, offset=shown.offset, limit=size, since=now - DAY)
+    return [view(feed, added, now) for feed, added in rows], shown, total
 
 
 async def all_feed_views(session: AsyncSession, now: datetime) -> list[FeedView]:

@@ -21,6 +21,7 @@ from bot.stories.similarity import (
 )
 from storage import stories as stories_repo
 from storage.models import Article
+from storage.records import Member
 
 
 async def group_new(session: AsyncSession, articles: Sequence[Article]) -> dict[int, int]:
@@ -118,3 +119,18 @@ async def merge_stories(session: AsyncSession, first: int, second: int) -> Merge
     story_id = await stories_repo.merge(session, stories[0], stories[1])
     members = (await stories_repo.members(session, [story_id]))[story_id]
     return MergeResult(story_id=story_id, count=len(members))
+
+
+async def story(session: AsyncSession, article_id: int) -> list[Member] | None:
+    """/story: the articles of the article's story, earliest first; None when there is
+    no such article (or an admin deleted it)."""
+    story_id = await stories_repo.story_of(session, article_id)
+    if story_id is None:
+        return None
+    return (await stories_repo.members(session, [story_id]))[story_id]
+
+
+async def split(session: AsyncSession, article_id: int) -> list[int] | None:
+    """/split: the article becomes a story of its own; the ids of the articles left in
+    its old story, or None when there is no such article."""
+    return await stories_repo.split(session, article_id)

@@ -6,6 +6,7 @@ import difflib
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
+from enum import StrEnum
 from functools import lru_cache
 from typing import Protocol
 from zoneinfo import ZoneInfo, available_timezones
@@ -13,9 +14,14 @@ from zoneinfo import ZoneInfo, available_timezones
 from bot.i18n import N_, Problem, languages, translator
 from storage.folding import APOSTROPHE, APOSTROPHES
 
-DAILY = "daily"
-WEEKLY = "weekly"
-FREQUENCIES = (DAILY, WEEKLY)
+
+class Frequency(StrEnum):
+    """How often a chat gets its digest (stored by value in subscribers.frequency)."""
+
+    DAILY = "daily"
+    WEEKLY = "weekly"
+
+
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 _OFFSET = re.compile(r"(?:UTC|GMT)\s*([+-])\s*(\d{1,2})(?::?(\d{2}))?", re.IGNORECASE)
@@ -189,11 +195,11 @@ def parse_weekday(text: str) -> int:
 
 
 # The words for each frequency, as /frequency shows them; every language's are accepted.
-FREQUENCY_WORDS = {DAILY: N_("daily"), WEEKLY: N_("weekly")}
+FREQUENCY_WORDS = {Frequency.DAILY: N_("daily"), Frequency.WEEKLY: N_("weekly")}
 
 
 @lru_cache(maxsize=1)
-def _frequency_words() -> dict[str, str]:
+def _frequency_words() -> dict[str, Frequency]:
     return {
         translator(code)._(word).casefold(): frequency
         for code in languages()
@@ -201,14 +207,14 @@ def _frequency_words() -> dict[str, str]:
     }
 
 
-def parse_frequency(words: list[str]) -> tuple[str, int]:
+def parse_frequency(words: list[str]) -> tuple[Frequency, int]:
     """(frequency, weekday) from ``daily`` or ``weekly [day]``, in any language the bot
     speaks (``щотижня пн``). A ScheduleError without a template means "not that shape"."""
     frequency = _frequency_words().get(words[0].casefold()) if words else None
-    if frequency is None or len(words) > 2 or (frequency == DAILY and len(words) > 1):
+    if frequency is None or len(words) > 2 or (frequency is Frequency.DAILY and len(words) > 1):
         raise ScheduleError()
-    if frequency == WEEKLY and len(words) == 2:
-        return WEEKLY, parse_weekday(words[1])
+    if frequency is Frequency.WEEKLY and len(words) == 2:
+        return frequency, parse_weekday(words[1])
     return frequency, 0
 
 
@@ -233,18 +239,19 @@ def next_due(
     *,
     digest_time: time,
     timezone_name: str,
-    frequency: str = DAILY,
+    frequency: str = Frequency.DAILY,
     weekday: int = 0,
 ) -> datetime:
-    """The first digest instant strictly after ``after``, in UTC."""
+    """The first digest instant strictly after ``after``, in UTC. ``frequency`` is a
+    `Frequency` or its stored value."""
     if after.tzinfo is None:
         raise ValueError("after must be timezone-aware")
-    if frequency not in FREQUENCIES:
+    if frequency not in set(Frequency):
         raise ScheduleError(N_("unknown frequency '{frequency}'"), frequency=frequency)
     zone = tzinfo_for(timezone_name)
     day = after.astimezone(zone).date() - timedelta(days=1)
     for _ in range(16):
-        if frequency == DAILY or day.weekday() == weekday:
+        if frequency == Frequency.DAILY or day.weekday() == weekday:
             candidate = _aware(day, digest_time, zone)
             if candidate > after:
                 return candidate

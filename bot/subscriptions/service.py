@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
 
@@ -14,60 +13,26 @@ from bot.articles.plaintext import chat_title
 from bot.articles.tags import MAX_TAG_LENGTH
 from bot.articles.tags import Tag as TagName
 from bot.config import Settings
+from bot.subscriptions.model import (
+    MAX_PENDING_TAGS,
+    SubscribeResult,
+    SubscriptionsPage,
+    Suggestion,
+    TagButton,
+    UnsubscribeResult,
+)
 from bot.subscriptions.schedule import next_due
 from bot.telegram.buttons import MAX_ID
 from storage import repo
 from storage.models import Article, ChatType, Subscriber, Tag
+from storage.records import Page
 
 TAGS_PAGE_SIZE = 8
 START_TAGS = 6
 SUBSCRIPTIONS_PAGE_SIZE = 10
-# A subscriber may wait for at most this many tags that have no articles yet. Such a
-# subscription creates a tag row; without a cap one chat could fill the tag table. The
-# rows go again when the last subscriber leaves them (see `_forget_unused`).
-MAX_PENDING_TAGS = 10
 MAX_ID_DIGITS = 12
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True, slots=True)
-class Suggestion:
-    tag_id: int
-    name: str
-
-
-@dataclass
-class SubscribeResult:
-    subscribed: list[str] = field(default_factory=list)
-    already: list[str] = field(default_factory=list)
-    without_articles: list[str] = field(default_factory=list)
-    suggestions: dict[str, list[Suggestion]] = field(default_factory=dict)
-    too_long: list[str] = field(default_factory=list)
-    over_pending_limit: list[str] = field(default_factory=list)
-    pending_limit: int = MAX_PENDING_TAGS
-
-
-@dataclass
-class UnsubscribeResult:
-    removed: list[str] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)
-    suggestions: dict[str, list[Suggestion]] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class TagButton:
-    tag_id: int
-    name: str
-    count: int
-    subscribed: bool
-
-
-@dataclass(frozen=True)
-class SubscriptionsPage:
-    tags: list[Suggestion]
-    page: int
-    pages: int
 
 
 def parse_id(text: str) -> int | None:
@@ -231,12 +196,10 @@ async def tag_page(
     session: AsyncSession, subscriber: Subscriber, page: int, size: int = TAGS_PAGE_SIZE
 ) -> tuple[list[TagButton], int]:
     """One page of popular tags, and the number of pages."""
-    total = await repo.count_used_tags(session)
-    pages = max(1, -(-total // size))
-    page = min(max(page, 0), pages - 1)
-    rows = await repo.popular_tags(session, limit=size, offset=page * size)
+    shown = Page.of(await repo.count_used_tags(session), size, page)
+    rows = await repo.popular_tags(session, limit=size, offset=shown.offset)
     mine = {t.id for t in await repo.subscribed_tags(session, subscriber.id)}
-    return [TagButton(t.id, t.name, n, t.id in mine) for t, n in rows], pages
+    return [TagButton(t.id, t.name, n, t.id in mine) for t, n in rows], shown.count
 
 
 async def subscriptions_page(
@@ -244,10 +207,9 @@ async def subscriptions_page(
 ) -> SubscriptionsPage:
     """One page of the subscriber's tags, by name."""
     tags = await repo.subscribed_tags(session, subscriber.id)
-    pages = max(1, -(-len(tags) // size))
-    page = min(max(page, 0), pages - 1)
-    shown = tags[page * size : (page + 1) * size]
-    return SubscriptionsPage([Suggestion(t.id, t.name) for t in shown], page, pages)
+    shown = Page.of(len(tags), size, page)
+    listed = [Suggestion(t.id, t.name) for t in shown.of_rows(tags)]
+    return SubscriptionsPage(listed, shown.number, shown.count)
 
 
 async def article(session: AsyncSession, article_id: int) -> Article | None:

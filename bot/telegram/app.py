@@ -26,8 +26,10 @@ from bot.delivery.deliverer import Deliverer
 from bot.feeds.fetch import Fetcher
 from bot.feeds.service import FeedService
 from bot.i18n import Translator, choose, languages, translator
+from bot.ops import quiet
 from bot.telegram.context import AppState, BotApplication, BotContext, ChatData, Clock, utc_now
 from bot.telegram.handlers import add_handlers
+from bot.telegram.handlers.privacy import forget_cached
 from bot.telegram.http import AiohttpRequest, NotBotApi
 from bot.telegram.ratelimit import PacingRateLimiter
 from bot.telegram.send import RetryPolicy
@@ -48,8 +50,14 @@ async def _post_init(app: BotApplication) -> None:
     engine = await open_storage(state.settings.database_url, migrate=state.migrate)
     sessions = create_sessionmaker(engine)
     deliverer = Deliverer(
-        app.bot, sessions, state.settings, clock=state.clock, policy=state.retry_policy
+        app.bot,
+        sessions,
+        state.settings,
+        clock=state.clock,
+        policy=state.retry_policy,
+        stops=state.stops,
     )
+    deliverer.retention.on_forgotten = lambda chat_id: forget_cached(app, chat_id)
     fetcher = Fetcher(FeedService.limits(state.settings))
     state.attach(
         engine,
@@ -192,7 +200,10 @@ async def running(
         if polling:
             assert app.updater is not None
             await app.updater.start_polling(
-                poll_interval=0, timeout=poll_timeout, allowed_updates=ALLOWED_UPDATES
+                poll_interval=0,
+                timeout=poll_timeout,
+                allowed_updates=ALLOWED_UPDATES,
+                error_callback=quiet.polling_error,
             )
         await app.start()
         try:
@@ -315,6 +326,7 @@ def build_application(
         .build()
     )
     app.bot_data.configure(settings, clock, retry_policy or RetryPolicy())
+    limiter.stops = app.bot_data.stops  # a forgotten chat's digest stops in the pacer too
     processor.key_of = lambda update: throttle_key(update, app.bot.id, app.bot.username)
     processor.refuse = lambda update, verdict: _refuse(app, update, verdict)
     app.bot_data.migrate = migrate

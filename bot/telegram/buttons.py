@@ -23,6 +23,7 @@ from bot.i18n import languages
 # reach a query (PostgreSQL refuses it with an int32 overflow).
 MAX_ID = 2**31 - 1
 MAX_PAGE = 100_000
+MAX_TIME = 9_999_999_999  # Unix seconds, ten digits
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +148,22 @@ class CancelDigest:
 
 
 @dataclass(frozen=True, slots=True)
+class ConfirmForget:
+    """Under /forget: delete everything about the chat. ``issued``: when it was shown
+    (Unix seconds); an older confirmation has expired."""
+
+    issued: int
+    chat: int
+
+
+@dataclass(frozen=True, slots=True)
+class CancelForget:
+    """Under /forget: delete nothing."""
+
+    chat: int
+
+
+@dataclass(frozen=True, slots=True)
 class DigestTags:
     """Under /settings: digest entries name the tags they matched by (``on``), or not."""
 
@@ -180,6 +197,8 @@ Button = (
     | SelectChat
     | PostDigest
     | CancelDigest
+    | ConfirmForget
+    | CancelForget
     | DigestTags
     | DigestLayout
 )
@@ -193,6 +212,7 @@ class Field(Enum):
     PAGE_OR_START = "page_or_start"  # a page, or None written "s" (the /start keyboard)
     LANGUAGE = "language"  # a catalog the bot has
     ID_OR_OWN = "id_or_own"  # a row id, or 0 for the person's own chat
+    TIME = "time"  # Unix seconds, 0..MAX_TIME
     FLAG = "flag"  # on or off, written 1 or 0
 
 
@@ -201,22 +221,30 @@ _LANGUAGE = re.compile(r"[a-z]{2,3}(?:_[A-Z]{2})?")
 _INVALID = object()
 
 
-_RANGES = {Field.ID: (1, MAX_ID), Field.ID_OR_OWN: (0, MAX_ID)}  # else a page's
-
-
 def _parse(field: Field, text: str) -> object:
     """The value ``text`` holds for ``field``, or _INVALID."""
     if field is Field.LANGUAGE:
         return text if _LANGUAGE.fullmatch(text) and text in languages() else _INVALID
     if field is Field.PAGE_OR_START and text == "s":
         return None
-    if field is Field.FLAG:
-        return {"1": True, "0": False}.get(text, _INVALID)
     if not _NUMBER.fullmatch(text):
         return _INVALID
     value = int(text)
-    low, high = _RANGES.get(field, (0, MAX_PAGE))
-    return value if low <= value <= high else _INVALID
+    low, high = _RANGES[field]
+    if not low <= value <= high:
+        return _INVALID
+    return bool(value) if field is Field.FLAG else value
+
+
+# The numbers each numeric field may hold, inclusive.
+_RANGES = {
+    Field.ID: (1, MAX_ID),
+    Field.ID_OR_OWN: (0, MAX_ID),
+    Field.PAGE: (0, MAX_PAGE),
+    Field.PAGE_OR_START: (0, MAX_PAGE),
+    Field.TIME: (0, MAX_TIME),
+    Field.FLAG: (0, 1),
+}
 
 
 # Every kind: its prefix and its fields, in the dataclass's order.
@@ -238,6 +266,8 @@ KINDS: dict[type[Button], tuple[str, tuple[Field, ...]]] = {
     SelectChat: ("c", (Field.ID_OR_OWN,)),
     PostDigest: ("dg", (Field.ID,)),
     CancelDigest: ("dx", (Field.ID,)),
+    ConfirmForget: ("fg", (Field.TIME, Field.ID)),
+    CancelForget: ("fx", (Field.ID,)),
     DigestTags: ("dt", (Field.FLAG, Field.ID)),
     DigestLayout: ("dl", (Field.FLAG, Field.ID)),
 }

@@ -10,12 +10,12 @@ group's administrators change anything. Administrators are asked of Telegram
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 
+from cachetools import TTLCache
 from telegram import Chat, Update
 from telegram.constants import ChatID, ChatMemberStatus
 from telegram.error import TelegramError
@@ -46,22 +46,13 @@ class AdminCache:
         size: int = 10_000,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.ttl = ttl
-        self.size = size
-        self.clock = clock
-        self._seen: OrderedDict[tuple[int, int], tuple[bool, float]] = OrderedDict()
+        self._seen: TTLCache[tuple[int, int], bool] = TTLCache(size, ttl, timer=clock)
 
     def get(self, chat_id: int, user_id: int) -> bool | None:
-        found = self._seen.get((chat_id, user_id))
-        if found is None or found[1] < self.clock():
-            return None
-        return found[0]
+        return self._seen.get((chat_id, user_id))
 
     def put(self, chat_id: int, user_id: int, admin: bool) -> None:
-        self._seen[(chat_id, user_id)] = (admin, self.clock() + self.ttl)
-        self._seen.move_to_end((chat_id, user_id))
-        while len(self._seen) > self.size:
-            self._seen.popitem(last=False)
+        self._seen[(chat_id, user_id)] = admin
 
     def forget(self, chat_id: int) -> None:
         """A chat's administrators changed (the bot was promoted or demoted there)."""

@@ -19,6 +19,7 @@ from bot.feeds.service import FeedService
 from bot.i18n import Translator, translator
 from bot.telegram.chats import Acting, AdminCache
 from bot.telegram.send import RetryPolicy
+from bot.telegram.stops import StopList
 
 Clock = Callable[[], datetime]
 INLINE_CACHE_SECONDS = 60  # how long Telegram may cache an inline answer, and so do we
@@ -41,6 +42,9 @@ class AppState:
         self.migrate = True
         self.retry_policy = RetryPolicy()
         self.admins = AdminCache()
+        # Chats forgotten (/forget) while a digest of theirs may be on its way
+        # (bot.telegram.stops).
+        self.stops = StopList()
         # Whether the log already said how to make a refused user an admin (once a process).
         self.admin_hint_logged = False
         # Inline mode: answers by (query's terms, language, page), and inline users'
@@ -80,6 +84,11 @@ class AppState:
     def sessions(self) -> async_sessionmaker[AsyncSession]:
         assert self._sessions is not None, "the database is opened in post_init"
         return self._sessions
+
+    @property
+    def engine(self) -> AsyncEngine:
+        assert self._engine is not None, "the database is opened in post_init"
+        return self._engine
 
     @property
     def feeds(self) -> FeedService:

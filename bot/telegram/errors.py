@@ -10,18 +10,17 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import time
-from collections import OrderedDict
-from collections.abc import Callable
 
 from telegram import Update
 from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot import texts
+from bot.i18n import Problem
+from bot.ops.logs import LogLimiter
+from bot.subscriptions import chats
 from bot.subscriptions.schedule import ScheduleError
 from bot.telegram.context import BotContext
 from bot.telegram.send import TopicRefusal, topic_refusal
-from storage import repo
 
 logger = logging.getLogger(__name__)
 
@@ -34,41 +33,16 @@ class InputError(ValueError):
 INPUT_ERRORS: tuple[type[Exception], ...] = (InputError, ScheduleError, BadRequest, Forbidden)
 
 
-class LogLimiter:
-    """Says whether a log line may be written: each distinct line once per ``interval``."""
-
-    def __init__(
-        self,
-        interval: float = 60.0,
-        *,
-        max_lines: int = 1_000,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.interval = interval
-        self.max_lines = max_lines
-        self.clock = clock
-        self._last: OrderedDict[str, float] = OrderedDict()
-        self.suppressed = 0
-
-    def allow(self, line: str) -> bool:
-        now = self.clock()
-        last = self._last.get(line)
-        if last is not None and now - last < self.interval:
-            self.suppressed += 1
-            return False
-        self._last.pop(line, None)
-        self._last[line] = now
-        while len(self._last) > self.max_lines:
-            self._last.popitem(last=False)
-        return True
-
-
-# Logging is per process, and so is this.
+# Each distinct line is logged once a minute at the most (logging is per process, and so
+# is this); the lines remembered are bounded.
 _limiter = LogLimiter()
 
 
 def _one_line(error: BaseException) -> str:
-    return f"{type(error).__name__}: {' '.join(str(error).split())[:300]}"
+    """The error in one line, without what the person typed: a `Problem` by its
+    template (its values are their input), anything else by its text."""
+    said = error.template if isinstance(error, Problem) else str(error)
+    return f"{type(error).__name__}: {' '.join(said.split())[:300]}"
 
 
 async def on_error(update: object, context: BotContext) -> None:
@@ -120,7 +94,7 @@ async def _topic_refused(
     chat = update.effective_chat
     assert chat is not None
     async with context.sessions.begin() as session:
-        row = await repo.get_subscriber(session, chat.id)
+        row = await chats.by_chat(session, chat.id)
         moved = row is not None and row.thread_id == thread_id
         if row is not None and moved:
             row.thread_id = None

@@ -18,6 +18,8 @@ from telegram._utils.types import JSONDict, ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
+from bot.ops import metrics
+
 JSON = "application/json"
 
 
@@ -121,9 +123,11 @@ class AiohttpRequest(BaseRequest):
                 data = form
             else:
                 data = request_data.json_parameters
+        api_method = url.rsplit("/", 1)[-1]
         try:
             async with self._session.request(method, url, data=data, timeout=timeout) as response:
                 body = await response.read()
+                metrics.message_outcome(api_method, response.status)
                 # Every Bot API method is a POST answered with JSON (files are GETs);
                 # an error is JSON too, {"ok": false, …}. Anything else is another server.
                 if method == "POST" and not (
@@ -136,6 +140,8 @@ class AiohttpRequest(BaseRequest):
                     )
                 return response.status, body
         except TimeoutError as error:
+            metrics.message_outcome(api_method, None)
             raise TimedOut from error
         except aiohttp.ClientError as error:
+            metrics.message_outcome(api_method, None)
             raise NetworkError(f"aiohttp.{type(error).__name__}: {error}") from error

@@ -8,8 +8,8 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import InlineKeyboardMarkupLimit
 
 from bot import texts
-from bot.i18n import Translator, languages
-from bot.subscriptions.service import Suggestion, TagButton
+from bot.i18n import Msg, Translator, languages
+from bot.subscriptions.model import Suggestion, TagButton
 from bot.telegram import buttons
 from bot.telegram.buttons import Button
 
@@ -23,14 +23,33 @@ def _button(label: str, button: Button) -> InlineKeyboardButton:
 
 
 def _pager(
-    t: Translator, page: int, pages: int, make: Callable[[int], Button]
+    t: Translator,
+    page: int,
+    make: Callable[[int], Button],
+    *,
+    more: bool,
+    next_label: Msg = texts.NEXT,
 ) -> list[InlineKeyboardButton]:
+    """◀ Previous and Next ▶ (where there is a page before and ``more`` after)."""
     nav = []
     if page > 0:
         nav.append(_button(t._(texts.PREVIOUS), make(page - 1)))
-    if page < pages - 1:
-        nav.append(_button(t._(texts.NEXT), make(page + 1)))
+    if more:
+        nav.append(_button(t._(next_label), make(page + 1)))
     return nav
+
+
+def _paged(
+    t: Translator,
+    rows: list[list[InlineKeyboardButton]],
+    page: int,
+    pages: int,
+    make: Callable[[int], Button],
+) -> InlineKeyboardMarkup:
+    """``rows``, and the pager under them when there is more than one page."""
+    if pages > 1:
+        rows.append(_pager(t, page, make, more=page < pages - 1))
+    return InlineKeyboardMarkup(rows)
 
 
 def tag_keyboard(
@@ -48,9 +67,9 @@ def tag_keyboard(
         ]
         for i in range(0, len(tags), 2)
     ]
-    if page is not None and pages > 1:
-        rows.append(_pager(t, page, pages, lambda p: buttons.TagsPage(p, chat)))
-    return InlineKeyboardMarkup(rows)
+    if page is None:
+        return InlineKeyboardMarkup(rows)
+    return _paged(t, rows, page, pages, lambda p: buttons.TagsPage(p, chat))
 
 
 def subscriptions_keyboard(
@@ -64,9 +83,7 @@ def subscriptions_keyboard(
         ]
         for tag in tags
     ]
-    if pages > 1:
-        rows.append(_pager(t, page, pages, lambda p: buttons.SubscriptionsPage(p, chat)))
-    return InlineKeyboardMarkup(rows)
+    return _paged(t, rows, page, pages, lambda p: buttons.SubscriptionsPage(p, chat))
 
 
 def suggestions_keyboard(
@@ -76,26 +93,11 @@ def suggestions_keyboard(
     unique = list({o.tag_id: o for o in options}.values())[:MAX_BUTTONS]
     if not unique:
         return None
-    if follow:
-        rows = [
-            [
-                _button(
-                    texts.subscribe_button(t, o.name), buttons.SubscribeSuggested(o.tag_id, chat)
-                )
-            ]
-            for o in unique
-        ]
-    else:
-        rows = [
-            [
-                _button(
-                    texts.unsubscribe_button(t, o.name),
-                    buttons.UnsubscribeSuggested(o.tag_id, chat),
-                )
-            ]
-            for o in unique
-        ]
-    return InlineKeyboardMarkup(rows)
+    label = texts.subscribe_button if follow else texts.unsubscribe_button
+    kind = buttons.SubscribeSuggested if follow else buttons.UnsubscribeSuggested
+    return InlineKeyboardMarkup(
+        [[_button(label(t, o.name), kind(o.tag_id, chat))] for o in unique]
+    )
 
 
 def delete_keyboard(t: Translator, article_id: int) -> InlineKeyboardMarkup:
@@ -118,7 +120,7 @@ def undelete_keyboard(t: Translator, article_id: int) -> InlineKeyboardMarkup:
 def feeds_keyboard(t: Translator, page: int, pages: int) -> InlineKeyboardMarkup | None:
     if pages <= 1:
         return None
-    return InlineKeyboardMarkup([_pager(t, page, pages, buttons.FeedsPage)])
+    return _paged(t, [], page, pages, buttons.FeedsPage)
 
 
 # ---- keywords and search
@@ -132,19 +134,15 @@ def words_keyboard(
         [_button(texts.word_button(shown, muted), buttons.RemoveWord(word_id, page, chat))]
         for word_id, shown, muted in words
     ]
-    if pages > 1:
-        rows.append(_pager(t, page, pages, lambda p: buttons.WordsPage(p, chat)))
-    return InlineKeyboardMarkup(rows)
+    return _paged(t, rows, page, pages, lambda p: buttons.WordsPage(p, chat))
 
 
 def search_keyboard(
     t: Translator, *, chat: int, page: int, more: bool
 ) -> InlineKeyboardMarkup | None:
-    nav = []
-    if page > 0:
-        nav.append(_button(t._(texts.PREVIOUS), buttons.SearchPage(page - 1, chat)))
-    if more:
-        nav.append(_button(t._(texts.SEARCH_MORE), buttons.SearchPage(page + 1, chat)))
+    nav = _pager(
+        t, page, lambda p: buttons.SearchPage(p, chat), more=more, next_label=texts.SEARCH_MORE
+    )
     return InlineKeyboardMarkup([nav]) if nav else None
 
 

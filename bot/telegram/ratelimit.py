@@ -19,6 +19,9 @@ from typing import Any
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
+from bot.ops import metrics
+from bot.telegram.stops import ChatStopped, StopList
+
 logger = logging.getLogger(__name__)
 
 # Calls that put a message in a chat; the rest (getUpdates, answerCallbackQuery, …) are
@@ -66,6 +69,9 @@ class PacingRateLimiter(BaseRateLimiter[int]):
         self._chat_next: dict[int | str, float] = {}
         self._chat_locks: dict[int | str, asyncio.Lock] = {}
         self.retries = 0
+        # Chats whose digests stop at once (/forget): checked when a digest's message
+        # has waited for its turn (bot.telegram.stops).
+        self.stops: StopList | None = None
 
     async def initialize(self) -> None:
         pass
@@ -148,11 +154,15 @@ class PacingRateLimiter(BaseRateLimiter[int]):
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
         paced = endpoint in PACED_METHODS
         chat_id = data.get("chat_id")
+        lane = Lane(rate_limit_args or Lane.REPLY)
+        began = self.stops.now() if self.stops is not None else 0.0
         for attempt in range(self.max_retries + 1):
             try:
                 if not paced:
                     return await callback(*args, **kwargs)
-                await self._wait_turn(chat_id, Lane(rate_limit_args or Lane.REPLY))
+                await self._wait_turn(chat_id, lane)
+                if lane is Lane.BULK and self.stops and self.stops.stopped(chat_id, began):
+                    raise ChatStopped(chat_id)
                 async with self._in_flight:
                     return await callback(*args, **kwargs)
             except RetryAfter as error:
@@ -163,6 +173,7 @@ class PacingRateLimiter(BaseRateLimiter[int]):
                 loop = asyncio.get_running_loop()
                 self._paused_until = max(self._paused_until, loop.time() + seconds)
                 self.retries += 1
+                metrics.retry_after(seconds)
                 logger.warning(
                     "Telegram asked to wait %.0f s (%s to chat %s); retry %d of %d",
                     seconds,

@@ -14,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import Enum, StrEnum, auto
-from types import TracebackType
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
@@ -32,7 +31,9 @@ from bot import texts
 from bot.delivery.compose import LEASE, Outbound
 from bot.delivery.digest import Chunk
 from bot.i18n import FALLBACK, translator
+from bot.ops.logjson import digest_context
 from bot.telegram.ratelimit import Lane
+from bot.telegram.stops import ChatStopped, StopList
 from storage import repo
 from storage.retry import retrying
 
@@ -46,6 +47,7 @@ class SendResult(StrEnum):
     BLOCKED = "blocked"
     POSTPONED = "postponed"
     FAILED = "failed"
+    STOPPED = "stopped"  # the chat asked to be forgotten meanwhile (/forget)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,12 +90,7 @@ class SentLog:
             self._writer = asyncio.create_task(self._write_every_window())
         return self
 
-    async def __aexit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
 
     @property
@@ -156,11 +153,20 @@ async def send_digest(
     policy: RetryPolicy,
     log: SentLog | None = None,
     lane: Lane = Lane.REPLY,
+    stops: StopList | None = None,
 ) -> SendResult:
-    """Send the digest's unsent messages in order; record each; classify the outcome."""
+    """Send the digest's unsent messages in order; record each; classify the outcome.
+    A chat forgotten meanwhile (``stops`` in this process; its outbox row gone, for a
+    forget in another process) gets nothing more."""
+    digest_context(outbound.digest_id, outbound.chat_id)
     log = log or SentLog(sessions, clock)
     message_ids = list(outbound.message_ids)
+    began = stops.now() if stops is not None else 0.0
     for index in range(outbound.sent_chunks, len(outbound.chunks)):
+        if stops is not None and stops.stopped(outbound.chat_id, began):
+            return SendResult.STOPPED
+        if index > outbound.sent_chunks and not await _still_kept(sessions, outbound):
+            return SendResult.STOPPED
         attempt = 0
         while True:
             try:
@@ -172,6 +178,8 @@ async def send_digest(
                     rate_limit_args=lane,
                 )
                 break
+            except ChatStopped:
+                return SendResult.STOPPED
             except TelegramError as error:
                 if isinstance(error, ChatMigrated) and error.new_chat_id != outbound.chat_id:
                     outbound = await _moved(sessions, outbound, error.new_chat_id)
@@ -188,6 +196,17 @@ async def send_digest(
         message_ids.append(message.message_id)
         await log.note(outbound.digest_id, message_ids, len(outbound.chunks))
     return SendResult.SENT
+
+
+async def _still_kept(sessions: async_sessionmaker[AsyncSession], outbound: Outbound) -> bool:
+    """Whether the digest's outbox row is still there: a chat forgotten by another
+    process (`newsbot privacy forget`, another worker's /forget) loses it."""
+
+    async def kept() -> bool:
+        async with sessions() as session:
+            return await repo.digest_kept(session, outbound.digest_id)
+
+    return await retrying(kept, f"checking digest {outbound.digest_id}")
 
 
 def _keyboard(chunk: Chunk) -> InlineKeyboardMarkup | None:
@@ -329,7 +348,7 @@ async def _give_up(
                 error=error,
             )
             if blocked:
-                await repo.set_blocked(session, outbound.subscriber_id, True)
+                await repo.mark_blocked(session, outbound.subscriber_id, log.clock())
 
     await retrying(release, f"giving up digest {outbound.digest_id}")
     if blocked:

@@ -28,6 +28,9 @@ from cachetools import LRUCache
 from telegram import Chat, Message, MessageEntity, Update
 from telegram.ext import BaseUpdateProcessor
 
+from bot.ops import metrics
+from bot.ops.logjson import update_context
+
 logger = logging.getLogger(__name__)
 
 
@@ -164,6 +167,7 @@ class ChatUpdateProcessor(BaseUpdateProcessor):
         verdict = Verdict.ADMIT if key is None else self.throttle.check(key, answered=pressed)
         if verdict is not Verdict.ADMIT:
             self.dropped += 1
+            metrics.update_dropped()
             if asyncio.iscoroutine(coroutine):
                 coroutine.close()  # never started: no handler, no database work
             assert isinstance(update, Update)
@@ -171,9 +175,11 @@ class ChatUpdateProcessor(BaseUpdateProcessor):
                 await self._refuse(update, verdict)
                 return
         chat = update.effective_chat if isinstance(update, Update) else None
+        update_context(update)  # for the log lines of its handling (LOG_FORMAT=json)
         if chat is None:  # inline mode: no chat, no order to keep
             if verdict is Verdict.ADMIT:
-                await coroutine
+                with metrics.handling(_label(update)):
+                    await coroutine
             elif verdict is Verdict.NOTIFY:
                 assert isinstance(update, Update)
                 await self._refuse(update, verdict)
@@ -186,7 +192,8 @@ class ChatUpdateProcessor(BaseUpdateProcessor):
         try:
             async with lock:
                 if verdict is Verdict.ADMIT:
-                    await coroutine
+                    with metrics.handling(_label(update)):
+                        await coroutine
                 else:  # after the replies to what came before: the notice is last
                     assert isinstance(update, Update)
                     await self._refuse(update, verdict)
@@ -207,3 +214,17 @@ class ChatUpdateProcessor(BaseUpdateProcessor):
     @property
     def chats_tracked(self) -> int:
         return len(self._locks)
+
+
+def _label(update: object) -> str:
+    """An update's label in the handling-time histogram (bot.ops.metrics)."""
+    if not isinstance(update, Update):
+        return "other"
+    if update.callback_query is not None:
+        return "press"
+    if update.inline_query is not None:
+        return "inline"
+    message = update.message
+    if message is not None:
+        return metrics.update_label(message.text or message.caption, "message")
+    return "other"

@@ -2,45 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from html import escape
-from typing import Protocol
 
 from bot.articles.format import ArticleFormatError
+from bot.articles.plaintext import shorten
 from bot.i18n import N_, Translator
 from bot.texts.common import MAX_ECHO, bold, code, echo, usage
+from storage.records import Outcome, Stats
 
 
-class StatsLike(Protocol):
-    """What /stats shows (storage.repo.Stats is one)."""
-
-    @property
-    def articles(self) -> int: ...
-
-    @property
-    def tags(self) -> int: ...
-
-    @property
-    def subscribers_active(self) -> int: ...
-
-    @property
-    def subscribers_paused(self) -> int: ...
-
-    @property
-    def subscribers_blocked(self) -> int: ...
-
-    @property
-    def subscriptions(self) -> int: ...
-
-    @property
-    def digests_sent_24h(self) -> int: ...
-
-    @property
-    def chats(self) -> Mapping[str, int]: ...
-
-
-def stats_text(t: Translator, view: StatsLike) -> str:
+def stats_text(t: Translator, view: Stats) -> str:
     return "\n".join(
         [
             t._("<b>Stats</b>"),
@@ -54,9 +27,9 @@ def stats_text(t: Translator, view: StatsLike) -> str:
             ),
             t._(
                 "Active chats: {private} private, {groups} groups, {channels} channels",
-                private=view.chats["private"],
-                groups=view.chats["group"],
-                channels=view.chats["channel"],
+                private=view.chats.private,
+                groups=view.chats.groups,
+                channels=view.chats.channels,
             ),
             t._("Subscriptions: {count}", count=view.subscriptions),
             t._("Digests sent in the last 24 h: {count}", count=view.digests_sent_24h),
@@ -65,9 +38,9 @@ def stats_text(t: Translator, view: StatsLike) -> str:
 
 
 _ADDED_HEADINGS = {
-    "added": N_("✅ Article stored"),
-    "updated": N_("♻️ Article already known; updated"),
-    "unchanged": N_("☑️ Article already known; nothing changed"),
+    Outcome.ADDED: N_("✅ Article stored"),
+    Outcome.UPDATED: N_("♻️ Article already known; updated"),
+    Outcome.UNCHANGED: N_("☑️ Article already known; nothing changed"),
 }
 
 
@@ -78,7 +51,7 @@ def added_text(
     title: str,
     tags: Sequence[str],
     summary: str,
-    outcome: str,
+    outcome: Outcome,
 ) -> str:
     return "\n".join(
         [
@@ -97,11 +70,15 @@ LIST_TITLE = 100  # a listing shows this much of each title, so 15 rows always f
 def article_list(t: Translator, rows: Sequence[tuple[int, str, datetime]]) -> str:
     if not rows:
         return t._("No articles yet. Add one with /add.")
-    lines = [
-        f"<code>{i}</code> {echo(title, LIST_TITLE)} · {t.day_month(added)}"
-        for i, title, added in rows
+    return "\n".join([t._("<b>Latest articles</b>"), *_listed(t, rows)])
+
+
+def _listed(t: Translator, rows: Sequence[tuple[int, str, datetime]]) -> list[str]:
+    """A line per article: its id, title and day."""
+    return [
+        f"<code>{i}</code> {echo(title, LIST_TITLE)} · {t.day_month(day)}"
+        for i, title, day in rows
     ]
-    return t._("<b>Latest articles</b>") + "\n" + "\n".join(lines)
 
 
 ADD_FORMAT = N_(
@@ -164,7 +141,7 @@ def no_such_article(t: Translator, article_id: int) -> str:
 
 
 def article_id_problem(t: Translator, typed: str, command: str = "delete") -> str:
-    shown = " ".join(typed.split())[:MAX_ECHO]
+    shown = shorten(typed, MAX_ECHO, fold=True)
     problem = t._("'{typed}' is not an article id.", typed=shown) if shown else t._("Which id?")
     return usage(t, command, "42", problem)
 
@@ -217,12 +194,8 @@ def deleted_list(t: Translator, rows: Sequence[tuple[int, str, datetime]]) -> st
     """/deleted: id, title and the day it was deleted, the most recent first."""
     if not rows:
         return t._("No article has been deleted.")
-    lines = [
-        f"<code>{i}</code> {echo(title, LIST_TITLE)} · {t.day_month(when)}"
-        for i, title, when in rows
-    ]
     hint = t._("{example} brings one back.", example=code(f"/undelete {rows[0][0]}"))
-    return "\n".join([t._("<b>Deleted articles</b>"), *lines, "", hint])
+    return "\n".join([t._("<b>Deleted articles</b>"), *_listed(t, rows), "", hint])
 
 
 def kept(t: Translator, article_id: int, title: str) -> str:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
-from bot.i18n import N_, Translator
+from bot.articles.plaintext import shorten
+from bot.i18n import N_, Msg, Translator
 from bot.texts.common import MAX_ECHO, bold, echo, short_name
 
 # ---- groups and channels
@@ -43,46 +44,34 @@ def channel_not_found(t: Translator, typed: str) -> str:
     )
 
 
-def not_a_channel(t: Translator, title: str) -> str:
-    return t._("{title} is not a channel.", title=bold(title, MAX_ECHO))
+# What /channel says about a chat: ``{title}`` is its name (see `of_chat`).
+NOT_A_CHANNEL = N_("{title} is not a channel.")
+BOT_NOT_CHANNEL_ADMIN = N_(
+    "I am not an administrator of {title} who may post messages. Make me one, then try again."
+)
+USER_NOT_CHANNEL_ADMIN = N_("Only the administrators of {title} can set up its digest.")
+CHANNEL_LINKED = N_(
+    "✅ Linked {title}. Your commands here now set up its digest: /subscribe, /time, "
+    "/settings and the rest. /channels switches between your chats; "
+    "<code>/channel me</code> goes back to your own."
+)
+NO_LONGER_ADMIN = N_(
+    "You are no longer an administrator of {title}, so your commands act for your own chat again."
+)
+# /channel without arguments while a chat is selected.
+ACTING_FOR = N_(
+    "Your commands act for {title}. <code>/channel me</code> goes back to your own chat."
+)
 
 
-def bot_not_channel_admin(t: Translator, title: str) -> str:
-    return t._(
-        "I am not an administrator of {title} who may post messages. Make me one, then try again.",
-        title=bold(title, MAX_ECHO),
-    )
+def of_chat(t: Translator, message: Msg, title: str) -> str:
+    """``message`` about a chat, its ``{title}`` in bold."""
+    return t._(message, title=bold(title, MAX_ECHO))
 
 
-def user_not_channel_admin(t: Translator, title: str) -> str:
-    return t._(
-        "Only the administrators of {title} can set up its digest.", title=bold(title, MAX_ECHO)
-    )
-
-
-def channel_linked(t: Translator, title: str) -> str:
-    return t._(
-        "✅ Linked {title}. Your commands here now set up its digest: /subscribe, /time, "
-        "/settings and the rest. /channels switches between your chats; "
-        "<code>/channel me</code> goes back to your own.",
-        title=bold(title, MAX_ECHO),
-    )
-
-
-def no_longer_admin(t: Translator, title: str) -> str:
-    return t._(
-        "You are no longer an administrator of {title}, so your commands act for your own "
-        "chat again.",
-        title=bold(title, MAX_ECHO),
-    )
-
-
-def acting_for(t: Translator, title: str) -> str:
-    """/channel without arguments while a chat is selected."""
-    return t._(
-        "Your commands act for {title}. <code>/channel me</code> goes back to your own chat.",
-        title=bold(title, MAX_ECHO),
-    )
+def of_chat_notice(t: Translator, message: Msg, title: str) -> str:
+    """The same, plain, for a button's notice."""
+    return t._(message, title=shorten(title, MAX_ECHO, fold=True))
 
 
 def channels_text(t: Translator, chats: Sequence[tuple[str, bool]]) -> str:

@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
+from bot.articles.plaintext import shorten
 from bot.i18n import N_, Msg, Translator
+from bot.telegram.lengths import utf16_len
+from bot.words.keywords import SEARCH_DAYS
 
 COMMANDS: tuple[tuple[str, Msg], ...] = (
     ("start", N_("What this bot does")),
@@ -18,7 +21,7 @@ COMMANDS: tuple[tuple[str, Msg], ...] = (
     ("unfollow", N_("Stop following words")),
     ("mute", N_("Never get articles with these words: /mute football")),
     ("unmute", N_("Stop muting words")),
-    ("search", N_("Search the last 90 days: /search peace talks")),
+    ("search", N_("Search the last {days} days: /search peace talks")),
     ("digest", N_("Your digest now: what is new since the last one")),
     ("settings", N_("Your delivery time, timezone, frequency and language")),
     ("time", N_("Digest time, e.g. /time 07:30")),
@@ -29,6 +32,9 @@ COMMANDS: tuple[tuple[str, Msg], ...] = (
     ("channels", N_("The channels you set up; pick the one your commands act for")),
     ("pause", N_("Stop scheduled digests for now")),
     ("resume", N_("Start scheduled digests again")),
+    ("privacy", N_("What I store about this chat, and for how long")),
+    ("mydata", N_("Everything I store about this chat, as a file")),
+    ("forget", N_("Delete everything I store about this chat")),
 )
 ADMIN_COMMANDS: tuple[tuple[str, Msg], ...] = (
     ("add", N_("Add an article: /add + the article text, or send a .txt file")),
@@ -81,17 +87,20 @@ NO_TAGS = N_("There are no tags yet: no articles have been added.")
 
 def help_text(t: Translator, is_admin: bool) -> str:
     lines = [t._("<b>Commands</b>")]
-    lines += [f"/{name} — {escape(t._(about))}" for name, about in COMMANDS]
+    lines += [f"/{name} — {escape(about)}" for name, about in menu(t)]
     if is_admin:
         lines += ["", t._("<b>Admin</b>")]
-        lines += [f"/{name} — {escape(t._(about))}" for name, about in ADMIN_COMMANDS]
+        lines += [f"/{name} — {escape(about)}" for name, about in _said(t, ADMIN_COMMANDS)]
     return "\n".join(lines)
 
 
 def menu(t: Translator, *, admin: bool = False) -> list[tuple[str, str]]:
     """The command menu in ``t``'s language (setMyCommands)."""
-    listed = COMMANDS + (ADMIN_COMMANDS if admin else ())
-    return [(name, t._(about)) for name, about in listed]
+    return _said(t, COMMANDS + (ADMIN_COMMANDS if admin else ()))
+
+
+def _said(t: Translator, commands: Sequence[tuple[str, Msg]]) -> list[tuple[str, str]]:
+    return [(name, t._(about, days=SEARCH_DAYS)) for name, about in commands]
 
 
 def bold(text: str, limit: int | None = None) -> str:
@@ -116,8 +125,7 @@ MAX_ECHO = 60  # how much of what someone typed is quoted back
 
 def echo(typed: str, limit: int = MAX_ECHO) -> str:
     """What someone typed, quoted back safely: shortened, then escaped."""
-    text = " ".join(typed.split())
-    return escape(text if len(text) <= limit else text[: limit - 1] + "…")
+    return escape(shorten(typed, limit, fold=True))
 
 
 PREVIOUS = N_("◀ Previous")
@@ -149,7 +157,7 @@ def split_lines(lines: Sequence[str], limit: int) -> list[str]:
     current: list[str] = []
     size = 0
     for line in lines:
-        length = len(line.encode("utf-16-le")) // 2
+        length = utf16_len(line)
         if current and size + 1 + length > limit:
             messages.append("\n".join(current))
             current, size = [], 0
@@ -164,7 +172,7 @@ NOTICE_NAME = 150  # a button's notice holds at most 200 characters
 
 
 def short_name(name: str) -> str:
-    return name if len(name) <= NOTICE_NAME else name[: NOTICE_NAME - 1] + "…"
+    return shorten(name, NOTICE_NAME)
 
 
 def quoted(names: Sequence[str]) -> str:

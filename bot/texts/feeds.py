@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
-from typing import Protocol
 
+from bot.articles.plaintext import shorten
+from bot.feeds.model import FeedAdded, OpmlReport
 from bot.feeds.parse import MAX_ENTRIES
+from bot.feeds.policy import FeedStatus, FeedView
 from bot.i18n import N_, Translator
 from bot.texts.common import MAX_ECHO, bold, echo, usage
 
@@ -34,7 +35,7 @@ MAX_REASONS = 12  # an OPML import lists at most this many failures (they fit on
 
 
 def feed_id_problem(t: Translator, command: str, typed: str) -> str:
-    shown = " ".join(typed.split())[:MAX_ECHO]
+    shown = shorten(typed, MAX_ECHO, fold=True)
     problem = (
         t._("'{typed}' is not a feed id; /feeds lists them.", typed=shown)
         if shown
@@ -62,19 +63,10 @@ def dropped_entries(t: Translator, dropped: int) -> str:
     )
 
 
-def feed_added(
-    t: Translator,
-    *,
-    feed_id: int,
-    title: str,
-    entries: int,
-    added: int,
-    tags: Sequence[str],
-    skipped: int,
-    dropped: int = 0,
-) -> str:
+def feed_added(t: Translator, feed: FeedAdded) -> str:
+    entries, added = feed.entries, feed.added
     lines = [
-        t._("✅ Feed {id} added: {title}", id=feed_id, title=bold(title, FEED_TITLE)),
+        t._("✅ Feed {id} added: {title}", id=feed.feed_id, title=bold(feed.title, FEED_TITLE)),
         t.ngettext(
             "{count} entry found", "{count} entries found", entries, count=t.number(entries)
         )
@@ -83,19 +75,19 @@ def feed_added(
             "{count} new article.", "{count} new articles.", added, count=t.number(added)
         ),
     ]
-    if dropped:
-        lines.append(dropped_entries(t, dropped))
+    if feed.dropped:
+        lines.append(dropped_entries(t, feed.dropped))
     lines.append(
-        t._("Tags: {tags}", tags=echo(", ".join(tags), FEED_TAGS))
-        if tags
+        t._("Tags: {tags}", tags=echo(", ".join(feed.tags), FEED_TAGS))
+        if feed.tags
         else t._("Tags: none (entry categories only)")
     )
-    if skipped:
+    if feed.skipped:
         lines.append(
             t.ngettext(
                 "{n} entry skipped (no title and no text).",
                 "{n} entries skipped (no title and no text).",
-                skipped,
+                len(feed.skipped),
             )
         )
     return "\n".join(lines)
@@ -120,44 +112,13 @@ def feed_tags_problem(t: Translator, problem: str) -> str:
     return usage(t, "feed_tags", "3 economy, Europe", problem)
 
 
-class FeedLike(Protocol):
-    """A feed as listed (bot.feeds.policy.FeedView is one)."""
-
-    @property
-    def feed_id(self) -> int: ...
-    @property
-    def title(self) -> str: ...
-    @property
-    def url(self) -> str: ...
-    @property
-    def tags(self) -> Sequence[str]: ...
-    @property
-    def polled_at(self) -> datetime | None: ...
-    @property
-    def status(self) -> str: ...
-    @property
-    def failures(self) -> int: ...
-    @property
-    def error(self) -> str | None: ...
-    @property
-    def added_24h(self) -> int: ...
-    @property
-    def dropped(self) -> int: ...
-    @property
-    def moved_to(self) -> str | None: ...
-
-
-def counted(n: int, one: str, many: str) -> str:
-    return f"{n} {one if n == 1 else many}"
-
-
-def _status(t: Translator, feed: FeedLike) -> str:
-    if feed.status == "ok":
+def _status(t: Translator, feed: FeedView) -> str:
+    if feed.status is FeedStatus.OK:
         return t._("✅ ok")
-    if feed.status == "new":
+    if feed.status is FeedStatus.NEW:
         return t._("⏳ not polled yet")
     error = echo(feed.error or "", FEED_ERROR)
-    if feed.status == "broken":
+    if feed.status is FeedStatus.BROKEN:
         return t.ngettext(
             "⛔ broken ({n} poll in a row): {error}",
             "⛔ broken ({n} polls in a row): {error}",
@@ -172,11 +133,7 @@ def _status(t: Translator, feed: FeedLike) -> str:
     )
 
 
-def polled_ago(feed: FeedLike) -> str:
-    return f"{feed.polled_at:%d %b %H:%M} UTC" if feed.polled_at else "never"
-
-
-def feeds_text(t: Translator, feeds: Sequence[FeedLike], page: int, pages: int, total: int) -> str:
+def feeds_text(t: Translator, feeds: Sequence[FeedView], page: int, pages: int, total: int) -> str:
     if not feeds:
         return t._(NO_FEEDS)
     if pages > 1:
@@ -209,7 +166,7 @@ def feeds_text(t: Translator, feeds: Sequence[FeedLike], page: int, pages: int, 
     return "\n\n".join(blocks)
 
 
-def _notes(t: Translator, feed: FeedLike) -> list[str]:
+def _notes(t: Translator, feed: FeedView) -> list[str]:
     """What the last poll did that the admin should know beyond its status."""
     notes = []
     if feed.dropped:
@@ -225,16 +182,7 @@ def _notes(t: Translator, feed: FeedLike) -> list[str]:
     return notes
 
 
-class OpmlOutcome(Protocol):
-    @property
-    def added(self) -> Sequence[object]: ...
-    @property
-    def already(self) -> Sequence[str]: ...
-    @property
-    def failed(self) -> Sequence[tuple[str, BaseException]]: ...
-
-
-def opml_imported(t: Translator, report: OpmlOutcome) -> str:
+def opml_imported(t: Translator, report: OpmlReport) -> str:
     lines = [
         t._(
             "📥 OPML import done: {added} added, {already} already there, {failed} failed",

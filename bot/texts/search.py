@@ -6,8 +6,16 @@ from collections.abc import Sequence
 from datetime import datetime
 from html import escape
 
+from bot.articles.plaintext import shorten
 from bot.i18n import N_, Translator
-from bot.texts.common import bold
+from bot.texts.common import bold, echo
+from bot.words.keywords import (
+    MAX_QUERY_LENGTH,
+    MAX_QUERY_TERMS,
+    MIN_PREFIX_LENGTH,
+    SEARCH_DAYS,
+    Problem,
+)
 
 SEARCH_MARK = "🔎 "
 SEARCH_MORE = N_("More ▶")
@@ -28,12 +36,15 @@ def query_of(first_line: str) -> str | None:
 
 
 def no_results(t: Translator, query: str) -> str:
-    return escape(search_header(query)) + "\n" + t._("No articles of the last 90 days match.")
-
-
-def _cut(text: str, limit: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    return (
+        escape(search_header(query))
+        + "\n"
+        + t.ngettext(
+            "No articles of the last {n} day match.",
+            "No articles of the last {n} days match.",
+            SEARCH_DAYS,
+        )
+    )
 
 
 def _read_line(t: Translator, link: str, when: datetime) -> str:
@@ -58,41 +69,60 @@ def search_text(
     ]
     for number, (title, summary, link, when) in enumerate(hits, start=first):
         lines.append("")
-        lines.append(f"{number}. <b>{escape(_cut(title, SEARCH_TITLE))}</b>")
+        lines.append(f"{number}. {bold(title, SEARCH_TITLE)}")
         if summary.strip():
-            lines.append(escape(_cut(summary, SEARCH_SUMMARY)))
+            lines.append(echo(summary, SEARCH_SUMMARY))
         lines.append(_read_line(t, link, when))
     return "\n".join(lines)
 
 
-INLINE_NOTHING = N_("No articles of the last 90 days match")
+def inline_nothing(t: Translator) -> str:
+    """The button over an inline answer that found nothing."""
+    return t.ngettext(
+        "No articles of the last {n} day match",
+        "No articles of the last {n} days match",
+        SEARCH_DAYS,
+    )
+
+
 _INLINE_HINTS = {
-    "empty": N_("Type words to search the news"),
-    "too_long": N_("Too long: at most 200 characters"),
-    "too_many": N_("Too many words: at most 10"),
-    "unbalanced_quotes": N_("Close the quote to search a phrase"),
-    "no_words": N_("Type letters or digits to search"),
-    "short_prefix": N_("Put * after at least 3 letters"),
+    Problem.EMPTY: N_("Type words to search the news"),
+    Problem.UNBALANCED_QUOTES: N_("Close the quote to search a phrase"),
+    Problem.NO_WORDS: N_("Type letters or digits to search"),
 }
 
 
-def inline_hint(t: Translator, problem: str) -> str:
+def inline_hint(t: Translator, problem: Problem) -> str:
     """The button over an empty inline answer, saying what to type instead."""
-    return t._(_INLINE_HINTS.get(problem, _INLINE_HINTS["empty"]))
+    if problem is Problem.TOO_LONG:
+        return t.ngettext(
+            "Too long: at most {n} character", "Too long: at most {n} characters", MAX_QUERY_LENGTH
+        )
+    if problem is Problem.TOO_MANY:
+        return t.ngettext(
+            "Too many words: at most {n}", "Too many words: at most {n}", MAX_QUERY_TERMS
+        )
+    if problem is Problem.SHORT_PREFIX:
+        return t.ngettext(
+            "Put * after at least {n} letter",
+            "Put * after at least {n} letters",
+            MIN_PREFIX_LENGTH,
+        )
+    return t._(_INLINE_HINTS[problem])
 
 
 def inline_title(title: str) -> str:
-    return _cut(title, 100)
+    return shorten(title, 100, fold=True)
 
 
 def inline_description(t: Translator, summary: str, published: datetime) -> str:
-    return f"{t.day(published)} · {_cut(summary, 120)}"
+    return f"{t.day(published)} · {shorten(summary, 120, fold=True)}"
 
 
 def shared_article(t: Translator, title: str, summary: str, link: str, published: datetime) -> str:
     """The message an inline result sends into the chat it was picked in."""
-    lines = [bold(_cut(title, 300))]
+    lines = [bold(title, 300)]
     if summary.strip():
-        lines.append(escape(_cut(summary, 400)))
+        lines.append(echo(summary, 400))
     lines.append(_read_line(t, link, published))
     return "\n".join(lines)

@@ -7,7 +7,7 @@ from datetime import datetime, time
 from html import escape
 
 from bot.i18n import N_, Translator, language_self_name
-from bot.subscriptions.schedule import FREQUENCY_WORDS, WEEKLY, tzinfo_for
+from bot.subscriptions.schedule import FREQUENCY_WORDS, Frequency, tzinfo_for
 from bot.texts.chats import destination
 from bot.texts.common import MAX_ECHO, bold, echo, usage
 from bot.texts.digest import layout_lines
@@ -36,13 +36,13 @@ def language_set(t: Translator) -> str:
     return t._("From now on I speak {language}.", language=language_name(t.code))
 
 
-def frequency_word(t: Translator, frequency: str) -> str:
+def frequency_word(t: Translator, frequency: Frequency) -> str:
     return t._(FREQUENCY_WORDS[frequency])
 
 
-def describe_schedule(t: Translator, digest_time: time, frequency: str, weekday: int) -> str:
+def describe_schedule(t: Translator, digest_time: time, frequency: Frequency, weekday: int) -> str:
     when = t.clock(digest_time)
-    if frequency == WEEKLY:
+    if frequency is Frequency.WEEKLY:
         return t._("weekly on {day} at {time}", day=t.weekday(weekday), time=when)
     return t._("daily at {time}", time=when)
 
@@ -52,7 +52,7 @@ def settings_text(
     *,
     digest_time: time,
     timezone: str,
-    frequency: str,
+    frequency: Frequency,
     weekday: int,
     paused: bool,
     next_due_at: datetime,

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
-from typing import Protocol
 
+from bot.articles.plaintext import shorten
 from bot.i18n import Translator
 from bot.telegram.lengths import tg_len
 from bot.texts.common import MAX_ECHO, code, echo, usage
+from storage.records import Member
 
 # ---- stories
 
@@ -16,18 +16,7 @@ STORY_SHOWN = 25  # /story lists at most this many of a story's articles,
 STORY_BUDGET = 3_500  # in this many UTF-16 units, leaving room for the head and the hint
 
 
-class StoryLine(Protocol):
-    @property
-    def id(self) -> int: ...
-    @property
-    def source(self) -> str: ...
-    @property
-    def published_at(self) -> datetime: ...
-    @property
-    def title(self) -> str: ...
-
-
-def story_text(t: Translator, article_id: int, members: Sequence[StoryLine]) -> str:
+def story_text(t: Translator, article_id: int, members: Sequence[Member]) -> str:
     """/story: the story of ``article_id``, earliest article first."""
     if len(members) <= 1:
         return t._(
@@ -72,7 +61,7 @@ def split_done(t: Translator, article_id: int, others: int) -> str:
 
 
 def merge_problem(t: Translator, typed: str) -> str:
-    shown = " ".join(typed.split())[:MAX_ECHO]
+    shown = shorten(typed, MAX_ECHO, fold=True)
     problem = (
         t._("'{typed}' is not two article ids.", typed=shown)
         if shown

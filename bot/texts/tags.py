@@ -2,52 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from html import escape
-from typing import Protocol
 
 from bot.i18n import Translator
+from bot.subscriptions.model import SubscribeResult, Suggestion, UnsubscribeResult
 from bot.texts.common import NO_SUBSCRIPTIONS, bold, echo, page_suffix, quoted, short_name, usage
 
 
-class Suggested(Protocol):
-    @property
-    def name(self) -> str: ...
-
-
-class SubscribeOutcome(Protocol):
-    """What /subscribe did (bot.subscriptions.service.SubscribeResult is one)."""
-
-    @property
-    def subscribed(self) -> Sequence[str]: ...
-    @property
-    def already(self) -> Sequence[str]: ...
-    @property
-    def without_articles(self) -> Sequence[str]: ...
-    @property
-    def suggestions(self) -> Mapping[str, Sequence[Suggested]]: ...
-    @property
-    def too_long(self) -> Sequence[str]: ...
-    @property
-    def over_pending_limit(self) -> Sequence[str]: ...
-    @property
-    def pending_limit(self) -> int: ...
-
-
-class UnsubscribeOutcome(Protocol):
-    @property
-    def removed(self) -> Sequence[str]: ...
-    @property
-    def missing(self) -> Sequence[str]: ...
-    @property
-    def suggestions(self) -> Mapping[str, Sequence[Suggested]]: ...
-
-
-def _did_you_mean(t: Translator, options: Sequence[Suggested]) -> str:
+def _did_you_mean(t: Translator, options: Sequence[Suggestion]) -> str:
     return t._(" or ").join(bold(o.name) for o in options)
 
 
-def subscribe_lines(t: Translator, result: SubscribeOutcome) -> list[str]:
+def subscribe_lines(t: Translator, result: SubscribeResult) -> list[str]:
     lines: list[str] = []
     for name in result.subscribed:
         tag = bold(name)
@@ -85,7 +52,7 @@ def subscribe_lines(t: Translator, result: SubscribeOutcome) -> list[str]:
     return lines
 
 
-def unsubscribe_lines(t: Translator, result: UnsubscribeOutcome) -> list[str]:
+def unsubscribe_lines(t: Translator, result: UnsubscribeResult) -> list[str]:
     lines = [t._("🗑 Unsubscribed from {tag}", tag=bold(name)) for name in result.removed]
     for name in result.missing:
         options = result.suggestions.get(name)

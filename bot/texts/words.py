@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from html import escape
-from typing import Protocol
 
-from bot.i18n import N_, Translator
+from bot.articles.plaintext import shorten
+from bot.i18n import N_, Msg, Translator
 from bot.texts.common import MAX_ECHO, bold, echo, page_suffix, quoted, short_name, usage
+from bot.words.keywords import Problem, TermError
+from bot.words.model import RemoveResult, WordsResult
+from storage.records import WordKind
 
 # ---- keywords and search
 
 
-class TermProblemLike(Protocol):
-    """What is wrong with typed terms (bot.words.keywords.TermError is one)."""
-
-    @property
-    def problem(self) -> str: ...
-    @property
-    def item(self) -> str: ...
-    @property
-    def limit(self) -> int: ...
-
+Show = Callable[[str], str]  # how a word is shown: bold, or quoted back as typed
 
 FOLLOW_EXAMPLE = 'ukraine "peace talks" negotiat*'
 WORD_EXAMPLES = {
@@ -32,22 +26,22 @@ WORD_EXAMPLES = {
     "search": "peace talks",
 }
 _TERM_PROBLEMS = {
-    "unbalanced_quotes": N_('A quote is not closed: put a phrase between two " marks.'),
-    "no_words": N_("“{item}” has no letters or digits to look for."),
-    "short_prefix": N_(
+    Problem.UNBALANCED_QUOTES: N_('A quote is not closed: put a phrase between two " marks.'),
+    Problem.NO_WORDS: N_("“{item}” has no letters or digits to look for."),
+    Problem.SHORT_PREFIX: N_(
         "“{item}” is too short for a prefix: put * after at least {limit} letters."
     ),
 }
 
 
-def term_problem(t: Translator, command: str, error: TermProblemLike) -> str:
+def term_problem(t: Translator, command: str, error: TermError) -> str:
     """The answer to a /follow, /unfollow, /mute, /unmute or /search that cannot be read."""
     example = WORD_EXAMPLES[command]
     search = command == "search"
-    if error.problem == "empty":
+    if error.problem is Problem.EMPTY:
         what = t._("What should I search for?") if search else t._("Which words?")
         return usage(t, command, example, what)
-    if error.problem == "too_many":
+    if error.problem is Problem.TOO_MANY:
         count = int(error.item)
         if search:
             problem = t.ngettext(
@@ -64,7 +58,7 @@ def term_problem(t: Translator, command: str, error: TermProblemLike) -> str:
                 limit=error.limit,
             )
         return usage(t, command, example, problem)
-    if error.problem == "too_long":
+    if error.problem is Problem.TOO_LONG:
         if not error.item:
             return usage(
                 t,
@@ -78,82 +72,29 @@ def term_problem(t: Translator, command: str, error: TermProblemLike) -> str:
             limit=error.limit,
         )
     template = _TERM_PROBLEMS[error.problem]
-    item = " ".join(error.item.split())[:MAX_ECHO]
+    item = shorten(error.item, MAX_ECHO, fold=True)
     return "⚠️ " + escape(t._(template, item=item, limit=error.limit))
 
 
-class WordsOutcome(Protocol):
-    """What /follow or /mute did (bot.words.search.WordsResult is one)."""
-
-    @property
-    def kind(self) -> str: ...
-    @property
-    def added(self) -> Sequence[str]: ...
-    @property
-    def already(self) -> Sequence[str]: ...
-    @property
-    def switched(self) -> Sequence[str]: ...
-    @property
-    def over_limit(self) -> Sequence[str]: ...
-    @property
-    def limit(self) -> int: ...
+def _each(t: Translator, said: Sequence[tuple[Msg, Sequence[str]]], show: Show) -> list[str]:
+    """A line per word: each template said of each of its words."""
+    return [t._(template, word=show(word)) for template, words in said for word in words]
 
 
-class RemoveOutcome(Protocol):
-    @property
-    def kind(self) -> str: ...
-    @property
-    def removed(self) -> Sequence[str]: ...
-    @property
-    def missing(self) -> Sequence[str]: ...
-
-
-def words_lines(t: Translator, result: WordsOutcome) -> list[str]:
-    mute = result.kind == "mute"
-    lines: list[str] = []
-    for shown in result.added:
-        word = bold(shown)
-        lines.append(
-            t._("🔇 Muted {word}", word=word) if mute else t._("✅ Following {word}", word=word)
-        )
-    for shown in result.switched:
-        word = bold(shown)
-        lines.append(
-            t._("🔇 Muted {word} (it was followed until now)", word=word)
-            if mute
-            else t._("✅ Following {word} (it was muted until now)", word=word)
-        )
-    for shown in result.already:
-        word = bold(shown)
-        lines.append(
-            t._("☑️ Already muted {word}", word=word)
-            if mute
-            else t._("☑️ Already following {word}", word=word)
-        )
+def words_lines(t: Translator, result: WordsResult) -> list[str]:
+    mute = result.kind is WordKind.MUTE
+    added = N_("🔇 Muted {word}") if mute else N_("✅ Following {word}")
+    switched = (
+        N_("🔇 Muted {word} (it was followed until now)")
+        if mute
+        else N_("✅ Following {word} (it was muted until now)")
+    )
+    already = N_("☑️ Already muted {word}") if mute else N_("☑️ Already following {word}")
+    lines = _each(
+        t, [(added, result.added), (switched, result.switched), (already, result.already)], bold
+    )
     if result.over_limit:
-        words = quoted(result.over_limit)
-        if mute:
-            lines.append(
-                t.ngettext(
-                    "⚠️ Not muted {words}: you may have at most {n} muted word. "
-                    "/unmute some first.",
-                    "⚠️ Not muted {words}: you may have at most {n} muted words. "
-                    "/unmute some first.",
-                    result.limit,
-                    words=words,
-                )
-            )
-        else:
-            lines.append(
-                t.ngettext(
-                    "⚠️ Not following {words}: you may have at most {n} followed word. "
-                    "/unfollow some first.",
-                    "⚠️ Not following {words}: you may have at most {n} followed words. "
-                    "/unfollow some first.",
-                    result.limit,
-                    words=words,
-                )
-            )
+        lines.append(_over_limit(t, mute, quoted(result.over_limit), result.limit))
     if result.added or result.switched:
         lines.append(
             t._("Articles containing them are left out of your digests.")
@@ -163,24 +104,29 @@ def words_lines(t: Translator, result: WordsOutcome) -> list[str]:
     return lines
 
 
-def remove_lines(t: Translator, result: RemoveOutcome) -> list[str]:
-    mute = result.kind == "mute"
-    lines: list[str] = []
-    for shown in result.removed:
-        word = bold(shown)
-        lines.append(
-            t._("🔈 Unmuted {word}", word=word)
-            if mute
-            else t._("🗑 Stopped following {word}", word=word)
+def _over_limit(t: Translator, mute: bool, words: str, limit: int) -> str:
+    if mute:
+        return t.ngettext(
+            "⚠️ Not muted {words}: you may have at most {n} muted word. /unmute some first.",
+            "⚠️ Not muted {words}: you may have at most {n} muted words. /unmute some first.",
+            limit,
+            words=words,
         )
-    for shown in result.missing:
-        word = echo(shown)
-        lines.append(
-            t._("You weren't muting “{word}”", word=word)
-            if mute
-            else t._("You weren't following “{word}”", word=word)
-        )
-    return lines
+    return t.ngettext(
+        "⚠️ Not following {words}: you may have at most {n} followed word. /unfollow some first.",
+        "⚠️ Not following {words}: you may have at most {n} followed words. /unfollow some first.",
+        limit,
+        words=words,
+    )
+
+
+def remove_lines(t: Translator, result: RemoveResult) -> list[str]:
+    mute = result.kind is WordKind.MUTE
+    removed = N_("🔈 Unmuted {word}") if mute else N_("🗑 Stopped following {word}")
+    missing = N_("You weren't muting “{word}”") if mute else N_("You weren't following “{word}”")
+    return _each(t, [(removed, result.removed)], bold) + _each(
+        t, [(missing, result.missing)], echo
+    )
 
 
 def words_text(

@@ -35,6 +35,7 @@ MAX_MUTES = 100
 MIN_PREFIX_LENGTH = 3
 MAX_QUERY_LENGTH = 200
 MAX_QUERY_TERMS = 10
+SEARCH_DAYS = 90  # /search and inline mode find the articles added in this many days
 
 # Letters and digits of any script; "_" is punctuation to unicode61, so it is here too.
 _WORD = re.compile(r"[^\W_]+")

@@ -9,26 +9,29 @@ stored as article↔word links (a digest reads them as it reads article↔tag li
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.ops import metrics
 from bot.stories.grouping import group_new
 from bot.words.keywords import (
     MAX_FOLLOWS,
     MAX_MUTES,
+    SEARCH_DAYS,
     Matcher,
     Term,
     postgres_tsquery,
     sqlite_match,
 )
+from bot.words.model import RemoveResult, WordsResult
 from storage import keywords as words_repo
 from storage import repo
-from storage.models import Article, Subscriber, WordKind
+from storage.models import Article, Subscriber
+from storage.records import WordKind
 
 SEARCH_PAGE_SIZE = 10
-SEARCH_DAYS = 90
 LIMITS = {WordKind.FOLLOW: MAX_FOLLOWS, WordKind.MUTE: MAX_MUTES}
 
 
@@ -70,7 +73,9 @@ async def store_articles(
     """`repo.upsert_articles`, the story of every article added (bot.stories.grouping) and the
     word links of every article added or changed."""
     results = await repo.upsert_articles(session, articles, now=now, feed_id=feed_id)
-    await group_new(session, [row for row, outcome in results if outcome is repo.Outcome.ADDED])
+    added = [row for row, outcome in results if outcome is repo.Outcome.ADDED]
+    joined = await group_new(session, added)
+    metrics.articles_stored("import" if feed_id is None else "feed", len(added), len(joined))
     changed = [
         (row, article, outcome)
         for (row, outcome), article in zip(results, articles, strict=True)
@@ -92,25 +97,6 @@ async def store_articles(
 
 
 # ---------------------------------------------------------------- follow and mute
-
-
-@dataclass
-class WordsResult:
-    """What /follow or /mute did, as the terms are shown."""
-
-    kind: WordKind
-    added: list[str] = field(default_factory=list)
-    already: list[str] = field(default_factory=list)
-    switched: list[str] = field(default_factory=list)  # was muted, now followed, or back
-    over_limit: list[str] = field(default_factory=list)
-    limit: int = 0
-
-
-@dataclass
-class RemoveResult:
-    kind: WordKind
-    removed: list[str] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)
 
 
 async def add_words(
@@ -192,6 +178,11 @@ class SearchPage:
     hits: list[words_repo.SearchHit]
     page: int
     more: bool
+
+
+def line_of(hit: words_repo.SearchHit) -> repo.ArticleLine:
+    """A result as the digest links an article (bot.delivery.compose.article_link)."""
+    return repo.ArticleLine(hit.id, hit.title, hit.summary, hit.url)
 
 
 async def search(

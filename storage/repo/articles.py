@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Protocol
 
 from sqlalchemy import Select, delete, func, insert, select
@@ -14,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from storage.models import Article, ArticleTag, Tag
+from storage.records import Outcome
 from storage.repo.tags import TagLike, ensure_tags
 from storage.sql import chunks, grouped
 from storage.stories import STORY
@@ -42,13 +42,6 @@ class ArticleLike(Protocol):
     def body(self) -> str: ...
     @property
     def tags(self) -> Sequence[TagLike]: ...
-
-
-class Outcome(StrEnum):
-    ADDED = "added"
-    UPDATED = "updated"
-    UNCHANGED = "unchanged"
-    DELETED = "deleted"  # an admin deleted it (by identity or link): not stored again
 
 
 async def upsert_article(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -10,34 +9,23 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import ChatType, Digest, DigestStatus, Subscriber, Subscription
+from storage.records import ChatCounts, Stats
 from storage.repo.articles import count_articles
 from storage.repo.tags import count_used_tags
 
 
-@dataclass(frozen=True, slots=True)
-class Stats:
-    articles: int
-    tags: int
-    subscribers_active: int
-    subscribers_paused: int
-    subscribers_blocked: int
-    chats: dict[str, int]  # active chats by type: private, group (with supergroups), channel
-    subscriptions: int
-    digests_sent_24h: int
-
-
-async def _chats_by_type(session: AsyncSession) -> dict[str, int]:
+async def _chats_by_type(session: AsyncSession) -> ChatCounts:
     query = (
         select(Subscriber.chat_type, func.count())
         .where(Subscriber.blocked.is_(False))
         .group_by(Subscriber.chat_type)
     )
     found = {str(kind): int(n) for kind, n in (await session.execute(query)).all()}
-    return {
-        "private": found.get(ChatType.PRIVATE, 0),
-        "group": found.get(ChatType.GROUP, 0) + found.get(ChatType.SUPERGROUP, 0),
-        "channel": found.get(ChatType.CHANNEL, 0),
-    }
+    return ChatCounts(
+        private=found.get(ChatType.PRIVATE, 0),
+        groups=found.get(ChatType.GROUP, 0) + found.get(ChatType.SUPERGROUP, 0),
+        channels=found.get(ChatType.CHANNEL, 0),
+    )
 
 
 async def stats(session: AsyncSession, now: datetime) -> Stats:

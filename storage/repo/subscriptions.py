@@ -18,8 +18,8 @@ from storage.models import (
     SubscriberWord,
     Subscription,
     Tag,
-    WordKind,
 )
+from storage.records import WordKind
 from storage.repo.articles import SHOWN, recent_by_link
 from storage.sql import grouped, insert_ignore
 from storage.stories import STORY

@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from pydantic import SecretStr
+
 from bot.config import Settings
+from bot.ops.service import Served, serving
 from bot.telegram.app import build_application, running
 from bot.telegram.context import BotApplication, Clock
 from bot.telegram.send import RetryPolicy
@@ -33,3 +37,43 @@ async def running_bot(
     )
     async with running(app, polling=polling, poll_timeout=1):
         yield app
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on now (the webhook's URL must name it before the
+    bot binds it)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def webhook_settings(settings: Settings, port: int, path: str = "/telegram") -> Settings:
+    """``settings`` for webhook mode on loopback ``port`` (the emulator posts there)."""
+    return settings.model_copy(
+        update={
+            "webhook_url": f"http://127.0.0.1:{port}{path}",
+            "webhook_listen": f"127.0.0.1:{port}",
+            "webhook_secret": SecretStr("test-secret_0123456789"),
+        }
+    )
+
+
+@asynccontextmanager
+async def webhook_bot(
+    settings: Settings, *, clock: Clock, delivery: bool = False
+) -> AsyncIterator[tuple[BotApplication, Served]]:
+    """The real Application in webhook mode (``settings`` from `webhook_settings`): the
+    emulator posts updates to it, as `newsbot run` with WEBHOOK_URL set."""
+    app = build_application(
+        settings,
+        clock=clock,
+        delivery=delivery,
+        feeds=False,
+        retry_policy=RetryPolicy(attempts=3, backoff=0.05),
+    )
+    async with (
+        running(app, polling=False),
+        serving(app, settings, answers=True, delivery=delivery) as served,
+    ):
+        yield app, served

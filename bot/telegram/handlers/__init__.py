@@ -15,6 +15,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.ops import metrics
 from bot.telegram import buttons
 from bot.telegram.chats import guard
 from bot.telegram.context import BotApplication, BotContext
@@ -25,6 +26,7 @@ from bot.telegram.handlers import (
     common,
     digest,
     feeds,
+    privacy,
     settings,
     start,
     tags,
@@ -78,6 +80,9 @@ def add_handlers(app: BotApplication) -> None:
         "resume": changes(settings.resume),
         "channel": chats.channel,
         "channels": chats.channels,
+        "privacy": privacy.privacy_command,
+        "mydata": guard(privacy.may_manage_data)(privacy.mydata),
+        "forget": guard(privacy.may_manage_data)(privacy.forget),
         "add": admin.add,
         "delete": admin.delete,
         "undelete": admin.undelete,
@@ -95,6 +100,7 @@ def add_handlers(app: BotApplication) -> None:
     }
     for name, callback in commands.items():
         app.add_handler(CommandHandler(name, callback))
+    metrics.known_commands(commands)  # each a label of the update-time histogram
     app.add_handler(ChatMemberHandler(chats.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
     app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, chats.on_migrate))
     app.add_handler(
@@ -124,6 +130,8 @@ def add_handlers(app: BotApplication) -> None:
         buttons.SelectChat: chats.on_select_chat,
         buttons.PostDigest: reads(digest.on_post_digest),
         buttons.CancelDigest: reads(digest.on_cancel_digest),
+        buttons.ConfirmForget: guard(privacy.may_confirm)(privacy.on_confirm),
+        buttons.CancelForget: changes(privacy.on_cancel),
         buttons.DigestTags: changes(settings.on_digest_layout),
         buttons.DigestLayout: changes(settings.on_digest_layout),
     }

@@ -11,6 +11,7 @@ from typing import Any
 from telegram import Update
 
 from bot import texts
+from bot.articles import service as articles_service
 from bot.articles.format import (
     MAX_ARTICLE_BYTES,
     ArticleFormatError,
@@ -26,9 +27,8 @@ from bot.telegram.context import BotContext, message_of
 from bot.telegram.handlers.common import pressed, show
 from bot.telegram.keyboards import delete_keyboard, undelete_keyboard
 from bot.words.search import store_articles
-from storage import repo
-from storage import stories as stories_repo
 from storage.models import Article
+from storage.records import Outcome
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ async def _store(update: Update, context: BotContext, parse: Callable[[], Parsed
         return
     async with context.sessions.begin() as session:
         [(row, outcome)] = await store_articles(session, [article], now=context.now())
-    if outcome is repo.Outcome.DELETED:
+    if outcome is Outcome.DELETED:
         await message.reply_text(texts.skipped_deleted(context.t, row.id, row.title))
         return
     await message.reply_text(
@@ -94,7 +94,7 @@ async def _store(update: Update, context: BotContext, parse: Callable[[], Parsed
             title=article.title,
             tags=[t.name for t in article.tags],
             summary=article.summary,
-            outcome=outcome.value,
+            outcome=outcome,
         )
     )
 
@@ -127,7 +127,7 @@ async def document(update: Update, context: BotContext) -> None:
 @admin_only
 async def delete(update: Update, context: BotContext) -> None:
     """Ask first. A deleted article leaves every view and no import stores it again;
-    /undelete brings it back (see storage.repo.delete_article)."""
+    /undelete brings it back (see bot.articles.service.delete)."""
     typed = " ".join(context.args or [])
     article_id = service.parse_id(typed)
     if article_id is None:
@@ -154,7 +154,7 @@ async def on_confirm_delete(update: Update, context: BotContext) -> None:
     query, button = pressed(update)
     assert isinstance(button, buttons.ConfirmDelete)
     async with context.sessions.begin() as session:
-        article = await repo.delete_article(session, button.article_id, context.now())
+        article = await articles_service.delete(session, button.article_id, context.now())
     await query.answer()
     if article is None:
         await show(query, texts.no_such_article(context.t, button.article_id), None)
@@ -169,9 +169,7 @@ async def on_confirm_delete(update: Update, context: BotContext) -> None:
 async def _undelete(context: BotContext, article_id: int) -> str:
     """Bring an article back; what to tell the admin."""
     async with context.sessions.begin() as session:
-        before = await service.article(session, article_id)
-        was_deleted = before is not None and before.deleted_at is not None
-        article = await repo.undelete_article(session, article_id)
+        article, was_deleted = await articles_service.undelete(session, article_id)
     if article is None:
         return texts.no_such_article(context.t, article_id)
     if not was_deleted:
@@ -198,7 +196,7 @@ async def on_undelete(update: Update, context: BotContext) -> None:
 @admin_only
 async def deleted(update: Update, context: BotContext) -> None:
     async with context.sessions() as session:
-        rows = await repo.deleted_articles(session, LATEST)
+        rows = await articles_service.deleted(session, LATEST)
     await message_of(update).reply_text(
         texts.deleted_list(context.t, [(a.id, a.title, a.deleted_at or a.added_at) for a in rows])
     )
@@ -241,7 +239,7 @@ async def _missing(context: BotContext, article_id: int) -> str:
 @admin_only
 async def articles(update: Update, context: BotContext) -> None:
     async with context.sessions() as session:
-        rows = await repo.latest_articles(session, LATEST)
+        rows = await articles_service.latest(session, LATEST)
     await message_of(update).reply_text(
         texts.article_list(context.t, [(a.id, a.title, a.added_at) for a in rows])
     )
@@ -250,7 +248,7 @@ async def articles(update: Update, context: BotContext) -> None:
 @admin_only
 async def stats(update: Update, context: BotContext) -> None:
     async with context.sessions() as session:
-        view = await repo.stats(session, context.now())
+        view = await articles_service.stats(session, context.now())
     await message_of(update).reply_text(texts.stats_text(context.t, view))
 
 
@@ -272,9 +270,8 @@ async def story(update: Update, context: BotContext) -> None:
     if article_id is None:
         return
     async with context.sessions() as session:
-        story_id = await stories_repo.story_of(session, article_id)
-        members = (await stories_repo.members(session, [story_id]))[story_id] if story_id else []
-    if story_id is None:
+        members = await grouping.story(session, article_id)
+    if members is None:
         await message_of(update).reply_text(await _missing(context, article_id))
         return
     await message_of(update).reply_text(texts.story_text(context.t, article_id, members))
@@ -286,7 +283,7 @@ async def split(update: Update, context: BotContext) -> None:
     if article_id is None:
         return
     async with context.sessions.begin() as session:
-        others = await stories_repo.split(session, article_id)
+        others = await grouping.split(session, article_id)
     if others is None:
         await message_of(update).reply_text(await _missing(context, article_id))
         return

@@ -14,15 +14,13 @@ from telegram.constants import ChatMemberStatus
 from telegram.error import TelegramError
 
 from bot import texts
-from bot.articles.plaintext import chat_title
 from bot.i18n import choose
-from bot.subscriptions.schedule import reschedule
+from bot.subscriptions import chats
 from bot.telegram import buttons
 from bot.telegram.chats import GROUPS, Acting, chat_type_of, is_admin, sent_by_the_chat
 from bot.telegram.context import BotContext, message_of
 from bot.telegram.handlers.common import pressed, subscriber_of
 from bot.telegram.keyboards import chats_keyboard
-from storage import repo
 from storage.models import ChatType
 
 logger = logging.getLogger(__name__)
@@ -48,10 +46,10 @@ async def know_chat(update: Update, context: BotContext) -> None:
             if data.language is None:
                 user = update.effective_user
                 asked = user.language_code if user and private else None
-                stored = await repo.language_of(session, chat.id)
+                stored = await chats.language_of(session, chat.id)
                 data.language = stored or choose(asked, context.settings.default_language)
             if private and not data.target_known:
-                target = await repo.selected_chat(session, chat.id)
+                target = await chats.selected(session, chat.id)
                 data.target = (
                     None
                     if target is None
@@ -78,7 +76,7 @@ async def _acting_for_press(
     chat, user = update.effective_chat, update.effective_user
     assert chat is not None
     async with context.sessions() as session:
-        row = await repo.subscriber_by_id(session, subscriber_id)
+        row = await chats.by_id(session, subscriber_id)
         if row is None:
             context.refusal = texts.CHAT_GONE_PRESS
             return None
@@ -87,7 +85,7 @@ async def _acting_for_press(
         linked = (
             chat.type == Chat.PRIVATE
             and user is not None
-            and await repo.manages(session, user.id, row.id)
+            and await chats.manages(session, user.id, row.id)
         )
     if not linked:
         context.refusal = texts.BUTTON_INVALID
@@ -144,9 +142,9 @@ async def _refuse(update: Update, context: BotContext) -> None:
         long, short = t._(texts.GROUP_ADMINS_ONLY), t._(texts.GROUP_ADMINS_ONLY_NOTICE)
     elif selected is not None and selected.chat_id == acting.chat_id:
         # No longer an administrator of the channel they act for: back to their own chat.
-        long = short = texts.no_longer_admin(t, name)
+        long = texts.of_chat(t, texts.NO_LONGER_ADMIN, name)
+        short = texts.of_chat_notice(t, texts.NO_LONGER_ADMIN, name)
         await _select(update, context, None)
-        short = short.replace("<b>", "").replace("</b>", "")
     else:  # an older button of a channel they no longer administer
         short = texts.not_admin_any_more(t, name)
         long = short
@@ -190,7 +188,7 @@ async def channel(update: Update, context: BotContext) -> None:
         acting = context.acting
         if acting is not None and not acting.here:
             name = texts.chat_name(t, acting.title, acting.chat_id)
-            await message.reply_text(texts.acting_for(t, name))
+            await message.reply_text(texts.of_chat(t, texts.ACTING_FOR, name))
         else:
             await message.reply_text(t._(texts.CHANNEL_USAGE))
         return
@@ -217,26 +215,23 @@ async def _link(update: Update, context: BotContext, ref: int | str, typed: str)
         return
     title = found.title or typed
     if found.type != Chat.CHANNEL:
-        await message.reply_text(texts.not_a_channel(t, title))
+        await message.reply_text(texts.of_chat(t, texts.NOT_A_CHANNEL, title))
         return
     if not await _bot_may_post(context, found.id):
-        await message.reply_text(texts.bot_not_channel_admin(t, title))
+        await message.reply_text(texts.of_chat(t, texts.BOT_NOT_CHANNEL_ADMIN, title))
         return
     context.state.admins.forget(found.id)  # ask afresh: this decides who may link it
     if not await is_admin(context.bot, context.state.admins, found.id, user.id):
-        await message.reply_text(texts.user_not_channel_admin(t, title))
+        await message.reply_text(texts.of_chat(t, texts.USER_NOT_CHANNEL_ADMIN, title))
         return
     target = Acting(found.id, ChatType.CHANNEL, title, here=False)
     context.acting = target
     async with context.sessions.begin() as session:
         row = await subscriber_of(session, update, context)
-        if row.blocked:  # added back after being removed: deliver again
-            row.blocked = False
-            reschedule(row, context.now())
-        await repo.add_manager(session, user.id, row.id, context.now())
+        await chats.link(session, user.id, row, context.now())
     if context.chat_data is not None:
         context.chat_data.target, context.chat_data.target_known = target, True
-    await message.reply_text(texts.channel_linked(t, title))
+    await message.reply_text(texts.of_chat(t, texts.CHANNEL_LINKED, title))
 
 
 async def _bot_may_post(context: BotContext, chat_id: int) -> bool:
@@ -254,8 +249,7 @@ async def _select(update: Update, context: BotContext, subscriber_id: int | None
     assert user is not None
     target: Acting | None = None
     async with context.sessions.begin() as session:
-        await repo.select_chat(session, user.id, subscriber_id)
-        chosen = await repo.selected_chat(session, user.id)
+        chosen = await chats.select(session, user.id, subscriber_id)
         if chosen is not None:
             target = Acting(chosen.chat_id, chosen.chat_type, chosen.title, here=False)
     if context.chat_data is not None:
@@ -274,7 +268,7 @@ async def channels(update: Update, context: BotContext) -> None:
         await message.reply_text(t._(texts.CHANNEL_IN_PRIVATE))
         return
     async with context.sessions() as session:
-        linked = await repo.managed_chats(session, user.id)
+        linked = await chats.linked(session, user.id)
     if not linked:
         await message.reply_text(t._(texts.NO_CHANNELS) + "\n\n" + t._(texts.CHANNEL_USAGE))
         return
@@ -295,7 +289,7 @@ async def on_select_chat(update: Update, context: BotContext) -> None:
         await query.answer(t._(texts.BACK_TO_ME))
         return
     async with context.sessions() as session:
-        linked = {row.id: row for row, _ in await repo.managed_chats(session, user.id)}
+        linked = {row.id: row for row, _ in await chats.linked(session, user.id)}
     row = linked.get(button.subscriber_id)
     if row is None:
         await query.answer(t._(texts.BUTTON_INVALID))
@@ -303,8 +297,8 @@ async def on_select_chat(update: Update, context: BotContext) -> None:
     name = texts.chat_name(t, row.title, row.chat_id)
     if not await is_admin(context.bot, context.state.admins, row.chat_id, user.id):
         async with context.sessions.begin() as session:
-            await repo.drop_manager(session, user.id, row.id)
-        await query.answer(texts.no_longer_admin(t, name).replace("<b>", "").replace("</b>", ""))
+            await chats.unlink(session, user.id, row.id)
+        await query.answer(texts.of_chat_notice(t, texts.NO_LONGER_ADMIN, name))
         return
     await _select(update, context, row.id)
     await query.answer(texts.selected_notice(t, name))
@@ -327,15 +321,11 @@ async def on_my_chat_member(update: Update, context: BotContext) -> None:
         or (isinstance(new, ChatMemberAdministrator) and bool(new.can_post_messages))
     )
     async with context.sessions.begin() as session:
-        row = await repo.get_subscriber(session, chat.id)
+        row = await chats.by_chat(session, chat.id)
         if row is None and active and chat.type != Chat.PRIVATE:
             row = await subscriber_of(session, update, context)
         if row is not None:
-            if active and row.blocked:
-                reschedule(row, context.now())
-            row.blocked = not active
-            if title := chat_title(chat.title):
-                row.title = title
+            chats.set_active(row, active, chat.title, context.now())
     logger.info(
         "chat %s (%s): the bot is %s there now; %s",
         chat.id,
@@ -362,7 +352,7 @@ async def on_migrate(update: Update, context: BotContext) -> None:
     else:  # pragma: no cover - the filter lets only these through
         return
     async with context.sessions.begin() as session:
-        moved = await repo.move_chat(session, old, new)
+        moved = await chats.move(session, old, new)
     if moved:
         context.application.migrate_chat_data(old_chat_id=old, new_chat_id=new)
         context.state.admins.forget(old)

@@ -8,7 +8,7 @@ Each handler: read the input, call one use case, reply. Registration is in
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import CallbackQuery, Chat, InlineKeyboardMarkup, Update
@@ -124,6 +124,27 @@ async def show(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | N
     except BadRequest as error:
         if "not modified" not in error.message:
             raise
+
+
+View = Callable[
+    [Translator, AsyncSession, Subscriber, int], Awaitable[tuple[str, InlineKeyboardMarkup | None]]
+]
+Change = Callable[[AsyncSession, Subscriber], Awaitable[str | None]]
+
+
+async def redraw(
+    update: Update, context: BotContext, view: View, page: int, change: Change | None = None
+) -> None:
+    """Redraw the pressed message as ``page`` of ``view``, after ``change`` (in the same
+    transaction), which returns the press's notice."""
+    query = update.callback_query
+    assert query is not None
+    async with context.sessions.begin() as session:
+        subscriber = await subscriber_of(session, update, context)
+        notice = await change(session, subscriber) if change is not None else None
+        text, markup = await view(context.t, session, subscriber, page)
+    await query.answer(notice)
+    await show(query, for_chat(context, text), markup)
 
 
 def acts_here(context: BotContext) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from telegram import Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
 
 from bot import texts
@@ -35,18 +35,18 @@ def _arguments(update: Update, command: str) -> str:
     return rest.strip() if head.split("@")[0].lower() == f"/{command}" else ""
 
 
-async def _feeds_view(context: BotContext, page: int) -> tuple[str, object]:
+async def _feeds_view(context: BotContext, page: int) -> tuple[str, InlineKeyboardMarkup | None]:
     async with context.sessions() as session:
-        views, page, total = await feed_views.feeds_page(session, page, context.now())
-    pages = max(1, -(-total // feed_views.FEEDS_PAGE_SIZE))
+        views, shown, total = await feed_views.feeds_page(session, page, context.now())
     t = context.t
-    return texts.feeds_text(t, views, page, pages, total), feeds_keyboard(t, page, pages)
+    text = texts.feeds_text(t, views, shown.number, shown.count, total)
+    return text, feeds_keyboard(t, shown.number, shown.count)
 
 
 @admin_only
 async def list_feeds(update: Update, context: BotContext) -> None:
     text, markup = await _feeds_view(context, 0)
-    await message_of(update).reply_text(text, reply_markup=markup)  # type: ignore[arg-type]
+    await message_of(update).reply_text(text, reply_markup=markup)
 
 
 @admin_only
@@ -55,7 +55,7 @@ async def on_feeds_page(update: Update, context: BotContext) -> None:
     assert isinstance(button, buttons.FeedsPage)
     text, markup = await _feeds_view(context, button.page)
     await query.answer()
-    await show(query, text, markup)  # type: ignore[arg-type]
+    await show(query, text, markup)
 
 
 @admin_only
@@ -71,18 +71,7 @@ async def add_feed(update: Update, context: BotContext) -> None:
     except FeedProblem as problem:
         await message.reply_text(texts.feed_not_added(context.t, problem))
         return
-    await message.reply_text(
-        texts.feed_added(
-            context.t,
-            feed_id=added.feed_id,
-            title=added.title,
-            entries=added.entries,
-            added=added.added,
-            tags=added.tags,
-            skipped=len(added.skipped),
-            dropped=added.dropped,
-        )
-    )
+    await message.reply_text(texts.feed_added(context.t, added))
 
 
 @admin_only

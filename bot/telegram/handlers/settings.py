@@ -11,6 +11,7 @@ from telegram import InlineKeyboardMarkup, Update
 from bot import texts
 from bot.i18n import Translator, translator
 from bot.subscriptions.schedule import (
+    Frequency,
     ScheduleError,
     parse_digest_time,
     parse_frequency,
@@ -28,10 +29,7 @@ from bot.telegram.handlers.common import (
     show,
     subscriber_of,
 )
-from bot.telegram.keyboards import (
-    language_keyboard,
-    layout_keyboard,
-)
+from bot.telegram.keyboards import language_keyboard, layout_keyboard
 from storage.models import ChatType, Subscriber
 
 logger = logging.getLogger(__name__)
@@ -77,7 +75,7 @@ def _settings_text(update: Update, t: Translator, subscriber: Subscriber) -> str
         t,
         digest_time=subscriber.digest_time,
         timezone=subscriber.timezone,
-        frequency=subscriber.frequency,
+        frequency=Frequency(subscriber.frequency),
         weekday=subscriber.weekday,
         paused=subscriber.paused,
         next_due_at=subscriber.next_due_at,

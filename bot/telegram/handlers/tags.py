@@ -12,6 +12,7 @@ from bot import texts
 from bot.articles.tags import Tag, split_tag_list
 from bot.i18n import Translator
 from bot.subscriptions import service
+from bot.subscriptions.model import TagButton
 from bot.telegram import buttons
 from bot.telegram.context import BotContext
 from bot.telegram.handlers.common import (
@@ -19,6 +20,7 @@ from bot.telegram.handlers.common import (
     args_text,
     for_chat,
     pressed,
+    redraw,
     reply,
     reply_lines,
     show,
@@ -144,7 +146,7 @@ async def on_tags_page(update: Update, context: BotContext) -> None:
 async def _show_tag_page(
     context: BotContext,
     query: CallbackQuery,
-    found: Sequence[service.TagButton],
+    found: Sequence[TagButton],
     wanted: int,
     pages: int,
     chat: int,
@@ -156,24 +158,20 @@ async def _show_tag_page(
 
 
 async def on_unsubscribe(update: Update, context: BotContext) -> None:
-    query, button = pressed(update)
+    _, button = pressed(update)
     assert isinstance(button, buttons.Unsubscribe)
-    async with context.sessions.begin() as session:
-        subscriber = await subscriber_of(session, update, context)
+
+    async def remove(session: AsyncSession, subscriber: Subscriber) -> str | None:
         gone = await service.unfollow(session, subscriber, button.tag_id)
-        text, markup = await subscriptions_view(context.t, session, subscriber, button.page)
-    await query.answer(texts.unsubscribed_notice(context.t, gone.name) if gone else None)
-    await show(query, for_chat(context, text), markup)
+        return texts.unsubscribed_notice(context.t, gone.name) if gone else None
+
+    await redraw(update, context, subscriptions_view, button.page, remove)
 
 
 async def on_subscriptions_page(update: Update, context: BotContext) -> None:
-    query, button = pressed(update)
+    _, button = pressed(update)
     assert isinstance(button, buttons.SubscriptionsPage)
-    async with context.sessions.begin() as session:
-        subscriber = await subscriber_of(session, update, context)
-        text, markup = await subscriptions_view(context.t, session, subscriber, button.page)
-    await query.answer()
-    await show(query, for_chat(context, text), markup)
+    await redraw(update, context, subscriptions_view, button.page)
 
 
 async def on_subscribe_suggested(update: Update, context: BotContext) -> None:

@@ -24,12 +24,13 @@ from telegram import (
 from bot import texts
 from bot.delivery.compose import article_link
 from bot.i18n import Translator, choose, translator
+from bot.subscriptions import chats
 from bot.subscriptions.schedule import tzinfo_for
 from bot.telegram import buttons
 from bot.telegram.context import INLINE_CACHE_SECONDS, BotContext, message_of
 from bot.telegram.handlers.common import (
-    for_chat,
     pressed,
+    redraw,
     reply,
     reply_lines,
     show,
@@ -39,8 +40,8 @@ from bot.telegram.handlers.tags import subscriptions_view
 from bot.telegram.keyboards import search_keyboard, words_keyboard
 from bot.words import search
 from bot.words.keywords import Term, TermError, parse_query, parse_terms
-from storage import repo
-from storage.models import Subscriber, WordKind
+from storage.models import Subscriber
+from storage.records import Page, WordKind
 
 logger = logging.getLogger(__name__)
 
@@ -67,46 +68,41 @@ async def _terms(update: Update, context: BotContext, command: str) -> list[Term
 
 
 async def follow(update: Update, context: BotContext) -> None:
-    await _add(update, context, "follow", WordKind.FOLLOW)
+    await _words(update, context, "follow", WordKind.FOLLOW, add=True)
 
 
 async def mute(update: Update, context: BotContext) -> None:
-    await _add(update, context, "mute", WordKind.MUTE)
+    await _words(update, context, "mute", WordKind.MUTE, add=True)
 
 
 async def unfollow(update: Update, context: BotContext) -> None:
-    await _remove(update, context, "unfollow", WordKind.FOLLOW)
+    await _words(update, context, "unfollow", WordKind.FOLLOW, add=False)
 
 
 async def unmute(update: Update, context: BotContext) -> None:
-    await _remove(update, context, "unmute", WordKind.MUTE)
+    await _words(update, context, "unmute", WordKind.MUTE, add=False)
 
 
-async def _add(update: Update, context: BotContext, command: str, kind: WordKind) -> None:
+async def _words(
+    update: Update, context: BotContext, command: str, kind: WordKind, *, add: bool
+) -> None:
+    """Follow or mute (``add``), or stop: the outcome per typed term."""
     terms = await _terms(update, context, command)
     if terms is None:
         return
+    t, max_age = context.t, timedelta(days=context.settings.digest_max_age_days)
     async with context.sessions.begin() as session:
         subscriber = await subscriber_of(session, update, context)
-        result = await search.add_words(
-            session,
-            subscriber,
-            terms,
-            kind,
-            now=context.now(),
-            max_age=timedelta(days=context.settings.digest_max_age_days),
-        )
-    await reply_lines(update, context, texts.words_lines(context.t, result))
-
-
-async def _remove(update: Update, context: BotContext, command: str, kind: WordKind) -> None:
-    terms = await _terms(update, context, command)
-    if terms is None:
-        return
-    async with context.sessions.begin() as session:
-        subscriber = await subscriber_of(session, update, context)
-        result = await search.remove_words(session, subscriber, terms, kind)
-    await reply_lines(update, context, texts.remove_lines(context.t, result))
+        if add:
+            added = await search.add_words(
+                session, subscriber, terms, kind, now=context.now(), max_age=max_age
+            )
+            lines = texts.words_lines(t, added)
+        else:
+            lines = texts.remove_lines(
+                t, await search.remove_words(session, subscriber, terms, kind)
+            )
+    await reply_lines(update, context, lines)
 
 
 async def words_view(
@@ -116,34 +112,29 @@ async def words_view(
     mine = await search.my_words(session, subscriber)
     if not mine:
         return t._(texts.NO_WORDS), None
-    pages = -(-len(mine) // WORDS_PAGE_SIZE)
-    page = min(max(page, 0), pages - 1)
-    shown = mine[page * WORDS_PAGE_SIZE : (page + 1) * WORDS_PAGE_SIZE]
-    text = texts.words_text(t, [(s, muted) for _, s, muted in shown], page, pages)
-    return text, words_keyboard(t, shown, chat=subscriber.id, page=page, pages=pages)
+    shown = Page.of(len(mine), WORDS_PAGE_SIZE, page)
+    rows = shown.of_rows(mine)
+    text = texts.words_text(t, [(s, muted) for _, s, muted in rows], shown.number, shown.count)
+    return text, words_keyboard(t, rows, chat=subscriber.id, page=shown.number, pages=shown.count)
 
 
 async def on_remove_word(update: Update, context: BotContext) -> None:
-    query, button = pressed(update)
+    _, button = pressed(update)
     assert isinstance(button, buttons.RemoveWord)
-    async with context.sessions.begin() as session:
-        subscriber = await subscriber_of(session, update, context)
+
+    async def remove(session: AsyncSession, subscriber: Subscriber) -> str | None:
         gone = await search.remove_word(session, subscriber, button.word_id)
-        text, markup = await words_view(context.t, session, subscriber, button.page)
-    await query.answer(
-        texts.word_removed_notice(context.t, gone[0], gone[1] == WordKind.MUTE) if gone else None
-    )
-    await show(query, for_chat(context, text), markup)
+        if gone is None:
+            return None
+        return texts.word_removed_notice(context.t, gone[0], gone[1] == WordKind.MUTE)
+
+    await redraw(update, context, words_view, button.page, remove)
 
 
 async def on_words_page(update: Update, context: BotContext) -> None:
-    query, button = pressed(update)
+    _, button = pressed(update)
     assert isinstance(button, buttons.WordsPage)
-    async with context.sessions.begin() as session:
-        subscriber = await subscriber_of(session, update, context)
-        text, markup = await words_view(context.t, session, subscriber, button.page)
-    await query.answer()
-    await show(query, for_chat(context, text), markup)
+    await redraw(update, context, words_view, button.page)
 
 
 # ---------------------------------------------------------------- search
@@ -158,7 +149,7 @@ async def _results(
         (
             hit.title,
             hit.summary,
-            article_link(username, repo.ArticleLine(hit.id, hit.title, hit.summary, hit.url)),
+            article_link(username, search.line_of(hit)),
             hit.published_at.astimezone(zone),
         )
         for hit in found.hits
@@ -254,7 +245,7 @@ async def _inline_translator(context: BotContext, user: User) -> Translator:
         remembered = context.state.inline_languages.get(user.id)
         if remembered is None:
             async with context.sessions() as session:
-                stored = await repo.language_of(session, user.id)
+                stored = await chats.language_of(session, user.id)
             remembered = stored or choose(user.language_code, context.settings.default_language)
             context.state.inline_languages[user.id] = remembered
         language = remembered
@@ -325,16 +316,14 @@ async def _inline_answer(
                     t,
                     hit.title,
                     hit.summary,
-                    article_link(
-                        username, repo.ArticleLine(hit.id, hit.title, hit.summary, hit.url)
-                    ),
+                    article_link(username, search.line_of(hit)),
                     hit.published_at,
                 )
             ),
         )
         for hit in found.hits
     )
-    nothing = InlineQueryResultsButton(text=t._(texts.INLINE_NOTHING), start_parameter="search")
+    nothing = InlineQueryResultsButton(text=texts.inline_nothing(t), start_parameter="search")
     return InlineAnswer(
         results,
         next_offset=str(page + 1) if found.more else None,

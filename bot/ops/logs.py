@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import logging
 
+from cachetools import TTLCache
+
+from bot.ops import quiet
+from bot.ops.logjson import JsonFormatter
+
 
 def redact(text: str, token: str) -> str:
     return text.replace(token, "<token>") if token else text
@@ -29,9 +34,13 @@ class RedactToken(logging.Filter):
         return True
 
 
-def setup_logging(level: str, token: str) -> None:
+def setup_logging(level: str, token: str, log_format: str = "text") -> None:
+    """Log to stderr at ``level``: plain text, or (``json``) one JSON object a line."""
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    if log_format == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactToken(token))
     root = logging.getLogger()
     root.handlers[:] = [handler]
@@ -42,3 +51,18 @@ def setup_logging(level: str, token: str) -> None:
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    quiet.install()
+
+
+class LogLimiter:
+    """Says whether a log line may be written: each distinct line once per ``interval``
+    seconds; the lines remembered are bounded (the oldest are forgotten first)."""
+
+    def __init__(self, interval: float = 60.0, *, max_lines: int = 1_000) -> None:
+        self._seen: TTLCache[str, bool] = TTLCache(maxsize=max_lines, ttl=interval)
+
+    def allow(self, line: str) -> bool:
+        if line in self._seen:
+            return False
+        self._seen[line] = True
+        return True

@@ -1,0 +1,53 @@
+"""Chats whose digests must stop at once: a chat that asked to be forgotten (/forget)
+while one of its digests was being sent.
+
+Pure code. The delivery checks it before each message of a digest, and the pacer checks
+it again once a digest's message has waited for its turn, so that at most the message
+already on its way reaches the chat. A stop applies to what was started before it: a
+digest begun after it (the chat wrote again, and is a new chat) is sent as usual.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+
+from telegram.error import TelegramError
+
+KEEP_SECONDS = 6 * 3600.0  # longer than any delivery pass; then a stop is forgotten
+MAX_STOPS = 10_000
+
+
+class ChatStopped(TelegramError):
+    """A digest's message was not sent: its chat asked to be forgotten meanwhile."""
+
+    def __init__(self, chat_id: object) -> None:
+        super().__init__(f"chat {chat_id} was forgotten; its digest stops")
+
+
+class StopList:
+    """Chat id -> when its digests were stopped (a monotonic clock); bounded."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self._since: OrderedDict[int | str, float] = OrderedDict()
+
+    def now(self) -> float:
+        return self.clock()
+
+    def stop(self, chat_id: int) -> None:
+        now = self.clock()
+        self._since[chat_id] = now
+        self._since.move_to_end(chat_id)
+        while len(self._since) > MAX_STOPS or (
+            self._since and next(iter(self._since.values())) < now - KEEP_SECONDS
+        ):
+            self._since.popitem(last=False)
+
+    def stopped(self, chat_id: int | str | None, began: float) -> bool:
+        """Whether what was started for ``chat_id`` at ``began`` must not go on."""
+        if chat_id is None:
+            return False
+        since = self._since.get(chat_id)
+        return since is not None and began <= since
