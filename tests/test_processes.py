@@ -86,7 +86,7 @@ async def test_worker_delivers_due_digests_and_stops_on_sigint(
         merge_stderr=True,
     )
     [digest] = await Chat(emu, 4242).read(timeout=30)
-    assert digest.text.startswith("📰 Your digest: 8 new articles")
+    assert digest.text.startswith("📰 Your digest: 8 new stories")
     # A worker does not answer chats: nobody polls for updates.
     assert emulator.state.counters["calls_getUpdates"] == 0
     code, output = await stop(process, signal.SIGINT)

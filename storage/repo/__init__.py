@@ -32,6 +32,7 @@ from storage.repo.chats import (
     select_chat,
     selected_chat,
 )
+from storage.repo.entries import article_tags, article_words
 from storage.repo.feeds import (
     active_feed_urls,
     active_feeds,
@@ -120,6 +121,8 @@ __all__ = [
     "active_feeds",
     "add_manager",
     "article_counts",
+    "article_tags",
+    "article_words",
     "blocked_before",
     "claim_due_feeds",
     "claim_due_subscribers",
