@@ -17,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.articles.format import parse_article
 from bot.config import Settings
 from bot.delivery.compose import Outbound, TagIndex, compose_digest, compose_due_batch
-from bot.delivery.digest import select_articles
 from bot.delivery.entry import DigestItem, render_item
 from bot.subscriptions import service
 from bot.telegram.context import BotApplication
@@ -619,84 +618,6 @@ def test_also_names_are_escaped_and_the_entry_stays_within_the_limit() -> None:
 
 
 # ---------------------------------------------------------------- random states, two paths
-
-
-async def test_index_and_sql_agree_on_random_stories_ledgers_and_mutes(
-    sessions: async_sessionmaker[AsyncSession],
-) -> None:
-    """Random stories (some merged across tags), ledgers holding whole stories or parts
-    of them (a story that grew after it was sent), and mutes: /digest's selection and
-    the scheduled one agree for every subscriber, entry by entry, update by update."""
-    rng = random.Random(2026)
-    tags = [f"t{i}" for i in range(5)]
-    vocabulary = ["moon", "storm", "grain", "vote", "rocket"]
-    settings = settings_for()
-    since = NOW - timedelta(days=7)
-    texts = []
-    for n in range(90):
-        chosen = ", ".join(rng.sample(tags, rng.randint(1, 2)))
-        published = NOW - timedelta(hours=rng.randint(0, 150))
-        words = " ".join(rng.sample(vocabulary, rng.randint(0, 2)))
-        texts.append(text(f"Desk {n % 7}", published, f"Item {n} {words}", f"Lead {n}.", chosen))
-    ids = await store(sessions, texts, NOW - timedelta(days=1))
-    story: dict[int, int] = {}
-    for article_id in ids:
-        story[article_id] = story[rng.choice(ids[: ids.index(article_id)])] if (
-            article_id != ids[0] and rng.random() < 0.65
-        ) else article_id  # fmt: skip
-    async with sessions.begin() as session:
-        # Every article's story is the random one, whatever grouping made of the titles;
-        # a story of one is its own id or NULL.
-        for article_id, story_id in story.items():
-            own = story_id != article_id or rng.random() < 0.5
-            await session.execute(
-                update(Article)
-                .where(Article.id == article_id)
-                .values(story_id=story_id if own else None)
-            )
-    for chat in range(1, 13):
-        await add_subscriber(
-            sessions, chat, ", ".join(rng.sample(tags, rng.randint(1, 3))),
-            settings=settings, now=NOW,
-        )  # fmt: skip
-        async with sessions.begin() as session:
-            subscriber = await service.ensure_subscriber(session, chat, settings, NOW)
-            mutes = rng.sample(vocabulary, rng.randint(0, 1))
-            if mutes:
-                await search.add_words(
-                    session, subscriber, parse_terms(" ".join(mutes)), WordKind.MUTE,
-                    now=NOW, max_age=timedelta(days=7),
-                )  # fmt: skip
-            # Whole stories, or their first article only (the story grew since).
-            had = rng.sample(sorted(set(story.values())), rng.randint(0, 12))
-            ledger_ids = [
-                a for s in had for a in ids if story[a] == s and (rng.random() < 0.6 or a == s)
-            ]
-            await repo.create_digests(
-                session,
-                [repo.NewDigest(subscriber.id, DigestKind.MANUAL, [], ledger_ids)],
-                now=NOW,
-                lease_until=NOW,
-            )
-    checked = updates = 0
-    async with sessions() as session:
-        index = TagIndex(since)
-        for chat in range(1, 13):
-            reader = await repo.get_subscriber(session, chat)
-            assert reader is not None
-            tag_ids = (await repo.subscription_tags(session, [reader.id]))[reader.id]
-            held = (await words_repo.subscription_words(session, [reader.id]))[reader.id]
-            await index.load(session, set(tag_ids), {*held[0], *held[1]})
-            delivered = (await repo.delivered_since(session, [reader.id], since))[reader.id]
-            by_index = index.select(tag_ids, delivered, 6, held)
-            rows, total, had_stories = await repo.undelivered_candidates(
-                session, reader.id, since, 6
-            )
-            by_sql = select_articles(rows, 6, total, had_stories)
-            assert by_index == by_sql, chat
-            checked += len(by_sql.story_ids)
-            updates += len(by_sql.updates)
-    assert checked > 20 and updates > 3
 
 
 async def test_twin_readers_get_the_same_digest_from_digest_and_from_the_schedule(

@@ -28,7 +28,6 @@ from bot.delivery.digest import (
     chunks_to_json,
     render_digest,
     safe_link,
-    select_articles,
     story_payload,
 )
 from bot.delivery.entries import Entries, Plan, Reader, labels
@@ -124,6 +123,42 @@ class TagIndex:
         muted = [word_key(w) for w in mutes]
         articles, stories = delivered
         return self.articles.select(sources, articles, max_items, muted, had=stories)
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """What selecting needs of some readers: their tags, their (followed, muted) words
+    and the (articles, stories) they had since the index's window began."""
+
+    tags: dict[int, list[int]]
+    words: dict[int, tuple[list[int], list[int]]]
+    delivered: dict[int, tuple[set[int], set[int]]]
+
+    def select(self, index: TagIndex, subscriber_id: int, max_items: int) -> Selection:
+        return index.select(
+            self.tags[subscriber_id],
+            self.delivered[subscriber_id],
+            max_items,
+            self.words[subscriber_id],
+        )
+
+    def follows(self, ids: Sequence[int]) -> dict[int, tuple[set[int], set[int]]]:
+        """Each reader's (tags, followed words): what their entries are matched with."""
+        return {i: (set(self.tags[i]), set(self.words[i][0])) for i in ids}
+
+
+async def read_for(session: AsyncSession, index: TagIndex, ids: list[int]) -> Reading:
+    """Read what selecting needs of these readers, and load their tags' and words'
+    articles into ``index`` (each once per index: a pass shares one for all batches)."""
+    tags = await repo.subscription_tags(session, ids)
+    words = await words_repo.subscription_words(session, ids)
+    await index.load(
+        session,
+        {t for tag_ids in tags.values() for t in tag_ids},
+        {w for follows, mutes in words.values() for w in (*follows, *mutes)},
+    )
+    delivered = await repo.delivered_since(session, ids, index.since)
+    return Reading(tags, words, delivered)
 
 
 def article_link(bot_username: str, article: repo.ArticleLine | stories_repo.Member) -> str:
@@ -265,24 +300,21 @@ async def compose_digest(
     kind: DigestKind,
     bot_username: str,
 ) -> Outbound | None:
-    """Select, render and record one digest (/digest); None when nothing is new."""
-    since = now - timedelta(days=settings.digest_max_age_days)
-    candidates, total, had = await repo.undelivered_candidates(
-        session, subscriber.id, since, settings.digest_max_items
-    )
-    selection = select_articles(candidates, settings.digest_max_items, total, had)
+    """Select, render and record one digest (/digest); None when nothing is new. The
+    selection is the pass's own (`TagIndex`), over an index of this reader's tags and
+    words only: one engine decides what every digest holds."""
+    index = TagIndex(now - timedelta(days=settings.digest_max_age_days))
+    reading = await read_for(session, index, [subscriber.id])
+    selection = reading.select(index, subscriber.id, settings.digest_max_items)
     if not selection.article_ids:
         return None
-    tags = await repo.subscription_tags(session, [subscriber.id])
-    words = await words_repo.subscription_words(session, [subscriber.id])
-    follows = {subscriber.id: (set(tags[subscriber.id]), set(words[subscriber.id][0]))}
     outbound, skipped = await _record(
         session,
         [(subscriber, selection)],
         now=now,
         kind=kind,
         bot_username=bot_username,
-        follows=follows,
+        follows=reading.follows([subscriber.id]),
     )
     if skipped:
         raise RuntimeError(f"the digest of subscriber {subscriber.id} could not be composed")
@@ -304,26 +336,13 @@ async def compose_due_batch(
         subscribers = await repo.claim_due_subscribers(session, now, size)
         if not subscribers:
             return Batch(0, 0, 0, [])
-        ids = [s.id for s in subscribers]
-        tags = await repo.subscription_tags(session, ids)
-        words = await words_repo.subscription_words(session, ids)
-        await index.load(
-            session,
-            {t for tag_ids in tags.values() for t in tag_ids},
-            {w for follows, mutes in words.values() for w in (*follows, *mutes)},
-        )
-        delivered = await repo.delivered_since(session, ids, index.since)
+        reading = await read_for(session, index, [s.id for s in subscribers])
         plans: list[tuple[Subscriber, Selection]] = []
         unschedulable = 0
         for subscriber in subscribers:
             try:
                 reschedule(subscriber, now)
-                selection = index.select(
-                    tags[subscriber.id],
-                    delivered[subscriber.id],
-                    settings.digest_max_items,
-                    words[subscriber.id],
-                )
+                selection = reading.select(index, subscriber.id, settings.digest_max_items)
             except Exception:
                 logger.exception(
                     "subscriber %s could not be scheduled or selected for; skipped for %s",
@@ -335,16 +354,13 @@ async def compose_due_batch(
                 continue
             if selection.article_ids:
                 plans.append((subscriber, selection))
-        follows = {
-            s.id: (set(tags[s.id]), set(words[s.id][0])) for s, selection in plans if selection
-        }
         outbound, skipped = await _record(
             session,
             plans,
             now=now,
             kind=DigestKind.SCHEDULED,
             bot_username=bot_username,
-            follows=follows,
+            follows=reading.follows([s.id for s, _ in plans]),
         )
     empty = len(subscribers) - len(plans) - unschedulable
     return Batch(len(subscribers), empty, skipped + unschedulable, outbound)

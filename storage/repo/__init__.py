@@ -92,7 +92,6 @@ from storage.repo.subscriptions import (
     subscribed_tags,
     subscription_tags,
     tag_articles,
-    undelivered_candidates,
     unsubscribe,
 )
 from storage.repo.tags import (
@@ -190,7 +189,6 @@ __all__ = [
     "tags_by_key",
     "tags_of_articles",
     "undelete_article",
-    "undelivered_candidates",
     "unsubscribe",
     "upsert_article",
     "upsert_articles",
