@@ -82,7 +82,7 @@ def render(message: BotMessage, *, ansi: bool) -> str:
         if entity["type"] == "bold":
             inserts += [(start, 1, bold_on), (end, 0, bold_off)]
         elif entity["type"] == "text_link":
-            inserts.append((end, 0, f" <{entity['url']}>"))
+            inserts.append((end, 2, f" <{entity['url']}>"))  # after a bold's end: *Title* <url>
         elif entity["type"] == "italic" and ansi:
             inserts += [(start, 1, "\033[3m"), (end, 0, "\033[0m")]
     out = text
@@ -403,12 +403,29 @@ class Demo:
         if message is None or not 1 <= number <= len(buttons):
             self.say("(No such button.)")
             return
-        data = buttons[number - 1]["callback_data"]
+        button = buttons[number - 1]
+        if "url" in button:  # "Show all N reports": the bot's deep link opens your chat
+            await self.open_link(button["url"])
+            return
+        data = button["callback_data"]
         if self.in_group:
             await self.client.group_press(GROUP_ID, self.identity, message.message_id, data)
         else:
             await self.client.press(self.identity, message.message_id, data)
         await self.show_replies()
+
+    async def open_link(self, url: str) -> None:
+        """A URL button: the bot's own deep link starts your private chat with the bot,
+        as Telegram does (``/start <payload>``); any other link is only shown."""
+        prefix = f"https://t.me/{self.bot_username}?start="
+        if not url.startswith(prefix):
+            self.say(f"(A link: {url})")
+            return
+        self.say(f"(Opening {url}: your private chat with the bot.)")
+        if self.in_group:
+            self.in_group = False
+            self.say("(Back in your private chat; /group returns to the group.)")
+        await self.send(f"/start {url.removeprefix(prefix)}")
 
     async def upload(self, path: Path) -> None:
         try:

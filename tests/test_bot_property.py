@@ -104,6 +104,8 @@ EXPECTED: dict[type[buttons.Button], Callable[[str], bool]] = {
     buttons.SelectChat: {EN._(texts.BACK_TO_ME), INVALID}.__contains__,
     buttons.PostDigest: SILENT.__contains__,  # their own chat: their digest, or why none
     buttons.CancelDigest: SILENT.__contains__,
+    buttons.DigestTags: SILENT.__contains__,  # the settings redrawn
+    buttons.DigestLayout: SILENT.__contains__,
     # A confirmation drawn at any time: expired, from the future, or (rarely) good.
     buttons.ConfirmForget: {
         "",

@@ -60,6 +60,9 @@ def test_every_button_round_trips_within_telegrams_limit(button: buttons.Button)
         "ss:1 ",
         "tog:1:0",
         "uns:1",
+        "dt:2:1",  # a flag is 1 or 0
+        "dt:True:1",
+        "dl:1",
         "x" * 64,
     ],
 )

@@ -9,7 +9,7 @@ below and answers 200, or 503 naming each failing check:
 - ``delivery`` (processes that deliver): a delivery pass is running, or one ended within
   two delivery intervals (the first is allowed two intervals from start).
 
-`newsbot healthcheck` runs the same checks from the command line (bot.ops.cli).
+`newsbot healthcheck` runs the same checks from the command line (bot.ops.commands).
 """
 
 from __future__ import annotations

@@ -162,6 +162,22 @@ class CancelForget:
     chat: int
 
 
+@dataclass(frozen=True, slots=True)
+class DigestTags:
+    """Under /settings: digest entries name the tags they matched by (``on``), or not."""
+
+    on: bool
+    chat: int
+
+
+@dataclass(frozen=True, slots=True)
+class DigestLayout:
+    """Under /settings: one line per story (``compact``), or the full layout."""
+
+    compact: bool
+    chat: int
+
+
 Button = (
     ToggleTag
     | TagsPage
@@ -182,6 +198,8 @@ Button = (
     | CancelDigest
     | ConfirmForget
     | CancelForget
+    | DigestTags
+    | DigestLayout
 )
 
 
@@ -194,6 +212,7 @@ class Field(Enum):
     LANGUAGE = "language"  # a catalog the bot has
     ID_OR_OWN = "id_or_own"  # a row id, or 0 for the person's own chat
     TIME = "time"  # Unix seconds, 0..MAX_TIME
+    FLAG = "flag"  # on or off, written 1 or 0
 
 
 _NUMBER = re.compile(r"0|[1-9][0-9]{0,9}")
@@ -211,7 +230,9 @@ def _parse(field: Field, text: str) -> object:
         return _INVALID
     value = int(text)
     low, high = _RANGES[field]
-    return value if low <= value <= high else _INVALID
+    if not low <= value <= high:
+        return _INVALID
+    return bool(value) if field is Field.FLAG else value
 
 
 # The numbers each numeric field may hold, inclusive.
@@ -221,6 +242,7 @@ _RANGES = {
     Field.PAGE: (0, MAX_PAGE),
     Field.PAGE_OR_START: (0, MAX_PAGE),
     Field.TIME: (0, MAX_TIME),
+    Field.FLAG: (0, 1),
 }
 
 
@@ -245,13 +267,19 @@ KINDS: dict[type[Button], tuple[str, tuple[Field, ...]]] = {
     CancelDigest: ("dx", (Field.ID,)),
     ConfirmForget: ("fg", (Field.TIME, Field.ID)),
     CancelForget: ("fx", (Field.ID,)),
+    DigestTags: ("dt", (Field.FLAG, Field.ID)),
+    DigestLayout: ("dl", (Field.FLAG, Field.ID)),
 }
 _BY_PREFIX = {prefix: (kind, spec) for kind, (prefix, spec) in KINDS.items()}
 
 
 def encode(button: Button) -> str:
-    """``t:12:3:7``: the kind's prefix, then its fields; None (the /start page) is ``s``."""
-    values = ("s" if value is None else str(value) for value in astuple(button))
+    """``t:12:3:7``: the kind's prefix, then its fields; None (the /start page) is ``s``,
+    a flag 1 or 0."""
+    values = (
+        "s" if value is None else str(int(value)) if isinstance(value, bool) else str(value)
+        for value in astuple(button)
+    )
     return ":".join([KINDS[type(button)][0], *values])
 
 

@@ -18,6 +18,7 @@ FIELDS: dict[buttons.Field, st.SearchStrategy[object]] = {
     buttons.Field.LANGUAGE: st.sampled_from(languages()),
     buttons.Field.ID_OR_OWN: st.integers(0, MAX_ID),
     buttons.Field.TIME: st.integers(0, buttons.MAX_TIME),
+    buttons.Field.FLAG: st.booleans(),
 }
 
 # The kinds that act for the chat they carry (their last field, ``chat``).
