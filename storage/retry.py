@@ -14,6 +14,8 @@ from typing import TypeVar
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
+from util import backoff
+
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -27,9 +29,7 @@ class RetryStats:
 
 STATS = RetryStats()
 ATTEMPTS = 5
-# Seconds, doubled after each failure: 0.1, 0.2, 0.4, 0.8 (bot.util.backoff's rule, written
-# out here because storage never imports bot).
-BACKOFF = 0.1
+BACKOFF = 0.1  # seconds, doubled after each failure: 0.1, 0.2, 0.4, 0.8
 
 
 def is_transient(error: BaseException) -> bool:
@@ -55,5 +55,5 @@ async def retrying(work: Callable[[], Awaitable[T]], what: str, *, attempts: int
                 attempt,
                 attempts - 1,
             )
-            await asyncio.sleep(BACKOFF * 2 ** (attempt - 1))
+            await asyncio.sleep(backoff(attempt - 1, BACKOFF))
     raise AssertionError("unreachable")  # pragma: no cover

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.util import KeyedLocks, backoff
+from util import KeyedLocks, backoff
 
 
 async def test_a_key_runs_one_at_a_time_and_its_lock_is_forgotten_after() -> None:

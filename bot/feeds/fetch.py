@@ -44,7 +44,7 @@ from bot.feeds.guard import (
     target,
 )
 from bot.i18n import N_
-from bot.util import KeyedLocks
+from util import KeyedLocks
 
 if TYPE_CHECKING:
     pass

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from bot.util import backoff
+from util import backoff
 
 # A failing feed is tried again after interval × 2^failures, never later than this.
 BACKOFF_CAP = timedelta(hours=24)

@@ -22,7 +22,7 @@ from telegram import Update
 from telegram.error import BadRequest, NetworkError, TelegramError
 
 from bot.config import ConfigError, Settings
-from bot.util import backoff
+from util import backoff
 
 if TYPE_CHECKING:
     from bot.ops.logs import LogLimiter

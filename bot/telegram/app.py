@@ -35,8 +35,8 @@ from bot.telegram.http import AiohttpRequest, NotBotApi
 from bot.telegram.ratelimit import PacingRateLimiter
 from bot.telegram.send import RetryPolicy
 from bot.telegram.updates import ChatUpdateProcessor, Throttle, Verdict, throttle_key
-from bot.util import backoff
 from storage.db import DatabaseUnavailable, SchemaOutdated, create_sessionmaker, open_database
+from util import backoff
 
 logger = logging.getLogger(__name__)
 

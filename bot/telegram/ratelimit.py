@@ -21,7 +21,7 @@ from telegram.ext import BaseRateLimiter
 
 from bot.ops import metrics
 from bot.telegram.stops import ChatStopped, StopList
-from bot.util import KeyedLocks
+from util import KeyedLocks
 
 logger = logging.getLogger(__name__)
 

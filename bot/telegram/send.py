@@ -34,9 +34,9 @@ from bot.i18n import FALLBACK, translator
 from bot.ops.logjson import digest_context
 from bot.telegram.ratelimit import Lane
 from bot.telegram.stops import ChatStopped, StopList
-from bot.util import backoff
 from storage import repo
 from storage.retry import retrying
+from util import backoff
 
 logger = logging.getLogger(__name__)
 

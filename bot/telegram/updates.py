@@ -30,7 +30,7 @@ from telegram.ext import BaseUpdateProcessor
 
 from bot.ops import metrics
 from bot.ops.logjson import update_context
-from bot.util import KeyedLocks
+from util import KeyedLocks
 
 logger = logging.getLogger(__name__)
 

@@ -1,6 +1,7 @@
-"""Small helpers that several packages need: a lock per key, an exponential backoff.
+"""Small helpers that bot/, storage/ and emulator/ share: a lock per key, an exponential
+backoff.
 
-Pure code: it imports neither telegram nor sqlalchemy.
+Pure code: it imports nothing of this project, nor telegram nor sqlalchemy.
 """
 
 from __future__ import annotations
