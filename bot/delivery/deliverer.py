@@ -77,7 +77,7 @@ class Deliverer:
     ) -> None:
         self.bot = bot
         self.stops = stops or StopList()
-        self.retention = Retention(sessions, settings)
+        self.retention = Retention(sessions, settings.retention)
         self.sessions = sessions
         self.settings = settings
         self.clock = clock
