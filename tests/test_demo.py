@@ -82,7 +82,7 @@ def test_admin_add_stats_and_scheduled_digest(demo: DemoHere) -> None:
     assert (
         "(Your digest time has come; the scheduled delivery runs now.)\n"
         "bot › *📰 Your digest: 1 new story*" in out
-    )
+    ), (out, err)
     assert "*Demo article <1> & more* <https://t.me/newsbot_demo_bot?start=a" in out
     assert "\nIt was added in the demo.\nScience Desk · " in out
     assert "(Nothing new on your tags, so the scheduled digest sends nothing.)" in out
