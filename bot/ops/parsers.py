@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TypeAlias
 
-Commands = argparse._SubParsersAction[argparse.ArgumentParser]
+# Not subscriptable at run time: the annotations that use it are strings.
+Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
 def command(
