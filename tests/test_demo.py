@@ -201,7 +201,7 @@ def test_a_group_a_channel_inline_mode_search_and_a_saved_opml(
     assert "  3. Grain corridor talks resume in Istanbul" in rest
     assert "@newsbot_demo_bot zzzqqq › 0 result(s)" in rest
     # /help's example.
-    [example] = [about for name, about in texts.COMMANDS if name == "search"]
+    [example] = [c.about for c in texts.COMMANDS if c.name == "search"]
     assert example.endswith("/search peace talks")
     found = rest.partition("you> /search peace talks\n")[2].partition("you> ")[0]
     assert "Britain holds secret talks with russia on" in found
