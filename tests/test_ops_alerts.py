@@ -193,17 +193,17 @@ async def vanishing(
         aside = tmp_path / "aside"
         aside.mkdir()
 
-        async def away() -> None:
+        async def move_aside() -> None:
             for file in list(tmp_path.glob("own.db*")):  # noqa: ASYNC240 (a local directory)
                 shutil.move(file, aside / file.name)
             path.mkdir()
 
-        async def back() -> None:
+        async def move_back() -> None:
             path.rmdir()
             for file in aside.iterdir():
                 shutil.move(file, tmp_path / file.name)
 
-        yield url, away, back
+        yield url, move_aside, move_back
         return
     name = make_url(url).database
     server = create_engine(SERVER_URL, isolation_level="AUTOCOMMIT")
