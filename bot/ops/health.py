@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -52,6 +53,12 @@ async def check_database(engine: AsyncEngine) -> Check:
 
     from storage.db import SchemaOutdated, require_current_schema
 
+    database = engine.url.database
+    if engine.url.get_backend_name() == "sqlite" and database and database != ":memory:":
+        # A connection kept open reads and writes a deleted file's blocks as if nothing
+        # happened, and everything written from then on is lost: the file must be there.
+        if not os.path.exists(database):
+            return Check("database", False, f"the SQLite file {database} is gone")
     try:
         await asyncio.wait_for(require_current_schema(engine), CHECK_TIMEOUT)
     except SchemaOutdated as error:

@@ -57,6 +57,11 @@ def check_webhook_url(value: str) -> str:
     if not url:
         return ""
     parts = urlsplit(url)
+    if parts.fragment or url.endswith("#"):
+        raise ValueError(
+            f"a #fragment is never sent to the server, so the path it seems to name cannot "
+            f"be served; use a path, e.g. https://bot.example.org/telegram; got {value!r}"
+        )
     if parts.scheme == "https" and parts.hostname:
         return url
     if parts.scheme == "http" and parts.hostname and is_loopback(parts.hostname):
