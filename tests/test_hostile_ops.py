@@ -3,8 +3,11 @@ settings an admin gets wrong, backups and restores of the wrong file."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import socket
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -13,10 +16,12 @@ import pytest
 from sqlalchemy import text
 
 from bot.config import ConfigError, Settings, load_settings
+from bot.ops.backup import running_lock
 from bot.ops.service import Served, serving
 from bot.telegram.app import build_application, running
 from bot.telegram.context import BotApplication
 from storage.db import create_engine
+from tests.auxil.cli import Here, base_environment
 from tests.auxil.clock import FakeClock
 from tests.auxil.running import free_port
 
@@ -106,9 +111,7 @@ async def test_metrics_on_every_address_is_served_with_a_warning(
     ]
 
 
-async def test_a_port_in_use_is_named_by_its_setting(
-    settings: Settings, clock: FakeClock
-) -> None:
+async def test_a_port_in_use_is_named_by_its_setting(settings: Settings, clock: FakeClock) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -122,3 +125,90 @@ async def test_a_port_in_use_is_named_by_its_setting(
     assert str(raised.value) == (
         f"METRICS_LISTEN: cannot listen on 127.0.0.1:{port}: address already in use"
     )
+
+
+def _made(path: Path, here: Here) -> str:
+    url = f"sqlite+aiosqlite:///{path}"
+    assert here("db", "upgrade", env=base_environment(DATABASE_URL=url), cwd=path.parent)[0] == 0
+    return url
+
+
+def test_restore_refuses_a_file_from_a_newer_schema(tmp_path: Path, here: Here) -> None:
+    url = _made(tmp_path / "bot.db", here)
+    newer = tmp_path / "newer.db"
+    _made(newer, here)
+    with contextlib.closing(sqlite3.connect(newer)) as db, db:
+        db.execute("UPDATE alembic_version SET version_num = '0099'")
+    env = base_environment(DATABASE_URL=url)
+    code, out, err = here("db", "restore", str(newer), env=env, cwd=tmp_path)
+    assert (code, out) == (1, "")
+    assert err.startswith(
+        f"{newer} is from a newer newsbot (schema 0099, unknown to this one, which knows up to "
+    ), err
+    code, out, _ = here("healthcheck", env=env, cwd=tmp_path)
+    assert out.splitlines()[0] == "ok database: answers, newest schema"
+
+
+@pytest.mark.parametrize(
+    "junk",
+    [b"", b"not a database", b"SQLite format 3\x00" + b"\x00" * 200, b"\x00" * 4096],
+)
+def test_restore_refuses_what_is_not_a_newsbot_database(
+    junk: bytes, tmp_path: Path, here: Here
+) -> None:
+    url = _made(tmp_path / "bot.db", here)
+    source = tmp_path / "junk.db"
+    source.write_bytes(junk)
+    code, out, err = here(
+        "db", "restore", str(source), env=base_environment(DATABASE_URL=url), cwd=tmp_path
+    )
+    assert (code, out) == (1, "")
+    assert err.startswith(f"{source} is not a"), err
+    assert "Traceback" not in err
+    assert source.read_bytes() == junk  # not even touched
+
+
+def test_restore_is_refused_onto_a_running_bot_however_the_path_is_spelled(
+    tmp_path: Path, here: Here
+) -> None:
+    (tmp_path / "srv").mkdir()
+    database = tmp_path / "srv" / "bot.db"
+    url = _made(database, here)
+    copy = tmp_path / "copy.db"
+    assert (
+        here("db", "backup", str(copy), env=base_environment(DATABASE_URL=url), cwd=tmp_path)[0]
+        == 0
+    )
+    (tmp_path / "current.db").symlink_to(database)
+    running = f"sqlite+aiosqlite:///{tmp_path / 'current.db'}"  # the service file's name
+    with running_lock(running):
+        code, _, err = here(
+            "db", "restore", str(copy), env=base_environment(DATABASE_URL=url), cwd=tmp_path
+        )
+    assert (code, err) == (
+        1,
+        f"{database} is in use by a running newsbot (run or worker): stop it first\n",
+    )
+
+
+def test_restore_of_the_database_onto_itself_is_refused(tmp_path: Path, here: Here) -> None:
+    database = tmp_path / "bot.db"
+    url = _made(database, here)
+    code, _, err = here(
+        "db", "restore", "bot.db", env=base_environment(DATABASE_URL=url), cwd=tmp_path
+    )
+    assert (code, err) == (1, f"bot.db is the database itself ({database}): nothing to restore\n")
+
+
+def test_upgrade_of_a_newer_schema_says_so_and_copies_nothing(tmp_path: Path, here: Here) -> None:
+    """The code rolled back after a newer newsbot migrated the database."""
+    database = tmp_path / "bot.db"
+    url = _made(database, here)
+    with contextlib.closing(sqlite3.connect(database)) as db, db:
+        db.execute("UPDATE alembic_version SET version_num = '0099'")
+    code, out, err = here("db", "upgrade", env=base_environment(DATABASE_URL=url), cwd=tmp_path)
+    assert (code, out) == (2, "")
+    assert err.startswith(
+        "DATABASE_URL: the database schema is at 0099, newer than this newsbot, which knows up to "
+    ), err
+    assert list(tmp_path.glob("bot.db.*.bak")) == []

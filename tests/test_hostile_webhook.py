@@ -119,7 +119,10 @@ async def test_a_huge_body_gets_413_before_it_is_read(
     ],
 )
 async def test_a_secret_in_another_case_or_spelling_is_refused(
-    given: str, user: Chat, app: BotApplication, hook_settings: Settings,
+    given: str,
+    user: Chat,
+    app: BotApplication,
+    hook_settings: Settings,
     http: aiohttp.ClientSession,
 ) -> None:
     forged = _update(999_001, user.user_id, "/subscribe forgedtag")
@@ -144,9 +147,16 @@ async def test_a_secret_header_with_bytes_that_are_not_utf8_is_refused(
     reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
     body = b'{"update_id": 5}'
     writer.write(
-        b"POST " + parts.path.encode() + b" HTTP/1.1\r\nHost: x\r\n"
-        + SECRET_HEADER.encode() + b": \xff\xfe" + SECRET.encode() + b"\r\n"
-        + b"Content-Length: " + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n"
+        b"POST "
+        + parts.path.encode()
+        + b" HTTP/1.1\r\nHost: x\r\n"
+        + SECRET_HEADER.encode()
+        + b": \xff\xfe"
+        + SECRET.encode()
+        + b"\r\n"
+        + b"Content-Length: "
+        + str(len(body)).encode()
+        + b"\r\nConnection: close\r\n\r\n"
         + body
     )
     await writer.drain()
