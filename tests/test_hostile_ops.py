@@ -3,9 +3,9 @@ settings an admin gets wrong, backups and restores of the wrong file."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
-import os
 import socket
 import sqlite3
 from collections.abc import AsyncIterator
@@ -56,7 +56,7 @@ async def test_readyz_names_the_database_when_it_is_gone_mid_run(
     assert status == 200, body
     url = ops_settings.database_url
     if url.startswith("sqlite"):
-        Path(url.split("///", 1)[1]).unlink()
+        await asyncio.to_thread(Path(url.split("///", 1)[1]).unlink)
     else:
         engine = create_engine(url)
         try:

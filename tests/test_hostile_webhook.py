@@ -139,9 +139,8 @@ async def test_a_secret_header_with_bytes_that_are_not_utf8_is_refused(
     user: Chat, app: BotApplication, hook_settings: Settings
 ) -> None:
     """A raw request: aiohttp's client would not send these bytes in a header."""
-    from urllib.parse import urlsplit
-
     import asyncio
+    from urllib.parse import urlsplit
 
     parts = urlsplit(hook_settings.webhook_url)
     reader, writer = await asyncio.open_connection(parts.hostname, parts.port)

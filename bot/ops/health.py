@@ -47,18 +47,24 @@ class Check:
         return f"{'ok' if self.ok else 'FAIL'} {self.name}: {self.detail}"
 
 
+def _sqlite_file_gone(engine: AsyncEngine) -> str | None:
+    """The engine's SQLite file when it is no longer there. A connection kept open reads
+    and writes a deleted file as if nothing happened, and all it writes is lost."""
+    database = engine.url.database
+    if engine.url.get_backend_name() != "sqlite" or database in (None, "", ":memory:"):
+        return None
+    return None if os.path.exists(database) else database
+
+
 async def check_database(engine: AsyncEngine) -> Check:
     """The database answers and its schema is the newest."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from storage.db import SchemaOutdated, require_current_schema
 
-    database = engine.url.database
-    if engine.url.get_backend_name() == "sqlite" and database and database != ":memory:":
-        # A connection kept open reads and writes a deleted file's blocks as if nothing
-        # happened, and everything written from then on is lost: the file must be there.
-        if not os.path.exists(database):
-            return Check("database", False, f"the SQLite file {database} is gone")
+    gone = _sqlite_file_gone(engine)
+    if gone is not None:
+        return Check("database", False, f"the SQLite file {gone} is gone")
     try:
         await asyncio.wait_for(require_current_schema(engine), CHECK_TIMEOUT)
     except SchemaOutdated as error:
