@@ -16,7 +16,7 @@ from tests.auxil.data import USER_ID
 from tests.test_privacy import BOSS, MEMBER, a_reader, stored, subscriber_id
 
 EN = translator("en")
-TITLE = '<b>Команда</b> & "friends" ‏שלום‎ <a href="tg://x">x</a>'
+TITLE = '<b>Команда</b> & "friends" \u200fשלום\u200e <a href="tg://x">x</a>'
 
 
 async def test_forget_asked_twice_then_both_confirmed_deletes_once(
@@ -48,7 +48,10 @@ async def _team(emu: EmulatorClient, emulator: Emulator, chat_id: int, title: st
 
 
 async def test_a_confirmation_forged_for_a_group_in_a_private_chat_deletes_nothing(
-    emu: EmulatorClient, emulator: Emulator, user: Chat, seeded: BotApplication,
+    emu: EmulatorClient,
+    emulator: Emulator,
+    user: Chat,
+    seeded: BotApplication,
     clock: FakeClock,
 ) -> None:
     """The group's own administrator forges its confirmation under their private chat's
