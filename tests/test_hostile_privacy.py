@@ -4,16 +4,30 @@ confirmation for a chat the presser administers, chats with HTML, RTL and Cyrill
 
 from __future__ import annotations
 
+import asyncio
 import json
 
+from sqlalchemy import func, select
+
 from bot import texts
+from bot.config import Settings
 from bot.i18n import translator
 from bot.telegram import buttons
 from bot.telegram.context import BotApplication
 from emulator import Chat, Emulator, EmulatorClient, Group
+from storage.models import DeliveredArticle, Digest
 from tests.auxil.clock import FakeClock
 from tests.auxil.data import USER_ID
+from tests.auxil.running import running_bot
 from tests.test_privacy import BOSS, MEMBER, a_reader, stored, subscriber_id
+from tests.test_privacy_delivery import (
+    PARTS,
+    READER,
+    a_long_digest,
+    first_with_buttons,
+    parts_received,
+    the_edit,
+)
 
 EN = translator("en")
 TITLE = '<b>Команда</b> & "friends" \u200fשלום\u200e <a href="tg://x">x</a>'
@@ -90,3 +104,29 @@ async def test_titles_in_html_rtl_and_cyrillic_are_shown_as_written(
     [done] = await group.press(BOSS, question, "Delete")
     assert done.text.startswith(f"✅ Deleted everything I stored about {TITLE}: 1 tag,")
     assert await stored(seeded, -1003) == 0
+
+
+async def test_a_chat_forgotten_mid_digest_that_writes_again_is_a_new_chat_with_no_ledger(
+    emu: EmulatorClient, settings: Settings, clock: FakeClock
+) -> None:
+    """The reader confirms /forget while their digest is going out, then subscribes again
+    before the pass ends: the pass must not attach the rest of the old digest (its
+    messages or ledger rows) to the new chat."""
+    paced = settings.model_copy(update={"rate_limit_per_chat_seconds": 0.3})
+    async with running_bot(paced, clock=clock) as app:
+        await a_long_digest(app, clock, READER)
+        reader = Chat(emu, READER)
+        passing = asyncio.create_task(app.bot_data.deliverer.run_pass())
+        await emu.events(READER, count=2, wait=10, kinds="message")
+        question = await first_with_buttons(reader, await reader.ask("/forget"))
+        await emu.press(READER, question.message_id, question.button("Delete")["callback_data"])
+        await the_edit(reader)
+        at_confirmation = await parts_received(emu, READER)
+        await emu.send_text(READER, "/subscribe economy")
+        await passing
+        after = await parts_received(emu, READER)
+        async with app.bot_data.sessions() as session:
+            ledger = await session.scalar(select(func.count()).select_from(DeliveredArticle))
+            digests = await session.scalar(select(func.count()).select_from(Digest))
+    assert after <= at_confirmation + 1 < PARTS
+    assert (ledger, digests) == (0, 0)
