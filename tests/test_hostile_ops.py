@@ -78,6 +78,7 @@ async def test_readyz_names_the_database_when_it_is_gone_mid_run(
         ("https://bot.example.org/tg#x", "abc", "WEBHOOK_URL: a #fragment is never sent"),
         ("https://bot.example.org/#/tg", "abc", "WEBHOOK_URL: a #fragment is never sent"),
         ("https://bot.example.org/tg#", "abc", "WEBHOOK_URL: a #fragment is never sent"),
+        ("https://bot.example.org/a%2Fb", "abc", "WEBHOOK_URL: an escaped / or \\ (%2F, %5C)"),
         ("ftp://bot.example.org/tg", "abc", "WEBHOOK_URL: expected the public https:// URL"),
         ("https:///tg", "abc", "WEBHOOK_URL: expected the public https:// URL"),
         ("https://bot.example.org/tg", "ab c", "WEBHOOK_SECRET: expected 1-256 characters"),

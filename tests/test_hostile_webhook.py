@@ -14,7 +14,7 @@ from sqlalchemy import select
 from bot.config import Settings
 from bot.ops.webhook import SECRET_HEADER
 from bot.telegram.context import BotApplication
-from emulator import Chat
+from emulator import Chat, EmulatorClient
 from storage.models import Tag
 from tests.auxil.clock import FakeClock
 from tests.auxil.running import free_port, webhook_bot, webhook_settings
@@ -201,3 +201,15 @@ async def test_other_paths_get_404(
     base = hook_settings.webhook_url.removesuffix("/telegram")
     async with http.post(base + path, json={}, headers={SECRET_HEADER: SECRET}) as response:
         assert response.status == 404
+
+
+@pytest.mark.parametrize(
+    "path", ["/hook%20one", "/%D0%B1%D0%BE%D1%82", "/бот", "/tg;x", "/a/b/c-d_e.f~g"]
+)
+async def test_a_webhook_path_with_escapes_or_unicode_is_served(
+    path: str, settings: Settings, clock: FakeClock, emu: EmulatorClient
+) -> None:
+    hook = webhook_settings(settings, free_port(), path=path)
+    async with webhook_bot(hook, clock=clock):
+        [reply] = await Chat(emu, 4101).ask("/help")
+        assert "/subscribe — " in reply.text
