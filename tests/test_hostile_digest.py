@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from telegram.constants import MessageLimit
 
+from bot.telegram import buttons
 from bot.telegram.context import BotApplication
 from emulator import Chat, Emulator, EmulatorClient, Group
 from emulator.client import BotMessage
 from emulator.utf16 import utf16_len
-from tests.test_privacy import BOSS, MEMBER
+from tests.test_privacy import BOSS, MEMBER, subscriber_id
 
 HTML = '<b>Bold</b> & <a href="javascript:x">"quotes"</a> </i> &amp;'
 RTL = "\u200fשלום עולם\u200e מבזק חדשות"
@@ -112,3 +113,19 @@ async def test_a_story_link_for_reports_the_reader_muted_lists_them_on_request(
                 "s٣", "s²", "s" + "9" * 40):  # fmt: skip
         [answer] = await user.ask(f"/start {odd}")
         assert answer.text.startswith("That link does not name a story"), (odd, answer.text)
+
+
+async def test_a_layout_button_forged_for_another_chat_changes_nothing(
+    emu: EmulatorClient, user: Chat, app: BotApplication
+) -> None:
+    victim = Chat(emu, 5252)
+    await victim.ask("/subscribe economy")
+    theirs = await subscriber_id(app, 5252)
+    assert theirs is not None
+    [settings] = await user.ask("/settings")
+    for forged in (buttons.DigestLayout(True, theirs), buttons.DigestTags(False, theirs)):
+        await emu.press(user.user_id, settings.message_id, buttons.encode(forged))
+    said = await user.answers(2)
+    assert all(said), said
+    [theirs_now] = await victim.ask("/settings")
+    assert "Tags in digests: shown\nLayout: full" in theirs_now.text
