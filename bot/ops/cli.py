@@ -82,10 +82,10 @@ async def _feed_service(settings: Settings) -> AsyncIterator[FeedService]:
 
     engine = await open_storage(settings.database_url)
     try:
+        policy = settings.feeds
         service = FeedService(
-            create_sessionmaker(engine), Fetcher(FeedService.limits(settings)), settings,
-            clock=utc_now,
-        )  # fmt: skip
+            create_sessionmaker(engine), Fetcher(FeedService.limits(policy)), policy, clock=utc_now
+        )
         try:
             yield service
         finally:

@@ -23,6 +23,7 @@ from telegram import Update
 from telegram.error import BadRequest, NetworkError, TelegramError
 
 from bot.config import ConfigError, Settings
+from util import backoff
 
 if TYPE_CHECKING:
     from bot.ops.logs import LogLimiter
@@ -109,7 +110,6 @@ def check_shape(data: object) -> None:
 async def set_webhook(app: BotApplication, settings: Settings, allowed: list[str]) -> None:
     """Tell Telegram where to post updates, keeping the ones that wait (pending updates
     are not dropped). A URL Telegram refuses stops start-up naming WEBHOOK_URL."""
-    delay = 0.5
     for attempt in range(1, SET_ATTEMPTS + 1):
         try:
             await app.bot.set_webhook(
@@ -124,8 +124,8 @@ async def set_webhook(app: BotApplication, settings: Settings, allowed: list[str
         except NetworkError as error:
             if attempt == SET_ATTEMPTS:
                 raise ConfigError(f"WEBHOOK_URL: setWebhook failed: {error}") from None
+            delay = backoff(attempt - 1, 0.5)
             logger.warning("setWebhook failed (%s); retrying in %g s", error, delay)
             await asyncio.sleep(delay)
-            delay *= 2
         except TelegramError as error:
             raise ConfigError(f"WEBHOOK_URL: setWebhook failed: {error}") from None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -41,6 +42,7 @@ from storage.db import (
     create_sessionmaker,
     open_database,
 )
+from util import backoff
 
 logger = logging.getLogger(__name__)
 
@@ -64,11 +66,11 @@ async def _post_init(app: BotApplication) -> None:
         stops=state.stops,
     )
     deliverer.retention.on_forgotten = lambda chat_id: forget_cached(app, chat_id)
-    fetcher = Fetcher(FeedService.limits(state.settings))
+    fetcher = Fetcher(FeedService.limits(state.settings.feeds))
     state.attach(
         engine,
         deliverer,
-        FeedService(sessions, fetcher, state.settings, clock=state.clock),
+        FeedService(sessions, fetcher, state.settings.feeds, clock=state.clock),
     )
 
 
@@ -132,9 +134,8 @@ async def _initialize(app: BotApplication) -> None:
     api = settings.telegram_api_url
     loop = asyncio.get_running_loop()
     deadline = loop.time() + settings.telegram_start_retry_seconds
-    delay = 0.25
     try:
-        while True:
+        for waits in itertools.count():
             try:
                 await app.initialize()
                 return
@@ -147,6 +148,7 @@ async def _initialize(app: BotApplication) -> None:
                 if fatal is not None:
                     raise ConfigError(fatal) from None
                 why = _why(error)
+                delay = backoff(waits, 0.25, 10.0)
                 if loop.time() + delay > deadline:
                     raise ConfigError(
                         f"TELEGRAM_API_URL: cannot reach the Bot API at {api}: {why}"
@@ -155,7 +157,6 @@ async def _initialize(app: BotApplication) -> None:
                     "the Bot API at %s does not answer (%s); retrying in %g s", api, why, delay
                 )
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
     except BaseException:
         await app.bot.shutdown()  # the HTTP sessions getMe opened
         raise
@@ -343,7 +344,7 @@ def build_application(
         (
             delivery if feeds is None else feeds,
             feed_tick,
-            settings.feed_tick_seconds,
+            settings.feeds.tick_seconds,
             2.0,
             "feeds",
         ),
