@@ -7,10 +7,11 @@ from __future__ import annotations
 import asyncio
 import json
 
+import pytest
 from sqlalchemy import func, select
 
 from bot import texts
-from bot.config import Settings
+from bot.config import ConfigError, Settings, load_settings
 from bot.i18n import translator
 from bot.telegram import buttons
 from bot.telegram.context import BotApplication
@@ -130,3 +131,27 @@ async def test_a_chat_forgotten_mid_digest_that_writes_again_is_a_new_chat_with_
             digests = await session.scalar(select(func.count()).select_from(Digest))
     assert after <= at_confirmation + 1 < PARTS
     assert (ledger, digests) == (0, 0)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://", "https://a b/privacy", "http://x/<p>", 'https://x.org/?q="x"', "ftp://x.org/p"],
+)
+def test_a_privacy_policy_url_telegram_cannot_link_is_refused_at_start(url: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_settings(privacy_policy_url=url)
+    assert str(raised.value).startswith("PRIVACY_POLICY_URL: "), str(raised.value)
+
+
+async def test_privacy_with_an_operator_contact_in_html(
+    emu: EmulatorClient, settings: Settings, clock: FakeClock
+) -> None:
+    odd = settings.model_copy(
+        update={
+            "operator_contact": '<b>Ops</b> & "team" <ops@example.org>',
+            "privacy_policy_url": "https://example.org/privacy?a=1&b=<2>",
+        }
+    )
+    async with running_bot(odd, clock=clock):
+        [reply] = await Chat(emu, 6262).ask("/privacy")
+    assert 'Who runs this bot: <b>Ops</b> & "team" <ops@example.org>' in reply.text
