@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import shutil
 import socket
 import sqlite3
 from collections.abc import AsyncIterator
@@ -213,3 +214,23 @@ def test_upgrade_of_a_newer_schema_says_so_and_copies_nothing(tmp_path: Path, he
         "DATABASE_URL: the database schema is at 0099, newer than this newsbot, which knows up to "
     ), err
     assert list(tmp_path.glob("bot.db.*.bak")) == []
+
+
+async def test_readyz_names_a_sqlite_file_replaced_under_the_running_bot(
+    served: tuple[BotApplication, Served], ops_settings: Settings
+) -> None:
+    """A careless restore: `mv copy.db newsbot.db` while the bot runs."""
+    url = ops_settings.database_url
+    if not url.startswith("sqlite"):
+        return  # PostgreSQL has no file to replace
+    base = f"http://{ops_settings.metrics_listen}"
+    database = Path(url.split("///", 1)[1])
+    copy = database.with_name("copy.db")
+    await asyncio.to_thread(shutil.copyfile, database, copy)
+    await asyncio.to_thread(copy.replace, database)
+    status, body = await _get(f"{base}/readyz")
+    assert status == 503, body
+    assert body.splitlines()[0] == (
+        f"FAIL database: the SQLite file {database} was replaced while the bot runs; restart "
+        "it (and restore with `newsbot db restore`, the bot stopped)"
+    )
