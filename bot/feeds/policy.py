@@ -41,13 +41,19 @@ def feed_status(
 
 
 @dataclass(frozen=True, slots=True)
-class FeedView:
-    """A feed as /feeds and `newsbot feeds list` show it."""
+class FeedNamed:
+    """What names a feed wherever one is shown: its id, title, address and tags."""
 
     feed_id: int
     title: str
     url: str
     tags: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FeedView(FeedNamed):
+    """A feed as /feeds and `newsbot feeds list` show it."""
+
     polled_at: datetime | None
     status: FeedStatus
     failures: int
