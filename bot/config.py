@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import time, timedelta
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -195,7 +196,13 @@ class Settings(BaseSettings):
     @classmethod
     def _check_policy_url(cls, value: str) -> str:
         value = value.strip()
-        if value and not value.startswith(("http://", "https://")):
+        parts = urlsplit(value)
+        linkable = (
+            parts.scheme in ("http", "https")
+            and bool(parts.hostname)
+            and not any(ch.isspace() or ch in '<>"' for ch in value)
+        )
+        if value and not linkable:
             raise ValueError(
                 f"expected an http(s) URL, e.g. https://example.org/privacy; got {value!r}"
             )

@@ -52,7 +52,11 @@ async def _export(settings: Settings, chat_id: int, target: Path | None) -> int:
 def _copy(file: IO[bytes], target: Path | None) -> None:
     """The export, a block at a time, to ``target`` (standard output when None)."""
     try:
-        out: Any = sys.stdout.buffer if target is None else target.open("wb")
+        # Never over a file that is there: it may be the database itself, or the export
+        # of another chat.
+        out: Any = sys.stdout.buffer if target is None else target.open("xb")
+    except FileExistsError:
+        raise ConfigError(f"{target} exists; choose a new file name") from None
     except OSError as error:
         raise ConfigError(f"{target}: cannot write: {error.strerror}") from None
     try:
@@ -78,9 +82,9 @@ async def _forget(settings: Settings, chat_id: int) -> int:
         print(f"nothing is stored about chat {chat_id}", file=sys.stderr)
         return 1
     print(
-        f"chat {chat_id} forgotten: {forgotten.subscriptions} subscriptions, "
-        f"{forgotten.words} words, {forgotten.ledger} ledger rows, {forgotten.digests} "
-        f"digests, {forgotten.links} links deleted"
+        f"chat {chat_id} forgotten; deleted: subscriptions {forgotten.subscriptions}, "
+        f"words {forgotten.words}, ledger rows {forgotten.ledger}, digests "
+        f"{forgotten.digests}, links {forgotten.links}"
     )
     return 0
 

@@ -35,7 +35,13 @@ from bot.telegram.http import AiohttpRequest, NotBotApi
 from bot.telegram.ratelimit import PacingRateLimiter
 from bot.telegram.send import RetryPolicy
 from bot.telegram.updates import ChatUpdateProcessor, Throttle, Verdict, throttle_key
-from storage.db import DatabaseUnavailable, SchemaOutdated, create_sessionmaker, open_database
+from storage.db import (
+    DatabaseUnavailable,
+    SchemaNewer,
+    SchemaOutdated,
+    create_sessionmaker,
+    open_database,
+)
 from util import backoff
 
 logger = logging.getLogger(__name__)
@@ -85,7 +91,7 @@ async def open_storage(url: str, *, migrate: bool = True) -> AsyncEngine:
     """`open_database`, its failures as a `ConfigError` naming DATABASE_URL."""
     try:
         return await open_database(url, migrate=migrate)
-    except DatabaseUnavailable as error:
+    except (DatabaseUnavailable, SchemaNewer) as error:
         raise ConfigError(f"DATABASE_URL: {error}") from None
     except SchemaOutdated as error:
         raise ConfigError(f"DATABASE_URL: {error}; {UPGRADE_FIRST}") from None
