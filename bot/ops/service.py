@@ -41,6 +41,7 @@ class Served:
     revoked: asyncio.Task[None]  # ends when the Bot API rejects the token
     server: OpsServer
     receiver: WebhookReceiver | None = None
+    alerts: Alerts | None = None  # None when they are off
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
     def describe(self) -> str:
@@ -133,6 +134,7 @@ async def serving(
             revoked,
             server,
             receiver if webhook else None,
+            alerts,
             tasks,
         )
         notifier.ready(served.describe())
