@@ -25,19 +25,16 @@ install: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/vulture
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
-
-# One test worker more than cores: many tests wait (on a subprocess, a paced send, the
-# database), and the extra worker uses that time.
-WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 
 pytest: $(STAMP)
 	@if [ -z "$$TEST_DATABASE_URL" ]; then \
 		echo "PostgreSQL tests are skipped. $$($(BIN)/python -c 'from tests.auxil.postgres import SKIP_REASON; print(SKIP_REASON)')"; \
 	fi
-	$(BIN)/pytest -n $(WORKERS)
+	$(BIN)/pytest
 
 # mypy runs beside pytest, at the lowest priority: it takes the CPU the tests leave idle
 # while they wait (without its cache, after a fresh clone, it needs 9 s of one core, which

@@ -106,7 +106,7 @@ def run_inline_flood(url: str, size: Size, samples: int) -> None:
 def run_throttle_session() -> None:
     """The throttle's settings against the fastest session a person was measured to have
     (bench/session.py): the smallest burst that admits it at a few rates."""
-    defaults = Settings(_env_file=None)  # type: ignore[call-arg]
+    defaults = Settings(_env_file=None)
     needed = {rate: session.needed_burst(rate) for rate in (0.5, 1.0, 2.0, 3.0)}
     emit(
         "throttle_session",

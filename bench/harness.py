@@ -61,7 +61,7 @@ def emit(name: str, figure: str, **data: Any) -> None:
 
 def settings_for(url: str, api: str = "http://127.0.0.1:9", **extra: Any) -> Settings:
     return Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         database_url=url,
         telegram_bot_token=SecretStr(TOKEN),
         telegram_api_url=api,

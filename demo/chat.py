@@ -82,7 +82,7 @@ def render(message: BotMessage, *, ansi: bool) -> str:
         if entity["type"] == "bold":
             inserts += [(start, 1, bold_on), (end, 0, bold_off)]
         elif entity["type"] == "text_link":
-            inserts.append((end, 0, f" <{entity['url']}>"))
+            inserts.append((end, 2, f" <{entity['url']}>"))  # after a bold's end: *Title* <url>
         elif entity["type"] == "italic" and ansi:
             inserts += [(start, 1, "\033[3m"), (end, 0, "\033[0m")]
     out = text
@@ -305,8 +305,10 @@ class Demo:
             return
         self.say("(Your digest time has come; the scheduled delivery runs now.)")
         report = await state.deliverer.run_pass()
-        if not report.sent:
+        if report.due == report.empty:
             self.say("(Nothing new on your tags, so the scheduled digest sends nothing.)")
+        elif not report.sent:
+            self.say(f"(The digest was composed but not sent yet: {report}; it is retried.)")
         await self.show_replies(expect=False)
 
     async def later(self) -> None:
@@ -403,12 +405,29 @@ class Demo:
         if message is None or not 1 <= number <= len(buttons):
             self.say("(No such button.)")
             return
-        data = buttons[number - 1]["callback_data"]
+        button = buttons[number - 1]
+        if "url" in button:  # "Show all N reports": the bot's deep link opens your chat
+            await self.open_link(button["url"])
+            return
+        data = button["callback_data"]
         if self.in_group:
             await self.client.group_press(GROUP_ID, self.identity, message.message_id, data)
         else:
             await self.client.press(self.identity, message.message_id, data)
         await self.show_replies()
+
+    async def open_link(self, url: str) -> None:
+        """A URL button: the bot's own deep link starts your private chat with the bot,
+        as Telegram does (``/start <payload>``); any other link is only shown."""
+        prefix = f"https://t.me/{self.bot_username}?start="
+        if not url.startswith(prefix):
+            self.say(f"(A link: {url})")
+            return
+        self.say(f"(Opening {url}: your private chat with the bot.)")
+        if self.in_group:
+            self.in_group = False
+            self.say("(Back in your private chat; /group returns to the group.)")
+        await self.send(f"/start {url.removeprefix(prefix)}")
 
     async def upload(self, path: Path) -> None:
         try:
@@ -474,7 +493,7 @@ async def _demo(
         feed = DemoFeed()
         await feed.start()
         settings = Settings(
-            _env_file=None,  # type: ignore[call-arg]
+            _env_file=None,
             database_url=f"sqlite+aiosqlite:///{db_path}",
             telegram_bot_token=SecretStr(emulator.token),
             telegram_api_url=emulator.url,

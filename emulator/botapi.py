@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 from aiohttp import web
 from telegram.constants import (
     InlineKeyboardButtonLimit,
+    InlineKeyboardMarkupLimit,
     InlineQueryLimit,
     MessageLimit,
     ParseMode,
@@ -113,12 +115,55 @@ def render(params: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
         raise ApiError(400, "Bad Request: message is too long")
     markup = params.get("reply_markup")
     if markup is not None:
-        for row in markup.get("inline_keyboard", []):
-            for button in row:
-                data = button.get("callback_data")
-                if data is not None and len(data.encode()) not in _CALLBACK_DATA_BYTES:
-                    raise ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
+        check_keyboard(markup)
     return text, entities
+
+
+# What an inline button does: exactly one of these (a button with none, or two, is refused).
+_BUTTON_ACTIONS = (
+    "url",
+    "callback_data",
+    "web_app",
+    "login_url",
+    "switch_inline_query",
+    "switch_inline_query_current_chat",
+    "switch_inline_query_chosen_chat",
+    "copy_text",
+    "callback_game",
+    "pay",
+)
+_BUTTON_URL = re.compile(r"(?:https?|tg)://[^\s/?#]+[^\s]*", re.IGNORECASE)
+
+
+def check_keyboard(markup: Any) -> None:
+    """An inline keyboard as Telegram checks one: at most 100 buttons and 8 a row, each
+    with a text and one action, a URL that is a link, callback data of 1–64 bytes."""
+    if not isinstance(markup, dict):
+        raise ApiError(400, "Bad Request: can't parse reply keyboard markup JSON object")
+    rows = markup.get("inline_keyboard", [])
+    if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
+        raise ApiError(400, "Bad Request: can't parse inline keyboard button: rows expected")
+    if sum(len(row) for row in rows) > InlineKeyboardMarkupLimit.TOTAL_BUTTON_NUMBER:
+        raise ApiError(400, "Bad Request: too many buttons in the keyboard")
+    for row in rows:
+        if len(row) > InlineKeyboardMarkupLimit.BUTTONS_PER_ROW:
+            raise ApiError(400, "Bad Request: too many buttons in a row")
+        for button in row:
+            if not isinstance(button, dict) or not str(button.get("text", "")).strip():
+                raise ApiError(
+                    400, "Bad Request: text buttons are unallowed in the inline keyboard"
+                )
+            actions = [key for key in _BUTTON_ACTIONS if key in button]
+            if len(actions) != 1:
+                raise ApiError(
+                    400, "Bad Request: can't parse inline keyboard button: one action expected"
+                )
+            url = button.get("url")
+            if url is not None and not (isinstance(url, str) and _BUTTON_URL.fullmatch(url)):
+                raise ApiError(400, "Bad Request: BUTTON_URL_INVALID")
+            data = button.get("callback_data")
+            if data is not None and len(str(data).encode()) not in _CALLBACK_DATA_BYTES:
+                raise ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
 
 
 # -------------------------------------------------------------- the methods

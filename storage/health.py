@@ -4,15 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Digest, DigestStatus, Feed, Subscriber
-
-
-async def ping(session: AsyncSession) -> None:
-    """Raise unless the database answers a query."""
-    await session.execute(text("SELECT 1"))
 
 
 async def pending_digests(session: AsyncSession) -> int:

@@ -22,7 +22,9 @@ from sqlalchemy import (
     Text,
     Time,
     TypeDecorator,
+    false,
     text,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, MappedColumn, mapped_column
 
@@ -237,6 +239,10 @@ class Subscriber(Base):
     title: Mapped[str | None] = mapped_column(String(255))  # groups and channels
     # A forum supergroup's topic that digests go to (None: the chat itself, or General).
     thread_id: Mapped[int | None] = mapped_column(BigInteger)
+    # The digest's layout (/settings): entries name the tags or words they matched by;
+    # one line per story instead of headline, summary and source line.
+    show_tags: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    compact: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     next_due_at: Mapped[datetime]
     created_at: Mapped[datetime]
 

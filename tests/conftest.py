@@ -4,8 +4,10 @@ the Bot API emulator on loopback, and the real Application polling it."""
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import os
 import shutil
-from collections.abc import AsyncIterator, Coroutine, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -14,7 +16,6 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bench.stories import combined, labelled_sets, quality, read_set
 from bot.config import Settings
 from bot.telegram.context import BotApplication
 from emulator import Chat, Emulator, EmulatorClient
@@ -22,7 +23,7 @@ from storage.db import create_engine, create_sessionmaker, upgrade
 from tests.auxil import snapshot
 from tests.auxil.cli import Here, newsbot_sync_here
 from tests.auxil.clock import FakeClock
-from tests.auxil.data import ADMIN_ID, SEEDS, USER_ID
+from tests.auxil.data import ADMIN_ID, SEEDS, STORY_FIGURES, USER_ID
 from tests.auxil.feedserver import FeedServer
 from tests.auxil.postgres import (
     SERVER_URL,
@@ -70,20 +71,34 @@ async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
+def _made_once(factory: pytest.TempPathFactory, name: str, make: Callable[[Path], None]) -> Path:
+    """The file ``name`` in the directory this run's test processes share, made by
+    ``make`` in whichever process asks first while the others wait for it."""
+    root = factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # each worker's basetemp is a folder of the run's own
+    path = root / name
+    with (root / f"{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not path.exists():
+            partial = root / f"{name}.partial"
+            make(partial)
+            partial.rename(path)
+    return path
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A SQLite file at the newest schema, migrated once per test process."""
-    path = tmp_path_factory.mktemp("template") / "schema.db"
+    """A SQLite file at the newest schema, migrated once per test run."""
 
-    async def migrate() -> None:
+    async def migrate(path: Path) -> None:
         engine = create_engine(f"sqlite+aiosqlite:///{path}")
         try:
             await upgrade(engine)
         finally:
             await engine.dispose()
 
-    _run_aside(migrate())
-    return path
+    return _made_once(tmp_path_factory, "schema.db", lambda path: _run_aside(migrate(path)))
 
 
 @pytest.fixture(params=BACKENDS)
@@ -153,7 +168,7 @@ async def emu(emulator: Emulator) -> AsyncIterator[EmulatorClient]:
 @pytest.fixture
 def settings(emulator: Emulator, schema_url: str) -> Settings:
     return Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         database_url=schema_url,
         telegram_bot_token=SecretStr(emulator.token),
         telegram_api_url=emulator.url,
@@ -180,11 +195,6 @@ def admin(emu: EmulatorClient, app: BotApplication) -> Chat:
     return Chat(emu, ADMIN_ID, "Ada")
 
 
-@pytest.fixture
-def seed_text() -> str:
-    return (SEEDS / "000_6477664cfccc58b9.txt").read_text(encoding="utf-8")
-
-
 @pytest.fixture(autouse=True)
 def _no_env_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     # Settings read .env from the working directory; a developer's own must not leak in.
@@ -194,24 +204,28 @@ def _no_env_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 @pytest.fixture(scope="session")
 def seed_rows(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Rows:
     """Every table's rows after importing seeds/ at the fake clock's start: imported once
-    per test process, into SQLite (tests/auxil/snapshot.py)."""
+    per test run, into SQLite, and read by each test process (tests/auxil/snapshot.py)."""
     from bot.articles.importer import import_files
 
-    path = tmp_path_factory.mktemp("seeded") / "seeded.db"
-    shutil.copyfile(sqlite_template, path)
-
-    async def load() -> Rows:
+    async def load(path: Path) -> None:
+        shutil.copyfile(sqlite_template, path)
         engine = create_engine(f"sqlite+aiosqlite:///{path}")
         try:
-            sessions = create_sessionmaker(engine)
-            report = await import_files(sessions, [SEEDS], clock=FakeClock())
+            report = await import_files(create_sessionmaker(engine), [SEEDS], clock=FakeClock())
             assert report.failed == 0
-            async with sessions() as session:
+        finally:
+            await engine.dispose()
+
+    async def read(path: Path) -> Rows:
+        engine = create_engine(f"sqlite+aiosqlite:///{path}")
+        try:
+            async with create_sessionmaker(engine)() as session:
                 return await snapshot.take(session)
         finally:
             await engine.dispose()
 
-    return _run_aside(load())
+    seeded = _made_once(tmp_path_factory, "seeded.db", lambda path: _run_aside(load(path)))
+    return _run_aside(read(seeded))
 
 
 @pytest.fixture
@@ -222,6 +236,13 @@ async def seeded(app: BotApplication, seed_rows: Rows) -> BotApplication:
     async with app.bot_data.sessions.begin() as session:
         await snapshot.put(session, seed_rows)
     return app
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto` (pyproject's addopts): one worker more than cores. Many tests wait (on
+    a subprocess, a paced send, the database), and the extra worker uses that time."""
+    usable = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+    return (len(usable) if usable else os.cpu_count() or 1) + 1
 
 
 # Modules whose tests run for seconds (real processes, many workers, faults over time).
@@ -246,21 +267,21 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=rank)  # stable: the order within each group is kept
 
 
+# Story grouping's figures, which test_stories measures on every labelled set (and on all
+# together) and hands over as the user property STORY_FIGURES: a line each.
+_story_figures: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when != "call":  # every phase's report carries the test's properties
+        return
+    for name, lines in report.user_properties:
+        if name == STORY_FIGURES and isinstance(lines, list):
+            _story_figures.extend(str(line) for line in lines)
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Story grouping's figures on every labelled set and on all of them together, under
-    every run's summary (the tests assert them; workers' prints do not reach this
-    terminal)."""
-    found = []
-    for path in labelled_sets():
-        one = quality(read_set(path))
-        found.append(one)
-        terminalreporter.write_line(
-            f"stories ({path.name}, {one.pairs} labelled pairs): "
-            f"precision {one.precision:.3f}, recall {one.recall:.3f}"
-        )
-    if found:
-        every = combined(found)
-        terminalreporter.write_line(
-            f"stories (all {len(found)} sets, {every.pairs} labelled pairs): "
-            f"precision {every.precision:.3f}, recall {every.recall:.3f}"
-        )
+    """Story grouping's figures under the run's summary, as the test that asserts them
+    found them (workers' prints do not reach this terminal)."""
+    for line in _story_figures:
+        terminalreporter.write_line(line)

@@ -1,5 +1,5 @@
 """Feeds end to end: an admin adds a feed through the emulator, the JobQueue tick polls it,
-and a subscriber to one of its tags gets its entries, the entry's link as "Full text"."""
+and a subscriber to one of its tags gets its entries, the entry's link as its headline's."""
 
 from __future__ import annotations
 
@@ -66,7 +66,8 @@ async def test_a_feed_added_by_an_admin_reaches_a_subscriber_with_its_links(
     [digest] = await user.ask("/digest")
     assert digest.bold()[1:] == ["Ceasefire <agreed>", "Talks resume"]
     assert digest.links() == ["https://wire.example/t2", "https://wire.example/t1"]
-    assert "\nCeasefire <agreed>.\nFull text" in digest.text  # the lead sentence
+    assert "\nCeasefire <agreed>.\nWire & Co · just now · 🏷 negotiations" in digest.text
+    assert "Wire, World" not in digest.text and "🏷 Wire" not in digest.text  # the feed's tags
     # Polled again, one entry corrected: its article is updated, and not sent again.
     feed_server.serve("/wire.xml", wire(("t2", "Ceasefire <agreed>"), ("t1", "Talks resumed")))
     clock.advance(minutes=15)

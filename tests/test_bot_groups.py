@@ -13,6 +13,7 @@ from bot import texts
 from bot.config import Settings
 from bot.i18n import translator
 from bot.telegram.context import BotApplication
+from bot.texts import digest as digest_texts
 from bot.words.search import store_articles
 from emulator import Chat, Emulator, EmulatorClient, Group
 from emulator.html import parse_html
@@ -26,6 +27,9 @@ EN = translator("en")
 UK = translator("uk")
 BOSS, MEMBER = 3001, 3002
 TEAM, FORUM, NEWS = -1001, -1002, -1003
+
+# A group's or a channel's digest is everyone's there (and the seeds have four stories).
+GROUP_HEADER = digest_texts.digest_header(EN, 4, 0, group=True, weekly=False)
 
 
 def plain(html: str) -> str:
@@ -73,7 +77,8 @@ async def test_only_a_groups_administrators_change_its_digest(
     [listed] = await group.say(MEMBER, "/subscriptions")
     assert "• negotiations" in listed.text
     [digest] = await group.say(MEMBER, "/digest")
-    assert digest.text.startswith(texts.digest_header(EN, 4))
+    assert digest.text.startswith(GROUP_HEADER)
+    assert all(row[0]["url"].startswith("https://t.me/") for row in digest.buttons)
     assert SEED_TITLE in digest.text
     [settings] = await group.say(MEMBER, "/settings")
     assert settings.text == EN._(texts.GROUP_ADMINS_ONLY)
@@ -152,7 +157,7 @@ async def test_a_closed_or_deleted_topic_sends_digests_to_general_and_says_so_on
     clock.set(datetime(2026, 3, 2, 8, 0, 10, tzinfo=UTC))
     await seeded.bot_data.deliverer.run_pass()
     [digest] = await forum.read()
-    assert (digest.thread_id, digest.text.splitlines()[0]) == (5, texts.digest_header(EN, 4))
+    assert (digest.thread_id, digest.text.splitlines()[0]) == (5, GROUP_HEADER)
     if refusal == "closed":
         await emu.close_topic(FORUM, 5)
     elif refusal == "deleted":
@@ -225,7 +230,13 @@ async def test_a_channel_is_linked_by_its_administrator_and_gets_its_digest(
     clock.set(datetime(2026, 3, 2, 8, 0, 10, tzinfo=UTC))
     await seeded.bot_data.deliverer.run_pass()
     [post] = await Group(emu, NEWS).read()
-    assert post.text.splitlines()[0] == texts.digest_header(EN, 4)
+    assert post.text.splitlines()[0] == GROUP_HEADER
+    # "Show all N reports" under a channel's post: a URL to the bot, which answers any
+    # reader (here one who is no administrator) in their private chat.
+    [button, _] = [row[0] for row in post.buttons]
+    assert button["url"].startswith("https://t.me/newsbot_demo_bot?start=s")
+    [listing] = await member.ask("/start " + button["url"].partition("?start=")[2])
+    assert listing.text.startswith("📚 ") and ": 2 reports, earliest first" in listing.text
     [listing] = await boss.ask("/channels")
     assert listing.button_texts == ["Daily News", EN._(texts.OWN_CHAT_BUTTON)]
     await boss.press(listing, EN._(texts.OWN_CHAT_BUTTON), expect=0)
@@ -333,7 +344,7 @@ async def test_digest_acts_for_the_selected_channel_after_a_confirmation(
     [posted] = await boss.press(question, EN._(texts.POST_DIGEST_BUTTON))
     assert posted.text == plain(texts.digest_posted(EN, "Daily News", "sent"))
     [digest] = await channel.read()
-    assert digest.text.splitlines()[0] == texts.digest_header(EN, 4)
+    assert digest.text.splitlines()[0] == GROUP_HEADER
     assert SEED_TITLE in digest.text
     [again] = await boss.ask("/digest")
     [nothing] = await boss.press(again, EN._(texts.POST_DIGEST_BUTTON))
@@ -341,7 +352,7 @@ async def test_digest_acts_for_the_selected_channel_after_a_confirmation(
     assert await channel.read(0) == []
     await boss.ask("/channel me")
     [own] = await boss.ask("/digest")  # one's own digest, in private
-    assert own.text.startswith(texts.digest_header(EN, 10).split(":")[0])
+    assert own.text.startswith("📰 Your digest: ")
     assert "technology" in own.text
     # Removed from the channel: the confirmation says so.
     await boss.ask("/channel @dailynews")
@@ -380,7 +391,7 @@ async def test_a_removed_bot_sends_nothing_until_it_is_added_again(
     clock.set(datetime(2026, 3, 3, 8, 0, 10, tzinfo=UTC))
     await seeded.bot_data.deliverer.run_pass()
     [digest] = await group.read()
-    assert digest.text.splitlines()[0] == texts.digest_header(EN, 4)
+    assert digest.text.splitlines()[0] == GROUP_HEADER
 
 
 async def test_a_group_that_becomes_a_supergroup_keeps_its_digest(
@@ -405,7 +416,7 @@ async def test_a_group_that_becomes_a_supergroup_keeps_its_digest(
     clock.set(datetime(2026, 3, 2, 8, 0, 10, tzinfo=UTC))
     await seeded.bot_data.deliverer.run_pass()
     [digest] = await supergroup.read()
-    assert digest.text.splitlines()[0] == texts.digest_header(EN, 4)
+    assert digest.text.splitlines()[0] == GROUP_HEADER
     assert await row(seeded, FORUM) is not None
 
 

@@ -12,6 +12,7 @@ from bot.config import Settings
 from bot.i18n import translator
 from bot.subscriptions.schedule import Frequency
 from bot.telegram.context import BotApplication
+from bot.texts import digest as digest_texts
 from emulator import Chat, EmulatorClient
 from emulator.html import parse_html
 from storage.models import Subscriber
@@ -49,10 +50,13 @@ async def test_a_ukrainian_reader_is_answered_in_ukrainian_then_switches_to_engl
     [subscribed] = await user.ask("/subscribe negotiations")
     assert subscribed.text == plain(texts.subscribed_line(UK, "negotiations"))
     [digest] = await user.ask("/digest")
-    assert digest.text.startswith(texts.digest_header(UK, 4))  # the seeds have four
+    assert digest.text.startswith(
+        digest_texts.digest_header(UK, 4, 0, group=False, weekly=False)
+    )  # the seeds have four
     assert SEED_TITLE in digest.text  # articles stay as written
     assert digest.links()[0].startswith("https://")
-    assert UK._(texts.FULL_TEXT) in digest.text
+    assert "· 15 лип. 2024 · 🏷 negotiations" in digest.text  # the date in Ukrainian
+    assert UK._(digest_texts.ALSO) in digest.text and "Show all" not in str(digest.buttons)
     [settings] = await user.ask("/settings")
     assert UK._("Language: {language}", language="Українська") in settings.text
     [choice] = await user.ask("/language")
@@ -107,9 +111,12 @@ async def test_a_scheduled_digest_comes_in_the_chats_language(
     clock.set(datetime(2026, 3, 2, 8, 0, 10, tzinfo=UTC))
     await seeded.bot_data.deliverer.run_pass()
     [digest] = await user.read()
-    assert digest.text.splitlines()[0] == texts.digest_header(UK, 4)
+    assert digest.text.splitlines()[0] == digest_texts.digest_header(
+        UK, 4, 0, group=False, weekly=False
+    )
     assert SEED_TITLE in digest.text
-    assert digest.text.count(UK._(texts.FULL_TEXT)) == 4
+    assert digest.text.count("🏷 negotiations") == 4
+    assert digest.button_texts[0].startswith("📚 Усі 2 повідомлення: ")
 
 
 async def test_weekly_with_a_ukrainian_weekday(user: Chat, app: BotApplication) -> None:

@@ -63,8 +63,8 @@ async def test_a_long_digest_is_split_between_articles(
     parts = await user.read(2)
     assert len(parts) == 2
     assert all(utf16_len(p.text) <= MessageLimit.MAX_TEXT_LENGTH for p in parts)
-    assert parts[0].text.startswith("📰 Your digest: 10 new articles")
-    assert parts[-1].text.endswith("+2 more articles waiting; send /digest for more now")
+    assert parts[0].text.startswith("📰 Your digest: 10 new stories")
+    assert parts[-1].text.endswith("+2 more stories waiting; send /digest for more now")
     headlines = [b for p in parts for b in p.bold() if b.startswith("Report")]
     assert [h[:9] for h in headlines] == [f"Report {n:02d}" for n in range(12, 2, -1)]
     for part in parts:  # each article's headline, summary and link sit in one message

@@ -20,12 +20,13 @@ from bot import texts
 from bot.config import Settings
 from bot.i18n import languages, translator
 from bot.telegram import buttons
-from bot.telegram.buttons import MAX_ID, MAX_PAGE
+from bot.telegram.buttons import MAX_ID
 from bot.telegram.context import BotApplication
-from bot.texts import ADMIN_COMMANDS, COMMANDS
+from bot.texts import COMMANDS
 from emulator import EmulatorClient
 from emulator.client import Chat
 from storage import repo
+from tests.auxil.buttons import FIELDS, FOR_A_CHAT, callback_data
 from tests.auxil.clock import FakeClock
 from tests.auxil.running import running_bot
 
@@ -33,7 +34,7 @@ GENERIC = "Sorry, something went wrong"
 ADMINS = range(700_000, 702_000)
 FIRST_CHAT = ADMINS.start  # the chat that adds the article; each example takes a new one
 _chats = itertools.count(ADMINS.start + 1)
-COMMAND_NAMES = [name for name, _ in COMMANDS + ADMIN_COMMANDS]
+COMMAND_NAMES = [command.name for command in COMMANDS]
 EXAMPLES = settings(
     max_examples=40,
     deadline=None,
@@ -103,6 +104,8 @@ EXPECTED: dict[type[buttons.Button], Callable[[str], bool]] = {
     buttons.SelectChat: {EN._(texts.BACK_TO_ME), INVALID}.__contains__,
     buttons.PostDigest: SILENT.__contains__,  # their own chat: their digest, or why none
     buttons.CancelDigest: SILENT.__contains__,
+    buttons.DigestTags: SILENT.__contains__,  # the settings redrawn
+    buttons.DigestLayout: SILENT.__contains__,
     # A confirmation drawn at any time: expired, from the future, or (rarely) good.
     buttons.ConfirmForget: {
         "",
@@ -114,14 +117,6 @@ EXPECTED: dict[type[buttons.Button], Callable[[str], bool]] = {
 # Kinds whose refusals are their own, for another's chat and for one that is gone.
 REFUSALS: dict[type[buttons.Button], tuple[str, str]] = {
     buttons.ConfirmForget: (texts.FORGET_FORGED, texts.FORGET_ALREADY),
-}
-FIELDS: dict[buttons.Field, st.SearchStrategy[object]] = {
-    buttons.Field.ID: st.integers(1, MAX_ID),
-    buttons.Field.PAGE: st.integers(0, MAX_PAGE),
-    buttons.Field.PAGE_OR_START: st.none() | st.integers(0, MAX_PAGE),
-    buttons.Field.LANGUAGE: st.sampled_from(languages()),
-    buttons.Field.ID_OR_OWN: st.integers(0, MAX_ID),
-    buttons.Field.TIME: st.integers(0, buttons.MAX_TIME),
 }
 OWN, SOMEONE_ELSES, GONE = "own", "someone else's", "gone"
 
@@ -137,9 +132,7 @@ def pressed(draw: st.DrawFn) -> tuple[type[buttons.Button], list[object], str]:
     kind = draw(st.sampled_from(list(buttons.KINDS)))
     _, spec = buttons.KINDS[kind]
     values = [draw(FIELDS[field]) for field in spec]
-    whose = (
-        draw(st.sampled_from([OWN, SOMEONE_ELSES, GONE])) if kind in buttons.FOR_A_CHAT else OWN
-    )
+    whose = draw(st.sampled_from([OWN, SOMEONE_ELSES, GONE])) if kind in FOR_A_CHAT else OWN
     return kind, values, whose
 
 
@@ -153,7 +146,7 @@ async def test_any_button_of_any_kind_for_any_chat(
     kind, values, whose = press
     chat = Chat(emu, next(_chats))
     [welcome] = await chat.ask("/start")
-    if kind in buttons.FOR_A_CHAT:
+    if kind in FOR_A_CHAT:
         async with bot.bot_data.sessions() as session:
             own = await repo.get_subscriber(session, chat.user_id)
             other = await repo.get_subscriber(session, FIRST_CHAT)
@@ -173,7 +166,7 @@ async def test_any_button_of_any_kind_for_any_chat(
 
 
 @EXAMPLES
-@given(data=st.text(min_size=1, max_size=64))
+@given(data=callback_data)
 async def test_any_button_data(emu: EmulatorClient, bot: BotApplication, data: str) -> None:
     chat = Chat(emu, next(_chats))
     [welcome] = await chat.ask("/start")

@@ -45,6 +45,13 @@ UPDATE = text(
     "Britain will send two navy ships to escort grain vessels under the deal signed with "
     "Ukraine in London.",
 )
+INSURED = text(
+    "AP",
+    16,
+    "Grain corridor deal: Britain and Ukraine to insure cargo ships for $50 million",
+    "Britain and Ukraine will insure grain cargo ships crossing the Black Sea for up to "
+    "$50 million under the deal signed in London.",
+)
 
 
 async def add(admin: Chat, article: str) -> int:
@@ -65,26 +72,59 @@ async def test_one_entry_per_story_then_an_update_never_a_repeat(
     first, reworded, other = [await add(admin, a) for a in (FIRST, REWORDED, OTHER)]
     await user.ask("/subscribe negotiations")
     [digest] = await user.ask("/digest")
-    assert digest.text.startswith("📰 Your digest: 2 new articles")
+    assert digest.text.startswith("📰 Your digest: 2 new stories\n")
     assert digest.bold()[1:] == [
         "Poland and Ukraine resume border talks on trucks",
-        "Ukraine and Britain sign grain corridor deal in London",  # the story's first report
+        # A story seen for the first time shows its latest report, and who told it first.
+        "London deal protects Ukrainian grain shipments, Britain says",
     ]
-    assert "Full text  #negotiations\nAlso: Kyiv Independent" in digest.text
-    assert "https://kyivindependent.example/10" in digest.links()
-    assert digest.text.count("London deal protects") == 0
+    assert " · first reported by Reuters, " in digest.text
+    assert "🏷 negotiations\nAlso: Reuters" in digest.text
+    assert "https://reuters.example/9" in digest.links()
+    assert digest.text.count("Ukraine and Britain sign") == 0
+    [button] = digest.buttons
+    assert button[0]["text"].startswith("📚 Show all 2 reports: London deal protects")
+    assert button[0]["url"] == f"https://t.me/newsbot_demo_bot?start=s{first}"
     assert await ledger(app, user.user_id) == {first, reworded, other}
 
     update = await add(admin, UPDATE)
     [again] = await user.ask("/digest")
-    assert again.text.startswith("📰 Your digest: 1 new article")
+    assert again.text.startswith("📰 Your digest: 1 update\n")
     assert again.bold()[1] == (
         "Update: Grain corridor deal: Britain to send two navy ships to Black Sea"
     )
+    assert "first reported" not in again.text  # they had the story
     assert "Also: Reuters · Kyiv Independent" in again.text
     assert await ledger(app, user.user_id) == {first, reworded, other, update}
     [nothing] = await user.ask("/digest")
     assert "Grain" not in nothing.text and "📰" not in nothing.text
+
+
+async def test_a_re_report_that_adds_nothing_is_no_update_and_joins_also_next_time(
+    admin: Chat, user: Chat, app: BotApplication
+) -> None:
+    """Issue 24: "Update:" only when something is new to the reader; a plain re-report
+    of the same facts only adds its source to the entry's "Also:" next time."""
+    first = await add(admin, FIRST)
+    update = await add(admin, UPDATE)  # 14:00
+    await user.ask("/subscribe negotiations")
+    [digest] = await user.ask("/digest")
+    assert digest.bold()[1:] == [
+        "Grain corridor deal: Britain to send two navy ships to Black Sea"
+    ]
+    assert "Also: Reuters" in digest.text
+    reworded = await add(admin, REWORDED)  # the same facts, other words
+    [nothing] = await user.ask("/digest")
+    assert nothing.text.startswith("Nothing new on your tags right now")
+    assert await ledger(app, user.user_id) == {first, update, reworded}  # taken in silently
+    insured = await add(admin, INSURED)  # a new figure: news
+    [news] = await user.ask("/digest")
+    assert news.text.startswith("📰 Your digest: 1 update\n")
+    assert news.bold()[1:] == [
+        "Update: Grain corridor deal: Britain and Ukraine to insure cargo ships for $50 million"
+    ]
+    assert "Also: Reuters · Kyiv Independent · +1" in news.text
+    assert await ledger(app, user.user_id) == {first, update, reworded, insured}
 
 
 async def test_story_split_and_merge(admin: Chat, app: BotApplication) -> None:
@@ -148,23 +188,6 @@ async def test_story_commands_refuse_bad_input_and_non_admins(
         assert refused.text == "Sorry, only the bot's admins can do that."
 
 
-async def test_an_update_shows_the_newest_article_the_reader_has_not_had(
-    admin: Chat, user: Chat, app: BotApplication
-) -> None:
-    await add(admin, FIRST)
-    await add(admin, UPDATE)  # 14:00
-    await user.ask("/subscribe negotiations")
-    [digest] = await user.ask("/digest")
-    assert digest.bold()[1:] == ["Ukraine and Britain sign grain corridor deal in London"]
-    assert "Also: BBC" in digest.text
-    await add(admin, REWORDED)  # 10:00: a late report, older than the one they had
-    [update] = await user.ask("/digest")
-    assert update.bold()[1:] == [
-        "Update: London deal protects Ukrainian grain shipments, Britain says"
-    ]
-    assert "Also: Reuters · BBC" in update.text
-
-
 async def test_one_source_spelt_two_ways_is_not_named_as_another(
     admin: Chat, user: Chat, app: BotApplication
 ) -> None:
@@ -178,5 +201,5 @@ async def test_one_source_spelt_two_ways_is_not_named_as_another(
     )
     await user.ask("/subscribe negotiations")
     [digest] = await user.ask("/digest")
-    assert digest.text.startswith("📰 Your digest: 1 new article")
-    assert "Also:" not in digest.text
+    assert digest.text.startswith("📰 Your digest: 1 new story\n")
+    assert "Also:" not in digest.text and not digest.buttons

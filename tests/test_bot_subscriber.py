@@ -31,13 +31,13 @@ async def test_start_welcomes_with_popular_tags_as_buttons(
 
 async def test_commands_menu_is_registered(user: Chat, app: BotApplication) -> None:
     commands = await app.bot.get_my_commands()
-    assert [c.command for c in commands] == [name for name, _ in COMMANDS]
+    assert [c.command for c in commands] == [c.name for c in COMMANDS if not c.admin]
 
 
 async def test_help_lists_every_command(user: Chat, admin: Chat) -> None:
     [reply] = await user.ask("/help")
-    for name, _ in COMMANDS:
-        assert f"/{name} — " in reply.text
+    for command in COMMANDS:
+        assert (f"/{command.name} — " in reply.text) != command.admin
     assert "/add" not in reply.text
     [admin_reply] = await admin.ask("/help")
     assert "/add — " in admin_reply.text
@@ -108,16 +108,26 @@ async def test_tags_are_paginated_and_toggle(user: Chat, seeded: BotApplication)
 async def test_digest_shows_headline_summary_and_link(user: Chat, seeded: BotApplication) -> None:
     await user.ask("/subscribe negotiations")
     [digest] = await user.ask("/digest")
-    assert digest.text.startswith("📰 Your digest: 4 new articles")
+    assert digest.text.startswith("📰 Your digest: 4 new stories\n")
     assert SEED_TITLE in digest.bold()
     assert SEED_SUMMARY in digest.text
     links = digest.links()
-    assert len(links) == 6  # 4 stories' "Full text", and 2 of them name another source
-    assert "Also: Kyiv Wire" in digest.text and "Also: Black Sea Herald" in digest.text
+    assert len(links) == 6  # 4 stories' headlines, and 2 of them name another source
+    assert "Also: Kyiv Wire" not in digest.text  # each shows its newest report now
+    assert "Also: Ukrainian news" in digest.text and "Also: Diplomatic Courier" in digest.text
     assert "https://example.org/news/trade-negotiations-final-round" in links
     deep = [link for link in links if link.startswith("https://t.me/newsbot_demo_bot?start=a")]
-    assert len(deep) == 3
-    assert "#negotiations" in digest.text
+    assert len(deep) == 3  # the seed without a link, and the two "Also:" sources without one
+    # Where and when, in one short line; the one tag of the reader's that matched; a
+    # July 2024 article says so; no hashtag, and no feed's name as a tag.
+    assert "\nUkrainian news · 15 Jul 2024 · 🏷 negotiations" in digest.text
+    assert "Kyiv Wire · just now · first reported by Ukrainian news, just now" in digest.text
+    assert "#" not in digest.text and "Full text" not in digest.text
+    assert [row[0]["url"] for row in digest.buttons] == [
+        "https://t.me/newsbot_demo_bot?start=s27",
+        "https://t.me/newsbot_demo_bot?start=s8",
+    ]
+    assert digest.button_texts[0].startswith("📚 Show all 2 reports: Mediators keep prisoner")
     [again] = await user.ask("/digest")
     assert again.text.startswith("Nothing new on your tags right now")
 

@@ -1,5 +1,5 @@
 """`newsbot feeds …` and `newsbot poll`: what an admin at a shell sees. Run in-process
-(`bot.cli.main` in a thread, as the console script calls it), the feeds on a local site."""
+(`bot.ops.cli.main` in a thread, as the console script calls it), the feeds on a local site."""
 
 from __future__ import annotations
 

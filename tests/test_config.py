@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from bot import cli
-from bot.cli import NO_TOKEN
 from bot.config import ConfigError, load_settings
+from bot.ops import cli
+from bot.ops.cli import NO_TOKEN
 from tests.auxil.cli import Here, base_environment, newsbot
 from tests.auxil.data import ROOT
 

@@ -193,7 +193,7 @@ async def test_a_user_who_blocked_the_bot_and_returns_gets_digests_again(
     report = await seeded.bot_data.deliverer.run_pass()
     assert report.results[SendResult.SENT] == 1
     [digest] = await user.read()
-    assert digest.text.startswith("📰 Your digest: 6 new articles")
+    assert digest.text.startswith("📰 Your digest: 6 new stories")
 
 
 async def test_restart_between_ticks_never_resends(
@@ -289,7 +289,7 @@ async def test_a_subscriber_who_sets_the_next_minute_gets_the_digest_by_itself(
         assert await emu.events(USER_ID, after=user.cursor) == []
         clock.advance(seconds=65)
         [digest] = await user.read(timeout=5)
-        assert digest.text.startswith("📰 Your digest: 4 new articles")
+        assert digest.text.startswith("📰 Your digest: 4 new stories")
         assert SEED_TITLE in digest.bold()
         await ticks(app, 2)  # further ticks send nothing more
         assert (await emu.events(USER_ID, after=user.cursor)) == []

@@ -43,7 +43,7 @@ async def test_terminated_connections_during_a_pass_repeat_and_lose_nothing(
 ) -> None:
     await reset_schema(postgres_url)
     settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         database_url=postgres_url,
         telegram_bot_token=SecretStr(emulator.token),
         telegram_api_url=emulator.url,

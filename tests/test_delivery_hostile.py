@@ -79,7 +79,7 @@ async def test_an_article_that_cannot_be_shown_whole_still_reaches_every_subscri
     for chat in (chats[0], chats[-1]):
         [event] = [e for e in await emu.events(chat) if e["kind"] == "message"]
         assert event["message"]["text"].startswith(
-            f"📰 Your digest: 1 new article\n\n{QUOTES_TITLE}"
+            f"📰 Your digest: 1 new story\n\n{QUOTES_TITLE}"
         )
     async with sessions() as session:
         statuses = (
@@ -102,7 +102,7 @@ async def test_an_article_that_cannot_be_shown_whole_still_reaches_every_subscri
     user = Chat(emu, USER_ID)
     await user.ask(f"/subscribe {LEGACY_TAGS[0]}")
     [digest] = await user.ask("/digest")
-    assert digest.text.startswith("📰 Your digest: 1 new article")
+    assert digest.text.startswith("📰 Your digest: 1 new story")
     assert LEGACY_LINK in digest.links()
     await user.client.send_text(USER_ID, f"/start a{article_id}")
     parts = await user.read(3)  # the head and first paragraph, then the long one in two

@@ -55,11 +55,13 @@ def test_subscribe_digest_and_a_button(demo: DemoHere) -> None:
     assert readiness == metrics.replace("/metrics", "/readyz")
     assert "bot › ✅ Subscribed to *negotiations*" in out
     assert (
-        f"*{SEED_TITLE}*\n{SEED_SUMMARY}\nFull text <https://t.me/newsbot_demo_bot?start=a1>"
-        in out
-    )
-    # The demo feed's entries are in the digest, each with its own link.
-    assert "Full text <https://newsroom.example/1>  #Demo_newsroom #Europe #negotiations" in out
+        f"*{SEED_TITLE}* <https://t.me/newsbot_demo_bot?start=a1>\n{SEED_SUMMARY}\n"
+        "Ukrainian news · 15 Jul 2024 · 🏷 negotiations"
+    ) in out
+    # The demo feed's entries are in the digest, each with its own link; the tag that
+    # matched, never the feed's name.
+    assert "<https://newsroom.example/1>\n" in out
+    assert "Demo Newsroom · 1h ago · 🏷 negotiations\n" in out and "Demo_newsroom" not in out
     assert "[1] technology (10)   [2] economy (8)" in out
     assert "bot (edited) › *Popular tags*" in out
     assert "[2] ✅ economy (8)" in out
@@ -79,9 +81,10 @@ def test_admin_add_stats_and_scheduled_digest(demo: DemoHere) -> None:
     assert f"Articles: {added}" in out
     assert (
         "(Your digest time has come; the scheduled delivery runs now.)\n"
-        "bot › *📰 Your digest: 1 new article*" in out
-    )
-    assert "*Demo article <1> & more*\nIt was added in the demo." in out
+        "bot › *📰 Your digest: 1 new story*" in out
+    ), (out, err)
+    assert "*Demo article <1> & more* <https://t.me/newsbot_demo_bot?start=a" in out
+    assert "\nIt was added in the demo.\nScience Desk · " in out
     assert "(Nothing new on your tags, so the scheduled digest sends nothing.)" in out
     assert out.rstrip().endswith("Bye.")
 
@@ -136,16 +139,34 @@ def test_stories_show_other_sources_then_an_update(demo: DemoHere) -> None:
     code, out, err = demo(script)
     assert code == 0, err
     first, _, later = out.partition("(A day later: 2 added")
-    # Two seed sources report the grain talks: one entry, the other source named.
-    assert first.count("Grain corridor talks resume in Istanbul") == 1
-    assert "Istanbul hosts new round" not in first
-    assert (
-        "Also: Black Sea Herald <https://blackseaherald.example/2026/10/27/"
-        "grain-corridor-istanbul>" in first
-    )
+    # Two seed sources report the grain talks: one entry, the latest report, the first
+    # source named.
+    assert first.count("Istanbul hosts new round of grain corridor negotiations") == 1
+    assert "Grain corridor talks resume in Istanbul" not in first
+    assert "first reported by Diplomatic Courier, 27 Oct" in first
+    assert "Also: Diplomatic Courier <https://t.me/newsbot_demo_bot?start=a8>" in first
+    assert "[2] 📚 Show all 2 reports: Istanbul hosts new round of gra…" in first
+    assert "bot › *📰 Your digest: 2 updates*" in later
     assert "*Update: Grain corridor talks in Istanbul end with a draft text" in later
     assert "*Update: Prisoner exchange date set after mediated talks" in later
     assert "Also: Diplomatic Courier <https://t.me/newsbot_demo_bot?start=a8>" in later
+
+
+def test_show_all_reports_opens_the_story_and_the_compact_layout(demo: DemoHere) -> None:
+    script = "/subscribe negotiations\n/digest\n1\n/settings\n2\n/later\n/digest\n/quit\n"
+    code, out, err = demo(script)
+    assert code == 0, err
+    assert "(Opening https://t.me/newsbot_demo_bot?start=s27: your private chat" in out
+    assert (
+        "bot › 📚 *Prisoner exchange talks continue with mediation*: 2 reports, earliest first\n"
+        "• Prisoner exchange talks continue with mediation <https://t.me/newsbot_demo_bot?start=a27>\n"
+        "  Ukrainian news · Sun 15 Nov, 13:30\n"
+        "• Mediators keep prisoner exchange talks going <https://kyivwire.example/2026/11/15/"
+    ) in out
+    assert "Layout: compact, one line per story\n" in out
+    later = out.rpartition("(A day later")[2]
+    assert "bot › *📰 Your digest: 2 updates*\nUpdate: Prisoner exchange date set" in later
+    assert "· Kyiv Wire · 16 Nov\nUpdate: Grain corridor talks in Istanbul" in later
 
 
 def test_a_group_a_channel_inline_mode_search_and_a_saved_opml(
@@ -168,7 +189,8 @@ def test_a_group_a_channel_inline_mode_search_and_a_saved_opml(
     assert (
         "you@Demo group> /subscribe negotiations\nbot › ✅ Subscribed to *negotiations*" in group
     )
-    assert "Grain corridor talks resume in Istanbul" in group
+    assert "📰 Today's digest: " in group and "Your digest" not in group
+    assert "Istanbul hosts new round of grain corridor negotiations" in group
     # The channel: linked, set up from the private chat, its digest posted there.
     assert "bot › ✅ Linked *Demo channel*." in rest
     channel = rest.partition("you> /tick\n")[2].partition("you> /channel me")[0]
@@ -179,7 +201,7 @@ def test_a_group_a_channel_inline_mode_search_and_a_saved_opml(
     assert "  3. Grain corridor talks resume in Istanbul" in rest
     assert "@newsbot_demo_bot zzzqqq › 0 result(s)" in rest
     # /help's example.
-    [example] = [about for name, about in texts.COMMANDS if name == "search"]
+    [example] = [c.about for c in texts.COMMANDS if c.name == "search"]
     assert example.endswith("/search peace talks")
     found = rest.partition("you> /search peace talks\n")[2].partition("you> ")[0]
     assert "Britain holds secret talks with russia on" in found
@@ -191,8 +213,8 @@ def test_a_group_a_channel_inline_mode_search_and_a_saved_opml(
     # Wrapped between words: no line over 60 but an unbreakable word, no word cut.
     for line in out.partition("Start with /start")[2].splitlines():
         assert len(line) <= 60 or " " not in line.strip(), line
-    assert "#negotiations" in out
-    assert not any(line.endswith("#negotia") for line in out.splitlines())
+    assert "🏷 negotiations" in out
+    assert not any(line.endswith("🏷 negotia") for line in out.splitlines())
 
 
 def test_wrap_folds_between_words_and_keeps_indents() -> None:

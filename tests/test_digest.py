@@ -13,20 +13,20 @@ from telegram.constants import MessageLimit
 from bot.delivery.digest import (
     Chunk,
     ChunkFormatError,
-    DigestItem,
-    Labels,
     TagArticles,
     article_payload,
     chunks_from_json,
     chunks_to_json,
-    cut,
+    is_story_payload,
     pack,
     parse_payload,
+    parse_story_payload,
     render_article,
     render_digest,
-    render_item,
     select_articles,
+    story_payload,
 )
+from bot.delivery.entry import DigestItem, Labels, cut, render_item, render_line
 from bot.i18n import translator
 from bot.telegram.lengths import tg_len
 from emulator.html import parse_html
@@ -68,27 +68,97 @@ def test_payload_round_trip() -> None:
     assert parse_payload("a" + "9" * 30) is None
 
 
-def test_render_digest_escapes_and_links() -> None:
-    item = DigestItem(7, "A < B & C", "x > y", "https://e.org/?a=1&b=2", ("United Kingdom",))
+def test_payload_of_a_story_round_trips_and_a_forged_one_is_known_as_meant_for_one() -> None:
+    assert story_payload(42) == "s42"
+    assert parse_story_payload("s42") == 42
+    for forged in ("s0", "s", "sabc", "s-1", "s" + "9" * 30, "s42x"):
+        assert parse_story_payload(forged) is None
+        assert is_story_payload(forged)
+    assert not is_story_payload("a42")
+
+
+def test_render_digest_escapes_and_links_the_headline() -> None:
+    item = DigestItem(
+        7,
+        "A < B & C",
+        "x > y",
+        "https://e.org/?a=1&b=2",
+        meta="Kyiv & Co · 2h ago",
+        tags=("United Kingdom",),
+        words=("grain",),
+    )
     [chunk] = render_digest(
-        [item], header="Head", footer="+3 more articles waiting; later", limit=LIMIT
+        [item], header="Head", footer="+3 more stories waiting; later", limit=LIMIT
     )
     text, entities = parse_html(chunk.text)
     assert text == (
-        "Head\n\nA < B & C\nx > y\nFull text  #United_Kingdom\n\n+3 more articles waiting; later"
+        "Head\n\nA < B & C\nx > y\nKyiv & Co · 2h ago · 🏷 United Kingdom · 🔎 grain"
+        "\n\n+3 more stories waiting; later"
     )
-    assert {"type": "text_link", "offset": 22, "length": 9, "url": "https://e.org/?a=1&b=2"} in (
+    assert {"type": "text_link", "offset": 6, "length": 9, "url": "https://e.org/?a=1&b=2"} in (
         entities
     )
+    assert {"type": "italic", "offset": 22, "length": 18} in entities
     assert chunk.article_ids == (7,)
+    assert chunk.buttons == ()
+
+
+def test_compact_layout_is_one_line_per_story() -> None:
+    items = [
+        DigestItem(
+            n, f"Story {n}", "A summary nobody sees.", f"https://e.org/{n}", meta="S · 1h ago"
+        )
+        for n in range(1, 4)
+    ]
+    [chunk] = render_digest(items, header="Head", footer="more", limit=LIMIT, compact=True)
+    text, entities = parse_html(chunk.text)
+    assert text.splitlines() == [
+        "Head",
+        "Story 1 · S · 1h ago",
+        "Story 2 · S · 1h ago",
+        "Story 3 · S · 1h ago",
+        "more",
+    ]
+    assert [e["url"] for e in entities if e["type"] == "text_link"] == [
+        "https://e.org/1",
+        "https://e.org/2",
+        "https://e.org/3",
+    ]
+    update = DigestItem(9, "T" * 5000, "s", "https://e.org", meta="M" * 5000, update=True)
+    line = render_line(update, 300, Labels())
+    assert visible_len(line) <= 300 and parse_html(line)[0].startswith("Update: TTT")
+
+
+def test_the_show_all_buttons_go_under_the_message_of_their_entry_within_the_limit() -> None:
+    items = [
+        DigestItem(
+            n,
+            f"Story {n}",
+            "S.",
+            "https://e.org",
+            button=(f"Show {n}", f"https://t.me/b?start=s{n}"),
+        )
+        for n in range(1, 8)
+    ]
+    chunks = render_digest(items, header="H", footer=None, limit=LIMIT, max_buttons=3)
+    assert [len(c.buttons) for c in chunks] == [3, 3, 1]
+    assert [b for c in chunks for b in c.buttons] == [i.button for i in items]
+    for chunk in chunks:  # each button under the message that holds its entry
+        for text, _ in chunk.buttons:
+            assert f"Story {text.split()[-1]}" in chunk.text
+    assert chunks_from_json(chunks_to_json(chunks)) == tuple(chunks)
+    # A row stored before buttons existed reads as a message without any.
+    assert Chunk.from_json({"text": "t", "article_ids": [1]}).buttons == ()
+    with pytest.raises(ChunkFormatError):
+        Chunk.from_json({"text": "t", "buttons": [["only text"]]})
 
 
 def test_pack_never_splits_a_block_and_respects_the_limit() -> None:
-    blocks = [(f"block {n} " + "x" * 90, [n]) for n in range(10)]
+    blocks = [(f"block {n} " + "x" * 90, [n], ()) for n in range(10)]
     chunks = pack(blocks, limit=250)
     assert all(tg_len(c.text) <= 250 for c in chunks)
     assert [a for c in chunks for a in c.article_ids] == list(range(10))
-    assert "\n\n".join(c.text for c in chunks) == "\n\n".join(b for b, _ in blocks)
+    assert "\n\n".join(c.text for c in chunks) == "\n\n".join(b for b, _, _ in blocks)
 
 
 def test_render_article_splits_between_paragraphs() -> None:
@@ -165,18 +235,19 @@ def test_a_story_entry_names_other_sources_and_an_update_says_so() -> None:
         "Deal <signed>",
         "Summary.",
         "https://a.org/1",
-        ("Ukraine",),
+        meta="BBC · 3h ago",
+        tags=("Ukraine",),
         also=(("Kyiv & Independent", "https://k.org/?a=1&b=2"), ("Reuters", "https://r.org")),
         more=2,
         update=True,
         ledger_ids=(7, 8, 9),
     )
-    labels = Labels(full_text="Full text", update="Update:", also="Also:")
+    labels = Labels(update="Update:", also="Also:")
     html = render_item(item, LIMIT, labels)
     assert html.splitlines() == [
-        "<b>Update: Deal &lt;signed&gt;</b>",
+        '<b>Update: <a href="https://a.org/1">Deal &lt;signed&gt;</a></b>',
         "Summary.",
-        '<a href="https://a.org/1">Full text</a>  #Ukraine',
+        "<i>BBC · 3h ago</i> · 🏷 Ukraine",
         'Also: <a href="https://k.org/?a=1&amp;b=2">Kyiv &amp; Independent</a> · '
         '<a href="https://r.org">Reuters</a> · +2',
     ]
@@ -186,6 +257,17 @@ def test_a_story_entry_names_other_sources_and_an_update_says_so() -> None:
     crowded = DigestItem(1, "T", "S", "https://a.org", also=(("N" * 40, "https://n.org"),) * 30)
     line = render_item(crowded, 400, labels).splitlines()[-1]
     assert visible_len(line) <= 100 and line.endswith(" · +28")
+
+
+def test_a_later_report_says_who_reported_first_when_it_fits() -> None:
+    item = DigestItem(
+        2, "T", "S", "https://e.org", meta="BBC · 1h ago", first="first reported by AP, 5h ago"
+    )
+    assert parse_html(render_item(item, LIMIT))[0].splitlines()[-1] == (
+        "BBC · 1h ago · first reported by AP, 5h ago"
+    )
+    # Where it does not fit a quarter of the message, the source line keeps its own part.
+    assert parse_html(render_item(item, 100))[0].splitlines()[-1] == "BBC · 1h ago"
 
 
 def test_tg_len_counts_visible_utf16_units_not_markup() -> None:
@@ -209,31 +291,58 @@ QUOTES_TITLE = '"' * 300
 
 
 def test_an_item_with_250_tags_is_shortened_tags_first() -> None:
-    item = DigestItem(1, "Title", "Summary line.", "https://e.org", LEGACY_TAGS)
+    item = DigestItem(1, "Title", "Summary line.", "https://e.org", meta="S", tags=LEGACY_TAGS)
     block = render_item(item, LIMIT)
     text, _ = parse_html(block)
     assert visible_len(block) <= LIMIT
-    assert text.startswith("Title\nSummary line.\nFull text  #tag_number_0_with")
-    assert "#tag_number_249" not in text
+    assert text.startswith("Title\nSummary line.\nS · 🏷 tag number 0 with")
 
 
 def test_summary_is_cut_before_the_title() -> None:
-    item = DigestItem(1, "T" * 300, "S" * 5000, "https://e.org", ("x",))
+    item = DigestItem(1, "T" * 300, "S" * 5000, "https://e.org", meta="Src · 1h ago", tags=("x",))
     text, _ = parse_html(render_item(item, LIMIT))
-    title, summary, link = text.split("\n")
+    title, summary, source = text.split("\n")
     assert title == "T" * 300
     assert summary.endswith("…")
-    assert link == "Full text"
+    assert source == "Src · 1h ago"  # the why went first
     assert utf16_len(text) <= LIMIT
 
 
 def test_a_2000_character_link_full_of_ampersands_does_not_count() -> None:
     assert 2000 < len(LEGACY_LINK) <= 2048
-    item = DigestItem(1, QUOTES_TITLE, "s", LEGACY_LINK, LEGACY_TAGS)
+    item = DigestItem(1, QUOTES_TITLE, "s", LEGACY_LINK, tags=LEGACY_TAGS)
     [chunk] = render_digest([item], header="Head", footer=None, limit=LIMIT)
     text, entities = parse_html(chunk.text)
     assert text.startswith("Head\n\n" + QUOTES_TITLE)
-    assert {"type": "text_link", "offset": 309, "length": 9, "url": LEGACY_LINK} in entities
+    assert {"type": "text_link", "offset": 6, "length": 300, "url": LEGACY_LINK} in entities
+
+
+items = st.builds(
+    DigestItem,
+    article_id=st.integers(1, 10),
+    title=st.text(max_size=3000),
+    summary=st.text(max_size=6000),
+    link=st.sampled_from(["https://e.org/?a=1&b=2", "https://t.me/b?start=a1"]),
+    meta=st.text(max_size=3000),
+    first=st.text(max_size=300),
+    tags=st.lists(st.text(max_size=300), max_size=3).map(tuple),
+    words=st.lists(st.text(max_size=60), max_size=2).map(tuple),
+    also=st.lists(st.tuples(st.text(max_size=90), st.just("https://x.org")), max_size=40).map(
+        tuple
+    ),
+    more=st.integers(0, 100),
+    update=st.booleans(),
+)
+
+
+@hypothesis_settings(max_examples=150, deadline=None)
+@given(items, st.booleans())
+def test_any_entry_in_either_layout_fits_its_limit_as_valid_html(
+    item: DigestItem, compact: bool
+) -> None:
+    for limit in (LIMIT, 200):
+        html = (render_line if compact else render_item)(item, limit, Labels())
+        assert visible_len(html) <= limit
 
 
 def test_render_article_of_a_legacy_row_never_raises() -> None:

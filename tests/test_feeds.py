@@ -50,12 +50,14 @@ async def service(
     sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> AsyncIterator[FeedService]:
     settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         telegram_bot_token=SecretStr(""),
         feed_allow_private=True,
         feed_timeout_seconds=2,
     )
-    service = FeedService(sessions, Fetcher(FeedService.limits(settings)), settings, clock=clock)
+    service = FeedService(
+        sessions, Fetcher(FeedService.limits(settings.feeds)), settings.feeds, clock=clock
+    )
     yield service
     await service.close()
 

@@ -12,7 +12,7 @@ import itertools
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import is_dataclass, replace
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from enum import Enum
 from functools import cache
 from pathlib import Path
@@ -49,6 +49,7 @@ from bot.i18n import (
 from bot.subscriptions.model import SubscribeResult, Suggestion, UnsubscribeResult
 from bot.subscriptions.schedule import Frequency, ScheduleError, parse_frequency, parse_weekday
 from bot.telegram import buttons
+from bot.texts import digest as digest_texts
 from bot.words.keywords import MAX_QUERY_LENGTH, TermError, parse_terms
 from bot.words.model import RemoveResult, WordsResult
 from emulator.html import parse_html
@@ -117,33 +118,68 @@ def _ukrainian_form(n: int) -> int:
     return 2
 
 
-DIGEST_HEADER = ("📰 Your digest: {n} new article", "📰 Your digest: {n} new articles")
+NEW_STORIES = ("{n} new story", "{n} new stories")
+
+
+def header(t: Translator, new: int, updates: int = 0, **where: bool) -> str:
+    return digest_texts.digest_header(
+        t, new, updates, group=where.get("group", False), weekly=where.get("weekly", False)
+    )
 
 
 @given(st.integers(min_value=0, max_value=200))
 def test_ukrainian_plurals_follow_the_cldr_rule(n: int) -> None:
-    message = _catalog("uk").get(DIGEST_HEADER)
+    message = _catalog("uk").get(NEW_STORIES)
     assert message is not None
     assert isinstance(message.string, tuple)
     expected = message.string[_ukrainian_form(n)].format(n=n)
-    assert texts.digest_header(UK, n) == expected
-    assert texts.digest_header(EN, n) == (DIGEST_HEADER[0] if n == 1 else DIGEST_HEADER[1]).format(
-        n=n
-    )
+    assert header(UK, n) == f"📰 Ваш дайджест: {expected}"
+    assert header(EN, n) == "📰 Your digest: " + (NEW_STORIES[n != 1]).format(n=n)
 
 
-def test_ukrainian_article_counts_read_right() -> None:
-    words = {n: texts.digest_header(UK, n).split()[-1] for n in (1, 2, 5, 11, 21, 22, 25, 112)}
+def test_ukrainian_story_and_update_counts_read_right() -> None:
+    words = {n: header(UK, n).split()[-1] for n in (1, 2, 5, 11, 21, 22, 25, 112)}
     assert words == {
-        1: "стаття",
-        2: "статті",
-        5: "статей",
-        11: "статей",
-        21: "стаття",
-        22: "статті",
-        25: "статей",
-        112: "статей",
+        1: "історія",
+        2: "історії",
+        5: "історій",
+        11: "історій",
+        21: "історія",
+        22: "історії",
+        25: "історій",
+        112: "історій",
     }
+    assert header(UK, 3, 1) == "📰 Ваш дайджест: 3 нові історії · 1 оновлення"
+    assert header(UK, 0, 5) == "📰 Ваш дайджест: 5 оновлень"
+
+
+def test_a_digest_header_counts_stories_and_updates_and_names_whose_it_is() -> None:
+    assert header(EN, 3, 1) == "📰 Your digest: 3 new stories · 1 update"
+    assert header(EN, 1, 0) == "📰 Your digest: 1 new story"
+    assert header(EN, 0, 2) == "📰 Your digest: 2 updates"
+    # A group's or channel's digest is everyone's there: never "Your digest".
+    assert header(EN, 2, 0, group=True) == "📰 Today's digest: 2 new stories"
+    assert header(EN, 2, 1, group=True, weekly=True) == (
+        "📰 This week's digest: 2 new stories · 1 update"
+    )
+    assert header(UK, 1, 0, group=True) == "📰 Дайджест дня: 1 нова історія"
+    assert header(UK, 1, 0, group=True, weekly=True) == "📰 Дайджест тижня: 1 нова історія"
+
+
+def test_how_long_ago_in_the_readers_language_and_timezone() -> None:
+    now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    kyiv = ZoneInfo("Europe/Kyiv")
+    cases = [
+        (now, "just now", "щойно"),
+        (now - timedelta(minutes=20), "20m ago", "20 хв тому"),
+        (now - timedelta(hours=2, minutes=10), "2h ago", "2 год тому"),
+        # Older than a day: the date where the reader is (23:30 UTC is the next day in Kyiv).
+        (datetime(2026, 11, 27, 23, 30, tzinfo=UTC), "28 Nov", "28 лист."),
+        (datetime(2024, 7, 15, 1, 48, tzinfo=UTC), "15 Jul 2024", "15 лип. 2024"),
+    ]
+    for when, english, ukrainian in cases:
+        assert digest_texts.ago(EN, when, now, kyiv) == english
+        assert digest_texts.ago(UK, when, now, kyiv) == ukrainian
 
 
 # ---- dates, times and weekdays
@@ -551,6 +587,8 @@ _PLAIN: dict[Any, Callable[[Sequence[str], Translator], list[Any]]] = {
     float: lambda *_: [2.5, 0.0],
     datetime: lambda *_: [WHEN],
     time: lambda *_: [time(7, 5)],
+    tzinfo: lambda *_: [ZoneInfo("Europe/Kyiv")],
+    type(None): lambda *_: [None],
     object: lambda *_: [1],
     Msg: lambda *_: _constants(),  # a text function that says one of the package's messages
 }

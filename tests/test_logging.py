@@ -20,8 +20,9 @@ def restore_logging() -> Iterator[None]:
     logging.getLogger("httpx").setLevel(logging.NOTSET)
 
 
+@pytest.mark.usefixtures("restore_logging")
 def test_token_is_scrubbed_from_messages_and_tracebacks(
-    capsys: pytest.CaptureFixture[str], restore_logging: None
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     setup_logging("DEBUG", TOKEN)
     log = logging.getLogger("newsbot.test")
@@ -36,7 +37,8 @@ def test_token_is_scrubbed_from_messages_and_tracebacks(
     assert "failed on /bot<token>/getMe" in err
 
 
-def test_httpx_request_logs_are_turned_down(restore_logging: None) -> None:
+@pytest.mark.usefixtures("restore_logging")
+def test_httpx_request_logs_are_turned_down() -> None:
     setup_logging("INFO", TOKEN)
     assert logging.getLogger("httpx").getEffectiveLevel() == logging.WARNING
 
@@ -54,9 +56,8 @@ def test_redact_is_what_the_command_line_prints_at_exit() -> None:
     assert redact("nothing secret", "") == "nothing secret"
 
 
-def test_json_lines_carry_the_ids_and_no_token(
-    capsys: pytest.CaptureFixture[str], restore_logging: None
-) -> None:
+@pytest.mark.usefixtures("restore_logging")
+def test_json_lines_carry_the_ids_and_no_token(capsys: pytest.CaptureFixture[str]) -> None:
     import contextvars
     import json
 

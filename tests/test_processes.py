@@ -60,7 +60,7 @@ async def test_run_answers_and_stops_on_sigterm(
     [started] = [line for line in output.splitlines() if "started as" in line]
     database = make_url(db_url).render_as_string(hide_password=True)
     assert started.endswith(
-        f"INFO bot.cli: newsbot run started as @newsbot_demo_bot; "
+        f"INFO bot.ops.cli: newsbot run started as @newsbot_demo_bot; "
         f"database {database}; 1 admin(s); delivery every 30 s; updates by long polling; "
         "no HTTP endpoints (METRICS_LISTEN is off)"
     )
@@ -73,7 +73,7 @@ async def test_worker_delivers_due_digests_and_stops_on_sigint(
     await upgrade(engine)
     sessions = create_sessionmaker(engine)
     await import_files(sessions, [SEEDS])
-    settings = Settings(_env_file=None, database_url=db_url)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, database_url=db_url)
     now = datetime.now(UTC)
     await add_subscriber(
         sessions, 4242, "science", settings=settings, now=now, due_at=now - timedelta(seconds=5)
@@ -86,7 +86,7 @@ async def test_worker_delivers_due_digests_and_stops_on_sigint(
         merge_stderr=True,
     )
     [digest] = await Chat(emu, 4242).read(timeout=30)
-    assert digest.text.startswith("📰 Your digest: 8 new articles")
+    assert digest.text.startswith("📰 Your digest: 8 new stories")
     # A worker does not answer chats: nobody polls for updates.
     assert emulator.state.counters["calls_getUpdates"] == 0
     code, output = await stop(process, signal.SIGINT)

@@ -93,19 +93,24 @@ async def test_calls_that_are_not_messages_are_not_paced() -> None:
     assert len(telegram.calls) == 10
 
 
-async def test_a_429_pauses_all_sending_and_retries_the_refused_message() -> None:
+async def test_a_429_pauses_all_sending_and_retries_the_refused_message(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     limiter = PacingRateLimiter(overall_per_second=1000, per_chat_interval=0)
     telegram = Telegram()
     telegram.refuse_next.append(RetryAfter(timedelta(seconds=0.3)))
     refused_at = telegram.loop.time()
     first = asyncio.create_task(send(limiter, telegram, 1))
-    for _ in range(100):  # let the 429 arrive; then another chat wants a turn
-        if limiter.retries:
+    for _ in range(100):  # the 429 arrives (the pause starts as it is raised)
+        if not telegram.refuse_next:
             break
         await asyncio.sleep(0)
-    await send(limiter, telegram, 2)
+    else:
+        pytest.fail("the 429 never reached the limiter")
+    await send(limiter, telegram, 2)  # then another chat wants a turn
     await first
-    assert limiter.retries == 1
+    [retried] = [r.getMessage() for r in caplog.records if "asked to wait" in r.getMessage()]
+    assert "retry 1 of 5" in retried
     assert len(telegram.calls) == 2
     assert min(times(telegram)) >= refused_at + 0.3 - EARLY  # both waited out the pause
 
@@ -128,6 +133,8 @@ async def test_a_cancelled_request_frees_its_chat_and_its_connection() -> None:
         if telegram.calls:
             break
         await asyncio.sleep(0)
+    else:
+        pytest.fail("the request never reached Telegram")
     stuck.cancel()
     with pytest.raises(asyncio.CancelledError):
         await stuck
@@ -141,7 +148,9 @@ async def test_a_request_cancelled_while_waiting_for_its_chat_is_never_sent() ->
     telegram = Telegram()
     await send(limiter, telegram, 1)
     waiting = asyncio.create_task(send(limiter, telegram, 1))  # its turn is 30 s away
-    await asyncio.sleep(0.05)
+    # One turn of the loop: the task takes chat 1's free lock without yielding and sleeps
+    # toward its turn, so the cancel below reaches it waiting, not before it started.
+    await asyncio.sleep(0)
     waiting.cancel()
     with pytest.raises(asyncio.CancelledError):
         await waiting

@@ -13,6 +13,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.articles.tags import make_tag
+from bot.delivery.compose import TagIndex, read_for
+from bot.delivery.digest import Selection
 from storage import repo
 from storage import stories as stories_repo
 from storage.db import create_engine, create_sessionmaker, upgrade
@@ -63,6 +65,13 @@ async def test_stored_times_are_aware_utc(sessions: async_sessionmaker[AsyncSess
     assert stored.added_at == NOW
 
 
+async def selected(session: AsyncSession, subscriber_id: int, max_items: int) -> Selection:
+    """What the one selection engine (the pass's, and /digest's) picks for a reader."""
+    index = TagIndex(NOW - timedelta(days=7))
+    reading = await read_for(session, index, [subscriber_id])
+    return reading.select(index, subscriber_id, max_items)
+
+
 async def test_candidates_match_any_tag_and_skip_delivered_and_old(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
@@ -76,28 +85,22 @@ async def test_candidates_match_any_tag_and_skip_delivered_and_old(
         sub = await new_subscriber(session, 1)
         tags = await repo.ensure_tags(session, [make_tag("x"), make_tag("Y")])
         await repo.subscribe(session, sub.id, [t.id for t in tags], now=NOW)
-        rows, total, _ = await repo.undelivered_candidates(
-            session, sub.id, NOW - timedelta(days=7), 10
-        )
-        assert sorted(a for a, _, _ in rows) == sorted([both.id, only_y.id])
-        assert total == 2
-        top, total, _ = await repo.undelivered_candidates(
-            session, sub.id, NOW - timedelta(days=7), 1
-        )
-        assert (len(top), total) == (1, 2)
+        chosen = await selected(session, sub.id, 10)
+        assert sorted(chosen.article_ids) == sorted([both.id, only_y.id])
+        assert chosen.remaining == 0
+        top = await selected(session, sub.id, 1)
+        assert (len(top.article_ids), top.remaining) == (1, 1)
         await repo.create_digests(
             session,
             [repo.NewDigest(sub.id, DigestKind.MANUAL, [], [both.id])],
             now=NOW,
             lease_until=NOW,
         )
-        rows, total, _ = await repo.undelivered_candidates(
-            session, sub.id, NOW - timedelta(days=7), 10
-        )
-    assert [a for a, _, _ in rows] == [only_y.id]
-    assert total == 1
-    assert other.id not in [a for a, _, _ in rows]
-    assert old.id not in [a for a, _, _ in rows]
+        chosen = await selected(session, sub.id, 10)
+    assert chosen.article_ids == [only_y.id]
+    assert chosen.remaining == 0
+    assert other.id not in chosen.article_ids
+    assert old.id not in chosen.article_ids
 
 
 async def test_ledger_refuses_a_second_delivery(
@@ -278,11 +281,12 @@ async def test_a_story_with_many_new_articles_is_one_candidate_and_the_rest_stil
         sub = await new_subscriber(session, 1)
         [tag] = await repo.ensure_tags(session, [make_tag("x")])
         await repo.subscribe(session, sub.id, [tag.id], now=NOW)
-        rows, total, had = await repo.undelivered_candidates(
-            session, sub.id, NOW - timedelta(days=7), 2
-        )
-    assert [(a, s) for a, _, s in rows] == [(big[0], big[-1]), (older[0], older[0])]
-    assert (total, had) == (3, set())
+        chosen = await selected(session, sub.id, 2)
+    assert list(zip(chosen.article_ids, chosen.story_ids, strict=True)) == [
+        (big[0], big[-1]),
+        (older[0], older[0]),
+    ]
+    assert (chosen.remaining, chosen.updates) == (1, frozenset())
 
 
 async def test_a_second_move_of_a_migrated_group_waits_and_moves_nothing(

@@ -41,7 +41,7 @@ async def test_three_workers_deliver_each_digest_exactly_once(
     await upgrade(engine)
     sessions = create_sessionmaker(engine)
     now = datetime.now(UTC)
-    settings = Settings(_env_file=None, database_url=postgres_url)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, database_url=postgres_url)
     await import_files(sessions, [SEEDS])
     chats = range(10_000, 10_000 + SUBSCRIBERS)
     await add_subscribers(

@@ -9,36 +9,35 @@ outbox). What comes out is an `Outbound`, the one thing bot.telegram.send takes.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache, lru_cache
+from functools import lru_cache
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from telegram.constants import MessageLimit
+from telegram.constants import InlineKeyboardMarkupLimit, MessageLimit
 from telegram.helpers import create_deep_linked_url
 
-from bot import texts
 from bot.config import Settings
 from bot.delivery.digest import (
     Chunk,
-    DigestItem,
-    Labels,
     Selection,
     TagArticles,
     article_payload,
     chunks_to_json,
     render_digest,
     safe_link,
-    select_articles,
+    story_payload,
 )
+from bot.delivery.entries import Entries, Plan, Reader, labels
 from bot.i18n import translator
 from bot.subscriptions.schedule import reschedule
+from bot.texts import digest as digest_texts
 from storage import keywords as words_repo
 from storage import repo
 from storage import stories as stories_repo
-from storage.models import DigestKind, Subscriber
+from storage.models import ChatType, DigestKind, DigestStatus, Subscriber
 
 logger = logging.getLogger(__name__)
 
@@ -47,8 +46,6 @@ COMPOSE_BATCH = 1000
 # A subscriber whose schedule cannot be computed (a forged timezone or frequency in its
 # row) is tried again this much later, not at every tick.
 UNSCHEDULABLE_RETRY = timedelta(days=1)
-# An entry names this many of its story's other sources; the rest are "+N".
-MAX_NAMED_SOURCES = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +125,42 @@ class TagIndex:
         return self.articles.select(sources, articles, max_items, muted, had=stories)
 
 
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """What selecting needs of some readers: their tags, their (followed, muted) words
+    and the (articles, stories) they had since the index's window began."""
+
+    tags: dict[int, list[int]]
+    words: dict[int, tuple[list[int], list[int]]]
+    delivered: dict[int, tuple[set[int], set[int]]]
+
+    def select(self, index: TagIndex, subscriber_id: int, max_items: int) -> Selection:
+        return index.select(
+            self.tags[subscriber_id],
+            self.delivered[subscriber_id],
+            max_items,
+            self.words[subscriber_id],
+        )
+
+    def follows(self, ids: Sequence[int]) -> dict[int, tuple[set[int], set[int]]]:
+        """Each reader's (tags, followed words): what their entries are matched with."""
+        return {i: (set(self.tags[i]), set(self.words[i][0])) for i in ids}
+
+
+async def read_for(session: AsyncSession, index: TagIndex, ids: list[int]) -> Reading:
+    """Read what selecting needs of these readers, and load their tags' and words'
+    articles into ``index`` (each once per index: a pass shares one for all batches)."""
+    tags = await repo.subscription_tags(session, ids)
+    words = await words_repo.subscription_words(session, ids)
+    await index.load(
+        session,
+        {t for tag_ids in tags.values() for t in tag_ids},
+        {w for follows, mutes in words.values() for w in (*follows, *mutes)},
+    )
+    delivered = await repo.delivered_since(session, ids, index.since)
+    return Reading(tags, words, delivered)
+
+
 def article_link(bot_username: str, article: repo.ArticleLine | stories_repo.Member) -> str:
     """The article's own link, or the bot's deep link to its full text when it has none
     that Telegram can show."""
@@ -139,83 +172,43 @@ def _link(bot_username: str, article_id: int, url: str | None) -> str:
     return safe_link(url) or create_deep_linked_url(bot_username, article_payload(article_id))
 
 
-def _items(
-    selection: Selection,
-    members: dict[int, list[stories_repo.Member]],
-    entry: Callable[[stories_repo.Member, int, bool], DigestItem],
-    had: AbstractSet[int] = frozenset(),
-) -> list[DigestItem]:
-    """One entry per selected story. A new story is shown by its earliest article, an
-    update (a story with an article in ``had``, the reader's ledger) by its newest one
-    the subscriber has not had."""
-    items = []
-    for story_id in selection.story_ids:
-        articles = members.get(story_id)
-        if not articles:  # deleted since the pass's index was read
-            continue
-        # The ledger says so too when the pass's index did not: an article the reader had
-        # may be older than the index's window, while its story is not.
-        update = story_id in selection.updates or any(a.id in had for a in articles)
-        fresh = [a for a in articles if a.id not in had] if update and had else articles
-        shown = (fresh or articles)[-1] if update else articles[0]
-        items.append(entry(shown, story_id, update))
-    return items
-
-
-def _entries(
-    members: dict[int, list[stories_repo.Member]],
-    tags: dict[int, list[str]],
-    bot_username: str,
-) -> Callable[[stories_repo.Member, int, bool], DigestItem]:
-    """The entry of a story shown by one of its articles, made once per pass's batch:
-    thousands of digests share it. The story's other sources follow, each linked once."""
-
-    @cache
-    def entry(shown: stories_repo.Member, story_id: int, update: bool) -> DigestItem:
-        articles = members[story_id]
-        # Sources are told apart as a reader would: "Reuters" and "REUTERS" are one.
-        others: dict[str, tuple[str, str]] = {}
-        mine = shown.source.casefold()
-        for member in articles:
-            key = member.source.casefold()
-            if key != mine and key not in others:
-                others[key] = (member.source, article_link(bot_username, member))
-        also = tuple(others.values())
-        return DigestItem(
-            article_id=shown.id,
-            title=shown.title,
-            summary=shown.summary,
-            link=article_link(bot_username, shown),
-            tags=tuple(tags.get(shown.id, ())),
-            also=also[:MAX_NAMED_SOURCES],
-            more=max(0, len(also) - MAX_NAMED_SOURCES),
-            update=update,
-            ledger_ids=tuple(m.id for m in articles),
-        )
-
-    return entry
+@lru_cache(maxsize=16_384)
+def _story_link(bot_username: str, story_id: int) -> str:
+    """The deep link that lists a story's reports (/start s<id>, bot.telegram.handlers.story)."""
+    return create_deep_linked_url(bot_username, story_payload(story_id))
 
 
 def _render(
-    items: list[DigestItem], remaining: int, *, kind: DigestKind, language: str
+    plan: Plan, remaining: int, subscriber: Subscriber, *, kind: DigestKind
 ) -> list[Chunk]:
-    t = translator(language)
-    footer = (
-        texts.more_waiting(t, remaining, manual=kind == DigestKind.MANUAL) if remaining else None
-    )
+    updates = plan.updates
+    manual = kind == DigestKind.MANUAL
+    group = subscriber.chat_type != ChatType.PRIVATE
+    weekly = subscriber.frequency == "weekly"
     return render_digest(
-        items,
-        header=texts.digest_header(t, len(items)),
-        footer=footer,
+        plan.items,
+        header=_header(subscriber.language, len(plan.items) - updates, updates, group, weekly),
+        footer=_footer(subscriber.language, remaining, manual) if remaining else None,
         limit=MessageLimit.MAX_TEXT_LENGTH,
-        labels=_labels(language),
+        labels=labels(subscriber.language),
+        compact=subscriber.compact,
+        max_buttons=InlineKeyboardMarkupLimit.TOTAL_BUTTON_NUMBER,
     )
 
 
-@lru_cache(maxsize=64)
-def _labels(language: str) -> Labels:
+# A pass says the same few headers and footers to thousands of readers.
+@lru_cache(maxsize=1_024)
+def _header(language: str, new: int, updates: int, group: bool, weekly: bool) -> str:
     t = translator(language)
-    return Labels(full_text=t._(texts.FULL_TEXT), update=t._(texts.UPDATE), also=t._(texts.ALSO))
+    return digest_texts.digest_header(t, new, updates, group=group, weekly=weekly)
+
+
+@lru_cache(maxsize=1_024)
+def _footer(language: str, remaining: int, manual: bool) -> str:
+    return digest_texts.more_waiting(translator(language), remaining, manual=manual)
+
+
+Follows = tuple[AbstractSet[int], AbstractSet[int]]  # (tag ids, followed word ids)
 
 
 async def _record(
@@ -225,14 +218,17 @@ async def _record(
     now: datetime,
     kind: DigestKind,
     bot_username: str,
+    follows: Mapping[int, Follows],
 ) -> tuple[list[Outbound], int]:
     """Render the selected digests and store them with their ledger rows (every article
-    of each story shown). A digest that cannot be rendered is logged and left out; the
-    others are not held up by it. Returns what to send and how many were left out."""
+    of each story shown, and of each story taken in silently: bot.entries). A digest that
+    cannot be rendered is logged and left out; the others are not held up by it. Returns
+    what to send and how many were left out. ``follows``: each subscriber's tags and
+    followed words (why an entry came)."""
     wanted = list(dict.fromkeys(s for _, selection in plans for s in selection.story_ids))
     members = await stories_repo.members(session, wanted)
-    shown = [m.id for ms in members.values() for m in ms]
-    tags = await repo.tags_of_articles(session, shown)
+    shown = sorted({a for _, selection in plans for a in selection.article_ids})
+    words = {w for _, followed in follows.values() for w in followed}
     # Of stories with several articles, the subscriber may have had some (an update; a
     # story an admin merged): those keep their old ledger rows.
     grouped = [m.id for ms in members.values() if len(ms) > 1 for m in ms]
@@ -242,18 +238,29 @@ async def _record(
             session, [s.id for s, _ in plans], grouped
         ):
             had.setdefault(subscriber_id, set()).add(article_id)
-    entry = _entries(members, tags, bot_username)
+    entries = Entries(
+        dict(members),
+        tags=await repo.article_tags(session, shown),
+        words=await repo.article_words(session, shown, sorted(words)),
+        link=lambda report: _link(bot_username, report.id, report.url),
+        story_link=lambda story_id: _story_link(bot_username, story_id),
+        now=now,
+    )
     new: list[repo.NewDigest] = []
     chunks: list[tuple[Chunk, ...]] = []
     composed: list[Subscriber] = []
     skipped = 0
     for subscriber, selection in plans:
+        mine: AbstractSet[int] = had.get(subscriber.id, set())
+        tags, followed = follows.get(subscriber.id, (frozenset(), frozenset()))
         try:
-            mine: AbstractSet[int] = had.get(subscriber.id, set())
-            items = _items(selection, members, entry, mine)
-            if not items:
-                continue
-            rendered = _render(items, selection.remaining, kind=kind, language=subscriber.language)
+            reader = Reader(
+                subscriber.language, subscriber.timezone, tags, followed, subscriber.show_tags
+            )
+            plan = entries.plan(selection, reader, mine)
+            rendered = (
+                _render(plan, selection.remaining, subscriber, kind=kind) if plan.items else []
+            )
         except Exception:
             logger.exception(
                 "the digest of subscriber %s (stories %s) could not be composed; skipped",
@@ -262,7 +269,15 @@ async def _record(
             )
             skipped += 1
             continue
-        ledger = [a for item in items for a in item.ledger_ids if a not in mine]
+        ledger = [a for item in plan.items for a in item.ledger_ids if a not in mine]
+        ledger += plan.silent
+        if not rendered:
+            if ledger:  # reports that told the reader nothing new: no message
+                new_silent = repo.NewDigest(
+                    subscriber.id, kind, [], ledger, status=DigestStatus.SENT
+                )
+                await repo.create_digests(session, [new_silent], now=now, lease_until=now)
+            continue
         new.append(repo.NewDigest(subscriber.id, kind, chunks_to_json(rendered), ledger))
         chunks.append(tuple(rendered))
         composed.append(subscriber)
@@ -285,16 +300,21 @@ async def compose_digest(
     kind: DigestKind,
     bot_username: str,
 ) -> Outbound | None:
-    """Select, render and record one digest (/digest); None when nothing is new."""
-    since = now - timedelta(days=settings.digest_max_age_days)
-    candidates, total, had = await repo.undelivered_candidates(
-        session, subscriber.id, since, settings.digest_max_items
-    )
-    selection = select_articles(candidates, settings.digest_max_items, total, had)
+    """Select, render and record one digest (/digest); None when nothing is new. The
+    selection is the pass's own (`TagIndex`), over an index of this reader's tags and
+    words only: one engine decides what every digest holds."""
+    index = TagIndex(now - timedelta(days=settings.digest_max_age_days))
+    reading = await read_for(session, index, [subscriber.id])
+    selection = reading.select(index, subscriber.id, settings.digest_max_items)
     if not selection.article_ids:
         return None
     outbound, skipped = await _record(
-        session, [(subscriber, selection)], now=now, kind=kind, bot_username=bot_username
+        session,
+        [(subscriber, selection)],
+        now=now,
+        kind=kind,
+        bot_username=bot_username,
+        follows=reading.follows([subscriber.id]),
     )
     if skipped:
         raise RuntimeError(f"the digest of subscriber {subscriber.id} could not be composed")
@@ -309,33 +329,21 @@ async def compose_due_batch(
     bot_username: str,
     index: TagIndex,
     size: int = COMPOSE_BATCH,
+    due_by: datetime | None = None,
 ) -> Batch:
-    """Claim up to ``size`` due subscribers, compose their digests and advance their
-    schedules, all in one transaction."""
+    """Claim up to ``size`` subscribers due by ``due_by`` (default ``now``), compose their
+    digests and advance their schedules, all in one transaction."""
     async with sessions.begin() as session:
-        subscribers = await repo.claim_due_subscribers(session, now, size)
+        subscribers = await repo.claim_due_subscribers(session, due_by or now, size)
         if not subscribers:
             return Batch(0, 0, 0, [])
-        ids = [s.id for s in subscribers]
-        tags = await repo.subscription_tags(session, ids)
-        words = await words_repo.subscription_words(session, ids)
-        await index.load(
-            session,
-            {t for tag_ids in tags.values() for t in tag_ids},
-            {w for follows, mutes in words.values() for w in (*follows, *mutes)},
-        )
-        delivered = await repo.delivered_since(session, ids, index.since)
+        reading = await read_for(session, index, [s.id for s in subscribers])
         plans: list[tuple[Subscriber, Selection]] = []
         unschedulable = 0
         for subscriber in subscribers:
             try:
                 reschedule(subscriber, now)
-                selection = index.select(
-                    tags[subscriber.id],
-                    delivered[subscriber.id],
-                    settings.digest_max_items,
-                    words[subscriber.id],
-                )
+                selection = reading.select(index, subscriber.id, settings.digest_max_items)
             except Exception:
                 logger.exception(
                     "subscriber %s could not be scheduled or selected for; skipped for %s",
@@ -348,7 +356,12 @@ async def compose_due_batch(
             if selection.article_ids:
                 plans.append((subscriber, selection))
         outbound, skipped = await _record(
-            session, plans, now=now, kind=DigestKind.SCHEDULED, bot_username=bot_username
+            session,
+            plans,
+            now=now,
+            kind=DigestKind.SCHEDULED,
+            bot_username=bot_username,
+            follows=reading.follows([s.id for s, _ in plans]),
         )
     empty = len(subscribers) - len(plans) - unschedulable
     return Batch(len(subscribers), empty, skipped + unschedulable, outbound)

@@ -12,40 +12,21 @@ from collections.abc import Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
 from html import escape
 from typing import Any
 
 from bot.articles.tags import hashtag
+from bot.delivery.entry import ENGLISH, DigestItem, Labels, cut, prefix, render_item, render_line
 from bot.i18n import Translator
 from bot.telegram.lengths import tg_len, utf16_len
-from bot.texts import ALSO, FULL_TEXT, ORIGINAL_ARTICLE, UPDATE
+from bot.texts import ORIGINAL_ARTICLE
 
 PAYLOAD_PREFIX = "a"
 _PAYLOAD = re.compile(r"a([1-9][0-9]{0,17})")
+STORY_PREFIX = "s"
+_STORY_PAYLOAD = re.compile(r"s([1-9][0-9]{0,17})")
 _SAFE_LINK = re.compile(r"https?://[^\s<>\"]+", re.IGNORECASE)
 MAX_LINK_LENGTH = 2048
-ELLIPSIS = "…"
-
-
-def prefix(text: str, units: int) -> str:
-    """The longest start of ``text`` within ``units`` UTF-16 units; never splits a
-    surrogate pair."""
-    kept = 0
-    for index, char in enumerate(text):
-        kept += 2 if ord(char) > 0xFFFF else 1
-        if kept > units:
-            return text[:index]
-    return text
-
-
-def cut(text: str, units: int) -> str:
-    """``text`` within ``units`` UTF-16 units, ending in "…" when shortened."""
-    if utf16_len(text) <= units:
-        return text
-    if units <= 0:
-        return ""
-    return prefix(text, units - 1).rstrip() + ELLIPSIS
 
 
 def safe_link(url: str | None) -> str | None:
@@ -199,33 +180,19 @@ def parse_payload(payload: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-@dataclass(frozen=True, slots=True)
-class DigestItem:
-    """One entry of a digest: a story, shown by one of its articles. ``also`` names the
-    story's other sources (name, link), ``more`` how many others are not named;
-    ``ledger_ids`` are every article the entry stands for (the shown one when empty)."""
-
-    article_id: int
-    title: str
-    summary: str
-    link: str
-    tags: tuple[str, ...] = ()
-    also: tuple[tuple[str, str], ...] = ()
-    more: int = 0
-    update: bool = False
-    ledger_ids: tuple[int, ...] = ()
+def story_payload(story_id: int) -> str:
+    """The /start payload of a story's deep link: "Show all N reports" under an entry."""
+    return f"{STORY_PREFIX}{story_id}"
 
 
-@dataclass(frozen=True, slots=True)
-class Labels:
-    """The words of a digest entry, in the reader's language."""
-
-    full_text: str = FULL_TEXT
-    update: str = UPDATE
-    also: str = ALSO
+def is_story_payload(payload: str) -> bool:
+    """Whether ``payload`` is meant for a story (a forged or mistyped one included)."""
+    return payload.strip().lower().startswith(STORY_PREFIX)
 
 
-MAX_SOURCE_NAME = 40
+def parse_story_payload(payload: str) -> int | None:
+    match = _STORY_PAYLOAD.fullmatch(payload.strip())
+    return int(match.group(1)) if match else None
 
 
 class ChunkFormatError(ValueError):
@@ -234,14 +201,19 @@ class ChunkFormatError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Chunk:
-    """One Telegram message and the articles it carries. The outbox stores it as JSON;
-    `to_json` and `from_json` are the only places that know that shape."""
+    """One Telegram message, the articles it carries and its URL buttons (text, URL), one
+    per row. The outbox stores it as JSON; `to_json` and `from_json` are the only places
+    that know that shape (a row stored before buttons existed has none)."""
 
     text: str
     article_ids: tuple[int, ...] = ()
+    buttons: tuple[tuple[str, str], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return {"text": self.text, "article_ids": list(self.article_ids)}
+        data: dict[str, Any] = {"text": self.text, "article_ids": list(self.article_ids)}
+        if self.buttons:
+            data["buttons"] = [list(button) for button in self.buttons]
+        return data
 
     @classmethod
     def from_json(cls, data: object) -> Chunk:
@@ -254,7 +226,13 @@ class Chunk:
             isinstance(a, int) and not isinstance(a, bool) for a in ids
         ):
             raise ChunkFormatError("expected 'article_ids' to be a list of integers")
-        return cls(text, tuple(ids))
+        buttons = data.get("buttons", [])
+        if not isinstance(buttons, list) or not all(
+            isinstance(b, list) and len(b) == 2 and all(isinstance(x, str) and x for x in b)
+            for b in buttons
+        ):
+            raise ChunkFormatError("expected 'buttons' to be a list of [text, url] pairs")
+        return cls(text, tuple(ids), tuple((text, url) for text, url in buttons))
 
 
 def chunks_to_json(chunks: Iterable[Chunk]) -> list[dict[str, Any]]:
@@ -284,77 +262,35 @@ def _join_tags(tags: Sequence[str], budget: int) -> str:
     return " ".join(kept)
 
 
-def _also_line(item: DigestItem, label: str, budget: int) -> str:
-    """ "Also: <a>Name</a> · <a>Name</a> · +2" within ``budget`` visible units; sources that
-    do not fit join the "+N"."""
-    if not item.also and not item.more:
-        return ""
-    shown: list[str] = []
-    used = utf16_len(label)
-    for index, (source, link) in enumerate(item.also):
-        name = cut(" ".join(source.split()), MAX_SOURCE_NAME)
-        left = len(item.also) - index - 1 + item.more
-        tail = utf16_len(f" · +{left}") if left else 0
-        size = utf16_len(f" {name}") + (3 if shown else 0)
-        if not name or used + size + tail > budget:
-            break
-        shown.append(f'<a href="{escape(link)}">{escape(name)}</a>')
-        used += size
-    more = len(item.also) - len(shown) + item.more
-    if more:
-        if used + utf16_len(f" · +{more}") > budget:
-            return ""
-        shown.append(f"+{more}")
-    return f"{escape(label)} " + " · ".join(shown) if shown else ""
+Block = tuple[str, Sequence[int], Sequence[tuple[str, str]]]  # HTML, articles, buttons
 
 
-@lru_cache(maxsize=16_384)  # one article appears in thousands of digests of a pass
-def render_item(item: DigestItem, limit: int, labels: Labels = Labels()) -> str:
-    """One entry's block, at most ``limit`` visible units. Too long (a legacy row with
-    hundreds of tags, a huge title) it is shortened: tags dropped first, then the summary
-    cut with "…", then the title. An update's title starts with the "Update:" label; a
-    story with other sources ends with the "Also:" line, which takes at most a quarter."""
-    also = _also_line(item, labels.also, limit // 4)
-    title, summary = item.title.strip(), item.summary.strip()
-    if item.update:
-        title = f"{labels.update} {title}"
-    # Visible: title "\n" summary "\n" "Full text" ["  " tags] ["\n" also]
-    fixed = utf16_len(labels.full_text) + (1 if title else 0) + (1 if summary else 0)
-    room = limit - fixed - (tg_len(also) + 1 if also else 0)
-    title = cut(title, room)
-    summary = cut(summary, room - utf16_len(title))
-    # Tags take at most half a message, so that a digest of such an item is still one.
-    budget = min(room - utf16_len(title) - utf16_len(summary) - 2, limit // 2)
-    tags = _join_tags(_hashtags(item.tags), budget)
-    link = f'<a href="{escape(item.link)}">{escape(labels.full_text)}</a>'
-    lines = [
-        f"<b>{escape(title)}</b>" if title else "",
-        escape(summary),
-        f"{link}  {tags}" if tags else link,
-        also,
-    ]
-    return "\n".join(line for line in lines if line)
-
-
-def pack(blocks: Sequence[tuple[str, Sequence[int]]], limit: int) -> list[Chunk]:
-    """Join blocks with blank lines into as few messages as fit; never split a block.
-    Every block must fit ``limit`` alone: the renderers here shorten theirs to make sure."""
+def pack(
+    blocks: Sequence[Block], limit: int, *, separator: str = "\n\n", max_buttons: int = 100
+) -> list[Chunk]:
+    """Join blocks (HTML, article ids, URL buttons) with ``separator`` into as few
+    messages as fit ``limit`` visible units and ``max_buttons`` buttons; never split a
+    block. Every block must fit alone: the renderers here shorten theirs to make sure."""
     chunks: list[Chunk] = []
     parts: list[str] = []
     ids: list[int] = []
+    keys: list[tuple[str, str]] = []
     length = 0
-    for block, block_ids in blocks:
+    gap = utf16_len(separator)
+    for block, block_ids, block_buttons in blocks:
         size = tg_len(block)
         if size > limit:  # pragma: no cover - the renderers guarantee it
             raise AssertionError(f"a single block of {size} characters exceeds {limit}")
-        if parts and length + 2 + size > limit:
-            chunks.append(Chunk("\n\n".join(parts), tuple(ids)))
-            parts, ids, length = [], [], 0
-        length += size + (2 if parts else 0)
+        if parts and (length + gap + size > limit or len(keys) + len(block_buttons) > max_buttons):
+            chunks.append(Chunk(separator.join(parts), tuple(ids), tuple(keys)))
+            parts, ids, keys, length = [], [], [], 0
+        length += size + (gap if parts else 0)
         parts.append(block)
         ids.extend(block_ids)
+        if block_buttons:
+            keys.extend(block_buttons[:max_buttons])
     if parts:
-        chunks.append(Chunk("\n\n".join(parts), tuple(ids)))
+        chunks.append(Chunk(separator.join(parts), tuple(ids), tuple(keys)))
     return chunks
 
 
@@ -364,18 +300,27 @@ def render_digest(
     header: str,
     footer: str | None,
     limit: int,
-    labels: Labels = Labels(),
+    labels: Labels = ENGLISH,
+    compact: bool = False,
+    max_buttons: int = 100,
 ) -> list[Chunk]:
-    """The digest as messages of at most ``limit`` visible units: the header, one block
-    per story (its words from ``labels``), and the ``footer`` (the "N more waiting"
-    line) when given."""
-    blocks: list[tuple[str, Sequence[int]]] = [(f"<b>{escape(cut(header, limit))}</b>", ())]
+    """The digest as messages of at most ``limit`` visible units and ``max_buttons``
+    buttons: the header, one block per story (its words from ``labels``; one line each
+    when ``compact``) with its "Show all N reports" button, and the ``footer`` (the "N
+    more waiting" line) when given."""
+    blocks: list[Block] = [(f"<b>{escape(cut(header, limit))}</b>", (), ())]
+    render = render_line if compact else render_item
     blocks += [
-        (render_item(item, limit, labels), item.ledger_ids or (item.article_id,)) for item in items
+        (
+            render(item, limit, labels),
+            item.ledger_ids or (item.article_id,),
+            (item.button,) if item.button else (),
+        )
+        for item in items
     ]
     if footer:
-        blocks.append((f"<i>{escape(cut(footer, limit))}</i>", ()))
-    return pack(blocks, limit)
+        blocks.append((f"<i>{escape(cut(footer, limit))}</i>", (), ()))
+    return pack(blocks, limit, separator="\n" if compact else "\n\n", max_buttons=max_buttons)
 
 
 def _split_paragraph(paragraph: str, limit: int) -> list[str]:
@@ -420,12 +365,12 @@ def render_article(
     head = [f"<b>{escape(title)}</b>" if title else "", f"<i>{escape(meta)}</i>"]
     if tag_line:
         head.append(escape(tag_line))
-    blocks: list[tuple[str, Sequence[int]]] = [("\n".join(line for line in head if line), ())]
+    blocks: list[Block] = [("\n".join(line for line in head if line), (), ())]
     for paragraph in body.split("\n\n"):
         text = " ".join(paragraph.split())
         if text:
-            blocks += [(piece, ()) for piece in _split_paragraph(text, limit)]
+            blocks += [(piece, (), ()) for piece in _split_paragraph(text, limit)]
     if link := safe_link(url):
         label = escape(t._(ORIGINAL_ARTICLE))
-        blocks.append((f'<a href="{escape(link)}">{label}</a>', ()))
+        blocks.append((f'<a href="{escape(link)}">{label}</a>', (), ()))
     return [chunk.text for chunk in pack(blocks, limit)]

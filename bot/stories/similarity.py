@@ -206,11 +206,6 @@ def title_similarity(a: StoryText, b: StoryText) -> float:
     return found / total if total else 0.0
 
 
-def other_dates(a: StoryText, b: StoryText) -> bool:
-    """Both name calendar dates, and none in common: two events, not one."""
-    return bool(a.dates and b.dates and not a.dates & b.dates)
-
-
 def one_source(a: StoryText, b: StoryText) -> bool:
     """Two articles of one source that are not one story: a newsroom does not report
     its own event twice, unless the later article is an explicit update of the earlier

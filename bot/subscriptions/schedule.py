@@ -22,8 +22,6 @@ class Frequency(StrEnum):
     WEEKLY = "weekly"
 
 
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-
 _OFFSET = re.compile(r"(?:UTC|GMT)\s*([+-])\s*(\d{1,2})(?::?(\d{2}))?", re.IGNORECASE)
 _HHMM = re.compile(r"(\d{1,2})[:.](\d{2})")
 

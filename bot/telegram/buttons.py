@@ -13,8 +13,7 @@ the handlers check on press that the presser may still act for it (bot.telegram.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import astuple, dataclass, fields
+from dataclasses import astuple, dataclass
 from enum import Enum
 
 from bot.i18n import languages
@@ -24,6 +23,32 @@ from bot.i18n import languages
 MAX_ID = 2**31 - 1
 MAX_PAGE = 100_000
 MAX_TIME = 9_999_999_999  # Unix seconds, ten digits
+
+
+# What several kinds carry alike; each kind below is its own class, so a handler's
+# isinstance() matches one kind only.
+@dataclass(frozen=True, slots=True)
+class _ChatPage:
+    """A page of a list shown for a chat."""
+
+    page: int
+    chat: int
+
+
+@dataclass(frozen=True, slots=True)
+class _ChatTag:
+    tag_id: int
+    chat: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Chat:
+    chat: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Article:
+    article_id: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,9 +61,8 @@ class ToggleTag:
 
 
 @dataclass(frozen=True, slots=True)
-class TagsPage:
-    page: int
-    chat: int
+class TagsPage(_ChatPage):
+    """A page of /tags."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,23 +75,18 @@ class Unsubscribe:
 
 
 @dataclass(frozen=True, slots=True)
-class SubscriptionsPage:
-    page: int
-    chat: int
+class SubscriptionsPage(_ChatPage):
+    """A page of /subscriptions."""
 
 
 @dataclass(frozen=True, slots=True)
-class SubscribeSuggested:
-    """ "Did you mean negotiations?" — follow the suggested tag."""
-
-    tag_id: int
-    chat: int
+class SubscribeSuggested(_ChatTag):
+    """ "Did you mean negotiations?" after /subscribe — follow the suggested tag."""
 
 
 @dataclass(frozen=True, slots=True)
-class UnsubscribeSuggested:
-    tag_id: int
-    chat: int
+class UnsubscribeSuggested(_ChatTag):
+    """ "Did you mean negotiations?" after /unsubscribe — stop following the suggested tag."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,29 +97,24 @@ class FeedsPage:
 
 
 @dataclass(frozen=True, slots=True)
-class ConfirmDelete:
-    article_id: int
+class ConfirmDelete(_Article):
+    """Delete under /delete's question."""
 
 
 @dataclass(frozen=True, slots=True)
-class KeepArticle:
-    article_id: int
+class KeepArticle(_Article):
+    """Keep under /delete's question."""
 
 
 @dataclass(frozen=True, slots=True)
-class Undelete:
+class Undelete(_Article):
     """Undo under "Deleted article 42": show the article again."""
 
-    article_id: int
-
 
 @dataclass(frozen=True, slots=True)
-class SearchPage:
+class SearchPage(_ChatPage):
     """More (or Previous) under /search results; the query is the message's first line
     (the chat's timezone dates the results)."""
-
-    page: int
-    chat: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,9 +127,8 @@ class RemoveWord:
 
 
 @dataclass(frozen=True, slots=True)
-class WordsPage:
-    page: int
-    chat: int
+class WordsPage(_ChatPage):
+    """A page of the /subscriptions list of words."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,17 +147,13 @@ class SelectChat:
 
 
 @dataclass(frozen=True, slots=True)
-class PostDigest:
+class PostDigest(_Chat):
     """Under /digest for a linked channel: post its digest there now."""
-
-    chat: int
 
 
 @dataclass(frozen=True, slots=True)
-class CancelDigest:
+class CancelDigest(_Chat):
     """Under /digest for a linked channel: do not post it."""
-
-    chat: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,9 +166,23 @@ class ConfirmForget:
 
 
 @dataclass(frozen=True, slots=True)
-class CancelForget:
+class CancelForget(_Chat):
     """Under /forget: delete nothing."""
 
+
+@dataclass(frozen=True, slots=True)
+class DigestTags:
+    """Under /settings: digest entries name the tags they matched by (``on``), or not."""
+
+    on: bool
+    chat: int
+
+
+@dataclass(frozen=True, slots=True)
+class DigestLayout:
+    """Under /settings: one line per story (``compact``), or the full layout."""
+
+    compact: bool
     chat: int
 
 
@@ -183,6 +206,8 @@ Button = (
     | CancelDigest
     | ConfirmForget
     | CancelForget
+    | DigestTags
+    | DigestLayout
 )
 
 
@@ -195,6 +220,7 @@ class Field(Enum):
     LANGUAGE = "language"  # a catalog the bot has
     ID_OR_OWN = "id_or_own"  # a row id, or 0 for the person's own chat
     TIME = "time"  # Unix seconds, 0..MAX_TIME
+    FLAG = "flag"  # on or off, written 1 or 0
 
 
 _NUMBER = re.compile(r"0|[1-9][0-9]{0,9}")
@@ -212,7 +238,9 @@ def _parse(field: Field, text: str) -> object:
         return _INVALID
     value = int(text)
     low, high = _RANGES[field]
-    return value if low <= value <= high else _INVALID
+    if not low <= value <= high:
+        return _INVALID
+    return bool(value) if field is Field.FLAG else value
 
 
 # The numbers each numeric field may hold, inclusive.
@@ -222,6 +250,7 @@ _RANGES = {
     Field.PAGE: (0, MAX_PAGE),
     Field.PAGE_OR_START: (0, MAX_PAGE),
     Field.TIME: (0, MAX_TIME),
+    Field.FLAG: (0, 1),
 }
 
 
@@ -246,18 +275,19 @@ KINDS: dict[type[Button], tuple[str, tuple[Field, ...]]] = {
     CancelDigest: ("dx", (Field.ID,)),
     ConfirmForget: ("fg", (Field.TIME, Field.ID)),
     CancelForget: ("fx", (Field.ID,)),
+    DigestTags: ("dt", (Field.FLAG, Field.ID)),
+    DigestLayout: ("dl", (Field.FLAG, Field.ID)),
 }
 _BY_PREFIX = {prefix: (kind, spec) for kind, (prefix, spec) in KINDS.items()}
 
-# The kinds that act for the chat they carry (their last field, ``chat``).
-FOR_A_CHAT: tuple[type[Button], ...] = tuple(
-    kind for kind in KINDS if fields(kind)[-1].name == "chat"
-)
-
 
 def encode(button: Button) -> str:
-    """``t:12:3:7``: the kind's prefix, then its fields; None (the /start page) is ``s``."""
-    values = ("s" if value is None else str(value) for value in astuple(button))
+    """``t:12:3:7``: the kind's prefix, then its fields; None (the /start page) is ``s``,
+    a flag 1 or 0."""
+    values = (
+        "s" if value is None else str(int(value)) if isinstance(value, bool) else str(value)
+        for value in astuple(button)
+    )
     return ":".join([KINDS[type(button)][0], *values])
 
 
@@ -288,12 +318,3 @@ def chat_of(button: Button) -> int | None:
     """The chat (subscriber id) a button acts for, if it is of a kind that carries one."""
     chat = getattr(button, "chat", None)
     return chat if isinstance(chat, int) else None
-
-
-def of_kind(kind: type[Button]) -> Callable[[object], bool]:
-    """A predicate: does the data decode to a ``kind`` button?"""
-
-    def matches(data: object) -> bool:
-        return isinstance(decode(data), kind)
-
-    return matches

@@ -25,12 +25,8 @@ from bot.telegram.send import TopicRefusal, topic_refusal
 logger = logging.getLogger(__name__)
 
 
-class InputError(ValueError):
-    """Something a person sent cannot be used; the message says what, in their terms."""
-
-
 # Errors whose cause is what someone sent, not our code.
-INPUT_ERRORS: tuple[type[Exception], ...] = (InputError, ScheduleError, BadRequest, Forbidden)
+INPUT_ERRORS: tuple[type[Exception], ...] = (ScheduleError, BadRequest, Forbidden)
 
 
 # Each distinct line is logged once a minute at the most (logging is per process, and so

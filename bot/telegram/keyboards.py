@@ -177,3 +177,15 @@ def post_digest_keyboard(t: Translator, chat: int) -> InlineKeyboardMarkup:
             ]
         ]
     )
+
+
+def layout_keyboard(
+    t: Translator, *, show_tags: bool, compact: bool, chat: int
+) -> InlineKeyboardMarkup:
+    """Under /settings: switch the digest's tags and its layout."""
+    return InlineKeyboardMarkup(
+        [
+            [_button(texts.tags_button(t, show_tags), buttons.DigestTags(not show_tags, chat))],
+            [_button(texts.layout_button(t, compact), buttons.DigestLayout(not compact, chat))],
+        ]
+    )

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from enum import Enum, StrEnum, auto
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -28,12 +29,14 @@ from telegram.ext import ExtBot
 
 from bot import texts
 from bot.delivery.compose import LEASE, Outbound
+from bot.delivery.digest import Chunk
 from bot.i18n import FALLBACK, translator
 from bot.ops.logjson import digest_context
 from bot.telegram.ratelimit import Lane
 from bot.telegram.stops import ChatStopped, StopList
 from storage import repo
 from storage.retry import retrying
+from util import backoff
 
 logger = logging.getLogger(__name__)
 
@@ -172,6 +175,7 @@ async def send_digest(
                     outbound.chat_id,
                     outbound.chunks[index].text,
                     message_thread_id=outbound.thread_id,
+                    reply_markup=_keyboard(outbound.chunks[index]),
                     rate_limit_args=lane,
                 )
                 break
@@ -189,7 +193,7 @@ async def send_digest(
                 verdict = _verdict(error, attempt, policy, outbound.digest_id)
                 if verdict is not _Verdict.RETRY:
                     return await _settle(verdict, log, outbound, index, str(error), clock, policy)
-                await asyncio.sleep(policy.backoff * 2 ** (attempt - 1))
+                await asyncio.sleep(backoff(attempt - 1, policy.backoff))
         message_ids.append(message.message_id)
         await log.note(outbound.digest_id, message_ids, len(outbound.chunks))
     return SendResult.SENT
@@ -204,6 +208,15 @@ async def _still_kept(sessions: async_sessionmaker[AsyncSession], outbound: Outb
             return await repo.digest_kept(session, outbound.digest_id)
 
     return await retrying(kept, f"checking digest {outbound.digest_id}")
+
+
+def _keyboard(chunk: Chunk) -> InlineKeyboardMarkup | None:
+    """A message's URL buttons ("Show all N reports"), one per row."""
+    if not chunk.buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(text, url=url)] for text, url in chunk.buttons]
+    )
 
 
 class TopicRefusal(StrEnum):

@@ -10,6 +10,7 @@ from bot.i18n import N_, Translator, language_self_name
 from bot.subscriptions.schedule import FREQUENCY_WORDS, Frequency, tzinfo_for
 from bot.texts.chats import destination
 from bot.texts.common import MAX_ECHO, bold, echo, usage
+from bot.texts.digest import layout_lines
 
 # ---- languages
 
@@ -58,6 +59,8 @@ def settings_text(
     chat_title: str | None = None,
     forum: bool = False,
     thread_id: int | None = None,
+    show_tags: bool = True,
+    compact: bool = False,
 ) -> str:
     """A chat's settings; ``chat_title`` names the group or channel they are of."""
     local_next = next_due_at.astimezone(tzinfo_for(timezone))
@@ -76,6 +79,7 @@ def settings_text(
         lines.append(t._("Next digest: {when}", when=t.moment(local_next)))
     if forum:
         lines.append(destination(t, thread_id))
+    lines += layout_lines(t, show_tags=show_tags, compact=compact)
     lines += ["", t._("Change with /time, /timezone, /frequency, /language, /pause or /resume.")]
     return "\n".join(lines)
 

@@ -45,16 +45,18 @@ class WordMatchers:
     follow of a new word, or the last follower letting one go)."""
 
     def __init__(self) -> None:
-        self._words: list[tuple[int, str]] | None = None
+        self._version: tuple[int, int] | None = None
         self._matcher = Matcher([])
         self._ids: dict[str, int] = {}
 
     async def current(self, session: AsyncSession) -> tuple[Matcher, dict[str, int]]:
-        found = sorted(await words_repo.all_words(session))
-        if found != self._words:
+        # One aggregate row per call; the words themselves only when they changed.
+        version = await words_repo.words_version(session)
+        if version != self._version:
+            found = await words_repo.all_words(session)
             self._matcher = Matcher(Term.from_key(key) for _, key in found)
             self._ids = {key: word_id for word_id, key in found}
-            self._words = found
+            self._version = version
         return self._matcher, self._ids
 
 
@@ -75,7 +77,8 @@ async def store_articles(
     results = await repo.upsert_articles(session, articles, now=now, feed_id=feed_id)
     added = [row for row, outcome in results if outcome is repo.Outcome.ADDED]
     joined = await group_new(session, added)
-    metrics.articles_stored("import" if feed_id is None else "feed", len(added), len(joined))
+    route = "import" if feed_id is None else "feed"
+    metrics.articles_stored(session, route, len(added), len(joined))
     changed = [
         (row, article, outcome)
         for (row, outcome), article in zip(results, articles, strict=True)

@@ -32,6 +32,7 @@ from storage.repo.chats import (
     select_chat,
     selected_chat,
 )
+from storage.repo.entries import article_tags, article_words
 from storage.repo.feeds import (
     active_feed_urls,
     active_feeds,
@@ -91,7 +92,6 @@ from storage.repo.subscriptions import (
     subscribed_tags,
     subscription_tags,
     tag_articles,
-    undelivered_candidates,
     unsubscribe,
 )
 from storage.repo.tags import (
@@ -120,6 +120,8 @@ __all__ = [
     "active_feeds",
     "add_manager",
     "article_counts",
+    "article_tags",
+    "article_words",
     "blocked_before",
     "claim_due_feeds",
     "claim_due_subscribers",
@@ -187,7 +189,6 @@ __all__ = [
     "tags_by_key",
     "tags_of_articles",
     "undelete_article",
-    "undelivered_candidates",
     "unsubscribe",
     "upsert_article",
     "upsert_articles",

@@ -31,6 +31,9 @@ class NewDigest:
     kind: DigestKind
     chunks: list[dict[str, Any]]
     article_ids: Sequence[int]
+    # SENT: nothing to send, only ledger rows to keep (reports that told a reader
+    # nothing new, taken silently into a story they had).
+    status: DigestStatus = DigestStatus.PENDING
 
 
 async def create_digests(
@@ -43,9 +46,10 @@ async def create_digests(
         {
             "subscriber_id": d.subscriber_id,
             "kind": d.kind,
-            "status": DigestStatus.PENDING,
+            "status": d.status,
             "created_at": now,
-            "lease_until": lease_until,
+            "sent_at": now if d.status == DigestStatus.SENT else None,
+            "lease_until": lease_until if d.status == DigestStatus.PENDING else None,
             "chunks": d.chunks,
             "sent_chunks": 0,
             "message_ids": [],

@@ -48,6 +48,10 @@ async def stats(session: AsyncSession, now: datetime) -> Stats:
         digests_sent_24h=await count(
             select(func.count())
             .select_from(Digest)
-            .where(Digest.status == DigestStatus.SENT, Digest.sent_at >= now - timedelta(hours=24))
+            .where(
+                Digest.status == DigestStatus.SENT,
+                Digest.sent_at >= now - timedelta(hours=24),
+                Digest.sent_chunks > 0,  # not a silent one (ledger rows only: NewDigest)
+            )
         ),
     )

@@ -6,23 +6,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Select, delete, exists, func, select, union
+from sqlalchemy import Select, delete, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from storage.models import (
-    Article,
     ArticleTag,
-    ArticleWord,
-    DeliveredArticle,
-    SubscriberWord,
     Subscription,
     Tag,
 )
-from storage.records import WordKind
-from storage.repo.articles import SHOWN, recent_by_link
+from storage.repo.articles import recent_by_link
 from storage.sql import grouped, insert_ignore
-from storage.stories import STORY
 
 
 async def subscribed_tags(session: AsyncSession, subscriber_id: int) -> list[Tag]:
@@ -80,85 +73,6 @@ async def subscription_tags(
         )
 
     return await grouped(session, subscriber_ids, query)
-
-
-async def undelivered_candidates(
-    session: AsyncSession, subscriber_id: int, since: datetime, limit: int
-) -> tuple[list[tuple[int, datetime, int]], int, set[int]]:
-    """The newest ``limit`` stories with an article that has any of the subscriber's tags
-    or followed words, was added since ``since`` and was not yet delivered to them, and no
-    article with a muted word: per story its newest such article, as (id, published_at,
-    story id). Also how many such stories there are in all, and which of the returned
-    stories the subscriber already had. Sorting and counting stay in the database: a
-    popular tag has thousands of candidates, and only a digest's worth should cross into
-    Python."""
-    delivered = select(DeliveredArticle.article_id).where(
-        DeliveredArticle.subscriber_id == subscriber_id,
-        DeliveredArticle.article_id == Article.id,
-    )
-    by_tag = (
-        select(ArticleTag.article_id)
-        .join(Subscription, Subscription.tag_id == ArticleTag.tag_id)
-        .where(Subscription.subscriber_id == subscriber_id)
-    )
-    by_word = (
-        select(ArticleWord.article_id)
-        .join(SubscriberWord, SubscriberWord.word_id == ArticleWord.word_id)
-        .where(SubscriberWord.subscriber_id == subscriber_id)
-    )
-    muted_article = aliased(Article)
-    muted_stories = (
-        select(func.coalesce(muted_article.story_id, muted_article.id))
-        .join(ArticleWord, ArticleWord.article_id == muted_article.id)
-        .join(SubscriberWord, SubscriberWord.word_id == ArticleWord.word_id)
-        .where(
-            SubscriberWord.subscriber_id == subscriber_id,
-            SubscriberWord.kind == WordKind.MUTE,
-            muted_article.added_at >= since,
-            muted_article.deleted_at.is_(None),  # as the batch path reads mutes
-        )
-    )
-    matching = (
-        select(Article.id, Article.published_at, STORY.label("story"))
-        .where(
-            Article.id.in_(union(by_tag, by_word.where(SubscriberWord.kind == WordKind.FOLLOW))),
-            Article.added_at >= since,
-            SHOWN,
-            ~exists(delivered),
-            STORY.not_in(muted_stories),
-        )
-        .cte("matching")
-    )
-    stories_in_all = select(func.count(func.distinct(matching.c.story))).scalar_subquery()
-    # The newest matches, a few per story the digest can hold: each story's newest one is
-    # among them unless stories have many matching articles each; then read further.
-    fetch = limit * 3
-    while True:
-        query = (
-            select(matching.c.id, matching.c.published_at, matching.c.story, stories_in_all)
-            .order_by(matching.c.published_at.desc(), matching.c.id.desc())
-            .limit(fetch)
-        )
-        found = (await session.execute(query)).all()
-        total = int(found[0][3]) if found else 0
-        newest: dict[int, tuple[int, datetime, int]] = {}
-        for article_id, published, story_id, _ in found:
-            newest.setdefault(story_id, (article_id, published, story_id))
-        if len(newest) >= min(limit, total) or len(found) < fetch:
-            break
-        fetch *= 4
-    rows = list(newest.values())[:limit]
-    stories = [row[2] for row in rows]
-    had: set[int] = set()
-    if stories:
-        had_query = (
-            select(STORY)
-            .join(DeliveredArticle, DeliveredArticle.article_id == Article.id)
-            .where(DeliveredArticle.subscriber_id == subscriber_id, STORY.in_(stories))
-            .distinct()
-        )
-        had = set((await session.scalars(had_query)).all())
-    return rows, total, had
 
 
 async def tag_articles(

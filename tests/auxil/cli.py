@@ -86,12 +86,12 @@ def newsbot_sync_here(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> tuple[int, str, str]:
-    """`newsbot ARGS` in this process, as the console script calls it (`bot.cli.main`):
+    """`newsbot ARGS` in this process, as the console script calls it (`bot.ops.cli.main`):
     (exit code, stdout, stderr). The environment holds ``env`` and no other setting.
     Much faster than a subprocess, which spends a second on imports; for what only a
     real process shows (signals, exit on a revoked token) use `start_newsbot`."""
-    from bot.cli import main
     from bot.config import Settings
+    from bot.ops.cli import main
 
     for name in Settings.model_fields:
         monkeypatch.delenv(name.upper(), raising=False)

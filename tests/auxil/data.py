@@ -15,6 +15,9 @@ SEED_TITLE = "Britain holds secret talks with russia on Ukraine"
 SEED_SUMMARY = (
     "British and russian officials held a number of diplomatic talks amid the war in Ukraine."
 )
+# The user property under which test_stories hands story grouping's figures (a list of
+# lines) to conftest, which prints them under the run's summary.
+STORY_FIGURES = "story figures"
 
 
 def article(title: str, tags: str, published: str = "2026-11-01T10:00:00+00:00") -> ParsedArticle:

@@ -132,6 +132,8 @@ def add_handlers(app: BotApplication) -> None:
         buttons.CancelDigest: reads(digest.on_cancel_digest),
         buttons.ConfirmForget: guard(privacy.may_confirm)(privacy.on_confirm),
         buttons.CancelForget: changes(privacy.on_cancel),
+        buttons.DigestTags: changes(settings.on_digest_layout),
+        buttons.DigestLayout: changes(settings.on_digest_layout),
     }
     for kind, callback in presses.items():
         app.add_handler(ButtonHandler(kind, callback))

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from telegram import Update
+from telegram import InlineKeyboardMarkup, Update
 
 from bot import texts
 from bot.i18n import Translator, translator
@@ -29,7 +29,7 @@ from bot.telegram.handlers.common import (
     show,
     subscriber_of,
 )
-from bot.telegram.keyboards import language_keyboard
+from bot.telegram.keyboards import language_keyboard, layout_keyboard
 from storage.models import ChatType, Subscriber
 
 logger = logging.getLogger(__name__)
@@ -41,7 +41,32 @@ async def settings(update: Update, context: BotContext) -> None:
     """The settings name the chat they are of (a group, a linked channel)."""
     async with context.sessions.begin() as session:
         subscriber = await subscriber_of(session, update, context)
-    await message_of(update).reply_text(_settings_text(update, context.t, subscriber))
+    await message_of(update).reply_text(
+        _settings_text(update, context.t, subscriber), reply_markup=_layout(context.t, subscriber)
+    )
+
+
+def _layout(t: Translator, subscriber: Subscriber) -> InlineKeyboardMarkup:
+    return layout_keyboard(
+        t, show_tags=subscriber.show_tags, compact=subscriber.compact, chat=subscriber.id
+    )
+
+
+async def on_digest_layout(update: Update, context: BotContext) -> None:
+    """Under /settings: tags shown or hidden, full or compact layout; the settings are
+    redrawn with the buttons that switch back. A double tap sets what is set already."""
+    query, button = pressed(update)
+    assert isinstance(button, buttons.DigestTags | buttons.DigestLayout)
+    async with context.sessions.begin() as session:
+        subscriber = await subscriber_of(session, update, context)
+        if isinstance(button, buttons.DigestTags):
+            subscriber.show_tags = button.on
+        else:
+            subscriber.compact = button.compact
+    await query.answer()
+    t = context.t
+    text = for_chat(context, t._(texts.SAVED) + "\n\n" + _settings_text(update, t, subscriber))
+    await show(query, text, _layout(t, subscriber))
 
 
 def _settings_text(update: Update, t: Translator, subscriber: Subscriber) -> str:
@@ -57,6 +82,8 @@ def _settings_text(update: Update, t: Translator, subscriber: Subscriber) -> str
         chat_title=None if subscriber.chat_type is ChatType.PRIVATE else subscriber.title,
         forum=bool(chat and chat.is_forum),
         thread_id=subscriber.thread_id,
+        show_tags=subscriber.show_tags,
+        compact=subscriber.compact,
     )
 
 

@@ -8,7 +8,7 @@ from telegram import Update
 from telegram.constants import MessageLimit
 
 from bot import texts
-from bot.delivery.digest import parse_payload, render_article
+from bot.delivery.digest import is_story_payload, parse_payload, render_article
 from bot.subscriptions import service
 from bot.subscriptions.schedule import (
     reschedule,
@@ -16,6 +16,7 @@ from bot.subscriptions.schedule import (
 )
 from bot.telegram.context import BotContext, message_of
 from bot.telegram.handlers.common import acts_here, chat_id_of, is_private, reply, subscriber_of
+from bot.telegram.handlers.story import show_story
 from bot.telegram.keyboards import (
     tag_keyboard,
 )
@@ -49,6 +50,9 @@ async def start(update: Update, context: BotContext) -> None:
             never = article is None and article_id > await repo.last_article_id(session)
             tags_of = await repo.tags_of_articles(session, [article.id]) if article else {}
     message, t = message_of(update), context.t
+    if article_id is None and is_story_payload(payload):  # "Show all N reports"
+        await show_story(update, context, subscriber, payload)
+        return
     if article_id is None:  # plain /start, or a payload that is not an article's
         markup = tag_keyboard(t, tags, chat=subscriber.id, page=None) if tags else None
         await reply(update, context, t._(texts.WELCOME), markup)
