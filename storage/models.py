@@ -99,7 +99,10 @@ class Article(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
+    # The insert sentinel: SQLite has no implicit one, so without it the ORM stored a
+    # batch of new articles one INSERT each (their ids must come back in order); with
+    # it, one INSERT ... RETURNING per batch. No schema change: it is always given.
+    fingerprint: Mapped[str] = mapped_column(String(64), unique=True, insert_sentinel=True)
     # The feed the article came from; None for typed and imported articles, and for the
     # articles of a feed whose row was deleted (a removed feed keeps its row).
     feed_id: Mapped[int | None] = mapped_column(ForeignKey("feeds.id", ondelete="SET NULL"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 from bot.articles.plaintext import ELLIPSIS
 
@@ -53,8 +54,13 @@ def split_sentences(text: str) -> list[str]:
     ends an abbreviation or an initial, or the terminator sits inside a quotation that is
     still open. Decimals ("3.5") never split because no space follows their point.
     """
+    return list(_sentences(text))
+
+
+def _sentences(text: str) -> Iterator[str]:
+    """`split_sentences`' sentences, one at a time: the lead is found without splitting
+    the rest."""
     text = _WHITESPACE.sub(" ", text).strip()
-    sentences: list[str] = []
     start = 0
     in_quote = False
     i = 0
@@ -80,14 +86,14 @@ def split_sentences(text: str) -> list[str]:
                 and _starts_sentence(text, end)
                 and not (ch == "." and _is_abbreviation(text, i))
             ):
-                sentences.append(text[start:end])
+                if sentence := text[start:end].strip():
+                    yield sentence
                 start = end + 1
             i = end
             continue
         i += 1
-    if start < n:
-        sentences.append(text[start:])
-    return [s for s in (s.strip() for s in sentences) if s]
+    if start < n and (sentence := text[start:].strip()):
+        yield sentence
 
 
 def cut_at_word(text: str, limit: int = SUMMARY_MAX_CHARS) -> str:
@@ -104,5 +110,5 @@ def cut_at_word(text: str, limit: int = SUMMARY_MAX_CHARS) -> str:
 
 def summary_line(body: str, limit: int = SUMMARY_MAX_CHARS) -> str:
     """The lead sentence of ``body``, at most ``limit`` characters."""
-    sentences = split_sentences(body.strip().split("\n\n", 1)[0])
-    return cut_at_word(sentences[0], limit) if sentences else ""
+    lead = next(_sentences(body.strip().split("\n\n", 1)[0]), "")
+    return cut_at_word(lead, limit) if lead else ""

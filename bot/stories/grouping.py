@@ -49,8 +49,13 @@ async def group_new(session: AsyncSession, articles: Sequence[Article]) -> dict[
             stored_keys.setdefault(article_id, []).append(key)
     wanted: set[int] = set()
     for mine in keys.values():
+        needed = min(MIN_SHARED_KEYS, len(mine))
+        if needed == 1:  # any one key in common: every holder, uncounted
+            for key in mine:
+                wanted.update(holders.get(key, ()))
+            continue
         counts = Counter(a for key in mine for a in holders.get(key, ()))
-        wanted.update(a for a, n in counts.items() if n >= min(MIN_SHARED_KEYS, len(mine)))
+        wanted.update(a for a, n in counts.items() if n >= needed)
     found = await stories_repo.candidates(session, list(wanted)) if wanted else []
     known = [
         Known(

@@ -61,18 +61,21 @@ async def upsert_articles(
 ) -> list[tuple[Article, Outcome]]:
     """`upsert_article` for many at once, in a handful of statements. ``feed_id`` marks
     new articles as that feed's."""
+    # Each article's fingerprint worked out once (a hash of its folded identity).
+    prints = [a.fingerprint for a in articles]
     rows: dict[str, Article] = {}
-    for part in chunks([a.fingerprint for a in articles]):
+    for part in chunks(prints):
         found = await session.scalars(select(Article).where(Article.fingerprint.in_(part)))
         rows.update((row.fingerprint, row) for row in found)
     deleted_links = await _deleted_links(
-        session, [a.url for a in articles if a.url and a.fingerprint not in rows]
+        session,
+        [a.url for a, fp in zip(articles, prints, strict=True) if a.url and fp not in rows],
     )
     results: list[tuple[Article, Outcome]] = []
     retag: dict[str, ArticleLike] = {}
-    for article in articles:
+    for article, fingerprint in zip(articles, prints, strict=True):
         # Its own row, or a deleted article's with the same link: deleted stays deleted.
-        row = rows.get(article.fingerprint) or deleted_links.get(article.url or "")
+        row = rows.get(fingerprint) or deleted_links.get(article.url or "")
         if row is not None and row.deleted_at is not None:
             results.append((row, Outcome.DELETED))
             continue
@@ -90,15 +93,15 @@ async def upsert_articles(
             "body": article.body,
         }
         if row is None:
-            row = Article(fingerprint=article.fingerprint, added_at=now, feed_id=feed_id, **fields)
+            row = Article(fingerprint=fingerprint, added_at=now, feed_id=feed_id, **fields)
             session.add(row)
-            rows[article.fingerprint] = row
+            rows[fingerprint] = row
             results.append((row, Outcome.ADDED))
         else:
             for name, value in fields.items():
                 setattr(row, name, value)
             results.append((row, Outcome.UPDATED))
-        retag[article.fingerprint] = article
+        retag[fingerprint] = article
     if not retag:
         return results
     await session.flush()
