@@ -31,6 +31,7 @@ from bot.stories.similarity import (
     candidate_keys,
     same_story,
     similarity,
+    story_window,
     weighted_stems,
 )
 from tests.auxil.data import STORY_FIGURES
@@ -208,3 +209,14 @@ def test_a_story_takes_at_most_fifty_articles() -> None:
     assert grouper.assign(2, QUAKE_REWORDED, T0) == 1  # the fiftieth
     assert grouper.assign(3, QUAKE_REWORDED, T0) == 3  # a story of its own
     assert grouper.assign(4, QUAKE_REWORDED, T0) == 3
+
+
+def test_the_story_window_stops_at_the_calendar_s_ends() -> None:
+    """An article dated at the very first or last day Python can hold (a feed may say so)
+    has a window that stops there instead of overflowing."""
+    first = datetime.min.replace(tzinfo=UTC)
+    last = datetime.max.replace(tzinfo=UTC)
+    assert story_window(first) == (first, first + WINDOW)
+    assert story_window(last) == (last - WINDOW, last)
+    middle = datetime(2026, 12, 5, tzinfo=UTC)
+    assert story_window(middle) == (middle - WINDOW, middle + WINDOW)

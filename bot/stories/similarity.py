@@ -271,7 +271,7 @@ _ORDER = attrgetter("published_at", "article_id")  # `Known.order`, in C
 Decide = Callable[[StoryText, StoryText], bool]
 
 
-def _window(at: datetime) -> tuple[datetime, datetime]:
+def story_window(at: datetime) -> tuple[datetime, datetime]:
     """The earliest and the latest time of an article one story with one of ``at``:
     within `WINDOW` of it (the limits of the calendar where it reaches them)."""
     try:
@@ -343,7 +343,7 @@ class Grouper:
     ) -> list[Known]:
         """The articles of ``index`` sharing keys with the new one, within `WINDOW`."""
         needed = min(MIN_SHARED_KEYS, len(keys))
-        earliest, latest = _window(at)
+        earliest, latest = story_window(at)
         shared: dict[int, int] = {}
         found: list[Known] = []
         for key in keys:
