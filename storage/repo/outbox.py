@@ -90,7 +90,7 @@ async def create_digests(
             result = await session.execute(
                 insert(Digest).returning(Digest.subscriber_id, Digest.id), list(part)
             )
-            by_subscriber = dict(result.tuples().all())
+            by_subscriber: dict[int, int] = {s: i for s, i in result.all()}
             ids.extend(by_subscriber[row["subscriber_id"]] for row in part)
         else:
             returned = await session.scalars(
