@@ -50,9 +50,7 @@ class NewDigest:
 _LEDGER = cast(Table, DeliveredArticle.__table__)
 _DELIVERED_AT = _LEDGER.c.delivered_at.type
 # The ledger's time goes in as the database holds it (`create_digests` converts it once).
-_LEDGER_INSERT = insert(_LEDGER).values(
-    delivered_at=type_coerce(bindparam("b_at"), NullType())
-)
+_LEDGER_INSERT = insert(_LEDGER).values(delivered_at=type_coerce(bindparam("b_at"), NullType()))
 
 
 async def create_digests(
@@ -79,7 +77,8 @@ async def create_digests(
     # Every ledger row of the call has the same time: converted for the database once,
     # not once per row (a million rows a pass).
     dialect = session.get_bind().dialect
-    at = _DELIVERED_AT.dialect_impl(dialect).bind_processor(dialect)(now)
+    process = _DELIVERED_AT.dialect_impl(dialect).bind_processor(dialect)
+    at = process(now) if process else now
     ids: list[int] = []
     # One subscriber's row at most (a delivery batch): the rows go in as one multi-row
     # INSERT and their ids are told apart by subscriber. Asking for the ids in parameter
@@ -90,7 +89,7 @@ async def create_digests(
             result = await session.execute(
                 insert(Digest).returning(Digest.subscriber_id, Digest.id), list(part)
             )
-            by_subscriber: dict[int, int] = {s: i for s, i in result.all()}
+            by_subscriber: dict[int, int] = dict(result.all())
             ids.extend(by_subscriber[row["subscriber_id"]] for row in part)
         else:
             returned = await session.scalars(
