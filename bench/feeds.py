@@ -128,8 +128,8 @@ async def child(database: str, urls_file: str) -> dict[str, Any]:
                 tags=["bench"], now=now, next_poll_at=now,
             )  # fmt: skip
     passes: list[dict[str, Any]] = []
-    fetcher = Fetcher(FeedService.limits(settings))
-    service = FeedService(sessions, fetcher, settings, clock=lambda: datetime.now(UTC))
+    fetcher = Fetcher(FeedService.limits(settings.feeds))
+    service = FeedService(sessions, fetcher, settings.feeds, clock=lambda: datetime.now(UTC))
     try:
         for _ in sys.stdin:
             started = time.perf_counter()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import time
+from dataclasses import dataclass
+from datetime import time, timedelta
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -15,6 +17,36 @@ from bot.subscriptions.schedule import parse_digest_time, parse_timezone
 
 class ConfigError(Exception):
     """A setting is missing or wrong; the message names the variable."""
+
+
+@dataclass(frozen=True, slots=True)
+class Defaults:
+    """What a new chat starts with (DEFAULT_LANGUAGE, DEFAULT_TIMEZONE, DEFAULT_DIGEST_TIME)."""
+
+    language: str
+    timezone: str
+    digest_time: time
+
+
+@dataclass(frozen=True, slots=True)
+class FeedPolicy:
+    """How feeds are polled and fetched (the FEED_* settings)."""
+
+    poll_every: timedelta
+    tick_seconds: float
+    timeout_seconds: float
+    max_bytes: int
+    concurrency: int
+    allow_private: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionPolicy:
+    """How long what the bot keeps about chats lives (DIGEST_MAX_AGE_DAYS for the ledger
+    of what was delivered, FORGET_BLOCKED_DAYS for a chat that blocked the bot)."""
+
+    selectable: timedelta  # an article older than this is in no digest
+    forget_blocked_days: int
 
 
 class Settings(BaseSettings):
@@ -164,7 +196,13 @@ class Settings(BaseSettings):
     @classmethod
     def _check_policy_url(cls, value: str) -> str:
         value = value.strip()
-        if value and not value.startswith(("http://", "https://")):
+        parts = urlsplit(value)
+        linkable = (
+            parts.scheme in ("http", "https")
+            and bool(parts.hostname)
+            and not any(ch.isspace() or ch in '<>"' for ch in value)
+        )
+        if value and not linkable:
             raise ValueError(
                 f"expected an http(s) URL, e.g. https://example.org/privacy; got {value!r}"
             )
@@ -190,6 +228,27 @@ class Settings(BaseSettings):
 
     def is_admin(self, user_id: int | None) -> bool:
         return user_id is not None and user_id in self.admin_ids
+
+    # The settings a part of the bot needs, as one small value to pass down. Properties,
+    # not fields: the environment variables stay flat, and a copy (model_copy) agrees.
+    @property
+    def defaults(self) -> Defaults:
+        return Defaults(self.default_language, self.default_timezone, self.default_digest_time)
+
+    @property
+    def retention(self) -> RetentionPolicy:
+        return RetentionPolicy(timedelta(days=self.digest_max_age_days), self.forget_blocked_days)
+
+    @property
+    def feeds(self) -> FeedPolicy:
+        return FeedPolicy(
+            poll_every=timedelta(minutes=self.feed_poll_minutes),
+            tick_seconds=self.feed_tick_seconds,
+            timeout_seconds=self.feed_timeout_seconds,
+            max_bytes=self.feed_max_bytes,
+            concurrency=self.feed_concurrency,
+            allow_private=self.feed_allow_private,
+        )
 
 
 def load_settings(**overrides: object) -> Settings:

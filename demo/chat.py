@@ -305,8 +305,10 @@ class Demo:
             return
         self.say("(Your digest time has come; the scheduled delivery runs now.)")
         report = await state.deliverer.run_pass()
-        if not report.sent:
+        if report.due == report.empty:
             self.say("(Nothing new on your tags, so the scheduled digest sends nothing.)")
+        elif not report.sent:
+            self.say(f"(The digest was composed but not sent yet: {report}; it is retried.)")
         await self.show_replies(expect=False)
 
     async def later(self) -> None:

@@ -184,6 +184,9 @@ class EmulatorClient:
         }
         await self._post("/_emu/faults", body)
 
+    async def clear_faults(self) -> None:
+        await self._post("/_emu/faults", {"clear": True})
+
     async def set_limits(self, **limits: Any) -> None:
         await self._post("/_emu/limits", limits)
 

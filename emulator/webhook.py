@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from emulator.errors import ApiError
+from util import backoff
 
 if TYPE_CHECKING:
     from emulator.world import World
@@ -145,7 +146,7 @@ class Webhook:
         return any(kind in update for kind in self.allowed)
 
     async def _post_updates(self) -> None:
-        delay = self.retry_first
+        failures = 0  # in a row; a success starts again at retry_first
         async with aiohttp.ClientSession() as session:
             while (update := await self._next()) is not None:
                 error = await self._post(session, update)
@@ -153,15 +154,16 @@ class Webhook:
                     if self.world.updates and self.world.updates[0] is update:
                         self.world.updates.pop(0)
                     self.world.counters["webhook_delivered"] += 1
-                    delay = self.retry_first
+                    failures = 0
                     continue
                 self.world.counters["webhook_errors"] += 1
                 self.last_error_date = int(time.time())
                 self.last_error_message = error
                 self._changed.clear()
-                with contextlib.suppress(TimeoutError):
+                delay = backoff(failures, self.retry_first, self.retry_max)
+                failures += 1
+                with contextlib.suppress(TimeoutError):  # a new setWebhook cuts it short
                     await asyncio.wait_for(self._changed.wait(), delay)
-                delay = min(delay * 2, self.retry_max)
 
     async def _post(self, session: aiohttp.ClientSession, update: dict[str, Any]) -> str | None:
         """None when the bot took the update, else Telegram's words for what went wrong."""

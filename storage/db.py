@@ -118,9 +118,22 @@ def _script() -> ScriptDirectory:
     return ScriptDirectory.from_config(alembic_config(""))
 
 
+class SchemaNewer(SchemaOutdated):
+    """The database is at a schema this code does not know: a newer newsbot migrated it
+    (and this older one was started on it, or a backup from it restored)."""
+
+
 def _revisions(connection: Connection) -> tuple[set[str], set[str]]:
     current = set(MigrationContext.configure(connection).get_current_heads())
-    return current, set(_script().get_heads())
+    heads = set(_script().get_heads())
+    unknown = current - {revision.revision for revision in _script().walk_revisions()}
+    if unknown:
+        raise SchemaNewer(
+            f"the database schema is at {', '.join(sorted(unknown))}, newer than this "
+            f"newsbot, which knows up to {', '.join(sorted(heads))}: run the newsbot that "
+            "migrated it, or restore a backup taken before"
+        )
+    return current, heads
 
 
 def _upgrade(connection: Connection, url: str, revision: str) -> None:
@@ -214,7 +227,11 @@ async def open_database(url: str, *, migrate: bool = True) -> AsyncEngine:
 
 
 async def migration_pending(engine: AsyncEngine) -> bool:
-    """Whether the database has a schema, older than this code's (an empty one has none)."""
-    async with engine.connect() as connection:
-        current, heads = await connection.run_sync(_revisions)
+    """Whether the database has a schema, older than this code's (an empty one has none;
+    a newer one cannot be migrated: opening it says so)."""
+    try:
+        async with engine.connect() as connection:
+            current, heads = await connection.run_sync(_revisions)
+    except SchemaNewer:
+        return False
     return bool(current) and current != heads

@@ -14,6 +14,8 @@ from typing import TypeVar
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
+from util import backoff
+
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -53,5 +55,5 @@ async def retrying(work: Callable[[], Awaitable[T]], what: str, *, attempts: int
                 attempt,
                 attempts - 1,
             )
-            await asyncio.sleep(BACKOFF * 2 ** (attempt - 1))
+            await asyncio.sleep(backoff(attempt - 1, BACKOFF))
     raise AssertionError("unreachable")  # pragma: no cover

@@ -158,7 +158,9 @@ async def test_two_hundred_subscriptions_are_paged(user: Chat, seeded: BotApplic
     async with seeded.bot_data.sessions.begin() as session:
         from bot.subscriptions.service import ensure_subscriber
 
-        subscriber = await ensure_subscriber(session, user.user_id, seeded.bot_data.settings, now)
+        subscriber = await ensure_subscriber(
+            session, user.user_id, seeded.bot_data.settings.defaults, now
+        )
         rows = await repo.ensure_tags(
             session, [make_tag(f"Topic {n:03d} " + "w" * 38) for n in range(200)]
         )

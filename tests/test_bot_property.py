@@ -22,7 +22,7 @@ from bot.i18n import languages, translator
 from bot.telegram import buttons
 from bot.telegram.buttons import MAX_ID
 from bot.telegram.context import BotApplication
-from bot.texts import ADMIN_COMMANDS, COMMANDS
+from bot.texts import COMMANDS
 from emulator import EmulatorClient
 from emulator.client import Chat
 from storage import repo
@@ -34,7 +34,7 @@ GENERIC = "Sorry, something went wrong"
 ADMINS = range(700_000, 702_000)
 FIRST_CHAT = ADMINS.start  # the chat that adds the article; each example takes a new one
 _chats = itertools.count(ADMINS.start + 1)
-COMMAND_NAMES = [name for name, _ in COMMANDS + ADMIN_COMMANDS]
+COMMAND_NAMES = [command.name for command in COMMANDS]
 EXAMPLES = settings(
     max_examples=40,
     deadline=None,

@@ -253,7 +253,7 @@ async def test_search_finds_what_digests_show_and_the_help_example_finds_somethi
     assert SEED_TITLE in digest.text
     [found] = await user.ask("/search Britain")
     assert found.bold() == [SEED_TITLE]
-    [example] = [about for name, about in texts.COMMANDS if name == "search"]
+    [example] = [c.about for c in texts.COMMANDS if c.name == "search"]
     typed = example[example.index("/search") :]
     assert typed == "/search peace talks"
     [helped] = await user.ask(typed)

@@ -82,7 +82,7 @@ def test_admin_add_stats_and_scheduled_digest(demo: DemoHere) -> None:
     assert (
         "(Your digest time has come; the scheduled delivery runs now.)\n"
         "bot › *📰 Your digest: 1 new story*" in out
-    )
+    ), (out, err)
     assert "*Demo article <1> & more* <https://t.me/newsbot_demo_bot?start=a" in out
     assert "\nIt was added in the demo.\nScience Desk · " in out
     assert "(Nothing new on your tags, so the scheduled digest sends nothing.)" in out
@@ -201,7 +201,7 @@ def test_a_group_a_channel_inline_mode_search_and_a_saved_opml(
     assert "  3. Grain corridor talks resume in Istanbul" in rest
     assert "@newsbot_demo_bot zzzqqq › 0 result(s)" in rest
     # /help's example.
-    [example] = [about for name, about in texts.COMMANDS if name == "search"]
+    [example] = [c.about for c in texts.COMMANDS if c.name == "search"]
     assert example.endswith("/search peace talks")
     found = rest.partition("you> /search peace talks\n")[2].partition("you> ")[0]
     assert "Britain holds secret talks with russia on" in found

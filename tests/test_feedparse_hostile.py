@@ -69,10 +69,11 @@ def test_an_invisible_title_is_replaced_by_the_first_words(title: str) -> None:
     assert parsed.entries[0].title == "Something happened in the harbour today."
 
 
-def test_an_rtl_override_inside_a_visible_title_is_kept() -> None:
-    # Arguable: Telegram shows it isolated per message entity; we do not rewrite text.
+def test_an_rtl_override_inside_a_visible_title_is_dropped() -> None:
+    # The compact digest writes "· source · time" after the headline on its line, which
+    # an unterminated override would turn around (bot.articles.plaintext.one_line).
     parsed = parse_feed(rss(item("g1", title="Harbour \u202eswen")))
-    assert parsed.entries[0].title == "Harbour \u202eswen"
+    assert parsed.entries[0].title == "Harbour swen"
     assert len(parsed.entries[0].title) <= MAX_TITLE_LENGTH
 
 

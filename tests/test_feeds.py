@@ -55,7 +55,9 @@ async def service(
         feed_allow_private=True,
         feed_timeout_seconds=2,
     )
-    service = FeedService(sessions, Fetcher(FeedService.limits(settings)), settings, clock=clock)
+    service = FeedService(
+        sessions, Fetcher(FeedService.limits(settings.feeds)), settings.feeds, clock=clock
+    )
     yield service
     await service.close()
 

@@ -238,10 +238,18 @@ async def test_the_operator_exports_and_forgets_a_chat_from_the_command_line(
     code, _, err = await newsbot("privacy", "export", "--chat", "555", str(target))
     assert code == 0 and err == f"chat 555: written to {target}\n"
     assert json.loads(target.read_text())["chat_id"] == 555
+    # A careless second export to a file that is there (the database, even) is refused.
+    database = tmp_path / "db.sqlite"
+    database.write_bytes(b"precious")
+    for there in (target, database):
+        before = there.read_bytes()
+        code, out, err = await newsbot("privacy", "export", "--chat", "555", str(there))
+        assert (code, out, err) == (2, "", f"{there} exists; choose a new file name\n")
+        assert there.read_bytes() == before
     assert (await newsbot("privacy", "forget", "--chat", "555"))[:2] == (
         0,
-        "chat 555 forgotten: 1 subscriptions, 0 words, 0 ledger rows, 0 digests, 0 links "
-        "deleted\n",
+        "chat 555 forgotten; deleted: subscriptions 1, words 0, ledger rows 0, digests 0, "
+        "links 0\n",
     )
     assert await newsbot("privacy", "forget", "--chat", "555") == (
         1,

@@ -244,7 +244,7 @@ async def test_a_muted_word_in_one_report_hides_the_story_on_both_paths(
     for chat in (1, 2):
         await add_subscriber(sessions, chat, "negotiations", settings=settings, now=NOW)
         async with sessions.begin() as session:
-            subscriber = await service.ensure_subscriber(session, chat, settings, NOW)
+            subscriber = await service.ensure_subscriber(session, chat, settings.defaults, NOW)
             # "guard" is only in the Kyiv Independent report's lead.
             await search.add_words(
                 session,
@@ -655,7 +655,7 @@ async def test_twin_readers_get_the_same_digest_from_digest_and_from_the_schedul
         for chat in twins:
             await add_subscriber(sessions, chat, chosen, settings=settings, now=NOW)
             async with sessions.begin() as session:
-                subscriber = await service.ensure_subscriber(session, chat, settings, NOW)
+                subscriber = await service.ensure_subscriber(session, chat, settings.defaults, NOW)
                 if mute:
                     await search.add_words(
                         session, subscriber, parse_terms(mute), WordKind.MUTE,

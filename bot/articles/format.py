@@ -13,7 +13,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from bot.articles.plaintext import shorten
+from bot.articles.plaintext import one_line, shorten
 from bot.articles.summary import summary_line
 from bot.articles.tags import MAX_TAG_LENGTH, Tag, split_tag_list
 from bot.i18n import N_, Msg, Problem
@@ -171,6 +171,7 @@ def _checked_link(url: str, number: int) -> str:
 
 
 def _single_line(value: str, number: int, what: Msg, limit: int) -> str:
+    value = one_line(value).strip()
     if not value:
         raise ArticleFormatError(number, N_("expected {what}, got an empty line"), what=what)
     if len(value) > limit:

@@ -347,11 +347,12 @@ async def compose_due_batch(
     bot_username: str,
     index: TagIndex,
     size: int = COMPOSE_BATCH,
+    due_by: datetime | None = None,
 ) -> Batch:
-    """Claim up to ``size`` due subscribers, compose their digests and advance their
-    schedules, all in one transaction."""
+    """Claim up to ``size`` subscribers due by ``due_by`` (default ``now``), compose their
+    digests and advance their schedules, all in one transaction."""
     async with sessions.begin() as session:
-        subscribers = await repo.claim_due_subscribers(session, now, size)
+        subscribers = await repo.claim_due_subscribers(session, due_by or now, size)
         if not subscribers:
             return Batch(0, 0, 0, [])
         reading = await read_for(session, index, [s.id for s in subscribers])

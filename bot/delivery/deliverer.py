@@ -77,7 +77,7 @@ class Deliverer:
     ) -> None:
         self.bot = bot
         self.stops = stops or StopList()
-        self.retention = Retention(sessions, settings)
+        self.retention = Retention(sessions, settings.retention)
         self.sessions = sessions
         self.settings = settings
         self.clock = clock
@@ -116,8 +116,13 @@ class Deliverer:
     async def _run_pass(self) -> PassReport:
         report = PassReport()
         in_flight = asyncio.Semaphore(self.settings.delivery_concurrency)
-        # Articles added during the pass wait for the next one; the index is per pass.
-        index = TagIndex(self.clock() - timedelta(days=self.settings.digest_max_age_days))
+        # The index is per pass, and so are the readers it serves: those due when the pass
+        # began. One whose time comes during the pass (or is brought forward, as the demo's
+        # /tick does) waits for the next pass and its fresh index, which has the articles
+        # added meanwhile; claimed by this pass, they would have been missed until the
+        # reader's next digest.
+        began = self.clock()
+        index = TagIndex(began - timedelta(days=self.settings.digest_max_age_days))
 
         async def compose() -> Batch:
             return await compose_due_batch(
@@ -126,6 +131,7 @@ class Deliverer:
                 now=self.clock(),
                 bot_username=self.bot.username,
                 index=index,
+                due_by=began,
             )
 
         async with (

@@ -187,7 +187,7 @@ def story_payload(story_id: int) -> str:
 
 def is_story_payload(payload: str) -> bool:
     """Whether ``payload`` is meant for a story (a forged or mistyped one included)."""
-    return payload.strip().startswith(STORY_PREFIX)
+    return payload.strip().lower().startswith(STORY_PREFIX)
 
 
 def parse_story_payload(payload: str) -> int | None:

@@ -27,8 +27,6 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
@@ -46,6 +44,7 @@ from bot.feeds.guard import (
     target,
 )
 from bot.i18n import N_
+from util import KeyedLocks
 
 if TYPE_CHECKING:
     pass
@@ -115,7 +114,7 @@ class Fetcher:
         self.user_agent = limits.user_agent or _user_agent()
         self._session: aiohttp.ClientSession | None = None
         self._slots = asyncio.Semaphore(limits.concurrency)
-        self._hosts: dict[str, tuple[asyncio.Lock, int]] = {}
+        self._hosts: KeyedLocks[str] = KeyedLocks()  # one fetch at a time per host
 
     async def __aenter__(self) -> Fetcher:
         return self
@@ -138,21 +137,6 @@ class Fetcher:
             )
         return self._session
 
-    @asynccontextmanager
-    async def _host(self, host: str) -> AsyncIterator[None]:
-        """One fetch at a time per host; the lock goes when nobody holds or waits."""
-        lock, users = self._hosts.get(host, (asyncio.Lock(), 0))
-        self._hosts[host] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._hosts[host]
-            if users == 1:
-                del self._hosts[host]
-            else:
-                self._hosts[host] = (lock, users - 1)
-
     async def fetch(
         self, url: str, *, etag: str | None = None, last_modified: str | None = None
     ) -> FetchResult:
@@ -171,7 +155,7 @@ class Fetcher:
                 # Checked on every hop, as the object aiohttp requests: what is checked
                 # is what is connected to.
                 request = target(current, allow_private=allow_private, exempt=exempt)
-                async with self._host(request.raw_host or ""):
+                async with self._hosts(request.raw_host or ""):
                     outcome = await self._get(request, conditional)
                 if isinstance(outcome, FetchResult):
                     moved = current if permanent and current != url else None

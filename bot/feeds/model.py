@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from bot.articles.tags import MAX_TAG_LENGTH, Tag, split_tag_list
+from bot.feeds.policy import FeedNamed
 from bot.i18n import N_, Problem
 
 if TYPE_CHECKING:  # the row's type only: this module stays pure, for bot.texts
@@ -55,11 +56,7 @@ class PollResult:
 
 
 @dataclass(frozen=True, slots=True)
-class FeedAdded:
-    feed_id: int
-    title: str
-    url: str
-    tags: tuple[str, ...]
+class FeedAdded(FeedNamed):
     entries: int  # readable entries found, the dropped ones included
     added: int
     skipped: tuple[str, ...]

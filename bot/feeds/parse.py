@@ -29,7 +29,7 @@ from bot.articles.format import (
     ParsedArticle,
     content_digest,
 )
-from bot.articles.plaintext import shorten, storable
+from bot.articles.plaintext import one_line, shorten, storable
 from bot.articles.summary import summary_line
 from bot.articles.tags import MAX_TAG_LENGTH, Tag, make_tag
 from bot.i18n import N_, Problem
@@ -182,6 +182,7 @@ def _entry(
 ) -> FeedEntry | str:  # fmt: skip
     """The entry, or why it was skipped."""
     body = shorten(body, MAX_BODY)
+    title = one_line(title)
     if not _visible(title):  # zero-width and bidi controls alone show nothing
         title = ""
     if not title:

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from util import backoff
+
 # A failing feed is tried again after interval × 2^failures, never later than this.
 BACKOFF_CAP = timedelta(hours=24)
 # A feed that has failed for this long is shown as broken (it is still polled, daily).
@@ -24,8 +26,8 @@ def retry_delay(interval: timedelta, failures: int) -> timedelta:
     doubling with each failure in a row (15 min → 30 min → 1 h …), capped at a day."""
     if failures <= 0:
         return interval
-    # Past 2^20 (and long before) the cap has been reached; the shift stays small.
-    return min(interval * (1 << min(failures, 20)), BACKOFF_CAP)
+    seconds = backoff(failures, interval.total_seconds(), BACKOFF_CAP.total_seconds())
+    return timedelta(seconds=seconds)
 
 
 def feed_status(
@@ -39,13 +41,19 @@ def feed_status(
 
 
 @dataclass(frozen=True, slots=True)
-class FeedView:
-    """A feed as /feeds and `newsbot feeds list` show it."""
+class FeedNamed:
+    """What names a feed wherever one is shown: its id, title, address and tags."""
 
     feed_id: int
     title: str
     url: str
     tags: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FeedView(FeedNamed):
+    """A feed as /feeds and `newsbot feeds list` show it."""
+
     polled_at: datetime | None
     status: FeedStatus
     failures: int

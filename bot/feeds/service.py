@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.articles.tags import Tag, make_tag
-from bot.config import Settings
+from bot.config import FeedPolicy
 from bot.feeds.fetch import Fetcher, FetchLimits, FetchResult
 from bot.feeds.guard import FetchError, check_url, target
 from bot.feeds.model import (
@@ -98,13 +98,13 @@ class FeedService:
         self,
         sessions: async_sessionmaker[AsyncSession],
         fetcher: Fetcher,
-        settings: Settings,
+        policy: FeedPolicy,
         *,
         clock: Callable[[], datetime],
     ) -> None:
         self.sessions = sessions
         self.fetcher = fetcher
-        self.interval = timedelta(minutes=settings.feed_poll_minutes)
+        self.interval = policy.poll_every
         self.clock = clock
         # Parsing is CPU work: off the event loop, so chats are answered meanwhile, and in
         # one thread (the GIL lets no more run at once; more threads only cost memory).
@@ -122,12 +122,12 @@ class FeedService:
         return await asyncio.get_running_loop().run_in_executor(self._parser, work, *args)
 
     @staticmethod
-    def limits(settings: Settings) -> FetchLimits:
+    def limits(policy: FeedPolicy) -> FetchLimits:
         return FetchLimits(
-            timeout=settings.feed_timeout_seconds,
-            max_bytes=settings.feed_max_bytes,
-            concurrency=settings.feed_concurrency,
-            allow_private=settings.feed_allow_private,
+            timeout=policy.timeout_seconds,
+            max_bytes=policy.max_bytes,
+            concurrency=policy.concurrency,
+            allow_private=policy.allow_private,
         )
 
     # ------------------------------------------------------------------ polling

@@ -20,11 +20,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from prometheus_client import REGISTRY
@@ -91,7 +90,7 @@ class Alerts:
         *,
         delivery: bool,
         every: float = LOOK_EVERY,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.app = app
         self.settings = settings
@@ -99,12 +98,17 @@ class Alerts:
         self.readiness = readiness
         self.delivery = delivery
         self.every = every
-        self.clock = clock
+        # The bot's clock (the tests' fake one), in seconds.
+        self._now = clock or app.bot_data.clock
         self.causes: dict[str, _Cause] = {}
-        self._refusals: deque[tuple[float, float]] = deque()  # (when, 429s so far)
+        # (when, 429s so far), from start: those before the first look count too.
+        self._refusals: deque[tuple[float, float]] = deque([(self.clock(), _refused_429())])
         self._digests = _digests()
         self._db_down_since: float | None = None
         self._feed_titles: dict[str, str] = {}  # a broken feed's title, for its resolved line
+
+    def clock(self) -> float:
+        return self._now().timestamp()
 
     @classmethod
     def for_settings(
@@ -140,7 +144,9 @@ class Alerts:
         cause = self.causes.setdefault(finding.cause, _Cause())
         now = self.clock()
         if finding.holds:
-            if not cause.firing and (cause.sent_at is None or now - cause.sent_at >= REPEAT_AFTER):
+            # Told once an hour at most: a cause back within the hour of its last alert
+            # is told when the hour is over, if it still holds.
+            if not cause.told and (cause.sent_at is None or now - cause.sent_at >= REPEAT_AFTER):
                 await self.send(finding.alert)
                 cause.sent_at, cause.told = now, True
             cause.firing = True

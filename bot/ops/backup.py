@@ -40,7 +40,10 @@ def sqlite_path(url: str) -> Path | None:
 
 
 def _lock_path(database: Path) -> Path:
-    return database.with_name(database.name + ".running")
+    # The file itself, however it is named (a symlink, another directory's spelling):
+    # a restore and a running bot must lock the same one.
+    real = database.resolve()
+    return real.with_name(real.name + ".running")
 
 
 @contextlib.contextmanager
@@ -118,6 +121,27 @@ def _check_copy(source: Path) -> None:
         raise BackupRefused(f"{source} is damaged: {result}")
     if "alembic_version" not in tables or "subscribers" not in tables:
         raise BackupRefused(f"{source} is not a newsbot database (no newsbot tables)")
+    _check_schema(source)
+
+
+def _check_schema(source: Path) -> None:
+    """``source``'s schema is one this newsbot knows (an older one is migrated by
+    `newsbot db upgrade`; a newer one would stop every start)."""
+    from alembic.script import ScriptDirectory
+
+    from storage.db import alembic_config
+
+    with contextlib.closing(sqlite3.connect(f"file:{source}?mode=ro", uri=True)) as db:
+        versions = [row[0] for row in db.execute("SELECT version_num FROM alembic_version")]
+    script = ScriptDirectory.from_config(alembic_config(""))
+    known = {revision.revision for revision in script.walk_revisions()}
+    unknown = sorted(set(versions) - known)
+    if unknown:
+        raise BackupRefused(
+            f"{source} is from a newer newsbot (schema {', '.join(unknown)}, unknown to this "
+            f"one, which knows up to {', '.join(script.get_heads())}): restore it with the "
+            "newsbot that made it"
+        )
 
 
 def restore(url: str, source: Path) -> Path:
@@ -127,6 +151,8 @@ def restore(url: str, source: Path) -> Path:
         raise BackupRefused("newsbot restores SQLite only; for PostgreSQL use pg_restore")
     if not source.is_file():
         raise BackupRefused(f"{source}: no such file")
+    if database.exists() and source.samefile(database):
+        raise BackupRefused(f"{source} is the database itself ({database}): nothing to restore")
     _check_copy(source)
     if not database.parent.is_dir():
         raise ConfigError(f"DATABASE_URL: no directory {database.parent}")

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from bot.config import ConfigError, Settings, load_settings
 from bot.ops import commands as ops_commands
 from bot.ops.logs import redact, setup_logging
+from bot.ops.parsers import actions, command, output_file
 from bot.privacy import cli as privacy_cli
 
 if TYPE_CHECKING:
@@ -82,10 +83,10 @@ async def _feed_service(settings: Settings) -> AsyncIterator[FeedService]:
 
     engine = await open_storage(settings.database_url)
     try:
+        policy = settings.feeds
         service = FeedService(
-            create_sessionmaker(engine), Fetcher(FeedService.limits(settings)), settings,
-            clock=utc_now,
-        )  # fmt: skip
+            create_sessionmaker(engine), Fetcher(FeedService.limits(policy)), policy, clock=utc_now
+        )
         try:
             yield service
         finally:
@@ -296,17 +297,6 @@ def cmd_deliver(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _command(
-    commands: argparse._SubParsersAction[argparse.ArgumentParser],
-    name: str,
-    summary: str,
-    description: str,
-) -> argparse.ArgumentParser:
-    """A sub-command: ``summary`` is its line in the parent's --help, ``description``
-    what its own --help says it does."""
-    return commands.add_parser(name, help=summary, description=description)
-
-
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
         prog="newsbot",
@@ -318,7 +308,7 @@ def parser() -> argparse.ArgumentParser:
         dest="command", required=True, metavar="COMMAND", help="one of:"
     )
 
-    run = _command(
+    run = command(
         commands,
         "run",
         "start the bot (long polling) and delivery; upgrades the database first",
@@ -339,7 +329,7 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--no-delivery", action="store_true", help="answer chats only")
     run.set_defaults(func=cmd_run, need_token=True)
 
-    _command(
+    command(
         commands,
         "worker",
         "run scheduled delivery only (no chats); needs an upgraded database",
@@ -348,7 +338,7 @@ def parser() -> argparse.ArgumentParser:
         "PostgreSQL database sharing the load. The database must be at the latest schema "
         "(`newsbot db upgrade`).",
     ).set_defaults(func=cmd_worker, need_token=True)
-    _command(
+    command(
         commands,
         "deliver",
         "deliver what is due once, then exit; needs an upgraded database",
@@ -357,7 +347,7 @@ def parser() -> argparse.ArgumentParser:
         "schema (`newsbot db upgrade`).",
     ).set_defaults(func=cmd_deliver, need_token=True)
 
-    imp = _command(
+    imp = command(
         commands,
         "import",
         "import article files and directories",
@@ -375,15 +365,15 @@ def parser() -> argparse.ArgumentParser:
     )
     imp.set_defaults(func=cmd_import, need_token=False)
 
-    feeds = _command(
+    feeds = command(
         commands,
         "feeds",
         "news feeds: add, list, remove, import, export",
         "Manage the news feeds (RSS, Atom, JSON Feed) the bot polls; no token needed.",
     )
-    actions = feeds.add_subparsers(dest="action", required=True, metavar="ACTION", help="one of:")
-    add = _command(
-        actions,
+    feed_actions = actions(feeds)
+    add = command(
+        feed_actions,
         "add",
         "fetch a feed once and store it if it parses",
         "Fetch the feed at URL once and store it, with its entries as articles, if it "
@@ -392,46 +382,39 @@ def parser() -> argparse.ArgumentParser:
     add.add_argument("url", metavar="URL", help="the feed's address (http or https)")
     add.add_argument("--tags", default="", help='tags for its articles, e.g. "economy, Europe"')
     add.add_argument("--name", default=None, help="source name (default: the feed's title)")
-    _command(
-        actions,
+    command(
+        feed_actions,
         "list",
         "every feed, a tab-separated line each",
         "Every feed, a tab-separated line each: id, title, URL, tags, last poll, status "
         "and the articles it added in the last 24 hours.",
     )
-    remove = _command(
-        actions,
+    remove = command(
+        feed_actions,
         "remove",
         "stop polling a feed (its articles stay)",
         "Stop polling a feed; its articles stay. Adding the same URL again continues "
         "where it stopped, without repeating its entries.",
     )
     remove.add_argument("id", metavar="ID", type=int, help="the feed's id, from `feeds list`")
-    imp_opml = _command(
-        actions,
+    imp_opml = command(
+        feed_actions,
         "import",
         "add the feeds an OPML file lists",
         "Add every feed an OPML file lists, each fetched once; prints 'N added, M already "
         "there, F failed' with each failure's reason, and exits 1 when one failed.",
     )
     imp_opml.add_argument("file", metavar="FILE.opml", type=Path, help="the OPML file")
-    export = _command(
-        actions,
+    export = command(
+        feed_actions,
         "export",
         "write the feeds as OPML (default: stdout)",
         "Write every feed as an OPML document, for a feed reader or another newsbot.",
     )
-    export.add_argument(
-        "file",
-        metavar="FILE",
-        type=Path,
-        nargs="?",
-        default=None,
-        help="where to write it (default: standard output)",
-    )
+    output_file(export)
     feeds.set_defaults(func=cmd_feeds, need_token=False)
 
-    poll = _command(
+    poll = command(
         commands,
         "poll",
         "poll every due feed once, a line per feed, then exit (for cron)",
@@ -441,17 +424,15 @@ def parser() -> argparse.ArgumentParser:
     poll.add_argument("--all", action="store_true", help="every feed, due or not")
     poll.set_defaults(func=cmd_poll, need_token=False)
 
-    db = _command(
+    db = command(
         commands,
         "db",
         "database schema",
         "The database DATABASE_URL names: `newsbot db upgrade` migrates it (a SQLite one "
         "is backed up first), `db backup FILE` copies it, `db restore FILE` puts a copy back.",
     )
-    schema = db.add_subparsers(
-        dest="action", required=True, metavar="ACTION", help="upgrade, backup or restore"
-    )
-    _command(
+    schema = actions(db, "upgrade, backup or restore")
+    command(
         schema,
         "upgrade",
         "migrate the database to the latest schema",

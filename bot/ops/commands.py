@@ -6,11 +6,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from bot.config import Settings
 from bot.ops.backup import BackupRefused, backup, before_upgrade, restore, sqlite_path
 from bot.ops.health import CHECK_TIMEOUT, Check, check_database
+from bot.ops.parsers import Commands, command
 from bot.ops.settings import parse_listen
 
 
@@ -94,22 +96,31 @@ def cmd_healthcheck(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
-    try:
-        target = backup(settings.database_url, args.file)
-    except BackupRefused as refusal:
-        print(refusal, file=sys.stderr)
-        return 1
-    print(f"backed up {sqlite_path(settings.database_url)} to {target}")
-    return 0
+    return _refusable(
+        lambda: (
+            f"backed up {sqlite_path(settings.database_url)} to "
+            f"{backup(settings.database_url, args.file)}"
+        )
+    )
 
 
 def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
+    return _refusable(
+        lambda: (
+            f"restored {restore(settings.database_url, args.file)} from {args.file}; "
+            "`newsbot db upgrade` migrates it if older"
+        )
+    )
+
+
+def _refusable(act: Callable[[], str]) -> int:
+    """Run ``act`` and print what it says it did (exit 0), or why it was refused (exit 1)."""
     try:
-        database = restore(settings.database_url, args.file)
+        done = act()
     except BackupRefused as refusal:
         print(refusal, file=sys.stderr)
         return 1
-    print(f"restored {database} from {args.file}; `newsbot db upgrade` migrates it if older")
+    print(done)
     return 0
 
 
@@ -135,12 +146,13 @@ def backup_before_upgrade(settings: Settings) -> Path | None:
 
 
 def add_commands(
-    commands: argparse._SubParsersAction[argparse.ArgumentParser],
-    db_actions: argparse._SubParsersAction[argparse.ArgumentParser],
+    commands: Commands,
+    db_actions: Commands,
 ) -> None:
-    health = commands.add_parser(
+    health = command(
+        commands,
         "healthcheck",
-        help="check the database, the Bot API and the running bot; exit 0 or 1",
+        summary="check the database, the Bot API and the running bot; exit 0 or 1",
         description="Check what /readyz checks, from the command line: the database "
         "answers and is at the newest schema, the Bot API answers getMe, and (when the "
         "running process serves /readyz: METRICS_LISTEN, or WEBHOOK_LISTEN in webhook "
@@ -154,18 +166,20 @@ def add_commands(
         help="only what can be checked before the bot starts (database, Bot API)",
     )
     health.set_defaults(func=cmd_healthcheck, need_token=False)
-    save = db_actions.add_parser(
+    save = command(
+        db_actions,
         "backup",
-        help="an online, consistent copy of the SQLite database into FILE",
+        summary="an online, consistent copy of the SQLite database into FILE",
         description="Copy the SQLite database into FILE (a new file) through SQLite's "
         "backup API: consistent, and safe while the bot runs. For PostgreSQL it says how "
         "to use pg_dump and whether it is on the PATH.",
     )
     save.add_argument("file", metavar="FILE", type=Path, help="the copy to write")
     save.set_defaults(func=cmd_backup)
-    back = db_actions.add_parser(
+    back = command(
+        db_actions,
         "restore",
-        help="write a backup FILE over the SQLite database (the bot stopped)",
+        summary="write a backup FILE over the SQLite database (the bot stopped)",
         description="Write the backup FILE over the SQLite database DATABASE_URL names. "
         "Refused while a `newsbot run` or `worker` uses it: stop them first.",
     )

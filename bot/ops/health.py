@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -46,12 +47,38 @@ class Check:
         return f"{'ok' if self.ok else 'FAIL'} {self.name}: {self.detail}"
 
 
+def _sqlite_file(engine: AsyncEngine) -> str | None:
+    database = engine.url.database
+    if engine.url.get_backend_name() != "sqlite" or database in (None, "", ":memory:"):
+        return None
+    return database
+
+
+def _sqlite_file_gone(engine: AsyncEngine) -> str | None:
+    """The engine's SQLite file when it is no longer there. A connection kept open reads
+    and writes a deleted file as if nothing happened, and all it writes is lost."""
+    database = _sqlite_file(engine)
+    return None if database is None or os.path.exists(database) else database
+
+
+def sqlite_inode(engine: AsyncEngine) -> int | None:
+    """Which file the engine's SQLite database is now (None for PostgreSQL)."""
+    database = _sqlite_file(engine)
+    try:
+        return None if database is None else os.stat(database).st_ino
+    except OSError:
+        return None
+
+
 async def check_database(engine: AsyncEngine) -> Check:
     """The database answers and its schema is the newest."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from storage.db import SchemaOutdated, require_current_schema
 
+    gone = _sqlite_file_gone(engine)
+    if gone is not None:
+        return Check("database", False, f"the SQLite file {gone} is gone")
     try:
         await asyncio.wait_for(require_current_schema(engine), CHECK_TIMEOUT)
     except SchemaOutdated as error:
@@ -130,9 +157,23 @@ class Readiness:
         self.deliverer = deliverer
         self.interval = interval
         self.started = time.monotonic()
+        self.inode = sqlite_inode(engine())  # the file the process opened
 
     async def checks(self) -> list[Check]:
-        found = [await check_database(self.engine()), self.probe.check()]
+        engine = self.engine()
+        now = sqlite_inode(engine)
+        if now is not None and self.inode is not None and now != self.inode:
+            # Moved or copied over while running: the open connections still write to the
+            # file that was there. Only `newsbot db restore`, with the bot stopped, is safe.
+            replaced = Check(
+                "database",
+                False,
+                f"the SQLite file {engine.url.database} was replaced while the bot runs; "
+                "restart it (and restore with `newsbot db restore`, the bot stopped)",
+            )
+            found = [replaced, self.probe.check()]
+        else:
+            found = [await check_database(engine), self.probe.check()]
         if self.deliverer is not None:
             found.append(check_delivery(self.deliverer(), self.interval, self.started))
         return found

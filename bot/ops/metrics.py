@@ -8,12 +8,14 @@ with the PromQL an operator alerts on.
 The rest of the bot calls the functions below, never the metric objects, from a few
 places: the HTTP layer (every message's outcome), the pacer (Telegram's retry_after),
 the delivery pass, the update processor, the feed poll, the article store and story
-grouping; storage.retry counts its retries itself.
+grouping (counted when their transaction commits); storage.retry counts its retries
+itself.
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter as Counts
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from time import perf_counter
@@ -28,6 +30,9 @@ from prometheus_client import (
 )
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.registry import Collector
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 # The Bot API methods that put a message in a chat (what Telegram's limits count).
 MESSAGE_METHODS = frozenset(
@@ -183,8 +188,31 @@ def feed_polled(*, failed: bool, unchanged: bool, seconds: float) -> None:
     FEED_FETCH_SECONDS.observe(seconds)
 
 
-def articles_stored(route: str, added: int, grouped: int) -> None:
-    """``added`` articles stored by ``route``, ``grouped`` of them joining a story (a
-    transaction retried after a dropped connection counts twice)."""
-    ARTICLES_STORED.labels(route).inc(added)
-    STORIES_GROUPED.inc(grouped)
+_STORED = "newsbot_stored"  # the key of a session's counts not yet committed, in its info
+
+
+def articles_stored(session: AsyncSession, route: str, added: int, grouped: int) -> None:
+    """``added`` articles stored by ``route`` in ``session``'s transaction, ``grouped`` of
+    them joining a story: counted once the transaction commits, so that one rolled back
+    (and retried after a dropped connection) counts once, or not at all."""
+    pending: Counts[str] = session.sync_session.info.setdefault(_STORED, Counts())
+    pending[route] += added
+    pending[_GROUPED] += grouped
+
+
+_GROUPED = ""  # the key of the stories grouped among a session's counts (no route)
+
+
+@event.listens_for(Session, "after_commit")
+def _committed(session: Session) -> None:
+    pending: Counts[str] | None = session.info.pop(_STORED, None)
+    for route, count in (pending or {}).items():
+        if route == _GROUPED:
+            STORIES_GROUPED.inc(count)
+        elif count:
+            ARTICLES_STORED.labels(route).inc(count)
+
+
+@event.listens_for(Session, "after_rollback")
+def _rolled_back(session: Session) -> None:
+    session.info.pop(_STORED, None)

@@ -20,7 +20,7 @@ from bot.ops.alerts import Alerts
 from bot.ops.backup import running_lock
 from bot.ops.health import PROBE_EVERY, BotApiProbe, Readiness
 from bot.ops.notify import Notifier
-from bot.ops.settings import Listen, parse_listen, webhook_path
+from bot.ops.settings import Listen, is_loopback, parse_listen, webhook_path
 from bot.ops.web import OpsServer
 from bot.ops.webhook import WebhookReceiver, set_webhook
 
@@ -41,6 +41,7 @@ class Served:
     revoked: asyncio.Task[None]  # ends when the Bot API rejects the token
     server: OpsServer
     receiver: WebhookReceiver | None = None
+    alerts: Alerts | None = None  # None when they are off
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
     def describe(self) -> str:
@@ -99,6 +100,13 @@ async def serving(
         metrics_served=scrape is not None,
     )
     bound = await server.start() if listens else {}
+    if scrape is not None and not is_loopback(scrape.host):
+        logger.warning(
+            "METRICS_LISTEN is %s, not loopback: /metrics and /readyz (which names the "
+            "database's trouble) answer anyone who reaches this host; keep it behind a "
+            "firewall, or listen on 127.0.0.1",
+            scrape,
+        )
     tasks: list[asyncio.Task[Any]] = []
     notifier = Notifier()
     stack = contextlib.ExitStack()
@@ -126,6 +134,7 @@ async def serving(
             revoked,
             server,
             receiver if webhook else None,
+            alerts,
             tasks,
         )
         notifier.ready(served.describe())

@@ -6,7 +6,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from typing import NamedTuple
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 # Telegram's rule for secret_token: 1-256 characters, A-Z, a-z, 0-9, _ and -.
 _SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
@@ -57,6 +57,16 @@ def check_webhook_url(value: str) -> str:
     if not url:
         return ""
     parts = urlsplit(url)
+    if parts.fragment or url.endswith("#"):
+        raise ValueError(
+            f"a #fragment is never sent to the server, so the path it seems to name cannot "
+            f"be served; use a path, e.g. https://bot.example.org/telegram; got {value!r}"
+        )
+    if "%2f" in parts.path.lower() or "%5c" in parts.path.lower():
+        raise ValueError(
+            f"an escaped / or \\ (%2F, %5C) in the path is served as a plain one by some "
+            f"proxies and not by others; use a path without it; got {value!r}"
+        )
     if parts.scheme == "https" and parts.hostname:
         return url
     if parts.scheme == "http" and parts.hostname and is_loopback(parts.hostname):
@@ -68,8 +78,9 @@ def check_webhook_url(value: str) -> str:
 
 
 def webhook_path(url: str) -> str:
-    """The path the webhook is served at: the URL's (a reverse proxy passes it on)."""
-    return urlsplit(url).path or "/"
+    """The path the webhook is served at: the URL's (a reverse proxy passes it on), its
+    %-escapes decoded, as the server matches a request's path."""
+    return unquote(urlsplit(url).path) or "/"
 
 
 def check_secret(value: str) -> str:

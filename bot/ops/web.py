@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 
 from aiohttp import web
 
@@ -59,7 +60,8 @@ class OpsServer:
                 await web.TCPSite(self._runner, listen.host, listen.port).start()
             except OSError as error:
                 await self.stop()
-                reason = (error.strerror or str(error)).lower()
+                # asyncio's strerror repeats the address: the errno's words are enough.
+                reason = (os.strerror(error.errno) if error.errno else str(error)).lower()
                 raise ConfigError(f"{setting}: cannot listen on {listen}: {reason}") from None
             host, port, *_ = self._runner.addresses[-1]
             self.bound[listen] = Listen(str(host), int(port))

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from bot.config import ConfigError, Settings
+from bot.ops.parsers import Commands, actions, command, output_file
 
 
 def _chat_id(text: str) -> int:
@@ -51,7 +52,11 @@ async def _export(settings: Settings, chat_id: int, target: Path | None) -> int:
 def _copy(file: IO[bytes], target: Path | None) -> None:
     """The export, a block at a time, to ``target`` (standard output when None)."""
     try:
-        out: Any = sys.stdout.buffer if target is None else target.open("wb")
+        # Never over a file that is there: it may be the database itself, or the export
+        # of another chat.
+        out: Any = sys.stdout.buffer if target is None else target.open("xb")
+    except FileExistsError:
+        raise ConfigError(f"{target} exists; choose a new file name") from None
     except OSError as error:
         raise ConfigError(f"{target}: cannot write: {error.strerror}") from None
     try:
@@ -77,9 +82,9 @@ async def _forget(settings: Settings, chat_id: int) -> int:
         print(f"nothing is stored about chat {chat_id}", file=sys.stderr)
         return 1
     print(
-        f"chat {chat_id} forgotten: {forgotten.subscriptions} subscriptions, "
-        f"{forgotten.words} words, {forgotten.ledger} ledger rows, {forgotten.digests} "
-        f"digests, {forgotten.links} links deleted"
+        f"chat {chat_id} forgotten; deleted: subscriptions {forgotten.subscriptions}, "
+        f"words {forgotten.words}, ledger rows {forgotten.ledger}, digests "
+        f"{forgotten.digests}, links {forgotten.links}"
     )
     return 0
 
@@ -90,28 +95,29 @@ def cmd_privacy(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(_forget(settings, args.chat))
 
 
-def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_commands(commands: Commands) -> None:
     """`newsbot privacy export|forget`, each with a --help that says what it does."""
-    privacy = commands.add_parser(
+    privacy = command(
+        commands,
         "privacy",
-        help="a chat's data: export it, or delete it for good",
+        summary="a chat's data: export it, or delete it for good",
         description="What is stored about one chat, for requests that reach the operator "
         "by e-mail: `export` writes it as the JSON document /mydata sends, `forget` deletes "
         "it as /forget does. See README, Privacy. No token needed.",
     )
-    actions = privacy.add_subparsers(
-        dest="action", required=True, metavar="ACTION", help="one of:"
-    )
-    export = actions.add_parser(
+    privacy_actions = actions(privacy)
+    export = command(
+        privacy_actions,
         "export",
-        help="write everything stored about a chat as JSON (default: stdout)",
+        summary="write everything stored about a chat as JSON (default: stdout)",
         description="Write everything stored about the chat (settings, subscriptions, "
         "words, the articles sent, the digests still kept, links to groups and channels) "
         "as one JSON document, streamed; exits 1 when nothing is stored about it.",
     )
-    forget = actions.add_parser(
+    forget = command(
+        privacy_actions,
         "forget",
-        help="delete every row about a chat",
+        summary="delete every row about a chat",
         description="Delete every row about the chat: its settings, subscriptions, words, "
         "ledger, digests and outbox rows, and links (tags and words nobody else uses go "
         "too). A digest being sent to it stops at its next message. Prints what was "
@@ -126,12 +132,5 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
             metavar="ID",
             help="the Telegram chat id (a person's user id for their private chat)",
         )
-    export.add_argument(
-        "file",
-        metavar="FILE",
-        type=Path,
-        nargs="?",
-        default=None,
-        help="where to write it (default: standard output)",
-    )
+    output_file(export)
     privacy.set_defaults(func=cmd_privacy, need_token=False)

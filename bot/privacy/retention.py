@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.config import Settings
+from bot.config import RetentionPolicy
 from storage import repo
 
 logger = logging.getLogger(__name__)
@@ -42,12 +42,12 @@ class Retention:
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
-        settings: Settings,
+        policy: RetentionPolicy,
         *,
         on_forgotten: Callable[[int], None] | None = None,
     ) -> None:
         self.sessions = sessions
-        self.settings = settings
+        self.policy = policy
         self.on_forgotten = on_forgotten
         self._cursor: tuple[datetime, int] | None = None
 
@@ -64,12 +64,12 @@ class Retention:
                 "days forgotten",
                 report.ledger,
                 report.chats,
-                self.settings.forget_blocked_days,
+                self.policy.forget_blocked_days,
             )
         return report
 
     async def _ledger(self, now: datetime) -> int:
-        before = now - timedelta(days=self.settings.digest_max_age_days) - LEDGER_MARGIN
+        before = now - self.policy.selectable - LEDGER_MARGIN
         deleted = 0
         for _ in range(RETENTION_BATCHES):
             async with self.sessions.begin() as session:
@@ -84,7 +84,7 @@ class Retention:
         return deleted
 
     async def _blocked(self, now: datetime) -> int:
-        before = now - timedelta(days=self.settings.forget_blocked_days)
+        before = now - timedelta(days=self.policy.forget_blocked_days)
         async with self.sessions() as session:
             chats = await repo.blocked_before(session, before, BLOCKED_PER_TICK)
         for chat_id in chats:

@@ -190,6 +190,12 @@ async def chat_to_forget(
     if not await repo.links_of(session, chat_id, None):
         return None
     made = await ensure_subscriber(
-        session, chat_id, settings, now, language=language, chat_type=chat_type, title=title
+        session,
+        chat_id,
+        settings.defaults,
+        now,
+        language=language,
+        chat_type=chat_type,
+        title=title,
     )
     return made.id

@@ -38,6 +38,9 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Literal
+
+from babel.dates import get_month_names
 
 from bot.stories.places import (
     BREAKS,
@@ -74,14 +77,30 @@ _SAID_ON_DAY = re.compile(
     rf"повідомила|заявив|заявила|заявили|сказав|сказала)(?:\s+\S+){{0,3}}?\s+"
     rf"(?:on|у|в)\s+({_DAY_NAMES})\b"
 )
-_MONTH_WORDS = frozenset(
-    """
-    january february march april may june july august september october november december
-    jan feb mar apr jun jul aug sep sept oct nov dec січень лютий березень квітень травень
-    червень липень серпень вересень жовтень листопад грудень січня лютого березня квітня
-    травня червня липня серпня вересня жовтня листопада грудня
-    """.split()
-)
+
+
+def _month_names(
+    locale: str,
+    width: Literal["abbreviated", "wide"],
+    context: Literal["format", "stand-alone"],
+) -> dict[str, int]:
+    """Babel's (CLDR's) month names, case-folded, each with its number."""
+    names = get_month_names(width, context=context, locale=locale)
+    return {name.casefold(): number for number, name in names.items()}
+
+
+# The month words of a date: English in full and abbreviated ("november", "nov"), and
+# Ukrainian in the genitive a date takes ("4 листопада": CLDR's 'format' context). Babel's
+# Ukrainian abbreviations ("лист.") are not taken: "лист" is also a word ("a letter").
+# "sept" is written out, as CLDR lacks it.
+_MONTHS = {
+    **_month_names("en", "wide", "format"),
+    **_month_names("en", "abbreviated", "format"),
+    **_month_names("uk", "wide", "format"),
+    "sept": 9,
+}
+# Not names: those, and the Ukrainian nominative ("листопад", the 'stand-alone' context).
+_MONTH_WORDS = frozenset(_MONTHS) | frozenset(_month_names("uk", "wide", "stand-alone"))
 # Capitalised words that are roles, not names: "Prime Minister Keir Starmer".
 _ROLES = frozenset(
     """
@@ -313,16 +332,6 @@ def figures(text: str) -> dict[str, frozenset[str]]:
     return {kind: frozenset(values) for kind, values in found.items()}
 
 
-_MONTHS = {
-    **dict.fromkeys(("jan", "january"), 1), **dict.fromkeys(("feb", "february"), 2),
-    **dict.fromkeys(("mar", "march"), 3), **dict.fromkeys(("apr", "april"), 4),
-    "may": 5, **dict.fromkeys(("jun", "june"), 6), **dict.fromkeys(("jul", "july"), 7),
-    **dict.fromkeys(("aug", "august"), 8), **dict.fromkeys(("sep", "sept", "september"), 9),
-    **dict.fromkeys(("oct", "october"), 10), **dict.fromkeys(("nov", "november"), 11),
-    **dict.fromkeys(("dec", "december"), 12),
-    "січня": 1, "лютого": 2, "березня": 3, "квітня": 4, "травня": 5, "червня": 6,
-    "липня": 7, "серпня": 8, "вересня": 9, "жовтня": 10, "листопада": 11, "грудня": 12,
-}  # fmt: skip
 _MONTH = "|".join(sorted(_MONTHS, key=len, reverse=True))
 _MONTH_DAY = re.compile(rf"\b({_MONTH})\.?\s+(\d{{1,2}})\b")
 _DAY_MONTH = re.compile(rf"\b(\d{{1,2}})\s+({_MONTH})\b")

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.articles.plaintext import chat_title
 from bot.articles.tags import MAX_TAG_LENGTH
 from bot.articles.tags import Tag as TagName
-from bot.config import Settings
+from bot.config import Defaults
 from bot.subscriptions.model import (
     MAX_PENDING_TAGS,
     SubscribeResult,
@@ -47,7 +47,7 @@ def parse_id(text: str) -> int | None:
 async def ensure_subscriber(
     session: AsyncSession,
     chat_id: int,
-    settings: Settings,
+    defaults: Defaults,
     now: datetime,
     language: str | None = None,
     chat_type: ChatType = ChatType.PRIVATE,
@@ -67,13 +67,11 @@ async def ensure_subscriber(
         chat_id,
         chat_type=chat_type,
         title=title,
-        language=language or settings.default_language,
-        timezone=settings.default_timezone,
-        digest_time=settings.default_digest_time,
+        language=language or defaults.language,
+        timezone=defaults.timezone,
+        digest_time=defaults.digest_time,
         next_due_at=next_due(
-            now,
-            digest_time=settings.default_digest_time,
-            timezone_name=settings.default_timezone,
+            now, digest_time=defaults.digest_time, timezone_name=defaults.timezone
         ),
         now=now,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -34,7 +35,14 @@ from bot.telegram.http import AiohttpRequest, NotBotApi
 from bot.telegram.ratelimit import PacingRateLimiter
 from bot.telegram.send import RetryPolicy
 from bot.telegram.updates import ChatUpdateProcessor, Throttle, Verdict, throttle_key
-from storage.db import DatabaseUnavailable, SchemaOutdated, create_sessionmaker, open_database
+from storage.db import (
+    DatabaseUnavailable,
+    SchemaNewer,
+    SchemaOutdated,
+    create_sessionmaker,
+    open_database,
+)
+from util import backoff
 
 logger = logging.getLogger(__name__)
 
@@ -58,11 +66,11 @@ async def _post_init(app: BotApplication) -> None:
         stops=state.stops,
     )
     deliverer.retention.on_forgotten = lambda chat_id: forget_cached(app, chat_id)
-    fetcher = Fetcher(FeedService.limits(state.settings))
+    fetcher = Fetcher(FeedService.limits(state.settings.feeds))
     state.attach(
         engine,
         deliverer,
-        FeedService(sessions, fetcher, state.settings, clock=state.clock),
+        FeedService(sessions, fetcher, state.settings.feeds, clock=state.clock),
     )
 
 
@@ -83,7 +91,7 @@ async def open_storage(url: str, *, migrate: bool = True) -> AsyncEngine:
     """`open_database`, its failures as a `ConfigError` naming DATABASE_URL."""
     try:
         return await open_database(url, migrate=migrate)
-    except DatabaseUnavailable as error:
+    except (DatabaseUnavailable, SchemaNewer) as error:
         raise ConfigError(f"DATABASE_URL: {error}") from None
     except SchemaOutdated as error:
         raise ConfigError(f"DATABASE_URL: {error}; {UPGRADE_FIRST}") from None
@@ -126,9 +134,8 @@ async def _initialize(app: BotApplication) -> None:
     api = settings.telegram_api_url
     loop = asyncio.get_running_loop()
     deadline = loop.time() + settings.telegram_start_retry_seconds
-    delay = 0.25
     try:
-        while True:
+        for waits in itertools.count():
             try:
                 await app.initialize()
                 return
@@ -141,6 +148,7 @@ async def _initialize(app: BotApplication) -> None:
                 if fatal is not None:
                     raise ConfigError(fatal) from None
                 why = _why(error)
+                delay = backoff(waits, 0.25, 10.0)
                 if loop.time() + delay > deadline:
                     raise ConfigError(
                         f"TELEGRAM_API_URL: cannot reach the Bot API at {api}: {why}"
@@ -149,7 +157,6 @@ async def _initialize(app: BotApplication) -> None:
                     "the Bot API at %s does not answer (%s); retrying in %g s", api, why, delay
                 )
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
     except BaseException:
         await app.bot.shutdown()  # the HTTP sessions getMe opened
         raise
@@ -337,7 +344,7 @@ def build_application(
         (
             delivery if feeds is None else feeds,
             feed_tick,
-            settings.feed_tick_seconds,
+            settings.feeds.tick_seconds,
             2.0,
             "feeds",
         ),

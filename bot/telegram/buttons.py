@@ -25,6 +25,32 @@ MAX_PAGE = 100_000
 MAX_TIME = 9_999_999_999  # Unix seconds, ten digits
 
 
+# What several kinds carry alike; each kind below is its own class, so a handler's
+# isinstance() matches one kind only.
+@dataclass(frozen=True, slots=True)
+class _ChatPage:
+    """A page of a list shown for a chat."""
+
+    page: int
+    chat: int
+
+
+@dataclass(frozen=True, slots=True)
+class _ChatTag:
+    tag_id: int
+    chat: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Chat:
+    chat: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Article:
+    article_id: int
+
+
 @dataclass(frozen=True, slots=True)
 class ToggleTag:
     """A tag on the /tags or /start keyboard: follow or unfollow it, then redraw."""
@@ -35,9 +61,8 @@ class ToggleTag:
 
 
 @dataclass(frozen=True, slots=True)
-class TagsPage:
-    page: int
-    chat: int
+class TagsPage(_ChatPage):
+    """A page of /tags."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,23 +75,18 @@ class Unsubscribe:
 
 
 @dataclass(frozen=True, slots=True)
-class SubscriptionsPage:
-    page: int
-    chat: int
+class SubscriptionsPage(_ChatPage):
+    """A page of /subscriptions."""
 
 
 @dataclass(frozen=True, slots=True)
-class SubscribeSuggested:
-    """ "Did you mean negotiations?" — follow the suggested tag."""
-
-    tag_id: int
-    chat: int
+class SubscribeSuggested(_ChatTag):
+    """ "Did you mean negotiations?" after /subscribe — follow the suggested tag."""
 
 
 @dataclass(frozen=True, slots=True)
-class UnsubscribeSuggested:
-    tag_id: int
-    chat: int
+class UnsubscribeSuggested(_ChatTag):
+    """ "Did you mean negotiations?" after /unsubscribe — stop following the suggested tag."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,29 +97,24 @@ class FeedsPage:
 
 
 @dataclass(frozen=True, slots=True)
-class ConfirmDelete:
-    article_id: int
+class ConfirmDelete(_Article):
+    """Delete under /delete's question."""
 
 
 @dataclass(frozen=True, slots=True)
-class KeepArticle:
-    article_id: int
+class KeepArticle(_Article):
+    """Keep under /delete's question."""
 
 
 @dataclass(frozen=True, slots=True)
-class Undelete:
+class Undelete(_Article):
     """Undo under "Deleted article 42": show the article again."""
 
-    article_id: int
-
 
 @dataclass(frozen=True, slots=True)
-class SearchPage:
+class SearchPage(_ChatPage):
     """More (or Previous) under /search results; the query is the message's first line
     (the chat's timezone dates the results)."""
-
-    page: int
-    chat: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,9 +127,8 @@ class RemoveWord:
 
 
 @dataclass(frozen=True, slots=True)
-class WordsPage:
-    page: int
-    chat: int
+class WordsPage(_ChatPage):
+    """A page of the /subscriptions list of words."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,17 +147,13 @@ class SelectChat:
 
 
 @dataclass(frozen=True, slots=True)
-class PostDigest:
+class PostDigest(_Chat):
     """Under /digest for a linked channel: post its digest there now."""
-
-    chat: int
 
 
 @dataclass(frozen=True, slots=True)
-class CancelDigest:
+class CancelDigest(_Chat):
     """Under /digest for a linked channel: do not post it."""
-
-    chat: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,10 +166,8 @@ class ConfirmForget:
 
 
 @dataclass(frozen=True, slots=True)
-class CancelForget:
+class CancelForget(_Chat):
     """Under /forget: delete nothing."""
-
-    chat: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ from telegram.ext import BaseRateLimiter
 
 from bot.ops import metrics
 from bot.telegram.stops import ChatStopped, StopList
+from util import KeyedLocks
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ class PacingRateLimiter(BaseRateLimiter[int]):
         self._borrowed = 0
         self._paused_until = 0.0
         self._chat_next: dict[int | str, float] = {}
-        self._chat_locks: dict[int | str, asyncio.Lock] = {}
+        self._chat_locks: KeyedLocks[int | str] = KeyedLocks()
         # Chats whose digests stop at once (/forget): checked when a digest's message
         # has waited for its turn (bot.telegram.stops).
         self.stops: StopList | None = None
@@ -90,8 +91,7 @@ class PacingRateLimiter(BaseRateLimiter[int]):
         loop = asyncio.get_running_loop()
         spacing = self.spacing(chat_id)
         if chat_id is not None and spacing > 0:
-            lock = self._chat_locks.setdefault(chat_id, asyncio.Lock())
-            async with lock:
+            async with self._chat_locks(chat_id):
                 delay = self._chat_next.get(chat_id, 0.0) - loop.time()
                 if delay > 0:
                     await asyncio.sleep(delay)
@@ -134,13 +134,13 @@ class PacingRateLimiter(BaseRateLimiter[int]):
             return
 
     def _forget_idle_chats(self, now: float) -> None:
-        """Keep memory flat over 100k chats: drop chats whose spacing has passed."""
-        if len(self._chat_locks) < 10_000:
+        """Keep memory flat over 100k chats: drop chats whose spacing has passed (their
+        locks go by themselves, when nobody holds or waits for them)."""
+        if len(self._chat_next) < 10_000:
             return
-        for chat, lock in list(self._chat_locks.items()):
-            if not lock.locked() and self._chat_next.get(chat, 0.0) <= now:
-                del self._chat_locks[chat]
-                self._chat_next.pop(chat, None)
+        for chat, due in list(self._chat_next.items()):
+            if due <= now:
+                del self._chat_next[chat]
 
     async def process_request(
         self,

@@ -36,6 +36,7 @@ from bot.telegram.ratelimit import Lane
 from bot.telegram.stops import ChatStopped, StopList
 from storage import repo
 from storage.retry import retrying
+from util import backoff
 
 logger = logging.getLogger(__name__)
 
@@ -192,7 +193,7 @@ async def send_digest(
                 verdict = _verdict(error, attempt, policy, outbound.digest_id)
                 if verdict is not _Verdict.RETRY:
                     return await _settle(verdict, log, outbound, index, str(error), clock, policy)
-                await asyncio.sleep(policy.backoff * 2 ** (attempt - 1))
+                await asyncio.sleep(backoff(attempt - 1, policy.backoff))
         message_ids.append(message.message_id)
         await log.note(outbound.digest_id, message_ids, len(outbound.chunks))
     return SendResult.SENT

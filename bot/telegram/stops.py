@@ -10,9 +10,9 @@ digest begun after it (the chat wrote again, and is a new chat) is sent as usual
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 
+from cachetools import TTLCache
 from telegram.error import TelegramError
 
 KEEP_SECONDS = 6 * 3600.0  # longer than any delivery pass; then a stop is forgotten
@@ -27,23 +27,18 @@ class ChatStopped(TelegramError):
 
 
 class StopList:
-    """Chat id -> when its digests were stopped (a monotonic clock); bounded."""
+    """Chat id -> when its digests were stopped (a monotonic clock); bounded in number
+    and in time."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
-        self._since: OrderedDict[int | str, float] = OrderedDict()
+        self._since: TTLCache[int | str, float] = TTLCache(MAX_STOPS, KEEP_SECONDS, timer=clock)
 
     def now(self) -> float:
         return self.clock()
 
     def stop(self, chat_id: int) -> None:
-        now = self.clock()
-        self._since[chat_id] = now
-        self._since.move_to_end(chat_id)
-        while len(self._since) > MAX_STOPS or (
-            self._since and next(iter(self._since.values())) < now - KEEP_SECONDS
-        ):
-            self._since.popitem(last=False)
+        self._since[chat_id] = self.clock()
 
     def stopped(self, chat_id: int | str | None, began: float) -> bool:
         """Whether what was started for ``chat_id`` at ``began`` must not go on."""

@@ -30,6 +30,7 @@ from telegram.ext import BaseUpdateProcessor
 
 from bot.ops import metrics
 from bot.ops.logjson import update_context
+from util import KeyedLocks
 
 logger = logging.getLogger(__name__)
 
@@ -151,8 +152,7 @@ class ChatUpdateProcessor(BaseUpdateProcessor):
         # and what a refused sender is told.
         self.key_of: KeyOf = lambda update: None
         self.refuse: Refusal | None = None
-        self._locks: dict[int, asyncio.Lock] = {}
-        self._waiting: dict[int, int] = {}
+        self._chats: KeyedLocks[int] = KeyedLocks()
 
     async def initialize(self) -> None:
         pass
@@ -184,22 +184,13 @@ class ChatUpdateProcessor(BaseUpdateProcessor):
             return
         if verdict is Verdict.DROP:
             return
-        # One lock per chat, dropped when nobody waits on it, so idle chats cost nothing.
-        lock = self._locks.setdefault(chat.id, asyncio.Lock())
-        self._waiting[chat.id] = self._waiting.get(chat.id, 0) + 1
-        try:
-            async with lock:
-                if verdict is Verdict.ADMIT:
-                    with metrics.handling(_label(update)):
-                        await coroutine
-                else:  # after the replies to what came before: the notice is last
-                    assert isinstance(update, Update)
-                    await self._refuse(update, verdict)
-        finally:
-            self._waiting[chat.id] -= 1
-            if not self._waiting[chat.id]:
-                del self._waiting[chat.id]
-                del self._locks[chat.id]
+        async with self._chats(chat.id):  # one chat's updates in order
+            if verdict is Verdict.ADMIT:
+                with metrics.handling(_label(update)):
+                    await coroutine
+            else:  # after the replies to what came before: the notice is last
+                assert isinstance(update, Update)
+                await self._refuse(update, verdict)
 
     async def _refuse(self, update: Update, verdict: Verdict) -> None:
         if self.refuse is None:

@@ -80,7 +80,6 @@ from bot.texts.chats import (
     topic_reply_refused,
 )
 from bot.texts.common import (
-    ADMIN_COMMANDS,
     ADMIN_ONLY,
     BUTTON_INVALID,
     CHAT_GONE_PRESS,
@@ -253,7 +252,6 @@ __all__ = [
     "ADD_EXAMPLE",
     "ADD_FORMAT",
     "ADD_LINES",
-    "ADMIN_COMMANDS",
     "ADMIN_ONLY",
     "ALSO",
     "BACK_TO_ME",

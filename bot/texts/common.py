@@ -4,53 +4,65 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from html import escape
+from typing import NamedTuple
 
 from bot.articles.plaintext import shorten
 from bot.i18n import N_, Msg, Translator
 from bot.telegram.lengths import utf16_len
 from bot.words.keywords import SEARCH_DAYS
 
-COMMANDS: tuple[tuple[str, Msg], ...] = (
-    ("start", N_("What this bot does")),
-    ("help", N_("Every command, one line each")),
-    ("subscribe", N_("Follow tags: /subscribe negotiations, economy")),
-    ("unsubscribe", N_("Stop following tags")),
-    ("subscriptions", N_("Your tags, with buttons to unsubscribe")),
-    ("tags", N_("Popular tags; tap to follow or unfollow")),
-    ("follow", N_('Follow words in any article: /follow ukraine "peace talks" negotiat*')),
-    ("unfollow", N_("Stop following words")),
-    ("mute", N_("Never get articles with these words: /mute football")),
-    ("unmute", N_("Stop muting words")),
-    ("search", N_("Search the last {days} days: /search peace talks")),
-    ("digest", N_("Your digest now: what is new since the last one")),
-    ("settings", N_("Your delivery time, timezone, frequency and language")),
-    ("time", N_("Digest time, e.g. /time 07:30")),
-    ("timezone", N_("Your timezone, e.g. /timezone Europe/Kyiv or UTC+03:00")),
-    ("frequency", N_("daily, or weekly with a day: /frequency weekly mon")),
-    ("language", N_("The language I speak to you in")),
-    ("channel", N_("Set up a channel's digest: /channel @name")),
-    ("channels", N_("The channels you set up; pick the one your commands act for")),
-    ("pause", N_("Stop scheduled digests for now")),
-    ("resume", N_("Start scheduled digests again")),
-    ("privacy", N_("What I store about this chat, and for how long")),
-    ("mydata", N_("Everything I store about this chat, as a file")),
-    ("forget", N_("Delete everything I store about this chat")),
-)
-ADMIN_COMMANDS: tuple[tuple[str, Msg], ...] = (
-    ("add", N_("Add an article: /add + the article text, or send a .txt file")),
-    ("delete", N_("Delete an article: /delete 42")),
-    ("undelete", N_("Bring back a deleted article: /undelete 42")),
-    ("deleted", N_("The articles admins deleted, with their ids")),
-    ("articles", N_("The latest articles with their ids")),
-    ("stats", N_("Counts of articles, tags, subscribers and digests")),
-    ("story", N_("An article's story, its articles from every source: /story 42")),
-    ("split", N_("Take an article out of its story: /split 42")),
-    ("merge", N_("Join the stories of two articles: /merge 42 57")),
-    ("feeds", N_("News feeds polled for articles, with their status")),
-    ("feed_add", N_("Add a feed: /feed_add https://example.com/rss economy, Europe")),
-    ("feed_remove", N_("Stop polling a feed: /feed_remove 3 (its articles stay)")),
-    ("feed_tags", N_("Replace a feed's tags: /feed_tags 3 economy, Europe")),
-    ("feeds_export", N_("The feeds as an OPML file; send an .opml file to import one")),
+
+class Command(NamedTuple):
+    """A command of the menu and /help; ``admin``: for the bot's admins only."""
+
+    name: str
+    about: Msg
+    admin: bool = False
+
+
+def _admin(name: str, about: Msg) -> Command:
+    return Command(name, about, admin=True)
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("start", N_("What this bot does")),
+    Command("help", N_("Every command, one line each")),
+    Command("subscribe", N_("Follow tags: /subscribe negotiations, economy")),
+    Command("unsubscribe", N_("Stop following tags")),
+    Command("subscriptions", N_("Your tags, with buttons to unsubscribe")),
+    Command("tags", N_("Popular tags; tap to follow or unfollow")),
+    Command("follow", N_('Follow words in any article: /follow ukraine "peace talks" negotiat*')),
+    Command("unfollow", N_("Stop following words")),
+    Command("mute", N_("Never get articles with these words: /mute football")),
+    Command("unmute", N_("Stop muting words")),
+    Command("search", N_("Search the last {days} days: /search peace talks")),
+    Command("digest", N_("Your digest now: what is new since the last one")),
+    Command("settings", N_("Your delivery time, timezone, frequency and language")),
+    Command("time", N_("Digest time, e.g. /time 07:30")),
+    Command("timezone", N_("Your timezone, e.g. /timezone Europe/Kyiv or UTC+03:00")),
+    Command("frequency", N_("daily, or weekly with a day: /frequency weekly mon")),
+    Command("language", N_("The language I speak to you in")),
+    Command("channel", N_("Set up a channel's digest: /channel @name")),
+    Command("channels", N_("The channels you set up; pick the one your commands act for")),
+    Command("pause", N_("Stop scheduled digests for now")),
+    Command("resume", N_("Start scheduled digests again")),
+    Command("privacy", N_("What I store about this chat, and for how long")),
+    Command("mydata", N_("Everything I store about this chat, as a file")),
+    Command("forget", N_("Delete everything I store about this chat")),
+    _admin("add", N_("Add an article: /add + the article text, or send a .txt file")),
+    _admin("delete", N_("Delete an article: /delete 42")),
+    _admin("undelete", N_("Bring back a deleted article: /undelete 42")),
+    _admin("deleted", N_("The articles admins deleted, with their ids")),
+    _admin("articles", N_("The latest articles with their ids")),
+    _admin("stats", N_("Counts of articles, tags, subscribers and digests")),
+    _admin("story", N_("An article's story, its articles from every source: /story 42")),
+    _admin("split", N_("Take an article out of its story: /split 42")),
+    _admin("merge", N_("Join the stories of two articles: /merge 42 57")),
+    _admin("feeds", N_("News feeds polled for articles, with their status")),
+    _admin("feed_add", N_("Add a feed: /feed_add https://example.com/rss economy, Europe")),
+    _admin("feed_remove", N_("Stop polling a feed: /feed_remove 3 (its articles stay)")),
+    _admin("feed_tags", N_("Replace a feed's tags: /feed_tags 3 economy, Europe")),
+    _admin("feeds_export", N_("The feeds as an OPML file; send an .opml file to import one")),
 )
 
 WELCOME = N_(
@@ -90,17 +102,19 @@ def help_text(t: Translator, is_admin: bool) -> str:
     lines += [f"/{name} — {escape(about)}" for name, about in menu(t)]
     if is_admin:
         lines += ["", t._("<b>Admin</b>")]
-        lines += [f"/{name} — {escape(about)}" for name, about in _said(t, ADMIN_COMMANDS)]
+        lines += [f"/{name} — {escape(about)}" for name, about in _said(t, admin=True)]
     return "\n".join(lines)
 
 
 def menu(t: Translator, *, admin: bool = False) -> list[tuple[str, str]]:
-    """The command menu in ``t``'s language (setMyCommands)."""
-    return _said(t, COMMANDS + (ADMIN_COMMANDS if admin else ()))
+    """The command menu in ``t``'s language (setMyCommands); with ``admin``, the admins'
+    commands after everyone's."""
+    return _said(t, admin=False) + (_said(t, admin=True) if admin else [])
 
 
-def _said(t: Translator, commands: Sequence[tuple[str, Msg]]) -> list[tuple[str, str]]:
-    return [(name, t._(about, days=SEARCH_DAYS)) for name, about in commands]
+def _said(t: Translator, *, admin: bool) -> list[tuple[str, str]]:
+    """Everyone's commands, or the admins' only, in ``t``'s language."""
+    return [(c.name, t._(c.about, days=SEARCH_DAYS)) for c in COMMANDS if c.admin == admin]
 
 
 def bold(text: str, limit: int | None = None) -> str:

@@ -77,7 +77,8 @@ async def store_articles(
     results = await repo.upsert_articles(session, articles, now=now, feed_id=feed_id)
     added = [row for row, outcome in results if outcome is repo.Outcome.ADDED]
     joined = await group_new(session, added)
-    metrics.articles_stored("import" if feed_id is None else "feed", len(added), len(joined))
+    route = "import" if feed_id is None else "feed"
+    metrics.articles_stored(session, route, len(added), len(joined))
     changed = [
         (row, article, outcome)
         for (row, outcome), article in zip(results, articles, strict=True)

@@ -43,7 +43,7 @@ async def add_subscribers(
     """`add_subscriber` for many chats, in one transaction."""
     async with sessions.begin() as session:
         for chat_id in chat_ids:
-            subscriber = await service.ensure_subscriber(session, chat_id, settings, now)
+            subscriber = await service.ensure_subscriber(session, chat_id, settings.defaults, now)
             await service.subscribe(session, subscriber, split_tag_list(tags), now)
             subscriber.paused = paused
             subscriber.blocked = blocked

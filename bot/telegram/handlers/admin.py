@@ -24,7 +24,7 @@ from bot.stories import grouping
 from bot.subscriptions import service
 from bot.telegram import buttons
 from bot.telegram.context import BotContext, message_of
-from bot.telegram.handlers.common import pressed, show
+from bot.telegram.handlers.common import args_text, pressed, show
 from bot.telegram.keyboards import delete_keyboard, undelete_keyboard
 from bot.words.search import store_articles
 from storage.models import Article
@@ -128,7 +128,7 @@ async def document(update: Update, context: BotContext) -> None:
 async def delete(update: Update, context: BotContext) -> None:
     """Ask first. A deleted article leaves every view and no import stores it again;
     /undelete brings it back (see bot.articles.service.delete)."""
-    typed = " ".join(context.args or [])
+    typed = args_text(context)
     article_id = service.parse_id(typed)
     if article_id is None:
         await message_of(update).reply_text(texts.article_id_problem(context.t, typed))
@@ -257,7 +257,7 @@ async def stats(update: Update, context: BotContext) -> None:
 
 async def _article_arg(update: Update, context: BotContext, command: str) -> int | None:
     """The one article id typed after ``command``; None (and the usage said) otherwise."""
-    typed = " ".join(context.args or [])
+    typed = args_text(context)
     article_id = service.parse_id(typed)
     if article_id is None:
         await message_of(update).reply_text(texts.article_id_problem(context.t, typed, command))
@@ -292,7 +292,7 @@ async def split(update: Update, context: BotContext) -> None:
 
 @admin_only
 async def merge(update: Update, context: BotContext) -> None:
-    typed = " ".join(context.args or [])
+    typed = args_text(context)
     ids = [service.parse_id(part) for part in typed.replace(",", " ").split()]
     if len(ids) != 2 or None in ids:
         await message_of(update).reply_text(texts.merge_problem(context.t, typed))

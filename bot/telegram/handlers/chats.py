@@ -19,7 +19,7 @@ from bot.subscriptions import chats
 from bot.telegram import buttons
 from bot.telegram.chats import GROUPS, Acting, chat_type_of, is_admin, sent_by_the_chat
 from bot.telegram.context import BotContext, message_of
-from bot.telegram.handlers.common import pressed, subscriber_of
+from bot.telegram.handlers.common import args_text, is_private, pressed, subscriber_of
 from bot.telegram.keyboards import chats_keyboard
 from storage.models import ChatType
 
@@ -176,10 +176,10 @@ async def _follow_topic(update: Update, context: BotContext) -> None:
 async def channel(update: Update, context: BotContext) -> None:
     """/channel @name, /channel -100…, /channel me, or /channel alone (where am I)."""
     t, message = context.t, message_of(update)
-    if not _in_private(update):
+    if not is_private(update):
         await message.reply_text(t._(texts.CHANNEL_IN_PRIVATE))
         return
-    typed = " ".join(context.args or []).strip()
+    typed = args_text(context)
     if typed.casefold() in {"me", t._("me").casefold()}:
         await _select(update, context, None)
         await message.reply_text(t._(texts.BACK_TO_ME))
@@ -257,14 +257,10 @@ async def _select(update: Update, context: BotContext, subscriber_id: int | None
     context.acting = target
 
 
-def _in_private(update: Update) -> bool:
-    return update.effective_chat is not None and update.effective_chat.type == Chat.PRIVATE
-
-
 async def channels(update: Update, context: BotContext) -> None:
     """The chats a person linked, with a button each (and one for their own chat)."""
     t, message, user = context.t, message_of(update), update.effective_user
-    if not _in_private(update) or user is None:
+    if not is_private(update) or user is None:
         await message.reply_text(t._(texts.CHANNEL_IN_PRIVATE))
         return
     async with context.sessions() as session:

@@ -45,7 +45,7 @@ async def subscriber_of(session: AsyncSession, update: Update, context: BotConte
         return await service.ensure_subscriber(
             session,
             chat.id,
-            context.settings,
+            context.settings.defaults,
             context.now(),
             language=known,
             chat_type=chat_type_of(chat),
@@ -54,7 +54,7 @@ async def subscriber_of(session: AsyncSession, update: Update, context: BotConte
     return await service.ensure_subscriber(
         session,
         acting.chat_id,
-        context.settings,
+        context.settings.defaults,
         context.now(),
         chat_type=acting.chat_type,
         title=acting.title,
@@ -62,7 +62,15 @@ async def subscriber_of(session: AsyncSession, update: Update, context: BotConte
 
 
 def args_text(context: BotContext) -> str:
+    """A command's arguments (PTB's ``context.args``), one space between each."""
     return " ".join(context.args or [])
+
+
+def command_text(update: Update) -> str:
+    """What follows the command (``/cmd`` or ``/cmd@bot``) as typed, its spaces and line
+    breaks kept: a phrase in quotes, a URL on the next line."""
+    parts = (message_of(update).text or "").split(maxsplit=1)
+    return parts[1] if len(parts) > 1 else ""
 
 
 def elsewhere(context: BotContext) -> str | None:

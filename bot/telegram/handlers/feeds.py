@@ -16,23 +16,13 @@ from bot.subscriptions import service
 from bot.telegram import buttons
 from bot.telegram.context import BotContext, message_of
 from bot.telegram.handlers.admin import admin_only
-from bot.telegram.handlers.common import pressed, show
+from bot.telegram.handlers.common import command_text, pressed, show
 from bot.telegram.keyboards import feeds_keyboard
 
 logger = logging.getLogger(__name__)
 
 MAX_OPML_BYTES = 1_000_000
 OPML_FILE_NAME = "newsbot-feeds.opml"
-
-
-def _arguments(update: Update, command: str) -> str:
-    """What follows ``/command`` (or ``/command@bot``) in the message, untouched."""
-    text = message_of(update).text or ""
-    head, _, rest = text.partition(" ")
-    if "\n" in head:  # "/feed_add\nhttps://…"
-        head, _, more = head.partition("\n")
-        rest = f"{more} {rest}"
-    return rest.strip() if head.split("@")[0].lower() == f"/{command}" else ""
 
 
 async def _feeds_view(context: BotContext, page: int) -> tuple[str, InlineKeyboardMarkup | None]:
@@ -61,7 +51,7 @@ async def on_feeds_page(update: Update, context: BotContext) -> None:
 @admin_only
 async def add_feed(update: Update, context: BotContext) -> None:
     message = message_of(update)
-    url, _, tag_text = _arguments(update, "feed_add").partition(" ")
+    url, _, tag_text = command_text(update).partition(" ")
     if not url:
         await message.reply_text(texts.feed_add_usage(context.t))
         return
@@ -76,7 +66,7 @@ async def add_feed(update: Update, context: BotContext) -> None:
 
 @admin_only
 async def remove_feed(update: Update, context: BotContext) -> None:
-    typed = _arguments(update, "feed_remove")
+    typed = command_text(update)
     feed_id = service.parse_id(typed)
     if feed_id is None:
         await message_of(update).reply_text(texts.feed_id_problem(context.t, "feed_remove", typed))
@@ -93,7 +83,7 @@ async def remove_feed(update: Update, context: BotContext) -> None:
 @admin_only
 async def set_feed_tags(update: Update, context: BotContext) -> None:
     message = message_of(update)
-    typed, _, tag_text = _arguments(update, "feed_tags").partition(" ")
+    typed, _, tag_text = command_text(update).partition(" ")
     feed_id = service.parse_id(typed)
     if feed_id is None:
         await message.reply_text(texts.feed_id_problem(context.t, "feed_tags", typed))

@@ -29,6 +29,7 @@ from bot.subscriptions.schedule import tzinfo_for
 from bot.telegram import buttons
 from bot.telegram.context import INLINE_CACHE_SECONDS, BotContext, message_of
 from bot.telegram.handlers.common import (
+    command_text,
     pressed,
     redraw,
     reply,
@@ -48,17 +49,11 @@ logger = logging.getLogger(__name__)
 WORDS_PAGE_SIZE = 10
 
 
-def _typed(update: Update) -> str:
-    """What follows the command, spaces kept (context.args would lose them in phrases)."""
-    text = message_of(update).text or ""
-    parts = text.split(maxsplit=1)
-    return parts[1] if len(parts) > 1 else ""
-
-
 async def _terms(update: Update, context: BotContext, command: str) -> list[Term] | None:
     """The typed terms, or None once the user was told what is wrong."""
+    typed = command_text(update)
     try:
-        return parse_query(_typed(update)) if command == "search" else parse_terms(_typed(update))
+        return parse_query(typed) if command == "search" else parse_terms(typed)
     except TermError as error:
         await reply(update, context, texts.term_problem(context.t, command, error))
         return None
