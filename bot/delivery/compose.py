@@ -14,6 +14,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram.constants import InlineKeyboardMarkupLimit, MessageLimit
@@ -178,22 +179,38 @@ def _story_link(bot_username: str, story_id: int) -> str:
     return create_deep_linked_url(bot_username, story_payload(story_id))
 
 
-def _render(
-    plan: Plan, remaining: int, subscriber: Subscriber, *, kind: DigestKind
-) -> list[Chunk]:
-    updates = plan.updates
-    manual = kind == DigestKind.MANUAL
-    group = subscriber.chat_type != ChatType.PRIVATE
-    weekly = subscriber.frequency == "weekly"
-    return render_digest(
-        plan.items,
-        header=_header(subscriber.language, len(plan.items) - updates, updates, group, weekly),
-        footer=_footer(subscriber.language, remaining, manual) if remaining else None,
-        limit=MessageLimit.MAX_TEXT_LENGTH,
-        labels=labels(subscriber.language),
-        compact=subscriber.compact,
-        max_buttons=InlineKeyboardMarkupLimit.TOTAL_BUTTON_NUMBER,
-    )
+Rendered = tuple[list[Chunk], list[dict[str, Any]]]  # the messages, and their JSON
+
+
+class Renders:
+    """One batch's rendered digests. Readers whose entries are the same objects
+    (bot.delivery.entries hands out one per distinct entry) and whose digests say the
+    same around them (language, layout, chat kind, frequency, how many more wait) get the
+    same messages: those are rendered once."""
+
+    def __init__(self, kind: DigestKind) -> None:
+        self.manual = kind == DigestKind.MANUAL
+        self._done: dict[tuple[object, ...], Rendered] = {}
+
+    def render(self, plan: Plan, remaining: int, subscriber: Subscriber) -> Rendered:
+        group = subscriber.chat_type != ChatType.PRIVATE
+        weekly = subscriber.frequency == "weekly"
+        language, compact = subscriber.language, subscriber.compact
+        key = (*plan.items, remaining, language, compact, group, weekly)
+        done = self._done.get(key)
+        if done is None:
+            updates = plan.updates
+            chunks = render_digest(
+                plan.items,
+                header=_header(language, len(plan.items) - updates, updates, group, weekly),
+                footer=_footer(language, remaining, self.manual) if remaining else None,
+                limit=MessageLimit.MAX_TEXT_LENGTH,
+                labels=labels(language),
+                compact=compact,
+                max_buttons=InlineKeyboardMarkupLimit.TOTAL_BUTTON_NUMBER,
+            )
+            done = self._done[key] = (chunks, chunks_to_json(chunks))
+        return done
 
 
 # A pass says the same few headers and footers to thousands of readers.
@@ -246,6 +263,7 @@ async def _record(
         story_link=lambda story_id: _story_link(bot_username, story_id),
         now=now,
     )
+    renders = Renders(kind)
     new: list[repo.NewDigest] = []
     chunks: list[tuple[Chunk, ...]] = []
     composed: list[Subscriber] = []
@@ -258,8 +276,8 @@ async def _record(
                 subscriber.language, subscriber.timezone, tags, followed, subscriber.show_tags
             )
             plan = entries.plan(selection, reader, mine)
-            rendered = (
-                _render(plan, selection.remaining, subscriber, kind=kind) if plan.items else []
+            rendered, data = (
+                renders.render(plan, selection.remaining, subscriber) if plan.items else ([], [])
             )
         except Exception:
             logger.exception(
@@ -278,7 +296,7 @@ async def _record(
                 )
                 await repo.create_digests(session, [new_silent], now=now, lease_until=now)
             continue
-        new.append(repo.NewDigest(subscriber.id, kind, chunks_to_json(rendered), ledger))
+        new.append(repo.NewDigest(subscriber.id, kind, data, ledger))
         chunks.append(tuple(rendered))
         composed.append(subscriber)
     ids = await repo.create_digests(session, new, now=now, lease_until=now + LEASE)

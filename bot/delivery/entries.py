@@ -82,6 +82,11 @@ def _ago(language: str, zone: str, when: datetime, now: datetime) -> str:
     return digest_texts.ago(translator(language), when, now, tzinfo_for(zone))
 
 
+# One object per distinct entry, across batches too: the renderers' caches go by identity
+# (bot.delivery.entry), so an entry a pass's batches share is rendered once a pass.
+_entry = lru_cache(maxsize=16_384)(DigestItem)
+
+
 @lru_cache(maxsize=64)
 def labels(language: str) -> Labels:
     t = translator(language)
@@ -193,7 +198,7 @@ class Entries:
             title = cut(" ".join(shown.title.split()), BUTTON_TITLE)
             text = digest_texts.show_all(t, len(reports), title)
             button = (text, self.story_link(story_id))
-        return DigestItem(
+        return _entry(
             article_id=shown.id,
             title=shown.title,
             summary=shown.summary,
