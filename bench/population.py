@@ -172,7 +172,8 @@ class Population:
         if not (self.size.following or self.size.muting):
             return
         await session.execute(insert(Word), [{"key": w, "created_at": self.now} for w in WORDS])
-        ids = dict((await session.execute(select(Word.key, Word.id))).tuples().all())
+        rows = (await session.execute(select(Word.key, Word.id))).all()
+        ids = {row.key: row.id for row in rows}
         matcher = Matcher(Term((w,)) for w in WORDS)
         links = [
             {"article_id": row["id"], "word_id": ids[key]}

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -98,8 +97,6 @@ async def undo(sessions: async_sessionmaker[AsyncSession], since: datetime, due:
         await session.execute(update(Subscriber).values(next_due_at=due))
 
 
-# bench/population.py reads its word ids with Result.tuples(), deprecated in SQLAlchemy 2.1.
-@pytest.mark.filterwarnings("ignore:The Result.tuples:sqlalchemy.exc.SADeprecationWarning")
 async def test_a_batch_composes_what_each_reader_alone_gets(
     sessions: async_sessionmaker[AsyncSession], schema_url: str
 ) -> None:
