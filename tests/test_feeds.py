@@ -8,13 +8,10 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from pydantic import SecretStr
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.config import Settings
 from bot.feeds import views as feed_views
-from bot.feeds.fetch import Fetcher
 from bot.feeds.model import FeedAdded, FeedProblem, parse_feed_tags
 from bot.feeds.policy import FeedStatus
 from bot.feeds.service import FeedService
@@ -22,6 +19,7 @@ from storage import repo
 from storage.models import Article, Feed
 from tests.auxil.clock import FakeClock
 from tests.auxil.feedserver import FeedServer
+from tests.auxil.running import feed_service
 
 START = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 LOOK = "look for its RSS link"
@@ -49,17 +47,8 @@ def clock() -> FakeClock:
 async def service(
     sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> AsyncIterator[FeedService]:
-    settings = Settings(
-        _env_file=None,
-        telegram_bot_token=SecretStr(""),
-        feed_allow_private=True,
-        feed_timeout_seconds=2,
-    )
-    service = FeedService(
-        sessions, Fetcher(FeedService.limits(settings.feeds)), settings.feeds, clock=clock
-    )
-    yield service
-    await service.close()
+    async with feed_service(sessions, clock, timeout=2) as service:
+        yield service
 
 
 async def articles(service: FeedService) -> list[tuple[int, str, str | None, int | None]]:

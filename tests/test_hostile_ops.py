@@ -24,7 +24,7 @@ from bot.telegram.context import BotApplication
 from storage.db import create_engine
 from tests.auxil.cli import Here, base_environment
 from tests.auxil.clock import FakeClock
-from tests.auxil.running import free_port
+from tests.auxil.running import free_port, served_app
 
 
 async def _get(url: str) -> tuple[int, str]:
@@ -41,12 +41,8 @@ def ops_settings(settings: Settings) -> Settings:
 async def served(
     ops_settings: Settings, clock: FakeClock
 ) -> AsyncIterator[tuple[BotApplication, Served]]:
-    app = build_application(ops_settings, clock=clock, delivery=False, feeds=False)
-    async with (
-        running(app, polling=True, poll_timeout=1),
-        serving(app, ops_settings, answers=True, delivery=False) as served,
-    ):
-        yield app, served
+    async with served_app(ops_settings, clock, delivery=False) as both:
+        yield both
 
 
 async def test_readyz_names_the_database_when_it_is_gone_mid_run(

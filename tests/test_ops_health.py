@@ -13,8 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bot.config import Settings
 from bot.ops.health import BotApiProbe, check_database
-from bot.ops.service import Served, serving
-from bot.telegram.app import build_application, running
+from bot.ops.service import Served
 from bot.telegram.context import BotApplication
 from emulator import Emulator, EmulatorClient
 from storage.db import create_engine, upgrade
@@ -22,7 +21,7 @@ from tests.auxil import snapshot
 from tests.auxil.cli import Here, base_environment
 from tests.auxil.clock import FakeClock
 from tests.auxil.delivery import add_due_subscribers
-from tests.auxil.running import free_port
+from tests.auxil.running import free_port, served_app
 from tests.auxil.snapshot import Rows
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
@@ -56,12 +55,8 @@ def ops_settings(settings: Settings) -> Settings:
 async def served(
     ops_settings: Settings, clock: FakeClock
 ) -> AsyncIterator[tuple[BotApplication, Served]]:
-    app = build_application(ops_settings, clock=clock, delivery=False, feeds=False)
-    async with (
-        running(app, polling=True, poll_timeout=1),
-        serving(app, ops_settings, answers=True, delivery=True) as served,
-    ):
-        yield app, served
+    async with served_app(ops_settings, clock, delivery=True) as both:
+        yield both
 
 
 async def test_health_readiness_and_the_start_up_words(

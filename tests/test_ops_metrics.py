@@ -12,20 +12,18 @@ from typing import Any
 
 import pytest
 from prometheus_client import REGISTRY
-from pydantic import SecretStr
 from sqlalchemy import event, func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.articles.importer import import_files
-from bot.config import Settings
-from bot.feeds.fetch import Fetcher
 from bot.feeds.service import FeedService
 from emulator import Chat
 from storage import repo
 from storage.models import Article
 from tests.auxil.clock import FakeClock
 from tests.auxil.feedserver import FeedServer
+from tests.auxil.running import feed_service
 
 # Two wordings of one event (tests/test_stories.py): the second joins the first's story.
 QUAKE = (
@@ -85,17 +83,8 @@ def rss(*items: tuple[str, str, str], source: str = "Kyiv Wire") -> str:
 async def service(
     sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> AsyncIterator[FeedService]:
-    settings = Settings(
-        _env_file=None,
-        telegram_bot_token=SecretStr(""),
-        feed_allow_private=True,
-        feed_timeout_seconds=5,
-    )
-    service = FeedService(
-        sessions, Fetcher(FeedService.limits(settings.feeds)), settings.feeds, clock=clock
-    )
-    yield service
-    await service.close()
+    async with feed_service(sessions, clock, timeout=5) as service:
+        yield service
 
 
 async def add_feed(service: FeedService, url: str, clock: FakeClock) -> int:

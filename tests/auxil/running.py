@@ -5,12 +5,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from pydantic import SecretStr
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
+from bot.feeds.fetch import Fetcher
+from bot.feeds.service import FeedService
 from bot.ops.service import Served, serving
 from bot.telegram.app import build_application, running
 from bot.telegram.context import BotApplication, Clock
 from bot.telegram.send import RetryPolicy
+from tests.auxil.clock import FakeClock
 
 
 @asynccontextmanager
@@ -77,3 +81,37 @@ async def webhook_bot(
         serving(app, settings, answers=True, delivery=delivery) as served,
     ):
         yield app, served
+
+
+@asynccontextmanager
+async def served_app(
+    settings: Settings, clock: FakeClock, *, delivery: bool
+) -> AsyncIterator[tuple[BotApplication, Served]]:
+    """The bot polling the emulator with its HTTP server (health, readiness, metrics) on
+    ``settings.metrics_listen``; ``delivery``: readiness counts the delivery tick."""
+    app = build_application(settings, clock=clock, delivery=False, feeds=False)
+    async with (
+        running(app, polling=True, poll_timeout=1),
+        serving(app, settings, answers=True, delivery=delivery) as served,
+    ):
+        yield app, served
+
+
+@asynccontextmanager
+async def feed_service(
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock, *, timeout: float
+) -> AsyncIterator[FeedService]:
+    """A FeedService on the tests' local news sites (loopback allowed)."""
+    settings = Settings(
+        _env_file=None,
+        telegram_bot_token=SecretStr(""),
+        feed_allow_private=True,
+        feed_timeout_seconds=timeout,
+    )
+    service = FeedService(
+        sessions, Fetcher(FeedService.limits(settings.feeds)), settings.feeds, clock=clock
+    )
+    try:
+        yield service
+    finally:
+        await service.close()
