@@ -15,12 +15,12 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.i18n import translator
 from bot.telegram import buttons
 from bot.telegram.context import BotApplication
-from emulator import Chat, Emulator, EmulatorClient, Group
+from emulator import Chat, Emulator, EmulatorClient
 from storage.models import DeliveredArticle, Digest
 from tests.auxil.clock import FakeClock
 from tests.auxil.data import USER_ID
 from tests.auxil.running import running_bot
-from tests.test_privacy import BOSS, MEMBER, a_reader, stored, subscriber_id
+from tests.test_privacy import BOSS, MEMBER, a_reader, stored, subscriber_id, team
 from tests.test_privacy_delivery import (
     PARTS,
     READER,
@@ -52,16 +52,6 @@ async def test_forget_asked_twice_then_both_confirmed_deletes_once(
     assert "/privacy" in reply.text
 
 
-async def _team(emu: EmulatorClient, emulator: Emulator, chat_id: int, title: str) -> Group:
-    await emu.create_chat(chat_id, "supergroup", title)
-    await emu.set_member(chat_id, BOSS, "creator")
-    await emu.set_member(chat_id, MEMBER, "member")
-    await emu.set_member(chat_id, emulator.state.bot_user["id"], "member", by_user_id=BOSS)
-    group = Group(emu, chat_id)
-    await group.read()  # hello
-    return group
-
-
 async def test_a_confirmation_forged_for_a_group_in_a_private_chat_deletes_nothing(
     emu: EmulatorClient,
     emulator: Emulator,
@@ -71,7 +61,7 @@ async def test_a_confirmation_forged_for_a_group_in_a_private_chat_deletes_nothi
 ) -> None:
     """The group's own administrator forges its confirmation under their private chat's
     question: a button acts for the chat it was shown in, never another."""
-    group = await _team(emu, emulator, -1002, "Team")
+    group = await team(emu, emulator, -1002, "Team")
     await group.say(BOSS, "/subscribe negotiations")
     boss = Chat(emu, BOSS)
     await boss.ask("/subscribe economy")
@@ -95,7 +85,7 @@ async def test_a_confirmation_forged_for_a_group_in_a_private_chat_deletes_nothi
 async def test_titles_in_html_rtl_and_cyrillic_are_shown_as_written(
     emu: EmulatorClient, emulator: Emulator, seeded: BotApplication
 ) -> None:
-    group = await _team(emu, emulator, -1003, TITLE)
+    group = await team(emu, emulator, -1003, TITLE)
     await group.say(BOSS, "/subscribe negotiations")
     [document] = await group.say(BOSS, "/mydata")
     data = json.loads(document.file or "")

@@ -195,12 +195,15 @@ async def test_forget_in_ukrainian(emu: EmulatorClient, seeded: BotApplication) 
     assert await stored(seeded, 6161) == 0
 
 
-async def team(emu: EmulatorClient, emulator: Emulator) -> Group:
-    await emu.create_chat(TEAM, "supergroup", "Team")
-    await emu.set_member(TEAM, BOSS, "creator")
-    await emu.set_member(TEAM, MEMBER, "member")
-    await emu.set_member(TEAM, emulator.state.bot_user["id"], "member", by_user_id=BOSS)
-    group = Group(emu, TEAM)
+async def team(
+    emu: EmulatorClient, emulator: Emulator, chat_id: int = TEAM, title: str = "Team"
+) -> Group:
+    """A supergroup BOSS created and MEMBER joined, with the bot added by BOSS."""
+    await emu.create_chat(chat_id, "supergroup", title)
+    await emu.set_member(chat_id, BOSS, "creator")
+    await emu.set_member(chat_id, MEMBER, "member")
+    await emu.set_member(chat_id, emulator.state.bot_user["id"], "member", by_user_id=BOSS)
+    group = Group(emu, chat_id)
     await group.read()  # hello
     return group
 
