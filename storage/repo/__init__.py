@@ -47,6 +47,7 @@ from storage.repo.feeds import (
     save_feed,
 )
 from storage.repo.outbox import (
+    AlreadyDelivered,
     NewDigest,
     SentProgress,
     claim_stale_digests,
@@ -58,6 +59,7 @@ from storage.repo.outbox import (
     postpone_digest,
     purge_digests,
     record_sent,
+    unsent_messages,
 )
 from storage.repo.privacy import (
     Forgotten,
@@ -108,6 +110,7 @@ from storage.repo.tags import (
 
 __all__ = [
     "SHOWN",
+    "AlreadyDelivered",
     "ArticleLike",
     "ArticleLine",
     "Forgotten",
@@ -189,6 +192,7 @@ __all__ = [
     "tags_by_key",
     "tags_of_articles",
     "undelete_article",
+    "unsent_messages",
     "unsubscribe",
     "upsert_article",
     "upsert_articles",
