@@ -27,6 +27,17 @@ class Outcome(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class Forgotten:
+    """What deleting a chat removed, by kind."""
+
+    subscriptions: int
+    words: int
+    ledger: int
+    digests: int
+    links: int
+
+
+@dataclass(frozen=True, slots=True)
 class ChatCounts:
     """Active chats by type (a supergroup counts as a group)."""
 

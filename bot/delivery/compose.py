@@ -9,7 +9,7 @@ outbox). What comes out is an `Outbound`, the one thing bot.telegram.send takes.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -321,11 +321,61 @@ async def compose_digest(
     """Select, render and record one digest (/digest); None when nothing is new. The
     selection is the pass's own (`TagIndex`), over an index of this reader's tags and
     words only: one engine decides what every digest holds."""
+    outbound, _ = await _compose_one(
+        session, subscriber, settings=settings, now=now, kind=kind, bot_username=bot_username
+    )
+    return outbound
+
+
+@dataclass(frozen=True, slots=True)
+class DigestNow:
+    """What /digest composed: the digest (None when nothing is new), and whether the chat
+    follows anything at all (to say "nothing new" or "you follow nothing")."""
+
+    outbound: Outbound | None
+    follows: bool
+
+
+async def digest_now(
+    session: AsyncSession,
+    chat_id: int,
+    *,
+    fallback: Callable[[AsyncSession], Awaitable[Subscriber]],
+    settings: Settings,
+    now: datetime,
+    bot_username: str,
+) -> DigestNow:
+    """Compose the chat's digest now (/digest), its row locked so that a scheduled digest
+    composed at this moment cannot pick the same articles (PostgreSQL; SQLite serializes
+    writers anyway). ``fallback(session)`` gives the row of a chat that has none yet."""
+    subscriber = await repo.get_subscriber(session, chat_id, for_update=True)
+    subscriber = subscriber or await fallback(session)
+    outbound, reading = await _compose_one(
+        session,
+        subscriber,
+        settings=settings,
+        now=now,
+        kind=DigestKind.MANUAL,
+        bot_username=bot_username,
+    )
+    tags, words = reading.tags[subscriber.id], reading.words[subscriber.id]
+    return DigestNow(outbound, outbound is not None or bool(tags or words[0] or words[1]))
+
+
+async def _compose_one(
+    session: AsyncSession,
+    subscriber: Subscriber,
+    *,
+    settings: Settings,
+    now: datetime,
+    kind: DigestKind,
+    bot_username: str,
+) -> tuple[Outbound | None, Reading]:
     index = TagIndex(now - timedelta(days=settings.digest_max_age_days))
     reading = await read_for(session, index, [subscriber.id])
     selection = reading.select(index, subscriber.id, settings.digest_max_items)
     if not selection.article_ids:
-        return None
+        return None, reading
     outbound, skipped = await _record(
         session,
         [(subscriber, selection)],
@@ -336,7 +386,7 @@ async def compose_digest(
     )
     if skipped:
         raise RuntimeError(f"the digest of subscriber {subscriber.id} could not be composed")
-    return outbound[0] if outbound else None
+    return (outbound[0] if outbound else None), reading
 
 
 async def compose_due_batch(

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
-from bot.i18n import Translator
+from bot.i18n import N_, Translator
 from bot.subscriptions.model import SubscribeResult, Suggestion, UnsubscribeResult
 from bot.texts.common import NO_SUBSCRIPTIONS, bold, echo, page_suffix, quoted, short_name, usage
+
+TAG_GONE = N_("That tag no longer exists.")
 
 
 def _did_you_mean(t: Translator, options: Sequence[Suggestion]) -> str:

@@ -5,7 +5,7 @@ name of the modules is here."""
 
 from __future__ import annotations
 
-from storage.records import Outcome, Stats
+from storage.records import Forgotten, Outcome, Stats
 from storage.repo.articles import (
     SHOWN,
     ArticleLike,
@@ -60,7 +60,6 @@ from storage.repo.outbox import (
     record_sent,
 )
 from storage.repo.privacy import (
-    Forgotten,
     blocked_before,
     count_stored,
     digest_kept,
