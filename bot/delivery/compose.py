@@ -309,24 +309,6 @@ async def _record(
     return outbound, skipped
 
 
-async def compose_digest(
-    session: AsyncSession,
-    subscriber: Subscriber,
-    *,
-    settings: Settings,
-    now: datetime,
-    kind: DigestKind,
-    bot_username: str,
-) -> Outbound | None:
-    """Select, render and record one digest (/digest); None when nothing is new. The
-    selection is the pass's own (`TagIndex`), over an index of this reader's tags and
-    words only: one engine decides what every digest holds."""
-    outbound, _ = await _compose_one(
-        session, subscriber, settings=settings, now=now, kind=kind, bot_username=bot_username
-    )
-    return outbound
-
-
 @dataclass(frozen=True, slots=True)
 class DigestNow:
     """What /digest composed: the digest (None when nothing is new), and whether the chat
@@ -349,20 +331,17 @@ async def digest_now(
     composed at this moment cannot pick the same articles (PostgreSQL; SQLite serializes
     writers anyway). ``fallback(session)`` gives the row of a chat that has none yet."""
     subscriber = await repo.get_subscriber(session, chat_id, for_update=True)
-    subscriber = subscriber or await fallback(session)
-    outbound, reading = await _compose_one(
+    return await compose_digest(
         session,
-        subscriber,
+        subscriber or await fallback(session),
         settings=settings,
         now=now,
         kind=DigestKind.MANUAL,
         bot_username=bot_username,
     )
-    tags, words = reading.tags[subscriber.id], reading.words[subscriber.id]
-    return DigestNow(outbound, outbound is not None or bool(tags or words[0] or words[1]))
 
 
-async def _compose_one(
+async def compose_digest(
     session: AsyncSession,
     subscriber: Subscriber,
     *,
@@ -370,12 +349,16 @@ async def _compose_one(
     now: datetime,
     kind: DigestKind,
     bot_username: str,
-) -> tuple[Outbound | None, Reading]:
+) -> DigestNow:
+    """Select, render and record one digest; its outbound is None when nothing is new.
+    The selection is the pass's own (`TagIndex`), over an index of this reader's tags and
+    words only: one engine decides what every digest holds."""
     index = TagIndex(now - timedelta(days=settings.digest_max_age_days))
     reading = await read_for(session, index, [subscriber.id])
     selection = reading.select(index, subscriber.id, settings.digest_max_items)
+    tags, (follows, mutes) = reading.tags[subscriber.id], reading.words[subscriber.id]
     if not selection.article_ids:
-        return None, reading
+        return DigestNow(None, bool(tags or follows or mutes))
     outbound, skipped = await _record(
         session,
         [(subscriber, selection)],
@@ -386,7 +369,7 @@ async def _compose_one(
     )
     if skipped:
         raise RuntimeError(f"the digest of subscriber {subscriber.id} could not be composed")
-    return (outbound[0] if outbound else None), reading
+    return DigestNow(outbound[0] if outbound else None, True)
 
 
 async def compose_due_batch(
