@@ -75,10 +75,6 @@ def subscribe_usage(t: Translator) -> str:
     return usage(t, "subscribe", "negotiations, United Kingdom", t._("Which tags?"))
 
 
-def unsubscribe_usage(t: Translator) -> str:
-    return usage(t, "unsubscribe", "negotiations", t._("Which tags? /subscriptions lists yours."))
-
-
 def too_many_tags(t: Translator, count: int, limit: int) -> str:
     return t.ngettext(
         "That is {n} tag; send at most {limit} at a time.",
@@ -86,6 +82,10 @@ def too_many_tags(t: Translator, count: int, limit: int) -> str:
         count,
         limit=limit,
     )
+
+
+def unsubscribe_usage(t: Translator) -> str:
+    return usage(t, "unsubscribe", "negotiations", t._("Which tags? /subscriptions lists yours."))
 
 
 def subscribe_button(t: Translator, name: str) -> str:

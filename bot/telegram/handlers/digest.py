@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 
@@ -19,13 +17,9 @@ from bot.telegram.handlers.common import (
     show,
     subscriber_of,
 )
-from bot.telegram.keyboards import (
-    post_digest_keyboard,
-)
+from bot.telegram.keyboards import post_digest_keyboard
 from bot.telegram.send import SendResult, send_digest
 from storage.models import Subscriber
-
-logger = logging.getLogger(__name__)
 
 # ---------------------------------------------------------------- digest
 

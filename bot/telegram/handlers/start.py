@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 from telegram import Update
 from telegram.constants import MessageLimit
 
@@ -11,17 +9,11 @@ from bot import texts
 from bot.articles import service as articles_service
 from bot.delivery.digest import is_story_payload, parse_payload, render_article
 from bot.subscriptions import service
-from bot.subscriptions.schedule import (
-    tzinfo_for,
-)
+from bot.subscriptions.schedule import tzinfo_for
 from bot.telegram.context import BotContext, message_of
 from bot.telegram.handlers.common import acts_here, chat_id_of, is_private, reply, subscriber_of
 from bot.telegram.handlers.story import show_story
-from bot.telegram.keyboards import (
-    tag_keyboard,
-)
-
-logger = logging.getLogger(__name__)
+from bot.telegram.keyboards import tag_keyboard
 
 # ---------------------------------------------------------------- start and help
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,8 +31,6 @@ from bot.telegram.keyboards import (
     tag_keyboard,
 )
 from storage.models import Subscriber
-
-logger = logging.getLogger(__name__)
 
 # ---------------------------------------------------------------- tags
 
@@ -162,7 +159,7 @@ async def on_unsubscribe(update: Update, context: BotContext) -> None:
     assert isinstance(button, buttons.Unsubscribe)
 
     async def remove(session: AsyncSession, subscriber: Subscriber) -> str | None:
-        gone = await service.unfollow(session, subscriber, button.tag_id)
+        gone = await service.unfollow(session, subscriber, button.item)
         return texts.unsubscribed_notice(context.t, gone.name) if gone else None
 
     await redraw(update, context, subscriptions_view, button.page, remove)

@@ -4,7 +4,6 @@ input, call one use case in bot.search, reply. Registration is in `bot.app`."""
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -35,8 +34,6 @@ from bot.words import search
 from bot.words.keywords import Term, TermError, parse_query, parse_terms
 from storage.models import Subscriber
 from storage.records import Page, WordKind
-
-logger = logging.getLogger(__name__)
 
 WORDS_PAGE_SIZE = 10
 
@@ -110,7 +107,7 @@ async def on_remove_word(update: Update, context: BotContext) -> None:
     assert isinstance(button, buttons.RemoveWord)
 
     async def remove(session: AsyncSession, subscriber: Subscriber) -> str | None:
-        gone = await search.remove_word(session, subscriber, button.word_id)
+        gone = await search.remove_word(session, subscriber, button.item)
         if gone is None:
             return None
         return texts.word_removed_notice(context.t, gone[0], gone[1] == WordKind.MUTE)
