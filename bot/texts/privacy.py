@@ -110,13 +110,6 @@ def confirm_forget(t: Translator, name: str) -> str:
     )
 
 
-FORGET_BUTTON = N_("🗑 Delete everything")
-FORGET_CANCELLED = N_("Cancelled: nothing was deleted.")
-FORGET_EXPIRED = N_("This confirmation has expired, and nothing was deleted. Send /forget again.")
-FORGET_ALREADY = N_("Nothing left to delete: this chat's data was already deleted.")
-FORGET_FORGED = N_("This confirmation was not made for this chat, so it deletes nothing.")
-
-
 def forgotten(t: Translator, name: str, counts: Forgotten) -> str:
     """What /forget deleted."""
     parts = [
@@ -132,3 +125,10 @@ def forgotten(t: Translator, name: str, counts: Forgotten) -> str:
         name=_name(name),
         what=", ".join(parts),
     )
+
+
+FORGET_BUTTON = N_("🗑 Delete everything")
+FORGET_CANCELLED = N_("Cancelled: nothing was deleted.")
+FORGET_EXPIRED = N_("This confirmation has expired, and nothing was deleted. Send /forget again.")
+FORGET_ALREADY = N_("Nothing left to delete: this chat's data was already deleted.")
+FORGET_FORGED = N_("This confirmation was not made for this chat, so it deletes nothing.")

@@ -75,7 +75,7 @@ def subscribe_usage(t: Translator) -> str:
     return usage(t, "subscribe", "negotiations, United Kingdom", t._("Which tags?"))
 
 
-def too_many_tags(t: Translator, count: int, limit: int) -> str:
+def too_many_tags(t: Translator, count: int, *, limit: int) -> str:
     return t.ngettext(
         "That is {n} tag; send at most {limit} at a time.",
         "That is {n} tags; send at most {limit} at a time.",

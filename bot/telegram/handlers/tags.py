@@ -42,7 +42,7 @@ async def _typed_tags(update: Update, context: BotContext, usage: str) -> list[T
         await reply(update, context, usage)
         return None
     if len(tags) > MAX_TAGS_PER_COMMAND:
-        too_many = texts.too_many_tags(context.t, len(tags), MAX_TAGS_PER_COMMAND)
+        too_many = texts.too_many_tags(context.t, len(tags), limit=MAX_TAGS_PER_COMMAND)
         await reply(update, context, too_many)
         return None
     return tags
