@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.articles.plaintext import chat_title
 from bot.articles.tags import MAX_TAG_LENGTH
-from bot.articles.tags import Tag as TagName
 from bot.config import Defaults
 from bot.subscriptions.model import (
     MAX_PENDING_TAGS,
@@ -26,6 +25,7 @@ from bot.telegram.buttons import MAX_ID
 from storage import repo
 from storage.models import Article, ChatType, Subscriber, Tag
 from storage.records import Page
+from storage.records import Tag as TagName
 
 TAGS_PAGE_SIZE = 8
 START_TAGS = 6

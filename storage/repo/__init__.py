@@ -8,7 +8,6 @@ from __future__ import annotations
 from storage.records import Forgotten, Outcome, Stats
 from storage.repo.articles import (
     SHOWN,
-    ArticleLike,
     ArticleLine,
     count_articles,
     delete_article,
@@ -94,7 +93,6 @@ from storage.repo.subscriptions import (
     unsubscribe,
 )
 from storage.repo.tags import (
-    TagLike,
     article_counts,
     count_used_tags,
     drop_unused_tags,
@@ -107,14 +105,12 @@ from storage.repo.tags import (
 
 __all__ = [
     "SHOWN",
-    "ArticleLike",
     "ArticleLine",
     "Forgotten",
     "NewDigest",
     "Outcome",
     "SentProgress",
     "Stats",
-    "TagLike",
     "active_feed_urls",
     "active_feeds",
     "add_manager",

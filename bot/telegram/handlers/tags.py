@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 
 from bot import texts
-from bot.articles.tags import Tag, split_tag_list
+from bot.articles.tags import split_tag_list
 from bot.i18n import Translator
 from bot.subscriptions import service
 from bot.subscriptions.model import TagButton
@@ -31,6 +31,7 @@ from bot.telegram.keyboards import (
     tag_keyboard,
 )
 from storage.models import Subscriber
+from storage.records import Tag
 
 # ---------------------------------------------------------------- tags
 
