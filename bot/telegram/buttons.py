@@ -78,7 +78,8 @@ class ToggleTag:
 
 @dataclass(frozen=True, slots=True)
 class _ChatTag:
-    """A tag suggested to a chat."""
+    """A tag suggested to a chat ("Did you mean negotiations?"), to follow, or to stop
+    following."""
 
     tag_id: int
     chat: int
@@ -86,12 +87,12 @@ class _ChatTag:
 
 @kind("ss", ID, ID)
 class SubscribeSuggested(_ChatTag):
-    """ "Did you mean negotiations?" after /subscribe — follow the suggested tag."""
+    """After /subscribe: follow the suggested tag."""
 
 
 @kind("us", ID, ID)
 class UnsubscribeSuggested(_ChatTag):
-    """ "Did you mean negotiations?" after /unsubscribe — stop following the suggested tag."""
+    """After /unsubscribe: stop following the suggested tag."""
 
 
 @dataclass(frozen=True, slots=True)
