@@ -29,3 +29,6 @@ _.ok_at  # columns written and kept for whoever reads the database, not read by 
 _.delivered_at
 _._committed  # SQLAlchemy: session event listeners, registered by decorator (bot.ops.metrics)
 _._rolled_back
+_._settings  # bot.telegram.context.Late reads AppState's start-up attributes by name
+_._sessions
+_._deliverer

@@ -279,6 +279,9 @@ class ChatManager(Base):
 
 
 class Subscription(Base):
+    """A chat follows a tag (/subscribe): its digests bring the tag's articles. The tag's
+    row goes with its last subscription when no article has it."""
+
     __tablename__ = "subscriptions"
     __table_args__ = (Index("ix_subscriptions_tag_id", "tag_id"),)
 
@@ -357,6 +360,8 @@ class Word(Base):
 
 
 class SubscriberWord(Base):
+    """A chat follows (/follow) or mutes (/mute) a word: ``kind`` says which."""
+
     __tablename__ = "subscriber_words"
     __table_args__ = (Index("ix_subscriber_words_word_id", "word_id"),)
 

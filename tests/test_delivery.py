@@ -221,14 +221,16 @@ async def test_a_digest_interrupted_mid_send_resumes_from_the_first_unsent_messa
     async with sessions.begin() as session:
         subscriber = await repo.get_subscriber(session, 511)
         assert subscriber is not None
-        outbound = await compose_digest(
-            session,
-            subscriber,
-            settings=settings,
-            now=clock(),
-            kind=DigestKind.SCHEDULED,
-            bot_username="newsbot_demo_bot",
-        )
+        outbound = (
+            await compose_digest(
+                session,
+                subscriber,
+                settings=settings,
+                now=clock(),
+                kind=DigestKind.SCHEDULED,
+                bot_username="newsbot_demo_bot",
+            )
+        ).outbound
         assert outbound is not None
         # Its message becomes part 2; part 1's text went when it was recorded sent.
         await session.execute(

@@ -110,7 +110,7 @@ async def manual(
     async with sessions.begin() as session:
         subscriber = await repo.get_subscriber(session, chat)
         assert subscriber is not None
-        return await compose_digest(
+        composed = await compose_digest(
             session,
             subscriber,
             settings=settings,
@@ -118,6 +118,7 @@ async def manual(
             kind=DigestKind.MANUAL,
             bot_username=BOT,
         )
+        return composed.outbound
 
 
 async def scheduled(

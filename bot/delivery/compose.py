@@ -9,7 +9,7 @@ What comes out is an `Outbound`, the one thing bot.telegram.send takes. See READ
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -320,6 +320,38 @@ async def _record(
     return outbound, skipped
 
 
+@dataclass(frozen=True, slots=True)
+class DigestNow:
+    """What /digest composed: the digest (None when nothing is new), and whether the chat
+    follows anything at all (to say "nothing new" or "you follow nothing")."""
+
+    outbound: Outbound | None
+    follows: bool
+
+
+async def digest_now(
+    session: AsyncSession,
+    chat_id: int,
+    *,
+    fallback: Callable[[AsyncSession], Awaitable[Subscriber]],
+    settings: Settings,
+    now: datetime,
+    bot_username: str,
+) -> DigestNow:
+    """Compose the chat's digest now (/digest), its row locked so that a scheduled digest
+    composed at this moment cannot pick the same articles (PostgreSQL; SQLite serializes
+    writers anyway). ``fallback(session)`` gives the row of a chat that has none yet."""
+    subscriber = await repo.get_subscriber(session, chat_id, for_update=True)
+    return await compose_digest(
+        session,
+        subscriber or await fallback(session),
+        settings=settings,
+        now=now,
+        kind=DigestKind.MANUAL,
+        bot_username=bot_username,
+    )
+
+
 async def compose_digest(
     session: AsyncSession,
     subscriber: Subscriber,
@@ -328,15 +360,16 @@ async def compose_digest(
     now: datetime,
     kind: DigestKind,
     bot_username: str,
-) -> Outbound | None:
-    """Select, render and record one digest (/digest); None when nothing is new. The
-    selection is the pass's own (`TagIndex`), over an index of this reader's tags and
+) -> DigestNow:
+    """Select, render and record one digest; its outbound is None when nothing is new.
+    The selection is the pass's own (`TagIndex`), over an index of this reader's tags and
     words only: one engine decides what every digest holds."""
     index = TagIndex(now - timedelta(days=settings.digest_max_age_days))
     reading = await read_for(session, index, [subscriber.id])
     selection = reading.select(index, subscriber.id, settings.digest_max_items)
+    tags, (follows, mutes) = reading.tags[subscriber.id], reading.words[subscriber.id]
     if not selection.article_ids:
-        return None
+        return DigestNow(None, bool(tags or follows or mutes))
     outbound, skipped = await _record(
         session,
         [(subscriber, selection)],
@@ -347,7 +380,7 @@ async def compose_digest(
     )
     if skipped:
         raise RuntimeError(f"the digest of subscriber {subscriber.id} could not be composed")
-    return outbound[0] if outbound else None
+    return DigestNow(outbound[0] if outbound else None, True)
 
 
 async def compose_due_batch(

@@ -5,10 +5,9 @@ name of the modules is here."""
 
 from __future__ import annotations
 
-from storage.records import Outcome, Stats
+from storage.records import Forgotten, Outcome, Stats
 from storage.repo.articles import (
     SHOWN,
-    ArticleLike,
     ArticleLine,
     count_articles,
     delete_article,
@@ -62,7 +61,6 @@ from storage.repo.outbox import (
     unsent_messages,
 )
 from storage.repo.privacy import (
-    Forgotten,
     blocked_before,
     count_stored,
     digest_kept,
@@ -97,7 +95,6 @@ from storage.repo.subscriptions import (
     unsubscribe,
 )
 from storage.repo.tags import (
-    TagLike,
     article_counts,
     count_used_tags,
     drop_unused_tags,
@@ -111,14 +108,12 @@ from storage.repo.tags import (
 __all__ = [
     "SHOWN",
     "AlreadyDelivered",
-    "ArticleLike",
     "ArticleLine",
     "Forgotten",
     "NewDigest",
     "Outcome",
     "SentProgress",
     "Stats",
-    "TagLike",
     "active_feed_urls",
     "active_feeds",
     "add_manager",

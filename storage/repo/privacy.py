@@ -5,7 +5,6 @@ never commits (see storage.repo)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -24,6 +23,7 @@ from storage.models import (
     Subscription,
     Word,
 )
+from storage.records import Forgotten
 from storage.repo.outbox import unsent_messages
 from storage.repo.subscribers import get_subscriber
 from storage.repo.subscriptions import subscribed_tags
@@ -31,17 +31,6 @@ from storage.repo.tags import drop_unused_tags
 from storage.sql import chunks
 
 STREAM_ROWS = 1_000  # rows fetched at a time while an export streams
-
-
-@dataclass(frozen=True, slots=True)
-class Forgotten:
-    """What deleting a chat removed, by kind."""
-
-    subscriptions: int
-    words: int
-    ledger: int
-    digests: int
-    links: int
 
 
 async def subscriber_of(
