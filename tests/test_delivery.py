@@ -6,7 +6,7 @@ import asyncio
 import itertools
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from bot.articles.importer import import_files
 from bot.config import Settings
@@ -15,7 +15,7 @@ from bot.telegram.context import BotApplication
 from bot.telegram.send import SendResult
 from emulator.client import Chat, EmulatorClient
 from storage import repo
-from storage.models import Digest, DigestKind, DigestStatus, Subscriber
+from storage.models import Digest, DigestKind, DigestMessage, DigestStatus, Subscriber
 from tests.auxil.clock import FakeClock
 from tests.auxil.data import SEED_TITLE, SEEDS, USER_ID, article
 from tests.auxil.population import add_subscriber, next_due_of
@@ -232,9 +232,12 @@ async def test_a_digest_interrupted_mid_send_resumes_from_the_first_unsent_messa
             )
         ).outbound
         assert outbound is not None
-        digest = await session.get(Digest, outbound.digest_id)
-        assert digest is not None
-        digest.chunks = [{"text": "part one", "article_ids": []}, *digest.chunks]
+        # Its message becomes part 2; part 1's text went when it was recorded sent.
+        await session.execute(
+            update(DigestMessage)
+            .where(DigestMessage.digest_id == outbound.digest_id)
+            .values(position=1)
+        )
     async with sessions.begin() as session:
         await repo.record_sent(
             session, [repo.SentProgress(outbound.digest_id, [1], 2)], now=clock(), lease=LEASE

@@ -1,8 +1,8 @@
 """Composing digests: select the articles, render the messages and record them.
 
 A digest is composed in one transaction that also writes its ledger rows and advances
-the subscriber's next due time; the rendered messages are kept on the digest row (an
-outbox). What comes out is an `Outbound`, the one thing bot.telegram.send takes. See README,
+the subscriber's next due time; the rendered messages wait in the outbox until sent.
+What comes out is an `Outbound`, the one thing bot.telegram.send takes. See README,
 "How delivery works".
 """
 
@@ -51,7 +51,9 @@ UNSCHEDULABLE_RETRY = timedelta(days=1)
 
 @dataclass(frozen=True, slots=True)
 class Outbound:
-    """A composed digest, ready to be sent from message ``sent_chunks`` on."""
+    """A composed digest, ready to be sent from message ``sent_chunks`` on. ``chunks`` are
+    its unsent messages, the first of them message ``sent_chunks`` (the outbox keeps no
+    text of a message once it is sent)."""
 
     digest_id: int
     subscriber_id: int
@@ -62,13 +64,22 @@ class Outbound:
     thread_id: int | None = None  # the forum topic of a supergroup, if one was chosen
 
     @property
+    def total(self) -> int:
+        """How many messages the digest has, sent or not."""
+        return self.sent_chunks + len(self.chunks)
+
+    @property
     def article_count(self) -> int:
         return sum(len(chunk.article_ids) for chunk in self.chunks)
+
+    def chunk(self, index: int) -> Chunk:
+        """Message ``index`` of the digest (one not sent yet)."""
+        return self.chunks[index - self.sent_chunks]
 
     def article_ids_from(self, index: int) -> list[int]:
         """The articles of messages ``index`` and later: what is unsent when the send
         stops there."""
-        return [a for chunk in self.chunks[index:] for a in chunk.article_ids]
+        return [a for chunk in self.chunks[index - self.sent_chunks :] for a in chunk.article_ids]
 
 
 @dataclass(frozen=True, slots=True)

@@ -182,10 +182,13 @@ class Deliverer:
         async with self.sessions.begin() as session:
             digests = await repo.claim_stale_digests(session, self.clock(), STALE_BATCH, LEASE)
             chats = await repo.destinations(session, [d.subscriber_id for d in digests])
+            unsent = await repo.unsent_messages(session, [d.id for d in digests])
             resumable: list[Outbound] = []
             for d in digests:
                 try:
-                    chunks = chunks_from_json(d.chunks)
+                    chunks = chunks_from_json(unsent[d.id])
+                    if not chunks:
+                        raise ChunkFormatError("no unsent message is kept")
                 except ChunkFormatError as error:
                     logger.error("digest %s has unreadable messages (%s): failed", d.id, error)
                     await repo.fail_digest(

@@ -163,7 +163,7 @@ async def send_digest(
     log = log or SentLog(sessions, clock)
     message_ids = list(outbound.message_ids)
     began = stops.now() if stops is not None else 0.0
-    for index in range(outbound.sent_chunks, len(outbound.chunks)):
+    for index in range(outbound.sent_chunks, outbound.total):
         if stops is not None and stops.stopped(outbound.chat_id, began):
             return SendResult.STOPPED
         if index > outbound.sent_chunks and not await _still_kept(sessions, outbound):
@@ -173,9 +173,9 @@ async def send_digest(
             try:
                 message = await bot.send_message(
                     outbound.chat_id,
-                    outbound.chunks[index].text,
+                    outbound.chunk(index).text,
                     message_thread_id=outbound.thread_id,
-                    reply_markup=_keyboard(outbound.chunks[index]),
+                    reply_markup=_keyboard(outbound.chunk(index)),
                     rate_limit_args=lane,
                 )
                 break
@@ -195,7 +195,7 @@ async def send_digest(
                     return await _settle(verdict, log, outbound, index, str(error), clock, policy)
                 await asyncio.sleep(backoff(attempt - 1, policy.backoff))
         message_ids.append(message.message_id)
-        await log.note(outbound.digest_id, message_ids, len(outbound.chunks))
+        await log.note(outbound.digest_id, message_ids, outbound.total)
     return SendResult.SENT
 
 

@@ -46,6 +46,7 @@ from storage.repo.feeds import (
     save_feed,
 )
 from storage.repo.outbox import (
+    AlreadyDelivered,
     NewDigest,
     SentProgress,
     claim_stale_digests,
@@ -57,6 +58,7 @@ from storage.repo.outbox import (
     postpone_digest,
     purge_digests,
     record_sent,
+    unsent_messages,
 )
 from storage.repo.privacy import (
     blocked_before,
@@ -105,6 +107,7 @@ from storage.repo.tags import (
 
 __all__ = [
     "SHOWN",
+    "AlreadyDelivered",
     "ArticleLine",
     "Forgotten",
     "NewDigest",
@@ -184,6 +187,7 @@ __all__ = [
     "tags_by_key",
     "tags_of_articles",
     "undelete_article",
+    "unsent_messages",
     "unsubscribe",
     "upsert_article",
     "upsert_articles",
