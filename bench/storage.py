@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.harness import emit, populate, settings_for
 from bench.population import Size
-from bot.delivery.compose import LEASE, TagIndex, compose_due_batch
+from bot.delivery.compose import TagIndex, compose_due_batch
+from bot.delivery.outbox import LEASE
 from storage import repo
 from storage.db import create_engine, create_sessionmaker
 

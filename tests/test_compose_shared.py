@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bench.harness import settings_for
 from bench.population import Population, Size
 from bot.delivery.compose import TagIndex, compose_due_batch
-from bot.delivery.digest import Chunk
+from bot.delivery.outbox import Chunk
 from storage.models import Article, ArticleTag, ChatType, Digest, Subscriber
 from tests.auxil.ledger import ledger_pairs
 

@@ -10,7 +10,8 @@ from sqlalchemy import func, select, update
 
 from bot.articles.importer import import_files
 from bot.config import Settings
-from bot.delivery.compose import LEASE, compose_digest
+from bot.delivery.compose import compose_digest
+from bot.delivery.outbox import LEASE
 from bot.telegram.context import BotApplication
 from bot.telegram.send import SendResult
 from emulator.client import Chat, EmulatorClient

@@ -16,8 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.articles.format import parse_article
 from bot.config import Settings
-from bot.delivery.compose import Outbound, TagIndex, compose_digest, compose_due_batch
+from bot.delivery.compose import TagIndex, compose_digest, compose_due_batch
 from bot.delivery.entry import DigestItem, render_item
+from bot.delivery.outbox import Outbound
 from bot.subscriptions import service
 from bot.telegram.context import BotApplication
 from bot.telegram.lengths import tg_len

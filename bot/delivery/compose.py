@@ -22,16 +22,15 @@ from telegram.helpers import create_deep_linked_url
 
 from bot.config import Settings
 from bot.delivery.digest import (
-    Chunk,
     Selection,
     TagArticles,
     article_payload,
-    chunks_to_json,
     render_digest,
     safe_link,
     story_payload,
 )
 from bot.delivery.entries import Entries, Plan, Reader, labels
+from bot.delivery.outbox import LEASE, Chunk, Outbound, chunks_to_json
 from bot.i18n import translator
 from bot.subscriptions.schedule import reschedule
 from bot.texts import digest as digest_texts
@@ -42,44 +41,10 @@ from storage.models import ChatType, DigestKind, DigestStatus, Subscriber
 
 logger = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=5)
 COMPOSE_BATCH = 1000
 # A subscriber whose schedule cannot be computed (a forged timezone or frequency in its
 # row) is tried again this much later, not at every tick.
 UNSCHEDULABLE_RETRY = timedelta(days=1)
-
-
-@dataclass(frozen=True, slots=True)
-class Outbound:
-    """A composed digest, ready to be sent from message ``sent_chunks`` on. ``chunks`` are
-    its unsent messages, the first of them message ``sent_chunks`` (the outbox keeps no
-    text of a message once it is sent)."""
-
-    digest_id: int
-    subscriber_id: int
-    chat_id: int
-    chunks: tuple[Chunk, ...]
-    sent_chunks: int = 0
-    message_ids: tuple[int, ...] = ()
-    thread_id: int | None = None  # the forum topic of a supergroup, if one was chosen
-
-    @property
-    def total(self) -> int:
-        """How many messages the digest has, sent or not."""
-        return self.sent_chunks + len(self.chunks)
-
-    @property
-    def article_count(self) -> int:
-        return sum(len(chunk.article_ids) for chunk in self.chunks)
-
-    def chunk(self, index: int) -> Chunk:
-        """Message ``index`` of the digest (one not sent yet)."""
-        return self.chunks[index - self.sent_chunks]
-
-    def article_ids_from(self, index: int) -> list[int]:
-        """The articles of messages ``index`` and later: what is unsent when the send
-        stops there."""
-        return [a for chunk in self.chunks[index - self.sent_chunks :] for a in chunk.article_ids]
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram.ext import ExtBot
 
 from bot.config import Settings
-from bot.delivery.compose import LEASE, Batch, Outbound, TagIndex, compose_due_batch
-from bot.delivery.digest import ChunkFormatError, chunks_from_json
+from bot.delivery.compose import Batch, TagIndex, compose_due_batch
+from bot.delivery.outbox import LEASE, ChunkFormatError, Outbound, chunks_from_json
 from bot.ops import metrics
 from bot.privacy.retention import Retention
 from bot.telegram.ratelimit import Lane

@@ -28,8 +28,7 @@ from telegram.error import (
 from telegram.ext import ExtBot
 
 from bot import texts
-from bot.delivery.compose import LEASE, Outbound
-from bot.delivery.digest import Chunk
+from bot.delivery.outbox import LEASE, Chunk, Outbound
 from bot.i18n import FALLBACK, translator
 from bot.ops.logjson import digest_context
 from bot.telegram.ratelimit import Lane

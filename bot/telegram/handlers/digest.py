@@ -6,7 +6,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 
 from bot import texts
-from bot.delivery.compose import DigestNow, Outbound, digest_now
+from bot.delivery.compose import DigestNow, digest_now
+from bot.delivery.outbox import Outbound
 from bot.telegram import buttons
 from bot.telegram.context import BotContext, message_of
 from bot.telegram.handlers.common import (
