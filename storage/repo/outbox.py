@@ -52,6 +52,7 @@ class NewDigest:
 
 
 _MESSAGES = cast(Table, DigestMessage.__table__)
+_DIGESTS = cast(Table, Digest.__table__)
 
 
 class AlreadyDelivered(Exception):
@@ -125,13 +126,14 @@ async def create_digests(
     for part in chunks(rows, 1_000):
         if distinct:
             result = await session.execute(
-                insert(Digest).returning(Digest.subscriber_id, Digest.id), list(part)
+                insert(_DIGESTS).returning(_DIGESTS.c.subscriber_id, _DIGESTS.c.id), list(part)
             )
             by_subscriber: dict[int, int] = dict(result.all())
             ids.extend(by_subscriber[row["subscriber_id"]] for row in part)
         else:
             returned = await session.scalars(
-                insert(Digest).returning(Digest.id, sort_by_parameter_order=True), list(part)
+                insert(_DIGESTS).returning(_DIGESTS.c.id, sort_by_parameter_order=True),
+                list(part),
             )
             ids.extend(returned.all())
     messages = [
