@@ -4,7 +4,9 @@ A parent process serves the feeds on 50 loopback addresses (127.0.0.1 … 127.0.
 that one-fetch-per-host still leaves room to overlap); a child process runs the real
 `FeedService` against a fresh SQLite database, so its peak RSS is its own. Pass 1 finds
 every entry new; before each later pass 10 % of the feeds change (two new entries each)
-and the rest answer the conditional GET with 304 (README benchmarks #9, #17).
+and the rest answer the conditional GET with 304 (README benchmarks #9, #17). Then a
+second first pass on a fresh database with a CPU hog beside it (a busy-loop process, as
+another program on the machine would be): no feed may fail for the poller's own work.
 
 The child is ``python -m bench.feeds DATABASE URLS_FILE``: it adds the feeds listed in
 URLS_FILE (a JSON list), polls them all once for every line it reads, printing each
@@ -15,8 +17,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -153,7 +158,20 @@ async def child(database: str, urls_file: str) -> dict[str, Any]:
     return {"passes": passes}
 
 
-async def run(feeds: int, passes: int, database: str, tmp: Path) -> None:
+@contextmanager
+def cpu_hog() -> Iterator[None]:
+    """A process that keeps one core busy while the block runs."""
+    hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        yield
+    finally:
+        hog.kill()
+        hog.wait()
+
+
+async def run(feeds: int, passes: int, database: str, tmp: Path) -> list[dict[str, Any]]:
+    """Serve ``feeds`` feeds and poll them ``passes`` times in a child process; each
+    pass's figures, and the child's peak RSS last."""
     farm = FeedFarm(feeds)
     await farm.start()
     try:
@@ -174,7 +192,11 @@ async def run(feeds: int, passes: int, database: str, tmp: Path) -> None:
         await process.wait()
     finally:
         await farm.stop()
-    first, *later = results
+    return [*results, tail]
+
+
+def report(feeds: int, results: list[dict[str, Any]], hogged: dict[str, Any]) -> None:
+    first, *later, tail = results
     emit(
         "feeds_first_pass",
         f"{feeds:,} feeds x {ENTRIES} entries, all new: {first['seconds']:.1f} s, "
@@ -192,11 +214,20 @@ async def run(feeds: int, passes: int, database: str, tmp: Path) -> None:
         peak_rss_mb=round(tail["peak_rss_mb"]),
         **worst,
     )
+    emit(
+        "feeds_first_pass_hog",
+        f"{feeds:,} feeds, all new, a CPU hog beside: {hogged['seconds']:.1f} s, "
+        f"{hogged['added']:,} articles added, {hogged['failed']} failed",
+        feed_count=feeds,
+        **hogged,
+    )
 
 
 def run_feeds(tmp: Path, count: int) -> None:
-    database = f"sqlite+aiosqlite:///{tmp / 'feeds.db'}"
-    asyncio.run(run(count, 4, database, tmp))
+    results = asyncio.run(run(count, 4, f"sqlite+aiosqlite:///{tmp / 'feeds.db'}", tmp))
+    with cpu_hog():
+        hogged, _ = asyncio.run(run(count, 1, f"sqlite+aiosqlite:///{tmp / 'hog.db'}", tmp))
+    report(count, results, hogged)
 
 
 if __name__ == "__main__":
