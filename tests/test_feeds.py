@@ -180,6 +180,36 @@ async def test_a_failing_feed_backs_off_shows_its_error_and_stops_no_other(
     assert (row.failures, row.error, row.failing_since) == (0, None, None)
 
 
+async def test_a_new_feed_whose_first_fetch_fails_is_tried_again_within_a_minute(
+    service: FeedService, feed_server: FeedServer, clock: FakeClock
+) -> None:
+    # Stored, not read yet (as an OPML import or `newsbot poll` after a restart leaves
+    # it); the server is busy at the first fetch, then serves.
+    url = feed_server.serve("/new.xml", "Busy", status=503)
+    async with service.sessions.begin() as session:
+        feed = await repo.save_feed(
+            session, url=url, title="New", name=None, tags=[], now=clock.now,
+            next_poll_at=clock.now,
+        )  # fmt: skip
+    [first] = await service.poll_due()
+    assert (first.feed_id, first.error, first.failures) == (
+        feed.id, "HTTP 503 Service Unavailable", 1
+    )  # fmt: skip
+    assert (await feed_row(service, feed.id)).next_poll_at == clock.now + timedelta(minutes=1)
+    feed_server.serve("/new.xml", rss(("n1", "New news")))
+    clock.advance(seconds=59)
+    assert await service.poll_due() == []
+    clock.advance(seconds=1)
+    [second] = await service.poll_due()
+    assert (second.error, second.added) == (None, 1)
+    row = await feed_row(service, feed.id)
+    assert (row.failures, row.error, row.next_poll_at) == (
+        0, None, clock.now + timedelta(minutes=15)
+    )  # fmt: skip
+    assert feed_server.answered("/new.xml") == [503, 200]
+    assert [title for _, title, _, _ in await articles(service)] == ["New news"]
+
+
 async def test_a_permanent_redirect_updates_the_stored_url(
     service: FeedService, feed_server: FeedServer, clock: FakeClock
 ) -> None:
