@@ -185,7 +185,7 @@ async def test_a_new_feed_whose_first_fetch_fails_is_tried_again_within_a_minute
 ) -> None:
     # Stored, not read yet (as an OPML import or `newsbot poll` after a restart leaves
     # it); the server is busy at the first fetch, then serves.
-    url = feed_server.serve("/new.xml", "Busy", status=503)
+    url = feed_server.serve("/new.xml", rss(("n1", "New news")), fail_first=1)
     async with service.sessions.begin() as session:
         feed = await repo.save_feed(
             session, url=url, title="New", name=None, tags=[], now=clock.now,
@@ -196,7 +196,6 @@ async def test_a_new_feed_whose_first_fetch_fails_is_tried_again_within_a_minute
         feed.id, "HTTP 503 Service Unavailable", 1
     )  # fmt: skip
     assert (await feed_row(service, feed.id)).next_poll_at == clock.now + timedelta(minutes=1)
-    feed_server.serve("/new.xml", rss(("n1", "New news")))
     clock.advance(seconds=59)
     assert await service.poll_due() == []
     clock.advance(seconds=1)
@@ -308,6 +307,27 @@ async def test_an_opml_import_reports_added_present_and_failed(
     assert (herald.name, herald.tags) == ("Herald", ["News", "europe"])
     assert exported.count(b"<outline ") == 2
     assert b'category="News,europe"' in exported
+
+
+async def test_an_opml_import_fetches_a_feed_that_failed_once_again_and_keeps_it(
+    service: FeedService, feed_server: FeedServer
+) -> None:
+    busy = feed_server.serve("/busy.xml", rss(("b1", "Busy news")), fail_first=1)
+    down = feed_server.serve("/down.xml", "Down", status=503)
+    page = feed_server.fixture("/page.xml", "page.html")
+    service.first_retry = timedelta(0)
+    document = "".join(f'<outline xmlUrl="{url}"/>' for url in (busy, down, page))
+    imported = await service.import_opml(f"<opml><body>{document}</body></opml>".encode())
+    report = await service.check_import(imported)
+    assert [(r.url, r.added) for r in report.added] == [(busy, 1)]
+    assert [url for url, _ in report.failed] == [down, page]
+    # Once more for a failed fetch; a page that is no feed is not fetched again.
+    assert (feed_server.answered("/busy.xml"), feed_server.answered("/down.xml")) == (
+        [503, 200], [503, 503]
+    )  # fmt: skip
+    assert feed_server.answered("/page.xml") == [200]
+    async with service.sessions() as session:
+        assert [f.url for f in await repo.active_feeds(session)] == [busy]
 
 
 async def test_no_feed_is_fetched_twice_at_once_and_all_polls_every_feed(

@@ -39,6 +39,8 @@ class PollResult:
     url: str
     error: str | None = None
     failures: int = 0
+    # The error is the response's, not a usable feed: fetching again soon will not help.
+    unreadable: bool = False
     not_modified: bool = False
     entries: int = 0
     added: int = 0

@@ -29,7 +29,7 @@ from bot.feeds.guard import FetchError
 from bot.feeds.hosts import in_turn_by_host
 from bot.feeds.model import Claimed, Move, PollResult
 from bot.feeds.parse import FeedError, ParsedFeed, feed_articles, parse_feed
-from bot.feeds.policy import retry_delay
+from bot.feeds.policy import FIRST_RETRY, retry_delay
 from bot.ops import metrics
 from bot.ops.logjson import feed_context
 from bot.words.search import store_articles
@@ -71,11 +71,13 @@ class FeedPoller:
         policy: FeedPolicy,
         *,
         clock: Callable[[], datetime],
+        first_retry: timedelta = FIRST_RETRY,
     ) -> None:
         self.sessions = sessions
         self.fetcher = fetcher
         self.interval = policy.poll_every
         self.clock = clock
+        self.first_retry = first_retry  # an OPML import's pause before its second try
         # Parsing is CPU work: off the event loop, so chats are answered meanwhile, and in
         # one thread (the GIL lets no more run at once; more threads only cost memory).
         self._parser = ThreadPoolExecutor(max_workers=1, thread_name_prefix="feed-parser")
@@ -182,7 +184,7 @@ class FeedPoller:
                 parse_fetched, fetched.content, fetched.content_type, fetched.url
             )
         except FeedError as error:
-            return await self._record_failure(feed, f"not a usable feed: {error}")
+            return await self._record_failure(feed, f"not a usable feed: {error}", unreadable=True)
         articles = await self._off_loop(
             partial(
                 feed_articles,
@@ -274,7 +276,9 @@ class FeedPoller:
             duplicate=move.duplicate,
         )
 
-    async def _record_failure(self, feed: Claimed, reason: str) -> PollResult:
+    async def _record_failure(
+        self, feed: Claimed, reason: str, *, unreadable: bool = False
+    ) -> PollResult:
         now = self.clock()
         failures = feed.failures + 1
 
@@ -295,4 +299,7 @@ class FeedPoller:
         except SQLAlchemyError:
             # The lease runs out and the feed is polled again then.
             logger.exception("recording the failure of feed %d failed", feed.feed_id)
-        return PollResult(feed.feed_id, feed.title, feed.url, error=reason, failures=failures)
+        return PollResult(
+            feed.feed_id, feed.title, feed.url, error=reason, failures=failures,
+            unreadable=unreadable,
+        )  # fmt: skip

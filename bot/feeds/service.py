@@ -16,6 +16,7 @@ import asyncio
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
@@ -161,8 +162,10 @@ class FeedService(FeedPoller):
     async def check_import(self, imported: OpmlImport) -> OpmlReport:
         """Poll each feed an import stored, once, on the normal polling path: one at a
         time per host (so that host's other feeds wait behind one fetch of the import at
-        most) and on at most half of the fetch slots. A feed whose first poll fails is
-        removed again, as /feed_add would not have stored it; the report gives why.
+        most) and on at most half of the fetch slots. A feed whose first fetch fails is
+        fetched once more after `first_retry` (a busy server, a moment's timeout); if
+        that fails too, or the response was no feed, the feed is removed again, as
+        /feed_add would not have stored it, and the report gives why.
 
         The feeds not polled yet stay claimed while it works (the claim is renewed as it
         goes), so the regular polls do not fetch them too; if the process stops, they are
@@ -199,6 +202,7 @@ class FeedService(FeedPoller):
                 await renew()
 
         await asyncio.gather(*(host(feeds) for feeds in by_host.values()))
+        results = await self._once_more(imported.stored, results)
         failed = [result for result in results if not result.ok]
         if failed:
             now = self.clock()
@@ -223,6 +227,30 @@ class FeedService(FeedPoller):
                 *imported.refused,
             ],
         )
+
+    async def _once_more(
+        self, feeds: Sequence[Claimed], results: list[PollResult]
+    ) -> list[PollResult]:
+        """``results`` with the feeds whose fetch failed polled once more, after
+        `first_retry`, claimed by the import meanwhile."""
+        again = {r.feed_id: r for r in results if not r.ok and not r.unreadable}
+        if not again:
+            return results
+        until = self.clock() + LEASE
+
+        async def extend() -> None:
+            async with self.sessions.begin() as session:
+                await repo.extend_feed_claims(session, sorted(again), until)
+
+        await retrying(extend, "claiming imported feeds for a second try")
+        await asyncio.sleep(self.first_retry.total_seconds())
+        retried = [
+            replace(feed, failures=again[feed.feed_id].failures)
+            for feed in feeds
+            if feed.feed_id in again
+        ]
+        second = {result.feed_id: result for result in await self._poll_all(retried)}
+        return [second.get(result.feed_id, result) for result in results]
 
     def check_in_background(
         self, imported: OpmlImport, report: Callable[[OpmlReport], Awaitable[None]]
