@@ -138,8 +138,11 @@ async def child(database: str, urls_file: str) -> dict[str, Any]:
     try:
         for _ in sys.stdin:
             started = time.perf_counter()
+            stalls: list[float] = []
+            watch = asyncio.create_task(loop_stalls(stalls))
             results = await service.poll_due(every=True)
             seconds = time.perf_counter() - started
+            watch.cancel()
             passes.append(
                 {
                     "seconds": round(seconds, 2),
@@ -149,6 +152,10 @@ async def child(database: str, urls_file: str) -> dict[str, Any]:
                     "added": sum(r.added for r in results),
                     "updated": sum(r.updated for r in results),
                     "errors": sorted({r.error or "" for r in results if not r.ok})[:3],
+                    # How late a 10 ms timer fired: what a chat's reply waits for the
+                    # event loop while the pass works.
+                    "loop_stall_p99_ms": round(quantile(stalls, 0.99) * 1000),
+                    "loop_stall_max_ms": round(max(stalls, default=0.0) * 1000),
                 }
             )
             print(json.dumps(passes[-1]), flush=True)
@@ -156,6 +163,19 @@ async def child(database: str, urls_file: str) -> dict[str, Any]:
         await service.close()
     await engine.dispose()
     return {"passes": passes}
+
+
+async def loop_stalls(stalls: list[float]) -> None:
+    """Append, every 10 ms, how much later than asked the event loop woke this task."""
+    while True:
+        asked = time.perf_counter()
+        await asyncio.sleep(0.01)
+        stalls.append(max(0.0, time.perf_counter() - asked - 0.01))
+
+
+def quantile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
 
 
 @contextmanager
@@ -200,7 +220,8 @@ def report(feeds: int, results: list[dict[str, Any]], hogged: dict[str, Any]) ->
     emit(
         "feeds_first_pass",
         f"{feeds:,} feeds x {ENTRIES} entries, all new: {first['seconds']:.1f} s, "
-        f"{first['added']:,} articles added, {first['failed']} failed",
+        f"{first['added']:,} articles added, {first['failed']} failed; event loop late by "
+        f"p99 {first['loop_stall_p99_ms']} ms, at most {first['loop_stall_max_ms']} ms",
         feed_count=feeds,
         **first,
     )
@@ -217,7 +238,8 @@ def report(feeds: int, results: list[dict[str, Any]], hogged: dict[str, Any]) ->
     emit(
         "feeds_first_pass_hog",
         f"{feeds:,} feeds, all new, a CPU hog beside: {hogged['seconds']:.1f} s, "
-        f"{hogged['added']:,} articles added, {hogged['failed']} failed",
+        f"{hogged['added']:,} articles added, {hogged['failed']} failed; event loop late by "
+        f"p99 {hogged['loop_stall_p99_ms']} ms, at most {hogged['loop_stall_max_ms']} ms",
         feed_count=feeds,
         **hogged,
     )
