@@ -315,17 +315,20 @@ async def test_an_opml_import_fetches_a_feed_that_failed_once_again_and_keeps_it
     busy = feed_server.serve("/busy.xml", rss(("b1", "Busy news")), fail_first=1)
     down = feed_server.serve("/down.xml", "Down", status=503)
     page = feed_server.fixture("/page.xml", "page.html")
+    gone = feed_server.url("/gone.xml")
     service.first_retry = timedelta(0)
-    document = "".join(f'<outline xmlUrl="{url}"/>' for url in (busy, down, page))
+    document = "".join(f'<outline xmlUrl="{url}"/>' for url in (busy, down, page, gone))
     imported = await service.import_opml(f"<opml><body>{document}</body></opml>".encode())
     report = await service.check_import(imported)
     assert [(r.url, r.added) for r in report.added] == [(busy, 1)]
-    assert [url for url, _ in report.failed] == [down, page]
-    # Once more for a failed fetch; a page that is no feed is not fetched again.
+    assert [url for url, _ in report.failed] == [down, page, gone]
+    # Once more for a failed fetch; a page that is no feed, or a 404, is not fetched again.
     assert (feed_server.answered("/busy.xml"), feed_server.answered("/down.xml")) == (
         [503, 200], [503, 503]
     )  # fmt: skip
-    assert feed_server.answered("/page.xml") == [200]
+    assert (feed_server.answered("/page.xml"), feed_server.answered("/gone.xml")) == (
+        [200], [404]
+    )  # fmt: skip
     async with service.sessions() as session:
         assert [f.url for f in await repo.active_feeds(session)] == [busy]
 

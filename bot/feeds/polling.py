@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import FeedPolicy
-from bot.feeds.fetch import Fetcher, FetchLimits, FetchResult
+from bot.feeds.fetch import Fetcher, FetchLimits, FetchResult, HttpStatusError
 from bot.feeds.guard import FetchError
 from bot.feeds.hosts import in_turn_by_host
 from bot.feeds.model import Claimed, Move, PollResult
@@ -173,7 +173,8 @@ class FeedPoller:
                 feed.url, etag=feed.etag, last_modified=feed.last_modified
             )
         except FetchError as error:
-            return await self._record_failure(feed, str(error))
+            lasting = isinstance(error, HttpStatusError) and error.lasting
+            return await self._record_failure(feed, str(error), lasting=lasting)
         digest = hashlib.sha256(fetched.content).hexdigest() if not fetched.not_modified else None
         if fetched.not_modified or digest == feed.content_hash:
             # Nothing new: a 304, or the same bytes from a server without validators.
@@ -184,7 +185,7 @@ class FeedPoller:
                 parse_fetched, fetched.content, fetched.content_type, fetched.url
             )
         except FeedError as error:
-            return await self._record_failure(feed, f"not a usable feed: {error}", unreadable=True)
+            return await self._record_failure(feed, f"not a usable feed: {error}", lasting=True)
         articles = await self._off_loop(
             partial(
                 feed_articles,
@@ -277,7 +278,7 @@ class FeedPoller:
         )
 
     async def _record_failure(
-        self, feed: Claimed, reason: str, *, unreadable: bool = False
+        self, feed: Claimed, reason: str, *, lasting: bool = False
     ) -> PollResult:
         now = self.clock()
         failures = feed.failures + 1
@@ -301,5 +302,5 @@ class FeedPoller:
             logger.exception("recording the failure of feed %d failed", feed.feed_id)
         return PollResult(
             feed.feed_id, feed.title, feed.url, error=reason, failures=failures,
-            unreadable=unreadable,
+            lasting=lasting,
         )  # fmt: skip

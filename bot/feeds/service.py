@@ -164,8 +164,8 @@ class FeedService(FeedPoller):
         time per host (so that host's other feeds wait behind one fetch of the import at
         most) and on at most half of the fetch slots. A feed whose first fetch fails is
         fetched once more after `first_retry` (a busy server, a moment's timeout); if
-        that fails too, or the response was no feed, the feed is removed again, as
-        /feed_add would not have stored it, and the report gives why.
+        that fails too, or the failure lasts (no feed in the response, a 404), the feed
+        is removed again, as /feed_add would not have stored it; the report gives why.
 
         The feeds not polled yet stay claimed while it works (the claim is renewed as it
         goes), so the regular polls do not fetch them too; if the process stops, they are
@@ -233,7 +233,7 @@ class FeedService(FeedPoller):
     ) -> list[PollResult]:
         """``results`` with the feeds whose fetch failed polled once more, after
         `first_retry`, claimed by the import meanwhile."""
-        again = {r.feed_id: r for r in results if not r.ok and not r.unreadable}
+        again = {r.feed_id: r for r in results if not r.ok and not r.lasting}
         if not again:
             return results
         until = self.clock() + LEASE
