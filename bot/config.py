@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     digest_retention_days: int = Field(default=30, ge=1, le=3650)
     delivery_interval_seconds: float = Field(default=30.0, gt=0, le=3600)
     delivery_concurrency: int = Field(default=64, ge=1, le=1000)
+    # A process not seen for this long is taken for dead: another resumes its digests
+    # (bot.delivery.presence). Each process stores its heartbeat 6 times as often.
+    process_timeout_seconds: float = Field(default=30.0, ge=0.5, le=600)
     telegram_connections: int = Field(default=8, ge=1, le=256)
     rate_limit_per_second: float = Field(default=29.0, gt=0)
     rate_limit_per_chat_seconds: float = Field(default=1.05, ge=0)

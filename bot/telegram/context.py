@@ -15,6 +15,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.config import Settings
 from bot.delivery.deliverer import Deliverer
+from bot.delivery.presence import Presence
 from bot.feeds.service import FeedService
 from bot.i18n import Translator, translator
 from bot.telegram.chats import Acting, AdminCache
@@ -94,6 +95,11 @@ class AppState:
     def feeds(self) -> FeedService:
         assert self._feeds is not None, "the feed service is made in post_init"
         return self._feeds
+
+    @property
+    def presence(self) -> Presence | None:
+        """This process's heartbeat, once post_init registered it."""
+        return self._deliverer.presence if self._deliverer is not None else None
 
     @property
     def deliverer(self) -> Deliverer:
