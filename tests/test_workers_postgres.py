@@ -66,7 +66,8 @@ async def test_three_workers_deliver_each_digest_exactly_once(
         DATABASE_URL=postgres_url,
         TELEGRAM_BOT_TOKEN=emulator.token,
         TELEGRAM_API_URL=emulator.url,
-        RATE_LIMIT_PER_SECOND="2000",
+        RATE_LIMIT_PER_SECOND="1000",
+        PAID_BROADCAST="true",
         RATE_LIMIT_PER_CHAT_SECONDS="0",
         LOG_LEVEL="WARNING",
     )

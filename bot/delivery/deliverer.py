@@ -10,11 +10,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram.ext import ExtBot
 
 from bot.config import Settings
+from bot.delivery.broadcast import FREE_PER_SECOND, BroadcastTally
 from bot.delivery.compose import LEASE, Batch, Outbound, TagIndex, compose_due_batch
 from bot.delivery.digest import ChunkFormatError, chunks_from_json
 from bot.delivery.presence import Presence
@@ -45,6 +47,9 @@ class PassReport:
     resumed: int = 0
     purged: int = 0
     results: dict[SendResult, int] = field(default_factory=lambda: dict.fromkeys(SendResult, 0))
+    # PAID_BROADCAST: messages sent beyond the free 30 in their second, and their cost.
+    paid: int | None = None
+    stars: Decimal = Decimal(0)
 
     @property
     def sent(self) -> int:
@@ -57,9 +62,14 @@ class PassReport:
 
     def __str__(self) -> str:
         sent = ", ".join(f"{n} {result}" for result, n in self.results.items())
+        paid = (
+            ""
+            if self.paid is None
+            else f"; {self.paid} messages above the free {FREE_PER_SECOND}/s ({self.stars} Stars)"
+        )
         return (
             f"{self.due} due ({self.empty} with nothing new, {self.skipped} not composed), "
-            f"{self.resumed} resumed; {sent}; {self.purged} old digests purged"
+            f"{self.resumed} resumed; {sent}; {self.purged} old digests purged{paid}"
         )
 
 
@@ -106,6 +116,8 @@ class Deliverer:
         composed = report.due - report.empty - report.skipped
         results = {str(result): n for result, n in report.results.items()}
         metrics.delivery_pass(ended - started, composed, results, time.time())
+        if report.paid:
+            metrics.paid_broadcast(report.paid, float(report.stars))
         async with self._passed:
             self.passes += 1
             self._passed.notify_all()
@@ -127,6 +139,7 @@ class Deliverer:
         # added meanwhile; claimed by this pass, they would have been missed until the
         # reader's next digest.
         began = self.clock()
+        paid = BroadcastTally() if self.settings.paid_broadcast else None
         index = TagIndex(began - timedelta(days=self.settings.digest_max_age_days))
 
         owner = self.presence.id if self.presence is not None else None
@@ -161,7 +174,7 @@ class Deliverer:
                             )
                         result = SendResult.POSTPONED
                     else:
-                        result = await self._send(outbound, log)
+                        result = await self._send(outbound, log, paid)
                 except Exception:
                     # Still pending: its lease runs out and a later pass resumes it.
                     logger.exception("sending digest %s failed", outbound.digest_id)
@@ -197,10 +210,14 @@ class Deliverer:
                 # Not raised into the task group, which would cancel sends half-recorded.
                 # The digests already composed are sent; the rest waits for the next tick.
                 logger.exception("delivery pass stopped composing")
+        if paid is not None:
+            report.paid, report.stars = paid.above_free, paid.stars
         report.purged = await self.purge()
         return report
 
-    async def _send(self, outbound: Outbound, log: SentLog) -> SendResult:
+    async def _send(
+        self, outbound: Outbound, log: SentLog, paid: BroadcastTally | None
+    ) -> SendResult:
         return await send_digest(
             self.bot,
             self.sessions,
@@ -210,6 +227,7 @@ class Deliverer:
             log=log,
             lane=Lane.BULK,
             stops=self.stops,
+            paid=paid,
         )
 
     @property
