@@ -30,3 +30,6 @@ _.delivered_at
 _.started_at  # processes (bot.delivery.presence): since when each runs, for an operator
 _._committed  # SQLAlchemy: session event listeners, registered by decorator (bot.ops.metrics)
 _._rolled_back
+_._settings  # bot.telegram.context.Late reads AppState's start-up attributes by name
+_._sessions
+_._deliverer

@@ -22,7 +22,8 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Defaults:
-    """What a new chat starts with (DEFAULT_LANGUAGE, DEFAULT_TIMEZONE, DEFAULT_DIGEST_TIME)."""
+    """What a new chat starts with: its language, timezone and digest time
+    (DEFAULT_LANGUAGE, DEFAULT_TIMEZONE, DEFAULT_DIGEST_TIME)."""
 
     language: str
     timezone: str

@@ -15,7 +15,7 @@ from pydantic import SecretStr
 from sqlalchemy import func, select, text
 
 from bot.config import Settings
-from bot.delivery.compose import LEASE
+from bot.delivery.outbox import LEASE
 from emulator.server import Emulator
 from storage import repo
 from storage.db import create_engine

@@ -12,7 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
-from bot.delivery.compose import LEASE, compose_digest
+from bot.delivery.compose import compose_digest
+from bot.delivery.outbox import LEASE
 from bot.delivery.presence import Presence
 from bot.telegram.context import BotApplication
 from emulator.client import EmulatorClient
@@ -37,14 +38,16 @@ async def held_digest(
     async with sessions.begin() as session:
         subscriber = await repo.get_subscriber(session, chat_id)
         assert subscriber is not None
-        outbound = await compose_digest(
-            session,
-            subscriber,
-            settings=settings,
-            now=clock(),
-            kind=DigestKind.SCHEDULED,
-            bot_username="newsbot_demo_bot",
-        )
+        outbound = (
+            await compose_digest(
+                session,
+                subscriber,
+                settings=settings,
+                now=clock(),
+                kind=DigestKind.SCHEDULED,
+                bot_username="newsbot_demo_bot",
+            )
+        ).outbound
         assert outbound is not None
         digest = await session.get(Digest, outbound.digest_id)
         assert digest is not None

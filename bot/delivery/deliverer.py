@@ -17,8 +17,8 @@ from telegram.ext import ExtBot
 
 from bot.config import Settings
 from bot.delivery.broadcast import FREE_PER_SECOND, BroadcastTally
-from bot.delivery.compose import LEASE, Batch, Outbound, TagIndex, compose_due_batch
-from bot.delivery.digest import ChunkFormatError, chunks_from_json
+from bot.delivery.compose import Batch, TagIndex, compose_due_batch
+from bot.delivery.outbox import LEASE, ChunkFormatError, Outbound, chunks_from_json
 from bot.delivery.presence import Presence
 from bot.ops import metrics
 from bot.privacy.retention import Retention
@@ -248,10 +248,13 @@ class Deliverer:
                 seen_since=presence.seen_since(now) if presence is not None else None,
             )
             chats = await repo.destinations(session, [d.subscriber_id for d in digests])
+            unsent = await repo.unsent_messages(session, [d.id for d in digests])
             resumable: list[Outbound] = []
             for d in digests:
                 try:
-                    chunks = chunks_from_json(d.chunks)
+                    chunks = chunks_from_json(unsent[d.id])
+                    if not chunks:
+                        raise ChunkFormatError("no unsent message is kept")
                 except ChunkFormatError as error:
                     logger.error("digest %s has unreadable messages (%s): failed", d.id, error)
                     await repo.fail_digest(
