@@ -212,12 +212,13 @@ async def _record(
     kind: DigestKind,
     bot_username: str,
     follows: Mapping[int, Follows],
+    owner: int | None = None,
 ) -> tuple[list[Outbound], int]:
     """Render the selected digests and store them with their ledger rows (every article
     of each story shown, and of each story taken in silently: bot.entries). A digest that
     cannot be rendered is logged and left out; the others are not held up by it. Returns
     what to send and how many were left out. ``follows``: each subscriber's tags and
-    followed words (why an entry came)."""
+    followed words (why an entry came); ``owner``: the process that sends them."""
     wanted = list(dict.fromkeys(s for _, selection in plans for s in selection.story_ids))
     members = await stories_repo.members(session, wanted)
     shown = sorted({a for _, selection in plans for a in selection.article_ids})
@@ -275,7 +276,7 @@ async def _record(
         new.append(repo.NewDigest(subscriber.id, kind, data, ledger))
         chunks.append(tuple(rendered))
         composed.append(subscriber)
-    ids = await repo.create_digests(session, new, now=now, lease_until=now + LEASE)
+    ids = await repo.create_digests(session, new, now=now, lease_until=now + LEASE, owner=owner)
     outbound = [
         Outbound(
             digest_id, subscriber.id, subscriber.chat_id, messages, thread_id=subscriber.thread_id
@@ -357,9 +358,11 @@ async def compose_due_batch(
     index: TagIndex,
     size: int = COMPOSE_BATCH,
     due_by: datetime | None = None,
+    owner: int | None = None,
 ) -> Batch:
     """Claim up to ``size`` subscribers due by ``due_by`` (default ``now``), compose their
-    digests and advance their schedules, all in one transaction."""
+    digests and advance their schedules, all in one transaction. ``owner``: the process
+    (bot.delivery.presence) that will send them."""
     async with sessions.begin() as session:
         subscribers = await repo.claim_due_subscribers(session, due_by or now, size)
         if not subscribers:
@@ -389,6 +392,7 @@ async def compose_due_batch(
             kind=DigestKind.SCHEDULED,
             bot_username=bot_username,
             follows=reading.follows([s.id for s, _ in plans]),
+            owner=owner,
         )
     empty = len(subscribers) - len(plans) - unschedulable
     return Batch(len(subscribers), empty, skipped + unschedulable, outbound)

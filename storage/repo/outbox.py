@@ -23,16 +23,27 @@ from typing import Any, cast
 from sqlalchemy import (
     JSON,
     Table,
+    and_,
     bindparam,
     delete,
     insert,
+    or_,
     select,
     tuple_,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
-from storage.models import Article, Digest, DigestKind, DigestMessage, DigestStatus, UTCDateTime
+from storage.models import (
+    Article,
+    Digest,
+    DigestKind,
+    DigestMessage,
+    DigestStatus,
+    Process,
+    UTCDateTime,
+)
 from storage.sql import chunks
 from storage.stories import STORY
 
@@ -61,10 +72,15 @@ class AlreadyDelivered(Exception):
 
 
 async def create_digests(
-    session: AsyncSession, digests: Sequence[NewDigest], *, now: datetime, lease_until: datetime
+    session: AsyncSession,
+    digests: Sequence[NewDigest],
+    *,
+    now: datetime,
+    lease_until: datetime,
+    owner: int | None = None,
 ) -> list[int]:
     """Outbox rows with their messages and ledgers, in the caller's transaction; returns
-    the ids."""
+    the ids. ``owner``: the process (`Process`) that will send them."""
     if not digests:
         return []
     new = {(d.subscriber_id, a) for d in digests for a in d.article_ids}
@@ -84,6 +100,7 @@ async def create_digests(
             "message_ids": [],
             "attempts": 0,
             "ledger": tuple(d.article_ids),
+            "owner_id": owner if d.status == DigestStatus.PENDING else None,
         }
         for d in digests
     ]
@@ -131,12 +148,30 @@ async def unsent_messages(
 
 
 async def claim_stale_digests(
-    session: AsyncSession, now: datetime, limit: int, lease: timedelta
+    session: AsyncSession,
+    now: datetime,
+    limit: int,
+    lease: timedelta,
+    *,
+    owner: int | None = None,
+    seen_since: datetime | None = None,
 ) -> list[Digest]:
-    """Pending digests whose lease ran out (their sender died or gave up): lease them anew."""
+    """Pending digests whose sender died or gave up: lease them anew (to ``owner``).
+    Those whose lease ran out, and, with ``seen_since``, those held by another process
+    not seen since then (a process that was killed: bot.delivery.presence)."""
+    stale = Digest.lease_until < now
+    if seen_since is not None:
+        alive = select(Process.id).where(Process.seen_at >= seen_since).scalar_subquery()
+        orphaned: list[ColumnElement[bool]] = [
+            Digest.owner_id.is_not(None),
+            Digest.owner_id.not_in(alive),
+        ]
+        if owner is not None:  # one's own are in flight, whatever one's row says
+            orphaned.append(Digest.owner_id != owner)
+        stale = or_(stale, and_(*orphaned))
     query = (
         select(Digest)
-        .where(Digest.status == DigestStatus.PENDING, Digest.lease_until < now)
+        .where(Digest.status == DigestStatus.PENDING, stale)
         .order_by(Digest.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -144,6 +179,7 @@ async def claim_stale_digests(
     digests = list((await session.scalars(query)).all())
     for digest in digests:
         digest.lease_until = now + lease
+        digest.owner_id = owner
     await session.flush()
     return digests
 
@@ -208,7 +244,8 @@ async def postpone_digest(
     await session.execute(
         update(Digest)
         .where(Digest.id == digest_id)
-        .values(lease_until=until, attempts=Digest.attempts + 1, error=error[:500])
+        # Left for later: no process holds it, only the lease says when it is due.
+        .values(lease_until=until, attempts=Digest.attempts + 1, error=error[:500], owner_id=None)
     )
 
 
