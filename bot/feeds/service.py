@@ -20,7 +20,6 @@ from dataclasses import replace
 
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from bot.articles.tags import Tag
 from bot.feeds.guard import FetchError, check_url
 from bot.feeds.hosts import host_of
 from bot.feeds.model import (
@@ -39,6 +38,7 @@ from bot.feeds.polling import LEASE, FeedPoller, parse_fetched, stored
 from bot.i18n import N_
 from bot.words.search import store_articles
 from storage import repo
+from storage.records import Tag
 from storage.retry import retrying
 
 logger = logging.getLogger(__name__)
