@@ -218,17 +218,11 @@ class Deliverer:
     async def _send(
         self, outbound: Outbound, log: SentLog, paid: BroadcastTally | None
     ) -> SendResult:
+        """One digest of the pass: in the bulk lane, recorded through the pass's ``log``."""
         return await send_digest(
-            self.bot,
-            self.sessions,
-            outbound,
-            clock=self.clock,
-            policy=self.policy,
-            log=log,
-            lane=Lane.BULK,
-            stops=self.stops,
-            paid=paid,
-        )
+            self.bot, self.sessions, outbound, clock=self.clock, policy=self.policy,
+            log=log, lane=Lane.BULK, stops=self.stops, paid=paid,
+        )  # fmt: skip
 
     @property
     def _look_every(self) -> float:
