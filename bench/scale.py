@@ -101,20 +101,16 @@ async def reset(url: str, due: int) -> int:
         async with engine.connect() as connection:
             await connection.execution_options(isolation_level="AUTOCOMMIT")
             await connection.execute(text("VACUUM"))
-            return int(
-                await connection.scalar(text("SELECT pg_database_size(current_database())"))
-            )
     finally:
         await engine.dispose()
+    return await database_bytes(url)
 
 
 async def database_bytes(url: str) -> int:
     engine = create_engine(url)
     try:
         async with engine.connect() as connection:
-            return int(
-                await connection.scalar(text("SELECT pg_database_size(current_database())"))
-            )
+            return int(await connection.scalar(text(DATABASE_SIZE)))
     finally:
         await engine.dispose()
 
