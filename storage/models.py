@@ -326,6 +326,25 @@ class Digest(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(String(500))
     ledger: Mapped[tuple[int, ...] | None] = mapped_column(ArticleIds)
+    # The process (`Process`) sending it now; none once it was postponed, or for /digest.
+    # No foreign key: a dead process's row goes, and its digests must stay claimable.
+    owner_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class Process(Base):
+    """A running process that may send digests, seen every few seconds
+    (bot.delivery.presence): one not seen for PROCESS_TIMEOUT_SECONDS is taken for dead,
+    and another resumes the digests it held."""
+
+    __tablename__ = "processes"
+    # A new process must never get a dead one's id, which its digests still name.
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime]
+    seen_at: Mapped[datetime]
 
 
 class DigestMessage(Base):

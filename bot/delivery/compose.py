@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram.constants import InlineKeyboardMarkupLimit, MessageLimit
 from telegram.helpers import create_deep_linked_url
 
-from bot.config import Settings
+from bot.config import DigestPolicy
 from bot.delivery.digest import (
     Selection,
     TagArticles,
@@ -216,12 +216,14 @@ async def _record(
     bot_username: str,
     follows: Mapping[int, Follows],
     ledgers: repo.Ledgers,
+    owner: int | None = None,
 ) -> tuple[list[Outbound], int]:
     """Render the selected digests and store them with their ledger rows (every article
     of each story shown, and of each story taken in silently: bot.entries). A digest that
     cannot be rendered is logged and left out; the others are not held up by it. Returns
     what to send and how many were left out. ``follows``: each subscriber's tags and
-    followed words (why an entry came); ``ledgers``, their `repo.ledgers`."""
+    followed words (why an entry came); ``ledgers``, their `repo.ledgers`; ``owner``:
+    the process that sends them."""
     wanted = list(dict.fromkeys(s for _, selection in plans for s in selection.story_ids))
     members = await stories_repo.members(session, wanted)
     shown = sorted({a for _, selection in plans for a in selection.article_ids})
@@ -281,7 +283,9 @@ async def _record(
         new.append(repo.NewDigest(subscriber.id, kind, data, ledger))
         chunks.append(tuple(rendered))
         composed.append(subscriber)
-    ids = await repo.create_digests(session, new, now=now, lease_until=now + LEASE, known=ledgers)
+    ids = await repo.create_digests(
+        session, new, now=now, lease_until=now + LEASE, known=ledgers, owner=owner
+    )
     outbound = [
         Outbound(
             digest_id, subscriber.id, subscriber.chat_id, messages, thread_id=subscriber.thread_id
@@ -305,7 +309,7 @@ async def digest_now(
     chat_id: int,
     *,
     fallback: Callable[[AsyncSession], Awaitable[Subscriber]],
-    settings: Settings,
+    policy: DigestPolicy,
     now: datetime,
     bot_username: str,
 ) -> DigestNow:
@@ -316,7 +320,7 @@ async def digest_now(
     return await compose_digest(
         session,
         subscriber or await fallback(session),
-        settings=settings,
+        policy=policy,
         now=now,
         kind=DigestKind.MANUAL,
         bot_username=bot_username,
@@ -327,7 +331,7 @@ async def compose_digest(
     session: AsyncSession,
     subscriber: Subscriber,
     *,
-    settings: Settings,
+    policy: DigestPolicy,
     now: datetime,
     kind: DigestKind,
     bot_username: str,
@@ -335,9 +339,9 @@ async def compose_digest(
     """Select, render and record one digest; its outbound is None when nothing is new.
     The selection is the pass's own (`TagIndex`), over an index of this reader's tags and
     words only: one engine decides what every digest holds."""
-    index = TagIndex(now - timedelta(days=settings.digest_max_age_days))
+    index = TagIndex(now - policy.max_age)
     reading = await read_for(session, index, [subscriber.id])
-    selection = reading.select(index, subscriber.id, settings.digest_max_items)
+    selection = reading.select(index, subscriber.id, policy.max_items)
     tags, (follows, mutes) = reading.tags[subscriber.id], reading.words[subscriber.id]
     if not selection.article_ids:
         return DigestNow(None, bool(tags or follows or mutes))
@@ -357,16 +361,18 @@ async def compose_digest(
 
 async def compose_due_batch(
     sessions: async_sessionmaker[AsyncSession],
-    settings: Settings,
+    policy: DigestPolicy,
     *,
     now: datetime,
     bot_username: str,
     index: TagIndex,
     size: int = COMPOSE_BATCH,
     due_by: datetime | None = None,
+    owner: int | None = None,
 ) -> Batch:
     """Claim up to ``size`` subscribers due by ``due_by`` (default ``now``), compose their
-    digests and advance their schedules, all in one transaction."""
+    digests and advance their schedules, all in one transaction. ``owner``: the process
+    (bot.delivery.presence) that will send them."""
     async with sessions.begin() as session:
         subscribers = await repo.claim_due_subscribers(session, due_by or now, size)
         if not subscribers:
@@ -377,7 +383,7 @@ async def compose_due_batch(
         for subscriber in subscribers:
             try:
                 reschedule(subscriber, now)
-                selection = reading.select(index, subscriber.id, settings.digest_max_items)
+                selection = reading.select(index, subscriber.id, policy.max_items)
             except Exception:
                 logger.exception(
                     "subscriber %s could not be scheduled or selected for; skipped for %s",
@@ -397,6 +403,7 @@ async def compose_due_batch(
             bot_username=bot_username,
             follows=reading.follows([s.id for s, _ in plans]),
             ledgers=reading.ledgers,
+            owner=owner,
         )
     empty = len(subscribers) - len(plans) - unschedulable
     return Batch(len(subscribers), empty, skipped + unschedulable, outbound)

@@ -15,6 +15,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.config import Settings
 from bot.delivery.deliverer import Deliverer
+from bot.delivery.presence import Presence
 from bot.feeds.service import FeedService
 from bot.i18n import Translator, translator
 from bot.telegram.chats import Acting, AdminCache
@@ -104,6 +105,11 @@ class AppState:
         engine, self._engine = self._engine, None
         feeds, self._feeds = self._feeds, None
         return engine, feeds
+
+    @property
+    def presence(self) -> Presence | None:
+        """This process's heartbeat, once post_init registered it."""
+        return self._deliverer.presence if self._deliverer is not None else None
 
 
 @dataclass(slots=True)

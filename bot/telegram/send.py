@@ -28,6 +28,7 @@ from telegram.error import (
 from telegram.ext import ExtBot
 
 from bot import texts
+from bot.delivery.broadcast import BroadcastTally
 from bot.delivery.outbox import LEASE, Chunk, Outbound
 from bot.i18n import FALLBACK, translator
 from bot.ops.logjson import digest_context
@@ -154,10 +155,12 @@ async def send_digest(
     log: SentLog | None = None,
     lane: Lane = Lane.REPLY,
     stops: StopList | None = None,
+    paid: BroadcastTally | None = None,
 ) -> SendResult:
     """Send the digest's unsent messages in order; record each; classify the outcome.
     A chat forgotten meanwhile (``stops`` in this process; its outbox row gone, for a
-    forget in another process) gets nothing more."""
+    forget in another process) gets nothing more. With ``paid`` (PAID_BROADCAST, a
+    delivery pass) the messages go with allow_paid_broadcast, and are counted there."""
     digest_context(outbound.digest_id, outbound.chat_id)
     log = log or SentLog(sessions, clock)
     message_ids = list(outbound.message_ids)
@@ -175,6 +178,7 @@ async def send_digest(
                     outbound.chunk(index).text,
                     message_thread_id=outbound.thread_id,
                     reply_markup=_keyboard(outbound.chunk(index)),
+                    allow_paid_broadcast=True if paid is not None else None,
                     rate_limit_args=lane,
                 )
                 break
@@ -193,6 +197,8 @@ async def send_digest(
                 if verdict is not _Verdict.RETRY:
                     return await _settle(verdict, log, outbound, index, str(error), clock, policy)
                 await asyncio.sleep(backoff(attempt - 1, policy.backoff))
+        if paid is not None:
+            paid.note()
         message_ids.append(message.message_id)
         await log.note(outbound.digest_id, message_ids, outbound.total)
     return SendResult.SENT

@@ -76,6 +76,13 @@ from storage.repo.privacy import (
     subscriber_of,
     words_of,
 )
+from storage.repo.processes import (
+    forget_processes,
+    forget_unseen,
+    processes_on,
+    register_process,
+    see_process,
+)
 from storage.repo.stats import stats
 from storage.repo.subscribers import (
     claim_due_subscribers,
@@ -151,6 +158,8 @@ __all__ = [
     "feed_by_url",
     "feeds_page",
     "forget_chat",
+    "forget_processes",
+    "forget_unseen",
     "get_article",
     "get_feed",
     "get_subscriber",
@@ -167,11 +176,14 @@ __all__ = [
     "move_feed",
     "popular_tags",
     "postpone_digest",
+    "processes_on",
     "purge_digests",
     "recent_by_link",
     "record_sent",
+    "register_process",
     "remove_feed",
     "save_feed",
+    "see_process",
     "select_chat",
     "selected_chat",
     "set_blocked",

@@ -23,16 +23,27 @@ from typing import Any, cast
 from sqlalchemy import (
     JSON,
     Table,
+    and_,
     bindparam,
     delete,
     insert,
+    or_,
     select,
     tuple_,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
-from storage.models import Article, Digest, DigestKind, DigestMessage, DigestStatus, UTCDateTime
+from storage.models import (
+    Article,
+    Digest,
+    DigestKind,
+    DigestMessage,
+    DigestStatus,
+    Process,
+    UTCDateTime,
+)
 from storage.sql import chunks
 from storage.stories import STORY
 
@@ -67,10 +78,9 @@ Ledgers = dict[int, set[int]]  # subscriber id: every article their kept ledgers
 async def ledgers(session: AsyncSession, subscriber_ids: Sequence[int]) -> Ledgers:
     """Every article each of these subscribers has had, as their kept digests' ledgers
     say. Read once by a composer after it locked the subscribers' rows, it stays true for
-    the rest of the transaction (`create_digests` adds what it writes), so that
-    `delivered_since`, `delivered_pairs` and `create_digests` need not read it again: on
-    PostgreSQL before statistics on the digests exist, each read scans the table. Which
-    of some articles a subscriber had is then ``ledgers[subscriber] & articles``."""
+    the rest of the transaction (`create_digests` adds what it writes): `delivered_since`
+    and `create_digests` take it instead of reading the digests again, and which of some
+    articles a subscriber had is ``ledgers[subscriber] & articles``."""
     found: Ledgers = {s: set() for s in subscriber_ids}
     for subscriber_id, ledger in await _ledgers(session, subscriber_ids):
         found[subscriber_id].update(ledger)
@@ -84,11 +94,12 @@ async def create_digests(
     now: datetime,
     lease_until: datetime,
     known: Ledgers | None = None,
+    owner: int | None = None,
 ) -> list[int]:
     """Outbox rows with their messages and ledgers, in the caller's transaction; returns
     the ids. ``known``: the subscribers' ledgers as `ledgers` read them in this
     transaction (read here when not given, or when it lacks one of them); what is
-    written is added to it."""
+    written is added to it. ``owner``: the process (`Process`) that will send them."""
     if not digests:
         return []
     subscribers = [d.subscriber_id for d in digests]
@@ -115,6 +126,7 @@ async def create_digests(
             "message_ids": [],
             "attempts": 0,
             "ledger": tuple(d.article_ids),
+            "owner_id": owner if d.status == DigestStatus.PENDING else None,
         }
         for d in digests
     ]
@@ -163,12 +175,30 @@ async def unsent_messages(
 
 
 async def claim_stale_digests(
-    session: AsyncSession, now: datetime, limit: int, lease: timedelta
+    session: AsyncSession,
+    now: datetime,
+    limit: int,
+    lease: timedelta,
+    *,
+    owner: int | None = None,
+    seen_since: datetime | None = None,
 ) -> list[Digest]:
-    """Pending digests whose lease ran out (their sender died or gave up): lease them anew."""
+    """Pending digests whose sender died or gave up: lease them anew (to ``owner``).
+    Those whose lease ran out, and, with ``seen_since``, those held by another process
+    not seen since then (a process that was killed: bot.delivery.presence)."""
+    stale = Digest.lease_until < now
+    if seen_since is not None:
+        alive = select(Process.id).where(Process.seen_at >= seen_since).scalar_subquery()
+        orphaned: list[ColumnElement[bool]] = [
+            Digest.owner_id.is_not(None),
+            Digest.owner_id.not_in(alive),
+        ]
+        if owner is not None:  # one's own are in flight, whatever one's row says
+            orphaned.append(Digest.owner_id != owner)
+        stale = or_(stale, and_(*orphaned))
     query = (
         select(Digest)
-        .where(Digest.status == DigestStatus.PENDING, Digest.lease_until < now)
+        .where(Digest.status == DigestStatus.PENDING, stale)
         .order_by(Digest.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -176,6 +206,7 @@ async def claim_stale_digests(
     digests = list((await session.scalars(query)).all())
     for digest in digests:
         digest.lease_until = now + lease
+        digest.owner_id = owner
     await session.flush()
     return digests
 
@@ -240,7 +271,8 @@ async def postpone_digest(
     await session.execute(
         update(Digest)
         .where(Digest.id == digest_id)
-        .values(lease_until=until, attempts=Digest.attempts + 1, error=error[:500])
+        # Left for later: no process holds it, only the lease says when it is due.
+        .values(lease_until=until, attempts=Digest.attempts + 1, error=error[:500], owner_id=None)
     )
 
 
