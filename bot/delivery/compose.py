@@ -32,7 +32,7 @@ from bot.delivery.digest import (
 from bot.delivery.entries import Entries, Plan, Reader, labels
 from bot.delivery.outbox import LEASE, Chunk, Outbound, chunks_to_json
 from bot.i18n import translator
-from bot.subscriptions.schedule import reschedule
+from bot.subscriptions.schedule import next_digest
 from bot.texts import digest as digest_texts
 from storage import keywords as words_repo
 from storage import repo
@@ -380,9 +380,21 @@ async def compose_due_batch(
         reading = await read_for(session, index, [s.id for s in subscribers])
         plans: list[tuple[Subscriber, Selection]] = []
         unschedulable = 0
+        # A batch's readers mostly share a few schedules (time, zone, frequency): each is
+        # worked out once, and the readers of one next time are advanced by one UPDATE.
+        schedules: dict[tuple[object, ...], datetime] = {}
+        next_at: dict[int, datetime] = {}
         for subscriber in subscribers:
             try:
-                reschedule(subscriber, now)
+                schedule = (
+                    subscriber.digest_time,
+                    subscriber.timezone,
+                    subscriber.frequency,
+                    subscriber.weekday,
+                )
+                if schedule not in schedules:
+                    schedules[schedule] = next_digest(subscriber, now)
+                next_at[subscriber.id] = schedules[schedule]
                 selection = reading.select(index, subscriber.id, policy.max_items)
             except Exception:
                 logger.exception(
@@ -390,11 +402,12 @@ async def compose_due_batch(
                     subscriber.id,
                     UNSCHEDULABLE_RETRY,
                 )
-                subscriber.next_due_at = now + UNSCHEDULABLE_RETRY
+                next_at[subscriber.id] = now + UNSCHEDULABLE_RETRY
                 unschedulable += 1
                 continue
             if selection.article_ids:
                 plans.append((subscriber, selection))
+        await repo.set_next_due(session, next_at)
         outbound, skipped = await _record(
             session,
             plans,

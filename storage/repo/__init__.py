@@ -91,6 +91,7 @@ from storage.repo.subscribers import (
     get_subscriber,
     language_of,
     set_blocked,
+    set_next_due,
     set_thread,
     subscriber_by_id,
 )
@@ -187,6 +188,7 @@ __all__ = [
     "select_chat",
     "selected_chat",
     "set_blocked",
+    "set_next_due",
     "set_thread",
     "stats",
     "subscribe",
