@@ -29,3 +29,7 @@ _.ok_at  # columns written and kept for whoever reads the database, not read by 
 _.delivered_at
 _._committed  # SQLAlchemy: session event listeners, registered by decorator (bot.ops.metrics)
 _._rolled_back
+_.SendChat  # the shared budget's tables, read and written in SQL (storage.budget)
+_.next_at
+_.reply_next_at
+_.borrowed

@@ -6,7 +6,7 @@ bench/results/last-run.jsonl). `--smoke` runs everything at a tiny size, only to
 the benchmarks still work; CI runs that. `--only NAME ...` runs only those (interactive
 measures the population compose loaded: name both).
 
-Each family of benchmarks is a module of its own (bench/compose.py, deliver.py,
+Each family of benchmarks is a module of its own (bench/compose.py, deliver.py, budget.py,
 importer.py, interactive.py, search.py, flood.py, feeds.py, stories.py, privacy.py), and what they
 share (output, databases, processes) is bench/harness.py.
 """
@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import (
+    budget,
     compose,
     deliver,
     feeds,
@@ -86,6 +87,12 @@ BENCHMARKS: dict[str, Callable[[Run], object]] = {
     ),
     "compose_pg": lambda run: (
         compose.run_compose(run.pg, "postgresql", run.size) if run.pg else None
+    ),
+    "shared_budget_pg": lambda run: (
+        budget.run_shared_budget(run.pg, run.smoke) if run.pg else None
+    ),
+    "processes_pg": lambda run: (
+        budget.run_processes(run.pg, run.pick(30, 600)) if run.pg else None
     ),
     "deliver_capped": lambda run: deliver.run_deliver_capped(run.sqlite, run.pick(40, 2_000)),
     "deliver_uncapped": lambda run: deliver.run_deliver_uncapped(run.sqlite, run.pick(40, 2_000)),

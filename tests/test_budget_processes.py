@@ -70,8 +70,9 @@ async def test_three_processes_share_one_budget_no_429_rate_held_each_digest_onc
     settings = Settings(_env_file=None, database_url=postgres_url)
     await import_files(sessions, [SEEDS])
     chats = range(20_000, 20_000 + READERS)
+    later = now + timedelta(days=1)
     await add_subscribers(
-        sessions, chats, "science, weather", settings=settings, now=now, due_at=now + timedelta(days=1)
+        sessions, chats, "science, weather", settings=settings, now=now, due_at=later
     )
     await emu.set_limits(enabled=True, per_second=TELEGRAM_RATE, burst=TELEGRAM_RATE)
     env = base_environment(

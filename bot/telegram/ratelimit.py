@@ -165,14 +165,16 @@ class PacingRateLimiter(BaseRateLimiter[int]):
         spacing = self.spacing(chat_id)
         if chat_id is not None and spacing > 0:
             async with self._chat_locks(chat_id):
-                delay = self._chat_next.get(chat_id, 0.0) - loop.time()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                # Another process's reply there (shared budget), learned meanwhile.
-                delay = self.budget.held_until(chat_id) - loop.time()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                await self.budget.turn(lane, chat_id, spacing)
+                while True:
+                    # This process's last message there, or (shared budget) a reply
+                    # another process sent there, which a lease may tell of meanwhile:
+                    # then the slot goes unused.
+                    held = max(self._chat_next.get(chat_id, 0.0), self.budget.held_until(chat_id))
+                    if held > loop.time():
+                        await asyncio.sleep(held - loop.time())
+                    await self.budget.turn(lane, chat_id, spacing)
+                    if self.budget.held_until(chat_id) <= loop.time():
+                        break
                 self._chat_next[chat_id] = loop.time() + spacing
             self._forget_idle_chats(loop.time())
         else:
