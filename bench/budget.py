@@ -15,7 +15,6 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bench.harness import ROOT, TOKEN, EmulatorProcess, delivery_population, emit, fresh_database
-from bot.telegram.leases import lease_size
 from bot.telegram.ratelimit import Lane, PacingRateLimiter
 from bot.telegram.shared import SharedBudget
 from emulator.client import EmulatorClient
@@ -81,6 +80,7 @@ async def _paced(url: str, rate: float, messages: int) -> dict[str, Any]:
         "messages": messages,
         "per_second": round((messages - 1) / seconds, 1),
         "round_trips_per_message": round(budget.statements / messages, 3),
+        "slots_died": budget.slots_died,
     }
 
 
@@ -89,13 +89,14 @@ def run_shared_budget(url: str, smoke: bool) -> None:
         await fresh_database(url)
         lease_us, reply_us = await _statement_us(url, 200 if smoke else 2_000)
         runs = [await _paced(url, rate, int(rate * (1 if smoke else 3))) for rate in (29, 1000)]
-        per_message = {run["rate"]: lease_us / lease_size(run["rate"], 10**6) for run in runs}
+        per_message = {run["rate"]: lease_us * run["round_trips_per_message"] for run in runs}
         emit(
             "shared_budget_pg",
             f"a lease {lease_us:.0f} µs, a reply's slot {reply_us:.0f} µs; per message "
             + ", ".join(
                 f"at {run['rate']:g}/s {run['round_trips_per_message']} round trips, "
-                f"{per_message[run['rate']]:.0f} µs, {run['per_second']:g} msg/s held"
+                f"{per_message[run['rate']]:.0f} µs, {run['per_second']:g} msg/s held "
+                f"({run['slots_died']} slots died unused)"
                 for run in runs
             ),
             lease_us=round(lease_us),

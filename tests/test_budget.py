@@ -18,7 +18,14 @@ import pytest
 from sqlalchemy import select
 from telegram.error import RetryAfter
 
-from bot.telegram.leases import AHEAD_SECONDS, LEASE_SECONDS, Slots, lease_size, local_time
+from bot.telegram.leases import (
+    AHEAD_SECONDS,
+    GATHER_SECONDS,
+    LEASE_SECONDS,
+    Slots,
+    lease_size,
+    local_time,
+)
 from bot.telegram.ratelimit import Lane, PacingRateLimiter
 from bot.telegram.shared import SharedBudget, budget_for
 from storage.db import create_engine, create_sessionmaker
@@ -53,8 +60,15 @@ def test_a_slot_not_taken_in_time_dies_and_a_pause_drops_the_slots_before_its_en
 def test_a_process_leases_again_only_when_what_it_holds_ends_soon() -> None:
     slots = Slots(grace=0.1)
     slots.add(10.0, 3, 0.1)  # ends at 10.3
-    assert slots.lease_wait(10.0) == pytest.approx(0.3 - AHEAD_SECONDS)
-    assert slots.lease_wait(10.2) == 0.0
+    assert slots.lease_wait(10.0, wanted=3, full=3) == pytest.approx(0.3 - AHEAD_SECONDS)
+    assert slots.lease_wait(10.2, wanted=3, full=3) == 0.0
+
+
+def test_a_lease_for_less_than_a_whole_one_waits_while_the_process_own_slots_last() -> None:
+    slots = Slots(grace=0.1)
+    slots.add(10.0, 3, 0.1)  # ends at 10.3
+    assert slots.lease_wait(10.0, wanted=1, full=3) == pytest.approx(0.3 - GATHER_SECONDS)
+    assert slots.lease_wait(10.3, wanted=1, full=3) == 0.0
 
 
 def test_sqlite_keeps_the_process_own_pacer() -> None:

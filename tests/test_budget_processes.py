@@ -26,11 +26,11 @@ from tests.auxil.data import ROOT, SEEDS
 from tests.auxil.population import add_subscribers
 from tests.auxil.postgres import reset_schema
 
-RATE = 150.0  # messages a second for all three processes together
+RATE = 60.0  # messages a second for all three processes together
 # The emulator limits as Telegram does at 30 a second and the bot's default of 29,
 # scaled up so that the pass takes seconds: over RATE * 30/29 in a second is refused.
 TELEGRAM_RATE = RATE * 30 / 29
-READERS = 450  # 3 s at RATE
+READERS = 300  # 5 s at RATE
 SLICES = 3  # readers fall due a slice at a time, so that every process takes one
 PERSON = 77  # writes to the bot during the pass
 
@@ -111,9 +111,9 @@ async def test_three_processes_share_one_budget_no_429_rate_held_each_digest_onc
         for process in processes:
             output, _ = await asyncio.wait_for(process.communicate(), timeout=30)
             outputs.append(output.decode())
-    assert emulator.state.counters["429"] == 0, outputs
+    assert emulator.state.counters["429"] == 0, [output[-2000:] for output in outputs]
     rate = (len(stamps) - 1) / (stamps[-1] - stamps[0])
-    assert abs(rate - RATE) <= 0.05 * RATE, (rate, outputs)
+    assert abs(rate - RATE) <= 0.05 * RATE, (rate, [output[-2000:] for output in outputs])
     assert reply["at"] - asked < 1.0  # not behind the seconds of digests queued
     assert stamps[-1] - reply["at"] > 1.0  # the pass was still running then
     received = Counter(

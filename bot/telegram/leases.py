@@ -17,6 +17,10 @@ from collections import deque
 
 LEASE_SECONDS = 0.1  # a lease's share of the rate: 3 slots at 29/s, 100 at 1,000/s
 AHEAD_SECONDS = 0.2  # lease again once what a process holds ends sooner than this
+GATHER_SECONDS = 0.05  # a lease for fewer than a whole waits until then, for more demand
+
+
+FULL = 1 << 30  # wanted: as many as a lease may hold
 
 
 def lease_size(rate: float, wanted: int, seconds: float = LEASE_SECONDS) -> int:
@@ -38,6 +42,7 @@ class Slots:
         self.grace = grace
         self._slots: deque[float] = deque()
         self.ends = -math.inf  # when the last slot leased so far ends
+        self.died = 0  # slots nobody took in time
 
     def __len__(self) -> int:
         return len(self._slots)
@@ -50,6 +55,7 @@ class Slots:
         """The earliest slot still alive at ``now``; slots older than ``grace`` die."""
         while self._slots and self._slots[0] < now - self.grace:
             self._slots.popleft()
+            self.died += 1
         return self._slots.popleft() if self._slots else None
 
     def drop_before(self, moment: float) -> int:
@@ -60,6 +66,14 @@ class Slots:
             dropped += 1
         return dropped
 
-    def lease_wait(self, now: float, ahead: float = AHEAD_SECONDS) -> float:
-        """Seconds to wait before leasing more, so as not to hold more than ``ahead``."""
-        return max(0.0, self.ends - ahead - now)
+    def lease_wait(self, now: float, wanted: int, full: int) -> float:
+        """Seconds to wait before leasing for ``wanted`` messages, ``full`` being a whole
+        lease: never to hold more than AHEAD_SECONDS; and for fewer than a whole lease,
+        while this process's own slots last (all but GATHER_SECONDS), so that the
+        messages freed meanwhile join the lease. So a lease is as large as the demand
+        (64 digests in flight at 1,000/s lease about 64 at a time, not one per message
+        freed) and never larger: the last lease of a pass leaves no slots to die."""
+        wait = self.ends - AHEAD_SECONDS - now
+        if wanted < full:
+            wait = max(wait, self.ends - GATHER_SECONDS - now)
+        return max(0.0, wait)

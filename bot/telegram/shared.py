@@ -18,7 +18,7 @@ from typing import TypeVar
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.ops import metrics
-from bot.telegram.leases import LEASE_SECONDS, Slots, lease_size, local_time
+from bot.telegram.leases import FULL, LEASE_SECONDS, Slots, lease_size, local_time
 from bot.telegram.ratelimit import Lane
 from storage import budget as budget_repo
 from storage.db import create_engine, create_sessionmaker, is_sqlite
@@ -83,6 +83,11 @@ class SharedBudget:
         self.statements += 1
         return await retrying(once, what)
 
+    @property
+    def slots_died(self) -> int:
+        """Leased slots nobody took in time (the benchmark's figure)."""
+        return self._slots.died
+
     def held_until(self, chat_id: int | str) -> float:
         return self._holds.get(chat_id, 0.0) if isinstance(chat_id, int) else 0.0
 
@@ -116,7 +121,8 @@ class SharedBudget:
                 return  # another message leased while this one waited for the lock
             # Hold no more than AHEAD_SECONDS: the processes take turns, and a reply
             # never finds the bulk lanes reserved far ahead.
-            if wait := self._slots.lease_wait(loop.time()):
+            full = lease_size(self.rate, FULL)
+            if wait := self._slots.lease_wait(loop.time(), self._wanting, full):
                 await asyncio.sleep(wait)
             count = lease_size(self.rate, self._wanting)
             lease = await self._run(
