@@ -84,10 +84,11 @@ class LocalBudget:
     def held_until(self, chat_id: int | str) -> float:
         return 0.0
 
-    async def pause(self, seconds: float) -> None:
+    async def pause(self, seconds: float, *, counted: bool = True) -> None:
         loop = asyncio.get_running_loop()
         self._paused_until = max(self._paused_until, loop.time() + seconds)
-        metrics.send_paused(here=True)
+        if counted:
+            metrics.send_paused(here=True)
 
     async def turn(self, lane: Lane, chat_id: int | str | None, spacing: float) -> None:
         """Wait for a slot under the overall rate.

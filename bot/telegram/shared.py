@@ -15,14 +15,14 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.ops import metrics
 from bot.telegram.leases import FULL, LEASE_SECONDS, Slots, lease_size, local_time
-from bot.telegram.ratelimit import Lane
+from bot.telegram.ratelimit import Lane, LocalBudget
 from storage import budget as budget_repo
 from storage.db import create_engine, create_sessionmaker, is_sqlite
-from storage.retry import retrying
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +30,14 @@ T = TypeVar("T")
 
 # Two readings of one pause differ by the round trips' jitter.
 SAME_PAUSE = 0.05
+# The database out of reach: the process paces on its own this long before asking again
+# (an alert that the database is down must still go out).
+ON_OWN_SECONDS = 5.0
+CONNECT_SECONDS = 2.0  # a database that does not answer fails the budget's call this soon
+
+
+class OnOwn(Exception):
+    """The shared row was out of reach a moment ago: this process paces on its own."""
 
 
 class SharedBudget:
@@ -46,6 +54,8 @@ class SharedBudget:
         self._paused_until = 0.0  # on this event loop's clock
         self._holds: dict[int, float] = {}  # chats other processes replied to lately
         self._engine: AsyncEngine | None = None
+        self._own = LocalBudget(overall_per_second)  # while the database is out of reach
+        self._on_own_until = 0.0
         self._sessions: async_sessionmaker[AsyncSession] | None = None
         self.statements = 0  # round trips to the shared row, for the benchmark
 
@@ -62,7 +72,11 @@ class SharedBudget:
                 max_overflow=6,
                 pool_pre_ping=False,
                 isolation_level="AUTOCOMMIT",
-                connect_args={"server_settings": {"synchronous_commit": "off"}},
+                connect_args={
+                    "server_settings": {"synchronous_commit": "off"},
+                    "timeout": CONNECT_SECONDS,
+                    "command_timeout": CONNECT_SECONDS,
+                },
             )
             self._sessions = create_sessionmaker(self._engine)
 
@@ -71,17 +85,13 @@ class SharedBudget:
             await self._engine.dispose()
             self._engine = self._sessions = None
 
-    async def _run(self, work: Callable[[AsyncSession], Awaitable[T]], what: str) -> T:
+    async def _run(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         sessions = self._sessions
         if sessions is None:
             raise RuntimeError("the shared budget is not initialized")
-
-        async def once() -> T:
-            async with sessions() as session:
-                return await work(session)
-
         self.statements += 1
-        return await retrying(once, what)
+        async with sessions() as session:
+            return await work(session)
 
     @property
     def slots_died(self) -> int:
@@ -92,12 +102,34 @@ class SharedBudget:
         return self._holds.get(chat_id, 0.0) if isinstance(chat_id, int) else 0.0
 
     async def turn(self, lane: Lane, chat_id: int | str | None, spacing: float) -> None:
-        if lane is Lane.BULK:
-            await self._bulk()
-        elif isinstance(chat_id, int):
-            await self._reply(chat_id, spacing)
-        else:  # no chat, or a channel's @username: no shared hold
-            await self._reply(0, 0.0)
+        loop = asyncio.get_running_loop()
+        if loop.time() < self._on_own_until:
+            await self._own.turn(lane, chat_id, spacing)
+            return
+        try:
+            if lane is Lane.BULK:
+                await self._bulk()
+            elif isinstance(chat_id, int):
+                await self._reply(chat_id, spacing)
+            else:  # no chat, or a channel's @username: no shared hold
+                await self._reply(0, 0.0)
+        except OnOwn:
+            await self._own.turn(lane, chat_id, spacing)
+        except (SQLAlchemyError, OSError, TimeoutError) as error:
+            self._on_own(error)
+            await self._own.turn(lane, chat_id, spacing)
+
+    def _on_own(self, error: BaseException) -> None:
+        """The shared row is out of reach: pace on this process's own for a while."""
+        loop = asyncio.get_running_loop()
+        if loop.time() >= self._on_own_until:
+            logger.warning(
+                "the shared Telegram budget is out of reach (%s); pacing this process on "
+                "its own for %g s",
+                str(error).splitlines()[0] if str(error) else type(error).__name__,
+                ON_OWN_SECONDS,
+            )
+        self._on_own_until = loop.time() + ON_OWN_SECONDS
 
     async def _bulk(self) -> None:
         loop = asyncio.get_running_loop()
@@ -119,6 +151,8 @@ class SharedBudget:
         async with self._leasing:
             if len(self._slots):
                 return  # another message leased while this one waited for the lock
+            if loop.time() < self._on_own_until:
+                raise OnOwn  # the lease before this one found the database out of reach
             # Hold no more than AHEAD_SECONDS: the processes take turns, and a reply
             # never finds the bulk lanes reserved far ahead.
             full = lease_size(self.rate, FULL)
@@ -126,8 +160,7 @@ class SharedBudget:
                 await asyncio.sleep(wait)
             count = lease_size(self.rate, self._wanting)
             lease = await self._run(
-                lambda s: budget_repo.lease(s, self.bot_id, count, self.interval),
-                "leasing Telegram send slots",
+                lambda s: budget_repo.lease(s, self.bot_id, count, self.interval)
             )
             now = loop.time()
             self._slots.add(local_time(lease.start, lease.now, now), count, self.interval)
@@ -138,8 +171,7 @@ class SharedBudget:
         loop = asyncio.get_running_loop()
         while True:
             slot, shared_now = await self._run(
-                lambda s: budget_repo.reply_slot(s, self.bot_id, self.interval, chat_id, spacing),
-                "taking a reply's send slot",
+                lambda s: budget_repo.reply_slot(s, self.bot_id, self.interval, chat_id, spacing)
             )
             if (delay := local_time(slot, shared_now, loop.time()) - loop.time()) > 0:
                 await asyncio.sleep(delay)
@@ -149,9 +181,12 @@ class SharedBudget:
     async def pause(self, seconds: float) -> None:
         loop = asyncio.get_running_loop()
         metrics.send_paused(here=True)
-        paused = await self._run(
-            lambda s: budget_repo.pause(s, self.bot_id, seconds), "pausing Telegram sends"
-        )
+        await self._own.pause(seconds, counted=False)
+        try:
+            paused = await self._run(lambda s: budget_repo.pause(s, self.bot_id, seconds))
+        except (SQLAlchemyError, OSError, TimeoutError) as error:
+            self._on_own(error)
+            return
         until = local_time(paused.until, paused.now, loop.time())
         self._paused_until = max(self._paused_until, until)
         self._slots.drop_before(until)
