@@ -27,8 +27,12 @@ _.obj
 _.throttle_window_seconds  # pydantic-settings: a retired setting, refused with a message
 _.ok_at  # columns written and kept for whoever reads the database, not read by the code
 _.delivered_at
+_.started_at  # processes (bot.delivery.presence): since when each runs, for an operator
 _._committed  # SQLAlchemy: session event listeners, registered by decorator (bot.ops.metrics)
 _._rolled_back
+_._settings  # bot.telegram.context.Late reads AppState's start-up attributes by name
+_._sessions
+_._deliverer
 _.SendChat  # the shared budget's tables, read and written in SQL (storage.budget)
 _.next_at
 _.reply_next_at

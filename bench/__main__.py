@@ -6,9 +6,10 @@ bench/results/last-run.jsonl). `--smoke` runs everything at a tiny size, only to
 the benchmarks still work; CI runs that. `--only NAME ...` runs only those (interactive
 measures the population compose loaded: name both).
 
-Each family of benchmarks is a module of its own (bench/compose.py, deliver.py, budget.py,
-importer.py, interactive.py, search.py, flood.py, feeds.py, stories.py, privacy.py), and what they
-share (output, databases, processes) is bench/harness.py.
+Each family of benchmarks is a module of its own (bench/compose.py, deliver.py,
+budget.py, importer.py, interactive.py, search.py, flood.py, feeds.py, stories.py,
+privacy.py, storage.py), and what they share (output, databases, processes) is
+bench/harness.py.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from bench import (
     interactive,
     privacy,
     search,
+    storage,
     stories,
 )
 from bench.harness import RESULTS, emit, postgres_database
@@ -94,6 +96,7 @@ BENCHMARKS: dict[str, Callable[[Run], object]] = {
     "processes_pg": lambda run: (
         budget.run_processes(run.pg, run.pick(30, 600)) if run.pg else None
     ),
+    "storage_pg": lambda run: storage.run_storage(run.pg, run.size) if run.pg else None,
     "deliver_capped": lambda run: deliver.run_deliver_capped(run.sqlite, run.pick(40, 2_000)),
     "deliver_uncapped": lambda run: deliver.run_deliver_uncapped(run.sqlite, run.pick(40, 2_000)),
     "import": lambda run: importer.run_import(run.pick(200, 10_000)),

@@ -27,15 +27,22 @@ from bench.harness import (
     peak_rss_mb,
 )
 from storage.db import create_engine, create_sessionmaker
-from storage.models import Article, DeliveredArticle, Digest, DigestKind, DigestStatus, Subscriber
+from storage.models import (
+    Article,
+    Digest,
+    DigestKind,
+    DigestMessage,
+    DigestStatus,
+    Subscriber,
+)
 
 CHAT = 424242
 DIGESTS = 30  # a daily subscriber's digests kept for DIGEST_RETENTION_DAYS
 
 
 async def load(url: str, rows: int) -> None:
-    """One subscriber with ``rows`` ledger rows (each an article with a title and a
-    link) and 30 digests of three messages each."""
+    """One subscriber with ``rows`` ledger entries (each an article with a title and a
+    link) spread over 30 digests, each waiting to send three messages."""
     await fresh_database(url)
     engine = create_engine(url)
     now = datetime.now(UTC)
@@ -50,25 +57,10 @@ async def load(url: str, rows: int) -> None:
                 )
                 .returning(Subscriber.id)
             )  # fmt: skip
-            text = "<b>Заголовок статті</b>\nОдин рядок підсумку. " * 40
-            chunks = [{"text": text, "article_ids": []}] * 3
-            digest_ids = list(
-                await session.scalars(
-                    insert(Digest).returning(Digest.id),
-                    [
-                        {
-                            "subscriber_id": subscriber, "kind": DigestKind.SCHEDULED,
-                            "status": DigestStatus.SENT, "created_at": now - timedelta(days=d),
-                            "chunks": chunks, "sent_chunks": 3, "message_ids": [1, 2, 3],
-                            "attempts": 0,
-                        }
-                        for d in range(DIGESTS)
-                    ],
-                )
-            )  # fmt: skip
+            ids: list[int] = []
             for start in range(0, rows, 5_000):
                 part = range(start, min(rows, start + 5_000))
-                ids = list(
+                ids += list(
                     await session.scalars(
                         insert(Article).returning(Article.id),
                         [
@@ -85,16 +77,29 @@ async def load(url: str, rows: int) -> None:
                         ],
                     )
                 )  # fmt: skip
-                await session.execute(
-                    insert(DeliveredArticle),
+            digest_ids = list(
+                await session.scalars(
+                    insert(Digest).returning(Digest.id, sort_by_parameter_order=True),
                     [
                         {
-                            "subscriber_id": subscriber, "article_id": a,
-                            "digest_id": digest_ids[i % DIGESTS], "delivered_at": now,
+                            "subscriber_id": subscriber, "kind": DigestKind.SCHEDULED,
+                            "status": DigestStatus.PENDING, "created_at": now - timedelta(days=d),
+                            "sent_chunks": 0, "message_ids": [], "attempts": 0,
+                            "ledger": tuple(ids[d::DIGESTS]),
                         }
-                        for i, a in enumerate(ids)
+                        for d in range(DIGESTS)
                     ],
-                )  # fmt: skip
+                )
+            )  # fmt: skip
+            text = "<b>Заголовок статті</b>\nОдин рядок підсумку. " * 40
+            await session.execute(
+                insert(DigestMessage),
+                [
+                    {"digest_id": d, "position": p, "body": {"text": text, "article_ids": []}}
+                    for d in digest_ids
+                    for p in range(3)
+                ],
+            )
     finally:
         await engine.dispose()
 

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.delivery.broadcast import FREE_PER_SECOND, PAID_PER_SECOND
 from bot.i18n import languages
 from bot.ops import settings as ops
 from bot.subscriptions.schedule import parse_digest_time, parse_timezone
@@ -21,7 +22,8 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Defaults:
-    """What a new chat starts with (DEFAULT_LANGUAGE, DEFAULT_TIMEZONE, DEFAULT_DIGEST_TIME)."""
+    """What a new chat starts with: its language, timezone and digest time
+    (DEFAULT_LANGUAGE, DEFAULT_TIMEZONE, DEFAULT_DIGEST_TIME)."""
 
     language: str
     timezone: str
@@ -67,8 +69,13 @@ class Settings(BaseSettings):
     digest_retention_days: int = Field(default=30, ge=1, le=3650)
     delivery_interval_seconds: float = Field(default=30.0, gt=0, le=3600)
     delivery_concurrency: int = Field(default=64, ge=1, le=1000)
+    # A process not seen for this long is taken for dead: another resumes its digests
+    # (bot.delivery.presence). Each process stores its heartbeat 6 times as often.
+    process_timeout_seconds: float = Field(default=30.0, ge=0.5, le=600)
     telegram_connections: int = Field(default=8, ge=1, le=256)
     rate_limit_per_second: float = Field(default=29.0, gt=0)
+    # Scheduled digests sent with allow_paid_broadcast: up to 1000 a second, for Stars.
+    paid_broadcast: bool = False
     rate_limit_per_chat_seconds: float = Field(default=1.05, ge=0)
     # Telegram takes at most 20 messages a minute in one group or channel.
     rate_limit_per_group_seconds: float = Field(default=3.15, ge=0)
@@ -134,6 +141,22 @@ class Settings(BaseSettings):
             raise ValueError(
                 "WEBHOOK_SECRET: required with WEBHOOK_URL: Telegram sends it with every "
                 "update and the bot refuses requests without it (e.g. `openssl rand -hex 32`)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _rate_within_telegram(self) -> Settings:
+        rate = self.rate_limit_per_second
+        if rate > PAID_PER_SECOND:
+            raise ValueError(
+                f"RATE_LIMIT_PER_SECOND: at most {PAID_PER_SECOND}, "
+                f"Telegram's limit even for paid broadcasts; got {rate:g}"
+            )
+        if rate > FREE_PER_SECOND and not self.paid_broadcast:
+            raise ValueError(
+                f"RATE_LIMIT_PER_SECOND: over {FREE_PER_SECOND} needs PAID_BROADCAST=true "
+                f"(Telegram takes about {FREE_PER_SECOND} messages a second free, up to "
+                f"{PAID_PER_SECOND} paid in Stars); got {rate:g}"
             )
         return self
 

@@ -54,12 +54,16 @@ async def answer(world: World, method: str, request: web.Request) -> web.Respons
             params["chat_id"] = chat_id
         world.counters[f"calls_{method}"] += 1
         world.gate.check_faults(method, chat_id)
+        paid = _flag(params, "allow_paid_broadcast")
         if method in _SEND_METHODS:
-            world.gate.check_limits(chat_id, group=chat_id in world.groups)
+            world.gate.check_limits(chat_id, group=chat_id in world.groups, paid=paid)
         serve = METHODS.get(method)
         if serve is None:
             raise ApiError(404, "Not Found: method not found")
-        return web.json_response({"ok": True, "result": await serve(world, params)})
+        result = await serve(world, params)
+        if method in _SEND_METHODS:  # what a paid broadcast is charged for, counted apart
+            world.counters["sent_paid" if paid else "sent_free"] += 1
+        return web.json_response({"ok": True, "result": result})
     except ApiError as error:
         return error_response(error)
     except (ValueError, TypeError, json.JSONDecodeError) as error:
@@ -78,6 +82,12 @@ async def _params(request: web.Request) -> dict[str, Any]:
         if isinstance(params[key], str):
             params[key] = json.loads(params[key])
     return params
+
+
+def _flag(params: dict[str, Any], key: str) -> bool:
+    """A Boolean parameter: JSON true, or "true" in a form or query string."""
+    value = params.get(key)
+    return value is True or (isinstance(value, str) and value.lower() == "true")
 
 
 def _int(params: dict[str, Any], key: str) -> int:

@@ -302,6 +302,13 @@ class EmulatorClient:
         """Updates the bot has not fetched yet (0: it has all that was sent)."""
         return int(_checked(await self.http.get("/_emu/updates"))["pending"])
 
+    async def broadcasts(self) -> dict[str, int]:
+        """Messages sent with and without allow_paid_broadcast (``paid``, ``free``), and
+        those refused with 429 (``refused_paid``, ``refused_free``)."""
+        response = await self.http.get("/_emu/broadcasts")
+        result: dict[str, int] = _checked(response)
+        return result
+
     async def stats(self) -> dict[str, int]:
         response = await self.http.get("/_emu/stats")
         response.raise_for_status()

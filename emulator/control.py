@@ -252,6 +252,18 @@ async def stats(call: Call) -> Any:
     return dict(call.world.counters)
 
 
+@route("GET", "/_emu/broadcasts")
+async def broadcasts(call: Call) -> Any:
+    """Messages sent (and refused with 429) with and without allow_paid_broadcast."""
+    counters = call.world.counters
+    return {
+        "free": counters["sent_free"],
+        "paid": counters["sent_paid"],
+        "refused_free": counters["429_free"],
+        "refused_paid": counters["429_paid"],
+    }
+
+
 @route("GET", "/_emu/updates")
 async def pending(call: Call) -> Any:
     """How many updates the bot has not fetched (or not confirmed) yet."""

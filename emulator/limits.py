@@ -1,5 +1,8 @@
 """What stands between the bot's calls and the world: faults a test injects, and
-Telegram's flood limits (token buckets per bot and per chat, each group's sliding window)."""
+Telegram's flood limits (token buckets per bot and per chat, each group's sliding window).
+
+A message sent with ``allow_paid_broadcast`` takes from a bucket of its own, 1,000 a
+second (Telegram charges the bot's Stars for it); ordinary ones from the free 30."""
 
 from __future__ import annotations
 
@@ -55,6 +58,9 @@ class Limits:
     # Groups, supergroups and channels: at most this many messages in any sliding window.
     per_group_per_window: int = int(FloodLimit.MESSAGES_PER_MINUTE_PER_GROUP)
     group_window_seconds: float = 60.0
+    # Messages sent with allow_paid_broadcast (Bot API 7.11).
+    paid_per_second: float = float(FloodLimit.PAID_MESSAGES_PER_SECOND)
+    paid_burst: float = float(FloodLimit.PAID_MESSAGES_PER_SECOND)
 
 
 class Gate:
@@ -67,6 +73,7 @@ class Gate:
         self.faults: list[Fault] = []
         self.limits = Limits()
         self.global_bucket = Bucket(0, 0, 0, 0)
+        self.paid_bucket = Bucket(0, 0, 0, 0)
         self.chat_buckets: dict[int, Bucket] = {}
         # When the bot's recent messages to each group or channel were let through.
         self.group_windows: dict[int, deque[float]] = defaultdict(deque)
@@ -76,6 +83,9 @@ class Gate:
         self.limits = limits
         now = time.monotonic()
         self.global_bucket = Bucket(limits.per_second, limits.burst, limits.burst, now)
+        self.paid_bucket = Bucket(
+            limits.paid_per_second, limits.paid_burst, limits.paid_burst, now
+        )
         self.chat_buckets.clear()
         self.group_windows.clear()
 
@@ -91,12 +101,14 @@ class Gate:
                 raise ApiError(fault.status, fault.description, fault.retry_after)
         self.faults = [f for f in self.faults if f.times > 0]
 
-    def check_limits(self, chat_id: int | None, *, group: bool) -> None:
-        """``group``: the chat is a group, supergroup or channel (it has a window too)."""
+    def check_limits(self, chat_id: int | None, *, group: bool, paid: bool = False) -> None:
+        """``group``: the chat is a group, supergroup or channel (it has a window too);
+        ``paid``: sent with allow_paid_broadcast (its own, larger bucket)."""
         if not self.limits.enabled:
             return
         now = time.monotonic()
-        wait = self.global_bucket.take(now)
+        overall = self.paid_bucket if paid else self.global_bucket
+        wait = overall.take(now)
         if not wait and chat_id is not None:
             bucket = self.chat_buckets.get(chat_id)
             if bucket is None:
@@ -109,13 +121,13 @@ class Gate:
                 self.chat_buckets[chat_id] = bucket
             wait = bucket.take(now)
             if wait:
-                self.global_bucket.tokens += 1  # the refused request used no global capacity
+                overall.tokens += 1  # the refused request used no overall capacity
             elif group and (window := self._take_window(chat_id, now)):
                 bucket.tokens += 1
-                self.global_bucket.tokens += 1
-                self._too_many(math.ceil(window))
+                overall.tokens += 1
+                self._too_many(math.ceil(window), paid)
         if wait:
-            self._too_many(round(wait + 0.5))
+            self._too_many(round(wait + 0.5), paid)
 
     def _take_window(self, chat_id: int, now: float) -> float:
         """0 when the group's sliding window had room (the message now counts in it), else
@@ -129,7 +141,8 @@ class Gate:
         sent.append(now)
         return 0.0
 
-    def _too_many(self, retry: int) -> NoReturn:
+    def _too_many(self, retry: int, paid: bool) -> NoReturn:
         retry = max(1, retry)
         self.counters["429"] += 1
+        self.counters["429_paid" if paid else "429_free"] += 1
         raise ApiError(429, f"Too Many Requests: retry after {retry}", retry)

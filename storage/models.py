@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from datetime import UTC, datetime, time
 from enum import StrEnum
 from typing import Any
@@ -17,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     SmallInteger,
     String,
@@ -56,6 +58,22 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+class ArticleIds(TypeDecorator[tuple[int, ...]]):
+    """Article ids packed four bytes each (little-endian): a digest's ledger in 4 bytes an
+    article, where a row per article took about 90 with its indexes (README, "Storage")."""
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def process_bind_param(self, value: tuple[int, ...] | None, dialect: Dialect) -> bytes | None:
+        return None if value is None else struct.pack(f"<{len(value)}I", *value)
+
+    def process_result_value(
+        self, value: bytes | None, dialect: Dialect
+    ) -> tuple[int, ...] | None:
+        return None if value is None else struct.unpack(f"<{len(value) // 4}I", value)
 
 
 NAMING = {
@@ -262,6 +280,9 @@ class ChatManager(Base):
 
 
 class Subscription(Base):
+    """A chat follows a tag (/subscribe): its digests bring the tag's articles. The tag's
+    row goes with its last subscription when no article has it."""
+
     __tablename__ = "subscriptions"
     __table_args__ = (Index("ix_subscriptions_tag_id", "tag_id"),)
 
@@ -282,8 +303,10 @@ class DigestStatus(StrEnum):
 
 
 class Digest(Base):
-    """One digest: an outbox row. ``chunks`` are the rendered messages, sent in order, as
-    JSON that only bot.delivery.digest.Chunk reads and writes."""
+    """One digest: an outbox row, narrow, so that recording its progress rewrites little.
+    Its messages wait in `DigestMessage` until sent. ``ledger`` is the per-subscriber
+    ledger: the articles this digest delivered (every article of each story it showed);
+    retention sets it to NULL once none of them can be selected again."""
 
     __tablename__ = "digests"
     __table_args__ = (
@@ -299,23 +322,42 @@ class Digest(Base):
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
     lease_until: Mapped[datetime | None]
-    chunks: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     sent_chunks: Mapped[int] = mapped_column(Integer, default=0)
     message_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(String(500))
+    ledger: Mapped[tuple[int, ...] | None] = mapped_column(ArticleIds)
+    # The process (`Process`) sending it now; none once it was postponed, or for /digest.
+    # No foreign key: a dead process's row goes, and its digests must stay claimable.
+    owner_id: Mapped[int | None] = mapped_column(Integer)
 
 
-class DeliveredArticle(Base):
-    """The per-subscriber ledger: its primary key is what makes a repeat impossible."""
+class Process(Base):
+    """A running process that may send digests, seen every few seconds
+    (bot.delivery.presence): one not seen for PROCESS_TIMEOUT_SECONDS is taken for dead,
+    and another resumes the digests it held."""
 
-    __tablename__ = "delivered_articles"
-    __table_args__ = (Index("ix_delivered_articles_digest_id", "digest_id"),)
+    __tablename__ = "processes"
+    # A new process must never get a dead one's id, which its digests still name.
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
-    subscriber_id: Mapped[int] = _cascading_key("subscribers.id")
-    article_id: Mapped[int] = _cascading_key("articles.id")
-    digest_id: Mapped[int] = mapped_column(ForeignKey("digests.id", ondelete="CASCADE"))
-    delivered_at: Mapped[datetime]
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime]
+    seen_at: Mapped[datetime]
+
+
+class DigestMessage(Base):
+    """A message of a digest not sent yet, as JSON that only bot.delivery.digest.Chunk
+    reads and writes. Deleted when it is recorded as sent, and when its digest fails:
+    the text of a digest is kept only until it is sent."""
+
+    __tablename__ = "digest_messages"
+
+    digest_id: Mapped[int] = _cascading_key("digests.id")
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
 # ---------------------------------------------------------------- keywords and search
@@ -338,6 +380,8 @@ class Word(Base):
 
 
 class SubscriberWord(Base):
+    """A chat follows (/follow) or mutes (/mute) a word: ``kind`` says which."""
+
     __tablename__ = "subscriber_words"
     __table_args__ = (Index("ix_subscriber_words_word_id", "word_id"),)
 

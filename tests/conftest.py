@@ -176,6 +176,7 @@ def settings(emulator: Emulator, schema_url: str) -> Settings:
         rate_limit_per_chat_seconds=0,
         rate_limit_per_group_seconds=0,
         rate_limit_per_second=1000,
+        paid_broadcast=True,
     )
 
 

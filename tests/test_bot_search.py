@@ -10,7 +10,7 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import texts
-from bot.articles.format import ParsedArticle, parse_article
+from bot.articles.format import parse_article
 from bot.i18n import translator
 from bot.telegram.context import BotApplication
 from bot.telegram.updates import Throttle
@@ -21,6 +21,7 @@ from emulator.client import Chat
 from emulator.settle import settled
 from storage import keywords as words_repo
 from storage.models import Article
+from storage.records import ParsedArticle
 from tests.auxil.clock import FakeClock
 from tests.auxil.data import SEED_TITLE, USER_ID
 

@@ -7,7 +7,8 @@ from sqlalchemy import select
 
 from bot.telegram.context import BotApplication
 from emulator.client import Chat
-from storage.models import Article, DeliveredArticle
+from storage.models import Article
+from tests.auxil.ledger import ledger_articles
 
 
 def text(source: str, hour: int, title: str, lead: str, tags: str = "negotiations") -> str:
@@ -62,8 +63,7 @@ async def add(admin: Chat, article: str) -> int:
 
 async def ledger(app: BotApplication, chat_id: int) -> set[int]:
     async with app.bot_data.sessions() as session:
-        query = select(DeliveredArticle.article_id)
-        return set((await session.scalars(query)).all())
+        return await ledger_articles(session)
 
 
 async def test_one_entry_per_story_then_an_update_never_a_repeat(

@@ -14,8 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bench.harness import settings_for
 from bench.population import Population, Size
 from bot.delivery.compose import TagIndex, compose_due_batch
-from bot.delivery.digest import Chunk
-from storage.models import Article, ArticleTag, ChatType, DeliveredArticle, Digest, Subscriber
+from bot.delivery.outbox import Chunk
+from storage.models import Article, ArticleTag, ChatType, Digest, Subscriber
+from tests.auxil.ledger import ledger_pairs
 
 NOW = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
 SIZE = Size(subscribers=80, articles=400, tags=6)  # few tags: readers share digests
@@ -82,17 +83,12 @@ async def compose_all(
             break
         composed.update((o.subscriber_id, o.chunks) for o in batch.outbound)
     async with sessions.begin() as session:
-        ledger = select(DeliveredArticle.subscriber_id, DeliveredArticle.article_id)
-        had = {(s, a) for s, a in (await session.execute(ledger)).all()}
+        had = await ledger_pairs(session)
     return composed, had
 
 
 async def undo(sessions: async_sessionmaker[AsyncSession], since: datetime, due: datetime) -> None:
     async with sessions.begin() as session:
-        digests = select(Digest.id).where(Digest.created_at >= since)
-        await session.execute(
-            delete(DeliveredArticle).where(DeliveredArticle.digest_id.in_(digests))
-        )
         await session.execute(delete(Digest).where(Digest.created_at >= since))
         await session.execute(update(Subscriber).values(next_due_at=due))
 

@@ -18,11 +18,12 @@ from bot.config import Settings
 from bot.telegram.context import BotApplication
 from emulator.client import BotMessage, Chat, EmulatorClient
 from storage import repo
-from storage.models import Article, DeliveredArticle
+from storage.models import Article
 from tests.auxil.cli import Here
 from tests.auxil.clock import FakeClock
 from tests.auxil.data import SEED_COUNT, SEED_TITLE, SEEDS
 from tests.auxil.feedserver import FeedServer
+from tests.auxil.ledger import ledger_articles
 from tests.auxil.running import running_bot
 
 SEED_FILE = SEEDS / "000_6477664cfccc58b9.txt"
@@ -46,10 +47,7 @@ async def ledger(app: BotApplication, chat_id: int) -> set[int]:
     async with app.bot_data.sessions() as session:
         subscriber = await repo.get_subscriber(session, chat_id)
         assert subscriber is not None
-        query = select(DeliveredArticle.article_id).where(
-            DeliveredArticle.subscriber_id == subscriber.id
-        )
-        return set((await session.scalars(query)).all())
+        return await ledger_articles(session, subscriber.id)
 
 
 def story(source: str, hour: int, title: str, lead: str) -> str:

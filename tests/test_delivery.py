@@ -6,16 +6,17 @@ import asyncio
 import itertools
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from bot.articles.importer import import_files
 from bot.config import Settings
-from bot.delivery.compose import LEASE, compose_digest
+from bot.delivery.compose import compose_digest
+from bot.delivery.outbox import LEASE
 from bot.telegram.context import BotApplication
 from bot.telegram.send import SendResult
 from emulator.client import Chat, EmulatorClient
 from storage import repo
-from storage.models import Digest, DigestKind, DigestStatus, Subscriber
+from storage.models import Digest, DigestKind, DigestMessage, DigestStatus, Subscriber
 from tests.auxil.clock import FakeClock
 from tests.auxil.data import SEED_TITLE, SEEDS, USER_ID, article
 from tests.auxil.population import add_subscriber, next_due_of
@@ -221,18 +222,23 @@ async def test_a_digest_interrupted_mid_send_resumes_from_the_first_unsent_messa
     async with sessions.begin() as session:
         subscriber = await repo.get_subscriber(session, 511)
         assert subscriber is not None
-        outbound = await compose_digest(
-            session,
-            subscriber,
-            settings=settings,
-            now=clock(),
-            kind=DigestKind.SCHEDULED,
-            bot_username="newsbot_demo_bot",
-        )
+        outbound = (
+            await compose_digest(
+                session,
+                subscriber,
+                settings=settings,
+                now=clock(),
+                kind=DigestKind.SCHEDULED,
+                bot_username="newsbot_demo_bot",
+            )
+        ).outbound
         assert outbound is not None
-        digest = await session.get(Digest, outbound.digest_id)
-        assert digest is not None
-        digest.chunks = [{"text": "part one", "article_ids": []}, *digest.chunks]
+        # Its message becomes part 2; part 1's text went when it was recorded sent.
+        await session.execute(
+            update(DigestMessage)
+            .where(DigestMessage.digest_id == outbound.digest_id)
+            .values(position=1)
+        )
     async with sessions.begin() as session:
         await repo.record_sent(
             session, [repo.SentProgress(outbound.digest_id, [1], 2)], now=clock(), lease=LEASE

@@ -15,7 +15,7 @@ from pydantic import SecretStr
 from sqlalchemy import func, select, text
 
 from bot.config import Settings
-from bot.delivery.compose import LEASE
+from bot.delivery.outbox import LEASE
 from emulator.server import Emulator
 from storage import repo
 from storage.db import create_engine
@@ -48,7 +48,8 @@ async def test_terminated_connections_during_a_pass_repeat_and_lose_nothing(
         telegram_bot_token=SecretStr(emulator.token),
         telegram_api_url=emulator.url,
         rate_limit_per_chat_seconds=0,
-        rate_limit_per_second=2000,
+        rate_limit_per_second=1000,
+        paid_broadcast=True,
     )
     killer = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
     async with running_bot(settings, clock=clock, handlers=False, polling=False) as app:

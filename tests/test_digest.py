@@ -11,12 +11,8 @@ from hypothesis import strategies as st
 from telegram.constants import MessageLimit
 
 from bot.delivery.digest import (
-    Chunk,
-    ChunkFormatError,
     TagArticles,
     article_payload,
-    chunks_from_json,
-    chunks_to_json,
     is_story_payload,
     pack,
     parse_payload,
@@ -27,6 +23,7 @@ from bot.delivery.digest import (
     story_payload,
 )
 from bot.delivery.entry import DigestItem, Labels, cut, render_item, render_line
+from bot.delivery.outbox import Chunk, ChunkFormatError, chunks_from_json, chunks_to_json
 from bot.i18n import translator
 from bot.telegram.lengths import tg_len
 from emulator.html import parse_html

@@ -16,13 +16,14 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.articles.format import ParsedArticle, parse_article
+from bot.articles.format import parse_article
 from bot.stories.similarity import weighted_stems
 from bot.words.keywords import parse_query, words
 from bot.words.search import full_text, search, store_articles
 from storage import keywords as words_repo
 from storage.db import create_engine
 from storage.folding import APOSTROPHES, COMBINING, CYRILLIC, LATIN, fold
+from storage.records import ParsedArticle
 from tests.auxil.postgres import empty_at_head
 
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)

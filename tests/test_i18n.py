@@ -367,7 +367,7 @@ def _renderings(t: Translator) -> list[str]:
             ),
         ),
         texts.subscribe_usage(t),
-        texts.too_many_tags(t, 23, 20),
+        texts.too_many_tags(t, 23, limit=20),
         texts.subscriptions_text(t, [HOSTILE] * 3, 1, 3),
         texts.tags_text(t, 2, 5),
         texts.settings_text(

@@ -4,6 +4,7 @@ a time, and processes that do not migrate refuse an older schema."""
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,9 +29,10 @@ from storage.db import (
     require_current_schema,
     upgrade,
 )
-from storage.models import Article, ArticleTag, Base, DeliveredArticle, UTCDateTime
+from storage.models import Article, ArticleTag, Base, UTCDateTime
 from tests.auxil.cli import base_environment
 from tests.auxil.data import article
+from tests.auxil.ledger import ledger_pairs
 from tests.auxil.postgres import reset_schema
 
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
@@ -67,10 +69,14 @@ async def fill(engine: AsyncEngine) -> None:
                 )
 
 
-async def counts(engine: AsyncEngine) -> tuple[int, int]:
+async def counts(engine: AsyncEngine, *, packed: bool = True) -> tuple[int, int]:
+    """(article tags, ledger entries): the ledger as rows before 0013, packed since."""
     async with create_sessionmaker(engine)() as session:
         tags = await session.scalar(select(func.count()).select_from(ArticleTag))
-        ledger = await session.scalar(select(func.count()).select_from(DeliveredArticle))
+        if packed:
+            ledger = len(await ledger_pairs(session))
+        else:
+            ledger = await session.scalar(text("SELECT count(*) FROM delivered_articles"))
     return int(tags or 0), int(ledger or 0)
 
 
@@ -79,7 +85,7 @@ async def test_tags_and_ledger_survive_the_upgrade(db_url: str) -> None:
     try:
         await upgrade(engine, "0001")
         await fill(engine)
-        assert await counts(engine) == (3, 2)
+        assert await counts(engine, packed=False) == (3, 2)
         await upgrade(engine)
         assert await counts(engine) == (3, 2)
         await require_current_schema(engine)
@@ -205,7 +211,7 @@ async def test_search_migration_indexes_existing_articles_and_downgrades_clean(
         assert not names & {"words", "subscriber_words", "article_words"}
         assert not any(name.startswith("articles_fts") for name in names)
         assert "search_vector" not in columns
-        assert await counts(engine) == (3, 2)
+        assert await counts(engine, packed=False) == (3, 2)
     finally:
         await engine.dispose()
 
@@ -240,7 +246,7 @@ async def test_deleted_articles_leave_with_their_rows_when_0009_is_undone(db_url
             ids = (await connection.execute(text("SELECT id FROM articles"))).scalars().all()
         # Article 2 had two tag links and one ledger row; article 1 keeps its own.
         assert ids == [1]
-        assert await counts(engine) == (1, 1)
+        assert await counts(engine, packed=False) == (1, 1)
     finally:
         await engine.dispose()
 
@@ -332,5 +338,59 @@ async def test_the_folding_migration_refolds_indexes_and_words_and_downgrades(
         assert await _found(engine, "gamma") == ["Gamma ray"]
         assert await _found(engine, "straße") == ["Die Straße"]
         await require_current_schema(engine)
+    finally:
+        await engine.dispose()
+
+
+async def test_0013_keeps_unsent_texts_only_and_packs_the_ledger_both_ways(db_url: str) -> None:
+    """A pending digest keeps the text of its unsent messages and a sent one none; each
+    digest's ledger rows become its packed ledger; the downgrade gives both back."""
+    engine = create_engine(db_url)
+    stamp = NOW.replace(tzinfo=None).isoformat(sep=" ")
+    parts = '[{"text": "one", "article_ids": [1]}, {"text": "two", "article_ids": [2]}]'
+    try:
+        await upgrade(engine, "0012")
+        await fill(engine)  # digest 1, sent, with ledger rows of articles 1 and 2
+        async with engine.begin() as connection:
+            await connection.execute(text("DELETE FROM delivered_articles WHERE article_id = 2"))
+            await connection.execute(
+                text(
+                    "INSERT INTO digests (id, subscriber_id, kind, status, created_at, sent_at,"
+                    " lease_until, chunks, sent_chunks, message_ids, attempts, error) VALUES"
+                    f" (2, 1, 'scheduled', 'pending', '{stamp}', NULL, '{stamp}', '{parts}', 1,"
+                    " '[5]', 0, NULL)"
+                )
+            )
+            await connection.execute(
+                text(
+                    "INSERT INTO delivered_articles (subscriber_id, article_id, digest_id,"
+                    f" delivered_at) VALUES (1, 2, 2, '{stamp}')"
+                )
+            )
+        await upgrade(engine)
+        sessions = create_sessionmaker(engine)
+        async with sessions() as session:
+            assert await ledger_pairs(session) == {(1, 1), (1, 2)}
+            assert await repo.unsent_messages(session, [1, 2]) == {
+                1: [],
+                2: [{"text": "two", "article_ids": [2]}],
+            }
+        async with engine.connect() as connection:
+            url = engine.url.render_as_string(hide_password=False)
+            await connection.run_sync(_downgrade_as_migrations_run, url, "0012")
+            ledger = (
+                await connection.execute(
+                    text("SELECT digest_id, article_id FROM delivered_articles ORDER BY 1, 2")
+                )
+            ).all()
+            chunks = (
+                await connection.execute(text("SELECT id, chunks FROM digests ORDER BY id"))
+            ).all()
+        assert [tuple(row) for row in ledger] == [(1, 1), (2, 2)]
+        kept = [(i, c if isinstance(c, list) else json.loads(c)) for i, c in chunks]
+        assert kept == [
+            (1, []),
+            (2, [{"text": "(sent)", "article_ids": []}, {"text": "two", "article_ids": [2]}]),
+        ]
     finally:
         await engine.dispose()

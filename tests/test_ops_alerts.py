@@ -47,6 +47,7 @@ def _tuned(settings: Settings, **more: object) -> Settings:
             "alert_failed_percent": 50.0,
             "alert_429_per_hour": 1,
             "alert_database_seconds": DATABASE_SECONDS,
+            "paid_broadcast": False,  # Telegram's free limits, and their 429s
             **more,
         }
     )

@@ -47,7 +47,11 @@ def _value(samples: Samples, name: str, **labels: str) -> float:
 @pytest.fixture
 def ops_settings(settings: Settings) -> Settings:
     return settings.model_copy(
-        update={"metrics_listen": f"127.0.0.1:{free_port()}", "delivery_interval_seconds": 0.3}
+        update={
+            "metrics_listen": f"127.0.0.1:{free_port()}",
+            "delivery_interval_seconds": 0.3,
+            "paid_broadcast": False,  # Telegram's free limits, and their 429s
+        }
     )
 
 

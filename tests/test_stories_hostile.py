@@ -16,8 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.articles.format import parse_article
 from bot.config import Settings
-from bot.delivery.compose import Outbound, TagIndex, compose_digest, compose_due_batch
+from bot.delivery.compose import TagIndex, compose_digest, compose_due_batch
 from bot.delivery.entry import DigestItem, render_item
+from bot.delivery.outbox import Outbound
 from bot.subscriptions import service
 from bot.telegram.context import BotApplication
 from bot.telegram.lengths import tg_len
@@ -29,8 +30,9 @@ from storage import keywords as words_repo
 from storage import repo
 from storage import stories as stories_repo
 from storage.db import alembic_config, create_engine, create_sessionmaker, upgrade
-from storage.models import Article, DeliveredArticle, DigestKind
+from storage.models import Article, DigestKind
 from storage.records import WordKind
+from tests.auxil.ledger import ledger_articles, ledger_pairs
 from tests.auxil.population import add_subscriber
 
 NOW = datetime(2026, 11, 21, 12, tzinfo=UTC)
@@ -99,7 +101,7 @@ async def story_of(sessions: async_sessionmaker[AsyncSession], article_id: int) 
 
 async def ledger(sessions: async_sessionmaker[AsyncSession]) -> set[int]:
     async with sessions() as session:
-        return set((await session.scalars(select(DeliveredArticle.article_id))).all())
+        return await ledger_articles(session)
 
 
 async def manual(
@@ -109,7 +111,7 @@ async def manual(
     async with sessions.begin() as session:
         subscriber = await repo.get_subscriber(session, chat)
         assert subscriber is not None
-        return await compose_digest(
+        composed = await compose_digest(
             session,
             subscriber,
             settings=settings,
@@ -117,6 +119,7 @@ async def manual(
             kind=DigestKind.MANUAL,
             bot_username=BOT,
         )
+        return composed.outbound
 
 
 async def scheduled(
@@ -304,11 +307,7 @@ async def test_both_paths_agree_on_a_story_split_across_tags(
     assert REWORDED_TITLE in second_sql and GRAIN_TITLE not in second_sql
     assert ">Reuters</a>" in second_sql and "first reported by Reuters" in second_sql
     async with sessions() as session:
-        rows = (
-            await session.execute(
-                select(DeliveredArticle.subscriber_id, DeliveredArticle.article_id)
-            )
-        ).all()
+        rows = await ledger_pairs(session)
     per: dict[int, set[int]] = {}
     for subscriber_id, article_id in rows:
         per.setdefault(subscriber_id, set()).add(article_id)
@@ -673,11 +672,7 @@ async def test_twin_readers_get_the_same_digest_from_digest_and_from_the_schedul
         await make_due(sessions, chat, NOW)
     by_index = {o.chat_id: o for o in await scheduled(sessions, settings, NOW)}
     async with sessions() as session:
-        rows = (
-            await session.execute(
-                select(DeliveredArticle.subscriber_id, DeliveredArticle.article_id)
-            )
-        ).all()
+        rows = await ledger_pairs(session)
         chat_of = {
             s.id: s.chat_id
             for s in [await repo.get_subscriber(session, c) for pair in pairs for c in pair]

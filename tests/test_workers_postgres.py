@@ -1,4 +1,6 @@
-"""Several `newsbot deliver` processes on one PostgreSQL deliver each digest exactly once.
+"""Several `newsbot deliver` processes on one PostgreSQL deliver each digest exactly once;
+when a `newsbot worker` is killed mid-pass, the others resume its digests within
+PROCESS_TIMEOUT_SECONDS, each exactly once.
 
 PostgreSQL only (SQLite has one writer, and one delivering process): skipped, and
 reported so, when TEST_DATABASE_URL is not set.
@@ -8,20 +10,28 @@ from __future__ import annotations
 
 import asyncio
 import re
+import signal
+import time
 from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
 from bot.articles.importer import import_files
 from bot.config import Settings
+from emulator.limits import Fault
 from emulator.server import Emulator
 from storage.db import create_engine, create_sessionmaker, upgrade
-from storage.models import Digest
+from storage.models import Digest, Process
 from tests.auxil.cli import base_environment, start_newsbot
 from tests.auxil.data import ROOT, SEEDS
 from tests.auxil.population import add_subscribers
 from tests.auxil.postgres import reset_schema
+from tests.test_processes import stop
+
+Subprocess = asyncio.subprocess.Process
 
 WORKERS = 3
 SUBSCRIBERS = 300
@@ -56,7 +66,8 @@ async def test_three_workers_deliver_each_digest_exactly_once(
         DATABASE_URL=postgres_url,
         TELEGRAM_BOT_TOKEN=emulator.token,
         TELEGRAM_API_URL=emulator.url,
-        RATE_LIMIT_PER_SECOND="2000",
+        RATE_LIMIT_PER_SECOND="1000",
+        PAID_BROADCAST="true",
         RATE_LIMIT_PER_CHAT_SECONDS="0",
         LOG_LEVEL="WARNING",
     )
@@ -83,3 +94,112 @@ async def test_three_workers_deliver_each_digest_exactly_once(
     assert len(per_subscriber) == SUBSCRIBERS
     assert {n for _, n in per_subscriber} == {1}
     assert statuses == {"sent"}
+
+
+async def until(condition: Callable[[], object], timeout: float = 60.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not condition():  # noqa: ASYNC110 (what the emulator received)
+            await asyncio.sleep(0.02)
+
+
+@asynccontextmanager
+async def workers(count: int, env: dict[str, str]) -> AsyncIterator[list[Subprocess]]:
+    """``count`` `newsbot worker` processes; any still running at the end is killed."""
+    started = [
+        await start_newsbot("worker", env=env, cwd=ROOT, merge_stderr=True) for _ in range(count)
+    ]
+    try:
+        yield started
+    finally:
+        for process in started:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+
+
+async def started(process: asyncio.subprocess.Process) -> None:
+    """Wait for the worker's start-up line (its output is read to the end by `stop`)."""
+    assert process.stdout is not None
+    async with asyncio.timeout(90):  # seconds on a loaded machine
+        while b"newsbot worker started" not in await process.stdout.readline():
+            pass
+
+
+async def test_a_killed_worker_s_digests_are_resumed_within_the_timeout_exactly_once(
+    emulator: Emulator, postgres_url: str
+) -> None:
+    """Of three workers, the one that claims every due reader (the first to tick) is
+    killed (SIGKILL) mid-pass; the two others resume its digests once it has not been seen for
+    PROCESS_TIMEOUT_SECONDS (3 s here), not after the 5-minute lease. It is killed while
+    a 429 pauses it, so that everything it sent is on record (otherwise the last 50 ms
+    of its sends may be repeated, as README says): then nothing may come twice."""
+    await reset_schema(postgres_url)
+    engine = create_engine(postgres_url)
+    await upgrade(engine)
+    sessions = create_sessionmaker(engine)
+    now = datetime.now(UTC)
+    settings = Settings(_env_file=None, database_url=postgres_url)
+    await import_files(sessions, [SEEDS])
+    chats = range(20_000, 20_000 + 150)
+    await add_subscribers(
+        sessions, chats, "science", settings=settings, now=now, due_at=now - timedelta(minutes=1)
+    )
+    env = base_environment(
+        DATABASE_URL=postgres_url,
+        TELEGRAM_BOT_TOKEN=emulator.token,
+        TELEGRAM_API_URL=emulator.url,
+        RATE_LIMIT_PER_SECOND="30",
+        RATE_LIMIT_PER_CHAT_SECONDS="0",
+        DELIVERY_INTERVAL_SECONDS="0.5",
+        PROCESS_TIMEOUT_SECONDS="3",
+    )
+
+    def received(chat: int) -> int:
+        return sum(1 for e in emulator.state.chats[chat].events if e["kind"] == "message")
+
+    def delivered() -> int:
+        return sum(received(chat) for chat in chats if chat in emulator.state.chats)
+
+    async def recorded() -> int:
+        async with sessions() as session:
+            return int(await session.scalar(select(func.sum(Digest.sent_chunks))) or 0)
+
+    # Whoever sends to this chat is paused by Telegram for a minute, mid-pass.
+    emulator.state.gate.faults.append(
+        Fault("sendMessage", 429, "Too Many Requests: retry after 60", chats[50], retry_after=60)
+    )
+    async with workers(3, env) as running:
+        for worker in running:
+            await started(worker)
+        await until(lambda: emulator.state.counters["fault_429"] == 1)
+        async with sessions() as session:  # whoever composed first holds all 150
+            [pid] = (
+                await session.scalars(
+                    select(Process.pid).join(Digest, Digest.owner_id == Process.id).distinct()
+                )
+            ).all()
+        [victim] = [worker for worker in running if worker.pid == pid]
+        others = [worker for worker in running if worker is not victim]
+        # Paused: its last sends answered and on record.
+        async with asyncio.timeout(30):
+            while (sent := delivered()) != await recorded():  # noqa: ASYNC110
+                await asyncio.sleep(0.02)
+        victim.kill()
+        killed = time.monotonic()
+        await victim.wait()
+        assert 10 <= sent < len(chats)
+
+        await until(lambda: all(received(chat) for chat in chats))
+        resumed_in = time.monotonic() - killed
+        outputs = [await stop(other, signal.SIGTERM) for other in others]
+        for code, output in outputs:
+            assert code == 0, output
+        assert {chat: received(chat) for chat in chats} == dict.fromkeys(chats, 1)
+    # Seen dead after 3 s, resumed at the next tick (0.5 s), sent at 30 a second.
+    assert 3 <= resumed_in < 3 + 0.5 + (len(chats) - sent) / 30 + 5, resumed_in
+    resumed = [int(n) for _, out in outputs for n in re.findall(r"(\d+) resumed", out)]
+    assert sum(resumed) == len(chats) - sent
+    async with sessions() as session:
+        statuses = Counter((await session.scalars(select(Digest.status))).all())
+    await engine.dispose()
+    assert statuses == {"sent": len(chats)}

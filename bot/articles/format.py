@@ -7,15 +7,14 @@ raises `ArticleFormatError` that names the line and what was expected.
 
 from __future__ import annotations
 
-import hashlib
 import re
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from bot.articles.plaintext import one_line, shorten
 from bot.articles.summary import summary_line
-from bot.articles.tags import MAX_TAG_LENGTH, Tag, split_tag_list
+from bot.articles.tags import MAX_TAG_LENGTH, split_tag_list
 from bot.i18n import N_, Msg, Problem
+from storage.records import ParsedArticle, Tag, folded
 
 MAX_TITLE_LENGTH = 300
 MAX_FIELD_LENGTH = 100
@@ -41,53 +40,6 @@ class ArticleFormatError(Problem):
         self.reason = str(self.args[0])
         if line is not None:
             self.args = (f"line {line}: {self.reason}",)
-
-
-@dataclass(frozen=True, slots=True)
-class ParsedArticle:
-    category: str
-    published_at: datetime
-    source: str
-    title: str
-    tags: tuple[Tag, ...]
-    body: str
-    summary: str
-    url: str | None
-
-    @property
-    def fingerprint(self) -> str:
-        """Identity: the same source, publication time and title are the same article."""
-        identity = "\x1f".join(
-            [
-                _fold(self.source),
-                self.published_at.astimezone(UTC).isoformat(),
-                _fold(self.title),
-            ]
-        )
-        return hashlib.sha256(identity.encode()).hexdigest()
-
-    @property
-    def content_hash(self) -> str:
-        """Changes whenever anything stored about the article changes."""
-        return content_digest(self, self.published_at.isoformat())
-
-
-def content_digest(article: ParsedArticle, published: str) -> str:
-    """A hash of everything stored about an article (its date as ``published``)."""
-    parts = [
-        article.category,
-        published,
-        article.source,
-        article.title,
-        ",".join(tag.name for tag in article.tags),
-        article.url or "",
-        article.body,
-    ]
-    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
-
-
-def _fold(text: str) -> str:
-    return _WHITESPACE.sub(" ", text).strip().casefold()
 
 
 # Unicode's control characters (Cc: C0, DEL, C1) and surrogates (Cs) but the tab: sets
@@ -291,7 +243,7 @@ def parse_article(text: str) -> ParsedArticle:
 
     blocks = _blocks(lines, offset + 3)
     # Optional blocks before the tags: the repeated title, then a link line.
-    if blocks and _fold(" ".join(blocks[0][1])) == _fold(title):
+    if blocks and folded(" ".join(blocks[0][1])) == folded(title):
         blocks.pop(0)
     url = _take_link(blocks, 0)
     tags_line, tags = _take_tags(blocks, len(lines))

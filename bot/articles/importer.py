@@ -12,9 +12,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tqdm import tqdm
 
-from bot.articles.format import ArticleFormatError, ParsedArticle, parse_article_bytes
+from bot.articles.format import ArticleFormatError, parse_article_bytes
 from bot.words.search import store_articles
 from storage import repo
+from storage.records import ParsedArticle
 
 logger = logging.getLogger(__name__)
 

@@ -1,15 +1,35 @@
-"""The admins' article use cases: delete and bring back, list, count. Each takes the
-session and leaves the commit to the caller."""
+"""The article use cases: a reader's deep link to one; the admins' delete and bring back,
+list, count. Each takes the session and leaves the commit to the caller."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.telegram.buttons import MAX_ID
 from storage import repo
 from storage.models import Article
 from storage.records import Stats
+
+
+@dataclass(frozen=True, slots=True)
+class Linked:
+    """What a deep link to an article (/start a<id>) shows: the article and its tags, or
+    None, with whether no article ever had the id (else an admin deleted it)."""
+
+    article: Article | None
+    tags: list[str]
+    never: bool
+
+
+async def linked(session: AsyncSession, article_id: int) -> Linked:
+    article = await repo.get_article(session, article_id) if 1 <= article_id <= MAX_ID else None
+    if article is None or article.deleted_at is not None:
+        never = article is None and article_id > await repo.last_article_id(session)
+        return Linked(None, [], never)
+    return Linked(article, (await repo.tags_of_articles(session, [article.id]))[article.id], False)
 
 
 async def delete(session: AsyncSession, article_id: int, now: datetime) -> Article | None:

@@ -4,22 +4,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 from functools import lru_cache
 
 from bot.articles.plaintext import storable
+from storage.records import Tag
 
 MAX_TAG_LENGTH = 50
 
 _WHITESPACE = re.compile(r"\s+")
-
-
-@dataclass(frozen=True, slots=True)
-class Tag:
-    """A tag as a person wrote it (``name``) and the key it is matched by."""
-
-    key: str
-    name: str
 
 
 def display_form(raw: str) -> str:

@@ -1,15 +1,15 @@
 """Composing digests: select the articles, render the messages and record them.
 
 A digest is composed in one transaction that also writes its ledger rows and advances
-the subscriber's next due time; the rendered messages are kept on the digest row (an
-outbox). What comes out is an `Outbound`, the one thing bot.telegram.send takes. See README,
+the subscriber's next due time; the rendered messages wait in the outbox until sent.
+What comes out is an `Outbound`, the one thing bot.telegram.send takes. See README,
 "How delivery works".
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,16 +22,15 @@ from telegram.helpers import create_deep_linked_url
 
 from bot.config import Settings
 from bot.delivery.digest import (
-    Chunk,
     Selection,
     TagArticles,
     article_payload,
-    chunks_to_json,
     render_digest,
     safe_link,
     story_payload,
 )
 from bot.delivery.entries import Entries, Plan, Reader, labels
+from bot.delivery.outbox import LEASE, Chunk, Outbound, chunks_to_json
 from bot.i18n import translator
 from bot.subscriptions.schedule import reschedule
 from bot.texts import digest as digest_texts
@@ -42,33 +41,10 @@ from storage.models import ChatType, DigestKind, DigestStatus, Subscriber
 
 logger = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=5)
 COMPOSE_BATCH = 1000
 # A subscriber whose schedule cannot be computed (a forged timezone or frequency in its
 # row) is tried again this much later, not at every tick.
 UNSCHEDULABLE_RETRY = timedelta(days=1)
-
-
-@dataclass(frozen=True, slots=True)
-class Outbound:
-    """A composed digest, ready to be sent from message ``sent_chunks`` on."""
-
-    digest_id: int
-    subscriber_id: int
-    chat_id: int
-    chunks: tuple[Chunk, ...]
-    sent_chunks: int = 0
-    message_ids: tuple[int, ...] = ()
-    thread_id: int | None = None  # the forum topic of a supergroup, if one was chosen
-
-    @property
-    def article_count(self) -> int:
-        return sum(len(chunk.article_ids) for chunk in self.chunks)
-
-    def article_ids_from(self, index: int) -> list[int]:
-        """The articles of messages ``index`` and later: what is unsent when the send
-        stops there."""
-        return [a for chunk in self.chunks[index:] for a in chunk.article_ids]
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,12 +212,13 @@ async def _record(
     kind: DigestKind,
     bot_username: str,
     follows: Mapping[int, Follows],
+    owner: int | None = None,
 ) -> tuple[list[Outbound], int]:
     """Render the selected digests and store them with their ledger rows (every article
     of each story shown, and of each story taken in silently: bot.entries). A digest that
     cannot be rendered is logged and left out; the others are not held up by it. Returns
     what to send and how many were left out. ``follows``: each subscriber's tags and
-    followed words (why an entry came)."""
+    followed words (why an entry came); ``owner``: the process that sends them."""
     wanted = list(dict.fromkeys(s for _, selection in plans for s in selection.story_ids))
     members = await stories_repo.members(session, wanted)
     shown = sorted({a for _, selection in plans for a in selection.article_ids})
@@ -299,7 +276,7 @@ async def _record(
         new.append(repo.NewDigest(subscriber.id, kind, data, ledger))
         chunks.append(tuple(rendered))
         composed.append(subscriber)
-    ids = await repo.create_digests(session, new, now=now, lease_until=now + LEASE)
+    ids = await repo.create_digests(session, new, now=now, lease_until=now + LEASE, owner=owner)
     outbound = [
         Outbound(
             digest_id, subscriber.id, subscriber.chat_id, messages, thread_id=subscriber.thread_id
@@ -307,6 +284,38 @@ async def _record(
         for digest_id, subscriber, messages in zip(ids, composed, chunks, strict=True)
     ]
     return outbound, skipped
+
+
+@dataclass(frozen=True, slots=True)
+class DigestNow:
+    """What /digest composed: the digest (None when nothing is new), and whether the chat
+    follows anything at all (to say "nothing new" or "you follow nothing")."""
+
+    outbound: Outbound | None
+    follows: bool
+
+
+async def digest_now(
+    session: AsyncSession,
+    chat_id: int,
+    *,
+    fallback: Callable[[AsyncSession], Awaitable[Subscriber]],
+    settings: Settings,
+    now: datetime,
+    bot_username: str,
+) -> DigestNow:
+    """Compose the chat's digest now (/digest), its row locked so that a scheduled digest
+    composed at this moment cannot pick the same articles (PostgreSQL; SQLite serializes
+    writers anyway). ``fallback(session)`` gives the row of a chat that has none yet."""
+    subscriber = await repo.get_subscriber(session, chat_id, for_update=True)
+    return await compose_digest(
+        session,
+        subscriber or await fallback(session),
+        settings=settings,
+        now=now,
+        kind=DigestKind.MANUAL,
+        bot_username=bot_username,
+    )
 
 
 async def compose_digest(
@@ -317,15 +326,16 @@ async def compose_digest(
     now: datetime,
     kind: DigestKind,
     bot_username: str,
-) -> Outbound | None:
-    """Select, render and record one digest (/digest); None when nothing is new. The
-    selection is the pass's own (`TagIndex`), over an index of this reader's tags and
+) -> DigestNow:
+    """Select, render and record one digest; its outbound is None when nothing is new.
+    The selection is the pass's own (`TagIndex`), over an index of this reader's tags and
     words only: one engine decides what every digest holds."""
     index = TagIndex(now - timedelta(days=settings.digest_max_age_days))
     reading = await read_for(session, index, [subscriber.id])
     selection = reading.select(index, subscriber.id, settings.digest_max_items)
+    tags, (follows, mutes) = reading.tags[subscriber.id], reading.words[subscriber.id]
     if not selection.article_ids:
-        return None
+        return DigestNow(None, bool(tags or follows or mutes))
     outbound, skipped = await _record(
         session,
         [(subscriber, selection)],
@@ -336,7 +346,7 @@ async def compose_digest(
     )
     if skipped:
         raise RuntimeError(f"the digest of subscriber {subscriber.id} could not be composed")
-    return outbound[0] if outbound else None
+    return DigestNow(outbound[0] if outbound else None, True)
 
 
 async def compose_due_batch(
@@ -348,9 +358,11 @@ async def compose_due_batch(
     index: TagIndex,
     size: int = COMPOSE_BATCH,
     due_by: datetime | None = None,
+    owner: int | None = None,
 ) -> Batch:
     """Claim up to ``size`` subscribers due by ``due_by`` (default ``now``), compose their
-    digests and advance their schedules, all in one transaction."""
+    digests and advance their schedules, all in one transaction. ``owner``: the process
+    (bot.delivery.presence) that will send them."""
     async with sessions.begin() as session:
         subscribers = await repo.claim_due_subscribers(session, due_by or now, size)
         if not subscribers:
@@ -380,6 +392,7 @@ async def compose_due_batch(
             kind=DigestKind.SCHEDULED,
             bot_username=bot_username,
             follows=reading.follows([s.id for s, _ in plans]),
+            owner=owner,
         )
     empty = len(subscribers) - len(plans) - unschedulable
     return Batch(len(subscribers), empty, skipped + unschedulable, outbound)

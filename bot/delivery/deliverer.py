@@ -10,13 +10,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram.ext import ExtBot
 
 from bot.config import Settings
-from bot.delivery.compose import LEASE, Batch, Outbound, TagIndex, compose_due_batch
-from bot.delivery.digest import ChunkFormatError, chunks_from_json
+from bot.delivery.broadcast import FREE_PER_SECOND, BroadcastTally
+from bot.delivery.compose import Batch, TagIndex, compose_due_batch
+from bot.delivery.outbox import LEASE, ChunkFormatError, Outbound, chunks_from_json
+from bot.delivery.presence import Presence
 from bot.ops import metrics
 from bot.privacy.retention import Retention
 from bot.telegram.ratelimit import Lane
@@ -44,6 +47,9 @@ class PassReport:
     resumed: int = 0
     purged: int = 0
     results: dict[SendResult, int] = field(default_factory=lambda: dict.fromkeys(SendResult, 0))
+    # PAID_BROADCAST: messages sent beyond the free 30 in their second, and their cost.
+    paid: int | None = None
+    stars: Decimal = Decimal(0)
 
     @property
     def sent(self) -> int:
@@ -56,9 +62,14 @@ class PassReport:
 
     def __str__(self) -> str:
         sent = ", ".join(f"{n} {result}" for result, n in self.results.items())
+        paid = (
+            ""
+            if self.paid is None
+            else f"; {self.paid} messages above the free {FREE_PER_SECOND}/s ({self.stars} Stars)"
+        )
         return (
             f"{self.due} due ({self.empty} with nothing new, {self.skipped} not composed), "
-            f"{self.resumed} resumed; {sent}; {self.purged} old digests purged"
+            f"{self.resumed} resumed; {sent}; {self.purged} old digests purged{paid}"
         )
 
 
@@ -74,8 +85,12 @@ class Deliverer:
         clock: Callable[[], datetime],
         policy: RetryPolicy | None = None,
         stops: StopList | None = None,
+        presence: Presence | None = None,
     ) -> None:
         self.bot = bot
+        # This process's heartbeat: digests it holds name it, and those of a process
+        # that stopped beating are resumed (bot.delivery.presence). None: leases only.
+        self.presence = presence
         self.stops = stops or StopList()
         self.retention = Retention(sessions, settings.retention)
         self.sessions = sessions
@@ -101,6 +116,8 @@ class Deliverer:
         composed = report.due - report.empty - report.skipped
         results = {str(result): n for result, n in report.results.items()}
         metrics.delivery_pass(ended - started, composed, results, time.time())
+        if report.paid:
+            metrics.paid_broadcast(report.paid, float(report.stars))
         async with self._passed:
             self.passes += 1
             self._passed.notify_all()
@@ -122,7 +139,10 @@ class Deliverer:
         # added meanwhile; claimed by this pass, they would have been missed until the
         # reader's next digest.
         began = self.clock()
+        paid = BroadcastTally() if self.settings.paid_broadcast else None
         index = TagIndex(began - timedelta(days=self.settings.digest_max_age_days))
+
+        owner = self.presence.id if self.presence is not None else None
 
         async def compose() -> Batch:
             return await compose_due_batch(
@@ -132,25 +152,29 @@ class Deliverer:
                 bot_username=self.bot.username,
                 index=index,
                 due_by=began,
+                owner=owner,
             )
 
         async with (
             SentLog(self.sessions, self.clock, window=RECORD_WINDOW) as log,
             asyncio.TaskGroup() as sending,
         ):
+            fenced = False  # whether the log said that digests were left (once a pass)
 
             async def send(outbound: Outbound) -> None:
+                nonlocal fenced
                 try:
-                    result = await send_digest(
-                        self.bot,
-                        self.sessions,
-                        outbound,
-                        clock=self.clock,
-                        policy=self.policy,
-                        log=log,
-                        lane=Lane.BULK,
-                        stops=self.stops,
-                    )
+                    if self.presence is not None and self.presence.lost:
+                        # Taken for dead meanwhile: another process may be sending it.
+                        if not fenced:
+                            fenced = True
+                            logger.warning(
+                                "this process's heartbeat is late: it sends no more digests "
+                                "until it is stored again (another process may resume them)"
+                            )
+                        result = SendResult.POSTPONED
+                    else:
+                        result = await self._send(outbound, log, paid)
                 except Exception:
                     # Still pending: its lease runs out and a later pass resumes it.
                     logger.exception("sending digest %s failed", outbound.digest_id)
@@ -163,29 +187,74 @@ class Deliverer:
                 await in_flight.acquire()
                 sending.create_task(send(outbound))
 
-            try:
+            look_again = 0.0  # when to look for another process's orphaned digests
+
+            async def resume() -> None:
+                nonlocal look_again
+                look_again = time.monotonic() + self._look_every
                 for outbound in await retrying(self._claim_stale, "claiming stale digests"):
                     report.resumed += 1
                     await start(outbound)
+
+            try:
+                await resume()
                 while (batch := await retrying(compose, "composing due digests")).claimed:
                     report.add(batch)
                     for outbound in batch.outbound:
+                        # A long pass looks again now and then: a process that died
+                        # meanwhile must not wait for this pass's end.
+                        if time.monotonic() >= look_again:
+                            await resume()
                         await start(outbound)
             except Exception:
                 # Not raised into the task group, which would cancel sends half-recorded.
                 # The digests already composed are sent; the rest waits for the next tick.
                 logger.exception("delivery pass stopped composing")
+        if paid is not None:
+            report.paid, report.stars = paid.above_free, paid.stars
         report.purged = await self.purge()
         return report
 
+    async def _send(
+        self, outbound: Outbound, log: SentLog, paid: BroadcastTally | None
+    ) -> SendResult:
+        return await send_digest(
+            self.bot,
+            self.sessions,
+            outbound,
+            clock=self.clock,
+            policy=self.policy,
+            log=log,
+            lane=Lane.BULK,
+            stops=self.stops,
+            paid=paid,
+        )
+
+    @property
+    def _look_every(self) -> float:
+        """Seconds between two looks for orphaned digests within a pass."""
+        return self.presence.beat_every if self.presence is not None else LEASE.total_seconds()
+
     async def _claim_stale(self) -> list[Outbound]:
+        now = self.clock()
+        presence = self.presence
         async with self.sessions.begin() as session:
-            digests = await repo.claim_stale_digests(session, self.clock(), STALE_BATCH, LEASE)
+            digests = await repo.claim_stale_digests(
+                session,
+                now,
+                STALE_BATCH,
+                LEASE,
+                owner=presence.id if presence is not None else None,
+                seen_since=presence.seen_since(now) if presence is not None else None,
+            )
             chats = await repo.destinations(session, [d.subscriber_id for d in digests])
+            unsent = await repo.unsent_messages(session, [d.id for d in digests])
             resumable: list[Outbound] = []
             for d in digests:
                 try:
-                    chunks = chunks_from_json(d.chunks)
+                    chunks = chunks_from_json(unsent[d.id])
+                    if not chunks:
+                        raise ChunkFormatError("no unsent message is kept")
                 except ChunkFormatError as error:
                     logger.error("digest %s has unreadable messages (%s): failed", d.id, error)
                     await repo.fail_digest(

@@ -13,10 +13,10 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime
 from html import escape
-from typing import Any
 
 from bot.articles.tags import hashtag
 from bot.delivery.entry import ENGLISH, DigestItem, Labels, cut, prefix, render_item, render_line
+from bot.delivery.outbox import Chunk
 from bot.i18n import Translator
 from bot.telegram.lengths import tg_len, utf16_len
 from bot.texts import ORIGINAL_ARTICLE
@@ -193,56 +193,6 @@ def is_story_payload(payload: str) -> bool:
 def parse_story_payload(payload: str) -> int | None:
     match = _STORY_PAYLOAD.fullmatch(payload.strip())
     return int(match.group(1)) if match else None
-
-
-class ChunkFormatError(ValueError):
-    """A stored outbox message is not what `Chunk.to_json` writes."""
-
-
-@dataclass(frozen=True, slots=True)
-class Chunk:
-    """One Telegram message, the articles it carries and its URL buttons (text, URL), one
-    per row. The outbox stores it as JSON; `to_json` and `from_json` are the only places
-    that know that shape (a row stored before buttons existed has none)."""
-
-    text: str
-    article_ids: tuple[int, ...] = ()
-    buttons: tuple[tuple[str, str], ...] = ()
-
-    def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"text": self.text, "article_ids": list(self.article_ids)}
-        if self.buttons:
-            data["buttons"] = [list(button) for button in self.buttons]
-        return data
-
-    @classmethod
-    def from_json(cls, data: object) -> Chunk:
-        if not isinstance(data, dict):
-            raise ChunkFormatError(f"expected an object, got {type(data).__name__}")
-        text, ids = data.get("text"), data.get("article_ids", [])
-        if not isinstance(text, str) or not text:
-            raise ChunkFormatError("expected a non-empty 'text'")
-        if not isinstance(ids, list) or not all(
-            isinstance(a, int) and not isinstance(a, bool) for a in ids
-        ):
-            raise ChunkFormatError("expected 'article_ids' to be a list of integers")
-        buttons = data.get("buttons", [])
-        if not isinstance(buttons, list) or not all(
-            isinstance(b, list) and len(b) == 2 and all(isinstance(x, str) and x for x in b)
-            for b in buttons
-        ):
-            raise ChunkFormatError("expected 'buttons' to be a list of [text, url] pairs")
-        return cls(text, tuple(ids), tuple((text, url) for text, url in buttons))
-
-
-def chunks_to_json(chunks: Iterable[Chunk]) -> list[dict[str, Any]]:
-    return [chunk.to_json() for chunk in chunks]
-
-
-def chunks_from_json(data: object) -> tuple[Chunk, ...]:
-    if not isinstance(data, list):
-        raise ChunkFormatError(f"expected a list of messages, got {type(data).__name__}")
-    return tuple(Chunk.from_json(item) for item in data)
 
 
 def _hashtags(names: Iterable[str]) -> list[str]:

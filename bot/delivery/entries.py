@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Protocol
@@ -93,40 +93,35 @@ def labels(language: str) -> Labels:
     return Labels(update=t._(digest_texts.UPDATE), also=t._(digest_texts.ALSO))
 
 
+@dataclass
 class Entries:
     """The entries of one batch's readers. ``members`` are the selected stories' reports,
     earliest first; ``tags`` and ``words`` the (id, name) of the tags and followed words
     each shown report has; ``link(report)`` its link; ``story_link(story id)`` the deep
     link that lists the story's reports."""
 
-    def __init__(
-        self,
-        members: dict[int, Sequence[Report]],
-        *,
-        tags: dict[int, list[tuple[int, str]]],
-        words: dict[int, list[tuple[int, str]]],
-        link: Callable[[Report], str],
-        story_link: Callable[[int], str],
-        now: datetime,
-    ) -> None:
-        self.members = members
-        self.tags = tags
-        self.words = words
-        self.link = link
-        self.story_link = story_link
-        self.now = now
+    members: dict[int, Sequence[Report]]
+    _: KW_ONLY
+    tags: dict[int, list[tuple[int, str]]]
+    words: dict[int, list[tuple[int, str]]]
+    link: Callable[[Report], str]
+    story_link: Callable[[int], str]
+    now: datetime
+    _news: dict[tuple[int, frozenset[int]], bool] = field(init=False, default_factory=dict)
+    _items: dict[tuple[object, ...], DigestItem] = field(init=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        members = self.members
         self._by_id = {r.id: r for reports in members.values() for r in reports}
         self._story_of = {r.id: s for s, reports in members.items() for r in reports}
         # Whether an entry shown by the report says a date (it or the story's first report
         # is a day old or more), which depends on the reader's timezone; a time does not.
-        day_ago = now - timedelta(days=1)
+        day_ago = self.now - timedelta(days=1)
         self._dated = {
             r.id: min(r.published_at, reports[0].published_at) <= day_ago
             for reports in members.values()
             for r in reports
         }
-        self._news: dict[tuple[int, frozenset[int]], bool] = {}
-        self._items: dict[tuple[object, ...], DigestItem] = {}
 
     def plan(self, selection: Selection, reader: Reader, had: AbstractSet[int]) -> Plan:
         """The reader's entries for ``selection``; ``had``: which of the stories'

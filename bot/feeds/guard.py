@@ -25,11 +25,6 @@ if TYPE_CHECKING:
 MAX_URL_LENGTH = 2048
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 LOOPBACK = N_("a loopback address")
-UNSPECIFIED = N_("the unspecified address, which reaches this machine")
-PRIVATE = N_("a private address")
-LINK_LOCAL = N_("a link-local address (cloud metadata is served there)")
-MULTICAST = N_("a multicast address")
-RESERVED = N_("a reserved address, not a public one")
 
 _PRIVATE = tuple(
     ipaddress.ip_network(net)
@@ -103,11 +98,14 @@ def embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
 # The first that applies names an address feeds may not be fetched from.
 _KINDS: tuple[tuple[Callable[[IPAddress], bool], Msg], ...] = (
     (lambda ip: ip.is_loopback, LOOPBACK),
-    (lambda ip: ip.is_unspecified, UNSPECIFIED),
-    (lambda ip: ip.is_link_local, LINK_LOCAL),
-    (lambda ip: ip.is_multicast, MULTICAST),
-    (lambda ip: any(ip in net for net in _PRIVATE), PRIVATE),
-    (lambda ip: ip in _NAT64_LOCAL or ip.is_reserved or not ip.is_global, RESERVED),
+    (lambda ip: ip.is_unspecified, N_("the unspecified address, which reaches this machine")),
+    (lambda ip: ip.is_link_local, N_("a link-local address (cloud metadata is served there)")),
+    (lambda ip: ip.is_multicast, N_("a multicast address")),
+    (lambda ip: any(ip in net for net in _PRIVATE), N_("a private address")),
+    (
+        lambda ip: ip in _NAT64_LOCAL or ip.is_reserved or not ip.is_global,
+        N_("a reserved address, not a public one"),
+    ),
 )
 
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from bot.articles.tags import MAX_TAG_LENGTH, Tag, split_tag_list
+from bot.articles.tags import MAX_TAG_LENGTH, split_tag_list
 from bot.feeds.policy import FeedNamed
 from bot.i18n import N_, Problem
+from storage.records import Tag
 
 if TYPE_CHECKING:  # the row's type only: this module stays pure, for bot.texts
     from storage.models import Feed

@@ -26,13 +26,12 @@ from bot.articles.format import (
     MAX_TAGS,
     MAX_TITLE_LENGTH,
     MAX_URL_LENGTH,
-    ParsedArticle,
-    content_digest,
 )
 from bot.articles.plaintext import one_line, shorten, storable
 from bot.articles.summary import summary_line
-from bot.articles.tags import MAX_TAG_LENGTH, Tag, make_tag
+from bot.articles.tags import MAX_TAG_LENGTH, make_tag
 from bot.i18n import N_, Problem
+from storage.records import ParsedArticle, Tag, content_digest
 
 # A feed keeps its newest entries; a body is cut here (a digest shows one line of it,
 # `/start a<id>` the rest, split between messages).

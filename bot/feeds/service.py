@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.articles.tags import Tag, make_tag
+from bot.articles.tags import make_tag
 from bot.config import FeedPolicy
 from bot.feeds.fetch import Fetcher, FetchLimits, FetchResult
 from bot.feeds.guard import FetchError, check_url, target
@@ -51,6 +51,7 @@ from bot.ops.logjson import feed_context
 from bot.words.search import store_articles
 from storage import repo
 from storage.models import Feed
+from storage.records import Tag
 from storage.retry import retrying
 
 logger = logging.getLogger(__name__)

@@ -7,12 +7,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.articles.tags import Tag
 from bot.feeds.opml import OpmlFeed, build_opml
 from bot.feeds.policy import FeedView, feed_status
 from storage import repo
 from storage.models import Feed
-from storage.records import Page
+from storage.records import Page, Tag
 
 FEEDS_PAGE_SIZE = 5  # the longest feeds (bot.texts caps), notes and all, still fit one message
 DAY = timedelta(hours=24)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from bot.config import ConfigError, Settings, load_settings
 from bot.ops import commands as ops_commands
 from bot.ops.logs import redact, setup_logging
-from bot.ops.parsers import actions, command, output_file
+from bot.ops.parsers import actions, command, file_argument, output_file
 from bot.privacy import cli as privacy_cli
 
 if TYPE_CHECKING:
@@ -316,6 +316,8 @@ def parser() -> argparse.ArgumentParser:
         "schedule and poll news feeds, until SIGINT or SIGTERM. The Bot API is asked first "
         "(TELEGRAM_BOT_TOKEN, TELEGRAM_API_URL), then the database is upgraded. A new "
         "database holds no articles: add them with /add, `newsbot import` or news feeds.",
+        func=cmd_run,
+        need_token=True,
     )
     run.add_argument(
         "--import",
@@ -327,7 +329,6 @@ def parser() -> argparse.ArgumentParser:
         help="import these article files/directories once the bot has started",
     )
     run.add_argument("--no-delivery", action="store_true", help="answer chats only")
-    run.set_defaults(func=cmd_run, need_token=True)
 
     command(
         commands,
@@ -337,7 +338,9 @@ def parser() -> argparse.ArgumentParser:
         "SIGINT or SIGTERM: beside `newsbot run --no-delivery`, or several workers on one "
         "PostgreSQL database sharing the load. The database must be at the latest schema "
         "(`newsbot db upgrade`).",
-    ).set_defaults(func=cmd_worker, need_token=True)
+        func=cmd_worker,
+        need_token=True,
+    )
     command(
         commands,
         "deliver",
@@ -345,7 +348,9 @@ def parser() -> argparse.ArgumentParser:
         "Deliver every digest that is due now, print what was sent, and exit: for cron or "
         "a systemd timer instead of a running worker. The database must be at the latest "
         "schema (`newsbot db upgrade`).",
-    ).set_defaults(func=cmd_deliver, need_token=True)
+        func=cmd_deliver,
+        need_token=True,
+    )
 
     imp = command(
         commands,
@@ -355,6 +360,8 @@ def parser() -> argparse.ArgumentParser:
         "*.txt under each directory. Prints 'N added, M updated, K unchanged, F failed' "
         "with each failure's file and line, and each file of an article an admin deleted, "
         "which is skipped; exits 1 when a file failed. Importing again changes nothing.",
+        func=cmd_import,
+        need_token=False,
     )
     imp.add_argument(
         "paths",
@@ -363,13 +370,14 @@ def parser() -> argparse.ArgumentParser:
         nargs="+",
         help="an article .txt file, or a directory whose .txt files are imported",
     )
-    imp.set_defaults(func=cmd_import, need_token=False)
 
     feeds = command(
         commands,
         "feeds",
         "news feeds: add, list, remove, import, export",
         "Manage the news feeds (RSS, Atom, JSON Feed) the bot polls; no token needed.",
+        func=cmd_feeds,
+        need_token=False,
     )
     feed_actions = actions(feeds)
     add = command(
@@ -404,7 +412,7 @@ def parser() -> argparse.ArgumentParser:
         "Add every feed an OPML file lists, each fetched once; prints 'N added, M already "
         "there, F failed' with each failure's reason, and exits 1 when one failed.",
     )
-    imp_opml.add_argument("file", metavar="FILE.opml", type=Path, help="the OPML file")
+    file_argument(imp_opml, "the OPML file", "FILE.opml")
     export = command(
         feed_actions,
         "export",
@@ -412,7 +420,6 @@ def parser() -> argparse.ArgumentParser:
         "Write every feed as an OPML document, for a feed reader or another newsbot.",
     )
     output_file(export)
-    feeds.set_defaults(func=cmd_feeds, need_token=False)
 
     poll = command(
         commands,
@@ -420,9 +427,10 @@ def parser() -> argparse.ArgumentParser:
         "poll every due feed once, a line per feed, then exit (for cron)",
         "Poll every feed that is due once, print a line per feed and exit; exit code 1 if "
         "a feed failed. For cron, and for trying a feed by hand.",
+        func=cmd_poll,
+        need_token=False,
     )
     poll.add_argument("--all", action="store_true", help="every feed, due or not")
-    poll.set_defaults(func=cmd_poll, need_token=False)
 
     db = command(
         commands,
@@ -430,6 +438,8 @@ def parser() -> argparse.ArgumentParser:
         "database schema",
         "The database DATABASE_URL names: `newsbot db upgrade` migrates it (a SQLite one "
         "is backed up first), `db backup FILE` copies it, `db restore FILE` puts a copy back.",
+        func=cmd_db,
+        need_token=False,
     )
     schema = actions(db, "upgrade, backup or restore")
     command(
@@ -440,7 +450,6 @@ def parser() -> argparse.ArgumentParser:
         "exit. `newsbot run` does it at start; run it before `worker` or `deliver`. Several "
         "at once on one PostgreSQL database take turns.",
     )
-    db.set_defaults(func=cmd_db, need_token=False)
     privacy_cli.add_commands(commands)  # `newsbot privacy export|forget`
     ops_commands.add_commands(commands, schema)  # healthcheck, db backup, db restore
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from bot.config import Settings
 from bot.ops.backup import BackupRefused, backup, before_upgrade, restore, sqlite_path
 from bot.ops.health import CHECK_TIMEOUT, Check, check_database
-from bot.ops.parsers import Commands, command
+from bot.ops.parsers import Commands, command, file_argument
 from bot.ops.settings import parse_listen
 
 
@@ -159,13 +159,14 @@ def add_commands(
         "mode) the process says it is ready. One line per check; exit code 0 when all "
         "pass, else 1. For a container HEALTHCHECK, or systemd's ExecStartPre with "
         "--pre-start.",
+        func=cmd_healthcheck,
+        need_token=False,
     )
     health.add_argument(
         "--pre-start",
         action="store_true",
         help="only what can be checked before the bot starts (database, Bot API)",
     )
-    health.set_defaults(func=cmd_healthcheck, need_token=False)
     save = command(
         db_actions,
         "backup",
@@ -173,15 +174,15 @@ def add_commands(
         description="Copy the SQLite database into FILE (a new file) through SQLite's "
         "backup API: consistent, and safe while the bot runs. For PostgreSQL it says how "
         "to use pg_dump and whether it is on the PATH.",
+        func=cmd_backup,
     )
-    save.add_argument("file", metavar="FILE", type=Path, help="the copy to write")
-    save.set_defaults(func=cmd_backup)
+    file_argument(save, "the copy to write")
     back = command(
         db_actions,
         "restore",
         summary="write a backup FILE over the SQLite database (the bot stopped)",
         description="Write the backup FILE over the SQLite database DATABASE_URL names. "
         "Refused while a `newsbot run` or `worker` uses it: stop them first.",
+        func=cmd_restore,
     )
-    back.add_argument("file", metavar="FILE", type=Path, help="the backup to restore")
-    back.set_defaults(func=cmd_restore)
+    file_argument(back, "the backup to restore")

@@ -19,7 +19,7 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from telegram.error import InvalidToken, TelegramError
@@ -142,22 +142,19 @@ def check_delivery(
     return Check("delivery", True, f"last pass {since:.0f} s ago")
 
 
+@dataclass
 class Readiness:
     """The checks of one running process."""
 
-    def __init__(
-        self,
-        engine: Callable[[], AsyncEngine],
-        probe: BotApiProbe,
-        deliverer: Callable[[], Deliverer] | None,
-        interval: float,
-    ) -> None:
-        self.engine = engine
-        self.probe = probe
-        self.deliverer = deliverer
-        self.interval = interval
-        self.started = time.monotonic()
-        self.inode = sqlite_inode(engine())  # the file the process opened
+    engine: Callable[[], AsyncEngine]
+    probe: BotApiProbe
+    deliverer: Callable[[], Deliverer] | None
+    interval: float
+    started: float = field(init=False, default_factory=time.monotonic)
+    inode: int | None = field(init=False)  # the file the process opened
+
+    def __post_init__(self) -> None:
+        self.inode = sqlite_inode(self.engine())
 
     async def checks(self) -> list[Check]:
         engine = self.engine()

@@ -55,6 +55,15 @@ SEND_PAUSES = Counter(
     "on PostgreSQL) by another process.",
     ["seen"],
 )
+PAID_MESSAGES = Counter(
+    "newsbot_paid_messages",
+    "Digest messages sent with allow_paid_broadcast beyond the free 30 in their second "
+    "of a delivery pass (PAID_BROADCAST).",
+)
+PAID_STARS = Counter(
+    "newsbot_paid_stars",
+    "What those messages cost, in Telegram Stars (0.1 each).",
+)
 DIGESTS_COMPOSED = Counter("newsbot_digests_composed", "Digests composed by delivery passes.")
 DIGESTS = Counter(
     "newsbot_digests",
@@ -186,6 +195,11 @@ def delivery_pass(seconds: float, composed: int, results: dict[str, int], ended_
     DIGESTS_COMPOSED.inc(composed)
     for result, count in results.items():
         DIGESTS.labels(result).inc(count)
+
+
+def paid_broadcast(messages: int, stars: float) -> None:
+    PAID_MESSAGES.inc(messages)
+    PAID_STARS.inc(stars)
 
 
 def outbox(pending: int, due: int) -> None:

@@ -12,11 +12,19 @@ Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
 def command(
-    commands: Commands, name: str, summary: str, description: str
+    commands: Commands, name: str, summary: str, description: str, **defaults: object
 ) -> argparse.ArgumentParser:
     """A sub-command: ``summary`` is its line in the parent's --help, ``description``
-    what its own --help says it does."""
-    return commands.add_parser(name, help=summary, description=description)
+    what its own --help says it does; ``defaults`` go into the parsed arguments (``func``
+    runs it, ``need_token`` says whether it needs TELEGRAM_BOT_TOKEN)."""
+    parser = commands.add_parser(name, help=summary, description=description)
+    parser.set_defaults(**defaults)
+    return parser
+
+
+def file_argument(parser: argparse.ArgumentParser, about: str, metavar: str = "FILE") -> None:
+    """The FILE a sub-command reads or writes, required."""
+    parser.add_argument("file", metavar=metavar, type=Path, help=about)
 
 
 def actions(parent: argparse.ArgumentParser, listed: str = "one of:") -> Commands:

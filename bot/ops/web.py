@@ -6,7 +6,6 @@ they are the same address)."""
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 
 from aiohttp import web
@@ -16,8 +15,6 @@ from bot.ops import metrics
 from bot.ops.health import Readiness
 from bot.ops.settings import Listen
 from bot.ops.webhook import WebhookReceiver
-
-logger = logging.getLogger(__name__)
 
 MAX_UPDATE_BYTES = 1024 * 1024  # an update is a few kilobytes
 

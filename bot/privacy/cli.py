@@ -104,6 +104,8 @@ def add_commands(commands: Commands) -> None:
         description="What is stored about one chat, for requests that reach the operator "
         "by e-mail: `export` writes it as the JSON document /mydata sends, `forget` deletes "
         "it as /forget does. See README, Privacy. No token needed.",
+        func=cmd_privacy,
+        need_token=False,
     )
     privacy_actions = actions(privacy)
     export = command(
@@ -133,4 +135,3 @@ def add_commands(commands: Commands) -> None:
             help="the Telegram chat id (a person's user id for their private chat)",
         )
     output_file(export)
-    privacy.set_defaults(func=cmd_privacy, need_token=False)

@@ -15,7 +15,7 @@ from typing import IO, Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
-from bot.delivery.digest import ChunkFormatError, chunks_from_json
+from bot.delivery.outbox import ChunkFormatError, chunks_from_json
 from bot.subscriptions.service import ensure_subscriber
 from bot.telegram.stops import StopList
 from storage import repo

@@ -19,6 +19,7 @@ from bot.stories.similarity import (
     candidate_keys,
     story_text,
 )
+from storage import repo
 from storage import stories as stories_repo
 from storage.models import Article
 from storage.records import Member
@@ -139,3 +140,16 @@ async def split(session: AsyncSession, article_id: int) -> list[int] | None:
     """/split: the article becomes a story of its own; the ids of the articles left in
     its old story, or None when there is no such article."""
     return await stories_repo.split(session, article_id)
+
+
+async def reports(session: AsyncSession, story_id: int) -> tuple[list[Member], bool]:
+    """Every report of a story, earliest first (of the story it was merged into since,
+    when it has none of its own), and, when there are none, whether no story ever had
+    the id (else its reports were deleted)."""
+    found = (await stories_repo.members(session, [story_id]))[story_id]
+    if not found:  # merged into another story since, or its first report deleted
+        moved = await stories_repo.story_of(session, story_id)
+        if moved is not None:
+            found = (await stories_repo.members(session, [moved]))[moved]
+    never = not found and story_id > await repo.last_article_id(session)
+    return found, never

@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.articles.plaintext import chat_title
 from bot.articles.tags import MAX_TAG_LENGTH
-from bot.articles.tags import Tag as TagName
 from bot.config import Defaults
 from bot.subscriptions.model import (
     MAX_PENDING_TAGS,
@@ -21,11 +20,12 @@ from bot.subscriptions.model import (
     TagButton,
     UnsubscribeResult,
 )
-from bot.subscriptions.schedule import next_due
+from bot.subscriptions.schedule import next_due, reschedule
 from bot.telegram.buttons import MAX_ID
 from storage import repo
 from storage.models import Article, ChatType, Subscriber, Tag
 from storage.records import Page
+from storage.records import Tag as TagName
 
 TAGS_PAGE_SIZE = 8
 START_TAGS = 6
@@ -215,3 +215,14 @@ async def article(session: AsyncSession, article_id: int) -> Article | None:
     if not 1 <= article_id <= MAX_ID:
         return None
     return await repo.get_article(session, article_id)
+
+
+async def came_back(
+    session: AsyncSession, chat_id: int, now: datetime, known: Subscriber | None = None
+) -> None:
+    """A person sent /start: if they had blocked the bot, deliver to them again, from
+    their next digest time. ``known``: their row, when the caller has it already."""
+    own = known or await repo.get_subscriber(session, chat_id)
+    if own is not None and own.blocked:
+        own.blocked = False
+        reschedule(own, now)

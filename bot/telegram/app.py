@@ -24,6 +24,7 @@ from telegram.ext import (
 from bot import texts
 from bot.config import ConfigError, Settings
 from bot.delivery.deliverer import Deliverer
+from bot.delivery.presence import Presence
 from bot.feeds.fetch import Fetcher
 from bot.feeds.service import FeedService
 from bot.i18n import Translator, choose, languages, translator
@@ -58,6 +59,13 @@ async def _post_init(app: BotApplication) -> None:
     state = app.bot_data
     engine = await open_storage(state.settings.database_url, migrate=state.migrate)
     sessions = create_sessionmaker(engine)
+    presence = Presence(
+        sessions,
+        state.clock,
+        timeout=state.settings.process_timeout_seconds,
+        solo=engine.dialect.name == "sqlite",
+    )
+    await presence.start()
     deliverer = Deliverer(
         app.bot,
         sessions,
@@ -65,6 +73,7 @@ async def _post_init(app: BotApplication) -> None:
         clock=state.clock,
         policy=state.retry_policy,
         stops=state.stops,
+        presence=presence,
     )
     deliverer.retention.on_forgotten = lambda chat_id: forget_cached(app, chat_id)
     fetcher = Fetcher(FeedService.limits(state.settings.feeds))
@@ -81,6 +90,9 @@ async def _post_init_with_menu(app: BotApplication) -> None:
 
 
 async def _post_shutdown(app: BotApplication) -> None:
+    presence = app.bot_data.presence
+    if presence is not None:
+        await presence.stop()
     engine, feeds = app.bot_data.detach()
     if feeds is not None:
         await feeds.close()

@@ -13,8 +13,10 @@ the handlers check on press that the presser may still act for it (bot.telegram.
 from __future__ import annotations
 
 import re
-from dataclasses import astuple, dataclass
+from collections.abc import Callable
+from dataclasses import astuple, dataclass, fields
 from enum import Enum
+from typing import TypeVar, cast, dataclass_transform
 
 from bot.i18n import languages
 
@@ -25,33 +27,47 @@ MAX_PAGE = 100_000
 MAX_TIME = 9_999_999_999  # Unix seconds, ten digits
 
 
-# What several kinds carry alike; each kind below is its own class, so a handler's
-# isinstance() matches one kind only.
-@dataclass(frozen=True, slots=True)
-class _ChatPage:
-    """A page of a list shown for a chat."""
+class Field(Enum):
+    """What one field of callback data may hold, and how it is written."""
 
-    page: int
-    chat: int
-
-
-@dataclass(frozen=True, slots=True)
-class _ChatTag:
-    tag_id: int
-    chat: int
+    ID = "id"  # a row id, 1..MAX_ID
+    PAGE = "page"  # 0..MAX_PAGE
+    PAGE_OR_START = "page_or_start"  # a page, or None written "s" (the /start keyboard)
+    LANGUAGE = "language"  # a catalog the bot has
+    ID_OR_OWN = "id_or_own"  # a row id, or 0 for the person's own chat
+    TIME = "time"  # Unix seconds, 0..MAX_TIME
+    FLAG = "flag"  # on or off, written 1 or 0
 
 
-@dataclass(frozen=True, slots=True)
-class _Chat:
-    chat: int
+# Field's members by their short names, for the kinds below.
+ID, PAGE, PAGE_OR_START, LANGUAGE, ID_OR_OWN, TIME, FLAG = Field
+
+# Every kind: its prefix and its fields, in the dataclass's order (filled by `kind`).
+KINDS: dict[type[Button], tuple[str, tuple[Field, ...]]] = {}
+_BY_PREFIX: dict[str, tuple[type[Button], tuple[Field, ...]]] = {}
+K = TypeVar("K")
 
 
-@dataclass(frozen=True, slots=True)
-class _Article:
-    article_id: int
+@dataclass_transform(frozen_default=True)
+def kind(prefix: str, *spec: Field) -> Callable[[type[K]], type[K]]:
+    """Make a class a kind of button, written ``prefix`` then ``spec``, one field each:
+    a frozen dataclass with slots, registered in KINDS."""
+
+    def register(cls: type[K]) -> type[K]:
+        made = cast("type[Button]", dataclass(frozen=True, slots=True)(cls))
+        if prefix in _BY_PREFIX or len(fields(made)) != len(spec):
+            raise TypeError(f"{cls.__name__}: prefix {prefix!r} taken, or fields unlike {spec}")
+        KINDS[made] = (prefix, spec)
+        _BY_PREFIX[prefix] = (made, spec)
+        return cast("type[K]", made)  # slots: a new class, not ``cls``
+
+    return register
 
 
-@dataclass(frozen=True, slots=True)
+# The kinds. What several carry alike is in a base class, declared before the first
+# kind that has it; each kind is its own class, so a handler's isinstance() matches
+# one kind only.
+@kind("t", ID, PAGE_OR_START, ID)
 class ToggleTag:
     """A tag on the /tags or /start keyboard: follow or unfollow it, then redraw."""
 
@@ -61,35 +77,67 @@ class ToggleTag:
 
 
 @dataclass(frozen=True, slots=True)
-class TagsPage(_ChatPage):
-    """A page of /tags."""
+class _ChatTag:
+    """A tag suggested to a chat ("Did you mean negotiations?"), to follow, or to stop
+    following."""
+
+    tag_id: int
+    chat: int
+
+
+@kind("ss", ID, ID)
+class SubscribeSuggested(_ChatTag):
+    """After /subscribe: follow the suggested tag."""
+
+
+@kind("us", ID, ID)
+class UnsubscribeSuggested(_ChatTag):
+    """After /unsubscribe: stop following the suggested tag."""
 
 
 @dataclass(frozen=True, slots=True)
-class Unsubscribe:
-    """✖ on the /subscriptions list, which stays on ``page``."""
+class _Listed:
+    """An item of a list shown for a chat (a tag, a word), and the page it is on."""
 
-    tag_id: int
+    item: int
     page: int
     chat: int
 
 
 @dataclass(frozen=True, slots=True)
+class _ChatPage:
+    """A page of a list shown for a chat."""
+
+    page: int
+    chat: int
+
+
+@kind("p", PAGE, ID)
+class TagsPage(_ChatPage):
+    """A page of /tags."""
+
+
+@kind("u", ID, PAGE, ID)
+class Unsubscribe(_Listed):
+    """✖ on the /subscriptions list (``item``: the tag), which stays on ``page``."""
+
+
+@kind("w", ID, PAGE, ID)
+class RemoveWord(_Listed):
+    """✖ on the /subscriptions list of words (``item``: the word), which stays on ``page``."""
+
+
+@kind("sp", PAGE, ID)
 class SubscriptionsPage(_ChatPage):
     """A page of /subscriptions."""
 
 
-@dataclass(frozen=True, slots=True)
-class SubscribeSuggested(_ChatTag):
-    """ "Did you mean negotiations?" after /subscribe — follow the suggested tag."""
+@kind("wp", PAGE, ID)
+class WordsPage(_ChatPage):
+    """A page of the /subscriptions list of words."""
 
 
-@dataclass(frozen=True, slots=True)
-class UnsubscribeSuggested(_ChatTag):
-    """ "Did you mean negotiations?" after /unsubscribe — stop following the suggested tag."""
-
-
-@dataclass(frozen=True, slots=True)
+@kind("fp", PAGE)
 class FeedsPage:
     """A page of /feeds (admins only)."""
 
@@ -97,41 +145,34 @@ class FeedsPage:
 
 
 @dataclass(frozen=True, slots=True)
+class _Article:
+    """A question about an article (admins only)."""
+
+    article_id: int
+
+
+@kind("d", ID)
 class ConfirmDelete(_Article):
     """Delete under /delete's question."""
 
 
-@dataclass(frozen=True, slots=True)
+@kind("k", ID)
 class KeepArticle(_Article):
     """Keep under /delete's question."""
 
 
-@dataclass(frozen=True, slots=True)
+@kind("ud", ID)
 class Undelete(_Article):
     """Undo under "Deleted article 42": show the article again."""
 
 
-@dataclass(frozen=True, slots=True)
+@kind("sr", PAGE, ID)
 class SearchPage(_ChatPage):
     """More (or Previous) under /search results; the query is the message's first line
     (the chat's timezone dates the results)."""
 
 
-@dataclass(frozen=True, slots=True)
-class RemoveWord:
-    """✖ on the /subscriptions list of words, which stays on ``page``."""
-
-    word_id: int
-    page: int
-    chat: int
-
-
-@dataclass(frozen=True, slots=True)
-class WordsPage(_ChatPage):
-    """A page of the /subscriptions list of words."""
-
-
-@dataclass(frozen=True, slots=True)
+@kind("l", LANGUAGE, ID)
 class SetLanguage:
     """A language under /language: speak it from now on."""
 
@@ -139,7 +180,7 @@ class SetLanguage:
     chat: int
 
 
-@dataclass(frozen=True, slots=True)
+@kind("c", ID_OR_OWN)
 class SelectChat:
     """A chat under /channels: make commands act for it (0: the person's own chat)."""
 
@@ -147,16 +188,23 @@ class SelectChat:
 
 
 @dataclass(frozen=True, slots=True)
+class _Chat:
+    """A question about a chat."""
+
+    chat: int
+
+
+@kind("dg", ID)
 class PostDigest(_Chat):
     """Under /digest for a linked channel: post its digest there now."""
 
 
-@dataclass(frozen=True, slots=True)
+@kind("dx", ID)
 class CancelDigest(_Chat):
     """Under /digest for a linked channel: do not post it."""
 
 
-@dataclass(frozen=True, slots=True)
+@kind("fg", TIME, ID)
 class ConfirmForget:
     """Under /forget: delete everything about the chat. ``issued``: when it was shown
     (Unix seconds); an older confirmation has expired."""
@@ -165,12 +213,12 @@ class ConfirmForget:
     chat: int
 
 
-@dataclass(frozen=True, slots=True)
+@kind("fx", ID)
 class CancelForget(_Chat):
     """Under /forget: delete nothing."""
 
 
-@dataclass(frozen=True, slots=True)
+@kind("dt", FLAG, ID)
 class DigestTags:
     """Under /settings: digest entries name the tags they matched by (``on``), or not."""
 
@@ -178,7 +226,7 @@ class DigestTags:
     chat: int
 
 
-@dataclass(frozen=True, slots=True)
+@kind("dl", FLAG, ID)
 class DigestLayout:
     """Under /settings: one line per story (``compact``), or the full layout."""
 
@@ -211,18 +259,6 @@ Button = (
 )
 
 
-class Field(Enum):
-    """What one field of callback data may hold, and how it is written."""
-
-    ID = "id"  # a row id, 1..MAX_ID
-    PAGE = "page"  # 0..MAX_PAGE
-    PAGE_OR_START = "page_or_start"  # a page, or None written "s" (the /start keyboard)
-    LANGUAGE = "language"  # a catalog the bot has
-    ID_OR_OWN = "id_or_own"  # a row id, or 0 for the person's own chat
-    TIME = "time"  # Unix seconds, 0..MAX_TIME
-    FLAG = "flag"  # on or off, written 1 or 0
-
-
 _NUMBER = re.compile(r"0|[1-9][0-9]{0,9}")
 _LANGUAGE = re.compile(r"[a-z]{2,3}(?:_[A-Z]{2})?")
 _INVALID = object()
@@ -252,33 +288,6 @@ _RANGES = {
     Field.TIME: (0, MAX_TIME),
     Field.FLAG: (0, 1),
 }
-
-
-# Every kind: its prefix and its fields, in the dataclass's order.
-KINDS: dict[type[Button], tuple[str, tuple[Field, ...]]] = {
-    ToggleTag: ("t", (Field.ID, Field.PAGE_OR_START, Field.ID)),
-    TagsPage: ("p", (Field.PAGE, Field.ID)),
-    Unsubscribe: ("u", (Field.ID, Field.PAGE, Field.ID)),
-    SubscriptionsPage: ("sp", (Field.PAGE, Field.ID)),
-    SubscribeSuggested: ("ss", (Field.ID, Field.ID)),
-    UnsubscribeSuggested: ("us", (Field.ID, Field.ID)),
-    FeedsPage: ("fp", (Field.PAGE,)),
-    ConfirmDelete: ("d", (Field.ID,)),
-    KeepArticle: ("k", (Field.ID,)),
-    Undelete: ("ud", (Field.ID,)),
-    SearchPage: ("sr", (Field.PAGE, Field.ID)),
-    RemoveWord: ("w", (Field.ID, Field.PAGE, Field.ID)),
-    WordsPage: ("wp", (Field.PAGE, Field.ID)),
-    SetLanguage: ("l", (Field.LANGUAGE, Field.ID)),
-    SelectChat: ("c", (Field.ID_OR_OWN,)),
-    PostDigest: ("dg", (Field.ID,)),
-    CancelDigest: ("dx", (Field.ID,)),
-    ConfirmForget: ("fg", (Field.TIME, Field.ID)),
-    CancelForget: ("fx", (Field.ID,)),
-    DigestTags: ("dt", (Field.FLAG, Field.ID)),
-    DigestLayout: ("dl", (Field.FLAG, Field.ID)),
-}
-_BY_PREFIX = {prefix: (kind, spec) for kind, (prefix, spec) in KINDS.items()}
 
 
 def encode(button: Button) -> str:

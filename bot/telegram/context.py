@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Generic, TypeVar, overload
 
 from cachetools import TTLCache
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -15,6 +15,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.config import Settings
 from bot.delivery.deliverer import Deliverer
+from bot.delivery.presence import Presence
 from bot.feeds.service import FeedService
 from bot.i18n import Translator, translator
 from bot.telegram.chats import Acting, AdminCache
@@ -22,6 +23,7 @@ from bot.telegram.send import RetryPolicy
 from bot.telegram.stops import StopList
 
 Clock = Callable[[], datetime]
+T = TypeVar("T")
 INLINE_CACHE_SECONDS = 60  # how long Telegram may cache an inline answer, and so do we
 
 
@@ -29,8 +31,37 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+class Late(Generic[T]):
+    """An attribute of `AppState` that the application sets as it starts (kept as
+    ``_name``); reading it before then is a bug, and the assertion says when it is set."""
+
+    def __init__(self, when: str) -> None:
+        self.when = when
+        self.attribute = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.attribute = f"_{name}"
+
+    @overload
+    def __get__(self, state: None, owner: type) -> Late[T]: ...
+    @overload
+    def __get__(self, state: AppState, owner: type) -> T: ...
+    def __get__(self, state: AppState | None, owner: type) -> T | Late[T]:
+        if state is None:
+            return self
+        value: T | None = getattr(state, self.attribute)
+        assert value is not None, f"{self.attribute[1:]} is {self.when}"
+        return value
+
+
 class AppState:
     """What handlers and jobs share, typed. Filled in by `build_application` and post_init."""
+
+    settings: Late[Settings] = Late("set by build_application")
+    sessions: Late[async_sessionmaker[AsyncSession]] = Late("opened in post_init")
+    engine: Late[AsyncEngine] = Late("opened in post_init")
+    feeds: Late[FeedService] = Late("made in post_init")
+    deliverer: Late[Deliverer] = Late("made in post_init")
 
     def __init__(self) -> None:
         self._settings: Settings | None = None
@@ -76,29 +107,9 @@ class AppState:
         return engine, feeds
 
     @property
-    def settings(self) -> Settings:
-        assert self._settings is not None, "settings are set by build_application"
-        return self._settings
-
-    @property
-    def sessions(self) -> async_sessionmaker[AsyncSession]:
-        assert self._sessions is not None, "the database is opened in post_init"
-        return self._sessions
-
-    @property
-    def engine(self) -> AsyncEngine:
-        assert self._engine is not None, "the database is opened in post_init"
-        return self._engine
-
-    @property
-    def feeds(self) -> FeedService:
-        assert self._feeds is not None, "the feed service is made in post_init"
-        return self._feeds
-
-    @property
-    def deliverer(self) -> Deliverer:
-        assert self._deliverer is not None, "the deliverer is made in post_init"
-        return self._deliverer
+    def presence(self) -> Presence | None:
+        """This process's heartbeat, once post_init registered it."""
+        return self._deliverer.presence if self._deliverer is not None else None
 
 
 @dataclass(slots=True)

@@ -28,8 +28,8 @@ from telegram.error import (
 from telegram.ext import ExtBot
 
 from bot import texts
-from bot.delivery.compose import LEASE, Outbound
-from bot.delivery.digest import Chunk
+from bot.delivery.broadcast import BroadcastTally
+from bot.delivery.outbox import LEASE, Chunk, Outbound
 from bot.i18n import FALLBACK, translator
 from bot.ops.logjson import digest_context
 from bot.telegram.ratelimit import Lane
@@ -155,15 +155,17 @@ async def send_digest(
     log: SentLog | None = None,
     lane: Lane = Lane.REPLY,
     stops: StopList | None = None,
+    paid: BroadcastTally | None = None,
 ) -> SendResult:
     """Send the digest's unsent messages in order; record each; classify the outcome.
     A chat forgotten meanwhile (``stops`` in this process; its outbox row gone, for a
-    forget in another process) gets nothing more."""
+    forget in another process) gets nothing more. With ``paid`` (PAID_BROADCAST, a
+    delivery pass) the messages go with allow_paid_broadcast, and are counted there."""
     digest_context(outbound.digest_id, outbound.chat_id)
     log = log or SentLog(sessions, clock)
     message_ids = list(outbound.message_ids)
     began = stops.now() if stops is not None else 0.0
-    for index in range(outbound.sent_chunks, len(outbound.chunks)):
+    for index in range(outbound.sent_chunks, outbound.total):
         if stops is not None and stops.stopped(outbound.chat_id, began):
             return SendResult.STOPPED
         if index > outbound.sent_chunks and not await _still_kept(sessions, outbound):
@@ -173,9 +175,10 @@ async def send_digest(
             try:
                 message = await bot.send_message(
                     outbound.chat_id,
-                    outbound.chunks[index].text,
+                    outbound.chunk(index).text,
                     message_thread_id=outbound.thread_id,
-                    reply_markup=_keyboard(outbound.chunks[index]),
+                    reply_markup=_keyboard(outbound.chunk(index)),
+                    allow_paid_broadcast=True if paid is not None else None,
                     rate_limit_args=lane,
                 )
                 break
@@ -194,8 +197,10 @@ async def send_digest(
                 if verdict is not _Verdict.RETRY:
                     return await _settle(verdict, log, outbound, index, str(error), clock, policy)
                 await asyncio.sleep(backoff(attempt - 1, policy.backoff))
+        if paid is not None:
+            paid.note()
         message_ids.append(message.message_id)
-        await log.note(outbound.digest_id, message_ids, len(outbound.chunks))
+        await log.note(outbound.digest_id, message_ids, outbound.total)
     return SendResult.SENT
 
 

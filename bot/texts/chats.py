@@ -93,7 +93,6 @@ def acting_header(t: Translator, name: str) -> str:
 
 
 POST_DIGEST_BUTTON = N_("📢 Post it now")
-CANCEL_BUTTON = N_("Cancel")
 DIGEST_NOT_POSTED = N_("Not posted.")
 
 

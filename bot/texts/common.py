@@ -132,7 +132,23 @@ def usage(t: Translator, command: str, example: str, problem: str = "") -> str:
     return prefix + t._("Usage: {example}", example=code(f"/{command} {example}"))
 
 
-# ---- tags
+# ---- the flood throttle
+
+SLOW_DOWN = N_(
+    "You are sending messages faster than I can answer; I'll skip the next ones for a few seconds."
+)
+TOO_FAST = N_("Too fast, try again in a moment.")
+
+
+# ---- buttons
+
+CANCEL_BUTTON = N_("Cancel")  # under a question: do nothing
+PREVIOUS = N_("◀ Previous")
+NEXT = N_("Next ▶")
+BUTTON_INVALID = N_("This button is no longer valid.")
+
+
+# ---- what people typed, quoted back
 
 MAX_ECHO = 60  # how much of what someone typed is quoted back
 
@@ -142,22 +158,13 @@ def echo(typed: str, limit: int = MAX_ECHO) -> str:
     return escape(shorten(typed, limit, fold=True))
 
 
-PREVIOUS = N_("◀ Previous")
-NEXT = N_("Next ▶")
-BUTTON_INVALID = N_("This button is no longer valid.")
-# Presses of every other shape the Bot API allows (each a short notice, at most 200).
+# ---- presses of every other shape the Bot API allows (each a short notice, at most 200)
+
 EMPTY_PRESS = N_("This button carries nothing to do.")
 FOREIGN_PRESS = N_("This button is not one of mine, so it does nothing here.")
 INLINE_PRESS = N_("Buttons work in a chat with me, not under shared messages.")
 GAME_PRESS = N_("I have no games.")
 CHAT_GONE_PRESS = N_("This button is of a chat I no longer serve. Send /start to begin again.")
-TAG_GONE = N_("That tag no longer exists.")
-# ---- updates and errors
-
-SLOW_DOWN = N_(
-    "You are sending messages faster than I can answer; I'll skip the next ones for a few seconds."
-)
-TOO_FAST = N_("Too fast, try again in a moment.")
 
 
 def input_problem(t: Translator, error: BaseException) -> str:

@@ -4,9 +4,9 @@ returning Telegram HTML, in the reader's language (see bot.texts for the convent
 from __future__ import annotations
 
 from html import escape
-from typing import Protocol
 
 from bot.i18n import N_, Translator
+from storage.records import Forgotten
 
 _MAX_NAME = 60  # how much of a chat's title is shown
 
@@ -110,28 +110,7 @@ def confirm_forget(t: Translator, name: str) -> str:
     )
 
 
-FORGET_BUTTON = N_("🗑 Delete everything")
-FORGET_CANCEL_BUTTON = N_("Cancel")
-FORGET_CANCELLED = N_("Cancelled: nothing was deleted.")
-FORGET_EXPIRED = N_("This confirmation has expired, and nothing was deleted. Send /forget again.")
-FORGET_ALREADY = N_("Nothing left to delete: this chat's data was already deleted.")
-FORGET_FORGED = N_("This confirmation was not made for this chat, so it deletes nothing.")
-
-
-class ForgottenLike(Protocol):
-    @property
-    def subscriptions(self) -> int: ...
-    @property
-    def words(self) -> int: ...
-    @property
-    def ledger(self) -> int: ...
-    @property
-    def digests(self) -> int: ...
-    @property
-    def links(self) -> int: ...
-
-
-def forgotten(t: Translator, name: str, counts: ForgottenLike) -> str:
+def forgotten(t: Translator, name: str, counts: Forgotten) -> str:
     """What /forget deleted."""
     parts = [
         t.ngettext("{n} tag", "{n} tags", counts.subscriptions),
@@ -146,3 +125,10 @@ def forgotten(t: Translator, name: str, counts: ForgottenLike) -> str:
         name=_name(name),
         what=", ".join(parts),
     )
+
+
+FORGET_BUTTON = N_("🗑 Delete everything")
+FORGET_CANCELLED = N_("Cancelled: nothing was deleted.")
+FORGET_EXPIRED = N_("This confirmation has expired, and nothing was deleted. Send /forget again.")
+FORGET_ALREADY = N_("Nothing left to delete: this chat's data was already deleted.")
+FORGET_FORGED = N_("This confirmation was not made for this chat, so it deletes nothing.")

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
-from bot.i18n import Translator
+from bot.i18n import N_, Translator
 from bot.subscriptions.model import SubscribeResult, Suggestion, UnsubscribeResult
 from bot.texts.common import NO_SUBSCRIPTIONS, bold, echo, page_suffix, quoted, short_name, usage
+
+TAG_GONE = N_("That tag no longer exists.")
 
 
 def _did_you_mean(t: Translator, options: Sequence[Suggestion]) -> str:
@@ -73,17 +75,17 @@ def subscribe_usage(t: Translator) -> str:
     return usage(t, "subscribe", "negotiations, United Kingdom", t._("Which tags?"))
 
 
-def unsubscribe_usage(t: Translator) -> str:
-    return usage(t, "unsubscribe", "negotiations", t._("Which tags? /subscriptions lists yours."))
-
-
-def too_many_tags(t: Translator, count: int, limit: int) -> str:
+def too_many_tags(t: Translator, count: int, *, limit: int) -> str:
     return t.ngettext(
         "That is {n} tag; send at most {limit} at a time.",
         "That is {n} tags; send at most {limit} at a time.",
         count,
         limit=limit,
     )
+
+
+def unsubscribe_usage(t: Translator) -> str:
+    return usage(t, "unsubscribe", "negotiations", t._("Which tags? /subscriptions lists yours."))
 
 
 def subscribe_button(t: Translator, name: str) -> str:

@@ -29,7 +29,7 @@ from bot.words.model import RemoveResult, WordsResult
 from storage import keywords as words_repo
 from storage import repo
 from storage.models import Article, Subscriber
-from storage.records import WordKind
+from storage.records import ParsedArticle, WordKind
 
 SEARCH_PAGE_SIZE = 10
 LIMITS = {WordKind.FOLLOW: MAX_FOLLOWS, WordKind.MUTE: MAX_MUTES}
@@ -66,7 +66,7 @@ MATCHERS = WordMatchers()
 
 async def store_articles(
     session: AsyncSession,
-    articles: Sequence[repo.ArticleLike],
+    articles: Sequence[ParsedArticle],
     *,
     now: datetime,
     feed_id: int | None = None,

@@ -5,10 +5,9 @@ name of the modules is here."""
 
 from __future__ import annotations
 
-from storage.records import Outcome, Stats
+from storage.records import Forgotten, Outcome, Stats
 from storage.repo.articles import (
     SHOWN,
-    ArticleLike,
     ArticleLine,
     count_articles,
     delete_article,
@@ -47,6 +46,7 @@ from storage.repo.feeds import (
     save_feed,
 )
 from storage.repo.outbox import (
+    AlreadyDelivered,
     NewDigest,
     SentProgress,
     claim_stale_digests,
@@ -58,9 +58,9 @@ from storage.repo.outbox import (
     postpone_digest,
     purge_digests,
     record_sent,
+    unsent_messages,
 )
 from storage.repo.privacy import (
-    Forgotten,
     blocked_before,
     count_stored,
     digest_kept,
@@ -74,6 +74,13 @@ from storage.repo.privacy import (
     subscribed_tag_names,
     subscriber_of,
     words_of,
+)
+from storage.repo.processes import (
+    forget_processes,
+    forget_unseen,
+    processes_on,
+    register_process,
+    see_process,
 )
 from storage.repo.stats import stats
 from storage.repo.subscribers import (
@@ -95,7 +102,6 @@ from storage.repo.subscriptions import (
     unsubscribe,
 )
 from storage.repo.tags import (
-    TagLike,
     article_counts,
     count_used_tags,
     drop_unused_tags,
@@ -108,14 +114,13 @@ from storage.repo.tags import (
 
 __all__ = [
     "SHOWN",
-    "ArticleLike",
+    "AlreadyDelivered",
     "ArticleLine",
     "Forgotten",
     "NewDigest",
     "Outcome",
     "SentProgress",
     "Stats",
-    "TagLike",
     "active_feed_urls",
     "active_feeds",
     "add_manager",
@@ -152,6 +157,8 @@ __all__ = [
     "feed_by_url",
     "feeds_page",
     "forget_chat",
+    "forget_processes",
+    "forget_unseen",
     "get_article",
     "get_feed",
     "get_subscriber",
@@ -167,11 +174,14 @@ __all__ = [
     "move_feed",
     "popular_tags",
     "postpone_digest",
+    "processes_on",
     "purge_digests",
     "recent_by_link",
     "record_sent",
+    "register_process",
     "remove_feed",
     "save_feed",
+    "see_process",
     "select_chat",
     "selected_chat",
     "set_blocked",
@@ -189,6 +199,7 @@ __all__ = [
     "tags_by_key",
     "tags_of_articles",
     "undelete_article",
+    "unsent_messages",
     "unsubscribe",
     "upsert_article",
     "upsert_articles",

@@ -6,46 +6,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 
 from sqlalchemy import Select, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from storage.models import Article, ArticleTag, Tag
-from storage.records import Outcome
-from storage.repo.tags import TagLike, ensure_tags
+from storage.records import Outcome, ParsedArticle
+from storage.records import Tag as TagName
+from storage.repo.tags import ensure_tags
 from storage.sql import chunks, grouped
 from storage.stories import STORY
 
 
-class ArticleLike(Protocol):
-    """What the storage needs of a parsed article (bot.articles.format.ParsedArticle is one)."""
-
-    @property
-    def fingerprint(self) -> str: ...
-    @property
-    def content_hash(self) -> str: ...
-    @property
-    def category(self) -> str: ...
-    @property
-    def published_at(self) -> datetime: ...
-    @property
-    def source(self) -> str: ...
-    @property
-    def title(self) -> str: ...
-    @property
-    def url(self) -> str | None: ...
-    @property
-    def summary(self) -> str: ...
-    @property
-    def body(self) -> str: ...
-    @property
-    def tags(self) -> Sequence[TagLike]: ...
-
-
 async def upsert_article(
-    session: AsyncSession, article: ArticleLike, *, now: datetime
+    session: AsyncSession, article: ParsedArticle, *, now: datetime
 ) -> tuple[Article, Outcome]:
     """Store ``article`` by its fingerprint: add it, update it when changed, or leave it."""
     [result] = await upsert_articles(session, [article], now=now)
@@ -54,7 +29,7 @@ async def upsert_article(
 
 async def upsert_articles(
     session: AsyncSession,
-    articles: Sequence[ArticleLike],
+    articles: Sequence[ParsedArticle],
     *,
     now: datetime,
     feed_id: int | None = None,
@@ -72,7 +47,7 @@ async def upsert_articles(
         [a.url for a, fp in zip(articles, prints, strict=True) if a.url and fp not in rows],
     )
     results: list[tuple[Article, Outcome]] = []
-    retag: dict[str, ArticleLike] = {}
+    retag: dict[str, ParsedArticle] = {}
     for article, fingerprint in zip(articles, prints, strict=True):
         # Its own row, or a deleted article's with the same link: deleted stays deleted.
         row = rows.get(fingerprint) or deleted_links.get(article.url or "")
@@ -105,7 +80,7 @@ async def upsert_articles(
     if not retag:
         return results
     await session.flush()
-    wanted: dict[str, TagLike] = {}
+    wanted: dict[str, TagName] = {}
     for article in retag.values():
         for tag in article.tags:
             wanted.setdefault(tag.key, tag)  # the first spelling seen is the one kept

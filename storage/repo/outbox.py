@@ -1,15 +1,21 @@
-"""The outbox: digests composed and waiting to be sent, with their ledger rows (which
+"""The outbox: digests composed and waiting to be sent, with their ledgers (which
 articles each subscriber has had), leased to one sender at a time.
 
-A digest row is written with its ledger rows in one transaction (`create_digests`); its
-sender records each message as it goes out (`record_sent`), renewing the lease, and a row
-whose lease ran out is taken up again by the next pass (`claim_stale_digests`). What goes
-in ``chunks`` is the messages' JSON: bot.delivery.digest.Chunk writes and reads it, and
-bot.delivery.compose.Outbound is what a sender holds of a row; storage keeps it as it is."""
+A digest row is written with its messages and its ledger in one transaction
+(`create_digests`); its sender records each message as it goes out (`record_sent`),
+renewing the lease and deleting the message's text, and a row whose lease ran out is
+taken up again by the next pass (`claim_stale_digests`, `unsent_messages`). A message is
+the JSON that bot.delivery.digest.Chunk writes and reads; storage keeps it as it is.
+
+The ledger is one packed column of the digest row (`storage.models.ArticleIds`), not a
+row per article: 4 bytes an article instead of about 90. No two composers read and write
+one subscriber's ledger at once: each locks the subscriber's row first (the pass claims
+it FOR UPDATE SKIP LOCKED, /digest FOR UPDATE; SQLite has one writer), and reads its
+ledger after the lock (README, "Exactly once")."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -17,26 +23,35 @@ from typing import Any, cast
 from sqlalchemy import (
     JSON,
     Table,
+    and_,
     bindparam,
     delete,
-    exists,
     insert,
+    or_,
     select,
-    type_coerce,
+    tuple_,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.types import NullType
+from sqlalchemy.sql.elements import ColumnElement
 
-from storage.models import Article, DeliveredArticle, Digest, DigestKind, DigestStatus, UTCDateTime
+from storage.models import (
+    Article,
+    Digest,
+    DigestKind,
+    DigestMessage,
+    DigestStatus,
+    Process,
+    UTCDateTime,
+)
 from storage.sql import chunks
 from storage.stories import STORY
 
 
 @dataclass(frozen=True, slots=True)
 class NewDigest:
-    """An outbox row to write. ``chunks`` is the messages' JSON (bot.delivery.digest.Chunk writes
-    and reads it; storage keeps it as it is)."""
+    """An outbox row to write. ``chunks`` are the messages' JSON (bot.delivery.digest.Chunk
+    writes and reads it; storage keeps it as it is)."""
 
     subscriber_id: int
     kind: DigestKind
@@ -47,19 +62,33 @@ class NewDigest:
     status: DigestStatus = DigestStatus.PENDING
 
 
-_LEDGER = cast(Table, DeliveredArticle.__table__)
-_DELIVERED_AT = _LEDGER.c.delivered_at.type
-# The ledger's time goes in as the database holds it (`create_digests` converts it once).
-_LEDGER_INSERT = insert(_LEDGER).values(delivered_at=type_coerce(bindparam("b_at"), NullType()))
+_MESSAGES = cast(Table, DigestMessage.__table__)
+
+
+class AlreadyDelivered(Exception):
+    """A digest would deliver an article its subscriber already had: nothing is written.
+    The packed ledger has no key per (subscriber, article) to refuse it, so
+    `create_digests` checks, under the subscriber's lock every composer holds."""
 
 
 async def create_digests(
-    session: AsyncSession, digests: Sequence[NewDigest], *, now: datetime, lease_until: datetime
+    session: AsyncSession,
+    digests: Sequence[NewDigest],
+    *,
+    now: datetime,
+    lease_until: datetime,
+    owner: int | None = None,
 ) -> list[int]:
-    """Outbox rows and their ledger rows, in the caller's transaction; returns the ids."""
+    """Outbox rows with their messages and ledgers, in the caller's transaction; returns
+    the ids. ``owner``: the process (`Process`) that will send them."""
     if not digests:
         return []
-    rows = [
+    new = {(d.subscriber_id, a) for d in digests for a in d.article_ids}
+    if len(new) < sum(len(d.article_ids) for d in digests) or not new.isdisjoint(
+        await _ledger_pairs(session, [d.subscriber_id for d in digests])
+    ):
+        raise AlreadyDelivered(f"a digest for subscribers {sorted({s for s, _ in new})[:5]}")
+    rows: list[dict[str, Any]] = [
         {
             "subscriber_id": d.subscriber_id,
             "kind": d.kind,
@@ -67,18 +96,14 @@ async def create_digests(
             "created_at": now,
             "sent_at": now if d.status == DigestStatus.SENT else None,
             "lease_until": lease_until if d.status == DigestStatus.PENDING else None,
-            "chunks": d.chunks,
             "sent_chunks": 0,
             "message_ids": [],
             "attempts": 0,
+            "ledger": tuple(d.article_ids),
+            "owner_id": owner if d.status == DigestStatus.PENDING else None,
         }
         for d in digests
     ]
-    # Every ledger row of the call has the same time: converted for the database once,
-    # not once per row (a million rows a pass).
-    dialect = session.get_bind().dialect
-    process = _DELIVERED_AT.dialect_impl(dialect).bind_processor(dialect)
-    at = process(now) if process else now
     ids: list[int] = []
     # One subscriber's row at most (a delivery batch): the rows go in as one multi-row
     # INSERT and their ids are told apart by subscriber. Asking for the ids in parameter
@@ -96,23 +121,57 @@ async def create_digests(
                 insert(Digest).returning(Digest.id, sort_by_parameter_order=True), list(part)
             )
             ids.extend(returned.all())
-    ledger = [
-        {"subscriber_id": d.subscriber_id, "article_id": a, "digest_id": i, "b_at": at}
+    messages = [
+        {"digest_id": i, "position": position, "body": body}
         for d, i in zip(digests, ids, strict=True)
-        for a in d.article_ids
+        for position, body in enumerate(d.chunks)
     ]
-    for part in chunks(ledger):  # Core, not the ORM's bulk insert: a million rows a pass
-        await session.execute(_LEDGER_INSERT, list(part))
+    for part in chunks(messages):  # Core, not the ORM's bulk insert
+        await session.execute(insert(_MESSAGES), list(part))
     return ids
 
 
+async def unsent_messages(
+    session: AsyncSession, digest_ids: Sequence[int]
+) -> dict[int, list[dict[str, Any]]]:
+    """Each digest's messages not yet sent, in order (what a resumed digest sends)."""
+    found: dict[int, list[dict[str, Any]]] = {d: [] for d in digest_ids}
+    for part in chunks(list(digest_ids)):
+        query = (
+            select(DigestMessage.digest_id, DigestMessage.body)
+            .where(DigestMessage.digest_id.in_(part))
+            .order_by(DigestMessage.digest_id, DigestMessage.position)
+        )
+        for digest_id, body in (await session.execute(query)).all():
+            found[digest_id].append(body)
+    return found
+
+
 async def claim_stale_digests(
-    session: AsyncSession, now: datetime, limit: int, lease: timedelta
+    session: AsyncSession,
+    now: datetime,
+    limit: int,
+    lease: timedelta,
+    *,
+    owner: int | None = None,
+    seen_since: datetime | None = None,
 ) -> list[Digest]:
-    """Pending digests whose lease ran out (their sender died or gave up): lease them anew."""
+    """Pending digests whose sender died or gave up: lease them anew (to ``owner``).
+    Those whose lease ran out, and, with ``seen_since``, those held by another process
+    not seen since then (a process that was killed: bot.delivery.presence)."""
+    stale = Digest.lease_until < now
+    if seen_since is not None:
+        alive = select(Process.id).where(Process.seen_at >= seen_since).scalar_subquery()
+        orphaned: list[ColumnElement[bool]] = [
+            Digest.owner_id.is_not(None),
+            Digest.owner_id.not_in(alive),
+        ]
+        if owner is not None:  # one's own are in flight, whatever one's row says
+            orphaned.append(Digest.owner_id != owner)
+        stale = or_(stale, and_(*orphaned))
     query = (
         select(Digest)
-        .where(Digest.status == DigestStatus.PENDING, Digest.lease_until < now)
+        .where(Digest.status == DigestStatus.PENDING, stale)
         .order_by(Digest.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -120,6 +179,7 @@ async def claim_stale_digests(
     digests = list((await session.scalars(query)).all())
     for digest in digests:
         digest.lease_until = now + lease
+        digest.owner_id = owner
     await session.flush()
     return digests
 
@@ -141,6 +201,13 @@ _RECORD_SENT = (
         sent_at=bindparam("b_sent_at", type_=UTCDateTime()),
         lease_until=bindparam("b_lease", type_=UTCDateTime()),
     )
+)
+
+
+# A sent message's text is not kept: the ledger says what was sent, a resumed digest
+# needs only the rest.
+_DROP_SENT = delete(_MESSAGES).where(
+    _MESSAGES.c.digest_id == bindparam("b_id"), _MESSAGES.c.position < bindparam("b_sent")
 )
 
 
@@ -166,6 +233,9 @@ async def record_sent(
         # A Core executemany: the ORM's bulk UPDATE by primary key would drop the WHERE.
         connection = await session.connection()
         await connection.execute(_RECORD_SENT, rows)
+        await connection.execute(
+            _DROP_SENT, [{"b_id": r["b_id"], "b_sent": r["b_sent"]} for r in rows]
+        )
 
 
 async def postpone_digest(
@@ -174,7 +244,8 @@ async def postpone_digest(
     await session.execute(
         update(Digest)
         .where(Digest.id == digest_id)
-        .values(lease_until=until, attempts=Digest.attempts + 1, error=error[:500])
+        # Left for later: no process holds it, only the lease says when it is due.
+        .values(lease_until=until, attempts=Digest.attempts + 1, error=error[:500], owner_id=None)
     )
 
 
@@ -186,16 +257,21 @@ async def fail_digest(
     error: str,
 ) -> None:
     """Give up on a digest: the articles of its unsent messages leave the ledger so that
-    they can come later (all of its articles when ``unsent_article_ids`` is None)."""
-    ledger = delete(DeliveredArticle).where(DeliveredArticle.digest_id == digest_id)
-    if unsent_article_ids is None:
-        await session.execute(ledger)
-    for part in chunks(list(unsent_article_ids or ())):
-        await session.execute(ledger.where(DeliveredArticle.article_id.in_(part)))
+    they can come later (all of its articles when ``unsent_article_ids`` is None), and
+    its unsent messages are deleted."""
+    ledger = await session.scalar(select(Digest.ledger).where(Digest.id == digest_id))
+    unsent = set(unsent_article_ids) if unsent_article_ids is not None else None
+    kept = () if unsent is None else tuple(a for a in ledger or () if a not in unsent)
+    await session.execute(delete(DigestMessage).where(DigestMessage.digest_id == digest_id))
     await session.execute(
         update(Digest)
         .where(Digest.id == digest_id)
-        .values(status=DigestStatus.FAILED, error=error[:500], lease_until=None)
+        .values(
+            status=DigestStatus.FAILED,
+            error=error[:500],
+            lease_until=None,
+            ledger=kept if ledger is not None else None,
+        )
     )
 
 
@@ -203,28 +279,62 @@ async def purge_digests(
     session: AsyncSession, *, created_before: datetime, selectable_since: datetime, limit: int
 ) -> int:
     """Delete up to ``limit`` sent or failed digests created before ``created_before``;
-    return how many. Their ledger rows go with them (ON DELETE CASCADE), so a digest that
-    still holds the ledger row of an article added since ``selectable_since`` is kept:
-    without that row the article would be selected, and sent, again."""
-    still_selectable = (
-        select(DeliveredArticle.article_id)
-        .join(Article, Article.id == DeliveredArticle.article_id)
-        .where(DeliveredArticle.digest_id == Digest.id, Article.added_at >= selectable_since)
-    )
-    doomed = (
-        select(Digest.id)
-        .where(
+    return how many. Their ledgers go with them, so a digest whose ledger holds an article
+    added since ``selectable_since`` is kept: without it the article would be selected,
+    and sent, again. Reads at most ten times ``limit`` candidates, oldest first."""
+    doomed: list[int] = []
+    after: tuple[datetime, int] | None = None
+    for _ in range(10):
+        query = select(Digest.created_at, Digest.id, Digest.ledger).where(
             Digest.status.in_([DigestStatus.SENT, DigestStatus.FAILED]),
             Digest.created_at < created_before,
-            ~exists(still_selectable),
         )
-        .order_by(Digest.created_at)
-        .limit(limit)
-    )
-    ids = list((await session.scalars(doomed)).all())
-    if ids:
-        await session.execute(delete(Digest).where(Digest.id.in_(ids)))
-    return len(ids)
+        if after is not None:
+            query = query.where(tuple_(Digest.created_at, Digest.id) > tuple_(*after))
+        query = query.order_by(Digest.created_at, Digest.id).limit(limit)
+        rows = (await session.execute(query)).all()
+        selectable = await _added_since(
+            session, {a for _, _, ledger in rows for a in ledger or ()}, selectable_since
+        )
+        doomed += [i for _, i, ledger in rows if selectable.isdisjoint(ledger or ())]
+        if len(rows) < limit or len(doomed) >= limit:
+            break
+        after = (rows[-1][0], rows[-1][1])
+    doomed = doomed[:limit]
+    for part in chunks(doomed):
+        await session.execute(delete(DigestMessage).where(DigestMessage.digest_id.in_(part)))
+        await session.execute(delete(Digest).where(Digest.id.in_(part)))
+    return len(doomed)
+
+
+async def _added_since(
+    session: AsyncSession, article_ids: Iterable[int], since: datetime
+) -> set[int]:
+    found: set[int] = set()
+    for part in chunks(sorted(article_ids)):
+        query = select(Article.id).where(Article.id.in_(part), Article.added_at >= since)
+        found.update((await session.scalars(query)).all())
+    return found
+
+
+async def _ledgers(
+    session: AsyncSession, subscriber_ids: Sequence[int]
+) -> list[tuple[int, tuple[int, ...]]]:
+    """(subscriber, the articles of one of their digests) for every digest of theirs
+    whose ledger is still kept."""
+    found: list[tuple[int, tuple[int, ...]]] = []
+    for part in chunks(sorted(set(subscriber_ids))):
+        query = select(Digest.subscriber_id, Digest.ledger).where(
+            Digest.subscriber_id.in_(part), Digest.ledger.is_not(None)
+        )
+        found += [(s, ledger) for s, ledger in (await session.execute(query)).all() if ledger]
+    return found
+
+
+async def _ledger_pairs(
+    session: AsyncSession, subscriber_ids: Sequence[int]
+) -> set[tuple[int, int]]:
+    return {(s, a) for s, ledger in await _ledgers(session, subscriber_ids) for a in ledger}
 
 
 async def delivered_since(
@@ -233,16 +343,19 @@ async def delivered_since(
     """Per subscriber, the delivered articles among those added since ``since``, and the
     stories of those articles."""
     result: dict[int, tuple[set[int], set[int]]] = {s: (set(), set()) for s in subscriber_ids}
-    for part in chunks(list(subscriber_ids)):
-        query = (
-            select(DeliveredArticle.subscriber_id, DeliveredArticle.article_id, STORY)
-            .join(Article, Article.id == DeliveredArticle.article_id)
-            .where(DeliveredArticle.subscriber_id.in_(part), Article.added_at >= since)
-        )
-        for subscriber_id, article_id, story_id in (await session.execute(query)).all():
-            articles, stories = result[subscriber_id]
-            articles.add(article_id)
-            stories.add(story_id)
+    ledgers = await _ledgers(session, subscriber_ids)
+    wanted = sorted({a for _, ledger in ledgers for a in ledger})
+    story_of: dict[int, int] = {}
+    for part in chunks(wanted):
+        query = select(Article.id, STORY).where(Article.id.in_(part), Article.added_at >= since)
+        story_of.update((a, story) for a, story in (await session.execute(query)).all())
+    for subscriber_id, ledger in ledgers:
+        articles, stories = result[subscriber_id]
+        for article_id in ledger:
+            story = story_of.get(article_id)
+            if story is not None:
+                articles.add(article_id)
+                stories.add(story)
     return result
 
 
@@ -250,19 +363,14 @@ async def delivered_pairs(
     session: AsyncSession, subscriber_ids: Sequence[int], article_ids: Sequence[int]
 ) -> set[tuple[int, int]]:
     """Which of ``article_ids`` each of ``subscriber_ids`` has had, as (subscriber, article)."""
-    found: set[tuple[int, int]] = set()
-    for subscribers in chunks(sorted(set(subscriber_ids)), 1_000):
-        for articles in chunks(sorted(set(article_ids)), 5_000):
-            query = select(DeliveredArticle.subscriber_id, DeliveredArticle.article_id).where(
-                DeliveredArticle.subscriber_id.in_(subscribers),
-                DeliveredArticle.article_id.in_(articles),
-            )
-            found.update((s, a) for s, a in (await session.execute(query)).all())
-    return found
+    wanted = set(article_ids)
+    return {
+        (s, a)
+        for s, ledger in await _ledgers(session, subscriber_ids)
+        for a in ledger
+        if a in wanted
+    }
 
 
 async def delivered_article_ids(session: AsyncSession, subscriber_id: int) -> list[int]:
-    query = select(DeliveredArticle.article_id).where(
-        DeliveredArticle.subscriber_id == subscriber_id
-    )
-    return list((await session.scalars(query)).all())
+    return sorted({a for _, ledger in await _ledgers(session, [subscriber_id]) for a in ledger})

@@ -5,7 +5,6 @@ never commits (see storage.repo)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -17,29 +16,21 @@ from storage.models import (
     Article,
     ChatManager,
     ChatType,
-    DeliveredArticle,
     Digest,
+    DigestMessage,
     Subscriber,
     SubscriberWord,
     Subscription,
     Word,
 )
+from storage.records import Forgotten
+from storage.repo.outbox import unsent_messages
 from storage.repo.subscribers import get_subscriber
 from storage.repo.subscriptions import subscribed_tags
 from storage.repo.tags import drop_unused_tags
+from storage.sql import chunks
 
 STREAM_ROWS = 1_000  # rows fetched at a time while an export streams
-
-
-@dataclass(frozen=True, slots=True)
-class Forgotten:
-    """What deleting a chat removed, by kind."""
-
-    subscriptions: int
-    words: int
-    ledger: int
-    digests: int
-    links: int
 
 
 async def subscriber_of(
@@ -93,33 +84,39 @@ async def ledger_rows(session: AsyncSession, subscriber_id: int) -> AsyncIterato
     """Every article sent to the chat, oldest first, streamed (a server-side cursor on
     PostgreSQL): (article id, title, link, when sent)."""
     query = (
-        select(Article.id, Article.title, Article.url, DeliveredArticle.delivered_at)
-        .join(Article, Article.id == DeliveredArticle.article_id)
-        .where(DeliveredArticle.subscriber_id == subscriber_id)
-        .order_by(DeliveredArticle.delivered_at, Article.id)
+        select(Digest.created_at, Digest.ledger)
+        .where(Digest.subscriber_id == subscriber_id, Digest.ledger.is_not(None))
+        .order_by(Digest.created_at, Digest.id)
         .execution_options(yield_per=STREAM_ROWS)
     )
     result = await session.stream(query)
-    async for part in result.partitions(STREAM_ROWS):  # one await a thousand rows
-        for row in part:
-            yield row
+    async for part in result.partitions(STREAM_ROWS):  # one await a thousand digests
+        ids = sorted({a for _, ledger in part for a in ledger or ()})
+        articles: dict[int, tuple[str, str | None]] = {}
+        for some in chunks(ids):
+            found = select(Article.id, Article.title, Article.url).where(Article.id.in_(some))
+            articles.update((a, (t, u)) for a, t, u in (await session.execute(found)).all())
+        for sent, ledger in part:
+            for article_id in sorted(ledger or ()):
+                if article_id in articles:
+                    title, url = articles[article_id]
+                    yield article_id, title, url, sent
 
 
 async def digest_rows(session: AsyncSession, subscriber_id: int) -> AsyncIterator[Any]:
     """The digests still kept for the chat, oldest first, streamed: (id, kind, status,
-    created, sent, messages as stored)."""
+    created, sent, its unsent messages as stored)."""
     query = (
-        select(
-            Digest.id, Digest.kind, Digest.status, Digest.created_at, Digest.sent_at, Digest.chunks
-        )
+        select(Digest.id, Digest.kind, Digest.status, Digest.created_at, Digest.sent_at)
         .where(Digest.subscriber_id == subscriber_id)
         .order_by(Digest.id)
         .execution_options(yield_per=100)
     )
     result = await session.stream(query)
     async for part in result.partitions(100):
+        messages = await unsent_messages(session, [row[0] for row in part])
         for row in part:
-            yield row
+            yield (*row, messages[row[0]])
 
 
 async def _count(session: AsyncSession, model: Any, *where: Any) -> int:
@@ -157,12 +154,13 @@ async def forget_chat(
     forgotten = Forgotten(
         subscriptions=len(tag_ids),
         words=len(word_ids),
-        ledger=await _count(session, DeliveredArticle, DeliveredArticle.subscriber_id == sid),
+        ledger=await _ledger_size(session, sid),
         digests=await _count(session, Digest, Digest.subscriber_id == sid),
         links=links + await _count(session, ChatManager, ChatManager.subscriber_id == sid),
     )
     # Children first, explicitly (not only by ON DELETE CASCADE), then the row itself.
-    await session.execute(delete(DeliveredArticle).where(DeliveredArticle.subscriber_id == sid))
+    mine = select(Digest.id).where(Digest.subscriber_id == sid).scalar_subquery()
+    await session.execute(delete(DigestMessage).where(DigestMessage.digest_id.in_(mine)))
     await session.execute(delete(Digest).where(Digest.subscriber_id == sid))
     await session.execute(delete(Subscription).where(Subscription.subscriber_id == sid))
     await session.execute(delete(SubscriberWord).where(SubscriberWord.subscriber_id == sid))
@@ -181,15 +179,24 @@ async def count_stored(session: AsyncSession, chat_id: int) -> int:
     if row is None:
         return total
     sid = row.id
+    mine = select(Digest.id).where(Digest.subscriber_id == sid).scalar_subquery()
     for model, column in (
-        (DeliveredArticle, DeliveredArticle.subscriber_id),
         (Digest, Digest.subscriber_id),
         (Subscription, Subscription.subscriber_id),
         (SubscriberWord, SubscriberWord.subscriber_id),
         (ChatManager, ChatManager.subscriber_id),
     ):
         total += await _count(session, model, column == sid)
+    total += await _count(session, DigestMessage, DigestMessage.digest_id.in_(mine))
     return total + 1
+
+
+async def _ledger_size(session: AsyncSession, subscriber_id: int) -> int:
+    """How many articles the chat's kept ledgers name."""
+    query = select(Digest.ledger).where(
+        Digest.subscriber_id == subscriber_id, Digest.ledger.is_not(None)
+    )
+    return sum(len(ledger or ()) for ledger in (await session.scalars(query)).all())
 
 
 # ---------------------------------------------------------------------------- retention
@@ -212,13 +219,14 @@ async def digests_created_between(
 
 
 async def drop_ledger_of(session: AsyncSession, digest_ids: Sequence[int]) -> int:
-    """Delete the ledger rows the digests wrote; how many."""
+    """Drop the ledgers the digests hold; how many articles they named."""
     if not digest_ids:
         return 0
-    result = await session.execute(
-        delete(DeliveredArticle).where(DeliveredArticle.digest_id.in_(list(digest_ids)))
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
+    held = Digest.id.in_(list(digest_ids)) & Digest.ledger.is_not(None)
+    ledgers = (await session.scalars(select(Digest.ledger).where(held))).all()
+    if ledgers:
+        await session.execute(update(Digest).where(held).values(ledger=None))
+    return sum(len(ledger or ()) for ledger in ledgers)
 
 
 async def blocked_before(session: AsyncSession, before: datetime, limit: int) -> list[int]:

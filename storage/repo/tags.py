@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
 
 from sqlalchemy import delete, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import ArticleTag, Subscription, Tag
+from storage.records import Tag as TagName
 from storage.sql import chunks, insert_ignore
 
 
-class TagLike(Protocol):
-    @property
-    def key(self) -> str: ...
-    @property
-    def name(self) -> str: ...
-
-
-async def ensure_tags(session: AsyncSession, tags: Sequence[TagLike]) -> list[Tag]:
+async def ensure_tags(session: AsyncSession, tags: Sequence[TagName]) -> list[Tag]:
     """The rows for ``tags``, creating the missing ones; the first display form is kept."""
     if not tags:
         return []

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.articles.format import ParsedArticle, parse_article
+from bot.articles.format import parse_article
+from storage.records import ParsedArticle
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 SEEDS = ROOT / "seeds"

@@ -15,7 +15,6 @@ from bot.articles import service as articles_service
 from bot.articles.format import (
     MAX_ARTICLE_BYTES,
     ArticleFormatError,
-    ParsedArticle,
     parse_article,
     parse_article_bytes,
 )
@@ -28,7 +27,7 @@ from bot.telegram.handlers.common import args_text, pressed, show
 from bot.telegram.keyboards import delete_keyboard, undelete_keyboard
 from bot.words.search import store_articles
 from storage.models import Article
-from storage.records import Outcome
+from storage.records import Outcome, ParsedArticle
 
 logger = logging.getLogger(__name__)
 

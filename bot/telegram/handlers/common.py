@@ -7,7 +7,6 @@ Each handler: read the input, call one use case, reply. Registration is in
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,8 +22,6 @@ from bot.telegram.buttons import Button
 from bot.telegram.chats import chat_type_of
 from bot.telegram.context import BotContext, message_of
 from storage.models import Subscriber
-
-logger = logging.getLogger(__name__)
 
 MAX_TAGS_PER_COMMAND = 20
 

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Awaitable, Callable
-
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 
 from bot import texts
-from bot.delivery.compose import Outbound, compose_digest
+from bot.delivery.compose import DigestNow, digest_now
+from bot.delivery.outbox import Outbound
 from bot.telegram import buttons
 from bot.telegram.context import BotContext, message_of
 from bot.telegram.handlers.common import (
@@ -20,15 +18,9 @@ from bot.telegram.handlers.common import (
     show,
     subscriber_of,
 )
-from bot.telegram.keyboards import (
-    post_digest_keyboard,
-)
+from bot.telegram.keyboards import post_digest_keyboard
 from bot.telegram.send import SendResult, send_digest
-from storage import keywords as words_repo
-from storage import repo
-from storage.models import DigestKind, Subscriber
-
-logger = logging.getLogger(__name__)
+from storage.models import Subscriber
 
 # ---------------------------------------------------------------- digest
 
@@ -49,29 +41,21 @@ async def digest(update: Update, context: BotContext) -> None:
     )
 
 
-async def _compose_now(
-    context: BotContext, subscriber_of: Callable[[AsyncSession], Awaitable[Subscriber]]
-) -> tuple[Outbound | None, bool]:
-    """Compose the acting chat's digest now: (the outbound digest or None, whether the
-    chat follows anything). ``subscriber_of(session)`` gives its row, locked."""
+async def _compose_now(context: BotContext, update: Update, chat_id: int) -> DigestNow:
+    """Compose the digest of ``chat_id`` (the acting chat) now."""
+
+    async def new_row(session: AsyncSession) -> Subscriber:
+        return await subscriber_of(session, update, context)
+
     async with context.sessions.begin() as session:
-        # Lock the row so a scheduled digest composed at this moment cannot pick the
-        # same articles (PostgreSQL; SQLite serializes writers anyway).
-        subscriber = await subscriber_of(session)
-        outbound = await compose_digest(
+        return await digest_now(
             session,
-            subscriber,
+            chat_id,
+            fallback=new_row,
             settings=context.settings,
             now=context.now(),
-            kind=DigestKind.MANUAL,
             bot_username=context.bot.username,
         )
-        follows = (
-            outbound is not None
-            or bool(await repo.subscribed_tags(session, subscriber.id))
-            or bool(await words_repo.subscriber_words(session, subscriber.id))
-        )
-    return outbound, follows
 
 
 async def _send_now(context: BotContext, outbound: Outbound) -> SendResult:
@@ -85,19 +69,13 @@ async def _send_now(context: BotContext, outbound: Outbound) -> SendResult:
 
 
 async def _digest_here(update: Update, context: BotContext) -> None:
-    chat_id = chat_id_of(update)
-
-    async def locked(session: AsyncSession) -> Subscriber:
-        row = await repo.get_subscriber(session, chat_id, for_update=True)
-        return row or await subscriber_of(session, update, context)
-
-    outbound, follows = await _compose_now(context, locked)
-    if outbound is None:
+    now = await _compose_now(context, update, chat_id_of(update))
+    if now.outbound is None:
         await message_of(update).reply_text(
-            context.t._(texts.NOTHING_NEW if follows else texts.NO_SUBSCRIPTIONS)
+            context.t._(texts.NOTHING_NEW if now.follows else texts.NO_SUBSCRIPTIONS)
         )
         return
-    await _send_now(context, outbound)
+    await _send_now(context, now.outbound)
 
 
 async def on_post_digest(update: Update, context: BotContext) -> None:
@@ -108,16 +86,11 @@ async def on_post_digest(update: Update, context: BotContext) -> None:
     acting, t = context.acting, context.t
     assert acting is not None
     name = texts.chat_name(t, acting.title, acting.chat_id)
-
-    async def locked(session: AsyncSession) -> Subscriber:
-        row = await repo.get_subscriber(session, acting.chat_id, for_update=True)
-        return row or await subscriber_of(session, update, context)
-
-    outbound, follows = await _compose_now(context, locked)
-    if outbound is None:
-        said = texts.nothing_new_for(t, name) if follows else texts.follows_nothing(t, name)
+    now = await _compose_now(context, update, acting.chat_id)
+    if now.outbound is None:
+        said = texts.nothing_new_for(t, name) if now.follows else texts.follows_nothing(t, name)
     else:
-        said = texts.digest_posted(t, name, await _send_now(context, outbound))
+        said = texts.digest_posted(t, name, await _send_now(context, now.outbound))
     await show(query, said, None)
 
 

@@ -116,7 +116,7 @@ def _keyboard(t: Translator, chat: int, issued: int) -> InlineKeyboardMarkup:
         [
             [
                 button(texts.FORGET_BUTTON, buttons.ConfirmForget(issued, chat)),
-                button(texts.FORGET_CANCEL_BUTTON, buttons.CancelForget(chat)),
+                button(texts.CANCEL_BUTTON, buttons.CancelForget(chat)),
             ]
         ]
     )

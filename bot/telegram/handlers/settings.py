@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -31,8 +30,6 @@ from bot.telegram.handlers.common import (
 )
 from bot.telegram.keyboards import language_keyboard, layout_keyboard
 from storage.models import ChatType, Subscriber
-
-logger = logging.getLogger(__name__)
 
 # ---------------------------------------------------------------- settings
 

@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-import logging
-
 from telegram import Update
 from telegram.constants import MessageLimit
 
 from bot import texts
+from bot.articles import service as articles_service
 from bot.delivery.digest import is_story_payload, parse_payload, render_article
 from bot.subscriptions import service
-from bot.subscriptions.schedule import (
-    reschedule,
-    tzinfo_for,
-)
+from bot.subscriptions.schedule import tzinfo_for
 from bot.telegram.context import BotContext, message_of
 from bot.telegram.handlers.common import acts_here, chat_id_of, is_private, reply, subscriber_of
 from bot.telegram.handlers.story import show_story
-from bot.telegram.keyboards import (
-    tag_keyboard,
-)
-from storage import repo
-
-logger = logging.getLogger(__name__)
+from bot.telegram.keyboards import tag_keyboard
 
 # ---------------------------------------------------------------- start and help
 
@@ -33,22 +24,12 @@ async def start(update: Update, context: BotContext) -> None:
     async with context.sessions.begin() as session:
         subscriber = await subscriber_of(session, update, context)
         # Their own chat, whichever chat they act for: it is the one they unblocked.
-        own = (
-            subscriber
-            if acts_here(context)
-            else await repo.get_subscriber(session, chat_id_of(update))
-        )
-        if own is not None and own.blocked:  # they came back: deliver again
-            own.blocked = False
-            reschedule(own, context.now())
+        known = subscriber if acts_here(context) else None
+        await service.came_back(session, chat_id_of(update), context.now(), known)
         if article_id is None:
             tags, _ = await service.tag_page(session, subscriber, 0, size=service.START_TAGS)
         else:
-            article = await service.article(session, article_id)
-            if article is not None and article.deleted_at is not None:
-                article = None  # deleted by an admin: "no longer available"
-            never = article is None and article_id > await repo.last_article_id(session)
-            tags_of = await repo.tags_of_articles(session, [article.id]) if article else {}
+            linked = await articles_service.linked(session, article_id)
     message, t = message_of(update), context.t
     if article_id is None and is_story_payload(payload):  # "Show all N reports"
         await show_story(update, context, subscriber, payload)
@@ -57,8 +38,9 @@ async def start(update: Update, context: BotContext) -> None:
         markup = tag_keyboard(t, tags, chat=subscriber.id, page=None) if tags else None
         await reply(update, context, t._(texts.WELCOME), markup)
         return
+    article = linked.article
     if article is None:
-        gone = texts.never_an_article(t, article_id) if never else t._(texts.NO_ARTICLE)
+        gone = texts.never_an_article(t, article_id) if linked.never else t._(texts.NO_ARTICLE)
         await message.reply_text(gone)
         return
     for part in render_article(
@@ -66,7 +48,7 @@ async def start(update: Update, context: BotContext) -> None:
         title=article.title,
         source=article.source,
         published_at=article.published_at.astimezone(tzinfo_for(subscriber.timezone)),
-        tags=tags_of[article.id],
+        tags=linked.tags,
         body=article.body,
         url=article.url,
         limit=MessageLimit.MAX_TEXT_LENGTH,

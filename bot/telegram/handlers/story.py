@@ -16,11 +16,10 @@ from bot import texts
 from bot.delivery.compose import article_link
 from bot.delivery.digest import parse_story_payload
 from bot.delivery.entry import cut
+from bot.stories import grouping
 from bot.subscriptions.schedule import tzinfo_for
 from bot.telegram.buttons import MAX_ID
 from bot.telegram.context import BotContext, message_of
-from storage import repo
-from storage import stories as stories_repo
 from storage.models import Subscriber
 
 MAX_TITLE = 300  # characters of a report's headline in the list
@@ -40,12 +39,7 @@ async def show_story(
         await message.reply_text(texts.never_a_story(t, story_id))
         return
     async with context.sessions.begin() as session:
-        reports = (await stories_repo.members(session, [story_id]))[story_id]
-        if not reports:  # merged into another story since, or its first report deleted
-            moved = await stories_repo.story_of(session, story_id)
-            if moved is not None:
-                reports = (await stories_repo.members(session, [moved]))[moved]
-        never = not reports and story_id > await repo.last_article_id(session)
+        reports, never = await grouping.reports(session, story_id)
     if not reports:
         gone = texts.never_a_story(t, story_id) if never else texts.story_gone(t)
         await message.reply_text(gone)

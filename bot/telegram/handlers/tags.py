@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 
 from bot import texts
-from bot.articles.tags import Tag, split_tag_list
+from bot.articles.tags import split_tag_list
 from bot.i18n import Translator
 from bot.subscriptions import service
 from bot.subscriptions.model import TagButton
@@ -32,8 +31,7 @@ from bot.telegram.keyboards import (
     tag_keyboard,
 )
 from storage.models import Subscriber
-
-logger = logging.getLogger(__name__)
+from storage.records import Tag
 
 # ---------------------------------------------------------------- tags
 
@@ -45,7 +43,7 @@ async def _typed_tags(update: Update, context: BotContext, usage: str) -> list[T
         await reply(update, context, usage)
         return None
     if len(tags) > MAX_TAGS_PER_COMMAND:
-        too_many = texts.too_many_tags(context.t, len(tags), MAX_TAGS_PER_COMMAND)
+        too_many = texts.too_many_tags(context.t, len(tags), limit=MAX_TAGS_PER_COMMAND)
         await reply(update, context, too_many)
         return None
     return tags
@@ -162,7 +160,7 @@ async def on_unsubscribe(update: Update, context: BotContext) -> None:
     assert isinstance(button, buttons.Unsubscribe)
 
     async def remove(session: AsyncSession, subscriber: Subscriber) -> str | None:
-        gone = await service.unfollow(session, subscriber, button.tag_id)
+        gone = await service.unfollow(session, subscriber, button.item)
         return texts.unsubscribed_notice(context.t, gone.name) if gone else None
 
     await redraw(update, context, subscriptions_view, button.page, remove)

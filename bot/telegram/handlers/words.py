@@ -4,7 +4,6 @@ input, call one use case in bot.search, reply. Registration is in `bot.app`."""
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -28,15 +27,7 @@ from bot.subscriptions import chats
 from bot.subscriptions.schedule import tzinfo_for
 from bot.telegram import buttons
 from bot.telegram.context import INLINE_CACHE_SECONDS, BotContext, message_of
-from bot.telegram.handlers.common import (
-    command_text,
-    pressed,
-    redraw,
-    reply,
-    reply_lines,
-    show,
-    subscriber_of,
-)
+from bot.telegram.handlers import common
 from bot.telegram.handlers.tags import subscriptions_view
 from bot.telegram.keyboards import search_keyboard, words_keyboard
 from bot.words import search
@@ -44,18 +35,16 @@ from bot.words.keywords import Term, TermError, parse_query, parse_terms
 from storage.models import Subscriber
 from storage.records import Page, WordKind
 
-logger = logging.getLogger(__name__)
-
 WORDS_PAGE_SIZE = 10
 
 
 async def _terms(update: Update, context: BotContext, command: str) -> list[Term] | None:
     """The typed terms, or None once the user was told what is wrong."""
-    typed = command_text(update)
+    typed = common.command_text(update)
     try:
         return parse_query(typed) if command == "search" else parse_terms(typed)
     except TermError as error:
-        await reply(update, context, texts.term_problem(context.t, command, error))
+        await common.reply(update, context, texts.term_problem(context.t, command, error))
         return None
 
 
@@ -87,7 +76,7 @@ async def _words(
         return
     t, max_age = context.t, timedelta(days=context.settings.digest_max_age_days)
     async with context.sessions.begin() as session:
-        subscriber = await subscriber_of(session, update, context)
+        subscriber = await common.subscriber_of(session, update, context)
         if add:
             added = await search.add_words(
                 session, subscriber, terms, kind, now=context.now(), max_age=max_age
@@ -97,7 +86,7 @@ async def _words(
             lines = texts.remove_lines(
                 t, await search.remove_words(session, subscriber, terms, kind)
             )
-    await reply_lines(update, context, lines)
+    await common.reply_lines(update, context, lines)
 
 
 async def words_view(
@@ -114,22 +103,22 @@ async def words_view(
 
 
 async def on_remove_word(update: Update, context: BotContext) -> None:
-    _, button = pressed(update)
+    _, button = common.pressed(update)
     assert isinstance(button, buttons.RemoveWord)
 
     async def remove(session: AsyncSession, subscriber: Subscriber) -> str | None:
-        gone = await search.remove_word(session, subscriber, button.word_id)
+        gone = await search.remove_word(session, subscriber, button.item)
         if gone is None:
             return None
         return texts.word_removed_notice(context.t, gone[0], gone[1] == WordKind.MUTE)
 
-    await redraw(update, context, words_view, button.page, remove)
+    await common.redraw(update, context, words_view, button.page, remove)
 
 
 async def on_words_page(update: Update, context: BotContext) -> None:
-    _, button = pressed(update)
+    _, button = common.pressed(update)
     assert isinstance(button, buttons.WordsPage)
-    await redraw(update, context, words_view, button.page)
+    await common.redraw(update, context, words_view, button.page)
 
 
 # ---------------------------------------------------------------- search
@@ -160,7 +149,7 @@ async def search_command(update: Update, context: BotContext) -> None:
         return
     shown = " ".join(t.display for t in terms)
     async with context.sessions.begin() as session:
-        subscriber = await subscriber_of(session, update, context)
+        subscriber = await common.subscriber_of(session, update, context)
         found = await search.search(session, terms, now=context.now())
     if not found.hits:
         await message_of(update).reply_text(texts.no_results(context.t, shown))
@@ -181,7 +170,7 @@ def _query_of(message: MaybeInaccessibleMessage | None) -> list[Term] | None:
 
 
 async def on_search_page(update: Update, context: BotContext) -> None:
-    query, button = pressed(update)
+    query, button = common.pressed(update)
     assert isinstance(button, buttons.SearchPage)
     terms = _query_of(query.message)
     if terms is None:
@@ -189,14 +178,14 @@ async def on_search_page(update: Update, context: BotContext) -> None:
         return
     shown = " ".join(t.display for t in terms)
     async with context.sessions.begin() as session:
-        subscriber = await subscriber_of(session, update, context)
+        subscriber = await common.subscriber_of(session, update, context)
         found = await search.search(session, terms, now=context.now(), page=button.page)
     await query.answer()
     if not found.hits:
-        await show(query, texts.no_results(context.t, shown), None)
+        await common.show(query, texts.no_results(context.t, shown), None)
         return
     text, markup = await _results(context, subscriber, found, shown)
-    await show(query, text, markup)
+    await common.show(query, text, markup)
 
 
 # ---------------------------------------------------------------- /subscriptions
@@ -205,13 +194,13 @@ async def on_search_page(update: Update, context: BotContext) -> None:
 async def subscriptions(update: Update, context: BotContext) -> None:
     """The subscriber's tags, then (when there are any) their words, each with ✖ buttons."""
     async with context.sessions.begin() as session:
-        subscriber = await subscriber_of(session, update, context)
+        subscriber = await common.subscriber_of(session, update, context)
         tags_text, tags_markup = await subscriptions_view(context.t, session, subscriber, 0)
         has_words = bool(await search.my_words(session, subscriber))
         words_text, words_markup = await words_view(context.t, session, subscriber, 0)
-    await reply(update, context, tags_text, tags_markup)
+    await common.reply(update, context, tags_text, tags_markup)
     if has_words:
-        await reply(update, context, words_text, words_markup)
+        await common.reply(update, context, words_text, words_markup)
 
 
 # ---------------------------------------------------------------- inline mode

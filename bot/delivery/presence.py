@@ -1,0 +1,140 @@
+"""This process's presence: a row in ``processes`` refreshed every few seconds, so that
+when a process dies in the middle of a delivery pass (``kill -9``, a crash, a lost host)
+another one resumes the digests it held within PROCESS_TIMEOUT_SECONDS, instead of
+waiting out their 5-minute lease. See README, "How delivery works".
+
+A heartbeat row rather than PostgreSQL's session list (an advisory lock per process):
+a lock dies with its connection, and connections are dropped and made again while the
+process lives on (a restarted database, a proxy's idle timeout), which would hand its
+digests to another process while it still sends them. A row is seen on SQLite too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage import repo
+from storage.retry import retrying
+
+logger = logging.getLogger(__name__)
+
+BEATS = 6  # heartbeats within one timeout: a few may be late or fail without harm
+
+
+def _pid_alive(pid: int) -> bool:
+    """Whether a process with this id runs on this host (one of another user's too)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Presence:
+    """This process's row: registered by `start`, seen every ``timeout / BEATS`` seconds,
+    deleted by `stop`. Digests it composes or resumes carry its ``id``.
+
+    ``solo`` (SQLite, where the processes of one database share its host): at start,
+    the rows of this host's processes that no longer run are deleted, so that a process
+    restarted after a crash resumes its own digests at once.
+    """
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Callable[[], datetime],
+        *,
+        timeout: float,
+        solo: bool = False,
+    ) -> None:
+        self.sessions = sessions
+        self.clock = clock
+        self.timeout = timedelta(seconds=timeout)
+        self.beat_every = timeout / BEATS
+        self.solo = solo
+        self.host = socket.gethostname()[:255]
+        self.pid = os.getpid()
+        self.id: int | None = None
+        self._seen = -float("inf")  # time.monotonic() of the last beat that was stored
+        self._task: asyncio.Task[None] | None = None
+
+    def seen_since(self, now: datetime) -> datetime:
+        """A process last seen before this is taken for dead."""
+        return now - self.timeout
+
+    @property
+    def lost(self) -> bool:
+        """Whether this process may soon be taken for dead: no heartbeat stored for half
+        the timeout (a stalled loop, the database out of reach). It starts no digest then,
+        since another process may take its digests over at the full timeout."""
+        return time.monotonic() - self._seen > self.timeout.total_seconds() / 2
+
+    async def start(self) -> None:
+        await retrying(self._register, "registering this process")
+        self._task = asyncio.create_task(self._beat_forever(), name="presence")
+
+    async def stop(self) -> None:
+        """Stop the heartbeat and delete the row: the digests this process still holds
+        (a pass cut short) are resumed by the next pass of any process at once."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self.id is None:
+            return
+        try:
+            async with self.sessions.begin() as session:
+                await repo.forget_processes(session, [self.id])
+        except Exception as error:  # the row ages out; its digests are resumed then
+            logger.warning("could not delete this process's row %s: %s", self.id, error)
+
+    async def _register(self) -> None:
+        started = time.monotonic()
+        async with self.sessions.begin() as session:
+            if self.solo:
+                gone = [
+                    process_id
+                    for process_id, pid in await repo.processes_on(session, self.host)
+                    if pid == self.pid or not _pid_alive(pid)
+                ]
+                await repo.forget_processes(session, gone)
+            self.id = await repo.register_process(session, self.host, self.pid, self.clock())
+        self._seen = started
+        logger.debug("this process is #%s (%s, pid %s)", self.id, self.host, self.pid)
+
+    async def beat(self) -> None:
+        """Store that this process is alive; delete the rows of processes long gone."""
+        assert self.id is not None, "start() registers the process first"
+        started = time.monotonic()
+        now = self.clock()
+        async with self.sessions.begin() as session:
+            if not await repo.see_process(session, self.id, now):
+                logger.warning(
+                    "this process (#%s) was taken for dead (not seen for %s s): other "
+                    "processes may have resumed its digests; it goes on",
+                    self.id,
+                    self.timeout.total_seconds(),
+                )
+                await repo.register_process(session, self.host, self.pid, now, process_id=self.id)
+            await repo.forget_unseen(session, now - 2 * self.timeout)
+        self._seen = started
+
+    async def _beat_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.beat_every)
+            try:
+                await self.beat()
+            except Exception as error:  # the database is down: readiness and alerts say so
+                logger.warning("could not store this process's heartbeat: %s", error)
