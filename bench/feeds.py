@@ -4,7 +4,9 @@ A parent process serves the feeds on 50 loopback addresses (127.0.0.1 … 127.0.
 that one-fetch-per-host still leaves room to overlap); a child process runs the real
 `FeedService` against a fresh SQLite database, so its peak RSS is its own. Pass 1 finds
 every entry new; before each later pass 10 % of the feeds change (two new entries each)
-and the rest answer the conditional GET with 304 (README benchmarks #9, #17).
+and the rest answer the conditional GET with 304 (README benchmarks #9, #17). Then a
+second first pass on a fresh database with a CPU hog beside it (a busy-loop process, as
+another program on the machine would be): no feed may fail for the poller's own work.
 
 The child is ``python -m bench.feeds DATABASE URLS_FILE``: it adds the feeds listed in
 URLS_FILE (a JSON list), polls them all once for every line it reads, printing each
@@ -15,8 +17,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -133,8 +138,11 @@ async def child(database: str, urls_file: str) -> dict[str, Any]:
     try:
         for _ in sys.stdin:
             started = time.perf_counter()
+            stalls: list[float] = []
+            watch = asyncio.create_task(loop_stalls(stalls))
             results = await service.poll_due(every=True)
             seconds = time.perf_counter() - started
+            watch.cancel()
             passes.append(
                 {
                     "seconds": round(seconds, 2),
@@ -144,6 +152,10 @@ async def child(database: str, urls_file: str) -> dict[str, Any]:
                     "added": sum(r.added for r in results),
                     "updated": sum(r.updated for r in results),
                     "errors": sorted({r.error or "" for r in results if not r.ok})[:3],
+                    # How late a 10 ms timer fired: what a chat's reply waits for the
+                    # event loop while the pass works.
+                    "loop_stall_p99_ms": round(quantile(stalls, 0.99) * 1000),
+                    "loop_stall_max_ms": round(max(stalls, default=0.0) * 1000),
                 }
             )
             print(json.dumps(passes[-1]), flush=True)
@@ -153,7 +165,33 @@ async def child(database: str, urls_file: str) -> dict[str, Any]:
     return {"passes": passes}
 
 
-async def run(feeds: int, passes: int, database: str, tmp: Path) -> None:
+async def loop_stalls(stalls: list[float]) -> None:
+    """Append, every 10 ms, how much later than asked the event loop woke this task."""
+    while True:
+        asked = time.perf_counter()
+        await asyncio.sleep(0.01)
+        stalls.append(max(0.0, time.perf_counter() - asked - 0.01))
+
+
+def quantile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
+
+
+@contextmanager
+def cpu_hog() -> Iterator[None]:
+    """A process that keeps one core busy while the block runs."""
+    hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        yield
+    finally:
+        hog.kill()
+        hog.wait()
+
+
+async def run(feeds: int, passes: int, database: str, tmp: Path) -> list[dict[str, Any]]:
+    """Serve ``feeds`` feeds and poll them ``passes`` times in a child process; each
+    pass's figures, and the child's peak RSS last."""
     farm = FeedFarm(feeds)
     await farm.start()
     try:
@@ -174,11 +212,16 @@ async def run(feeds: int, passes: int, database: str, tmp: Path) -> None:
         await process.wait()
     finally:
         await farm.stop()
-    first, *later = results
+    return [*results, tail]
+
+
+def report(feeds: int, results: list[dict[str, Any]], hogged: dict[str, Any]) -> None:
+    first, *later, tail = results
     emit(
         "feeds_first_pass",
         f"{feeds:,} feeds x {ENTRIES} entries, all new: {first['seconds']:.1f} s, "
-        f"{first['added']:,} articles added, {first['failed']} failed",
+        f"{first['added']:,} articles added, {first['failed']} failed; event loop late by "
+        f"p99 {first['loop_stall_p99_ms']} ms, at most {first['loop_stall_max_ms']} ms",
         feed_count=feeds,
         **first,
     )
@@ -192,11 +235,21 @@ async def run(feeds: int, passes: int, database: str, tmp: Path) -> None:
         peak_rss_mb=round(tail["peak_rss_mb"]),
         **worst,
     )
+    emit(
+        "feeds_first_pass_hog",
+        f"{feeds:,} feeds, all new, a CPU hog beside: {hogged['seconds']:.1f} s, "
+        f"{hogged['added']:,} articles added, {hogged['failed']} failed; event loop late by "
+        f"p99 {hogged['loop_stall_p99_ms']} ms, at most {hogged['loop_stall_max_ms']} ms",
+        feed_count=feeds,
+        **hogged,
+    )
 
 
 def run_feeds(tmp: Path, count: int) -> None:
-    database = f"sqlite+aiosqlite:///{tmp / 'feeds.db'}"
-    asyncio.run(run(count, 4, database, tmp))
+    results = asyncio.run(run(count, 4, f"sqlite+aiosqlite:///{tmp / 'feeds.db'}", tmp))
+    with cpu_hog():
+        hogged, _ = asyncio.run(run(count, 1, f"sqlite+aiosqlite:///{tmp / 'hog.db'}", tmp))
+    report(count, results, hogged)
 
 
 if __name__ == "__main__":

@@ -49,7 +49,7 @@ async def measure(url: str) -> dict[str, Any]:
     while True:
         batch = await compose_due_batch(
             sessions,
-            settings,
+            settings.digest,
             now=datetime.now(UTC),
             bot_username="newsbot_bench_bot",
             index=index,

@@ -51,6 +51,28 @@ class RetentionPolicy:
     forget_blocked_days: int
 
 
+@dataclass(frozen=True, slots=True)
+class DigestPolicy:
+    """What a digest holds and how far back it looks (DIGEST_MAX_ITEMS,
+    DIGEST_MAX_AGE_DAYS)."""
+
+    max_items: int
+    max_age: timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryPolicy:
+    """How a delivery pass runs: its digests, DELIVERY_CONCURRENCY digests in flight,
+    PAID_BROADCAST, and how long sent digests (DIGEST_RETENTION_DAYS) and the rest
+    (`RetentionPolicy`) are kept."""
+
+    digest: DigestPolicy
+    concurrency: int
+    paid_broadcast: bool
+    kept: timedelta
+    retention: RetentionPolicy
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
@@ -257,6 +279,20 @@ class Settings(BaseSettings):
     @property
     def defaults(self) -> Defaults:
         return Defaults(self.default_language, self.default_timezone, self.default_digest_time)
+
+    @property
+    def digest(self) -> DigestPolicy:
+        return DigestPolicy(self.digest_max_items, timedelta(days=self.digest_max_age_days))
+
+    @property
+    def delivery(self) -> DeliveryPolicy:
+        return DeliveryPolicy(
+            digest=self.digest,
+            concurrency=self.delivery_concurrency,
+            paid_broadcast=self.paid_broadcast,
+            kept=timedelta(days=self.digest_retention_days),
+            retention=self.retention,
+        )
 
     @property
     def retention(self) -> RetentionPolicy:

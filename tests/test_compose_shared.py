@@ -77,7 +77,12 @@ async def compose_all(
     composed: Composed = {}
     while True:
         batch = await compose_due_batch(
-            sessions, settings, now=now, bot_username="newsbot_test_bot", index=index, size=size
+            sessions,
+            settings.digest,
+            now=now,
+            bot_username="newsbot_test_bot",
+            index=index,
+            size=size,
         )
         if not batch.claimed:
             break

@@ -226,7 +226,7 @@ async def test_a_digest_interrupted_mid_send_resumes_from_the_first_unsent_messa
             await compose_digest(
                 session,
                 subscriber,
-                settings=settings,
+                policy=settings.digest,
                 now=clock(),
                 kind=DigestKind.SCHEDULED,
                 bot_username="newsbot_demo_bot",

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from telegram.constants import MessageLimit
 
-from bot.feeds.model import FeedAdded, FeedProblem, OpmlReport
+from bot.feeds.hosts import in_turn_by_host
+from bot.feeds.model import Claimed, FeedAdded, FeedProblem, OpmlReport
 from bot.feeds.policy import BACKOFF_CAP, FeedStatus, FeedView, feed_status, retry_delay
 from bot.feeds.views import FEEDS_PAGE_SIZE
 from bot.i18n import N_, languages, translator
@@ -36,6 +37,27 @@ def test_a_failing_feed_backs_off_exponentially_up_to_a_day(
 ) -> None:
     assert retry_delay(INTERVAL, failures) == delay
     assert retry_delay(INTERVAL, failures) <= BACKOFF_CAP
+
+
+@pytest.mark.parametrize(
+    ("failures", "delay"),
+    [(1, timedelta(minutes=1)), (2, timedelta(hours=1)), (7, timedelta(hours=24))],
+)
+def test_a_feed_never_read_is_tried_again_a_minute_after_its_first_failure(
+    failures: int, delay: timedelta
+) -> None:
+    assert retry_delay(INTERVAL, failures, ever_read=False) == delay
+    # Never later than a working feed's next poll.
+    assert retry_delay(timedelta(seconds=30), 1, ever_read=False) == timedelta(seconds=30)
+
+
+def test_a_pass_takes_the_feeds_one_host_after_another() -> None:
+    def feed(feed_id: int, host: str) -> Claimed:
+        return Claimed(feed_id, f"https://{host}/{feed_id}.xml", "", None, (), None, None, None, 0)
+
+    feeds = [feed(1, "a.example"), feed(2, "a.example"), feed(3, "a.example"),
+             feed(4, "b.example"), feed(5, "c.example"), feed(6, "B.example")]  # fmt: skip
+    assert [f.feed_id for f in in_turn_by_host(feeds)] == [1, 4, 5, 2, 6, 3]
 
 
 @pytest.mark.parametrize(

@@ -180,6 +180,35 @@ async def test_a_failing_feed_backs_off_shows_its_error_and_stops_no_other(
     assert (row.failures, row.error, row.failing_since) == (0, None, None)
 
 
+async def test_a_new_feed_whose_first_fetch_fails_is_tried_again_within_a_minute(
+    service: FeedService, feed_server: FeedServer, clock: FakeClock
+) -> None:
+    # Stored, not read yet (as an OPML import or `newsbot poll` after a restart leaves
+    # it); the server is busy at the first fetch, then serves.
+    url = feed_server.serve("/new.xml", rss(("n1", "New news")), fail_first=1)
+    async with service.sessions.begin() as session:
+        feed = await repo.save_feed(
+            session, url=url, title="New", name=None, tags=[], now=clock.now,
+            next_poll_at=clock.now,
+        )  # fmt: skip
+    [first] = await service.poll_due()
+    assert (first.feed_id, first.error, first.failures) == (
+        feed.id, "HTTP 503 Service Unavailable", 1
+    )  # fmt: skip
+    assert (await feed_row(service, feed.id)).next_poll_at == clock.now + timedelta(minutes=1)
+    clock.advance(seconds=59)
+    assert await service.poll_due() == []
+    clock.advance(seconds=1)
+    [second] = await service.poll_due()
+    assert (second.error, second.added) == (None, 1)
+    row = await feed_row(service, feed.id)
+    assert (row.failures, row.error, row.next_poll_at) == (
+        0, None, clock.now + timedelta(minutes=15)
+    )  # fmt: skip
+    assert feed_server.answered("/new.xml") == [503, 200]
+    assert [title for _, title, _, _ in await articles(service)] == ["New news"]
+
+
 async def test_a_permanent_redirect_updates_the_stored_url(
     service: FeedService, feed_server: FeedServer, clock: FakeClock
 ) -> None:
@@ -278,6 +307,30 @@ async def test_an_opml_import_reports_added_present_and_failed(
     assert (herald.name, herald.tags) == ("Herald", ["News", "europe"])
     assert exported.count(b"<outline ") == 2
     assert b'category="News,europe"' in exported
+
+
+async def test_an_opml_import_fetches_a_feed_that_failed_once_again_and_keeps_it(
+    service: FeedService, feed_server: FeedServer
+) -> None:
+    busy = feed_server.serve("/busy.xml", rss(("b1", "Busy news")), fail_first=1)
+    down = feed_server.serve("/down.xml", "Down", status=503)
+    page = feed_server.fixture("/page.xml", "page.html")
+    gone = feed_server.url("/gone.xml")
+    service.first_retry = timedelta(0)
+    document = "".join(f'<outline xmlUrl="{url}"/>' for url in (busy, down, page, gone))
+    imported = await service.import_opml(f"<opml><body>{document}</body></opml>".encode())
+    report = await service.check_import(imported)
+    assert [(r.url, r.added) for r in report.added] == [(busy, 1)]
+    assert [url for url, _ in report.failed] == [down, page, gone]
+    # Once more for a failed fetch; a page that is no feed, or a 404, is not fetched again.
+    assert (feed_server.answered("/busy.xml"), feed_server.answered("/down.xml")) == (
+        [503, 200], [503, 503]
+    )  # fmt: skip
+    assert (feed_server.answered("/page.xml"), feed_server.answered("/gone.xml")) == (
+        [200], [404]
+    )  # fmt: skip
+    async with service.sessions() as session:
+        assert [f.url for f in await repo.active_feeds(session)] == [busy]
 
 
 async def test_no_feed_is_fetched_twice_at_once_and_all_polls_every_feed(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+from dataclasses import replace
 from decimal import Decimal
 
 import httpx
@@ -106,7 +107,7 @@ async def test_a_paid_pass_is_sent_paid_and_counted_and_a_reply_meanwhile_is_not
 ) -> None:
     """At 200 a second, against Telegram's limits (30 a second free, 1,000 paid)."""
     deliverer = seeded.bot_data.deliverer
-    assert deliverer.settings.paid_broadcast
+    assert deliverer.delivery.paid_broadcast
     await emu.set_limits(enabled=True)
     chats = range(700_001, 700_001 + READERS)
     await add_subscribers(
@@ -143,7 +144,7 @@ async def test_without_paid_broadcast_digests_are_ordinary_sends(
     emu: EmulatorClient, seeded: BotApplication, settings: Settings, clock: FakeClock
 ) -> None:
     deliverer = seeded.bot_data.deliverer
-    deliverer.settings = deliverer.settings.model_copy(update={"paid_broadcast": False})
+    deliverer.delivery = replace(deliverer.delivery, paid_broadcast=False)
     chats = range(710_001, 710_004)
     await add_subscribers(
         seeded.bot_data.sessions, chats, "science", settings=settings, now=clock(), due_at=clock()

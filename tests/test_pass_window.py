@@ -34,7 +34,7 @@ async def test_a_reader_due_after_the_pass_began_waits_for_the_next_pass_and_its
     )  # fmt: skip
     index = TagIndex(began - timedelta(days=settings.digest_max_age_days))
     first = await compose_due_batch(
-        sessions, settings, now=began, bot_username=BOT, index=index, size=1, due_by=began
+        sessions, settings.digest, now=began, bot_username=BOT, index=index, size=1, due_by=began
     )
     # Reader 1, nothing new yet; the pass's index has read both tags' articles.
     assert (first.claimed, first.empty) == (1, 1)
@@ -44,12 +44,12 @@ async def test_a_reader_due_after_the_pass_began_waits_for_the_next_pass_and_its
         )
     later = began + timedelta(minutes=10)
     same_pass = await compose_due_batch(
-        sessions, settings, now=later, bot_username=BOT, index=index, due_by=began
+        sessions, settings.digest, now=later, bot_username=BOT, index=index, due_by=began
     )
     assert same_pass.claimed == 0  # reader 2 became due after this pass began
     next_pass = await compose_due_batch(
         sessions,
-        settings,
+        settings.digest,
         now=later,
         bot_username=BOT,
         index=TagIndex(later - timedelta(days=settings.digest_max_age_days)),

@@ -42,7 +42,7 @@ async def held_digest(
             await compose_digest(
                 session,
                 subscriber,
-                settings=settings,
+                policy=settings.digest,
                 now=clock(),
                 kind=DigestKind.SCHEDULED,
                 bot_username="newsbot_demo_bot",

@@ -114,7 +114,7 @@ async def manual(
         composed = await compose_digest(
             session,
             subscriber,
-            settings=settings,
+            policy=settings.digest,
             now=now,
             kind=DigestKind.MANUAL,
             bot_username=BOT,
@@ -127,7 +127,9 @@ async def scheduled(
 ) -> list[Outbound]:
     """What the delivery pass composes for the due subscribers (the tag-index path)."""
     index = TagIndex(now - timedelta(days=settings.digest_max_age_days))
-    batch = await compose_due_batch(sessions, settings, now=now, bot_username=BOT, index=index)
+    batch = await compose_due_batch(
+        sessions, settings.digest, now=now, bot_username=BOT, index=index
+    )
     return batch.outbound
 
 

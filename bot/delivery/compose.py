@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram.constants import InlineKeyboardMarkupLimit, MessageLimit
 from telegram.helpers import create_deep_linked_url
 
-from bot.config import Settings
+from bot.config import DigestPolicy
 from bot.delivery.digest import (
     Selection,
     TagArticles,
@@ -300,7 +300,7 @@ async def digest_now(
     chat_id: int,
     *,
     fallback: Callable[[AsyncSession], Awaitable[Subscriber]],
-    settings: Settings,
+    policy: DigestPolicy,
     now: datetime,
     bot_username: str,
 ) -> DigestNow:
@@ -311,7 +311,7 @@ async def digest_now(
     return await compose_digest(
         session,
         subscriber or await fallback(session),
-        settings=settings,
+        policy=policy,
         now=now,
         kind=DigestKind.MANUAL,
         bot_username=bot_username,
@@ -322,7 +322,7 @@ async def compose_digest(
     session: AsyncSession,
     subscriber: Subscriber,
     *,
-    settings: Settings,
+    policy: DigestPolicy,
     now: datetime,
     kind: DigestKind,
     bot_username: str,
@@ -330,9 +330,9 @@ async def compose_digest(
     """Select, render and record one digest; its outbound is None when nothing is new.
     The selection is the pass's own (`TagIndex`), over an index of this reader's tags and
     words only: one engine decides what every digest holds."""
-    index = TagIndex(now - timedelta(days=settings.digest_max_age_days))
+    index = TagIndex(now - policy.max_age)
     reading = await read_for(session, index, [subscriber.id])
-    selection = reading.select(index, subscriber.id, settings.digest_max_items)
+    selection = reading.select(index, subscriber.id, policy.max_items)
     tags, (follows, mutes) = reading.tags[subscriber.id], reading.words[subscriber.id]
     if not selection.article_ids:
         return DigestNow(None, bool(tags or follows or mutes))
@@ -351,7 +351,7 @@ async def compose_digest(
 
 async def compose_due_batch(
     sessions: async_sessionmaker[AsyncSession],
-    settings: Settings,
+    policy: DigestPolicy,
     *,
     now: datetime,
     bot_username: str,
@@ -373,7 +373,7 @@ async def compose_due_batch(
         for subscriber in subscribers:
             try:
                 reschedule(subscriber, now)
-                selection = reading.select(index, subscriber.id, settings.digest_max_items)
+                selection = reading.select(index, subscriber.id, policy.max_items)
             except Exception:
                 logger.exception(
                     "subscriber %s could not be scheduled or selected for; skipped for %s",

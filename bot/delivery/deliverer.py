@@ -15,7 +15,7 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram.ext import ExtBot
 
-from bot.config import Settings
+from bot.config import DeliveryPolicy
 from bot.delivery.broadcast import FREE_PER_SECOND, BroadcastTally
 from bot.delivery.compose import Batch, TagIndex, compose_due_batch
 from bot.delivery.outbox import LEASE, ChunkFormatError, Outbound, chunks_from_json
@@ -80,7 +80,7 @@ class Deliverer:
         self,
         bot: ExtBot[int],
         sessions: async_sessionmaker[AsyncSession],
-        settings: Settings,
+        delivery: DeliveryPolicy,
         *,
         clock: Callable[[], datetime],
         policy: RetryPolicy | None = None,
@@ -92,9 +92,9 @@ class Deliverer:
         # that stopped beating are resumed (bot.delivery.presence). None: leases only.
         self.presence = presence
         self.stops = stops or StopList()
-        self.retention = Retention(sessions, settings.retention)
+        self.retention = Retention(sessions, delivery.retention)
         self.sessions = sessions
-        self.settings = settings
+        self.delivery = delivery
         self.clock = clock
         self.policy = policy or RetryPolicy()
         self._lock = asyncio.Lock()
@@ -132,22 +132,22 @@ class Deliverer:
 
     async def _run_pass(self) -> PassReport:
         report = PassReport()
-        in_flight = asyncio.Semaphore(self.settings.delivery_concurrency)
+        in_flight = asyncio.Semaphore(self.delivery.concurrency)
         # The index is per pass, and so are the readers it serves: those due when the pass
         # began. One whose time comes during the pass (or is brought forward, as the demo's
         # /tick does) waits for the next pass and its fresh index, which has the articles
         # added meanwhile; claimed by this pass, they would have been missed until the
         # reader's next digest.
         began = self.clock()
-        paid = BroadcastTally() if self.settings.paid_broadcast else None
-        index = TagIndex(began - timedelta(days=self.settings.digest_max_age_days))
+        paid = BroadcastTally() if self.delivery.paid_broadcast else None
+        index = TagIndex(began - self.delivery.digest.max_age)
 
         owner = self.presence.id if self.presence is not None else None
 
         async def compose() -> Batch:
             return await compose_due_batch(
                 self.sessions,
-                self.settings,
+                self.delivery.digest,
                 now=self.clock(),
                 bot_username=self.bot.username,
                 index=index,
@@ -218,17 +218,11 @@ class Deliverer:
     async def _send(
         self, outbound: Outbound, log: SentLog, paid: BroadcastTally | None
     ) -> SendResult:
+        """One digest of the pass: in the bulk lane, recorded through the pass's ``log``."""
         return await send_digest(
-            self.bot,
-            self.sessions,
-            outbound,
-            clock=self.clock,
-            policy=self.policy,
-            log=log,
-            lane=Lane.BULK,
-            stops=self.stops,
-            paid=paid,
-        )
+            self.bot, self.sessions, outbound, clock=self.clock, policy=self.policy,
+            log=log, lane=Lane.BULK, stops=self.stops, paid=paid,
+        )  # fmt: skip
 
     @property
     def _look_every(self) -> float:
@@ -281,8 +275,8 @@ class Deliverer:
         Then forget the story keys of articles no digest can select any more. A failure
         is logged: the next tick tries again."""
         now = self.clock()
-        before = now - timedelta(days=self.settings.digest_retention_days)
-        selectable = now - timedelta(days=self.settings.digest_max_age_days) - PURGE_MARGIN
+        before = now - self.delivery.kept
+        selectable = now - self.delivery.digest.max_age - PURGE_MARGIN
         purged = 0
         try:
             for _ in range(PURGE_BATCHES):

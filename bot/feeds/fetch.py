@@ -70,6 +70,20 @@ def _user_agent() -> str:
     return f"newsbot/{release} (Telegram news digest bot; feed reader)"
 
 
+class HttpStatusError(FetchError):
+    """The server answered with a status that is no feed, no 304 and no redirect."""
+
+    def __init__(self, status: int, line: str) -> None:
+        super().__init__(N_("{status}"), status=line)
+        self.status = status
+
+    @property
+    def lasting(self) -> bool:
+        """A client error (404, 410, 403…) that fetching again soon will not mend; a
+        server error, a timeout (408) or a rate limit (429) may pass."""
+        return 400 <= self.status < 500 and self.status not in (408, 425, 429)
+
+
 @dataclass(frozen=True, slots=True)
 class FetchResult:
     url: str  # final URL after redirects
@@ -193,7 +207,7 @@ class Fetcher:
                 if response.status != 200:
                     # The status line as the server sent it: it says all there is.
                     status = f"HTTP {response.status} {response.reason or ''}".rstrip()
-                    raise FetchError(N_("{status}"), status=status)
+                    raise HttpStatusError(response.status, status)
                 return self._result(url, response, await self._read(response))
         except FetchError:
             raise

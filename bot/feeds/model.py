@@ -40,6 +40,9 @@ class PollResult:
     url: str
     error: str | None = None
     failures: int = 0
+    # The error will not pass soon by itself (no feed in the response, a 404): fetching
+    # again soon will not help.
+    lasting: bool = False
     not_modified: bool = False
     entries: int = 0
     added: int = 0

@@ -460,3 +460,23 @@ def entry_article(
         summary=summary_line(entry.body),
         url=entry.link,
     )
+
+
+def feed_articles(
+    parsed: ParsedFeed, *, feed_id: int, name: str | None, tags: Sequence[str], now: datetime
+) -> list[FeedArticle]:
+    """The articles a feed's entries become: its ``name`` (else its title) as their
+    source, its ``tags`` on each."""
+    source = name or parsed.title
+    feed_tags = [make_tag(tag) for tag in tags]
+    return [
+        entry_article(
+            entry,
+            feed_id=feed_id,
+            source=source,
+            feed_tags=feed_tags,
+            feed_category=parsed.category,
+            now=now,
+        )
+        for entry in parsed.entries
+    ]

@@ -21,11 +21,20 @@ class FeedStatus(StrEnum):
     BROKEN = "broken"
 
 
-def retry_delay(interval: timedelta, failures: int) -> timedelta:
+# A feed never read yet is tried again this soon after its first failure: a new feed's
+# first fetch may fail for a moment's reason (a busy server, a timeout while hundreds of
+# an import's feeds are fetched), and the back-off would show it failing for half an hour.
+FIRST_RETRY = timedelta(minutes=1)
+
+
+def retry_delay(interval: timedelta, failures: int, *, ever_read: bool = True) -> timedelta:
     """How long after a poll the next one is due: ``interval`` while the feed works, then
-    doubling with each failure in a row (15 min → 30 min → 1 h …), capped at a day."""
+    doubling with each failure in a row (15 min → 30 min → 1 h …), capped at a day. A
+    feed not ``ever_read`` is tried again after `FIRST_RETRY` the first time it fails."""
     if failures <= 0:
         return interval
+    if failures == 1 and not ever_read:
+        return min(FIRST_RETRY, interval)
     seconds = backoff(failures, interval.total_seconds(), BACKOFF_CAP.total_seconds())
     return timedelta(seconds=seconds)
 

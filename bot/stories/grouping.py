@@ -3,9 +3,11 @@ keeps), and the admin's corrections."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,6 +18,7 @@ from bot.stories.similarity import (
     WINDOW,
     Grouper,
     Known,
+    StoryText,
     candidate_keys,
     story_text,
 )
@@ -23,6 +26,7 @@ from storage import repo
 from storage import stories as stories_repo
 from storage.models import Article
 from storage.records import Member
+from storage.stories import Candidate
 
 
 async def group_new(session: AsyncSession, articles: Sequence[Article]) -> dict[int, int]:
@@ -58,6 +62,33 @@ async def group_new(session: AsyncSession, articles: Sequence[Article]) -> dict[
         counts = Counter(a for key in mine for a in holders.get(key, ()))
         wanted.update(a for a, n in counts.items() if n >= needed)
     found = await stories_repo.candidates(session, list(wanted)) if wanted else []
+    new = [
+        (a.id, texts[a.id], a.published_at, keys[a.id])
+        for a in sorted(articles, key=lambda a: (a.published_at, a.id))
+    ]
+    # The decisions are CPU work (some forty candidates an article): in a thread, so the
+    # event loop meanwhile answers chats and keeps a feed pass's fetches going.
+    grouper, promising = await asyncio.to_thread(_promising, found, stored_keys, new)
+    # The stories a new article is the same story as one member of are read whole: it
+    # must match a story's first report or most of its members, which may share no key
+    # with it. A full story takes no more articles and is not read (one /merge made may
+    # hold thousands).
+    sizes = await stories_repo.story_sizes(session, list(promising)) if promising else {}
+    growing = [s for s in promising if sizes.get(s, 1) < MAX_STORY_ARTICLES]
+    members = await stories_repo.story_candidates(session, growing) if growing else []
+    joined = await asyncio.to_thread(_assign, grouper, members, sizes, new)
+    await stories_repo.set_stories(session, joined)
+    await stories_repo.add_keys(session, [(k, a) for a, ks in keys.items() for k in ks])
+    return joined
+
+
+_New = tuple[int, StoryText, datetime, list[int]]  # a new article: id, text, published, keys
+
+
+def _promising(
+    found: list[Candidate], stored_keys: dict[int, list[int]], new: list[_New]
+) -> tuple[Grouper, set[int]]:
+    """A grouper of the stored candidates, and the stories the new articles may join."""
     known = [
         Known(
             c.article_id,
@@ -69,15 +100,13 @@ async def group_new(session: AsyncSession, articles: Sequence[Article]) -> dict[
         for c in found
     ]
     grouper = Grouper(known)
-    ordered = sorted(articles, key=lambda a: (a.published_at, a.id))
-    # The stories a new article is the same story as one member of are read whole: it
-    # must match a story's first report or most of its members, which may share no key
-    # with it. A full story takes no more articles and is not read (one /merge made may
-    # hold thousands).
-    promising = grouper.promising((a.id, texts[a.id], a.published_at, keys[a.id]) for a in ordered)
-    sizes = await stories_repo.story_sizes(session, list(promising)) if promising else {}
-    growing = [s for s in promising if sizes.get(s, 1) < MAX_STORY_ARTICLES]
-    members = await stories_repo.story_candidates(session, growing) if growing else []
+    return grouper, grouper.promising(new)
+
+
+def _assign(
+    grouper: Grouper, members: list[Candidate], sizes: dict[int, int], new: list[_New]
+) -> dict[int, int]:
+    """The new articles that join a story, by id, with the story, in order."""
     grouper.add_members(
         (
             Known(
@@ -91,14 +120,10 @@ async def group_new(session: AsyncSession, articles: Sequence[Article]) -> dict[
         sizes,
     )
     joined: dict[int, int] = {}
-    for article in ordered:
-        story_id = grouper.assign(
-            article.id, texts[article.id], article.published_at, keys[article.id]
-        )
-        if story_id != article.id:
-            joined[article.id] = story_id
-    await stories_repo.set_stories(session, joined)
-    await stories_repo.add_keys(session, [(k, a) for a, ks in keys.items() for k in ks])
+    for article_id, text, published_at, keys in new:
+        story_id = grouper.assign(article_id, text, published_at, keys)
+        if story_id != article_id:
+            joined[article_id] = story_id
     return joined
 
 

@@ -69,7 +69,7 @@ async def _post_init(app: BotApplication) -> None:
     deliverer = Deliverer(
         app.bot,
         sessions,
-        state.settings,
+        state.settings.delivery,
         clock=state.clock,
         policy=state.retry_policy,
         stops=state.stops,

@@ -41,6 +41,7 @@ class Route:
     stream: int = 0  # send this many bytes, chunked, with no Content-Length
     content_length: int | None = None  # claim this Content-Length (a lying server)
     hold: asyncio.Event | None = None  # answer only once this is set
+    fail_first: int = 0  # answer this many requests 503 first: a busy server
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,10 @@ class FeedServer:
             return web.Response(status=404, text="Not Found")
         if route.delay:
             await asyncio.sleep(route.delay)
+        if route.fail_first:
+            route.fail_first -= 1
+            seen(503)
+            return web.Response(status=503, text="Busy")
         if route.location is not None:
             seen(route.status)
             return web.Response(status=route.status, headers={"Location": route.location})

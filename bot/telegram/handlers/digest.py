@@ -52,7 +52,7 @@ async def _compose_now(context: BotContext, update: Update, chat_id: int) -> Dig
             session,
             chat_id,
             fallback=new_row,
-            settings=context.settings,
+            policy=context.settings.digest,
             now=context.now(),
             bot_username=context.bot.username,
         )

@@ -1,0 +1,295 @@
+"""`make bench-scale`: a delivery pass of a million due subscribers on PostgreSQL, sent by
+1, 2 and 4 `newsbot worker` processes against the emulator with Telegram's limits on.
+
+Not part of `make bench` (it takes most of an hour at full size). Each run:
+
+- resets the outbox (no digest, every subscriber due; the population is loaded once);
+- starts the emulator in a process of its own with Telegram's limits (30 ordinary
+  messages a second, 1,000 paid ones, one a second per private chat), `newsbot run
+  --no-delivery` (it answers chats) and the workers, all on one budget
+  (README, "Several processes");
+- samples `/digest` from chats that are not due, while the pass runs: the reply's
+  latency at the emulator;
+- waits until every due digest has arrived, then reads each worker's peak RSS
+  (VmHWM) before stopping it.
+
+It prints one line of JSON a run: the pass's wall time, the rate against the budget,
+responses 429, each worker's peak RSS, database growth per 100,000 digests, and the
+`/digest` p95. With paid broadcasts off the budget is 29 a second, so those runs are
+sized in seconds of sending (`--free-seconds`), not in subscribers.
+
+    python -m bench.scale [--subscribers N] [--workers 1,2,4] [--free-seconds S]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import time
+from contextlib import suppress
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import text
+
+from bench.harness import (
+    ROOT,
+    TOKEN,
+    EmulatorProcess,
+    emit,
+    fresh_database,
+    postgres_database,
+)
+from bench.population import Population, Size, chat_id_of
+from emulator.client import EmulatorClient
+from storage.db import create_engine, create_sessionmaker
+
+SAMPLE_CHATS = 40  # chats kept out of the pass, whose /digest is timed during it
+PAID_RATE = 1_000
+FREE_RATE = 29
+# Tables a run empties before it starts, so that every subscriber is due again.
+DATABASE_SIZE = "SELECT pg_database_size(current_database())"
+RESET = ("digest_messages", "digests", "processes", "send_budget", "send_chats")
+
+
+def population_size(subscribers: int) -> Size:
+    """The bench's population scaled to ``subscribers``: 30 recent articles under 10 tags
+    (three new stories a digest at most: one message each), private chats, 30 %
+    following words and 10 % muting some."""
+    return Size(subscribers=subscribers, articles=30, tags=10)
+
+
+async def load(url: str, size: Size) -> float:
+    await fresh_database(url)
+    engine = create_engine(url)
+    started = time.perf_counter()
+    try:
+        await Population(size, datetime.now(UTC)).load(create_sessionmaker(engine))
+        async with engine.begin() as connection:
+            await connection.execute(text("ANALYZE"))
+    finally:
+        await engine.dispose()
+    return time.perf_counter() - started
+
+
+async def reset(url: str, due: int) -> int:
+    """Empty the outbox; subscribers 1..``due`` are due now, the rest (and the sample
+    chats, the last ones) tomorrow. Returns the database's size in bytes."""
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            present = {
+                row[0]
+                for row in await connection.execute(
+                    text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+                )
+            }
+            tables = ", ".join(t for t in RESET if t in present)
+            await connection.execute(text(f"TRUNCATE {tables}"))
+            await connection.execute(
+                text(
+                    "UPDATE subscribers SET next_due_at = CASE WHEN id <= :due "
+                    "THEN now() - interval '1 minute' ELSE now() + interval '1 day' END, "
+                    "paused = false, blocked = false"
+                ),
+                {"due": due},
+            )
+        async with engine.connect() as connection:
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await connection.execute(text("VACUUM"))
+    finally:
+        await engine.dispose()
+    return await database_bytes(url)
+
+
+async def database_bytes(url: str) -> int:
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            return int(await connection.scalar(text(DATABASE_SIZE)))
+    finally:
+        await engine.dispose()
+
+
+def environment(url: str, api: str, *, paid: bool) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": url,
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_URL": api,
+        "RATE_LIMIT_PER_SECOND": str(PAID_RATE if paid else FREE_RATE),
+        "PAID_BROADCAST": "true" if paid else "false",
+        "DELIVERY_INTERVAL_SECONDS": "2",
+        "DIGEST_MAX_ITEMS": "3",
+        "LOG_LEVEL": "WARNING",
+        "METRICS_LISTEN": "",
+    }
+
+
+def start(env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot", *args],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+def peak_rss_mb(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status").read_text(encoding="utf-8")
+    return int(next(x for x in status.splitlines() if x.startswith("VmHWM")).split()[1]) / 1024
+
+
+def stop(process: subprocess.Popen[bytes]) -> str:
+    process.terminate()
+    try:
+        _, errors = process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        _, errors = process.communicate()
+    return errors.decode(errors="replace")[-2_000:]
+
+
+async def sample_digest(
+    client: EmulatorClient, chats: list[int], done: asyncio.Event, replies: list[float]
+) -> None:
+    """/digest from each sample chat in turn while the pass runs: ms to its reply, into
+    ``replies``."""
+    turn = 0
+    while not done.is_set():
+        chat = chats[turn % len(chats)]
+        turn += 1
+        cursor = max([0] + [e["seq"] for e in await client.events(chat)])
+        started = time.perf_counter()
+        await client.send_text(chat, "/digest")
+        events = await client.events(chat, after=cursor, count=1, wait=60)
+        if events:
+            replies.append((time.perf_counter() - started) * 1000)
+        with suppress(TimeoutError):
+            await asyncio.wait_for(done.wait(), 1.0)
+
+
+async def one_run(url: str, due: int, subscribers: int, workers: int, *, paid: bool) -> None:
+    before = await reset(url, due)
+    size = population_size(subscribers + SAMPLE_CHATS)
+    sample = [chat_id_of(subscribers + i, size) for i in range(1, SAMPLE_CHATS + 1)]
+    with EmulatorProcess() as emulator:
+        client = EmulatorClient(emulator.url)
+        await client.set_limits(
+            enabled=True,
+            per_second=30,
+            burst=30,
+            per_chat_per_second=1,
+            per_chat_burst=1,
+            per_group_per_window=20,
+            group_window_seconds=60.0,
+            paid_per_second=PAID_RATE,
+            paid_burst=PAID_RATE,
+        )
+        env = environment(url, emulator.url, paid=paid)
+        replier = start(env, "run", "--no-delivery")
+        # The pass starts once `run` answers (its /help reply is not a digest).
+        await client.send_text(sample[-1], "/help")
+        if not await client.events(sample[-1], count=1, wait=120):
+            raise RuntimeError(f"newsbot run did not answer: {stop(replier)}")
+        warmup = 1
+        started = time.perf_counter()
+        pool = [start(env, "worker") for _ in range(workers)]
+        done = asyncio.Event()
+        latencies: list[float] = []
+        sampler = asyncio.create_task(sample_digest(client, sample, done, latencies))
+        progress: list[tuple[float, int]] = []
+        deadline = started + max(600.0, 4 * due / (PAID_RATE if paid else FREE_RATE))
+        while time.perf_counter() < deadline:
+            counts = await client.broadcasts()
+            # Digests: every message but the sample chats' replies (one message each).
+            sent = counts["paid"] + counts["free"] - len(latencies) - warmup
+            progress.append((time.perf_counter() - started, sent))
+            if sent >= due:
+                break
+            if any(p.poll() is not None for p in pool):
+                break
+            await asyncio.sleep(0.5)
+        done.set()
+        await sampler
+        wall = progress[-1][0]
+        rss = [round(peak_rss_mb(p.pid), 1) if p.poll() is None else 0.0 for p in pool]
+        errors = [stop(p) for p in [*pool, replier]]
+        stats = await client.stats()
+        counts = await client.broadcasts()
+        await client.aclose()
+    after = await database_bytes(url)
+    # The steady rate: between a tenth and nine tenths of the pass's messages.
+    low = next((t, n) for t, n in progress if n >= progress[-1][1] * 0.1)
+    high = next((t, n) for t, n in progress if n >= progress[-1][1] * 0.9)
+    steady = (high[1] - low[1]) / (high[0] - low[0]) if high[0] > low[0] else 0.0
+    budget = PAID_RATE if paid else FREE_RATE
+    delivered = counts["paid"] + counts["free"] - len(latencies) - warmup
+    cuts = statistics.quantiles(latencies, n=20) if len(latencies) >= 2 else [0.0] * 19
+    growth = (after - before) / max(due, 1) * 100_000 / 1e6
+    name = f"scale_{'paid' if paid else 'free'}_{workers}w"
+    emit(
+        name,
+        f"{due:,} due digests, {workers} worker(s), paid broadcast {'on' if paid else 'off'}: "
+        f"{delivered:,} messages in {wall:.0f} s, steady {steady:,.1f} msg/s = "
+        f"{steady / budget:.1%} of the {budget}/s budget; 429s: {stats.get('429', 0)}; "
+        f"workers' peak RSS {rss} MB; database +{growth:.1f} MB per 100,000 digests; "
+        f"another chat's /digest p95 {cuts[18]:.0f} ms over {len(latencies)} replies",
+        due=due,
+        workers=workers,
+        paid=paid,
+        seconds=round(wall, 1),
+        messages=delivered,
+        steady_per_second=round(steady, 1),
+        share_of_budget=round(steady / budget, 4),
+        received_429=stats.get("429", 0),
+        sent_paid=counts["paid"],
+        sent_free=counts["free"],
+        peak_rss_mb=rss,
+        database_mb_per_100k=round(growth, 1),
+        digest_p50_ms=round(statistics.median(latencies), 1) if latencies else None,
+        digest_p95_ms=round(cuts[18], 1),
+        digest_samples=len(latencies),
+        complete=delivered >= due,
+        errors=[e for e in errors if "Traceback" in e][:1],
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.scale", description=__doc__)
+    parser.add_argument("--subscribers", type=int, default=1_000_000)
+    parser.add_argument("--workers", default="1,2,4", help="worker counts, comma-separated")
+    parser.add_argument(
+        "--free-seconds",
+        type=int,
+        default=60,
+        help="how long the runs with paid broadcasts off send (at 29 msg/s)",
+    )
+    parser.add_argument("--free-workers", default="1,4")
+    args = parser.parse_args(argv)
+    counts = [int(n) for n in args.workers.split(",") if n]
+    with postgres_database() as url:
+        if url is None:
+            raise SystemExit("bench-scale needs PostgreSQL (TEST_DATABASE_URL or 127.0.0.1)")
+        seconds = asyncio.run(load(url, population_size(args.subscribers + SAMPLE_CHATS)))
+        emit(
+            "scale_population",
+            f"{args.subscribers:,} subscribers loaded in {seconds:.0f} s",
+            subscribers=args.subscribers,
+            seconds=round(seconds, 1),
+            started=datetime.now(UTC).isoformat(timespec="seconds"),
+        )
+        for workers in counts:
+            asyncio.run(one_run(url, args.subscribers, args.subscribers, workers, paid=True))
+        free_due = args.free_seconds * FREE_RATE
+        for workers in (int(n) for n in args.free_workers.split(",") if n):
+            asyncio.run(one_run(url, free_due, args.subscribers, workers, paid=False))
+
+
+if __name__ == "__main__":
+    main()
