@@ -33,3 +33,7 @@ _._rolled_back
 _._settings  # bot.telegram.context.Late reads AppState's start-up attributes by name
 _._sessions
 _._deliverer
+_.SendChat  # the shared budget's tables, read and written in SQL (storage.budget)
+_.next_at
+_.reply_next_at
+_.borrowed

@@ -7,8 +7,9 @@ the benchmarks still work; CI runs that. `--only NAME ...` runs only those (inte
 measures the population compose loaded: name both).
 
 Each family of benchmarks is a module of its own (bench/compose.py, deliver.py,
-importer.py, interactive.py, search.py, flood.py, feeds.py, stories.py, privacy.py,
-storage.py), and what they share (output, databases, processes) is bench/harness.py.
+budget.py, importer.py, interactive.py, search.py, flood.py, feeds.py, stories.py,
+privacy.py, storage.py), and what they share (output, databases, processes) is
+bench/harness.py.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import (
+    budget,
     compose,
     deliver,
     feeds,
@@ -87,6 +89,12 @@ BENCHMARKS: dict[str, Callable[[Run], object]] = {
     ),
     "compose_pg": lambda run: (
         compose.run_compose(run.pg, "postgresql", run.size) if run.pg else None
+    ),
+    "shared_budget_pg": lambda run: (
+        budget.run_shared_budget(run.pg, run.smoke) if run.pg else None
+    ),
+    "processes_pg": lambda run: (
+        budget.run_processes(run.pg, run.pick(30, 600)) if run.pg else None
     ),
     "storage_pg": lambda run: storage.run_storage(run.pg, run.size) if run.pg else None,
     "deliver_capped": lambda run: deliver.run_deliver_capped(run.sqlite, run.pick(40, 2_000)),

@@ -115,6 +115,23 @@ async def database_bytes(url: str) -> int:
         await engine.dispose()
 
 
+async def unfinished(url: str) -> int:
+    """Readers still due and digests still pending."""
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            return int(
+                await connection.scalar(
+                    text(
+                        "SELECT (SELECT count(*) FROM subscribers WHERE next_due_at <= now()) "
+                        "+ (SELECT count(*) FROM digests WHERE status = 'pending')"
+                    )
+                )
+            )
+    finally:
+        await engine.dispose()
+
+
 def environment(url: str, api: str, *, paid: bool) -> dict[str, str]:
     return {
         **os.environ,
@@ -210,11 +227,13 @@ async def one_run(url: str, due: int, subscribers: int, workers: int, *, paid: b
             # Digests: every message but the sample chats' replies (one message each).
             sent = counts["paid"] + counts["free"] - len(latencies) - warmup
             progress.append((time.perf_counter() - started, sent))
-            if sent >= due:
+            # Done when nobody is due and no digest is pending: a reader whose muted
+            # words leave nothing new gets no message, so the count alone cannot tell.
+            if sent and (sent >= due or not await unfinished(url)):
                 break
             if any(p.poll() is not None for p in pool):
                 break
-            await asyncio.sleep(0.5)
+            await asyncio.sleep(1.0)
         done.set()
         await sampler
         wall = progress[-1][0]

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     Dialect,
+    Double,
     Enum,
     ForeignKey,
     Index,
@@ -399,3 +400,29 @@ class ArticleWord(Base):
 
     word_id: Mapped[int] = _cascading_key("words.id")
     article_id: Mapped[int] = _cascading_key("articles.id")
+
+
+class SendBudget(Base):
+    """One bot's Telegram budget, shared by every process that sends on PostgreSQL
+    (storage.budget): times are the database's clock, in seconds since the epoch."""
+
+    __tablename__ = "send_budget"
+
+    bot_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    next_at: Mapped[float] = mapped_column(Double, default=0.0)  # the bulk lanes' next slot
+    reply_next_at: Mapped[float] = mapped_column(Double, default=0.0)
+    borrowed: Mapped[int] = mapped_column(Integer, default=0)  # replies sent in bulk slots
+    paused_until: Mapped[float] = mapped_column(Double, default=0.0)
+    pauses: Mapped[int] = mapped_column(BigInteger, default=0)  # 429s with retry_after
+
+
+class SendChat(Base):
+    """When a chat may next get a message, for the chats a reply went to lately (the
+    reply lane and the bulk lane of another process may both write to one chat)."""
+
+    __tablename__ = "send_chats"
+    __table_args__ = (Index("ix_send_chats_bot_id_next_at", "bot_id", "next_at"),)
+
+    bot_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    next_at: Mapped[float] = mapped_column(Double)

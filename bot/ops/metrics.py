@@ -49,6 +49,12 @@ RETRY_AFTER = Counter(
     "newsbot_retry_after_seconds",
     "Seconds Telegram's 429 answers asked the bot to wait (all sending pauses that long).",
 )
+SEND_PAUSES = Counter(
+    "newsbot_send_pauses",
+    "Pauses of all sending after a 429, by where it was seen: here, or (shared budget "
+    "on PostgreSQL) by another process.",
+    ["seen"],
+)
 PAID_MESSAGES = Counter(
     "newsbot_paid_messages",
     "Digest messages sent with allow_paid_broadcast beyond the free 30 in their second "
@@ -155,6 +161,10 @@ def message_outcome(method: str, status: int | None) -> None:
 
 def retry_after(seconds: float) -> None:
     RETRY_AFTER.inc(seconds)
+
+
+def send_paused(*, here: bool) -> None:
+    SEND_PAUSES.labels("here" if here else "elsewhere").inc()
 
 
 def update_label(text: str | None, kind: str) -> str:

@@ -35,6 +35,7 @@ from bot.telegram.handlers.privacy import forget_cached
 from bot.telegram.http import AiohttpRequest, NotBotApi
 from bot.telegram.ratelimit import PacingRateLimiter
 from bot.telegram.send import RetryPolicy
+from bot.telegram.shared import budget_for
 from bot.telegram.updates import ChatUpdateProcessor, Throttle, Verdict, throttle_key
 from storage.db import (
     DatabaseUnavailable,
@@ -315,6 +316,11 @@ def build_application(
     )
     limiter = PacingRateLimiter(
         overall_per_second=settings.rate_limit_per_second,
+        # On PostgreSQL one budget for every sending process, keyed by the bot's id (the
+        # token's number, which is no secret).
+        budget=budget_for(
+            settings.database_url, int(token.split(":", 1)[0]), settings.rate_limit_per_second
+        ),
         per_chat_interval=settings.rate_limit_per_chat_seconds,
         per_group_interval=settings.rate_limit_per_group_seconds,
         max_in_flight=settings.telegram_connections,

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from enum import IntEnum
-from typing import Any
+from typing import Any, Protocol
 
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
@@ -46,32 +46,34 @@ class Lane(IntEnum):
     BULK = 1  # scheduled digests of a delivery pass
 
 
-class PacingRateLimiter(BaseRateLimiter[int]):
-    def __init__(
-        self,
-        overall_per_second: float = 29.0,
-        per_chat_interval: float = 1.05,
-        max_retries: int = 5,
-        max_in_flight: int = 8,
-        per_group_interval: float = 3.15,
-    ) -> None:
+class Budget(Protocol):
+    """The overall rate and the 429 pause: this process's own (`LocalBudget`), or one
+    that every sending process shares (bot.telegram.shared, on PostgreSQL)."""
+
+    async def initialize(self) -> None: ...
+
+    async def shutdown(self) -> None: ...
+
+    async def turn(self, lane: Lane, chat_id: int | str | None, spacing: float) -> None:
+        """Wait for a slot under the overall rate (and the pause) in ``lane``."""
+
+    async def pause(self, seconds: float) -> None:
+        """Telegram answered 429 with ``retry_after``: nobody sends for ``seconds``."""
+
+    def held_until(self, chat_id: int | str) -> float:
+        """Until when another process holds ``chat_id`` (a reply it sent there), on this
+        event loop's clock; 0 when none does."""
+
+
+class LocalBudget:
+    """The overall rate of one process: SQLite deployments, and tests of the pacer."""
+
+    def __init__(self, overall_per_second: float) -> None:
         self.interval = 1.0 / overall_per_second
-        # Messages waiting for an HTTP connection wait here, where waiting is cheap,
-        # not in aiohttp's connection pool (bot.telegram.http).
-        self._in_flight = asyncio.Semaphore(max_in_flight)
-        self.per_chat_interval = per_chat_interval
-        # Groups and channels (negative ids) take at most 20 messages a minute.
-        self.per_group_interval = per_group_interval
-        self.max_retries = max_retries
         self._next_slot = 0.0
         self._next_reply = 0.0
         self._borrowed = 0
         self._paused_until = 0.0
-        self._chat_next: dict[int | str, float] = {}
-        self._chat_locks: KeyedLocks[int | str] = KeyedLocks()
-        # Chats whose digests stop at once (/forget): checked when a digest's message
-        # has waited for its turn (bot.telegram.stops).
-        self.stops: StopList | None = None
 
     async def initialize(self) -> None:
         pass
@@ -79,29 +81,16 @@ class PacingRateLimiter(BaseRateLimiter[int]):
     async def shutdown(self) -> None:
         pass
 
-    def spacing(self, chat_id: int | str | None) -> float:
-        """The least time between two messages to ``chat_id``: a person's private chat
-        (a positive id) or a group or channel (negative, or an @username)."""
-        if chat_id is None:
-            return 0.0
-        group = isinstance(chat_id, str) or chat_id < 0
-        return self.per_group_interval if group else self.per_chat_interval
+    def held_until(self, chat_id: int | str) -> float:
+        return 0.0
 
-    async def _wait_turn(self, chat_id: int | str | None, lane: Lane) -> None:
+    async def pause(self, seconds: float, *, counted: bool = True) -> None:
         loop = asyncio.get_running_loop()
-        spacing = self.spacing(chat_id)
-        if chat_id is not None and spacing > 0:
-            async with self._chat_locks(chat_id):
-                delay = self._chat_next.get(chat_id, 0.0) - loop.time()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                await self._wait_global(lane)
-                self._chat_next[chat_id] = loop.time() + spacing
-            self._forget_idle_chats(loop.time())
-        else:
-            await self._wait_global(lane)
+        self._paused_until = max(self._paused_until, loop.time() + seconds)
+        if counted:
+            metrics.send_paused(here=True)
 
-    async def _wait_global(self, lane: Lane) -> None:
+    async def turn(self, lane: Lane, chat_id: int | str | None, spacing: float) -> None:
         """Wait for a slot under the overall rate.
 
         Bulk messages (scheduled digests) queue for evenly spaced slots reserved ahead.
@@ -132,6 +121,65 @@ class PacingRateLimiter(BaseRateLimiter[int]):
                 self._borrowed -= 1  # a reply was sent in this slot
                 continue
             return
+
+
+class PacingRateLimiter(BaseRateLimiter[int]):
+    def __init__(
+        self,
+        overall_per_second: float = 29.0,
+        per_chat_interval: float = 1.05,
+        max_retries: int = 5,
+        max_in_flight: int = 8,
+        per_group_interval: float = 3.15,
+        budget: Budget | None = None,
+    ) -> None:
+        self.budget = budget or LocalBudget(overall_per_second)
+        # Messages waiting for an HTTP connection wait here, where waiting is cheap,
+        # not in aiohttp's connection pool (bot.telegram.http).
+        self._in_flight = asyncio.Semaphore(max_in_flight)
+        self.per_chat_interval = per_chat_interval
+        # Groups and channels (negative ids) take at most 20 messages a minute.
+        self.per_group_interval = per_group_interval
+        self.max_retries = max_retries
+        self._chat_next: dict[int | str, float] = {}
+        self._chat_locks: KeyedLocks[int | str] = KeyedLocks()
+        # Chats whose digests stop at once (/forget): checked when a digest's message
+        # has waited for its turn (bot.telegram.stops).
+        self.stops: StopList | None = None
+
+    async def initialize(self) -> None:
+        await self.budget.initialize()
+
+    async def shutdown(self) -> None:
+        await self.budget.shutdown()
+
+    def spacing(self, chat_id: int | str | None) -> float:
+        """The least time between two messages to ``chat_id``: a person's private chat
+        (a positive id) or a group or channel (negative, or an @username)."""
+        if chat_id is None:
+            return 0.0
+        group = isinstance(chat_id, str) or chat_id < 0
+        return self.per_group_interval if group else self.per_chat_interval
+
+    async def _wait_turn(self, chat_id: int | str | None, lane: Lane) -> None:
+        loop = asyncio.get_running_loop()
+        spacing = self.spacing(chat_id)
+        if chat_id is not None and spacing > 0:
+            async with self._chat_locks(chat_id):
+                while True:
+                    # This process's last message there, or (shared budget) a reply
+                    # another process sent there, which a lease may tell of meanwhile:
+                    # then the slot goes unused.
+                    held = max(self._chat_next.get(chat_id, 0.0), self.budget.held_until(chat_id))
+                    if held > loop.time():
+                        await asyncio.sleep(held - loop.time())
+                    await self.budget.turn(lane, chat_id, spacing)
+                    if self.budget.held_until(chat_id) <= loop.time():
+                        break
+                self._chat_next[chat_id] = loop.time() + spacing
+            self._forget_idle_chats(loop.time())
+        else:
+            await self.budget.turn(lane, chat_id, 0.0)
 
     def _forget_idle_chats(self, now: float) -> None:
         """Keep memory flat over 100k chats: drop chats whose spacing has passed (their
@@ -169,9 +217,8 @@ class PacingRateLimiter(BaseRateLimiter[int]):
                     raise
                 after = error.retry_after
                 seconds = after.total_seconds() if isinstance(after, timedelta) else float(after)
-                loop = asyncio.get_running_loop()
-                self._paused_until = max(self._paused_until, loop.time() + seconds)
                 metrics.retry_after(seconds)
+                await self.budget.pause(seconds)
                 logger.warning(
                     "Telegram asked to wait %.0f s (%s to chat %s); retry %d of %d",
                     seconds,

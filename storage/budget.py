@@ -1,0 +1,145 @@
+"""The shared Telegram budget's row (PostgreSQL): one statement, one round trip each.
+
+Every time is the database's clock (``clock_timestamp()``, seconds since the epoch), so
+processes on several machines agree without trusting each other's clocks; each answer
+carries the database's ``now`` for the caller to map it onto its own clock. Each
+statement is an upsert, so a missing row (a new bot, a database emptied meanwhile) is
+made by whichever process asks first. The functions take the session and never commit;
+the caller runs them on an AUTOCOMMIT connection, where a statement is its own
+transaction and the row is locked only while it runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+# A hold older than this is deleted by the next reply (the table keeps only chats that
+# got a reply lately).
+HOLD_KEPT_SECONDS = 60.0
+
+_NOW = "SELECT extract(epoch FROM clock_timestamp())::float8 AS t"
+
+_LEASE = text(
+    f"""
+    WITH now AS ({_NOW}),
+    lease AS (
+        INSERT INTO send_budget AS b
+            (bot_id, next_at, reply_next_at, borrowed, paused_until, pauses)
+        SELECT :bot, now.t + :span, 0, 0, 0, 0 FROM now
+        ON CONFLICT (bot_id) DO UPDATE SET
+            next_at = GREATEST(b.next_at, (SELECT t FROM now), b.paused_until)
+                + b.borrowed * CAST(:interval AS float8) + :span,
+            borrowed = 0
+        RETURNING b.next_at - :span AS start, b.paused_until
+    )
+    SELECT lease.start, lease.paused_until, now.t AS now,
+        ARRAY(SELECT chat_id FROM send_chats
+              WHERE bot_id = :bot AND next_at > now.t ORDER BY chat_id) AS chats,
+        ARRAY(SELECT next_at FROM send_chats
+              WHERE bot_id = :bot AND next_at > now.t ORDER BY chat_id) AS holds
+    FROM lease, now
+    """
+)
+
+# The reply's slot: the next of the reply lane, not before the chat's hold nor the
+# pause. When the bulk lanes have reserved past it, the reply borrows one of their slots
+# (``borrowed``), which the next lease skips: replies jump the queue, the rate holds.
+_SLOT = "GREATEST(b.reply_next_at, (SELECT t FROM now), b.paused_until, (SELECT t FROM hold))"
+_REPLY = text(
+    f"""
+    WITH now AS ({_NOW}),
+    hold AS (
+        SELECT coalesce(max(next_at), 0) AS t FROM send_chats
+        WHERE bot_id = :bot AND chat_id = :chat
+    ),
+    slot AS (
+        INSERT INTO send_budget AS b
+            (bot_id, next_at, reply_next_at, borrowed, paused_until, pauses)
+        SELECT :bot, 0, GREATEST(now.t, hold.t) + CAST(:interval AS float8), 0, 0, 0
+        FROM now, hold
+        ON CONFLICT (bot_id) DO UPDATE SET
+            reply_next_at = {_SLOT} + CAST(:interval AS float8),
+            borrowed = b.borrowed + CAST(b.next_at > {_SLOT} AS integer),
+            next_at = CASE WHEN b.next_at > {_SLOT} THEN b.next_at
+                           ELSE {_SLOT} + CAST(:interval AS float8) END
+        RETURNING b.reply_next_at - CAST(:interval AS float8) AS t
+    ),
+    held AS (
+        INSERT INTO send_chats (bot_id, chat_id, next_at)
+        SELECT :bot, :chat, slot.t + :spacing FROM slot WHERE :spacing > 0
+        ON CONFLICT (bot_id, chat_id) DO UPDATE
+            SET next_at = GREATEST(send_chats.next_at, excluded.next_at)
+    ),
+    purged AS (
+        DELETE FROM send_chats
+        WHERE bot_id = :bot AND chat_id <> :chat
+          AND next_at < (SELECT t FROM now) - CAST(:kept AS float8)
+    )
+    SELECT slot.t AS slot, now.t AS now FROM slot, now
+    """
+)
+
+_PAUSE = text(
+    f"""
+    WITH now AS ({_NOW})
+    INSERT INTO send_budget AS b
+        (bot_id, next_at, reply_next_at, borrowed, paused_until, pauses)
+    SELECT :bot, 0, 0, 0, now.t + :seconds, 1 FROM now
+    ON CONFLICT (bot_id) DO UPDATE SET
+        paused_until = GREATEST(b.paused_until, (SELECT t FROM now) + :seconds),
+        pauses = b.pauses + 1
+    RETURNING b.paused_until, (SELECT t FROM now) AS now, b.pauses
+    """
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """Slots from ``start`` on, ``now`` the database's clock when it was granted; the
+    chats a reply went to lately with when each may next get a message."""
+
+    start: float
+    paused_until: float
+    now: float
+    holds: dict[int, float]
+
+
+@dataclass(frozen=True, slots=True)
+class Pause:
+    until: float
+    now: float
+    pauses: int  # every pause counted so far, by all processes
+
+
+async def lease(session: AsyncSession, bot_id: int, count: int, interval: float) -> Lease:
+    """Lease ``count`` slots ``interval`` apart: they start where the last lease ended
+    (or now, or when a pause ends), after the slots replies borrowed meanwhile."""
+    params = {"bot": bot_id, "span": count * interval, "interval": interval}
+    row = (await session.execute(_LEASE, params)).one()
+    holds = dict(zip(row.chats, row.holds, strict=True))
+    return Lease(row.start, row.paused_until, row.now, holds)
+
+
+async def reply_slot(
+    session: AsyncSession, bot_id: int, interval: float, chat_id: int, spacing: float
+) -> tuple[float, float]:
+    """A reply's slot and the database's now; with ``spacing`` the chat is held that long
+    after the slot, for every process."""
+    params = {
+        "bot": bot_id,
+        "interval": interval,
+        "chat": chat_id,
+        "spacing": spacing,
+        "kept": HOLD_KEPT_SECONDS,
+    }
+    row = (await session.execute(_REPLY, params)).one()
+    return row.slot, row.now
+
+
+async def pause(session: AsyncSession, bot_id: int, seconds: float) -> Pause:
+    """Telegram answered 429 with ``retry_after``: nobody sends until then."""
+    row = (await session.execute(_PAUSE, {"bot": bot_id, "seconds": seconds})).one()
+    return Pause(row.paused_until, row.now, row.pauses)
