@@ -19,14 +19,15 @@ from bot.telegram.app import build_application, opened
 from emulator.client import EmulatorClient
 
 
-async def deliver(url: str, api: str, **rates: Any) -> tuple[PassReport, float]:
+async def deliver(url: str, api: str, **rates: Any) -> tuple[PassReport, float, float]:
+    """One delivery pass: its report, wall seconds and this process's CPU seconds."""
     # Not validated: the uncapped run asks for more than Telegram's 1,000 a second.
     settings = settings_for(url, api, digest_max_items=3).model_copy(update=rates)
     app = build_application(settings, handlers=False, delivery=False)
     async with opened(app):
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         report = await app.bot_data.deliverer.run_pass()
-        return report, time.perf_counter() - started
+        return report, time.perf_counter() - started, time.process_time() - cpu
 
 
 async def arrival_rate(client: EmulatorClient, chats: Iterable[int]) -> tuple[int, float]:
@@ -59,7 +60,7 @@ def run_deliver_capped(url: str, digests: int) -> None:
                 per_group_per_window=20,
                 group_window_seconds=60.0,
             )
-            report, seconds = await deliver(url, emulator.url)
+            report, seconds, _ = await deliver(url, emulator.url)
             messages, rate = await arrival_rate(client, chats)
             stats = await client.stats()
             await client.aclose()
@@ -90,13 +91,16 @@ def send_message_form(chat: int, body: str) -> dict[str, str]:
     }
 
 
-async def timed(posts: list[Awaitable[None]]) -> float:
-    started = time.perf_counter()
+async def timed(posts: list[Awaitable[None]]) -> tuple[float, float]:
+    """(requests a second, this process's CPU seconds for them all)."""
+    started, cpu = time.perf_counter(), time.process_time()
     await asyncio.gather(*posts)
-    return len(posts) / (time.perf_counter() - started)
+    return len(posts) / (time.perf_counter() - started), time.process_time() - cpu
 
 
-async def bare_httpx(api: str, texts: list[tuple[int, str]], concurrency: int) -> float:
+async def bare_httpx(
+    api: str, texts: list[tuple[int, str]], concurrency: int
+) -> tuple[float, float]:
     """The same sendMessage requests from a bare httpx client (PTB's default stack)."""
     limit = asyncio.Semaphore(concurrency)
     url = f"{api}/bot{TOKEN}/sendMessage"
@@ -110,7 +114,9 @@ async def bare_httpx(api: str, texts: list[tuple[int, str]], concurrency: int) -
         return await timed([post(chat, body) for chat, body in texts])
 
 
-async def bare_aiohttp(api: str, texts: list[tuple[int, str]], concurrency: int) -> float:
+async def bare_aiohttp(
+    api: str, texts: list[tuple[int, str]], concurrency: int
+) -> tuple[float, float]:
     """The same requests from a bare aiohttp client, the HTTP stack the bot sends with."""
     limit = asyncio.Semaphore(concurrency)
     url = f"{api}/bot{TOKEN}/sendMessage"
@@ -131,7 +137,7 @@ def run_deliver_uncapped(url: str, digests: int) -> None:
 
         async def go() -> None:
             client = EmulatorClient(emulator.url)
-            report, seconds = await deliver(
+            report, seconds, cpu = await deliver(
                 url, emulator.url, rate_limit_per_second=1_000_000, rate_limit_per_chat_seconds=0
             )
             chats = range(1_000_001, 1_000_001 + digests)
@@ -143,21 +149,28 @@ def run_deliver_uncapped(url: str, digests: int) -> None:
             ]
             ptb_rate = len(texts) / seconds
             connections = settings_for(url).telegram_connections
-            ceiling = await bare_httpx(emulator.url, texts, connections)
-            stack = await bare_aiohttp(emulator.url, texts, connections)
+            ceiling, httpx_cpu = await bare_httpx(emulator.url, texts, connections)
+            stack, aiohttp_cpu = await bare_aiohttp(emulator.url, texts, connections)
+            per_1000 = 1000 / len(texts)
             await client.aclose()
             emit(
                 "deliver_uncapped",
                 f"{len(texts):,} messages in {seconds:.1f} s = {ptb_rate:,.0f} msg/s through "
                 f"python-telegram-bot (compose, send, record); bare httpx client "
                 f"{ceiling:,.0f} msg/s (ratio {ptb_rate / ceiling:.2f}); bare aiohttp client "
-                f"{stack:,.0f} msg/s (ratio {ptb_rate / stack:.2f})",
+                f"{stack:,.0f} msg/s (ratio {ptb_rate / stack:.2f}); CPU per 1,000 messages: "
+                f"the bot {cpu * per_1000:.2f} s (compose, send, record), bare aiohttp "
+                f"{aiohttp_cpu * per_1000:.2f} s",
                 messages=len(texts),
                 per_second=round(ptb_rate),
                 httpx_per_second=round(ceiling),
                 ratio=round(ptb_rate / ceiling, 3),
                 aiohttp_per_second=round(stack),
                 aiohttp_ratio=round(ptb_rate / stack, 3),
+                cpu_seconds_per_1000=round(cpu * per_1000, 3),
+                httpx_cpu_seconds_per_1000=round(httpx_cpu * per_1000, 3),
+                aiohttp_cpu_seconds_per_1000=round(aiohttp_cpu * per_1000, 3),
+                aiohttp_cpu_ratio=round(aiohttp_cpu / cpu, 3),
                 sent=report.sent,
             )
 

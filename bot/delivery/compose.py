@@ -32,7 +32,7 @@ from bot.delivery.digest import (
 from bot.delivery.entries import Entries, Plan, Reader, labels
 from bot.delivery.outbox import LEASE, Chunk, Outbound, chunks_to_json
 from bot.i18n import translator
-from bot.subscriptions.schedule import reschedule
+from bot.subscriptions.schedule import next_digest
 from bot.texts import digest as digest_texts
 from storage import keywords as words_repo
 from storage import repo
@@ -104,12 +104,14 @@ class TagIndex:
 
 @dataclass(frozen=True, slots=True)
 class Reading:
-    """What selecting needs of some readers: their tags, their (followed, muted) words
-    and the (articles, stories) they had since the index's window began."""
+    """What selecting needs of some readers: their tags, their (followed, muted) words,
+    the (articles, stories) they had since the index's window began, and their whole
+    ledgers (what recording their digests checks against)."""
 
     tags: dict[int, list[int]]
     words: dict[int, tuple[list[int], list[int]]]
     delivered: dict[int, tuple[set[int], set[int]]]
+    ledgers: repo.Ledgers
 
     def select(self, index: TagIndex, subscriber_id: int, max_items: int) -> Selection:
         return index.select(
@@ -134,8 +136,9 @@ async def read_for(session: AsyncSession, index: TagIndex, ids: list[int]) -> Re
         {t for tag_ids in tags.values() for t in tag_ids},
         {w for follows, mutes in words.values() for w in (*follows, *mutes)},
     )
-    delivered = await repo.delivered_since(session, ids, index.since)
-    return Reading(tags, words, delivered)
+    ledgers = await repo.ledgers(session, ids)
+    delivered = await repo.delivered_since(session, ids, index.since, ledgers)
+    return Reading(tags, words, delivered, ledgers)
 
 
 def article_link(bot_username: str, article: repo.ArticleLine | stories_repo.Member) -> str:
@@ -212,13 +215,15 @@ async def _record(
     kind: DigestKind,
     bot_username: str,
     follows: Mapping[int, Follows],
+    ledgers: repo.Ledgers,
     owner: int | None = None,
 ) -> tuple[list[Outbound], int]:
     """Render the selected digests and store them with their ledger rows (every article
     of each story shown, and of each story taken in silently: bot.entries). A digest that
     cannot be rendered is logged and left out; the others are not held up by it. Returns
     what to send and how many were left out. ``follows``: each subscriber's tags and
-    followed words (why an entry came); ``owner``: the process that sends them."""
+    followed words (why an entry came); ``ledgers``, their `repo.ledgers`; ``owner``:
+    the process that sends them."""
     wanted = list(dict.fromkeys(s for _, selection in plans for s in selection.story_ids))
     members = await stories_repo.members(session, wanted)
     shown = sorted({a for _, selection in plans for a in selection.article_ids})
@@ -228,10 +233,10 @@ async def _record(
     grouped = [m.id for ms in members.values() if len(ms) > 1 for m in ms]
     had: dict[int, set[int]] = {}
     if grouped:
-        for subscriber_id, article_id in await repo.delivered_pairs(
-            session, [s.id for s, _ in plans], grouped
-        ):
-            had.setdefault(subscriber_id, set()).add(article_id)
+        in_stories = set(grouped)
+        for subscriber, _ in plans:
+            if some := ledgers[subscriber.id] & in_stories:
+                had[subscriber.id] = some
     entries = Entries(
         dict(members),
         tags=await repo.article_tags(session, shown),
@@ -271,12 +276,16 @@ async def _record(
                 new_silent = repo.NewDigest(
                     subscriber.id, kind, [], ledger, status=DigestStatus.SENT
                 )
-                await repo.create_digests(session, [new_silent], now=now, lease_until=now)
+                await repo.create_digests(
+                    session, [new_silent], now=now, lease_until=now, known=ledgers
+                )
             continue
         new.append(repo.NewDigest(subscriber.id, kind, data, ledger))
         chunks.append(tuple(rendered))
         composed.append(subscriber)
-    ids = await repo.create_digests(session, new, now=now, lease_until=now + LEASE, owner=owner)
+    ids = await repo.create_digests(
+        session, new, now=now, lease_until=now + LEASE, known=ledgers, owner=owner
+    )
     outbound = [
         Outbound(
             digest_id, subscriber.id, subscriber.chat_id, messages, thread_id=subscriber.thread_id
@@ -343,6 +352,7 @@ async def compose_digest(
         kind=kind,
         bot_username=bot_username,
         follows=reading.follows([subscriber.id]),
+        ledgers=reading.ledgers,
     )
     if skipped:
         raise RuntimeError(f"the digest of subscriber {subscriber.id} could not be composed")
@@ -370,9 +380,21 @@ async def compose_due_batch(
         reading = await read_for(session, index, [s.id for s in subscribers])
         plans: list[tuple[Subscriber, Selection]] = []
         unschedulable = 0
+        # A batch's readers mostly share a few schedules (time, zone, frequency): each is
+        # worked out once, and the readers of one next time are advanced by one UPDATE.
+        schedules: dict[tuple[object, ...], datetime] = {}
+        next_at: dict[int, datetime] = {}
         for subscriber in subscribers:
             try:
-                reschedule(subscriber, now)
+                schedule = (
+                    subscriber.digest_time,
+                    subscriber.timezone,
+                    subscriber.frequency,
+                    subscriber.weekday,
+                )
+                if schedule not in schedules:
+                    schedules[schedule] = next_digest(subscriber, now)
+                next_at[subscriber.id] = schedules[schedule]
                 selection = reading.select(index, subscriber.id, policy.max_items)
             except Exception:
                 logger.exception(
@@ -380,11 +402,12 @@ async def compose_due_batch(
                     subscriber.id,
                     UNSCHEDULABLE_RETRY,
                 )
-                subscriber.next_due_at = now + UNSCHEDULABLE_RETRY
+                next_at[subscriber.id] = now + UNSCHEDULABLE_RETRY
                 unschedulable += 1
                 continue
             if selection.article_ids:
                 plans.append((subscriber, selection))
+        await repo.set_next_due(session, next_at)
         outbound, skipped = await _record(
             session,
             plans,
@@ -392,6 +415,7 @@ async def compose_due_batch(
             kind=DigestKind.SCHEDULED,
             bot_username=bot_username,
             follows=reading.follows([s.id for s, _ in plans]),
+            ledgers=reading.ledgers,
             owner=owner,
         )
     empty = len(subscribers) - len(plans) - unschedulable

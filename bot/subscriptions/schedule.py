@@ -267,12 +267,17 @@ class Scheduled(Protocol):
     next_due_at: datetime
 
 
-def reschedule(subscriber: Scheduled, now: datetime) -> None:
-    """Set the next digest from the subscriber's current settings, counting from now."""
-    subscriber.next_due_at = next_due(
+def next_digest(subscriber: Scheduled, now: datetime) -> datetime:
+    """The subscriber's next digest from its current settings, counting from now."""
+    return next_due(
         now,
         digest_time=subscriber.digest_time,
         timezone_name=subscriber.timezone,
         frequency=subscriber.frequency,
         weekday=subscriber.weekday,
     )
+
+
+def reschedule(subscriber: Scheduled, now: datetime) -> None:
+    """Set the next digest from the subscriber's current settings, counting from now."""
+    subscriber.next_due_at = next_digest(subscriber, now)

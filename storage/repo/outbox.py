@@ -63,6 +63,7 @@ class NewDigest:
 
 
 _MESSAGES = cast(Table, DigestMessage.__table__)
+_DIGESTS = cast(Table, Digest.__table__)
 
 
 class AlreadyDelivered(Exception):
@@ -71,23 +72,48 @@ class AlreadyDelivered(Exception):
     `create_digests` checks, under the subscriber's lock every composer holds."""
 
 
+Ledgers = dict[int, set[int]]  # subscriber id: every article their kept ledgers hold
+
+
+async def ledgers(session: AsyncSession, subscriber_ids: Sequence[int]) -> Ledgers:
+    """Every article each of these subscribers has had, as their kept digests' ledgers
+    say. Read once by a composer after it locked the subscribers' rows, it stays true for
+    the rest of the transaction (`create_digests` adds what it writes): `delivered_since`
+    and `create_digests` take it instead of reading the digests again, and which of some
+    articles a subscriber had is ``ledgers[subscriber] & articles``."""
+    found: Ledgers = {s: set() for s in subscriber_ids}
+    for subscriber_id, ledger in await _ledgers(session, subscriber_ids):
+        found[subscriber_id].update(ledger)
+    return found
+
+
 async def create_digests(
     session: AsyncSession,
     digests: Sequence[NewDigest],
     *,
     now: datetime,
     lease_until: datetime,
+    known: Ledgers | None = None,
     owner: int | None = None,
 ) -> list[int]:
     """Outbox rows with their messages and ledgers, in the caller's transaction; returns
-    the ids. ``owner``: the process (`Process`) that will send them."""
+    the ids. ``known``: the subscribers' ledgers as `ledgers` read them in this
+    transaction (read here when not given, or when it lacks one of them); what is
+    written is added to it. ``owner``: the process (`Process`) that will send them."""
     if not digests:
         return []
-    new = {(d.subscriber_id, a) for d in digests for a in d.article_ids}
-    if len(new) < sum(len(d.article_ids) for d in digests) or not new.isdisjoint(
-        await _ledger_pairs(session, [d.subscriber_id for d in digests])
-    ):
-        raise AlreadyDelivered(f"a digest for subscribers {sorted({s for s, _ in new})[:5]}")
+    subscribers = [d.subscriber_id for d in digests]
+    if known is None or not known.keys() >= set(subscribers):
+        known = await ledgers(session, subscribers)
+    new: Ledgers = {}
+    for d in digests:
+        mine = new.setdefault(d.subscriber_id, set())
+        before = len(mine)
+        mine.update(d.article_ids)
+        if len(mine) - before < len(d.article_ids) or not mine.isdisjoint(known[d.subscriber_id]):
+            raise AlreadyDelivered(f"a digest for subscribers {sorted(set(subscribers))[:5]}")
+    for subscriber_id, articles in new.items():
+        known[subscriber_id].update(articles)
     rows: list[dict[str, Any]] = [
         {
             "subscriber_id": d.subscriber_id,
@@ -112,13 +138,14 @@ async def create_digests(
     for part in chunks(rows, 1_000):
         if distinct:
             result = await session.execute(
-                insert(Digest).returning(Digest.subscriber_id, Digest.id), list(part)
+                insert(_DIGESTS).returning(_DIGESTS.c.subscriber_id, _DIGESTS.c.id), list(part)
             )
             by_subscriber: dict[int, int] = dict(result.all())
             ids.extend(by_subscriber[row["subscriber_id"]] for row in part)
         else:
             returned = await session.scalars(
-                insert(Digest).returning(Digest.id, sort_by_parameter_order=True), list(part)
+                insert(_DIGESTS).returning(_DIGESTS.c.id, sort_by_parameter_order=True),
+                list(part),
             )
             ids.extend(returned.all())
     messages = [
@@ -331,27 +358,25 @@ async def _ledgers(
     return found
 
 
-async def _ledger_pairs(
-    session: AsyncSession, subscriber_ids: Sequence[int]
-) -> set[tuple[int, int]]:
-    return {(s, a) for s, ledger in await _ledgers(session, subscriber_ids) for a in ledger}
-
-
 async def delivered_since(
-    session: AsyncSession, subscriber_ids: Sequence[int], since: datetime
+    session: AsyncSession,
+    subscriber_ids: Sequence[int],
+    since: datetime,
+    known: Ledgers | None = None,
 ) -> dict[int, tuple[set[int], set[int]]]:
     """Per subscriber, the delivered articles among those added since ``since``, and the
-    stories of those articles."""
+    stories of those articles (``known``: their `ledgers`, read here when not given)."""
+    if known is None:
+        known = await ledgers(session, subscriber_ids)
     result: dict[int, tuple[set[int], set[int]]] = {s: (set(), set()) for s in subscriber_ids}
-    ledgers = await _ledgers(session, subscriber_ids)
-    wanted = sorted({a for _, ledger in ledgers for a in ledger})
+    wanted = sorted({a for s in subscriber_ids for a in known[s]})
     story_of: dict[int, int] = {}
     for part in chunks(wanted):
         query = select(Article.id, STORY).where(Article.id.in_(part), Article.added_at >= since)
         story_of.update((a, story) for a, story in (await session.execute(query)).all())
-    for subscriber_id, ledger in ledgers:
+    for subscriber_id in subscriber_ids:
         articles, stories = result[subscriber_id]
-        for article_id in ledger:
+        for article_id in known[subscriber_id]:
             story = story_of.get(article_id)
             if story is not None:
                 articles.add(article_id)
@@ -359,18 +384,5 @@ async def delivered_since(
     return result
 
 
-async def delivered_pairs(
-    session: AsyncSession, subscriber_ids: Sequence[int], article_ids: Sequence[int]
-) -> set[tuple[int, int]]:
-    """Which of ``article_ids`` each of ``subscriber_ids`` has had, as (subscriber, article)."""
-    wanted = set(article_ids)
-    return {
-        (s, a)
-        for s, ledger in await _ledgers(session, subscriber_ids)
-        for a in ledger
-        if a in wanted
-    }
-
-
 async def delivered_article_ids(session: AsyncSession, subscriber_id: int) -> list[int]:
-    return sorted({a for _, ledger in await _ledgers(session, [subscriber_id]) for a in ledger})
+    return sorted((await ledgers(session, [subscriber_id]))[subscriber_id])

@@ -3,10 +3,11 @@ of them are due for a digest."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, time
+from typing import cast
 
-from sqlalchemy import false, select, update
+from sqlalchemy import Table, false, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import ChatType, Subscriber
@@ -109,3 +110,17 @@ async def claim_due_subscribers(
         .with_for_update(skip_locked=True)
     )
     return list((await session.scalars(query)).all())
+
+
+async def set_next_due(session: AsyncSession, next_due: Mapping[int, datetime]) -> None:
+    """Advance subscribers (id: their next digest), one UPDATE per distinct time: a
+    delivery batch's readers mostly share a few."""
+    by_time: dict[datetime, list[int]] = {}
+    for subscriber_id, at in next_due.items():
+        by_time.setdefault(at, []).append(subscriber_id)
+    subscribers = cast(Table, Subscriber.__table__)
+    for at, ids in by_time.items():
+        for part in chunks(ids):
+            await session.execute(
+                update(subscribers).where(subscribers.c.id.in_(part)).values(next_due_at=at)
+            )
