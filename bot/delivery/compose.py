@@ -137,7 +137,7 @@ async def read_for(session: AsyncSession, index: TagIndex, ids: list[int]) -> Re
         {w for follows, mutes in words.values() for w in (*follows, *mutes)},
     )
     ledgers = await repo.ledgers(session, ids)
-    delivered = await repo.delivered_since(session, ids, index.since, ledgers)
+    delivered = await repo.delivered_since(session, ids, index.since, known=ledgers)
     return Reading(tags, words, delivered, ledgers)
 
 

@@ -362,10 +362,12 @@ async def delivered_since(
     session: AsyncSession,
     subscriber_ids: Sequence[int],
     since: datetime,
+    *,
     known: Ledgers | None = None,
 ) -> dict[int, tuple[set[int], set[int]]]:
     """Per subscriber, the delivered articles among those added since ``since``, and the
-    stories of those articles (``known``: their `ledgers`, read here when not given)."""
+    stories of those articles. ``known``: their `ledgers`, when the caller has read them
+    already (else they are read here)."""
     if known is None:
         known = await ledgers(session, subscriber_ids)
     result: dict[int, tuple[set[int], set[int]]] = {s: (set(), set()) for s in subscriber_ids}
