@@ -19,14 +19,6 @@ from storage.sql import chunks, grouped
 from storage.stories import STORY
 
 
-async def upsert_article(
-    session: AsyncSession, article: ParsedArticle, *, now: datetime
-) -> tuple[Article, Outcome]:
-    """Store ``article`` by its fingerprint: add it, update it when changed, or leave it."""
-    [result] = await upsert_articles(session, [article], now=now)
-    return result
-
-
 async def upsert_articles(
     session: AsyncSession,
     articles: Sequence[ParsedArticle],
@@ -96,6 +88,14 @@ async def upsert_articles(
     for part in chunks(links):
         await session.execute(insert(ArticleTag), list(part))
     return results
+
+
+async def upsert_article(
+    session: AsyncSession, article: ParsedArticle, *, now: datetime
+) -> tuple[Article, Outcome]:
+    """Store ``article`` by its fingerprint: add it, update it when changed, or leave it."""
+    [result] = await upsert_articles(session, [article], now=now)
+    return result
 
 
 async def _deleted_links(session: AsyncSession, urls: Sequence[str]) -> dict[str, Article]:
