@@ -12,13 +12,32 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import UTC, datetime, timedelta
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bench.harness import child, child_main, emit, populate, settings_for
 from bench.population import Size
-from bot.delivery.compose import TagIndex, compose_due_batch
+from bot.config import DigestPolicy
+from bot.delivery.compose import Batch, TagIndex, compose_due_batch
 from storage.db import create_engine, create_sessionmaker
+
+
+async def compose_all(
+    sessions: async_sessionmaker[AsyncSession], policy: DigestPolicy
+) -> AsyncIterator[Batch]:
+    """The deliverer's own compose step, batch by batch, until nobody is due; nothing
+    is sent."""
+    index = TagIndex(datetime.now(UTC) - policy.max_age)
+    while True:
+        batch = await compose_due_batch(
+            sessions, policy, now=datetime.now(UTC), bot_username="newsbot_bench_bot", index=index
+        )
+        if not batch.claimed:
+            return
+        yield batch
 
 
 async def compose_child(url: str) -> dict[str, Any]:
@@ -29,18 +48,7 @@ async def compose_child(url: str) -> dict[str, Any]:
     settings = settings_for(url)
     due = digests = 0
     started, cpu = time.perf_counter(), time.process_time()
-    # The deliverer's own compose step, batch by batch, without the sending.
-    index = TagIndex(datetime.now(UTC) - timedelta(days=settings.digest_max_age_days))
-    while True:
-        batch = await compose_due_batch(
-            sessions,
-            settings.digest,
-            now=datetime.now(UTC),
-            bot_username="newsbot_bench_bot",
-            index=index,
-        )
-        if not batch.claimed:
-            break
+    async for batch in compose_all(sessions, settings.digest):
         due += batch.claimed
         digests += len(batch.outbound)
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu

@@ -13,7 +13,14 @@ from typing import Any
 import aiohttp
 import httpx
 
-from bench.harness import TOKEN, EmulatorProcess, delivery_population, emit, settings_for
+from bench.harness import (
+    TOKEN,
+    EmulatorProcess,
+    delivery_population,
+    emit,
+    settings_for,
+    telegram_limits,
+)
 from bot.delivery.deliverer import PassReport
 from bot.telegram.app import build_application, opened
 from emulator.client import EmulatorClient
@@ -51,15 +58,7 @@ def run_deliver_capped(url: str, digests: int) -> None:
             for chat in (c for c in chats if c < 0):
                 await client.create_chat(chat, "group", f"Group {-chat}")
                 await client.set_member(chat, bot_id, "member")
-            await client.set_limits(
-                enabled=True,
-                per_second=30,
-                burst=30,
-                per_chat_per_second=1,
-                per_chat_burst=1,
-                per_group_per_window=20,
-                group_window_seconds=60.0,
-            )
+            await telegram_limits(client)
             report, seconds, _ = await deliver(url, emulator.url)
             messages, rate = await arrival_rate(client, chats)
             stats = await client.stats()

@@ -233,6 +233,12 @@ class EmulatorProcess:
         self.process.wait(timeout=10)
 
 
+async def telegram_limits(client: EmulatorClient) -> None:
+    """The emulator's Telegram limits on (30 messages a second, 1,000 paid, 20 a minute
+    per group), and strictly one message a second per chat: no burst of two."""
+    await client.set_limits(enabled=True, per_chat_burst=1)
+
+
 # ------------------------------------------------------------------ latency
 
 

@@ -43,6 +43,7 @@ from bench.harness import (
     emit,
     fresh_database,
     postgres_database,
+    telegram_limits,
 )
 from bench.population import Population, Size, chat_id_of
 from emulator.client import EmulatorClient
@@ -197,17 +198,7 @@ async def one_run(url: str, due: int, subscribers: int, workers: int, *, paid: b
     sample = [chat_id_of(subscribers + i, size) for i in range(1, SAMPLE_CHATS + 1)]
     with EmulatorProcess() as emulator:
         client = EmulatorClient(emulator.url)
-        await client.set_limits(
-            enabled=True,
-            per_second=30,
-            burst=30,
-            per_chat_per_second=1,
-            per_chat_burst=1,
-            per_group_per_window=20,
-            group_window_seconds=60.0,
-            paid_per_second=PAID_RATE,
-            paid_burst=PAID_RATE,
-        )
+        await telegram_limits(client)
         env = environment(url, emulator.url, paid=paid)
         replier = start(env, "run", "--no-delivery")
         # The pass starts once `run` answers (its /help reply is not a digest).

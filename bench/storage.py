@@ -9,15 +9,15 @@ thousand records at a time, one record per message sent."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bench.compose import compose_all
 from bench.harness import emit, populate, settings_for
 from bench.population import Size
-from bot.delivery.compose import TagIndex, compose_due_batch
 from bot.delivery.outbox import LEASE
 from storage import repo
 from storage.db import create_engine, create_sessionmaker
@@ -44,18 +44,8 @@ async def measure(url: str) -> dict[str, Any]:
     engine = create_engine(url)
     sessions = create_sessionmaker(engine)
     settings = settings_for(url)
-    index = TagIndex(datetime.now(UTC) - timedelta(days=settings.digest_max_age_days))
     sent: list[tuple[int, int]] = []  # (digest id, its messages)
-    while True:
-        batch = await compose_due_batch(
-            sessions,
-            settings.digest,
-            now=datetime.now(UTC),
-            bot_username="newsbot_bench_bot",
-            index=index,
-        )
-        if not batch.claimed:
-            break
+    async for batch in compose_all(sessions, settings.digest):
         sent += [(o.digest_id, len(o.chunks)) for o in batch.outbound]
     composed = await table_bytes(engine)
     # Message k of every digest that has one, as a pass records them.
