@@ -15,16 +15,12 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, update
 
-from bot.articles.importer import import_files
-from bot.config import Settings
 from emulator.client import EmulatorClient
 from emulator.server import Emulator
-from storage.db import create_engine, create_sessionmaker, upgrade
 from storage.models import Digest, SendBudget, Subscriber
 from tests.auxil.cli import base_environment, start_newsbot
-from tests.auxil.data import ROOT, SEEDS
-from tests.auxil.population import add_subscribers
-from tests.auxil.postgres import reset_schema
+from tests.auxil.data import ROOT
+from tests.auxil.population import add_subscribers, seeded_postgres
 
 RATE = 29.0  # the default: messages a second for all three processes together
 READERS = 145  # 5 s at RATE
@@ -59,13 +55,8 @@ async def messages_arrived(emulator: Emulator, chats: range, timeout: float) -> 
 async def test_three_processes_share_one_budget_no_429_rate_held_each_digest_once(
     emulator: Emulator, emu: EmulatorClient, postgres_url: str
 ) -> None:
-    await reset_schema(postgres_url)
-    engine = create_engine(postgres_url)
-    await upgrade(engine)
-    sessions = create_sessionmaker(engine)
+    engine, sessions, settings = await seeded_postgres(postgres_url)
     now = datetime.now(UTC)
-    settings = Settings(_env_file=None, database_url=postgres_url)
-    await import_files(sessions, [SEEDS])
     chats = range(20_000, 20_000 + READERS)
     later = now + timedelta(days=1)
     await add_subscribers(

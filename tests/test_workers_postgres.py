@@ -19,16 +19,12 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from bot.articles.importer import import_files
-from bot.config import Settings
 from emulator.limits import Fault
 from emulator.server import Emulator
-from storage.db import create_engine, create_sessionmaker, upgrade
 from storage.models import Digest, Process
 from tests.auxil.cli import base_environment, start_newsbot
-from tests.auxil.data import ROOT, SEEDS
-from tests.auxil.population import add_subscribers
-from tests.auxil.postgres import reset_schema
+from tests.auxil.data import ROOT
+from tests.auxil.population import add_subscribers, seeded_postgres
 from tests.test_processes import stop
 
 Subprocess = asyncio.subprocess.Process
@@ -46,13 +42,8 @@ async def run_deliver(env: dict[str, str]) -> tuple[int, str]:
 async def test_three_workers_deliver_each_digest_exactly_once(
     emulator: Emulator, postgres_url: str
 ) -> None:
-    await reset_schema(postgres_url)
-    engine = create_engine(postgres_url)
-    await upgrade(engine)
-    sessions = create_sessionmaker(engine)
+    engine, sessions, settings = await seeded_postgres(postgres_url)
     now = datetime.now(UTC)
-    settings = Settings(_env_file=None, database_url=postgres_url)
-    await import_files(sessions, [SEEDS])
     chats = range(10_000, 10_000 + SUBSCRIBERS)
     await add_subscribers(
         sessions,
@@ -134,13 +125,8 @@ async def test_a_killed_worker_s_digests_are_resumed_within_the_timeout_exactly_
     a 429 pauses it, so that everything it sent is on record (otherwise the last 50 ms
     of its sends may be repeated, as README says): then nothing may come twice. The
     pause is every process's (the shared budget): the others resume after it too."""
-    await reset_schema(postgres_url)
-    engine = create_engine(postgres_url)
-    await upgrade(engine)
-    sessions = create_sessionmaker(engine)
+    engine, sessions, settings = await seeded_postgres(postgres_url)
     now = datetime.now(UTC)
-    settings = Settings(_env_file=None, database_url=postgres_url)
-    await import_files(sessions, [SEEDS])
     chats = range(20_000, 20_000 + 150)
     await add_subscribers(
         sessions, chats, "science", settings=settings, now=now, due_at=now - timedelta(minutes=1)

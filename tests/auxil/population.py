@@ -3,12 +3,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.articles.importer import import_files
 from bot.articles.tags import split_tag_list
 from bot.config import Settings
 from bot.subscriptions import service
 from storage import repo
+from storage.db import create_engine, create_sessionmaker, upgrade
+from tests.auxil.data import SEEDS
+from tests.auxil.postgres import reset_schema
 
 
 async def add_subscriber(
@@ -56,3 +60,16 @@ async def next_due_of(sessions: async_sessionmaker[AsyncSession], chat_id: int) 
         subscriber = await repo.get_subscriber(session, chat_id)
         assert subscriber is not None
         return subscriber.next_due_at
+
+
+async def seeded_postgres(
+    url: str,
+) -> tuple[AsyncEngine, async_sessionmaker[AsyncSession], Settings]:
+    """The test's PostgreSQL database emptied, at the newest schema, with the seeds
+    imported: for tests whose `newsbot` processes share it."""
+    await reset_schema(url)
+    engine = create_engine(url)
+    await upgrade(engine)
+    sessions = create_sessionmaker(engine)
+    await import_files(sessions, [SEEDS])
+    return engine, sessions, Settings(_env_file=None, database_url=url)
