@@ -29,10 +29,12 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from contextlib import suppress
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import IO
 
 from sqlalchemy import text
 
@@ -54,6 +56,7 @@ PAID_RATE = 1_000
 FREE_RATE = 29
 # Tables a run empties before it starts, so that every subscriber is due again.
 DATABASE_SIZE = "SELECT pg_database_size(current_database())"
+LOGS: dict[int, IO[bytes]] = {}  # each started process's log
 RESET = ("digest_messages", "digests", "processes", "send_budget", "send_chats")
 
 
@@ -149,13 +152,19 @@ def environment(url: str, api: str, *, paid: bool) -> dict[str, str]:
 
 
 def start(env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
+    """A newsbot process whose log goes to a file: a pipe nobody reads until the end
+    fills (64 KiB) and then blocks the process at its next log line, in the middle of
+    whatever it was doing, transactions included."""
+    log = tempfile.TemporaryFile()  # noqa: SIM115 (closed by stop)
+    process = subprocess.Popen(
         [sys.executable, "-m", "bot", *args],
         env=env,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=log,
     )
+    LOGS[process.pid] = log
+    return process
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -164,13 +173,18 @@ def peak_rss_mb(pid: int) -> float:
 
 
 def stop(process: subprocess.Popen[bytes]) -> str:
+    """Stop the process; the end of its log."""
     process.terminate()
     try:
-        _, errors = process.communicate(timeout=30)
+        process.wait(timeout=30)
     except subprocess.TimeoutExpired:
         process.kill()
-        _, errors = process.communicate()
-    return errors.decode(errors="replace")[-2_000:]
+        process.wait()
+    log = LOGS.pop(process.pid)
+    with log:
+        size = log.seek(0, os.SEEK_END)
+        log.seek(max(0, size - 2_000))
+        return log.read().decode(errors="replace")
 
 
 async def sample_digest(
