@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterator
 
 import pytest
+from apscheduler.events import EVENT_JOB_MAX_INSTANCES
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.ops.logs import RedactToken, redact, setup_logging
 
@@ -90,3 +93,36 @@ def test_json_lines_carry_the_ids_and_no_token(capsys: pytest.CaptureFixture[str
     assert (lines[2]["digest_id"], lines[2]["chat_id"]) == (41, 1001)
     assert "failed on /bot<token>/sendMessage" in lines[2]["traceback"]
     assert lines[2]["time"].endswith("+00:00")
+
+
+@pytest.mark.usefixtures("restore_logging")
+async def test_a_tick_skipped_while_the_last_run_is_busy_is_no_warning(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """APScheduler warns at every tick that finds the job's last run still going; a
+    delivery pass longer than the interval wrote one such line a tick (and, into a pipe
+    nobody read, stalled the scale benchmark's workers after ten minutes)."""
+    setup_logging("DEBUG", TOKEN)
+    scheduler = AsyncIOScheduler(event_loop=asyncio.get_running_loop())
+    busy, release, skipped = asyncio.Event(), asyncio.Event(), asyncio.Event()
+
+    async def long_pass() -> None:
+        busy.set()
+        await release.wait()
+
+    scheduler.add_listener(lambda _: skipped.set(), EVENT_JOB_MAX_INSTANCES)
+    scheduler.add_job(
+        long_pass, "interval", seconds=0.02, name="delivery", max_instances=1, coalesce=True
+    )
+    scheduler.start()
+    try:
+        await asyncio.wait_for(busy.wait(), 5)
+        await asyncio.wait_for(skipped.wait(), 5)
+    finally:
+        release.set()
+        scheduler.shutdown(wait=False)
+    lines = capsys.readouterr().err.splitlines()
+    busy_lines = [line for line in lines if "maximum number of running instances" in line]
+    assert busy_lines, lines
+    assert all(" DEBUG bot.polling: a tick was skipped: " in line for line in busy_lines)
+    assert not [line for line in lines if " WARNING " in line]

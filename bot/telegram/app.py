@@ -367,6 +367,7 @@ def build_application(
             "feeds",
         ),
     ]
+    quiet.install()  # a tick skipped while a long pass runs is no warning
     for wanted, tick, interval, first, name in ticks:
         if wanted:
             assert app.job_queue is not None, "python-telegram-bot[job-queue] is required"
