@@ -16,7 +16,7 @@ from bot.delivery.compose import compose_digest
 from bot.delivery.outbox import LEASE
 from bot.delivery.presence import Presence
 from bot.telegram.context import BotApplication
-from emulator.client import EmulatorClient
+from emulator.client import Chat, EmulatorClient
 from storage import repo
 from storage.models import Digest, DigestKind, DigestStatus, Process
 from tests.auxil.clock import FakeClock
@@ -96,6 +96,19 @@ async def test_a_dead_process_s_digests_are_resumed_after_the_timeout_not_the_le
     assert len(await bot_messages(emu, 522)) == 1
     assert (await deliverer.run_pass()).resumed == 0
     assert len(await bot_messages(emu, 521)) == 1
+
+
+async def test_a_digest_asked_for_with_slash_digest_belongs_to_the_process_sending_it(
+    user: Chat, seeded: BotApplication
+) -> None:
+    """Not only a pass's digests: one composed for /digest names its process too, so that
+    if the process dies mid-send another resumes it after the timeout, not the lease."""
+    me = seeded.bot_data.presence
+    assert me is not None and me.id is not None
+    await user.ask("/subscribe science")
+    [digest] = await user.ask("/digest")
+    assert digest.text.startswith("📰")
+    assert list((await owners(seeded.bot_data.sessions)).values()) == [("sent", me.id)]
 
 
 async def test_a_restarted_process_resumes_the_digests_of_its_killed_self(

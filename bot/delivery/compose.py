@@ -312,10 +312,13 @@ async def digest_now(
     policy: DigestPolicy,
     now: datetime,
     bot_username: str,
+    owner: int | None = None,
 ) -> DigestNow:
     """Compose the chat's digest now (/digest), its row locked so that a scheduled digest
     composed at this moment cannot pick the same articles (PostgreSQL; SQLite serializes
-    writers anyway). ``fallback(session)`` gives the row of a chat that has none yet."""
+    writers anyway). ``fallback(session)`` gives the row of a chat that has none yet.
+    ``owner``: the process that sends it, so that if it dies another one resumes the
+    digest within PROCESS_TIMEOUT_SECONDS rather than after the lease."""
     subscriber = await repo.get_subscriber(session, chat_id, for_update=True)
     return await compose_digest(
         session,
@@ -324,6 +327,7 @@ async def digest_now(
         now=now,
         kind=DigestKind.MANUAL,
         bot_username=bot_username,
+        owner=owner,
     )
 
 
@@ -335,6 +339,7 @@ async def compose_digest(
     now: datetime,
     kind: DigestKind,
     bot_username: str,
+    owner: int | None = None,
 ) -> DigestNow:
     """Select, render and record one digest; its outbound is None when nothing is new.
     The selection is the pass's own (`TagIndex`), over an index of this reader's tags and
@@ -353,6 +358,7 @@ async def compose_digest(
         bot_username=bot_username,
         follows=reading.follows([subscriber.id]),
         ledgers=reading.ledgers,
+        owner=owner,
     )
     if skipped:
         raise RuntimeError(f"the digest of subscriber {subscriber.id} could not be composed")

@@ -47,6 +47,7 @@ async def _compose_now(context: BotContext, update: Update, chat_id: int) -> Dig
     async def new_row(session: AsyncSession) -> Subscriber:
         return await subscriber_of(session, update, context)
 
+    presence = context.state.presence
     async with context.sessions.begin() as session:
         return await digest_now(
             session,
@@ -55,6 +56,7 @@ async def _compose_now(context: BotContext, update: Update, chat_id: int) -> Dig
             policy=context.settings.digest,
             now=context.now(),
             bot_username=context.bot.username,
+            owner=presence.id if presence is not None else None,
         )
 
 
