@@ -16,13 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram.ext import ExtBot
 
 from bot.config import DeliveryPolicy
-from bot.delivery.broadcast import FREE_PER_SECOND, BroadcastTally
+from bot.delivery.broadcast import FREE_PER_SECOND, stars
 from bot.delivery.compose import Batch, TagIndex, compose_due_batch
 from bot.delivery.outbox import LEASE, ChunkFormatError, Outbound, chunks_from_json
 from bot.delivery.presence import Presence
 from bot.ops import metrics
 from bot.privacy.retention import Retention
-from bot.telegram.ratelimit import Lane
+from bot.telegram.ratelimit import Lane, PacingRateLimiter
 from bot.telegram.send import RECORD_WINDOW, RetryPolicy, SendResult, SentLog, send_digest
 from bot.telegram.stops import StopList
 from storage import repo
@@ -47,7 +47,8 @@ class PassReport:
     resumed: int = 0
     purged: int = 0
     results: dict[SendResult, int] = field(default_factory=lambda: dict.fromkeys(SendResult, 0))
-    # PAID_BROADCAST: messages sent beyond the free 30 in their second, and their cost.
+    # PAID_BROADCAST: messages sent beyond the free 30 in their second (counting every
+    # process's on PostgreSQL), and their cost.
     paid: int | None = None
     stars: Decimal = Decimal(0)
 
@@ -139,7 +140,7 @@ class Deliverer:
         # added meanwhile; claimed by this pass, they would have been missed until the
         # reader's next digest.
         began = self.clock()
-        paid = BroadcastTally() if self.delivery.paid_broadcast else None
+        paid = self._paid_so_far() if self.delivery.paid_broadcast else None
         index = TagIndex(began - self.delivery.digest.max_age)
 
         owner = self.presence.id if self.presence is not None else None
@@ -174,7 +175,7 @@ class Deliverer:
                             )
                         result = SendResult.POSTPONED
                     else:
-                        result = await self._send(outbound, log, paid)
+                        result = await self._send(outbound, log)
                 except Exception:
                     # Still pending: its lease runs out and a later pass resumes it.
                     logger.exception("sending digest %s failed", outbound.digest_id)
@@ -211,18 +212,24 @@ class Deliverer:
                 # The digests already composed are sent; the rest waits for the next tick.
                 logger.exception("delivery pass stopped composing")
         if paid is not None:
-            report.paid, report.stars = paid.above_free, paid.stars
+            report.paid = self._paid_so_far() - paid
+            report.stars = stars(report.paid)
         report.purged = await self.purge()
         return report
 
-    async def _send(
-        self, outbound: Outbound, log: SentLog, paid: BroadcastTally | None
-    ) -> SendResult:
+    async def _send(self, outbound: Outbound, log: SentLog) -> SendResult:
         """One digest of the pass: in the bulk lane, recorded through the pass's ``log``."""
         return await send_digest(
             self.bot, self.sessions, outbound, clock=self.clock, policy=self.policy,
-            log=log, lane=Lane.BULK, stops=self.stops, paid=paid,
+            log=log, lane=Lane.BULK, stops=self.stops, paid=self.delivery.paid_broadcast,
         )  # fmt: skip
+
+    def _paid_so_far(self) -> int:
+        """The paid messages this process sent beyond the free 30 of their second, as
+        the pacer's budget counted them (a pass is the difference: one pass at a time,
+        and only passes send paid)."""
+        limiter = self.bot.rate_limiter
+        return limiter.paid if isinstance(limiter, PacingRateLimiter) else 0
 
     @property
     def _look_every(self) -> float:
