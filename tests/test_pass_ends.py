@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config import Settings
 from bot.delivery.deliverer import UNSENT_IN_A_ROW, Ended
 from bot.delivery.outbox import LEASE
+from bot.telegram.send import SendResult
 from emulator.client import EmulatorClient
 from storage.models import Digest, DigestStatus
 from tests.auxil import snapshot
@@ -54,7 +55,7 @@ async def test_telegram_answering_502_ends_the_pass_after_a_few_digests_not_all_
         )
         assert report.sent == 0
         concurrency = settings.delivery_concurrency
-        tried = report.results["postponed"]
+        tried = report.results[SendResult.POSTPONED]
         assert UNSENT_IN_A_ROW <= tried <= UNSENT_IN_A_ROW + concurrency
         # The rest of the batch composed was never tried: still this process's, leased.
         assert await digests_by_attempts(sessions) == {1: tried, 0: len(chats) - tried}
