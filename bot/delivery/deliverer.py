@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram.ext import ExtBot
@@ -37,6 +38,18 @@ PURGE_BATCHES = 20  # at most this many per tick; the rest go at the next ones
 # The purge spares ledger rows of articles a little older than the selection window too,
 # so that a pass still composing with an older "now" never re-selects one.
 PURGE_MARGIN = timedelta(days=1)
+# A pass composes no more once this many digests in a row could not be sent (Telegram
+# out of reach or answering 5xx, a 429 beyond the retries, this process's heartbeat
+# late): rather than compose every due reader's digest only to postpone it, it leaves
+# the rest due for the next tick.
+UNSENT_IN_A_ROW = 20
+
+
+class Ended(StrEnum):
+    """Why a pass ended before every due reader had a digest."""
+
+    STOPPING = "the process is stopping"
+    UNSENT = f"{UNSENT_IN_A_ROW} digests in a row could not be sent"
 
 
 @dataclass
@@ -51,6 +64,12 @@ class PassReport:
     # process's on PostgreSQL), and their cost.
     paid: int | None = None
     stars: Decimal = Decimal(0)
+    ended: Ended | None = None  # the pass ended early, and why
+    unsent_in_a_row: int = 0  # the last digests' results: how many were postponed
+
+    def note(self, result: SendResult) -> None:
+        self.results[result] += 1
+        self.unsent_in_a_row = self.unsent_in_a_row + 1 if result is SendResult.POSTPONED else 0
 
     @property
     def sent(self) -> int:
@@ -68,9 +87,10 @@ class PassReport:
             if self.paid is None
             else f"; {self.paid} messages above the free {FREE_PER_SECOND}/s ({self.stars} Stars)"
         )
+        early = "" if self.ended is None else f"; ended early: {self.ended}"
         return (
             f"{self.due} due ({self.empty} with nothing new, {self.skipped} not composed), "
-            f"{self.resumed} resumed; {sent}; {self.purged} old digests purged{paid}"
+            f"{self.resumed} resumed; {sent}; {self.purged} old digests purged{paid}{early}"
         )
 
 
@@ -99,6 +119,7 @@ class Deliverer:
         self.clock = clock
         self.policy = policy or RetryPolicy()
         self._lock = asyncio.Lock()
+        self._stopping = False
         self.passes = 0  # completed passes
         self._passed = asyncio.Condition()
         # For readiness (bot.ops.health): when the running pass started, the last ended.
@@ -126,96 +147,33 @@ class Deliverer:
             logger.info("delivery pass: %s", report)
         return report
 
+    def stop(self) -> None:
+        """The process is stopping (SIGTERM, SIGINT): a pass under way starts no more
+        digests, lets those being sent finish and records them, and ends. What it composed
+        and did not start stays pending in this process's name: once its row goes (a
+        clean stop deletes it) another process resumes it at its next look, or this one
+        when it starts again."""
+        self._stopping = True
+
     async def wait_for_passes(self, total: int) -> None:
         """Return once ``total`` passes have completed (for the periodic job's watchers)."""
         async with self._passed:
             await self._passed.wait_for(lambda: self.passes >= total)
 
     async def _run_pass(self) -> PassReport:
-        report = PassReport()
-        in_flight = asyncio.Semaphore(self.delivery.concurrency)
-        # The index is per pass, and so are the readers it serves: those due when the pass
-        # began. One whose time comes during the pass (or is brought forward, as the demo's
-        # /tick does) waits for the next pass and its fresh index, which has the articles
-        # added meanwhile; claimed by this pass, they would have been missed until the
-        # reader's next digest.
-        began = self.clock()
-        paid = self._paid_so_far() if self.delivery.paid_broadcast else None
-        index = TagIndex(began - self.delivery.digest.max_age)
-
-        owner = self.presence.id if self.presence is not None else None
-
-        async def compose() -> Batch:
-            return await compose_due_batch(
-                self.sessions,
-                self.delivery.digest,
-                now=self.clock(),
-                bot_username=self.bot.username,
-                index=index,
-                due_by=began,
-                owner=owner,
-            )
-
-        async with (
-            SentLog(self.sessions, self.clock, window=RECORD_WINDOW) as log,
-            asyncio.TaskGroup() as sending,
-        ):
-            fenced = False  # whether the log said that digests were left (once a pass)
-
-            async def send(outbound: Outbound) -> None:
-                nonlocal fenced
-                try:
-                    if self.presence is not None and self.presence.lost:
-                        # Taken for dead meanwhile: another process may be sending it.
-                        if not fenced:
-                            fenced = True
-                            logger.warning(
-                                "this process's heartbeat is late: it sends no more digests "
-                                "until it is stored again (another process may resume them)"
-                            )
-                        result = SendResult.POSTPONED
-                    else:
-                        result = await self._send(outbound, log)
-                except Exception:
-                    # Still pending: its lease runs out and a later pass resumes it.
-                    logger.exception("sending digest %s failed", outbound.digest_id)
-                    result = SendResult.POSTPONED
-                finally:
-                    in_flight.release()
-                report.results[result] += 1
-
-            async def start(outbound: Outbound) -> None:
-                await in_flight.acquire()
-                sending.create_task(send(outbound))
-
-            look_again = 0.0  # when to look for another process's orphaned digests
-
-            async def resume() -> None:
-                nonlocal look_again
-                look_again = time.monotonic() + self._look_every
-                for outbound in await retrying(self._claim_stale, "claiming stale digests"):
-                    report.resumed += 1
-                    await start(outbound)
-
-            try:
-                await resume()
-                while (batch := await retrying(compose, "composing due digests")).claimed:
-                    report.add(batch)
-                    for outbound in batch.outbound:
-                        # A long pass looks again now and then: a process that died
-                        # meanwhile must not wait for this pass's end.
-                        if time.monotonic() >= look_again:
-                            await resume()
-                        await start(outbound)
-            except Exception:
-                # Not raised into the task group, which would cancel sends half-recorded.
-                # The digests already composed are sent; the rest waits for the next tick.
-                logger.exception("delivery pass stopped composing")
-        if paid is not None:
-            report.paid = self._paid_so_far() - paid
-            report.stars = stars(report.paid)
-        report.purged = await self.purge()
+        report = await _Pass(self).run()
+        report.ended = self._ended(report)
+        if report.ended is not None:
+            logger.warning("delivery pass ended early (%s); the rest waits", report.ended)
+        if report.ended is not Ended.STOPPING:
+            report.purged = await self.purge()
         return report
+
+    def _ended(self, report: PassReport) -> Ended | None:
+        """Why the pass ``report`` tells of must compose and start no more, if it must."""
+        if self._stopping:
+            return Ended.STOPPING
+        return Ended.UNSENT if report.unsent_in_a_row >= UNSENT_IN_A_ROW else None
 
     async def _send(self, outbound: Outbound, log: SentLog) -> SendResult:
         """One digest of the pass: in the bulk lane, recorded through the pass's ``log``."""
@@ -303,3 +261,108 @@ class Deliverer:
             logger.exception("purging old digests failed; the next tick tries again")
         await self.retention.enforce(now)
         return purged
+
+
+class _Pass:
+    """One pass of a `Deliverer`: resume what dead processes left, then compose the due
+    readers' digests batch by batch and send them, ``concurrency`` at a time."""
+
+    def __init__(self, deliverer: Deliverer) -> None:
+        self.deliverer = deliverer
+        self.report = PassReport()
+        self.in_flight = asyncio.Semaphore(deliverer.delivery.concurrency)
+        # The index is per pass, and so are the readers it serves: those due when the
+        # pass began. One whose time comes during the pass (or is brought forward, as the
+        # demo's /tick does) waits for the next pass and its fresh index, which has the
+        # articles added meanwhile; claimed by this pass, they would have been missed
+        # until the reader's next digest.
+        self.began = deliverer.clock()
+        # PAID_BROADCAST: what the pacer had counted when the pass began.
+        self.paid = deliverer._paid_so_far() if deliverer.delivery.paid_broadcast else None
+        self.index = TagIndex(self.began - deliverer.delivery.digest.max_age)
+        presence = deliverer.presence
+        self.owner = presence.id if presence is not None else None
+        self.fenced = False  # whether the log said that digests were left (once a pass)
+        self.look_again = 0.0  # when to look for another process's orphaned digests
+
+    async def run(self) -> PassReport:
+        deliverer = self.deliverer
+        async with (
+            SentLog(deliverer.sessions, deliverer.clock, window=RECORD_WINDOW) as log,
+            asyncio.TaskGroup() as sending,
+        ):
+            try:
+                await self._resume(log, sending)
+                while not self._ended() and (batch := await self._compose()).claimed:
+                    self.report.add(batch)
+                    for outbound in batch.outbound:
+                        if self._ended():
+                            # Left pending in this process's name (see `Deliverer.stop`),
+                            # or resumed when its lease ends (Telegram out of reach).
+                            break
+                        # A long pass looks again now and then: a process that died
+                        # meanwhile must not wait for this pass's end.
+                        if time.monotonic() >= self.look_again:
+                            await self._resume(log, sending)
+                        await self._start(outbound, log, sending)
+            except Exception:
+                # Not raised into the task group, which would cancel sends half-recorded.
+                # The digests already composed are sent; the rest waits for the next tick.
+                logger.exception("delivery pass stopped composing")
+        if self.paid is not None:
+            self.report.paid = self.deliverer._paid_so_far() - self.paid
+            self.report.stars = stars(self.report.paid)
+        return self.report
+
+    def _ended(self) -> bool:
+        return self.deliverer._ended(self.report) is not None
+
+    async def _compose(self) -> Batch:
+        deliverer = self.deliverer
+
+        async def compose() -> Batch:
+            return await compose_due_batch(
+                deliverer.sessions,
+                deliverer.delivery.digest,
+                now=deliverer.clock(),
+                bot_username=deliverer.bot.username,
+                index=self.index,
+                due_by=self.began,
+                owner=self.owner,
+            )
+
+        return await retrying(compose, "composing due digests")
+
+    async def _resume(self, log: SentLog, sending: asyncio.TaskGroup) -> None:
+        self.look_again = time.monotonic() + self.deliverer._look_every
+        if self._ended():
+            return
+        for outbound in await retrying(self.deliverer._claim_stale, "claiming stale digests"):
+            self.report.resumed += 1
+            await self._start(outbound, log, sending)
+
+    async def _start(self, outbound: Outbound, log: SentLog, sending: asyncio.TaskGroup) -> None:
+        await self.in_flight.acquire()
+        sending.create_task(self._send(outbound, log))
+
+    async def _send(self, outbound: Outbound, log: SentLog) -> None:
+        presence = self.deliverer.presence
+        try:
+            if presence is not None and presence.lost:
+                # Taken for dead meanwhile: another process may be sending it.
+                if not self.fenced:
+                    self.fenced = True
+                    logger.warning(
+                        "this process's heartbeat is late: it sends no more digests "
+                        "until it is stored again (another process may resume them)"
+                    )
+                result = SendResult.POSTPONED
+            else:
+                result = await self.deliverer._send(outbound, log)
+        except Exception:
+            # Still pending: its lease runs out and a later pass resumes it.
+            logger.exception("sending digest %s failed", outbound.digest_id)
+            result = SendResult.POSTPONED
+        finally:
+            self.in_flight.release()
+        self.report.note(result)

@@ -229,6 +229,8 @@ async def running(
         try:
             yield app
         finally:
+            # A pass under way ends soon (PTB's stop waits for the running jobs).
+            app.bot_data.deliverer.stop()
             if polling:
                 assert app.updater is not None
                 # A revoked token ended polling with InvalidToken; stop re-raises it.

@@ -1,0 +1,125 @@
+"""A delivery pass that must not go on: Telegram out of reach, or the process told to
+stop (SIGTERM, SIGINT) in the middle of a pass of many readers. Either way nothing is
+lost and nothing is sent twice."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.config import Settings
+from bot.delivery.deliverer import UNSENT_IN_A_ROW, Ended
+from bot.delivery.outbox import LEASE
+from bot.telegram.send import SendResult
+from emulator.client import EmulatorClient
+from storage.models import Digest, DigestStatus
+from tests.auxil import snapshot
+from tests.auxil.clock import FakeClock
+from tests.auxil.delivery import add_due_subscribers
+from tests.auxil.running import running_bot
+from tests.auxil.snapshot import Rows
+from tests.test_delivery import bot_messages
+
+TAG = "technology"  # the seeds have articles under it
+
+
+async def digests_by_attempts(sessions: async_sessionmaker[AsyncSession]) -> dict[int, int]:
+    """Pending digests by how many times their sending was given up."""
+    async with sessions() as session:
+        query = (
+            select(Digest.attempts, func.count())
+            .where(Digest.status == DigestStatus.PENDING)
+            .group_by(Digest.attempts)
+        )
+        return {int(attempts): int(n) for attempts, n in (await session.execute(query)).all()}
+
+
+async def test_telegram_answering_502_ends_the_pass_after_a_few_digests_not_all_of_them(
+    settings: Settings, emu: EmulatorClient, clock: FakeClock, seed_rows: Rows
+) -> None:
+    """Before, every due reader's digest was composed, tried three times and postponed
+    (a dead Bot API in the middle of a pass of 600,000 readers meant 600,000 warnings)."""
+    chats = range(7000, 7120)  # more than UNSENT_IN_A_ROW + the 64 in flight
+    async with running_bot(settings, clock=clock) as app:
+        sessions = app.bot_data.sessions
+        async with sessions.begin() as session:
+            await snapshot.put(session, seed_rows)
+        await add_due_subscribers(sessions, clock, chats, TAG)
+        await emu.add_fault("sendMessage", 502, "Bad Gateway", times=100_000)
+
+        report = await app.bot_data.deliverer.run_pass()
+
+        assert report.ended is Ended.UNSENT
+        assert str(report).endswith(
+            f"; ended early: {UNSENT_IN_A_ROW} digests in a row could not be sent"
+        )
+        assert report.sent == 0
+        concurrency = settings.delivery_concurrency
+        tried = report.results[SendResult.POSTPONED]
+        assert UNSENT_IN_A_ROW <= tried <= UNSENT_IN_A_ROW + concurrency
+        # The rest of the batch composed was never tried: still this process's, leased.
+        assert await digests_by_attempts(sessions) == {1: tried, 0: len(chats) - tried}
+
+        # Telegram is back; after the lease, the next passes send each digest once.
+        await emu.clear_faults()
+        clock.advance(seconds=LEASE.total_seconds() + 1)
+        again = await app.bot_data.deliverer.run_pass()
+        assert again.ended is None
+        assert again.resumed == len(chats)
+    for chat in (chats[0], chats[tried], chats[-1]):
+        assert len(await bot_messages(emu, chat)) == 1
+    assert (await emu.broadcasts())["paid"] == len(chats)
+
+
+async def test_a_process_stopped_mid_pass_stops_there_and_another_sends_the_rest_once(
+    settings: Settings, emu: EmulatorClient, clock: FakeClock, seed_rows: Rows
+) -> None:
+    """SIGTERM and SIGINT leave `running` (bot.telegram.app), whose stop waited for the
+    pass under way to end: a restart in the middle of a pass of a million readers waited
+    for all of them (or for systemd's SIGKILL)."""
+    chats = range(7400, 7460)
+    # At most 5 digests in flight: a stop lets those finish (a slot in the pacer each).
+    slow = settings.model_copy(
+        update={
+            "rate_limit_per_second": 20,
+            "paid_broadcast": False,
+            "delivery_interval_seconds": 0.2,
+            "delivery_concurrency": 5,
+        }
+    )
+    async with running_bot(slow, clock=clock, delivery=True) as first:
+        sessions = first.bot_data.sessions
+        async with sessions.begin() as session:
+            await snapshot.put(session, seed_rows)
+        await add_due_subscribers(sessions, clock, chats, TAG)
+        # The first tick's pass has begun sending (60 digests at 20 a second: 3 s).
+        assert await emu.events(chats[0], count=1, wait=10)
+    # Out of `running`: the pass ended, its process's row is gone.
+    sent_by_first = (await emu.broadcasts())["free"]
+    assert 1 <= sent_by_first <= 10
+    async with running_bot(settings, clock=clock) as second:
+        report = await second.bot_data.deliverer.run_pass()
+    assert (report.due, report.resumed) == (0, len(chats) - sent_by_first)
+    assert report.sent == len(chats) - sent_by_first
+    counts = [len(await bot_messages(emu, chat)) for chat in chats]
+    assert counts == [1] * len(chats)
+
+
+async def test_a_stop_asked_for_between_passes_leaves_the_next_pass_nothing_to_start(
+    settings: Settings, emu: EmulatorClient, clock: FakeClock, seed_rows: Rows
+) -> None:
+    async with running_bot(settings, clock=clock) as app:
+        sessions = app.bot_data.sessions
+        async with sessions.begin() as session:
+            await snapshot.put(session, seed_rows)
+        await add_due_subscribers(sessions, clock, range(7500, 7510), TAG)
+        deliverer = app.bot_data.deliverer
+        deliverer.stop()
+        report = await deliverer.run_pass()
+        assert (report.ended, report.due, report.sent, report.purged) == (Ended.STOPPING, 0, 0, 0)
+        assert await emu.broadcasts() == {
+            "free": 0,
+            "paid": 0,
+            "refused_free": 0,
+            "refused_paid": 0,
+        }
