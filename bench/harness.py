@@ -230,7 +230,12 @@ class EmulatorProcess:
     def __exit__(self, *exc: object) -> None:
         assert self.process is not None
         self.process.terminate()
-        self.process.wait(timeout=10)
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            # After a million messages it holds about 10 GB, which takes long to free.
+            self.process.kill()
+            self.process.wait()
 
 
 async def telegram_limits(client: EmulatorClient) -> None:

@@ -78,9 +78,11 @@ class BotMessage:
 
 
 @cache
+@cache
 def _tls() -> ssl.SSLContext:
     # httpx builds a verifying context per client by default, loading the CA bundle:
     # 27 ms of CPU each time, for a client that only ever speaks plain HTTP on loopback.
+    # One for every client of the process.
     return httpx.create_ssl_context()
 
 

@@ -26,13 +26,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from prometheus_client import REGISTRY
 from telegram.error import TelegramError
 
 from bot import texts
 from bot.i18n import Msg, Translator, translator
+from bot.ops import metrics
 from bot.ops.health import check_database
-from bot.ops.metrics import MESSAGE_METHODS
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -63,21 +62,11 @@ class Finding:
     resolved: str
 
 
-def _sample(name: str, labels: dict[str, str]) -> float:
-    return REGISTRY.get_sample_value(name, labels) or 0.0
-
-
-def _refused_429() -> float:
-    return sum(
-        _sample("newsbot_messages_total", {"method": m, "outcome": "429"}) for m in MESSAGE_METHODS
-    )
-
-
 def _digests() -> tuple[float, float]:
     """Digests finished by passes so far: failed, all."""
+    counts = metrics.digests_finished()
     results = ("sent", "blocked", "postponed", "failed")
-    counts = {r: _sample("newsbot_digests_total", {"result": r}) for r in results}
-    return counts["failed"], sum(counts.values())
+    return counts.get("failed", 0.0), sum(counts.get(r, 0.0) for r in results)
 
 
 class Alerts:
@@ -102,7 +91,7 @@ class Alerts:
         self._now = clock or app.bot_data.clock
         self.causes: dict[str, _Cause] = {}
         # (when, 429s so far), from start: those before the first look count too.
-        self._refusals: deque[tuple[float, float]] = deque([(self.clock(), _refused_429())])
+        self._refusals: deque[tuple[float, float]] = deque([(self.clock(), metrics.refused_429())])
         self._digests = _digests()
         self._db_down_since: float | None = None
         self._feed_titles: dict[str, str] = {}  # a broken feed's title, for its resolved line
@@ -188,7 +177,7 @@ class Alerts:
         )
 
     def _429(self, t: Translator) -> Finding:
-        now, refused = self.clock(), _refused_429()
+        now, refused = self.clock(), metrics.refused_429()
         self._refusals.append((now, refused))
         while self._refusals and now - self._refusals[0][0] > HOUR:
             self._refusals.popleft()
