@@ -146,8 +146,9 @@ async def test_a_paid_pass_is_sent_paid_and_counted_and_a_reply_meanwhile_is_not
     seconds = math.ceil(max(arrived) - min(arrived)) + 2  # touched, at most (and jitter)
     assert report.paid is not None and READERS - seconds * 30 <= report.paid <= READERS - 2 * 30
     # Counted by the second the slot is in, not when the message arrived: a message
-    # near the pass's first or last second's edge may land in the other (see README).
-    assert abs(report.paid - charged) <= 5, (report.paid, charged)
+    # near the edge of the pass's first or last second may land in the other (see
+    # README; 0 or 1 apart in 6 runs, 10 allows a loaded machine 50 ms of delay).
+    assert abs(report.paid - charged) <= 10, (report.paid, charged)
     assert report.stars == report.paid * Decimal("0.1")
     assert f"{report.paid} messages above the free 30/s ({report.stars} Stars)" in caplog.text
     paid_after = REGISTRY.get_sample_value("newsbot_paid_messages_total") or 0.0
