@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from emulator import control
+from emulator.client import loopback_tls
 from emulator.html import EntityParseError, parse_html
 from emulator.limits import Limits, PaidSeconds
 from emulator.server import Emulator
@@ -46,7 +47,7 @@ def test_parse_html_refuses_what_telegram_refuses(html: str, message: str) -> No
 
 async def test_send_message_validation_over_http(emulator: Emulator) -> None:
     base = f"{emulator.url}/bot{emulator.token}"
-    async with httpx.AsyncClient() as http:
+    async with httpx.AsyncClient(verify=loopback_tls()) as http:
         long = await http.post(f"{base}/sendMessage", data={"chat_id": "5", "text": "x" * 4097})
         assert long.status_code == 400
         assert long.json()["description"] == "Bad Request: message is too long"
@@ -72,7 +73,7 @@ def test_paid_messages_beyond_the_first_30_of_their_wall_clock_second_are_charge
 async def test_rate_limits_answer_429_with_retry_after(emulator: Emulator) -> None:
     emulator.state.gate.set_limits(Limits(enabled=True, per_second=30, burst=30, per_chat_burst=1))
     base = f"{emulator.url}/bot{emulator.token}"
-    async with httpx.AsyncClient() as http:
+    async with httpx.AsyncClient(verify=loopback_tls()) as http:
         first = await http.post(f"{base}/sendMessage", data={"chat_id": "7", "text": "a"})
         second = await http.post(f"{base}/sendMessage", data={"chat_id": "7", "text": "b"})
     assert first.status_code == 200
@@ -130,7 +131,7 @@ async def test_a_malformed_control_request_is_a_400_naming_what_is_wrong(
 ) -> None:
     """It was a 500 with aiohttp's error page (a missing field, a body that is not JSON,
     a word where a number goes): someone driving the emulator by hand learnt nothing."""
-    async with httpx.AsyncClient(base_url=emulator.url) as http:
+    async with httpx.AsyncClient(base_url=emulator.url, verify=loopback_tls()) as http:
         answer = await http.request(method, path, content=body)
     assert answer.status_code == 400
     assert answer.json()["ok"] is False
@@ -172,7 +173,7 @@ async def test_every_control_route_answers_a_malformed_request_with_a_400(
 ) -> None:
     """Every route goes through the one wrapper: a body that is not JSON, or a word where
     the path has an id, is a Bot API style 400 naming the problem, never a 500."""
-    async with httpx.AsyncClient(base_url=emulator.url) as http:
+    async with httpx.AsyncClient(base_url=emulator.url, verify=loopback_tls()) as http:
         answer = await http.request(method, path, content=body)
     assert answer.status_code == 400
     assert answer.json()["ok"] is False

@@ -26,6 +26,7 @@ from telegram import (
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter
 
 from emulator import Emulator, EmulatorClient, Group
+from tests.auxil.loopback import loopback_request
 
 GROUP = -100
 SUPERGROUP = -1001000
@@ -36,7 +37,9 @@ ANN = 12
 
 @pytest.fixture
 async def bot(emulator: Emulator) -> AsyncIterator[Bot]:
-    async with Bot(emulator.token, base_url=f"{emulator.url}/bot") as bot:
+    async with Bot(
+        emulator.token, base_url=f"{emulator.url}/bot", request=loopback_request()
+    ) as bot:
         yield bot
 
 

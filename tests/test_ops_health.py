@@ -21,6 +21,7 @@ from tests.auxil import snapshot
 from tests.auxil.cli import Here, base_environment
 from tests.auxil.clock import FakeClock
 from tests.auxil.delivery import add_due_subscribers
+from tests.auxil.loopback import loopback_request
 from tests.auxil.running import free_port, served_app
 from tests.auxil.snapshot import Rows
 
@@ -138,7 +139,9 @@ async def test_the_probe_tells_a_stale_bot_api(emulator: Emulator) -> None:
     from telegram import Bot
 
     now = [100.0]
-    async with Bot(emulator.token, base_url=f"{emulator.url}/bot") as bot:
+    async with Bot(
+        emulator.token, base_url=f"{emulator.url}/bot", request=loopback_request()
+    ) as bot:
         probe = BotApiProbe(bot, every=60, clock=lambda: now[0])
         assert probe.check().ok
         now[0] += 181

@@ -16,7 +16,7 @@ from prometheus_client import REGISTRY
 from bot.config import ConfigError, Settings, load_settings
 from bot.delivery.broadcast import Seconds, lease_beyond_free, stars
 from bot.telegram.context import BotApplication
-from emulator.client import Chat, EmulatorClient
+from emulator.client import Chat, EmulatorClient, loopback_tls
 from emulator.server import Emulator
 from tests.auxil.clock import FakeClock
 from tests.auxil.population import add_subscribers
@@ -84,7 +84,7 @@ async def test_the_emulator_refuses_ordinary_sends_beyond_30_a_second_not_paid_o
 ) -> None:
     await emu.set_limits(enabled=True)
     base = f"{emulator.url}/bot{emulator.token}/sendMessage"
-    async with httpx.AsyncClient() as http:
+    async with httpx.AsyncClient(verify=loopback_tls()) as http:
 
         async def send(chat: int, paid: bool) -> int:
             data = {"chat_id": str(chat), "text": "news"}

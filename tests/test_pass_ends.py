@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config import Settings
 from bot.delivery.deliverer import UNSENT_IN_A_ROW, Ended
 from bot.delivery.outbox import LEASE
+from bot.telegram.context import BotApplication
 from bot.telegram.send import SendResult
 from emulator.client import EmulatorClient
 from storage.models import Digest, DigestStatus
@@ -124,3 +125,51 @@ async def test_a_stop_asked_for_between_passes_leaves_the_next_pass_nothing_to_s
             "refused_paid": 0,
             "beyond_free": 0,
         }
+
+
+async def test_a_token_revoked_mid_pass_is_told_as_such_not_as_a_missing_method(
+    app: BotApplication, emu: EmulatorClient, clock: FakeClock, seed_rows: Rows
+) -> None:
+    """Digests go out through do_api_request, which names a 401 "Endpoint 'sendMessage'
+    not found in Bot API"; the bot says what Telegram said."""
+    sessions = app.bot_data.sessions
+    async with sessions.begin() as session:
+        await snapshot.put(session, seed_rows)
+    await add_due_subscribers(sessions, clock, range(7600, 7601), TAG)
+    await emu.add_fault("sendMessage", 401, "Unauthorized", times=10)
+    report = await app.bot_data.deliverer.run_pass()
+    assert report.results[SendResult.POSTPONED] == 1
+    async with sessions() as session:
+        [error] = (await session.scalars(select(Digest.error))).all()
+    assert error is not None
+    assert "Unauthorized" in error
+    assert "Endpoint" not in error
+
+
+async def test_chats_that_always_fail_do_not_end_the_pass_for_everyone_else(
+    settings: Settings, emu: EmulatorClient, clock: FakeClock, seed_rows: Rows
+) -> None:
+    """Postponed digests are resumed first in every pass; more than 20 of them failing
+    again must not end the pass before anyone else's digest is composed."""
+    few_at_once = settings.model_copy(update={"delivery_concurrency": 5})
+    failing = range(7700, 7700 + UNSENT_IN_A_ROW + 1)
+    later = range(7900, 7910)
+    async with running_bot(few_at_once, clock=clock) as app:
+        sessions = app.bot_data.sessions
+        async with sessions.begin() as session:
+            await snapshot.put(session, seed_rows)
+        for chat in failing:
+            await emu.add_fault("sendMessage", 502, "Bad Gateway", chat_id=chat, times=1_000)
+            await add_due_subscribers(sessions, clock, range(chat, chat + 1), TAG)
+            await add_due_subscribers(sessions, clock, range(chat + 100, chat + 101), TAG)
+        first = await app.bot_data.deliverer.run_pass()
+        assert (first.ended, first.sent, first.results[SendResult.POSTPONED]) == (
+            None,
+            len(failing),
+            len(failing),
+        )
+        clock.advance(seconds=1)  # the postponed are due again
+        await add_due_subscribers(sessions, clock, later, TAG)
+        second = await app.bot_data.deliverer.run_pass()
+    assert (second.ended, second.resumed, second.sent) == (None, len(failing), len(later))
+    assert [len(await bot_messages(emu, chat)) for chat in later] == [1] * len(later)

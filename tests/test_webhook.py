@@ -21,6 +21,7 @@ from emulator import Chat, Emulator, EmulatorClient
 from storage.models import Tag
 from tests import test_bot_subscriber as journey
 from tests.auxil.clock import FakeClock
+from tests.auxil.loopback import loopback_request
 from tests.auxil.running import free_port, running_bot, webhook_bot, webhook_settings
 
 # Every test of the subscriber journey runs again in this module, over the webhook: the
@@ -198,6 +199,6 @@ async def app_less_bot(emulator: Emulator) -> AsyncIterator[Any]:
     """A bare python-telegram-bot Bot on the emulator, for its webhook methods."""
     from telegram import Bot
 
-    bot = Bot(emulator.token, base_url=f"{emulator.url}/bot")
+    bot = Bot(emulator.token, base_url=f"{emulator.url}/bot", request=loopback_request())
     async with bot:
         yield bot

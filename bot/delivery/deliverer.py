@@ -50,6 +50,7 @@ class Ended(StrEnum):
 
     STOPPING = "the process is stopping"
     UNSENT = f"{UNSENT_IN_A_ROW} digests in a row could not be sent"
+    LATE = "this process's heartbeat is late"
 
 
 @dataclass
@@ -64,12 +65,7 @@ class PassReport:
     # process's on PostgreSQL), and their cost.
     paid: int | None = None
     stars: Decimal = Decimal(0)
-    ended: Ended | None = None  # the pass ended early, and why
-    unsent_in_a_row: int = 0  # the last digests' results: how many were postponed
-
-    def note(self, result: SendResult) -> None:
-        self.results[result] += 1
-        self.unsent_in_a_row = self.unsent_in_a_row + 1 if result is SendResult.POSTPONED else 0
+    ended: Ended | None = None  # the pass stopped with work perhaps left, and why
 
     @property
     def sent(self) -> int:
@@ -119,7 +115,7 @@ class Deliverer:
         self.clock = clock
         self.policy = policy or RetryPolicy()
         self._lock = asyncio.Lock()
-        self._stopping = False
+        self.stopping = False  # see `stop`
         self.passes = 0  # completed passes
         self._passed = asyncio.Condition()
         # For readiness (bot.ops.health): when the running pass started, the last ended.
@@ -151,9 +147,10 @@ class Deliverer:
         """The process is stopping (SIGTERM, SIGINT): a pass under way starts no more
         digests, lets those being sent finish and records them, and ends. What it composed
         and did not start stays pending in this process's name: once its row goes (a
-        clean stop deletes it) another process resumes it at its next look, or this one
-        when it starts again."""
-        self._stopping = True
+        clean stop deletes it) another process resumes it at its next tick (within a
+        heartbeat if it is in a pass), or this one when it starts again. Final: the
+        process does not deliver again."""
+        self.stopping = True
 
     async def wait_for_passes(self, total: int) -> None:
         """Return once ``total`` passes have completed (for the periodic job's watchers)."""
@@ -162,18 +159,11 @@ class Deliverer:
 
     async def _run_pass(self) -> PassReport:
         report = await _Pass(self).run()
-        report.ended = self._ended(report)
         if report.ended is not None:
             logger.warning("delivery pass ended early (%s); the rest waits", report.ended)
         if report.ended is not Ended.STOPPING:
             report.purged = await self.purge()
         return report
-
-    def _ended(self, report: PassReport) -> Ended | None:
-        """Why the pass ``report`` tells of must compose and start no more, if it must."""
-        if self._stopping:
-            return Ended.STOPPING
-        return Ended.UNSENT if report.unsent_in_a_row >= UNSENT_IN_A_ROW else None
 
     async def _send(self, outbound: Outbound, log: SentLog) -> SendResult:
         """One digest of the pass: in the bulk lane, recorded through the pass's ``log``."""
@@ -284,6 +274,9 @@ class _Pass:
         self.owner = presence.id if presence is not None else None
         self.fenced = False  # whether the log said that digests were left (once a pass)
         self.look_again = 0.0  # when to look for another process's orphaned digests
+        # Digests composed by this pass that could not be sent, in a row. Resumed ones do
+        # not count: a few chats that fail every time must not end every pass.
+        self.unsent = 0
 
     async def run(self) -> PassReport:
         deliverer = self.deliverer
@@ -293,18 +286,17 @@ class _Pass:
         ):
             try:
                 await self._resume(log, sending)
-                while not self._ended() and (batch := await self._compose()).claimed:
+                while not self._must_end() and (batch := await self._compose()).claimed:
                     self.report.add(batch)
                     for outbound in batch.outbound:
-                        if self._ended():
-                            # Left pending in this process's name (see `Deliverer.stop`),
-                            # or resumed when its lease ends (Telegram out of reach).
-                            break
                         # A long pass looks again now and then: a process that died
                         # meanwhile must not wait for this pass's end.
                         if time.monotonic() >= self.look_again:
                             await self._resume(log, sending)
-                        await self._start(outbound, log, sending)
+                        # One not started stays pending in this process's name (see
+                        # `Deliverer.stop`), or is resumed when its lease ends.
+                        if not await self._start(outbound, log, sending, fresh=True):
+                            break
             except Exception:
                 # Not raised into the task group, which would cancel sends half-recorded.
                 # The digests already composed are sent; the rest waits for the next tick.
@@ -314,8 +306,17 @@ class _Pass:
             self.report.stars = stars(self.report.paid)
         return self.report
 
-    def _ended(self) -> bool:
-        return self.deliverer._ended(self.report) is not None
+    def _must_end(self) -> bool:
+        """Whether the pass must start no more digests; the first reason is kept."""
+        if self.report.ended is None:
+            deliverer, presence = self.deliverer, self.deliverer.presence
+            if deliverer.stopping:
+                self.report.ended = Ended.STOPPING
+            elif presence is not None and presence.lost:
+                self.report.ended = Ended.LATE
+            elif self.unsent >= UNSENT_IN_A_ROW:
+                self.report.ended = Ended.UNSENT
+        return self.report.ended is not None
 
     async def _compose(self) -> Batch:
         deliverer = self.deliverer
@@ -335,17 +336,25 @@ class _Pass:
 
     async def _resume(self, log: SentLog, sending: asyncio.TaskGroup) -> None:
         self.look_again = time.monotonic() + self.deliverer._look_every
-        if self._ended():
+        if self._must_end():
             return
         for outbound in await retrying(self.deliverer._claim_stale, "claiming stale digests"):
+            if not await self._start(outbound, log, sending, fresh=False):
+                return
             self.report.resumed += 1
-            await self._start(outbound, log, sending)
 
-    async def _start(self, outbound: Outbound, log: SentLog, sending: asyncio.TaskGroup) -> None:
+    async def _start(
+        self, outbound: Outbound, log: SentLog, sending: asyncio.TaskGroup, *, fresh: bool
+    ) -> bool:
+        """Send ``outbound`` when a place in flight frees, unless the pass must end by then."""
         await self.in_flight.acquire()
-        sending.create_task(self._send(outbound, log))
+        if self._must_end():
+            self.in_flight.release()
+            return False
+        sending.create_task(self._send(outbound, log, fresh=fresh))
+        return True
 
-    async def _send(self, outbound: Outbound, log: SentLog) -> None:
+    async def _send(self, outbound: Outbound, log: SentLog, *, fresh: bool) -> None:
         presence = self.deliverer.presence
         try:
             if presence is not None and presence.lost:
@@ -365,4 +374,6 @@ class _Pass:
             result = SendResult.POSTPONED
         finally:
             self.in_flight.release()
-        self.report.note(result)
+        self.report.results[result] += 1
+        if fresh:
+            self.unsent = self.unsent + 1 if result is SendResult.POSTPONED else 0

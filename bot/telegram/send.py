@@ -21,7 +21,9 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import (
     BadRequest,
     ChatMigrated,
+    EndPointNotFound,
     Forbidden,
+    InvalidToken,
     NetworkError,
     RetryAfter,
     TelegramError,
@@ -213,19 +215,24 @@ async def _send_message(
     defaults are not applied there, so they are passed here."""
     chunk = outbound.chunk(index)
     defaults = bot.defaults
-    sent = await bot.do_api_request(
-        SEND_MESSAGE,
-        {
-            "chat_id": outbound.chat_id,
-            "text": chunk.text,
-            "parse_mode": defaults.parse_mode if defaults is not None else None,
-            "link_preview_options": defaults.link_preview_options if defaults else None,
-            "message_thread_id": outbound.thread_id,
-            "reply_markup": _keyboard(chunk),
-            "allow_paid_broadcast": True if paid else None,
-        },
-        rate_limit_args=lane,
-    )
+    try:
+        sent = await bot.do_api_request(
+            SEND_MESSAGE,
+            {
+                "chat_id": outbound.chat_id,
+                "text": chunk.text,
+                "parse_mode": defaults.parse_mode if defaults is not None else None,
+                "link_preview_options": defaults.link_preview_options if defaults else None,
+                "message_thread_id": outbound.thread_id,
+                "reply_markup": _keyboard(chunk),
+                "allow_paid_broadcast": True if paid else None,
+            },
+            rate_limit_args=lane,
+        )
+    except EndPointNotFound as error:
+        # do_api_request's name for a 401 or 404 once the bot is initialized: here the
+        # method exists, so the token was revoked (InvalidToken, as send_message says).
+        raise InvalidToken(str(error.__cause__ or error)) from error
     return int(sent["message_id"])
 
 

@@ -56,7 +56,9 @@ async def _compose_now(context: BotContext, update: Update, chat_id: int) -> Dig
             policy=context.settings.digest,
             now=context.now(),
             bot_username=context.bot.username,
-            owner=presence.id if presence is not None else None,
+            # A process whose heartbeat is late may be taken for dead meanwhile: its
+            # digest is then no one's, and only its lease frees it.
+            owner=presence.id if presence is not None and not presence.lost else None,
         )
 
 
