@@ -37,4 +37,5 @@ _.SendChat  # the shared budget's tables, read and written in SQL (storage.budge
 _.next_at
 _.reply_next_at
 _.borrowed
+_.slots_second
 _.dont_write_bytecode  # sys: tests/conftest.py turns bytecode caches back on

@@ -63,6 +63,8 @@ async def answer(world: World, method: str, request: web.Request) -> web.Respons
         result = await serve(world, params)
         if method in _SEND_METHODS:  # what a paid broadcast is charged for, counted apart
             world.counters["sent_paid" if paid else "sent_free"] += 1
+            if paid:
+                world.paid_seconds.note(time.time())
         return web.json_response({"ok": True, "result": result})
     except ApiError as error:
         return error_response(error)

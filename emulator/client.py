@@ -304,8 +304,9 @@ class EmulatorClient:
         return int(_checked(await self.http.get("/_emu/updates"))["pending"])
 
     async def broadcasts(self) -> dict[str, int]:
-        """Messages sent with and without allow_paid_broadcast (``paid``, ``free``), and
-        those refused with 429 (``refused_paid``, ``refused_free``)."""
+        """Messages sent with and without allow_paid_broadcast (``paid``, ``free``),
+        those refused with 429 (``refused_paid``, ``refused_free``), and the paid ones
+        beyond the free 30 of their second of the wall clock (``beyond_free``)."""
         response = await self.http.get("/_emu/broadcasts")
         result: dict[str, int] = _checked(response)
         return result

@@ -254,13 +254,15 @@ async def stats(call: Call) -> Any:
 
 @route("GET", "/_emu/broadcasts")
 async def broadcasts(call: Call) -> Any:
-    """Messages sent (and refused with 429) with and without allow_paid_broadcast."""
+    """Messages sent (and refused with 429) with and without allow_paid_broadcast, and
+    of the paid ones those beyond the free 30 of their second (what would be charged)."""
     counters = call.world.counters
     return {
         "free": counters["sent_free"],
         "paid": counters["sent_paid"],
         "refused_free": counters["429_free"],
         "refused_paid": counters["429_paid"],
+        "beyond_free": call.world.paid_seconds.beyond_free,
     }
 
 

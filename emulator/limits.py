@@ -2,13 +2,14 @@
 Telegram's flood limits (token buckets per bot and per chat, each group's sliding window).
 
 A message sent with ``allow_paid_broadcast`` takes from a bucket of its own, 1,000 a
-second (Telegram charges the bot's Stars for it); ordinary ones from the free 30."""
+second (Telegram charges the bot's Stars for it); ordinary ones from the free 30. What
+Telegram would charge is counted per whole second (`PaidSeconds`)."""
 
 from __future__ import annotations
 
 import math
 import time
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
 from dataclasses import dataclass
 from typing import NoReturn
 
@@ -61,6 +62,24 @@ class Limits:
     # Messages sent with allow_paid_broadcast (Bot API 7.11).
     paid_per_second: float = float(FloodLimit.PAID_MESSAGES_PER_SECOND)
     paid_burst: float = float(FloodLimit.PAID_MESSAGES_PER_SECOND)
+
+
+class PaidSeconds:
+    """What paid broadcasts would cost, as the emulator models Telegram's rule ("each
+    message broadcasted over the free amount of 30 messages per second"): in each whole
+    second of the wall clock, the messages sent with allow_paid_broadcast beyond the first
+    30 of them. Ordinary messages are not counted against the 30."""
+
+    def __init__(self) -> None:
+        self.sent: Counter[int] = Counter()  # paid messages by whole second
+
+    def note(self, now: float) -> None:
+        self.sent[math.floor(now)] += 1
+
+    @property
+    def beyond_free(self) -> int:
+        free = FloodLimit.MESSAGES_PER_SECOND
+        return sum(max(0, n - free) for n in self.sent.values())
 
 
 class Gate:

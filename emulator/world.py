@@ -18,7 +18,7 @@ from telegram.constants import ChatType
 
 from emulator.chats import ANONYMOUS_ADMIN, CHAT_KINDS, FULL_INFO, STATUSES, GroupChat, Member
 from emulator.errors import ApiError
-from emulator.limits import Gate
+from emulator.limits import Gate, PaidSeconds
 from emulator.utf16 import utf16_len
 from emulator.webhook import Webhook
 
@@ -70,6 +70,7 @@ class World:
         self.queries: dict[str, int] = {}  # callback query id -> the chat it came from
         self.counters: defaultdict[str, int] = defaultdict(int)
         self.gate = Gate(self.counters)  # faults and flood limits
+        self.paid_seconds = PaidSeconds()  # what paid broadcasts would cost
         # Set by Emulator.stop(): parked long polls and event waits return at once.
         self.closing = asyncio.Event()
         self.webhook = Webhook(self)  # set by setWebhook: updates are posted, not polled

@@ -22,20 +22,51 @@ HOLD_KEPT_SECONDS = 60.0
 
 _NOW = "SELECT extract(epoch FROM clock_timestamp())::float8 AS t"
 
+# A lease's first slot: where the last lease ended (or now, or when a pause ends), after
+# the slots replies borrowed meanwhile.
+_START = (
+    "(GREATEST(b.next_at, (SELECT t FROM now), b.paused_until)"
+    " + b.borrowed * CAST(:interval AS float8))"
+)
+
+
+def _first(start: str) -> str:
+    """How many of a lease's slots from ``start`` fall in the second it begins in."""
+    return (
+        f"CAST(LEAST(CAST(:count AS integer),"
+        f" ceil((floor({start}) + 1 - {start}) / CAST(:interval AS float8))) AS integer)"
+    )
+
+
+# Bulk slots per second of the database's clock, of every process: the row keeps the
+# second the last lease began in (``slots_second``), the slots handed out in it and in
+# the next one (a lease spans less than a second, so it reaches at most into the next).
+# The slots are handed out in time order, so a lease's slots come after those counts.
+_BEFORE = (
+    f"CASE floor({_START}) WHEN b.slots_second THEN b.slots_in_second"
+    " WHEN b.slots_second + 1 THEN b.slots_in_next ELSE 0 END"
+)
 _LEASE = text(
     f"""
     WITH now AS ({_NOW}),
     lease AS (
         INSERT INTO send_budget AS b
-            (bot_id, next_at, reply_next_at, borrowed, paused_until, pauses)
-        SELECT :bot, now.t + :span, 0, 0, 0, 0 FROM now
+            (bot_id, next_at, reply_next_at, borrowed, paused_until, pauses,
+             slots_second, slots_in_second, slots_in_next)
+        SELECT :bot, now.t + :span, 0, 0, 0, 0,
+            floor(now.t), {_first("now.t")}, CAST(:count AS integer) - {_first("now.t")}
+        FROM now
         ON CONFLICT (bot_id) DO UPDATE SET
-            next_at = GREATEST(b.next_at, (SELECT t FROM now), b.paused_until)
-                + b.borrowed * CAST(:interval AS float8) + :span,
-            borrowed = 0
-        RETURNING b.next_at - :span AS start, b.paused_until
+            next_at = {_START} + :span,
+            borrowed = 0,
+            slots_second = floor({_START}),
+            slots_in_second = {_BEFORE} + {_first(_START)},
+            slots_in_next = CAST(:count AS integer) - {_first(_START)}
+        RETURNING b.next_at - :span AS start, b.paused_until, b.slots_in_second,
+            b.slots_in_next
     )
-    SELECT lease.start, lease.paused_until, now.t AS now,
+    SELECT lease.start, lease.paused_until, lease.slots_in_second, lease.slots_in_next,
+        now.t AS now,
         ARRAY(SELECT chat_id FROM send_chats
               WHERE bot_id = :bot AND next_at > now.t ORDER BY chat_id) AS chats,
         ARRAY(SELECT next_at FROM send_chats
@@ -99,12 +130,16 @@ _PAUSE = text(
 @dataclass(frozen=True, slots=True)
 class Lease:
     """Slots from ``start`` on, ``now`` the database's clock when it was granted; the
-    chats a reply went to lately with when each may next get a message."""
+    chats a reply went to lately with when each may next get a message. Of the slots,
+    ``first`` fall in the second ``start`` is in, where other leases had handed out
+    ``before`` slots already; the rest fall in the next second."""
 
     start: float
     paused_until: float
     now: float
     holds: dict[int, float]
+    before: int
+    first: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,12 +150,14 @@ class Pause:
 
 
 async def lease(session: AsyncSession, bot_id: int, count: int, interval: float) -> Lease:
-    """Lease ``count`` slots ``interval`` apart: they start where the last lease ended
-    (or now, or when a pause ends), after the slots replies borrowed meanwhile."""
-    params = {"bot": bot_id, "span": count * interval, "interval": interval}
+    """Lease ``count`` slots ``interval`` apart (spanning less than a second): they start
+    where the last lease ended (or now, or when a pause ends), after the slots replies
+    borrowed meanwhile."""
+    params = {"bot": bot_id, "count": count, "span": count * interval, "interval": interval}
     row = (await session.execute(_LEASE, params)).one()
     holds = dict(zip(row.chats, row.holds, strict=True))
-    return Lease(row.start, row.paused_until, row.now, holds)
+    first = count - row.slots_in_next
+    return Lease(row.start, row.paused_until, row.now, holds, row.slots_in_second - first, first)
 
 
 async def reply_slot(

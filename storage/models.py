@@ -414,6 +414,11 @@ class SendBudget(Base):
     borrowed: Mapped[int] = mapped_column(Integer, default=0)  # replies sent in bulk slots
     paused_until: Mapped[float] = mapped_column(Double, default=0.0)
     pauses: Mapped[int] = mapped_column(BigInteger, default=0)  # 429s with retry_after
+    # Bulk slots handed out per second, for what paid broadcasts cost: the whole second
+    # the last lease began in, the slots in it and in the next (bot.delivery.broadcast).
+    slots_second: Mapped[float] = mapped_column(Double, default=0.0, server_default="0")
+    slots_in_second: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    slots_in_next: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class SendChat(Base):

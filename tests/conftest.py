@@ -259,6 +259,7 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
 # at the end of the run.
 LONG_FIRST = (
     "test_workers_postgres.py",
+    "test_budget_processes.py",
     "test_delivery_dbblip.py",
     "test_processes.py",
     "test_demo.py",

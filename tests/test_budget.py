@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
+from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -18,16 +20,19 @@ import pytest
 from sqlalchemy import select
 from telegram.error import RetryAfter
 
+from bot.delivery.broadcast import FREE_PER_SECOND, lease_beyond_free
 from bot.telegram.leases import (
     AHEAD_SECONDS,
     GATHER_SECONDS,
     LEASE_SECONDS,
+    Slot,
     Slots,
     lease_size,
     local_time,
 )
 from bot.telegram.ratelimit import Lane, PacingRateLimiter
 from bot.telegram.shared import SharedBudget, budget_for
+from storage import budget as budget_repo
 from storage.db import create_engine, create_sessionmaker
 from storage.models import SendBudget
 from tests.auxil.postgres import empty_at_head
@@ -49,24 +54,24 @@ def test_the_databases_clock_maps_onto_the_process_clock() -> None:
 
 def test_a_slot_not_taken_in_time_dies_and_a_pause_drops_the_slots_before_its_end() -> None:
     slots = Slots(grace=0.1)
-    slots.add(10.0, 4, 0.5)  # 10.0, 10.5, 11.0, 11.5
+    slots.add(10.0, 0.5, [False, False, True, True])  # 10.0, 10.5, 11.0, 11.5
     assert slots.ends == 12.0
-    assert slots.take(10.55) == 10.5  # 10.0 died: more than 0.1 s late
+    assert slots.take(10.55) == Slot(10.5, beyond_free=False)  # 10.0 died: 0.1 s late
     assert slots.drop_before(11.2) == 1  # 11.0
-    assert slots.take(11.0) == 11.5
+    assert slots.take(11.0) == Slot(11.5, beyond_free=True)
     assert slots.take(11.0) is None
 
 
 def test_a_process_leases_again_only_when_what_it_holds_ends_soon() -> None:
     slots = Slots(grace=0.1)
-    slots.add(10.0, 3, 0.1)  # ends at 10.3
+    slots.add(10.0, 0.1, [False] * 3)  # ends at 10.3
     assert slots.lease_wait(10.0, wanted=3, full=3) == pytest.approx(0.3 - AHEAD_SECONDS)
     assert slots.lease_wait(10.2, wanted=3, full=3) == 0.0
 
 
 def test_a_lease_for_less_than_a_whole_one_waits_while_the_process_own_slots_last() -> None:
     slots = Slots(grace=0.1)
-    slots.add(10.0, 3, 0.1)  # ends at 10.3
+    slots.add(10.0, 0.1, [False] * 3)  # ends at 10.3
     assert slots.lease_wait(10.0, wanted=1, full=3) == pytest.approx(0.3 - GATHER_SECONDS)
     assert slots.lease_wait(10.3, wanted=1, full=3) == 0.0
 
@@ -114,6 +119,37 @@ async def test_two_processes_together_hold_the_rate(
     early = [(n, t - started) for n, t in enumerate(sent) if t - started < n * 0.05 - EARLY]
     assert not early, sent
     assert {chat // 1000 for _, chat in telegram.calls} == {1, 2}  # both sent
+
+
+async def test_the_leases_of_two_processes_know_which_slots_are_beyond_the_free_30(
+    pg: str,
+) -> None:
+    """The row hands out slots in time order and counts them per second of the
+    database's clock: the slots the leases of both processes learn are beyond the free
+    30, summed, are those after the 30 first of their second (a reply borrowing a slot
+    and a 429 pause leave gaps between leases)."""
+    interval = 1 / 200
+    engines = [create_engine(pg, isolation_level="AUTOCOMMIT") for _ in range(2)]
+    slots: list[tuple[float, bool]] = []
+    try:
+        sessions = [create_sessionmaker(engine) for engine in engines]
+        for n in range(12):  # 50 slots each, 3 s of slots, leased in far less than that
+            async with sessions[n % 2]() as session:
+                if n == 4:
+                    await budget_repo.reply_slot(session, BOT, interval, 77, 0.0)
+                if n == 8:  # beyond what was leased so far: the next lease starts later
+                    await budget_repo.pause(session, BOT, 2.5)
+                lease = await budget_repo.lease(session, BOT, 50, interval)
+            beyond = lease_beyond_free(50, lease.before, lease.first)
+            slots += [(lease.start + i * interval, b) for i, b in enumerate(beyond)]
+    finally:
+        for engine in engines:
+            await engine.dispose()
+    per_second = Counter(math.floor(at) for at, _ in slots)
+    assert len(per_second) >= 4  # crossing seconds, some of them in the middle of a lease
+    assert sum(b for _, b in slots) == sum(
+        max(0, n - FREE_PER_SECOND) for n in per_second.values()
+    )
 
 
 async def sent(telegram: Telegram, count: int) -> None:

@@ -1,5 +1,6 @@
 """One Telegram budget for `newsbot run` and two `newsbot worker` processes on one
-PostgreSQL, against the emulator with Telegram's limits on (README, "Several processes").
+PostgreSQL, against the emulator with Telegram's limits on (README, "Several processes");
+and what a paid pass that three workers send together costs ("Paid broadcasts").
 
 PostgreSQL only (on SQLite one process sends): skipped, and reported so, when
 TEST_DATABASE_URL is not set.
@@ -8,12 +9,14 @@ TEST_DATABASE_URL is not set.
 from __future__ import annotations
 
 import asyncio
+import re
 import signal
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from emulator.client import EmulatorClient
 from emulator.server import Emulator
@@ -26,6 +29,8 @@ RATE = 29.0  # the default: messages a second for all three processes together
 READERS = 145  # 5 s at RATE
 SLICES = 3  # readers fall due a slice at a time, so that every process takes one
 PERSON = 77  # writes to the bot during the pass
+PAID_RATE = 300  # paid broadcasts: messages a second for the three workers together
+PAID_READERS = 600  # 2 s at PAID_RATE
 
 
 async def started(process: asyncio.subprocess.Process) -> None:
@@ -34,6 +39,32 @@ async def started(process: asyncio.subprocess.Process) -> None:
     async with asyncio.timeout(60):
         while b"started as" not in (line := await process.stdout.readline()):
             assert line, "the process ended before it started"
+
+
+async def fall_due_in_slices(
+    sessions: async_sessionmaker[AsyncSession], chats: range, apart: float
+) -> None:
+    """The readers of ``chats`` fall due a slice at a time, ``apart`` seconds apart, so
+    that every process ticking meanwhile takes one (a pass claims all that is due)."""
+    now = datetime.now(UTC)
+    async with sessions.begin() as session:
+        for n in range(SLICES):
+            await session.execute(
+                update(Subscriber)
+                .where(Subscriber.chat_id.in_(chats[n::SLICES]))
+                .values(next_due_at=now + timedelta(seconds=apart * n))
+            )
+
+
+async def stopped(processes: list[asyncio.subprocess.Process]) -> list[str]:
+    """Stop the processes (SIGTERM); what each printed."""
+    for process in processes:
+        process.send_signal(signal.SIGTERM)
+    outputs = []
+    for process in processes:
+        output, _ = await asyncio.wait_for(process.communicate(), timeout=30)
+        outputs.append(output.decode())
+    return outputs
 
 
 async def messages_arrived(emulator: Emulator, chats: range, timeout: float) -> list[float]:
@@ -75,15 +106,7 @@ async def test_three_processes_share_one_budget_no_429_rate_held_each_digest_onc
     ]
     try:
         await asyncio.gather(*(started(p) for p in processes))
-        # Every process ticks now; the readers fall due a slice every 0.25 s.
-        now = datetime.now(UTC)
-        async with sessions.begin() as session:
-            for n in range(SLICES):
-                await session.execute(
-                    update(Subscriber)
-                    .where(Subscriber.chat_id.in_(chats[n::SLICES]))
-                    .values(next_due_at=now + timedelta(seconds=0.25 * n))
-                )
+        await fall_due_in_slices(sessions, chats, 0.25)  # every process ticks now
         # A person writes while the pass runs; the reply comes from `run`, whichever
         # process sends the digests meanwhile.
         await messages_arrived(emulator, chats[:1], timeout=30)
@@ -92,12 +115,7 @@ async def test_three_processes_share_one_budget_no_429_rate_held_each_digest_onc
         [reply] = await emu.events(PERSON, count=1, wait=10)
         stamps = await messages_arrived(emulator, chats, timeout=60)
     finally:
-        outputs = []
-        for process in processes:
-            process.send_signal(signal.SIGTERM)
-        for process in processes:
-            output, _ = await asyncio.wait_for(process.communicate(), timeout=30)
-            outputs.append(output.decode())
+        outputs = await stopped(processes)
     assert emulator.state.counters["429"] == 0, [output[-2000:] for output in outputs]
     rate = (len(stamps) - 1) / (stamps[-1] - stamps[0])
     assert abs(rate - RATE) <= 0.05 * RATE, (rate, [output[-2000:] for output in outputs])
@@ -114,3 +132,64 @@ async def test_three_processes_share_one_budget_no_429_rate_held_each_digest_onc
     await engine.dispose()
     assert statuses == {"sent": READERS}
     assert senders == 1  # one budget row for the bot, whichever process sends
+
+
+PASS_LINE = re.compile(r"delivery pass: (\d+) due.* (\d+) messages above the free 30/s")
+
+
+async def test_workers_sending_one_paid_pass_together_report_what_telegram_charges(
+    emulator: Emulator, emu: EmulatorClient, postgres_url: str
+) -> None:
+    """Three workers send a paid pass at 300 a second together, each a slice of it. The
+    paid messages beyond the free 30 a second that they report add up to those the
+    emulator counted beyond 30 in each second of its clock; each counting its own
+    seconds, they had reported about 2 × 30 a second too few. Not to the message: a
+    slot's second is the database's, and a message sent near the edge of the pass's
+    first or last second may arrive in the other; a slot that died unused counted."""
+    engine, sessions, settings = await seeded_postgres(postgres_url)
+    now = datetime.now(UTC)
+    chats = range(30_000, 30_000 + PAID_READERS)
+    later = now + timedelta(days=1)
+    await add_subscribers(sessions, chats, "science", settings=settings, now=now, due_at=later)
+    await emu.set_limits(enabled=True)  # 1,000 paid a second
+    env = base_environment(
+        DATABASE_URL=postgres_url,
+        TELEGRAM_BOT_TOKEN=emulator.token,
+        TELEGRAM_API_URL=emulator.url,
+        DELIVERY_INTERVAL_SECONDS="0.2",
+        PAID_BROADCAST="true",
+        RATE_LIMIT_PER_SECOND=str(PAID_RATE),
+    )
+    processes = [
+        await start_newsbot("worker", env=env, cwd=ROOT, merge_stderr=True) for _ in range(3)
+    ]
+    passes: list[list[tuple[int, int]]] = [[] for _ in processes]  # (due, paid) each
+
+    async def read(process: asyncio.subprocess.Process, into: list[tuple[int, int]]) -> None:
+        assert process.stdout is not None
+        while line := await process.stdout.readline():
+            if found := PASS_LINE.search(line.decode()):
+                into.append((int(found[1]), int(found[2])))
+
+    readers = []
+    try:
+        await asyncio.gather(*(started(p) for p in processes))
+        readers = [
+            asyncio.create_task(read(p, into)) for p, into in zip(processes, passes, strict=True)
+        ]
+        await fall_due_in_slices(sessions, chats, 0.25)
+        async with asyncio.timeout(60):  # until the passes that took them all reported
+            while sum(due for each in passes for due, _ in each) < PAID_READERS:  # noqa: ASYNC110
+                await asyncio.sleep(0.1)
+    finally:
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+        for process in processes:
+            await asyncio.wait_for(process.wait(), timeout=30)
+        await asyncio.gather(*readers)
+        await engine.dispose()
+    counts = await emu.broadcasts()
+    assert (counts["paid"], counts["refused_paid"]) == (PAID_READERS, 0)
+    assert all(passes), passes  # every worker sent a part of the pass
+    paid = sum(paid for each in passes for _, paid in each)
+    assert abs(paid - counts["beyond_free"]) <= 15, (passes, counts["beyond_free"])

@@ -10,7 +10,7 @@ import pytest
 from emulator import control
 from emulator.client import loopback_tls
 from emulator.html import EntityParseError, parse_html
-from emulator.limits import Limits
+from emulator.limits import Limits, PaidSeconds
 from emulator.server import Emulator
 
 
@@ -60,6 +60,14 @@ async def test_send_message_validation_over_http(emulator: Emulator) -> None:
         assert bad.json()["description"].startswith("Bad Request: can't parse entities: ")
         wrong_token = await http.post(f"{emulator.url}/bot1:nope/getMe")
         assert wrong_token.status_code == 401
+
+
+def test_paid_messages_beyond_the_first_30_of_their_wall_clock_second_are_charged() -> None:
+    paid = PaidSeconds()
+    for at in [100.0 + n / 50 for n in range(50)] + [101.0 + n / 20 for n in range(20)]:
+        paid.note(at)
+    paid.note(102.999)
+    assert paid.beyond_free == 20 + 0 + 0
 
 
 async def test_rate_limits_answer_429_with_retry_after(emulator: Emulator) -> None:

@@ -123,6 +123,7 @@ async def test_a_stop_asked_for_between_passes_leaves_the_next_pass_nothing_to_s
             "paid": 0,
             "refused_free": 0,
             "refused_paid": 0,
+            "beyond_free": 0,
         }
 
 

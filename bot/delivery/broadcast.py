@@ -1,15 +1,19 @@
-"""What a paid broadcast costs: the messages a delivery pass sent above Telegram's free
-rate, counted per second of the pass, at 0.1 Telegram Stars each (PAID_BROADCAST; see
-README, "How delivery works").
+"""What a paid broadcast costs: the messages sent beyond Telegram's free rate in their
+second, at 0.1 Telegram Stars each (PAID_BROADCAST; see README, "Paid broadcasts").
+
+Telegram counts the bot's messages, whichever process sends them. So it is the budget
+that hands out the digests' slots (bot.telegram.ratelimit) that says which slot is
+beyond the free 30 of its second: a process's own budget counts its slots by whole
+second of the clock (`Seconds`, SQLite, where one process sends); the budget shared on
+PostgreSQL counts every process's slots by whole second of the database's clock, and
+each lease learns which of its own slots are beyond (`lease_beyond_free`).
 
 Pure code: no Telegram, no database.
 """
 
 from __future__ import annotations
 
-import time
-from collections import Counter
-from collections.abc import Callable
+import math
 from decimal import Decimal
 
 FREE_PER_SECOND = 30  # Telegram's broadcasting limit, free of charge
@@ -17,28 +21,33 @@ PAID_PER_SECOND = 1000  # with allow_paid_broadcast (telegram.constants.FloodLim
 STARS_PER_MESSAGE = Decimal("0.1")  # each message beyond the free 30, paid that way
 
 
-class BroadcastTally:
-    """The messages of one pass, by whole second since the pass began (``clock`` is
-    monotonic, in seconds). A second with more than the free 30 pays for the rest."""
+def stars(messages: int) -> Decimal:
+    """What ``messages`` paid messages beyond the free 30 a second cost."""
+    return messages * STARS_PER_MESSAGE
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self.clock = clock
-        self.began = clock()
-        self._per_second: Counter[int] = Counter()
 
-    def note(self) -> None:
-        """One message went out now."""
-        self._per_second[int(self.clock() - self.began)] += 1
+class Seconds:
+    """One process's digest slots by whole second of the clock (seconds since the epoch),
+    counted as they are used, in time order."""
 
-    @property
-    def sent(self) -> int:
-        return sum(self._per_second.values())
+    def __init__(self) -> None:
+        self._second = -math.inf
+        self._used = 0  # slots used in that second
 
-    @property
-    def above_free(self) -> int:
-        """Messages sent beyond the free 30 in their second: the paid ones."""
-        return sum(max(0, n - FREE_PER_SECOND) for n in self._per_second.values())
+    def beyond_free(self, at: float) -> bool:
+        """The slot at ``at`` is used: whether it is beyond the free 30 of its second. A
+        slot used late, its second already past, counts in the current one."""
+        second = math.floor(at)
+        if second > self._second:
+            self._second, self._used = second, 0
+        self._used += 1
+        return self._used > FREE_PER_SECOND
 
-    @property
-    def stars(self) -> Decimal:
-        return self.above_free * STARS_PER_MESSAGE
+
+def lease_beyond_free(count: int, before: int, first: int) -> list[bool]:
+    """Which of a lease's ``count`` slots are beyond the free 30 of their second. The
+    first ``first`` of them fall in the second the lease begins in, after the ``before``
+    slots other leases had there; the rest fall in the next second, which had none yet
+    (the shared row hands slots out in time order, and a lease spans less than a
+    second)."""
+    return [(before + n if n < first else n - first) >= FREE_PER_SECOND for n in range(count)]

@@ -17,13 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram.ext import ExtBot
 
 from bot.config import DeliveryPolicy
-from bot.delivery.broadcast import FREE_PER_SECOND, BroadcastTally
+from bot.delivery.broadcast import FREE_PER_SECOND, stars
 from bot.delivery.compose import Batch, TagIndex, compose_due_batch
 from bot.delivery.outbox import LEASE, ChunkFormatError, Outbound, chunks_from_json
 from bot.delivery.presence import Presence
 from bot.ops import metrics
 from bot.privacy.retention import Retention
-from bot.telegram.ratelimit import Lane
+from bot.telegram.ratelimit import Lane, PacingRateLimiter
 from bot.telegram.send import RECORD_WINDOW, RetryPolicy, SendResult, SentLog, send_digest
 from bot.telegram.stops import StopList
 from storage import repo
@@ -61,7 +61,8 @@ class PassReport:
     resumed: int = 0
     purged: int = 0
     results: dict[SendResult, int] = field(default_factory=lambda: dict.fromkeys(SendResult, 0))
-    # PAID_BROADCAST: messages sent beyond the free 30 in their second, and their cost.
+    # PAID_BROADCAST: messages sent beyond the free 30 in their second (counting every
+    # process's on PostgreSQL), and their cost.
     paid: int | None = None
     stars: Decimal = Decimal(0)
     ended: Ended | None = None  # the pass stopped with work perhaps left, and why
@@ -164,14 +165,19 @@ class Deliverer:
             report.purged = await self.purge()
         return report
 
-    async def _send(
-        self, outbound: Outbound, log: SentLog, paid: BroadcastTally | None
-    ) -> SendResult:
+    async def _send(self, outbound: Outbound, log: SentLog) -> SendResult:
         """One digest of the pass: in the bulk lane, recorded through the pass's ``log``."""
         return await send_digest(
             self.bot, self.sessions, outbound, clock=self.clock, policy=self.policy,
-            log=log, lane=Lane.BULK, stops=self.stops, paid=paid,
+            log=log, lane=Lane.BULK, stops=self.stops, paid=self.delivery.paid_broadcast,
         )  # fmt: skip
+
+    def _paid_so_far(self) -> int:
+        """The paid messages this process sent beyond the free 30 of their second, as
+        the pacer's budget counted them (a pass is the difference: one pass at a time,
+        and only passes send paid)."""
+        limiter = self.bot.rate_limiter
+        return limiter.paid if isinstance(limiter, PacingRateLimiter) else 0
 
     @property
     def _look_every(self) -> float:
@@ -261,7 +267,8 @@ class _Pass:
         # articles added meanwhile; claimed by this pass, they would have been missed
         # until the reader's next digest.
         self.began = deliverer.clock()
-        self.paid = BroadcastTally() if deliverer.delivery.paid_broadcast else None
+        # PAID_BROADCAST: what the pacer had counted when the pass began.
+        self.paid = deliverer._paid_so_far() if deliverer.delivery.paid_broadcast else None
         self.index = TagIndex(self.began - deliverer.delivery.digest.max_age)
         presence = deliverer.presence
         self.owner = presence.id if presence is not None else None
@@ -295,7 +302,8 @@ class _Pass:
                 # The digests already composed are sent; the rest waits for the next tick.
                 logger.exception("delivery pass stopped composing")
         if self.paid is not None:
-            self.report.paid, self.report.stars = self.paid.above_free, self.paid.stars
+            self.report.paid = self.deliverer._paid_so_far() - self.paid
+            self.report.stars = stars(self.report.paid)
         return self.report
 
     def _must_end(self) -> bool:
@@ -359,7 +367,7 @@ class _Pass:
                     )
                 result = SendResult.POSTPONED
             else:
-                result = await self.deliverer._send(outbound, log, self.paid)
+                result = await self.deliverer._send(outbound, log)
         except Exception:
             # Still pending: its lease runs out and a later pass resumes it.
             logger.exception("sending digest %s failed", outbound.digest_id)

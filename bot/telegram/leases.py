@@ -7,13 +7,17 @@ A lease is small (``LEASE_SECONDS`` of the rate) and a process leases again only
 what it holds ends less than ``AHEAD_SECONDS`` from now, so that the processes take
 turns every tenth of a second and what a dead process held is lost within that. A slot
 nobody took by its time (plus ``grace``) dies: unused slots are never saved up into a
-burst.
+burst. Each slot knows whether it is beyond the free 30 of its second on the database's
+clock, counting every process's slots (bot.delivery.broadcast): a paid broadcast's
+message sent in it is charged.
 """
 
 from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Sequence
+from typing import NamedTuple
 
 LEASE_SECONDS = 0.1  # a lease's share of the rate: 3 slots at 29/s, 100 at 1,000/s
 AHEAD_SECONDS = 0.2  # lease again once what a process holds ends sooner than this
@@ -35,25 +39,34 @@ def local_time(shared: float, shared_now: float, local_now: float) -> float:
     return local_now + (shared - shared_now)
 
 
+class Slot(NamedTuple):
+    at: float  # on this process's clock
+    beyond_free: bool  # beyond the free 30 of its second, counting every process's
+
+
 class Slots:
     """The slots one process holds, on its own clock, earliest first."""
 
     def __init__(self, grace: float) -> None:
         self.grace = grace
-        self._slots: deque[float] = deque()
+        self._slots: deque[Slot] = deque()
         self.ends = -math.inf  # when the last slot leased so far ends
         self.died = 0  # slots nobody took in time
 
     def __len__(self) -> int:
         return len(self._slots)
 
-    def add(self, start: float, count: int, interval: float) -> None:
-        self._slots.extend(start + n * interval for n in range(count))
-        self.ends = max(self.ends, start + count * interval)
+    def add(self, start: float, interval: float, beyond_free: Sequence[bool]) -> None:
+        """A lease: a slot every ``interval`` from ``start``, one for each of
+        ``beyond_free``, which says whether it is beyond the free 30 of its second."""
+        self._slots.extend(
+            Slot(start + n * interval, beyond) for n, beyond in enumerate(beyond_free)
+        )
+        self.ends = max(self.ends, start + len(beyond_free) * interval)
 
-    def take(self, now: float) -> float | None:
+    def take(self, now: float) -> Slot | None:
         """The earliest slot still alive at ``now``; slots older than ``grace`` die."""
-        while self._slots and self._slots[0] < now - self.grace:
+        while self._slots and self._slots[0].at < now - self.grace:
             self._slots.popleft()
             self.died += 1
         return self._slots.popleft() if self._slots else None
@@ -61,7 +74,7 @@ class Slots:
     def drop_before(self, moment: float) -> int:
         """A pause until ``moment``: the slots before it die. Returns how many."""
         dropped = 0
-        while self._slots and self._slots[0] < moment:
+        while self._slots and self._slots[0].at < moment:
             self._slots.popleft()
             dropped += 1
         return dropped

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from enum import IntEnum
@@ -19,6 +20,7 @@ from typing import Any, Protocol
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
+from bot.delivery.broadcast import Seconds
 from bot.ops import metrics
 from bot.telegram.stops import ChatStopped, StopList
 from util import KeyedLocks
@@ -54,8 +56,10 @@ class Budget(Protocol):
 
     async def shutdown(self) -> None: ...
 
-    async def turn(self, lane: Lane, chat_id: int | str | None, spacing: float) -> None:
-        """Wait for a slot under the overall rate (and the pause) in ``lane``."""
+    async def turn(self, lane: Lane, chat_id: int | str | None, spacing: float) -> bool:
+        """Wait for a slot under the overall rate (and the pause) in ``lane``; whether
+        it is a digest's slot beyond Telegram's free 30 in its second (a paid broadcast's
+        message sent in it is charged)."""
 
     async def pause(self, seconds: float) -> None:
         """Telegram answered 429 with ``retry_after``: nobody sends for ``seconds``."""
@@ -74,6 +78,7 @@ class LocalBudget:
         self._next_reply = 0.0
         self._borrowed = 0
         self._paused_until = 0.0
+        self._seconds = Seconds()  # the digests' slots used, per second
 
     async def initialize(self) -> None:
         pass
@@ -90,8 +95,9 @@ class LocalBudget:
         if counted:
             metrics.send_paused(here=True)
 
-    async def turn(self, lane: Lane, chat_id: int | str | None, spacing: float) -> None:
-        """Wait for a slot under the overall rate.
+    async def turn(self, lane: Lane, chat_id: int | str | None, spacing: float) -> bool:
+        """Wait for a slot under the overall rate; for a digest, whether its slot is
+        beyond the free 30 of its second (on the wall clock, as Telegram's).
 
         Bulk messages (scheduled digests) queue for evenly spaced slots reserved ahead.
         A reply to a person must not wait behind that queue, seconds long during a
@@ -120,7 +126,9 @@ class LocalBudget:
             if lane is Lane.BULK and self._borrowed:
                 self._borrowed -= 1  # a reply was sent in this slot
                 continue
-            return
+            if lane is Lane.REPLY:
+                return False  # a reply is never a paid broadcast
+            return self._seconds.beyond_free(time.time() + slot - loop.time())
 
 
 class PacingRateLimiter(BaseRateLimiter[int]):
@@ -146,6 +154,9 @@ class PacingRateLimiter(BaseRateLimiter[int]):
         # Chats whose digests stop at once (/forget): checked when a digest's message
         # has waited for its turn (bot.telegram.stops).
         self.stops: StopList | None = None
+        # Messages sent with allow_paid_broadcast in a slot beyond Telegram's free 30 of
+        # its second, as the budget counts them: what a delivery pass reports it cost.
+        self.paid = 0
 
     async def initialize(self) -> None:
         await self.budget.initialize()
@@ -161,7 +172,8 @@ class PacingRateLimiter(BaseRateLimiter[int]):
         group = isinstance(chat_id, str) or chat_id < 0
         return self.per_group_interval if group else self.per_chat_interval
 
-    async def _wait_turn(self, chat_id: int | str | None, lane: Lane) -> None:
+    async def _wait_turn(self, chat_id: int | str | None, lane: Lane) -> bool:
+        """Until the message may go; whether its slot is beyond the free 30 a second."""
         loop = asyncio.get_running_loop()
         spacing = self.spacing(chat_id)
         if chat_id is not None and spacing > 0:
@@ -173,13 +185,13 @@ class PacingRateLimiter(BaseRateLimiter[int]):
                     held = max(self._chat_next.get(chat_id, 0.0), self.budget.held_until(chat_id))
                     if held > loop.time():
                         await asyncio.sleep(held - loop.time())
-                    await self.budget.turn(lane, chat_id, spacing)
+                    beyond_free = await self.budget.turn(lane, chat_id, spacing)
                     if self.budget.held_until(chat_id) <= loop.time():
                         break
                 self._chat_next[chat_id] = loop.time() + spacing
             self._forget_idle_chats(loop.time())
-        else:
-            await self.budget.turn(lane, chat_id, 0.0)
+            return beyond_free
+        return await self.budget.turn(lane, chat_id, 0.0)
 
     def _forget_idle_chats(self, now: float) -> None:
         """Keep memory flat over 100k chats: drop chats whose spacing has passed (their
@@ -207,11 +219,14 @@ class PacingRateLimiter(BaseRateLimiter[int]):
             try:
                 if not paced:
                     return await callback(*args, **kwargs)
-                await self._wait_turn(chat_id, lane)
+                beyond_free = await self._wait_turn(chat_id, lane)
                 if lane is Lane.BULK and self.stops and self.stops.stopped(chat_id, began):
                     raise ChatStopped(chat_id)
                 async with self._in_flight:
-                    return await callback(*args, **kwargs)
+                    sent = await callback(*args, **kwargs)
+                if beyond_free and data.get("allow_paid_broadcast"):
+                    self.paid += 1
+                return sent
             except RetryAfter as error:
                 if attempt >= self.max_retries:
                     raise

@@ -32,7 +32,6 @@ from telegram.ext import ExtBot
 from telegram.warnings import PTBUserWarning
 
 from bot import texts
-from bot.delivery.broadcast import BroadcastTally
 from bot.delivery.outbox import LEASE, Chunk, Outbound
 from bot.i18n import FALLBACK, translator
 from bot.ops.logjson import digest_context
@@ -164,12 +163,13 @@ async def send_digest(
     log: SentLog | None = None,
     lane: Lane = Lane.REPLY,
     stops: StopList | None = None,
-    paid: BroadcastTally | None = None,
+    paid: bool = False,
 ) -> SendResult:
     """Send the digest's unsent messages in order; record each; classify the outcome.
     A chat forgotten meanwhile (``stops`` in this process; its outbox row gone, for a
     forget in another process) gets nothing more. With ``paid`` (PAID_BROADCAST, a
-    delivery pass) the messages go with allow_paid_broadcast, and are counted there."""
+    delivery pass) the messages go with allow_paid_broadcast; the pacer counts those
+    sent beyond the free 30 of their second."""
     digest_context(outbound.digest_id, outbound.chat_id)
     log = log or SentLog(sessions, clock)
     message_ids = list(outbound.message_ids)
@@ -182,7 +182,7 @@ async def send_digest(
         attempt = 0
         while True:
             try:
-                message_id = await _send_message(bot, outbound, index, lane, paid=paid is not None)
+                message_id = await _send_message(bot, outbound, index, lane, paid=paid)
                 break
             except ChatStopped:
                 return SendResult.STOPPED
@@ -199,8 +199,6 @@ async def send_digest(
                 if verdict is not _Verdict.RETRY:
                     return await _settle(verdict, log, outbound, index, str(error), clock, policy)
                 await asyncio.sleep(backoff(attempt - 1, policy.backoff))
-        if paid is not None:
-            paid.note()
         message_ids.append(message_id)
         await log.note(outbound.digest_id, message_ids, outbound.total)
     return SendResult.SENT

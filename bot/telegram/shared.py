@@ -5,7 +5,9 @@ them. Each process (`newsbot run`, every `worker`, `deliver`) takes its slots fr
 row per bot (storage.budget, keyed by the bot's numeric id): digests lease a tenth of a
 second's worth at a time with one statement (bot.telegram.leases), a reply takes its
 own slot at once, borrowing it from the digests; a 429 any process sees pauses them
-all. See README, "Several processes".
+all. The row counts the digests' slots per second of every process, so that each knows
+which of its own are beyond Telegram's free 30 a second (what paid broadcasts cost).
+See README, "Several processes" and "Paid broadcasts".
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import TypeVar
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.delivery.broadcast import lease_beyond_free
 from bot.ops import metrics
 from bot.telegram.leases import FULL, LEASE_SECONDS, Slots, lease_size, local_time
 from bot.telegram.ratelimit import Lane, LocalBudget
@@ -101,23 +104,23 @@ class SharedBudget:
     def held_until(self, chat_id: int | str) -> float:
         return self._holds.get(chat_id, 0.0) if isinstance(chat_id, int) else 0.0
 
-    async def turn(self, lane: Lane, chat_id: int | str | None, spacing: float) -> None:
+    async def turn(self, lane: Lane, chat_id: int | str | None, spacing: float) -> bool:
         loop = asyncio.get_running_loop()
         if loop.time() < self._on_own_until:
-            await self._own.turn(lane, chat_id, spacing)
-            return
+            return await self._own.turn(lane, chat_id, spacing)
         try:
             if lane is Lane.BULK:
-                await self._bulk()
-            elif isinstance(chat_id, int):
+                return await self._bulk()
+            if isinstance(chat_id, int):
                 await self._reply(chat_id, spacing)
             else:  # no chat, or a channel's @username: no shared hold
                 await self._reply(0, 0.0)
+            return False  # a reply is never a paid broadcast
         except OnOwn:
-            await self._own.turn(lane, chat_id, spacing)
+            return await self._own.turn(lane, chat_id, spacing)
         except (SQLAlchemyError, OSError, TimeoutError) as error:
             self._on_own(error)
-            await self._own.turn(lane, chat_id, spacing)
+            return await self._own.turn(lane, chat_id, spacing)
 
     def _on_own(self, error: BaseException) -> None:
         """The shared row is out of reach: pace on this process's own for a while."""
@@ -131,7 +134,7 @@ class SharedBudget:
             )
         self._on_own_until = loop.time() + ON_OWN_SECONDS
 
-    async def _bulk(self) -> None:
+    async def _bulk(self) -> bool:
         loop = asyncio.get_running_loop()
         while True:
             self._wanting += 1
@@ -140,10 +143,10 @@ class SharedBudget:
                     await self._lease()
             finally:
                 self._wanting -= 1
-            if (delay := slot - loop.time()) > 0:
+            if (delay := slot.at - loop.time()) > 0:
                 await asyncio.sleep(delay)
             if loop.time() >= self._paused_until:
-                return
+                return slot.beyond_free
             # A pause came while this message waited: its slot dies, it takes a new one.
 
     async def _lease(self) -> None:
@@ -163,7 +166,11 @@ class SharedBudget:
                 lambda s: budget_repo.lease(s, self.bot_id, count, self.interval)
             )
             now = loop.time()
-            self._slots.add(local_time(lease.start, lease.now, now), count, self.interval)
+            self._slots.add(
+                local_time(lease.start, lease.now, now),
+                self.interval,
+                lease_beyond_free(count, lease.before, lease.first),
+            )
             self._holds = {c: local_time(t, lease.now, now) for c, t in lease.holds.items()}
             self._learn_pause(local_time(lease.paused_until, lease.now, now), now)
 
