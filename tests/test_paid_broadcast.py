@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import time
 from dataclasses import replace
 from decimal import Decimal
 
@@ -92,16 +93,27 @@ async def test_the_emulator_refuses_ordinary_sends_beyond_30_a_second_not_paid_o
                 data["allow_paid_broadcast"] = "true"
             return (await http.post(base, data=data)).status_code
 
+        started = time.monotonic()
         ordinary = await asyncio.gather(*(send(chat, False) for chat in range(1, 61)))
+        # A bucket of 30 that refills at 30 a second: a loaded machine may take a while
+        # to send the 60, and the bucket gets a token back every 33 ms meanwhile.
+        refilled = math.ceil(30 * (time.monotonic() - started))
         paid = []
         for chat in range(101, 301):  # 200 in one second
             paid.append(await send(chat, True))
             await asyncio.sleep(0.005)
-    assert sorted(ordinary) == [200] * 30 + [429] * 30
+    accepted = ordinary.count(200)
+    assert 30 <= accepted <= 30 + refilled < 60
+    assert sorted(ordinary) == [200] * accepted + [429] * (60 - accepted)
     assert paid == [200] * 200
     counts = await emu.broadcasts()
     assert counts.pop("beyond_free") <= 200 - 30  # the first 30 of a second are free
-    assert counts == {"free": 30, "paid": 200, "refused_free": 30, "refused_paid": 0}
+    assert counts == {
+        "free": accepted,
+        "paid": 200,
+        "refused_free": 60 - accepted,
+        "refused_paid": 0,
+    }
 
 
 @pytest.fixture
