@@ -22,7 +22,7 @@ from emulator.server import Emulator
 from tests.auxil.clock import FakeClock
 from tests.auxil.population import add_subscribers
 
-READERS = 300
+READERS = 150
 
 
 @pytest.mark.parametrize(
@@ -99,18 +99,18 @@ async def test_the_emulator_refuses_ordinary_sends_beyond_30_a_second_not_paid_o
         # to send the 60, and the bucket gets a token back every 33 ms meanwhile.
         refilled = math.ceil(30 * (time.monotonic() - started))
         paid = []
-        for chat in range(101, 301):  # 200 in one second
+        for chat in range(101, 201):  # 100 in half a second: 200 a second
             paid.append(await send(chat, True))
             await asyncio.sleep(0.005)
     accepted = ordinary.count(200)
     assert 30 <= accepted <= 30 + refilled < 60
     assert sorted(ordinary) == [200] * accepted + [429] * (60 - accepted)
-    assert paid == [200] * 200
+    assert paid == [200] * 100
     counts = await emu.broadcasts()
-    assert counts.pop("beyond_free") <= 200 - 30  # the first 30 of a second are free
+    assert counts.pop("beyond_free") <= 100 - 30  # the first 30 of a second are free
     assert counts == {
         "free": accepted,
-        "paid": 200,
+        "paid": 100,
         "refused_free": 60 - accepted,
         "refused_paid": 0,
     }
@@ -118,8 +118,8 @@ async def test_the_emulator_refuses_ordinary_sends_beyond_30_a_second_not_paid_o
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    """The tests' own (conftest: PAID_BROADCAST=true at 1,000 a second), at 200."""
-    return settings.model_copy(update={"rate_limit_per_second": 200})
+    """The tests' own (conftest: PAID_BROADCAST=true at 1,000 a second), at 100."""
+    return settings.model_copy(update={"rate_limit_per_second": 100})
 
 
 async def test_a_paid_pass_is_sent_paid_and_counted_and_a_reply_meanwhile_is_not(
@@ -129,7 +129,7 @@ async def test_a_paid_pass_is_sent_paid_and_counted_and_a_reply_meanwhile_is_not
     clock: FakeClock,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """At 200 a second, against Telegram's limits (30 a second free, 1,000 paid)."""
+    """At 100 a second, against Telegram's limits (30 a second free, 1,000 paid)."""
     deliverer = seeded.bot_data.deliverer
     assert deliverer.delivery.paid_broadcast
     await emu.set_limits(enabled=True)
@@ -152,7 +152,7 @@ async def test_a_paid_pass_is_sent_paid_and_counted_and_a_reply_meanwhile_is_not
     charged = counts.pop("beyond_free")
     assert counts == {"free": 1, "paid": READERS, "refused_free": 0, "refused_paid": 0}
     assert report.sent == READERS
-    # At 200 a second at most, the pass's 300 messages span two seconds or more, each
+    # At 100 a second at most, the pass's 150 messages span two seconds or more, each
     # with 30 free; every message beyond those costs 0.1 Star.
     arrived = [e["at"] for c in chats for e in await emu.events(c) if e["kind"] == "message"]
     seconds = math.ceil(max(arrived) - min(arrived)) + 2  # touched, at most (and jitter)

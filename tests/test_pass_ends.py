@@ -11,7 +11,7 @@ from bot.config import Settings
 from bot.delivery.deliverer import UNSENT_IN_A_ROW, Ended
 from bot.delivery.outbox import LEASE
 from bot.telegram.context import BotApplication
-from bot.telegram.send import SendResult
+from bot.telegram.send import RetryPolicy, SendResult
 from emulator.client import EmulatorClient
 from storage.models import Digest, DigestStatus
 from tests.auxil import snapshot
@@ -22,6 +22,7 @@ from tests.auxil.snapshot import Rows
 from tests.test_delivery import bot_messages
 
 TAG = "technology"  # the seeds have articles under it
+ONE_TRY = RetryPolicy(attempts=1, backoff=0)  # a failed send is postponed at once
 
 
 async def digests_by_attempts(sessions: async_sessionmaker[AsyncSession]) -> dict[int, int]:
@@ -41,7 +42,7 @@ async def test_telegram_answering_502_ends_the_pass_after_a_few_digests_not_all_
     """Before, every due reader's digest was composed, tried three times and postponed
     (a dead Bot API in the middle of a pass of 600,000 readers meant 600,000 warnings)."""
     chats = range(7000, 7120)  # more than UNSENT_IN_A_ROW + the 64 in flight
-    async with running_bot(settings, clock=clock) as app:
+    async with running_bot(settings, clock=clock, retry_policy=ONE_TRY) as app:
         sessions = app.bot_data.sessions
         async with sessions.begin() as session:
             await snapshot.put(session, seed_rows)
@@ -154,7 +155,7 @@ async def test_chats_that_always_fail_do_not_end_the_pass_for_everyone_else(
     few_at_once = settings.model_copy(update={"delivery_concurrency": 5})
     failing = range(7700, 7700 + UNSENT_IN_A_ROW + 1)
     later = range(7900, 7910)
-    async with running_bot(few_at_once, clock=clock) as app:
+    async with running_bot(few_at_once, clock=clock, retry_policy=ONE_TRY) as app:
         sessions = app.bot_data.sessions
         async with sessions.begin() as session:
             await snapshot.put(session, seed_rows)
