@@ -10,16 +10,15 @@ from sqlalchemy import func, select, update
 
 from bot.articles.importer import import_files
 from bot.config import Settings
-from bot.delivery.compose import compose_digest
 from bot.delivery.outbox import LEASE
 from bot.telegram.context import BotApplication
 from bot.telegram.send import SendResult
 from emulator.client import Chat, EmulatorClient
 from storage import repo
-from storage.models import Digest, DigestKind, DigestMessage, DigestStatus, Subscriber
+from storage.models import Digest, DigestMessage, DigestStatus, Subscriber
 from tests.auxil.clock import FakeClock
 from tests.auxil.data import SEED_TITLE, SEEDS, USER_ID, article
-from tests.auxil.population import add_subscriber, next_due_of
+from tests.auxil.population import add_subscriber, composed_digest, next_due_of
 from tests.auxil.running import running_bot
 
 
@@ -220,19 +219,7 @@ async def test_a_digest_interrupted_mid_send_resumes_from_the_first_unsent_messa
     await add_subscriber(sessions, 511, "technology", settings=settings, now=clock())
     # A process composed a two-part digest, sent part 1, and died before part 2.
     async with sessions.begin() as session:
-        subscriber = await repo.get_subscriber(session, 511)
-        assert subscriber is not None
-        outbound = (
-            await compose_digest(
-                session,
-                subscriber,
-                policy=settings.digest,
-                now=clock(),
-                kind=DigestKind.SCHEDULED,
-                bot_username="newsbot_demo_bot",
-            )
-        ).outbound
-        assert outbound is not None
+        outbound = await composed_digest(session, 511, settings=settings, now=clock())
         # Its message becomes part 2; part 1's text went when it was recorded sent.
         await session.execute(
             update(DigestMessage)

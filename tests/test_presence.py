@@ -12,15 +12,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
-from bot.delivery.compose import compose_digest
 from bot.delivery.outbox import LEASE
 from bot.delivery.presence import Presence
 from bot.telegram.context import BotApplication
 from emulator.client import Chat, EmulatorClient
 from storage import repo
-from storage.models import Digest, DigestKind, DigestStatus, Process
+from storage.models import Digest, DigestStatus, Process
 from tests.auxil.clock import FakeClock
-from tests.auxil.population import add_subscriber
+from tests.auxil.population import add_subscriber, composed_digest
 from tests.auxil.running import running_bot
 from tests.test_delivery import bot_messages
 
@@ -36,19 +35,7 @@ async def held_digest(
     and has not sent (it died)."""
     await add_subscriber(sessions, chat_id, "science", settings=settings, now=clock())
     async with sessions.begin() as session:
-        subscriber = await repo.get_subscriber(session, chat_id)
-        assert subscriber is not None
-        outbound = (
-            await compose_digest(
-                session,
-                subscriber,
-                policy=settings.digest,
-                now=clock(),
-                kind=DigestKind.SCHEDULED,
-                bot_username="newsbot_demo_bot",
-            )
-        ).outbound
-        assert outbound is not None
+        outbound = await composed_digest(session, chat_id, settings=settings, now=clock())
         digest = await session.get(Digest, outbound.digest_id)
         assert digest is not None
         digest.owner_id = owner

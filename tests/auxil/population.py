@@ -8,9 +8,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.articles.importer import import_files
 from bot.articles.tags import split_tag_list
 from bot.config import Settings
+from bot.delivery.compose import compose_digest
+from bot.delivery.outbox import Outbound
 from bot.subscriptions import service
 from storage import repo
 from storage.db import create_engine, create_sessionmaker, upgrade
+from storage.models import DigestKind
 from tests.auxil.data import SEEDS
 from tests.auxil.postgres import reset_schema
 
@@ -31,6 +34,24 @@ async def add_subscriber(
         sessions, [chat_id], tags, settings=settings, now=now, due_at=due_at,
         paused=paused, blocked=blocked,
     )  # fmt: skip
+
+
+async def composed_digest(
+    session: AsyncSession, chat_id: int, *, settings: Settings, now: datetime
+) -> Outbound:
+    """The scheduled digest of ``chat_id``'s subscriber, composed and stored, not sent."""
+    subscriber = await repo.get_subscriber(session, chat_id)
+    assert subscriber is not None
+    composed = await compose_digest(
+        session,
+        subscriber,
+        policy=settings.digest,
+        now=now,
+        kind=DigestKind.SCHEDULED,
+        bot_username="newsbot_demo_bot",
+    )
+    assert composed.outbound is not None
+    return composed.outbound
 
 
 async def add_subscribers(
