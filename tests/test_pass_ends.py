@@ -4,12 +4,15 @@ lost and nothing is sent twice."""
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
-from bot.delivery.deliverer import UNSENT_IN_A_ROW, Ended
+from bot.delivery.deliverer import UNSENT_IN_A_ROW, Deliverer, Ended
 from bot.delivery.outbox import LEASE
+from bot.delivery.presence import Presence
 from bot.telegram.context import BotApplication
 from bot.telegram.send import RetryPolicy, SendResult
 from emulator.client import EmulatorClient
@@ -174,3 +177,28 @@ async def test_chats_that_always_fail_do_not_end_the_pass_for_everyone_else(
         second = await app.bot_data.deliverer.run_pass()
     assert (second.ended, second.resumed, second.sent) == (None, len(failing), len(later))
     assert [len(await bot_messages(emu, chat)) for chat in later] == [1] * len(later)
+
+
+async def test_a_process_whose_heartbeat_is_late_composes_and_starts_nothing(
+    app: BotApplication, emu: EmulatorClient, clock: FakeClock, seed_rows: Rows
+) -> None:
+    """Another process may take it for dead and resume its digests: it must not start
+    one (nor compose a batch in its own name) until its heartbeat is stored again."""
+    sessions = app.bot_data.sessions
+    async with sessions.begin() as session:
+        await snapshot.put(session, seed_rows)
+    chats = range(7620, 7625)
+    await add_due_subscribers(sessions, clock, chats, TAG)
+    presence = Presence(sessions, clock, timeout=0.5)
+    await presence.start()
+    await presence.stop()  # no heartbeat from now on
+    while not presence.lost:  # noqa: ASYNC110 (a time, no event: half the timeout, 0.25 s)
+        await asyncio.sleep(0.01)
+    settings = app.bot_data.settings
+    late = Deliverer(app.bot, sessions, settings.delivery, clock=clock, presence=presence)
+    report = await late.run_pass()
+    assert (report.ended, report.due, report.resumed, report.sent) == (Ended.LATE, 0, 0, 0)
+    assert [await bot_messages(emu, chat) for chat in chats] == [[]] * len(chats)
+    # Back in time: the same process composes and sends them.
+    live = app.bot_data.deliverer
+    assert (await live.run_pass()).sent == len(chats)

@@ -272,7 +272,6 @@ class _Pass:
         self.index = TagIndex(self.began - deliverer.delivery.digest.max_age)
         presence = deliverer.presence
         self.owner = presence.id if presence is not None else None
-        self.fenced = False  # whether the log said that digests were left (once a pass)
         self.look_again = 0.0  # when to look for another process's orphaned digests
         # Digests composed by this pass that could not be sent, in a row. Resumed ones do
         # not count: a few chats that fail every time must not end every pass.
@@ -355,19 +354,9 @@ class _Pass:
         return True
 
     async def _send(self, outbound: Outbound, log: SentLog, *, fresh: bool) -> None:
-        presence = self.deliverer.presence
         try:
-            if presence is not None and presence.lost:
-                # Taken for dead meanwhile: another process may be sending it.
-                if not self.fenced:
-                    self.fenced = True
-                    logger.warning(
-                        "this process's heartbeat is late: it sends no more digests "
-                        "until it is stored again (another process may resume them)"
-                    )
-                result = SendResult.POSTPONED
-            else:
-                result = await self.deliverer._send(outbound, log)
+            # `_start` checked the heartbeat (`_must_end`) just before.
+            result = await self.deliverer._send(outbound, log)
         except Exception:
             # Still pending: its lease runs out and a later pass resumes it.
             logger.exception("sending digest %s failed", outbound.digest_id)
