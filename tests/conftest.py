@@ -13,6 +13,7 @@ sys.dont_write_bytecode = False
 
 import asyncio
 import fcntl
+import gc
 import os
 import shutil
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
@@ -275,6 +276,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return LONG_FIRST.index(name) if name in LONG_FIRST else len(LONG_FIRST)
 
     items.sort(key=rank)  # stable: the order within each group is kept
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """What is alive once the tests are collected (the imported modules, the test items)
+    lives for the whole run: frozen, the garbage collector no longer walks it. Each of
+    a worker's ~15 full collections walked all of it, 2.3 s of CPU per worker in all;
+    with the higher thresholds young objects are collected a third as often."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(2000, 20, 20)
 
 
 # Story grouping's figures, which test_stories measures on every labelled set (and on all
