@@ -34,7 +34,7 @@ import time
 from contextlib import suppress
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from sqlalchemy import text
 
@@ -135,6 +135,51 @@ async def unfinished(url: str) -> int:
             )
     finally:
         await engine.dispose()
+
+
+async def recorded(url: str) -> dict[str, int]:
+    """What the database says the pass did: scheduled digests by status
+    (``digests_sent``...), and the messages the sent ones recorded
+    (``messages_recorded``: their Telegram message ids)."""
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            rows = (
+                await connection.execute(
+                    text(
+                        "SELECT status, count(*), coalesce(sum(json_array_length(message_ids)), 0)"
+                        " FROM digests WHERE kind = 'scheduled' GROUP BY status"
+                    )
+                )
+            ).all()
+    finally:
+        await engine.dispose()
+    found = {f"digests_{status}": int(count) for status, count, _ in rows}
+    found["messages_recorded"] = sum(int(messages) for _, _, messages in rows)
+    return found
+
+
+async def exactly_once(
+    client: EmulatorClient, url: str, sample: list[int], stats: dict[str, int]
+) -> dict[str, Any]:
+    """Did every due chat get its digest once? The messages the emulator saw sent twice
+    to a chat (``repeated_messages``, some of those chats in ``repeated_in_chats``), and
+    ``unrecorded_messages``: the messages the due chats got, repeats aside, minus those
+    the sent digests recorded (0 when neither side lost one), with the digests by status
+    (`recorded`)."""
+    repeats = await client.repeats(leave_out=sample)
+    # Every message but those to the sample chats (their /digest replies, and /help).
+    to_sample = sum([len(await client.events(chat, kinds="message")) for chat in sample])
+    ledger = await recorded(url)
+    return {
+        "repeated_messages": repeats["messages"],
+        "repeated_in_chats": repeats["sample"],
+        "unrecorded_messages": stats.get("messages", 0)
+        - to_sample
+        - repeats["messages"]
+        - ledger["messages_recorded"],
+        **ledger,
+    }
 
 
 def environment(url: str, api: str, *, paid: bool) -> dict[str, str]:
@@ -250,6 +295,7 @@ async def one_run(url: str, due: int, subscribers: int, workers: int, *, paid: b
         errors = [stop(p) for p in [*pool, replier]]
         stats = await client.stats()
         counts = await client.broadcasts()
+        once = await exactly_once(client, url, sample, stats)
         await client.aclose()
     after = await database_bytes(url)
     # The steady rate: between a tenth and nine tenths of the pass's messages.
@@ -267,7 +313,9 @@ async def one_run(url: str, due: int, subscribers: int, workers: int, *, paid: b
         f"{delivered:,} messages in {wall:.0f} s, steady {steady:,.1f} msg/s = "
         f"{steady / budget:.1%} of the {budget}/s budget; 429s: {stats.get('429', 0)}; "
         f"workers' peak RSS {rss} MB; database +{growth:.1f} MB per 100,000 digests; "
-        f"another chat's /digest p95 {cuts[18]:.0f} ms over {len(latencies)} replies",
+        f"another chat's /digest p95 {cuts[18]:.0f} ms over {len(latencies)} replies; "
+        f"{once['repeated_messages']} message(s) sent twice, "
+        f"{once['unrecorded_messages']:+d} against the database's record",
         due=due,
         workers=workers,
         paid=paid,
@@ -276,6 +324,8 @@ async def one_run(url: str, due: int, subscribers: int, workers: int, *, paid: b
         steady_per_second=round(steady, 1),
         share_of_budget=round(steady / budget, 4),
         received_429=stats.get("429", 0),
+        refused_by={why: stats.get(f"429_{why}", 0) for why in ("overall", "chat", "group")},
+        **once,
         sent_paid=counts["paid"],
         sent_free=counts["free"],
         peak_rss_mb=rss,

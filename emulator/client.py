@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -311,7 +312,18 @@ class EmulatorClient:
         result: dict[str, int] = _checked(response)
         return result
 
+    async def repeats(self, leave_out: Iterable[int] = ()) -> dict[str, Any]:
+        """The bot's messages that repeat one it sent the same chat before: ``chats``,
+        ``messages`` and up to ten of those chats (``sample``); ``leave_out``'s chats
+        are not looked at."""
+        query = {"except": ",".join(str(chat_id) for chat_id in leave_out)}
+        response = await self.http.get("/_emu/repeats", params=query)
+        result: dict[str, Any] = _checked(response)
+        return result
+
     async def stats(self) -> dict[str, int]:
+        """The emulator's counters: ``messages`` the bot sent, ``429`` refusals (and by
+        which limit: ``429_overall``, ``429_chat``, ``429_group``), injected faults..."""
         response = await self.http.get("/_emu/stats")
         response.raise_for_status()
         result: dict[str, int] = response.json()

@@ -266,6 +266,32 @@ async def broadcasts(call: Call) -> Any:
     }
 
 
+@route("GET", "/_emu/repeats")
+async def repeats(call: Call) -> Any:
+    """The bot's messages that repeat one it already sent to the same chat (the same
+    HTML), over every chat: how a benchmark tells that a message went out twice. Chats
+    named in ``except`` (comma-separated ids: those a test asks the same thing again and
+    again) are left out."""
+    left_out = {_number(x, "except") for x in call.query.get("except", "").split(",") if x}
+    chats, messages, sample = 0, 0, list[int]()
+    for chat_id, log in call.world.chats.items():
+        if chat_id in left_out:
+            continue
+        seen: set[str] = set()
+        again = 0
+        for event in log.events:
+            if event["kind"] == "message" and "html" in event:
+                html = event["html"]
+                again += html in seen
+                seen.add(html)
+        if again:
+            chats += 1
+            messages += again
+            if len(sample) < 10:
+                sample.append(chat_id)
+    return {"chats": chats, "messages": messages, "sample": sample}
+
+
 @route("GET", "/_emu/updates")
 async def pending(call: Call) -> Any:
     """How many updates the bot has not fetched (or not confirmed) yet."""

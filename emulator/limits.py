@@ -11,11 +11,21 @@ import math
 import time
 from collections import Counter, defaultdict, deque
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import NoReturn
 
 from telegram.constants import FloodLimit
 
 from emulator.errors import ApiError
+
+
+class Refusal(StrEnum):
+    """Which limit a 429 was for: the bot's overall rate (free or paid), one chat's
+    (two messages within a second), or a group's window (20 a minute)."""
+
+    OVERALL = "overall"
+    CHAT = "chat"
+    GROUP = "group"
 
 
 @dataclass
@@ -141,12 +151,13 @@ class Gate:
             wait = bucket.take(now)
             if wait:
                 overall.tokens += 1  # the refused request used no overall capacity
+                self._too_many(round(wait + 0.5), paid, Refusal.CHAT)
             elif group and (window := self._take_window(chat_id, now)):
                 bucket.tokens += 1
                 overall.tokens += 1
-                self._too_many(math.ceil(window), paid)
+                self._too_many(math.ceil(window), paid, Refusal.GROUP)
         if wait:
-            self._too_many(round(wait + 0.5), paid)
+            self._too_many(round(wait + 0.5), paid, Refusal.OVERALL)
 
     def _take_window(self, chat_id: int, now: float) -> float:
         """0 when the group's sliding window had room (the message now counts in it), else
@@ -160,8 +171,9 @@ class Gate:
         sent.append(now)
         return 0.0
 
-    def _too_many(self, retry: int, paid: bool) -> NoReturn:
+    def _too_many(self, retry: int, paid: bool, refusal: Refusal) -> NoReturn:
         retry = max(1, retry)
         self.counters["429"] += 1
         self.counters["429_paid" if paid else "429_free"] += 1
+        self.counters[f"429_{refusal}"] += 1
         raise ApiError(429, f"Too Many Requests: retry after {retry}", retry)

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from emulator import control
-from emulator.client import loopback_tls
+from emulator.client import EmulatorClient, loopback_tls
 from emulator.html import EntityParseError, parse_html
 from emulator.limits import Limits, PaidSeconds
 from emulator.server import Emulator
@@ -80,6 +80,36 @@ async def test_rate_limits_answer_429_with_retry_after(emulator: Emulator) -> No
     assert second.status_code == 429
     assert second.json()["parameters"]["retry_after"] >= 1
     assert emulator.state.counters["429"] == 1
+    assert emulator.state.counters["429_chat"] == 1  # the chat's limit, not the overall one
+
+
+async def test_a_429_says_which_limit_refused_it(emulator: Emulator, emu: EmulatorClient) -> None:
+    emulator.state.gate.set_limits(Limits(enabled=True, per_second=2, burst=2))
+    base = f"{emulator.url}/bot{emulator.token}"
+    async with httpx.AsyncClient(verify=loopback_tls()) as http:
+        answers = [
+            (await http.post(f"{base}/sendMessage", data={"chat_id": str(c), "text": "a"}))
+            for c in (1, 2, 3)
+        ]
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    stats = await emu.stats()
+    assert (stats["429"], stats["429_overall"], stats.get("429_chat", 0)) == (1, 1, 0)
+
+
+async def test_repeats_counts_a_message_sent_twice_to_one_chat(
+    emulator: Emulator, emu: EmulatorClient
+) -> None:
+    base = f"{emulator.url}/bot{emulator.token}"
+    sends = [(7, "digest"), (7, "digest"), (7, "other"), (8, "digest"), (9, "x"), (9, "x")]
+    async with httpx.AsyncClient(verify=loopback_tls()) as http:
+        for chat_id, text in sends:
+            sent = await http.post(f"{base}/sendMessage", data={"chat_id": chat_id, "text": text})
+            assert sent.status_code == 200
+    assert await emu.repeats() == {"chats": 2, "messages": 2, "sample": [7, 9]}
+    assert await emu.repeats(leave_out=[9]) == {"chats": 1, "messages": 1, "sample": [7]}
+    bad = await emu.http.get("/_emu/repeats", params={"except": "7,seven"})
+    assert bad.status_code == 400
+    assert "except must be an integer" in bad.json()["description"]
 
 
 @pytest.mark.parametrize(
