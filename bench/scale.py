@@ -272,6 +272,7 @@ async def one_run(url: str, due: int, subscribers: int, workers: int, *, paid: b
         latencies: list[float] = []
         sampler = asyncio.create_task(sample_digest(client, sample, done, latencies))
         progress: list[tuple[float, int]] = []
+        finished = False
         deadline = started + max(600.0, 4 * due / (PAID_RATE if paid else FREE_RATE))
         while time.perf_counter() < deadline:
             counts = await client.broadcasts()
@@ -284,6 +285,7 @@ async def one_run(url: str, due: int, subscribers: int, workers: int, *, paid: b
             # it is asked only once the messages stop coming.
             quiet = len(progress) > QUIET_SECONDS and sent == progress[-QUIET_SECONDS - 1][1]
             if sent and (sent >= due or (quiet and not await unfinished(url))):
+                finished = True
                 break
             if any(p.poll() is not None for p in pool):
                 break
@@ -333,7 +335,8 @@ async def one_run(url: str, due: int, subscribers: int, workers: int, *, paid: b
         digest_p50_ms=round(statistics.median(latencies), 1) if latencies else None,
         digest_p95_ms=round(cuts[18], 1),
         digest_samples=len(latencies),
-        complete=delivered >= due,
+        complete=finished,
+        emulator_gc_pause_max_ms=stats.get("gc_pause_max_ms", 0),
         errors=[e for e in errors if "Traceback" in e][:1],
     )
 

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import signal
 import sys
+import time
 from collections.abc import Sequence
 
 from emulator.server import Emulator
+from emulator.world import World
+
+FREEZE_EVERY_SECONDS = 2.0
 
 
 def parser() -> argparse.ArgumentParser:
@@ -33,9 +38,40 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
+def count_pauses(world: World) -> None:
+    """The longest pause of the garbage collector, in ms, into the counters
+    (``gc_pause_max_ms``): a pause holds every request, as a slow Telegram would."""
+    started = 0.0
+
+    def note(phase: str, info: dict[str, int]) -> None:
+        nonlocal started
+        if phase == "start":
+            started = time.perf_counter()
+            return
+        pause = round((time.perf_counter() - started) * 1000)
+        counters = world.counters
+        counters["gc_pause_max_ms"] = max(counters["gc_pause_max_ms"], pause)
+
+    gc.callbacks.append(note)
+
+
+async def keep_heap_frozen() -> None:
+    """What the emulator keeps (every message, every chat's log) only grows, and each
+    full collection of the garbage collector walked all of it: at a million messages,
+    seconds in which no request was served, so the bot's sends timed out and were sent
+    again. Every few seconds what has survived is frozen, and a collection walks only
+    what came since."""
+    while True:
+        await asyncio.sleep(FREEZE_EVERY_SECONDS)
+        gc.collect()
+        gc.freeze()
+
+
 async def serve(port: int, token: str | None) -> None:
     emulator = Emulator(token, port=port) if token else Emulator(port=port, adopt_token=True)
     url = await emulator.start()
+    count_pauses(emulator.state)
+    freezer = asyncio.create_task(keep_heap_frozen())
     accepted = "only the given token" if token else "any well-formed bot token"
     print(
         f"Bot API emulator at {url}, accepting {accepted}.\n"
@@ -49,6 +85,7 @@ async def serve(port: int, token: str | None) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
+    freezer.cancel()
     await emulator.stop()
 
 
