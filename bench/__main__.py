@@ -99,6 +99,7 @@ BENCHMARKS: dict[str, Callable[[Run], object]] = {
     "storage_pg": lambda run: storage.run_storage(run.pg, run.size) if run.pg else None,
     "deliver_capped": lambda run: deliver.run_deliver_capped(run.sqlite, run.pick(40, 2_000)),
     "deliver_uncapped": lambda run: deliver.run_deliver_uncapped(run.sqlite, run.pick(40, 2_000)),
+    "send_path": lambda run: deliver.run_send_path(run.sqlite, run.pick(40, 2_000)),
     "import": lambda run: importer.run_import(run.pick(200, 10_000)),
     "feeds": lambda run: feeds.run_feeds(run.tmp, run.pick(100, 2_000)),
     "import_words": lambda run: importer.run_import(run.pick(200, 10_000), words=10_000),

