@@ -28,6 +28,7 @@ from bench.harness import (
 )
 from bot.delivery.deliverer import PassReport
 from bot.telegram.app import build_application, opened
+from bot.telegram.http import JSON_BODY
 from emulator.client import EmulatorClient
 from storage.db import create_engine, create_sessionmaker
 from storage.models import Digest
@@ -100,7 +101,14 @@ def send_message_body(chat: int, body: str) -> bytes:
     ).encode()
 
 
-JSON_BODY = {"Content-Type": "application/json"}
+async def sent_texts(client: EmulatorClient, chats: Iterable[int]) -> list[tuple[int, str]]:
+    """The HTML of every message the bot sent to ``chats``, with its chat."""
+    return [
+        (chat, e["html"])
+        for chat in chats
+        for e in await client.events(chat)
+        if e["kind"] == "message"
+    ]
 
 
 async def timed(posts: list[Awaitable[None]]) -> tuple[float, float]:
@@ -191,12 +199,7 @@ def run_send_path(url: str, digests: int) -> None:
             sent, seconds, cpu = await resume_all(
                 url, emulator.url, rate_limit_per_second=1_000_000, rate_limit_per_chat_seconds=0
             )
-            texts = [
-                (chat, e["html"])
-                for chat in chats
-                for e in await client.events(chat)
-                if e["kind"] == "message"
-            ]
+            texts = await sent_texts(client, chats)
             rate = len(texts) / seconds
             connections = settings_for(url).telegram_connections
             stack, stack_cpu = await bare_aiohttp(emulator.url, texts, connections)
@@ -231,13 +234,7 @@ def run_deliver_uncapped(url: str, digests: int) -> None:
             report, seconds, cpu = await deliver(
                 url, emulator.url, rate_limit_per_second=1_000_000, rate_limit_per_chat_seconds=0
             )
-            chats = range(1_000_001, 1_000_001 + digests)
-            texts = [
-                (chat, e["html"])
-                for chat in chats
-                for e in await client.events(chat)
-                if e["kind"] == "message"
-            ]
+            texts = await sent_texts(client, range(1_000_001, 1_000_001 + digests))
             ptb_rate = len(texts) / seconds
             connections = settings_for(url).telegram_connections
             ceiling, httpx_cpu = await bare_httpx(emulator.url, texts, connections)

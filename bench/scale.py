@@ -11,12 +11,16 @@ Not part of `make bench` (it takes most of an hour at full size). Each run:
 - samples `/digest` from chats that are not due, while the pass runs: the reply's
   latency at the emulator;
 - waits until every due digest has arrived, then reads each worker's peak RSS
-  (VmHWM) before stopping it.
+  (VmHWM) before stopping it;
+- checks exactly-once: the messages the emulator saw sent twice to one chat, and the
+  messages the due chats got against the message ids the sent digests recorded.
 
 It prints one line of JSON a run: the pass's wall time, the rate against the budget,
-responses 429, each worker's peak RSS, database growth per 100,000 digests, and the
-`/digest` p95. With paid broadcasts off the budget is 29 a second, so those runs are
-sized in seconds of sending (`--free-seconds`), not in subscribers.
+responses 429 (and which limit refused them), each worker's peak RSS, database growth
+per 100,000 digests (at the end of the pass, and after a VACUUM), the `/digest` p95,
+the exactly-once check, and the emulator's longest garbage-collector pause. With paid
+broadcasts off the budget is 29 a second, so those runs are sized in seconds of sending
+(`--free-seconds`), not in subscribers.
 
     python -m bench.scale [--subscribers N] [--workers 1,2,4] [--free-seconds S]
 """
@@ -105,25 +109,18 @@ async def reset(url: str, due: int) -> int:
             )
     finally:
         await engine.dispose()
-    return await vacuum(url)
+    return await database_bytes(url, vacuum=True)
 
 
-async def vacuum(url: str) -> int:
-    """VACUUM the database, as autovacuum would after a pass; its size in bytes then."""
+async def database_bytes(url: str, *, vacuum: bool = False) -> int:
+    """The database's size in bytes; after a VACUUM (as autovacuum would run after a
+    pass) when ``vacuum``."""
     engine = create_engine(url)
     try:
         async with engine.connect() as connection:
-            await connection.execution_options(isolation_level="AUTOCOMMIT")
-            await connection.execute(text("VACUUM"))
-    finally:
-        await engine.dispose()
-    return await database_bytes(url)
-
-
-async def database_bytes(url: str) -> int:
-    engine = create_engine(url)
-    try:
-        async with engine.connect() as connection:
+            if vacuum:
+                await connection.execution_options(isolation_level="AUTOCOMMIT")
+                await connection.execute(text("VACUUM"))
             return int(await connection.scalar(text(DATABASE_SIZE)))
     finally:
         await engine.dispose()
@@ -317,7 +314,7 @@ async def one_run(url: str, due: int, subscribers: int, workers: int, *, paid: b
         once = await exactly_once(client, url, sample, stats)
         await client.aclose()
     after = await database_bytes(url)
-    vacuumed = await vacuum(url)
+    vacuumed = await database_bytes(url, vacuum=True)
     steady = steady_rate(progress)
     budget = PAID_RATE if paid else FREE_RATE
     delivered = counts["paid"] + counts["free"] - len(latencies) - warmup

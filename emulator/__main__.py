@@ -9,7 +9,7 @@ import logging
 import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from emulator.server import Emulator
 from emulator.world import World
@@ -38,9 +38,10 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
-def count_pauses(world: World) -> None:
+def count_pauses(world: World) -> Callable[[str, dict[str, int]], None]:
     """The longest pause of the garbage collector, in ms, into the counters
-    (``gc_pause_max_ms``): a pause holds every request, as a slow Telegram would."""
+    (``gc_pause_max_ms``): a pause holds every request, as a slow Telegram would.
+    Returns the callback it gave the collector."""
     started = 0.0
 
     def note(phase: str, info: dict[str, int]) -> None:
@@ -53,6 +54,7 @@ def count_pauses(world: World) -> None:
         counters["gc_pause_max_ms"] = max(counters["gc_pause_max_ms"], pause)
 
     gc.callbacks.append(note)
+    return note
 
 
 async def keep_heap_frozen() -> None:

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import re
 
 import httpx
 import pytest
 
+from emulator import __main__ as emulator_main
 from emulator import control
+from emulator.__main__ import count_pauses
 from emulator.client import EmulatorClient, loopback_tls
 from emulator.html import EntityParseError, parse_html
 from emulator.limits import Limits, PaidSeconds
 from emulator.server import Emulator
+from emulator.world import World
 
 
 def test_parse_html_text_and_entities() -> None:
@@ -94,6 +99,32 @@ async def test_a_429_says_which_limit_refused_it(emulator: Emulator, emu: Emulat
     assert [a.status_code for a in answers] == [200, 200, 429]
     stats = await emu.stats()
     assert (stats["429"], stats["429_overall"], stats.get("429_chat", 0)) == (1, 1, 0)
+
+
+def test_the_emulator_process_keeps_its_longest_gc_pause() -> None:
+    world = World(1, "bot")
+    note = count_pauses(world)
+    try:
+        gc.collect()
+    finally:
+        gc.callbacks.remove(note)
+    assert "gc_pause_max_ms" in world.counters  # a defaultdict: asked first, then read
+    assert world.counters["gc_pause_max_ms"] >= 0
+
+
+async def test_the_emulator_process_freezes_what_it_holds(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(emulator_main, "FREEZE_EVERY_SECONDS", 0)
+    before = gc.get_freeze_count()
+    held = [{"message_id": n} for n in range(1_000)]  # what a world would keep
+    freezer = asyncio.create_task(emulator_main.keep_heap_frozen())
+    try:
+        for _ in range(100):  # each turn of the loop lets the freezer run once
+            if gc.get_freeze_count() >= before + len(held):
+                break
+            await asyncio.sleep(0)
+    finally:
+        freezer.cancel()
+    assert gc.get_freeze_count() >= before + len(held)
 
 
 async def test_repeats_counts_a_message_sent_twice_to_one_chat(

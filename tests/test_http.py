@@ -58,6 +58,11 @@ async def test_json_and_multipart_bodies(echo: str) -> None:
         status, body = await request.do_request(f"{echo}/sendMessage", "POST", message)
         assert status == 200
         assert request.parse_json_payload(body)["result"] == {"json": parameters}
+        # A lone surrogate is not UTF-8: it goes as its JSON escape, as a form sent it.
+        broken = {"chat_id": 5, "text": "half of \ud83d an emoji"}
+        message = RequestData([RequestParameter.from_input(k, v) for k, v in broken.items()])
+        status, body = await request.do_request(f"{echo}/sendMessage", "POST", message)
+        assert request.parse_json_payload(body)["result"] == {"json": broken}
         upload = RequestData(
             [
                 RequestParameter.from_input("chat_id", 5),

@@ -127,7 +127,10 @@ class AiohttpRequest(BaseRequest):
                 # A JSON body, which the Bot API takes for every method without a file:
                 # a form quoted a message's text byte by byte in Python (urllib's quote),
                 # 13 % of a delivery pass's CPU.
-                data = json.dumps(request_data.parameters, ensure_ascii=False).encode()
+                # A lone surrogate (never valid UTF-8) goes as its JSON escape, as
+                # ensure_ascii would write it, instead of failing the encode.
+                text = json.dumps(request_data.parameters, ensure_ascii=False)
+                data = text.encode("utf-8", "backslashreplace")
                 headers = JSON_BODY
         api_method = url.rsplit("/", 1)[-1]
         try:
