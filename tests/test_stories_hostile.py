@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.articles.format import parse_article
 from bot.config import Settings
-from bot.delivery.compose import TagIndex, compose_digest, compose_due_batch
+from bot.delivery.compose import TagIndex, compose_due_batch
 from bot.delivery.entry import DigestItem, render_item
 from bot.delivery.outbox import Outbound
 from bot.subscriptions import service
@@ -33,7 +33,7 @@ from storage.db import alembic_config, create_engine, create_sessionmaker, upgra
 from storage.models import Article, DigestKind
 from storage.records import WordKind
 from tests.auxil.ledger import ledger_articles, ledger_pairs
-from tests.auxil.population import add_subscriber
+from tests.auxil.population import add_subscriber, compose_for
 
 NOW = datetime(2026, 11, 21, 12, tzinfo=UTC)
 BOT = "newsbot_test_bot"
@@ -109,17 +109,9 @@ async def manual(
 ) -> Outbound | None:
     """What /digest composes (the SQL path), recorded in the ledger."""
     async with sessions.begin() as session:
-        subscriber = await repo.get_subscriber(session, chat)
-        assert subscriber is not None
-        composed = await compose_digest(
-            session,
-            subscriber,
-            policy=settings.digest,
-            now=now,
-            kind=DigestKind.MANUAL,
-            bot_username=BOT,
+        return await compose_for(
+            session, chat, settings=settings, now=now, kind=DigestKind.MANUAL, bot_username=BOT
         )
-        return composed.outbound
 
 
 async def scheduled(

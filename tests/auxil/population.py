@@ -36,10 +36,17 @@ async def add_subscriber(
     )  # fmt: skip
 
 
-async def composed_digest(
-    session: AsyncSession, chat_id: int, *, settings: Settings, now: datetime
-) -> Outbound:
-    """The scheduled digest of ``chat_id``'s subscriber, composed and stored, not sent."""
+async def compose_for(
+    session: AsyncSession,
+    chat_id: int,
+    *,
+    settings: Settings,
+    now: datetime,
+    kind: DigestKind = DigestKind.SCHEDULED,
+    bot_username: str = "newsbot_demo_bot",
+) -> Outbound | None:
+    """The digest of ``kind`` that ``chat_id``'s subscriber gets now, composed and
+    stored, not sent; None when nothing is new."""
     subscriber = await repo.get_subscriber(session, chat_id)
     assert subscriber is not None
     composed = await compose_digest(
@@ -47,11 +54,19 @@ async def composed_digest(
         subscriber,
         policy=settings.digest,
         now=now,
-        kind=DigestKind.SCHEDULED,
-        bot_username="newsbot_demo_bot",
+        kind=kind,
+        bot_username=bot_username,
     )
-    assert composed.outbound is not None
     return composed.outbound
+
+
+async def composed_digest(
+    session: AsyncSession, chat_id: int, *, settings: Settings, now: datetime
+) -> Outbound:
+    """The scheduled digest of ``chat_id``'s subscriber, composed and stored, not sent."""
+    outbound = await compose_for(session, chat_id, settings=settings, now=now)
+    assert outbound is not None
+    return outbound
 
 
 async def add_subscribers(
