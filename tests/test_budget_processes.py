@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from emulator.client import EmulatorClient
 from emulator.server import Emulator
 from storage.models import Digest, SendBudget, Subscriber
-from tests.auxil.cli import base_environment, start_newsbot
+from tests.auxil.cli import bot_environment, start_newsbot
 from tests.auxil.data import ROOT
 from tests.auxil.population import add_subscribers, seeded_postgres
 
@@ -94,10 +94,9 @@ async def test_three_processes_share_one_budget_no_429_rate_held_each_digest_onc
         sessions, chats, "science, weather", settings=settings, now=now, due_at=later
     )
     await emu.set_limits(enabled=True)  # Telegram's: over 30 in a second, 1 a second a chat
-    env = base_environment(
-        DATABASE_URL=postgres_url,
-        TELEGRAM_BOT_TOKEN=emulator.token,
-        TELEGRAM_API_URL=emulator.url,
+    env = bot_environment(
+        postgres_url,
+        emulator,
         DELIVERY_INTERVAL_SECONDS="0.2",
     )
     processes = [
@@ -152,10 +151,9 @@ async def test_workers_sending_one_paid_pass_together_report_what_telegram_charg
     later = now + timedelta(days=1)
     await add_subscribers(sessions, chats, "science", settings=settings, now=now, due_at=later)
     await emu.set_limits(enabled=True)  # 1,000 paid a second
-    env = base_environment(
-        DATABASE_URL=postgres_url,
-        TELEGRAM_BOT_TOKEN=emulator.token,
-        TELEGRAM_API_URL=emulator.url,
+    env = bot_environment(
+        postgres_url,
+        emulator,
         DELIVERY_INTERVAL_SECONDS="0.2",
         PAID_BROADCAST="true",
         RATE_LIMIT_PER_SECOND=str(PAID_RATE),

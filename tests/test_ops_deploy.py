@@ -16,7 +16,7 @@ import pytest
 
 from bot.ops.notify import Notifier
 from emulator import Emulator
-from tests.auxil.cli import Here, base_environment, start_newsbot
+from tests.auxil.cli import Here, bot_environment, start_newsbot
 
 UNITS = Path(__file__).resolve().parent.parent / "deploy" / "systemd"
 NEWSBOT = Path(sys.executable).parent / "newsbot"
@@ -137,10 +137,9 @@ async def test_notifier_sends_ready_watchdog_and_stopping(tmp_path: Path) -> Non
 async def test_a_worker_tells_systemd_it_is_ready_alive_and_stopping(
     emulator: Emulator, tmp_path: Path, here: Here
 ) -> None:
-    env = base_environment(
-        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
-        TELEGRAM_BOT_TOKEN=emulator.token,
-        TELEGRAM_API_URL=emulator.url,
+    env = bot_environment(
+        f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
+        emulator,
     )
     assert (await asyncio.to_thread(here, "db", "upgrade", env=env, cwd=tmp_path))[0] == 0
     listener = _fake_notify_socket(tmp_path / "notify")

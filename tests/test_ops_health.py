@@ -18,7 +18,7 @@ from bot.telegram.context import BotApplication
 from emulator import Emulator, EmulatorClient
 from storage.db import create_engine, upgrade
 from tests.auxil import snapshot
-from tests.auxil.cli import Here, base_environment
+from tests.auxil.cli import Here, bot_environment
 from tests.auxil.clock import FakeClock
 from tests.auxil.delivery import add_due_subscribers
 from tests.auxil.loopback import loopback_request
@@ -168,10 +168,9 @@ async def test_the_database_check_names_an_old_schema_and_a_dead_server(db_url: 
 
 
 def _env(emulator: Emulator, url: str, **more: str) -> dict[str, str]:
-    return base_environment(
-        DATABASE_URL=url,
-        TELEGRAM_BOT_TOKEN=emulator.token,
-        TELEGRAM_API_URL=emulator.url,
+    return bot_environment(
+        url,
+        emulator,
         **more,
     )
 

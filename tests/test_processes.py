@@ -14,16 +14,15 @@ from bot.config import Settings
 from emulator.client import Chat, EmulatorClient
 from emulator.server import Emulator
 from storage.db import create_engine, create_sessionmaker, upgrade
-from tests.auxil.cli import base_environment, start_newsbot
+from tests.auxil.cli import bot_environment, start_newsbot
 from tests.auxil.data import ROOT, SEED_COUNT, SEEDS
 from tests.auxil.population import add_subscriber
 
 
 def environment(emulator: Emulator, db_url: str, **extra: str) -> dict[str, str]:
-    return base_environment(
-        DATABASE_URL=db_url,
-        TELEGRAM_BOT_TOKEN=emulator.token,
-        TELEGRAM_API_URL=emulator.url,
+    return bot_environment(
+        db_url,
+        emulator,
         ADMIN_IDS="9001",
         RATE_LIMIT_PER_CHAT_SECONDS="0",
         **extra,

@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from emulator.limits import Fault
 from emulator.server import Emulator
 from storage.models import Digest, Process
-from tests.auxil.cli import base_environment, start_newsbot
+from tests.auxil.cli import bot_environment, start_newsbot
 from tests.auxil.data import ROOT
 from tests.auxil.population import add_subscribers, seeded_postgres
 from tests.test_processes import stop
@@ -53,10 +53,9 @@ async def test_three_workers_deliver_each_digest_exactly_once(
         now=now,
         due_at=now - timedelta(minutes=1),
     )
-    env = base_environment(
-        DATABASE_URL=postgres_url,
-        TELEGRAM_BOT_TOKEN=emulator.token,
-        TELEGRAM_API_URL=emulator.url,
+    env = bot_environment(
+        postgres_url,
+        emulator,
         RATE_LIMIT_PER_SECOND="1000",
         PAID_BROADCAST="true",
         RATE_LIMIT_PER_CHAT_SECONDS="0",
@@ -131,10 +130,9 @@ async def test_a_killed_worker_s_digests_are_resumed_within_the_timeout_exactly_
     await add_subscribers(
         sessions, chats, "science", settings=settings, now=now, due_at=now - timedelta(minutes=1)
     )
-    env = base_environment(
-        DATABASE_URL=postgres_url,
-        TELEGRAM_BOT_TOKEN=emulator.token,
-        TELEGRAM_API_URL=emulator.url,
+    env = bot_environment(
+        postgres_url,
+        emulator,
         RATE_LIMIT_PER_SECOND="30",
         RATE_LIMIT_PER_CHAT_SECONDS="0",
         DELIVERY_INTERVAL_SECONDS="0.5",

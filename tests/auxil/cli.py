@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from emulator import Emulator
+
 # `newsbot ARGS` run in this process: (exit code, stdout, stderr); see `newsbot_sync_here`.
 Here = Callable[..., tuple[int, str, str]]
 
@@ -23,6 +25,16 @@ PASSED = ("PATH", "HOME", "LANG")
 def base_environment(**settings: str) -> dict[str, str]:
     """The variables a subprocess of the bot sees: the passed-through ones plus ``settings``."""
     return {**{k: v for k, v in os.environ.items() if k in PASSED}, **settings}
+
+
+def bot_environment(database_url: str, emulator: Emulator, **settings: str) -> dict[str, str]:
+    """`base_environment` for a bot process on ``database_url`` that talks to ``emulator``."""
+    return base_environment(
+        DATABASE_URL=database_url,
+        TELEGRAM_BOT_TOKEN=emulator.token,
+        TELEGRAM_API_URL=emulator.url,
+        **settings,
+    )
 
 
 def newsbot(
