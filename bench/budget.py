@@ -11,6 +11,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import uvloop
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -104,7 +105,7 @@ def run_shared_budget(url: str, smoke: bool) -> None:
             runs=[{**run, "us_per_message": round(per_message[run["rate"]])} for run in runs],
         )
 
-    asyncio.run(go())
+    uvloop.run(go())
 
 
 async def _newsbot(command: str, env: dict[str, str]) -> asyncio.subprocess.Process:
@@ -193,7 +194,7 @@ def run_processes(url: str, digests: int) -> None:
     `newsbot run` and two workers, each pass delivering ``digests`` at the default 29/s."""
     runs: list[dict[str, Any]] = []
     for commands in (["worker"], ["run", "worker", "worker"]):
-        chats = asyncio.run(delivery_population(url, digests))  # nothing delivered yet
+        chats = uvloop.run(delivery_population(url, digests))  # nothing delivered yet
         with EmulatorProcess() as emulator:
 
             async def go(
@@ -204,7 +205,7 @@ def run_processes(url: str, digests: int) -> None:
                 await client.aclose()
                 runs.append(await _pass(url, api, chats, commands))
 
-            asyncio.run(go())
+            uvloop.run(go())
     emit(
         "processes_pg",
         "; ".join(

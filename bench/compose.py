@@ -10,12 +10,12 @@ included), a figure a machine shared with other work changes less than the wall 
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
+import uvloop
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bench.harness import child, child_main, emit, populate, settings_for
@@ -57,7 +57,7 @@ async def compose_child(url: str) -> dict[str, Any]:
 
 
 def run_compose(url: str, label: str, size: Size) -> dict[str, Any]:
-    load_seconds = asyncio.run(populate(url, size, datetime.now(UTC)))
+    load_seconds = uvloop.run(populate(url, size, datetime.now(UTC)))
     result = child("compose", url)
     rate = result["digests"] / result["seconds"]
     per_cpu = result["digests"] / result["cpu_seconds"]

@@ -15,6 +15,7 @@ from typing import Any
 
 import aiohttp
 import httpx
+import uvloop
 from sqlalchemy import update
 
 from bench.compose import compose_all
@@ -57,7 +58,7 @@ async def arrival_rate(client: EmulatorClient, chats: Iterable[int]) -> tuple[in
 def run_deliver_capped(url: str, digests: int) -> None:
     """Telegram's limits on: 30 msg/s, 1/s per private chat, 20 a minute per group; one
     chat in ten is a group (issue 15)."""
-    chats = asyncio.run(delivery_population(url, digests, every_nth_group=10))
+    chats = uvloop.run(delivery_population(url, digests, every_nth_group=10))
     with EmulatorProcess() as emulator:
 
         async def go() -> None:
@@ -85,7 +86,7 @@ def run_deliver_capped(url: str, digests: int) -> None:
                 sent=report.sent,
             )
 
-        asyncio.run(go())
+        uvloop.run(go())
 
 
 def send_message_body(chat: int, body: str) -> bytes:
@@ -190,8 +191,8 @@ async def resume_all(url: str, api: str, **rates: Any) -> tuple[int, float, floa
 def run_send_path(url: str, digests: int) -> None:
     """The send path alone: a pass that sends and records digests composed beforehand,
     against a bare aiohttp client sending the same requests, in the same run."""
-    chats = asyncio.run(delivery_population(url, digests))
-    composed = asyncio.run(composed_beforehand(url))
+    chats = uvloop.run(delivery_population(url, digests))
+    composed = uvloop.run(composed_beforehand(url))
     with EmulatorProcess() as emulator:
 
         async def go() -> None:
@@ -222,11 +223,11 @@ def run_send_path(url: str, digests: int) -> None:
                 sent=sent,
             )
 
-        asyncio.run(go())
+        uvloop.run(go())
 
 
 def run_deliver_uncapped(url: str, digests: int) -> None:
-    asyncio.run(delivery_population(url, digests))
+    uvloop.run(delivery_population(url, digests))
     with EmulatorProcess() as emulator:
 
         async def go() -> None:
@@ -262,4 +263,4 @@ def run_deliver_uncapped(url: str, digests: int) -> None:
                 sent=report.sent,
             )
 
-        asyncio.run(go())
+        uvloop.run(go())

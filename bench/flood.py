@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
+import uvloop
+
 from bench import session
 from bench.harness import (
     EmulatorProcess,
@@ -28,7 +30,7 @@ FLOOD = 60
 
 def run_flood(url: str, samples: int) -> None:
     """Another chat's /help while one chat sends FLOOD messages at once."""
-    asyncio.run(delivery_population(url, 100))
+    uvloop.run(delivery_population(url, 100))
     with EmulatorProcess() as emulator:
 
         async def go() -> None:
@@ -57,7 +59,7 @@ def run_flood(url: str, samples: int) -> None:
                 replies_to_flooder=replies,
             )
 
-        asyncio.run(go())
+        uvloop.run(go())
 
 
 INLINE_FLOOD = 3_000
@@ -68,7 +70,7 @@ def run_inline_flood(url: str, size: Size, samples: int) -> None:
     a few search words over and over, as a script sends them (or a client, a query per
     keystroke). The flood is in the emulator's queue before the bot starts polling, so
     that the figure is the bot's work on it, not the emulator's speed at taking it."""
-    asyncio.run(populate(url, size, datetime.now(UTC)))
+    uvloop.run(populate(url, size, datetime.now(UTC)))
     with EmulatorProcess() as emulator:
 
         async def go() -> None:
@@ -100,7 +102,7 @@ def run_inline_flood(url: str, size: Size, samples: int) -> None:
                 inline_answers=answers,
             )
 
-        asyncio.run(go())
+        uvloop.run(go())
 
 
 def run_throttle_session() -> None:

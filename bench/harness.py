@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import uvloop
 from pydantic import SecretStr
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -138,17 +139,17 @@ def postgres_database() -> Iterator[str | None]:
     """
     explicit = os.environ.get("BENCH_DATABASE_URL")
     if explicit:
-        yield explicit if asyncio.run(reachable(explicit)) else None
+        yield explicit if uvloop.run(reachable(explicit)) else None
         return
     server = os.environ.get("TEST_DATABASE_URL") or DEFAULT_PG
-    if not asyncio.run(reachable(server)):
+    if not uvloop.run(reachable(server)):
         yield None
         return
-    url = asyncio.run(create_database(server, BENCH_PREFIX))
+    url = uvloop.run(create_database(server, BENCH_PREFIX))
     try:
         yield url
     finally:
-        asyncio.run(drop_database(server, url, BENCH_PREFIX))
+        uvloop.run(drop_database(server, url, BENCH_PREFIX))
 
 
 # ------------------------------------------------------------------ processes
@@ -200,7 +201,7 @@ def child_main(work: Callable[..., Coroutine[Any, Any, dict[str, Any]]], *names:
         parser.add_argument(name)
     arguments = vars(parser.parse_args())
     importlib.import_module("bot.telegram.app")
-    result = asyncio.run(work(*(arguments[name] for name in names)))
+    result = uvloop.run(work(*(arguments[name] for name in names)))
     print(json.dumps({**result, "peak_rss_mb": round(peak_rss_mb(), 1)}))
 
 

@@ -4,12 +4,12 @@ as it is stored (README benchmarks #4, #14), and with 10,000 distinct words foll
 
 from __future__ import annotations
 
-import asyncio
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import uvloop
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -54,7 +54,7 @@ def run_import(files: int, words: int = 0) -> None:
             assert report.failed == 0, report.failures[:3]
             return report.added, seconds, cpu, grouped
 
-        added, seconds, cpu, (stories, in_stories) = asyncio.run(go())
+        added, seconds, cpu, (stories, in_stories) = uvloop.run(go())
     emit(
         "import_words" if words else "import",
         f"{added:,} article files in {seconds:.1f} s = {added / seconds:,.0f} articles/s"

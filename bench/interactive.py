@@ -8,6 +8,8 @@ import asyncio
 import contextlib
 from datetime import UTC, datetime
 
+import uvloop
+
 from bench.harness import (
     EmulatorProcess,
     emit_latencies,
@@ -43,12 +45,12 @@ def run_interactive(url: str, samples: int, subscribers: int) -> None:
             emit_latencies("interactive_digest", "/digest", digest)
             emit_latencies("interactive_subscribe", "/subscribe", subscribe)
 
-        asyncio.run(go())
+        uvloop.run(go())
 
 
 def run_digest_during_delivery(url: str, size: Size, samples: int) -> None:
     """/digest while a delivery pass of the whole population runs at Telegram's pace."""
-    asyncio.run(populate(url, size, datetime.now(UTC)))
+    uvloop.run(populate(url, size, datetime.now(UTC)))
     with EmulatorProcess() as emulator:
 
         async def go() -> None:
@@ -77,4 +79,4 @@ def run_digest_during_delivery(url: str, size: Size, samples: int) -> None:
                 received_429=stats.get("429", 0),
             )
 
-        asyncio.run(go())
+        uvloop.run(go())

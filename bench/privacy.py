@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from datetime import time as day_time
 from typing import Any
 
+import uvloop
 from sqlalchemy import insert
 
 from bench.harness import (
@@ -144,9 +145,8 @@ async def export_child(url: str, api: str, chat: str, trace: str) -> dict[str, A
 
 
 def run_export_memory(url: str, rows: int) -> None:
-    import asyncio
 
-    asyncio.run(load(url, rows))
+    uvloop.run(load(url, rows))
     with EmulatorProcess() as emulator:
         result = child("privacy", url, emulator.url, str(CHAT), "no")
         traced = child("privacy", url, emulator.url, str(CHAT), "yes")

@@ -40,6 +40,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+import uvloop
 from sqlalchemy import text
 
 from bench.harness import (
@@ -374,7 +375,7 @@ def main(argv: list[str] | None = None) -> None:
     with postgres_database() as url:
         if url is None:
             raise SystemExit("bench-scale needs PostgreSQL (TEST_DATABASE_URL or 127.0.0.1)")
-        seconds = asyncio.run(load(url, population_size(args.subscribers + SAMPLE_CHATS)))
+        seconds = uvloop.run(load(url, population_size(args.subscribers + SAMPLE_CHATS)))
         emit(
             "scale_population",
             f"{args.subscribers:,} subscribers loaded in {seconds:.0f} s",
@@ -383,10 +384,10 @@ def main(argv: list[str] | None = None) -> None:
             started=datetime.now(UTC).isoformat(timespec="seconds"),
         )
         for workers in counts:
-            asyncio.run(one_run(url, args.subscribers, args.subscribers, workers, paid=True))
+            uvloop.run(one_run(url, args.subscribers, args.subscribers, workers, paid=True))
         free_due = args.free_seconds * FREE_RATE
         for workers in (int(n) for n in args.free_workers.split(",") if n):
-            asyncio.run(one_run(url, free_due, args.subscribers, workers, paid=False))
+            uvloop.run(one_run(url, free_due, args.subscribers, workers, paid=False))
 
 
 if __name__ == "__main__":

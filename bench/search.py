@@ -3,11 +3,11 @@ SQLite and PostgreSQL (README benchmark #11)."""
 
 from __future__ import annotations
 
-import asyncio
 import random
 import statistics
 from datetime import UTC, datetime
 
+import uvloop
 from sqlalchemy import text
 
 from bench.harness import (
@@ -48,9 +48,9 @@ def run_search(url: str, label: str, size: Size, samples: int) -> None:
     PostgreSQL is ANALYZEd after the bulk load, as autovacuum would soon do: without
     statistics its planner ranks every match of a common word instead of reading the
     newest ones by id (p95 189 ms instead of under 50)."""
-    asyncio.run(populate(url, size, datetime.now(UTC)))
+    uvloop.run(populate(url, size, datetime.now(UTC)))
     if not url.startswith("sqlite"):
-        asyncio.run(analyze(url))
+        uvloop.run(analyze(url))
     rng = random.Random(13)
     with EmulatorProcess() as emulator:
 
@@ -81,4 +81,4 @@ def run_search(url: str, label: str, size: Size, samples: int) -> None:
                 },
             )
 
-        asyncio.run(go())
+        uvloop.run(go())

@@ -8,10 +8,10 @@ thousand records at a time, one record per message sent."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
+import uvloop
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -80,8 +80,8 @@ async def measure(url: str) -> dict[str, Any]:
 
 
 def run_storage(url: str, size: Size) -> None:
-    asyncio.run(populate(url, size, datetime.now(UTC)))
-    result = asyncio.run(measure(url))
+    uvloop.run(populate(url, size, datetime.now(UTC)))
+    result = uvloop.run(measure(url))
     per = 100_000 / max(result["digests"], 1) / 1e6  # bytes -> MB per 100,000 digests
 
     def mb(sizes: dict[str, int]) -> float:

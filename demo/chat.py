@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import httpx
+import uvloop
 from pydantic import SecretStr
 from sqlalchemy import select, update
 
@@ -592,8 +593,8 @@ def run_demo(
 ) -> int:
     wrap_at = terminal_width(width)
     if attach is not None:
-        return asyncio.run(_attached(attach, stream or sys.stdin, wrap_at, downloads, user, admin))
+        return uvloop.run(_attached(attach, stream or sys.stdin, wrap_at, downloads, user, admin))
     if not seeds.is_dir():
         print(f"newsbot demo: no seeds directory at {seeds}", file=sys.stderr)
         return 2
-    return asyncio.run(_demo(seeds, database, stream or sys.stdin, wrap_at, downloads))
+    return uvloop.run(_demo(seeds, database, stream or sys.stdin, wrap_at, downloads))

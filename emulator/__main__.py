@@ -11,6 +11,8 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
+import uvloop
+
 from emulator.server import Emulator
 from emulator.world import World
 
@@ -95,7 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        asyncio.run(serve(args.port, args.token))
+        uvloop.run(serve(args.port, args.token))
     except OSError as error:
         print(
             f"newsbot-emulator: cannot listen on port {args.port}: {error.strerror}",

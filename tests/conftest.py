@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+import uvloop
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -246,6 +247,14 @@ async def seeded(app: BotApplication, seed_rows: Rows) -> BotApplication:
     async with app.bot_data.sessions.begin() as session:
         await snapshot.put(session, seed_rows)
     return app
+
+
+def pytest_asyncio_loop_factories(
+    config: pytest.Config, item: pytest.Item
+) -> dict[str, Callable[[], asyncio.AbstractEventLoop]]:
+    """Every test and its fixtures on uvloop's event loop, the one every newsbot
+    process runs on (`uvloop.run` in its entry points)."""
+    return {"uvloop": uvloop.new_event_loop}
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import subprocess
 from collections.abc import Iterator
 from datetime import time
@@ -10,6 +11,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 import pytest
+import uvloop
 
 from bot.config import ConfigError, load_settings
 from bot.ops import cli
@@ -181,3 +183,8 @@ def test_make_run_starts_the_real_bot_without_the_invented_seeds() -> None:
     [command] = [line for line in done.stdout.splitlines() if "newsbot " in line]
     assert command.split()[1:] == ["run"]
     assert "seeds" not in done.stdout
+
+
+async def test_tests_run_on_uvloop_like_every_newsbot_process() -> None:
+    # conftest's pytest_asyncio_loop_factories; the processes' entry points use uvloop.run.
+    assert isinstance(asyncio.get_running_loop(), uvloop.Loop)

@@ -14,6 +14,8 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import uvloop
+
 from bot.config import ConfigError, Settings, load_settings
 from bot.ops import commands as ops_commands
 from bot.ops.logs import redact, setup_logging
@@ -70,7 +72,7 @@ async def _import_into(sessions: async_sessionmaker[AsyncSession], paths: Sequen
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
-    return asyncio.run(_import(settings, args.paths))
+    return uvloop.run(_import(settings, args.paths))
 
 
 @asynccontextmanager
@@ -188,7 +190,7 @@ def _read(path: Path) -> bytes:
 
 
 def cmd_feeds(args: argparse.Namespace, settings: Settings) -> int:
-    return asyncio.run(_feeds(args, settings))
+    return uvloop.run(_feeds(args, settings))
 
 
 async def _poll(settings: Settings, *, every: bool) -> int:
@@ -204,7 +206,7 @@ async def _poll(settings: Settings, *, every: bool) -> int:
 
 
 def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
-    return asyncio.run(_poll(settings, every=args.all))
+    return uvloop.run(_poll(settings, every=args.all))
 
 
 def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
@@ -218,7 +220,7 @@ def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
     saved = backup_before_upgrade(settings)
     if saved is not None:
         print(f"backed up the database to {saved} before migrating it")
-    asyncio.run(upgrade())
+    uvloop.run(upgrade())
     print("database is at the latest schema")
     return 0
 
@@ -272,14 +274,14 @@ async def _serve(
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    asyncio.run(
+    uvloop.run(
         _serve(settings, polling=True, delivery=not args.no_delivery, imports=args.import_paths)
     )
     return 0
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
-    asyncio.run(_serve(settings, polling=False, delivery=True))
+    uvloop.run(_serve(settings, polling=False, delivery=True))
     return 0
 
 
@@ -293,7 +295,7 @@ async def _deliver_once(settings: Settings) -> str:
 
 
 def cmd_deliver(args: argparse.Namespace, settings: Settings) -> int:
-    print(asyncio.run(_deliver_once(settings)))
+    print(uvloop.run(_deliver_once(settings)))
     return 0
 
 

@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from collections.abc import Callable
 from pathlib import Path
+
+import uvloop
 
 from bot.config import Settings
 from bot.ops.backup import BackupRefused, backup, before_upgrade, restore, sqlite_path
@@ -89,7 +90,7 @@ async def _healthcheck(settings: Settings, *, pre_start: bool) -> list[Check]:
 
 
 def cmd_healthcheck(args: argparse.Namespace, settings: Settings) -> int:
-    checks = asyncio.run(_healthcheck(settings, pre_start=args.pre_start))
+    checks = uvloop.run(_healthcheck(settings, pre_start=args.pre_start))
     for check in checks:
         print(check)
     return 0 if all(check.ok for check in checks) else 1
@@ -140,7 +141,7 @@ def backup_before_upgrade(settings: Settings) -> Path | None:
             await engine.dispose()
 
     try:
-        return before_upgrade(settings.database_url, asyncio.run(pending()))
+        return before_upgrade(settings.database_url, uvloop.run(pending()))
     except BackupRefused as refusal:
         raise SystemExit(f"not upgraded: the backup before it failed: {refusal}") from None
 

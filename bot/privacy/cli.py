@@ -4,11 +4,12 @@ operator by e-mail rather than through the bot (bot.privacy does the work)."""
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 import tempfile
 from pathlib import Path
 from typing import IO, Any
+
+import uvloop
 
 from bot.config import ConfigError, Settings
 from bot.ops.parsers import Commands, actions, command, output_file
@@ -91,8 +92,8 @@ async def _forget(settings: Settings, chat_id: int) -> int:
 
 def cmd_privacy(args: argparse.Namespace, settings: Settings) -> int:
     if args.action == "export":
-        return asyncio.run(_export(settings, args.chat, args.file))
-    return asyncio.run(_forget(settings, args.chat))
+        return uvloop.run(_export(settings, args.chat, args.file))
+    return uvloop.run(_forget(settings, args.chat))
 
 
 def add_commands(commands: Commands) -> None:
