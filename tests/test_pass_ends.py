@@ -110,6 +110,40 @@ async def test_a_process_stopped_mid_pass_stops_there_and_another_sends_the_rest
     assert counts == [1] * len(chats)
 
 
+async def test_a_stop_leaves_the_batch_composed_ahead_to_another_process_sent_once(
+    settings: Settings, emu: EmulatorClient, clock: FakeClock, seed_rows: Rows
+) -> None:
+    """A pass composes the next batch while it sends one: stopped, the batch composed
+    ahead stays pending in its name, and another process resumes it; the readers of
+    batches not yet composed stay due."""
+    chats = range(7600, 7660)
+    slow = settings.model_copy(
+        update={
+            "rate_limit_per_second": 20,
+            "paid_broadcast": False,
+            "delivery_interval_seconds": 0.2,
+            "delivery_concurrency": 5,
+        }
+    )
+    async with running_bot(slow, clock=clock, delivery=True) as first:
+        first.bot_data.deliverer.batch = 10
+        sessions = first.bot_data.sessions
+        async with sessions.begin() as session:
+            await snapshot.put(session, seed_rows)
+        await add_due_subscribers(sessions, clock, chats, TAG)
+        assert await emu.events(chats[0], count=1, wait=10)
+    sent_by_first = (await emu.broadcasts())["free"]
+    assert 1 <= sent_by_first <= 10
+    async with running_bot(settings, clock=clock) as second:
+        async with second.bot_data.sessions() as session:
+            # The first batch, being sent, and the second, composed ahead.
+            assert await session.scalar(select(func.count()).select_from(Digest)) == 20
+        report = await second.bot_data.deliverer.run_pass()
+    assert (report.resumed, report.due) == (20 - sent_by_first, 40)
+    assert report.sent == len(chats) - sent_by_first
+    assert [len(await bot_messages(emu, chat)) for chat in chats] == [1] * len(chats)
+
+
 async def test_a_stop_asked_for_between_passes_leaves_the_next_pass_nothing_to_start(
     settings: Settings, emu: EmulatorClient, clock: FakeClock, seed_rows: Rows
 ) -> None:
