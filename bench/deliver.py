@@ -202,7 +202,7 @@ def run_send_path(url: str, digests: int) -> None:
             )
             texts = await sent_texts(client, chats)
             rate = len(texts) / seconds
-            connections = settings_for(url).telegram_connections
+            connections = settings_for(url).connections
             stack, stack_cpu = await bare_aiohttp(emulator.url, texts, connections)
             per_1000 = 1000 / len(texts)
             await client.aclose()
@@ -237,7 +237,7 @@ def run_deliver_uncapped(url: str, digests: int) -> None:
             )
             texts = await sent_texts(client, range(1_000_001, 1_000_001 + digests))
             ptb_rate = len(texts) / seconds
-            connections = settings_for(url).telegram_connections
+            connections = settings_for(url).connections
             ceiling, httpx_cpu = await bare_httpx(emulator.url, texts, connections)
             stack, aiohttp_cpu = await bare_aiohttp(emulator.url, texts, connections)
             per_1000 = 1000 / len(texts)

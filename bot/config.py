@@ -10,7 +10,12 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from bot.delivery.broadcast import FREE_PER_SECOND, PAID_PER_SECOND
+from bot.delivery.broadcast import (
+    FREE_PER_SECOND,
+    PAID_PER_SECOND,
+    connections_for,
+    in_flight_for,
+)
 from bot.i18n import languages
 from bot.ops import settings as ops
 from bot.subscriptions.schedule import parse_digest_time, parse_timezone
@@ -90,11 +95,13 @@ class Settings(BaseSettings):
     digest_max_age_days: int = Field(default=7, ge=1, le=365)
     digest_retention_days: int = Field(default=30, ge=1, le=3650)
     delivery_interval_seconds: float = Field(default=30.0, gt=0, le=3600)
-    delivery_concurrency: int = Field(default=64, ge=1, le=1000)
+    # Digests in flight and HTTP connections: unset, as many as RATE_LIMIT_PER_SECOND
+    # needs (bot.delivery.broadcast: 64 and 8 at 29 a second, 500 and 250 at 1,000).
+    delivery_concurrency: int | None = Field(default=None, ge=1, le=1000)
     # A process not seen for this long is taken for dead: another resumes its digests
     # (bot.delivery.presence). Each process stores its heartbeat 6 times as often.
     process_timeout_seconds: float = Field(default=30.0, ge=0.5, le=600)
-    telegram_connections: int = Field(default=8, ge=1, le=256)
+    telegram_connections: int | None = Field(default=None, ge=1, le=256)
     rate_limit_per_second: float = Field(default=29.0, gt=0)
     # Scheduled digests sent with allow_paid_broadcast: up to 1000 a second, for Stars.
     paid_broadcast: bool = False
@@ -285,10 +292,15 @@ class Settings(BaseSettings):
         return DigestPolicy(self.digest_max_items, timedelta(days=self.digest_max_age_days))
 
     @property
+    def connections(self) -> int:
+        """HTTP connections to the Bot API: TELEGRAM_CONNECTIONS, or what the rate needs."""
+        return self.telegram_connections or connections_for(self.rate_limit_per_second)
+
+    @property
     def delivery(self) -> DeliveryPolicy:
         return DeliveryPolicy(
             digest=self.digest,
-            concurrency=self.delivery_concurrency,
+            concurrency=self.delivery_concurrency or in_flight_for(self.rate_limit_per_second),
             paid_broadcast=self.paid_broadcast,
             kept=timedelta(days=self.digest_retention_days),
             retention=self.retention,

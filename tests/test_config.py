@@ -188,3 +188,42 @@ def test_make_run_starts_the_real_bot_without_the_invented_seeds() -> None:
 async def test_tests_run_on_uvloop_like_every_newsbot_process() -> None:
     # conftest's pytest_asyncio_loop_factories; the processes' entry points use uvloop.run.
     assert isinstance(asyncio.get_running_loop(), uvloop.Loop)
+
+
+@pytest.mark.parametrize(
+    ("rate", "paid", "connections", "in_flight"),
+    [("29", "false", 8, 64), ("100", "true", 25, 64), ("1000", "true", 250, 500)],
+)
+def test_connections_and_digests_in_flight_follow_the_rate(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    rate: str,
+    paid: str,
+    connections: int,
+    in_flight: int,
+) -> None:
+    # At 1,000 a second, 8 connections would carry 32 messages a second at a 250 ms
+    # round trip to Telegram.
+    monkeypatch.chdir(tmp_path)
+    for name in ("TELEGRAM_CONNECTIONS", "DELIVERY_CONCURRENCY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("RATE_LIMIT_PER_SECOND", rate)
+    monkeypatch.setenv("PAID_BROADCAST", paid)
+    settings = load_settings()
+    assert settings.connections == connections
+    assert settings.delivery.concurrency == in_flight
+
+
+def test_connections_and_digests_in_flight_set_by_hand_are_kept(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("RATE_LIMIT_PER_SECOND", "1000")
+    monkeypatch.setenv("PAID_BROADCAST", "true")
+    monkeypatch.setenv("TELEGRAM_CONNECTIONS", "16")
+    monkeypatch.setenv("DELIVERY_CONCURRENCY", "40")
+    settings = load_settings()
+    assert (settings.connections, settings.delivery.concurrency) == (16, 40)
+    monkeypatch.setenv("TELEGRAM_CONNECTIONS", "0")
+    with pytest.raises(ConfigError, match=r"^TELEGRAM_CONNECTIONS: Input should be greater"):
+        load_settings()

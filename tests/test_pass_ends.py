@@ -45,6 +45,7 @@ async def test_telegram_answering_502_ends_the_pass_after_a_few_digests_not_all_
     """Before, every due reader's digest was composed, tried three times and postponed
     (a dead Bot API in the middle of a pass of 600,000 readers meant 600,000 warnings)."""
     chats = range(7000, 7120)  # more than UNSENT_IN_A_ROW + the 64 in flight
+    settings = settings.model_copy(update={"delivery_concurrency": 64})
     async with running_bot(settings, clock=clock, retry_policy=ONE_TRY) as app:
         sessions = app.bot_data.sessions
         async with sessions.begin() as session:
@@ -59,7 +60,7 @@ async def test_telegram_answering_502_ends_the_pass_after_a_few_digests_not_all_
             f"; ended early: {UNSENT_IN_A_ROW} digests in a row could not be sent"
         )
         assert report.sent == 0
-        concurrency = settings.delivery_concurrency
+        concurrency = settings.delivery.concurrency
         tried = report.results[SendResult.POSTPONED]
         assert UNSENT_IN_A_ROW <= tried <= UNSENT_IN_A_ROW + concurrency
         # The rest of the batch composed was never tried: still this process's, leased.

@@ -325,7 +325,7 @@ def build_application(
         ),
         per_chat_interval=settings.rate_limit_per_chat_seconds,
         per_group_interval=settings.rate_limit_per_group_seconds,
-        max_in_flight=settings.telegram_connections,
+        max_in_flight=settings.connections,
     )
     app: BotApplication = (
         ApplicationBuilder()
@@ -340,10 +340,10 @@ def build_application(
             )
         )
         .rate_limiter(limiter)
-        # Few connections, many digests in flight: messages wait in the pacer, where
-        # waiting is cheap, and 8 connections carry Telegram's 30 msg/s even at a 250 ms
-        # round trip.
-        .request(AiohttpRequest(connections=settings.telegram_connections))
+        # Fewer connections than digests in flight: messages wait in the pacer, where
+        # waiting is cheap; as many as the rate needs at a 250 ms round trip (8 carry
+        # Telegram's free 30 msg/s, 250 a paid 1,000).
+        .request(AiohttpRequest(connections=settings.connections))
         # Long polling holds one request open at a time. On aiohttp too: PTB's default
         # (httpx) builds its own TLS context per start, loading the CA bundle each time.
         .get_updates_request(AiohttpRequest(connections=1))
