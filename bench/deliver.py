@@ -27,6 +27,7 @@ from bench.harness import (
     settings_for,
     telegram_limits,
 )
+from bot.delivery.broadcast import FREE_PER_SECOND, connections_for, in_flight_for
 from bot.delivery.deliverer import PassReport
 from bot.telegram.app import build_application, opened
 from bot.telegram.http import JSON_BODY
@@ -188,6 +189,17 @@ async def resume_all(url: str, api: str, **rates: Any) -> tuple[int, float, floa
         return sent, time.perf_counter() - started, time.process_time() - cpu
 
 
+# No pacing, and the connections and digests in flight of Telegram's free rate (the
+# defaults at 29 a second; unset, they would follow the rate): the bare clients use
+# the same connections.
+UNCAPPED: dict[str, Any] = {
+    "rate_limit_per_second": 1_000_000,
+    "rate_limit_per_chat_seconds": 0,
+    "telegram_connections": connections_for(FREE_PER_SECOND),
+    "delivery_concurrency": in_flight_for(FREE_PER_SECOND),
+}
+
+
 def run_send_path(url: str, digests: int) -> None:
     """The send path alone: a pass that sends and records digests composed beforehand,
     against a bare aiohttp client sending the same requests, in the same run."""
@@ -197,12 +209,10 @@ def run_send_path(url: str, digests: int) -> None:
 
         async def go() -> None:
             client = EmulatorClient(emulator.url)
-            sent, seconds, cpu = await resume_all(
-                url, emulator.url, rate_limit_per_second=1_000_000, rate_limit_per_chat_seconds=0
-            )
+            sent, seconds, cpu = await resume_all(url, emulator.url, **UNCAPPED)
             texts = await sent_texts(client, chats)
             rate = len(texts) / seconds
-            connections = settings_for(url).connections
+            connections = UNCAPPED["telegram_connections"]
             stack, stack_cpu = await bare_aiohttp(emulator.url, texts, connections)
             per_1000 = 1000 / len(texts)
             await client.aclose()
@@ -232,12 +242,10 @@ def run_deliver_uncapped(url: str, digests: int) -> None:
 
         async def go() -> None:
             client = EmulatorClient(emulator.url)
-            report, seconds, cpu = await deliver(
-                url, emulator.url, rate_limit_per_second=1_000_000, rate_limit_per_chat_seconds=0
-            )
+            report, seconds, cpu = await deliver(url, emulator.url, **UNCAPPED)
             texts = await sent_texts(client, range(1_000_001, 1_000_001 + digests))
             ptb_rate = len(texts) / seconds
-            connections = settings_for(url).connections
+            connections = UNCAPPED["telegram_connections"]
             ceiling, httpx_cpu = await bare_httpx(emulator.url, texts, connections)
             stack, aiohttp_cpu = await bare_aiohttp(emulator.url, texts, connections)
             per_1000 = 1000 / len(texts)

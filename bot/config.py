@@ -12,6 +12,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.delivery.broadcast import (
     FREE_PER_SECOND,
+    MOST_CONNECTIONS,
+    MOST_IN_FLIGHT,
     PAID_PER_SECOND,
     connections_for,
     in_flight_for,
@@ -97,11 +99,11 @@ class Settings(BaseSettings):
     delivery_interval_seconds: float = Field(default=30.0, gt=0, le=3600)
     # Digests in flight and HTTP connections: unset, as many as RATE_LIMIT_PER_SECOND
     # needs (bot.delivery.broadcast: 64 and 8 at 29 a second, 500 and 250 at 1,000).
-    delivery_concurrency: int | None = Field(default=None, ge=1, le=1000)
+    delivery_concurrency: int | None = Field(default=None, ge=1, le=MOST_IN_FLIGHT)
     # A process not seen for this long is taken for dead: another resumes its digests
     # (bot.delivery.presence). Each process stores its heartbeat 6 times as often.
     process_timeout_seconds: float = Field(default=30.0, ge=0.5, le=600)
-    telegram_connections: int | None = Field(default=None, ge=1, le=256)
+    telegram_connections: int | None = Field(default=None, ge=1, le=MOST_CONNECTIONS)
     rate_limit_per_second: float = Field(default=29.0, gt=0)
     # Scheduled digests sent with allow_paid_broadcast: up to 1000 a second, for Stars.
     paid_broadcast: bool = False

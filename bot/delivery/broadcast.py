@@ -24,13 +24,15 @@ STARS_PER_MESSAGE = Decimal("0.1")  # each message beyond the free 30, paid that
 # The Bot API round trip the defaults below carry the rate over: a slow link to
 # Telegram's servers (README, "Sending").
 ROUND_TRIP_SECONDS = 0.25
+MOST_CONNECTIONS = 256  # TELEGRAM_CONNECTIONS' bounds
+MOST_IN_FLIGHT = 1000  # DELIVERY_CONCURRENCY's
 
 
 def connections_for(rate: float) -> int:
     """TELEGRAM_CONNECTIONS' default: requests enough in flight to send ``rate``
     messages a second at a `ROUND_TRIP_SECONDS` round trip; 8 at Telegram's free 29 a
     second, 250 at 1,000."""
-    return max(8, math.ceil(rate * ROUND_TRIP_SECONDS))
+    return min(MOST_CONNECTIONS, max(8, math.ceil(rate * ROUND_TRIP_SECONDS)))
 
 
 def in_flight_for(rate: float) -> int:
@@ -38,7 +40,7 @@ def in_flight_for(rate: float) -> int:
     its slot in the pacer (leased up to a fifth of a second ahead) before its request
     takes a connection; 64 at 29 a second, 500 at 1,000. At 64, one worker sent 820 of
     its 1,000 a second (README, benchmark row 37)."""
-    return max(64, 2 * connections_for(rate))
+    return min(MOST_IN_FLIGHT, max(64, 2 * connections_for(rate)))
 
 
 def stars(messages: int) -> Decimal:
