@@ -98,7 +98,7 @@ class Settings(BaseSettings):
     digest_retention_days: int = Field(default=30, ge=1, le=3650)
     delivery_interval_seconds: float = Field(default=30.0, gt=0, le=3600)
     # Digests in flight and HTTP connections: unset, as many as RATE_LIMIT_PER_SECOND
-    # needs (bot.delivery.broadcast: 64 and 8 at 29 a second, 500 and 250 at 1,000).
+    # needs (bot.delivery.broadcast: 64 and 8 at 29 a second, 400 and 100 at 1,000).
     delivery_concurrency: int | None = Field(default=None, ge=1, le=MOST_IN_FLIGHT)
     # A process not seen for this long is taken for dead: another resumes its digests
     # (bot.delivery.presence). Each process stores its heartbeat 6 times as often.

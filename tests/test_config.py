@@ -192,7 +192,7 @@ async def test_tests_run_on_uvloop_like_every_newsbot_process() -> None:
 
 @pytest.mark.parametrize(
     ("rate", "paid", "connections", "in_flight"),
-    [("29", "false", 8, 64), ("100", "true", 25, 64), ("1000", "true", 250, 500)],
+    [("29", "false", 8, 64), ("100", "true", 10, 64), ("1000", "true", 100, 400)],
 )
 def test_connections_and_digests_in_flight_follow_the_rate(
     monkeypatch: pytest.MonkeyPatch,
@@ -202,7 +202,7 @@ def test_connections_and_digests_in_flight_follow_the_rate(
     connections: int,
     in_flight: int,
 ) -> None:
-    # At 1,000 a second, 8 connections would carry 32 messages a second at a 250 ms
+    # At 1,000 a second, 8 connections would carry 80 messages a second at a 100 ms
     # round trip to Telegram.
     monkeypatch.chdir(tmp_path)
     for name in ("TELEGRAM_CONNECTIONS", "DELIVERY_CONCURRENCY"):

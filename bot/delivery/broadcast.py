@@ -21,26 +21,26 @@ PAID_PER_SECOND = 1000  # with allow_paid_broadcast (telegram.constants.FloodLim
 STARS_PER_MESSAGE = Decimal("0.1")  # each message beyond the free 30, paid that way
 
 
-# The Bot API round trip the defaults below carry the rate over: a slow link to
-# Telegram's servers (README, "Sending").
-ROUND_TRIP_SECONDS = 0.25
+# The Bot API round trip the defaults below carry the rate over (README, "Sending").
+ROUND_TRIP_SECONDS = 0.1
 MOST_CONNECTIONS = 256  # TELEGRAM_CONNECTIONS' bounds
 MOST_IN_FLIGHT = 1000  # DELIVERY_CONCURRENCY's
 
 
 def connections_for(rate: float) -> int:
     """TELEGRAM_CONNECTIONS' default: requests enough in flight to send ``rate``
-    messages a second at a `ROUND_TRIP_SECONDS` round trip; 8 at Telegram's free 29 a
-    second, 250 at 1,000."""
+    messages a second at a `ROUND_TRIP_SECONDS` round trip, at least 8 (8 at Telegram's
+    free 29 a second, 100 at 1,000). No more: every request in flight when the Bot API
+    stalls arrives there at once when it resumes."""
     return min(MOST_CONNECTIONS, max(8, math.ceil(rate * ROUND_TRIP_SECONDS)))
 
 
 def in_flight_for(rate: float) -> int:
-    """DELIVERY_CONCURRENCY's default: twice the connections, since a digest waits for
-    its slot in the pacer (leased up to a fifth of a second ahead) before its request
-    takes a connection; 64 at 29 a second, 500 at 1,000. At 64, one worker sent 820 of
-    its 1,000 a second (README, benchmark row 37)."""
-    return min(MOST_IN_FLIGHT, max(64, 2 * connections_for(rate)))
+    """DELIVERY_CONCURRENCY's default: four times the connections, at least 64 (64 at 29
+    a second, 400 at 1,000). A digest waits for its slot in the pacer, leased up to a
+    fifth of a second ahead, before its request takes a connection: at 64, one worker
+    sent 820 of its 1,000 a second (README, benchmark row 37)."""
+    return min(MOST_IN_FLIGHT, max(64, 4 * connections_for(rate)))
 
 
 def stars(messages: int) -> Decimal:

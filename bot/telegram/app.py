@@ -341,8 +341,8 @@ def build_application(
         )
         .rate_limiter(limiter)
         # Fewer connections than digests in flight: messages wait in the pacer, where
-        # waiting is cheap; as many as the rate needs at a 250 ms round trip (8 carry
-        # Telegram's free 30 msg/s, 250 a paid 1,000).
+        # waiting is cheap; as many as the rate needs at a 100 ms round trip (8 carry
+        # Telegram's free 30 msg/s, 100 a paid 1,000).
         .request(AiohttpRequest(connections=settings.connections))
         # Long polling holds one request open at a time. On aiohttp too: PTB's default
         # (httpx) builds its own TLS context per start, loading the CA bundle each time.
