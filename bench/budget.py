@@ -62,7 +62,7 @@ async def _paced(url: str, rate: float, messages: int) -> dict[str, Any]:
     async def telegram() -> bool:
         return True
 
-    in_flight = asyncio.Semaphore(64)  # DELIVERY_CONCURRENCY's default
+    in_flight = asyncio.Semaphore(64)  # DELIVERY_CONCURRENCY at 29 a second
 
     async def one(chat: int) -> None:
         async with in_flight:

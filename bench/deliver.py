@@ -196,7 +196,7 @@ UNCAPPED: dict[str, Any] = {
     "rate_limit_per_second": 1_000_000,
     "rate_limit_per_chat_seconds": 0,
     "telegram_connections": connections_for(FREE_PER_SECOND),
-    "delivery_concurrency": in_flight_for(FREE_PER_SECOND),
+    "delivery_concurrency": in_flight_for(connections_for(FREE_PER_SECOND)),
 }
 
 

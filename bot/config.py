@@ -302,7 +302,7 @@ class Settings(BaseSettings):
     def delivery(self) -> DeliveryPolicy:
         return DeliveryPolicy(
             digest=self.digest,
-            concurrency=self.delivery_concurrency or in_flight_for(self.rate_limit_per_second),
+            concurrency=self.delivery_concurrency or in_flight_for(self.connections),
             paid_broadcast=self.paid_broadcast,
             kept=timedelta(days=self.digest_retention_days),
             retention=self.retention,

@@ -57,7 +57,7 @@ BACKENDS = [
 def _run_aside(coroutine: Coroutine[Any, Any, T]) -> T:
     # Session fixtures may first be asked for from inside a test's running event loop.
     with ThreadPoolExecutor(1) as aside:
-        return aside.submit(asyncio.run, coroutine).result()
+        return aside.submit(uvloop.run, coroutine).result()
 
 
 @pytest.fixture(scope="session")

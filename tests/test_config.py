@@ -14,6 +14,7 @@ import pytest
 import uvloop
 
 from bot.config import ConfigError, load_settings
+from bot.delivery.broadcast import MOST_CONNECTIONS, MOST_IN_FLIGHT, connections_for, in_flight_for
 from bot.ops import cli
 from bot.ops.cli import NO_TOKEN
 from tests.auxil.cli import Here, base_environment, newsbot
@@ -227,3 +228,9 @@ def test_connections_and_digests_in_flight_set_by_hand_are_kept(
     monkeypatch.setenv("TELEGRAM_CONNECTIONS", "0")
     with pytest.raises(ConfigError, match=r"^TELEGRAM_CONNECTIONS: Input should be greater"):
         load_settings()
+
+
+def test_connections_and_digests_in_flight_stop_at_their_bounds() -> None:
+    # A rate beyond the settings' bounds only comes through model_copy (the benchmarks).
+    assert connections_for(1_000_000) == MOST_CONNECTIONS
+    assert in_flight_for(MOST_CONNECTIONS) == MOST_IN_FLIGHT

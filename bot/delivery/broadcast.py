@@ -35,12 +35,12 @@ def connections_for(rate: float) -> int:
     return min(MOST_CONNECTIONS, max(8, math.ceil(rate * ROUND_TRIP_SECONDS)))
 
 
-def in_flight_for(rate: float) -> int:
-    """DELIVERY_CONCURRENCY's default: four times the connections, at least 64 (64 at 29
-    a second, 400 at 1,000). A digest waits for its slot in the pacer, leased up to a
+def in_flight_for(connections: int) -> int:
+    """DELIVERY_CONCURRENCY's default: four times the ``connections``, at least 64 (64
+    at 29 a second, 400 at 1,000). A digest waits for its slot in the pacer, leased up to a
     fifth of a second ahead, before its request takes a connection: at 64, one worker
     sent 820 of its 1,000 a second (README, benchmark row 37)."""
-    return min(MOST_IN_FLIGHT, max(64, 4 * connections_for(rate)))
+    return min(MOST_IN_FLIGHT, max(64, 4 * connections))
 
 
 def stars(messages: int) -> Decimal:

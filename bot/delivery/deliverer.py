@@ -298,36 +298,48 @@ class _Pass:
         return self.report
 
     async def _compose_and_send(self, log: SentLog, sending: asyncio.TaskGroup) -> None:
-        """Send each batch while the next one is composed. Composing waits on the
-        database for much of its time; one batch after the other left the pacer idle for
-        a whole compose in every batch (one worker alone sent 758 of its 1,000 a second).
-        At most one batch is composed ahead; if the pass ends meanwhile, that batch stays
-        pending in this process's name like any digest not started (`Deliverer.stop`)."""
-        if self._must_end():
-            return
-        ahead: asyncio.Task[Batch] | None = asyncio.create_task(self._compose())
+        """Send the due readers' digests batch by batch, composing the next batch while
+        the last digests of one are sent: one batch after the other left the pacer idle
+        for a whole compose in every batch (one worker alone sent 758 of its 1,000 a
+        second). The next batch is begun only once the digests left to start fit in
+        flight, so that its lease (`LEASE`, from when it is composed) outlasts its own
+        sending as it did before, and only while this pass's last digest went out, so
+        that a pass Telegram fails does not claim another batch of readers. If the pass
+        ends meanwhile, the batch composed ahead stays pending in this process's name,
+        like any digest not started (`Deliverer.stop`)."""
+        lead = self.deliverer.delivery.concurrency
+        ahead: asyncio.Task[Batch] | None = None
         try:
-            while ahead is not None:
-                composing, ahead = ahead, None
+            while not self._must_end():
+                composing, ahead = ahead or asyncio.create_task(self._compose()), None
                 batch = await composing
                 if not batch.claimed:
                     return
                 self.report.add(batch)
-                if self._must_end():
-                    return
-                ahead = asyncio.create_task(self._compose())
-                for outbound in batch.outbound:
+                for n, outbound in enumerate(batch.outbound):
+                    if ahead is None and len(batch.outbound) - n <= lead and not self.unsent:
+                        ahead = asyncio.create_task(self._compose())
                     # A long pass looks again now and then: a process that died
                     # meanwhile must not wait for this pass's end.
                     if time.monotonic() >= self.look_again:
                         await self._resume(log, sending)
                     if not await self._start(outbound, log, sending, fresh=True):
                         return
-        finally:
+        except BaseException:
             if ahead is not None:
-                # Let its transaction finish (cancelled, it could leave the connection
-                # mid-statement); a failure is `run`'s, like any compose's.
-                self.report.add(await ahead)
+                await self._settle(ahead)
+            raise
+        if ahead is not None:
+            await self._settle(ahead)
+
+    async def _settle(self, ahead: asyncio.Task[Batch]) -> None:
+        """Let the batch composed ahead finish its transaction (cancelled, it could leave
+        the connection mid-statement) and count it; a failure is logged, never raised
+        over what ended the pass."""
+        try:
+            self.report.add(await asyncio.shield(ahead))
+        except Exception:
+            logger.exception("delivery pass stopped composing")
 
     def _must_end(self) -> bool:
         """Whether the pass must start no more digests; the first reason is kept."""
