@@ -5,7 +5,9 @@ lost and nothing is sent twice."""
 from __future__ import annotations
 
 import asyncio
+import logging
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -134,11 +136,16 @@ async def test_a_process_stopped_mid_pass_stops_there_and_another_sends_the_rest
 
 
 async def test_a_stop_leaves_the_batch_composed_ahead_to_another_process_sent_once(
-    settings: Settings, emu: EmulatorClient, clock: FakeClock, seed_rows: Rows
+    settings: Settings,
+    emu: EmulatorClient,
+    clock: FakeClock,
+    seed_rows: Rows,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A pass composes the next batch while it sends one: stopped, the batch composed
     ahead stays pending in its name, and another process resumes it; the readers of
     batches not yet composed stay due."""
+    caplog.set_level(logging.INFO, logger="bot.delivery.deliverer")
     chats = range(7600, 7660)
     slow = settings.model_copy(
         update={
@@ -163,6 +170,9 @@ async def test_a_stop_leaves_the_batch_composed_ahead_to_another_process_sent_on
     # The batches begun, and the next one if the last had 5 left to start (in flight).
     begun, into_last = divmod(sent_by_first, 10)
     assert composed == 10 * (begun + 1) + (10 if into_last >= 5 else 0)
+    # The first process's pass counted the batch composed ahead among its due readers.
+    passes = [r.getMessage() for r in caplog.records if r.name == "bot.delivery.deliverer"]
+    assert any(line.startswith(f"delivery pass: {composed} due") for line in passes), passes
     assert (report.resumed, report.due) == (composed - sent_by_first, len(chats) - composed)
     assert report.sent == len(chats) - sent_by_first
     assert [len(await bot_messages(emu, chat)) for chat in chats] == [1] * len(chats)

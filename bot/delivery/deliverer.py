@@ -325,12 +325,9 @@ class _Pass:
                         await self._resume(log, sending)
                     if not await self._start(outbound, log, sending, fresh=True):
                         return
-        except BaseException:
+        finally:
             if ahead is not None:
                 await self._settle(ahead)
-            raise
-        if ahead is not None:
-            await self._settle(ahead)
 
     async def _settle(self, ahead: asyncio.Task[Batch]) -> None:
         """Let the batch composed ahead finish its transaction (cancelled, it could leave
