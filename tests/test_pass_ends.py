@@ -101,14 +101,18 @@ async def test_a_pass_telegram_fails_claims_no_batch_ahead(
         assert sum((await digests_by_attempts(sessions)).values()) == 50
 
 
-async def test_a_process_stopped_mid_pass_stops_there_and_another_sends_the_rest_once(
-    settings: Settings, emu: EmulatorClient, clock: FakeClock, seed_rows: Rows
-) -> None:
-    """SIGTERM and SIGINT leave `running` (bot.telegram.app), whose stop waited for the
-    pass under way to end: a restart in the middle of a pass of a million readers waited
-    for all of them (or for systemd's SIGKILL)."""
-    chats = range(7400, 7460)
-    # At most 5 digests in flight: a stop lets those finish (a slot in the pacer each).
+async def stopped_mid_pass(
+    settings: Settings,
+    emu: EmulatorClient,
+    clock: FakeClock,
+    seed_rows: Rows,
+    chats: range,
+    *,
+    batch: int | None = None,
+) -> int:
+    """Start a process whose first tick's pass sends ``chats`` their digests (at 20 a
+    second, at most 5 in flight: a stop lets those finish), stop it once the first has
+    arrived, and return how many digests it sent."""
     slow = settings.model_copy(
         update={
             "rate_limit_per_second": 20,
@@ -118,6 +122,8 @@ async def test_a_process_stopped_mid_pass_stops_there_and_another_sends_the_rest
         }
     )
     async with running_bot(slow, clock=clock, delivery=True) as first:
+        if batch is not None:
+            first.bot_data.deliverer.batch = batch
         sessions = first.bot_data.sessions
         async with sessions.begin() as session:
             await snapshot.put(session, seed_rows)
@@ -125,7 +131,17 @@ async def test_a_process_stopped_mid_pass_stops_there_and_another_sends_the_rest
         # The first tick's pass has begun sending (60 digests at 20 a second: 3 s).
         assert await emu.events(chats[0], count=1, wait=10)
     # Out of `running`: the pass ended, its process's row is gone.
-    sent_by_first = (await emu.broadcasts())["free"]
+    return (await emu.broadcasts())["free"]
+
+
+async def test_a_process_stopped_mid_pass_stops_there_and_another_sends_the_rest_once(
+    settings: Settings, emu: EmulatorClient, clock: FakeClock, seed_rows: Rows
+) -> None:
+    """SIGTERM and SIGINT leave `running` (bot.telegram.app), whose stop waited for the
+    pass under way to end: a restart in the middle of a pass of a million readers waited
+    for all of them (or for systemd's SIGKILL)."""
+    chats = range(7400, 7460)
+    sent_by_first = await stopped_mid_pass(settings, emu, clock, seed_rows, chats)
     assert 1 <= sent_by_first <= 10
     async with running_bot(settings, clock=clock) as second:
         report = await second.bot_data.deliverer.run_pass()
@@ -147,22 +163,7 @@ async def test_a_stop_leaves_the_batch_composed_ahead_to_another_process_sent_on
     batches not yet composed stay due."""
     caplog.set_level(logging.INFO, logger="bot.delivery.deliverer")
     chats = range(7600, 7660)
-    slow = settings.model_copy(
-        update={
-            "rate_limit_per_second": 20,
-            "paid_broadcast": False,
-            "delivery_interval_seconds": 0.2,
-            "delivery_concurrency": 5,
-        }
-    )
-    async with running_bot(slow, clock=clock, delivery=True) as first:
-        first.bot_data.deliverer.batch = 10
-        sessions = first.bot_data.sessions
-        async with sessions.begin() as session:
-            await snapshot.put(session, seed_rows)
-        await add_due_subscribers(sessions, clock, chats, TAG)
-        assert await emu.events(chats[0], count=1, wait=10)
-    sent_by_first = (await emu.broadcasts())["free"]
+    sent_by_first = await stopped_mid_pass(settings, emu, clock, seed_rows, chats, batch=10)
     async with running_bot(settings, clock=clock) as second:
         async with second.bot_data.sessions() as session:
             composed = await session.scalar(select(func.count()).select_from(Digest))
