@@ -41,6 +41,15 @@ async def digests_by_attempts(sessions: async_sessionmaker[AsyncSession]) -> dic
         return {int(attempts): int(n) for attempts, n in (await session.execute(query)).all()}
 
 
+async def seeded_and_due(
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock, seed_rows: Rows, chats: range
+) -> None:
+    """The seed articles stored, and ``chats`` subscribed to their tag and due now."""
+    async with sessions.begin() as session:
+        await snapshot.put(session, seed_rows)
+    await add_due_subscribers(sessions, clock, chats, TAG)
+
+
 async def test_telegram_answering_502_ends_the_pass_after_a_few_digests_not_all_of_them(
     settings: Settings, emu: EmulatorClient, clock: FakeClock, seed_rows: Rows
 ) -> None:
@@ -50,9 +59,7 @@ async def test_telegram_answering_502_ends_the_pass_after_a_few_digests_not_all_
     settings = settings.model_copy(update={"delivery_concurrency": 64})
     async with running_bot(settings, clock=clock, retry_policy=ONE_TRY) as app:
         sessions = app.bot_data.sessions
-        async with sessions.begin() as session:
-            await snapshot.put(session, seed_rows)
-        await add_due_subscribers(sessions, clock, chats, TAG)
+        await seeded_and_due(sessions, clock, seed_rows, chats)
         await emu.add_fault("sendMessage", 502, "Bad Gateway", times=100_000)
 
         report = await app.bot_data.deliverer.run_pass()
@@ -90,9 +97,7 @@ async def test_a_pass_telegram_fails_claims_no_batch_ahead(
     async with running_bot(settings, clock=clock, retry_policy=ONE_TRY) as app:
         app.bot_data.deliverer.batch = 50
         sessions = app.bot_data.sessions
-        async with sessions.begin() as session:
-            await snapshot.put(session, seed_rows)
-        await add_due_subscribers(sessions, clock, chats, TAG)
+        await seeded_and_due(sessions, clock, seed_rows, chats)
         await emu.add_fault("sendMessage", 502, "Bad Gateway", times=100_000)
 
         report = await app.bot_data.deliverer.run_pass()
@@ -125,9 +130,7 @@ async def stopped_mid_pass(
         if batch is not None:
             first.bot_data.deliverer.batch = batch
         sessions = first.bot_data.sessions
-        async with sessions.begin() as session:
-            await snapshot.put(session, seed_rows)
-        await add_due_subscribers(sessions, clock, chats, TAG)
+        await seeded_and_due(sessions, clock, seed_rows, chats)
         # The first tick's pass has begun sending (60 digests at 20 a second: 3 s).
         assert await emu.events(chats[0], count=1, wait=10)
     # Out of `running`: the pass ended, its process's row is gone.
@@ -184,9 +187,7 @@ async def test_a_stop_asked_for_between_passes_leaves_the_next_pass_nothing_to_s
 ) -> None:
     async with running_bot(settings, clock=clock) as app:
         sessions = app.bot_data.sessions
-        async with sessions.begin() as session:
-            await snapshot.put(session, seed_rows)
-        await add_due_subscribers(sessions, clock, range(7500, 7510), TAG)
+        await seeded_and_due(sessions, clock, seed_rows, range(7500, 7510))
         deliverer = app.bot_data.deliverer
         deliverer.stop()
         report = await deliverer.run_pass()
@@ -206,9 +207,7 @@ async def test_a_token_revoked_mid_pass_is_told_as_such_not_as_a_missing_method(
     """Digests go out through do_api_request, which names a 401 "Endpoint 'sendMessage'
     not found in Bot API"; the bot says what Telegram said."""
     sessions = app.bot_data.sessions
-    async with sessions.begin() as session:
-        await snapshot.put(session, seed_rows)
-    await add_due_subscribers(sessions, clock, range(7600, 7601), TAG)
+    await seeded_and_due(sessions, clock, seed_rows, range(7600, 7601))
     await emu.add_fault("sendMessage", 401, "Unauthorized", times=10)
     report = await app.bot_data.deliverer.run_pass()
     assert report.results[SendResult.POSTPONED] == 1
