@@ -19,6 +19,7 @@ from telegram.ext import ExtBot
 from bot.config import DeliveryPolicy
 from bot.delivery.broadcast import FREE_PER_SECOND, stars
 from bot.delivery.compose import COMPOSE_BATCH, Batch, TagIndex, compose_due_batch
+from bot.delivery.lead import AHEAD_WITHIN, Pace, compose_ahead
 from bot.delivery.outbox import LEASE, ChunkFormatError, Outbound, chunks_from_json
 from bot.delivery.presence import Presence
 from bot.ops import metrics
@@ -94,6 +95,7 @@ class Deliverer:
     """One delivery pass: resume interrupted digests, then compose and send the due ones."""
 
     batch = COMPOSE_BATCH  # readers claimed and composed at a time
+    ahead_within = AHEAD_WITHIN  # seconds; see bot.delivery.lead
 
     def __init__(
         self,
@@ -278,6 +280,7 @@ class _Pass:
         # Digests composed by this pass that could not be sent, in a row. Resumed ones do
         # not count: a few chats that fail every time must not end every pass.
         self.unsent = 0
+        self.pace = Pace()  # how fast digests start once they wait for a place in flight
 
     async def run(self) -> PassReport:
         deliverer = self.deliverer
@@ -301,13 +304,13 @@ class _Pass:
         """Send the due readers' digests batch by batch, composing the next batch while
         the last digests of one are sent: one batch after the other left the pacer idle
         for a whole compose in every batch (one worker alone sent 758 of its 1,000 a
-        second). The next batch is begun only once the digests left to start fit in
-        flight, so that its lease (`LEASE`, from when it is composed) outlasts its own
-        sending as it did before, and only while this pass's last digest went out, so
-        that a pass Telegram fails does not claim another batch of readers. If the pass
-        ends meanwhile, the batch composed ahead stays pending in this process's name,
-        like any digest not started (`Deliverer.stop`)."""
-        lead = self.deliverer.delivery.concurrency
+        second). When to begin it is `compose_ahead`'s: as soon as, at the pass's pace,
+        the next batch's last digest starts well within its lease (`LEASE`, from when it
+        is composed), else once the digests left to start fit in flight. And only while
+        this pass's last digest went out, so that a pass Telegram fails does not claim
+        another batch of readers. If the pass ends meanwhile, the batch composed ahead
+        stays pending in this process's name, like any digest not started
+        (`Deliverer.stop`)."""
         ahead: asyncio.Task[Batch] | None = None
         try:
             while not self._must_end():
@@ -317,7 +320,9 @@ class _Pass:
                     return
                 self.report.add(batch)
                 for n, outbound in enumerate(batch.outbound):
-                    if ahead is None and len(batch.outbound) - n <= lead and not self.unsent:
+                    left = len(batch.outbound) - n
+                    if ahead is None and not self.unsent and self._compose_ahead(left):
+                        logger.debug("composing the next batch, %d of this one to start", left)
                         ahead = asyncio.create_task(self._compose())
                     # A long pass looks again now and then: a process that died
                     # meanwhile must not wait for this pass's end.
@@ -328,6 +333,16 @@ class _Pass:
         finally:
             if ahead is not None:
                 await self._settle(ahead)
+
+    def _compose_ahead(self, left: int) -> bool:
+        deliverer = self.deliverer
+        return compose_ahead(
+            left,
+            batch=deliverer.batch,
+            in_flight=deliverer.delivery.concurrency,
+            per_second=self.pace.per_second(),
+            within=deliverer.ahead_within,
+        )
 
     async def _settle(self, ahead: asyncio.Task[Batch]) -> None:
         """Let the batch composed ahead finish its transaction (cancelled, it could leave
@@ -380,7 +395,10 @@ class _Pass:
         self, outbound: Outbound, log: SentLog, sending: asyncio.TaskGroup, *, fresh: bool
     ) -> bool:
         """Send ``outbound`` when a place in flight frees, unless the pass must end by then."""
+        waited = self.in_flight.locked()
         await self.in_flight.acquire()
+        if waited:
+            self.pace.note(time.monotonic())
         if self._must_end():
             self.in_flight.release()
             return False

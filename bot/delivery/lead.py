@@ -1,0 +1,56 @@
+"""When a delivery pass composes its next batch of readers: while the last digests of
+the current one are still to be sent, so that the pacer never waits for a compose, but
+never so early that a digest of the next batch could wait out its lease (`LEASE`,
+counted from compose) before it is started. See `bot.delivery.deliverer`.
+
+Pure code: no Telegram, no database.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+from bot.delivery.outbox import LEASE
+
+# The pace is measured over this many of the pass's last digests that waited for a
+# place in flight (those that did not, at the start of a pass, say nothing of it).
+PACE_SAMPLE = 32
+# At the pass's pace, every digest of the batch composed ahead must start within this
+# many seconds of its compose: a quarter of the lease, so the pace may fall to a quarter
+# (other processes joining on one budget, a shared pause after a 429) and its last
+# digest still starts before its lease runs out.
+AHEAD_WITHIN = LEASE.total_seconds() / 4
+
+
+class Pace:
+    """How fast a pass starts its digests once each waits for a place in flight:
+    over the last `PACE_SAMPLE` of them."""
+
+    def __init__(self, sample: int = PACE_SAMPLE) -> None:
+        self._starts: deque[float] = deque(maxlen=sample)
+
+    def note(self, now: float) -> None:
+        """A digest that waited for its place started at ``now`` (monotonic seconds)."""
+        self._starts.append(now)
+
+    def per_second(self) -> float | None:
+        """Digests started a second, or None until the sample is full."""
+        starts = self._starts
+        if len(starts) < (starts.maxlen or 0):
+            return None
+        span = starts[-1] - starts[0]
+        return (len(starts) - 1) / span if span > 0 else None
+
+
+def compose_ahead(
+    left: int, *, batch: int, in_flight: int, per_second: float | None, within: float
+) -> bool:
+    """Whether to compose the next batch of ``batch`` readers now, with ``left`` digests
+    of this one still to start. Once they fit in ``in_flight``: the next batch's first
+    digest then starts about when it would if composed after this one's last. Earlier,
+    when at the pass's pace (``per_second``) the rest of this batch and all of the next
+    start within ``within`` seconds: at 1,000 a second, at once; at Telegram's free 29
+    shared by several processes, never (a batch of 1,000 takes minutes)."""
+    if left <= in_flight:
+        return True
+    return per_second is not None and left + batch <= per_second * within

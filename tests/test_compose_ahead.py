@@ -1,0 +1,128 @@
+"""When a delivery pass composes its next batch (bot.delivery.lead): at once when it
+sends fast, so that one worker at 1,000 a second never waits for a compose; only once
+the rest of a batch fits in flight when it sends slowly, so that no digest composed
+ahead outwaits its lease."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import pytest
+
+from bot.config import Settings
+from bot.delivery.lead import AHEAD_WITHIN, PACE_SAMPLE, Pace, compose_ahead
+from bot.delivery.outbox import LEASE
+from emulator.client import EmulatorClient
+from tests.auxil.clock import FakeClock
+from tests.auxil.running import running_bot
+from tests.auxil.snapshot import Rows
+from tests.test_delivery import bot_messages
+from tests.test_pass_ends import seeded_and_due
+
+
+def test_at_a_thousand_a_second_the_next_batch_is_composed_at_once() -> None:
+    # The rest of this batch and all of the next start within 2 s at 1,000 a second.
+    assert compose_ahead(999, batch=1000, in_flight=400, per_second=1000, within=AHEAD_WITHIN)
+
+
+def test_at_the_free_rate_shared_by_five_it_waits_until_the_rest_fits_in_flight() -> None:
+    # 29 a second among 5 processes: a batch of 1,000 takes nearly three minutes.
+    pace = 29 / 5
+    assert not compose_ahead(65, batch=1000, in_flight=64, per_second=pace, within=AHEAD_WITHIN)
+    assert compose_ahead(64, batch=1000, in_flight=64, per_second=pace, within=AHEAD_WITHIN)
+
+
+def test_it_composes_ahead_only_what_starts_well_within_the_lease() -> None:
+    # At 20 a second, 1,200 digests start in 60 s, 1,201 do not.
+    assert compose_ahead(200, batch=1000, in_flight=64, per_second=20, within=60)
+    assert not compose_ahead(201, batch=1000, in_flight=64, per_second=20, within=60)
+    # One process alone at the free 29 a second composes ahead at once: the next batch's
+    # last digest starts within about 69 s, under a quarter of its 5-minute lease.
+    assert compose_ahead(999, batch=1000, in_flight=64, per_second=29, within=AHEAD_WITHIN)
+    assert LEASE.total_seconds() / 4 == AHEAD_WITHIN
+
+
+def test_before_the_pace_is_known_the_rest_must_fit_in_flight() -> None:
+    assert not compose_ahead(401, batch=1000, in_flight=400, per_second=None, within=75)
+    assert compose_ahead(400, batch=1000, in_flight=400, per_second=None, within=75)
+
+
+def test_the_pace_is_known_once_its_sample_is_full_and_follows_the_last_starts() -> None:
+    pace = Pace()
+    for n in range(PACE_SAMPLE - 1):
+        pace.note(n * 0.001)
+    assert pace.per_second() is None
+    pace.note((PACE_SAMPLE - 1) * 0.001)
+    assert pace.per_second() == pytest.approx(1000)
+    # The pass slows to 10 a second: the sample forgets the fast starts.
+    last = (PACE_SAMPLE - 1) * 0.001
+    for n in range(1, PACE_SAMPLE):
+        pace.note(last + n * 0.1)
+    assert pace.per_second() == pytest.approx(10)
+
+
+def test_starts_at_one_instant_tell_no_pace() -> None:
+    pace = Pace(sample=3)
+    for _ in range(3):
+        pace.note(5.0)
+    assert pace.per_second() is None
+
+
+LEFT = re.compile(r"composing the next batch, (\d+) of this one to start")
+
+
+@pytest.mark.parametrize("ahead_within", [AHEAD_WITHIN, 0.0], ids=["fast", "count-only"])
+async def test_a_fast_pass_composes_ahead_earlier_than_the_digests_in_flight_and_sends_each_once(
+    settings: Settings,
+    emu: EmulatorClient,
+    clock: FakeClock,
+    seed_rows: Rows,
+    caplog: pytest.LogCaptureFixture,
+    ahead_within: float,
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="bot.delivery.deliverer")
+    chats = range(7700, 7820)
+    settings = settings.model_copy(update={"delivery_concurrency": 4})
+    async with running_bot(settings, clock=clock) as app:
+        deliverer = app.bot_data.deliverer
+        deliverer.batch, deliverer.ahead_within = 30, ahead_within
+        await seeded_and_due(app.bot_data.sessions, clock, seed_rows, chats)
+        report = await deliverer.run_pass()
+    lefts = [int(m[1]) for r in caplog.records if (m := LEFT.fullmatch(r.getMessage()))]
+    # Each of the four batches of 30 composed the next (the fifth found no one due).
+    assert len(lefts) == 4
+    if ahead_within:
+        # At 1,000 a second the pace is known within the second batch, which composes
+        # the next one well before its last four digests.
+        assert max(lefts) > 4
+    else:
+        assert max(lefts) <= 4
+    assert (report.due, report.sent) == (len(chats), len(chats))
+    assert [len(await bot_messages(emu, chat)) for chat in chats] == [1] * len(chats)
+
+
+async def test_the_digests_that_find_a_place_in_flight_at_once_tell_nothing_of_the_pace(
+    settings: Settings,
+    emu: EmulatorClient,
+    clock: FakeClock,
+    seed_rows: Rows,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A pass's first digests start at once, however slow its pace: counted, they would
+    make a pass at 29 a second shared by five processes compose a batch ahead that
+    outwaits its lease."""
+    caplog.set_level(logging.DEBUG, logger="bot.delivery.deliverer")
+    chats = range(7900, 8000)
+    settings = settings.model_copy(
+        update={"rate_limit_per_second": 100, "delivery_concurrency": 40}
+    )
+    async with running_bot(settings, clock=clock) as app:
+        deliverer = app.bot_data.deliverer
+        # At 100 a second no batch of 100 starts within a second: only the count rule.
+        deliverer.batch, deliverer.ahead_within = 100, 1.0
+        await seeded_and_due(app.bot_data.sessions, clock, seed_rows, chats)
+        report = await deliverer.run_pass()
+    lefts = [int(m[1]) for r in caplog.records if (m := LEFT.fullmatch(r.getMessage()))]
+    assert lefts == [40]
+    assert report.sent == len(chats)
