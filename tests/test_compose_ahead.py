@@ -5,13 +5,23 @@ ahead outwaits its lease."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from bot.config import Settings
-from bot.delivery.lead import AHEAD_WITHIN, PACE_SAMPLE, Pace, compose_ahead
+from bot.delivery.deliverer import Ended
+from bot.delivery.lead import (
+    AHEAD_WITHIN,
+    LEASE_LEFT_TO_START,
+    PACE_SAMPLE,
+    Pace,
+    compose_ahead,
+    may_start,
+)
 from bot.delivery.outbox import LEASE
 from emulator.client import EmulatorClient
 from tests.auxil.clock import FakeClock
@@ -87,14 +97,17 @@ async def test_a_fast_pass_composes_ahead_earlier_than_the_digests_in_flight_and
     async with running_bot(settings, clock=clock) as app:
         deliverer = app.bot_data.deliverer
         deliverer.batch, deliverer.ahead_within = 30, ahead_within
+        # Known within the second batch, however many sends end in one turn of the loop
+        # (only the first start after them counts as having waited).
+        deliverer.pace_sample = 8
         await seeded_and_due(app.bot_data.sessions, clock, seed_rows, chats)
         report = await deliverer.run_pass()
     lefts = [int(m[1]) for r in caplog.records if (m := LEFT.fullmatch(r.getMessage()))]
     # Each of the four batches of 30 composed the next (the fifth found no one due).
     assert len(lefts) == 4
     if ahead_within:
-        # At 1,000 a second the pace is known within the second batch, which composes
-        # the next one well before its last four digests.
+        # At 1,000 a second the pace is known within the first two batches, and a batch
+        # composes the next one well before its last four digests.
         assert max(lefts) > 4
     else:
         assert max(lefts) <= 4
@@ -126,3 +139,46 @@ async def test_the_digests_that_find_a_place_in_flight_at_once_tell_nothing_of_t
     lefts = [int(m[1]) for r in caplog.records if (m := LEFT.fullmatch(r.getMessage()))]
     assert lefts == [40]
     assert report.sent == len(chats)
+
+
+def test_a_digest_starts_only_while_a_minute_of_its_lease_is_left() -> None:
+    composed = datetime(2026, 12, 5, 12, tzinfo=UTC)
+    leased_until = composed + LEASE
+    assert may_start(composed, leased_until)
+    assert may_start(leased_until - LEASE_LEFT_TO_START, leased_until)
+    assert not may_start(leased_until - LEASE_LEFT_TO_START + timedelta(seconds=1), leased_until)
+
+
+async def test_a_pass_whose_digests_outwait_their_lease_ends_and_each_is_sent_once(
+    settings: Settings, emu: EmulatorClient, clock: FakeClock, seed_rows: Rows
+) -> None:
+    """However the pace falls after a batch is composed (other processes joining on one
+    budget, Telegram slowing), a digest whose lease is nearly spent is not started: the
+    pass ends, and the digest is taken up once its lease ran out, by one process."""
+    chats = range(8100, 8130)
+    slow = settings.model_copy(
+        update={"rate_limit_per_second": 20, "paid_broadcast": False, "delivery_concurrency": 2}
+    )
+    async with running_bot(slow, clock=clock) as app:
+        deliverer = app.bot_data.deliverer
+        deliverer.batch = 10
+        await seeded_and_due(app.bot_data.sessions, clock, seed_rows, chats)
+        passing = asyncio.create_task(deliverer.run_pass())
+        assert await emu.events(chats[0], count=1, wait=10)
+        # Four minutes and a second go by before the next digest's turn comes.
+        clock.advance(seconds=(LEASE - LEASE_LEFT_TO_START).total_seconds() + 1)
+        report = await passing
+        assert report.ended is Ended.LEASE
+        assert str(report).endswith(
+            "; ended early: digests could not start before their lease ran low"
+        )
+        started = report.sent
+        assert 1 <= started < 10
+        # The first batch, and the next if composed once its last 2 fit in flight.
+        composed = 20 if started >= 8 else 10
+        assert report.due == composed
+        clock.advance(seconds=LEASE_LEFT_TO_START.total_seconds())
+        again = await deliverer.run_pass()
+    assert again.ended is None
+    assert (again.resumed, again.due) == (composed - started, len(chats) - composed)
+    assert [len(await bot_messages(emu, chat)) for chat in chats] == [1] * len(chats)

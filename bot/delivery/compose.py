@@ -55,6 +55,7 @@ class Batch:
     empty: int  # due, but nothing new: no message, the schedule still advanced
     skipped: int  # could not be composed (logged); the schedule still advanced
     outbound: list[Outbound]
+    leased_until: datetime | None = None  # the outbound digests' lease (`LEASE`)
 
 
 def word_key(word_id: int) -> int:
@@ -425,4 +426,4 @@ async def compose_due_batch(
             owner=owner,
         )
     empty = len(subscribers) - len(plans) - unschedulable
-    return Batch(len(subscribers), empty, skipped + unschedulable, outbound)
+    return Batch(len(subscribers), empty, skipped + unschedulable, outbound, now + LEASE)

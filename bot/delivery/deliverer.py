@@ -19,7 +19,7 @@ from telegram.ext import ExtBot
 from bot.config import DeliveryPolicy
 from bot.delivery.broadcast import FREE_PER_SECOND, stars
 from bot.delivery.compose import COMPOSE_BATCH, Batch, TagIndex, compose_due_batch
-from bot.delivery.lead import AHEAD_WITHIN, Pace, compose_ahead
+from bot.delivery.lead import AHEAD_WITHIN, PACE_SAMPLE, Pace, compose_ahead, may_start
 from bot.delivery.outbox import LEASE, ChunkFormatError, Outbound, chunks_from_json
 from bot.delivery.presence import Presence
 from bot.ops import metrics
@@ -52,6 +52,7 @@ class Ended(StrEnum):
     STOPPING = "the process is stopping"
     UNSENT = f"{UNSENT_IN_A_ROW} digests in a row could not be sent"
     LATE = "this process's heartbeat is late"
+    LEASE = "digests could not start before their lease ran low"
 
 
 @dataclass
@@ -96,6 +97,7 @@ class Deliverer:
 
     batch = COMPOSE_BATCH  # readers claimed and composed at a time
     ahead_within = AHEAD_WITHIN  # seconds; see bot.delivery.lead
+    pace_sample = PACE_SAMPLE
 
     def __init__(
         self,
@@ -188,7 +190,8 @@ class Deliverer:
         """Seconds between two looks for orphaned digests within a pass."""
         return self.presence.beat_every if self.presence is not None else LEASE.total_seconds()
 
-    async def _claim_stale(self) -> list[Outbound]:
+    async def _claim_stale(self) -> tuple[list[Outbound], datetime]:
+        """Stale digests, leased anew to this process, and until when."""
         now = self.clock()
         presence = self.presence
         async with self.sessions.begin() as session:
@@ -226,7 +229,7 @@ class Deliverer:
                         thread_id,
                     )
                 )
-        return resumable
+        return resumable, now + LEASE
 
     async def purge(self) -> int:
         """Delete sent and failed digests older than DIGEST_RETENTION_DAYS, a few hundred
@@ -280,7 +283,8 @@ class _Pass:
         # Digests composed by this pass that could not be sent, in a row. Resumed ones do
         # not count: a few chats that fail every time must not end every pass.
         self.unsent = 0
-        self.pace = Pace()  # how fast digests start once they wait for a place in flight
+        # How fast digests start once they wait for a place in flight.
+        self.pace = Pace(deliverer.pace_sample)
 
     async def run(self) -> PassReport:
         deliverer = self.deliverer
@@ -328,7 +332,9 @@ class _Pass:
                     # meanwhile must not wait for this pass's end.
                     if time.monotonic() >= self.look_again:
                         await self._resume(log, sending)
-                    if not await self._start(outbound, log, sending, fresh=True):
+                    if not await self._start(
+                        outbound, log, sending, fresh=True, leased_until=batch.leased_until
+                    ):
                         return
         finally:
             if ahead is not None:
@@ -353,8 +359,9 @@ class _Pass:
         except Exception:
             logger.exception("delivery pass stopped composing")
 
-    def _must_end(self) -> bool:
-        """Whether the pass must start no more digests; the first reason is kept."""
+    def _must_end(self, *, lease_low: bool = False) -> bool:
+        """Whether the pass must start no more digests (``lease_low``: the digest about to
+        start has little of its lease left); the first reason is kept."""
         if self.report.ended is None:
             deliverer, presence = self.deliverer, self.deliverer.presence
             if deliverer.stopping:
@@ -363,6 +370,8 @@ class _Pass:
                 self.report.ended = Ended.LATE
             elif self.unsent >= UNSENT_IN_A_ROW:
                 self.report.ended = Ended.UNSENT
+            elif lease_low:
+                self.report.ended = Ended.LEASE
         return self.report.ended is not None
 
     async def _compose(self) -> Batch:
@@ -386,20 +395,32 @@ class _Pass:
         self.look_again = time.monotonic() + self.deliverer._look_every
         if self._must_end():
             return
-        for outbound in await retrying(self.deliverer._claim_stale, "claiming stale digests"):
-            if not await self._start(outbound, log, sending, fresh=False):
+        stale, leased_until = await retrying(self.deliverer._claim_stale, "claiming stale digests")
+        for outbound in stale:
+            if not await self._start(
+                outbound, log, sending, fresh=False, leased_until=leased_until
+            ):
                 return
             self.report.resumed += 1
 
     async def _start(
-        self, outbound: Outbound, log: SentLog, sending: asyncio.TaskGroup, *, fresh: bool
+        self,
+        outbound: Outbound,
+        log: SentLog,
+        sending: asyncio.TaskGroup,
+        *,
+        fresh: bool,
+        leased_until: datetime | None,
     ) -> bool:
-        """Send ``outbound`` when a place in flight frees, unless the pass must end by then."""
+        """Send ``outbound`` when a place in flight frees, unless the pass must end by then
+        or its lease (until ``leased_until``) is nearly spent: then the pass ends, and the
+        digests it holds are taken up again once their lease runs out."""
         waited = self.in_flight.locked()
         await self.in_flight.acquire()
         if waited:
             self.pace.note(time.monotonic())
-        if self._must_end():
+        low = leased_until is not None and not may_start(self.deliverer.clock(), leased_until)
+        if self._must_end(lease_low=low):
             self.in_flight.release()
             return False
         sending.create_task(self._send(outbound, log, fresh=fresh))

@@ -1,7 +1,10 @@
 """When a delivery pass composes its next batch of readers: while the last digests of
 the current one are still to be sent, so that the pacer never waits for a compose, but
-never so early that a digest of the next batch could wait out its lease (`LEASE`,
-counted from compose) before it is started. See `bot.delivery.deliverer`.
+not so early that a digest of the next batch would wait out its lease (`LEASE`,
+counted from compose) before it is started. And, whatever the pace does meanwhile, no
+digest is started once its lease is nearly spent (`may_start`): another process, or
+the pass's own look for stale digests, may take up a digest whose lease ran out, and
+would send it a second time. See `bot.delivery.deliverer`.
 
 Pure code: no Telegram, no database.
 """
@@ -9,6 +12,7 @@ Pure code: no Telegram, no database.
 from __future__ import annotations
 
 from collections import deque
+from datetime import datetime, timedelta
 
 from bot.delivery.outbox import LEASE
 
@@ -20,6 +24,10 @@ PACE_SAMPLE = 32
 # (other processes joining on one budget, a shared pause after a 429) and its last
 # digest still starts before its lease runs out.
 AHEAD_WITHIN = LEASE.total_seconds() / 4
+# A digest is started only while this much of its lease is left: time for its first
+# message to wait for its slot in the pacer (a shared pause after a 429 included) and go
+# out, after which recording it renews the lease.
+LEASE_LEFT_TO_START = timedelta(minutes=1)
 
 
 class Pace:
@@ -34,7 +42,7 @@ class Pace:
         self._starts.append(now)
 
     def per_second(self) -> float | None:
-        """Digests started a second, or None until the sample is full."""
+        """Digests (not messages) started a second, or None until the sample is full."""
         starts = self._starts
         if len(starts) < (starts.maxlen or 0):
             return None
@@ -50,7 +58,15 @@ def compose_ahead(
     digest then starts about when it would if composed after this one's last. Earlier,
     when at the pass's pace (``per_second``) the rest of this batch and all of the next
     start within ``within`` seconds: at 1,000 a second, at once; at Telegram's free 29
-    shared by several processes, never (a batch of 1,000 takes minutes)."""
+    shared by several processes, never (a batch of 1,000 takes minutes). The pace may
+    still fall after (processes joining on one budget, Telegram slowing): `may_start`
+    is what keeps a digest from outwaiting its lease."""
     if left <= in_flight:
         return True
     return per_second is not None and left + batch <= per_second * within
+
+
+def may_start(now: datetime, leased_until: datetime) -> bool:
+    """Whether a digest leased until ``leased_until`` may still be started at ``now``:
+    while at least `LEASE_LEFT_TO_START` of its lease is left."""
+    return now <= leased_until - LEASE_LEFT_TO_START
