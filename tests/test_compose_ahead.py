@@ -16,19 +16,21 @@ from bot.config import Settings
 from bot.delivery.deliverer import Ended
 from bot.delivery.lead import (
     AHEAD_WITHIN,
+    LEASE_LEFT_TO_SEND,
     LEASE_LEFT_TO_START,
     PACE_SAMPLE,
     Pace,
     compose_ahead,
-    may_start,
+    lease_left,
 )
 from bot.delivery.outbox import LEASE
+from bot.telegram.send import SendResult
 from emulator.client import EmulatorClient
 from tests.auxil.clock import FakeClock
 from tests.auxil.running import running_bot
 from tests.auxil.snapshot import Rows
 from tests.test_delivery import bot_messages
-from tests.test_pass_ends import seeded_and_due
+from tests.test_pass_ends import digests_by_attempts, seeded_and_due
 
 
 def test_at_a_thousand_a_second_the_next_batch_is_composed_at_once() -> None:
@@ -141,12 +143,13 @@ async def test_the_digests_that_find_a_place_in_flight_at_once_tell_nothing_of_t
     assert report.sent == len(chats)
 
 
-def test_a_digest_starts_only_while_a_minute_of_its_lease_is_left() -> None:
+def test_a_lease_has_enough_left_up_to_the_margin_and_not_a_second_after() -> None:
     composed = datetime(2026, 12, 5, 12, tzinfo=UTC)
     leased_until = composed + LEASE
-    assert may_start(composed, leased_until)
-    assert may_start(leased_until - LEASE_LEFT_TO_START, leased_until)
-    assert not may_start(leased_until - LEASE_LEFT_TO_START + timedelta(seconds=1), leased_until)
+    for margin in (LEASE_LEFT_TO_START, LEASE_LEFT_TO_SEND):
+        assert lease_left(composed, leased_until, margin)
+        assert lease_left(leased_until - margin, leased_until, margin)
+        assert not lease_left(leased_until - margin + timedelta(seconds=1), leased_until, margin)
 
 
 async def test_a_pass_whose_digests_outwait_their_lease_ends_and_each_is_sent_once(
@@ -155,30 +158,65 @@ async def test_a_pass_whose_digests_outwait_their_lease_ends_and_each_is_sent_on
     """However the pace falls after a batch is composed (other processes joining on one
     budget, Telegram slowing), a digest whose lease is nearly spent is not started: the
     pass ends, and the digest is taken up once its lease ran out, by one process."""
-    chats = range(8100, 8130)
+    chats = range(8100, 8120)
     slow = settings.model_copy(
-        update={"rate_limit_per_second": 20, "paid_broadcast": False, "delivery_concurrency": 2}
+        update={"rate_limit_per_second": 5, "paid_broadcast": False, "delivery_concurrency": 2}
     )
     async with running_bot(slow, clock=clock) as app:
         deliverer = app.bot_data.deliverer
         deliverer.batch = 10
         await seeded_and_due(app.bot_data.sessions, clock, seed_rows, chats)
         passing = asyncio.create_task(deliverer.run_pass())
+        # The first digest is out; the batch's last starts 1.8 s later at 5 a second.
         assert await emu.events(chats[0], count=1, wait=10)
         # Four minutes and a second go by before the next digest's turn comes.
         clock.advance(seconds=(LEASE - LEASE_LEFT_TO_START).total_seconds() + 1)
         report = await passing
-        assert report.ended is Ended.LEASE
-        assert str(report).endswith(
-            "; ended early: digests could not start before their lease ran low"
-        )
-        started = report.sent
-        assert 1 <= started < 10
-        # The first batch, and the next if composed once its last 2 fit in flight.
-        composed = 20 if started >= 8 else 10
-        assert report.due == composed
-        clock.advance(seconds=LEASE_LEFT_TO_START.total_seconds())
-        again = await deliverer.run_pass()
+    assert report.ended is Ended.LEASE
+    assert str(report).endswith(
+        "; ended early: digests could not start before their lease ran low"
+    )
+    started = report.sent
+    assert 1 <= started < 10
+    # The first batch, and the next if composed once its last 2 fit in flight.
+    composed = 20 if started >= 8 else 10
+    assert report.due == composed
+    clock.advance(seconds=LEASE_LEFT_TO_START.total_seconds())
+    async with running_bot(settings, clock=clock) as second:
+        again = await second.bot_data.deliverer.run_pass()
     assert again.ended is None
     assert (again.resumed, again.due) == (composed - started, len(chats) - composed)
+    assert [len(await bot_messages(emu, chat)) for chat in chats] == [1] * len(chats)
+
+
+async def test_a_digest_whose_lease_ran_low_while_it_waited_for_its_turn_is_left_not_sent(
+    settings: Settings, emu: EmulatorClient, clock: FakeClock, seed_rows: Rows
+) -> None:
+    """A digest started in time may still wait long for its turn in the pacer (400 in
+    flight at 4 a second: 100 s). Its first message is sent only while half a minute of
+    its lease is left: otherwise it is left pending, untouched, and sent once by
+    whoever takes it up when its lease has run out."""
+    chats = range(8200, 8206)
+    slow = settings.model_copy(
+        update={"rate_limit_per_second": 2, "paid_broadcast": False, "delivery_concurrency": 5}
+    )
+    async with running_bot(slow, clock=clock) as app:
+        sessions = app.bot_data.sessions
+        await seeded_and_due(sessions, clock, seed_rows, chats)
+        passing = asyncio.create_task(app.bot_data.deliverer.run_pass())
+        # The first digest is sent; four more are in flight, waiting half a second each
+        # for their turn, when the clock jumps to 20 s before their lease ends.
+        assert await emu.events(chats[0], count=1, wait=10)
+        clock.advance(seconds=(LEASE - timedelta(seconds=20)).total_seconds())
+        report = await passing
+    left = report.results[SendResult.LEFT]
+    assert report.ended is Ended.LEASE
+    assert left >= 1
+    assert report.sent + left <= 6  # the sixth started if the first was out in time
+    # Left untouched: pending, never tried.
+    assert await digests_by_attempts(sessions) == {0: 6 - report.sent}
+    clock.advance(seconds=21)
+    async with running_bot(settings, clock=clock) as second:
+        again = await second.bot_data.deliverer.run_pass()
+    assert (again.resumed, again.sent) == (6 - report.sent, 6 - report.sent)
     assert [len(await bot_messages(emu, chat)) for chat in chats] == [1] * len(chats)

@@ -19,7 +19,15 @@ from telegram.ext import ExtBot
 from bot.config import DeliveryPolicy
 from bot.delivery.broadcast import FREE_PER_SECOND, stars
 from bot.delivery.compose import COMPOSE_BATCH, Batch, TagIndex, compose_due_batch
-from bot.delivery.lead import AHEAD_WITHIN, PACE_SAMPLE, Pace, compose_ahead, may_start
+from bot.delivery.lead import (
+    AHEAD_WITHIN,
+    LEASE_LEFT_TO_SEND,
+    LEASE_LEFT_TO_START,
+    PACE_SAMPLE,
+    Pace,
+    compose_ahead,
+    lease_left,
+)
 from bot.delivery.outbox import LEASE, ChunkFormatError, Outbound, chunks_from_json
 from bot.delivery.presence import Presence
 from bot.ops import metrics
@@ -171,11 +179,21 @@ class Deliverer:
             report.purged = await self.purge()
         return report
 
-    async def _send(self, outbound: Outbound, log: SentLog) -> SendResult:
-        """One digest of the pass: in the bulk lane, recorded through the pass's ``log``."""
+    async def _send(
+        self, outbound: Outbound, log: SentLog, leased_until: datetime | None
+    ) -> SendResult:
+        """One digest of the pass: in the bulk lane, recorded through the pass's ``log``;
+        left pending if its lease runs low before its first message's turn."""
+
+        def lease_low() -> bool:
+            return leased_until is not None and not lease_left(
+                self.clock(), leased_until, LEASE_LEFT_TO_SEND
+            )
+
         return await send_digest(
             self.bot, self.sessions, outbound, clock=self.clock, policy=self.policy,
             log=log, lane=Lane.BULK, stops=self.stops, paid=self.delivery.paid_broadcast,
+            lease_low=lease_low,
         )  # fmt: skip
 
     def _paid_so_far(self) -> int:
@@ -419,17 +437,21 @@ class _Pass:
         await self.in_flight.acquire()
         if waited:
             self.pace.note(time.monotonic())
-        low = leased_until is not None and not may_start(self.deliverer.clock(), leased_until)
+        low = leased_until is not None and not lease_left(
+            self.deliverer.clock(), leased_until, LEASE_LEFT_TO_START
+        )
         if self._must_end(lease_low=low):
             self.in_flight.release()
             return False
-        sending.create_task(self._send(outbound, log, fresh=fresh))
+        sending.create_task(self._send(outbound, log, fresh=fresh, leased_until=leased_until))
         return True
 
-    async def _send(self, outbound: Outbound, log: SentLog, *, fresh: bool) -> None:
+    async def _send(
+        self, outbound: Outbound, log: SentLog, *, fresh: bool, leased_until: datetime | None
+    ) -> None:
         try:
             # `_start` checked the heartbeat (`_must_end`) just before.
-            result = await self.deliverer._send(outbound, log)
+            result = await self.deliverer._send(outbound, log, leased_until)
         except Exception:
             # Still pending: its lease runs out and a later pass resumes it.
             logger.exception("sending digest %s failed", outbound.digest_id)
@@ -437,5 +459,7 @@ class _Pass:
         finally:
             self.in_flight.release()
         self.report.results[result] += 1
+        if result is SendResult.LEFT:
+            self._must_end(lease_low=True)
         if fresh:
             self.unsent = self.unsent + 1 if result is SendResult.POSTPONED else 0

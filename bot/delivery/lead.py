@@ -2,9 +2,11 @@
 the current one are still to be sent, so that the pacer never waits for a compose, but
 not so early that a digest of the next batch would wait out its lease (`LEASE`,
 counted from compose) before it is started. And, whatever the pace does meanwhile, no
-digest is started once its lease is nearly spent (`may_start`): another process, or
-the pass's own look for stale digests, may take up a digest whose lease ran out, and
-would send it a second time. See `bot.delivery.deliverer`.
+digest is started, nor its first message sent, once its lease is nearly spent
+(`lease_left`): another process, or the pass's own look for stale digests, may take up
+a digest whose lease ran out, and would send it a second time. The leases are on each
+process's wall clock: the processes' clocks must agree within seconds (NTP). See
+`bot.delivery.deliverer`.
 
 Pure code: no Telegram, no database.
 """
@@ -24,10 +26,12 @@ PACE_SAMPLE = 32
 # (other processes joining on one budget, a shared pause after a 429) and its last
 # digest still starts before its lease runs out.
 AHEAD_WITHIN = LEASE.total_seconds() / 4
-# A digest is started only while this much of its lease is left: time for its first
-# message to wait for its slot in the pacer (a shared pause after a 429 included) and go
-# out, after which recording it renews the lease.
+# A pass starts a digest only while this much of its lease is left, and ends otherwise.
 LEASE_LEFT_TO_START = timedelta(minutes=1)
+# And a digest's first message goes out only while this much is left once it has its
+# turn in the pacer and an HTTP connection: time for the request (5 s read timeout) and
+# its record, which renews the lease. Otherwise the digest is left pending.
+LEASE_LEFT_TO_SEND = timedelta(seconds=30)
 
 
 class Pace:
@@ -59,14 +63,14 @@ def compose_ahead(
     when at the pass's pace (``per_second``) the rest of this batch and all of the next
     start within ``within`` seconds: at 1,000 a second, at once; at Telegram's free 29
     shared by several processes, never (a batch of 1,000 takes minutes). The pace may
-    still fall after (processes joining on one budget, Telegram slowing): `may_start`
+    still fall after (processes joining on one budget, Telegram slowing): `lease_left`
     is what keeps a digest from outwaiting its lease."""
     if left <= in_flight:
         return True
     return per_second is not None and left + batch <= per_second * within
 
 
-def may_start(now: datetime, leased_until: datetime) -> bool:
-    """Whether a digest leased until ``leased_until`` may still be started at ``now``:
-    while at least `LEASE_LEFT_TO_START` of its lease is left."""
-    return now <= leased_until - LEASE_LEFT_TO_START
+def lease_left(now: datetime, leased_until: datetime, at_least: timedelta) -> bool:
+    """Whether at least ``at_least`` of a lease that runs until ``leased_until`` is left
+    at ``now``."""
+    return now <= leased_until - at_least

@@ -22,7 +22,7 @@ from telegram.ext import BaseRateLimiter
 
 from bot.delivery.broadcast import Seconds
 from bot.ops import metrics
-from bot.telegram.stops import ChatStopped, StopList
+from bot.telegram.stops import LEASE_LOW, ChatStopped, LeaseSpent, StopList
 from util import KeyedLocks
 
 logger = logging.getLogger(__name__)
@@ -223,6 +223,9 @@ class PacingRateLimiter(BaseRateLimiter[int]):
                 if lane is Lane.BULK and self.stops and self.stops.stopped(chat_id, began):
                     raise ChatStopped(chat_id)
                 async with self._in_flight:
+                    lease_low = LEASE_LOW.get()
+                    if lease_low is not None and lease_low():
+                        raise LeaseSpent(chat_id)
                     sent = await callback(*args, **kwargs)
                 if beyond_free and data.get("allow_paid_broadcast"):
                     self.paid += 1

@@ -36,7 +36,7 @@ from bot.delivery.outbox import LEASE, Chunk, Outbound
 from bot.i18n import FALLBACK, translator
 from bot.ops.logjson import digest_context
 from bot.telegram.ratelimit import Lane
-from bot.telegram.stops import ChatStopped, StopList
+from bot.telegram.stops import LEASE_LOW, ChatStopped, LeaseSpent, StopList
 from storage import repo
 from storage.retry import retrying
 from util import backoff
@@ -57,6 +57,7 @@ class SendResult(StrEnum):
     POSTPONED = "postponed"
     FAILED = "failed"
     STOPPED = "stopped"  # the chat asked to be forgotten meanwhile (/forget)
+    LEFT = "left"  # its lease ran low before its first message's turn: left pending
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,12 +165,16 @@ async def send_digest(
     lane: Lane = Lane.REPLY,
     stops: StopList | None = None,
     paid: bool = False,
+    lease_low: Callable[[], bool] | None = None,
 ) -> SendResult:
     """Send the digest's unsent messages in order; record each; classify the outcome.
     A chat forgotten meanwhile (``stops`` in this process; its outbox row gone, for a
     forget in another process) gets nothing more. With ``paid`` (PAID_BROADCAST, a
     delivery pass) the messages go with allow_paid_broadcast; the pacer counts those
-    sent beyond the free 30 of their second."""
+    sent beyond the free 30 of their second. ``lease_low`` (a delivery pass): whether
+    the digest's lease is too nearly spent for its first message to go out, asked once
+    that message has its turn; then it is left pending, untouched, for whoever takes it
+    up once the lease has run out."""
     digest_context(outbound.digest_id, outbound.chat_id)
     log = log or SentLog(sessions, clock)
     message_ids = list(outbound.message_ids)
@@ -181,11 +186,15 @@ async def send_digest(
             return SendResult.STOPPED
         attempt = 0
         while True:
+            # The first message's record renews the lease: the later ones need no check.
+            fence = LEASE_LOW.set(lease_low if index == outbound.sent_chunks else None)
             try:
                 message_id = await _send_message(bot, outbound, index, lane, paid=paid)
                 break
             except ChatStopped:
                 return SendResult.STOPPED
+            except LeaseSpent:
+                return SendResult.LEFT
             except TelegramError as error:
                 if isinstance(error, ChatMigrated) and error.new_chat_id != outbound.chat_id:
                     outbound = await _moved(sessions, outbound, error.new_chat_id)
@@ -199,6 +208,8 @@ async def send_digest(
                 if verdict is not _Verdict.RETRY:
                     return await _settle(verdict, log, outbound, index, str(error), clock, policy)
                 await asyncio.sleep(backoff(attempt - 1, policy.backoff))
+            finally:
+                LEASE_LOW.reset(fence)
         message_ids.append(message_id)
         await log.note(outbound.digest_id, message_ids, outbound.total)
     return SendResult.SENT

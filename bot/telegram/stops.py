@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 
 from cachetools import TTLCache
 from telegram.error import TelegramError
@@ -24,6 +25,20 @@ class ChatStopped(TelegramError):
 
     def __init__(self, chat_id: object) -> None:
         super().__init__(f"chat {chat_id} was forgotten; its digest stops")
+
+
+class LeaseSpent(TelegramError):
+    """A digest's first message was not sent: the digest's lease ran low while the message
+    waited for its turn, and another process may take the digest up once it runs out."""
+
+    def __init__(self, chat_id: object) -> None:
+        super().__init__(f"the lease of chat {chat_id}'s digest ran low before its turn")
+
+
+# Whether the digest whose first message is being sent has too little of its lease left,
+# set by bot.telegram.send for that message alone (its record renews the lease); the
+# pacer asks it once the message has its turn and an HTTP connection.
+LEASE_LOW: ContextVar[Callable[[], bool] | None] = ContextVar("lease_low", default=None)
 
 
 class StopList:
