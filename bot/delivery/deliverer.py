@@ -60,7 +60,7 @@ class Ended(StrEnum):
     STOPPING = "the process is stopping"
     UNSENT = f"{UNSENT_IN_A_ROW} digests in a row could not be sent"
     LATE = "this process's heartbeat is late"
-    LEASE = "digests could not start before their lease ran low"
+    LEASE = "digests' leases ran low before they could be sent"
 
 
 @dataclass

@@ -27,11 +27,11 @@ PACE_SAMPLE = 32
 # digest still starts before its lease runs out.
 AHEAD_WITHIN = LEASE.total_seconds() / 4
 # A pass starts a digest only while this much of its lease is left, and ends otherwise.
-LEASE_LEFT_TO_START = timedelta(minutes=1)
-# And a digest's first message goes out only while this much is left once it has its
-# turn in the pacer and an HTTP connection: time for the request (5 s read timeout) and
-# its record, which renews the lease. Otherwise the digest is left pending.
-LEASE_LEFT_TO_SEND = timedelta(seconds=30)
+LEASE_LEFT_TO_START = timedelta(seconds=90)
+# And a digest's message goes out only while this much is left once it has its turn in
+# the pacer: time for the request (a connection, 5 s to connect, 5 s to read) and its
+# record. Otherwise the rest of the digest is left pending.
+LEASE_LEFT_TO_SEND = timedelta(seconds=45)
 
 
 class Pace:

@@ -219,11 +219,13 @@ class PacingRateLimiter(BaseRateLimiter[int]):
             try:
                 if not paced:
                     return await callback(*args, **kwargs)
+                lease_low = LEASE_LOW.get()
+                if lease_low is not None and lease_low():
+                    raise LeaseSpent(chat_id)  # before it takes a slot of the budget
                 beyond_free = await self._wait_turn(chat_id, lane)
                 if lane is Lane.BULK and self.stops and self.stops.stopped(chat_id, began):
                     raise ChatStopped(chat_id)
                 async with self._in_flight:
-                    lease_low = LEASE_LOW.get()
                     if lease_low is not None and lease_low():
                         raise LeaseSpent(chat_id)
                     sent = await callback(*args, **kwargs)

@@ -57,7 +57,7 @@ class SendResult(StrEnum):
     POSTPONED = "postponed"
     FAILED = "failed"
     STOPPED = "stopped"  # the chat asked to be forgotten meanwhile (/forget)
-    LEFT = "left"  # its lease ran low before its first message's turn: left pending
+    LEFT = "left"  # its lease ran low before a message's turn: the rest left pending
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,9 +172,9 @@ async def send_digest(
     forget in another process) gets nothing more. With ``paid`` (PAID_BROADCAST, a
     delivery pass) the messages go with allow_paid_broadcast; the pacer counts those
     sent beyond the free 30 of their second. ``lease_low`` (a delivery pass): whether
-    the digest's lease is too nearly spent for its first message to go out, asked once
-    that message has its turn; then it is left pending, untouched, for whoever takes it
-    up once the lease has run out."""
+    the digest's lease is too nearly spent for its next message to go out, asked before
+    and after that message waits for its turn; then the rest of it is left pending, for
+    whoever takes it up once the lease has run out."""
     digest_context(outbound.digest_id, outbound.chat_id)
     log = log or SentLog(sessions, clock)
     message_ids = list(outbound.message_ids)
@@ -186,10 +186,8 @@ async def send_digest(
             return SendResult.STOPPED
         attempt = 0
         while True:
-            # The first message's record renews the lease: the later ones need no check.
-            fence = LEASE_LOW.set(lease_low if index == outbound.sent_chunks else None)
             try:
-                message_id = await _send_message(bot, outbound, index, lane, paid=paid)
+                message_id = await _send_fenced(bot, outbound, index, lane, paid, lease_low)
                 break
             except ChatStopped:
                 return SendResult.STOPPED
@@ -208,11 +206,28 @@ async def send_digest(
                 if verdict is not _Verdict.RETRY:
                     return await _settle(verdict, log, outbound, index, str(error), clock, policy)
                 await asyncio.sleep(backoff(attempt - 1, policy.backoff))
-            finally:
-                LEASE_LOW.reset(fence)
         message_ids.append(message_id)
         await log.note(outbound.digest_id, message_ids, outbound.total)
     return SendResult.SENT
+
+
+async def _send_fenced(
+    bot: ExtBot[int],
+    outbound: Outbound,
+    index: int,
+    lane: Lane,
+    paid: bool,
+    lease_low: Callable[[], bool] | None,
+) -> int:
+    """`_send_message`, which the pacer refuses (`LeaseSpent`) if ``lease_low`` says so
+    before the message waits for its turn or once it has it. Every message of the
+    digest is checked against the lease it had when it was composed or taken up: its
+    records renew it, but a record may not be committed yet."""
+    fence = LEASE_LOW.set(lease_low)
+    try:
+        return await _send_message(bot, outbound, index, lane, paid=paid)
+    finally:
+        LEASE_LOW.reset(fence)
 
 
 async def _send_message(

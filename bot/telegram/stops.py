@@ -28,16 +28,17 @@ class ChatStopped(TelegramError):
 
 
 class LeaseSpent(TelegramError):
-    """A digest's first message was not sent: the digest's lease ran low while the message
-    waited for its turn, and another process may take the digest up once it runs out."""
+    """A digest's message was not sent: the digest's lease ran low before its turn, and
+    another process may take the digest up once it runs out."""
 
     def __init__(self, chat_id: object) -> None:
         super().__init__(f"the lease of chat {chat_id}'s digest ran low before its turn")
 
 
-# Whether the digest whose first message is being sent has too little of its lease left,
-# set by bot.telegram.send for that message alone (its record renews the lease); the
-# pacer asks it once the message has its turn and an HTTP connection.
+# Whether the digest whose message is being sent has too little of its lease left, set
+# by bot.telegram.send around each message of a delivery pass's digests; the pacer asks
+# it before the message waits for its turn, and again once it has its turn and one of
+# the pacer's places for an HTTP request.
 LEASE_LOW: ContextVar[Callable[[], bool] | None] = ContextVar("lease_low", default=None)
 
 
