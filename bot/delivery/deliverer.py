@@ -183,7 +183,7 @@ class Deliverer:
         self, outbound: Outbound, log: SentLog, leased_until: datetime | None
     ) -> SendResult:
         """One digest of the pass: in the bulk lane, recorded through the pass's ``log``;
-        left pending if its lease runs low before its first message's turn."""
+        the rest left pending if its lease runs low before a message's turn."""
 
         def lease_low() -> bool:
             return leased_until is not None and not lease_left(

@@ -2,7 +2,7 @@
 the current one are still to be sent, so that the pacer never waits for a compose, but
 not so early that a digest of the next batch would wait out its lease (`LEASE`,
 counted from compose) before it is started. And, whatever the pace does meanwhile, no
-digest is started, nor its first message sent, once its lease is nearly spent
+digest is started, nor any of its messages sent, once its lease is nearly spent
 (`lease_left`): another process, or the pass's own look for stale digests, may take up
 a digest whose lease ran out, and would send it a second time. The leases are on each
 process's wall clock: the processes' clocks must agree within seconds (NTP). See
