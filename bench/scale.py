@@ -204,17 +204,24 @@ def environment(url: str, api: str, *, paid: bool) -> dict[str, str]:
     }
 
 
+# Workers run as deploy/systemd/newsbot-worker@.service runs them, below `run`'s
+# priority, so that a person's reply never waits for a core behind a pass.
+WORKER_NICE = 5
+
+
 def start(env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:
     """A newsbot process whose log goes to a file: a pipe nobody reads until the end
     fills (64 KiB) and then blocks the process at its next log line, in the middle of
     whatever it was doing, transactions included."""
     log = tempfile.TemporaryFile()  # noqa: SIM115 (closed by stop)
+    nice = WORKER_NICE if args[:1] == ("worker",) else 0
     process = subprocess.Popen(
         [sys.executable, "-m", "bot", *args],
         env=env,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=log,
+        preexec_fn=(lambda: os.nice(nice)) if nice else None,  # noqa: PLW1509
     )
     LOGS[process.pid] = log
     return process

@@ -32,7 +32,7 @@ KNOWN = {
         "ProtectControlGroups", "ProtectClock", "ProtectHostname", "RestrictAddressFamilies",
         "RestrictNamespaces", "RestrictRealtime", "RestrictSUIDSGID", "LockPersonality",
         "SystemCallArchitectures", "SystemCallFilter", "CapabilityBoundingSet",
-        "AmbientCapabilities", "UMask",
+        "AmbientCapabilities", "UMask", "Nice",
     },
     "Install": {"WantedBy"},
 }  # fmt: skip
@@ -68,6 +68,8 @@ def test_units_are_well_formed_and_hardened(name: str) -> None:
     assert service["User"] == "newsbot"
     assert service["ProtectSystem"] == "strict"
     assert service["NoNewPrivileges"] == "yes"
+    # A worker yields the cores to the process that answers people; that one does not.
+    assert service.get("Nice") == ("5" if name.startswith("newsbot-worker") else None)
     command = service["ExecStart"].split()
     assert command[0].endswith("/newsbot")
     assert command[1] == ("run" if name == "newsbot.service" else "worker")
