@@ -15,8 +15,8 @@ from bot.delivery.broadcast import (
     MOST_CONNECTIONS,
     MOST_IN_FLIGHT,
     PAID_PER_SECOND,
+    Sizing,
     connections_for,
-    in_flight_for,
 )
 from bot.i18n import languages
 from bot.ops import settings as ops
@@ -69,15 +69,21 @@ class DigestPolicy:
 
 @dataclass(frozen=True, slots=True)
 class DeliveryPolicy:
-    """How a delivery pass runs: its digests, DELIVERY_CONCURRENCY digests in flight,
-    PAID_BROADCAST, and how long sent digests (DIGEST_RETENTION_DAYS) and the rest
-    (`RetentionPolicy`) are kept."""
+    """How a delivery pass runs: its digests, its connections and digests in flight
+    (TELEGRAM_CONNECTIONS, DELIVERY_CONCURRENCY, or sized for the process's share of
+    RATE_LIMIT_PER_SECOND), PAID_BROADCAST, and how long sent digests
+    (DIGEST_RETENTION_DAYS) and the rest (`RetentionPolicy`) are kept."""
 
     digest: DigestPolicy
-    concurrency: int
+    sizing: Sizing
     paid_broadcast: bool
     kept: timedelta
     retention: RetentionPolicy
+
+    @property
+    def concurrency(self) -> int:
+        """Digests in flight with this process alone in a pass."""
+        return self.sizing.for_senders(1)[1]
 
 
 class Settings(BaseSettings):
@@ -97,8 +103,9 @@ class Settings(BaseSettings):
     digest_max_age_days: int = Field(default=7, ge=1, le=365)
     digest_retention_days: int = Field(default=30, ge=1, le=3650)
     delivery_interval_seconds: float = Field(default=30.0, gt=0, le=3600)
-    # Digests in flight and HTTP connections: unset, as many as RATE_LIMIT_PER_SECOND
-    # needs (bot.delivery.broadcast: 64 and 8 at 29 a second, 400 and 100 at 1,000).
+    # Digests in flight and HTTP connections: unset, as many as this process's share of
+    # RATE_LIMIT_PER_SECOND needs (bot.delivery.broadcast.Sizing: 64 and 8 at 29 a
+    # second, 400 and 100 at 1,000 for one process in a pass, 100 and 25 for each of 4).
     delivery_concurrency: int | None = Field(default=None, ge=1, le=MOST_IN_FLIGHT)
     # A process not seen for this long is taken for dead: another resumes its digests
     # (bot.delivery.presence). Each process stores its heartbeat 6 times as often.
@@ -302,7 +309,9 @@ class Settings(BaseSettings):
     def delivery(self) -> DeliveryPolicy:
         return DeliveryPolicy(
             digest=self.digest,
-            concurrency=self.delivery_concurrency or in_flight_for(self.connections),
+            sizing=Sizing(
+                self.rate_limit_per_second, self.telegram_connections, self.delivery_concurrency
+            ),
             paid_broadcast=self.paid_broadcast,
             kept=timedelta(days=self.digest_retention_days),
             retention=self.retention,

@@ -346,6 +346,8 @@ class Process(Base):
     pid: Mapped[int] = mapped_column(Integer)
     started_at: Mapped[datetime]
     seen_at: Mapped[datetime]
+    # In a delivery pass: the processes that share the Telegram budget now.
+    in_pass: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class DigestMessage(Base):

@@ -14,6 +14,7 @@ Pure code: no Telegram, no database.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from decimal import Decimal
 
 FREE_PER_SECOND = 30  # Telegram's broadcasting limit, free of charge
@@ -41,6 +42,27 @@ def in_flight_for(connections: int) -> int:
     fifth of a second ahead, before its request takes a connection: at 64, one worker
     sent 820 of its 1,000 a second (README, benchmark row 37)."""
     return min(MOST_IN_FLIGHT, max(64, 4 * connections))
+
+
+@dataclass(frozen=True, slots=True)
+class Sizing:
+    """A process's HTTP connections to the Bot API and digests in flight in a delivery
+    pass: TELEGRAM_CONNECTIONS and DELIVERY_CONCURRENCY when set, else sized for its
+    share of the ``rate``. Every process in a pass at once shares the one budget (on
+    PostgreSQL), so each needs only its part of the connections: four workers sized each
+    for the whole 1,000 a second held 400 requests in flight; when the Bot API stalled,
+    all of them arrived at once (853 responses 429 and 50 digests sent twice, where
+    connections sized by hand for each worker's share had none; README, benchmark rows
+    49 and 50)."""
+
+    rate: float
+    connections: int | None = None  # set by hand
+    in_flight: int | None = None  # set by hand
+
+    def for_senders(self, senders: int) -> tuple[int, int]:
+        """(connections, digests in flight) for one of ``senders`` processes in a pass."""
+        connections = self.connections or connections_for(self.rate / max(1, senders))
+        return connections, self.in_flight or in_flight_for(connections)
 
 
 def stars(messages: int) -> Decimal:

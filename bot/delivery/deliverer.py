@@ -38,6 +38,7 @@ from bot.telegram.stops import StopList
 from storage import repo
 from storage import stories as stories_repo
 from storage.retry import retrying
+from util import Gate
 
 logger = logging.getLogger(__name__)
 
@@ -280,12 +281,15 @@ class Deliverer:
 
 class _Pass:
     """One pass of a `Deliverer`: resume what dead processes left, then compose the due
-    readers' digests batch by batch and send them, ``concurrency`` at a time."""
+    readers' digests batch by batch and send them, ``in_flight`` at a time: as many as
+    this process's share of the rate needs, which it learns from the processes in a pass
+    (bot.delivery.presence) at the start and at each batch."""
 
     def __init__(self, deliverer: Deliverer) -> None:
         self.deliverer = deliverer
         self.report = PassReport()
-        self.in_flight = asyncio.Semaphore(deliverer.delivery.concurrency)
+        self.in_flight = Gate(deliverer.delivery.concurrency)
+        self.senders: int | None = None  # processes in a pass, as last sized for
         # The index is per pass, and so are the readers it serves: those due when the
         # pass began. One whose time comes during the pass (or is brought forward, as the
         # demo's /tick does) waits for the next pass and its fresh index, which has the
@@ -317,6 +321,9 @@ class _Pass:
                 # Not raised into the task group, which would cancel sends half-recorded.
                 # The digests already composed are sent; the rest waits for the next tick.
                 logger.exception("delivery pass stopped composing")
+        presence = deliverer.presence
+        if presence is not None and presence.in_pass:
+            await presence.passing(False)
         if self.paid is not None:
             self.report.paid = self.deliverer._paid_so_far() - self.paid
             self.report.stars = stars(self.report.paid)
@@ -341,6 +348,7 @@ class _Pass:
                 if not batch.claimed:
                     return
                 self.report.add(batch)
+                await self._share()
                 for n, outbound in enumerate(batch.outbound):
                     left = len(batch.outbound) - n
                     if ahead is None and not self.unsent and self._compose_ahead(left):
@@ -358,12 +366,37 @@ class _Pass:
             if ahead is not None:
                 await self._settle(ahead)
 
+    async def _share(self) -> None:
+        """This pass has digests to send: it says so (bot.delivery.presence), and sizes
+        its digests in flight and the pacer's connections for this process's share of the
+        rate, shared by the processes in a pass (bot.delivery.broadcast.Sizing). Again
+        at each batch, as the heartbeats count them anew."""
+        deliverer, presence = self.deliverer, self.deliverer.presence
+        senders = 1
+        if presence is not None:
+            senders = presence.senders if presence.in_pass else await presence.passing(True)
+        if senders == self.senders:
+            return
+        self.senders = senders
+        connections, in_flight = deliverer.delivery.sizing.for_senders(senders)
+        self.in_flight.limit = in_flight
+        limiter = deliverer.bot.rate_limiter
+        if isinstance(limiter, PacingRateLimiter):
+            limiter.share(connections)
+        logger.info(
+            "%d process(es) in a delivery pass: this one sends through %d connections, "
+            "%d digests in flight",
+            senders,
+            connections if isinstance(limiter, PacingRateLimiter) else 0,
+            in_flight,
+        )
+
     def _compose_ahead(self, left: int) -> bool:
         deliverer = self.deliverer
         return compose_ahead(
             left,
             batch=deliverer.batch,
-            in_flight=deliverer.delivery.concurrency,
+            in_flight=self.in_flight.limit,
             per_second=self.pace.per_second(),
             within=deliverer.ahead_within,
         )
@@ -414,6 +447,8 @@ class _Pass:
         if self._must_end():
             return
         stale, leased_until = await retrying(self.deliverer._claim_stale, "claiming stale digests")
+        if stale:
+            await self._share()
         for outbound in stale:
             if not await self._start(
                 outbound, log, sending, fresh=False, leased_until=leased_until

@@ -43,7 +43,9 @@ def _pid_alive(pid: int) -> bool:
 
 class Presence:
     """This process's row: registered by `start`, seen every ``timeout / BEATS`` seconds,
-    deleted by `stop`. Digests it composes or resumes carry its ``id``.
+    deleted by `stop`. Digests it composes or resumes carry its ``id``. It says whether
+    the process is in a delivery pass (`passing`); each heartbeat in one counts the
+    processes that are (``senders``).
 
     ``solo`` (SQLite, where the processes of one database share its host): at start,
     the rows of this host's processes that no longer run are deleted, so that a process
@@ -66,6 +68,10 @@ class Presence:
         self.host = socket.gethostname()[:255]
         self.pid = os.getpid()
         self.id: int | None = None
+        self.in_pass = False
+        # Processes in a delivery pass, this one included, as last stored: they share
+        # the Telegram budget (bot.delivery.broadcast.sized_for).
+        self.senders = 1
         self._seen = -float("inf")  # time.monotonic() of the last beat that was stored
         self._task: asyncio.Task[None] | None = None
 
@@ -79,6 +85,26 @@ class Presence:
         the timeout (a stalled loop, the database out of reach). It starts no digest then,
         since another process may take its digests over at the full timeout."""
         return time.monotonic() - self._seen > self.timeout.total_seconds() / 2
+
+    async def passing(self, in_pass: bool) -> int:
+        """This process begins (True) or ends a delivery pass: store it; how many
+        processes are in a pass now, this one included. When the database is out of
+        reach: the last count (the next heartbeat stores it)."""
+        self.in_pass = in_pass
+        if self.id is None:
+            return self.senders
+        try:
+            async with self.sessions.begin() as session:
+                await repo.mark_in_pass(session, self.id, in_pass)
+                await self._count_senders(session)
+        except Exception as error:
+            logger.warning("could not store that this process is in a pass: %s", error)
+        return self.senders
+
+    async def _count_senders(self, session: AsyncSession) -> None:
+        if self.in_pass:
+            seen_since = self.seen_since(self.clock())
+            self.senders = max(1, await repo.count_in_pass(session, seen_since))
 
     async def start(self) -> None:
         await retrying(self._register, "registering this process")
@@ -127,8 +153,11 @@ class Presence:
                     self.id,
                     self.timeout.total_seconds(),
                 )
-                await repo.register_process(session, self.host, self.pid, now, process_id=self.id)
+                await repo.register_process(
+                    session, self.host, self.pid, now, process_id=self.id, in_pass=self.in_pass
+                )
             await repo.forget_unseen(session, now - 2 * self.timeout)
+            await self._count_senders(session)
         self._seen = started
 
     async def _beat_forever(self) -> None:

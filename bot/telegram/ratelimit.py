@@ -23,7 +23,7 @@ from telegram.ext import BaseRateLimiter
 from bot.delivery.broadcast import Seconds
 from bot.ops import metrics
 from bot.telegram.stops import LEASE_LOW, ChatStopped, LeaseSpent, StopList
-from util import KeyedLocks
+from util import Gate, KeyedLocks
 
 logger = logging.getLogger(__name__)
 
@@ -143,8 +143,10 @@ class PacingRateLimiter(BaseRateLimiter[int]):
     ) -> None:
         self.budget = budget or LocalBudget(overall_per_second)
         # Messages waiting for an HTTP connection wait here, where waiting is cheap,
-        # not in aiohttp's connection pool (bot.telegram.http).
-        self._in_flight = asyncio.Semaphore(max_in_flight)
+        # not in aiohttp's connection pool (bot.telegram.http); a delivery pass narrows
+        # it to this process's share (`share`).
+        self.max_in_flight = max_in_flight
+        self._in_flight = Gate(max_in_flight)
         self.per_chat_interval = per_chat_interval
         # Groups and channels (negative ids) take at most 20 messages a minute.
         self.per_group_interval = per_group_interval
@@ -163,6 +165,17 @@ class PacingRateLimiter(BaseRateLimiter[int]):
 
     async def shutdown(self) -> None:
         await self.budget.shutdown()
+
+    @property
+    def connections(self) -> int:
+        """Requests to the Bot API this pacer lets in flight at once."""
+        return self._in_flight.limit
+
+    def share(self, connections: int) -> None:
+        """Let at most ``connections`` requests in flight (this process's share of the
+        rate, while other processes send too), never more than ``max_in_flight``: the
+        requests in flight when the Bot API stalls arrive there at once when it resumes."""
+        self._in_flight.limit = max(1, min(self.max_in_flight, connections))
 
     def spacing(self, chat_id: int | str | None) -> float:
         """The least time between two messages to ``chat_id``: a person's private chat

@@ -77,8 +77,10 @@ from storage.repo.privacy import (
     words_of,
 )
 from storage.repo.processes import (
+    count_in_pass,
     forget_processes,
     forget_unseen,
+    mark_in_pass,
     processes_on,
     register_process,
     see_process,
@@ -136,6 +138,7 @@ __all__ = [
     "claim_stale_digests",
     "count_articles",
     "count_feeds",
+    "count_in_pass",
     "count_pending_subscriptions",
     "count_stored",
     "count_used_tags",
@@ -173,6 +176,7 @@ __all__ = [
     "managed_chats",
     "manages",
     "mark_blocked",
+    "mark_in_pass",
     "move_chat",
     "move_feed",
     "popular_tags",

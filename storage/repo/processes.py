@@ -5,18 +5,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Process
 
 
 async def register_process(
-    session: AsyncSession, host: str, pid: int, now: datetime, *, process_id: int | None = None
+    session: AsyncSession,
+    host: str,
+    pid: int,
+    now: datetime,
+    *,
+    process_id: int | None = None,
+    in_pass: bool = False,
 ) -> int:
     """A row for a process that starts (or, with ``process_id``, comes back after it was
     taken for dead and its row deleted); returns its id."""
-    row = {"host": host, "pid": pid, "started_at": now, "seen_at": now}
+    row = {"host": host, "pid": pid, "started_at": now, "seen_at": now, "in_pass": in_pass}
     if process_id is not None:
         row["id"] = process_id
     result = await session.execute(insert(Process).returning(Process.id), [row])
@@ -29,6 +35,20 @@ async def see_process(session: AsyncSession, process_id: int, now: datetime) -> 
         update(Process).where(Process.id == process_id).values(seen_at=now)
     )
     return bool(getattr(result, "rowcount", 0))
+
+
+async def mark_in_pass(session: AsyncSession, process_id: int, in_pass: bool) -> bool:
+    """Note whether the process is in a delivery pass; False when its row is gone."""
+    result = await session.execute(
+        update(Process).where(Process.id == process_id).values(in_pass=in_pass)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def count_in_pass(session: AsyncSession, seen_since: datetime) -> int:
+    """How many processes seen since ``seen_since`` are in a delivery pass."""
+    query = select(func.count()).where(Process.in_pass, Process.seen_at >= seen_since)
+    return int((await session.execute(query)).scalar_one())
 
 
 async def processes_on(session: AsyncSession, host: str) -> list[tuple[int, int]]:
