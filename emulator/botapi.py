@@ -53,6 +53,8 @@ async def answer(world: World, method: str, request: web.Request) -> web.Respons
         if chat_id is not None:
             params["chat_id"] = chat_id
         world.counters[f"calls_{method}"] += 1
+        if method in _SEND_METHODS:
+            await world.gate.held()  # a stalled Telegram answers once it resumes
         world.gate.check_faults(method, chat_id)
         paid = _flag(params, "allow_paid_broadcast")
         if method in _SEND_METHODS:

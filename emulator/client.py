@@ -189,6 +189,10 @@ class EmulatorClient:
     async def clear_faults(self) -> None:
         await self._post("/_emu/faults", {"clear": True})
 
+    async def stall(self, seconds: float) -> None:
+        """Hold every message the bot sends for ``seconds`` (a stalled Telegram)."""
+        await self._post("/_emu/stall", {"seconds": seconds})
+
     async def set_limits(self, **limits: Any) -> None:
         await self._post("/_emu/limits", limits)
 

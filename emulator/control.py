@@ -235,6 +235,17 @@ async def set_limits(call: Call) -> Any:
     return {"ok": True}
 
 
+@route("POST", "/_emu/stall")
+async def stall(call: Call) -> Any:
+    """Hold every message the bot sends for ``seconds`` (at most a minute), as a stalled
+    Telegram would; all are answered when it ends."""
+    seconds = call.body.get("seconds")
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 <= seconds <= 60:
+        raise ApiError(400, f"Bad Request: seconds must be a number from 0 to 60, not {seconds!r}")
+    call.world.gate.stall(float(seconds))
+    return {"ok": True}
+
+
 @route("POST", "/_emu/chats/{chat_id}/block")
 async def block(call: Call) -> Any:
     """The user blocked the bot (403 from then on), or (``missing``) the chat is gone."""

@@ -7,6 +7,7 @@ Telegram would charge is counted per whole second (`PaidSeconds`)."""
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from collections import Counter, defaultdict, deque
@@ -104,6 +105,7 @@ class Gate:
         self.global_bucket = Bucket(0, 0, 0, 0)
         self.paid_bucket = Bucket(0, 0, 0, 0)
         self.chat_buckets: dict[int, Bucket] = {}
+        self.stalled_until = 0.0  # time.monotonic(): until then every send is held
         # When the bot's recent messages to each group or channel were let through.
         self.group_windows: dict[int, deque[float]] = defaultdict(deque)
         self.set_limits(self.limits)
@@ -117,6 +119,17 @@ class Gate:
         )
         self.chat_buckets.clear()
         self.group_windows.clear()
+
+    def stall(self, seconds: float) -> None:
+        """Hold every message the bot sends (sendMessage, editMessageText, sendDocument)
+        from now for ``seconds``, then answer them all: Telegram stalled (a test's
+        `/_emu/stall`). A later stall moves the end for the sends that come after it."""
+        self.stalled_until = time.monotonic() + seconds
+
+    async def held(self) -> None:
+        """Return once the stall this send came in has ended."""
+        if (wait := self.stalled_until - time.monotonic()) > 0:
+            await asyncio.sleep(wait)
 
     def check_faults(self, method: str, chat_id: int | None) -> None:
         for fault in self.faults:

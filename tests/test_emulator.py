@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import re
+import time
 
 import httpx
 import pytest
@@ -73,6 +74,37 @@ def test_paid_messages_beyond_the_first_30_of_their_wall_clock_second_are_charge
         paid.note(at)
     paid.note(102.999)
     assert paid.beyond_free == 20 + 0 + 0
+
+
+async def test_a_stall_holds_every_message_sent_until_it_ends_and_nothing_else(
+    emulator: Emulator, emu: EmulatorClient
+) -> None:
+    base = f"{emulator.url}/bot{emulator.token}"
+    async with httpx.AsyncClient(verify=loopback_tls()) as http:
+        stalled = time.monotonic()
+        await emu.stall(1.0)
+        send = asyncio.create_task(
+            http.post(f"{base}/sendMessage", data={"chat_id": "7", "text": "held"})
+        )
+        me = await http.post(f"{base}/getMe")  # not a message: answered meanwhile
+        assert me.status_code == 200
+        assert not send.done()
+        sent = await send
+        assert time.monotonic() - stalled >= 1.0
+    assert sent.status_code == 200
+    assert sent.json()["result"]["text"] == "held"
+
+
+@pytest.mark.parametrize("seconds", [61, -1, "2", True, None])
+async def test_a_stall_of_no_sensible_length_is_refused(
+    emulator: Emulator, seconds: object
+) -> None:
+    async with httpx.AsyncClient(verify=loopback_tls()) as http:
+        answer = await http.post(f"{emulator.url}/_emu/stall", json={"seconds": seconds})
+    assert answer.status_code == 400
+    assert answer.json()["description"] == (
+        f"Bad Request: seconds must be a number from 0 to 60, not {seconds!r}"
+    )
 
 
 async def test_rate_limits_answer_429_with_retry_after(emulator: Emulator) -> None:

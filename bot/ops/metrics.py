@@ -55,6 +55,11 @@ SEND_PAUSES = Counter(
     "on PostgreSQL) by another process.",
     ["seen"],
 )
+LATE_TURNS = Counter(
+    "newsbot_send_late_turns",
+    "Digest messages that took a new turn in the pacer, theirs having passed while every "
+    "connection to the Bot API was busy (Telegram slow or stalled).",
+)
 PAID_MESSAGES = Counter(
     "newsbot_paid_messages",
     "Digest messages sent with allow_paid_broadcast beyond the free 30 in their second "
@@ -191,6 +196,10 @@ def retry_after(seconds: float) -> None:
 
 def send_paused(*, here: bool) -> None:
     SEND_PAUSES.labels("here" if here else "elsewhere").inc()
+
+
+def late_turn() -> None:
+    LATE_TURNS.inc()
 
 
 def update_label(text: str | None, kind: str) -> str:

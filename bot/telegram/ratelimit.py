@@ -3,8 +3,9 @@
 python-telegram-bot's AIORateLimiter limits groups per chat but not private chats, and
 digests go to private chats. This limiter spaces all messages evenly under the overall
 rate, keeps at least ``per_chat_interval`` between two messages to one chat (so the parts
-of a split digest are paced too), and on a 429 pauses all sending for ``retry_after``
-before retrying the refused message.
+of a split digest are paced too), gives a digest's message a new turn when its own passed
+while the Bot API kept every connection busy, and on a 429 pauses all sending for
+``retry_after`` before retrying the refused message.
 """
 
 from __future__ import annotations
@@ -39,6 +40,12 @@ PACED_METHODS = frozenset(
         "forwardMessage",
     }
 )
+
+
+# A digest's message that got a place in flight longer than this after its turn (or four
+# recent round trips, if longer) takes a new one (`PacingRateLimiter._turn_and_connection`).
+LATE_TURN = 0.5
+ROUND_TRIP_WEIGHT = 0.05  # of each request in the round trips' moving average
 
 
 class Lane(IntEnum):
@@ -159,6 +166,10 @@ class PacingRateLimiter(BaseRateLimiter[int]):
         # Messages sent with allow_paid_broadcast in a slot beyond Telegram's free 30 of
         # its second, as the budget counts them: what a delivery pass reports it cost.
         self.paid = 0
+        # Digests' messages that took a new turn, theirs having passed while they waited
+        # for a place in flight (`LATE_TURN`).
+        self.late = 0
+        self._round_trip = 0.0  # the Bot API's recent round trips (moving average)
 
     async def initialize(self) -> None:
         await self.budget.initialize()
@@ -215,6 +226,57 @@ class PacingRateLimiter(BaseRateLimiter[int]):
             if due <= now:
                 del self._chat_next[chat]
 
+    def _patience(self) -> float:
+        """How long a digest's message may wait for a place in flight after its turn:
+        `LATE_TURN`, or four of the Bot API's recent round trips if longer. Over a slow
+        link every connection is busy and messages queue for one (up to three round
+        trips with the default digests in flight): that is no stall, and they keep
+        their turns."""
+        return max(LATE_TURN, 4 * self._round_trip)
+
+    async def _turn_and_connection(
+        self, chat_id: int | str | None, lane: Lane, began: float
+    ) -> bool:
+        """Wait for the message's turn, then for a place in flight (held on return);
+        whether its slot is beyond the free 30 a second. A digest's message whose turn
+        passed longer ago than the `_patience` it had at its turn, while it waited for a
+        place (Telegram stalled, every connection held), takes a new turn: otherwise all
+        the messages held back so would go at once when Telegram answers again, over the
+        rate. The abandoned turn leaves the chat's spacing as it was. Its lease is asked
+        before each turn and once it has its place (`LEASE_LOW`), the stop list once it
+        has its turn."""
+        loop = asyncio.get_running_loop()
+        lease_low = LEASE_LOW.get()
+        while True:
+            if lease_low is not None and lease_low():
+                raise LeaseSpent(chat_id)  # before it takes a slot of the budget
+            spaced = self._chat_next.get(chat_id) if chat_id is not None else None
+            beyond_free = await self._wait_turn(chat_id, lane)
+            if lane is Lane.BULK and self.stops and self.stops.stopped(chat_id, began):
+                raise ChatStopped(chat_id)
+            turned, patience = loop.time(), self._patience()
+            mine = self._chat_next.get(chat_id) if chat_id is not None else None
+            await self._in_flight.acquire()
+            try:
+                if lease_low is not None and lease_low():
+                    raise LeaseSpent(chat_id)
+            except BaseException:
+                self._in_flight.release()
+                raise
+            if lane is Lane.BULK and loop.time() - turned > patience:
+                self._in_flight.release()
+                # Nothing went to the chat in that turn: its spacing is as it was, unless
+                # another message to it took a turn since.
+                if chat_id is not None and self._chat_next.get(chat_id) == mine:
+                    if spaced is None:
+                        self._chat_next.pop(chat_id, None)
+                    else:
+                        self._chat_next[chat_id] = spaced
+                self.late += 1
+                metrics.late_turn()
+                continue
+            return beyond_free
+
     async def process_request(
         self,
         callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
@@ -228,20 +290,20 @@ class PacingRateLimiter(BaseRateLimiter[int]):
         chat_id = data.get("chat_id")
         lane = Lane(rate_limit_args or Lane.REPLY)
         began = self.stops.now() if self.stops is not None else 0.0
+        loop = asyncio.get_running_loop()
         for attempt in range(self.max_retries + 1):
             try:
                 if not paced:
                     return await callback(*args, **kwargs)
-                lease_low = LEASE_LOW.get()
-                if lease_low is not None and lease_low():
-                    raise LeaseSpent(chat_id)  # before it takes a slot of the budget
-                beyond_free = await self._wait_turn(chat_id, lane)
-                if lane is Lane.BULK and self.stops and self.stops.stopped(chat_id, began):
-                    raise ChatStopped(chat_id)
-                async with self._in_flight:
-                    if lease_low is not None and lease_low():
-                        raise LeaseSpent(chat_id)
+                beyond_free = await self._turn_and_connection(chat_id, lane, began)
+                requested = loop.time()
+                try:
                     sent = await callback(*args, **kwargs)
+                finally:
+                    self._in_flight.release()
+                    self._round_trip += ROUND_TRIP_WEIGHT * (
+                        loop.time() - requested - self._round_trip
+                    )
                 if beyond_free and data.get("allow_paid_broadcast"):
                     self.paid += 1
                 return sent
