@@ -25,6 +25,7 @@ from bot.delivery.lead import (
     LEASE_LEFT_TO_START,
     PACE_SAMPLE,
     Pace,
+    batch_for,
     compose_ahead,
     lease_left,
 )
@@ -290,6 +291,10 @@ class _Pass:
         self.report = PassReport()
         self.in_flight = Gate(deliverer.delivery.concurrency)
         self.senders: int | None = None  # processes in a pass, as last sized for
+        # Readers claimed at a time: as the last heartbeat counted the processes in a
+        # pass, then (`_share`) as this one joins them.
+        presence = deliverer.presence
+        self.batch = self._batch(presence.senders if presence is not None else 1)
         # The index is per pass, and so are the readers it serves: those due when the
         # pass began. One whose time comes during the pass (or is brought forward, as the
         # demo's /tick does) waits for the next pass and its fresh index, which has the
@@ -310,20 +315,21 @@ class _Pass:
 
     async def run(self) -> PassReport:
         deliverer = self.deliverer
-        async with (
-            SentLog(deliverer.sessions, deliverer.clock, window=RECORD_WINDOW) as log,
-            asyncio.TaskGroup() as sending,
-        ):
-            try:
-                await self._resume(log, sending)
-                await self._compose_and_send(log, sending)
-            except Exception:
-                # Not raised into the task group, which would cancel sends half-recorded.
-                # The digests already composed are sent; the rest waits for the next tick.
-                logger.exception("delivery pass stopped composing")
-        presence = deliverer.presence
-        if presence is not None and presence.in_pass:
-            await presence.passing(False)
+        try:
+            async with (
+                SentLog(deliverer.sessions, deliverer.clock, window=RECORD_WINDOW) as log,
+                asyncio.TaskGroup() as sending,
+            ):
+                try:
+                    await self._resume(log, sending)
+                    await self._compose_and_send(log, sending)
+                except Exception:
+                    # Not raised into the task group, which would cancel sends
+                    # half-recorded. The digests already composed are sent; the rest
+                    # waits for the next tick.
+                    logger.exception("delivery pass stopped composing")
+        finally:
+            await self._leave()
         if self.paid is not None:
             self.report.paid = self.deliverer._paid_so_far() - self.paid
             self.report.stars = stars(self.report.paid)
@@ -368,34 +374,52 @@ class _Pass:
 
     async def _share(self) -> None:
         """This pass has digests to send: it says so (bot.delivery.presence), and sizes
-        its digests in flight and the pacer's connections for this process's share of the
-        rate, shared by the processes in a pass (bot.delivery.broadcast.Sizing). Again
-        at each batch, as the heartbeats count them anew."""
+        its digests in flight, the pacer's connections and its batches for this
+        process's share of the rate, shared by the processes in a pass
+        (bot.delivery.broadcast.Sizing). Again whenever a heartbeat counts them anew
+        (`_start`)."""
+        presence = self.deliverer.presence
+        if presence is not None and not presence.in_pass:
+            await presence.passing(True)
+        self._resize()
+
+    async def _leave(self) -> None:
+        """The pass ends: its row says so. The pacer keeps its share until the next pass
+        that sends sizes it again (replies need far fewer connections)."""
+        presence = self.deliverer.presence
+        if presence is not None and presence.in_pass:
+            await presence.passing(False)
+
+    def _resize(self) -> None:
         deliverer, presence = self.deliverer, self.deliverer.presence
-        senders = 1
-        if presence is not None:
-            senders = presence.senders if presence.in_pass else await presence.passing(True)
+        senders = presence.senders if presence is not None else 1
         if senders == self.senders:
             return
         self.senders = senders
         connections, in_flight = deliverer.delivery.sizing.for_senders(senders)
         self.in_flight.limit = in_flight
+        self.batch = self._batch(senders)
         limiter = deliverer.bot.rate_limiter
         if isinstance(limiter, PacingRateLimiter):
             limiter.share(connections)
         logger.info(
             "%d process(es) in a delivery pass: this one sends through %d connections, "
-            "%d digests in flight",
+            "%d digests in flight, batches of %d",
             senders,
             connections if isinstance(limiter, PacingRateLimiter) else 0,
             in_flight,
+            self.batch,
         )
+
+    def _batch(self, senders: int) -> int:
+        deliverer = self.deliverer
+        return batch_for(deliverer.delivery.sizing.rate / senders, deliverer.batch)
 
     def _compose_ahead(self, left: int) -> bool:
         deliverer = self.deliverer
         return compose_ahead(
             left,
-            batch=deliverer.batch,
+            batch=self.batch,
             in_flight=self.in_flight.limit,
             per_second=self.pace.per_second(),
             within=deliverer.ahead_within,
@@ -435,7 +459,7 @@ class _Pass:
                 now=deliverer.clock(),
                 bot_username=deliverer.bot.username,
                 index=self.index,
-                size=deliverer.batch,
+                size=self.batch,
                 due_by=self.began,
                 owner=self.owner,
             )
@@ -468,6 +492,8 @@ class _Pass:
         """Send ``outbound`` when a place in flight frees, unless the pass must end by then
         or its lease (until ``leased_until``) is nearly spent: then the pass ends, and the
         digests it holds are taken up again once their lease runs out."""
+        if self.senders is not None:
+            self._resize()  # a heartbeat may have counted the processes in a pass anew
         waited = self.in_flight.locked()
         await self.in_flight.acquire()
         if waited:

@@ -13,6 +13,7 @@ Pure code: no Telegram, no database.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from datetime import datetime, timedelta
 
@@ -68,6 +69,17 @@ def compose_ahead(
     if left <= in_flight:
         return True
     return per_second is not None and left + batch <= per_second * within
+
+
+def batch_for(per_second: float, most: int) -> int:
+    """How many readers a pass claims at a time when this process's share of the rate
+    is ``per_second`` messages a second (the rate divided among the processes in a
+    pass): at most ``most``, and no more than start within `AHEAD_WITHIN` at that pace,
+    so that the batch's last digest starts well within its lease even if the pace falls
+    to a quarter (digests of several messages, more processes joining). At Telegram's
+    free 29 a second shared by seven processes, 310 rather than 1,000, whose last digest
+    would start after 4 minutes and end the pass for its lease."""
+    return max(1, min(most, math.floor(per_second * AHEAD_WITHIN)))
 
 
 def lease_left(now: datetime, leased_until: datetime, at_least: timedelta) -> bool:

@@ -70,7 +70,7 @@ class Presence:
         self.id: int | None = None
         self.in_pass = False
         # Processes in a delivery pass, this one included, as last stored: they share
-        # the Telegram budget (bot.delivery.broadcast.sized_for).
+        # the Telegram budget (bot.delivery.broadcast.Sizing).
         self.senders = 1
         self._seen = -float("inf")  # time.monotonic() of the last beat that was stored
         self._task: asyncio.Task[None] | None = None
@@ -89,7 +89,7 @@ class Presence:
     async def passing(self, in_pass: bool) -> int:
         """This process begins (True) or ends a delivery pass: store it; how many
         processes are in a pass now, this one included. When the database is out of
-        reach: the last count (the next heartbeat stores it)."""
+        reach: the last count (every heartbeat stores the flag again)."""
         self.in_pass = in_pass
         if self.id is None:
             return self.senders
@@ -102,9 +102,10 @@ class Presence:
         return self.senders
 
     async def _count_senders(self, session: AsyncSession) -> None:
-        if self.in_pass:
-            seen_since = self.seen_since(self.clock())
-            self.senders = max(1, await repo.count_in_pass(session, seen_since))
+        """The processes in a pass, this one counted as in one even when it is not yet
+        (what its next pass would share the rate with)."""
+        count = await repo.count_in_pass(session, self.seen_since(self.clock()))
+        self.senders = max(1, count if self.in_pass else count + 1)
 
     async def start(self) -> None:
         await retrying(self._register, "registering this process")
@@ -146,7 +147,7 @@ class Presence:
         started = time.monotonic()
         now = self.clock()
         async with self.sessions.begin() as session:
-            if not await repo.see_process(session, self.id, now):
+            if not await repo.see_process(session, self.id, now, in_pass=self.in_pass):
                 logger.warning(
                     "this process (#%s) was taken for dead (not seen for %s s): other "
                     "processes may have resumed its digests; it goes on",
@@ -157,8 +158,12 @@ class Presence:
                     session, self.host, self.pid, now, process_id=self.id, in_pass=self.in_pass
                 )
             await repo.forget_unseen(session, now - 2 * self.timeout)
-            await self._count_senders(session)
         self._seen = started
+        try:
+            async with self.sessions() as session:
+                await self._count_senders(session)
+        except Exception as error:  # the heartbeat is stored; the count waits for the next
+            logger.warning("could not count the processes in a delivery pass: %s", error)
 
     async def _beat_forever(self) -> None:
         while True:

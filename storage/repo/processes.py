@@ -29,10 +29,13 @@ async def register_process(
     return int(result.scalar_one())
 
 
-async def see_process(session: AsyncSession, process_id: int, now: datetime) -> bool:
-    """Note that the process is alive; False when its row is gone (it was taken for dead)."""
+async def see_process(
+    session: AsyncSession, process_id: int, now: datetime, *, in_pass: bool = False
+) -> bool:
+    """Note that the process is alive, and whether it is in a delivery pass; False when
+    its row is gone (it was taken for dead)."""
     result = await session.execute(
-        update(Process).where(Process.id == process_id).values(seen_at=now)
+        update(Process).where(Process.id == process_id).values(seen_at=now, in_pass=in_pass)
     )
     return bool(getattr(result, "rowcount", 0))
 

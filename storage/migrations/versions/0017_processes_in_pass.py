@@ -6,7 +6,7 @@ Create Date: 2026-12-06
 
 A process in a delivery pass says so in its row, so that each sending process knows how
 many share the Telegram budget and sizes its HTTP connections and digests in flight for
-its own share of the rate (bot.delivery.broadcast.sized_for).
+its own share of the rate (bot.delivery.broadcast.Sizing).
 """
 
 from collections.abc import Sequence
