@@ -3,7 +3,7 @@ the processes in a delivery pass say so in their rows (bot.delivery.presence), a
 sizes its digests in flight, the pacer's HTTP connections and the readers it claims at a
 time for the rate divided among them. Four workers each sized for the whole 1,000 a
 second held 400 requests in flight, which arrived at once when the Bot API stalled: 853
-responses 429 and 50 digests sent twice (README, benchmark row 49). And the messages
+responses 429 and 50 digests sent twice (README, benchmark row 47). And the messages
 that waited for a connection past their turn take a new one."""
 
 from __future__ import annotations

@@ -53,7 +53,7 @@ class Sizing:
     for the whole 1,000 a second held 400 requests in flight; when the Bot API stalled,
     all of them arrived at once (853 responses 429 and 50 digests sent twice, where
     connections sized by hand for each worker's share had none; README, benchmark rows
-    49 and 50)."""
+    47 and 50)."""
 
     rate: float
     connections: int | None = None  # set by hand
