@@ -190,7 +190,8 @@ class EmulatorClient:
         await self._post("/_emu/faults", {"clear": True})
 
     async def stall(self, seconds: float) -> None:
-        """Hold every message the bot sends for ``seconds`` (a stalled Telegram)."""
+        """From the next message the bot sends, hold every one for ``seconds`` (a
+        stalled Telegram)."""
         await self._post("/_emu/stall", {"seconds": seconds})
 
     async def set_limits(self, **limits: Any) -> None:

@@ -237,8 +237,8 @@ async def set_limits(call: Call) -> Any:
 
 @route("POST", "/_emu/stall")
 async def stall(call: Call) -> Any:
-    """Hold every message the bot sends for ``seconds`` (at most a minute), as a stalled
-    Telegram would; all are answered when it ends."""
+    """From the next message the bot sends, hold every one for ``seconds`` (at most a
+    minute), as a stalled Telegram would; all are answered when it ends."""
     seconds = call.body.get("seconds")
     if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 <= seconds <= 60:
         raise ApiError(400, f"Bad Request: seconds must be a number from 0 to 60, not {seconds!r}")

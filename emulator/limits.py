@@ -106,6 +106,7 @@ class Gate:
         self.paid_bucket = Bucket(0, 0, 0, 0)
         self.chat_buckets: dict[int, Bucket] = {}
         self.stalled_until = 0.0  # time.monotonic(): until then every send is held
+        self._stall_for: float | None = None  # a stall that begins at the next send
         # When the bot's recent messages to each group or channel were let through.
         self.group_windows: dict[int, deque[float]] = defaultdict(deque)
         self.set_limits(self.limits)
@@ -121,13 +122,16 @@ class Gate:
         self.group_windows.clear()
 
     def stall(self, seconds: float) -> None:
-        """Hold every message the bot sends (sendMessage, editMessageText, sendDocument)
-        from now for ``seconds``, then answer them all: Telegram stalled (a test's
-        `/_emu/stall`). A later stall moves the end for the sends that come after it."""
-        self.stalled_until = time.monotonic() + seconds
+        """From the next message the bot sends (sendMessage, editMessageText,
+        sendDocument), hold every one for ``seconds``, then answer them all: Telegram
+        stalled (a test's `/_emu/stall`)."""
+        self._stall_for = seconds
 
     async def held(self) -> None:
         """Return once the stall this send came in has ended."""
+        if self._stall_for is not None:
+            self.stalled_until = time.monotonic() + self._stall_for
+            self._stall_for = None
         if (wait := self.stalled_until - time.monotonic()) > 0:
             await asyncio.sleep(wait)
 

@@ -81,8 +81,8 @@ async def test_a_stall_holds_every_message_sent_until_it_ends_and_nothing_else(
 ) -> None:
     base = f"{emulator.url}/bot{emulator.token}"
     async with httpx.AsyncClient(verify=loopback_tls()) as http:
+        await emu.stall(1.0)  # from the next message
         stalled = time.monotonic()
-        await emu.stall(1.0)
         send = asyncio.create_task(
             http.post(f"{base}/sendMessage", data={"chat_id": "7", "text": "held"})
         )

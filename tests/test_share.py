@@ -8,6 +8,7 @@ that waited for a connection past their turn take a new one."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import pytest
@@ -17,7 +18,7 @@ from bot.config import Settings
 from bot.delivery.broadcast import Sizing
 from bot.delivery.lead import batch_for
 from bot.telegram.context import BotApplication
-from bot.telegram.ratelimit import PacingRateLimiter
+from bot.telegram.ratelimit import LATE_TURN, PacingRateLimiter
 from emulator.client import EmulatorClient
 from storage import repo
 from storage.models import Process
@@ -51,6 +52,29 @@ def test_a_batch_starts_within_a_quarter_of_its_lease_at_the_process_s_share() -
     assert batch_for(29 / 500, 1000) == 4
     assert batch_for(0.001, 1000) == 1
     assert batch_for(1000, 30) == 30  # never more than asked
+
+
+async def test_a_message_may_wait_for_a_connection_as_long_as_its_queue_should_take() -> None:
+    """Over a slow link messages queue for a connection: no stall, they keep their turns.
+    Held through a stall, the answers do not teach it that the link is slow."""
+    limiter = PacingRateLimiter(max_in_flight=10)
+    assert limiter._patience() == LATE_TURN  # nothing answered yet
+    limiter._answered(0.3)  # a 300 ms link
+    assert limiter._patience() == pytest.approx(0.6)  # twice a round trip
+    gate = limiter._in_flight
+    for _ in range(10):
+        await gate.acquire()
+    waiters = [asyncio.create_task(gate.acquire()) for _ in range(30)]
+    await asyncio.sleep(0)
+    assert gate.waiting == 30
+    # 30 before it over 10 connections: 4 round trips, and twice that to spare.
+    assert limiter._patience() == pytest.approx(2.4)
+    for _ in range(20):
+        limiter._answered(3.0)  # held through a 3 s stall: each 5 % more at most
+    assert limiter._round_trip == pytest.approx(0.3 * 1.05**20)  # 0.8 s
+    for waiter in waiters:
+        waiter.cancel()
+    await asyncio.gather(*waiters, return_exceptions=True)
 
 
 def pacer(app: BotApplication) -> PacingRateLimiter:

@@ -76,6 +76,11 @@ class Gate:
     def held(self) -> int:
         return self._held
 
+    @property
+    def waiting(self) -> int:
+        """How many wait to be let in."""
+        return len(self._waiters)
+
     def locked(self) -> bool:
         """Whether one more would have to wait."""
         return self._held >= self._limit or bool(self._waiters)

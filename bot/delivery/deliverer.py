@@ -284,17 +284,14 @@ class _Pass:
     """One pass of a `Deliverer`: resume what dead processes left, then compose the due
     readers' digests batch by batch and send them, ``in_flight`` at a time: as many as
     this process's share of the rate needs, which it learns from the processes in a pass
-    (bot.delivery.presence) at the start and at each batch."""
+    (bot.delivery.presence) at the start and whenever a heartbeat counts them anew."""
 
     def __init__(self, deliverer: Deliverer) -> None:
         self.deliverer = deliverer
         self.report = PassReport()
         self.in_flight = Gate(deliverer.delivery.concurrency)
         self.senders: int | None = None  # processes in a pass, as last sized for
-        # Readers claimed at a time: as the last heartbeat counted the processes in a
-        # pass, then (`_share`) as this one joins them.
-        presence = deliverer.presence
-        self.batch = self._batch(presence.senders if presence is not None else 1)
+        self.batch = deliverer.batch  # readers claimed at a time; see `_share`
         # The index is per pass, and so are the readers it serves: those due when the
         # pass began. One whose time comes during the pass (or is brought forward, as the
         # demo's /tick does) waits for the next pass and its fresh index, which has the
@@ -316,6 +313,7 @@ class _Pass:
     async def run(self) -> PassReport:
         deliverer = self.deliverer
         try:
+            await self._share()
             async with (
                 SentLog(deliverer.sessions, deliverer.clock, window=RECORD_WINDOW) as log,
                 asyncio.TaskGroup() as sending,
@@ -354,7 +352,6 @@ class _Pass:
                 if not batch.claimed:
                     return
                 self.report.add(batch)
-                await self._share()
                 for n, outbound in enumerate(batch.outbound):
                     left = len(batch.outbound) - n
                     if ahead is None and not self.unsent and self._compose_ahead(left):
@@ -373,10 +370,10 @@ class _Pass:
                 await self._settle(ahead)
 
     async def _share(self) -> None:
-        """This pass has digests to send: it says so (bot.delivery.presence), and sizes
-        its digests in flight, the pacer's connections and its batches for this
-        process's share of the rate, shared by the processes in a pass
-        (bot.delivery.broadcast.Sizing). Again whenever a heartbeat counts them anew
+        """The pass begins: it says so (bot.delivery.presence), and sizes its digests
+        in flight, the pacer's connections and its batches for this process's share of
+        the rate, shared by the processes in a pass (bot.delivery.broadcast.Sizing),
+        before it claims any reader. Again whenever a heartbeat counts them anew
         (`_start`)."""
         presence = self.deliverer.presence
         if presence is not None and not presence.in_pass:
@@ -471,8 +468,6 @@ class _Pass:
         if self._must_end():
             return
         stale, leased_until = await retrying(self.deliverer._claim_stale, "claiming stale digests")
-        if stale:
-            await self._share()
         for outbound in stale:
             if not await self._start(
                 outbound, log, sending, fresh=False, leased_until=leased_until

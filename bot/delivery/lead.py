@@ -75,8 +75,9 @@ def batch_for(per_second: float, most: int) -> int:
     """How many readers a pass claims at a time when this process's share of the rate
     is ``per_second`` messages a second (the rate divided among the processes in a
     pass): at most ``most``, and no more than start within `AHEAD_WITHIN` at that pace,
-    so that the batch's last digest starts well within its lease even if the pace falls
-    to a quarter (digests of several messages, more processes joining). At Telegram's
+    so that the batch's last digest starts within its lease even if the pace falls to
+    about a third (digests of several messages, more processes joining): 75 s of the
+    210 s before `LEASE_LEFT_TO_START`. At Telegram's
     free 29 a second shared by seven processes, 310 rather than 1,000, whose last digest
     would start after 4 minutes and end the pass for its lease."""
     return max(1, min(most, math.floor(per_second * AHEAD_WITHIN)))

@@ -44,8 +44,8 @@ def _pid_alive(pid: int) -> bool:
 class Presence:
     """This process's row: registered by `start`, seen every ``timeout / BEATS`` seconds,
     deleted by `stop`. Digests it composes or resumes carry its ``id``. It says whether
-    the process is in a delivery pass (`passing`); each heartbeat in one counts the
-    processes that are (``senders``).
+    the process is in a delivery pass (`passing`, and every heartbeat again); each
+    heartbeat counts the others that are (``senders``).
 
     ``solo`` (SQLite, where the processes of one database share its host): at start,
     the rows of this host's processes that no longer run are deleted, so that a process
@@ -69,6 +69,7 @@ class Presence:
         self.pid = os.getpid()
         self.id: int | None = None
         self.in_pass = False
+        self._writing = asyncio.Lock()  # this process's row: a beat or `passing`
         # Processes in a delivery pass, this one included, as last stored: they share
         # the Telegram budget (bot.delivery.broadcast.Sizing).
         self.senders = 1
@@ -94,7 +95,7 @@ class Presence:
         if self.id is None:
             return self.senders
         try:
-            async with self.sessions.begin() as session:
+            async with self._writing, self.sessions.begin() as session:
                 await repo.mark_in_pass(session, self.id, in_pass)
                 await self._count_senders(session)
         except Exception as error:
@@ -102,10 +103,11 @@ class Presence:
         return self.senders
 
     async def _count_senders(self, session: AsyncSession) -> None:
-        """The processes in a pass, this one counted as in one even when it is not yet
-        (what its next pass would share the rate with)."""
-        count = await repo.count_in_pass(session, self.seen_since(self.clock()))
-        self.senders = max(1, count if self.in_pass else count + 1)
+        """This process and the others in a pass: what a pass of this one shares the
+        rate with (its own row aside, which a write may not have reached yet)."""
+        assert self.id is not None
+        seen_since = self.seen_since(self.clock())
+        self.senders = 1 + await repo.count_in_pass(session, seen_since, besides=self.id)
 
     async def start(self) -> None:
         await retrying(self._register, "registering this process")
@@ -146,7 +148,8 @@ class Presence:
         assert self.id is not None, "start() registers the process first"
         started = time.monotonic()
         now = self.clock()
-        async with self.sessions.begin() as session:
+        # One write at a time: a beat must not store an in_pass that `passing` changed.
+        async with self._writing, self.sessions.begin() as session:
             if not await repo.see_process(session, self.id, now, in_pass=self.in_pass):
                 logger.warning(
                     "this process (#%s) was taken for dead (not seen for %s s): other "

@@ -42,8 +42,8 @@ PACED_METHODS = frozenset(
 )
 
 
-# A digest's message that got a place in flight longer than this after its turn (or four
-# recent round trips, if longer) takes a new one (`PacingRateLimiter._turn_and_connection`).
+# A digest's message that got a place in flight longer than this after its turn (or
+# longer than its queue should take, `PacingRateLimiter._patience`) takes a new one.
 LATE_TURN = 0.5
 ROUND_TRIP_WEIGHT = 0.05  # of each request in the round trips' moving average
 
@@ -169,7 +169,7 @@ class PacingRateLimiter(BaseRateLimiter[int]):
         # Digests' messages that took a new turn, theirs having passed while they waited
         # for a place in flight (`LATE_TURN`).
         self.late = 0
-        self._round_trip = 0.0  # the Bot API's recent round trips (moving average)
+        self._round_trip = 0.0  # the Bot API's recent answers, in seconds (`_answered`)
 
     async def initialize(self) -> None:
         await self.budget.initialize()
@@ -227,12 +227,24 @@ class PacingRateLimiter(BaseRateLimiter[int]):
                 del self._chat_next[chat]
 
     def _patience(self) -> float:
-        """How long a digest's message may wait for a place in flight after its turn:
-        `LATE_TURN`, or four of the Bot API's recent round trips if longer. Over a slow
-        link every connection is busy and messages queue for one (up to three round
-        trips with the default digests in flight): that is no stall, and they keep
-        their turns."""
-        return max(LATE_TURN, 4 * self._round_trip)
+        """How long a digest's message that has its turn now may wait for a place in
+        flight: `LATE_TURN`, or twice what the queue before it takes at the Bot API's
+        recent round trips, if longer. Over a slow link every connection is busy and
+        messages queue for one: that is no stall, and they keep their turns."""
+        gate = self._in_flight
+        expected = (gate.waiting / gate.limit + 1) * self._round_trip
+        return max(LATE_TURN, 2 * expected)
+
+    def _answered(self, seconds: float) -> None:
+        """A request was answered in ``seconds``: the round trips' moving average. A
+        sample counts as at most twice the average (or `LATE_TURN`), so that the
+        requests Telegram held through a stall raise it only slowly and do not make the
+        next stall look like a slow link; it falls back as the answers come."""
+        if not self._round_trip:
+            self._round_trip = seconds
+            return
+        sample = min(seconds, max(LATE_TURN, 2 * self._round_trip))
+        self._round_trip += ROUND_TRIP_WEIGHT * (sample - self._round_trip)
 
     async def _turn_and_connection(
         self, chat_id: int | str | None, lane: Lane, began: float
@@ -250,7 +262,6 @@ class PacingRateLimiter(BaseRateLimiter[int]):
         while True:
             if lease_low is not None and lease_low():
                 raise LeaseSpent(chat_id)  # before it takes a slot of the budget
-            spaced = self._chat_next.get(chat_id) if chat_id is not None else None
             beyond_free = await self._wait_turn(chat_id, lane)
             if lane is Lane.BULK and self.stops and self.stops.stopped(chat_id, began):
                 raise ChatStopped(chat_id)
@@ -265,13 +276,11 @@ class PacingRateLimiter(BaseRateLimiter[int]):
                 raise
             if lane is Lane.BULK and loop.time() - turned > patience:
                 self._in_flight.release()
-                # Nothing went to the chat in that turn: its spacing is as it was, unless
-                # another message to it took a turn since.
-                if chat_id is not None and self._chat_next.get(chat_id) == mine:
-                    if spaced is None:
-                        self._chat_next.pop(chat_id, None)
-                    else:
-                        self._chat_next[chat_id] = spaced
+                # Nothing went to the chat in that turn, whose spacing `_wait_turn` had
+                # waited out: it may have a message at once, unless another message to
+                # it took a turn since.
+                if mine is not None and self._chat_next.get(chat_id) == mine:
+                    del self._chat_next[chat_id]
                 self.late += 1
                 metrics.late_turn()
                 continue
@@ -301,9 +310,7 @@ class PacingRateLimiter(BaseRateLimiter[int]):
                     sent = await callback(*args, **kwargs)
                 finally:
                     self._in_flight.release()
-                    self._round_trip += ROUND_TRIP_WEIGHT * (
-                        loop.time() - requested - self._round_trip
-                    )
+                self._answered(loop.time() - requested)
                 if beyond_free and data.get("allow_paid_broadcast"):
                     self.paid += 1
                 return sent

@@ -48,9 +48,12 @@ async def mark_in_pass(session: AsyncSession, process_id: int, in_pass: bool) ->
     return bool(getattr(result, "rowcount", 0))
 
 
-async def count_in_pass(session: AsyncSession, seen_since: datetime) -> int:
-    """How many processes seen since ``seen_since`` are in a delivery pass."""
-    query = select(func.count()).where(Process.in_pass, Process.seen_at >= seen_since)
+async def count_in_pass(session: AsyncSession, seen_since: datetime, *, besides: int) -> int:
+    """How many processes seen since ``seen_since`` are in a delivery pass, other than
+    process ``besides``."""
+    query = select(func.count()).where(
+        Process.in_pass, Process.seen_at >= seen_since, Process.id != besides
+    )
     return int((await session.execute(query)).scalar_one())
 
 
