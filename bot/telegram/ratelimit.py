@@ -279,7 +279,11 @@ class PacingRateLimiter(BaseRateLimiter[int]):
                 # Nothing went to the chat in that turn, whose spacing `_wait_turn` had
                 # waited out: it may have a message at once, unless another message to
                 # it took a turn since.
-                if mine is not None and self._chat_next.get(chat_id) == mine:
+                if (
+                    chat_id is not None
+                    and mine is not None
+                    and self._chat_next.get(chat_id) == mine
+                ):
                     del self._chat_next[chat_id]
                 self.late += 1
                 metrics.late_turn()
