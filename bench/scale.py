@@ -9,8 +9,8 @@ Not part of `make bench` (it takes most of an hour at full size). Each run:
   --no-delivery` (it answers chats) and the workers, all on one budget
   (README, "Several processes");
 - samples `/digest` from chats that are not due, while the pass runs: the reply's
-  latency at the emulator, and (from `run`'s own metrics) how long `run` took from the
-  update to its reply sent;
+  latency at the emulator, and (from `run`'s own metrics) how long `run` took from
+  when it started handling the update to its reply sent;
 - waits until every due digest has arrived, then reads each worker's peak RSS
   (VmHWM) before stopping it;
 - checks exactly-once: the messages the emulator saw sent twice to one chat, and the
@@ -278,11 +278,16 @@ def metrics_at(emulator: EmulatorProcess) -> str:
 async def handled_within(url: str, command: str) -> dict[str, Any]:
     """From a newsbot process's /metrics: how many ``command`` updates it handled within
     each bucket of newsbot_update_seconds (ms: count), and the least bucket bound that
-    holds 95 % of them (None when there were none)."""
-    async with httpx.AsyncClient() as http:
-        text = (await http.get(url, timeout=10)).text
+    holds 95 % of them (None when there were none). A process that does not answer
+    (it died: the run's errors say why) gives its error instead."""
+    try:
+        async with httpx.AsyncClient() as http:
+            answer = await http.get(url, timeout=10)
+            answer.raise_for_status()
+    except httpx.HTTPError as error:
+        return {"count": 0, "p95_within_ms": None, "error": str(error) or repr(error)}
     within: dict[float, int] = {}
-    for family in text_string_to_metric_families(text):
+    for family in text_string_to_metric_families(answer.text):
         for sample in family.samples:
             if (
                 sample.name == "newsbot_update_seconds_bucket"
@@ -396,9 +401,10 @@ async def one_run(url: str, due: int, subscribers: int, workers: int, *, paid: b
         digest_p50_ms=round(statistics.median(latencies), 1) if latencies else None,
         digest_p95_ms=round(cuts[18], 1),
         digest_samples=len(latencies),
-        # The same replies as `run` timed them (newsbot_update_seconds: from the update
-        # to its reply sent, that request's round trip included), by its histogram's
-        # buckets: what the reply spent in the bot, apart from the emulator's hops.
+        # The same replies as `run` timed them (newsbot_update_seconds: from when it
+        # starts handling the update to its reply sent, that request's round trip
+        # included), by its histogram's buckets: the bot's part of the reply, apart from
+        # long polling, its queue and the emulator's other hops.
         digest_handled=handled,
         complete=finished,
         emulator_gc_pause_max_ms=stats.get("gc_pause_max_ms", 0),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 
 import pytest
 from sqlalchemy import select
@@ -141,6 +142,37 @@ async def test_a_pass_beside_other_processes_in_one_sends_through_its_share(
         f"{others + 1} {SIZED} {connections} connections, {in_flight} digests in flight, "
         f"batches of {batch}"
     ]
+
+
+LEFT = re.compile(r"composing the next batch, (\d+) of this one to start")
+
+
+async def test_the_first_batch_is_sized_for_the_share_before_any_reader_is_claimed(
+    settings: Settings,
+    emu: EmulatorClient,
+    clock: FakeClock,
+    seed_rows: Rows,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """60 other processes in a pass at Telegram's free 29 a second: this one's share
+    starts 35 digests within 75 s, so its first batch is 35 of the 40 due, not all."""
+    caplog.set_level(logging.DEBUG, logger="bot.delivery.deliverer")
+    chats = range(8300, 8340)
+    free = settings.model_copy(update={"rate_limit_per_second": 29, "paid_broadcast": False})
+    async with running_bot(free, clock=clock) as app:
+        sessions = app.bot_data.sessions
+        async with sessions.begin() as session:
+            for n in range(60):
+                ghost = await repo.register_process(session, "elsewhere", 5000 + n, clock())
+                await repo.mark_in_pass(session, ghost, True)
+        await seeded_and_due(sessions, clock, seed_rows, chats)
+
+        report = await app.bot_data.deliverer.run_pass()
+
+    lefts = [int(m[1]) for r in caplog.records if (m := LEFT.fullmatch(r.getMessage()))]
+    assert lefts[0] == 35  # the first batch's digests, when the next was composed
+    assert (report.due, report.sent) == (len(chats), len(chats))
+    assert [len(await bot_messages(emu, chat)) for chat in chats] == [1] * len(chats)
 
 
 @pytest.mark.parametrize(

@@ -131,6 +131,7 @@ class Deliverer:
         self.clock = clock
         self.policy = policy or RetryPolicy()
         self._lock = asyncio.Lock()
+        self.sized_for: int | None = None  # the processes in a pass the last sizing was for
         self.stopping = False  # see `stop`
         self.passes = 0  # completed passes
         self._passed = asyncio.Condition()
@@ -291,7 +292,7 @@ class _Pass:
         self.report = PassReport()
         self.in_flight = Gate(deliverer.delivery.concurrency)
         self.senders: int | None = None  # processes in a pass, as last sized for
-        self.batch = deliverer.batch  # readers claimed at a time; see `_share`
+        self.batch = deliverer.batch  # readers claimed at a time; see `_size_up`
         # The index is per pass, and so are the readers it serves: those due when the
         # pass began. One whose time comes during the pass (or is brought forward, as the
         # demo's /tick does) waits for the next pass and its fresh index, which has the
@@ -313,7 +314,7 @@ class _Pass:
     async def run(self) -> PassReport:
         deliverer = self.deliverer
         try:
-            await self._share()
+            await self._size_up()
             async with (
                 SentLog(deliverer.sessions, deliverer.clock, window=RECORD_WINDOW) as log,
                 asyncio.TaskGroup() as sending,
@@ -352,6 +353,7 @@ class _Pass:
                 if not batch.claimed:
                     return
                 self.report.add(batch)
+                await self._join()
                 for n, outbound in enumerate(batch.outbound):
                     left = len(batch.outbound) - n
                     if ahead is None and not self.unsent and self._compose_ahead(left):
@@ -369,16 +371,23 @@ class _Pass:
             if ahead is not None:
                 await self._settle(ahead)
 
-    async def _share(self) -> None:
-        """The pass begins: it says so (bot.delivery.presence), and sizes its digests
-        in flight, the pacer's connections and its batches for this process's share of
-        the rate, shared by the processes in a pass (bot.delivery.broadcast.Sizing),
-        before it claims any reader. Again whenever a heartbeat counts them anew
-        (`_start`)."""
+    async def _size_up(self) -> None:
+        """Before the pass claims any reader: size its digests in flight, the pacer's
+        connections and its batches for this process's share of the rate, shared by
+        the processes in a pass (bot.delivery.broadcast.Sizing), as counted now. Again
+        whenever a heartbeat counts them anew (`_start`)."""
+        presence = self.deliverer.presence
+        if presence is not None:
+            await presence.count_senders()
+        self._resize()
+
+    async def _join(self) -> None:
+        """The pass has digests to send: its row says so, for the others' counts (a pass
+        with nothing due writes nothing)."""
         presence = self.deliverer.presence
         if presence is not None and not presence.in_pass:
             await presence.passing(True)
-        self._resize()
+            self._resize()
 
     async def _leave(self) -> None:
         """The pass ends: its row says so. The pacer keeps its share until the next pass
@@ -399,6 +408,9 @@ class _Pass:
         limiter = deliverer.bot.rate_limiter
         if isinstance(limiter, PacingRateLimiter):
             limiter.share(connections)
+        if senders == deliverer.sized_for:
+            return  # as the last pass was: said then
+        deliverer.sized_for = senders
         logger.info(
             "%d process(es) in a delivery pass: this one sends through %d connections, "
             "%d digests in flight, batches of %d",
@@ -468,6 +480,8 @@ class _Pass:
         if self._must_end():
             return
         stale, leased_until = await retrying(self.deliverer._claim_stale, "claiming stale digests")
+        if stale:
+            await self._join()
         for outbound in stale:
             if not await self._start(
                 outbound, log, sending, fresh=False, leased_until=leased_until
@@ -487,8 +501,7 @@ class _Pass:
         """Send ``outbound`` when a place in flight frees, unless the pass must end by then
         or its lease (until ``leased_until``) is nearly spent: then the pass ends, and the
         digests it holds are taken up again once their lease runs out."""
-        if self.senders is not None:
-            self._resize()  # a heartbeat may have counted the processes in a pass anew
+        self._resize()  # a heartbeat may have counted the processes in a pass anew
         waited = self.in_flight.locked()
         await self.in_flight.acquire()
         if waited:

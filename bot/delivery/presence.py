@@ -70,7 +70,7 @@ class Presence:
         self.id: int | None = None
         self.in_pass = False
         self._writing = asyncio.Lock()  # this process's row: a beat or `passing`
-        # Processes in a delivery pass, this one included, as last stored: they share
+        # This process and the others in a delivery pass, as last counted: they share
         # the Telegram budget (bot.delivery.broadcast.Sizing).
         self.senders = 1
         self._seen = -float("inf")  # time.monotonic() of the last beat that was stored
@@ -100,6 +100,18 @@ class Presence:
                 await self._count_senders(session)
         except Exception as error:
             logger.warning("could not store that this process is in a pass: %s", error)
+        return self.senders
+
+    async def count_senders(self) -> int:
+        """This process and the others in a pass, counted now (the last count when the
+        database is out of reach)."""
+        if self.id is None:
+            return self.senders
+        try:
+            async with self.sessions() as session:
+                await self._count_senders(session)
+        except Exception as error:
+            logger.warning("could not count the processes in a delivery pass: %s", error)
         return self.senders
 
     async def _count_senders(self, session: AsyncSession) -> None:
@@ -139,7 +151,9 @@ class Presence:
                     if pid == self.pid or not _pid_alive(pid)
                 ]
                 await repo.forget_processes(session, gone)
-            self.id = await repo.register_process(session, self.host, self.pid, self.clock())
+            self.id = await repo.register_process(
+                session, self.host, self.pid, self.clock(), in_pass=self.in_pass
+            )
         self._seen = started
         logger.debug("this process is #%s (%s, pid %s)", self.id, self.host, self.pid)
 
@@ -162,11 +176,7 @@ class Presence:
                 )
             await repo.forget_unseen(session, now - 2 * self.timeout)
         self._seen = started
-        try:
-            async with self.sessions() as session:
-                await self._count_senders(session)
-        except Exception as error:  # the heartbeat is stored; the count waits for the next
-            logger.warning("could not count the processes in a delivery pass: %s", error)
+        await self.count_senders()  # apart: a failed count does not lose the heartbeat
 
     async def _beat_forever(self) -> None:
         while True:

@@ -241,7 +241,7 @@ class PacingRateLimiter(BaseRateLimiter[int]):
         requests Telegram held through a stall raise it only slowly and do not make the
         next stall look like a slow link; it falls back as the answers come."""
         if not self._round_trip:
-            self._round_trip = seconds
+            self._round_trip = min(seconds, LATE_TURN)
             return
         sample = min(seconds, max(LATE_TURN, 2 * self._round_trip))
         self._round_trip += ROUND_TRIP_WEIGHT * (sample - self._round_trip)
@@ -254,7 +254,8 @@ class PacingRateLimiter(BaseRateLimiter[int]):
         passed longer ago than the `_patience` it had at its turn, while it waited for a
         place (Telegram stalled, every connection held), takes a new turn: otherwise all
         the messages held back so would go at once when Telegram answers again, over the
-        rate. The abandoned turn leaves the chat's spacing as it was. Its lease is asked
+        rate. The abandoned turn sent nothing to the chat, which may have a message at
+        once. Its lease is asked
         before each turn and once it has its place (`LEASE_LOW`), the stop list once it
         has its turn."""
         loop = asyncio.get_running_loop()
