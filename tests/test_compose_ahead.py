@@ -84,6 +84,12 @@ def test_starts_at_one_instant_tell_no_pace() -> None:
 LEFT = re.compile(r"composing the next batch, (\d+) of this one to start")
 
 
+def composed_ahead(caplog: pytest.LogCaptureFixture) -> list[int]:
+    """Each time a pass composed its next batch: how many of this one were left to start
+    (the deliverer's debug log)."""
+    return [int(m[1]) for r in caplog.records if (m := LEFT.fullmatch(r.getMessage()))]
+
+
 @pytest.mark.parametrize("ahead_within", [AHEAD_WITHIN, 0.0], ids=["fast", "count-only"])
 async def test_a_fast_pass_composes_ahead_earlier_than_the_digests_in_flight_and_sends_each_once(
     settings: Settings,
@@ -104,7 +110,7 @@ async def test_a_fast_pass_composes_ahead_earlier_than_the_digests_in_flight_and
         deliverer.pace_sample = 8
         await seeded_and_due(app.bot_data.sessions, clock, seed_rows, chats)
         report = await deliverer.run_pass()
-    lefts = [int(m[1]) for r in caplog.records if (m := LEFT.fullmatch(r.getMessage()))]
+    lefts = composed_ahead(caplog)
     # Each of the four batches of 30 composed the next (the fifth found no one due).
     assert len(lefts) == 4
     if ahead_within:
@@ -138,7 +144,7 @@ async def test_the_digests_that_find_a_place_in_flight_at_once_tell_nothing_of_t
         deliverer.batch, deliverer.ahead_within = 100, 1.0
         await seeded_and_due(app.bot_data.sessions, clock, seed_rows, chats)
         report = await deliverer.run_pass()
-    lefts = [int(m[1]) for r in caplog.records if (m := LEFT.fullmatch(r.getMessage()))]
+    lefts = composed_ahead(caplog)
     assert lefts == [40]
     assert report.sent == len(chats)
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 
 import pytest
 from sqlalchemy import select
@@ -26,6 +25,7 @@ from storage.models import Process
 from tests.auxil.clock import FakeClock
 from tests.auxil.running import running_bot
 from tests.auxil.snapshot import Rows
+from tests.test_compose_ahead import composed_ahead
 from tests.test_delivery import bot_messages
 from tests.test_pass_ends import seeded_and_due
 
@@ -144,9 +144,6 @@ async def test_a_pass_beside_other_processes_in_one_sends_through_its_share(
     ]
 
 
-LEFT = re.compile(r"composing the next batch, (\d+) of this one to start")
-
-
 async def test_the_first_batch_is_sized_for_the_share_before_any_reader_is_claimed(
     settings: Settings,
     emu: EmulatorClient,
@@ -169,7 +166,7 @@ async def test_the_first_batch_is_sized_for_the_share_before_any_reader_is_claim
 
         report = await app.bot_data.deliverer.run_pass()
 
-    lefts = [int(m[1]) for r in caplog.records if (m := LEFT.fullmatch(r.getMessage()))]
+    lefts = composed_ahead(caplog)
     assert lefts[0] == 35  # the first batch's digests, when the next was composed
     assert (report.due, report.sent) == (len(chats), len(chats))
     assert [len(await bot_messages(emu, chat)) for chat in chats] == [1] * len(chats)
